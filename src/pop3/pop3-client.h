@@ -47,6 +47,13 @@ typedef enum
 
 G_DECLARE_FINAL_TYPE (Pop3Client, pop3_client, POP3, CLIENT, GObject)
 
+/* Signals:
+ *   "debug" (Pop3Client *client, const char *line, gpointer user_data):
+ *     one line of the exchange at the current debug level, "C: " for what
+ *     the client sent and "S: " for what it received.  Passwords, APOP
+ *     digests and AUTH payloads are always redacted before emission.
+ */
+
 Pop3Client   *pop3_client_new                  (void);
 
 /* Settings; change them before connecting. */
