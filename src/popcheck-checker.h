@@ -1,0 +1,110 @@
+/* popcheck-checker.h: schedules checks and owns the per-account mailboxes
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The checker is PopCheck's core.  The window, the tray, the notifier and
+ * the command line only observe it (its mailboxes, their properties and the
+ * signals below) and command it (check, delete, preview).
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "popcheck-types.h"
+
+G_BEGIN_DECLS
+
+#define POPCHECK_TYPE_CHECKER (popcheck_checker_get_type ())
+
+G_DECLARE_FINAL_TYPE (PopcheckChecker, popcheck_checker, POPCHECK, CHECKER,
+                      GObject)
+
+/* Signals:
+ *   "new-messages" (PopcheckChecker *, PopcheckMailbox *mailbox,
+ *                   GPtrArray *messages /+ PopcheckMessage +/)
+ *       a check found messages whose UID was never seen before; not
+ *       emitted for what is on the server at an account's first check;
+ *   "first-check" (PopcheckChecker *, PopcheckMailbox *mailbox, guint count)
+ *       the first check of an account recorded `count` messages as known;
+ *   "problem" (PopcheckChecker *, PopcheckMailbox *mailbox)
+ *       a check ended with a problem the user must act on (wrong password,
+ *       certificate, keyring, [SYS/PERM]); emitted once per problem, not
+ *       once per retry.
+ *
+ * Each PopcheckMailbox carries the account's state: "state"
+ * (PopcheckMailboxState), "problem" (PopcheckProblem), "error-message"
+ * (a sentence for a person), "n-items", "n-new", "last-check",
+ * "approximate-ids" (the server has no UIDL), and is a GListModel of
+ * PopcheckMessage. */
+
+PopcheckChecker *popcheck_checker_new             (PopcheckAccountList *accounts);
+
+PopcheckAccountList *popcheck_checker_get_accounts (PopcheckChecker    *self);
+
+/* A GListModel of PopcheckMailbox, one per account, in account order. */
+GListModel      *popcheck_checker_get_mailboxes   (PopcheckChecker     *self);
+PopcheckMailbox *popcheck_checker_get_mailbox     (PopcheckChecker     *self,
+                                                   const char          *account_id);
+guint            popcheck_checker_get_n_new       (PopcheckChecker     *self);
+
+/* Loads the saved state, checks every enabled account and schedules the
+ * next checks; stop cancels everything in flight and saves. */
+void             popcheck_checker_start           (PopcheckChecker     *self);
+void             popcheck_checker_stop            (PopcheckChecker     *self);
+
+/* Check now: one account, or all when account_id is NULL.  A check already
+ * running for an account is not started twice. */
+void             popcheck_checker_check_now       (PopcheckChecker     *self,
+                                                   const char          *account_id);
+
+/* One check of one account, for the command line and tests. */
+void             popcheck_checker_check_async     (PopcheckChecker     *self,
+                                                   const char          *account_id,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+gboolean         popcheck_checker_check_finish    (PopcheckChecker     *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
+
+/* Safe delete by UID (issue 3): waits for a running check of the account,
+ * maps UIDs to this session's numbers, DELE, QUIT.  already_gone receives
+ * the UIDs that were no longer on the server. */
+void             popcheck_checker_delete_async    (PopcheckChecker     *self,
+                                                   const char          *account_id,
+                                                   const char * const  *uids,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+gboolean         popcheck_checker_delete_finish   (PopcheckChecker     *self,
+                                                   GAsyncResult        *result,
+                                                   GStrv               *already_gone,
+                                                   GError             **error);
+
+/* The first `lines` body lines of a message by TOP (never RETR), found by
+ * UID.  Returns a new PopcheckMessage with the longer preview. */
+void             popcheck_checker_preview_async   (PopcheckChecker     *self,
+                                                   const char          *account_id,
+                                                   const char          *uid,
+                                                   guint                lines,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+PopcheckMessage *popcheck_checker_preview_finish  (PopcheckChecker     *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
+
+/* The whole message by RETR: only when the user explicitly asks (some
+ * servers then mark it read). */
+void             popcheck_checker_retrieve_async  (PopcheckChecker     *self,
+                                                   const char          *account_id,
+                                                   const char          *uid,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+GBytes          *popcheck_checker_retrieve_finish (PopcheckChecker     *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
+
+G_END_DECLS
