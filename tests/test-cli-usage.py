@@ -1,0 +1,547 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# popcheck-cli's command-line interface: usage errors and their exit
+# status, connection failures, and the text and JSON output against a
+# small scripted server in this process (no Dovecot needed).  Outside
+# scripts depend on this interface, so it is checked exactly.
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+CLI = os.environ.get('POPCHECK_CLI')
+
+COMMANDS = ['welcome', 'capa', 'stat', 'list', 'uidl', 'top', 'retr', 'dele',
+            'rset', 'noop', 'utf8']
+
+EXIT_OK, EXIT_SERVER, EXIT_USAGE, EXIT_NETWORK, EXIT_TLS, EXIT_AUTH = range(6)
+
+
+def closed_port():
+    """A loopback port on which nothing listens."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_cli(*args, stdin=b'', timeout=30):
+    return subprocess.run([CLI] + list(args), input=stdin,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout)
+
+
+class ScriptedServer:
+    """A POP3 server for one connection, on a thread.
+
+    It serves a fixed mailbox with the commands popcheck-cli uses, records
+    every line it receives, and can be told to misbehave."""
+
+    def __init__(self, greeting=b'+OK ready', messages=None,
+                 password=b'secret', garbage_on=None, silent_on=None):
+        self.greeting = greeting
+        self.messages = messages or []
+        self.password = password
+        self.garbage_on = garbage_on
+        self.silent_on = silent_on
+        self.went_silent = threading.Event()
+        self.received = []
+        self.deleted = set()
+        self.committed = None
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(1)
+        self.sock.settimeout(30)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.thread.join(30)
+        self.sock.close()
+
+    def _serve(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(30)
+            stream = conn.makefile('rwb')
+            stream.write(self.greeting + b'\r\n')
+            stream.flush()
+            for raw in stream:
+                line = raw.rstrip(b'\r\n')
+                self.received.append(line.decode('utf-8', 'replace'))
+                verb = line.split(b' ')[0].upper()
+                if verb == self.silent_on:
+                    # Hold the connection open and say nothing until the
+                    # client gives up.
+                    self.went_silent.set()
+                    conn.recv(1)
+                    return
+                if verb == self.garbage_on:
+                    stream.write(b'this is not POP3\r\n')
+                    stream.flush()
+                    return
+                reply = self._answer(verb, line.split(b' ')[1:])
+                stream.write(reply)
+                stream.flush()
+                if verb == b'QUIT':
+                    self.committed = set(self.deleted)
+                    return
+
+    def _message(self, args):
+        try:
+            n = int(args[0])
+        except (IndexError, ValueError):
+            return None
+        if 1 <= n <= len(self.messages) and n not in self.deleted:
+            return n
+        return None
+
+    @staticmethod
+    def _multi(first, lines):
+        out = [first]
+        for l in lines:
+            out.append(b'.' + l if l.startswith(b'.') else l)
+        out.append(b'.')
+        return b'\r\n'.join(out) + b'\r\n'
+
+    def _answer(self, verb, args):
+        live = [i for i in range(1, len(self.messages) + 1)
+                if i not in self.deleted]
+        if verb == b'CAPA':
+            return self._multi(b'+OK capabilities',
+                               [b'USER', b'UIDL', b'TOP', b'SASL PLAIN'])
+        if verb == b'USER':
+            return b'+OK send PASS\r\n'
+        if verb == b'PASS':
+            if args and b' '.join(args) == self.password:
+                return b'+OK logged in\r\n'
+            return b'-ERR [AUTH] wrong password\r\n'
+        if verb == b'AUTH':
+            return b'-ERR [AUTH] not here\r\n'
+        if verb == b'STAT':
+            size = sum(len(self.messages[i - 1]) for i in live)
+            return b'+OK %d %d\r\n' % (len(live), size)
+        if verb in (b'LIST', b'UIDL'):
+            def item(i):
+                if verb == b'LIST':
+                    return b'%d %d' % (i, len(self.messages[i - 1]))
+                return b'%d uid-%d' % (i, i)
+            if args:
+                n = self._message(args)
+                if n is None:
+                    return b'-ERR no such message\r\n'
+                return b'+OK ' + item(n) + b'\r\n'
+            return self._multi(b'+OK listing', [item(i) for i in live])
+        if verb in (b'RETR', b'TOP'):
+            n = self._message(args)
+            if n is None:
+                return b'-ERR no such message\r\n'
+            lines = self.messages[n - 1].split(b'\r\n')[:-1]
+            if verb == b'TOP':
+                blank = lines.index(b'')
+                lines = lines[:blank + 1 + int(args[1])]
+            return self._multi(b'+OK message follows', lines)
+        if verb == b'DELE':
+            n = self._message(args)
+            if n is None:
+                return b'-ERR no such message\r\n'
+            self.deleted.add(n)
+            return b'+OK marked\r\n'
+        if verb == b'RSET':
+            self.deleted.clear()
+            return b'+OK reset\r\n'
+        if verb == b'NOOP':
+            return b'+OK nothing\r\n'
+        if verb == b'QUIT':
+            return b'+OK bye\r\n'
+        return b'-ERR unknown command\r\n'
+
+
+MESSAGE_1 = (b'From: a@example.org\r\nSubject: one\r\n\r\n'
+             b'first line\r\n.leading dot\r\nlast line\r\n')
+MESSAGE_2 = b'From: b@example.org\r\nSubject: two\r\n\r\nbody\r\n'
+
+
+class UsageTest(unittest.TestCase):
+    """Every bad command line fails with exit status 2 and a sentence on
+    stderr, before any connection is tried: the port given is closed, so
+    a connection attempt would end with status 3 instead."""
+
+    def setUp(self):
+        self.port = str(closed_port())
+
+    def assertUsageError(self, args, stdin=b'', mentions=None):
+        result = run_cli(*args, stdin=stdin)
+        stderr = result.stderr.decode('utf-8', 'replace')
+        self.assertEqual(result.returncode, EXIT_USAGE,
+                         'args %r gave %d, stderr %r' %
+                         (args, result.returncode, stderr))
+        self.assertTrue(stderr.startswith('popcheck-cli: '), stderr)
+        self.assertGreater(len(stderr.splitlines()[0]), len('popcheck-cli: '))
+        self.assertEqual(result.stdout, b'')
+        if mentions is not None:
+            self.assertIn(mentions, stderr)
+
+    def base(self, *extra):
+        return ['--host', '127.0.0.1', '--port', self.port,
+                '--security', 'none'] + list(extra)
+
+    def test_help_lists_commands_and_exit_statuses(self):
+        result = run_cli('--help')
+        self.assertEqual(result.returncode, 0)
+        text = result.stdout.decode()
+        for command in COMMANDS:
+            self.assertRegex(text, r'\n  %s\b' % command)
+        for option in ['--host', '--port', '--security', '--user',
+                       '--password-stdin', '--auth', '--ca-file', '--pin',
+                       '--timeout', '--debug', '--json']:
+            self.assertIn(option, text)
+        self.assertIn('Exit status', text)
+        for status in range(6):
+            self.assertRegex(text, r'\n  %d ' % status)
+
+    def test_unknown_command(self):
+        self.assertUsageError(self.base('frobnicate'), mentions='frobnicate')
+
+    def test_empty_command(self):
+        self.assertUsageError(self.base('  '))
+
+    def test_no_command(self):
+        self.assertUsageError(self.base())
+
+    def test_top_without_lines(self):
+        self.assertUsageError(self.base('top 1'), mentions='top 1')
+
+    def test_top_bad_lines(self):
+        self.assertUsageError(self.base('top 1 x'))
+
+    def test_list_not_a_number(self):
+        self.assertUsageError(self.base('list x'), mentions='list x')
+
+    def test_list_zero(self):
+        self.assertUsageError(self.base('list 0'), mentions='list 0')
+
+    def test_negative_and_signed_numbers(self):
+        for word in ['retr -1', 'retr +1', 'dele 0x1', 'uidl 1.5',
+                     'retr 99999999999999999999']:
+            with self.subTest(word=word):
+                self.assertUsageError(self.base(word))
+
+    def test_missing_and_extra_arguments(self):
+        for word in ['retr', 'dele', 'stat 1', 'list 1 2', 'top 1 2 3',
+                     'noop now']:
+            with self.subTest(word=word):
+                self.assertUsageError(self.base(word))
+
+    def test_bad_command_after_good_ones(self):
+        # Validated before connecting, not when its turn comes.
+        self.assertUsageError(self.base('stat', 'list', 'retr x'))
+
+    def test_bad_security(self):
+        self.assertUsageError(['--host', '127.0.0.1', '--port', self.port,
+                               '--security', 'ssl3', 'stat'],
+                              mentions='ssl3')
+
+    def test_bad_auth(self):
+        self.assertUsageError(self.base('--auth', 'kerberos', 'stat'),
+                              mentions='kerberos')
+
+    def test_bad_debug(self):
+        for level in ['3', '-1', 'x', '']:
+            with self.subTest(level=level):
+                self.assertUsageError(self.base('--debug', level, 'stat'))
+
+    def test_bad_port(self):
+        for port in ['0', '65536', 'abc', '-5', '']:
+            with self.subTest(port=port):
+                self.assertUsageError(['--host', '127.0.0.1', '--port', port,
+                                       '--security', 'none', 'stat'])
+
+    def test_bad_timeout(self):
+        for seconds in ['0', 'soon', '-1']:
+            with self.subTest(seconds=seconds):
+                self.assertUsageError(self.base('--timeout', seconds, 'stat'))
+
+    def test_bad_pin(self):
+        for pin in ['AB:CD', 'zz' * 32, '00' * 33]:
+            with self.subTest(pin=pin):
+                self.assertUsageError(self.base('--pin', pin, 'stat'))
+
+    def test_user_without_password_stdin(self):
+        self.assertUsageError(self.base('--user', 'alice', 'stat'),
+                              mentions='--password-stdin')
+
+    def test_password_stdin_without_user(self):
+        self.assertUsageError(self.base('--password-stdin', 'stat'),
+                              stdin=b'secret\n', mentions='--user')
+
+    def test_password_stdin_empty(self):
+        self.assertUsageError(self.base('--user', 'alice',
+                                        '--password-stdin', 'stat'),
+                              stdin=b'')
+
+    def test_missing_host(self):
+        self.assertUsageError(['--port', self.port, 'stat'],
+                              mentions='--host')
+
+    def test_unknown_option(self):
+        self.assertUsageError(self.base('--password', 'secret', 'stat'))
+
+    def test_unreadable_ca_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            missing = os.path.join(tmp, 'missing.pem')
+            self.assertUsageError(self.base('--ca-file', missing, 'stat'),
+                                  mentions='missing.pem')
+
+    def test_ca_file_not_pem(self):
+        with tempfile.NamedTemporaryFile(suffix='.pem') as f:
+            f.write(b'this is not a certificate\n')
+            f.flush()
+            self.assertUsageError(self.base('--ca-file', f.name, 'stat'))
+
+    def test_json_usage_error_goes_to_stderr(self):
+        # A usage error is not a command result: nothing on stdout.
+        self.assertUsageError(self.base('--json', 'list x'))
+
+
+class ConnectionTest(unittest.TestCase):
+
+    def test_refused(self):
+        port = str(closed_port())
+        result = run_cli('--host', '127.0.0.1', '--port', port,
+                         '--security', 'none', '--timeout', '10', 'stat')
+        stderr = result.stderr.decode('utf-8', 'replace')
+        self.assertEqual(result.returncode, EXIT_NETWORK, stderr)
+        self.assertTrue(stderr.startswith('popcheck-cli: could not connect'),
+                        stderr)
+        self.assertIn(port, stderr)
+        self.assertEqual(result.stdout, b'')
+
+    def test_refused_tls_default_port_is_used_when_asked(self):
+        # With tls the refused port is still the one given.
+        port = str(closed_port())
+        result = run_cli('--host', '127.0.0.1', '--port', port,
+                         '--timeout', '10', 'stat')
+        self.assertEqual(result.returncode, EXIT_NETWORK)
+        self.assertIn(port, result.stderr.decode())
+
+    def test_refused_json(self):
+        port = str(closed_port())
+        result = run_cli('--host', '127.0.0.1', '--port', port,
+                         '--security', 'none', '--timeout', '10', '--json',
+                         'stat', 'list')
+        self.assertEqual(result.returncode, EXIT_NETWORK)
+        lines = result.stdout.decode().splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        obj = json.loads(lines[0])
+        self.assertEqual(obj['command'], 'connect')
+        self.assertIs(obj['ok'], False)
+        self.assertIsInstance(obj['error'], str)
+        self.assertNotEqual(obj['error'], '')
+
+
+class ScriptedSessionTest(unittest.TestCase):
+    """The output formats and the session rules, against ScriptedServer."""
+
+    def start(self, **kwargs):
+        kwargs.setdefault('messages', [MESSAGE_1, MESSAGE_2])
+        server = ScriptedServer(**kwargs)
+        self.addCleanup(server.close)
+        return server
+
+    def cli(self, server, *args, stdin=b''):
+        return run_cli('--host', '127.0.0.1', '--port', str(server.port),
+                       '--security', 'none', '--timeout', '10', *args,
+                       stdin=stdin)
+
+    def json_lines(self, result):
+        return [json.loads(l) for l in result.stdout.decode().splitlines()]
+
+    def test_json_every_command(self):
+        server = self.start()
+        result = self.cli(server, '--json', 'welcome', 'capa', 'stat', 'list',
+                          'list 2', 'uidl', 'uidl 1', 'top 1 1', 'retr 1',
+                          'noop', 'dele 2', 'rset')
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        objs = self.json_lines(result)
+        self.assertEqual([o['command'] for o in objs],
+                         ['welcome', 'capa', 'stat', 'list', 'list 2', 'uidl',
+                          'uidl 1', 'top 1 1', 'retr 1', 'noop', 'dele 2',
+                          'rset'])
+        for o in objs:
+            self.assertIs(o['ok'], True, o)
+            self.assertTrue(o['response'].startswith('+OK'), o)
+        by = {o['command']: o for o in objs}
+        self.assertEqual(by['welcome']['welcome'], '+OK ready')
+        self.assertEqual(by['capa']['capabilities']['SASL'], ['PLAIN'])
+        self.assertEqual(by['capa']['capabilities']['TOP'], [])
+        self.assertEqual((by['stat']['count'], by['stat']['size']),
+                         (2, len(MESSAGE_1) + len(MESSAGE_2)))
+        self.assertEqual(by['list']['items'],
+                         [{'msg': 1, 'octets': len(MESSAGE_1)},
+                          {'msg': 2, 'octets': len(MESSAGE_2)}])
+        self.assertEqual(by['list 2']['items'],
+                         [{'msg': 2, 'octets': len(MESSAGE_2)}])
+        self.assertEqual(by['uidl']['items'],
+                         [{'msg': 1, 'uid': 'uid-1'},
+                          {'msg': 2, 'uid': 'uid-2'}])
+        self.assertEqual(by['uidl 1']['items'], [{'msg': 1, 'uid': 'uid-1'}])
+        retr = base64.b64decode(by['retr 1']['data_base64'])
+        self.assertEqual(retr, MESSAGE_1)
+        self.assertEqual(by['retr 1']['octets'], len(MESSAGE_1))
+        top = base64.b64decode(by['top 1 1']['data_base64'])
+        self.assertEqual(top, b'From: a@example.org\r\nSubject: one\r\n\r\n'
+                              b'first line\r\n')
+        self.assertEqual(by['top 1 1']['octets'], len(top))
+        # One session, in order, ended by QUIT; rset undid the dele.
+        self.assertEqual(server.received[-3:], ['DELE 2', 'RSET', 'QUIT'])
+        self.assertEqual(server.committed, set())
+
+    def test_text_output(self):
+        server = self.start()
+        result = self.cli(server, 'welcome', 'stat', 'list', 'uidl 2',
+                          'dele 1')
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertEqual(result.stdout.decode().splitlines(),
+                         ['+OK ready',
+                          '2 %d' % (len(MESSAGE_1) + len(MESSAGE_2)),
+                          '1 %d' % len(MESSAGE_1),
+                          '2 %d' % len(MESSAGE_2),
+                          '2 uid-2',
+                          '+OK marked'])
+        self.assertEqual(server.committed, {1})
+
+    def test_retr_text_is_the_exact_bytes(self):
+        server = self.start()
+        result = self.cli(server, 'retr 1')
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertEqual(result.stdout, MESSAGE_1)
+
+    def test_json_escaping(self):
+        greeting = ('+OK <1.2@x> tab\there "quoted" back\\slash '
+                    'bell\x07 caf\u00e9').encode('utf-8')
+        server = self.start(greeting=greeting)
+        result = self.cli(server, '--json', 'welcome')
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        raw = result.stdout.decode('utf-8')
+        self.assertEqual(len(raw.splitlines()), 1)
+        self.assertIn('\\u0009', raw)
+        self.assertIn('\\u0007', raw)
+        self.assertIn('\\"quoted\\"', raw)
+        self.assertIn('caf\u00e9', raw)
+        obj = json.loads(raw)
+        self.assertEqual(obj['welcome'], greeting.decode('utf-8'))
+
+    def test_server_error_stops_and_quits(self):
+        server = self.start()
+        result = self.cli(server, '--json', 'stat', 'retr 9', 'dele 1')
+        self.assertEqual(result.returncode, EXIT_SERVER, result.stderr)
+        objs = self.json_lines(result)
+        self.assertEqual([o['command'] for o in objs], ['stat', 'retr 9'])
+        self.assertIs(objs[1]['ok'], False)
+        self.assertEqual(objs[1]['response'], '-ERR no such message')
+        self.assertIn('error', objs[1])
+        # dele 1 never ran, but the session still ended with QUIT.
+        self.assertNotIn('DELE 1', server.received)
+        self.assertEqual(server.received[-1], 'QUIT')
+        self.assertIn('retr 9', result.stderr.decode())
+
+    def test_protocol_error_does_not_quit(self):
+        server = self.start(garbage_on=b'STAT')
+        result = self.cli(server, 'noop', 'dele 1', 'stat', 'noop')
+        self.assertEqual(result.returncode, EXIT_NETWORK, result.stderr)
+        self.assertTrue(result.stderr.startswith(b'popcheck-cli: '))
+        server.close()
+        self.assertNotIn('QUIT', server.received)
+        self.assertIsNone(server.committed)
+
+    def test_silent_server_times_out(self):
+        server = self.start(silent_on=b'STAT')
+        result = run_cli('--host', '127.0.0.1', '--port', str(server.port),
+                         '--security', 'none', '--timeout', '1', 'noop',
+                         'stat', timeout=20)
+        self.assertEqual(result.returncode, EXIT_NETWORK, result.stderr)
+        self.assertIn(b'"stat"', result.stderr)
+        self.assertNotIn('QUIT', server.received)
+
+    def test_ctrl_c_cancels_without_quit(self):
+        server = self.start(silent_on=b'STAT')
+        proc = subprocess.Popen([CLI, '--host', '127.0.0.1',
+                                 '--port', str(server.port),
+                                 '--security', 'none', '--json',
+                                 'dele 1', 'stat'],
+                                stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        self.addCleanup(proc.kill)
+        self.assertTrue(server.went_silent.wait(20))
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 130, stderr)
+        self.assertIn(b'interrupted', stderr)
+        objs = [json.loads(l) for l in stdout.decode().splitlines()]
+        self.assertEqual([o['command'] for o in objs], ['dele 1', 'stat'])
+        self.assertIs(objs[1]['ok'], False)
+        # Dropped without QUIT, so the server commits no deletion.
+        self.assertNotIn('QUIT', server.received)
+
+    def test_login_with_password_from_stdin(self):
+        server = self.start()
+        result = self.cli(server, '--user', 'alice', '--password-stdin',
+                          '--auth', 'user', 'stat', stdin=b'secret\r\n')
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertIn('USER alice', server.received)
+        self.assertIn('PASS secret', server.received)
+
+    def test_wrong_password_is_authentication_failure(self):
+        server = self.start()
+        result = self.cli(server, '--json', '--user', 'alice',
+                          '--password-stdin', '--auth', 'user', 'stat',
+                          stdin=b'wrong\n')
+        self.assertEqual(result.returncode, EXIT_AUTH, result.stderr)
+        objs = self.json_lines(result)
+        self.assertEqual(len(objs), 1, objs)
+        self.assertEqual(objs[0]['command'], 'login')
+        self.assertIs(objs[0]['ok'], False)
+        self.assertNotIn('STAT', server.received)
+        self.assertNotIn('wrong', result.stderr.decode())
+
+    def test_debug_redacts_password(self):
+        server = self.start()
+        result = self.cli(server, '--debug', '2', '--user', 'alice',
+                          '--password-stdin', '--auth', 'user', 'noop',
+                          stdin=b'secret\n')
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        stderr = result.stderr.decode()
+        self.assertIn('C: USER alice', stderr)
+        self.assertIn('C: NOOP', stderr)
+        self.assertNotIn('secret', stderr)
+
+
+def main():
+    if not CLI:
+        print('POPCHECK_CLI is not set; run this through meson test',
+              file=sys.stderr)
+        return 1
+    suite = unittest.defaultTestLoader.loadTestsFromModule(
+        sys.modules[__name__])
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    failed = len(result.failures) + len(result.errors)
+    passed = result.testsRun - failed - len(result.skipped)
+    print('%d passed, %d failed' % (passed, failed))
+    return 0 if failed == 0 and result.testsRun > 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
