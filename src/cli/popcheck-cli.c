@@ -1052,6 +1052,15 @@ interrupt_cb (gpointer user_data)
 {
   CliSession *session = user_data;
 
+  /* A second Ctrl+C means the first was not enough: stop at once. */
+  if (session->interrupted)
+    {
+      if (session->exit_status == CLI_EXIT_OK)
+        session->exit_status = CLI_EXIT_INTERRUPTED;
+      g_main_loop_quit (session->loop);
+      return G_SOURCE_CONTINUE;
+    }
+
   /* The pending step finishes with G_IO_ERROR_CANCELLED and reports the
    * interruption; the connection is then dropped without QUIT. */
   session->interrupted = TRUE;
