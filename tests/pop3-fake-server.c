@@ -325,6 +325,7 @@ connection_take_bytes (Connection   *conn,
       line = g_strndup ((const char *) conn->partial->data, line_len);
       g_byte_array_remove_range (conn->partial, 0,
                                  newline - conn->partial->data + 1);
+      g_debug ("C: %.*s", LOG_LINE_MAX, line);
 
       g_mutex_lock (&self->mutex);
       g_ptr_array_add (self->commands, g_strdup (line));

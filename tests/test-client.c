@@ -1417,6 +1417,7 @@ run_stls_injection (Fixture *f,
   ok = connect_client (f->client, "localhost",
                        pop3_fake_server_get_port (f->server),
                        POP3_SECURITY_STARTTLS, &error);
+  g_test_message ("injection %s", ok ? "discarded" : error->message);
   if (ok)
     {
       g_assert_true (pop3_client_is_encrypted (f->client));
