@@ -508,14 +508,14 @@ class ScriptedSessionTest(unittest.TestCase):
         server = self.start()
         result = self.cli(server, '--json', '--user', 'alice',
                           '--password-stdin', '--auth', 'user', 'stat',
-                          stdin=b'wrong\n')
+                          stdin=b'Hunter2-guess\n')
         self.assertEqual(result.returncode, EXIT_AUTH, result.stderr)
         objs = self.json_lines(result)
         self.assertEqual(len(objs), 1, objs)
         self.assertEqual(objs[0]['command'], 'login')
         self.assertIs(objs[0]['ok'], False)
         self.assertNotIn('STAT', server.received)
-        self.assertNotIn('wrong', result.stderr.decode())
+        self.assertNotIn('Hunter2', result.stderr.decode())
 
     def test_debug_redacts_password(self):
         server = self.start()
