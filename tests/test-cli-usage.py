@@ -323,9 +323,9 @@ class ConnectionTest(unittest.TestCase):
                          '--security', 'none', '--timeout', '10', 'stat')
         stderr = result.stderr.decode('utf-8', 'replace')
         self.assertEqual(result.returncode, EXIT_NETWORK, stderr)
-        self.assertTrue(stderr.startswith('popcheck-cli: could not connect'),
-                        stderr)
-        self.assertIn(port, stderr)
+        self.assertTrue(stderr.startswith('popcheck-cli: 127.0.0.1 port %s: '
+                                          % port), stderr)
+        self.assertIn('refused', stderr)
         self.assertEqual(result.stdout, b'')
 
     def test_refused_tls_default_port_is_used_when_asked(self):

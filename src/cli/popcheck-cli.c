@@ -811,8 +811,9 @@ report_failure (CliSession   *session,
       status = exit_status_for_error (error, during_login);
     }
 
+  /* The engine's connect errors already say "Could not connect...". */
   if (g_str_equal (what, "connect"))
-    g_printerr (PROGRAM_NAME ": could not connect to %s port %u: %s\n",
+    g_printerr (PROGRAM_NAME ": %s port %u: %s\n",
                 session->host, session->port, description);
   else if (g_str_equal (what, "login"))
     g_printerr (PROGRAM_NAME ": could not log in as %s: %s\n",
