@@ -423,7 +423,8 @@ json_body (CliSession       *session,
 static const CliCommandSpec command_specs[] = {
   { "welcome", CLI_ARGS_NONE, "welcome", "the server's greeting line",
     NULL, NULL, NULL, print_welcome, json_welcome },
-  { "capa", CLI_ARGS_NONE, "capa", "the capabilities, one \"NAME params\" a line",
+  { "capa", CLI_ARGS_NONE, "capa",
+    "the capabilities, one \"NAME params\" a line",
     pop3_client_capa_async, NULL, NULL, print_capa, json_capa },
   { "stat", CLI_ARGS_NONE, "stat", "\"COUNT SIZE\" of the mailbox",
     pop3_client_stat_async, NULL, NULL, print_stat, json_stat },
@@ -837,7 +838,8 @@ report_failure (CliSession   *session,
       popcheck_json_member_string (json, "command", what);
       popcheck_json_member_boolean (json, "ok", FALSE);
       popcheck_json_member_string (json, "error",
-                                   interrupted ? "Interrupted." : error->message);
+                                   interrupted ? "Interrupted."
+                                               : error->message);
       if (!interrupted && error->domain == POP3_ERROR &&
           (error->code == POP3_ERROR_SERVER || error->code == POP3_ERROR_AUTH))
         {
