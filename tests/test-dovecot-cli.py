@@ -291,7 +291,12 @@ class ErrorTests(DovecotTestCase):
                 result = self.cli('stat', security=security, ca=False)
                 self.assertExit(result, EXIT_TLS)
                 self.assertIn('certificate', result.stderr.lower())
-                # A person can check what the problem is and which one it is.
+                # A person can read what the problem is (a self-signed
+                # certificate: no known authority signed it) and which
+                # certificate it is.
+                self.assertRegex(result.stderr.lower(),
+                                 r'authority|issuer|not trusted|untrusted')
+                self.assertIn('CN=localhost', result.stderr)
                 self.assertIn(self.server.fingerprint, result.stderr.upper())
         # The password never left: Dovecot saw no login of this user.
         self.assertNotIn('user=<%s>' % self.user.name, self.server.log())
