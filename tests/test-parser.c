@@ -758,6 +758,31 @@ test_response_too_long (void)
     }
 }
 
+/* Found by fuzz-parser: a listing line that breaks both bounds got
+ * LINE_TOO_LONG in one buffer but RESPONSE_TOO_LONG when split, because a
+ * prefix of it had already crossed the response cap.  The bound crossed
+ * first now wins however the bytes arrive. */
+static void
+test_both_bounds (void)
+{
+  const Pop3Expect listing = POP3_EXPECT_LISTING;
+  /* 15 bytes stored, room for 5 more; the last line crosses the cap at its
+   * 6th byte and the line bound (8) at its 9th. */
+  const char response_first[] = "+OK\r\n1 2\r\n1 2\r\n1 2\r\n123456789012\r\n.\r\n";
+  /* Plenty of room: the line bound is crossed first. */
+  const char line_first[] = "+OK\r\n123456789012\r\n.\r\n";
+  g_autoptr(ParseResult) a =
+    parse_all_ways_limited (&listing, 1, S (response_first), 8, 20);
+  g_autoptr(ParseResult) b =
+    parse_all_ways_limited (&listing, 1, S (line_first), 8, 20);
+  g_autoptr(ParseResult) c =
+    parse_all_ways_limited (&listing, 1, S (line_first), 8, 10);
+
+  g_assert_error (a->error, POP3_ERROR, POP3_ERROR_RESPONSE_TOO_LONG);
+  g_assert_error (b->error, POP3_ERROR, POP3_ERROR_LINE_TOO_LONG);
+  g_assert_error (c->error, POP3_ERROR, POP3_ERROR_LINE_TOO_LONG);
+}
+
 /* Maps @size bytes of which only the first @readable can be read: a parser
  * that looks further than it needs to crashes the test. */
 static guint8 *
@@ -1419,6 +1444,7 @@ main (int   argc,
   g_test_add_func ("/parser/limits/listing-line", test_listing_line_too_long);
   g_test_add_func ("/parser/limits/long-body-line", test_long_body_line);
   g_test_add_func ("/parser/limits/response", test_response_too_long);
+  g_test_add_func ("/parser/limits/both-bounds", test_both_bounds);
   g_test_add_func ("/parser/limits/huge-line-fails-early", test_huge_line_fails_early);
   g_test_add_func ("/parser/numbers/parse-number", test_parse_number);
   g_test_add_func ("/parser/numbers/stat", test_parse_stat);

@@ -247,8 +247,26 @@ line_limit (Pop3Parser *parser)
   return parser->max_line;
 }
 
+static gboolean
+fail_line_too_long (Pop3Parser  *parser,
+                    GError     **error)
+{
+  if (parser->state == STATE_STATUS)
+    return fail (parser, error, POP3_ERROR_LINE_TOO_LONG,
+                 "The server sent a status line longer than %" G_GSIZE_FORMAT
+                 " bytes.", parser->max_line);
+
+  return fail (parser, error, POP3_ERROR_LINE_TOO_LONG,
+               "The server sent a line longer than %" G_GSIZE_FORMAT
+               " bytes in a listing.", parser->max_line);
+}
+
 /* Checks the bounds against a line of @len bytes (without its line
- * ending) that is @complete or still arriving. */
+ * ending) that is @complete or still arriving.
+ *
+ * Which error a hostile stream gets must not depend on how it was split
+ * into reads: when a line breaks both bounds, the one its bytes crossed
+ * first wins, whether we see the line whole or a byte at a time. */
 static gboolean
 check_bounds (Pop3Parser  *parser,
               const char  *line,
@@ -256,36 +274,32 @@ check_bounds (Pop3Parser  *parser,
               gboolean     complete,
               GError     **error)
 {
-  gsize stored;
-
-  if (len > line_limit (parser))
-    {
-      if (parser->state == STATE_STATUS)
-        return fail (parser, error, POP3_ERROR_LINE_TOO_LONG,
-                     "The server sent a status line longer than %" G_GSIZE_FORMAT
-                     " bytes.", parser->max_line);
-      return fail (parser, error, POP3_ERROR_LINE_TOO_LONG,
-                   "The server sent a line longer than %" G_GSIZE_FORMAT
-                   " bytes in a listing.", parser->max_line);
-    }
+  gsize limit = line_limit (parser);
+  gsize dot;
+  gsize room;
+  gboolean line_too_long = len > limit;
+  gboolean content_too_long;
 
   if (parser->state != STATE_BODY)
-    return TRUE;
+    return line_too_long ? fail_line_too_long (parser, error) : TRUE;
 
   /* The terminator is not part of the body. */
   if (complete && len == 1 && line[0] == '.')
     return TRUE;
 
-  /* What this line adds to the body as it will be stored: unstuffed, and
-   * with CRLF once it is complete. */
-  stored = len;
-  if (len > 0 && line[0] == '.')
-    stored--;
-  if (complete)
-    stored += 2;
+  /* What the line adds to the body as it will be stored: unstuffed, and
+   * with CRLF once it is complete.  The body never exceeds the cap, so
+   * there is always room >= 0. */
+  dot = (len > 0 && line[0] == '.') ? 1 : 0;
+  room = parser->max_response - parser->body->len;
+  content_too_long = len - dot > room;
 
-  if (stored > parser->max_response ||
-      parser->body->len > parser->max_response - stored)
+  /* The content crosses the cap at byte room + dot + 1 of the line, the
+   * line bound at byte limit + 1. */
+  if (line_too_long && (!content_too_long || room + dot >= limit))
+    return fail_line_too_long (parser, error);
+
+  if (content_too_long || (complete && len - dot + 2 > room))
     return fail (parser, error, POP3_ERROR_RESPONSE_TOO_LONG,
                  "The server's reply is larger than the limit of %"
                  G_GSIZE_FORMAT " bytes.", parser->max_response);
