@@ -31,16 +31,19 @@ test_cram_md5_rfc2195 (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *response =
     pop3_auth_cram_md5_response ("tim", "tanstaaftanstaaf",
-                                 "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+",
+                                 "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVz"
+                                 "dG9uLm1jaS5uZXQ+",
                                  &error);
   g_autofree guchar *decoded = NULL;
   gsize decoded_len;
 
   g_assert_no_error (error);
-  g_assert_cmpstr (response, ==, "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
+  g_assert_cmpstr (response, ==,
+                   "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
 
   decoded = g_base64_decode (response, &decoded_len);
-  g_assert_cmpmem (decoded, decoded_len, "tim b913a602c7eda7a495b4e6e7334d3890", 36);
+  g_assert_cmpmem (decoded, decoded_len,
+                   "tim b913a602c7eda7a495b4e6e7334d3890", 36);
 }
 
 static void
@@ -61,7 +64,8 @@ test_cram_md5_malformed (void)
     {
       g_autoptr(GError) error = NULL;
       g_autofree char *response =
-        pop3_auth_cram_md5_response ("tim", "tanstaaftanstaaf", challenges[i], &error);
+        pop3_auth_cram_md5_response ("tim", "tanstaaftanstaaf", challenges[i],
+                                     &error);
 
       g_test_message ("challenge “%s”", challenges[i]);
       g_assert_null (response);
@@ -86,7 +90,8 @@ test_plain (void)
 {
   g_autofree char *response = pop3_auth_plain_response ("tim", "tanstaaf");
   g_autofree char *empty = pop3_auth_plain_response ("", "");
-  g_autofree char *utf8 = pop3_auth_plain_response ("jos\xc3\xa9", "p\xc3\xa4ss");
+  g_autofree char *utf8 =
+    pop3_auth_plain_response ("jos\xc3\xa9", "p\xc3\xa4ss");
   g_autofree guchar *decoded = NULL;
   gsize decoded_len;
 

@@ -52,7 +52,8 @@ run_parser (const Pop3Expect *expects,
   gsize offset = 0;
   Pop3Reply *reply;
 
-  result->replies = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_reply_unref);
+  result->replies =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_reply_unref);
 
   for (guint i = 0; i < n_expects; i++)
     pop3_parser_push_expect (parser, expects[i]);
@@ -81,6 +82,16 @@ run_parser (const Pop3Expect *expects,
     pop3_parser_finish (parser, &result->error);
 
   return result;
+}
+
+/* Feeds a text without NUL bytes. */
+static gboolean
+feed_text (Pop3Parser  *parser,
+           const char  *text,
+           GError     **error)
+{
+  return pop3_parser_feed (parser, (const guint8 *) text, strlen (text),
+                           error);
 }
 
 static void
@@ -118,7 +129,8 @@ parse_all_ways_limited (const Pop3Expect *expects,
 
       g_assert_cmpuint (split->replies->len, ==, whole->replies->len);
       for (guint i = 0; i < whole->replies->len; i++)
-        assert_replies_equal (whole->replies->pdata[i], split->replies->pdata[i]);
+        assert_replies_equal (whole->replies->pdata[i],
+                              split->replies->pdata[i]);
 
       g_assert_true ((split->error == NULL) == (whole->error == NULL));
       if (whole->error != NULL)
@@ -198,7 +210,8 @@ test_status_lines (void)
     { "+ok lower case\r\n", POP3_REPLY_OK, "+ok lower case", "lower case" },
     { "+Ok\n", POP3_REPLY_OK, "+Ok", "" },
     { "-ERR\r\n", POP3_REPLY_ERR, "-ERR", "" },
-    { "-err no such message\r\n", POP3_REPLY_ERR, "-err no such message", "no such message" },
+    { "-err no such message\r\n", POP3_REPLY_ERR, "-err no such message",
+      "no such message" },
     { "+OK  two spaces\r\n", POP3_REPLY_OK, "+OK  two spaces", " two spaces" },
     { "+OK \r\n", POP3_REPLY_OK, "+OK ", "" },
     /* Only the CR right before the LF belongs to the line ending. */
@@ -254,14 +267,17 @@ test_status_made_valid (void)
   g_assert_no_error (result->error);
   reply = result->replies->pdata[0];
   g_assert_true (g_utf8_validate (reply->line, -1, NULL));
-  g_assert_cmpstr (reply->line, ==, "+OK caf\xef\xbf\xbd \xef\xbf\xbdnul \xc3\xa9t\xc3\xa9");
-  g_assert_cmpstr (reply->text, ==, "caf\xef\xbf\xbd \xef\xbf\xbdnul \xc3\xa9t\xc3\xa9");
+  g_assert_cmpstr (reply->line, ==,
+                   "+OK caf\xef\xbf\xbd \xef\xbf\xbdnul \xc3\xa9t\xc3\xa9");
+  g_assert_cmpstr (reply->text, ==,
+                   "caf\xef\xbf\xbd \xef\xbf\xbdnul \xc3\xa9t\xc3\xa9");
 }
 
 static void
 test_reply_new (void)
 {
-  g_autoptr(Pop3Reply) reply = pop3_reply_new (POP3_REPLY_ERR, "-ERR [in-use] mailbox locked");
+  g_autoptr(Pop3Reply) reply =
+    pop3_reply_new (POP3_REPLY_ERR, "-ERR [in-use] mailbox locked");
   Pop3Reply *ref;
 
   g_assert_cmpint (reply->status, ==, POP3_REPLY_ERR);
@@ -355,7 +371,8 @@ test_sasl_continuations (void)
   };
   g_autoptr(ParseResult) result =
     parse_all_ways (expects, G_N_ELEMENTS (expects),
-                    S ("+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"
+                    S ("+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5u"
+                       "ZXQ+\r\n"
                        "+\r\n"
                        "+OK logged in\r\n"
                        "-ERR [AUTH] no\r\n"));
@@ -376,11 +393,22 @@ test_sasl_continuations (void)
   g_assert_cmpint (reply->status, ==, POP3_REPLY_ERR);
   g_assert_cmpstr (reply->code, ==, "AUTH");
 
-  assert_parse_error (POP3_EXPECT_SASL, S ("+abc\r\n"), POP3_ERROR_PROTOCOL);
-  assert_parse_error (POP3_EXPECT_SASL, S ("garbage\r\n"), POP3_ERROR_PROTOCOL);
-  assert_parse_error (POP3_EXPECT_SINGLE, S ("+ abc\r\n"), POP3_ERROR_PROTOCOL);
-  assert_parse_error (POP3_EXPECT_LISTING, S ("+ abc\r\n"), POP3_ERROR_PROTOCOL);
-  assert_parse_error (POP3_EXPECT_MESSAGE, S ("+\r\n"), POP3_ERROR_PROTOCOL);
+  {
+    const struct {
+      Pop3Expect expect;
+      const char *wire;
+    } bad[] = {
+      { POP3_EXPECT_SASL, "+abc\r\n" },
+      { POP3_EXPECT_SASL, "garbage\r\n" },
+      { POP3_EXPECT_SINGLE, "+ abc\r\n" },
+      { POP3_EXPECT_LISTING, "+ abc\r\n" },
+      { POP3_EXPECT_MESSAGE, "+\r\n" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      assert_parse_error (bad[i].expect, bad[i].wire, strlen (bad[i].wire),
+                          POP3_ERROR_PROTOCOL);
+  }
 }
 
 /* Framing */
@@ -388,8 +416,10 @@ test_sasl_continuations (void)
 static void
 test_empty_multiline (void)
 {
-  g_autoptr(GBytes) listing = parse_body (POP3_EXPECT_LISTING, S ("+OK\r\n.\r\n"));
-  g_autoptr(GBytes) message = parse_body (POP3_EXPECT_MESSAGE, S ("+OK 0 octets\n.\n"));
+  g_autoptr(GBytes) listing =
+    parse_body (POP3_EXPECT_LISTING, S ("+OK\r\n.\r\n"));
+  g_autoptr(GBytes) message =
+    parse_body (POP3_EXPECT_MESSAGE, S ("+OK 0 octets\n.\n"));
 
   g_assert_cmpuint (g_bytes_get_size (listing), ==, 0);
   g_assert_cmpuint (g_bytes_get_size (message), ==, 0);
@@ -510,7 +540,8 @@ test_eof_in_reply (void)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr(ParseResult) result =
-        parse_all_ways (&cases[i].expect, 1, cases[i].wire, strlen (cases[i].wire));
+        parse_all_ways (&cases[i].expect, 1, cases[i].wire,
+                        strlen (cases[i].wire));
 
       g_assert_error (result->error, POP3_ERROR, POP3_ERROR_CLOSED);
       g_assert_cmpuint (result->replies->len, ==, 0);
@@ -529,7 +560,7 @@ test_finish (void)
 
   /* A clean end: every expected reply arrived. */
   pop3_parser_push_expect (parser, POP3_EXPECT_SINGLE);
-  g_assert_true (pop3_parser_feed (parser, (const guint8 *) S ("+OK bye\r\n"), &error));
+  g_assert_true (feed_text (parser, "+OK bye\r\n", &error));
   g_assert_no_error (error);
   g_assert_true (pop3_parser_finish (parser, &error));
   g_assert_no_error (error);
@@ -538,14 +569,14 @@ test_finish (void)
   g_assert_cmpstr (reply->text, ==, "bye");
 
   /* Nothing may come after the end of the stream. */
-  g_assert_false (pop3_parser_feed (parser, (const guint8 *) S ("+OK\r\n"), &error));
+  g_assert_false (feed_text (parser, "+OK\r\n", &error));
   g_assert_error (error, POP3_ERROR, POP3_ERROR_CLOSED);
   g_clear_error (&error);
 
   /* A command still waiting for its reply. */
   pop3_parser_push_expect (pending, POP3_EXPECT_SINGLE);
   pop3_parser_push_expect (pending, POP3_EXPECT_SINGLE);
-  g_assert_true (pop3_parser_feed (pending, (const guint8 *) S ("+OK one\r\n"), &error));
+  g_assert_true (feed_text (pending, "+OK one\r\n", &error));
   g_assert_cmpuint (pop3_parser_get_n_expected (pending), ==, 1);
   g_assert_false (pop3_parser_finish (pending, &error));
   g_assert_error (error, POP3_ERROR, POP3_ERROR_CLOSED);
@@ -578,7 +609,7 @@ test_buffered_and_expected (void)
   pop3_parser_push_expect (parser, POP3_EXPECT_LISTING);
   g_assert_cmpuint (pop3_parser_get_n_expected (parser), ==, 2);
 
-  g_assert_true (pop3_parser_feed (parser, (const guint8 *) S ("+OK\r\n+OK\r\n1 2"), &error));
+  g_assert_true (feed_text (parser, "+OK\r\n+OK\r\n1 2", &error));
   g_assert_no_error (error);
   /* The listing has started: its status line and partial line are held
    * and belong to no complete reply. */
@@ -589,7 +620,7 @@ test_buffered_and_expected (void)
   g_assert_nonnull (first);
   g_assert_null (pop3_parser_pop_reply (parser));
 
-  g_assert_true (pop3_parser_feed (parser, (const guint8 *) S ("\r\n.\r\n"), &error));
+  g_assert_true (feed_text (parser, "\r\n.\r\n", &error));
   g_assert_no_error (error);
   g_assert_cmpuint (pop3_parser_get_n_expected (parser), ==, 0);
   g_assert_cmpuint (pop3_parser_get_buffered (parser), ==, 0);
@@ -611,7 +642,7 @@ test_unsolicited (void)
   g_autoptr(Pop3Reply) reply = NULL;
 
   /* Before any command. */
-  g_assert_false (pop3_parser_feed (idle, (const guint8 *) S ("+OK\r\n"), &error));
+  g_assert_false (feed_text (idle, "+OK\r\n", &error));
   g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
   g_clear_error (&error);
   g_assert_null (pop3_parser_pop_reply (idle));
@@ -619,10 +650,10 @@ test_unsolicited (void)
   /* STLS response injection: a fake post-TLS CAPA reply in the packet that
    * carries "+OK Begin TLS". */
   pop3_parser_push_expect (parser, POP3_EXPECT_SINGLE);
-  g_assert_false (pop3_parser_feed (parser,
-                                    (const guint8 *) S ("+OK Begin TLS\r\n"
-                                                        "+OK\r\nPLAIN\r\n.\r\n"),
-                                    &error));
+  g_assert_false (feed_text (parser,
+                             "+OK Begin TLS\r\n"
+                             "+OK\r\nPLAIN\r\n.\r\n",
+                             &error));
   g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
   g_clear_error (&error);
 
@@ -635,7 +666,7 @@ test_unsolicited (void)
   /* ...but the parser is dead: a later command cannot take the injected
    * bytes, or anything else, as its reply. */
   pop3_parser_push_expect (parser, POP3_EXPECT_LISTING);
-  g_assert_false (pop3_parser_feed (parser, (const guint8 *) S ("+OK\r\n.\r\n"), &error));
+  g_assert_false (feed_text (parser, "+OK\r\n.\r\n", &error));
   g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
   g_clear_error (&error);
   g_assert_null (pop3_parser_pop_reply (parser));
@@ -685,7 +716,8 @@ test_status_line_too_long (void)
   /* Detected without waiting for the LF; a CR at the very end might
    * still be the line ending, so it does not count yet. */
   pop3_parser_push_expect (parser, POP3_EXPECT_SINGLE);
-  g_assert_true (pop3_parser_feed (parser, (const guint8 *) wire->str, 64, &error));
+  g_assert_true (pop3_parser_feed (parser, (const guint8 *) wire->str, 64,
+                                   &error));
   g_assert_true (pop3_parser_feed (parser, (const guint8 *) "\r", 1, &error));
   g_assert_no_error (error);
   g_assert_false (pop3_parser_feed (parser, (const guint8 *) "z", 1, &error));
@@ -753,8 +785,13 @@ test_response_too_long (void)
         parse_all_ways_limited (&expects[i], 1, wire->str, wire->len, 64, 1199);
 
       g_assert_no_error (ok->error);
-      g_assert_cmpuint (g_bytes_get_size (((Pop3Reply *) ok->replies->pdata[0])->body), ==, 1200);
-      g_assert_error (too_long->error, POP3_ERROR, POP3_ERROR_RESPONSE_TOO_LONG);
+      Pop3Reply *reply;
+
+      g_assert_no_error (ok->error);
+      reply = ok->replies->pdata[0];
+      g_assert_cmpuint (g_bytes_get_size (reply->body), ==, 1200);
+      g_assert_error (too_long->error, POP3_ERROR,
+                      POP3_ERROR_RESPONSE_TOO_LONG);
     }
 }
 
@@ -768,7 +805,8 @@ test_both_bounds (void)
   const Pop3Expect listing = POP3_EXPECT_LISTING;
   /* 15 bytes stored, room for 5 more; the last line crosses the cap at its
    * 6th byte and the line bound (8) at its 9th. */
-  const char response_first[] = "+OK\r\n1 2\r\n1 2\r\n1 2\r\n123456789012\r\n.\r\n";
+  const char response_first[] =
+    "+OK\r\n1 2\r\n1 2\r\n1 2\r\n123456789012\r\n.\r\n";
   /* Plenty of room: the line bound is crossed first. */
   const char line_first[] = "+OK\r\n123456789012\r\n.\r\n";
   g_autoptr(ParseResult) a =
@@ -789,7 +827,8 @@ static guint8 *
 map_guarded (gsize size,
              gsize readable)
 {
-  guint8 *region = mmap (NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  guint8 *region = mmap (NULL, size, PROT_NONE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
   g_assert_true (region != MAP_FAILED);
   g_assert_cmpint (mprotect (region, readable, PROT_READ | PROT_WRITE), ==, 0);
@@ -820,7 +859,7 @@ test_huge_line_fails_early (void)
 
   /* The same for a message that never ends, at the response cap. */
   pop3_parser_push_expect (message, POP3_EXPECT_MESSAGE);
-  g_assert_true (pop3_parser_feed (message, (const guint8 *) S ("+OK\r\n"), &error));
+  g_assert_true (feed_text (message, "+OK\r\n", &error));
   g_assert_false (pop3_parser_feed (message, region, size, &error));
   g_assert_error (error, POP3_ERROR, POP3_ERROR_RESPONSE_TOO_LONG);
 
@@ -838,7 +877,8 @@ test_parse_number (void)
   g_assert_cmpuint (value, ==, 0);
   g_assert_true (pop3_parse_number (S ("007"), 7, &value));
   g_assert_cmpuint (value, ==, 7);
-  g_assert_true (pop3_parse_number (S ("18446744073709551615"), G_MAXUINT64, &value));
+  g_assert_true (pop3_parse_number (S ("18446744073709551615"), G_MAXUINT64,
+                                    &value));
   g_assert_cmpuint (value, ==, G_MAXUINT64);
   g_assert_true (pop3_parse_number (S ("4294967295"), G_MAXUINT, &value));
   g_assert_cmpuint (value, ==, G_MAXUINT);
@@ -847,8 +887,10 @@ test_parse_number (void)
   g_assert_cmpuint (value, ==, 12);
 
   value = 42;
-  g_assert_false (pop3_parse_number (S ("18446744073709551616"), G_MAXUINT64, &value));
-  g_assert_false (pop3_parse_number (S ("99999999999999999999999"), G_MAXUINT64, &value));
+  g_assert_false (pop3_parse_number (S ("18446744073709551616"), G_MAXUINT64,
+                                     &value));
+  g_assert_false (pop3_parse_number (S ("99999999999999999999999"),
+                                     G_MAXUINT64, &value));
   g_assert_false (pop3_parse_number (S ("4294967296"), G_MAXUINT, &value));
   g_assert_false (pop3_parse_number (S ("4294967400"), G_MAXUINT, &value));
   g_assert_false (pop3_parse_number (S ("8"), 7, &value));
@@ -925,7 +967,8 @@ test_stat_error_message (void)
 {
   g_autoptr(GError) error = NULL;
 
-  g_assert_false (pop3_parse_stat ("2 messages (320 octets)", NULL, NULL, &error));
+  g_assert_false (pop3_parse_stat ("2 messages (320 octets)", NULL, NULL,
+                                   &error));
   g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
   g_assert_nonnull (strstr (error->message, "STAT"));
   g_assert_nonnull (strstr (error->message, "2 messages (320 octets)"));
@@ -949,7 +992,8 @@ test_parse_scan_listing (void)
   g_assert_true (pop3_parse_scan_listing ("1 100", &msg, &octets, NULL));
   g_assert_cmpuint (msg, ==, 1);
   g_assert_cmpuint (octets, ==, 100);
-  g_assert_true (pop3_parse_scan_listing ("4294967295 4294967400 more info", &msg, &octets, NULL));
+  g_assert_true (pop3_parse_scan_listing ("4294967295 4294967400 more info",
+                                          &msg, &octets, NULL));
   g_assert_cmpuint (msg, ==, G_MAXUINT);
   g_assert_cmpuint (octets, ==, G_GUINT64_CONSTANT (4294967400));
 
@@ -971,7 +1015,8 @@ bytes_from_string (const char *text)
 static void
 test_parse_list_body (void)
 {
-  g_autoptr(GBytes) body = bytes_from_string ("1 120\r\n2 4294967400\r\n5 3 extra\r\n");
+  g_autoptr(GBytes) body =
+    bytes_from_string ("1 120\r\n2 4294967400\r\n5 3 extra\r\n");
   g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
   g_autoptr(GArray) listing = NULL;
   g_autoptr(GArray) none = NULL;
@@ -1053,7 +1098,8 @@ test_parse_uid_listing (void)
     "1 abc\x01", "1 caf\xc3\xa9", "x abc", "4294967296 abc", "1\tabc",
   };
 
-  g_assert_true (pop3_parse_uid_listing ("3 QhdPYR:00WBw1Ph7x7", &msg, &uid, NULL));
+  g_assert_true (pop3_parse_uid_listing ("3 QhdPYR:00WBw1Ph7x7", &msg, &uid,
+                                         NULL));
   g_assert_cmpuint (msg, ==, 3);
   g_assert_cmpstr (uid, ==, "QhdPYR:00WBw1Ph7x7");
 
@@ -1076,7 +1122,8 @@ test_parse_uid_listing (void)
 static void
 test_parse_uidl_body (void)
 {
-  g_autoptr(GBytes) body = bytes_from_string ("1 aaa\r\n2 ../../x\r\n7 c/d\r\n");
+  g_autoptr(GBytes) body =
+    bytes_from_string ("1 aaa\r\n2 ../../x\r\n7 c/d\r\n");
   g_autoptr(GPtrArray) uids = pop3_parse_uidl_body (body, NULL);
   const char *bad[] = {
     "1 aaa\r\n2 aaa\r\n",
@@ -1157,7 +1204,8 @@ static void
 test_parse_capa_hostile (void)
 {
   g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
-  g_autoptr(GBytes) weird = g_bytes_new (S ("caf\xe9 \xff\r\n \t \r\nX-\x1b[1m\r\n"));
+  g_autoptr(GBytes) weird =
+    g_bytes_new (S ("caf\xe9 \xff\r\n \t \r\nX-\x1b[1m\r\n"));
   g_autoptr(GBytes) nul = g_bytes_new (S ("TOP\r\nST\0LS\r\n"));
   g_autoptr(GHashTable) none = pop3_parse_capa_body (empty, NULL);
   g_autoptr(GHashTable) repaired = pop3_parse_capa_body (weird, NULL);
@@ -1209,7 +1257,8 @@ test_apop_timestamp (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *timestamp = pop3_parse_apop_timestamp (cases[i].greeting);
+      g_autofree char *timestamp =
+        pop3_parse_apop_timestamp (cases[i].greeting);
 
       g_assert_cmpstr (timestamp, ==, cases[i].timestamp);
     }
@@ -1320,10 +1369,11 @@ test_many_top_replies (void)
       pop3_parser_push_expect (bytewise, POP3_EXPECT_MESSAGE);
     }
 
-  g_assert_true (pop3_parser_feed (whole, (const guint8 *) wire->str, wire->len, &error));
+  g_assert_true (feed_text (whole, wire->str, &error));
   g_assert_no_error (error);
   for (gsize i = 0; i < wire->len; i++)
-    g_assert_true (pop3_parser_feed (bytewise, (const guint8 *) wire->str + i, 1, &error));
+    g_assert_true (pop3_parser_feed (bytewise, (const guint8 *) wire->str + i,
+                                     1, &error));
 
   while ((reply = pop3_parser_pop_reply (whole)) != NULL)
     {
@@ -1332,7 +1382,10 @@ test_many_top_replies (void)
 
       g_assert_nonnull (other);
       assert_replies_equal (owned, other);
-      assert_body (owned->body, S ("From: a@example.com\r\nSubject: hello\r\n\r\n.dots\r\n"));
+      assert_body (owned->body, S ("From: a@example.com\r\n"
+                                   "Subject: hello\r\n"
+                                   "\r\n"
+                                   ".dots\r\n"));
       n_whole++;
     }
   while ((reply = pop3_parser_pop_reply (bytewise)) != NULL)
@@ -1427,7 +1480,8 @@ main (int   argc,
   g_test_add_func ("/parser/status/made-valid", test_status_made_valid);
   g_test_add_func ("/parser/reply/new", test_reply_new);
   g_test_add_func ("/parser/response-codes/text", test_response_codes);
-  g_test_add_func ("/parser/response-codes/replies", test_response_codes_in_replies);
+  g_test_add_func ("/parser/response-codes/replies",
+                   test_response_codes_in_replies);
   g_test_add_func ("/parser/sasl/continuations", test_sasl_continuations);
   g_test_add_func ("/parser/framing/empty-multiline", test_empty_multiline);
   g_test_add_func ("/parser/framing/dot-unstuffing", test_dot_unstuffing);
@@ -1445,10 +1499,12 @@ main (int   argc,
   g_test_add_func ("/parser/limits/long-body-line", test_long_body_line);
   g_test_add_func ("/parser/limits/response", test_response_too_long);
   g_test_add_func ("/parser/limits/both-bounds", test_both_bounds);
-  g_test_add_func ("/parser/limits/huge-line-fails-early", test_huge_line_fails_early);
+  g_test_add_func ("/parser/limits/huge-line-fails-early",
+                   test_huge_line_fails_early);
   g_test_add_func ("/parser/numbers/parse-number", test_parse_number);
   g_test_add_func ("/parser/numbers/stat", test_parse_stat);
-  g_test_add_func ("/parser/numbers/stat-error-message", test_stat_error_message);
+  g_test_add_func ("/parser/numbers/stat-error-message",
+                   test_stat_error_message);
   g_test_add_func ("/parser/numbers/scan-listing", test_parse_scan_listing);
   g_test_add_func ("/parser/numbers/list-body", test_parse_list_body);
   g_test_add_func ("/parser/uid/is-valid", test_uid_is_valid);
@@ -1457,10 +1513,12 @@ main (int   argc,
   g_test_add_func ("/parser/capa/parse", test_parse_capa);
   g_test_add_func ("/parser/capa/hostile", test_parse_capa_hostile);
   g_test_add_func ("/parser/apop/timestamp", test_apop_timestamp);
-  g_test_add_func ("/parser/apop/million-brackets", test_apop_timestamp_million);
+  g_test_add_func ("/parser/apop/million-brackets",
+                   test_apop_timestamp_million);
   g_test_add_func ("/parser/linear/many-top-replies", test_many_top_replies);
   g_test_add_func ("/parser/linear/big-message", test_big_message_one_buffer);
-  g_test_add_func ("/parser/linear/big-message-bytewise", test_big_message_bytewise);
+  g_test_add_func ("/parser/linear/big-message-bytewise",
+                   test_big_message_bytewise);
 
   return g_test_run ();
 }

@@ -241,7 +241,8 @@ fail (Pop3Parser  *parser,
 static gsize
 line_limit (Pop3Parser *parser)
 {
-  if (parser->state == STATE_BODY && parser->current_expect == POP3_EXPECT_MESSAGE)
+  if (parser->state == STATE_BODY &&
+      parser->current_expect == POP3_EXPECT_MESSAGE)
     return G_MAXSIZE;
 
   return parser->max_line;
@@ -348,8 +349,8 @@ handle_status_line (Pop3Parser  *parser,
       g_autofree char *excerpt = describe_input (line, len);
 
       return fail (parser, error, POP3_ERROR_PROTOCOL,
-                   "The server's reply “%s” starts with neither +OK nor -ERR.",
-                   excerpt);
+                   "The server's reply “%s” starts with neither +OK nor "
+                   "-ERR.", excerpt);
     }
 
   /* A NUL would cut the line short as a C string; make_valid turns it into
@@ -377,7 +378,9 @@ handle_body_line (Pop3Parser *parser,
 {
   if (len == 1 && line[0] == '.')
     {
-      parser->current->body = g_byte_array_free_to_bytes (g_steal_pointer (&parser->body));
+      GByteArray *body = g_steal_pointer (&parser->body);
+
+      parser->current->body = g_byte_array_free_to_bytes (body);
       complete_reply (parser);
       return;
     }
@@ -425,15 +428,18 @@ process (Pop3Parser  *parser,
                                 buffer->len - parser->pos);
 
               return fail (parser, error, POP3_ERROR_PROTOCOL,
-                           "The server sent unsolicited data: “%s”.", excerpt);
+                           "The server sent unsolicited data: “%s”.",
+                           excerpt);
             }
 
-          parser->current_expect = GPOINTER_TO_INT (g_queue_pop_head (&parser->expects));
+          parser->current_expect =
+            GPOINTER_TO_INT (g_queue_pop_head (&parser->expects));
           parser->state = STATE_STATUS;
         }
 
       start = (const char *) buffer->data + parser->pos;
-      lf = memchr (buffer->data + parser->scan, '\n', buffer->len - parser->scan);
+      lf = memchr (buffer->data + parser->scan, '\n',
+                   buffer->len - parser->scan);
 
       if (lf == NULL)
         {
@@ -698,7 +704,8 @@ pop3_parse_scan_listing (const char  *line,
   if (!parse_number_pair (line, 1, msg, octets))
     {
       set_malformed_error (error, line,
-                           "scan listing (a message number and a size in octets)");
+                           "scan listing (a message number and a size in "
+                           "octets)");
       return FALSE;
     }
 
@@ -756,8 +763,9 @@ pop3_parse_uid_listing (const char  *line,
 
 invalid:
   set_malformed_error (error, line,
-                       "unique-id listing (a message number and a UID of 1 to "
-                       G_STRINGIFY (POP3_MAX_UID_LENGTH) " printable characters)");
+                       "unique-id listing (a message number and a UID of 1 "
+                       "to " G_STRINGIFY (POP3_MAX_UID_LENGTH) " printable "
+                       "characters)");
   return FALSE;
 }
 
@@ -876,8 +884,8 @@ pop3_parse_uidl_body (GBytes  *body,
       if (g_hash_table_contains (seen_uids, entry->uid))
         {
           g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
-                       "The server gave the same unique id “%s” to more than "
-                       "one message.", entry->uid);
+                       "The server gave the same unique id “%s” to more "
+                       "than one message.", entry->uid);
           return NULL;
         }
 

@@ -81,7 +81,8 @@ exercise_text (const char *text)
     check (count >= 1 && pop3_uid_is_valid (uid) &&
            strlen (uid) <= POP3_MAX_UID_LENGTH);
   else
-    check (uid == NULL && g_error_matches (error, POP3_ERROR, POP3_ERROR_PROTOCOL));
+    check (uid == NULL &&
+           g_error_matches (error, POP3_ERROR, POP3_ERROR_PROTOCOL));
 
   if (pop3_uid_is_valid (text))
     check (is_printable_ascii (text) && strlen (text) <= POP3_MAX_UID_LENGTH);
@@ -139,7 +140,8 @@ exercise_body (GBytes *body)
           check (g_utf8_validate (key, -1, NULL));
           check (params != NULL);
           for (guint i = 0; params[i] != NULL; i++)
-            check (params[i][0] != '\0' && g_utf8_validate (params[i], -1, NULL));
+            check (params[i][0] != '\0' &&
+                   g_utf8_validate (params[i], -1, NULL));
         }
     }
 }

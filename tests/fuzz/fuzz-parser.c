@@ -57,7 +57,8 @@ exercise_reply (Pop3Reply  *reply,
 
   check (reply->line != NULL && g_utf8_validate (reply->line, -1, NULL));
   check (reply->text != NULL && g_utf8_validate (reply->text, -1, NULL));
-  check (reply->status != POP3_REPLY_CONTINUATION || expect == POP3_EXPECT_SASL);
+  check (reply->status != POP3_REPLY_CONTINUATION ||
+         expect == POP3_EXPECT_SASL);
 
   /* A body exactly for +OK to a multi-line command. */
   check ((reply->body != NULL) ==
@@ -84,7 +85,8 @@ exercise_reply (Pop3Reply  *reply,
     {
       g_autoptr(GArray) listing = pop3_parse_list_body (reply->body, NULL);
       g_autoptr(GPtrArray) uids = pop3_parse_uidl_body (reply->body, NULL);
-      g_autoptr(GHashTable) capabilities = pop3_parse_capa_body (reply->body, NULL);
+      g_autoptr(GHashTable) capabilities =
+        pop3_parse_capa_body (reply->body, NULL);
       gsize body_size;
       const guint8 *body = g_bytes_get_data (reply->body, &body_size);
 
@@ -129,7 +131,8 @@ run_parser (const Pop3Expect *expects,
   gsize offset = 0;
   Pop3Reply *reply;
 
-  run->replies = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_reply_unref);
+  run->replies =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_reply_unref);
   run->error = NULL;
 
   for (guint i = 0; i < n_expects; i++)
@@ -152,7 +155,8 @@ run_parser (const Pop3Expect *expects,
         {
           check (run->error != NULL && run->error->domain == POP3_ERROR);
           /* A dead parser stays dead. */
-          check (!pop3_parser_feed (parser, (const guint8 *) "+OK\r\n", 5, NULL));
+          check (!pop3_parser_feed (parser, (const guint8 *) "+OK\r\n", 5,
+                                    NULL));
           break;
         }
       offset += n;
