@@ -581,7 +581,7 @@ read_cb (GObject      *object,
   g_autoptr(Pop3Client) self = user_data;
   g_autoptr(GError) error = NULL;
   gssize n;
-  Pop3Reply *reply;
+  Pop3Reply *next;
 
   self->reading = FALSE;
   n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &error);
@@ -617,9 +617,9 @@ read_cb (GObject      *object,
       return;
     }
 
-  while ((reply = pop3_parser_pop_reply (self->parser)) != NULL)
+  while ((next = pop3_parser_pop_reply (self->parser)) != NULL)
     {
-      g_autoptr(Pop3Reply) owned = reply;
+      g_autoptr(Pop3Reply) reply = next;
       Command *command = g_queue_pop_head (&self->in_flight);
 
       /* The parser only yields as many replies as expectations we pushed,
