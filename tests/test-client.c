@@ -1397,7 +1397,6 @@ run_stls_injection (Fixture *f,
                     gsize    chunk)
 {
   g_autoptr(Pop3FakeScript) script = pop3_fake_script_new ();
-  g_autoptr(GTlsCertificate) certificate = load_certificate ("server");
   g_autoptr(GError) error = NULL;
   const char *injected = "+OK Begin TLS\r\n+OK\r\nPLAIN\r\n.\r\n";
   gboolean ok;
