@@ -1,0 +1,30 @@
+/* popcheck-account-editor.h: add or edit one account
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "popcheck-types.h"
+
+G_BEGIN_DECLS
+
+#define POPCHECK_TYPE_ACCOUNT_EDITOR (popcheck_account_editor_get_type ())
+
+G_DECLARE_FINAL_TYPE (PopcheckAccountEditor, popcheck_account_editor,
+                      POPCHECK, ACCOUNT_EDITOR, GtkBox)
+
+/* account NULL: a new account, added to accounts when saved.
+ *
+ * Signals:
+ *   "saved" (PopcheckAccount *account): the settings are stored and the
+ *       password typed (if any) is in the keyring;
+ *   "closed": the person went back without saving (or after saving). */
+GtkWidget       *popcheck_account_editor_new         (PopcheckAccountList   *accounts,
+                                                      PopcheckAccount       *account);
+PopcheckAccount *popcheck_account_editor_get_account (PopcheckAccountEditor *self);
+gboolean         popcheck_account_editor_get_busy    (PopcheckAccountEditor *self);
+
+G_END_DECLS

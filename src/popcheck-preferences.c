@@ -1,0 +1,409 @@
+/* popcheck-preferences.c: the preferences window
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "popcheck-preferences"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "popcheck-account.h"
+#include "popcheck-account-editor.h"
+#include "popcheck-account-list.h"
+#include "popcheck-preferences.h"
+#include "popcheck-secret.h"
+
+struct _PopcheckPreferencesWindow
+{
+  AdwPreferencesWindow  parent_instance;
+
+  PopcheckAccountList  *accounts;
+  GSettings            *settings;
+  GCancellable         *cancellable;
+
+  GtkListBox           *accounts_list;
+  GtkSwitch            *run_in_background_switch;
+  GtkSwitch            *start_at_login_switch;
+  GtkSwitch            *notify_new_mail_switch;
+  GtkSwitch            *notify_errors_switch;
+};
+
+G_DEFINE_FINAL_TYPE (PopcheckPreferencesWindow, popcheck_preferences_window,
+                     ADW_TYPE_PREFERENCES_WINDOW)
+
+static PopcheckAccount *
+find_account (PopcheckPreferencesWindow *self,
+              const char                *account_id)
+{
+  GListModel *model = G_LIST_MODEL (self->accounts);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(PopcheckAccount) account = g_list_model_get_item (model, i);
+
+      if (g_strcmp0 (popcheck_account_get_id (account), account_id) == 0)
+        return g_steal_pointer (&account);
+    }
+
+  return NULL;
+}
+
+static void
+open_editor (PopcheckPreferencesWindow *self,
+             PopcheckAccount           *account)
+{
+  GtkWidget *editor = popcheck_account_editor_new (self->accounts, account);
+
+  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (self),
+                                                "accounts");
+  adw_preferences_window_present_subpage (ADW_PREFERENCES_WINDOW (self),
+                                          editor);
+}
+
+static char *
+describe_account (PopcheckAccount *account)
+{
+  return g_strdup_printf ("%s@%s", popcheck_account_get_user (account),
+                          popcheck_account_get_host (account));
+}
+
+static void
+update_row (GtkWidget       *row,
+            PopcheckAccount *account)
+{
+  g_autofree char *subtitle = describe_account (account);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
+                                 popcheck_account_get_display_name (account));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+}
+
+static GtkWidget *
+create_account_row (gpointer item,
+                    gpointer user_data)
+{
+  PopcheckAccount *account = item;
+  const char *id = popcheck_account_get_id (account);
+  GtkWidget *row;
+  GtkWidget *button;
+
+  row = adw_action_row_new ();
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (row), "prefs.edit-account");
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (row), "s", id);
+  update_row (row, account);
+  /* The row follows the account when it is edited elsewhere. */
+  g_signal_connect_object (account, "notify",
+                           G_CALLBACK (update_row), row,
+                           G_CONNECT_SWAPPED);
+  /* update_row takes (row, account); the swapped handler gets them in that
+   * order, with the pspec as an ignored third argument. */
+
+  button = gtk_button_new_from_icon_name ("user-trash-symbolic");
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_tooltip_text (button, _("Remove Account"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Remove Account"), -1);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button),
+                                  "prefs.remove-account");
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", id);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+
+  button = gtk_image_new_from_icon_name ("go-next-symbolic");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+
+  return row;
+}
+
+/* Actions */
+
+static void
+add_account_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  open_editor (POPCHECK_PREFERENCES_WINDOW (widget), NULL);
+}
+
+static void
+edit_account_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  popcheck_preferences_window_edit_account (
+    POPCHECK_PREFERENCES_WINDOW (widget), g_variant_get_string (parameter,
+                                                                NULL));
+}
+
+typedef struct
+{
+  PopcheckPreferencesWindow *self;
+  char                      *account_id;
+  char                      *display_name;
+} RemoveData;
+
+static void
+remove_data_free (RemoveData *data)
+{
+  g_clear_object (&data->self);
+  g_free (data->account_id);
+  g_free (data->display_name);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RemoveData, remove_data_free)
+
+static void
+clear_secret_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(RemoveData) data = user_data;
+  PopcheckPreferencesWindow *self = data->self;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) remove_error = NULL;
+  g_autofree char *title = NULL;
+
+  if (!popcheck_secret_clear_finish (result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+
+      /* The account stays, so that removing can be tried again once the
+       * keyring is there: a password nobody can see is not left behind. */
+      title = g_strdup_printf (_("“%s” was not removed: its password could "
+                                 "not be removed from the keyring (%s)"),
+                               data->display_name, error->message);
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                        adw_toast_new (title));
+      return;
+    }
+
+  if (!popcheck_account_list_remove (self->accounts, data->account_id,
+                                     &remove_error))
+    {
+      title = g_strdup_printf (_("“%s” could not be removed: %s"),
+                               data->display_name, remove_error->message);
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                        adw_toast_new (title));
+      return;
+    }
+
+  title = g_strdup_printf (_("“%s” removed"), data->display_name);
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                    adw_toast_new (title));
+}
+
+static void
+remove_response_cb (AdwMessageDialog *dialog,
+                    const char       *response,
+                    gpointer          user_data)
+{
+  g_autoptr(RemoveData) data = user_data;
+  g_autoptr(PopcheckAccount) account = NULL;
+
+  if (g_strcmp0 (response, "remove") != 0)
+    return;
+
+  account = find_account (data->self, data->account_id);
+  if (account == NULL)
+    return;
+
+  popcheck_secret_clear_async (popcheck_account_get_host (account),
+                               popcheck_account_get_port (account),
+                               popcheck_account_get_user (account),
+                               data->self->cancellable,
+                               clear_secret_cb, g_steal_pointer (&data));
+}
+
+static void
+remove_account_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  PopcheckPreferencesWindow *self = POPCHECK_PREFERENCES_WINDOW (widget);
+  g_autoptr(PopcheckAccount) account = NULL;
+  RemoveData *data;
+  GtkWidget *dialog;
+
+  account = find_account (self, g_variant_get_string (parameter, NULL));
+  if (account == NULL)
+    return;
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), NULL, NULL);
+  adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog),
+                                     _("Remove “%s”?"),
+                                     popcheck_account_get_display_name (account));
+  adw_message_dialog_set_body (
+    ADW_MESSAGE_DIALOG (dialog),
+    _("PopCheck stops checking this account and forgets its settings. The "
+      "password stored in your keyring is removed too. The mail on the "
+      "server is not touched."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "remove", _("_Remove"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog),
+                                              "remove",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog),
+                                           "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog),
+                                         "cancel");
+
+  data = g_new0 (RemoveData, 1);
+  data->self = g_object_ref (self);
+  data->account_id = g_strdup (popcheck_account_get_id (account));
+  data->display_name = g_strdup (popcheck_account_get_display_name (account));
+  g_signal_connect (dialog, "response", G_CALLBACK (remove_response_cb), data);
+
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* The object */
+
+static void
+popcheck_preferences_window_dispose (GObject *object)
+{
+  PopcheckPreferencesWindow *self = (PopcheckPreferencesWindow *) object;
+
+  g_cancellable_cancel (self->cancellable);
+  gtk_widget_dispose_template (GTK_WIDGET (self),
+                               POPCHECK_TYPE_PREFERENCES_WINDOW);
+
+  G_OBJECT_CLASS (popcheck_preferences_window_parent_class)->dispose (object);
+}
+
+static void
+popcheck_preferences_window_finalize (GObject *object)
+{
+  PopcheckPreferencesWindow *self = (PopcheckPreferencesWindow *) object;
+
+  g_clear_object (&self->accounts);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (popcheck_preferences_window_parent_class)->finalize (object);
+}
+
+static void
+popcheck_preferences_window_class_init (PopcheckPreferencesWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = popcheck_preferences_window_dispose;
+  object_class->finalize = popcheck_preferences_window_finalize;
+
+  gtk_widget_class_set_template_from_resource (
+    widget_class, "/org/example/PopCheck/popcheck-preferences.ui");
+  gtk_widget_class_bind_template_child (widget_class,
+                                        PopcheckPreferencesWindow,
+                                        accounts_list);
+  gtk_widget_class_bind_template_child (widget_class,
+                                        PopcheckPreferencesWindow,
+                                        run_in_background_switch);
+  gtk_widget_class_bind_template_child (widget_class,
+                                        PopcheckPreferencesWindow,
+                                        start_at_login_switch);
+  gtk_widget_class_bind_template_child (widget_class,
+                                        PopcheckPreferencesWindow,
+                                        notify_new_mail_switch);
+  gtk_widget_class_bind_template_child (widget_class,
+                                        PopcheckPreferencesWindow,
+                                        notify_errors_switch);
+
+  gtk_widget_class_install_action (widget_class, "prefs.add-account", NULL,
+                                   add_account_action);
+  gtk_widget_class_install_action (widget_class, "prefs.edit-account", "s",
+                                   edit_account_action);
+  gtk_widget_class_install_action (widget_class, "prefs.remove-account", "s",
+                                   remove_account_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n,
+                                       GDK_CONTROL_MASK, "prefs.add-account",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w,
+                                       GDK_CONTROL_MASK, "window.close",
+                                       NULL);
+}
+
+static void
+popcheck_preferences_window_init (PopcheckPreferencesWindow *self)
+{
+  GtkWidget *placeholder;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->cancellable = g_cancellable_new ();
+  self->settings = g_settings_new (APPLICATION_ID);
+  g_settings_bind (self->settings, "run-in-background",
+                   self->run_in_background_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "start-at-login",
+                   self->start_at_login_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "notify-new-mail",
+                   self->notify_new_mail_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "notify-errors",
+                   self->notify_errors_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+
+  placeholder = gtk_label_new (_("No accounts yet. Add one to start "
+                                 "checking mail."));
+  gtk_widget_add_css_class (placeholder, "dim-label");
+  gtk_widget_set_margin_top (placeholder, 18);
+  gtk_widget_set_margin_bottom (placeholder, 18);
+  gtk_label_set_wrap (GTK_LABEL (placeholder), TRUE);
+  gtk_list_box_set_placeholder (self->accounts_list, placeholder);
+}
+
+GtkWindow *
+popcheck_preferences_window_new (GtkApplication      *app,
+                                 PopcheckAccountList *accounts)
+{
+  PopcheckPreferencesWindow *self;
+
+  g_return_val_if_fail (!app || GTK_IS_APPLICATION (app), NULL);
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT_LIST (accounts), NULL);
+
+  self = g_object_new (POPCHECK_TYPE_PREFERENCES_WINDOW,
+                       "application", app,
+                       NULL);
+  self->accounts = g_object_ref (accounts);
+  gtk_list_box_bind_model (self->accounts_list, G_LIST_MODEL (accounts),
+                           create_account_row, NULL, NULL);
+
+  return GTK_WINDOW (self);
+}
+
+void
+popcheck_preferences_window_edit_account (PopcheckPreferencesWindow *self,
+                                          const char                *account_id)
+{
+  g_autoptr(PopcheckAccount) account = NULL;
+
+  g_return_if_fail (POPCHECK_IS_PREFERENCES_WINDOW (self));
+  g_return_if_fail (account_id != NULL);
+
+  account = find_account (self, account_id);
+  if (account == NULL)
+    {
+      g_warning ("No account with the id %s", account_id);
+      return;
+    }
+
+  open_editor (self, account);
+}
+
+void
+popcheck_preferences_window_add_account (PopcheckPreferencesWindow *self)
+{
+  g_return_if_fail (POPCHECK_IS_PREFERENCES_WINDOW (self));
+
+  open_editor (self, NULL);
+}

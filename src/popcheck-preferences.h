@@ -1,0 +1,29 @@
+/* popcheck-preferences.h: the preferences window
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "popcheck-types.h"
+
+G_BEGIN_DECLS
+
+#define POPCHECK_TYPE_PREFERENCES_WINDOW (popcheck_preferences_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (PopcheckPreferencesWindow, popcheck_preferences_window,
+                      POPCHECK, PREFERENCES_WINDOW, AdwPreferencesWindow)
+
+GtkWindow *popcheck_preferences_window_new          (GtkApplication            *app,
+                                                     PopcheckAccountList       *accounts);
+
+/* Opens the editor of one account (on top of the accounts page). */
+void       popcheck_preferences_window_edit_account (PopcheckPreferencesWindow *self,
+                                                     const char                *account_id);
+
+/* Opens the editor of a new account. */
+void       popcheck_preferences_window_add_account  (PopcheckPreferencesWindow *self);
+
+G_END_DECLS
