@@ -170,6 +170,12 @@ for rtt in $rtts; do
     run "$rtt" popcheck 4 --delete-uids "$work/delete-$i"
   done
   run "$rtt" poplib 4 --delete-uids "$work/delete-0"
+  # Back to the size we started with, so that every round-trip time
+  # measures the same mailbox.
+  refill=$(((repeat + 1) * 100 - 50))
+  "$python" "$here/gen-mailbox.py" --dir "$work/demo" --user $user \
+    --count "$refill" --first "$next_message" >/dev/null
+  next_message=$((next_message + refill))
 
   kill "$proxy_pid"
   wait "$proxy_pid" 2>/dev/null || true
