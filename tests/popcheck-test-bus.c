@@ -1,0 +1,252 @@
+/* popcheck-test-bus.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "pop3-parser.h"
+#include "popcheck-test-bus.h"
+
+#define WAIT_LIMIT_US (10 * G_USEC_PER_SEC)
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+popcheck_test_wait_for (const gboolean *flag,
+                        const char     *what)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_LIMIT_US;
+
+  while (!*flag)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("Timed out waiting for %s", what);
+      g_main_context_iteration (NULL, FALSE);
+      if (!*flag)
+        g_usleep (1000);
+    }
+}
+
+void
+popcheck_test_spin (guint ms)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (ms, timeout_cb, &timed_out);
+
+  while (!timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  (void) id;
+}
+
+GDBusConnection *
+popcheck_test_connect (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+  GDBusConnection *connection;
+
+  address = g_dbus_address_get_for_bus_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_assert_no_error (error);
+  connection = g_dbus_connection_new_for_address_sync (address,
+                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                       NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_dbus_connection_set_exit_on_close (connection, FALSE);
+  return connection;
+}
+
+typedef struct
+{
+  gboolean  done;
+  GVariant *reply;
+  GError   *error;
+} CallData;
+
+static void
+call_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  CallData *data = user_data;
+
+  data->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (object),
+                                               result, &data->error);
+  data->done = TRUE;
+}
+
+GVariant *
+popcheck_test_call (GDBusConnection  *connection,
+                    const char       *bus_name,
+                    const char       *object_path,
+                    const char       *interface_name,
+                    const char       *method_name,
+                    GVariant         *parameters,
+                    const char       *reply_type,
+                    GError          **error)
+{
+  CallData data = { FALSE, NULL, NULL };
+
+  g_dbus_connection_call (connection, bus_name, object_path, interface_name,
+                          method_name, parameters,
+                          reply_type != NULL ? G_VARIANT_TYPE (reply_type) : NULL,
+                          G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, NULL,
+                          call_cb, &data);
+  popcheck_test_wait_for (&data.done, method_name);
+
+  if (data.error != NULL)
+    g_propagate_error (error, data.error);
+  return data.reply;
+}
+
+static void
+signal_cb (GDBusConnection *connection,
+           const char      *sender_name,
+           const char      *object_path,
+           const char      *interface_name,
+           const char      *signal_name,
+           GVariant        *parameters,
+           gpointer         user_data)
+{
+  PopcheckTestSignals *signals = user_data;
+
+  g_ptr_array_add (signals->names,
+                   g_strdup_printf ("%s.%s", interface_name, signal_name));
+  g_ptr_array_add (signals->parameters, g_variant_ref (parameters));
+}
+
+PopcheckTestSignals *
+popcheck_test_signals_new (GDBusConnection *connection,
+                           const char      *sender)
+{
+  PopcheckTestSignals *signals = g_new0 (PopcheckTestSignals, 1);
+
+  signals->connection = g_object_ref (connection);
+  signals->names = g_ptr_array_new_with_free_func (g_free);
+  signals->parameters = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  signals->subscription_id =
+    g_dbus_connection_signal_subscribe (connection, sender, NULL, NULL, NULL,
+                                        NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                        signal_cb, signals, NULL);
+  return signals;
+}
+
+void
+popcheck_test_signals_free (PopcheckTestSignals *signals)
+{
+  g_dbus_connection_signal_unsubscribe (signals->connection,
+                                        signals->subscription_id);
+  g_object_unref (signals->connection);
+  g_ptr_array_unref (signals->names);
+  g_ptr_array_unref (signals->parameters);
+  g_free (signals);
+}
+
+void
+popcheck_test_signals_clear (PopcheckTestSignals *signals)
+{
+  g_ptr_array_set_size (signals->names, 0);
+  g_ptr_array_set_size (signals->parameters, 0);
+}
+
+guint
+popcheck_test_signals_count (PopcheckTestSignals  *signals,
+                             const char           *name,
+                             GVariant            **last)
+{
+  guint count = 0;
+
+  if (last != NULL)
+    *last = NULL;
+
+  for (guint i = 0; i < signals->names->len; i++)
+    {
+      if (!g_str_equal (g_ptr_array_index (signals->names, i), name))
+        continue;
+
+      count++;
+      if (last != NULL)
+        *last = g_ptr_array_index (signals->parameters, i);
+    }
+
+  return count;
+}
+
+void
+popcheck_test_signals_wait (PopcheckTestSignals *signals,
+                            const char          *name,
+                            guint                count)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_LIMIT_US;
+
+  while (popcheck_test_signals_count (signals, name, NULL) < count)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("Timed out waiting for %u × %s", count, name);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+PopcheckMessage *
+popcheck_test_message_new (const char *uid,
+                           const char *from,
+                           const char *subject,
+                           const char *date)
+{
+  g_autofree char *top = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  top = g_strdup_printf ("From: %s\r\n"
+                         "To: user@example.org\r\n"
+                         "Subject: %s\r\n"
+                         "Date: %s\r\n"
+                         "Message-ID: <%s@example.org>\r\n"
+                         "Content-Type: text/plain; charset=utf-8\r\n"
+                         "\r\n"
+                         "Hello.\r\n",
+                         from, subject, date, uid);
+  bytes = g_bytes_new (top, strlen (top));
+  return popcheck_message_new_from_top (uid, strlen (top), 0, bytes, 5);
+}
+
+GPtrArray *
+popcheck_test_mailbox_sync (PopcheckMailbox    *mailbox,
+                            const char * const *uids)
+{
+  g_autoptr(GPtrArray) server = NULL;
+  g_autoptr(GPtrArray) need_top = NULL;
+
+  server = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  for (guint i = 0; uids[i] != NULL; i++)
+    {
+      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+
+      entry->msg = i + 1;
+      entry->uid = g_strdup (uids[i]);
+      g_ptr_array_add (server, entry);
+    }
+
+  need_top = popcheck_mailbox_begin_update (mailbox, server, NULL);
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+      g_autofree char *subject = g_strdup_printf ("Message %s", entry->uid);
+      g_autoptr(PopcheckMessage) message = NULL;
+
+      message = popcheck_test_message_new (entry->uid, "Ann <ann@example.org>",
+                                           subject,
+                                           "Mon, 2 Mar 2026 10:00:00 +0000");
+      popcheck_mailbox_add_summary (mailbox, message);
+    }
+
+  return popcheck_mailbox_end_update (mailbox);
+}

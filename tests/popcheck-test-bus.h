@@ -1,0 +1,76 @@
+/* popcheck-test-bus.h: helpers for the tests on a private session bus
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The code under test answers D-Bus calls in the main context, so a test
+ * never blocks it with a synchronous call: every call here is async and
+ * iterates the main context until the reply comes, with a time limit that
+ * fails the test.  Test clients use connections of their own, as a tray
+ * host or a notification server would.
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "popcheck-mailbox.h"
+
+G_BEGIN_DECLS
+
+/* Iterates the main context until *flag is TRUE; fails after 10 s. */
+void             popcheck_test_wait_for     (const gboolean *flag,
+                                             const char     *what);
+/* Iterates the main context for about `ms` milliseconds. */
+void             popcheck_test_spin         (guint           ms);
+
+/* A new connection of its own to the session bus. */
+GDBusConnection *popcheck_test_connect      (void);
+
+/* Calls and waits.  Returns the reply, or NULL with error set. */
+GVariant        *popcheck_test_call         (GDBusConnection  *connection,
+                                             const char       *bus_name,
+                                             const char       *object_path,
+                                             const char       *interface_name,
+                                             const char       *method_name,
+                                             GVariant         *parameters,
+                                             const char       *reply_type,
+                                             GError          **error);
+
+/* Records every signal a sender emits: "Interface.Member" with its
+ * parameters, in order. */
+typedef struct
+{
+  GDBusConnection *connection;
+  guint            subscription_id;
+  GPtrArray       *names;        /* char * */
+  GPtrArray       *parameters;   /* GVariant * */
+} PopcheckTestSignals;
+
+PopcheckTestSignals *popcheck_test_signals_new   (GDBusConnection     *connection,
+                                                  const char          *sender);
+void                 popcheck_test_signals_free  (PopcheckTestSignals *signals);
+void                 popcheck_test_signals_clear (PopcheckTestSignals *signals);
+/* How many signals of that name were seen; the last one's parameters. */
+guint                popcheck_test_signals_count (PopcheckTestSignals *signals,
+                                                  const char          *name,
+                                                  GVariant           **last);
+/* Waits until a signal of that name has been seen `count` times. */
+void                 popcheck_test_signals_wait  (PopcheckTestSignals *signals,
+                                                  const char          *name,
+                                                  guint                count);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PopcheckTestSignals, popcheck_test_signals_free)
+
+/* A message summary as TOP would return it. */
+PopcheckMessage *popcheck_test_message_new  (const char      *uid,
+                                             const char      *from,
+                                             const char      *subject,
+                                             const char      *date);
+
+/* Reconciles the mailbox with a server holding exactly these UIDs, the
+ * way a check does (begin_update, add_summary, end_update), and returns
+ * what end_update called new. */
+GPtrArray       *popcheck_test_mailbox_sync (PopcheckMailbox    *mailbox,
+                                             const char * const *uids);
+
+G_END_DECLS
