@@ -1,0 +1,1454 @@
+/* popcheck-message.c: one message summary, decoded with GMime
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * What TOP returns is untrusted: any bytes, any charset, MIME structures
+ * cut off after N body lines.  Decoding never fails; it keeps what it can
+ * read and makes it safe to show: valid UTF-8, no control characters (so
+ * no terminal escapes reach popcheck-cli's output), bounded lengths.
+ */
+
+#define G_LOG_DOMAIN "popcheck-message"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "pop3-parser.h"
+#include "popcheck-message.h"
+
+/* GMime 3.2 declares no auto pointers for its types. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParser, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeFilter, g_object_unref)
+
+/* TOP n N bounds the body by lines, not bytes: one "line" can be megabytes
+ * of base64.  A summary needs far less, and a cut MIME structure is handled
+ * anyway. */
+#define MAX_DECODE_INPUT     (2 * 1024 * 1024)
+#define MAX_ATTACHMENTS      64
+#define MAX_ATTACHMENT_NAME  255
+/* A hostile message can nest multiparts thousands deep. */
+#define MAX_MIME_DEPTH       32
+
+#define CACHE_VERSION        1
+#define CACHE_TYPE_STRING    "(ustssssssssasb)"
+
+struct _PopcheckMessage
+{
+  GObject    parent_instance;
+
+  char      *uid;
+  guint64    size;
+  guint      msg_number;
+  char      *from;
+  char      *from_name;
+  char      *from_address;
+  char      *to;
+  char      *subject;
+  GDateTime *date;
+  char      *message_id;
+  char      *preview;
+  GStrv      attachments;
+  gboolean   is_new;
+};
+
+G_DEFINE_FINAL_TYPE (PopcheckMessage, popcheck_message, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (popcheck-message-error-quark, popcheck_message_error)
+
+enum {
+  PROP_0,
+  PROP_UID,
+  PROP_SIZE,
+  PROP_MSG_NUMBER,
+  PROP_FROM,
+  PROP_FROM_NAME,
+  PROP_FROM_ADDRESS,
+  PROP_TO,
+  PROP_SUBJECT,
+  PROP_DATE,
+  PROP_MESSAGE_ID,
+  PROP_PREVIEW,
+  PROP_ATTACHMENTS,
+  PROP_IS_NEW,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static GMimeParserOptions *
+get_parser_options (void)
+{
+  static GMimeParserOptions *options;
+
+  if (g_once_init_enter (&options))
+    {
+      /* Raw 8-bit headers are mostly UTF-8, else some Windows or Latin-1
+       * mail client; ISO-8859-1 last because it accepts any byte. */
+      static const char *fallback[] = {
+        "UTF-8", "windows-1252", "ISO-8859-1", NULL
+      };
+      GMimeParserOptions *new_options;
+
+      g_mime_init ();
+      new_options = g_mime_parser_options_new ();
+      g_mime_parser_options_set_fallback_charsets (new_options, fallback);
+      /* Real mail is full of encoded words inside words and other RFC 2047
+       * violations that every mail client decodes anyway. */
+      g_mime_parser_options_set_rfc2047_compliance_mode (new_options,
+                                                         GMIME_RFC_COMPLIANCE_LOOSE);
+      g_mime_parser_options_set_address_compliance_mode (new_options,
+                                                         GMIME_RFC_COMPLIANCE_LOOSE);
+      g_mime_parser_options_set_parameter_compliance_mode (new_options,
+                                                           GMIME_RFC_COMPLIANCE_LOOSE);
+      g_mime_parser_options_set_allow_addresses_without_domain (new_options, TRUE);
+      g_once_init_leave (&options, new_options);
+    }
+
+  return options;
+}
+
+/* Text safety ------------------------------------------------------------ */
+
+static gboolean
+is_bidi_control (gunichar c)
+{
+  /* Embeddings, overrides and isolates can make a subject display as
+   * something it is not ("Trojan Source" style spoofing). */
+  return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/* Skips a terminal escape sequence starting at p (just after ESC or CSI),
+ * so that not even its parameters ("[31m") are left as text. */
+static const char *
+skip_escape_sequence (const char *p,
+                      const char *end,
+                      gboolean    is_csi)
+{
+  if (!is_csi)
+    {
+      if (p >= end)
+        return p;
+      if (*p == '[')
+        {
+          p++;
+          is_csi = TRUE;
+        }
+      else if (*p == ']')
+        {
+          /* OSC: up to BEL or ST (ESC \). */
+          while (p < end && *p != '\a' && *p != '\033')
+            p++;
+          if (p < end && *p == '\a')
+            return p + 1;
+          if (p + 1 < end && *p == '\033' && p[1] == '\\')
+            return p + 2;
+          return p;
+        }
+      else if ((guchar) *p >= 0x20 && (guchar) *p < 0x7F)
+        return p + 1;
+      else
+        return p;
+    }
+
+  /* CSI: parameter bytes, intermediate bytes, one final byte. */
+  while (p < end && (guchar) *p >= 0x20 && (guchar) *p <= 0x3F)
+    p++;
+  if (p < end && (guchar) *p >= 0x40 && (guchar) *p <= 0x7E)
+    p++;
+  return p;
+}
+
+/* Valid UTF-8 without control characters.  Multi-line text keeps \n and
+ * \t, with CRLF and lone CR turned into \n; single-line text turns all
+ * white space into single spaces and trims the ends.  At most max_chars
+ * characters are kept. */
+static char *
+sanitize_text (const char *text,
+               gssize      len,
+               gboolean    single_line,
+               gsize       max_chars)
+{
+  g_autofree char *valid = NULL;
+  const char *p, *end;
+  GString *out;
+  gsize n_chars = 0;
+  gboolean pending_space = FALSE;
+
+  if (text == NULL)
+    return g_strdup ("");
+  if (len < 0)
+    len = strlen (text);
+
+  valid = g_utf8_make_valid (text, len);
+  p = valid;
+  end = valid + strlen (valid);
+  out = g_string_sized_new (MIN ((gsize) (end - p), max_chars * 2) + 1);
+
+  while (p < end && n_chars < max_chars)
+    {
+      gunichar c = g_utf8_get_char (p);
+      const char *next = g_utf8_next_char (p);
+
+      if (c == 0x1B || c == 0x9B)
+        {
+          p = skip_escape_sequence (next, end, c == 0x9B);
+          continue;
+        }
+
+      if (c == '\r')
+        {
+          /* CRLF is one line break, a lone CR is one too. */
+          c = '\n';
+          if (next < end && *next == '\n')
+            next++;
+        }
+
+      p = next;
+
+      if (single_line && (c == '\n' || c == '\t' || g_unichar_isspace (c)))
+        {
+          pending_space = TRUE;
+          continue;
+        }
+
+      if (c != '\n' && c != '\t' &&
+          (c < 0x20 || (c >= 0x7F && c <= 0x9F) || is_bidi_control (c)))
+        continue;
+
+      if (pending_space && out->len > 0)
+        {
+          g_string_append_c (out, ' ');
+          n_chars++;
+          if (n_chars >= max_chars)
+            break;
+        }
+      pending_space = FALSE;
+
+      g_string_append_unichar (out, c);
+      n_chars++;
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+static char *
+sanitize_line (const char *text)
+{
+  return sanitize_text (text, -1, TRUE, POPCHECK_MESSAGE_MAX_FIELD);
+}
+
+/* HTML to text ----------------------------------------------------------- */
+
+typedef struct
+{
+  const char *name;
+  gunichar    c;
+} Entity;
+
+static const Entity entities[] = {
+  { "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
+  { "apos", '\'' }, { "nbsp", ' ' }, { "copy", 0xA9 }, { "reg", 0xAE },
+  { "trade", 0x2122 }, { "mdash", 0x2014 }, { "ndash", 0x2013 },
+  { "hellip", 0x2026 }, { "lsquo", 0x2018 }, { "rsquo", 0x2019 },
+  { "ldquo", 0x201C }, { "rdquo", 0x201D }, { "laquo", 0xAB },
+  { "raquo", 0xBB }, { "bull", 0x2022 }, { "middot", 0xB7 },
+  { "euro", 0x20AC }, { "pound", 0xA3 }, { "yen", 0xA5 }, { "cent", 0xA2 },
+  { "deg", 0xB0 }, { "times", 0xD7 }, { "divide", 0xF7 },
+  { "auml", 0xE4 }, { "ouml", 0xF6 }, { "uuml", 0xFC }, { "Auml", 0xC4 },
+  { "Ouml", 0xD6 }, { "Uuml", 0xDC }, { "szlig", 0xDF }, { "eacute", 0xE9 },
+  { "egrave", 0xE8 }, { "agrave", 0xE0 }, { "ccedil", 0xE7 },
+  /* Invisible: dropped. */
+  { "shy", 0 }, { "zwnj", 0 }, { "zwj", 0 },
+};
+
+/* Tags after which text continues on a new line. */
+static const char * const block_tags[] = {
+  "br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
+  "table", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "hr",
+  "section", "article", "header", "footer", "address", "center", "form",
+  NULL
+};
+
+/* Tags whose content is not text a person should see. */
+static const char * const hidden_tags[] = {
+  "script", "style", "title", "template", "noscript", NULL
+};
+
+static gboolean
+name_in (const char         *name,
+         const char * const *list)
+{
+  return g_strv_contains (list, name);
+}
+
+/* A block element starts on a line of its own: "</li><li>" is one line
+ * break, not two.  Only <br> adds breaks of its own, at most one blank
+ * line in a row. */
+static void
+append_newline (GString  *out,
+                gboolean  is_break)
+{
+  if (out->len == 0)
+    return;
+  if (!is_break && out->str[out->len - 1] == '\n')
+    return;
+  if (out->len >= 2 && out->str[out->len - 1] == '\n' &&
+      out->str[out->len - 2] == '\n')
+    return;
+  g_string_append_c (out, '\n');
+}
+
+static const char *
+decode_entity (const char *p,
+               const char *end,
+               GString    *out)
+{
+  const char *q = p + 1;
+  gunichar c;
+
+  if (q < end && *q == '#')
+    {
+      guint64 value = 0;
+      gboolean hex = FALSE;
+      gsize digits = 0;
+
+      q++;
+      if (q < end && (*q == 'x' || *q == 'X'))
+        {
+          hex = TRUE;
+          q++;
+        }
+      while (q < end && (hex ? g_ascii_isxdigit (*q) : g_ascii_isdigit (*q)))
+        {
+          /* Saturate: &#99999999999999999999; must not overflow. */
+          if (value <= 0x10FFFF)
+            value = value * (hex ? 16 : 10) +
+                    (hex ? g_ascii_xdigit_value (*q) : g_ascii_digit_value (*q));
+          q++;
+          digits++;
+        }
+      if (digits == 0)
+        {
+          g_string_append_c (out, '&');
+          return p + 1;
+        }
+      if (q < end && *q == ';')
+        q++;
+
+      c = (gunichar) MIN (value, 0x110000);
+      if (c == 0 || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        c = 0xFFFD;
+      g_string_append_unichar (out, c);
+      return q;
+    }
+
+  while (q < end && g_ascii_isalnum (*q) && q - p <= 8)
+    q++;
+  if (q < end && *q == ';')
+    {
+      gsize name_len = q - (p + 1);
+
+      for (guint i = 0; i < G_N_ELEMENTS (entities); i++)
+        {
+          if (strlen (entities[i].name) == name_len &&
+              strncmp (entities[i].name, p + 1, name_len) == 0)
+            {
+              if (entities[i].c != 0)
+                g_string_append_unichar (out, entities[i].c);
+              return q + 1;
+            }
+        }
+    }
+
+  /* Not an entity we know: a bare "&" as in "Fish & Chips". */
+  g_string_append_c (out, '&');
+  return p + 1;
+}
+
+/* Returns the position after the tag's closing '>', honouring quoted
+ * attribute values ("a > b" inside alt="..."). */
+static const char *
+skip_tag (const char *p,
+          const char *end)
+{
+  char quote = 0;
+
+  for (; p < end; p++)
+    {
+      if (quote != 0)
+        {
+          if (*p == quote)
+            quote = 0;
+        }
+      else if (*p == '"' || *p == '\'')
+        quote = *p;
+      else if (*p == '>')
+        return p + 1;
+    }
+
+  return end;
+}
+
+static const char *
+find_ascii_case (const char *p,
+                 const char *end,
+                 const char *needle)
+{
+  gsize n = strlen (needle);
+
+  for (; p + n <= end; p++)
+    if (g_ascii_strncasecmp (p, needle, n) == 0)
+      return p;
+
+  return NULL;
+}
+
+char *
+popcheck_message_html_to_text (const char *html,
+                               gssize      len)
+{
+  const char *p, *end;
+  GString *out;
+  gboolean pending_space = FALSE;
+
+  g_return_val_if_fail (html != NULL || len == 0, NULL);
+
+  if (html == NULL)
+    return g_strdup ("");
+  if (len < 0)
+    len = strlen (html);
+
+  p = html;
+  end = html + len;
+  out = g_string_sized_new (len / 2 + 1);
+
+  while (p < end)
+    {
+      if (*p == '<')
+        {
+          const char *q = p + 1;
+          const char *name_start;
+          char name[16];
+          gsize name_len;
+          gboolean closing = FALSE;
+
+          if (end - p >= 4 && strncmp (p, "<!--", 4) == 0)
+            {
+              const char *close = find_ascii_case (p + 4, end, "-->");
+
+              p = close != NULL ? close + 3 : end;
+              continue;
+            }
+          if (q < end && (*q == '!' || *q == '?'))
+            {
+              p = skip_tag (q, end);
+              continue;
+            }
+
+          if (q < end && *q == '/')
+            {
+              closing = TRUE;
+              q++;
+            }
+          name_start = q;
+          while (q < end && g_ascii_isalnum (*q))
+            q++;
+          name_len = q - name_start;
+
+          if (name_len == 0)
+            {
+              /* "a < b" is text, not a tag. */
+              if (pending_space && out->len > 0 &&
+                  out->str[out->len - 1] != '\n')
+                g_string_append_c (out, ' ');
+              pending_space = FALSE;
+              g_string_append_c (out, '<');
+              p++;
+              continue;
+            }
+
+          name_len = MIN (name_len, sizeof name - 1);
+          for (gsize i = 0; i < name_len; i++)
+            name[i] = g_ascii_tolower (name_start[i]);
+          name[name_len] = '\0';
+
+          p = skip_tag (q, end);
+
+          if (!closing && name_in (name, hidden_tags))
+            {
+              g_autofree char *close_tag = g_strconcat ("</", name, NULL);
+              const char *close = find_ascii_case (p, end, close_tag);
+
+              p = close != NULL ? skip_tag (close, end) : end;
+              continue;
+            }
+
+          if (name_in (name, block_tags))
+            {
+              append_newline (out, strcmp (name, "br") == 0 && !closing);
+              pending_space = FALSE;
+            }
+          else if (strcmp (name, "td") == 0 || strcmp (name, "th") == 0)
+            pending_space = TRUE;
+
+          continue;
+        }
+
+      if (g_ascii_isspace (*p))
+        {
+          /* HTML white space, line breaks included, is one space. */
+          pending_space = TRUE;
+          p++;
+          continue;
+        }
+
+      if (pending_space && out->len > 0 && out->str[out->len - 1] != '\n')
+        g_string_append_c (out, ' ');
+      pending_space = FALSE;
+
+      if (*p == '&')
+        p = decode_entity (p, end, out);
+      else
+        g_string_append_c (out, *p++);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+/* Previews --------------------------------------------------------------- */
+
+/* Keeps the first max_lines lines that carry the text: leading and
+ * trailing blank lines dropped, runs of blank lines made one, trailing
+ * white space removed. */
+static char *
+take_lines (const char *text,
+            guint       max_lines)
+{
+  g_auto(GStrv) lines = NULL;
+  GString *out = g_string_new (NULL);
+  guint taken = 0;
+  gboolean blank_pending = FALSE;
+
+  if (max_lines == 0)
+    return g_string_free (out, FALSE);
+
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && taken < max_lines; i++)
+    {
+      char *line = g_strchomp (lines[i]);
+
+      if (*line == '\0')
+        {
+          blank_pending = out->len > 0;
+          continue;
+        }
+
+      if (blank_pending)
+        {
+          g_string_append_c (out, '\n');
+          taken++;
+          blank_pending = FALSE;
+          if (taken >= max_lines)
+            break;
+        }
+      if (out->len > 0)
+        g_string_append_c (out, '\n');
+      g_string_append (out, line);
+      taken++;
+    }
+
+  /* The blank line may have been the last one taken. */
+  while (out->len > 0 && out->str[out->len - 1] == '\n')
+    g_string_truncate (out, out->len - 1);
+
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+charset_is_utf8 (const char *charset)
+{
+  return g_ascii_strcasecmp (charset, "utf-8") == 0 ||
+         g_ascii_strcasecmp (charset, "utf8") == 0 ||
+         g_ascii_strcasecmp (charset, "us-ascii") == 0 ||
+         g_ascii_strcasecmp (charset, "ascii") == 0;
+}
+
+/* The decoded content of a part, converted to UTF-8 from its charset. */
+static char *
+get_part_text (GMimePart *part)
+{
+  GMimeDataWrapper *content = g_mime_part_get_content (part);
+  const char *charset;
+  g_autoptr(GMimeStream) memory = NULL;
+  g_autoptr(GMimeStream) filtered = NULL;
+  GByteArray *array;
+  gboolean converted = FALSE;
+
+  if (content == NULL)
+    return NULL;
+
+  memory = g_mime_stream_mem_new ();
+  filtered = g_mime_stream_filter_new (memory);
+
+  charset = g_mime_object_get_content_type_parameter (GMIME_OBJECT (part),
+                                                      "charset");
+  if (charset != NULL && !charset_is_utf8 (charset))
+    {
+      /* NULL for a charset iconv does not know: then the guess below. */
+      g_autoptr(GMimeFilter) filter = g_mime_filter_charset_new (charset,
+                                                                 "UTF-8");
+
+      if (filter != NULL)
+        {
+          g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), filter);
+          converted = TRUE;
+        }
+    }
+
+  /* Writing the wrapper decodes base64 and quoted-printable. */
+  g_mime_data_wrapper_write_to_stream (content, filtered);
+  g_mime_stream_flush (filtered);
+
+  array = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (memory));
+  if (array == NULL || array->len == 0)
+    return g_strdup ("");
+
+  if (!converted && !g_utf8_validate ((const char *) array->data, array->len,
+                                      NULL))
+    {
+      /* No charset, or a wrong one: Latin-1 is the usual culprit and
+       * accepts any byte. */
+      char *latin1 = g_convert ((const char *) array->data, array->len,
+                                "UTF-8", "ISO-8859-1", NULL, NULL, NULL);
+      if (latin1 != NULL)
+        return latin1;
+    }
+
+  return g_utf8_make_valid ((const char *) array->data, array->len);
+}
+
+static gboolean
+part_is_attachment (GMimeObject *object)
+{
+  const char *disposition = g_mime_object_get_disposition (object);
+
+  return disposition != NULL &&
+         g_ascii_strcasecmp (disposition, "attachment") == 0;
+}
+
+static gboolean
+part_is_type (GMimeObject *object,
+              const char  *type,
+              const char  *subtype)
+{
+  GMimeContentType *content_type = g_mime_object_get_content_type (object);
+
+  return content_type != NULL &&
+         g_mime_content_type_is_type (content_type, type, subtype);
+}
+
+/* The part the preview comes from: in multipart/alternative text/plain
+ * wins over HTML; elsewhere the first text part that is not an
+ * attachment. */
+static GMimePart *
+find_text_part (GMimeObject *object,
+                guint        depth)
+{
+  if (object == NULL || depth > MAX_MIME_DEPTH)
+    return NULL;
+
+  if (GMIME_IS_MULTIPART (object))
+    {
+      GMimeMultipart *multipart = GMIME_MULTIPART (object);
+      int n = g_mime_multipart_get_count (multipart);
+
+      if (part_is_type (object, "multipart", "alternative"))
+        {
+          for (int i = 0; i < n; i++)
+            {
+              GMimeObject *child = g_mime_multipart_get_part (multipart, i);
+
+              if (GMIME_IS_PART (child) && !part_is_attachment (child) &&
+                  part_is_type (child, "text", "plain"))
+                return GMIME_PART (child);
+            }
+        }
+
+      for (int i = 0; i < n; i++)
+        {
+          GMimePart *found =
+            find_text_part (g_mime_multipart_get_part (multipart, i),
+                            depth + 1);
+
+          if (found != NULL)
+            return found;
+        }
+
+      return NULL;
+    }
+
+  if (GMIME_IS_PART (object) && !part_is_attachment (object) &&
+      (part_is_type (object, "text", "plain") ||
+       part_is_type (object, "text", "html")))
+    return GMIME_PART (object);
+
+  return NULL;
+}
+
+static char *
+sanitize_file_name (const char *name)
+{
+  g_autofree char *line = sanitize_text (name, -1, TRUE, MAX_ATTACHMENT_NAME);
+  const char *base = line;
+
+  /* Only the name: "../../.bashrc" must never become a path if the UI
+   * offers to save it one day. */
+  for (const char *p = line; *p != '\0'; p++)
+    if (*p == '/' || *p == '\\')
+      base = p + 1;
+
+  if (*base == '\0' || strcmp (base, ".") == 0 || strcmp (base, "..") == 0)
+    return NULL;
+
+  return g_strdup (base);
+}
+
+static void
+collect_attachments (GMimeObject *object,
+                     GMimePart   *text_part,
+                     GPtrArray   *names,
+                     guint        depth)
+{
+  if (object == NULL || depth > MAX_MIME_DEPTH ||
+      names->len >= MAX_ATTACHMENTS)
+    return;
+
+  if (GMIME_IS_MULTIPART (object))
+    {
+      GMimeMultipart *multipart = GMIME_MULTIPART (object);
+      int n = g_mime_multipart_get_count (multipart);
+
+      for (int i = 0; i < n; i++)
+        collect_attachments (g_mime_multipart_get_part (multipart, i),
+                             text_part, names, depth + 1);
+      return;
+    }
+
+  if (GMIME_IS_PART (object) && GMIME_PART (object) != text_part)
+    {
+      /* Content-Disposition filename, else Content-Type name; GMime
+       * decodes RFC 2231 and RFC 2047 forms of both. */
+      const char *filename = g_mime_part_get_filename (GMIME_PART (object));
+      char *name;
+
+      if (filename == NULL)
+        return;
+      name = sanitize_file_name (filename);
+      if (name != NULL)
+        g_ptr_array_add (names, name);
+    }
+}
+
+/* Addresses -------------------------------------------------------------- */
+
+static void
+flatten_addresses (InternetAddressList *list,
+                   GPtrArray           *mailboxes,
+                   guint                depth)
+{
+  int n;
+
+  if (list == NULL || depth > 4)
+    return;
+
+  n = internet_address_list_length (list);
+  for (int i = 0; i < n && mailboxes->len < 1000; i++)
+    {
+      InternetAddress *address = internet_address_list_get_address (list, i);
+
+      if (INTERNET_ADDRESS_IS_MAILBOX (address))
+        g_ptr_array_add (mailboxes, address);
+      else if (INTERNET_ADDRESS_IS_GROUP (address))
+        flatten_addresses (internet_address_group_get_members (INTERNET_ADDRESS_GROUP (address)),
+                           mailboxes, depth + 1);
+    }
+}
+
+/* "Name <address>" or "address", as a person reads it: decoded, and without
+ * the quotes and escapes the header needed. */
+static char *
+format_mailbox (InternetAddress *address)
+{
+  const char *name = internet_address_get_name (address);
+  const char *addr =
+    internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address));
+
+  if (addr == NULL || *addr == '\0')
+    return g_strdup (name != NULL ? name : "");
+  if (name == NULL || *name == '\0')
+    return g_strdup (addr);
+
+  return g_strdup_printf ("%s <%s>", name, addr);
+}
+
+static char *
+format_address_list (InternetAddressList *list,
+                     const char          *raw)
+{
+  g_autoptr(GPtrArray) mailboxes = g_ptr_array_new ();
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  flatten_addresses (list, mailboxes, 0);
+  for (guint i = 0; i < mailboxes->len; i++)
+    {
+      g_autofree char *one = format_mailbox (g_ptr_array_index (mailboxes, i));
+
+      if (*one == '\0')
+        continue;
+      if (out->len > 0)
+        g_string_append (out, ", ");
+      g_string_append (out, one);
+      if (out->len > POPCHECK_MESSAGE_MAX_FIELD * 4)
+        break;
+    }
+
+  /* An address list GMime could not parse at all is still worth showing
+   * as text: "undisclosed-recipients" or a bare name. */
+  if (out->len == 0 && raw != NULL)
+    {
+      g_autofree char *decoded =
+        g_mime_utils_header_decode_text (get_parser_options (), raw);
+
+      return sanitize_line (decoded);
+    }
+
+  return sanitize_line (out->str);
+}
+
+/* Construction ----------------------------------------------------------- */
+
+static void
+decode_headers (PopcheckMessage *self,
+                GMimeMessage    *message)
+{
+  GMimeObject *object = GMIME_OBJECT (message);
+  g_autoptr(GPtrArray) from_mailboxes = g_ptr_array_new ();
+  InternetAddressList *from = g_mime_message_get_from (message);
+  GDateTime *date;
+
+  self->subject = sanitize_line (g_mime_message_get_subject (message));
+  self->message_id = sanitize_line (g_mime_message_get_message_id (message));
+
+  self->from = format_address_list (from,
+                                    g_mime_object_get_header (object, "From"));
+  flatten_addresses (from, from_mailboxes, 0);
+  if (from_mailboxes->len > 0)
+    {
+      InternetAddress *first = g_ptr_array_index (from_mailboxes, 0);
+
+      self->from_name = sanitize_line (internet_address_get_name (first));
+      self->from_address =
+        sanitize_line (internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (first)));
+    }
+  else
+    {
+      self->from_name = g_strdup (self->from);
+      self->from_address = g_strdup ("");
+    }
+
+  self->to = format_address_list (g_mime_message_get_to (message),
+                                  g_mime_object_get_header (object, "To"));
+
+  date = g_mime_message_get_date (message);
+  if (date != NULL)
+    self->date = g_date_time_ref (date);
+}
+
+static void
+decode_body (PopcheckMessage *self,
+             GMimeMessage    *message,
+             guint            preview_lines)
+{
+  GMimeObject *body = g_mime_message_get_mime_part (message);
+  GMimePart *text_part = find_text_part (body, 0);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  if (text_part != NULL && preview_lines > 0)
+    {
+      g_autofree char *text = get_part_text (text_part);
+      g_autofree char *plain = NULL;
+      g_autofree char *clean = NULL;
+
+      if (text != NULL && part_is_type (GMIME_OBJECT (text_part), "text", "html"))
+        plain = popcheck_message_html_to_text (text, -1);
+      else
+        plain = g_steal_pointer (&text);
+
+      clean = sanitize_text (plain, -1, FALSE, POPCHECK_MESSAGE_MAX_PREVIEW);
+      self->preview = take_lines (clean, preview_lines);
+    }
+
+  collect_attachments (body, text_part, names, 0);
+  g_ptr_array_add (names, NULL);
+  self->attachments = (GStrv) g_ptr_array_steal (names, NULL);
+}
+
+static void
+fill_empty_fields (PopcheckMessage *self)
+{
+  char **fields[] = {
+    &self->from, &self->from_name, &self->from_address, &self->to,
+    &self->subject, &self->message_id, &self->preview,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    if (*fields[i] == NULL)
+      *fields[i] = g_strdup ("");
+
+  if (self->attachments == NULL)
+    self->attachments = g_new0 (char *, 1);
+}
+
+PopcheckMessage *
+popcheck_message_new_from_top (const char *uid,
+                               guint64     size,
+                               guint       msg_number,
+                               GBytes     *top_data,
+                               guint       preview_lines)
+{
+  g_autoptr(PopcheckMessage) self = NULL;
+  g_autoptr(GMimeStream) stream = NULL;
+  g_autoptr(GMimeParser) parser = NULL;
+  g_autoptr(GMimeMessage) message = NULL;
+  GMimeParserOptions *options = get_parser_options ();
+  const char *data = "";
+  gsize len = 0;
+
+  g_return_val_if_fail (uid != NULL, NULL);
+
+  self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+  self->uid = g_strdup (uid);
+  self->size = size;
+  self->msg_number = msg_number;
+
+  if (top_data != NULL)
+    data = g_bytes_get_data (top_data, &len);
+  len = MIN (len, MAX_DECODE_INPUT);
+
+  /* The stream copies the buffer, and a cut multipart simply ends at the
+   * end of the stream: the parser keeps the parts it has seen. */
+  stream = g_mime_stream_mem_new_with_buffer (data != NULL ? data : "", len);
+  parser = g_mime_parser_new_with_stream (stream);
+  g_mime_parser_set_format (parser, GMIME_FORMAT_MESSAGE);
+  message = g_mime_parser_construct_message (parser, options);
+
+  if (message != NULL)
+    {
+      decode_headers (self, message);
+      decode_body (self, message, preview_lines);
+    }
+
+  fill_empty_fields (self);
+
+  return g_steal_pointer (&self);
+}
+
+/* Fingerprints ----------------------------------------------------------- */
+
+static const char * const fingerprint_fields[] = {
+  "message-id", "date", "from", "subject",
+};
+
+/* The raw values, unfolded with white space runs made one space: the same
+ * message gives the same id on every TOP, whatever GMime's version makes of
+ * the encoded words. */
+static void
+scan_fingerprint_headers (const char *data,
+                          gsize       len,
+                          GString   **values)
+{
+  const char *p = data, *end = data + len;
+  int current = -1;
+
+  while (p < end)
+    {
+      const char *eol = memchr (p, '\n', end - p);
+      const char *line_end = eol != NULL ? eol : end;
+      const char *next = eol != NULL ? eol + 1 : end;
+
+      if (line_end > p && line_end[-1] == '\r')
+        line_end--;
+      if (line_end == p)
+        break;
+
+      if (*p == ' ' || *p == '\t')
+        {
+          if (current >= 0)
+            g_string_append_len (values[current], p, line_end - p);
+        }
+      else
+        {
+          const char *colon = memchr (p, ':', line_end - p);
+
+          current = -1;
+          if (colon != NULL)
+            {
+              gsize name_len = colon - p;
+
+              while (name_len > 0 && (p[name_len - 1] == ' ' ||
+                                      p[name_len - 1] == '\t'))
+                name_len--;
+
+              for (guint i = 0; i < G_N_ELEMENTS (fingerprint_fields); i++)
+                {
+                  if (values[i] == NULL &&
+                      strlen (fingerprint_fields[i]) == name_len &&
+                      g_ascii_strncasecmp (p, fingerprint_fields[i],
+                                           name_len) == 0)
+                    {
+                      values[i] = g_string_new_len (colon + 1,
+                                                    line_end - colon - 1);
+                      current = i;
+                      break;
+                    }
+                }
+            }
+        }
+
+      p = next;
+    }
+}
+
+static void
+checksum_normalized (GChecksum  *checksum,
+                     const char *value)
+{
+  gboolean space = FALSE;
+  gboolean started = FALSE;
+
+  for (const char *p = value; *p != '\0'; p++)
+    {
+      if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        {
+          space = started;
+          continue;
+        }
+      if (space)
+        g_checksum_update (checksum, (const guchar *) " ", 1);
+      space = FALSE;
+      started = TRUE;
+      g_checksum_update (checksum, (const guchar *) p, 1);
+    }
+}
+
+char *
+popcheck_message_fingerprint_uid (GBytes  *top0_headers,
+                                  guint64  size)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  GString *values[G_N_ELEMENTS (fingerprint_fields)] = { NULL, };
+  char size_text[32];
+  const char *data = NULL;
+  gsize len = 0;
+
+  if (top0_headers != NULL)
+    data = g_bytes_get_data (top0_headers, &len);
+  if (data != NULL)
+    scan_fingerprint_headers (data, len, values);
+
+  /* Each field named and NUL-separated, so that moving text from one
+   * header to another changes the id. */
+  for (guint i = 0; i < G_N_ELEMENTS (fingerprint_fields); i++)
+    {
+      g_checksum_update (checksum, (const guchar *) fingerprint_fields[i], -1);
+      g_checksum_update (checksum, (const guchar *) "", 1);
+      if (values[i] != NULL)
+        {
+          /* A header's value may carry NULs; hash only up to the first. */
+          checksum_normalized (checksum, values[i]->str);
+          g_string_free (values[i], TRUE);
+        }
+      g_checksum_update (checksum, (const guchar *) "", 1);
+    }
+
+  g_snprintf (size_text, sizeof size_text, "size%c%" G_GUINT64_FORMAT, 0, size);
+  g_checksum_update (checksum, (const guchar *) size_text,
+                     5 + strlen (size_text + 5));
+
+  return g_strconcat ("fp-", g_checksum_get_string (checksum), NULL);
+}
+
+/* The cache -------------------------------------------------------------- */
+
+GVariant *
+popcheck_message_to_variant (PopcheckMessage *self)
+{
+  g_autofree char *date = NULL;
+
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+
+  if (self->date != NULL)
+    date = g_date_time_format_iso8601 (self->date);
+
+  return g_variant_new ("(ustssssssss^asb)",
+                        CACHE_VERSION,
+                        self->uid,
+                        self->size,
+                        self->from,
+                        self->from_name,
+                        self->from_address,
+                        self->to,
+                        self->subject,
+                        date != NULL ? date : "",
+                        self->message_id,
+                        self->preview,
+                        self->attachments,
+                        self->is_new);
+}
+
+PopcheckMessage *
+popcheck_message_new_from_variant (GVariant  *variant,
+                                   GError   **error)
+{
+  g_autoptr(PopcheckMessage) self = NULL;
+  g_autoptr(GVariant) normal = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GVariantIter) attachments = NULL;
+  guint32 version = 0;
+  const char *uid, *from, *from_name, *from_address, *to, *subject;
+  const char *date, *message_id, *preview, *name;
+
+  g_return_val_if_fail (variant != NULL, NULL);
+
+  if (!g_variant_is_of_type (variant, G_VARIANT_TYPE (CACHE_TYPE_STRING)))
+    {
+      g_set_error (error, POPCHECK_MESSAGE_ERROR,
+                   POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                   "A cached summary has the type “%s”, expected “%s”",
+                   g_variant_get_type_string (variant), CACHE_TYPE_STRING);
+      return NULL;
+    }
+
+  /* Data read from a file: the normal form makes every offset and string
+   * safe to access. */
+  normal = g_variant_get_normal_form (variant);
+
+  g_variant_get_child (normal, 0, "u", &version);
+  if (version != CACHE_VERSION)
+    {
+      g_set_error (error, POPCHECK_MESSAGE_ERROR,
+                   POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                   "A cached summary has version %u, expected %u",
+                   version, CACHE_VERSION);
+      return NULL;
+    }
+
+  self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+  g_variant_get (normal, "(u&st&s&s&s&s&s&s&s&sasb)",
+                 &version, &uid, &self->size, &from, &from_name,
+                 &from_address, &to, &subject, &date, &message_id, &preview,
+                 &attachments, &self->is_new);
+
+  if (!pop3_uid_is_valid (uid))
+    {
+      g_set_error (error, POPCHECK_MESSAGE_ERROR,
+                   POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                   "A cached summary has an invalid UID");
+      return NULL;
+    }
+
+  /* The file may have been edited or damaged: every field gets the same
+   * treatment as text from a server. */
+  self->uid = g_strdup (uid);
+  self->from = sanitize_line (from);
+  self->from_name = sanitize_line (from_name);
+  self->from_address = sanitize_line (from_address);
+  self->to = sanitize_line (to);
+  self->subject = sanitize_line (subject);
+  self->message_id = sanitize_line (message_id);
+  {
+    g_autofree char *clean = sanitize_text (preview, -1, FALSE,
+                                            POPCHECK_MESSAGE_MAX_PREVIEW);
+    self->preview = g_steal_pointer (&clean);
+  }
+  if (*date != '\0')
+    self->date = g_date_time_new_from_iso8601 (date, NULL);
+
+  names = g_ptr_array_new_with_free_func (g_free);
+  while (names->len < MAX_ATTACHMENTS &&
+         g_variant_iter_next (attachments, "&s", &name))
+    {
+      char *clean = sanitize_file_name (name);
+
+      if (clean != NULL)
+        g_ptr_array_add (names, clean);
+    }
+  g_ptr_array_add (names, NULL);
+  self->attachments = (GStrv) g_ptr_array_steal (names, NULL);
+
+  return g_steal_pointer (&self);
+}
+
+/* GObject ---------------------------------------------------------------- */
+
+const char *
+popcheck_message_get_uid (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  return self->uid;
+}
+
+guint64
+popcheck_message_get_size (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), 0);
+  return self->size;
+}
+
+guint
+popcheck_message_get_msg_number (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), 0);
+  return self->msg_number;
+}
+
+void
+popcheck_message_set_msg_number (PopcheckMessage *self,
+                                 guint            msg_number)
+{
+  g_return_if_fail (POPCHECK_IS_MESSAGE (self));
+
+  if (self->msg_number == msg_number)
+    return;
+
+  self->msg_number = msg_number;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MSG_NUMBER]);
+}
+
+const char *
+popcheck_message_get_from (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  return self->from;
+}
+
+const char *
+popcheck_message_get_from_name (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  return self->from_name;
+}
+
+const char *
+popcheck_message_get_from_address (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  return self->from_address;
+}
+
+const char *
+popcheck_message_get_to (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  return self->to;
+}
+
+const char *
+popcheck_message_get_subject (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  return self->subject;
+}
+
+GDateTime *
+popcheck_message_get_date (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  return self->date;
+}
+
+const char *
+popcheck_message_get_message_id (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  return self->message_id;
+}
+
+const char *
+popcheck_message_get_preview (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  return self->preview;
+}
+
+const char * const *
+popcheck_message_get_attachments (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  return (const char * const *) self->attachments;
+}
+
+gboolean
+popcheck_message_get_is_new (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), FALSE);
+  return self->is_new;
+}
+
+void
+popcheck_message_set_is_new (PopcheckMessage *self,
+                             gboolean         is_new)
+{
+  g_return_if_fail (POPCHECK_IS_MESSAGE (self));
+
+  is_new = !!is_new;
+  if (self->is_new == is_new)
+    return;
+
+  self->is_new = is_new;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IS_NEW]);
+}
+
+static void
+popcheck_message_finalize (GObject *object)
+{
+  PopcheckMessage *self = POPCHECK_MESSAGE (object);
+
+  g_clear_pointer (&self->uid, g_free);
+  g_clear_pointer (&self->from, g_free);
+  g_clear_pointer (&self->from_name, g_free);
+  g_clear_pointer (&self->from_address, g_free);
+  g_clear_pointer (&self->to, g_free);
+  g_clear_pointer (&self->subject, g_free);
+  g_clear_pointer (&self->date, g_date_time_unref);
+  g_clear_pointer (&self->message_id, g_free);
+  g_clear_pointer (&self->preview, g_free);
+  g_clear_pointer (&self->attachments, g_strfreev);
+
+  G_OBJECT_CLASS (popcheck_message_parent_class)->finalize (object);
+}
+
+static void
+popcheck_message_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  PopcheckMessage *self = POPCHECK_MESSAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_UID:
+      g_value_set_string (value, self->uid);
+      break;
+    case PROP_SIZE:
+      g_value_set_uint64 (value, self->size);
+      break;
+    case PROP_MSG_NUMBER:
+      g_value_set_uint (value, self->msg_number);
+      break;
+    case PROP_FROM:
+      g_value_set_string (value, self->from);
+      break;
+    case PROP_FROM_NAME:
+      g_value_set_string (value, self->from_name);
+      break;
+    case PROP_FROM_ADDRESS:
+      g_value_set_string (value, self->from_address);
+      break;
+    case PROP_TO:
+      g_value_set_string (value, self->to);
+      break;
+    case PROP_SUBJECT:
+      g_value_set_string (value, self->subject);
+      break;
+    case PROP_DATE:
+      g_value_set_boxed (value, self->date);
+      break;
+    case PROP_MESSAGE_ID:
+      g_value_set_string (value, self->message_id);
+      break;
+    case PROP_PREVIEW:
+      g_value_set_string (value, self->preview);
+      break;
+    case PROP_ATTACHMENTS:
+      g_value_set_boxed (value, self->attachments);
+      break;
+    case PROP_IS_NEW:
+      g_value_set_boolean (value, self->is_new);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_message_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  PopcheckMessage *self = POPCHECK_MESSAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_IS_NEW:
+      popcheck_message_set_is_new (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_message_class_init (PopcheckMessageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS |
+                         G_PARAM_EXPLICIT_NOTIFY;
+
+  object_class->finalize = popcheck_message_finalize;
+  object_class->get_property = popcheck_message_get_property;
+  object_class->set_property = popcheck_message_set_property;
+
+  properties[PROP_UID] =
+    g_param_spec_string ("uid", NULL, NULL, NULL, ro);
+  properties[PROP_SIZE] =
+    g_param_spec_uint64 ("size", NULL, NULL, 0, G_MAXUINT64, 0, ro);
+  properties[PROP_MSG_NUMBER] =
+    g_param_spec_uint ("msg-number", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  properties[PROP_FROM] =
+    g_param_spec_string ("from", NULL, NULL, NULL, ro);
+  properties[PROP_FROM_NAME] =
+    g_param_spec_string ("from-name", NULL, NULL, NULL, ro);
+  properties[PROP_FROM_ADDRESS] =
+    g_param_spec_string ("from-address", NULL, NULL, NULL, ro);
+  properties[PROP_TO] =
+    g_param_spec_string ("to", NULL, NULL, NULL, ro);
+  properties[PROP_SUBJECT] =
+    g_param_spec_string ("subject", NULL, NULL, NULL, ro);
+  properties[PROP_DATE] =
+    g_param_spec_boxed ("date", NULL, NULL, G_TYPE_DATE_TIME, ro);
+  properties[PROP_MESSAGE_ID] =
+    g_param_spec_string ("message-id", NULL, NULL, NULL, ro);
+  properties[PROP_PREVIEW] =
+    g_param_spec_string ("preview", NULL, NULL, NULL, ro);
+  properties[PROP_ATTACHMENTS] =
+    g_param_spec_boxed ("attachments", NULL, NULL, G_TYPE_STRV, ro);
+  properties[PROP_IS_NEW] =
+    g_param_spec_boolean ("is-new", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                          G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+popcheck_message_init (PopcheckMessage *self)
+{
+}

@@ -1,0 +1,80 @@
+/* popcheck-message.h: one message summary, decoded with GMime
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A summary is built from what TOP n N returned: the headers and the first
+ * lines of the body.  Everything it keeps is plain, valid UTF-8 text with no
+ * control characters other than newline and tab, so the UI, the tray and
+ * the command line can show it without escaping terminal sequences.
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "popcheck-types.h"
+
+G_BEGIN_DECLS
+
+/* RFC 5322, section 2.1.1: a line is at most 998 characters; a subject or
+ * an address list longer than that is not something a person reads. */
+#define POPCHECK_MESSAGE_MAX_FIELD   998
+/* The preview is a glance, not the message. */
+#define POPCHECK_MESSAGE_MAX_PREVIEW (16 * 1024)
+
+#define POPCHECK_MESSAGE_ERROR (popcheck_message_error_quark ())
+
+typedef enum
+{
+  /* A cached summary that is not one this version can read. */
+  POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+} PopcheckMessageError;
+
+GQuark popcheck_message_error_quark (void);
+
+#define POPCHECK_TYPE_MESSAGE (popcheck_message_get_type ())
+
+G_DECLARE_FINAL_TYPE (PopcheckMessage, popcheck_message, POPCHECK, MESSAGE,
+                      GObject)
+
+PopcheckMessage    *popcheck_message_new_from_top     (const char      *uid,
+                                                       guint64          size,
+                                                       guint            msg_number,
+                                                       GBytes          *top_data,
+                                                       guint            preview_lines);
+
+const char         *popcheck_message_get_uid          (PopcheckMessage *self);
+guint64             popcheck_message_get_size         (PopcheckMessage *self);
+guint               popcheck_message_get_msg_number   (PopcheckMessage *self);
+/* For the mailbox: the number this message has in the current session. */
+void                popcheck_message_set_msg_number   (PopcheckMessage *self,
+                                                       guint            msg_number);
+const char         *popcheck_message_get_from         (PopcheckMessage *self);
+const char         *popcheck_message_get_from_name    (PopcheckMessage *self);
+const char         *popcheck_message_get_from_address (PopcheckMessage *self);
+const char         *popcheck_message_get_to           (PopcheckMessage *self);
+const char         *popcheck_message_get_subject      (PopcheckMessage *self);
+GDateTime          *popcheck_message_get_date         (PopcheckMessage *self);
+const char         *popcheck_message_get_message_id   (PopcheckMessage *self);
+const char         *popcheck_message_get_preview      (PopcheckMessage *self);
+const char * const *popcheck_message_get_attachments  (PopcheckMessage *self);
+gboolean            popcheck_message_get_is_new       (PopcheckMessage *self);
+void                popcheck_message_set_is_new       (PopcheckMessage *self,
+                                                       gboolean         is_new);
+
+/* For servers without UIDL: "fp-" and the hex SHA-256 of Message-ID, Date,
+ * From and Subject (as sent, unfolded) and the size.  Always a valid UID. */
+char               *popcheck_message_fingerprint_uid  (GBytes          *top0_headers,
+                                                       guint64          size);
+
+/* The header cache: a versioned GVariant tuple.  The session's message
+ * number is not part of it. */
+GVariant           *popcheck_message_to_variant       (PopcheckMessage *self);
+PopcheckMessage    *popcheck_message_new_from_variant (GVariant        *variant,
+                                                       GError         **error);
+
+/* Exposed for the tests and the fuzzer: HTML reduced to plain text. */
+char               *popcheck_message_html_to_text     (const char      *html,
+                                                       gssize           len);
+
+G_END_DECLS

@@ -1,0 +1,1032 @@
+/* test-message.c: decoding message summaries from what TOP returns
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "popcheck-test-message"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "pop3-parser.h"
+#include "popcheck-message.h"
+
+/* TOP gives CRLF lines; the tests are written with \n. */
+static PopcheckMessage *
+message_from_len (const char *text,
+                  gsize       len,
+                  guint       preview_lines)
+{
+  g_autoptr(GByteArray) crlf = g_byte_array_new ();
+  g_autoptr(GBytes) bytes = NULL;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+        g_byte_array_append (crlf, (const guint8 *) "\r", 1);
+      g_byte_array_append (crlf, (const guint8 *) &text[i], 1);
+    }
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&crlf));
+
+  return popcheck_message_new_from_top ("uid-1", 1234, 1, bytes, preview_lines);
+}
+
+static PopcheckMessage *
+message_from (const char *text,
+              guint       preview_lines)
+{
+  return message_from_len (text, strlen (text), preview_lines);
+}
+
+static PopcheckMessage *
+message_with_subject (const char *subject)
+{
+  g_autofree char *text = g_strdup_printf ("From: a@example.org\n"
+                                           "Subject: %s\n"
+                                           "\n"
+                                           "body\n", subject);
+
+  return message_from (text, 5);
+}
+
+/* Everything a summary keeps must be safe to print on a terminal. */
+static void
+assert_clean (const char *text,
+              gboolean    single_line)
+{
+  const char *p;
+
+  g_assert_nonnull (text);
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  for (p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (single_line)
+        g_assert_true (c >= 0x20);
+      else
+        g_assert_true (c >= 0x20 || c == '\n' || c == '\t');
+      g_assert_false (c >= 0x7F && c <= 0x9F);
+      g_assert_false (c == 0x202E);
+    }
+}
+
+static void
+assert_message_clean (PopcheckMessage *message)
+{
+  const char * const *attachments = popcheck_message_get_attachments (message);
+
+  assert_clean (popcheck_message_get_subject (message), TRUE);
+  assert_clean (popcheck_message_get_from (message), TRUE);
+  assert_clean (popcheck_message_get_from_name (message), TRUE);
+  assert_clean (popcheck_message_get_from_address (message), TRUE);
+  assert_clean (popcheck_message_get_to (message), TRUE);
+  assert_clean (popcheck_message_get_message_id (message), TRUE);
+  assert_clean (popcheck_message_get_preview (message), FALSE);
+  g_assert_nonnull (attachments);
+  for (guint i = 0; attachments[i] != NULL; i++)
+    assert_clean (attachments[i], TRUE);
+}
+
+/* Headers ---------------------------------------------------------------- */
+
+static void
+test_subject_encoded_words (void)
+{
+  static const struct {
+    const char *raw;
+    const char *decoded;
+  } cases[] = {
+    { "=?UTF-8?B?w4RwZmVsIHVuZCBCaXJuZW4=?=", "Äpfel und Birnen" },
+    { "=?utf-8?q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=", "Grüße aus Köln" },
+    { "=?ISO-8859-1?Q?Gr=FC=DFe?=", "Grüße" },
+    { "=?iso-8859-15?Q?Preis:_10_=A4?=", "Preis: 10 €" },
+    { "=?GB2312?B?xOO6w8rAvec=?=", "你好世界" },
+    /* Adjacent encoded words: the space between them is not text. */
+    { "=?UTF-8?B?SGVsbG8g?= =?UTF-8?B?V29ybGQ=?=", "Hello World" },
+    /* Folded across lines. */
+    { "=?UTF-8?Q?Hello_?=\n =?UTF-8?Q?World?=", "Hello World" },
+    /* One character split across two encoded words. */
+    { "=?UTF-8?Q?J=C3?= =?UTF-8?Q?=BCrgen?=", "Jürgen" },
+    /* Mixed with plain text. */
+    { "Re: =?UTF-8?B?SsO8cmdlbg==?= says hi", "Re: Jürgen says hi" },
+    /* Plain ASCII, folded. */
+    { "A long\n\tsubject", "A long subject" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(PopcheckMessage) message = message_with_subject (cases[i].raw);
+
+      g_test_message ("subject %u: %s", i, cases[i].raw);
+      g_assert_cmpstr (popcheck_message_get_subject (message), ==,
+                       cases[i].decoded);
+      assert_message_clean (message);
+    }
+}
+
+static void
+test_subject_broken_encoded_words (void)
+{
+  static const struct {
+    const char *raw;
+    const char *contains;
+  } cases[] = {
+    /* Never terminated: left as text. */
+    { "=?UTF-8?Q?unterminated", "unterminated" },
+    /* A charset nobody knows. */
+    { "=?x-no-such-charset?Q?abc?=", "abc" },
+    /* Not base64 at all. */
+    { "=?UTF-8?B?!!!not-base64!!!?= tail", "tail" },
+    /* Claims UTF-8, carries Latin-1. */
+    { "=?UTF-8?Q?Gr=FC=DFe?= end", "end" },
+    /* An unknown encoding letter. */
+    { "=?UTF-8?X?abc?= rest", "rest" },
+    /* Empty encoded text. */
+    { "=?UTF-8?B?" "?= empty", "empty" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(PopcheckMessage) message = message_with_subject (cases[i].raw);
+
+      g_test_message ("subject %u: %s", i, cases[i].raw);
+      g_assert_nonnull (strstr (popcheck_message_get_subject (message),
+                                cases[i].contains));
+      assert_message_clean (message);
+    }
+}
+
+static void
+test_raw_8bit_headers (void)
+{
+  g_autoptr(PopcheckMessage) utf8 = NULL;
+  g_autoptr(PopcheckMessage) latin1 = NULL;
+  g_autoptr(PopcheckMessage) garbage = NULL;
+
+  utf8 = message_from ("From: Jürgen Müller <jm@example.org>\n"
+                       "Subject: Grüße aus Köln\n"
+                       "\n"
+                       "body\n", 5);
+  g_assert_cmpstr (popcheck_message_get_subject (utf8), ==, "Grüße aus Köln");
+  g_assert_cmpstr (popcheck_message_get_from_name (utf8), ==, "Jürgen Müller");
+
+  latin1 = message_from ("From: J\xfcrgen M\xfcller <jm@example.org>\n"
+                         "Subject: Gr\xfc\xdf" "e aus K\xf6ln\n"
+                         "\n"
+                         "body\n", 5);
+  g_assert_cmpstr (popcheck_message_get_subject (latin1), ==, "Grüße aus Köln");
+  g_assert_cmpstr (popcheck_message_get_from_name (latin1), ==, "Jürgen Müller");
+  g_assert_cmpstr (popcheck_message_get_from_address (latin1), ==,
+                   "jm@example.org");
+
+  /* Bytes that are no charset at all still come out as valid UTF-8. */
+  garbage = message_from ("Subject: \xff\xfe\x80\x81 x \xc3\n"
+                          "From: \xf0\x80\x80\x80 <a@b.c>\n"
+                          "\n"
+                          "\xff\xfe body\n", 5);
+  assert_message_clean (garbage);
+  g_assert_nonnull (strstr (popcheck_message_get_subject (garbage), "x"));
+}
+
+static void
+test_addresses (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(PopcheckMessage) quoted = NULL;
+  g_autoptr(PopcheckMessage) group_from = NULL;
+  g_autoptr(PopcheckMessage) bare = NULL;
+  g_autoptr(PopcheckMessage) broken = NULL;
+
+  message = message_from ("From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <jm@example.org>\n"
+                          "To: Team: Alice <a@example.org>, \"Bob B.\" <b@example.org>;,\n"
+                          " carol@example.org, undisclosed-recipients:;\n"
+                          "Subject: hi\n"
+                          "\n"
+                          "body\n", 5);
+  g_assert_cmpstr (popcheck_message_get_from (message), ==,
+                   "Jürgen Müller <jm@example.org>");
+  g_assert_cmpstr (popcheck_message_get_from_name (message), ==, "Jürgen Müller");
+  g_assert_cmpstr (popcheck_message_get_from_address (message), ==,
+                   "jm@example.org");
+  g_assert_cmpstr (popcheck_message_get_to (message), ==,
+                   "Alice <a@example.org>, Bob B. <b@example.org>, carol@example.org");
+
+  /* A person reads the name, not the quoting the header needed. */
+  quoted = message_from ("From: \"Doe, John \\\"JD\\\"\" <john@example.org>\n\nx\n", 5);
+  g_assert_cmpstr (popcheck_message_get_from (quoted), ==,
+                   "Doe, John \"JD\" <john@example.org>");
+  g_assert_cmpstr (popcheck_message_get_from_name (quoted), ==,
+                   "Doe, John \"JD\"");
+
+  group_from = message_from ("From: Senders: x@example.org, y@example.org;\n\nx\n", 5);
+  g_assert_cmpstr (popcheck_message_get_from_address (group_from), ==,
+                   "x@example.org");
+  g_assert_cmpstr (popcheck_message_get_from (group_from), ==,
+                   "x@example.org, y@example.org");
+
+  bare = message_from ("From: jm@example.org\n\nx\n", 5);
+  g_assert_cmpstr (popcheck_message_get_from (bare), ==, "jm@example.org");
+  g_assert_cmpstr (popcheck_message_get_from_name (bare), ==, "");
+  g_assert_cmpstr (popcheck_message_get_from_address (bare), ==,
+                   "jm@example.org");
+
+  /* Not an address at all: still shown, as text. */
+  broken = message_from ("From: <<<>>> \"unbalanced\n\nx\n", 5);
+  assert_message_clean (broken);
+}
+
+static void
+test_dates (void)
+{
+  static const struct {
+    const char *raw;
+    gint64      unix_utc;  /* 0: no date */
+  } cases[] = {
+    { "Tue, 1 Jul 2003 10:52:37 +0200", 1057049557 },
+    { "Tue, 01 Jul 2003 10:52:37 +0200 (CEST)", 1057049557 },
+    /* No day of the week, two-digit year, named zone. */
+    { "1 Jul 03 08:52:37 GMT", 1057049557 },
+    { "Tue,  1 Jul 2003 08:52:37 -0000", 1057049557 },
+    /* A wrong day of the week does not change the date. */
+    { "Fri, 1 Jul 2003 08:52:37 +0000", 1057049557 },
+  };
+  static const char * const invalid[] = {
+    "not a date",
+    "",
+    "Tue, 99 Foo 2003 99:99:99 +9999",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("Date: %s\nSubject: x\n\nbody\n",
+                                               cases[i].raw);
+      g_autoptr(PopcheckMessage) message = message_from (text, 5);
+      GDateTime *date = popcheck_message_get_date (message);
+
+      g_test_message ("date %u: %s", i, cases[i].raw);
+      g_assert_nonnull (date);
+      g_assert_cmpint (g_date_time_to_unix (date), ==, cases[i].unix_utc);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (invalid); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("Date: %s\nSubject: x\n\nbody\n",
+                                               invalid[i]);
+      g_autoptr(PopcheckMessage) message = message_from (text, 5);
+
+      g_test_message ("invalid date %u: %s", i, invalid[i]);
+      g_assert_null (popcheck_message_get_date (message));
+      g_assert_cmpstr (popcheck_message_get_subject (message), ==, "x");
+    }
+
+  {
+    g_autoptr(PopcheckMessage) message = message_from ("Subject: x\n\nbody\n", 5);
+
+    g_assert_null (popcheck_message_get_date (message));
+  }
+}
+
+static void
+test_other_headers (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(PopcheckMessage) empty = NULL;
+  g_autoptr(PopcheckMessage) nothing = NULL;
+  g_autoptr(GDateTime) date = NULL;
+  g_auto(GStrv) attachments = NULL;
+  g_autofree char *uid = NULL;
+  guint64 size = 0;
+
+  message = message_from ("Message-ID: <abc.123@example.org>\n"
+                          "From: a@example.org\n"
+                          "Date: Tue, 1 Jul 2003 10:52:37 +0200\n"
+                          "\n"
+                          "body\n", 5);
+  g_assert_cmpstr (popcheck_message_get_message_id (message), ==,
+                   "abc.123@example.org");
+  /* No Subject: empty, the UI says "(no subject)". */
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==, "");
+  g_assert_cmpstr (popcheck_message_get_uid (message), ==, "uid-1");
+  g_assert_cmpuint (popcheck_message_get_size (message), ==, 1234);
+  g_assert_cmpuint (popcheck_message_get_msg_number (message), ==, 1);
+  g_assert_false (popcheck_message_get_is_new (message));
+
+  /* The same through properties. */
+  g_object_get (message, "uid", &uid, "size", &size, "date", &date,
+                "attachments", &attachments, NULL);
+  g_assert_cmpstr (uid, ==, "uid-1");
+  g_assert_cmpuint (size, ==, 1234);
+  g_assert_nonnull (date);
+  g_assert_nonnull (attachments);
+  g_assert_cmpuint (g_strv_length (attachments), ==, 0);
+
+  empty = popcheck_message_new_from_top ("u", 0, 0, NULL, 20);
+  g_assert_cmpstr (popcheck_message_get_subject (empty), ==, "");
+  g_assert_cmpstr (popcheck_message_get_from (empty), ==, "");
+  g_assert_cmpstr (popcheck_message_get_preview (empty), ==, "");
+  g_assert_null (popcheck_message_get_date (empty));
+  assert_message_clean (empty);
+
+  nothing = message_from ("", 20);
+  assert_message_clean (nothing);
+}
+
+static void
+count_notify_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 guint      *count)
+{
+  (*count)++;
+}
+
+static void
+test_is_new_notify (void)
+{
+  g_autoptr(PopcheckMessage) message = message_from ("Subject: x\n\nbody\n", 5);
+  guint notified = 0;
+
+  g_signal_connect (message, "notify::is-new", G_CALLBACK (count_notify_cb),
+                    &notified);
+
+  popcheck_message_set_is_new (message, TRUE);
+  popcheck_message_set_is_new (message, TRUE);
+  g_object_set (message, "is-new", FALSE, NULL);
+  g_assert_cmpuint (notified, ==, 2);
+  g_assert_false (popcheck_message_get_is_new (message));
+
+  popcheck_message_set_msg_number (message, 7);
+  g_assert_cmpuint (popcheck_message_get_msg_number (message), ==, 7);
+}
+
+/* Previews --------------------------------------------------------------- */
+
+static void
+test_preview_plain (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(PopcheckMessage) none = NULL;
+
+  message = message_from ("Subject: x\n"
+                          "\n"
+                          "\n"
+                          "First line\n"
+                          "Second line   \n"
+                          "\n"
+                          "\n"
+                          "\n"
+                          "Third line\n"
+                          "Fourth line\n"
+                          "Fifth line\n", 4);
+  /* Blank runs count once; trailing white space goes. */
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==,
+                   "First line\nSecond line\n\nThird line");
+
+  none = message_from ("Subject: x\n\nSome text\n", 0);
+  g_assert_cmpstr (popcheck_message_get_preview (none), ==, "");
+}
+
+static void
+test_preview_quoted_printable (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+
+  message = message_from ("Subject: x\n"
+                          "MIME-Version: 1.0\n"
+                          "Content-Type: text/plain; charset=iso-8859-1\n"
+                          "Content-Transfer-Encoding: quoted-printable\n"
+                          "\n"
+                          "Gr=FC=DFe aus M=FCn=\n"
+                          "chen\n"
+                          "a=3Db\n", 10);
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==,
+                   "Grüße aus München\na=b");
+}
+
+static void
+test_preview_base64 (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(PopcheckMessage) no_charset = NULL;
+
+  message = message_from ("Subject: x\n"
+                          "MIME-Version: 1.0\n"
+                          "Content-Type: text/plain; charset=\"utf-8\"\n"
+                          "Content-Transfer-Encoding: base64\n"
+                          "\n"
+                          "R3LDvMOfZSBhdXMgZGVtIFPDvGRlbgpaZWlsZSB6d2VpCg==\n", 10);
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==,
+                   "Grüße aus dem Süden\nZeile zwei");
+
+  /* 8-bit Latin-1 body without a charset. */
+  no_charset = message_from ("Subject: x\n"
+                             "\n"
+                             "Gr\xfc\xdf" "e\n", 10);
+  g_assert_cmpstr (popcheck_message_get_preview (no_charset), ==, "Grüße");
+}
+
+static void
+test_preview_charset (void)
+{
+  g_autoptr(PopcheckMessage) gb = NULL;
+  g_autoptr(PopcheckMessage) unknown = NULL;
+
+  gb = message_from ("Subject: x\n"
+                     "Content-Type: text/plain; charset=gb2312\n"
+                     "Content-Transfer-Encoding: base64\n"
+                     "\n"
+                     "xOO6w8rAvec=\n", 10);
+  g_assert_cmpstr (popcheck_message_get_preview (gb), ==, "你好世界");
+
+  unknown = message_from ("Subject: x\n"
+                          "Content-Type: text/plain; charset=x-no-such-charset\n"
+                          "\n"
+                          "plain words \xe9\n", 10);
+  g_assert_nonnull (strstr (popcheck_message_get_preview (unknown), "plain words"));
+  assert_message_clean (unknown);
+}
+
+static void
+test_preview_alternative (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+
+  message = message_from ("Subject: x\n"
+                          "MIME-Version: 1.0\n"
+                          "Content-Type: multipart/alternative; boundary=\"b1\"\n"
+                          "\n"
+                          "This is a multi-part message in MIME format.\n"
+                          "--b1\n"
+                          "Content-Type: text/html; charset=utf-8\n"
+                          "\n"
+                          "<p>The <b>HTML</b> version</p>\n"
+                          "--b1\n"
+                          "Content-Type: text/plain; charset=utf-8\n"
+                          "\n"
+                          "The plain version\n"
+                          "--b1--\n", 10);
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==,
+                   "The plain version");
+}
+
+static void
+test_preview_html (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+
+  message = message_from ("Subject: x\n"
+                          "MIME-Version: 1.0\n"
+                          "Content-Type: text/html; charset=utf-8\n"
+                          "\n"
+                          "<!DOCTYPE html><html><head><title>Title</title>\n"
+                          "<style>p { color: red; }</style>\n"
+                          "<script type=\"text/javascript\">alert('<p>x</p>');</script>\n"
+                          "</head><body><!-- a <p> comment -->\n"
+                          "<p>Hello&nbsp;&amp;   welcome,\n"
+                          "  friend</p><div>Line&#32;two &lt;b&gt; &#x263A;</div>\n"
+                          "<ul><li>One</li><li>Two</li></ul>\n"
+                          "<table><tr><td>a</td><td>b</td></tr></table>\n"
+                          "Fish &amp Chips, 1 < 2<br>end <a href=\"x\" title=\"a>b\">link</a>\n"
+                          "&#0; &#xD800; &#99999999999; &bogus;\n"
+                          "</body></html>\n", 20);
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==,
+                   "Hello & welcome, friend\n"
+                   "Line two <b> ☺\n"
+                   "One\n"
+                   "Two\n"
+                   "a b\n"
+                   "Fish &amp Chips, 1 < 2\n"
+                   "end link \xef\xbf\xbd \xef\xbf\xbd \xef\xbf\xbd &bogus;");
+}
+
+static void
+test_html_to_text_edges (void)
+{
+  static const struct {
+    const char *html;
+    const char *text;
+  } cases[] = {
+    { "", "" },
+    { "<", "<" },
+    { "<p", "" },
+    { "<script>never closed", "" },
+    { "a<br/>b<BR>c", "a\nb\nc" },
+    { "<STYLE>x</style>y", "y" },
+    { "&", "&" },
+    { "&#", "&#" },
+    { "&#x;", "&#x;" },
+    { "&amp;lt;", "&lt;" },
+    { "<!-- never closed", "" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = popcheck_message_html_to_text (cases[i].html, -1);
+
+      g_test_message ("html %u: %s", i, cases[i].html);
+      g_assert_cmpstr (text, ==, cases[i].text);
+    }
+}
+
+static void
+test_preview_truncated_multipart (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  const char * const *attachments;
+
+  /* TOP n 12: the attachment is cut in the middle of its base64 and the
+   * closing boundary never comes. */
+  message = message_from ("From: Alice <a@example.org>\n"
+                          "Subject: =?UTF-8?Q?Bericht_f=C3=BCr_Mai?=\n"
+                          "MIME-Version: 1.0\n"
+                          "Content-Type: multipart/mixed; boundary=\"==outer\"\n"
+                          "\n"
+                          "--==outer\n"
+                          "Content-Type: multipart/alternative; boundary=\"==inner\"\n"
+                          "\n"
+                          "--==inner\n"
+                          "Content-Type: text/plain; charset=utf-8\n"
+                          "Content-Transfer-Encoding: quoted-printable\n"
+                          "\n"
+                          "Anbei der Bericht f=C3=BCr Mai.\n"
+                          "Gru=C3=9F, Alice\n"
+                          "--==inner\n"
+                          "Content-Type: text/html; charset=utf-8\n"
+                          "\n"
+                          "<p>Anbei</p>\n"
+                          "--==inner--\n"
+                          "--==outer\n"
+                          "Content-Type: application/pdf; name=\"bericht.pdf\"\n"
+                          "Content-Disposition: attachment; filename=\"bericht.pdf\"\n"
+                          "Content-Transfer-Encoding: base64\n"
+                          "\n"
+                          "JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFIvRmlsdGVyIC9GbGF0ZURl\n"
+                          "JVBERi0xLj", 10);
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==, "Bericht für Mai");
+  g_assert_cmpstr (popcheck_message_get_from (message), ==,
+                   "Alice <a@example.org>");
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==,
+                   "Anbei der Bericht für Mai.\nGruß, Alice");
+  attachments = popcheck_message_get_attachments (message);
+  g_assert_cmpuint (g_strv_length ((char **) attachments), ==, 1);
+  g_assert_cmpstr (attachments[0], ==, "bericht.pdf");
+}
+
+static void
+test_preview_cut_in_headers (void)
+{
+  g_autoptr(PopcheckMessage) headers_only = NULL;
+  g_autoptr(PopcheckMessage) cut_part = NULL;
+
+  /* TOP n 0 of a multipart: headers, no body at all. */
+  headers_only = message_from ("Subject: only headers\n"
+                               "Content-Type: multipart/mixed; boundary=x\n"
+                               "\n", 10);
+  g_assert_cmpstr (popcheck_message_get_subject (headers_only), ==,
+                   "only headers");
+  g_assert_cmpstr (popcheck_message_get_preview (headers_only), ==, "");
+
+  /* Cut inside the headers of the first part. */
+  cut_part = message_from ("Subject: cut\n"
+                           "Content-Type: multipart/mixed; boundary=x\n"
+                           "\n"
+                           "--x\n"
+                           "Content-Type: text/pl", 10);
+  g_assert_cmpstr (popcheck_message_get_subject (cut_part), ==, "cut");
+  assert_message_clean (cut_part);
+}
+
+static void
+test_attachment_names (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  const char * const *attachments;
+
+  message = message_from ("Subject: files\n"
+                          "MIME-Version: 1.0\n"
+                          "Content-Type: multipart/mixed; boundary=b\n"
+                          "\n"
+                          "--b\n"
+                          "Content-Type: text/plain\n"
+                          "\n"
+                          "See the files.\n"
+                          "--b\n"
+                          "Content-Type: application/pdf\n"
+                          "Content-Disposition: attachment; filename=\"report.pdf\"\n"
+                          "\n"
+                          "x\n"
+                          "--b\n"
+                          "Content-Type: image/png; name=\"=?UTF-8?B?SsO8cmdlbg==?=.png\"\n"
+                          "\n"
+                          "x\n"
+                          "--b\n"
+                          "Content-Type: text/plain\n"
+                          "Content-Disposition: attachment; filename*=UTF-8''%C3%BCbersicht.txt\n"
+                          "\n"
+                          "not the preview\n"
+                          "--b\n"
+                          "Content-Type: application/octet-stream\n"
+                          "Content-Disposition: attachment; filename=\"../../.bashrc\"\n"
+                          "\n"
+                          "x\n"
+                          "--b\n"
+                          "Content-Type: application/octet-stream\n"
+                          "Content-Disposition: attachment; filename=\"evil\x1b[2J\\\\name.exe\"\n"
+                          "\n"
+                          "x\n"
+                          "--b\n"
+                          "Content-Type: application/octet-stream\n"
+                          "Content-Disposition: attachment; filename=\"..\"\n"
+                          "\n"
+                          "x\n"
+                          "--b--\n", 10);
+
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==, "See the files.");
+  attachments = popcheck_message_get_attachments (message);
+  g_assert_cmpuint (g_strv_length ((char **) attachments), ==, 5);
+  g_assert_cmpstr (attachments[0], ==, "report.pdf");
+  g_assert_cmpstr (attachments[1], ==, "Jürgen.png");
+  g_assert_cmpstr (attachments[2], ==, "übersicht.txt");
+  g_assert_cmpstr (attachments[3], ==, ".bashrc");
+  g_assert_cmpstr (attachments[4], ==, "name.exe");
+}
+
+/* Hostile text ----------------------------------------------------------- */
+
+static void
+test_control_characters_stripped (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(PopcheckMessage) encoded = NULL;
+  static const char text[] =
+    "From: \"Evil\x1b[31m Corp\x07\" <e@example.org>\n"
+    "Subject: Hello \x1b[31mred\x1b[0m world\x07\x08\x7f \xc2\x9b" "2J \xe2\x80\xae" "txt.exe\n"
+    "\n"
+    "Line \x1b]0;window title\x07one\x1b[2J\n"
+    "Tab\there\rnext\x0c\n";
+
+  message = message_from_len (text, sizeof text - 1, 10);
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==,
+                   "Hello red world txt.exe");
+  g_assert_cmpstr (popcheck_message_get_from_name (message), ==, "Evil Corp");
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==,
+                   "Line one\nTab\there\nnext");
+  assert_message_clean (message);
+
+  /* Escapes hidden in an encoded word are decoded first, then dropped. */
+  encoded = message_with_subject ("=?UTF-8?B?G10wO3B3bmVkB0hpIBtbMW10aGVyZQ==?=");
+  g_assert_cmpstr (popcheck_message_get_subject (encoded), ==, "Hi there");
+}
+
+static void
+test_nul_in_body (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  static const char text[] = "Subject: nul\n\nbefore\0after\nnext\n";
+
+  message = message_from_len (text, sizeof text - 1, 10);
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==, "nul");
+  g_assert_true (g_str_has_prefix (popcheck_message_get_preview (message),
+                                   "before"));
+  assert_message_clean (message);
+}
+
+static void
+test_lengths_capped (void)
+{
+  g_autoptr(GString) text = g_string_new ("Subject: ");
+  g_autoptr(PopcheckMessage) message = NULL;
+
+  for (guint i = 0; i < 5000; i++)
+    g_string_append (text, "ü");
+  g_string_append (text, "\nFrom: ");
+  for (guint i = 0; i < 3000; i++)
+    g_string_append_printf (text, "user%u@example.org, ", i);
+  g_string_append (text, "\n\n");
+  for (guint i = 0; i < 200000; i++)
+    g_string_append_c (text, 'a' + i % 26);
+  g_string_append (text, "\n");
+
+  message = message_from (text->str, 20);
+  g_assert_cmpuint (g_utf8_strlen (popcheck_message_get_subject (message), -1),
+                    <=, POPCHECK_MESSAGE_MAX_FIELD);
+  g_assert_cmpuint (g_utf8_strlen (popcheck_message_get_subject (message), -1),
+                    >, 900);
+  g_assert_cmpuint (g_utf8_strlen (popcheck_message_get_from (message), -1),
+                    <=, POPCHECK_MESSAGE_MAX_FIELD);
+  g_assert_cmpuint (strlen (popcheck_message_get_preview (message)), <=,
+                    POPCHECK_MESSAGE_MAX_PREVIEW);
+  g_assert_cmpuint (strlen (popcheck_message_get_preview (message)), >, 1000);
+}
+
+static void
+test_random_input (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20240501);
+  static const char * const pieces[] = {
+    "Subject: ", "From: ", "To: ", "Date: ", "Content-Type: ",
+    "multipart/mixed; boundary=q", "text/html", "\n", "\n\n", "--q\n",
+    "--q--\n", "=?UTF-8?B?", "=?GB2312?Q?=C4", "?=", "<p>", "&#x", ";",
+    "Content-Transfer-Encoding: base64\n", "quoted-printable", "=\n",
+    "\x1b[", "\xff", "\xc3", "<", ">", "\"", ",", ":", "@",
+  };
+
+  for (guint round = 0; round < 300; round++)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+      g_autoptr(PopcheckMessage) message = NULL;
+      guint n = g_rand_int_range (rand, 0, 60);
+
+      for (guint i = 0; i < n; i++)
+        {
+          if (g_rand_boolean (rand))
+            g_string_append (text, pieces[g_rand_int_range (rand, 0,
+                                                            G_N_ELEMENTS (pieces))]);
+          else
+            g_string_append_c (text, (char) g_rand_int_range (rand, 0, 256));
+        }
+
+      message = message_from_len (text->str, text->len,
+                                  g_rand_int_range (rand, 0, 30));
+      assert_message_clean (message);
+    }
+}
+
+/* Fingerprints ----------------------------------------------------------- */
+
+static char *
+fingerprint (const char *headers,
+             guint64     size)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (headers, strlen (headers));
+
+  return popcheck_message_fingerprint_uid (bytes, size);
+}
+
+static void
+test_fingerprint (void)
+{
+  static const char base[] =
+    "Received: from x\r\n"
+    "Message-ID: <1@example.org>\r\n"
+    "Date: Tue, 1 Jul 2003 10:52:37 +0200\r\n"
+    "From: Alice <a@example.org>\r\n"
+    "Subject: Hello\r\n"
+    "\r\n";
+  g_autofree char *a = fingerprint (base, 100);
+  g_autofree char *again = fingerprint (base, 100);
+  g_autofree char *refolded = NULL;
+  g_autofree char *other_size = fingerprint (base, 101);
+  g_autofree char *other_subject = NULL;
+  g_autofree char *moved = NULL;
+  g_autofree char *empty = NULL;
+  g_autofree char *null = popcheck_message_fingerprint_uid (NULL, 100);
+  g_autofree char *body_ignored = NULL;
+
+  refolded = fingerprint ("message-id:   <1@example.org>\n"
+                          "DATE: Tue, 1 Jul 2003\n"
+                          "\t10:52:37 +0200\n"
+                          "From: Alice\n"
+                          "  <a@example.org>\n"
+                          "Subject: Hello\n"
+                          "X-Other: y\n", 100);
+  other_subject = fingerprint ("Message-ID: <1@example.org>\r\n"
+                               "Date: Tue, 1 Jul 2003 10:52:37 +0200\r\n"
+                               "From: Alice <a@example.org>\r\n"
+                               "Subject: Hello!\r\n\r\n", 100);
+  /* The same text, moved to another header. */
+  moved = fingerprint ("Message-ID: <1@example.org>\r\n"
+                       "Date: Tue, 1 Jul 2003 10:52:37 +0200\r\n"
+                       "Subject: Alice <a@example.org>\r\n"
+                       "From: Hello\r\n\r\n", 100);
+  empty = fingerprint ("", 100);
+  body_ignored = fingerprint ("Message-ID: <1@example.org>\r\n"
+                              "Date: Tue, 1 Jul 2003 10:52:37 +0200\r\n"
+                              "From: Alice <a@example.org>\r\n"
+                              "Subject: Hello\r\n"
+                              "\r\n"
+                              "Subject: not a header\r\n", 100);
+
+  g_assert_true (g_str_has_prefix (a, "fp-"));
+  g_assert_cmpuint (strlen (a), ==, 3 + 64);
+  g_assert_true (pop3_uid_is_valid (a));
+
+  g_assert_cmpstr (a, ==, again);
+  g_assert_cmpstr (a, ==, refolded);
+  g_assert_cmpstr (a, ==, body_ignored);
+  g_assert_cmpstr (a, !=, other_size);
+  g_assert_cmpstr (a, !=, other_subject);
+  g_assert_cmpstr (a, !=, moved);
+  g_assert_cmpstr (a, !=, empty);
+  g_assert_cmpstr (empty, ==, null);
+  g_assert_true (pop3_uid_is_valid (empty));
+}
+
+/* The cache -------------------------------------------------------------- */
+
+static void
+test_variant_round_trip (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(PopcheckMessage) copy = NULL;
+  g_autoptr(GVariant) variant = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GVariant) reread = NULL;
+  g_autoptr(GError) error = NULL;
+
+  message = message_from ("From: =?UTF-8?Q?J=C3=BCrgen?= <jm@example.org>\n"
+                          "To: b@example.org\n"
+                          "Subject: Round trip\n"
+                          "Date: Tue, 1 Jul 2003 10:52:37 +0200\n"
+                          "Message-ID: <rt@example.org>\n"
+                          "Content-Type: multipart/mixed; boundary=b\n"
+                          "\n"
+                          "--b\n"
+                          "Content-Type: text/plain\n"
+                          "\n"
+                          "Line one\nLine two\n"
+                          "--b\n"
+                          "Content-Disposition: attachment; filename=a.txt\n"
+                          "\n"
+                          "x\n"
+                          "--b--\n", 10);
+  popcheck_message_set_is_new (message, TRUE);
+
+  variant = g_variant_ref_sink (popcheck_message_to_variant (message));
+  /* Through bytes, as the state file does. */
+  bytes = g_variant_get_data_as_bytes (variant);
+  reread = g_variant_ref_sink (g_variant_new_from_bytes (g_variant_get_type (variant),
+                                                         bytes, FALSE));
+
+  copy = popcheck_message_new_from_variant (reread, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (copy);
+
+  g_assert_cmpstr (popcheck_message_get_uid (copy), ==, "uid-1");
+  g_assert_cmpuint (popcheck_message_get_size (copy), ==, 1234);
+  /* The session's number is not cached. */
+  g_assert_cmpuint (popcheck_message_get_msg_number (copy), ==, 0);
+  g_assert_cmpstr (popcheck_message_get_from (copy), ==,
+                   "Jürgen <jm@example.org>");
+  g_assert_cmpstr (popcheck_message_get_from_name (copy), ==, "Jürgen");
+  g_assert_cmpstr (popcheck_message_get_from_address (copy), ==,
+                   "jm@example.org");
+  g_assert_cmpstr (popcheck_message_get_to (copy), ==, "b@example.org");
+  g_assert_cmpstr (popcheck_message_get_subject (copy), ==, "Round trip");
+  g_assert_cmpstr (popcheck_message_get_message_id (copy), ==, "rt@example.org");
+  g_assert_cmpstr (popcheck_message_get_preview (copy), ==, "Line one\nLine two");
+  g_assert_cmpstrv (popcheck_message_get_attachments (copy),
+                    ((const char * const []) { "a.txt", NULL }));
+  g_assert_true (popcheck_message_get_is_new (copy));
+  g_assert_nonnull (popcheck_message_get_date (copy));
+  g_assert_true (g_date_time_equal (popcheck_message_get_date (copy),
+                                    popcheck_message_get_date (message)));
+}
+
+static void
+test_variant_malformed (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  const char *attachments[] = { "ok.txt", "x/../evil\x1b[1m", NULL };
+  PopcheckMessage *message;
+  GVariant *variant;
+
+  /* Another type. */
+  variant = g_variant_ref_sink (g_variant_new ("(s)", "hello"));
+  message = popcheck_message_new_from_variant (variant, &error);
+  g_assert_null (message);
+  g_assert_error (error, POPCHECK_MESSAGE_ERROR,
+                  POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
+  g_clear_error (&error);
+  g_variant_unref (variant);
+
+  /* A future version. */
+  variant = g_variant_ref_sink (g_variant_new ("(ustssssssss^asb)", 2, "u", 1,
+                                               "", "", "", "", "", "", "", "",
+                                               attachments, FALSE));
+  message = popcheck_message_new_from_variant (variant, &error);
+  g_assert_null (message);
+  g_assert_error (error, POPCHECK_MESSAGE_ERROR,
+                  POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
+  g_clear_error (&error);
+  g_variant_unref (variant);
+
+  /* UIDs that must never become keys or reach a path. */
+  {
+    static const char * const bad_uids[] = {
+      "", "has space", "../etc", "ctrl\x01", "0123456789012345678901234567890123456789012345678901234567890123456789x",
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad_uids); i++)
+      {
+        variant = g_variant_ref_sink (g_variant_new ("(ustssssssss^asb)", 1,
+                                                     bad_uids[i], 1, "", "",
+                                                     "", "", "", "", "", "",
+                                                     attachments, FALSE));
+        message = popcheck_message_new_from_variant (variant, &error);
+        if (strcmp (bad_uids[i], "../etc") == 0)
+          {
+            /* Printable, so a valid POP3 UID: accepted as data, never
+             * used as a path by anyone. */
+            g_assert_no_error (error);
+            g_clear_object (&message);
+          }
+        else
+          {
+            g_assert_null (message);
+            g_assert_error (error, POPCHECK_MESSAGE_ERROR,
+                            POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
+            g_clear_error (&error);
+          }
+        g_variant_unref (variant);
+      }
+  }
+
+  /* Hostile text inside a well-formed entry is cleaned on the way in. */
+  variant = g_variant_ref_sink (g_variant_new ("(ustssssssss^asb)", 1, "u", 1,
+                                               "a\x1b[31mb", "", "", "",
+                                               "s\nu\x07" "b", "bad date", "",
+                                               "p\x1b[2J", attachments, TRUE));
+  message = popcheck_message_new_from_variant (variant, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (popcheck_message_get_from (message), ==, "ab");
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==, "s ub");
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==, "p");
+  g_assert_null (popcheck_message_get_date (message));
+  g_assert_cmpstrv (popcheck_message_get_attachments (message),
+                    ((const char * const []) { "ok.txt", "evil", NULL }));
+  g_object_unref (message);
+  g_variant_unref (variant);
+
+  /* Random bytes of the right type: an error or a clean message. */
+  for (guint round = 0; round < 2000; round++)
+    {
+      gsize len = g_rand_int_range (rand, 0, 200);
+      guint8 *data = g_malloc (len + 1);
+      g_autoptr(GBytes) bytes = NULL;
+
+      for (gsize i = 0; i < len; i++)
+        data[i] = g_rand_int_range (rand, 0, 256);
+      /* Sometimes a version that matches, to get past the first check. */
+      if (len >= 4 && g_rand_boolean (rand))
+        memcpy (data, "\1\0\0\0", 4);
+      bytes = g_bytes_new_take (data, len);
+      variant = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(ustssssssssasb)"),
+                                                              bytes, FALSE));
+      message = popcheck_message_new_from_variant (variant, &error);
+      if (message != NULL)
+        {
+          g_assert_no_error (error);
+          g_assert_true (pop3_uid_is_valid (popcheck_message_get_uid (message)));
+          assert_message_clean (message);
+          g_object_unref (message);
+        }
+      else
+        {
+          g_assert_error (error, POPCHECK_MESSAGE_ERROR,
+                          POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
+          g_clear_error (&error);
+        }
+      g_variant_unref (variant);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/message/headers/encoded-words", test_subject_encoded_words);
+  g_test_add_func ("/message/headers/broken-encoded-words",
+                   test_subject_broken_encoded_words);
+  g_test_add_func ("/message/headers/raw-8bit", test_raw_8bit_headers);
+  g_test_add_func ("/message/headers/addresses", test_addresses);
+  g_test_add_func ("/message/headers/dates", test_dates);
+  g_test_add_func ("/message/headers/other", test_other_headers);
+  g_test_add_func ("/message/is-new", test_is_new_notify);
+  g_test_add_func ("/message/preview/plain", test_preview_plain);
+  g_test_add_func ("/message/preview/quoted-printable",
+                   test_preview_quoted_printable);
+  g_test_add_func ("/message/preview/base64", test_preview_base64);
+  g_test_add_func ("/message/preview/charset", test_preview_charset);
+  g_test_add_func ("/message/preview/alternative", test_preview_alternative);
+  g_test_add_func ("/message/preview/html", test_preview_html);
+  g_test_add_func ("/message/preview/html-edges", test_html_to_text_edges);
+  g_test_add_func ("/message/preview/truncated-multipart",
+                   test_preview_truncated_multipart);
+  g_test_add_func ("/message/preview/cut-in-headers", test_preview_cut_in_headers);
+  g_test_add_func ("/message/attachments", test_attachment_names);
+  g_test_add_func ("/message/hostile/control-characters",
+                   test_control_characters_stripped);
+  g_test_add_func ("/message/hostile/nul", test_nul_in_body);
+  g_test_add_func ("/message/hostile/lengths", test_lengths_capped);
+  g_test_add_func ("/message/hostile/random", test_random_input);
+  g_test_add_func ("/message/fingerprint", test_fingerprint);
+  g_test_add_func ("/message/cache/round-trip", test_variant_round_trip);
+  g_test_add_func ("/message/cache/malformed", test_variant_malformed);
+
+  return g_test_run ();
+}
