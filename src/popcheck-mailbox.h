@@ -1,0 +1,112 @@
+/* popcheck-mailbox.h: one account's messages, seen UIDs and header cache
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A PopcheckMailbox is a GListModel of PopcheckMessage, newest first.  It
+ * knows which UIDs were ever seen (so it can tell what is new), caches the
+ * summary of every message on the server (so a check only sends TOP for
+ * messages it has not seen), and keeps all of it in one state file per
+ * account, written atomically.
+ *
+ * A check reconciles with the server in three calls, without I/O:
+ *   need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
+ *   for each entry of need_top: TOP it, then popcheck_mailbox_add_summary ();
+ *   new_messages = popcheck_mailbox_end_update (mailbox);
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "popcheck-types.h"
+#include "popcheck-message.h"
+
+G_BEGIN_DECLS
+
+#define POPCHECK_TYPE_MAILBOX_STATE (popcheck_mailbox_state_get_type ())
+#define POPCHECK_TYPE_PROBLEM       (popcheck_problem_get_type ())
+
+GType popcheck_mailbox_state_get_type (void) G_GNUC_CONST;
+GType popcheck_problem_get_type       (void) G_GNUC_CONST;
+
+#define POPCHECK_TYPE_MAILBOX (popcheck_mailbox_get_type ())
+
+G_DECLARE_FINAL_TYPE (PopcheckMailbox, popcheck_mailbox, POPCHECK, MAILBOX,
+                      GObject)
+
+PopcheckMailbox     *popcheck_mailbox_new                    (const char           *account_id);
+
+const char          *popcheck_mailbox_get_account_id         (PopcheckMailbox      *self);
+const char          *popcheck_mailbox_get_display_name       (PopcheckMailbox      *self);
+void                 popcheck_mailbox_set_display_name       (PopcheckMailbox      *self,
+                                                              const char           *display_name);
+
+/* What the account is doing; set by the checker. */
+PopcheckMailboxState popcheck_mailbox_get_state              (PopcheckMailbox      *self);
+PopcheckProblem      popcheck_mailbox_get_problem            (PopcheckMailbox      *self);
+const char          *popcheck_mailbox_get_error_message      (PopcheckMailbox      *self);
+void                 popcheck_mailbox_set_state              (PopcheckMailbox      *self,
+                                                              PopcheckMailboxState  state,
+                                                              PopcheckProblem       problem,
+                                                              const char           *error_message);
+/* The server has no UIDL: message identity is a header fingerprint. */
+gboolean             popcheck_mailbox_get_approximate_ids    (PopcheckMailbox      *self);
+void                 popcheck_mailbox_set_approximate_ids    (PopcheckMailbox      *self,
+                                                              gboolean              approximate_ids);
+
+guint                popcheck_mailbox_get_n_items            (PopcheckMailbox      *self);
+guint                popcheck_mailbox_get_n_new              (PopcheckMailbox      *self);
+GDateTime           *popcheck_mailbox_get_last_check         (PopcheckMailbox      *self);
+gboolean             popcheck_mailbox_get_first_check_done   (PopcheckMailbox      *self);
+/* How many messages the first check found (and recorded without
+ * announcing them). */
+guint                popcheck_mailbox_get_first_check_count  (PopcheckMailbox      *self);
+/* Changed since the last save. */
+gboolean             popcheck_mailbox_get_dirty              (PopcheckMailbox      *self);
+
+/* Reconciling with the server (no I/O).  server_uids: Pop3UidEntry *;
+ * sizes: Pop3ListEntry, or NULL.  Returns the entries (copies) that need a
+ * TOP: no cached summary, or a cached one whose size no longer matches. */
+GPtrArray           *popcheck_mailbox_begin_update           (PopcheckMailbox      *self,
+                                                              GPtrArray            *server_uids,
+                                                              GArray               *sizes);
+void                 popcheck_mailbox_add_summary            (PopcheckMailbox      *self,
+                                                              PopcheckMessage      *message);
+/* Returns the messages whose UID was never seen before (empty on the first
+ * check), owned by the array. */
+GPtrArray           *popcheck_mailbox_end_update             (PopcheckMailbox      *self);
+
+void                 popcheck_mailbox_mark_all_seen          (PopcheckMailbox      *self);
+void                 popcheck_mailbox_remove_uids            (PopcheckMailbox      *self,
+                                                              const char * const   *uids);
+PopcheckMessage     *popcheck_mailbox_lookup                 (PopcheckMailbox      *self,
+                                                              const char           *uid);
+/* The message number the last update saw for uid; 0 when unknown. */
+guint                popcheck_mailbox_get_msg_number         (PopcheckMailbox      *self,
+                                                              const char           *uid);
+
+/* The state file: g_get_user_state_dir()/popcheck/ESCAPED.state. */
+char                *popcheck_mailbox_dup_state_path         (PopcheckMailbox      *self);
+char                *popcheck_mailbox_escape_account_id      (const char           *account_id);
+
+/* A missing file is a fresh mailbox; a damaged, foreign or newer file is
+ * renamed to NAME.damaged-YYYYmmdd-HHMMSS and the mailbox starts fresh, so
+ * its next check is a first check.  Only I/O errors (and cancellation) are
+ * returned as errors. */
+void                 popcheck_mailbox_load_async             (PopcheckMailbox      *self,
+                                                              GCancellable         *cancellable,
+                                                              GAsyncReadyCallback   callback,
+                                                              gpointer              user_data);
+gboolean             popcheck_mailbox_load_finish            (PopcheckMailbox      *self,
+                                                              GAsyncResult         *result,
+                                                              GError              **error);
+/* Writes a snapshot taken now: temporary file, fsync, rename. */
+void                 popcheck_mailbox_save_async             (PopcheckMailbox      *self,
+                                                              GCancellable         *cancellable,
+                                                              GAsyncReadyCallback   callback,
+                                                              gpointer              user_data);
+gboolean             popcheck_mailbox_save_finish            (PopcheckMailbox      *self,
+                                                              GAsyncResult         *result,
+                                                              GError              **error);
+
+G_END_DECLS

@@ -1,0 +1,1198 @@
+/* test-mailbox.c: what is new, the message list model and the state file
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "popcheck-test-mailbox"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "pop3-parser.h"
+#include "popcheck-mailbox.h"
+
+/* Message i of the tests has UID "uid-i" and a date i minutes after a fixed
+ * point, so higher i is newer. */
+static char *
+test_uid (guint i)
+{
+  return g_strdup_printf ("uid-%u", i);
+}
+
+static PopcheckMessage *
+make_summary (guint i,
+              guint msg)
+{
+  g_autofree char *uid = test_uid (i);
+  g_autoptr(GDateTime) base = g_date_time_new_utc (2024, 1, 1, 0, 0, 0);
+  g_autoptr(GDateTime) date = g_date_time_add_minutes (base, i);
+  g_autofree char *date_text = g_date_time_format (date, "%a, %d %b %Y %H:%M:%S +0000");
+  g_autofree char *text = g_strdup_printf ("From: sender%u@example.org\r\n"
+                                           "Subject: Message %u\r\n"
+                                           "Date: %s\r\n"
+                                           "\r\n"
+                                           "Body of %u\r\n", i, i, date_text, i);
+  g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
+
+  return popcheck_message_new_from_top (uid, 1000 + i, msg, bytes, 5);
+}
+
+static GPtrArray *
+make_server_list (const guint *ids,
+                  guint        n_ids)
+{
+  GPtrArray *uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+
+  for (guint i = 0; i < n_ids; i++)
+    {
+      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+
+      entry->msg = i + 1;
+      entry->uid = test_uid (ids[i]);
+      g_ptr_array_add (uids, entry);
+    }
+
+  return uids;
+}
+
+static GArray *
+make_sizes (const guint *ids,
+            guint        n_ids)
+{
+  GArray *sizes = g_array_new (FALSE, FALSE, sizeof (Pop3ListEntry));
+
+  for (guint i = 0; i < n_ids; i++)
+    {
+      Pop3ListEntry entry = { i + 1, 1000 + ids[i] };
+
+      g_array_append_val (sizes, entry);
+    }
+
+  return sizes;
+}
+
+static guint
+id_of_uid (const char *uid)
+{
+  g_assert_true (g_str_has_prefix (uid, "uid-"));
+  return (guint) g_ascii_strtoull (uid + 4, NULL, 10);
+}
+
+/* One check as the checker runs it: the server has messages ids, in this
+ * order; every TOP succeeds except for the ids in fail_top.  Returns the
+ * new messages; *n_tops says how many TOPs were needed. */
+static GPtrArray *
+run_check_full (PopcheckMailbox *mailbox,
+                const guint     *ids,
+                guint            n_ids,
+                const guint     *fail_top,
+                guint            n_fail,
+                guint           *n_tops)
+{
+  g_autoptr(GPtrArray) uids = make_server_list (ids, n_ids);
+  g_autoptr(GArray) sizes = make_sizes (ids, n_ids);
+  g_autoptr(GPtrArray) need_top = NULL;
+
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
+  g_assert_nonnull (need_top);
+  if (n_tops != NULL)
+    *n_tops = need_top->len;
+
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+      guint id = id_of_uid (entry->uid);
+      gboolean fails = FALSE;
+      g_autoptr(PopcheckMessage) message = NULL;
+
+      for (guint j = 0; j < n_fail; j++)
+        fails |= fail_top[j] == id;
+      if (fails)
+        continue;
+
+      message = make_summary (id, entry->msg);
+      popcheck_mailbox_add_summary (mailbox, message);
+    }
+
+  return popcheck_mailbox_end_update (mailbox);
+}
+
+static GPtrArray *
+run_check (PopcheckMailbox *mailbox,
+           const guint     *ids,
+           guint            n_ids,
+           guint           *n_tops)
+{
+  return run_check_full (mailbox, ids, n_ids, NULL, 0, n_tops);
+}
+
+static guint *
+range (guint first,
+       guint n)
+{
+  guint *ids = g_new (guint, n);
+
+  for (guint i = 0; i < n; i++)
+    ids[i] = first + i;
+
+  return ids;
+}
+
+/* A mirror of the model kept only through items-changed: if a position or
+ * a count in any emission is wrong, the mirror and the model differ. */
+typedef struct
+{
+  GPtrArray *items;
+  guint      emissions;
+} Mirror;
+
+static void
+mirror_items_changed_cb (GListModel *model,
+                         guint       position,
+                         guint       removed,
+                         guint       added,
+                         Mirror     *mirror)
+{
+  g_assert_cmpuint (position + removed, <=, mirror->items->len);
+  g_ptr_array_remove_range (mirror->items, position, removed);
+  for (guint i = 0; i < added; i++)
+    g_ptr_array_insert (mirror->items, position + i,
+                        g_list_model_get_item (model, position + i));
+  mirror->emissions++;
+}
+
+static Mirror *
+mirror_new (PopcheckMailbox *mailbox)
+{
+  Mirror *mirror = g_new0 (Mirror, 1);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (mailbox));
+
+  mirror->items = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (mirror->items,
+                     g_list_model_get_item (G_LIST_MODEL (mailbox), i));
+  g_signal_connect (mailbox, "items-changed",
+                    G_CALLBACK (mirror_items_changed_cb), mirror);
+
+  return mirror;
+}
+
+static void
+mirror_free (Mirror *mirror)
+{
+  g_ptr_array_unref (mirror->items);
+  g_free (mirror);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Mirror, mirror_free)
+
+static void
+assert_mirror (Mirror          *mirror,
+               PopcheckMailbox *mailbox)
+{
+  GListModel *model = G_LIST_MODEL (mailbox);
+  guint n = g_list_model_get_n_items (model);
+
+  g_assert_cmpuint (mirror->items->len, ==, n);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PopcheckMessage) item = g_list_model_get_item (model, i);
+
+      g_assert_true (item == g_ptr_array_index (mirror->items, i));
+    }
+  g_assert_null (g_list_model_get_item (model, n));
+}
+
+/* Newest first, then the higher message number. */
+static void
+assert_sorted (PopcheckMailbox *mailbox)
+{
+  GListModel *model = G_LIST_MODEL (mailbox);
+  guint n = g_list_model_get_n_items (model);
+
+  for (guint i = 1; i < n; i++)
+    {
+      g_autoptr(PopcheckMessage) a = g_list_model_get_item (model, i - 1);
+      g_autoptr(PopcheckMessage) b = g_list_model_get_item (model, i);
+      GDateTime *da = popcheck_message_get_date (a);
+      GDateTime *db = popcheck_message_get_date (b);
+
+      if (da != NULL && db != NULL)
+        {
+          g_assert_cmpint (g_date_time_compare (da, db), >=, 0);
+          if (g_date_time_compare (da, db) == 0)
+            g_assert_cmpuint (popcheck_message_get_msg_number (a), >=,
+                              popcheck_message_get_msg_number (b));
+        }
+      else
+        g_assert_true (db == NULL);
+    }
+}
+
+static guint
+count_new (PopcheckMailbox *mailbox)
+{
+  GListModel *model = G_LIST_MODEL (mailbox);
+  guint n_new = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(PopcheckMessage) item = g_list_model_get_item (model, i);
+
+      n_new += popcheck_message_get_is_new (item);
+    }
+
+  return n_new;
+}
+
+/* Async helpers ---------------------------------------------------------- */
+
+static void
+result_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+  g_main_context_wakeup (NULL);
+}
+
+static gboolean
+load_sync (PopcheckMailbox  *mailbox,
+           GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  popcheck_mailbox_load_async (mailbox, NULL, result_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  return popcheck_mailbox_load_finish (mailbox, result, error);
+}
+
+static gboolean
+save_sync (PopcheckMailbox  *mailbox,
+           GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  popcheck_mailbox_save_async (mailbox, NULL, result_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  return popcheck_mailbox_save_finish (mailbox, result, error);
+}
+
+static PopcheckMailbox *
+reload (PopcheckMailbox *mailbox)
+{
+  g_autoptr(GError) error = NULL;
+  PopcheckMailbox *fresh;
+
+  g_assert_true (save_sync (mailbox, &error));
+  g_assert_no_error (error);
+  g_assert_false (popcheck_mailbox_get_dirty (mailbox));
+
+  fresh = popcheck_mailbox_new (popcheck_mailbox_get_account_id (mailbox));
+  g_assert_true (load_sync (fresh, &error));
+  g_assert_no_error (error);
+
+  return fresh;
+}
+
+/* What is new ------------------------------------------------------------ */
+
+static void
+test_first_check (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("first");
+  g_autoptr(Mirror) mirror = mirror_new (mailbox);
+  g_autoptr(GPtrArray) new_messages = NULL;
+  g_autofree guint *ids = range (1, 5);
+  guint n_tops = 0;
+
+  g_assert_false (popcheck_mailbox_get_first_check_done (mailbox));
+  g_assert_null (popcheck_mailbox_get_last_check (mailbox));
+  g_assert_false (popcheck_mailbox_get_dirty (mailbox));
+
+  new_messages = run_check (mailbox, ids, 5, &n_tops);
+  g_assert_cmpuint (n_tops, ==, 5);
+  /* No flood: what was there is recorded, not announced. */
+  g_assert_cmpuint (new_messages->len, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_first_check_count (mailbox), ==, 5);
+  g_assert_true (popcheck_mailbox_get_first_check_done (mailbox));
+  g_assert_nonnull (popcheck_mailbox_get_last_check (mailbox));
+  g_assert_true (popcheck_mailbox_get_dirty (mailbox));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
+  g_assert_cmpuint (count_new (mailbox), ==, 0);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+
+  /* Newest first: message 5 has the latest date. */
+  {
+    g_autoptr(PopcheckMessage) top = g_list_model_get_item (G_LIST_MODEL (mailbox), 0);
+
+    g_assert_cmpstr (popcheck_message_get_uid (top), ==, "uid-5");
+    g_assert_cmpuint (popcheck_message_get_msg_number (top), ==, 5);
+  }
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-3"));
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-3"), ==, 3);
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-99"), ==, 0);
+}
+
+static void
+n_new_notify_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 guint      *count)
+{
+  (*count)++;
+}
+
+static void
+test_new_messages (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("new");
+  g_autoptr(Mirror) mirror = mirror_new (mailbox);
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GPtrArray) third = NULL;
+  g_autofree guint *ids = range (1, 7);
+  guint n_tops = 0;
+  guint n_new_notified = 0;
+  guint emissions;
+
+  first = run_check (mailbox, ids, 5, NULL);
+  g_assert_cmpuint (first->len, ==, 0);
+
+  g_signal_connect (mailbox, "notify::n-new", G_CALLBACK (n_new_notify_cb),
+                    &n_new_notified);
+  emissions = mirror->emissions;
+
+  /* Two arrive: exactly those two, and only they need TOP. */
+  second = run_check (mailbox, ids, 7, &n_tops);
+  g_assert_cmpuint (n_tops, ==, 2);
+  g_assert_cmpuint (second->len, ==, 2);
+  g_assert_cmpstr (popcheck_message_get_uid (g_ptr_array_index (second, 0)), ==, "uid-7");
+  g_assert_cmpstr (popcheck_message_get_uid (g_ptr_array_index (second, 1)), ==, "uid-6");
+  g_assert_true (popcheck_message_get_is_new (g_ptr_array_index (second, 0)));
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 2);
+  g_assert_cmpuint (count_new (mailbox), ==, 2);
+  g_assert_cmpuint (n_new_notified, >, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 7);
+  /* Two insertions, each announced at its own position. */
+  g_assert_cmpuint (mirror->emissions - emissions, ==, 2);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+
+  /* The same again: nothing new, no TOP, no change to the model. */
+  emissions = mirror->emissions;
+  third = run_check (mailbox, ids, 7, &n_tops);
+  g_assert_cmpuint (n_tops, ==, 0);
+  g_assert_cmpuint (third->len, ==, 0);
+  g_assert_cmpuint (mirror->emissions, ==, emissions);
+  /* Still unread until the user looks. */
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 2);
+
+  popcheck_mailbox_mark_all_seen (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
+  g_assert_cmpuint (count_new (mailbox), ==, 0);
+
+  /* One message looked at from the UI. */
+  {
+    g_autoptr(GPtrArray) fourth = NULL;
+    g_autofree guint *more = range (1, 9);
+
+    fourth = run_check (mailbox, more, 9, NULL);
+    g_assert_cmpuint (fourth->len, ==, 2);
+    g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 2);
+    popcheck_message_set_is_new (g_ptr_array_index (fourth, 0), FALSE);
+    g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 1);
+  }
+}
+
+static void
+test_removed_messages (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("removed");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(Mirror) mirror = mirror_new (mailbox);
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GPtrArray) third = NULL;
+  g_autofree guint *ids = range (1, 6);
+  static const guint remaining[] = { 1, 3, 5, 6 };
+  static const guint back[] = { 1, 2, 3, 5, 6 };
+  g_autoptr(PopcheckMessage) kept = NULL;
+  guint n_tops = 0;
+
+  first = run_check (mailbox, ids, 6, NULL);
+  kept = g_object_ref (popcheck_mailbox_lookup (mailbox, "uid-5"));
+  g_assert_cmpuint (popcheck_message_get_msg_number (kept), ==, 5);
+
+  /* 2 and 4 were deleted elsewhere: the rest renumber. */
+  second = run_check (mailbox, remaining, G_N_ELEMENTS (remaining), &n_tops);
+  g_assert_cmpuint (n_tops, ==, 0);
+  g_assert_cmpuint (second->len, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 4);
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-2"));
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-4"));
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-4"), ==, 0);
+  g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-5") == kept);
+  g_assert_cmpuint (popcheck_message_get_msg_number (kept), ==, 3);
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-5"), ==, 3);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+
+  /* Gone from the cache too: not in the saved state. */
+  reloaded = reload (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 4);
+  g_assert_null (popcheck_mailbox_lookup (reloaded, "uid-2"));
+
+  /* A UID that comes back has no summary left and needs a TOP. */
+  third = run_check (reloaded, back, G_N_ELEMENTS (back), &n_tops);
+  g_assert_cmpuint (n_tops, ==, 1);
+
+  /* After a delete by UID. */
+  popcheck_mailbox_remove_uids (mailbox, (const char * const []) { "uid-1", "uid-6", "uid-missing", NULL });
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 2);
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-1"));
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-6"));
+  g_assert_true (popcheck_mailbox_get_dirty (mailbox));
+  assert_mirror (mirror, mailbox);
+}
+
+static void
+test_failed_top (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("failed-top");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GPtrArray) third = NULL;
+  g_autofree guint *ids = range (1, 5);
+  static const guint fail[] = { 5 };
+  guint n_tops = 0;
+
+  first = run_check_full (mailbox, ids, 3, (const guint []) { 2 }, 1, NULL);
+  /* The first check records everything, with or without a summary. */
+  g_assert_cmpuint (first->len, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_first_check_count (mailbox), ==, 3);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 2);
+
+  /* 4 and 5 arrive; the TOP of 5 fails: 4 is announced now, 5 later, with
+   * its summary, and 2 gets its summary without being announced. */
+  second = run_check_full (mailbox, ids, 5, fail, G_N_ELEMENTS (fail), &n_tops);
+  g_assert_cmpuint (n_tops, ==, 3);
+  g_assert_cmpuint (second->len, ==, 1);
+  g_assert_cmpstr (popcheck_message_get_uid (g_ptr_array_index (second, 0)), ==, "uid-4");
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-2"));
+  g_assert_false (popcheck_message_get_is_new (popcheck_mailbox_lookup (mailbox, "uid-2")));
+
+  third = run_check (mailbox, ids, 5, &n_tops);
+  g_assert_cmpuint (n_tops, ==, 1);
+  g_assert_cmpuint (third->len, ==, 1);
+  g_assert_cmpstr (popcheck_message_get_uid (g_ptr_array_index (third, 0)), ==, "uid-5");
+
+  /* A check that fails between begin and end: the summaries it got are
+   * kept for the next one, and nothing is announced twice. */
+  {
+    g_autofree guint *more = range (1, 7);
+    g_autoptr(GPtrArray) uids = make_server_list (more, 7);
+    g_autoptr(GPtrArray) need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
+    g_autoptr(PopcheckMessage) six = make_summary (6, 6);
+    g_autoptr(GPtrArray) fourth = NULL;
+
+    g_assert_cmpuint (need_top->len, ==, 2);
+    popcheck_mailbox_add_summary (mailbox, six);
+    /* ... the connection drops; no end_update. */
+
+    fourth = run_check (mailbox, more, 7, &n_tops);
+    g_assert_cmpuint (n_tops, ==, 1);
+    g_assert_cmpuint (fourth->len, ==, 2);
+  }
+}
+
+static void
+test_invalid_and_duplicate_uids (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("invalid");
+  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) new_messages = NULL;
+  static const char * const list[] = {
+    "uid-1", "", "has space", "uid-2", "uid-1", "ctrl\x1b", NULL,
+    "0123456789012345678901234567890123456789012345678901234567890123456789x",
+    "uid-3",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (list); i++)
+    {
+      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+
+      entry->msg = i + 1;
+      entry->uid = g_strdup (list[i]);
+      g_ptr_array_add (uids, entry);
+    }
+  g_ptr_array_add (uids, NULL);
+
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
+  g_assert_cmpuint (need_top->len, ==, 3);
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+      g_autoptr(PopcheckMessage) message = make_summary (id_of_uid (entry->uid),
+                                                         entry->msg);
+
+      g_assert_true (pop3_uid_is_valid (entry->uid));
+      popcheck_mailbox_add_summary (mailbox, message);
+    }
+  /* The first of two messages with one UID keeps it. */
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-1"), ==, 1);
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-3"), ==, 9);
+
+  new_messages = popcheck_mailbox_end_update (mailbox);
+  g_assert_cmpuint (new_messages->len, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_first_check_count (mailbox), ==, 3);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 3);
+
+  /* A summary with a UID no server may send is not taken. */
+  {
+    g_autoptr(GBytes) bytes = g_bytes_new_static ("Subject: x\r\n\r\n", 14);
+    g_autoptr(PopcheckMessage) bad = popcheck_message_new_from_top ("bad uid", 1, 1, bytes, 5);
+    g_autoptr(GPtrArray) again = NULL;
+    g_autoptr(GPtrArray) after = NULL;
+
+    again = popcheck_mailbox_begin_update (mailbox, uids, NULL);
+    popcheck_mailbox_add_summary (mailbox, bad);
+    after = popcheck_mailbox_end_update (mailbox);
+    g_assert_cmpuint (after->len, ==, 0);
+    g_assert_null (popcheck_mailbox_lookup (mailbox, "bad uid"));
+    g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 3);
+  }
+}
+
+static void
+test_size_change (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("size");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) uids = NULL;
+  g_autoptr(GArray) sizes = NULL;
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) none = NULL;
+  g_autofree guint *ids = range (1, 3);
+
+  first = run_check (mailbox, ids, 3, NULL);
+
+  /* The server reused UID 2 for another message. */
+  uids = make_server_list (ids, 3);
+  sizes = make_sizes (ids, 3);
+  g_array_index (sizes, Pop3ListEntry, 1).octets = 5;
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
+  g_assert_cmpuint (need_top->len, ==, 1);
+  g_assert_cmpstr (((Pop3UidEntry *) g_ptr_array_index (need_top, 0))->uid, ==, "uid-2");
+  {
+    g_autoptr(PopcheckMessage) replacement = make_summary (2, 2);
+
+    popcheck_mailbox_add_summary (mailbox, replacement);
+    none = popcheck_mailbox_end_update (mailbox);
+    /* Not announced: the UID was seen. */
+    g_assert_cmpuint (none->len, ==, 0);
+    g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-2") == replacement);
+    g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 3);
+  }
+}
+
+static void
+test_order (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("order");
+  g_autoptr(Mirror) mirror = mirror_new (mailbox);
+  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) new_messages = NULL;
+  static const char *texts[] = {
+    "Subject: undated\r\n\r\n",
+    "Subject: same date\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\n",
+    "Subject: same date\r\nDate: Mon, 1 Jan 2024 01:00:00 +0100\r\n\r\n",
+    "Subject: newest\r\nDate: Tue, 2 Jan 2024 00:00:00 +0000\r\n\r\n",
+    "Subject: undated\r\n\r\n",
+  };
+  static const char *expected[] = { "m4", "m3", "m2", "m5", "m1" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+
+      entry->msg = i + 1;
+      entry->uid = g_strdup_printf ("m%u", i + 1);
+      g_ptr_array_add (uids, entry);
+    }
+
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+      g_autoptr(GBytes) bytes = g_bytes_new_static (texts[entry->msg - 1],
+                                                    strlen (texts[entry->msg - 1]));
+      /* As the session would: a summary without the number. */
+      g_autoptr(PopcheckMessage) message = popcheck_message_new_from_top (entry->uid, 10, 0,
+                                                                          bytes, 5);
+
+      popcheck_mailbox_add_summary (mailbox, message);
+      g_assert_cmpuint (popcheck_message_get_msg_number (message), ==, entry->msg);
+    }
+  new_messages = popcheck_mailbox_end_update (mailbox);
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (mailbox)), ==, 5);
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autoptr(PopcheckMessage) item = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
+
+      g_assert_cmpstr (popcheck_message_get_uid (item), ==, expected[i]);
+    }
+  g_assert_true (g_list_model_get_item_type (G_LIST_MODEL (mailbox)) ==
+                 POPCHECK_TYPE_MESSAGE);
+  assert_mirror (mirror, mailbox);
+}
+
+static void
+test_state_properties (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("props");
+  PopcheckMailboxState state;
+  PopcheckProblem problem;
+  g_autofree char *message = NULL;
+  g_autofree char *name = NULL;
+
+  g_assert_cmpstr (popcheck_mailbox_get_display_name (mailbox), ==, "props");
+  popcheck_mailbox_set_display_name (mailbox, "Work");
+  popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_AUTH, "Wrong password");
+  g_object_get (mailbox, "state", &state, "problem", &problem,
+                "error-message", &message, "display-name", &name, NULL);
+  g_assert_cmpint (state, ==, POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpint (problem, ==, POPCHECK_PROBLEM_AUTH);
+  g_assert_cmpstr (message, ==, "Wrong password");
+  g_assert_cmpstr (name, ==, "Work");
+
+  popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_IDLE,
+                              POPCHECK_PROBLEM_NONE, NULL);
+  g_assert_null (popcheck_mailbox_get_error_message (mailbox));
+
+  popcheck_mailbox_set_approximate_ids (mailbox, TRUE);
+  g_assert_true (popcheck_mailbox_get_approximate_ids (mailbox));
+}
+
+/* The state file --------------------------------------------------------- */
+
+static void
+test_restart (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("restart");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GPtrArray) after_restart = NULL;
+  g_autofree guint *ids = range (1, 8);
+  g_autofree char *path = NULL;
+  guint n_tops = 0;
+
+  first = run_check (mailbox, ids, 6, NULL);
+  second = run_check (mailbox, ids, 8, NULL);
+  g_assert_cmpuint (second->len, ==, 2);
+
+  reloaded = reload (mailbox);
+  path = popcheck_mailbox_dup_state_path (mailbox);
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+
+  g_assert_true (popcheck_mailbox_get_first_check_done (reloaded));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 8);
+  /* Not looked at yet: still new after a restart. */
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (reloaded), ==, 2);
+  g_assert_nonnull (popcheck_mailbox_get_last_check (reloaded));
+  g_assert_cmpint (g_date_time_to_unix (popcheck_mailbox_get_last_check (reloaded)), ==,
+                   g_date_time_to_unix (popcheck_mailbox_get_last_check (mailbox)));
+  g_assert_false (popcheck_mailbox_get_dirty (reloaded));
+  assert_sorted (reloaded);
+  {
+    PopcheckMessage *message = popcheck_mailbox_lookup (reloaded, "uid-4");
+
+    g_assert_nonnull (message);
+    g_assert_cmpstr (popcheck_message_get_subject (message), ==, "Message 4");
+    g_assert_cmpstr (popcheck_message_get_preview (message), ==, "Body of 4");
+  }
+
+  /* The next check announces nothing and sends no TOP. */
+  after_restart = run_check (reloaded, ids, 8, &n_tops);
+  g_assert_cmpuint (after_restart->len, ==, 0);
+  g_assert_cmpuint (n_tops, ==, 0);
+  assert_sorted (reloaded);
+
+  /* One more arrives after the restart: exactly that one. */
+  {
+    g_autofree guint *more = range (1, 9);
+    g_autoptr(GPtrArray) third = run_check (reloaded, more, 9, &n_tops);
+
+    g_assert_cmpuint (n_tops, ==, 1);
+    g_assert_cmpuint (third->len, ==, 1);
+    g_assert_cmpstr (popcheck_message_get_uid (g_ptr_array_index (third, 0)), ==, "uid-9");
+  }
+}
+
+static void
+test_missing_file (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("never-saved");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_true (load_sync (mailbox, &error));
+  g_assert_no_error (error);
+  g_assert_false (popcheck_mailbox_get_first_check_done (mailbox));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 0);
+}
+
+static void
+test_saves_in_order (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("order-of-saves");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 10);
+  guint pending = 3;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  /* Saves as the checker makes them: fire and forget, one after the
+   * other; the last snapshot must be what is on disk. */
+  popcheck_mailbox_save_async (mailbox, NULL, NULL, NULL);
+  second = run_check (mailbox, ids, 10, NULL);
+  popcheck_mailbox_save_async (mailbox, NULL, NULL, NULL);
+  popcheck_mailbox_remove_uids (mailbox, (const char * const []) { "uid-1", NULL });
+
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+
+    popcheck_mailbox_save_async (mailbox, NULL, result_cb, &result);
+    while (result == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_true (popcheck_mailbox_save_finish (mailbox, result, &error));
+    g_assert_no_error (error);
+  }
+  /* Let the fire-and-forget ones finish too. */
+  while (pending-- > 0)
+    g_main_context_iteration (NULL, FALSE);
+  g_usleep (100 * 1000);
+  while (g_main_context_iteration (NULL, FALSE));
+
+  reloaded = popcheck_mailbox_new ("order-of-saves");
+  g_assert_true (load_sync (reloaded, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 9);
+  g_assert_null (popcheck_mailbox_lookup (reloaded, "uid-1"));
+}
+
+static void
+test_save_fails (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("unwritable");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 2);
+  g_autofree char *dir = g_build_filename (g_get_user_state_dir (), "popcheck", NULL);
+
+  /* A file where the directory should be. */
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_state_dir (), 0700), ==, 0);
+  g_assert_true (g_file_set_contents (dir, "in the way", -1, NULL));
+
+  first = run_check (mailbox, ids, 2, NULL);
+  g_assert_false (save_sync (mailbox, &error));
+  g_assert_nonnull (error);
+  /* Still to be saved. */
+  g_assert_true (popcheck_mailbox_get_dirty (mailbox));
+
+  g_assert_cmpint (g_unlink (dir), ==, 0);
+}
+
+static char *
+find_damaged (const char *path)
+{
+  g_autofree char *dir_name = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *prefix = g_strconcat (base, ".damaged-", NULL);
+  g_autoptr(GDir) dir = g_dir_open (dir_name, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, prefix))
+      return g_build_filename (dir_name, name, NULL);
+
+  return NULL;
+}
+
+static GBytes *
+valid_state_bytes (const char *account_id)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new (account_id);
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 4);
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+
+  first = run_check (mailbox, ids, 4, NULL);
+  g_assert_true (save_sync (mailbox, &error));
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  g_assert_cmpint (g_unlink (path), ==, 0);
+
+  return g_bytes_new_take (g_steal_pointer (&contents), len);
+}
+
+typedef enum
+{
+  DAMAGE_RANDOM,
+  DAMAGE_TRUNCATED,
+  DAMAGE_FLIPPED,
+  DAMAGE_EMPTY,
+  DAMAGE_TEXT,
+  DAMAGE_FUTURE_VERSION,
+  DAMAGE_FOREIGN_MAGIC,
+  DAMAGE_OTHER_ACCOUNT,
+  DAMAGE_WRONG_PAYLOAD,
+} Damage;
+
+static GBytes *
+damaged_bytes (Damage damage)
+{
+  switch (damage)
+    {
+    case DAMAGE_RANDOM:
+      {
+        g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+        guint8 *data = g_malloc (4096);
+
+        for (guint i = 0; i < 4096; i++)
+          data[i] = g_rand_int_range (rand, 0, 256);
+        return g_bytes_new_take (data, 4096);
+      }
+    case DAMAGE_TRUNCATED:
+      {
+        g_autoptr(GBytes) valid = valid_state_bytes ("damaged");
+
+        return g_bytes_new_from_bytes (valid, 0, g_bytes_get_size (valid) * 2 / 3);
+      }
+    case DAMAGE_FLIPPED:
+      {
+        g_autoptr(GBytes) valid = valid_state_bytes ("damaged");
+        gsize len = g_bytes_get_size (valid);
+        guint8 *data = g_memdup2 (g_bytes_get_data (valid, NULL), len);
+
+        /* The framing offsets live at the end. */
+        data[len - 1] ^= 0x5A;
+        data[len - 2] ^= 0xA5;
+        return g_bytes_new_take (data, len);
+      }
+    case DAMAGE_EMPTY:
+      return g_bytes_new_static ("", 0);
+    case DAMAGE_TEXT:
+      {
+        static const char text[] = "('org.example.PopCheck.MailboxState', 1, <'x'>)\n";
+
+        return g_bytes_new_static (text, sizeof text - 1);
+      }
+    case DAMAGE_FUTURE_VERSION:
+    case DAMAGE_FOREIGN_MAGIC:
+    case DAMAGE_OTHER_ACCOUNT:
+    case DAMAGE_WRONG_PAYLOAD:
+      {
+        g_autoptr(GVariant) variant = NULL;
+        const char *magic = damage == DAMAGE_FOREIGN_MAGIC
+                              ? "org.example.SomethingElse"
+                              : "org.example.PopCheck.MailboxState";
+        guint32 version = damage == DAMAGE_FUTURE_VERSION ? 2 : 1;
+        GVariant *payload;
+
+        if (damage == DAMAGE_WRONG_PAYLOAD)
+          payload = g_variant_new_string ("not a payload");
+        else
+          payload = g_variant_new ("(sbxasav)",
+                                   damage == DAMAGE_OTHER_ACCOUNT ? "someone-else" : "damaged",
+                                   TRUE, G_GINT64_CONSTANT (1700000000),
+                                   NULL, NULL);
+        variant = g_variant_ref_sink (g_variant_new ("(suv)", magic, version, payload));
+        return g_variant_get_data_as_bytes (variant);
+      }
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+test_damaged_file (gconstpointer data)
+{
+  Damage damage = GPOINTER_TO_INT (data);
+  g_autoptr(GBytes) bytes = damaged_bytes (damage);
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("damaged");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *aside = NULL;
+  g_autofree char *aside_contents = NULL;
+  g_autofree guint *ids = range (1, 3);
+  gsize aside_len = 0;
+  guint n_tops = 0;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (bytes, NULL),
+                                      g_bytes_get_size (bytes), &error));
+
+  g_assert_true (load_sync (mailbox, &error));
+  g_assert_no_error (error);
+
+  /* Set aside, byte for byte, for someone to look at. */
+  aside = find_damaged (path);
+  g_assert_nonnull (aside);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (aside, &aside_contents, &aside_len, NULL));
+  g_assert_cmpmem (aside_contents, aside_len, g_bytes_get_data (bytes, NULL),
+                   g_bytes_get_size (bytes));
+
+  /* A fresh mailbox whose next check is a first check: no flood. */
+  g_assert_false (popcheck_mailbox_get_first_check_done (mailbox));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 0);
+  first = run_check (mailbox, ids, 3, &n_tops);
+  g_assert_cmpuint (n_tops, ==, 3);
+  g_assert_cmpuint (first->len, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_first_check_count (mailbox), ==, 3);
+
+  /* And it works from then on. */
+  reloaded = reload (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 3);
+  g_assert_true (popcheck_mailbox_get_first_check_done (reloaded));
+}
+
+static void
+test_damaged_twice (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("twice");
+  g_autoptr(PopcheckMailbox) again = popcheck_mailbox_new ("twice");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(GDir) listing = NULL;
+  const char *name;
+  guint n_aside = 0;
+
+  /* Two damaged files within one second: neither is overwritten. */
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, "garbage one", -1, NULL));
+  g_assert_true (load_sync (mailbox, &error));
+  g_assert_true (g_file_set_contents (path, "garbage two", -1, NULL));
+  g_assert_true (load_sync (again, &error));
+  g_assert_no_error (error);
+
+  listing = g_dir_open (dir, 0, NULL);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    if (g_str_has_prefix (name, "twice.state.damaged-"))
+      n_aside++;
+  g_assert_cmpuint (n_aside, ==, 2);
+}
+
+static void
+test_account_id_escaping (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("../../etc");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *expected_dir = g_build_filename (g_get_user_state_dir (), "popcheck", NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *outside = g_build_filename (g_get_user_state_dir (), "..", "..",
+                                               "etc.state", NULL);
+  g_autofree guint *ids = range (1, 2);
+  g_autoptr(GString) long_id = g_string_new (NULL);
+  g_autofree char *escaped_a = popcheck_mailbox_escape_account_id ("a/b");
+  g_autofree char *escaped_b = popcheck_mailbox_escape_account_id ("a%2Fb");
+  g_autofree char *plain = popcheck_mailbox_escape_account_id ("Work_Mail-2");
+  g_autofree char *utf8 = popcheck_mailbox_escape_account_id ("Müller .x");
+
+  g_assert_cmpstr (dir, ==, expected_dir);
+  g_assert_cmpstr (base, ==, "%2E%2E%2F%2E%2E%2Fetc.state");
+
+  first = run_check (mailbox, ids, 2, NULL);
+  g_assert_true (save_sync (mailbox, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (outside, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpstr (plain, ==, "Work_Mail-2");
+  g_assert_cmpstr (utf8, ==, "M%C3%BCller%20%2Ex");
+  g_assert_cmpstr (escaped_a, ==, "a%2Fb");
+  g_assert_cmpstr (escaped_b, ==, "a%252Fb");
+
+  /* A very long id still makes a file name, distinct from its neighbour. */
+  for (guint i = 0; i < 500; i++)
+    g_string_append (long_id, "/");
+  {
+    g_autofree char *escaped_long = popcheck_mailbox_escape_account_id (long_id->str);
+    g_autofree char *escaped_other = NULL;
+
+    g_string_append_c (long_id, 'x');
+    escaped_other = popcheck_mailbox_escape_account_id (long_id->str);
+    g_assert_cmpuint (strlen (escaped_long) + strlen (".state"), <, 255);
+    g_assert_null (strchr (escaped_long, '/'));
+    g_assert_cmpstr (escaped_long, !=, escaped_other);
+  }
+}
+
+/* Scale ------------------------------------------------------------------ */
+
+/* A check whose summaries were made before: only the mailbox is timed. */
+static GPtrArray *
+timed_check (PopcheckMailbox *mailbox,
+             GPtrArray       *summaries,
+             const guint     *ids,
+             guint            n_ids,
+             guint           *n_tops,
+             double          *elapsed)
+{
+  g_autoptr(GPtrArray) uids = make_server_list (ids, n_ids);
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GTimer) timer = g_timer_new ();
+  GPtrArray *new_messages;
+
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
+  *n_tops = need_top->len;
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+
+      popcheck_mailbox_add_summary (mailbox,
+                                    g_ptr_array_index (summaries, id_of_uid (entry->uid) - 1));
+    }
+  new_messages = popcheck_mailbox_end_update (mailbox);
+  *elapsed = g_timer_elapsed (timer, NULL);
+
+  return new_messages;
+}
+
+static void
+test_ten_thousand (void)
+{
+  const guint n = 10000;
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("big");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(Mirror) mirror = mirror_new (mailbox);
+  g_autoptr(GPtrArray) summaries = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) new_messages = NULL;
+  g_autoptr(GPtrArray) second_new = NULL;
+  g_autofree guint *ids = range (1, n);
+  g_autofree guint *shifted = range (201, n);
+  g_autoptr(GTimer) timer = NULL;
+  guint n_tops = 0;
+  double elapsed;
+
+  for (guint i = 1; i <= n + 200; i++)
+    g_ptr_array_add (summaries, make_summary (i, i));
+
+  new_messages = timed_check (mailbox, summaries, ids, n, &n_tops, &elapsed);
+  g_test_message ("first check of %u messages: %.3f s", n, elapsed);
+  g_assert_cmpfloat (elapsed, <, 1.0);
+  g_assert_cmpuint (n_tops, ==, n);
+  g_assert_cmpuint (new_messages->len, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_first_check_count (mailbox), ==, n);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, n);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+
+  /* 200 deleted at the start, 200 new at the end: every number shifts. */
+  second_new = timed_check (mailbox, summaries, shifted, n, &n_tops, &elapsed);
+  g_test_message ("second check of %u messages: %.3f s", n, elapsed);
+  g_assert_cmpfloat (elapsed, <, 1.0);
+  g_assert_cmpuint (n_tops, ==, 200);
+  g_assert_cmpuint (second_new->len, ==, 200);
+  for (guint i = 0; i < second_new->len; i++)
+    g_assert_cmpuint (id_of_uid (popcheck_message_get_uid (g_ptr_array_index (second_new, i))),
+                      >, n);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, n);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 200);
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-200"));
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-201"), ==, 1);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+
+  timer = g_timer_new ();
+  popcheck_mailbox_mark_all_seen (mailbox);
+  g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 1.0);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
+
+  g_timer_start (timer);
+  reloaded = reload (mailbox);
+  g_test_message ("save and load of %u messages: %.3f s", n,
+                  g_timer_elapsed (timer, NULL));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, n);
+  assert_sorted (reloaded);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  static const struct {
+    const char *name;
+    Damage      damage;
+  } damages[] = {
+    { "random", DAMAGE_RANDOM },
+    { "truncated", DAMAGE_TRUNCATED },
+    { "flipped", DAMAGE_FLIPPED },
+    { "empty", DAMAGE_EMPTY },
+    { "text", DAMAGE_TEXT },
+    { "future-version", DAMAGE_FUTURE_VERSION },
+    { "foreign", DAMAGE_FOREIGN_MAGIC },
+    { "other-account", DAMAGE_OTHER_ACCOUNT },
+    { "wrong-payload", DAMAGE_WRONG_PAYLOAD },
+  };
+
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/mailbox/first-check", test_first_check);
+  g_test_add_func ("/mailbox/new-messages", test_new_messages);
+  g_test_add_func ("/mailbox/removed-messages", test_removed_messages);
+  g_test_add_func ("/mailbox/failed-top", test_failed_top);
+  g_test_add_func ("/mailbox/invalid-and-duplicate-uids",
+                   test_invalid_and_duplicate_uids);
+  g_test_add_func ("/mailbox/size-change", test_size_change);
+  g_test_add_func ("/mailbox/order", test_order);
+  g_test_add_func ("/mailbox/state-properties", test_state_properties);
+  g_test_add_func ("/mailbox/state-file/restart", test_restart);
+  g_test_add_func ("/mailbox/state-file/missing", test_missing_file);
+  g_test_add_func ("/mailbox/state-file/saves-in-order", test_saves_in_order);
+  g_test_add_func ("/mailbox/state-file/save-fails", test_save_fails);
+  for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
+    {
+      g_autofree char *path = g_strconcat ("/mailbox/state-file/damaged/",
+                                           damages[i].name, NULL);
+
+      g_test_add_data_func (path, GINT_TO_POINTER (damages[i].damage),
+                            test_damaged_file);
+    }
+  g_test_add_func ("/mailbox/state-file/damaged-twice", test_damaged_twice);
+  g_test_add_func ("/mailbox/state-file/account-id-escaping",
+                   test_account_id_escaping);
+  g_test_add_func ("/mailbox/scale/ten-thousand", test_ten_thousand);
+
+  return g_test_run ();
+}
