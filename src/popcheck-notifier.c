@@ -1,0 +1,707 @@
+/* popcheck-notifier.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * libnotify sends org.freedesktop.Notifications calls.  What arrives in a
+ * notification is mail content, which is never markup: senders and
+ * subjects are escaped for servers that interpret the body as markup
+ * ("body-markup" capability) and sent as they are to the others.
+ *
+ * Settings: "notify-new-mail" and "notify-errors" (bound by the application
+ * to the keys of the same name) and each account's "notify" key.
+ *
+ * Each account keeps its NotifyNotification while it is on screen, and the
+ * messages announced in it: a later check adds its messages and replaces
+ * the notification (same id), so the count is what arrived since the user
+ * last looked.  When the server closes it, the next mail starts afresh.
+ *
+ * Without a notification server every show fails; that is said once with
+ * g_message, and again only after a show succeeded in between.
+ */
+
+#define G_LOG_DOMAIN "popcheck-notifier"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <libnotify/notify.h>
+
+#include "popcheck-account.h"
+#include "popcheck-account-list.h"
+#include "popcheck-checker.h"
+#include "popcheck-mailbox.h"
+#include "popcheck-message.h"
+#include "popcheck-notifier.h"
+
+/* How many senders and subjects the body lists. */
+#define MAX_BODY_MESSAGES 3
+
+typedef struct
+{
+  PopcheckNotifier   *notifier;
+  char               *account_id;
+  NotifyNotification *notification;
+  /* Announced while the notification is open, newest first. */
+  GPtrArray          *messages;
+} Announcement;
+
+typedef struct
+{
+  PopcheckNotifier   *notifier;
+  char               *account_id;
+  NotifyNotification *notification;
+  PopcheckMailbox    *mailbox;
+} ProblemNotice;
+
+struct _PopcheckNotifier
+{
+  GObject          parent_instance;
+
+  GActionGroup    *actions;
+  PopcheckChecker *checker;
+  GSignalGroup    *checker_signals;
+
+  GHashTable      *announcements;  /* account id → Announcement */
+  GHashTable      *problems;       /* account id → ProblemNotice */
+
+  guint            notify_new_mail : 1;
+  guint            notify_errors : 1;
+  guint            server_missing_reported : 1;
+};
+
+G_DEFINE_FINAL_TYPE (PopcheckNotifier, popcheck_notifier, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_ACTIONS,
+  PROP_CHECKER,
+  PROP_NOTIFY_NEW_MAIL,
+  PROP_NOTIFY_ERRORS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+announcement_free (Announcement *announcement)
+{
+  if (announcement->notification != NULL)
+    g_signal_handlers_disconnect_by_data (announcement->notification,
+                                          announcement);
+  g_clear_object (&announcement->notification);
+  g_clear_pointer (&announcement->messages, g_ptr_array_unref);
+  g_free (announcement->account_id);
+  g_free (announcement);
+}
+
+static void
+problem_notice_free (ProblemNotice *notice)
+{
+  if (notice->notification != NULL)
+    g_signal_handlers_disconnect_by_data (notice->notification, notice);
+  if (notice->mailbox != NULL)
+    g_signal_handlers_disconnect_by_data (notice->mailbox, notice);
+  g_clear_object (&notice->notification);
+  g_clear_object (&notice->mailbox);
+  g_free (notice->account_id);
+  g_free (notice);
+}
+
+/* The notification server */
+
+typedef struct
+{
+  gboolean actions;
+  gboolean body_markup;
+} ServerCaps;
+
+static ServerCaps
+get_server_caps (void)
+{
+  ServerCaps caps = { FALSE, FALSE };
+  GList *list = notify_get_server_caps ();
+
+  for (GList *l = list; l != NULL; l = l->next)
+    {
+      if (g_str_equal (l->data, "actions"))
+        caps.actions = TRUE;
+      else if (g_str_equal (l->data, "body-markup"))
+        caps.body_markup = TRUE;
+    }
+  g_list_free_full (list, g_free);
+
+  return caps;
+}
+
+static void
+show_notification (PopcheckNotifier   *self,
+                   NotifyNotification *notification)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (notify_notification_show (notification, &error))
+    {
+      self->server_missing_reported = FALSE;
+      return;
+    }
+
+  /* No server, or one that fails: mail checking goes on regardless. */
+  if (!self->server_missing_reported)
+    {
+      self->server_missing_reported = TRUE;
+      g_message ("Could not show a notification: %s", error->message);
+    }
+  else
+    g_debug ("Could not show a notification: %s", error->message);
+}
+
+static void
+activate_app_action (PopcheckNotifier *self,
+                     const char       *name,
+                     GVariant         *parameter)
+{
+  g_autoptr(GVariant) owned = parameter != NULL ? g_variant_ref_sink (parameter)
+                                                : NULL;
+
+  if (self->actions == NULL || !g_action_group_has_action (self->actions, name))
+    {
+      g_debug ("No action %s to activate", name);
+      return;
+    }
+
+  g_action_group_activate_action (self->actions, name, owned);
+}
+
+/* Lookups */
+
+static gboolean
+account_wants_mail_notifications (PopcheckNotifier *self,
+                                  PopcheckMailbox  *mailbox)
+{
+  PopcheckAccountList *accounts = popcheck_checker_get_accounts (self->checker);
+  PopcheckAccount *account;
+
+  if (!self->notify_new_mail || accounts == NULL)
+    return FALSE;
+
+  /* An account removed while its check ran says nothing any more. */
+  account = popcheck_account_list_lookup (accounts,
+                                          popcheck_mailbox_get_account_id (mailbox));
+  return account != NULL && popcheck_account_get_notify (account);
+}
+
+static const char *
+mailbox_name (PopcheckMailbox *mailbox)
+{
+  const char *name = popcheck_mailbox_get_display_name (mailbox);
+
+  if (name == NULL || *name == '\0')
+    name = popcheck_mailbox_get_account_id (mailbox);
+  return name;
+}
+
+/* New mail */
+
+static const char *
+message_sender (PopcheckMessage *message)
+{
+  const char *sender = popcheck_message_get_from_name (message);
+
+  if (sender == NULL || *sender == '\0')
+    sender = popcheck_message_get_from_address (message);
+  if (sender == NULL || *sender == '\0')
+    sender = popcheck_message_get_from (message);
+  if (sender == NULL || *sender == '\0')
+    sender = _("Unknown sender");
+  return sender;
+}
+
+static const char *
+message_subject (PopcheckMessage *message)
+{
+  const char *subject = popcheck_message_get_subject (message);
+
+  if (subject == NULL || *subject == '\0')
+    subject = _("(no subject)");
+  return subject;
+}
+
+static char *
+build_body (GPtrArray *messages,
+            gboolean   markup)
+{
+  g_autoptr(GString) body = g_string_new (NULL);
+  guint shown = MIN (messages->len, MAX_BODY_MESSAGES);
+
+  for (guint i = 0; i < shown; i++)
+    {
+      PopcheckMessage *message = g_ptr_array_index (messages, i);
+      g_autofree char *line = NULL;
+
+      if (markup)
+        line = g_markup_printf_escaped ("<b>%s</b>: %s",
+                                        message_sender (message),
+                                        message_subject (message));
+      else
+        line = g_strdup_printf ("%s: %s", message_sender (message),
+                                message_subject (message));
+
+      if (body->len > 0)
+        g_string_append_c (body, '\n');
+      g_string_append (body, line);
+    }
+
+  if (messages->len > shown)
+    {
+      guint more = messages->len - shown;
+
+      g_string_append_c (body, '\n');
+      g_string_append_printf (body,
+                              g_dngettext (GETTEXT_PACKAGE,
+                                           "and %u more",
+                                           "and %u more", more),
+                              more);
+    }
+
+  return g_string_free (g_steal_pointer (&body), FALSE);
+}
+
+static int
+compare_newest_first (gconstpointer a,
+                      gconstpointer b)
+{
+  PopcheckMessage *message_a = *(PopcheckMessage **) a;
+  PopcheckMessage *message_b = *(PopcheckMessage **) b;
+  GDateTime *date_a = popcheck_message_get_date (message_a);
+  GDateTime *date_b = popcheck_message_get_date (message_b);
+
+  /* Undated messages go last. */
+  if (date_a == NULL || date_b == NULL)
+    return (date_a == NULL) - (date_b == NULL);
+
+  return g_date_time_compare (date_b, date_a);
+}
+
+static void
+announcement_action_cb (NotifyNotification *notification,
+                        char               *action,
+                        gpointer            user_data)
+{
+  Announcement *announcement = user_data;
+  PopcheckNotifier *self = announcement->notifier;
+  const char *uid = "";
+
+  if (g_str_equal (action, "dismiss"))
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!notify_notification_close (notification, &error))
+        g_debug ("Could not close the notification: %s", error->message);
+      return;
+    }
+
+  /* "default" and "open": the window, the newest message selected. */
+  if (announcement->messages->len > 0)
+    uid = popcheck_message_get_uid (g_ptr_array_index (announcement->messages, 0));
+
+  activate_app_action (self, "show-message",
+                       g_variant_new ("(ss)", announcement->account_id, uid));
+}
+
+static void
+announcement_closed_cb (NotifyNotification *notification,
+                        Announcement       *announcement)
+{
+  /* Gone from the screen: the next mail starts a new count.  Removing it
+   * frees the announcement and its notification, which GObject keeps alive
+   * until this emission ends. */
+  g_hash_table_remove (announcement->notifier->announcements,
+                       announcement->account_id);
+}
+
+static void
+new_messages_cb (PopcheckNotifier *self,
+                 PopcheckMailbox  *mailbox,
+                 GPtrArray        *messages,
+                 PopcheckChecker  *checker)
+{
+  const char *account_id = popcheck_mailbox_get_account_id (mailbox);
+  g_autoptr(GPtrArray) batch = NULL;
+  g_autofree char *summary = NULL;
+  g_autofree char *body = NULL;
+  Announcement *announcement;
+  ServerCaps caps;
+
+  if (messages == NULL || messages->len == 0 ||
+      !account_wants_mail_notifications (self, mailbox))
+    return;
+
+  announcement = g_hash_table_lookup (self->announcements, account_id);
+  if (announcement == NULL)
+    {
+      announcement = g_new0 (Announcement, 1);
+      announcement->notifier = self;
+      announcement->account_id = g_strdup (account_id);
+      announcement->messages = g_ptr_array_new_with_free_func (g_object_unref);
+      g_hash_table_insert (self->announcements, announcement->account_id,
+                           announcement);
+    }
+
+  batch = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < messages->len; i++)
+    g_ptr_array_add (batch, g_object_ref (g_ptr_array_index (messages, i)));
+  g_ptr_array_sort (batch, compare_newest_first);
+  for (guint i = 0; i < batch->len; i++)
+    g_ptr_array_insert (announcement->messages, i,
+                        g_object_ref (g_ptr_array_index (batch, i)));
+
+  caps = get_server_caps ();
+
+  /* Translators: the notification title; %s is the account's name */
+  summary = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                          "%u new message — %s",
+                                          "%u new messages — %s",
+                                          announcement->messages->len),
+                             announcement->messages->len,
+                             mailbox_name (mailbox));
+  body = build_body (announcement->messages, caps.body_markup);
+
+  if (announcement->notification == NULL)
+    {
+      announcement->notification = notify_notification_new (summary, body,
+                                                             APPLICATION_ID);
+      notify_notification_set_category (announcement->notification,
+                                        "email.arrived");
+      notify_notification_set_hint_string (announcement->notification,
+                                           "desktop-entry", APPLICATION_ID);
+      g_signal_connect (announcement->notification, "closed",
+                        G_CALLBACK (announcement_closed_cb), announcement);
+    }
+  else
+    notify_notification_update (announcement->notification, summary, body,
+                                APPLICATION_ID);
+
+  notify_notification_clear_actions (announcement->notification);
+  if (caps.actions)
+    {
+      notify_notification_add_action (announcement->notification, "default",
+                                      _("Open"), announcement_action_cb,
+                                      announcement, NULL);
+      notify_notification_add_action (announcement->notification, "open",
+                                      _("Open"), announcement_action_cb,
+                                      announcement, NULL);
+      notify_notification_add_action (announcement->notification, "dismiss",
+                                      _("Dismiss"), announcement_action_cb,
+                                      announcement, NULL);
+    }
+
+  show_notification (self, announcement->notification);
+}
+
+/* Problems */
+
+static void
+problem_action_cb (NotifyNotification *notification,
+                   char               *action,
+                   gpointer            user_data)
+{
+  ProblemNotice *notice = user_data;
+
+  activate_app_action (notice->notifier, "show-message",
+                       g_variant_new ("(ss)", notice->account_id, ""));
+}
+
+static void
+problem_state_cb (PopcheckMailbox *mailbox,
+                  GParamSpec      *pspec,
+                  ProblemNotice   *notice)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR ||
+      popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_CHECKING)
+    return;
+
+  /* Solved: the notice is stale, and the next problem deserves one. */
+  if (notice->notification != NULL &&
+      !notify_notification_close (notice->notification, &error))
+    g_debug ("Could not close the problem notification: %s", error->message);
+
+  g_hash_table_remove (notice->notifier->problems, notice->account_id);
+}
+
+static void
+problem_cb (PopcheckNotifier *self,
+            PopcheckMailbox  *mailbox,
+            PopcheckChecker  *checker)
+{
+  const char *account_id = popcheck_mailbox_get_account_id (mailbox);
+  const char *message = popcheck_mailbox_get_error_message (mailbox);
+  g_autofree char *summary = NULL;
+  g_autofree char *body = NULL;
+  ProblemNotice *notice;
+  ServerCaps caps;
+
+  if (!self->notify_errors)
+    return;
+
+  /* Once per problem: retries and repeated reports say nothing new. */
+  if (g_hash_table_contains (self->problems, account_id))
+    return;
+
+  notice = g_new0 (ProblemNotice, 1);
+  notice->notifier = self;
+  notice->account_id = g_strdup (account_id);
+  notice->mailbox = g_object_ref (mailbox);
+  g_hash_table_insert (self->problems, notice->account_id, notice);
+  g_signal_connect (mailbox, "notify::state", G_CALLBACK (problem_state_cb),
+                    notice);
+
+  caps = get_server_caps ();
+
+  /* Translators: a notification title; %s is the account's name */
+  summary = g_strdup_printf (_("PopCheck cannot check %s"),
+                             mailbox_name (mailbox));
+  if (message == NULL || *message == '\0')
+    message = _("The account needs your attention.");
+  body = caps.body_markup ? g_markup_escape_text (message, -1)
+                          : g_strdup (message);
+
+  notice->notification = notify_notification_new (summary, body,
+                                                  APPLICATION_ID);
+  notify_notification_set_category (notice->notification, "email");
+  notify_notification_set_hint_string (notice->notification, "desktop-entry",
+                                       APPLICATION_ID);
+  if (caps.actions)
+    {
+      notify_notification_add_action (notice->notification, "default",
+                                      _("Show"), problem_action_cb,
+                                      notice, NULL);
+      notify_notification_add_action (notice->notification, "show",
+                                      _("Show"), problem_action_cb,
+                                      notice, NULL);
+    }
+
+  show_notification (self, notice->notification);
+}
+
+/* GObject */
+
+static void
+popcheck_notifier_constructed (GObject *object)
+{
+  PopcheckNotifier *self = POPCHECK_NOTIFIER (object);
+
+  G_OBJECT_CLASS (popcheck_notifier_parent_class)->constructed (object);
+
+  /* notify_init only records the name: it needs no server. */
+  if (!notify_is_initted ())
+    notify_init (_("PopCheck"));
+
+  g_signal_group_set_target (self->checker_signals, self->checker);
+}
+
+static void
+popcheck_notifier_dispose (GObject *object)
+{
+  PopcheckNotifier *self = POPCHECK_NOTIFIER (object);
+
+  g_signal_group_set_target (self->checker_signals, NULL);
+  g_hash_table_remove_all (self->announcements);
+  g_hash_table_remove_all (self->problems);
+  g_clear_object (&self->checker);
+  g_clear_object (&self->actions);
+
+  G_OBJECT_CLASS (popcheck_notifier_parent_class)->dispose (object);
+}
+
+static void
+popcheck_notifier_finalize (GObject *object)
+{
+  PopcheckNotifier *self = POPCHECK_NOTIFIER (object);
+
+  g_clear_object (&self->checker_signals);
+  g_clear_pointer (&self->announcements, g_hash_table_unref);
+  g_clear_pointer (&self->problems, g_hash_table_unref);
+
+  G_OBJECT_CLASS (popcheck_notifier_parent_class)->finalize (object);
+}
+
+static void
+popcheck_notifier_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  PopcheckNotifier *self = POPCHECK_NOTIFIER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ACTIONS:
+      g_value_set_object (value, self->actions);
+      break;
+
+    case PROP_CHECKER:
+      g_value_set_object (value, self->checker);
+      break;
+
+    case PROP_NOTIFY_NEW_MAIL:
+      g_value_set_boolean (value, self->notify_new_mail);
+      break;
+
+    case PROP_NOTIFY_ERRORS:
+      g_value_set_boolean (value, self->notify_errors);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_notifier_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  PopcheckNotifier *self = POPCHECK_NOTIFIER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ACTIONS:
+      self->actions = g_value_dup_object (value);
+      break;
+
+    case PROP_CHECKER:
+      self->checker = g_value_dup_object (value);
+      break;
+
+    case PROP_NOTIFY_NEW_MAIL:
+      popcheck_notifier_set_notify_new_mail (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_NOTIFY_ERRORS:
+      popcheck_notifier_set_notify_errors (self, g_value_get_boolean (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_notifier_class_init (PopcheckNotifierClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = popcheck_notifier_constructed;
+  object_class->dispose = popcheck_notifier_dispose;
+  object_class->finalize = popcheck_notifier_finalize;
+  object_class->get_property = popcheck_notifier_get_property;
+  object_class->set_property = popcheck_notifier_set_property;
+
+  properties[PROP_ACTIONS] =
+    g_param_spec_object ("actions", NULL, NULL,
+                         G_TYPE_ACTION_GROUP,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_CHECKER] =
+    g_param_spec_object ("checker", NULL, NULL,
+                         POPCHECK_TYPE_CHECKER,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_NOTIFY_NEW_MAIL] =
+    g_param_spec_boolean ("notify-new-mail", NULL, NULL,
+                          TRUE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_NOTIFY_ERRORS] =
+    g_param_spec_boolean ("notify-errors", NULL, NULL,
+                          TRUE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+popcheck_notifier_init (PopcheckNotifier *self)
+{
+  self->notify_new_mail = TRUE;
+  self->notify_errors = TRUE;
+  self->announcements = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                               (GDestroyNotify) announcement_free);
+  self->problems = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                          (GDestroyNotify) problem_notice_free);
+
+  self->checker_signals = g_signal_group_new (POPCHECK_TYPE_CHECKER);
+  g_signal_group_connect_object (self->checker_signals, "new-messages",
+                                 G_CALLBACK (new_messages_cb), self,
+                                 G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->checker_signals, "problem",
+                                 G_CALLBACK (problem_cb), self,
+                                 G_CONNECT_SWAPPED);
+  /* "first-check" is deliberately not connected: what is on the server
+   * when an account is first checked is not news. */
+}
+
+PopcheckNotifier *
+popcheck_notifier_new (GActionGroup    *actions,
+                       PopcheckChecker *checker)
+{
+  g_return_val_if_fail (actions == NULL || G_IS_ACTION_GROUP (actions), NULL);
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (checker), NULL);
+
+  return g_object_new (POPCHECK_TYPE_NOTIFIER,
+                       "actions", actions,
+                       "checker", checker,
+                       NULL);
+}
+
+gboolean
+popcheck_notifier_get_notify_new_mail (PopcheckNotifier *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_NOTIFIER (self), FALSE);
+
+  return self->notify_new_mail;
+}
+
+void
+popcheck_notifier_set_notify_new_mail (PopcheckNotifier *self,
+                                       gboolean          notify_new_mail)
+{
+  g_return_if_fail (POPCHECK_IS_NOTIFIER (self));
+
+  notify_new_mail = !!notify_new_mail;
+  if (self->notify_new_mail == notify_new_mail)
+    return;
+
+  self->notify_new_mail = notify_new_mail;
+  g_object_notify_by_pspec (G_OBJECT (self),
+                            properties[PROP_NOTIFY_NEW_MAIL]);
+}
+
+gboolean
+popcheck_notifier_get_notify_errors (PopcheckNotifier *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_NOTIFIER (self), FALSE);
+
+  return self->notify_errors;
+}
+
+void
+popcheck_notifier_set_notify_errors (PopcheckNotifier *self,
+                                     gboolean          notify_errors)
+{
+  g_return_if_fail (POPCHECK_IS_NOTIFIER (self));
+
+  notify_errors = !!notify_errors;
+  if (self->notify_errors == notify_errors)
+    return;
+
+  self->notify_errors = notify_errors;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NOTIFY_ERRORS]);
+}

@@ -1,0 +1,588 @@
+/* test-notifier.c: notifications against python3-dbusmock's notification
+ * daemon on a private session bus
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The real PopcheckNotifier observes a real PopcheckChecker (not started:
+ * no network here) whose signals are emitted as the checker emits them,
+ * with real mailboxes and messages.  The mock daemon records every call;
+ * the test reads them with org.freedesktop.DBus.Mock.GetCalls and plays the
+ * user with ActionInvoked.
+ */
+
+#include "config.h"
+
+#include <libnotify/notify.h>
+#include <signal.h>
+
+#include "popcheck-account-list.h"
+#include "popcheck-checker.h"
+#include "popcheck-notifier.h"
+#include "popcheck-test-bus.h"
+
+#define NOTIFICATIONS_NAME "org.freedesktop.Notifications"
+#define NOTIFICATIONS_PATH "/org/freedesktop/Notifications"
+#define MOCK_INTERFACE "org.freedesktop.DBus.Mock"
+
+typedef struct
+{
+  GSubprocess         *daemon;
+  GDBusConnection     *client;
+  PopcheckAccountList *accounts;
+  PopcheckChecker     *checker;
+  PopcheckMailbox     *work;
+  PopcheckMailbox     *quiet;
+  GSimpleActionGroup  *actions;
+  GPtrArray           *activated;
+  PopcheckNotifier    *notifier;
+} Fixture;
+
+static gboolean
+name_has_owner (GDBusConnection *connection,
+                const char      *name)
+{
+  g_autoptr(GVariant) reply = NULL;
+  gboolean has_owner = FALSE;
+
+  reply = popcheck_test_call (connection, "org.freedesktop.DBus",
+                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                              "NameHasOwner", g_variant_new ("(s)", name),
+                              "(b)", NULL);
+  g_assert_nonnull (reply);
+  g_variant_get (reply, "(b)", &has_owner);
+  return has_owner;
+}
+
+static void
+wait_for_owner (GDBusConnection *connection,
+                gboolean         owned)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (name_has_owner (connection, NOTIFICATIONS_NAME) != owned)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The notification daemon did not %s", owned ? "start" : "stop");
+      popcheck_test_spin (20);
+    }
+}
+
+static void
+daemon_start (Fixture    *fixture,
+              const char *capabilities)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *parameters = NULL;
+
+  parameters = g_strdup_printf ("{\"capabilities\": \"%s\"}", capabilities);
+  fixture->daemon = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error,
+                                      "/usr/bin/python3", "-m", "dbusmock",
+                                      "--template", "notification_daemon",
+                                      "-p", parameters, NULL);
+  g_assert_no_error (error);
+  wait_for_owner (fixture->client, TRUE);
+}
+
+static void
+daemon_stop (Fixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (fixture->daemon == NULL)
+    return;
+
+  g_subprocess_send_signal (fixture->daemon, SIGTERM);
+  g_subprocess_wait (fixture->daemon, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&fixture->daemon);
+  wait_for_owner (fixture->client, FALSE);
+}
+
+typedef struct
+{
+  guint32    replaces_id;
+  char      *app_icon;
+  char      *summary;
+  char      *body;
+  char     **actions;
+  GVariant  *hints;
+} NotifyCall;
+
+static void
+notify_call_free (NotifyCall *call)
+{
+  g_free (call->app_icon);
+  g_free (call->summary);
+  g_free (call->body);
+  g_strfreev (call->actions);
+  g_variant_unref (call->hints);
+  g_free (call);
+}
+
+/* The calls of one method the daemon received, in order. */
+static GPtrArray *
+daemon_calls (Fixture    *fixture,
+              const char *method)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariantIter) iter = NULL;
+  GPtrArray *calls = g_ptr_array_new_with_free_func (g_free);
+  GVariant *args;
+  const char *name;
+
+  reply = popcheck_test_call (fixture->client, NOTIFICATIONS_NAME,
+                              NOTIFICATIONS_PATH, MOCK_INTERFACE, "GetCalls",
+                              NULL, "(a(tsav))", &error);
+  g_assert_no_error (error);
+
+  g_variant_get (reply, "(a(tsav))", &iter);
+  while (g_variant_iter_next (iter, "(t&s@av)", NULL, &name, &args))
+    {
+      if (g_str_equal (name, method))
+        g_ptr_array_add (calls, g_variant_ref (args));
+      g_variant_unref (args);
+    }
+
+  g_ptr_array_set_free_func (calls, (GDestroyNotify) g_variant_unref);
+  return calls;
+}
+
+static GPtrArray *
+notify_calls (Fixture *fixture)
+{
+  g_autoptr(GPtrArray) raw = daemon_calls (fixture, "Notify");
+  GPtrArray *calls = g_ptr_array_new_with_free_func ((GDestroyNotify) notify_call_free);
+
+  for (guint i = 0; i < raw->len; i++)
+    {
+      GVariant *args = g_ptr_array_index (raw, i);
+      NotifyCall *call = g_new0 (NotifyCall, 1);
+      g_autoptr(GVariant) icon = NULL;
+      g_autoptr(GVariant) summary = NULL;
+      g_autoptr(GVariant) body = NULL;
+      g_autoptr(GVariant) actions = NULL;
+      g_autoptr(GVariant) replaces_id = NULL;
+
+      /* GetCalls gives the arguments as variants. */
+      g_assert_cmpuint (g_variant_n_children (args), ==, 8);
+      g_variant_get_child (args, 1, "v", &replaces_id);
+      g_variant_get_child (args, 2, "v", &icon);
+      g_variant_get_child (args, 3, "v", &summary);
+      g_variant_get_child (args, 4, "v", &body);
+      g_variant_get_child (args, 5, "v", &actions);
+      g_variant_get_child (args, 6, "v", &call->hints);
+      call->replaces_id = g_variant_get_uint32 (replaces_id);
+      call->app_icon = g_variant_dup_string (icon, NULL);
+      call->summary = g_variant_dup_string (summary, NULL);
+      call->body = g_variant_dup_string (body, NULL);
+      call->actions = g_variant_dup_strv (actions, NULL);
+      g_ptr_array_add (calls, call);
+    }
+
+  return calls;
+}
+
+static void
+emit_daemon_signal (Fixture    *fixture,
+                    const char *name,
+                    GVariant   *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = popcheck_test_call (fixture->client, NOTIFICATIONS_NAME,
+                              NOTIFICATIONS_PATH, MOCK_INTERFACE, "EmitSignal",
+                              g_variant_new ("(ss&s@av)", NOTIFICATIONS_NAME, name,
+                                             g_str_equal (name, "ActionInvoked") ? "us" : "uu",
+                                             args),
+                              NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* The fixture */
+
+static void
+action_cb (GSimpleAction *action,
+           GVariant      *parameter,
+           gpointer       user_data)
+{
+  Fixture *fixture = user_data;
+  g_autofree char *printed = NULL;
+
+  printed = parameter != NULL ? g_variant_print (parameter, FALSE) : g_strdup ("");
+  g_ptr_array_add (fixture->activated,
+                   g_strdup_printf ("%s %s", g_action_get_name (G_ACTION (action)),
+                                    printed));
+}
+
+static const GActionEntry action_entries[] = {
+  { "show-message", action_cb, "(ss)", NULL, NULL, { 0 } },
+};
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  const char *capabilities = user_data;
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *account;
+
+  fixture->client = popcheck_test_connect ();
+  if (capabilities != NULL)
+    daemon_start (fixture, capabilities);
+
+  fixture->accounts = popcheck_account_list_new ();
+  account = popcheck_account_list_add (fixture->accounts, "Work <& Co>", &error);
+  g_assert_no_error (error);
+  account = popcheck_account_list_add (fixture->accounts, "Quiet", &error);
+  g_assert_no_error (error);
+  popcheck_account_set_notify (account, FALSE);
+
+  fixture->checker = popcheck_checker_new (fixture->accounts);
+  fixture->work = g_object_ref (popcheck_checker_get_mailbox (fixture->checker,
+                                                              "work-co"));
+  fixture->quiet = g_object_ref (popcheck_checker_get_mailbox (fixture->checker,
+                                                               "quiet"));
+  g_assert_nonnull (fixture->work);
+  g_assert_nonnull (fixture->quiet);
+
+  fixture->activated = g_ptr_array_new_with_free_func (g_free);
+  fixture->actions = g_simple_action_group_new ();
+  g_action_map_add_action_entries (G_ACTION_MAP (fixture->actions),
+                                   action_entries,
+                                   G_N_ELEMENTS (action_entries), fixture);
+
+  fixture->notifier = popcheck_notifier_new (G_ACTION_GROUP (fixture->actions),
+                                             fixture->checker);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  g_clear_object (&fixture->notifier);
+  daemon_stop (fixture);
+  g_clear_object (&fixture->work);
+  g_clear_object (&fixture->quiet);
+  g_clear_object (&fixture->checker);
+  g_clear_object (&fixture->accounts);
+  g_clear_object (&fixture->actions);
+  g_clear_pointer (&fixture->activated, g_ptr_array_unref);
+  g_clear_object (&fixture->client);
+}
+
+/* New messages, emitted the way the checker emits them. */
+static void
+emit_new_messages (Fixture         *fixture,
+                   PopcheckMailbox *mailbox,
+                   guint            first,
+                   guint            n)
+{
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = first; i < first + n; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("uid-%u", i);
+      g_autofree char *subject = g_strdup_printf ("Report %u", i);
+      g_autofree char *date = g_strdup_printf ("Mon, 2 Mar 2026 10:%02u:00 +0000", i);
+
+      g_ptr_array_add (messages,
+                       popcheck_test_message_new (uid, "Bob <bob@example.org>",
+                                                  subject, date));
+    }
+
+  g_signal_emit_by_name (fixture->checker, "new-messages", mailbox, messages);
+}
+
+static void
+test_new_mail (Fixture       *fixture,
+               gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) calls = NULL;
+  NotifyCall *call;
+  const char *category = NULL;
+  const char *desktop_entry = NULL;
+  const char *expected_actions[] = { "default", "Open", "open", "Open",
+                                     "dismiss", "Dismiss", NULL };
+
+  g_ptr_array_add (messages,
+                   popcheck_test_message_new ("u1", "Eve <eve@example.org>",
+                                              "Sale <b>&amp; more",
+                                              "Mon, 2 Mar 2026 09:00:00 +0000"));
+  g_ptr_array_add (messages,
+                   popcheck_test_message_new ("u2", "\"Mallory <x>\" <m@example.org>",
+                                              "<b>&",
+                                              "Mon, 2 Mar 2026 11:00:00 +0000"));
+  g_signal_emit_by_name (fixture->checker, "new-messages", fixture->work, messages);
+
+  calls = notify_calls (fixture);
+  g_assert_cmpuint (calls->len, ==, 1);
+  call = g_ptr_array_index (calls, 0);
+  g_assert_cmpuint (call->replaces_id, ==, 0);
+  g_assert_cmpstr (call->app_icon, ==, "org.example.PopCheck");
+  g_assert_cmpstr (call->summary, ==, "2 new messages — Work <& Co>");
+  /* Newest first; mail content escaped, our own markup not. */
+  g_assert_cmpstr (call->body, ==,
+                   "<b>Mallory &lt;x&gt;</b>: &lt;b&gt;&amp;\n"
+                   "<b>Eve</b>: Sale &lt;b&gt;&amp;amp; more");
+  g_assert_cmpstrv (call->actions, expected_actions);
+  g_assert_true (g_variant_lookup (call->hints, "category", "&s", &category));
+  g_assert_cmpstr (category, ==, "email.arrived");
+  g_assert_true (g_variant_lookup (call->hints, "desktop-entry", "&s", &desktop_entry));
+  g_assert_cmpstr (desktop_entry, ==, "org.example.PopCheck");
+}
+
+static void
+test_replace (Fixture       *fixture,
+              gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) calls = NULL;
+  NotifyCall *first;
+  NotifyCall *second;
+
+  emit_new_messages (fixture, fixture->work, 1, 1);
+  emit_new_messages (fixture, fixture->work, 2, 4);
+
+  calls = notify_calls (fixture);
+  g_assert_cmpuint (calls->len, ==, 2);
+  first = g_ptr_array_index (calls, 0);
+  second = g_ptr_array_index (calls, 1);
+  g_assert_cmpuint (first->replaces_id, ==, 0);
+  /* The mock numbers from 1: the first notification is 1, and the second
+   * call replaces it. */
+  g_assert_cmpuint (second->replaces_id, ==, 1);
+  g_assert_cmpstr (first->summary, ==, "1 new message — Work <& Co>");
+  g_assert_cmpstr (second->summary, ==, "5 new messages — Work <& Co>");
+  /* The first three, newest first, and how many more. */
+  g_assert_cmpstr (second->body, ==,
+                   "<b>Bob</b>: Report 5\n"
+                   "<b>Bob</b>: Report 4\n"
+                   "<b>Bob</b>: Report 3\n"
+                   "and 2 more");
+
+  /* Closed by the user: the next mail is a new notification. */
+  emit_daemon_signal (fixture, "NotificationClosed",
+                      g_variant_new_parsed ("[<uint32 1>, <uint32 2>]"));
+  popcheck_test_spin (100);
+  emit_new_messages (fixture, fixture->work, 6, 1);
+  g_clear_pointer (&calls, g_ptr_array_unref);
+  calls = notify_calls (fixture);
+  g_assert_cmpuint (calls->len, ==, 3);
+  g_assert_cmpuint (((NotifyCall *) g_ptr_array_index (calls, 2))->replaces_id, ==, 0);
+  g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 2))->summary, ==,
+                   "1 new message — Work <& Co>");
+}
+
+static void
+test_quiet (Fixture       *fixture,
+            gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) calls = NULL;
+
+  /* What the first check found is not news. */
+  g_signal_emit_by_name (fixture->checker, "first-check", fixture->work, 12);
+  /* An account with notifications off. */
+  emit_new_messages (fixture, fixture->quiet, 1, 2);
+  /* All new-mail notifications off. */
+  popcheck_notifier_set_notify_new_mail (fixture->notifier, FALSE);
+  emit_new_messages (fixture, fixture->work, 1, 2);
+  /* An empty batch. */
+  popcheck_notifier_set_notify_new_mail (fixture->notifier, TRUE);
+  emit_new_messages (fixture, fixture->work, 1, 0);
+
+  calls = notify_calls (fixture);
+  g_assert_cmpuint (calls->len, ==, 0);
+
+  /* And the same notifier still speaks when it should. */
+  emit_new_messages (fixture, fixture->work, 1, 1);
+  g_clear_pointer (&calls, g_ptr_array_unref);
+  calls = notify_calls (fixture);
+  g_assert_cmpuint (calls->len, ==, 1);
+}
+
+static void
+test_default_action (Fixture       *fixture,
+                     gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) closes = NULL;
+
+  emit_new_messages (fixture, fixture->work, 1, 3);
+
+  /* The user clicks the notification: the newest message is shown. */
+  emit_daemon_signal (fixture, "ActionInvoked",
+                      g_variant_new_parsed ("[<uint32 1>, <'default'>]"));
+  while (fixture->activated->len == 0)
+    popcheck_test_spin (10);
+  g_assert_cmpstr (g_ptr_array_index (fixture->activated, 0), ==,
+                   "show-message ('work-co', 'uid-3')");
+
+  emit_daemon_signal (fixture, "ActionInvoked",
+                      g_variant_new_parsed ("[<uint32 1>, <'open'>]"));
+  while (fixture->activated->len < 2)
+    popcheck_test_spin (10);
+  g_assert_cmpstr (g_ptr_array_index (fixture->activated, 1), ==,
+                   "show-message ('work-co', 'uid-3')");
+
+  /* Dismiss closes it and shows nothing. */
+  emit_daemon_signal (fixture, "ActionInvoked",
+                      g_variant_new_parsed ("[<uint32 1>, <'dismiss'>]"));
+  do
+    {
+      g_clear_pointer (&closes, g_ptr_array_unref);
+      popcheck_test_spin (20);
+      closes = daemon_calls (fixture, "CloseNotification");
+    }
+  while (closes->len == 0);
+  g_assert_cmpuint (fixture->activated->len, ==, 2);
+}
+
+static void
+test_no_actions (Fixture       *fixture,
+                 gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) calls = NULL;
+  NotifyCall *call;
+
+  g_ptr_array_add (messages,
+                   popcheck_test_message_new ("u1", "Eve <eve@example.org>", "<b>&",
+                                              "Mon, 2 Mar 2026 09:00:00 +0000"));
+  g_signal_emit_by_name (fixture->checker, "new-messages", fixture->work, messages);
+
+  calls = notify_calls (fixture);
+  g_assert_cmpuint (calls->len, ==, 1);
+  call = g_ptr_array_index (calls, 0);
+  g_assert_cmpuint (g_strv_length (call->actions), ==, 0);
+  /* No body-markup either: the text as it is, nothing to interpret. */
+  g_assert_cmpstr (call->body, ==, "Eve: <b>&");
+}
+
+static void
+test_problem (Fixture       *fixture,
+              gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GPtrArray) closes = NULL;
+  NotifyCall *call;
+
+  popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_AUTH,
+                              "The server refused the password for <bob>");
+  g_signal_emit_by_name (fixture->checker, "problem", fixture->work);
+  /* The same problem again (a retry that fails the same way): nothing. */
+  g_signal_emit_by_name (fixture->checker, "problem", fixture->work);
+
+  calls = notify_calls (fixture);
+  g_assert_cmpuint (calls->len, ==, 1);
+  call = g_ptr_array_index (calls, 0);
+  g_assert_cmpstr (call->summary, ==, "PopCheck cannot check Work <& Co>");
+  g_assert_cmpstr (call->body, ==, "The server refused the password for &lt;bob&gt;");
+
+  /* Fixed: the stale notice goes, and a later problem is news again. */
+  popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_IDLE,
+                              POPCHECK_PROBLEM_NONE, NULL);
+  do
+    {
+      g_clear_pointer (&closes, g_ptr_array_unref);
+      popcheck_test_spin (20);
+      closes = daemon_calls (fixture, "CloseNotification");
+    }
+  while (closes->len == 0);
+
+  popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_CERTIFICATE,
+                              "The certificate changed");
+  g_signal_emit_by_name (fixture->checker, "problem", fixture->work);
+  g_clear_pointer (&calls, g_ptr_array_unref);
+  calls = notify_calls (fixture);
+  g_assert_cmpuint (calls->len, ==, 2);
+
+  /* Errors off: nothing, for any account. */
+  popcheck_notifier_set_notify_errors (fixture->notifier, FALSE);
+  popcheck_mailbox_set_state (fixture->quiet, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_AUTH, "No");
+  g_signal_emit_by_name (fixture->checker, "problem", fixture->quiet);
+  g_clear_pointer (&calls, g_ptr_array_unref);
+  calls = notify_calls (fixture);
+  g_assert_cmpuint (calls->len, ==, 2);
+}
+
+static guint n_messages_logged;
+
+static void
+count_messages_cb (const char     *log_domain,
+                   GLogLevelFlags  log_level,
+                   const char     *message,
+                   gpointer        user_data)
+{
+  n_messages_logged++;
+  g_test_message ("logged: %s", message);
+}
+
+static void
+test_no_server (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  guint handler;
+
+  g_assert_false (name_has_owner (fixture->client, NOTIFICATIONS_NAME));
+
+  handler = g_log_set_handler ("popcheck-notifier",
+                               G_LOG_LEVEL_MASK & ~G_LOG_LEVEL_DEBUG,
+                               count_messages_cb, NULL);
+  n_messages_logged = 0;
+
+  /* Mail keeps coming, problems too: one line in the log, no more. */
+  for (guint i = 0; i < 5; i++)
+    emit_new_messages (fixture, fixture->work, i * 10, 2);
+  popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_AUTH, "No");
+  g_signal_emit_by_name (fixture->checker, "problem", fixture->work);
+  g_assert_cmpuint (n_messages_logged, ==, 1);
+
+  /* The server comes: notifications work again. */
+  daemon_start (fixture, "actions body body-markup");
+  emit_new_messages (fixture, fixture->work, 100, 1);
+  {
+    g_autoptr(GPtrArray) calls = notify_calls (fixture);
+
+    g_assert_cmpuint (calls->len, ==, 1);
+  }
+
+  g_log_remove_handler ("popcheck-notifier", handler);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GTestDBus) bus = NULL;
+  int ret;
+
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (bus);
+
+#define ADD(path, func, caps) \
+  g_test_add (path, Fixture, caps, fixture_set_up, func, fixture_tear_down)
+
+  ADD ("/notifier/new-mail", test_new_mail, "actions body body-markup");
+  ADD ("/notifier/replace", test_replace, "actions body body-markup");
+  ADD ("/notifier/quiet", test_quiet, "actions body body-markup");
+  ADD ("/notifier/default-action", test_default_action, "actions body body-markup");
+  ADD ("/notifier/no-actions", test_no_actions, "body");
+  ADD ("/notifier/problem", test_problem, "actions body body-markup");
+  ADD ("/notifier/no-server", test_no_server, NULL);
+
+#undef ADD
+
+  ret = g_test_run ();
+  /* libnotify keeps its proxy, and with it the session connection, until
+   * notify_uninit. */
+  notify_uninit ();
+  g_test_dbus_down (bus);
+  return ret;
+}
