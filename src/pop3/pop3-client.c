@@ -19,6 +19,8 @@
 
 #include <string.h>
 
+#include <gio/gnetworking.h>
+
 #include "pop3-auth.h"
 #include "pop3-client.h"
 
@@ -1889,6 +1891,14 @@ socket_connected_cb (GObject      *object,
       return;
     }
 
+  /* Pipelined commands go out as small writes, one right behind the
+   * other (UIDL then LIST, a refill of TOPs).  With Nagle's algorithm the
+   * kernel holds each back until the previous one is acknowledged, and the
+   * server delays that ACK until it has a reply to carry it: LIST's reply
+   * came a whole round trip after UIDL's.  Our writes are already whole
+   * batches, so nothing is lost by sending them at once. */
+  g_socket_set_option (g_socket_connection_get_socket (connection),
+                       IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
   self->base_stream = G_IO_STREAM (g_steal_pointer (&connection));
   start_session (self, task);
 }

@@ -1,0 +1,271 @@
+/* popcheck-account-status.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The error text is the server's own words as the checker kept them, so it
+ * is set as plain text.  The button leads to what fixes the problem: the
+ * password for [AUTH], the certificate dialog for a refused certificate,
+ * another try for everything else.
+ */
+
+#define G_LOG_DOMAIN "popcheck-account-status"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "popcheck-account-status.h"
+#include "popcheck-mailbox.h"
+
+struct _PopcheckAccountStatus
+{
+  GtkListBoxRow    parent_instance;
+
+  PopcheckMailbox *mailbox;
+
+  GtkStack        *icon_stack;
+  GtkSpinner      *spinner;
+  GtkImage        *icon;
+  GtkLabel        *title_label;
+  GtkLabel        *message_label;
+  GtkButton       *action_button;
+};
+
+G_DEFINE_FINAL_TYPE (PopcheckAccountStatus, popcheck_account_status,
+                     GTK_TYPE_LIST_BOX_ROW)
+
+enum {
+  PROP_0,
+  PROP_MAILBOX,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+set_icon (PopcheckAccountStatus *self,
+          const char            *icon_name,
+          const char            *css_class)
+{
+  gtk_spinner_set_spinning (self->spinner, FALSE);
+  gtk_image_set_from_icon_name (self->icon, icon_name);
+  gtk_widget_remove_css_class (GTK_WIDGET (self->icon), "error");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->icon), "warning");
+  if (css_class != NULL)
+    gtk_widget_add_css_class (GTK_WIDGET (self->icon), css_class);
+  gtk_stack_set_visible_child_name (self->icon_stack, "icon");
+}
+
+static void
+set_button (PopcheckAccountStatus *self,
+            const char            *label,
+            const char            *action_name)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->action_button), label != NULL);
+  if (label == NULL)
+    return;
+
+  gtk_button_set_label (self->action_button, label);
+  /* The target first: an action with a parameter refuses a NULL target. */
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (self->action_button), "s",
+                                    popcheck_mailbox_get_account_id (self->mailbox));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->action_button), action_name);
+}
+
+static void
+update (PopcheckAccountStatus *self)
+{
+  PopcheckMailboxState state = popcheck_mailbox_get_state (self->mailbox);
+  PopcheckProblem problem = popcheck_mailbox_get_problem (self->mailbox);
+  const char *error_message = popcheck_mailbox_get_error_message (self->mailbox);
+  const char *name = popcheck_mailbox_get_display_name (self->mailbox);
+
+  gtk_label_set_text (self->title_label, name != NULL ? name : "");
+  gtk_widget_remove_css_class (GTK_WIDGET (self), "error");
+
+  switch (state)
+    {
+    case POPCHECK_MAILBOX_STATE_CHECKING:
+      gtk_stack_set_visible_child_name (self->icon_stack, "spinner");
+      gtk_spinner_set_spinning (self->spinner, TRUE);
+      gtk_label_set_text (self->message_label, _("Checking for new mail…"));
+      set_button (self, NULL, NULL);
+      gtk_widget_set_visible (GTK_WIDGET (self), TRUE);
+      break;
+
+    case POPCHECK_MAILBOX_STATE_OFFLINE:
+      set_icon (self, "network-offline-symbolic", NULL);
+      gtk_label_set_text (self->message_label,
+                          _("Offline. PopCheck checks again when the network is back."));
+      set_button (self, NULL, NULL);
+      gtk_widget_set_visible (GTK_WIDGET (self), TRUE);
+      break;
+
+    case POPCHECK_MAILBOX_STATE_ERROR:
+      gtk_widget_add_css_class (GTK_WIDGET (self), "error");
+      gtk_label_set_text (self->message_label,
+                          error_message != NULL && *error_message != '\0'
+                            ? error_message
+                            : _("The last check failed."));
+      switch (problem)
+        {
+        case POPCHECK_PROBLEM_AUTH:
+          set_icon (self, "dialog-password-symbolic", "error");
+          set_button (self, _("Fix _Password…"), "win.fix-account");
+          break;
+        case POPCHECK_PROBLEM_SECRET:
+          set_icon (self, "dialog-password-symbolic", "error");
+          set_button (self, _("_Password…"), "win.fix-account");
+          break;
+        case POPCHECK_PROBLEM_CERTIFICATE:
+          set_icon (self, "security-low-symbolic", "error");
+          set_button (self, _("_Review Certificate…"), "win.fix-account");
+          break;
+        case POPCHECK_PROBLEM_BUSY:
+        case POPCHECK_PROBLEM_TEMPORARY:
+          set_icon (self, "dialog-warning-symbolic", "warning");
+          set_button (self, _("_Try Again"), "win.check-account");
+          break;
+        case POPCHECK_PROBLEM_PERMANENT:
+        case POPCHECK_PROBLEM_NONE:
+        default:
+          set_icon (self, "dialog-error-symbolic", "error");
+          set_button (self, _("_Try Again"), "win.check-account");
+          break;
+        }
+      gtk_widget_set_visible (GTK_WIDGET (self), TRUE);
+      break;
+
+    case POPCHECK_MAILBOX_STATE_IDLE:
+    case POPCHECK_MAILBOX_STATE_DISABLED:
+    default:
+      gtk_spinner_set_spinning (self->spinner, FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
+      break;
+    }
+}
+
+static void
+mailbox_notify_cb (PopcheckMailbox       *mailbox,
+                   GParamSpec            *pspec,
+                   PopcheckAccountStatus *self)
+{
+  update (self);
+}
+
+static void
+popcheck_account_status_constructed (GObject *object)
+{
+  PopcheckAccountStatus *self = POPCHECK_ACCOUNT_STATUS (object);
+
+  G_OBJECT_CLASS (popcheck_account_status_parent_class)->constructed (object);
+
+  g_signal_connect_object (self->mailbox, "notify::state",
+                           G_CALLBACK (mailbox_notify_cb), self, 0);
+  g_signal_connect_object (self->mailbox, "notify::problem",
+                           G_CALLBACK (mailbox_notify_cb), self, 0);
+  g_signal_connect_object (self->mailbox, "notify::error-message",
+                           G_CALLBACK (mailbox_notify_cb), self, 0);
+  g_signal_connect_object (self->mailbox, "notify::display-name",
+                           G_CALLBACK (mailbox_notify_cb), self, 0);
+  update (self);
+}
+
+static void
+popcheck_account_status_dispose (GObject *object)
+{
+  PopcheckAccountStatus *self = POPCHECK_ACCOUNT_STATUS (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), POPCHECK_TYPE_ACCOUNT_STATUS);
+  g_clear_object (&self->mailbox);
+
+  G_OBJECT_CLASS (popcheck_account_status_parent_class)->dispose (object);
+}
+
+static void
+popcheck_account_status_get_property (GObject    *object,
+                                      guint       prop_id,
+                                      GValue     *value,
+                                      GParamSpec *pspec)
+{
+  PopcheckAccountStatus *self = POPCHECK_ACCOUNT_STATUS (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAILBOX:
+      g_value_set_object (value, self->mailbox);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_account_status_set_property (GObject      *object,
+                                      guint         prop_id,
+                                      const GValue *value,
+                                      GParamSpec   *pspec)
+{
+  PopcheckAccountStatus *self = POPCHECK_ACCOUNT_STATUS (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAILBOX:
+      self->mailbox = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_account_status_class_init (PopcheckAccountStatusClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = popcheck_account_status_constructed;
+  object_class->dispose = popcheck_account_status_dispose;
+  object_class->get_property = popcheck_account_status_get_property;
+  object_class->set_property = popcheck_account_status_set_property;
+
+  properties[PROP_MAILBOX] =
+    g_param_spec_object ("mailbox", NULL, NULL,
+                         POPCHECK_TYPE_MAILBOX,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/example/PopCheck/popcheck-account-status.ui");
+  gtk_widget_class_bind_template_child (widget_class, PopcheckAccountStatus, icon_stack);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckAccountStatus, spinner);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckAccountStatus, icon);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckAccountStatus, title_label);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckAccountStatus, message_label);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckAccountStatus, action_button);
+}
+
+static void
+popcheck_account_status_init (PopcheckAccountStatus *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+GtkWidget *
+popcheck_account_status_new (PopcheckMailbox *mailbox)
+{
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (mailbox), NULL);
+
+  return g_object_new (POPCHECK_TYPE_ACCOUNT_STATUS,
+                       "mailbox", mailbox,
+                       NULL);
+}
+
+PopcheckMailbox *
+popcheck_account_status_get_mailbox (PopcheckAccountStatus *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT_STATUS (self), NULL);
+
+  return self->mailbox;
+}

@@ -1,0 +1,330 @@
+/* popcheck-message-row.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A row is made once per visible slot of the list view and rebound as the
+ * list scrolls, so setting a message must be cheap: a few labels, no
+ * lookups.  Everything shown comes from the server, so it is set as text,
+ * never as markup.
+ */
+
+#define G_LOG_DOMAIN "popcheck-message-row"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "popcheck-message.h"
+#include "popcheck-message-row.h"
+
+struct _PopcheckMessageRow
+{
+  GtkWidget        parent_instance;
+
+  PopcheckMessage *message;
+  char            *account_name;
+  gboolean         show_account;
+
+  GtkImage        *new_mark;
+  GtkLabel        *from_label;
+  GtkLabel        *date_label;
+  GtkLabel        *subject_label;
+  GtkLabel        *account_label;
+  GtkLabel        *size_label;
+};
+
+G_DEFINE_FINAL_TYPE (PopcheckMessageRow, popcheck_message_row, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_MESSAGE,
+  PROP_ACCOUNT_NAME,
+  PROP_SHOW_ACCOUNT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+char *
+popcheck_format_date_relative (GDateTime *date,
+                               GDateTime *now)
+{
+  g_autoptr(GDateTime) local = NULL;
+  g_autoptr(GDateTime) local_now = NULL;
+  g_autoptr(GDateTime) today = NULL;
+  GTimeSpan since_midnight;
+
+  g_return_val_if_fail (now != NULL, NULL);
+
+  if (date == NULL)
+    return g_strdup ("");
+
+  local = g_date_time_to_local (date);
+  local_now = g_date_time_to_local (now);
+  today = g_date_time_new_local (g_date_time_get_year (local_now),
+                                 g_date_time_get_month (local_now),
+                                 g_date_time_get_day_of_month (local_now),
+                                 0, 0, 0);
+  since_midnight = g_date_time_difference (local, today);
+
+  /* A date after today (a sender's wrong clock) falls through to a date. */
+  if (since_midnight >= 0 && since_midnight < G_TIME_SPAN_DAY)
+    /* Translators: the time of a message received today, see strftime(3) */
+    return g_date_time_format (local, _("%H:%M"));
+  if (since_midnight < 0 && since_midnight >= -G_TIME_SPAN_DAY)
+    return g_strdup (_("Yesterday"));
+  if (since_midnight < 0 && since_midnight >= -6 * G_TIME_SPAN_DAY)
+    /* Translators: the weekday of a message received this week, see strftime(3) */
+    return g_date_time_format (local, _("%a"));
+  if (g_date_time_get_year (local) == g_date_time_get_year (local_now))
+    /* Translators: the day of a message received this year, see strftime(3) */
+    return g_date_time_format (local, _("%b %-e"));
+
+  /* Translators: the date of an older message, see strftime(3) */
+  return g_date_time_format (local, _("%Y-%m-%d"));
+}
+
+static void
+update_account (PopcheckMessageRow *self)
+{
+  gtk_label_set_text (self->account_label,
+                      self->account_name != NULL ? self->account_name : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->account_label),
+                          self->show_account && self->account_name != NULL);
+}
+
+static void
+update_message (PopcheckMessageRow *self)
+{
+  g_autoptr(GDateTime) now = NULL;
+  g_autofree char *date = NULL;
+  g_autofree char *size = NULL;
+  const char *from;
+  const char *subject;
+  gboolean is_new;
+
+  if (self->message == NULL)
+    {
+      gtk_label_set_text (self->from_label, "");
+      gtk_label_set_text (self->subject_label, "");
+      gtk_label_set_text (self->date_label, "");
+      gtk_label_set_text (self->size_label, "");
+      gtk_widget_set_visible (GTK_WIDGET (self->new_mark), FALSE);
+      return;
+    }
+
+  from = popcheck_message_get_from (self->message);
+  subject = popcheck_message_get_subject (self->message);
+  is_new = popcheck_message_get_is_new (self->message);
+
+  gtk_label_set_text (self->from_label,
+                      from != NULL && *from != '\0' ? from : _("(unknown sender)"));
+
+  if (subject != NULL && *subject != '\0')
+    {
+      gtk_label_set_text (self->subject_label, subject);
+      gtk_widget_remove_css_class (GTK_WIDGET (self->subject_label), "dim-label");
+    }
+  else
+    {
+      gtk_label_set_text (self->subject_label, _("(no subject)"));
+      gtk_widget_add_css_class (GTK_WIDGET (self->subject_label), "dim-label");
+    }
+
+  now = g_date_time_new_now_local ();
+  date = popcheck_format_date_relative (popcheck_message_get_date (self->message), now);
+  gtk_label_set_text (self->date_label, date);
+
+  size = g_format_size (popcheck_message_get_size (self->message));
+  gtk_label_set_text (self->size_label, size);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->new_mark), is_new);
+  if (is_new)
+    gtk_widget_add_css_class (GTK_WIDGET (self->from_label), "heading");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->from_label), "heading");
+}
+
+static void
+popcheck_message_row_dispose (GObject *object)
+{
+  PopcheckMessageRow *self = POPCHECK_MESSAGE_ROW (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), POPCHECK_TYPE_MESSAGE_ROW);
+  /* The template's root box has no id, so it is unparented here. */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self));
+       child != NULL;
+       child = gtk_widget_get_first_child (GTK_WIDGET (self)))
+    gtk_widget_unparent (child);
+  g_clear_object (&self->message);
+  g_clear_pointer (&self->account_name, g_free);
+
+  G_OBJECT_CLASS (popcheck_message_row_parent_class)->dispose (object);
+}
+
+static void
+popcheck_message_row_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  PopcheckMessageRow *self = POPCHECK_MESSAGE_ROW (object);
+
+  switch (prop_id)
+    {
+    case PROP_MESSAGE:
+      g_value_set_object (value, self->message);
+      break;
+    case PROP_ACCOUNT_NAME:
+      g_value_set_string (value, self->account_name);
+      break;
+    case PROP_SHOW_ACCOUNT:
+      g_value_set_boolean (value, self->show_account);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_message_row_set_property (GObject      *object,
+                                   guint         prop_id,
+                                   const GValue *value,
+                                   GParamSpec   *pspec)
+{
+  PopcheckMessageRow *self = POPCHECK_MESSAGE_ROW (object);
+
+  switch (prop_id)
+    {
+    case PROP_MESSAGE:
+      popcheck_message_row_set_message (self, g_value_get_object (value));
+      break;
+    case PROP_ACCOUNT_NAME:
+      popcheck_message_row_set_account_name (self, g_value_get_string (value));
+      break;
+    case PROP_SHOW_ACCOUNT:
+      popcheck_message_row_set_show_account (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_message_row_class_init (PopcheckMessageRowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = popcheck_message_row_dispose;
+  object_class->get_property = popcheck_message_row_get_property;
+  object_class->set_property = popcheck_message_row_set_property;
+
+  properties[PROP_MESSAGE] =
+    g_param_spec_object ("message", NULL, NULL,
+                         POPCHECK_TYPE_MESSAGE,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+  properties[PROP_ACCOUNT_NAME] =
+    g_param_spec_string ("account-name", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+  properties[PROP_SHOW_ACCOUNT] =
+    g_param_spec_boolean ("show-account", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "messagerow");
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/example/PopCheck/popcheck-message-row.ui");
+  gtk_widget_class_bind_template_child (widget_class, PopcheckMessageRow, new_mark);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckMessageRow, from_label);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckMessageRow, date_label);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckMessageRow, subject_label);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckMessageRow, account_label);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckMessageRow, size_label);
+}
+
+static void
+popcheck_message_row_init (PopcheckMessageRow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+GtkWidget *
+popcheck_message_row_new (void)
+{
+  return g_object_new (POPCHECK_TYPE_MESSAGE_ROW, NULL);
+}
+
+PopcheckMessage *
+popcheck_message_row_get_message (PopcheckMessageRow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE_ROW (self), NULL);
+
+  return self->message;
+}
+
+void
+popcheck_message_row_set_message (PopcheckMessageRow *self,
+                                  PopcheckMessage    *message)
+{
+  g_return_if_fail (POPCHECK_IS_MESSAGE_ROW (self));
+  g_return_if_fail (message == NULL || POPCHECK_IS_MESSAGE (message));
+
+  if (!g_set_object (&self->message, message))
+    return;
+
+  update_message (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE]);
+}
+
+const char *
+popcheck_message_row_get_account_name (PopcheckMessageRow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE_ROW (self), NULL);
+
+  return self->account_name;
+}
+
+void
+popcheck_message_row_set_account_name (PopcheckMessageRow *self,
+                                       const char         *account_name)
+{
+  g_return_if_fail (POPCHECK_IS_MESSAGE_ROW (self));
+
+  if (g_strcmp0 (self->account_name, account_name) == 0)
+    return;
+
+  g_free (self->account_name);
+  self->account_name = g_strdup (account_name);
+  update_account (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACCOUNT_NAME]);
+}
+
+gboolean
+popcheck_message_row_get_show_account (PopcheckMessageRow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE_ROW (self), FALSE);
+
+  return self->show_account;
+}
+
+void
+popcheck_message_row_set_show_account (PopcheckMessageRow *self,
+                                       gboolean            show_account)
+{
+  g_return_if_fail (POPCHECK_IS_MESSAGE_ROW (self));
+
+  show_account = !!show_account;
+  if (self->show_account == show_account)
+    return;
+
+  self->show_account = show_account;
+  update_account (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_ACCOUNT]);
+}

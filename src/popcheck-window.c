@@ -1,0 +1,1038 @@
+/* popcheck-window.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The list is one chain of list models over the checker's mailboxes:
+ *
+ *   mailboxes (or the one the account filter picked)
+ *     → a map that tags each message with its account
+ *     → GtkFlattenListModel → GtkFilterListModel (hides pending deletes)
+ *     → GtkSortListModel (newest first) → GtkMultiSelection → GtkListView
+ *
+ * so a check that changes a mailbox changes the list in place, and 10,000
+ * messages cost 10,000 list items, not 10,000 widgets.
+ *
+ * A delete hides the messages at once and shows a toast with Undo; only
+ * when the toast goes away without Undo does the checker delete them on
+ * the server, by UID.  A failure shows them again with the reason.
+ */
+
+#define G_LOG_DOMAIN "popcheck-window"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "popcheck-account-status.h"
+#include "popcheck-checker.h"
+#include "popcheck-mailbox.h"
+#include "popcheck-message.h"
+#include "popcheck-message-row.h"
+#include "popcheck-preview.h"
+#include "popcheck-window.h"
+#include "popcheck-window-private.h"
+
+#define DEFAULT_UNDO_TIMEOUT 5
+
+typedef struct _DeleteBatch DeleteBatch;
+
+struct _PopcheckWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  PopcheckChecker      *checker;
+
+  GListStore           *dropdown_head;
+  GListStore           *one_mailbox;
+  GtkMapListModel      *tagged;
+  GtkFlattenListModel  *flattened;
+  GtkCustomFilter      *pending_filter;
+  GtkFilterListModel   *visible;
+  GtkSortListModel     *sorted;
+  GtkMultiSelection    *selection;
+
+  /* PopcheckMessage → DeleteBatch, for the messages waiting to be deleted. */
+  GHashTable           *pending;
+  /* The batches whose toast still shows, oldest first. */
+  GQueue                batches;
+  guint                 undo_timeout;
+  gboolean              several_accounts;
+  gboolean              demo_starting;
+
+  AdwToastOverlay      *toast_overlay;
+  AdwWindowTitle       *window_title;
+  GtkDropDown          *account_dropdown;
+  GtkStack             *main_stack;
+  GtkSpinner           *demo_spinner;
+  GtkListBox           *status_list;
+  GtkStack             *list_stack;
+  GtkListView          *list_view;
+  AdwStatusPage        *empty_page;
+  PopcheckPreview      *preview;
+};
+
+G_DEFINE_FINAL_TYPE (PopcheckWindow, popcheck_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_SEVERAL_ACCOUNTS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* Each message is tagged with its account on its way into the list: a
+ * PopcheckMessage is a summary of what TOP returned and does not know
+ * which server it came from. */
+static GQuark account_id_quark;
+
+static void delete_batch_unhide (DeleteBatch *batch);
+
+/* The models */
+
+static gpointer
+tag_message (gpointer item,
+             gpointer user_data)
+{
+  PopcheckMailbox *mailbox = user_data;
+
+  g_object_set_qdata_full (item, account_id_quark,
+                           g_strdup (popcheck_mailbox_get_account_id (mailbox)),
+                           g_free);
+
+  return item;
+}
+
+static gpointer
+tag_mailbox (gpointer item,
+             gpointer user_data)
+{
+  g_autoptr(PopcheckMailbox) mailbox = item;
+
+  return gtk_map_list_model_new (g_object_ref (G_LIST_MODEL (mailbox)),
+                                 tag_message,
+                                 g_object_ref (mailbox),
+                                 g_object_unref);
+}
+
+const char *
+popcheck_window_get_message_account_id (PopcheckWindow  *self,
+                                        PopcheckMessage *message)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (message), NULL);
+
+  return g_object_get_qdata (G_OBJECT (message), account_id_quark);
+}
+
+static gboolean
+not_pending (gpointer item,
+             gpointer user_data)
+{
+  PopcheckWindow *self = user_data;
+
+  return !g_hash_table_contains (self->pending, item);
+}
+
+static int
+newest_first (gconstpointer a,
+              gconstpointer b,
+              gpointer      user_data)
+{
+  GDateTime *date_a = popcheck_message_get_date ((PopcheckMessage *) a);
+  GDateTime *date_b = popcheck_message_get_date ((PopcheckMessage *) b);
+
+  /* Messages without a date go last. */
+  if (date_a == NULL || date_b == NULL)
+    return (date_a == NULL) - (date_b == NULL);
+
+  return g_date_time_compare (date_b, date_a);
+}
+
+static PopcheckMailbox *
+find_mailbox (PopcheckWindow *self,
+              const char     *account_id)
+{
+  if (self->checker == NULL || account_id == NULL)
+    return NULL;
+
+  return popcheck_checker_get_mailbox (self->checker, account_id);
+}
+
+/* The state of the window */
+
+static void
+update_page (PopcheckWindow *self)
+{
+  GListModel *mailboxes = popcheck_checker_get_mailboxes (self->checker);
+  guint n_accounts = g_list_model_get_n_items (mailboxes);
+  guint n_visible = g_list_model_get_n_items (G_LIST_MODEL (self->visible));
+  gboolean several = n_accounts > 1;
+
+  gtk_stack_set_visible_child_name (self->main_stack,
+                                    n_accounts == 0 ? "welcome" : "messages");
+  gtk_stack_set_visible_child_name (self->list_stack,
+                                    n_visible == 0 ? "empty" : "list");
+  gtk_widget_set_visible (GTK_WIDGET (self->account_dropdown), several);
+  gtk_widget_set_visible (GTK_WIDGET (self->window_title), !several);
+
+  if (several != self->several_accounts)
+    {
+      self->several_accounts = several;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEVERAL_ACCOUNTS]);
+    }
+}
+
+static void
+update_title (PopcheckWindow *self)
+{
+  guint n_new = popcheck_checker_get_n_new (self->checker);
+  g_autofree char *subtitle = NULL;
+
+  if (n_new > 0)
+    subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u new message",
+                                             "%u new messages", n_new),
+                                n_new);
+  adw_window_title_set_subtitle (self->window_title, subtitle != NULL ? subtitle : "");
+}
+
+static void
+update_selection (PopcheckWindow *self)
+{
+  g_autoptr(GtkBitset) selected = NULL;
+  guint64 n_selected;
+
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  n_selected = gtk_bitset_get_size (selected);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete", n_selected > 0);
+
+  if (n_selected == 1)
+    {
+      guint position = gtk_bitset_get_nth (selected, 0);
+      g_autoptr(PopcheckMessage) message =
+        g_list_model_get_item (G_LIST_MODEL (self->selection), position);
+
+      popcheck_preview_set_message (self->preview,
+                                    popcheck_window_get_message_account_id (self, message),
+                                    message);
+    }
+  else
+    {
+      popcheck_preview_set_message (self->preview, NULL, NULL);
+      popcheck_preview_set_n_selected (self->preview, n_selected);
+    }
+}
+
+static void
+selection_changed_cb (GtkSelectionModel *model,
+                      guint              position,
+                      guint              n_items,
+                      PopcheckWindow    *self)
+{
+  update_selection (self);
+}
+
+static void
+visible_items_changed_cb (GListModel     *model,
+                          guint           position,
+                          guint           removed,
+                          guint           added,
+                          PopcheckWindow *self)
+{
+  update_page (self);
+  update_selection (self);
+}
+
+static void
+mailboxes_items_changed_cb (GListModel     *model,
+                            guint           position,
+                            guint           removed,
+                            guint           added,
+                            PopcheckWindow *self)
+{
+  update_page (self);
+}
+
+static void
+n_new_changed_cb (PopcheckChecker *checker,
+                  GParamSpec      *pspec,
+                  PopcheckWindow  *self)
+{
+  update_title (self);
+}
+
+static void
+account_selected_cb (GtkDropDown    *dropdown,
+                     GParamSpec     *pspec,
+                     PopcheckWindow *self)
+{
+  gpointer item = gtk_drop_down_get_selected_item (dropdown);
+
+  if (POPCHECK_IS_MAILBOX (item))
+    {
+      g_list_store_splice (self->one_mailbox, 0,
+                           g_list_model_get_n_items (G_LIST_MODEL (self->one_mailbox)),
+                           &item, 1);
+      gtk_map_list_model_set_model (self->tagged, G_LIST_MODEL (self->one_mailbox));
+    }
+  else
+    {
+      gtk_map_list_model_set_model (self->tagged,
+                                    popcheck_checker_get_mailboxes (self->checker));
+      g_list_store_remove_all (self->one_mailbox);
+    }
+}
+
+/* List items */
+
+static void
+row_setup_cb (GtkSignalListItemFactory *factory,
+              GtkListItem              *item,
+              PopcheckWindow           *self)
+{
+  GtkWidget *row = popcheck_message_row_new ();
+
+  g_object_bind_property (self, "several-accounts", row, "show-account",
+                          G_BINDING_SYNC_CREATE);
+  gtk_list_item_set_child (item, row);
+}
+
+static void
+row_bind_cb (GtkSignalListItemFactory *factory,
+             GtkListItem              *item,
+             PopcheckWindow           *self)
+{
+  PopcheckMessageRow *row = POPCHECK_MESSAGE_ROW (gtk_list_item_get_child (item));
+  PopcheckMessage *message = gtk_list_item_get_item (item);
+  PopcheckMailbox *mailbox;
+
+  mailbox = find_mailbox (self, popcheck_window_get_message_account_id (self, message));
+  popcheck_message_row_set_message (row, message);
+  popcheck_message_row_set_account_name (row,
+                                         mailbox != NULL
+                                           ? popcheck_mailbox_get_display_name (mailbox)
+                                           : NULL);
+}
+
+static void
+row_unbind_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *item,
+               PopcheckWindow           *self)
+{
+  popcheck_message_row_set_message (POPCHECK_MESSAGE_ROW (gtk_list_item_get_child (item)),
+                                    NULL);
+}
+
+static void
+account_item_setup_cb (GtkSignalListItemFactory *factory,
+                       GtkListItem              *item,
+                       PopcheckWindow           *self)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 28);
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+account_item_bind_cb (GtkSignalListItemFactory *factory,
+                      GtkListItem              *item,
+                      PopcheckWindow           *self)
+{
+  GtkWidget *label = gtk_list_item_get_child (item);
+  gpointer object = gtk_list_item_get_item (item);
+  GBinding *binding;
+
+  if (GTK_IS_STRING_OBJECT (object))
+    {
+      gtk_label_set_text (GTK_LABEL (label),
+                          gtk_string_object_get_string (object));
+      return;
+    }
+
+  binding = g_object_bind_property (object, "display-name", label, "label",
+                                    G_BINDING_SYNC_CREATE);
+  g_object_set_data (G_OBJECT (item), "popcheck-binding", binding);
+}
+
+static void
+account_item_unbind_cb (GtkSignalListItemFactory *factory,
+                        GtkListItem              *item,
+                        PopcheckWindow           *self)
+{
+  GBinding *binding = g_object_steal_data (G_OBJECT (item), "popcheck-binding");
+
+  if (binding != NULL)
+    g_binding_unbind (binding);
+}
+
+static GtkWidget *
+create_status_row (gpointer item,
+                   gpointer user_data)
+{
+  return popcheck_account_status_new (POPCHECK_MAILBOX (item));
+}
+
+/* Delete with undo */
+
+struct _DeleteBatch
+{
+  GWeakRef         window;
+  PopcheckChecker *checker;
+  GApplication    *application;
+  GPtrArray       *messages;
+  GPtrArray       *account_ids;
+  AdwToast        *toast;
+  guint            n_running;
+  gboolean         undone;
+};
+
+static void
+delete_batch_free (DeleteBatch *batch)
+{
+  g_weak_ref_clear (&batch->window);
+  g_clear_object (&batch->checker);
+  g_clear_object (&batch->application);
+  g_clear_pointer (&batch->messages, g_ptr_array_unref);
+  g_clear_pointer (&batch->account_ids, g_ptr_array_unref);
+  g_free (batch);
+}
+
+/* Shows the messages again whose account is account_id (all for NULL). */
+static void
+delete_batch_unhide_account (DeleteBatch *batch,
+                             const char  *account_id)
+{
+  g_autoptr(PopcheckWindow) self = g_weak_ref_get (&batch->window);
+  gboolean changed = FALSE;
+
+  if (self == NULL)
+    return;
+
+  for (guint i = 0; i < batch->messages->len; i++)
+    {
+      if (account_id != NULL &&
+          g_strcmp0 (g_ptr_array_index (batch->account_ids, i), account_id) != 0)
+        continue;
+      if (g_hash_table_lookup (self->pending, g_ptr_array_index (batch->messages, i)) == batch)
+        {
+          g_hash_table_remove (self->pending, g_ptr_array_index (batch->messages, i));
+          changed = TRUE;
+        }
+    }
+
+  if (changed)
+    gtk_filter_changed (GTK_FILTER (self->pending_filter), GTK_FILTER_CHANGE_LESS_STRICT);
+}
+
+static void
+delete_batch_unhide (DeleteBatch *batch)
+{
+  delete_batch_unhide_account (batch, NULL);
+}
+
+static void
+delete_batch_done (DeleteBatch *batch)
+{
+  if (--batch->n_running > 0)
+    return;
+
+  g_application_release (batch->application);
+  delete_batch_free (batch);
+}
+
+typedef struct
+{
+  DeleteBatch *batch;
+  char        *account_id;
+} DeleteCall;
+
+static void
+delete_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  DeleteCall *call = user_data;
+  DeleteBatch *batch = call->batch;
+  g_autofree char *account_id = g_steal_pointer (&call->account_id);
+  g_auto(GStrv) already_gone = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!popcheck_checker_delete_finish (POPCHECK_CHECKER (object), result,
+                                       &already_gone, &error))
+    {
+      g_autoptr(PopcheckWindow) self = g_weak_ref_get (&batch->window);
+
+      g_message ("Could not delete messages of %s: %s", account_id, error->message);
+      if (self != NULL)
+        {
+          g_autofree char *title = g_strdup_printf (_("Nothing was deleted: %s"),
+                                                    error->message);
+          AdwToast *toast = adw_toast_new (title);
+
+          adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+          adw_toast_set_timeout (toast, 0);
+          adw_toast_overlay_add_toast (self->toast_overlay, toast);
+        }
+    }
+
+  /* Deleted messages have left the mailbox; failed ones come back. */
+  delete_batch_unhide_account (batch, account_id);
+  delete_batch_done (batch);
+  g_free (call);
+}
+
+static void
+delete_batch_run (DeleteBatch *batch)
+{
+  g_autoptr(GHashTable) by_account =
+    g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                           (GDestroyNotify) g_ptr_array_unref);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  for (guint i = 0; i < batch->messages->len; i++)
+    {
+      const char *account_id = g_ptr_array_index (batch->account_ids, i);
+      GPtrArray *uids = g_hash_table_lookup (by_account, account_id);
+
+      if (uids == NULL)
+        {
+          uids = g_ptr_array_new ();
+          g_hash_table_insert (by_account, (gpointer) account_id, uids);
+        }
+      g_ptr_array_add (uids,
+                       (gpointer) popcheck_message_get_uid (g_ptr_array_index (batch->messages, i)));
+    }
+
+  /* The application stays up until the server has answered, even when
+   * the window closes or the user quits meanwhile. */
+  g_application_hold (batch->application);
+  batch->n_running = 1;
+
+  g_hash_table_iter_init (&iter, by_account);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      GPtrArray *uids = value;
+      DeleteCall *call = g_new0 (DeleteCall, 1);
+
+      call->batch = batch;
+      call->account_id = g_strdup (key);
+      g_ptr_array_add (uids, NULL);
+      batch->n_running++;
+      popcheck_checker_delete_async (batch->checker, key,
+                                     (const char * const *) uids->pdata,
+                                     NULL, delete_cb, call);
+    }
+
+  delete_batch_done (batch);
+}
+
+static void
+toast_dismissed_cb (AdwToast    *toast,
+                    DeleteBatch *batch)
+{
+  g_autoptr(PopcheckWindow) self = g_weak_ref_get (&batch->window);
+
+  if (self != NULL)
+    {
+      g_queue_remove (&self->batches, batch);
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete",
+                                     !g_queue_is_empty (&self->batches));
+    }
+  batch->toast = NULL;
+
+  if (batch->undone)
+    {
+      delete_batch_unhide (batch);
+      delete_batch_free (batch);
+      return;
+    }
+
+  delete_batch_run (batch);
+}
+
+static void
+toast_undo_cb (AdwToast    *toast,
+               DeleteBatch *batch)
+{
+  batch->undone = TRUE;
+}
+
+static void
+delete_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+  g_autoptr(GtkBitset) selected = NULL;
+  g_autofree char *title = NULL;
+  GtkBitsetIter iter;
+  DeleteBatch *batch;
+  guint position;
+
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  if (gtk_bitset_is_empty (selected))
+    return;
+
+  batch = g_new0 (DeleteBatch, 1);
+  g_weak_ref_init (&batch->window, self);
+  batch->checker = g_object_ref (self->checker);
+  batch->application = G_APPLICATION (g_object_ref (gtk_window_get_application (GTK_WINDOW (self))));
+  batch->messages = g_ptr_array_new_with_free_func (g_object_unref);
+  batch->account_ids = g_ptr_array_new_with_free_func (g_free);
+
+  for (gboolean ok = gtk_bitset_iter_init_first (&iter, selected, &position);
+       ok;
+       ok = gtk_bitset_iter_next (&iter, &position))
+    {
+      PopcheckMessage *message = g_list_model_get_item (G_LIST_MODEL (self->selection),
+                                                        position);
+      const char *account_id = popcheck_window_get_message_account_id (self, message);
+
+      if (account_id == NULL)
+        {
+          g_object_unref (message);
+          continue;
+        }
+      g_ptr_array_add (batch->messages, message);
+      g_ptr_array_add (batch->account_ids, g_strdup (account_id));
+    }
+
+  if (batch->messages->len == 0)
+    {
+      delete_batch_free (batch);
+      return;
+    }
+
+  for (guint i = 0; i < batch->messages->len; i++)
+    g_hash_table_insert (self->pending, g_ptr_array_index (batch->messages, i), batch);
+  gtk_filter_changed (GTK_FILTER (self->pending_filter), GTK_FILTER_CHANGE_MORE_STRICT);
+
+  if (batch->messages->len == 1)
+    title = g_strdup (_("Message deleted"));
+  else
+    title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u message deleted",
+                                          "%u messages deleted", batch->messages->len),
+                             batch->messages->len);
+
+  batch->toast = adw_toast_new (title);
+  adw_toast_set_button_label (batch->toast, _("_Undo"));
+  adw_toast_set_timeout (batch->toast, self->undo_timeout);
+  g_signal_connect (batch->toast, "button-clicked", G_CALLBACK (toast_undo_cb), batch);
+  g_signal_connect (batch->toast, "dismissed", G_CALLBACK (toast_dismissed_cb), batch);
+  g_queue_push_tail (&self->batches, batch);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", TRUE);
+  adw_toast_overlay_add_toast (self->toast_overlay, batch->toast);
+}
+
+static void
+undo_delete_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+  DeleteBatch *batch = g_queue_peek_tail (&self->batches);
+
+  if (batch == NULL || batch->toast == NULL)
+    return;
+
+  batch->undone = TRUE;
+  adw_toast_dismiss (batch->toast);
+}
+
+/* Flushes the deletes still waiting for their toast: the user did not
+ * undo them, so they run now rather than being forgotten. */
+static void
+flush_pending_deletes (PopcheckWindow *self)
+{
+  DeleteBatch *batch;
+
+  while ((batch = g_queue_peek_head (&self->batches)) != NULL)
+    {
+      if (batch->toast != NULL)
+        adw_toast_dismiss (batch->toast);
+      else
+        g_queue_pop_head (&self->batches);
+    }
+}
+
+/* Other actions */
+
+static void
+check_account_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+
+  popcheck_checker_check_now (self->checker, g_variant_get_string (parameter, NULL));
+}
+
+static void
+fix_account_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+  PopcheckApplication *app = POPCHECK_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+
+  popcheck_application_fix_account (app, GTK_WINDOW (self),
+                                    g_variant_get_string (parameter, NULL));
+}
+
+static void
+add_account_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+  PopcheckApplication *app = POPCHECK_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+
+  popcheck_application_add_account (app, GTK_WINDOW (self));
+}
+
+static void
+start_demo_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(PopcheckWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  self->demo_starting = FALSE;
+  gtk_spinner_set_spinning (self->demo_spinner, FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->demo_spinner), FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.try-demo", TRUE);
+
+  if (!popcheck_application_start_demo_finish (POPCHECK_APPLICATION (object), result, &error))
+    {
+      g_autofree char *title = g_strdup_printf (_("The demo mailbox did not start: %s"),
+                                                error->message);
+      AdwToast *toast = adw_toast_new (title);
+
+      adw_toast_set_timeout (toast, 0);
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
+    }
+}
+
+static void
+try_demo_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+  PopcheckApplication *app = POPCHECK_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+
+  if (self->demo_starting)
+    return;
+
+  self->demo_starting = TRUE;
+  gtk_widget_set_visible (GTK_WIDGET (self->demo_spinner), TRUE);
+  gtk_spinner_set_spinning (self->demo_spinner, TRUE);
+  gtk_widget_action_set_enabled (widget, "win.try-demo", FALSE);
+  popcheck_application_start_demo_async (app, NULL, start_demo_cb, g_object_ref (self));
+}
+
+static void
+load_more_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+
+  gtk_widget_activate_action (GTK_WIDGET (self->preview), "preview.load-more", NULL);
+}
+
+static void
+show_whole_message_action (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *parameter)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+
+  gtk_widget_activate_action (GTK_WIDGET (self->preview), "preview.show-whole", NULL);
+}
+
+static void
+filter_accounts_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+
+  if (gtk_widget_get_visible (GTK_WIDGET (self->account_dropdown)))
+    gtk_widget_grab_focus (GTK_WIDGET (self->account_dropdown));
+}
+
+/* GtkWindow */
+
+static gboolean
+popcheck_window_close_request (GtkWindow *window)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (window);
+  PopcheckApplication *app = POPCHECK_APPLICATION (gtk_window_get_application (window));
+
+  flush_pending_deletes (self);
+
+  /* Running in the background: the window only hides, the checker and
+   * the tray go on, and activating the application shows it again. */
+  if (app != NULL && popcheck_application_get_run_in_background (app))
+    {
+      gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
+      return TRUE;
+    }
+
+  return GTK_WINDOW_CLASS (popcheck_window_parent_class)->close_request (window);
+}
+
+/* GObject */
+
+static void
+popcheck_window_dispose (GObject *object)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (object);
+
+  flush_pending_deletes (self);
+
+  if (self->checker != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->checker, self);
+      g_signal_handlers_disconnect_by_data (popcheck_checker_get_mailboxes (self->checker), self);
+    }
+  if (self->selection != NULL)
+    g_signal_handlers_disconnect_by_data (self->selection, self);
+  if (self->visible != NULL)
+    g_signal_handlers_disconnect_by_data (self->visible, self);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), POPCHECK_TYPE_WINDOW);
+
+  g_clear_object (&self->selection);
+  g_clear_object (&self->sorted);
+  g_clear_object (&self->visible);
+  g_clear_object (&self->pending_filter);
+  g_clear_object (&self->flattened);
+  g_clear_object (&self->tagged);
+  g_clear_object (&self->one_mailbox);
+  g_clear_object (&self->dropdown_head);
+  g_clear_object (&self->checker);
+  g_clear_pointer (&self->pending, g_hash_table_unref);
+
+  G_OBJECT_CLASS (popcheck_window_parent_class)->dispose (object);
+}
+
+static void
+popcheck_window_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SEVERAL_ACCOUNTS:
+      g_value_set_boolean (value, self->several_accounts);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_window_class_init (PopcheckWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = popcheck_window_dispose;
+  object_class->get_property = popcheck_window_get_property;
+
+  window_class->close_request = popcheck_window_close_request;
+
+  properties[PROP_SEVERAL_ACCOUNTS] =
+    g_param_spec_boolean ("several-accounts", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  account_id_quark = g_quark_from_static_string ("popcheck-window-account-id");
+
+  g_type_ensure (POPCHECK_TYPE_PREVIEW);
+
+  gtk_widget_class_install_action (widget_class, "win.delete", NULL, delete_action);
+  gtk_widget_class_install_action (widget_class, "win.undo-delete", NULL, undo_delete_action);
+  gtk_widget_class_install_action (widget_class, "win.check-account", "s", check_account_action);
+  gtk_widget_class_install_action (widget_class, "win.fix-account", "s", fix_account_action);
+  gtk_widget_class_install_action (widget_class, "win.add-account", NULL, add_account_action);
+  gtk_widget_class_install_action (widget_class, "win.try-demo", NULL, try_demo_action);
+  gtk_widget_class_install_action (widget_class, "win.load-more", NULL, load_more_action);
+  gtk_widget_class_install_action (widget_class, "win.show-whole-message", NULL,
+                                   show_whole_message_action);
+  gtk_widget_class_install_action (widget_class, "win.filter-accounts", NULL,
+                                   filter_accounts_action);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/example/PopCheck/popcheck-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, account_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, demo_spinner);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, status_list);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, list_stack);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, list_view);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, preview);
+}
+
+static void
+popcheck_window_init (PopcheckWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->undo_timeout = DEFAULT_UNDO_TIMEOUT;
+  self->pending = g_hash_table_new (NULL, NULL);
+  g_queue_init (&self->batches);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", FALSE);
+}
+
+static void
+popcheck_window_set_checker (PopcheckWindow  *self,
+                             PopcheckChecker *checker)
+{
+  GListModel *mailboxes = popcheck_checker_get_mailboxes (checker);
+  g_autoptr(GtkListItemFactory) row_factory = NULL;
+  g_autoptr(GtkListItemFactory) account_factory = NULL;
+  g_autoptr(GtkStringObject) all_accounts = NULL;
+  g_autoptr(GListStore) dropdown_parts = NULL;
+  GtkSorter *sorter;
+
+  self->checker = g_object_ref (checker);
+
+  /* The list */
+  self->one_mailbox = g_list_store_new (POPCHECK_TYPE_MAILBOX);
+  self->tagged = gtk_map_list_model_new (g_object_ref (mailboxes), tag_mailbox, NULL, NULL);
+  self->flattened = gtk_flatten_list_model_new (g_object_ref (G_LIST_MODEL (self->tagged)));
+  self->pending_filter = gtk_custom_filter_new (not_pending, self, NULL);
+  self->visible = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->flattened)),
+                                             g_object_ref (GTK_FILTER (self->pending_filter)));
+  sorter = GTK_SORTER (gtk_custom_sorter_new (newest_first, NULL, NULL));
+  self->sorted = gtk_sort_list_model_new (g_object_ref (G_LIST_MODEL (self->visible)), sorter);
+  self->selection = gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->sorted)));
+
+  row_factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (row_factory, "setup", G_CALLBACK (row_setup_cb), self);
+  g_signal_connect (row_factory, "bind", G_CALLBACK (row_bind_cb), self);
+  g_signal_connect (row_factory, "unbind", G_CALLBACK (row_unbind_cb), self);
+  gtk_list_view_set_factory (self->list_view, row_factory);
+  gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (self->selection));
+
+  g_signal_connect (self->selection, "selection-changed",
+                    G_CALLBACK (selection_changed_cb), self);
+  g_signal_connect (self->visible, "items-changed",
+                    G_CALLBACK (visible_items_changed_cb), self);
+
+  /* The account filter: "All Accounts", then each account. */
+  all_accounts = gtk_string_object_new (_("All Accounts"));
+  self->dropdown_head = g_list_store_new (GTK_TYPE_STRING_OBJECT);
+  g_list_store_append (self->dropdown_head, all_accounts);
+  dropdown_parts = g_list_store_new (G_TYPE_LIST_MODEL);
+  g_list_store_append (dropdown_parts, self->dropdown_head);
+  g_list_store_append (dropdown_parts, mailboxes);
+
+  account_factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (account_factory, "setup", G_CALLBACK (account_item_setup_cb), self);
+  g_signal_connect (account_factory, "bind", G_CALLBACK (account_item_bind_cb), self);
+  g_signal_connect (account_factory, "unbind", G_CALLBACK (account_item_unbind_cb), self);
+  gtk_drop_down_set_factory (self->account_dropdown, account_factory);
+  gtk_drop_down_set_model (self->account_dropdown,
+                           G_LIST_MODEL (gtk_flatten_list_model_new (G_LIST_MODEL (g_steal_pointer (&dropdown_parts)))));
+  g_signal_connect (self->account_dropdown, "notify::selected",
+                    G_CALLBACK (account_selected_cb), self);
+
+  /* What each account is doing */
+  gtk_list_box_bind_model (self->status_list, mailboxes, create_status_row, NULL, NULL);
+
+  popcheck_preview_set_checker (self->preview, checker);
+
+  g_signal_connect (mailboxes, "items-changed",
+                    G_CALLBACK (mailboxes_items_changed_cb), self);
+  g_signal_connect (checker, "notify::n-new", G_CALLBACK (n_new_changed_cb), self);
+
+  update_page (self);
+  update_title (self);
+  update_selection (self);
+}
+
+PopcheckWindow *
+popcheck_window_new (PopcheckApplication *application)
+{
+  PopcheckWindow *self;
+
+  g_return_val_if_fail (POPCHECK_IS_APPLICATION (application), NULL);
+
+  self = g_object_new (POPCHECK_TYPE_WINDOW,
+                       "application", application,
+                       NULL);
+  popcheck_window_set_checker (self, popcheck_application_get_checker (application));
+
+  return self;
+}
+
+/* For the tests */
+
+GtkSelectionModel *
+popcheck_window_get_selection (PopcheckWindow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
+
+  return GTK_SELECTION_MODEL (self->selection);
+}
+
+PopcheckPreview *
+popcheck_window_get_preview (PopcheckWindow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
+
+  return self->preview;
+}
+
+GtkListView *
+popcheck_window_get_list_view (PopcheckWindow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
+
+  return self->list_view;
+}
+
+const char *
+popcheck_window_get_page (PopcheckWindow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
+
+  return gtk_stack_get_visible_child_name (self->main_stack);
+}
+
+void
+popcheck_window_set_undo_timeout (PopcheckWindow *self,
+                                  guint           seconds)
+{
+  g_return_if_fail (POPCHECK_IS_WINDOW (self));
+
+  self->undo_timeout = seconds;
+}
+
+guint
+popcheck_window_get_n_pending_deletes (PopcheckWindow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), 0);
+
+  return g_hash_table_size (self->pending);
+}
