@@ -233,6 +233,10 @@ sanitize_text (const char *text,
       n_chars++;
     }
 
+  /* The cut at max_chars may have fallen just after a space. */
+  if (single_line && out->len > 0 && out->str[out->len - 1] == ' ')
+    g_string_truncate (out, out->len - 1);
+
   return g_string_free (out, FALSE);
 }
 
@@ -711,6 +715,10 @@ sanitize_file_name (const char *name)
   for (const char *p = line; *p != '\0'; p++)
     if (*p == '/' || *p == '\\')
       base = p + 1;
+
+  /* "dir/ name" leaves a space in front. */
+  while (*base == ' ')
+    base++;
 
   if (*base == '\0' || strcmp (base, ".") == 0 || strcmp (base, "..") == 0)
     return NULL;

@@ -640,16 +640,22 @@ test_attachment_names (void)
                           "Content-Disposition: attachment; filename=\"..\"\n"
                           "\n"
                           "x\n"
+                          "--b\n"
+                          "Content-Type: application/octet-stream\n"
+                          "Content-Disposition: attachment; filename=\"dir/ spaced .txt \"\n"
+                          "\n"
+                          "x\n"
                           "--b--\n", 10);
 
   g_assert_cmpstr (popcheck_message_get_preview (message), ==, "See the files.");
   attachments = popcheck_message_get_attachments (message);
-  g_assert_cmpuint (g_strv_length ((char **) attachments), ==, 5);
+  g_assert_cmpuint (g_strv_length ((char **) attachments), ==, 6);
   g_assert_cmpstr (attachments[0], ==, "report.pdf");
   g_assert_cmpstr (attachments[1], ==, "Jürgen.png");
   g_assert_cmpstr (attachments[2], ==, "übersicht.txt");
   g_assert_cmpstr (attachments[3], ==, ".bashrc");
   g_assert_cmpstr (attachments[4], ==, "name.exe");
+  g_assert_cmpstr (attachments[5], ==, "spaced .txt");
 }
 
 /* Hostile text ----------------------------------------------------------- */
