@@ -5,7 +5,6 @@
  * The list is one chain of list models over the checker's mailboxes:
  *
  *   mailboxes (or the one the account filter picked)
- *     → a map that tags each message with its account
  *     → GtkFlattenListModel → GtkFilterListModel (hides pending deletes)
  *     → GtkSortListModel (newest first) → GtkMultiSelection → GtkListView
  *
@@ -44,7 +43,6 @@ struct _PopcheckWindow
 
   GListStore           *dropdown_head;
   GListStore           *one_mailbox;
-  GtkMapListModel      *tagged;
   GtkFlattenListModel  *flattened;
   GtkCustomFilter      *pending_filter;
   GtkFilterListModel   *visible;
@@ -81,48 +79,33 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-/* Each message is tagged with its account on its way into the list: a
- * PopcheckMessage is a summary of what TOP returned and does not know
- * which server it came from. */
-static GQuark account_id_quark;
-
 static void delete_batch_unhide (DeleteBatch *batch);
 
 /* The models */
 
-static gpointer
-tag_message (gpointer item,
-             gpointer user_data)
-{
-  PopcheckMailbox *mailbox = user_data;
-
-  g_object_set_qdata_full (item, account_id_quark,
-                           g_strdup (popcheck_mailbox_get_account_id (mailbox)),
-                           g_free);
-
-  return item;
-}
-
-static gpointer
-tag_mailbox (gpointer item,
-             gpointer user_data)
-{
-  g_autoptr(PopcheckMailbox) mailbox = item;
-
-  return gtk_map_list_model_new (g_object_ref (G_LIST_MODEL (mailbox)),
-                                 tag_message,
-                                 g_object_ref (mailbox),
-                                 g_object_unref);
-}
-
+/* A PopcheckMessage is a summary of what TOP returned and does not know
+ * which server it came from; each mailbox finds its own by UID at once. */
 const char *
 popcheck_window_get_message_account_id (PopcheckWindow  *self,
                                         PopcheckMessage *message)
 {
+  GListModel *mailboxes;
+  guint n;
+
   g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (message), NULL);
 
-  return g_object_get_qdata (G_OBJECT (message), account_id_quark);
+  mailboxes = popcheck_checker_get_mailboxes (self->checker);
+  n = g_list_model_get_n_items (mailboxes);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PopcheckMailbox) mailbox = g_list_model_get_item (mailboxes, i);
+
+      if (popcheck_mailbox_lookup (mailbox, popcheck_message_get_uid (message)) == message)
+        return popcheck_mailbox_get_account_id (mailbox);
+    }
+
+  return NULL;
 }
 
 static gboolean
@@ -274,12 +257,12 @@ account_selected_cb (GtkDropDown    *dropdown,
       g_list_store_splice (self->one_mailbox, 0,
                            g_list_model_get_n_items (G_LIST_MODEL (self->one_mailbox)),
                            &item, 1);
-      gtk_map_list_model_set_model (self->tagged, G_LIST_MODEL (self->one_mailbox));
+      gtk_flatten_list_model_set_model (self->flattened, G_LIST_MODEL (self->one_mailbox));
     }
   else
     {
-      gtk_map_list_model_set_model (self->tagged,
-                                    popcheck_checker_get_mailboxes (self->checker));
+      gtk_flatten_list_model_set_model (self->flattened,
+                                        popcheck_checker_get_mailboxes (self->checker));
       g_list_store_remove_all (self->one_mailbox);
     }
 }
@@ -815,7 +798,6 @@ popcheck_window_dispose (GObject *object)
   g_clear_object (&self->visible);
   g_clear_object (&self->pending_filter);
   g_clear_object (&self->flattened);
-  g_clear_object (&self->tagged);
   g_clear_object (&self->one_mailbox);
   g_clear_object (&self->dropdown_head);
   g_clear_object (&self->checker);
@@ -860,8 +842,6 @@ popcheck_window_class_init (PopcheckWindowClass *klass)
                           (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
                            G_PARAM_STATIC_STRINGS));
   g_object_class_install_properties (object_class, N_PROPS, properties);
-
-  account_id_quark = g_quark_from_static_string ("popcheck-window-account-id");
 
   g_type_ensure (POPCHECK_TYPE_PREVIEW);
 
@@ -918,8 +898,7 @@ popcheck_window_set_checker (PopcheckWindow  *self,
 
   /* The list */
   self->one_mailbox = g_list_store_new (POPCHECK_TYPE_MAILBOX);
-  self->tagged = gtk_map_list_model_new (g_object_ref (mailboxes), tag_mailbox, NULL, NULL);
-  self->flattened = gtk_flatten_list_model_new (g_object_ref (G_LIST_MODEL (self->tagged)));
+  self->flattened = gtk_flatten_list_model_new (g_object_ref (mailboxes));
   self->pending_filter = gtk_custom_filter_new (not_pending, self, NULL);
   self->visible = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->flattened)),
                                              g_object_ref (GTK_FILTER (self->pending_filter)));

@@ -229,17 +229,28 @@ test_list_decoded (Fixture       *fixture,
 {
   gboolean found_latin1 = FALSE;
   gboolean found_chinese = FALSE;
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+  GDateTime *previous = NULL;
 
   for (guint i = 0; i < n_listed (fixture); i++)
     {
       PopcheckMessage *message = listed (fixture, i);
       const char *subject = popcheck_message_get_subject (message);
+      GDateTime *date = popcheck_message_get_date (message);
 
       g_assert_nonnull (subject);
       /* Decoded: no encoded word is left over. */
       g_assert_null (strstr (subject, "=?"));
       found_latin1 |= g_str_equal (subject, "Café crème et crêpes à volonté");
       found_chinese |= g_str_equal (subject, "会议通知：下周一项目评审");
+
+      /* Every message once, newest first. */
+      g_assert_false (g_hash_table_contains (seen, message));
+      g_hash_table_add (seen, message);
+      if (previous != NULL && date != NULL)
+        g_assert_cmpint (g_date_time_compare (previous, date), >=, 0);
+      if (date != NULL)
+        previous = date;
 
     }
 
@@ -449,6 +460,58 @@ test_wrong_password (Fixture       *fixture,
   g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "Wrong"));
 }
 
+/* --screenshot DIR: the window, the preview and the preferences over the
+ * demo mailbox as PNG files, for a person to look at (tests/screenshots.sh). */
+static void
+save_widget (GtkWidget  *widget,
+             const char *dir,
+             const char *name)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (renderer, node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_print ("%s\n", path);
+}
+
+static void
+take_screenshots (const char *dir)
+{
+  Fixture fixture = { 0 };
+  PopcheckWindow *window;
+  GtkWindow *preferences = NULL;
+
+  fixture_setup (&fixture, NULL);
+  window = fixture.window;
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
+  select_subject (&fixture, "Café crème et crêpes à volonté");
+  spin (1500);
+  save_widget (GTK_WIDGET (window), dir, "main-window.png");
+  save_widget (GTK_WIDGET (popcheck_window_get_preview (window)), dir, "preview.png");
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture.app), "preferences", NULL);
+  spin (1500);
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (fixture.app)); l; l = l->next)
+    if (l->data != (gpointer) window)
+      preferences = l->data;
+  g_assert_nonnull (preferences);
+  save_widget (GTK_WIDGET (preferences), dir, "preferences.png");
+  gtk_window_destroy (preferences);
+
+  fixture_teardown (&fixture, NULL);
+}
+
 typedef void (*FixtureTest) (Fixture *fixture, gconstpointer data);
 
 /* Each test runs in its own process: an application exports itself on the
@@ -481,6 +544,12 @@ main (int   argc,
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
+
+  if (argc == 3 && g_str_equal (argv[1], "--screenshot"))
+    {
+      take_screenshots (argv[2]);
+      return EXIT_SUCCESS;
+    }
 
   g_test_add_data_func ("/window/list-decoded", test_list_decoded, run_isolated);
   g_test_add_data_func ("/window/preview-leaves-unseen", test_preview_leaves_unseen,
