@@ -1805,7 +1805,7 @@ test_cancel_queued (Fixture       *f,
   GAsyncResult *result = NULL;
 
   pop3_fake_script_expect (script, "NOOP");
-  pop3_fake_script_pause (script, 300);
+  pop3_fake_script_pause (script, 500);
   pop3_fake_script_send (script, "+OK\r\n");
   pop3_fake_script_expect (script, "LIST 1");
   pop3_fake_script_send (script, "+OK 1 100\r\n");
