@@ -158,43 +158,26 @@ remove_data_free (RemoveData *data)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RemoveData, remove_data_free)
 
 static void
-clear_secret_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+remove_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
 {
   g_autoptr(RemoveData) data = user_data;
-  PopcheckPreferencesWindow *self = data->self;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GError) remove_error = NULL;
   g_autofree char *title = NULL;
 
-  if (!popcheck_secret_clear_finish (result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
+  if (popcheck_account_list_remove_finish (POPCHECK_ACCOUNT_LIST (object),
+                                           result, &error))
+    title = g_strdup_printf (_("“%s” removed"), data->display_name);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  else
+    /* The account is gone either way; say that its password stayed. */
+    title = g_strdup_printf (_("“%s” removed, but its password could not "
+                               "be removed from the keyring: %s"),
+                             data->display_name, error->message);
 
-      /* The account stays, so that removing can be tried again once the
-       * keyring is there: a password nobody can see is not left behind. */
-      title = g_strdup_printf (_("“%s” was not removed: its password could "
-                                 "not be removed from the keyring (%s)"),
-                               data->display_name, error->message);
-      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
-                                        adw_toast_new (title));
-      return;
-    }
-
-  if (!popcheck_account_list_remove (self->accounts, data->account_id,
-                                     &remove_error))
-    {
-      title = g_strdup_printf (_("“%s” could not be removed: %s"),
-                               data->display_name, remove_error->message);
-      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
-                                        adw_toast_new (title));
-      return;
-    }
-
-  title = g_strdup_printf (_("“%s” removed"), data->display_name);
-  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (data->self),
                                     adw_toast_new (title));
 }
 
@@ -204,20 +187,19 @@ remove_response_cb (AdwMessageDialog *dialog,
                     gpointer          user_data)
 {
   g_autoptr(RemoveData) data = user_data;
+  PopcheckPreferencesWindow *self = data->self;
   g_autoptr(PopcheckAccount) account = NULL;
 
   if (g_strcmp0 (response, "remove") != 0)
     return;
 
-  account = find_account (data->self, data->account_id);
+  account = find_account (self, data->account_id);
   if (account == NULL)
     return;
 
-  popcheck_secret_clear_async (popcheck_account_get_host (account),
-                               popcheck_account_get_port (account),
-                               popcheck_account_get_user (account),
-                               data->self->cancellable,
-                               clear_secret_cb, g_steal_pointer (&data));
+  popcheck_account_list_remove_async (self->accounts, account,
+                                      self->cancellable,
+                                      remove_done_cb, g_steal_pointer (&data));
 }
 
 static void

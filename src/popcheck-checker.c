@@ -1,0 +1,1335 @@
+/* popcheck-checker.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * One slot per account holds its mailbox, its timer and a queue of
+ * operations (check, delete, preview, retrieve).  Operations of one account
+ * run one after the other, so a delete never interleaves with a check;
+ * accounts run concurrently, so one dead server never delays the others.
+ */
+
+#define G_LOG_DOMAIN "popcheck-checker"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "pop3-client.h"
+#include "popcheck-account.h"
+#include "popcheck-account-list.h"
+#include "popcheck-checker.h"
+#include "popcheck-mailbox.h"
+#include "popcheck-message.h"
+#include "popcheck-secret.h"
+#include "popcheck-session.h"
+
+/* Back-off after failures: 1, 2, 4 ... minutes, never more than an hour,
+ * and never giving up. */
+#define BACKOFF_FIRST_SECONDS 60
+#define BACKOFF_CEILING_SECONDS 3600
+
+typedef struct _Slot Slot;
+typedef void (*OperationFunc) (Slot *slot, GTask *task);
+
+struct _Slot
+{
+  PopcheckChecker *checker;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  GCancellable    *cancellable;
+  guint            timer_id;
+  guint            failures;
+  guint            login_delay;
+  gboolean         busy;
+  gboolean         loaded;
+  gboolean         check_queued;
+  gboolean         problem_reported;
+  GQueue           operations;
+  gulong           account_changed_id;
+};
+
+typedef struct
+{
+  OperationFunc  func;
+  GTask         *task;
+} Operation;
+
+struct _PopcheckChecker
+{
+  GObject              parent_instance;
+
+  PopcheckAccountList *accounts;
+  GListStore          *mailboxes;
+  GPtrArray           *slots;
+  GNetworkMonitor     *network_monitor;
+  gboolean             started;
+  gboolean             network_available;
+};
+
+G_DEFINE_FINAL_TYPE (PopcheckChecker, popcheck_checker, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_N_NEW,
+  N_PROPS
+};
+
+enum {
+  NEW_MESSAGES,
+  FIRST_CHECK,
+  PROBLEM,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void slot_schedule (Slot *slot);
+static void slot_run_next (Slot *slot);
+static void check_operation (Slot  *slot,
+                             GTask *task);
+
+/* Slots */
+
+static Slot *
+find_slot (PopcheckChecker *self,
+           const char      *account_id)
+{
+  for (guint i = 0; i < self->slots->len; i++)
+    {
+      Slot *slot = g_ptr_array_index (self->slots, i);
+
+      if (g_strcmp0 (popcheck_account_get_id (slot->account), account_id) == 0)
+        return slot;
+    }
+
+  return NULL;
+}
+
+static void
+slot_cancel_timer (Slot *slot)
+{
+  g_clear_handle_id (&slot->timer_id, g_source_remove);
+}
+
+static void
+operation_fail (Operation    *operation,
+                const GError *error)
+{
+  g_task_return_error (operation->task, g_error_copy (error));
+  g_object_unref (operation->task);
+  g_free (operation);
+}
+
+static void
+slot_free (Slot *slot)
+{
+  g_autoptr(GError) error = NULL;
+  Operation *operation;
+
+  slot_cancel_timer (slot);
+  g_cancellable_cancel (slot->cancellable);
+
+  error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               _("The account was removed."));
+  while ((operation = g_queue_pop_head (&slot->operations)) != NULL)
+    operation_fail (operation, error);
+
+  g_clear_signal_handler (&slot->account_changed_id, slot->account);
+  g_clear_object (&slot->cancellable);
+  g_clear_object (&slot->account);
+  g_clear_object (&slot->mailbox);
+  g_free (slot);
+}
+
+static void
+notify_n_new (PopcheckChecker *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_NEW]);
+}
+
+static void
+mailbox_n_new_cb (PopcheckMailbox *mailbox,
+                  GParamSpec      *pspec,
+                  PopcheckChecker *self)
+{
+  notify_n_new (self);
+}
+
+/* Queue an operation on a slot; operations of one account never overlap. */
+static void
+slot_queue (Slot          *slot,
+            OperationFunc  func,
+            GTask         *task)
+{
+  Operation *operation = g_new0 (Operation, 1);
+
+  operation->func = func;
+  operation->task = g_object_ref (task);
+  g_queue_push_tail (&slot->operations, operation);
+  slot_run_next (slot);
+}
+
+static void
+slot_run_next (Slot *slot)
+{
+  Operation *operation;
+
+  if (slot->busy || !slot->loaded)
+    return;
+
+  operation = g_queue_pop_head (&slot->operations);
+  if (operation == NULL)
+    return;
+
+  slot->busy = TRUE;
+  operation->func (slot, operation->task);
+  g_object_unref (operation->task);
+  g_free (operation);
+}
+
+static void
+slot_done (Slot *slot)
+{
+  slot->busy = FALSE;
+  slot_run_next (slot);
+}
+
+static void
+mailbox_loaded_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  PopcheckMailbox *mailbox = POPCHECK_MAILBOX (object);
+  g_autoptr(GError) error = NULL;
+  PopcheckChecker *self = user_data;
+  Slot *slot;
+
+  /* The mailbox sets damaged files aside itself; any error left is one we
+   * can only report, and the mailbox starts empty. */
+  if (!popcheck_mailbox_load_finish (mailbox, result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_message ("Could not load the saved state of %s: %s",
+               popcheck_mailbox_get_account_id (mailbox), error->message);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_object_unref (self);
+      return;
+    }
+
+  slot = find_slot (self, popcheck_mailbox_get_account_id (mailbox));
+  if (slot != NULL)
+    {
+      slot->loaded = TRUE;
+      slot_run_next (slot);
+    }
+
+  g_object_unref (self);
+}
+
+static void
+account_changed_cb (PopcheckAccount *account,
+                    GParamSpec      *pspec,
+                    Slot            *slot)
+{
+  /* What the user changed may be what a problem was waiting for: a new
+   * password, a trusted certificate, a corrected host. */
+  slot->failures = 0;
+  slot->problem_reported = FALSE;
+  popcheck_mailbox_set_display_name (slot->mailbox,
+                                     popcheck_account_get_display_name (account));
+  if (slot->checker->started)
+    slot_schedule (slot);
+}
+
+static Slot *
+slot_new (PopcheckChecker *self,
+          PopcheckAccount *account)
+{
+  Slot *slot = g_new0 (Slot, 1);
+
+  slot->checker = self;
+  slot->account = g_object_ref (account);
+  slot->cancellable = g_cancellable_new ();
+  slot->mailbox = popcheck_mailbox_new (popcheck_account_get_id (account));
+  popcheck_mailbox_set_display_name (slot->mailbox,
+                                     popcheck_account_get_display_name (account));
+  g_queue_init (&slot->operations);
+
+  g_signal_connect_object (slot->mailbox, "notify::n-new",
+                           G_CALLBACK (mailbox_n_new_cb), self, 0);
+  slot->account_changed_id =
+    g_signal_connect (account, "notify", G_CALLBACK (account_changed_cb), slot);
+
+  popcheck_mailbox_load_async (slot->mailbox, slot->cancellable,
+                               mailbox_loaded_cb, g_object_ref (self));
+
+  return slot;
+}
+
+static void
+accounts_items_changed_cb (GListModel      *model,
+                           guint            position,
+                           guint            removed,
+                           guint            added,
+                           PopcheckChecker *self)
+{
+  g_autoptr(GPtrArray) new_mailboxes = g_ptr_array_new ();
+
+  g_ptr_array_remove_range (self->slots, position, removed);
+
+  for (guint i = 0; i < added; i++)
+    {
+      g_autoptr(PopcheckAccount) account = g_list_model_get_item (model,
+                                                                  position + i);
+      Slot *slot = slot_new (self, account);
+
+      g_ptr_array_insert (self->slots, position + i, slot);
+      g_ptr_array_add (new_mailboxes, slot->mailbox);
+      if (self->started)
+        slot_schedule (slot);
+    }
+
+  g_list_store_splice (self->mailboxes, position, removed,
+                       new_mailboxes->pdata, new_mailboxes->len);
+  notify_n_new (self);
+}
+
+/* Scheduling */
+
+static gboolean
+slot_timer_cb (gpointer user_data)
+{
+  Slot *slot = user_data;
+
+  slot->timer_id = 0;
+  popcheck_checker_check_now (slot->checker,
+                              popcheck_account_get_id (slot->account));
+
+  return G_SOURCE_REMOVE;
+}
+
+static guint
+slot_next_delay (Slot *slot)
+{
+  PopcheckProblem problem = popcheck_mailbox_get_problem (slot->mailbox);
+  guint interval = MAX (popcheck_account_get_check_interval (slot->account),
+                        1) * 60;
+  guint delay;
+
+  switch (problem)
+    {
+    case POPCHECK_PROBLEM_NONE:
+      delay = interval;
+      break;
+
+    case POPCHECK_PROBLEM_TEMPORARY:
+    case POPCHECK_PROBLEM_BUSY:
+      delay = BACKOFF_FIRST_SECONDS << MIN (slot->failures - 1, 6);
+      delay = CLAMP (delay, BACKOFF_FIRST_SECONDS, BACKOFF_CEILING_SECONDS);
+      break;
+
+    case POPCHECK_PROBLEM_AUTH:
+    case POPCHECK_PROBLEM_CERTIFICATE:
+    case POPCHECK_PROBLEM_SECRET:
+    case POPCHECK_PROBLEM_PERMANENT:
+    default:
+      return 0;
+    }
+
+  /* RFC 2449, section 6.5: LOGIN-DELAY is the least time between logins. */
+  return MAX (delay, slot->login_delay);
+}
+
+static void
+slot_schedule (Slot *slot)
+{
+  guint delay;
+
+  slot_cancel_timer (slot);
+
+  if (!slot->checker->started || !popcheck_account_get_enabled (slot->account))
+    return;
+
+  delay = slot_next_delay (slot);
+  if (delay == 0)
+    return;
+
+  /* Seconds granularity lets the main loop coalesce wake-ups. */
+  slot->timer_id = g_timeout_add_seconds (delay, slot_timer_cb, slot);
+}
+
+static void
+network_changed_cb (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    PopcheckChecker *self)
+{
+  gboolean was_available = self->network_available;
+
+  self->network_available = available;
+  if (available && !was_available && self->started)
+    {
+      for (guint i = 0; i < self->slots->len; i++)
+        {
+          Slot *slot = g_ptr_array_index (self->slots, i);
+
+          if (popcheck_mailbox_get_state (slot->mailbox) ==
+              POPCHECK_MAILBOX_STATE_OFFLINE)
+            popcheck_checker_check_now (self,
+                                        popcheck_account_get_id (slot->account));
+        }
+    }
+}
+
+/* GObject */
+
+static void
+popcheck_checker_dispose (GObject *object)
+{
+  PopcheckChecker *self = (PopcheckChecker *) object;
+
+  popcheck_checker_stop (self);
+
+  if (self->accounts != NULL)
+    g_signal_handlers_disconnect_by_data (self->accounts, self);
+  if (self->network_monitor != NULL)
+    g_signal_handlers_disconnect_by_data (self->network_monitor, self);
+
+  g_clear_pointer (&self->slots, g_ptr_array_unref);
+  g_clear_object (&self->mailboxes);
+  g_clear_object (&self->accounts);
+  g_clear_object (&self->network_monitor);
+
+  G_OBJECT_CLASS (popcheck_checker_parent_class)->dispose (object);
+}
+
+static void
+popcheck_checker_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  PopcheckChecker *self = POPCHECK_CHECKER (object);
+
+  switch (prop_id)
+    {
+    case PROP_N_NEW:
+      g_value_set_uint (value, popcheck_checker_get_n_new (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_checker_class_init (PopcheckCheckerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = popcheck_checker_dispose;
+  object_class->get_property = popcheck_checker_get_property;
+
+  properties[PROP_N_NEW] =
+    g_param_spec_uint ("n-new", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[NEW_MESSAGES] =
+    g_signal_new ("new-messages",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, POPCHECK_TYPE_MAILBOX, G_TYPE_PTR_ARRAY);
+
+  signals[FIRST_CHECK] =
+    g_signal_new ("first-check",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, POPCHECK_TYPE_MAILBOX, G_TYPE_UINT);
+
+  signals[PROBLEM] =
+    g_signal_new ("problem",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, POPCHECK_TYPE_MAILBOX);
+}
+
+static void
+popcheck_checker_init (PopcheckChecker *self)
+{
+  self->mailboxes = g_list_store_new (POPCHECK_TYPE_MAILBOX);
+  self->slots = g_ptr_array_new_with_free_func ((GDestroyNotify) slot_free);
+}
+
+PopcheckChecker *
+popcheck_checker_new (PopcheckAccountList *accounts)
+{
+  PopcheckChecker *self;
+  guint n;
+
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT_LIST (accounts), NULL);
+
+  self = g_object_new (POPCHECK_TYPE_CHECKER, NULL);
+  self->accounts = g_object_ref (accounts);
+
+  g_signal_connect (accounts, "items-changed",
+                    G_CALLBACK (accounts_items_changed_cb), self);
+  n = g_list_model_get_n_items (G_LIST_MODEL (accounts));
+  accounts_items_changed_cb (G_LIST_MODEL (accounts), 0, 0, n, self);
+
+  return self;
+}
+
+PopcheckAccountList *
+popcheck_checker_get_accounts (PopcheckChecker *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
+
+  return self->accounts;
+}
+
+GListModel *
+popcheck_checker_get_mailboxes (PopcheckChecker *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
+
+  return G_LIST_MODEL (self->mailboxes);
+}
+
+PopcheckMailbox *
+popcheck_checker_get_mailbox (PopcheckChecker *self,
+                              const char      *account_id)
+{
+  Slot *slot;
+
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
+  g_return_val_if_fail (account_id != NULL, NULL);
+
+  slot = find_slot (self, account_id);
+  return slot ? slot->mailbox : NULL;
+}
+
+guint
+popcheck_checker_get_n_new (PopcheckChecker *self)
+{
+  guint n_new = 0;
+
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), 0);
+
+  for (guint i = 0; i < self->slots->len; i++)
+    {
+      Slot *slot = g_ptr_array_index (self->slots, i);
+
+      n_new += popcheck_mailbox_get_n_new (slot->mailbox);
+    }
+
+  return n_new;
+}
+
+void
+popcheck_checker_start (PopcheckChecker *self)
+{
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+
+  if (self->started)
+    return;
+
+  self->started = TRUE;
+
+  if (self->network_monitor == NULL)
+    {
+      self->network_monitor = g_object_ref (g_network_monitor_get_default ());
+      g_signal_connect (self->network_monitor, "network-changed",
+                        G_CALLBACK (network_changed_cb), self);
+    }
+  self->network_available =
+    g_network_monitor_get_network_available (self->network_monitor);
+
+  popcheck_checker_check_now (self, NULL);
+}
+
+void
+popcheck_checker_stop (PopcheckChecker *self)
+{
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+
+  self->started = FALSE;
+
+  for (guint i = 0; self->slots != NULL && i < self->slots->len; i++)
+    {
+      Slot *slot = g_ptr_array_index (self->slots, i);
+
+      slot_cancel_timer (slot);
+      g_cancellable_cancel (slot->cancellable);
+      g_object_unref (slot->cancellable);
+      slot->cancellable = g_cancellable_new ();
+    }
+}
+
+/* Checks */
+
+static void
+check_now_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* The outcome is on the mailbox (state, problem, error-message). */
+  popcheck_checker_check_finish (POPCHECK_CHECKER (object), result, &error);
+}
+
+void
+popcheck_checker_check_now (PopcheckChecker *self,
+                            const char      *account_id)
+{
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+
+  for (guint i = 0; i < self->slots->len; i++)
+    {
+      Slot *slot = g_ptr_array_index (self->slots, i);
+
+      if (account_id != NULL &&
+          g_strcmp0 (popcheck_account_get_id (slot->account), account_id) != 0)
+        continue;
+      if (!popcheck_account_get_enabled (slot->account))
+        {
+          popcheck_mailbox_set_state (slot->mailbox,
+                                      POPCHECK_MAILBOX_STATE_DISABLED,
+                                      POPCHECK_PROBLEM_NONE, NULL);
+          continue;
+        }
+      /* A check already queued or running answers this request too. */
+      if (slot->check_queued)
+        continue;
+
+      slot_cancel_timer (slot);
+      popcheck_checker_check_async (self,
+                                    popcheck_account_get_id (slot->account),
+                                    NULL, check_now_cb, NULL);
+    }
+}
+
+void
+popcheck_checker_check_async (PopcheckChecker     *self,
+                              const char          *account_id,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Slot *slot;
+
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_id != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_checker_check_async);
+
+  slot = find_slot (self, account_id);
+  if (slot == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                               _("There is no account “%s”."), account_id);
+      return;
+    }
+
+  slot->check_queued = TRUE;
+  slot_queue (slot, check_operation, task);
+}
+
+gboolean
+popcheck_checker_check_finish (PopcheckChecker  *self,
+                               GAsyncResult     *result,
+                               GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* What a failure means for the account: retry later, or wait for the
+ * user (issue: [IN-USE] and [LOGIN-DELAY] are "busy", not "bad
+ * password"). */
+static PopcheckProblem
+classify_error (const GError *error)
+{
+  const char *code = pop3_client_error_get_code (error);
+
+  if (error->domain == POPCHECK_SECRET_ERROR)
+    return POPCHECK_PROBLEM_SECRET;
+
+  if (error->domain != POP3_ERROR)
+    return POPCHECK_PROBLEM_TEMPORARY;
+
+  if (code != NULL)
+    {
+      if (g_str_equal (code, "IN-USE") || g_str_equal (code, "LOGIN-DELAY"))
+        return POPCHECK_PROBLEM_BUSY;
+      if (g_str_equal (code, "SYS/TEMP"))
+        return POPCHECK_PROBLEM_TEMPORARY;
+      if (g_str_equal (code, "SYS/PERM"))
+        return POPCHECK_PROBLEM_PERMANENT;
+      if (g_str_equal (code, "AUTH"))
+        return POPCHECK_PROBLEM_AUTH;
+    }
+
+  switch (error->code)
+    {
+    case POP3_ERROR_AUTH:
+      return POPCHECK_PROBLEM_AUTH;
+    case POP3_ERROR_CERTIFICATE:
+      return POPCHECK_PROBLEM_CERTIFICATE;
+    case POP3_ERROR_INVALID_ARGUMENT:
+      return POPCHECK_PROBLEM_AUTH;
+    default:
+      return POPCHECK_PROBLEM_TEMPORARY;
+    }
+}
+
+static void
+slot_record_failure (Slot         *slot,
+                     const GError *error)
+{
+  PopcheckProblem problem = classify_error (error);
+  g_autofree char *message = popcheck_session_describe_error (error);
+  gboolean needs_user;
+
+  slot->failures++;
+  popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_ERROR,
+                              problem, message);
+
+  needs_user = problem == POPCHECK_PROBLEM_AUTH ||
+               problem == POPCHECK_PROBLEM_CERTIFICATE ||
+               problem == POPCHECK_PROBLEM_SECRET ||
+               problem == POPCHECK_PROBLEM_PERMANENT;
+  if (needs_user && !slot->problem_reported)
+    {
+      slot->problem_reported = TRUE;
+      g_signal_emit (slot->checker, signals[PROBLEM], 0, slot->mailbox);
+    }
+}
+
+typedef struct
+{
+  Slot              *slot;
+  PopcheckSession   *session;
+  PopcheckMailbox   *mailbox;
+  GPtrArray         *uids;
+  GArray            *listing;
+  guint              pending_tops;
+  GError            *top_error;
+} CheckData;
+
+static void
+check_data_free (CheckData *data)
+{
+  g_clear_object (&data->session);
+  g_clear_object (&data->mailbox);
+  g_clear_pointer (&data->uids, g_ptr_array_unref);
+  g_clear_pointer (&data->listing, g_array_unref);
+  g_clear_error (&data->top_error);
+  g_free (data);
+}
+
+static void
+check_finish_ok (GTask *task)
+{
+  CheckData *data = g_task_get_task_data (task);
+  Slot *slot = data->slot;
+  PopcheckChecker *self = slot->checker;
+  g_autoptr(GPtrArray) new_messages = NULL;
+  gboolean first = !popcheck_mailbox_get_first_check_done (slot->mailbox);
+
+  new_messages = popcheck_mailbox_end_update (slot->mailbox);
+  popcheck_mailbox_save_async (slot->mailbox, NULL, NULL, NULL);
+
+  slot->failures = 0;
+  slot->problem_reported = FALSE;
+  slot->login_delay = popcheck_session_get_login_delay (data->session);
+  popcheck_mailbox_set_approximate_ids (slot->mailbox,
+                                        !popcheck_session_has_uidl (data->session));
+  popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_IDLE,
+                              POPCHECK_PROBLEM_NONE, NULL);
+
+  if (first)
+    g_signal_emit (self, signals[FIRST_CHECK], 0, slot->mailbox,
+                   popcheck_mailbox_get_first_check_count (slot->mailbox));
+  else if (new_messages->len > 0)
+    g_signal_emit (self, signals[NEW_MESSAGES], 0, slot->mailbox,
+                   new_messages);
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+check_done (GTask  *task,
+            GError *error)
+{
+  CheckData *data = g_task_get_task_data (task);
+  Slot *slot = data->slot;
+
+  slot->check_queued = FALSE;
+
+  if (error == NULL)
+    check_finish_ok (task);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_IDLE,
+                                  popcheck_mailbox_get_problem (slot->mailbox),
+                                  NULL);
+      g_task_return_error (task, error);
+    }
+  else
+    {
+      slot_record_failure (slot, error);
+      g_task_return_error (task, error);
+    }
+
+  if (data->session != NULL)
+    popcheck_session_close (data->session);
+
+  slot_schedule (slot);
+  slot_done (slot);
+}
+
+static void
+check_quit_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* Nothing was changed on the server, so a failed QUIT loses nothing. */
+  popcheck_session_quit_finish (POPCHECK_SESSION (object), result, &error);
+  check_done (task, NULL);
+}
+
+static void
+check_quit (GTask *task)
+{
+  CheckData *data = g_task_get_task_data (task);
+
+  popcheck_session_quit_async (data->session, data->slot->cancellable,
+                               check_quit_cb, g_object_ref (task));
+}
+
+static void
+check_top_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CheckData *data = g_task_get_task_data (task);
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  message = popcheck_session_summary_finish (POPCHECK_SESSION (object),
+                                             result, &error);
+  if (message != NULL)
+    popcheck_mailbox_add_summary (data->slot->mailbox, message);
+  else if (data->top_error == NULL)
+    data->top_error = g_steal_pointer (&error);
+
+  if (--data->pending_tops > 0)
+    return;
+
+  if (data->top_error != NULL)
+    check_done (task, g_steal_pointer (&data->top_error));
+  else
+    check_quit (task);
+}
+
+static void
+check_listed_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CheckData *data = g_task_get_task_data (task);
+  PopcheckSession *session = POPCHECK_SESSION (object);
+  g_autoptr(GPtrArray) need_top = NULL;
+  GError *error = NULL;
+  guint lines;
+
+  if (!popcheck_session_list_finish (session, result, &data->uids,
+                                     &data->listing, &error))
+    {
+      check_done (task, error);
+      return;
+    }
+
+  need_top = popcheck_mailbox_begin_update (data->slot->mailbox, data->uids,
+                                            data->listing);
+  if (need_top->len == 0)
+    {
+      check_quit (task);
+      return;
+    }
+
+  /* All TOPs go out at once; the engine pipelines them when the server
+   * allows it and sends them one by one otherwise. */
+  lines = popcheck_account_get_preview_lines (data->slot->account);
+  data->pending_tops = need_top->len;
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+
+      popcheck_session_summary_async (session, entry->msg, entry->uid, lines,
+                                      data->slot->cancellable,
+                                      check_top_cb, g_object_ref (task));
+    }
+}
+
+static void
+check_opened_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CheckData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!popcheck_session_open_finish (data->session, result, &error))
+    {
+      check_done (task, error);
+      return;
+    }
+
+  popcheck_session_list_async (data->session, data->slot->cancellable,
+                               check_listed_cb, g_object_ref (task));
+}
+
+static void
+check_operation (Slot  *slot,
+                 GTask *task)
+{
+  CheckData *data = g_new0 (CheckData, 1);
+
+  data->slot = slot;
+  g_task_set_task_data (task, data, (GDestroyNotify) check_data_free);
+
+  if (!slot->checker->network_available && slot->checker->started)
+    {
+      slot->check_queued = FALSE;
+      popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_OFFLINE,
+                                  POPCHECK_PROBLEM_NONE, NULL);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
+                               _("There is no network connection."));
+      slot_done (slot);
+      return;
+    }
+
+  popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_CHECKING,
+                              popcheck_mailbox_get_problem (slot->mailbox),
+                              NULL);
+
+  data->session = popcheck_session_new (slot->account);
+  popcheck_session_open_async (data->session, slot->cancellable,
+                               check_opened_cb, g_object_ref (task));
+}
+
+/* Sessions for one request: delete, preview, retrieve.  Each opens its own
+ * short session and maps UIDs to this session's message numbers, never
+ * trusting a number remembered from an earlier session. */
+
+typedef struct
+{
+  Slot            *slot;
+  PopcheckSession *session;
+  GStrv            uids;
+  guint            lines;
+  GStrv            already_gone;
+} RequestData;
+
+static void
+request_data_free (RequestData *data)
+{
+  if (data->session != NULL)
+    popcheck_session_close (data->session);
+  g_clear_object (&data->session);
+  g_strfreev (data->uids);
+  g_strfreev (data->already_gone);
+  g_free (data);
+}
+
+typedef void (*RequestStep) (GTask *task);
+
+static void
+request_fail (GTask  *task,
+              GError *error)
+{
+  RequestData *data = g_task_get_task_data (task);
+  Slot *slot = data->slot;
+
+  g_task_return_error (task, error);
+  slot_done (slot);
+}
+
+static void
+request_listed_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RequestStep step = g_object_get_data (G_OBJECT (task), "popcheck-step");
+  GError *error = NULL;
+
+  if (!popcheck_session_list_finish (POPCHECK_SESSION (object), result,
+                                     NULL, NULL, &error))
+    {
+      request_fail (task, error);
+      return;
+    }
+
+  step (task);
+}
+
+static void
+request_opened_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RequestData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!popcheck_session_open_finish (data->session, result, &error))
+    {
+      request_fail (task, error);
+      return;
+    }
+
+  popcheck_session_list_async (data->session, data->slot->cancellable,
+                               request_listed_cb, g_object_ref (task));
+}
+
+static void
+request_start (Slot        *slot,
+               GTask       *task,
+               RequestStep  step)
+{
+  RequestData *data = g_task_get_task_data (task);
+
+  data->slot = slot;
+  data->session = popcheck_session_new (slot->account);
+  g_object_set_data (G_OBJECT (task), "popcheck-step", step);
+  popcheck_session_open_async (data->session, slot->cancellable,
+                               request_opened_cb, g_object_ref (task));
+}
+
+static GTask *
+request_new (PopcheckChecker     *self,
+             const char          *account_id,
+             gpointer             source_tag,
+             GCancellable        *cancellable,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data,
+             Slot               **slot)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, g_new0 (RequestData, 1),
+                        (GDestroyNotify) request_data_free);
+
+  *slot = find_slot (self, account_id);
+  if (*slot == NULL)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                             _("There is no account “%s”."), account_id);
+
+  return task;
+}
+
+/* Delete */
+
+static void
+delete_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RequestData *data = g_task_get_task_data (task);
+  Slot *slot = data->slot;
+  GError *error = NULL;
+
+  if (!popcheck_session_delete_finish (POPCHECK_SESSION (object), result,
+                                       &data->already_gone, &error))
+    {
+      request_fail (task, error);
+      return;
+    }
+
+  popcheck_mailbox_remove_uids (slot->mailbox, (const char * const *) data->uids);
+  popcheck_mailbox_save_async (slot->mailbox, NULL, NULL, NULL);
+  g_task_return_boolean (task, TRUE);
+  slot_done (slot);
+}
+
+static void
+delete_step (GTask *task)
+{
+  RequestData *data = g_task_get_task_data (task);
+
+  popcheck_session_delete_async (data->session,
+                                 (const char * const *) data->uids,
+                                 data->slot->cancellable,
+                                 delete_done_cb, g_object_ref (task));
+}
+
+static void
+delete_operation (Slot  *slot,
+                  GTask *task)
+{
+  request_start (slot, task, delete_step);
+}
+
+void
+popcheck_checker_delete_async (PopcheckChecker     *self,
+                               const char          *account_id,
+                               const char * const  *uids,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  RequestData *data;
+  Slot *slot;
+
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_id != NULL);
+  g_return_if_fail (uids != NULL);
+
+  task = request_new (self, account_id, popcheck_checker_delete_async,
+                      cancellable, callback, user_data, &slot);
+  if (slot == NULL)
+    return;
+
+  data = g_task_get_task_data (task);
+  data->uids = g_strdupv ((GStrv) uids);
+  slot_queue (slot, delete_operation, task);
+}
+
+gboolean
+popcheck_checker_delete_finish (PopcheckChecker  *self,
+                                GAsyncResult     *result,
+                                GStrv            *already_gone,
+                                GError          **error)
+{
+  RequestData *data;
+
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+
+  data = g_task_get_task_data (G_TASK (result));
+  if (already_gone != NULL)
+    *already_gone = g_steal_pointer (&data->already_gone);
+
+  return TRUE;
+}
+
+/* Preview */
+
+static void
+preview_quit_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RequestData *data = g_task_get_task_data (task);
+  PopcheckMessage *message = g_object_get_data (G_OBJECT (task),
+                                                "popcheck-message");
+
+  popcheck_session_quit_finish (POPCHECK_SESSION (object), result, NULL);
+  g_task_return_pointer (task, g_object_ref (message), g_object_unref);
+  slot_done (data->slot);
+}
+
+static void
+preview_top_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RequestData *data = g_task_get_task_data (task);
+  PopcheckMessage *message;
+  GError *error = NULL;
+
+  message = popcheck_session_summary_finish (POPCHECK_SESSION (object), result,
+                                             &error);
+  if (message == NULL)
+    {
+      request_fail (task, error);
+      return;
+    }
+
+  g_object_set_data_full (G_OBJECT (task), "popcheck-message", message,
+                          g_object_unref);
+  popcheck_session_quit_async (data->session, data->slot->cancellable,
+                               preview_quit_cb, g_object_ref (task));
+}
+
+static void
+preview_step (GTask *task)
+{
+  RequestData *data = g_task_get_task_data (task);
+
+  popcheck_session_summary_async (data->session, 0, data->uids[0],
+                                  data->lines, data->slot->cancellable,
+                                  preview_top_cb, g_object_ref (task));
+}
+
+static void
+preview_operation (Slot  *slot,
+                   GTask *task)
+{
+  request_start (slot, task, preview_step);
+}
+
+void
+popcheck_checker_preview_async (PopcheckChecker     *self,
+                                const char          *account_id,
+                                const char          *uid,
+                                guint                lines,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  RequestData *data;
+  Slot *slot;
+
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_id != NULL);
+  g_return_if_fail (uid != NULL);
+
+  task = request_new (self, account_id, popcheck_checker_preview_async,
+                      cancellable, callback, user_data, &slot);
+  if (slot == NULL)
+    return;
+
+  data = g_task_get_task_data (task);
+  data->uids = g_new0 (char *, 2);
+  data->uids[0] = g_strdup (uid);
+  data->lines = lines;
+  slot_queue (slot, preview_operation, task);
+}
+
+PopcheckMessage *
+popcheck_checker_preview_finish (PopcheckChecker  *self,
+                                 GAsyncResult     *result,
+                                 GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Retrieve */
+
+static void
+retrieve_quit_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RequestData *data = g_task_get_task_data (task);
+  GBytes *bytes = g_object_get_data (G_OBJECT (task), "popcheck-bytes");
+
+  popcheck_session_quit_finish (POPCHECK_SESSION (object), result, NULL);
+  g_task_return_pointer (task, g_bytes_ref (bytes),
+                         (GDestroyNotify) g_bytes_unref);
+  slot_done (data->slot);
+}
+
+static void
+retrieve_retr_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RequestData *data = g_task_get_task_data (task);
+  GBytes *bytes;
+  GError *error = NULL;
+
+  bytes = popcheck_session_retrieve_finish (POPCHECK_SESSION (object), result,
+                                            &error);
+  if (bytes == NULL)
+    {
+      request_fail (task, error);
+      return;
+    }
+
+  g_object_set_data_full (G_OBJECT (task), "popcheck-bytes", bytes,
+                          (GDestroyNotify) g_bytes_unref);
+  popcheck_session_quit_async (data->session, data->slot->cancellable,
+                               retrieve_quit_cb, g_object_ref (task));
+}
+
+static void
+retrieve_step (GTask *task)
+{
+  RequestData *data = g_task_get_task_data (task);
+
+  popcheck_session_retrieve_async (data->session, data->uids[0],
+                                   data->slot->cancellable,
+                                   retrieve_retr_cb, g_object_ref (task));
+}
+
+static void
+retrieve_operation (Slot  *slot,
+                    GTask *task)
+{
+  request_start (slot, task, retrieve_step);
+}
+
+void
+popcheck_checker_retrieve_async (PopcheckChecker     *self,
+                                 const char          *account_id,
+                                 const char          *uid,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  RequestData *data;
+  Slot *slot;
+
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_id != NULL);
+  g_return_if_fail (uid != NULL);
+
+  task = request_new (self, account_id, popcheck_checker_retrieve_async,
+                      cancellable, callback, user_data, &slot);
+  if (slot == NULL)
+    return;
+
+  data = g_task_get_task_data (task);
+  data->uids = g_new0 (char *, 2);
+  data->uids[0] = g_strdup (uid);
+  slot_queue (slot, retrieve_operation, task);
+}
+
+GBytes *
+popcheck_checker_retrieve_finish (PopcheckChecker  *self,
+                                  GAsyncResult     *result,
+                                  GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

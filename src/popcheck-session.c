@@ -1,0 +1,938 @@
+/* popcheck-session.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "popcheck-session"
+
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+#include <libsecret/secret.h>
+
+#include "popcheck-account.h"
+#include "popcheck-message.h"
+#include "popcheck-secret.h"
+#include "popcheck-session.h"
+
+struct _PopcheckSession
+{
+  GObject          parent_instance;
+
+  PopcheckAccount *account;
+  Pop3Client      *client;
+  /* UID -> message number in this session; 0 marks a UID that more than
+   * one message has (possible only with header fingerprints). */
+  GHashTable      *numbers;
+  GHashTable      *sizes;
+  gboolean         has_uidl;
+  guint            login_delay;
+};
+
+G_DEFINE_FINAL_TYPE (PopcheckSession, popcheck_session, G_TYPE_OBJECT)
+
+static void
+popcheck_session_dispose (GObject *object)
+{
+  PopcheckSession *self = (PopcheckSession *) object;
+
+  if (self->client != NULL)
+    pop3_client_close (self->client);
+
+  g_clear_object (&self->client);
+  g_clear_object (&self->account);
+  g_clear_pointer (&self->numbers, g_hash_table_unref);
+  g_clear_pointer (&self->sizes, g_hash_table_unref);
+
+  G_OBJECT_CLASS (popcheck_session_parent_class)->dispose (object);
+}
+
+static void
+popcheck_session_class_init (PopcheckSessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = popcheck_session_dispose;
+}
+
+static void
+popcheck_session_init (PopcheckSession *self)
+{
+  self->client = pop3_client_new ();
+  self->has_uidl = TRUE;
+  self->numbers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->sizes = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                       g_free);
+}
+
+PopcheckSession *
+popcheck_session_new (PopcheckAccount *account)
+{
+  PopcheckSession *self;
+
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT (account), NULL);
+
+  self = g_object_new (POPCHECK_TYPE_SESSION, NULL);
+  self->account = g_object_ref (account);
+  pop3_client_set_pinned_fingerprint (
+    self->client, popcheck_account_get_pinned_fingerprint (account));
+
+  return self;
+}
+
+Pop3Client *
+popcheck_session_get_client (PopcheckSession *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), NULL);
+
+  return self->client;
+}
+
+gboolean
+popcheck_session_has_uidl (PopcheckSession *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), FALSE);
+
+  return self->has_uidl;
+}
+
+guint
+popcheck_session_get_login_delay (PopcheckSession *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), 0);
+
+  return self->login_delay;
+}
+
+void
+popcheck_session_close (PopcheckSession *self)
+{
+  g_return_if_fail (POPCHECK_IS_SESSION (self));
+
+  pop3_client_close (self->client);
+}
+
+/* Opening: password, connection, login */
+
+static void
+open_login_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PopcheckSession *self = g_task_get_source_object (task);
+  const char *const *delay;
+  GError *error = NULL;
+  guint64 seconds;
+
+  if (!pop3_client_login_finish (self->client, result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* RFC 2449, section 6.5: the least number of seconds between logins. */
+  delay = pop3_client_get_capabilities (self->client)
+            ? g_hash_table_lookup (pop3_client_get_capabilities (self->client),
+                                   "LOGIN-DELAY")
+            : NULL;
+  if (delay != NULL && delay[0] != NULL &&
+      pop3_parse_number (delay[0], strlen (delay[0]), G_MAXUINT32, &seconds))
+    self->login_delay = seconds;
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+open_connected_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PopcheckSession *self = g_task_get_source_object (task);
+  const char *password = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!pop3_client_connect_finish (self->client, result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  pop3_client_login_async (self->client,
+                           popcheck_account_get_user (self->account),
+                           password,
+                           popcheck_account_get_auth_method (self->account),
+                           g_task_get_cancellable (task),
+                           open_login_cb, g_object_ref (task));
+}
+
+static void
+open_secret_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PopcheckSession *self = g_task_get_source_object (task);
+  GError *error = NULL;
+  char *password;
+
+  password = popcheck_secret_lookup_finish (result, &error);
+  if (password == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_set_task_data (task, password, (GDestroyNotify) secret_password_free);
+  pop3_client_connect_async (self->client,
+                             popcheck_account_get_host (self->account),
+                             popcheck_account_get_port (self->account),
+                             popcheck_account_get_security (self->account),
+                             g_task_get_cancellable (task),
+                             open_connected_cb, g_object_ref (task));
+}
+
+void
+popcheck_session_open_async (PopcheckSession     *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (POPCHECK_IS_SESSION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_session_open_async);
+
+  popcheck_secret_lookup_async (popcheck_account_get_host (self->account),
+                                popcheck_account_get_port (self->account),
+                                popcheck_account_get_user (self->account),
+                                cancellable, open_secret_cb,
+                                g_steal_pointer (&task));
+}
+
+gboolean
+popcheck_session_open_finish (PopcheckSession  *self,
+                              GAsyncResult     *result,
+                              GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Listing */
+
+typedef struct
+{
+  GPtrArray *uids;
+  GArray    *listing;
+  guint      pending;
+  GError    *error;
+  gboolean   uidl_refused;
+} ListData;
+
+static void
+list_data_free (ListData *data)
+{
+  g_clear_pointer (&data->uids, g_ptr_array_unref);
+  g_clear_pointer (&data->listing, g_array_unref);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static void
+list_record (PopcheckSession *self,
+             ListData        *data)
+{
+  g_hash_table_remove_all (self->numbers);
+  g_hash_table_remove_all (self->sizes);
+
+  for (guint i = 0; i < data->listing->len; i++)
+    {
+      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
+      guint64 *size = g_new (guint64, 1);
+
+      *size = entry->octets;
+      g_hash_table_insert (self->sizes, GUINT_TO_POINTER (entry->msg), size);
+    }
+
+  for (guint i = 0; i < data->uids->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (data->uids, i);
+
+      if (g_hash_table_contains (self->numbers, entry->uid))
+        g_hash_table_insert (self->numbers, g_strdup (entry->uid),
+                             GUINT_TO_POINTER (0));
+      else
+        g_hash_table_insert (self->numbers, g_strdup (entry->uid),
+                             GUINT_TO_POINTER (entry->msg));
+    }
+}
+
+static void
+list_complete (GTask *task)
+{
+  PopcheckSession *self = g_task_get_source_object (task);
+  ListData *data = g_task_get_task_data (task);
+
+  if (data->error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&data->error));
+      return;
+    }
+
+  list_record (self, data);
+  g_task_return_boolean (task, TRUE);
+}
+
+typedef struct
+{
+  GTask   *task;
+  guint    msg;
+  guint64  octets;
+} FingerprintCall;
+
+static void
+fingerprint_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  FingerprintCall *call = user_data;
+  g_autoptr(GTask) task = call->task;
+  ListData *data = g_task_get_task_data (task);
+  g_autoptr(Pop3Reply) reply = NULL;
+  GError *error = NULL;
+
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+  if (reply == NULL && data->error == NULL)
+    data->error = error;
+  else
+    g_clear_error (&error);
+
+  if (reply != NULL)
+    {
+      Pop3UidEntry *uid = g_new0 (Pop3UidEntry, 1);
+
+      uid->msg = call->msg;
+      uid->uid = popcheck_message_fingerprint_uid (reply->body, call->octets);
+      g_ptr_array_add (data->uids, uid);
+    }
+  g_free (call);
+
+  if (--data->pending == 0)
+    list_complete (task);
+}
+
+/* Without UIDL (RFC 1939 makes it optional) a message is known by a
+ * fingerprint of its headers; the account says identity is approximate. */
+static void
+list_fingerprint (GTask *task)
+{
+  PopcheckSession *self = g_task_get_source_object (task);
+  ListData *data = g_task_get_task_data (task);
+
+  self->has_uidl = FALSE;
+  g_clear_pointer (&data->uids, g_ptr_array_unref);
+  data->uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+
+  if (data->listing->len == 0)
+    {
+      list_complete (task);
+      return;
+    }
+
+  data->pending = data->listing->len;
+  for (guint i = 0; i < data->listing->len; i++)
+    {
+      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
+      FingerprintCall *call = g_new0 (FingerprintCall, 1);
+
+      call->task = g_object_ref (task);
+      call->msg = entry->msg;
+      call->octets = entry->octets;
+      pop3_client_top_async (self->client, entry->msg, 0,
+                             g_task_get_cancellable (task),
+                             fingerprint_cb, call);
+    }
+}
+
+static void
+list_part_done (GTask *task)
+{
+  ListData *data = g_task_get_task_data (task);
+
+  if (--data->pending > 0)
+    return;
+
+  if (data->error == NULL && data->uidl_refused)
+    list_fingerprint (task);
+  else
+    list_complete (task);
+}
+
+static void
+list_uidl_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ListData *data = g_task_get_task_data (task);
+  g_autoptr(Pop3Reply) reply = NULL;
+  GError *error = NULL;
+
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+  if (reply != NULL)
+    data->uids = g_ptr_array_ref (reply->uids);
+  else if (g_error_matches (error, POP3_ERROR, POP3_ERROR_SERVER))
+    {
+      data->uidl_refused = TRUE;
+      g_clear_error (&error);
+    }
+  else if (data->error == NULL)
+    data->error = error;
+  else
+    g_clear_error (&error);
+
+  list_part_done (task);
+}
+
+static void
+list_list_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ListData *data = g_task_get_task_data (task);
+  g_autoptr(Pop3Reply) reply = NULL;
+  GError *error = NULL;
+
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+  if (reply != NULL)
+    data->listing = g_array_ref (reply->listing);
+  else if (data->error == NULL)
+    data->error = error;
+  else
+    g_clear_error (&error);
+
+  list_part_done (task);
+}
+
+void
+popcheck_session_list_async (PopcheckSession     *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ListData *data;
+
+  g_return_if_fail (POPCHECK_IS_SESSION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_session_list_async);
+  data = g_new0 (ListData, 1);
+  data->pending = 2;
+  g_task_set_task_data (task, data, (GDestroyNotify) list_data_free);
+
+  /* One round trip when the server pipelines (RFC 2449, section 6.6). */
+  pop3_client_uidl_async (self->client, 0, cancellable, list_uidl_cb,
+                          g_object_ref (task));
+  pop3_client_list_async (self->client, 0, cancellable, list_list_cb,
+                          g_object_ref (task));
+}
+
+gboolean
+popcheck_session_list_finish (PopcheckSession  *self,
+                              GAsyncResult     *result,
+                              GPtrArray       **uids,
+                              GArray          **listing,
+                              GError          **error)
+{
+  ListData *data;
+
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+
+  data = g_task_get_task_data (G_TASK (result));
+  if (uids != NULL)
+    *uids = g_ptr_array_ref (data->uids);
+  if (listing != NULL)
+    *listing = g_array_ref (data->listing);
+
+  return TRUE;
+}
+
+/* Looking a UID up in this session's listing */
+
+static guint
+lookup_number (PopcheckSession  *self,
+               const char       *uid,
+               GError          **error)
+{
+  gpointer value;
+
+  if (!g_hash_table_lookup_extended (self->numbers, uid, NULL, &value))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("The message is no longer on the server."));
+      return 0;
+    }
+
+  if (GPOINTER_TO_UINT (value) == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   _("The server has several messages that look exactly "
+                     "like this one, so PopCheck cannot tell which one is "
+                     "meant."));
+      return 0;
+    }
+
+  return GPOINTER_TO_UINT (value);
+}
+
+/* Summaries */
+
+typedef struct
+{
+  char  *uid;
+  guint  msg;
+  guint  lines;
+} SummaryData;
+
+static void
+summary_data_free (SummaryData *data)
+{
+  g_free (data->uid);
+  g_free (data);
+}
+
+static void
+summary_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PopcheckSession *self = g_task_get_source_object (task);
+  SummaryData *data = g_task_get_task_data (task);
+  g_autoptr(Pop3Reply) reply = NULL;
+  guint64 *size;
+  GError *error = NULL;
+
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  size = g_hash_table_lookup (self->sizes, GUINT_TO_POINTER (data->msg));
+  g_task_return_pointer (task,
+                         popcheck_message_new_from_top (data->uid,
+                                                        size ? *size : 0,
+                                                        data->msg,
+                                                        reply->body,
+                                                        data->lines),
+                         g_object_unref);
+}
+
+void
+popcheck_session_summary_async (PopcheckSession     *self,
+                                guint                msg,
+                                const char          *uid,
+                                guint                lines,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SummaryData *data;
+
+  g_return_if_fail (POPCHECK_IS_SESSION (self));
+  g_return_if_fail (uid != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_session_summary_async);
+
+  if (msg == 0)
+    {
+      GError *error = NULL;
+
+      msg = lookup_number (self, uid, &error);
+      if (msg == 0)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+
+  data = g_new0 (SummaryData, 1);
+  data->uid = g_strdup (uid);
+  data->msg = msg;
+  data->lines = lines;
+  g_task_set_task_data (task, data, (GDestroyNotify) summary_data_free);
+
+  pop3_client_top_async (self->client, msg, lines, cancellable, summary_cb,
+                         g_steal_pointer (&task));
+}
+
+PopcheckMessage *
+popcheck_session_summary_finish (PopcheckSession  *self,
+                                 GAsyncResult     *result,
+                                 GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Retrieving */
+
+static void
+retrieve_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(Pop3Reply) reply = NULL;
+  GError *error = NULL;
+
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_bytes_ref (reply->body),
+                           (GDestroyNotify) g_bytes_unref);
+}
+
+void
+popcheck_session_retrieve_async (PopcheckSession     *self,
+                                 const char          *uid,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  guint msg;
+
+  g_return_if_fail (POPCHECK_IS_SESSION (self));
+  g_return_if_fail (uid != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_session_retrieve_async);
+
+  msg = lookup_number (self, uid, &error);
+  if (msg == 0)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  pop3_client_retr_async (self->client, msg, cancellable, retrieve_cb,
+                          g_steal_pointer (&task));
+}
+
+GBytes *
+popcheck_session_retrieve_finish (PopcheckSession  *self,
+                                  GAsyncResult     *result,
+                                  GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Quitting */
+
+static void
+quit_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(Pop3Reply) reply = NULL;
+  GError *error = NULL;
+
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+popcheck_session_quit_async (PopcheckSession     *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (POPCHECK_IS_SESSION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_session_quit_async);
+  pop3_client_quit_async (self->client, cancellable, quit_cb,
+                          g_steal_pointer (&task));
+}
+
+gboolean
+popcheck_session_quit_finish (PopcheckSession  *self,
+                              GAsyncResult     *result,
+                              GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Deleting */
+
+typedef struct
+{
+  GPtrArray *gone;
+  guint      pending;
+  GError    *error;
+} DeleteData;
+
+static void
+delete_data_free (DeleteData *data)
+{
+  g_clear_pointer (&data->gone, g_ptr_array_unref);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static GError *
+nothing_deleted_error (const GError *cause)
+{
+  g_autofree char *reason = popcheck_session_describe_error (cause);
+
+  return g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
+                      _("Nothing was deleted: %s"), reason);
+}
+
+static void
+delete_quit_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  DeleteData *data = g_task_get_task_data (task);
+  g_autoptr(Pop3Reply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+
+  if (data->error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&data->error));
+      return;
+    }
+
+  /* RFC 1939, section 6: deletions take effect in the UPDATE state, which
+   * only a QUIT answered +OK proves was reached. */
+  if (reply == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
+                               _("The server did not confirm the deletion, "
+                                 "so it may not have happened: %s"),
+                               error->message);
+      return;
+    }
+
+  g_ptr_array_add (data->gone, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+delete_rset_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(Pop3Reply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+  pop3_client_quit_async (POP3_CLIENT (object), g_task_get_cancellable (task),
+                          delete_quit_cb, g_object_ref (task));
+}
+
+static void
+delete_dele_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  DeleteData *data = g_task_get_task_data (task);
+  Pop3Client *client = POP3_CLIENT (object);
+  g_autoptr(Pop3Reply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = pop3_client_command_finish (client, result, &error);
+  if (reply == NULL && data->error == NULL)
+    data->error = nothing_deleted_error (error);
+
+  if (--data->pending > 0)
+    return;
+
+  if (data->error == NULL)
+    {
+      pop3_client_quit_async (client, g_task_get_cancellable (task),
+                              delete_quit_cb, g_object_ref (task));
+      return;
+    }
+
+  /* Undo what was marked, then leave; if the connection is gone the
+   * server discards the marks itself (RFC 1939, section 6). */
+  if (pop3_client_is_connected (client))
+    pop3_client_rset_async (client, g_task_get_cancellable (task),
+                            delete_rset_cb, g_object_ref (task));
+  else
+    g_task_return_error (task, g_steal_pointer (&data->error));
+}
+
+void
+popcheck_session_delete_async (PopcheckSession     *self,
+                               const char * const  *uids,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GArray) numbers = g_array_new (FALSE, FALSE, sizeof (guint));
+  DeleteData *data;
+
+  g_return_if_fail (POPCHECK_IS_SESSION (self));
+  g_return_if_fail (uids != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_session_delete_async);
+  data = g_new0 (DeleteData, 1);
+  data->gone = g_ptr_array_new_with_free_func (g_free);
+  g_task_set_task_data (task, data, (GDestroyNotify) delete_data_free);
+
+  for (guint i = 0; uids[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      guint msg = lookup_number (self, uids[i], &error);
+
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        g_ptr_array_add (data->gone, g_strdup (uids[i]));
+      else if (msg == 0)
+        {
+          g_task_return_error (task, nothing_deleted_error (error));
+          return;
+        }
+      else
+        g_array_append_val (numbers, msg);
+    }
+
+  if (numbers->len == 0)
+    {
+      pop3_client_quit_async (self->client, cancellable, delete_quit_cb,
+                              g_steal_pointer (&task));
+      return;
+    }
+
+  data->pending = numbers->len;
+  for (guint i = 0; i < numbers->len; i++)
+    pop3_client_dele_async (self->client, g_array_index (numbers, guint, i),
+                            cancellable, delete_dele_cb, g_object_ref (task));
+}
+
+gboolean
+popcheck_session_delete_finish (PopcheckSession  *self,
+                                GAsyncResult     *result,
+                                GStrv            *already_gone,
+                                GError          **error)
+{
+  DeleteData *data;
+
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+
+  data = g_task_get_task_data (G_TASK (result));
+  if (already_gone != NULL)
+    *already_gone = (GStrv) g_ptr_array_steal (data->gone, NULL);
+
+  return TRUE;
+}
+
+/* Errors, for people */
+
+char *
+popcheck_session_describe_error (const GError *error)
+{
+  const char *code = pop3_client_error_get_code (error);
+
+  if (error->domain != POP3_ERROR)
+    return g_strdup (error->message);
+
+  if (g_strcmp0 (code, "IN-USE") == 0)
+    return g_strdup_printf (_("The mailbox is in use by another program; "
+                              "PopCheck will try again later. The server "
+                              "said: “%s”"), error->message);
+  if (g_strcmp0 (code, "LOGIN-DELAY") == 0)
+    return g_strdup_printf (_("The server asks to wait longer between "
+                              "checks; PopCheck will try again later. The "
+                              "server said: “%s”"), error->message);
+  if (g_strcmp0 (code, "SYS/TEMP") == 0)
+    return g_strdup_printf (_("The server has a temporary problem; PopCheck "
+                              "will try again later. The server said: “%s”"),
+                            error->message);
+  if (g_strcmp0 (code, "SYS/PERM") == 0)
+    return g_strdup_printf (_("The server has a lasting problem with this "
+                              "mailbox; checking is paused until you check "
+                              "again. The server said: “%s”"),
+                            error->message);
+
+  switch (error->code)
+    {
+    case POP3_ERROR_AUTH:
+      return g_strdup_printf (_("The server did not accept the user name or "
+                                "password. The server said: “%s”"),
+                              error->message);
+    case POP3_ERROR_CERTIFICATE:
+      return g_strdup_printf (_("The server’s certificate is not trusted. "
+                                "%s"), error->message);
+    case POP3_ERROR_TLS:
+      return g_strdup_printf (_("A secure connection could not be "
+                                "established. %s"), error->message);
+    case POP3_ERROR_TIMEOUT:
+      return g_strdup (_("The server did not answer in time."));
+    case POP3_ERROR_CONNECT:
+      return g_strdup_printf (_("Could not connect to the server. %s"),
+                              error->message);
+    case POP3_ERROR_CLOSED:
+      return g_strdup (_("The server closed the connection."));
+    case POP3_ERROR_PROTOCOL:
+    case POP3_ERROR_LINE_TOO_LONG:
+    case POP3_ERROR_RESPONSE_TOO_LONG:
+      return g_strdup_printf (_("The server sent something PopCheck does not "
+                                "understand, so the connection was closed. "
+                                "%s"), error->message);
+    case POP3_ERROR_SERVER:
+      return g_strdup_printf (_("The server reported an error: “%s”"),
+                              error->message);
+    case POP3_ERROR_INVALID_ARGUMENT:
+    case POP3_ERROR_NOT_SUPPORTED:
+    default:
+      return g_strdup (error->message);
+    }
+}

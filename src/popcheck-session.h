@@ -1,0 +1,97 @@
+/* popcheck-session.h: one short POP3 session for one account
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Everything the checker does on a server goes through a session: look up
+ * the password, connect with the account's security and pinned
+ * certificate, log in, and then list, summarize, delete or retrieve by UID.
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "pop3-client.h"
+#include "popcheck-types.h"
+
+G_BEGIN_DECLS
+
+#define POPCHECK_TYPE_SESSION (popcheck_session_get_type ())
+
+G_DECLARE_FINAL_TYPE (PopcheckSession, popcheck_session, POPCHECK, SESSION,
+                      GObject)
+
+PopcheckSession *popcheck_session_new              (PopcheckAccount     *account);
+Pop3Client      *popcheck_session_get_client       (PopcheckSession     *self);
+gboolean         popcheck_session_has_uidl         (PopcheckSession     *self);
+guint            popcheck_session_get_login_delay  (PopcheckSession     *self);
+
+void             popcheck_session_open_async       (PopcheckSession     *self,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+gboolean         popcheck_session_open_finish      (PopcheckSession     *self,
+                                                    GAsyncResult        *result,
+                                                    GError             **error);
+
+/* UIDL and LIST together; without UIDL, identities are fingerprints of
+ * the headers from TOP n 0.  uids: Pop3UidEntry *, listing: Pop3ListEntry. */
+void             popcheck_session_list_async       (PopcheckSession     *self,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+gboolean         popcheck_session_list_finish      (PopcheckSession     *self,
+                                                    GAsyncResult        *result,
+                                                    GPtrArray          **uids,
+                                                    GArray             **listing,
+                                                    GError             **error);
+
+/* TOP msg lines, decoded into a summary.  Needs a listing first. */
+void             popcheck_session_summary_async    (PopcheckSession     *self,
+                                                    guint                msg,
+                                                    const char          *uid,
+                                                    guint                lines,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+PopcheckMessage *popcheck_session_summary_finish   (PopcheckSession     *self,
+                                                    GAsyncResult        *result,
+                                                    GError             **error);
+
+/* RETR of the message with this UID.  Needs a listing first. */
+void             popcheck_session_retrieve_async   (PopcheckSession     *self,
+                                                    const char          *uid,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+GBytes          *popcheck_session_retrieve_finish  (PopcheckSession     *self,
+                                                    GAsyncResult        *result,
+                                                    GError             **error);
+
+/* DELE every UID that is on the server, then QUIT: the deletion is only
+ * committed when QUIT is answered +OK.  On any failure before that, RSET
+ * is sent where possible and the error says nothing was deleted. */
+void             popcheck_session_delete_async     (PopcheckSession     *self,
+                                                    const char * const  *uids,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+gboolean         popcheck_session_delete_finish    (PopcheckSession     *self,
+                                                    GAsyncResult        *result,
+                                                    GStrv               *already_gone,
+                                                    GError             **error);
+
+void             popcheck_session_quit_async       (PopcheckSession     *self,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+gboolean         popcheck_session_quit_finish      (PopcheckSession     *self,
+                                                    GAsyncResult        *result,
+                                                    GError             **error);
+
+void             popcheck_session_close            (PopcheckSession     *self);
+
+/* A sentence for a person, translated, from any error a session gives. */
+char            *popcheck_session_describe_error   (const GError        *error);
+
+G_END_DECLS
