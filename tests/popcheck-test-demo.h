@@ -1,0 +1,49 @@
+/* popcheck-test-demo.h: the Dovecot demo server, for tests in C
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Starts build-aux/popcheck-demo-server in a fresh directory and reads what
+ * it wrote to env.sh.  Each test adds its own user, so tests never see each
+ * other's messages.  Every function asserts: a test cannot go on without
+ * its server.
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char    *dir;
+  char    *host;
+  guint16  pop3_port;
+  guint16  pop3s_port;
+  char    *ca_file;
+  char    *fingerprint;
+} PopcheckTestDemo;
+
+PopcheckTestDemo *popcheck_test_demo_start      (void);
+void              popcheck_test_demo_stop       (PopcheckTestDemo *demo);
+void              popcheck_test_demo_add_user   (PopcheckTestDemo *demo,
+                                                 const char       *user,
+                                                 const char       *password,
+                                                 gboolean          empty);
+/* Delivers a message of the given Message-ID and subject. */
+void              popcheck_test_demo_deliver    (PopcheckTestDemo *demo,
+                                                 const char       *user,
+                                                 const char       *message_id,
+                                                 const char       *subject);
+char             *popcheck_test_demo_maildir    (PopcheckTestDemo *demo,
+                                                 const char       *user);
+/* Message-IDs of the messages in the user's Maildir, sorted. */
+GStrv             popcheck_test_demo_message_ids (PopcheckTestDemo *demo,
+                                                 const char       *user);
+/* Whether any message carries the Maildir "S" (seen) flag. */
+gboolean          popcheck_test_demo_any_seen   (PopcheckTestDemo *demo,
+                                                 const char       *user);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PopcheckTestDemo, popcheck_test_demo_stop)
+
+G_END_DECLS
