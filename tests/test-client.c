@@ -609,7 +609,8 @@ test_apop_redos (Fixture       *f,
                   pop3_fake_server_get_port (f->server),
                   mode_security (f->mode), &error);
   g_assert_error (error, POP3_ERROR, POP3_ERROR_LINE_TOO_LONG);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  /* Quadratic work on a million '<' would take minutes, not seconds. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
   g_assert_false (pop3_client_is_connected (f->client));
 }
 
@@ -1087,7 +1088,8 @@ test_timeout_silent (Fixture       *f,
   g_assert_error (error, POP3_ERROR, POP3_ERROR_TIMEOUT);
   g_assert_cmpint (g_get_monotonic_time () - start, >=,
                    G_USEC_PER_SEC * 9 / 10);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
+  /* A one-second timeout against a 20-second pause. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
   g_assert_false (pop3_client_is_connected (f->client));
   assert_no_mismatches (f->server);
 }
@@ -1111,7 +1113,8 @@ test_timeout_no_greeting (Fixture       *f,
                   pop3_fake_server_get_port (f->server),
                   mode_security (f->mode), &error);
   g_assert_error (error, POP3_ERROR, POP3_ERROR_TIMEOUT);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
+  /* A one-second timeout against a 20-second pause. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
   g_assert_false (pop3_client_is_connected (f->client));
 }
 
@@ -1140,7 +1143,8 @@ test_timeout_stls_handshake (Fixture       *f,
                   pop3_fake_server_get_port (f->server),
                   POP3_SECURITY_STARTTLS, &error);
   g_assert_error (error, POP3_ERROR, POP3_ERROR_TIMEOUT);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
+  /* A one-second timeout against a 20-second pause. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
   g_assert_false (pop3_client_is_connected (f->client));
   assert_no_mismatches (f->server);
 }

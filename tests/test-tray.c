@@ -565,6 +565,7 @@ test_layout (Fixture       *fixture,
   g_autoptr(GArray_Children) children = NULL;
   g_autoptr(GVariant) props = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *remote_error = NULL;
   const char *display = NULL;
   guint revision;
   int root_id;
@@ -614,7 +615,8 @@ test_layout (Fixture       *fixture,
                                            g_variant_new_strv (NULL, 0)),
                             "(u(ia{sv}av))", &error));
   g_assert_nonnull (error);
-  g_assert_cmpstr (g_dbus_error_get_remote_error (error), ==,
+  remote_error = g_dbus_error_get_remote_error (error);
+  g_assert_cmpstr (remote_error, ==,
                    "org.example.PopCheck.Tray.Error.UnknownItem");
 }
 
