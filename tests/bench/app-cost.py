@@ -1,0 +1,292 @@
+#!/usr/bin/python3
+# app-cost.py: what the running app costs, measured from /proc.
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+#   tests/bench/app-cost.py [--build-dir DIR] [--messages N] [--idle SECONDS]
+#
+# Runs the app built in DIR (default _build) on a private Xvfb display and a
+# private D-Bus session with its own gnome-keyring-daemon (the test
+# harnesses tests/keyring-harness and tests/run-under-xvfb), against the demo
+# Dovecot with a generated mailbox of N messages (10,000), and prints:
+#
+#   - resident memory with the N messages listed, against the same app with
+#     no account, measured in the same run (the baseline);
+#   - CPU time and wake-ups over --idle seconds (60) between checks, for the
+#     main thread (PopCheck's own code) and for the whole process, against
+#     the same idle period of the app with no account;
+#   - the time from launch to the window showing the cached list, for a
+#     second launch once the first has filled the cache, against the time to
+#     the window of the app with no account.
+#
+# Wake-ups are voluntary context switches (/proc/PID/task/TID/status): each
+# is a return from poll() or another wait.  The app reports when its
+# window shows messages and when a check ends through its debug log
+# (G_MESSAGES_DEBUG); nothing else of the app is instrumented.
+
+import argparse
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+SOURCE_DIR = os.path.normpath(os.path.join(HERE, '..', '..'))
+PYTHON = '/usr/bin/python3'
+DEMO = os.path.join(SOURCE_DIR, 'build-aux', 'popcheck-demo-server')
+SHOWN = re.compile(r'popcheck-window-DEBUG.*: Showing (\d+) messages')
+CHECKED = re.compile(r'popcheck-checker-DEBUG.*: Account \S+: checked, (\d+) messages')
+SHOWN_WINDOW = re.compile(r'popcheck-window-DEBUG.*: Window shown')
+
+
+def log(msg):
+    print('app-cost: ' + msg, file=sys.stderr, flush=True)
+
+
+# --- outside: start the harnesses and run ourselves inside them ------------
+
+def outer(args):
+    harness = [PYTHON, os.path.join(SOURCE_DIR, 'tests', 'keyring-harness'),
+               '--mode', 'keyring', '--',
+               PYTHON, os.path.join(SOURCE_DIR, 'tests', 'run-under-xvfb'),
+               '--',
+               PYTHON, os.path.realpath(__file__), '--inside',
+               '--build-dir', args.build_dir,
+               '--messages', str(args.messages),
+               '--idle', str(args.idle)]
+    return subprocess.call(harness)
+
+
+# --- inside: the measurements ----------------------------------------------
+
+def proc_status(pid, tid=None):
+    path = '/proc/%d/status' % pid if tid is None else \
+        '/proc/%d/task/%d/status' % (pid, tid)
+    fields = {}
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.partition(':')
+            fields[key] = value.strip()
+    return fields
+
+
+def cpu_seconds(pid, tid=None):
+    path = '/proc/%d/stat' % pid if tid is None else \
+        '/proc/%d/task/%d/stat' % (pid, tid)
+    with open(path) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf('SC_CLK_TCK')
+
+
+def wakeups(pid):
+    """Voluntary context switches of the main thread and of all threads."""
+    main = int(proc_status(pid, pid)['voluntary_ctxt_switches'])
+    total = 0
+    for tid in os.listdir('/proc/%d/task' % pid):
+        try:
+            total += int(proc_status(pid, int(tid))['voluntary_ctxt_switches'])
+        except FileNotFoundError:
+            pass  # a thread that just ended
+    return main, total
+
+
+class App:
+    def __init__(self, binary, env):
+        self.start = time.monotonic()
+        self.proc = subprocess.Popen([binary], env=env,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        self.buffer = b''
+
+    def wait_for(self, pattern, timeout):
+        """Seconds from launch until a debug line matches, and the match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while b'\n' in self.buffer:
+                line, self.buffer = self.buffer.split(b'\n', 1)
+                text = line.decode('utf-8', 'replace')
+                match = pattern.search(text)
+                if match:
+                    return time.monotonic() - self.start, match
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
+                raise RuntimeError('the app never logged %r' % pattern.pattern)
+            ready, _, _ = select.select([self.proc.stderr], [], [], left)
+            if ready:
+                self.buffer += os.read(self.proc.stderr.fileno(), 65536)
+
+    def drain(self):
+        """Keeps reading the log so that the app never blocks on a full pipe."""
+        while select.select([self.proc.stderr], [], [], 0)[0]:
+            if not os.read(self.proc.stderr.fileno(), 65536):
+                break
+
+    def idle(self, seconds):
+        pid = self.proc.pid
+        cpu_main0, cpu0 = cpu_seconds(pid, pid), cpu_seconds(pid)
+        main0, total0 = wakeups(pid)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            select.select([self.proc.stderr], [], [], end - time.monotonic())
+            self.drain()
+        main1, total1 = wakeups(pid)
+        return {'cpu_main': cpu_seconds(pid, pid) - cpu_main0,
+                'cpu': cpu_seconds(pid) - cpu0,
+                'wakeups_main': main1 - main0, 'wakeups': total1 - total0}
+
+    def rss_kib(self):
+        return int(proc_status(self.proc.pid)['VmRSS'].split()[0])
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def add_account(env, demo):
+    """The account as the app stores it: GSettings, and the password in the
+    keyring under the app's secret schema."""
+    code = r'''
+import json, sys
+import gi
+gi.require_version('Secret', '1')
+from gi.repository import Gio, Secret
+demo = json.loads(sys.argv[1])
+root = Gio.Settings.new('org.example.PopCheck')
+account = Gio.Settings.new_with_path('org.example.PopCheck.Account',
+                                     '/org/example/PopCheck/accounts/bench/')
+account.set_string('display-name', 'Bench')
+account.set_string('host', demo['host'])
+account.set_uint16('port', demo['pop3s_port'])
+account.set_string('security', 'tls')
+account.set_string('user', demo['user'])
+account.set_string('pinned-fingerprint', demo['fingerprint'])
+root.set_strv('accounts', ['bench'])
+Gio.Settings.sync()
+schema = Secret.Schema.new('org.example.PopCheck.Account', Secret.SchemaFlags.NONE,
+                           {'host': Secret.SchemaAttributeType.STRING,
+                            'port': Secret.SchemaAttributeType.INTEGER,
+                            'user': Secret.SchemaAttributeType.STRING,
+                            'protocol': Secret.SchemaAttributeType.STRING})
+Secret.password_store_sync(schema, {'host': demo['host'],
+                                    'port': str(demo['pop3s_port']),
+                                    'user': demo['user'], 'protocol': 'pop3'},
+                           Secret.COLLECTION_DEFAULT, 'PopCheck bench',
+                           demo['password'], None)
+'''
+    subprocess.check_call([PYTHON, '-c', code, json.dumps(demo)], env=env)
+
+
+def inside(args):
+    build = os.path.realpath(args.build_dir)
+    binary = os.path.join(build, 'src', 'popcheck')
+    work = tempfile.mkdtemp(prefix='popcheck-app-cost-')
+    os.chmod(work, 0o755)
+    demo_dir = os.path.join(work, 'demo')
+    env = dict(os.environ,
+               GSETTINGS_BACKEND='keyfile',
+               GSETTINGS_SCHEMA_DIR=os.path.join(build, 'data'),
+               G_MESSAGES_DEBUG='popcheck-window popcheck-checker',
+               GTK_A11Y='none', NO_AT_BRIDGE='1')
+    results = {}
+    try:
+        # The baseline: the same app with no account.
+        app = App(binary, env)
+        results['empty_window_s'], _ = app.wait_for(SHOWN_WINDOW, 60)
+        time.sleep(2)
+        app.drain()
+        results['empty_rss_kib'] = app.rss_kib()
+        log('idle for %d s with no account' % args.idle)
+        results['empty_idle'] = app.idle(args.idle)
+        app.stop()
+
+        log('starting Dovecot with %d messages' % args.messages)
+        subprocess.check_call([DEMO, 'start', '--dir', demo_dir],
+                              stdout=subprocess.DEVNULL)
+        subprocess.check_call([DEMO, 'add-user', '--dir', demo_dir,
+                               '--user', 'bench', '--password', 'bench-password',
+                               '--empty'])
+        subprocess.check_call([PYTHON, os.path.join(HERE, 'gen-mailbox.py'),
+                               '--dir', demo_dir, '--user', 'bench',
+                               '--count', str(args.messages)],
+                              stdout=subprocess.DEVNULL)
+        with open(os.path.join(demo_dir, 'env.json')) as f:
+            demo = json.load(f)
+        demo.update(user='bench', password='bench-password')
+        add_account(env, demo)
+
+        # First launch: fills the cache.
+        app = App(binary, env)
+        first, match = app.wait_for(CHECKED, 600)
+        results['first_check_s'] = first
+        results['messages'] = int(match.group(1))
+        app.stop()
+
+        # Second launch: the cached list, then idle until the next check
+        # (five minutes away).
+        app = App(binary, env)
+        results['cached_window_s'], match = app.wait_for(SHOWN, 60)
+        results['cached_shown'] = int(match.group(1))
+        app.wait_for(CHECKED, 600)
+        time.sleep(2)
+        app.drain()
+        results['rss_kib'] = app.rss_kib()
+        log('idle for %d s with %d messages' % (args.idle, results['messages']))
+        results['idle'] = app.idle(args.idle)
+        app.stop()
+    finally:
+        subprocess.call([DEMO, 'stop', '--dir', demo_dir],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(work, ignore_errors=True)
+
+    print_table(results, args.idle)
+    return 0
+
+
+def ratio(value, base):
+    return '%.1fx' % (value / base) if base else '-'
+
+
+def print_table(r, idle):
+    print('PopCheck app, %d messages listed; baseline: the same app with no '
+          'account, same run' % r['messages'])
+    print('%-34s %12s %12s %8s' % ('', 'messages', 'baseline', 'ratio'))
+    print('%-34s %9.1f MB %9.1f MB %8s' % (
+        'resident memory', r['rss_kib'] / 1024, r['empty_rss_kib'] / 1024,
+        ratio(r['rss_kib'], r['empty_rss_kib'])))
+    for key, label in (('wakeups_main', 'idle wake-ups, main thread'),
+                       ('wakeups', 'idle wake-ups, all threads')):
+        print('%-34s %12d %12d %8s' % (
+            '%s (%d s)' % (label, idle), r['idle'][key], r['empty_idle'][key],
+            ratio(r['idle'][key], r['empty_idle'][key])))
+    print('%-34s %10.2f s %10.2f s %8s' % (
+        'idle CPU time (%d s)' % idle, r['idle']['cpu'],
+        r['empty_idle']['cpu'], ratio(r['idle']['cpu'], r['empty_idle']['cpu'])))
+    print('%-34s %10.2f s %10.2f s %8s' % (
+        'launch to window (cached list)', r['cached_window_s'],
+        r['empty_window_s'], ratio(r['cached_window_s'], r['empty_window_s'])))
+    print('first check of the full mailbox, from launch: %.2f s'
+          % r['first_check_s'])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[2])
+    parser.add_argument('--build-dir', default=os.path.join(SOURCE_DIR, '_build'))
+    parser.add_argument('--messages', type=int, default=10000)
+    parser.add_argument('--idle', type=int, default=60)
+    parser.add_argument('--inside', action='store_true', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    return inside(args) if args.inside else outer(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
