@@ -377,6 +377,16 @@ print_mailbox_json (PopcheckAccount      *account,
   popcheck_cli_write_line (popcheck_json_get_text (json));
 }
 
+/* What a person calls the account: its name, or its id when the name was
+ * cleared from outside. */
+static const char *
+account_label (PopcheckAccount *account)
+{
+  const char *name = popcheck_account_get_display_name (account);
+
+  return name != NULL && name[0] != '\0' ? name : popcheck_account_get_id (account);
+}
+
 static char *
 describe_counts (PopcheckMailbox *mailbox)
 {
@@ -512,8 +522,8 @@ run_check (CliAccounts *cli)
         }
 
       if (message != NULL)
-        g_printerr (PROGRAM_NAME ": %s: %s\n",
-                    popcheck_account_get_display_name (account), message);
+        g_printerr (PROGRAM_NAME ": %s: %s\n", account_label (account),
+                    message);
 
       if (cli->options->json)
         print_mailbox_json (account, mailbox, state, message);
@@ -521,14 +531,14 @@ run_check (CliAccounts *cli)
         {
           g_autofree char *counts = describe_counts (mailbox);
           g_autofree char *line = g_strdup_printf ("%s: %s",
-                                                   popcheck_account_get_display_name (account),
+                                                   account_label (account),
                                                    counts);
           popcheck_cli_write_line (line);
         }
       else if (state == POPCHECK_MAILBOX_STATE_DISABLED)
         {
           g_autofree char *line = g_strdup_printf ("%s: disabled",
-                                                   popcheck_account_get_display_name (account));
+                                                   account_label (account));
           popcheck_cli_write_line (line);
         }
     }
@@ -563,8 +573,7 @@ print_status_waybar (GPtrArray *selected,
 
       if (tooltip->len > 0)
         g_string_append_c (tooltip, '\n');
-      g_string_append_printf (tooltip, "%s: ",
-                              popcheck_account_get_display_name (account));
+      g_string_append_printf (tooltip, "%s: ", account_label (account));
       if (!popcheck_account_get_enabled (account))
         g_string_append (tooltip, "disabled");
       else if (!popcheck_mailbox_get_first_check_done (mailbox))
@@ -597,7 +606,7 @@ static void
 print_status_text (PopcheckAccount *account,
                    PopcheckMailbox *mailbox)
 {
-  const char *name = popcheck_account_get_display_name (account);
+  const char *name = account_label (account);
   g_autofree char *line = NULL;
 
   if (!popcheck_account_get_enabled (account))
@@ -753,8 +762,8 @@ run_delete (CliAccounts *cli)
       int status = exit_status_for_error (cli, error);
       g_autofree char *message = popcheck_session_describe_error (error);
 
-      g_printerr (PROGRAM_NAME ": %s: %s\n",
-                  popcheck_account_get_display_name (account), message);
+      g_printerr (PROGRAM_NAME ": %s: %s\n", account_label (account),
+                  message);
       if (cli->options->json)
         print_result_json (popcheck_account_get_id (account), NULL, FALSE,
                            message);
@@ -1047,8 +1056,8 @@ run_account_remove (CliAccounts *cli)
                                             wait_for_result (&result), &error))
     {
       g_printerr (PROGRAM_NAME ": the account \"%s\" was removed, but its "
-                  "password is still in the keyring: %s\n", name,
-                  error->message);
+                  "password could not be removed from the keyring: %s\n",
+                  name, error->message);
       status = exit_status_for_error (cli, error);
     }
   g_settings_sync ();
