@@ -587,8 +587,8 @@ cli_command_parse (const char  *word,
                                    &command->msg, error))
           return NULL;
         /* TOP n 0 is legal: the header alone (RFC 1939, section 7). */
-        if (!popcheck_cli_parse_unsigned (g_ptr_array_index (tokens, 2), 0, G_MAXUINT,
-                                          &lines))
+        if (!popcheck_cli_parse_unsigned (g_ptr_array_index (tokens, 2), 0,
+                                          G_MAXUINT, &lines))
           {
             g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                          "in the command \"%s\", \"%s\" is not a number of "
@@ -1271,20 +1271,21 @@ parse_server_options (CliSession *session,
   guint64 value;
 
   if (options->host == NULL || options->host[0] == '\0')
-    return popcheck_cli_usage_error ("--host is required: which server should I connect "
-                                     "to?");
+    return popcheck_cli_usage_error ("--host is required: which server should "
+                                     "I connect to?");
   session->host = g_strdup (options->host);
 
   if (options->security != NULL &&
       !pop3_security_from_string (options->security, &session->security))
-    return popcheck_cli_usage_error ("\"%s\" is not a --security; use tls, starttls or "
-                                     "none", options->security);
+    return popcheck_cli_usage_error ("\"%s\" is not a --security; use tls, "
+                                     "starttls or none", options->security);
 
   if (options->port != NULL)
     {
       if (!popcheck_cli_parse_unsigned (options->port, 1, G_MAXUINT16, &value))
-        return popcheck_cli_usage_error ("\"%s\" is not a --port; a port is a number "
-                                         "from 1 to 65535", options->port);
+        return popcheck_cli_usage_error ("\"%s\" is not a --port; a port is a "
+                                         "number from 1 to 65535",
+                                         options->port);
       session->port = (guint16) value;
     }
   else
@@ -1294,8 +1295,9 @@ parse_server_options (CliSession *session,
 
   if (options->auth != NULL &&
       !pop3_auth_method_from_string (options->auth, &session->auth))
-    return popcheck_cli_usage_error ("\"%s\" is not an --auth method; use auto, user, "
-                                     "apop, plain, login or cram-md5", options->auth);
+    return popcheck_cli_usage_error ("\"%s\" is not an --auth method; use "
+                                     "auto, user, apop, plain, login or "
+                                     "cram-md5", options->auth);
 
   return CLI_EXIT_OK;
 }
@@ -1393,17 +1395,19 @@ cli_session_parse_arguments (CliSession  *session,
 
   if (options.timeout != NULL)
     {
-      if (!popcheck_cli_parse_unsigned (options.timeout, 1, 24 * 60 * 60, &value))
-        return popcheck_cli_usage_error ("\"%s\" is not a --timeout; give a number of "
-                                         "seconds from 1 to 86400", options.timeout);
+      if (!popcheck_cli_parse_unsigned (options.timeout, 1, 24 * 60 * 60,
+                                        &value))
+        return popcheck_cli_usage_error ("\"%s\" is not a --timeout; give a "
+                                         "number of seconds from 1 to 86400",
+                                         options.timeout);
       session->timeout = (guint) value;
     }
 
   if (options.debug != NULL)
     {
       if (!popcheck_cli_parse_unsigned (options.debug, 0, 2, &value))
-        return popcheck_cli_usage_error ("\"%s\" is not a --debug level; use 0, 1 or 2",
-                                         options.debug);
+        return popcheck_cli_usage_error ("\"%s\" is not a --debug level; use "
+                                         "0, 1 or 2", options.debug);
       session->debug = (guint) value;
     }
 
@@ -1411,9 +1415,10 @@ cli_session_parse_arguments (CliSession  *session,
     {
       session->pin = pop3_tls_normalize_fingerprint (options.pin);
       if (session->pin == NULL)
-        return popcheck_cli_usage_error ("\"%s\" is not a SHA-256 fingerprint for --pin; "
-                                         "give 64 hexadecimal digits, with or without "
-                                         "colons", options.pin);
+        return popcheck_cli_usage_error ("\"%s\" is not a SHA-256 fingerprint "
+                                         "for --pin; give 64 hexadecimal "
+                                         "digits, with or without colons",
+                                         options.pin);
     }
 
   if (options.commands == NULL || options.commands[0] == NULL)
@@ -1431,12 +1436,12 @@ cli_session_parse_arguments (CliSession  *session,
   if (options.account == NULL && options.user != NULL)
     {
       if (options.user[0] == '\0' || !pop3_auth_is_safe_argument (options.user))
-        return popcheck_cli_usage_error ("--user must be a non-empty name without line "
-                                         "breaks");
+        return popcheck_cli_usage_error ("--user must be a non-empty name "
+                                         "without line breaks");
       if (!options.password_stdin)
-        return popcheck_cli_usage_error ("--user needs --password-stdin: the password is "
-                                         "read from standard input, never given as an "
-                                         "argument");
+        return popcheck_cli_usage_error ("--user needs --password-stdin: the "
+                                         "password is read from standard "
+                                         "input, never given as an argument");
       session->user = g_strdup (options.user);
     }
   else if (options.password_stdin)
