@@ -18,6 +18,7 @@ import email.utils
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -507,6 +508,35 @@ class AccountsTestCase(popchecktest.DovecotTestCase):
         result = self.run_cli('status')
         self.assertEqual(result.stdout.decode().splitlines()[1:],
                          ['Other: not checked yet', 'Off: disabled'])
+
+    def test_ctrl_c_stops_a_check(self):
+        # A server that accepts and never greets: the check would wait for
+        # the 30 s timeout; Ctrl+C ends it at once.
+        silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(silent.close)
+        silent.bind(('127.0.0.1', 0))
+        silent.listen(4)
+        port = silent.getsockname()[1]
+        result = self.run_cli('account', 'add', 'Silent',
+                              '--host', '127.0.0.1', '--port', str(port),
+                              '--security', 'none', '--user', self.user.name,
+                              stdin=self.user.password.encode() + b'\n')
+        self.assertExit(result, EXIT_OK)
+
+        start = time.monotonic()
+        proc = subprocess.Popen([popchecktest.cli_path(), '--account',
+                                 'silent', 'check'], env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        connection, _ = silent.accept()
+        self.addCleanup(connection.close)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 130, stderr)
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertEqual(stdout, b'')
+        # The connection was dropped without a word (no QUIT).
+        connection.settimeout(10)
+        self.assertEqual(connection.recv(100), b'')
 
     # No Secret Service
 

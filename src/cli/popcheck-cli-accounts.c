@@ -24,6 +24,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -50,6 +51,8 @@ typedef struct
   CliOptions          *options;
   PopcheckAccountList *accounts;
   GCancellable        *cancellable;
+  /* While check or delete runs: its sessions are cancelled through it. */
+  PopcheckChecker     *checker;
   gboolean             interrupted;
   guint                sigint_id;
   guint                sigterm_id;
@@ -82,8 +85,17 @@ interrupt_cb (gpointer user_data)
 {
   CliAccounts *cli = user_data;
 
+  /* A second Ctrl+C means the first was not enough: stop at once. */
+  if (cli->interrupted)
+    exit (popcheck_cli_finish_output (CLI_EXIT_INTERRUPTED));
+
+  /* The checker's sessions have a cancellable of their own; stopping it
+   * drops their connections without QUIT, so nothing half-done is
+   * committed. */
   cli->interrupted = TRUE;
   g_cancellable_cancel (cli->cancellable);
+  if (cli->checker != NULL)
+    popcheck_checker_stop (cli->checker);
 
   return G_SOURCE_CONTINUE;
 }
@@ -472,6 +484,7 @@ run_check (CliAccounts *cli)
   /* Not started: no timers, no network monitor, just the checks asked
    * for, through the same sessions and state files as the app's. */
   checker = popcheck_checker_new (cli->accounts);
+  cli->checker = checker;
   runs = g_new0 (CheckRun, selected->len);
 
   for (guint i = 0; i < selected->len; i++)
@@ -494,13 +507,14 @@ run_check (CliAccounts *cli)
   for (guint i = 0; i < selected->len; i++)
     if (!runs[i].skipped)
       wait_for_result (&runs[i].result);
+  cli->checker = NULL;
 
   status = CLI_EXIT_OK;
   for (guint i = 0; i < selected->len; i++)
     {
       PopcheckAccount *account = runs[i].account;
-      PopcheckMailbox *mailbox = popcheck_checker_get_mailbox (checker,
-                                                               popcheck_account_get_id (account));
+      const char *id = popcheck_account_get_id (account);
+      PopcheckMailbox *mailbox = popcheck_checker_get_mailbox (checker, id);
       g_autoptr(GAsyncResult) result = g_steal_pointer (&runs[i].result);
       g_autoptr(GError) error = NULL;
       g_autofree char *message = NULL;
@@ -735,6 +749,7 @@ run_delete (CliAccounts *cli)
   g_auto(GStrv) already_gone = NULL;
   char **uids = cli->options->commands + 1;
   PopcheckAccount *account;
+  const char *id;
 
   if (cli->options->account == NULL)
     return popcheck_cli_usage_error ("delete needs --account NAME: which "
@@ -751,13 +766,17 @@ run_delete (CliAccounts *cli)
   account = find_account (cli->accounts, cli->options->account);
   if (account == NULL)
     return CLI_EXIT_USAGE;
+  id = popcheck_account_get_id (account);
 
   checker = popcheck_checker_new (cli->accounts);
-  popcheck_checker_delete_async (checker, popcheck_account_get_id (account),
+  cli->checker = checker;
+  popcheck_checker_delete_async (checker, id,
                                  (const char * const *) uids, cli->cancellable,
                                  store_result_cb, &result);
-  if (!popcheck_checker_delete_finish (checker, wait_for_result (&result),
-                                       &already_gone, &error))
+  wait_for_result (&result);
+  cli->checker = NULL;
+  if (!popcheck_checker_delete_finish (checker, result, &already_gone,
+                                       &error))
     {
       int status = exit_status_for_error (cli, error);
       g_autofree char *message = popcheck_session_describe_error (error);
@@ -765,13 +784,11 @@ run_delete (CliAccounts *cli)
       g_printerr (PROGRAM_NAME ": %s: %s\n", account_label (account),
                   message);
       if (cli->options->json)
-        print_result_json (popcheck_account_get_id (account), NULL, FALSE,
-                           message);
+        print_result_json (id, NULL, FALSE, message);
       return status;
     }
 
-  save_mailbox (popcheck_checker_get_mailbox (checker,
-                                              popcheck_account_get_id (account)));
+  save_mailbox (popcheck_checker_get_mailbox (checker, id));
 
   for (guint i = 0; uids[i] != NULL; i++)
     if (already_gone == NULL ||
@@ -784,10 +801,12 @@ run_delete (CliAccounts *cli)
       g_autoptr(PopcheckJson) json = popcheck_json_new ();
 
       popcheck_json_begin_object (json);
-      popcheck_json_member_string (json, "account", popcheck_account_get_id (account));
+      popcheck_json_member_string (json, "account", id);
       popcheck_json_member_boolean (json, "ok", TRUE);
-      print_uids_json (json, "deleted", (const char * const *) deleted->pdata);
-      print_uids_json (json, "already_gone", (const char * const *) already_gone);
+      print_uids_json (json, "deleted",
+                       (const char * const *) deleted->pdata);
+      print_uids_json (json, "already_gone",
+                       (const char * const *) already_gone);
       popcheck_json_end_object (json);
       popcheck_cli_write_line (popcheck_json_get_text (json));
       return CLI_EXIT_OK;
@@ -795,8 +814,8 @@ run_delete (CliAccounts *cli)
 
   for (guint i = 0; i < deleted->len - 1; i++)
     {
-      g_autofree char *line = g_strdup_printf ("%s: deleted",
-                                               (char *) g_ptr_array_index (deleted, i));
+      const char *uid = g_ptr_array_index (deleted, i);
+      g_autofree char *line = g_strdup_printf ("%s: deleted", uid);
       popcheck_cli_write_line (line);
     }
   for (guint i = 0; already_gone != NULL && already_gone[i] != NULL; i++)
@@ -968,8 +987,10 @@ run_account_add (CliAccounts *cli)
     print_result_json (popcheck_account_get_id (account), name, TRUE, NULL);
   else
     {
-      g_autofree char *line = g_strdup_printf ("Added the account \"%s\" (id %s).",
-                                               name, popcheck_account_get_id (account));
+      g_autofree char *line = NULL;
+
+      line = g_strdup_printf ("Added the account \"%s\" (id %s).", name,
+                              popcheck_account_get_id (account));
       popcheck_cli_write_line (line);
     }
 
@@ -987,8 +1008,10 @@ run_account_list (CliAccounts *cli)
   for (guint i = 0; i < g_list_model_get_n_items (model); i++)
     {
       g_autoptr(PopcheckAccount) account = g_list_model_get_item (model, i);
-      const char *security = pop3_security_to_string (popcheck_account_get_security (account));
-      const char *auth = pop3_auth_method_to_string (popcheck_account_get_auth_method (account));
+      Pop3Security security_value = popcheck_account_get_security (account);
+      Pop3AuthMethod auth_value = popcheck_account_get_auth_method (account);
+      const char *security = pop3_security_to_string (security_value);
+      const char *auth = pop3_auth_method_to_string (auth_value);
 
       if (cli->options->json)
         {
