@@ -17,12 +17,14 @@
 import email.utils
 import json
 import os
+import pty
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import unittest
 
@@ -249,6 +251,53 @@ class AccountsTestCase(popchecktest.DovecotTestCase):
         self.assertExit(result, EXIT_USAGE)
         result = self.run_cli('account', 'list')
         self.assertEqual(len(result.stdout.splitlines()), 1)
+
+    def test_add_prompts_without_echo_on_a_terminal(self):
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        proc = subprocess.Popen(
+            [popchecktest.cli_path(), 'account', 'add', 'Work Mail',
+             '--host', self.server.host,
+             '--port', str(self.server.port('none')), '--security', 'none',
+             '--user', self.user.name],
+            stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=self.env)
+        try:
+            # The prompt is on stderr; wait until echo is off.
+            prompt = b''
+            while not prompt.endswith(b': '):
+                chunk = os.read(proc.stderr.fileno(), 100)
+                self.assertTrue(chunk, 'no prompt; stderr %r' % prompt)
+                prompt += chunk
+            self.assertEqual(prompt.decode(), 'Password for %s@%s: '
+                             % (self.user.name, self.server.host))
+            self.assertFalse(termios.tcgetattr(slave)[3] & termios.ECHO)
+            os.write(master, self.user.password.encode() + b'\n')
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual(proc.returncode, 0, stderr)
+        self.assertIn(b'work-mail', stdout)
+        # Echo is back, and the terminal never showed the password.
+        self.assertTrue(termios.tcgetattr(slave)[3] & termios.ECHO)
+        os.close(slave)
+        shown = b''
+        try:
+            while True:
+                chunk = os.read(master, 1000)
+                if not chunk:
+                    break
+                shown += chunk
+        except OSError:
+            pass
+        self.assertNotIn(self.user.password.encode(), shown)
+        self.assertNotIn(self.user.password.encode(), stdout + stderr)
+        self.assertEqual(keyring_password(self.server.host,
+                                          self.server.port('none'),
+                                          self.user.name),
+                         self.user.password)
 
     def test_add_refuses_bad_arguments_before_reading_the_password(self):
         for extra, why in ((['--port', '0'], '--port'),
