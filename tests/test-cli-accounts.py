@@ -104,6 +104,41 @@ def make_message(subject):
                  % (subject, email.utils.formatdate(), mid, subject)).encode()
 
 
+# Run by test_locked_keyring inside a keyring of its own: add an account,
+# check it, lock the keyring, and try again.
+LOCKED_SCRIPT = r"""
+import json, os, subprocess
+import gi
+gi.require_version('Secret', '1')
+from gi.repository import Secret
+
+cli = %(cli)r
+def run(*args, stdin=b''):
+    r = subprocess.run([cli] + list(args), input=stdin, capture_output=True,
+                       timeout=60)
+    return {'rc': r.returncode, 'stdout': r.stdout.decode(),
+            'stderr': r.stderr.decode()}
+
+steps = {}
+steps['add'] = run('account', 'add', 'Locked', '--host', %(host)r,
+                   '--port', '%(port)d', '--security', 'none',
+                   '--user', %(user)r,
+                   stdin=os.environ['POPCHECK_TEST_PASSWORD'].encode()
+                   + b'\n')['rc']
+steps['before'] = run('--account', 'locked', 'check')
+service = Secret.Service.get_sync(Secret.ServiceFlags.LOAD_COLLECTIONS, None)
+collection = Secret.Collection.for_alias_sync(
+    service, 'default', Secret.CollectionFlags.NONE, None)
+service.lock_sync([collection], None)
+steps['check'] = run('--account', 'locked', '--json', 'check')
+steps['stat'] = run('--account', 'locked', 'stat')
+items = service.search_sync(None, {'user': %(user)r},
+                            Secret.SearchFlags.ALL, None)
+steps['still_stored'] = len(items)
+print(json.dumps(steps))
+"""
+
+
 class AccountsTestCase(popchecktest.DovecotTestCase):
 
     def setUp(self):
@@ -636,6 +671,41 @@ class AccountsTestCase(popchecktest.DovecotTestCase):
         result = self.run_cli('account', 'list')
         self.assertEqual(len(result.stdout.splitlines()), 1)
         self.assertNoPlainPassword()
+
+    def test_locked_keyring(self):
+        """The keyring locked and the unlock prompt refused (there is no
+        prompter on the private bus): a clear error, exit status 6, and
+        the password stays stored.  In a keyring of its own, under a nested
+        harness, since nothing can unlock it again."""
+        harness = os.path.join(popchecktest.source_dir(), 'tests',
+                               'keyring-harness')
+        script = LOCKED_SCRIPT % {
+            'cli': popchecktest.cli_path(), 'host': self.server.host,
+            'port': self.server.port('none'), 'user': self.user.name}
+        env = dict(self.env)
+        env['POPCHECK_TEST_PASSWORD'] = self.user.password
+        completed = subprocess.run(
+            [harness, '--mode', 'keyring', '--', 'env'] +
+            ['%s=%s' % (name, self.env[name]) for name in
+             ('XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME')] +
+            [sys.executable, '-c', script],
+            env=env, capture_output=True, timeout=120)
+        self.assertEqual(completed.returncode, 0, completed.stderr)
+        steps = json.loads(completed.stdout)
+        self.assertEqual(steps['add'], 0, steps)
+        self.assertEqual(steps['before']['rc'], EXIT_OK, steps)
+        check = steps['check']
+        self.assertEqual(check['rc'], EXIT_KEYRING, steps)
+        (obj,) = [json.loads(line) for line in check['stdout'].splitlines()]
+        self.assertEqual(obj['state'], 'error')
+        self.assertEqual(obj['error'],
+                         'The keyring is locked and was not unlocked.')
+        self.assertIn('The keyring is locked', check['stderr'])
+        self.assertEqual(steps['stat']['rc'], EXIT_KEYRING, steps)
+        self.assertEqual(steps['still_stored'], 1, steps)
+        for step in ('before', 'check', 'stat'):
+            self.assertNotIn(self.user.password, steps[step]['stdout'])
+            self.assertNotIn(self.user.password, steps[step]['stderr'])
 
     # delete
 
