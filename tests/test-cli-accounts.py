@@ -353,6 +353,8 @@ class AccountsTestCase(popchecktest.DovecotTestCase):
         result = self.run_cli('account', 'add', 'X', '--host', 'h',
                               '--user', 'u', stdin=b'')
         self.assertExit(result, EXIT_USAGE)
+        self.assertIn('reads the password from standard input',
+                      result.stderr)
         result = self.run_cli('account', 'list')
         self.assertExit(result, EXIT_OK)
         self.assertEqual(result.stdout, b'')

@@ -844,6 +844,9 @@ restore_echo_on_signal (int signum)
   raise (signum);
 }
 
+#define EMPTY_STDIN_MESSAGE \
+  "account add reads the password from standard input, and it is empty"
+
 /* From standard input: one line; on a terminal, after a prompt and with
  * echo off. */
 static char *
@@ -857,7 +860,7 @@ read_new_password (const char  *user,
   char *password;
 
   if (!isatty (STDIN_FILENO) || tcgetattr (STDIN_FILENO, &saved_termios) != 0)
-    return popcheck_cli_read_password (error);
+    return popcheck_cli_read_password (EMPTY_STDIN_MESSAGE, error);
 
   action.sa_handler = restore_echo_on_signal;
   sigemptyset (&action.sa_mask);
@@ -871,7 +874,7 @@ read_new_password (const char  *user,
   tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
 
   g_printerr ("Password for %s@%s: ", user, host);
-  password = popcheck_cli_read_password (error);
+  password = popcheck_cli_read_password (EMPTY_STDIN_MESSAGE, error);
 
   tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved_termios);
   echo_off = 0;

@@ -1149,10 +1149,14 @@ popcheck_cli_usage_error (const char *format,
   return CLI_EXIT_USAGE;
 }
 
+#define EMPTY_STDIN_MESSAGE \
+  "--password-stdin was given but standard input is empty"
+
 /* One line from stdin, without its line ending.  Reading it ourselves
  * keeps the password out of the process list and the shell history. */
 char *
-popcheck_cli_read_password (GError **error)
+popcheck_cli_read_password (const char  *empty_message,
+                            GError     **error)
 {
   char *line = NULL;
   size_t capacity = 0;
@@ -1172,8 +1176,7 @@ popcheck_cli_read_password (GError **error)
                      g_strerror (saved_errno));
       else
         g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                             "--password-stdin was given but standard input "
-                             "is empty");
+                             empty_message);
       return NULL;
     }
 
@@ -1477,7 +1480,8 @@ cli_session_parse_arguments (CliSession  *session,
     }
   else if (session->user != NULL)
     {
-      session->password = popcheck_cli_read_password (&error);
+      session->password = popcheck_cli_read_password (EMPTY_STDIN_MESSAGE,
+                                                      &error);
       if (session->password == NULL)
         return popcheck_cli_usage_error ("%s", error->message);
     }

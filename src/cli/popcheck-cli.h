@@ -60,7 +60,10 @@ gboolean  popcheck_cli_parse_unsigned       (const char    *str,
                                              guint64       *value);
 int       popcheck_cli_exit_status_for_error (const GError *error,
                                               gboolean      during_login);
-char     *popcheck_cli_read_password        (GError       **error);
+/* One line of standard input; @empty_message is the error when there is
+ * none. */
+char     *popcheck_cli_read_password        (const char    *empty_message,
+                                             GError       **error);
 void      popcheck_cli_write_line           (const char    *line);
 /* Flushes stdout; a failure to write is reported and turns @status into
  * CLI_EXIT_NETWORK when it was CLI_EXIT_OK. */
