@@ -279,8 +279,9 @@ popcheck_cli_resolve_account (const char      *name,
   secret = lookup_password (NULL, account, &error);
   if (secret == NULL)
     {
-      g_printerr (PROGRAM_NAME ": no password for the account \"%s\": %s\n",
-                  name, error->message);
+      g_printerr (PROGRAM_NAME ": could not get the password of the "
+                  "account \"%s\" from the keyring: %s\n", name,
+                  error->message);
       return exit_status_for_error (NULL, error);
     }
 
