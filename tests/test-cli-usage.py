@@ -208,8 +208,11 @@ class UsageTest(unittest.TestCase):
                        '--timeout', '--debug', '--json']:
             self.assertIn(option, text)
         self.assertIn('Exit status', text)
-        for status in range(6):
+        for status in range(7):
             self.assertRegex(text, r'\n  %d ' % status)
+        for word in ('--account', '--format', 'check', 'status', 'delete',
+                     'account add', 'account list', 'account remove'):
+            self.assertIn(word, text)
 
     def test_unknown_command(self):
         self.assertUsageError(self.base('frobnicate'), mentions='frobnicate')
@@ -313,6 +316,55 @@ class UsageTest(unittest.TestCase):
     def test_json_usage_error_goes_to_stderr(self):
         # A usage error is not a command result: nothing on stdout.
         self.assertUsageError(self.base('--json', 'list x'))
+
+    # The commands on stored accounts (issue 3) check their command line
+    # before they read settings or ask the keyring.
+
+    def test_account_options_do_not_mix(self):
+        for extra in (['--host', '127.0.0.1'], ['--port', self.port],
+                      ['--security', 'none'], ['--user', 'me'],
+                      ['--auth', 'user'], ['--password-stdin']):
+            self.assertUsageError(['--account', 'work'] + extra + ['stat'],
+                                  stdin=b'secret\n', mentions='--account')
+
+    def test_format_only_with_status(self):
+        self.assertUsageError(self.base('--format', 'json', 'stat'),
+                              mentions='--format')
+        self.assertUsageError(['--format', 'json', 'check'],
+                              mentions='--format')
+
+    def test_server_options_refused_by_account_commands(self):
+        for command in (['check'], ['status'], ['delete', 'abc'],
+                        ['account', 'list'], ['account', 'remove', 'x']):
+            self.assertUsageError(self.base(*command), mentions='--host')
+        self.assertUsageError(['--timeout', '5', 'check'],
+                              mentions='--timeout')
+        self.assertUsageError(['--debug', '2', 'status'], mentions='--debug')
+        self.assertUsageError(['--ca-file', 'x.pem', 'account', 'add', 'X',
+                               '--host', 'h', '--user', 'u'],
+                              stdin=b'pw\n', mentions='--ca-file')
+
+    def test_bad_account_command_lines(self):
+        self.assertUsageError(['check', 'extra'], mentions='check')
+        self.assertUsageError(['status', 'extra'], mentions='status')
+        self.assertUsageError(['status', '--format', 'xml'], mentions='xml')
+        self.assertUsageError(['delete', 'abc'], mentions='--account')
+        self.assertUsageError(['--account', 'work', 'delete'],
+                              mentions='UID')
+        self.assertUsageError(['--account', 'work', 'delete', 'a b'],
+                              mentions='a b')
+        self.assertUsageError(['account'])
+        self.assertUsageError(['account', 'rename', 'x'])
+        self.assertUsageError(['account', 'list', 'extra'])
+        self.assertUsageError(['account', 'remove'])
+        self.assertUsageError(['account', 'add'], stdin=b'pw\n')
+        self.assertUsageError(['account', 'add', 'X', '--user', 'u'],
+                              stdin=b'pw\n', mentions='--host')
+        self.assertUsageError(['account', 'add', 'X', '--host', 'h'],
+                              stdin=b'pw\n', mentions='--user')
+        self.assertUsageError(['account', 'add', 'X', '--host', 'h',
+                               '--user', 'u', '--port', '70000'],
+                              stdin=b'pw\n', mentions='--port')
 
 
 class ConnectionTest(unittest.TestCase):

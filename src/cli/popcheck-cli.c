@@ -25,22 +25,8 @@
 
 #include "pop3-auth.h"
 #include "pop3-client.h"
+#include "popcheck-cli.h"
 #include "popcheck-cli-json.h"
-
-#define PROGRAM_NAME "popcheck-cli"
-
-typedef enum
-{
-  CLI_EXIT_OK = 0,
-  CLI_EXIT_SERVER = 1,
-  CLI_EXIT_USAGE = 2,
-  CLI_EXIT_NETWORK = 3,
-  CLI_EXIT_TLS = 4,
-  CLI_EXIT_AUTH = 5,
-  /* What a shell reports for a process ended by SIGINT, so a script can
-   * tell "the user pressed Ctrl+C" from a network failure. */
-  CLI_EXIT_INTERRUPTED = 130,
-} CliExit;
 
 typedef struct _CliSession CliSession;
 typedef struct _CliCommand CliCommand;
@@ -128,6 +114,8 @@ struct _CliSession
   guint              next_command;
   gboolean           interrupted;
   int                exit_status;
+  /* The command line was a command on stored accounts, already run. */
+  gboolean           finished;
 };
 
 static void run_next_command (CliSession *session);
@@ -144,8 +132,8 @@ write_stdout (const char *data,
     fwrite (data, 1, len, stdout);
 }
 
-static void
-write_stdout_line (const char *line)
+void
+popcheck_cli_write_line (const char *line)
 {
   write_stdout (line, strlen (line));
   write_stdout ("\n", 1);
@@ -158,7 +146,7 @@ print_status_line (CliSession       *session,
                    const CliCommand *command,
                    Pop3Reply        *reply)
 {
-  write_stdout_line (reply->line);
+  popcheck_cli_write_line (reply->line);
 }
 
 static void
@@ -168,7 +156,7 @@ print_welcome (CliSession       *session,
 {
   const char *welcome = pop3_client_get_welcome (session->client);
 
-  write_stdout_line (welcome ? welcome : "");
+  popcheck_cli_write_line (welcome ? welcome : "");
 }
 
 static int
@@ -216,7 +204,7 @@ print_capa (CliSession       *session,
           g_string_append_c (line, ' ');
           g_string_append (line, params[j]);
         }
-      write_stdout_line (line->str);
+      popcheck_cli_write_line (line->str);
     }
 }
 
@@ -228,7 +216,7 @@ print_stat (CliSession       *session,
   g_autofree char *line = g_strdup_printf ("%u %" G_GUINT64_FORMAT,
                                            reply->count, reply->size);
 
-  write_stdout_line (line);
+  popcheck_cli_write_line (line);
 }
 
 /* "list" and "uidl" print the same way: one item per message, with its
@@ -312,7 +300,7 @@ print_items (CliSession       *session,
       else
         line = g_strdup_printf ("%u %" G_GUINT64_FORMAT, item->msg,
                                 item->octets);
-      write_stdout_line (line);
+      popcheck_cli_write_line (line);
     }
 }
 
@@ -479,11 +467,11 @@ command_names (void)
 }
 
 /* Digits only: strtoul() would also take signs, spaces and "0x". */
-static gboolean
-parse_unsigned (const char *str,
-                guint64     min,
-                guint64     max,
-                guint64    *out)
+gboolean
+popcheck_cli_parse_unsigned (const char *str,
+                             guint64     min,
+                             guint64     max,
+                             guint64    *out)
 {
   guint64 value;
   char *end = NULL;
@@ -513,7 +501,7 @@ parse_message_number (const char *word,
 {
   guint64 value;
 
-  if (!parse_unsigned (str, 1, G_MAXUINT, &value))
+  if (!popcheck_cli_parse_unsigned (str, 1, G_MAXUINT, &value))
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    "in the command \"%s\", \"%s\" is not a message number "
@@ -599,8 +587,8 @@ cli_command_parse (const char  *word,
                                    &command->msg, error))
           return NULL;
         /* TOP n 0 is legal: the header alone (RFC 1939, section 7). */
-        if (!parse_unsigned (g_ptr_array_index (tokens, 2), 0, G_MAXUINT,
-                             &lines))
+        if (!popcheck_cli_parse_unsigned (g_ptr_array_index (tokens, 2), 0,
+                                          G_MAXUINT, &lines))
           {
             g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                          "in the command \"%s\", \"%s\" is not a number of "
@@ -664,9 +652,9 @@ cli_session_free (CliSession *session)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliSession, cli_session_free)
 
-static int
-exit_status_for_error (const GError *error,
-                       gboolean      during_login)
+int
+popcheck_cli_exit_status_for_error (const GError *error,
+                                    gboolean      during_login)
 {
   if (error->domain == POP3_ERROR)
     {
@@ -783,7 +771,7 @@ report_success (CliSession       *session,
     command->spec->add_json (session, command, reply, json);
   popcheck_json_end_object (json);
 
-  write_stdout_line (popcheck_json_get_text (json));
+  popcheck_cli_write_line (popcheck_json_get_text (json));
 }
 
 /* Reports a failed step ("connect", "login", "quit" or a command word) and
@@ -809,7 +797,7 @@ report_failure (CliSession   *session,
   else
     {
       description = describe_error (error);
-      status = exit_status_for_error (error, during_login);
+      status = popcheck_cli_exit_status_for_error (error, during_login);
     }
 
   /* The engine's connect errors already say "Could not connect...". */
@@ -859,7 +847,7 @@ report_failure (CliSession   *session,
         json_add_certificate (json, info);
       popcheck_json_end_object (json);
 
-      write_stdout_line (popcheck_json_get_text (json));
+      popcheck_cli_write_line (popcheck_json_get_text (json));
     }
 
   if (session->exit_status == CLI_EXIT_OK)
@@ -1103,40 +1091,32 @@ cli_session_run (CliSession *session)
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
 
+  return popcheck_cli_finish_output (session->exit_status);
+}
+
+int
+popcheck_cli_finish_output (int status)
+{
   if (fflush (stdout) != 0 || ferror (stdout))
     {
       int saved_errno = errno;
 
       g_printerr (PROGRAM_NAME ": could not write the output: %s\n",
                   g_strerror (saved_errno));
-      if (session->exit_status == CLI_EXIT_OK)
-        session->exit_status = CLI_EXIT_NETWORK;
+      if (status == CLI_EXIT_OK)
+        status = CLI_EXIT_NETWORK;
     }
 
-  return session->exit_status;
+  return status;
 }
 
 /* Options */
 
-typedef struct
-{
-  char      *host;
-  char      *port;
-  char      *security;
-  char      *user;
-  gboolean   password_stdin;
-  char      *auth;
-  char      *ca_file;
-  char      *pin;
-  char      *timeout;
-  char      *debug;
-  gboolean   json;
-  char     **commands;
-} CliOptions;
-
 static void
 cli_options_clear (CliOptions *options)
 {
+  g_free (options->account);
+  g_free (options->format);
   g_free (options->host);
   g_free (options->port);
   g_free (options->security);
@@ -1151,12 +1131,9 @@ cli_options_clear (CliOptions *options)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliOptions, cli_options_clear)
 
-static int usage_error (const char *format,
-                        ...) G_GNUC_PRINTF (1, 2);
-
-static int
-usage_error (const char *format,
-             ...)
+int
+popcheck_cli_usage_error (const char *format,
+                          ...)
 {
   g_autofree char *message = NULL;
   va_list args;
@@ -1172,10 +1149,14 @@ usage_error (const char *format,
   return CLI_EXIT_USAGE;
 }
 
+#define EMPTY_STDIN_MESSAGE \
+  "--password-stdin was given but standard input is empty"
+
 /* One line from stdin, without its line ending.  Reading it ourselves
  * keeps the password out of the process list and the shell history. */
-static char *
-read_password (GError **error)
+char *
+popcheck_cli_read_password (const char  *empty_message,
+                            GError     **error)
 {
   char *line = NULL;
   size_t capacity = 0;
@@ -1195,8 +1176,7 @@ read_password (GError **error)
                      g_strerror (saved_errno));
       else
         g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                             "--password-stdin was given but standard input "
-                             "is empty");
+                             empty_message);
       return NULL;
     }
 
@@ -1241,7 +1221,29 @@ cli_summary (void)
       g_string_append (text,
                        "\nThe password is never an argument: --password-stdin "
                        "reads one line from\nstandard input.  With --json, "
-                       "each command prints one JSON object on its\nown line.");
+                       "each command prints one JSON object on its\nown line."
+                       "\n\nStored accounts (the app's, passwords in the "
+                       "keyring):\n"
+                       "  --account NAME COMMAND...   the commands above, "
+                       "logged in as the account\n"
+                       "  [--account NAME] check      check for new mail; "
+                       "print new and total counts\n"
+                       "  [--account NAME] status [--format waybar|json|text]\n"
+                       "                              the last known counts, "
+                       "without the network\n"
+                       "  --account NAME delete UID...\n"
+                       "                              delete messages by "
+                       "UID, safely\n"
+                       "  account add NAME --host HOST --user USER [--port N] "
+                       "[--security S]\n"
+                       "              [--auth METHOD] [--pin SHA256]\n"
+                       "                              add an account; the "
+                       "password is read from\n"
+                       "                              standard input (a "
+                       "prompt without echo on a terminal)\n"
+                       "  account list                the accounts\n"
+                       "  account remove NAME         remove an account and "
+                       "its password");
       summary = g_string_free (text, FALSE);
     }
 
@@ -1256,11 +1258,52 @@ static const char cli_description[] =
   "  3    network, timeout or protocol error\n"
   "  4    TLS or certificate error\n"
   "  5    authentication failed\n"
+  "  6    no keyring (Secret Service), keyring locked, or no password "
+  "stored\n"
   "  130  interrupted (Ctrl+C)\n"
   "\n"
   "Example:\n"
   "  printf '%s\\n' \"$PASSWORD\" | popcheck-cli --host mail.example.org \\\n"
   "      --user alice --password-stdin stat list \"top 1 0\"\n";
+
+/* --host, --port, --security and --auth, when no --account gives them. */
+static int
+parse_server_options (CliSession *session,
+                      CliOptions *options)
+{
+  guint64 value;
+
+  if (options->host == NULL || options->host[0] == '\0')
+    return popcheck_cli_usage_error ("--host is required: which server should "
+                                     "I connect to?");
+  session->host = g_strdup (options->host);
+
+  if (options->security != NULL &&
+      !pop3_security_from_string (options->security, &session->security))
+    return popcheck_cli_usage_error ("\"%s\" is not a --security; use tls, "
+                                     "starttls or none", options->security);
+
+  if (options->port != NULL)
+    {
+      if (!popcheck_cli_parse_unsigned (options->port, 1, G_MAXUINT16, &value))
+        return popcheck_cli_usage_error ("\"%s\" is not a --port; a port is a "
+                                         "number from 1 to 65535",
+                                         options->port);
+      session->port = (guint16) value;
+    }
+  else
+    {
+      session->port = session->security == POP3_SECURITY_TLS ? 995 : 110;
+    }
+
+  if (options->auth != NULL &&
+      !pop3_auth_method_from_string (options->auth, &session->auth))
+    return popcheck_cli_usage_error ("\"%s\" is not an --auth method; use "
+                                     "auto, user, apop, plain, login or "
+                                     "cram-md5", options->auth);
+
+  return CLI_EXIT_OK;
+}
 
 static int
 cli_session_parse_arguments (CliSession  *session,
@@ -1294,6 +1337,13 @@ cli_session_parse_arguments (CliSession  *session,
       "(passwords are hidden)", "0|1|2" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &options.json,
       "Print one JSON object per command", NULL },
+    { "account", 0, 0, G_OPTION_ARG_STRING, &options.account,
+      "Use the stored account NAME (its id or display name): host, port, "
+      "security, user, login method and the password from the keyring",
+      "NAME" },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &options.format,
+      "The output of status: text (the default), json or waybar",
+      "waybar|json|text" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.commands,
       NULL, "COMMAND..." },
     { NULL }
@@ -1301,6 +1351,7 @@ cli_session_parse_arguments (CliSession  *session,
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   guint64 value;
+  int status;
 
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context, cli_summary ());
@@ -1308,50 +1359,58 @@ cli_session_parse_arguments (CliSession  *session,
   g_option_context_add_main_entries (context, entries, NULL);
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return usage_error ("%s", error->message);
+    return popcheck_cli_usage_error ("%s", error->message);
 
   session->json = options.json;
 
-  if (options.host == NULL || options.host[0] == '\0')
-    return usage_error ("--host is required: which server should I connect "
-                        "to?");
-  session->host = g_strdup (options.host);
-
-  if (options.security != NULL &&
-      !pop3_security_from_string (options.security, &session->security))
-    return usage_error ("\"%s\" is not a --security; use tls, starttls or "
-                        "none", options.security);
-
-  if (options.port != NULL)
+  /* Commands on stored accounts have options of their own. */
+  if (options.commands != NULL && options.commands[0] != NULL &&
+      popcheck_cli_is_account_command (options.commands[0]))
     {
-      if (!parse_unsigned (options.port, 1, G_MAXUINT16, &value))
-        return usage_error ("\"%s\" is not a --port; a port is a number "
-                            "from 1 to 65535", options.port);
-      session->port = (guint16) value;
+      session->finished = TRUE;
+      return popcheck_cli_run_account_command (&options);
+    }
+
+  if (options.format != NULL)
+    return popcheck_cli_usage_error ("--format goes with status");
+
+  if (options.account != NULL)
+    {
+      /* Everything about the server comes from the account; mixing in
+       * a --host or --user would log in to one server with another's
+       * password. */
+      if (options.host != NULL || options.port != NULL ||
+          options.security != NULL || options.user != NULL ||
+          options.auth != NULL || options.password_stdin)
+        return popcheck_cli_usage_error ("--account takes the host, port, "
+                                         "security, user, login method and "
+                                         "password from the stored account; "
+                                         "do not give --host, --port, "
+                                         "--security, --user, --auth or "
+                                         "--password-stdin with it");
     }
   else
     {
-      session->port = session->security == POP3_SECURITY_TLS ? 995 : 110;
+      status = parse_server_options (session, &options);
+      if (status != CLI_EXIT_OK)
+        return status;
     }
-
-  if (options.auth != NULL &&
-      !pop3_auth_method_from_string (options.auth, &session->auth))
-    return usage_error ("\"%s\" is not an --auth method; use auto, user, "
-                        "apop, plain, login or cram-md5", options.auth);
 
   if (options.timeout != NULL)
     {
-      if (!parse_unsigned (options.timeout, 1, 24 * 60 * 60, &value))
-        return usage_error ("\"%s\" is not a --timeout; give a number of "
-                            "seconds from 1 to 86400", options.timeout);
+      if (!popcheck_cli_parse_unsigned (options.timeout, 1, 24 * 60 * 60,
+                                        &value))
+        return popcheck_cli_usage_error ("\"%s\" is not a --timeout; give a "
+                                         "number of seconds from 1 to 86400",
+                                         options.timeout);
       session->timeout = (guint) value;
     }
 
   if (options.debug != NULL)
     {
-      if (!parse_unsigned (options.debug, 0, 2, &value))
-        return usage_error ("\"%s\" is not a --debug level; use 0, 1 or 2",
-                            options.debug);
+      if (!popcheck_cli_parse_unsigned (options.debug, 0, 2, &value))
+        return popcheck_cli_usage_error ("\"%s\" is not a --debug level; use "
+                                         "0, 1 or 2", options.debug);
       session->debug = (guint) value;
     }
 
@@ -1359,37 +1418,38 @@ cli_session_parse_arguments (CliSession  *session,
     {
       session->pin = pop3_tls_normalize_fingerprint (options.pin);
       if (session->pin == NULL)
-        return usage_error ("\"%s\" is not a SHA-256 fingerprint for --pin; "
-                            "give 64 hexadecimal digits, with or without "
-                            "colons", options.pin);
+        return popcheck_cli_usage_error ("\"%s\" is not a SHA-256 fingerprint "
+                                         "for --pin; give 64 hexadecimal "
+                                         "digits, with or without colons",
+                                         options.pin);
     }
 
   if (options.commands == NULL || options.commands[0] == NULL)
-    return usage_error ("no COMMAND was given; try \"stat\"");
+    return popcheck_cli_usage_error ("no COMMAND was given; try \"stat\"");
 
   for (guint i = 0; options.commands[i] != NULL; i++)
     {
       CliCommand *command = cli_command_parse (options.commands[i], &error);
 
       if (command == NULL)
-        return usage_error ("%s", error->message);
+        return popcheck_cli_usage_error ("%s", error->message);
       g_ptr_array_add (session->commands, command);
     }
 
-  if (options.user != NULL)
+  if (options.account == NULL && options.user != NULL)
     {
       if (options.user[0] == '\0' || !pop3_auth_is_safe_argument (options.user))
-        return usage_error ("--user must be a non-empty name without line "
-                            "breaks");
+        return popcheck_cli_usage_error ("--user must be a non-empty name "
+                                         "without line breaks");
       if (!options.password_stdin)
-        return usage_error ("--user needs --password-stdin: the password is "
-                            "read from standard input, never given as an "
-                            "argument");
+        return popcheck_cli_usage_error ("--user needs --password-stdin: the "
+                                         "password is read from standard "
+                                         "input, never given as an argument");
       session->user = g_strdup (options.user);
     }
   else if (options.password_stdin)
     {
-      return usage_error ("--password-stdin needs --user");
+      return popcheck_cli_usage_error ("--password-stdin needs --user");
     }
 
   if (options.ca_file != NULL)
@@ -1397,16 +1457,33 @@ cli_session_parse_arguments (CliSession  *session,
       session->tls_database = g_tls_file_database_new (options.ca_file,
                                                        &error);
       if (session->tls_database == NULL)
-        return usage_error ("cannot use \"%s\" as --ca-file: %s",
-                            options.ca_file, error->message);
+        return popcheck_cli_usage_error ("cannot use \"%s\" as --ca-file: %s",
+                                         options.ca_file, error->message);
     }
 
-  /* Last, so that a usage error never swallows the password. */
-  if (session->user != NULL)
+  /* Last, so that a usage error never costs a keyring prompt or swallows
+   * the password. */
+  if (options.account != NULL)
     {
-      session->password = read_password (&error);
+      g_autofree char *pin = NULL;
+
+      status = popcheck_cli_resolve_account (options.account, &session->host,
+                                             &session->port,
+                                             &session->security,
+                                             &session->user, &session->auth,
+                                             &pin, &session->password);
+      if (status != CLI_EXIT_OK)
+        return status;
+      /* A --pin given now wins over the account's. */
+      if (session->pin == NULL)
+        session->pin = g_steal_pointer (&pin);
+    }
+  else if (session->user != NULL)
+    {
+      session->password = popcheck_cli_read_password (EMPTY_STDIN_MESSAGE,
+                                                      &error);
       if (session->password == NULL)
-        return usage_error ("%s", error->message);
+        return popcheck_cli_usage_error ("%s", error->message);
     }
 
   return CLI_EXIT_OK;
@@ -1423,7 +1500,7 @@ main (int   argc,
 
   session = cli_session_new ();
   status = cli_session_parse_arguments (session, argc, argv);
-  if (status != CLI_EXIT_OK)
+  if (status != CLI_EXIT_OK || session->finished)
     return status;
 
   return cli_session_run (session);

@@ -1,0 +1,1182 @@
+/* popcheck-cli-accounts.c: popcheck-cli on stored accounts (issue 3)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ *   popcheck-cli [--account NAME] [--json] check
+ *   popcheck-cli [--account NAME] status [--format waybar|json|text]
+ *   popcheck-cli --account NAME [--json] delete UID...
+ *   popcheck-cli account add NAME --host HOST --user USER [--port N]
+ *                [--security tls|starttls|none] [--auth METHOD] [--pin SHA256]
+ *   popcheck-cli [--json] account list
+ *   popcheck-cli account remove NAME
+ *
+ * The accounts are the app's own (GSettings), the passwords stay in the
+ * keyring (libsecret), and checks and deletes go through the same checker
+ * as the window's, so a check here and a check there agree on what is new.
+ * The password is read from standard input or a prompt without echo, and
+ * is never an argument, never printed and never written anywhere but the
+ * keyring.
+ */
+
+#define G_LOG_DOMAIN "popcheck-cli"
+
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <gio/gio.h>
+
+#include "pop3-auth.h"
+#include "pop3-client.h"
+#include "pop3-parser.h"
+#include "pop3-tls.h"
+#include "popcheck-account.h"
+#include "popcheck-account-list.h"
+#include "popcheck-checker.h"
+#include "popcheck-cli.h"
+#include "popcheck-cli-json.h"
+#include "popcheck-mailbox.h"
+#include "popcheck-message.h"
+#include "popcheck-secret.h"
+#include "popcheck-session.h"
+
+typedef struct
+{
+  CliOptions          *options;
+  PopcheckAccountList *accounts;
+  GCancellable        *cancellable;
+  /* While check or delete runs: its sessions are cancelled through it. */
+  PopcheckChecker     *checker;
+  gboolean             interrupted;
+  guint                sigint_id;
+  guint                sigterm_id;
+} CliAccounts;
+
+/* Waiting: the core is asynchronous; the command line simply runs the
+ * default main context until the answer is there. */
+
+static void
+store_result_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for_result (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  return *result;
+}
+
+static gboolean
+interrupt_cb (gpointer user_data)
+{
+  CliAccounts *cli = user_data;
+
+  /* A second Ctrl+C means the first was not enough: stop at once. */
+  if (cli->interrupted)
+    exit (popcheck_cli_finish_output (CLI_EXIT_INTERRUPTED));
+
+  /* The checker's sessions have a cancellable of their own; stopping it
+   * drops their connections without QUIT, so nothing half-done is
+   * committed. */
+  cli->interrupted = TRUE;
+  g_cancellable_cancel (cli->cancellable);
+  if (cli->checker != NULL)
+    popcheck_checker_stop (cli->checker);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+exit_status_for_error (CliAccounts  *cli,
+                       const GError *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return cli != NULL && cli->interrupted ? CLI_EXIT_INTERRUPTED
+                                           : CLI_EXIT_NETWORK;
+  if (error->domain == POPCHECK_SECRET_ERROR)
+    return CLI_EXIT_KEYRING;
+  if (error->domain == POPCHECK_ACCOUNT_ERROR)
+    return CLI_EXIT_USAGE;
+  if (error->domain == POP3_ERROR)
+    {
+      /* RFC 3206: [AUTH] is a refused login, whatever step said it. */
+      if (g_strcmp0 (pop3_client_error_get_code (error), "AUTH") == 0)
+        return CLI_EXIT_AUTH;
+      return popcheck_cli_exit_status_for_error (error, FALSE);
+    }
+  if (error->domain == G_TLS_ERROR)
+    return CLI_EXIT_TLS;
+
+  return CLI_EXIT_NETWORK;
+}
+
+static const char *
+enum_nick (GType type,
+           int   value)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
+  GEnumValue *enum_value = g_enum_get_value (klass, value);
+
+  return enum_value != NULL ? enum_value->value_nick : "unknown";
+}
+
+static void
+json_member_nullable (PopcheckJson *json,
+                      const char   *key,
+                      const char   *value)
+{
+  popcheck_json_key (json, key);
+  if (value != NULL)
+    popcheck_json_string (json, value);
+  else
+    popcheck_json_null (json);
+}
+
+/* The one-line answer of delete, account add and account remove. */
+static void
+print_result_json (const char *account_id,
+                   const char *name,
+                   gboolean    ok,
+                   const char *error_message)
+{
+  g_autoptr(PopcheckJson) json = popcheck_json_new ();
+
+  popcheck_json_begin_object (json);
+  popcheck_json_member_string (json, "account", account_id);
+  if (name != NULL)
+    popcheck_json_member_string (json, "name", name);
+  popcheck_json_member_boolean (json, "ok", ok);
+  json_member_nullable (json, "error", error_message);
+  popcheck_json_end_object (json);
+
+  popcheck_cli_write_line (popcheck_json_get_text (json));
+}
+
+static char *
+format_date (GDateTime *date)
+{
+  return date != NULL ? g_date_time_format_iso8601 (date) : NULL;
+}
+
+/* Setting up */
+
+static gboolean
+settings_schema_installed (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) app = NULL;
+  g_autoptr(GSettingsSchema) account = NULL;
+
+  if (source == NULL)
+    return FALSE;
+
+  /* g_settings_new() aborts on a missing schema; say so instead. */
+  app = g_settings_schema_source_lookup (source, POPCHECK_SETTINGS_SCHEMA_ID,
+                                         TRUE);
+  account = g_settings_schema_source_lookup (source, POPCHECK_ACCOUNT_SCHEMA_ID,
+                                             TRUE);
+
+  return app != NULL && account != NULL;
+}
+
+static PopcheckAccountList *
+open_accounts (int *status)
+{
+  if (!settings_schema_installed ())
+    {
+      g_printerr (PROGRAM_NAME ": the settings schema "
+                  POPCHECK_SETTINGS_SCHEMA_ID " is not installed, so there "
+                  "are no accounts to use (is PopCheck installed, or "
+                  "GSETTINGS_SCHEMA_DIR set?)\n");
+      *status = CLI_EXIT_USAGE;
+      return NULL;
+    }
+
+  *status = CLI_EXIT_OK;
+  return popcheck_account_list_new ();
+}
+
+static PopcheckAccount *
+find_account (PopcheckAccountList *accounts,
+              const char          *name)
+{
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *account;
+
+  account = popcheck_account_list_find (accounts, name, &error);
+  if (account == NULL)
+    {
+      g_printerr (PROGRAM_NAME ": there is no account \"%s\"; "
+                  "\"" PROGRAM_NAME " account list\" shows them\n", name);
+      return NULL;
+    }
+
+  /* Settings changed from outside are not checked when written. */
+  if (!popcheck_account_validate (account, &error))
+    {
+      g_printerr (PROGRAM_NAME ": the account \"%s\" cannot be used: %s\n",
+                  name, error->message);
+      return NULL;
+    }
+
+  return account;
+}
+
+static char *
+lookup_password (CliAccounts     *cli,
+                 PopcheckAccount *account,
+                 GError         **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  popcheck_secret_lookup_async (popcheck_account_get_host (account),
+                                popcheck_account_get_port (account),
+                                popcheck_account_get_user (account),
+                                cli != NULL ? cli->cancellable : NULL,
+                                store_result_cb, &result);
+
+  return popcheck_secret_lookup_finish (wait_for_result (&result), error);
+}
+
+int
+popcheck_cli_resolve_account (const char      *name,
+                              char           **host,
+                              guint16         *port,
+                              Pop3Security    *security,
+                              char           **user,
+                              Pop3AuthMethod  *auth,
+                              char           **pin,
+                              char           **password)
+{
+  g_autoptr(PopcheckAccountList) accounts = NULL;
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *account;
+  char *secret;
+  int status;
+
+  accounts = open_accounts (&status);
+  if (accounts == NULL)
+    return status;
+
+  account = find_account (accounts, name);
+  if (account == NULL)
+    return CLI_EXIT_USAGE;
+
+  secret = lookup_password (NULL, account, &error);
+  if (secret == NULL)
+    {
+      g_printerr (PROGRAM_NAME ": could not get the password of the "
+                  "account \"%s\" from the keyring: %s\n", name,
+                  error->message);
+      return exit_status_for_error (NULL, error);
+    }
+
+  /* The engine's session frees the password with g_free(); it wipes
+   * nothing, but a copy made here lives no longer than the session. */
+  *password = g_strdup (secret);
+  secret_password_free (secret);
+
+  *host = g_strdup (popcheck_account_get_host (account));
+  *port = popcheck_account_get_port (account);
+  *security = popcheck_account_get_security (account);
+  *user = g_strdup (popcheck_account_get_user (account));
+  *auth = popcheck_account_get_auth_method (account);
+  *pin = g_strdup (popcheck_account_get_pinned_fingerprint (account));
+
+  return CLI_EXIT_OK;
+}
+
+/* Options that a command does not use are refused, not ignored: a --host
+ * given to "check" would otherwise look like it did something. */
+static int
+refuse_options (CliOptions *options,
+                const char *command,
+                gboolean    allow_account,
+                gboolean    allow_server,
+                gboolean    allow_format)
+{
+  struct {
+    const char *name;
+    gboolean    given;
+    gboolean    allowed;
+  } checks[] = {
+    { "--account", options->account != NULL, allow_account },
+    { "--host", options->host != NULL, allow_server },
+    { "--port", options->port != NULL, allow_server },
+    { "--security", options->security != NULL, allow_server },
+    { "--user", options->user != NULL, allow_server },
+    { "--auth", options->auth != NULL, allow_server },
+    { "--pin", options->pin != NULL, allow_server },
+    { "--password-stdin", options->password_stdin, allow_server },
+    { "--ca-file", options->ca_file != NULL, FALSE },
+    { "--timeout", options->timeout != NULL, FALSE },
+    { "--debug", options->debug != NULL, FALSE },
+    { "--format", options->format != NULL, allow_format },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (checks); i++)
+    if (checks[i].given && !checks[i].allowed)
+      return popcheck_cli_usage_error ("%s does not go with \"%s\"",
+                                       checks[i].name, command);
+
+  return CLI_EXIT_OK;
+}
+
+/* Messages and mailboxes as JSON */
+
+static void
+json_add_messages (PopcheckJson    *json,
+                   PopcheckMailbox *mailbox)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (mailbox));
+
+  popcheck_json_key (json, "messages");
+  popcheck_json_begin_array (json);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
+      g_autofree char *date = format_date (popcheck_message_get_date (message));
+
+      popcheck_json_begin_object (json);
+      popcheck_json_member_string (json, "uid", popcheck_message_get_uid (message));
+      json_member_nullable (json, "from", popcheck_message_get_from (message));
+      json_member_nullable (json, "subject", popcheck_message_get_subject (message));
+      json_member_nullable (json, "date", date);
+      popcheck_json_member_uint (json, "size", popcheck_message_get_size (message));
+      popcheck_json_member_boolean (json, "new", popcheck_message_get_is_new (message));
+      popcheck_json_end_object (json);
+    }
+  popcheck_json_end_array (json);
+}
+
+/* One account's object, for check and status --format json. */
+static void
+print_mailbox_json (PopcheckAccount      *account,
+                    PopcheckMailbox      *mailbox,
+                    PopcheckMailboxState  state,
+                    const char           *error_message)
+{
+  g_autoptr(PopcheckJson) json = popcheck_json_new ();
+  g_autofree char *last_check = format_date (popcheck_mailbox_get_last_check (mailbox));
+
+  popcheck_json_begin_object (json);
+  popcheck_json_member_string (json, "account", popcheck_account_get_id (account));
+  popcheck_json_member_string (json, "name", popcheck_account_get_display_name (account));
+  popcheck_json_member_uint (json, "total", popcheck_mailbox_get_n_items (mailbox));
+  popcheck_json_member_uint (json, "new", popcheck_mailbox_get_n_new (mailbox));
+  popcheck_json_member_string (json, "state",
+                               enum_nick (POPCHECK_TYPE_MAILBOX_STATE, state));
+  json_member_nullable (json, "error", error_message);
+  json_member_nullable (json, "last_check", last_check);
+  popcheck_json_member_boolean (json, "approximate_ids",
+                                popcheck_mailbox_get_approximate_ids (mailbox));
+  json_add_messages (json, mailbox);
+  popcheck_json_end_object (json);
+
+  popcheck_cli_write_line (popcheck_json_get_text (json));
+}
+
+/* What a person calls the account: its name, or its id when the name was
+ * cleared from outside. */
+static const char *
+account_label (PopcheckAccount *account)
+{
+  const char *name = popcheck_account_get_display_name (account);
+
+  return name != NULL && name[0] != '\0' ? name : popcheck_account_get_id (account);
+}
+
+static char *
+describe_counts (PopcheckMailbox *mailbox)
+{
+  return g_strdup_printf ("%u new, %u total",
+                          popcheck_mailbox_get_n_new (mailbox),
+                          popcheck_mailbox_get_n_items (mailbox));
+}
+
+static void
+save_mailbox (PopcheckMailbox *mailbox)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* The checker saves without waiting; a process about to exit must wait,
+   * or the next "status" would not see this check. */
+  popcheck_mailbox_save_async (mailbox, NULL, store_result_cb, &result);
+  if (!popcheck_mailbox_save_finish (mailbox, wait_for_result (&result), &error))
+    g_printerr (PROGRAM_NAME ": could not save the state of the account "
+                "\"%s\": %s\n", popcheck_mailbox_get_account_id (mailbox),
+                error->message);
+}
+
+/* The accounts a command works on: the one named, or all of them. */
+static GPtrArray *
+select_accounts (CliAccounts *cli,
+                 int         *status)
+{
+  GPtrArray *selected = g_ptr_array_new_with_free_func (g_object_unref);
+
+  *status = CLI_EXIT_OK;
+
+  if (cli->options->account != NULL)
+    {
+      PopcheckAccount *account = find_account (cli->accounts,
+                                               cli->options->account);
+
+      if (account == NULL)
+        {
+          *status = CLI_EXIT_USAGE;
+          return selected;
+        }
+      g_ptr_array_add (selected, g_object_ref (account));
+      return selected;
+    }
+
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (cli->accounts)); i++)
+    g_ptr_array_add (selected, g_list_model_get_item (G_LIST_MODEL (cli->accounts), i));
+
+  return selected;
+}
+
+/* check */
+
+typedef struct
+{
+  PopcheckAccount *account;
+  GAsyncResult    *result;
+  gboolean         skipped;
+} CheckRun;
+
+static int
+run_check (CliAccounts *cli)
+{
+  g_autoptr(PopcheckChecker) checker = NULL;
+  g_autoptr(GPtrArray) selected = NULL;
+  g_autofree CheckRun *runs = NULL;
+  int status;
+
+  if (cli->options->commands[1] != NULL)
+    return popcheck_cli_usage_error ("check takes no arguments");
+
+  selected = select_accounts (cli, &status);
+  if (status != CLI_EXIT_OK)
+    return status;
+  if (selected->len == 0)
+    {
+      g_printerr (PROGRAM_NAME ": there are no accounts to check; add one "
+                  "with \"" PROGRAM_NAME " account add\"\n");
+      return CLI_EXIT_USAGE;
+    }
+
+  /* Not started: no timers, no network monitor, just the checks asked
+   * for, through the same sessions and state files as the app's. */
+  checker = popcheck_checker_new (cli->accounts);
+  cli->checker = checker;
+  runs = g_new0 (CheckRun, selected->len);
+
+  for (guint i = 0; i < selected->len; i++)
+    {
+      PopcheckAccount *account = g_ptr_array_index (selected, i);
+
+      runs[i].account = account;
+      /* All accounts: the disabled ones are reported, not checked.  One
+       * named account is checked even when disabled: it was asked for. */
+      if (cli->options->account == NULL && !popcheck_account_get_enabled (account))
+        {
+          runs[i].skipped = TRUE;
+          continue;
+        }
+      popcheck_checker_check_async (checker, popcheck_account_get_id (account),
+                                    cli->cancellable, store_result_cb,
+                                    &runs[i].result);
+    }
+
+  for (guint i = 0; i < selected->len; i++)
+    if (!runs[i].skipped)
+      wait_for_result (&runs[i].result);
+  cli->checker = NULL;
+
+  status = CLI_EXIT_OK;
+  for (guint i = 0; i < selected->len; i++)
+    {
+      PopcheckAccount *account = runs[i].account;
+      const char *id = popcheck_account_get_id (account);
+      PopcheckMailbox *mailbox = popcheck_checker_get_mailbox (checker, id);
+      g_autoptr(GAsyncResult) result = g_steal_pointer (&runs[i].result);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *message = NULL;
+      PopcheckMailboxState state;
+
+      if (runs[i].skipped)
+        state = POPCHECK_MAILBOX_STATE_DISABLED;
+      else if (popcheck_checker_check_finish (checker, result, &error))
+        {
+          state = POPCHECK_MAILBOX_STATE_IDLE;
+          save_mailbox (mailbox);
+        }
+      else
+        {
+          state = POPCHECK_MAILBOX_STATE_ERROR;
+          message = popcheck_session_describe_error (error);
+          if (status == CLI_EXIT_OK)
+            status = exit_status_for_error (cli, error);
+        }
+
+      if (message != NULL)
+        g_printerr (PROGRAM_NAME ": %s: %s\n", account_label (account),
+                    message);
+
+      if (cli->options->json)
+        print_mailbox_json (account, mailbox, state, message);
+      else if (state == POPCHECK_MAILBOX_STATE_IDLE)
+        {
+          g_autofree char *counts = describe_counts (mailbox);
+          g_autofree char *line = g_strdup_printf ("%s: %s",
+                                                   account_label (account),
+                                                   counts);
+          popcheck_cli_write_line (line);
+        }
+      else if (state == POPCHECK_MAILBOX_STATE_DISABLED)
+        {
+          g_autofree char *line = g_strdup_printf ("%s: disabled",
+                                                   account_label (account));
+          popcheck_cli_write_line (line);
+        }
+    }
+
+  return status;
+}
+
+/* status */
+
+typedef enum
+{
+  STATUS_FORMAT_TEXT,
+  STATUS_FORMAT_JSON,
+  STATUS_FORMAT_WAYBAR,
+} StatusFormat;
+
+static void
+print_status_waybar (GPtrArray *selected,
+                     GPtrArray *mailboxes)
+{
+  g_autoptr(PopcheckJson) json = popcheck_json_new ();
+  g_autoptr(GString) tooltip = g_string_new (NULL);
+  g_autofree char *text = NULL;
+  const char *class;
+  guint n_new = 0;
+
+  for (guint i = 0; i < selected->len; i++)
+    {
+      PopcheckAccount *account = g_ptr_array_index (selected, i);
+      PopcheckMailbox *mailbox = g_ptr_array_index (mailboxes, i);
+      g_autofree char *counts = describe_counts (mailbox);
+
+      if (tooltip->len > 0)
+        g_string_append_c (tooltip, '\n');
+      g_string_append_printf (tooltip, "%s: ", account_label (account));
+      if (!popcheck_account_get_enabled (account))
+        g_string_append (tooltip, "disabled");
+      else if (!popcheck_mailbox_get_first_check_done (mailbox))
+        g_string_append (tooltip, "not checked yet");
+      else
+        {
+          g_string_append (tooltip, counts);
+          n_new += popcheck_mailbox_get_n_new (mailbox);
+        }
+    }
+  if (selected->len == 0)
+    g_string_append (tooltip, "No accounts");
+
+  /* waybar's custom module: "class" styles it, "alt" picks a format-icons
+   * entry. */
+  class = n_new > 0 ? "new" : "none";
+  text = g_strdup_printf ("%u", n_new);
+
+  popcheck_json_begin_object (json);
+  popcheck_json_member_string (json, "text", text);
+  popcheck_json_member_string (json, "tooltip", tooltip->str);
+  popcheck_json_member_string (json, "class", class);
+  popcheck_json_member_string (json, "alt", class);
+  popcheck_json_end_object (json);
+
+  popcheck_cli_write_line (popcheck_json_get_text (json));
+}
+
+static void
+print_status_text (PopcheckAccount *account,
+                   PopcheckMailbox *mailbox)
+{
+  const char *name = account_label (account);
+  g_autofree char *line = NULL;
+
+  if (!popcheck_account_get_enabled (account))
+    line = g_strdup_printf ("%s: disabled", name);
+  else if (!popcheck_mailbox_get_first_check_done (mailbox))
+    line = g_strdup_printf ("%s: not checked yet", name);
+  else
+    {
+      g_autofree char *counts = describe_counts (mailbox);
+      g_autofree char *when = NULL;
+      GDateTime *last_check = popcheck_mailbox_get_last_check (mailbox);
+
+      if (last_check != NULL)
+        when = g_date_time_format (last_check, ", last checked %Y-%m-%d %H:%M");
+      line = g_strdup_printf ("%s: %s%s", name, counts, when ? when : "");
+    }
+
+  popcheck_cli_write_line (line);
+}
+
+static int
+run_status (CliAccounts *cli)
+{
+  g_autoptr(GPtrArray) selected = NULL;
+  g_autoptr(GPtrArray) mailboxes = NULL;
+  g_autofree GAsyncResult **results = NULL;
+  StatusFormat format = STATUS_FORMAT_TEXT;
+  const char *format_name = cli->options->format;
+  int status;
+
+  if (cli->options->commands[1] != NULL)
+    return popcheck_cli_usage_error ("status takes no arguments; the format "
+                                     "is --format waybar|json|text");
+
+  if (format_name == NULL)
+    format = cli->options->json ? STATUS_FORMAT_JSON : STATUS_FORMAT_TEXT;
+  else if (g_str_equal (format_name, "text"))
+    format = STATUS_FORMAT_TEXT;
+  else if (g_str_equal (format_name, "json"))
+    format = STATUS_FORMAT_JSON;
+  else if (g_str_equal (format_name, "waybar"))
+    format = STATUS_FORMAT_WAYBAR;
+  else
+    return popcheck_cli_usage_error ("\"%s\" is not a --format; use waybar, "
+                                     "json or text", format_name);
+
+  selected = select_accounts (cli, &status);
+  if (status != CLI_EXIT_OK)
+    return status;
+
+  /* Only the state files: no network, no keyring. */
+  mailboxes = g_ptr_array_new_with_free_func (g_object_unref);
+  results = g_new0 (GAsyncResult *, selected->len + 1);
+  for (guint i = 0; i < selected->len; i++)
+    {
+      PopcheckAccount *account = g_ptr_array_index (selected, i);
+      PopcheckMailbox *mailbox = popcheck_mailbox_new (popcheck_account_get_id (account));
+
+      g_ptr_array_add (mailboxes, mailbox);
+      popcheck_mailbox_load_async (mailbox, cli->cancellable,
+                                   store_result_cb, &results[i]);
+    }
+
+  for (guint i = 0; i < selected->len; i++)
+    {
+      PopcheckMailbox *mailbox = g_ptr_array_index (mailboxes, i);
+      g_autoptr(GAsyncResult) result = g_object_ref (wait_for_result (&results[i]));
+      g_autoptr(GError) error = NULL;
+
+      g_clear_object (&results[i]);
+      if (!popcheck_mailbox_load_finish (mailbox, result, &error))
+        {
+          g_printerr (PROGRAM_NAME ": could not read the state of the "
+                      "account \"%s\": %s\n",
+                      popcheck_mailbox_get_account_id (mailbox), error->message);
+          if (status == CLI_EXIT_OK)
+            status = exit_status_for_error (cli, error);
+        }
+    }
+
+  if (format == STATUS_FORMAT_WAYBAR)
+    {
+      print_status_waybar (selected, mailboxes);
+      return status;
+    }
+
+  for (guint i = 0; i < selected->len; i++)
+    {
+      PopcheckAccount *account = g_ptr_array_index (selected, i);
+      PopcheckMailbox *mailbox = g_ptr_array_index (mailboxes, i);
+
+      if (format == STATUS_FORMAT_TEXT)
+        print_status_text (account, mailbox);
+      else
+        print_mailbox_json (account, mailbox,
+                            popcheck_account_get_enabled (account)
+                              ? POPCHECK_MAILBOX_STATE_IDLE
+                              : POPCHECK_MAILBOX_STATE_DISABLED,
+                            NULL);
+    }
+
+  return status;
+}
+
+/* delete */
+
+static void
+print_uids_json (PopcheckJson       *json,
+                 const char         *key,
+                 const char * const *uids)
+{
+  popcheck_json_key (json, key);
+  popcheck_json_begin_array (json);
+  for (guint i = 0; uids != NULL && uids[i] != NULL; i++)
+    popcheck_json_string (json, uids[i]);
+  popcheck_json_end_array (json);
+}
+
+static int
+run_delete (CliAccounts *cli)
+{
+  g_autoptr(PopcheckChecker) checker = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) deleted = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) already_gone = NULL;
+  char **uids = cli->options->commands + 1;
+  PopcheckAccount *account;
+  const char *id;
+
+  if (cli->options->account == NULL)
+    return popcheck_cli_usage_error ("delete needs --account NAME: which "
+                                     "account's messages should I delete?");
+  if (uids[0] == NULL)
+    return popcheck_cli_usage_error ("delete needs the UID of each message "
+                                     "to delete (\"uid\" in the output of "
+                                     "check --json)");
+  for (guint i = 0; uids[i] != NULL; i++)
+    if (!pop3_uid_is_valid (uids[i]))
+      return popcheck_cli_usage_error ("\"%s\" is not a UID: a UID is 1 to "
+                                       "70 printable characters", uids[i]);
+
+  account = find_account (cli->accounts, cli->options->account);
+  if (account == NULL)
+    return CLI_EXIT_USAGE;
+  id = popcheck_account_get_id (account);
+
+  checker = popcheck_checker_new (cli->accounts);
+  cli->checker = checker;
+  popcheck_checker_delete_async (checker, id,
+                                 (const char * const *) uids, cli->cancellable,
+                                 store_result_cb, &result);
+  wait_for_result (&result);
+  cli->checker = NULL;
+  if (!popcheck_checker_delete_finish (checker, result, &already_gone,
+                                       &error))
+    {
+      int status = exit_status_for_error (cli, error);
+      g_autofree char *message = popcheck_session_describe_error (error);
+
+      g_printerr (PROGRAM_NAME ": %s: %s\n", account_label (account),
+                  message);
+      if (cli->options->json)
+        print_result_json (id, NULL, FALSE, message);
+      return status;
+    }
+
+  save_mailbox (popcheck_checker_get_mailbox (checker, id));
+
+  for (guint i = 0; uids[i] != NULL; i++)
+    if (already_gone == NULL ||
+        !g_strv_contains ((const char * const *) already_gone, uids[i]))
+      g_ptr_array_add (deleted, uids[i]);
+  g_ptr_array_add (deleted, NULL);
+
+  if (cli->options->json)
+    {
+      g_autoptr(PopcheckJson) json = popcheck_json_new ();
+
+      popcheck_json_begin_object (json);
+      popcheck_json_member_string (json, "account", id);
+      popcheck_json_member_boolean (json, "ok", TRUE);
+      print_uids_json (json, "deleted",
+                       (const char * const *) deleted->pdata);
+      print_uids_json (json, "already_gone",
+                       (const char * const *) already_gone);
+      popcheck_json_end_object (json);
+      popcheck_cli_write_line (popcheck_json_get_text (json));
+      return CLI_EXIT_OK;
+    }
+
+  for (guint i = 0; i < deleted->len - 1; i++)
+    {
+      const char *uid = g_ptr_array_index (deleted, i);
+      g_autofree char *line = g_strdup_printf ("%s: deleted", uid);
+      popcheck_cli_write_line (line);
+    }
+  for (guint i = 0; already_gone != NULL && already_gone[i] != NULL; i++)
+    {
+      g_autofree char *line = g_strdup_printf ("%s: already gone",
+                                               already_gone[i]);
+      popcheck_cli_write_line (line);
+    }
+
+  return CLI_EXIT_OK;
+}
+
+/* account add: the password */
+
+static struct termios saved_termios;
+static volatile sig_atomic_t echo_off;
+
+static void
+restore_echo_on_signal (int signum)
+{
+  /* tcsetattr() is async-signal-safe: a Ctrl+C at the prompt must not
+   * leave the terminal without echo. */
+  if (echo_off)
+    tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved_termios);
+  signal (signum, SIG_DFL);
+  raise (signum);
+}
+
+#define EMPTY_STDIN_MESSAGE \
+  "account add reads the password from standard input, and it is empty"
+
+/* From standard input: one line; on a terminal, after a prompt and with
+ * echo off. */
+static char *
+read_new_password (const char  *user,
+                   const char  *host,
+                   GError     **error)
+{
+  struct sigaction action = { 0 };
+  struct sigaction old_int, old_term;
+  struct termios quiet;
+  char *password;
+
+  if (!isatty (STDIN_FILENO) || tcgetattr (STDIN_FILENO, &saved_termios) != 0)
+    return popcheck_cli_read_password (EMPTY_STDIN_MESSAGE, error);
+
+  action.sa_handler = restore_echo_on_signal;
+  sigemptyset (&action.sa_mask);
+  sigaction (SIGINT, &action, &old_int);
+  sigaction (SIGTERM, &action, &old_term);
+
+  quiet = saved_termios;
+  quiet.c_lflag &= ~(tcflag_t) ECHO;
+  quiet.c_lflag |= ECHONL;
+  echo_off = 1;
+  tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+
+  g_printerr ("Password for %s@%s: ", user, host);
+  password = popcheck_cli_read_password (EMPTY_STDIN_MESSAGE, error);
+
+  tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved_termios);
+  echo_off = 0;
+  sigaction (SIGINT, &old_int, NULL);
+  sigaction (SIGTERM, &old_term, NULL);
+
+  return password;
+}
+
+static int
+run_account_add (CliAccounts *cli)
+{
+  CliOptions *options = cli->options;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pin = NULL;
+  const char *name = options->commands[2];
+  Pop3Security security = POP3_SECURITY_TLS;
+  Pop3AuthMethod auth = POP3_AUTH_AUTO;
+  PopcheckAccount *account;
+  guint16 port;
+  guint64 value;
+  char *password;
+
+  if (name == NULL || options->commands[3] != NULL)
+    return popcheck_cli_usage_error ("account add takes one NAME, as in "
+                                     "\"account add Work --host "
+                                     "mail.example.org --user alice\"");
+  if (g_utf8_strlen (name, -1) == 0 || !g_utf8_validate (name, -1, NULL))
+    return popcheck_cli_usage_error ("the account NAME must be non-empty "
+                                     "UTF-8 text");
+  if (popcheck_account_list_lookup_by_display_name (cli->accounts, name) != NULL ||
+      popcheck_account_list_lookup (cli->accounts, name) != NULL)
+    return popcheck_cli_usage_error ("there is an account \"%s\" already",
+                                     name);
+
+  if (options->host == NULL)
+    return popcheck_cli_usage_error ("account add needs --host HOST");
+  if (!popcheck_account_validate_host (options->host, &error))
+    return popcheck_cli_usage_error ("--host: %s", error->message);
+  if (options->user == NULL)
+    return popcheck_cli_usage_error ("account add needs --user USER");
+  if (!popcheck_account_validate_user (options->user, &error) ||
+      !pop3_auth_is_safe_argument (options->user))
+    return popcheck_cli_usage_error ("--user: %s", error != NULL
+                                                     ? error->message
+                                                     : "a line break");
+  if (options->security != NULL &&
+      !pop3_security_from_string (options->security, &security))
+    return popcheck_cli_usage_error ("\"%s\" is not a --security; use tls, "
+                                     "starttls or none", options->security);
+  port = security == POP3_SECURITY_TLS ? 995 : 110;
+  if (options->port != NULL)
+    {
+      if (!popcheck_cli_parse_unsigned (options->port, 1, G_MAXUINT16, &value))
+        return popcheck_cli_usage_error ("\"%s\" is not a --port; a port is "
+                                         "a number from 1 to 65535",
+                                         options->port);
+      port = (guint16) value;
+    }
+  if (options->auth != NULL &&
+      !pop3_auth_method_from_string (options->auth, &auth))
+    return popcheck_cli_usage_error ("\"%s\" is not an --auth method; use "
+                                     "auto, user, apop, plain, login or "
+                                     "cram-md5", options->auth);
+  if (options->pin != NULL)
+    {
+      pin = pop3_tls_normalize_fingerprint (options->pin);
+      if (pin == NULL)
+        return popcheck_cli_usage_error ("\"%s\" is not a SHA-256 "
+                                         "fingerprint for --pin; give 64 "
+                                         "hexadecimal digits, with or "
+                                         "without colons", options->pin);
+    }
+
+  /* Last, so that a usage error never swallows the password. */
+  password = read_new_password (options->user, options->host, &error);
+  if (password == NULL)
+    return popcheck_cli_usage_error ("%s", error->message);
+  if (password[0] == '\0')
+    {
+      g_free (password);
+      return popcheck_cli_usage_error ("the password is empty");
+    }
+
+  /* The keyring first: without it there is no account, rather than an
+   * account whose password was written somewhere else or nowhere. */
+  popcheck_secret_store_async (options->host, port, options->user, password,
+                               cli->cancellable, store_result_cb, &result);
+  wait_for_result (&result);
+  explicit_bzero (password, strlen (password));
+  g_free (password);
+  if (!popcheck_secret_store_finish (result, &error))
+    {
+      g_printerr (PROGRAM_NAME ": the account \"%s\" was not added, because "
+                  "its password could not be stored in the keyring: %s\n",
+                  name, error->message);
+      return exit_status_for_error (cli, error);
+    }
+
+  account = popcheck_account_list_add (cli->accounts, name, &error);
+  if (account == NULL)
+    return popcheck_cli_usage_error ("%s", error->message);
+  popcheck_account_set_host (account, options->host);
+  popcheck_account_set_port (account, port);
+  popcheck_account_set_security (account, security);
+  popcheck_account_set_user (account, options->user);
+  popcheck_account_set_auth_method (account, auth);
+  popcheck_account_set_pinned_fingerprint (account, pin);
+  g_settings_sync ();
+
+  if (options->json)
+    print_result_json (popcheck_account_get_id (account), name, TRUE, NULL);
+  else
+    {
+      g_autofree char *line = NULL;
+
+      line = g_strdup_printf ("Added the account \"%s\" (id %s).", name,
+                              popcheck_account_get_id (account));
+      popcheck_cli_write_line (line);
+    }
+
+  return CLI_EXIT_OK;
+}
+
+static int
+run_account_list (CliAccounts *cli)
+{
+  GListModel *model = G_LIST_MODEL (cli->accounts);
+
+  if (cli->options->commands[2] != NULL)
+    return popcheck_cli_usage_error ("account list takes no arguments");
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(PopcheckAccount) account = g_list_model_get_item (model, i);
+      Pop3Security security_value = popcheck_account_get_security (account);
+      Pop3AuthMethod auth_value = popcheck_account_get_auth_method (account);
+      const char *security = pop3_security_to_string (security_value);
+      const char *auth = pop3_auth_method_to_string (auth_value);
+
+      if (cli->options->json)
+        {
+          g_autoptr(PopcheckJson) json = popcheck_json_new ();
+
+          popcheck_json_begin_object (json);
+          popcheck_json_member_string (json, "account", popcheck_account_get_id (account));
+          popcheck_json_member_string (json, "name", popcheck_account_get_display_name (account));
+          popcheck_json_member_string (json, "host", popcheck_account_get_host (account));
+          popcheck_json_member_uint (json, "port", popcheck_account_get_port (account));
+          popcheck_json_member_string (json, "security", security);
+          popcheck_json_member_string (json, "user", popcheck_account_get_user (account));
+          popcheck_json_member_string (json, "auth", auth);
+          popcheck_json_member_boolean (json, "enabled", popcheck_account_get_enabled (account));
+          popcheck_json_member_uint (json, "interval", popcheck_account_get_check_interval (account));
+          json_member_nullable (json, "pin", popcheck_account_get_pinned_fingerprint (account));
+          popcheck_json_end_object (json);
+          popcheck_cli_write_line (popcheck_json_get_text (json));
+        }
+      else
+        {
+          g_autofree char *line = NULL;
+
+          line = g_strdup_printf ("%s\t%s\t%s@%s:%u\t%s\t%s%s",
+                                  popcheck_account_get_id (account),
+                                  popcheck_account_get_display_name (account),
+                                  popcheck_account_get_user (account),
+                                  popcheck_account_get_host (account),
+                                  popcheck_account_get_port (account),
+                                  security, auth,
+                                  popcheck_account_get_enabled (account)
+                                    ? "" : "\tdisabled");
+          popcheck_cli_write_line (line);
+        }
+    }
+
+  return CLI_EXIT_OK;
+}
+
+static int
+run_account_remove (CliAccounts *cli)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  const char *name = cli->options->commands[2];
+  PopcheckAccount *account;
+  int status = CLI_EXIT_OK;
+
+  if (name == NULL || cli->options->commands[3] != NULL)
+    return popcheck_cli_usage_error ("account remove takes one NAME");
+
+  account = popcheck_account_list_find (cli->accounts, name, &error);
+  if (account == NULL)
+    {
+      g_printerr (PROGRAM_NAME ": there is no account \"%s\"; "
+                  "\"" PROGRAM_NAME " account list\" shows them\n", name);
+      return CLI_EXIT_USAGE;
+    }
+  id = g_strdup (popcheck_account_get_id (account));
+
+  popcheck_account_list_remove_async (cli->accounts, account, cli->cancellable,
+                                      store_result_cb, &result);
+  if (!popcheck_account_list_remove_finish (cli->accounts,
+                                            wait_for_result (&result), &error))
+    {
+      g_printerr (PROGRAM_NAME ": the account \"%s\" was removed, but its "
+                  "password could not be removed from the keyring: %s\n",
+                  name, error->message);
+      status = exit_status_for_error (cli, error);
+    }
+  g_settings_sync ();
+
+  if (cli->options->json)
+    print_result_json (id, NULL, status == CLI_EXIT_OK,
+                       error != NULL ? error->message : NULL);
+  else
+    {
+      g_autofree char *line = g_strdup_printf ("Removed the account \"%s\".",
+                                               id);
+      popcheck_cli_write_line (line);
+    }
+
+  return status;
+}
+
+static int
+run_account (CliAccounts *cli)
+{
+  const char *verb = cli->options->commands[1];
+  int status;
+
+  if (g_strcmp0 (verb, "add") == 0)
+    {
+      status = refuse_options (cli->options, "account add", FALSE, TRUE, FALSE);
+      return status != CLI_EXIT_OK ? status : run_account_add (cli);
+    }
+
+  status = refuse_options (cli->options, "account", FALSE, FALSE, FALSE);
+  if (status != CLI_EXIT_OK)
+    return status;
+
+  if (g_strcmp0 (verb, "list") == 0)
+    return run_account_list (cli);
+  if (g_strcmp0 (verb, "remove") == 0)
+    return run_account_remove (cli);
+
+  return popcheck_cli_usage_error ("use \"account add NAME\", \"account "
+                                   "list\" or \"account remove NAME\"");
+}
+
+/* Entry points */
+
+gboolean
+popcheck_cli_is_account_command (const char *word)
+{
+  return g_strcmp0 (word, "account") == 0 ||
+         g_strcmp0 (word, "status") == 0 ||
+         g_strcmp0 (word, "check") == 0 ||
+         g_strcmp0 (word, "delete") == 0;
+}
+
+int
+popcheck_cli_run_account_command (CliOptions *options)
+{
+  CliAccounts cli = { 0 };
+  const char *command = options->commands[0];
+  int status;
+
+  g_return_val_if_fail (popcheck_cli_is_account_command (command), CLI_EXIT_USAGE);
+
+  if (g_str_equal (command, "status"))
+    status = refuse_options (options, command, TRUE, FALSE, TRUE);
+  else if (!g_str_equal (command, "account"))
+    status = refuse_options (options, command, TRUE, FALSE, FALSE);
+  else
+    status = CLI_EXIT_OK;
+  if (status != CLI_EXIT_OK)
+    return status;
+
+  cli.options = options;
+  cli.accounts = open_accounts (&status);
+  if (cli.accounts == NULL)
+    return status;
+  cli.cancellable = g_cancellable_new ();
+  cli.sigint_id = g_unix_signal_add (SIGINT, interrupt_cb, &cli);
+  cli.sigterm_id = g_unix_signal_add (SIGTERM, interrupt_cb, &cli);
+
+  if (g_str_equal (command, "account"))
+    status = run_account (&cli);
+  else if (g_str_equal (command, "status"))
+    status = run_status (&cli);
+  else if (g_str_equal (command, "check"))
+    status = run_check (&cli);
+  else
+    status = run_delete (&cli);
+
+  g_source_remove (cli.sigint_id);
+  g_source_remove (cli.sigterm_id);
+  g_clear_object (&cli.cancellable);
+  g_clear_object (&cli.accounts);
+
+  return popcheck_cli_finish_output (status);
+}

@@ -1,0 +1,91 @@
+/* popcheck-cli.h: what popcheck-cli's parts share
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * popcheck-cli.c runs the engine's commands (issue 2); popcheck-cli-accounts.c
+ * runs the commands on stored accounts (issue 3).  Both report through the
+ * same exit statuses and write output the same way.
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "pop3-client.h"
+
+G_BEGIN_DECLS
+
+#define PROGRAM_NAME "popcheck-cli"
+
+typedef enum
+{
+  CLI_EXIT_OK = 0,
+  CLI_EXIT_SERVER = 1,
+  CLI_EXIT_USAGE = 2,
+  CLI_EXIT_NETWORK = 3,
+  CLI_EXIT_TLS = 4,
+  CLI_EXIT_AUTH = 5,
+  /* No Secret Service, the keyring locked, or no password stored: the
+   * user must fix the keyring, not the server or the password. */
+  CLI_EXIT_KEYRING = 6,
+  /* What a shell reports for a process ended by SIGINT, so a script can
+   * tell "the user pressed Ctrl+C" from a network failure. */
+  CLI_EXIT_INTERRUPTED = 130,
+} CliExit;
+
+/* Everything the command line gave, before it is checked. */
+typedef struct
+{
+  char      *account;
+  char      *host;
+  char      *port;
+  char      *security;
+  char      *user;
+  gboolean   password_stdin;
+  char      *auth;
+  char      *ca_file;
+  char      *pin;
+  char      *timeout;
+  char      *debug;
+  char      *format;
+  gboolean   json;
+  char     **commands;
+} CliOptions;
+
+int       popcheck_cli_usage_error          (const char    *format,
+                                             ...) G_GNUC_PRINTF (1, 2);
+gboolean  popcheck_cli_parse_unsigned       (const char    *str,
+                                             guint64        min,
+                                             guint64        max,
+                                             guint64       *value);
+int       popcheck_cli_exit_status_for_error (const GError *error,
+                                              gboolean      during_login);
+/* One line of standard input; @empty_message is the error when there is
+ * none. */
+char     *popcheck_cli_read_password        (const char    *empty_message,
+                                             GError       **error);
+void      popcheck_cli_write_line           (const char    *line);
+/* Flushes stdout; a failure to write is reported and turns @status into
+ * CLI_EXIT_NETWORK when it was CLI_EXIT_OK. */
+int       popcheck_cli_finish_output        (int            status);
+
+/* popcheck-cli-accounts.c */
+
+/* account, status, check and delete: the words that work on stored
+ * accounts rather than on one POP3 session. */
+gboolean  popcheck_cli_is_account_command   (const char    *word);
+int       popcheck_cli_run_account_command  (CliOptions    *options);
+
+/* For --account with the engine's commands: the stored account's settings
+ * and its password from the keyring.  Returns CLI_EXIT_OK, or the exit
+ * status after printing why not. */
+int       popcheck_cli_resolve_account      (const char    *name,
+                                             char         **host,
+                                             guint16       *port,
+                                             Pop3Security  *security,
+                                             char         **user,
+                                             Pop3AuthMethod *auth,
+                                             char         **pin,
+                                             char         **password);
+
+G_END_DECLS
