@@ -18,6 +18,7 @@
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
 #include "popcheck-checker.h"
+#include "popcheck-checker-private.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
 #include "popcheck-secret.h"
@@ -31,13 +32,23 @@
 typedef struct _Slot Slot;
 typedef void (*OperationFunc) (Slot *slot, GTask *task);
 
+/* A slot is shared by the checker (while the account exists) and by the
+ * operation running on it: removing the account releases the checker's
+ * reference, and the callbacks of the cancelled operation still find the
+ * slot, marked removed. */
 struct _Slot
 {
+  gatomicrefcount  ref_count;
+  gboolean         removed;
   PopcheckChecker *checker;
   PopcheckAccount *account;
   PopcheckMailbox *mailbox;
   GCancellable    *cancellable;
+  /* Loading the saved state is not stopped by popcheck_checker_stop(), only
+   * by removing the account: a stopped checker may start again. */
+  GCancellable    *load_cancellable;
   guint            timer_id;
+  guint            timer_delay;
   guint            failures;
   guint            login_delay;
   gboolean         busy;
@@ -64,6 +75,9 @@ struct _PopcheckChecker
   GNetworkMonitor     *network_monitor;
   gboolean             started;
   gboolean             network_available;
+
+  PopcheckCheckerSessionHook session_hook;
+  gpointer             session_hook_data;
 };
 
 G_DEFINE_FINAL_TYPE (PopcheckChecker, popcheck_checker, G_TYPE_OBJECT)
@@ -110,6 +124,44 @@ static void
 slot_cancel_timer (Slot *slot)
 {
   g_clear_handle_id (&slot->timer_id, g_source_remove);
+  slot->timer_delay = 0;
+}
+
+static Slot *
+slot_ref (Slot *slot)
+{
+  g_atomic_ref_count_inc (&slot->ref_count);
+  return slot;
+}
+
+static void
+slot_unref (Slot *slot)
+{
+  if (!g_atomic_ref_count_dec (&slot->ref_count))
+    return;
+
+  g_assert (slot->removed);
+  g_assert (g_queue_is_empty (&slot->operations));
+  g_clear_object (&slot->cancellable);
+  g_clear_object (&slot->load_cancellable);
+  g_clear_object (&slot->account);
+  g_clear_object (&slot->mailbox);
+  g_free (slot);
+}
+
+/* A session for one operation of the slot; tests see its client first. */
+static PopcheckSession *
+slot_new_session (Slot *slot)
+{
+  PopcheckChecker *self = slot->checker;
+  PopcheckSession *session = popcheck_session_new (slot->account);
+
+  if (self->session_hook != NULL)
+    self->session_hook (self, slot->mailbox,
+                        popcheck_session_get_client (session),
+                        self->session_hook_data);
+
+  return session;
 }
 
 static void
@@ -121,25 +173,31 @@ operation_fail (Operation    *operation,
   g_free (operation);
 }
 
+/* Fails every operation still waiting; the running one is cancelled
+ * through the slot's cancellable. */
 static void
-slot_free (Slot *slot)
+slot_fail_queued (Slot       *slot,
+                  const char *message)
 {
   g_autoptr(GError) error = NULL;
   Operation *operation;
 
-  slot_cancel_timer (slot);
-  g_cancellable_cancel (slot->cancellable);
-
-  error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               _("The account was removed."));
+  error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, message);
   while ((operation = g_queue_pop_head (&slot->operations)) != NULL)
     operation_fail (operation, error);
+}
 
+/* The account is gone (or the checker is): nothing more runs on the slot. */
+static void
+slot_release (Slot *slot)
+{
+  slot->removed = TRUE;
+  slot_cancel_timer (slot);
+  g_cancellable_cancel (slot->cancellable);
+  g_cancellable_cancel (slot->load_cancellable);
+  slot_fail_queued (slot, _("The account was removed."));
   g_clear_signal_handler (&slot->account_changed_id, slot->account);
-  g_clear_object (&slot->cancellable);
-  g_clear_object (&slot->account);
-  g_clear_object (&slot->mailbox);
-  g_free (slot);
+  slot_unref (slot);
 }
 
 static void
@@ -175,7 +233,7 @@ slot_run_next (Slot *slot)
 {
   Operation *operation;
 
-  if (slot->busy || !slot->loaded)
+  if (slot->busy || !slot->loaded || slot->removed)
     return;
 
   operation = g_queue_pop_head (&slot->operations);
@@ -219,7 +277,7 @@ mailbox_loaded_cb (GObject      *object,
     }
 
   slot = find_slot (self, popcheck_mailbox_get_account_id (mailbox));
-  if (slot != NULL)
+  if (slot != NULL && slot->mailbox == mailbox)
     {
       slot->loaded = TRUE;
       slot_run_next (slot);
@@ -249,9 +307,11 @@ slot_new (PopcheckChecker *self,
 {
   Slot *slot = g_new0 (Slot, 1);
 
+  g_atomic_ref_count_init (&slot->ref_count);
   slot->checker = self;
   slot->account = g_object_ref (account);
   slot->cancellable = g_cancellable_new ();
+  slot->load_cancellable = g_cancellable_new ();
   slot->mailbox = popcheck_mailbox_new (popcheck_account_get_id (account));
   popcheck_mailbox_set_display_name (slot->mailbox,
                                      popcheck_account_get_display_name (account));
@@ -262,7 +322,7 @@ slot_new (PopcheckChecker *self,
   slot->account_changed_id =
     g_signal_connect (account, "notify", G_CALLBACK (account_changed_cb), slot);
 
-  popcheck_mailbox_load_async (slot->mailbox, slot->cancellable,
+  popcheck_mailbox_load_async (slot->mailbox, slot->load_cancellable,
                                mailbox_loaded_cb, g_object_ref (self));
 
   return slot;
@@ -304,6 +364,7 @@ slot_timer_cb (gpointer user_data)
   Slot *slot = user_data;
 
   slot->timer_id = 0;
+  slot->timer_delay = 0;
   popcheck_checker_check_now (slot->checker,
                               popcheck_account_get_id (slot->account));
 
@@ -349,7 +410,8 @@ slot_schedule (Slot *slot)
 
   slot_cancel_timer (slot);
 
-  if (!slot->checker->started || !popcheck_account_get_enabled (slot->account))
+  if (slot->removed || !slot->checker->started ||
+      !popcheck_account_get_enabled (slot->account))
     return;
 
   delay = slot_next_delay (slot);
@@ -358,6 +420,7 @@ slot_schedule (Slot *slot)
 
   /* Seconds granularity lets the main loop coalesce wake-ups. */
   slot->timer_id = g_timeout_add_seconds (delay, slot_timer_cb, slot);
+  slot->timer_delay = delay;
 }
 
 static void
@@ -465,7 +528,7 @@ static void
 popcheck_checker_init (PopcheckChecker *self)
 {
   self->mailboxes = g_list_store_new (POPCHECK_TYPE_MAILBOX);
-  self->slots = g_ptr_array_new_with_free_func ((GDestroyNotify) slot_free);
+  self->slots = g_ptr_array_new_with_free_func ((GDestroyNotify) slot_release);
 }
 
 PopcheckChecker *
@@ -534,6 +597,45 @@ popcheck_checker_get_n_new (PopcheckChecker *self)
 }
 
 void
+popcheck_checker_set_session_hook (PopcheckChecker            *self,
+                                   PopcheckCheckerSessionHook  hook,
+                                   gpointer                    user_data)
+{
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+
+  self->session_hook = hook;
+  self->session_hook_data = user_data;
+}
+
+guint
+popcheck_checker_get_next_delay (PopcheckChecker *self,
+                                 const char      *account_id)
+{
+  Slot *slot;
+
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), 0);
+  g_return_val_if_fail (account_id != NULL, 0);
+
+  slot = find_slot (self, account_id);
+  return slot != NULL ? slot->timer_delay : 0;
+}
+
+void
+popcheck_checker_set_network_monitor (PopcheckChecker *self,
+                                      GNetworkMonitor *monitor)
+{
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (G_IS_NETWORK_MONITOR (monitor));
+  g_return_if_fail (!self->started);
+
+  if (self->network_monitor != NULL)
+    g_signal_handlers_disconnect_by_data (self->network_monitor, self);
+  g_set_object (&self->network_monitor, monitor);
+  g_signal_connect (self->network_monitor, "network-changed",
+                    G_CALLBACK (network_changed_cb), self);
+}
+
+void
 popcheck_checker_start (PopcheckChecker *self)
 {
   g_return_if_fail (POPCHECK_IS_CHECKER (self));
@@ -570,6 +672,10 @@ popcheck_checker_stop (PopcheckChecker *self)
       g_cancellable_cancel (slot->cancellable);
       g_object_unref (slot->cancellable);
       slot->cancellable = g_cancellable_new ();
+      /* What was waiting would otherwise start, uncancelled, as soon as
+       * the running operation ends. */
+      slot_fail_queued (slot, _("PopCheck stopped checking."));
+      slot->check_queued = FALSE;
     }
 }
 
@@ -721,6 +827,9 @@ slot_record_failure (Slot         *slot,
 typedef struct
 {
   Slot              *slot;
+  /* The slot's cancellable when the operation started: stopping replaces
+   * the slot's, and no later step of this operation may use the new one. */
+  GCancellable      *cancellable;
   PopcheckSession   *session;
   PopcheckMailbox   *mailbox;
   GPtrArray         *uids;
@@ -732,6 +841,8 @@ typedef struct
 static void
 check_data_free (CheckData *data)
 {
+  g_clear_pointer (&data->slot, slot_unref);
+  g_clear_object (&data->cancellable);
   g_clear_object (&data->session);
   g_clear_object (&data->mailbox);
   g_clear_pointer (&data->uids, g_ptr_array_unref);
@@ -779,6 +890,12 @@ check_done (GTask  *task,
 
   slot->check_queued = FALSE;
 
+  /* The account went away while its check was finishing: nothing of it
+   * may reach the mailbox or the signals any more. */
+  if (slot->removed && error == NULL)
+    error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                 _("The account was removed."));
+
   if (error == NULL)
     check_finish_ok (task);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -819,7 +936,7 @@ check_quit (GTask *task)
 {
   CheckData *data = g_task_get_task_data (task);
 
-  popcheck_session_quit_async (data->session, data->slot->cancellable,
+  popcheck_session_quit_async (data->session, data->cancellable,
                                check_quit_cb, g_object_ref (task));
 }
 
@@ -885,7 +1002,7 @@ check_listed_cb (GObject      *object,
       Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
 
       popcheck_session_summary_async (session, entry->msg, entry->uid, lines,
-                                      data->slot->cancellable,
+                                      data->cancellable,
                                       check_top_cb, g_object_ref (task));
     }
 }
@@ -905,7 +1022,7 @@ check_opened_cb (GObject      *object,
       return;
     }
 
-  popcheck_session_list_async (data->session, data->slot->cancellable,
+  popcheck_session_list_async (data->session, data->cancellable,
                                check_listed_cb, g_object_ref (task));
 }
 
@@ -915,7 +1032,8 @@ check_operation (Slot  *slot,
 {
   CheckData *data = g_new0 (CheckData, 1);
 
-  data->slot = slot;
+  data->slot = slot_ref (slot);
+  data->cancellable = g_object_ref (slot->cancellable);
   g_task_set_task_data (task, data, (GDestroyNotify) check_data_free);
 
   if (!slot->checker->network_available && slot->checker->started)
@@ -933,8 +1051,8 @@ check_operation (Slot  *slot,
                               popcheck_mailbox_get_problem (slot->mailbox),
                               NULL);
 
-  data->session = popcheck_session_new (slot->account);
-  popcheck_session_open_async (data->session, slot->cancellable,
+  data->session = slot_new_session (slot);
+  popcheck_session_open_async (data->session, data->cancellable,
                                check_opened_cb, g_object_ref (task));
 }
 
@@ -945,6 +1063,7 @@ check_operation (Slot  *slot,
 typedef struct
 {
   Slot            *slot;
+  GCancellable    *cancellable;
   PopcheckSession *session;
   GStrv            uids;
   guint            lines;
@@ -957,6 +1076,8 @@ request_data_free (RequestData *data)
   if (data->session != NULL)
     popcheck_session_close (data->session);
   g_clear_object (&data->session);
+  g_clear_pointer (&data->slot, slot_unref);
+  g_clear_object (&data->cancellable);
   g_strfreev (data->uids);
   g_strfreev (data->already_gone);
   g_free (data);
@@ -1009,7 +1130,7 @@ request_opened_cb (GObject      *object,
       return;
     }
 
-  popcheck_session_list_async (data->session, data->slot->cancellable,
+  popcheck_session_list_async (data->session, data->cancellable,
                                request_listed_cb, g_object_ref (task));
 }
 
@@ -1020,10 +1141,11 @@ request_start (Slot        *slot,
 {
   RequestData *data = g_task_get_task_data (task);
 
-  data->slot = slot;
-  data->session = popcheck_session_new (slot->account);
+  data->slot = slot_ref (slot);
+  data->cancellable = g_object_ref (slot->cancellable);
+  data->session = slot_new_session (slot);
   g_object_set_data (G_OBJECT (task), "popcheck-step", step);
-  popcheck_session_open_async (data->session, slot->cancellable,
+  popcheck_session_open_async (data->session, data->cancellable,
                                request_opened_cb, g_object_ref (task));
 }
 
@@ -1082,7 +1204,7 @@ delete_step (GTask *task)
 
   popcheck_session_delete_async (data->session,
                                  (const char * const *) data->uids,
-                                 data->slot->cancellable,
+                                 data->cancellable,
                                  delete_done_cb, g_object_ref (task));
 }
 
@@ -1177,7 +1299,7 @@ preview_top_cb (GObject      *object,
 
   g_object_set_data_full (G_OBJECT (task), "popcheck-message", message,
                           g_object_unref);
-  popcheck_session_quit_async (data->session, data->slot->cancellable,
+  popcheck_session_quit_async (data->session, data->cancellable,
                                preview_quit_cb, g_object_ref (task));
 }
 
@@ -1187,7 +1309,7 @@ preview_step (GTask *task)
   RequestData *data = g_task_get_task_data (task);
 
   popcheck_session_summary_async (data->session, 0, data->uids[0],
-                                  data->lines, data->slot->cancellable,
+                                  data->lines, data->cancellable,
                                   preview_top_cb, g_object_ref (task));
 }
 
@@ -1275,7 +1397,7 @@ retrieve_retr_cb (GObject      *object,
 
   g_object_set_data_full (G_OBJECT (task), "popcheck-bytes", bytes,
                           (GDestroyNotify) g_bytes_unref);
-  popcheck_session_quit_async (data->session, data->slot->cancellable,
+  popcheck_session_quit_async (data->session, data->cancellable,
                                retrieve_quit_cb, g_object_ref (task));
 }
 
@@ -1285,7 +1407,7 @@ retrieve_step (GTask *task)
   RequestData *data = g_task_get_task_data (task);
 
   popcheck_session_retrieve_async (data->session, data->uids[0],
-                                   data->slot->cancellable,
+                                   data->cancellable,
                                    retrieve_retr_cb, g_object_ref (task));
 }
 

@@ -766,6 +766,20 @@ delete_rset_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+
+  /* Only a RSET answered +OK unmarks what was marked: after anything else
+   * a QUIT would commit the deletions that succeeded.  Leaving without
+   * QUIT keeps the server in the TRANSACTION state, which deletes nothing
+   * (RFC 1939, section 6). */
+  if (reply == NULL)
+    {
+      DeleteData *data = g_task_get_task_data (task);
+
+      pop3_client_close (POP3_CLIENT (object));
+      g_task_return_error (task, g_steal_pointer (&data->error));
+      return;
+    }
+
   pop3_client_quit_async (POP3_CLIENT (object), g_task_get_cancellable (task),
                           delete_quit_cb, g_object_ref (task));
 }

@@ -1,0 +1,1989 @@
+/* test-checker.c: the checker of issue 3 against Dovecot and the fake server
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Run only by tests/keyring-harness (POPCHECK_TEST_KEYRING says what it set
+ * up): passwords come from a real gnome-keyring-daemon on a private bus,
+ * mail from the real Dovecot demo server (tests/popcheck-test-demo.c), and
+ * faults from the scripted fake server.  Every session's commands are
+ * recorded through the client's "debug" signal, so that a test can say
+ * "no TOP", "never RETR", "RSET before QUIT".
+ *
+ * The soak test (/checker/soak) exists only with -m slow; meson runs it in
+ * the "soak" suite, which the default test setup leaves out.
+ */
+
+#define G_LOG_DOMAIN "popcheck-test-checker"
+
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <libsecret/secret.h>
+
+#include "pop3-fake-server.h"
+#include "popcheck-account.h"
+#include "popcheck-account-list.h"
+#include "popcheck-checker.h"
+#include "popcheck-checker-private.h"
+#include "popcheck-mailbox.h"
+#include "popcheck-message.h"
+#include "popcheck-secret.h"
+#include "popcheck-test-demo.h"
+
+#define FAKE_USER     "guido"
+#define FAKE_PASSWORD "python"
+#define WAIT_SECONDS  20
+
+static PopcheckTestDemo *demo;
+
+/* Waiting, always with a deadline ------------------------------------------ */
+
+static gboolean
+deadline_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+wake_up_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the main context until cond holds; fails the test after
+ * `seconds`.  The loop wakes for every event, and every 10 ms besides for
+ * what changes in other threads (the fake server's, the saves'). */
+#define WAIT_UNTIL(cond, seconds)                                           \
+  G_STMT_START {                                                            \
+    gboolean wait_timed_out_ = FALSE;                                       \
+    guint wait_id_ = g_timeout_add_seconds ((seconds), deadline_cb,         \
+                                            &wait_timed_out_);              \
+    guint wake_id_ = g_timeout_add (10, wake_up_cb, NULL);                  \
+    while (!(cond) && !wait_timed_out_)                                     \
+      g_main_context_iteration (NULL, TRUE);                                \
+    g_source_remove (wake_id_);                                             \
+    if (!wait_timed_out_)                                                   \
+      g_source_remove (wait_id_);                                           \
+    if (!(cond))                                                            \
+      g_error ("%s:%d: timed out after %u s waiting for %s",                \
+               __FILE__, __LINE__, (guint) (seconds), #cond);               \
+  } G_STMT_END
+
+/* Runs everything that is ready now, without waiting for more. */
+static void
+drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+store_result_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  g_assert_null (*out);
+  *out = g_object_ref (result);
+}
+
+static GAsyncResult *
+await_result (GAsyncResult **result)
+{
+  WAIT_UNTIL (*result != NULL, WAIT_SECONDS);
+  return *result;
+}
+
+/* A network monitor the test controls ------------------------------------- */
+
+#define TEST_TYPE_MONITOR (test_monitor_get_type ())
+G_DECLARE_FINAL_TYPE (TestMonitor, test_monitor, TEST, MONITOR, GObject)
+
+struct _TestMonitor
+{
+  GObject  parent_instance;
+  gboolean available;
+};
+
+static gboolean
+test_monitor_initable_init (GInitable     *initable,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  return TRUE;
+}
+
+static void
+test_monitor_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = test_monitor_initable_init;
+}
+
+static void
+test_monitor_iface_init (GNetworkMonitorInterface *iface)
+{
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestMonitor, test_monitor, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                      test_monitor_initable_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_NETWORK_MONITOR,
+                                                      test_monitor_iface_init))
+
+enum {
+  MONITOR_PROP_0,
+  MONITOR_PROP_AVAILABLE,
+  MONITOR_PROP_METERED,
+  MONITOR_PROP_CONNECTIVITY,
+};
+
+static void
+test_monitor_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  TestMonitor *self = TEST_MONITOR (object);
+
+  switch (prop_id)
+    {
+    case MONITOR_PROP_AVAILABLE:
+      g_value_set_boolean (value, self->available);
+      break;
+    case MONITOR_PROP_METERED:
+      g_value_set_boolean (value, FALSE);
+      break;
+    case MONITOR_PROP_CONNECTIVITY:
+      g_value_set_enum (value, self->available ? G_NETWORK_CONNECTIVITY_FULL
+                                               : G_NETWORK_CONNECTIVITY_LOCAL);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+test_monitor_class_init (TestMonitorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = test_monitor_get_property;
+  g_object_class_override_property (object_class, MONITOR_PROP_AVAILABLE,
+                                    "network-available");
+  g_object_class_override_property (object_class, MONITOR_PROP_METERED,
+                                    "network-metered");
+  g_object_class_override_property (object_class, MONITOR_PROP_CONNECTIVITY,
+                                    "connectivity");
+}
+
+static void
+test_monitor_init (TestMonitor *self)
+{
+  self->available = TRUE;
+}
+
+static void
+test_monitor_set_available (TestMonitor *self,
+                            gboolean     available)
+{
+  self->available = available;
+  g_object_notify (G_OBJECT (self), "network-available");
+  g_signal_emit_by_name (self, "network-changed", available);
+}
+
+/* The fixture -------------------------------------------------------------- */
+
+typedef struct
+{
+  PopcheckAccountList *accounts;
+  PopcheckChecker     *checker;
+  TestMonitor         *monitor;
+  /* "first ACCOUNT N", "new ACCOUNT SUBJECT", "problem ACCOUNT" */
+  GPtrArray           *events;
+  /* account id -> GPtrArray of "SESSION" and "C: ..." lines */
+  GHashTable          *commands;
+} Fixture;
+
+typedef struct
+{
+  Fixture *fixture;
+  char    *account_id;
+} DebugData;
+
+static void
+debug_data_free (gpointer  data,
+                 GClosure *closure)
+{
+  DebugData *debug = data;
+
+  g_free (debug->account_id);
+  g_free (debug);
+}
+
+static GPtrArray *
+commands_of (Fixture    *fixture,
+             const char *account_id)
+{
+  GPtrArray *lines = g_hash_table_lookup (fixture->commands, account_id);
+
+  if (lines == NULL)
+    {
+      lines = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (fixture->commands, g_strdup (account_id), lines);
+    }
+
+  return lines;
+}
+
+static void
+client_debug_cb (Pop3Client *client,
+                 const char *line,
+                 DebugData  *debug)
+{
+  if (g_str_has_prefix (line, "C: "))
+    g_ptr_array_add (commands_of (debug->fixture, debug->account_id),
+                     g_strdup (line + 3));
+}
+
+static void
+session_hook (PopcheckChecker *checker,
+              PopcheckMailbox *mailbox,
+              Pop3Client      *client,
+              gpointer         user_data)
+{
+  Fixture *fixture = user_data;
+  DebugData *debug = g_new0 (DebugData, 1);
+  const char *account_id = popcheck_mailbox_get_account_id (mailbox);
+
+  debug->fixture = fixture;
+  debug->account_id = g_strdup (account_id);
+  g_ptr_array_add (commands_of (fixture, account_id), g_strdup ("SESSION"));
+  pop3_client_set_debug_level (client, 1);
+  g_signal_connect_data (client, "debug", G_CALLBACK (client_debug_cb), debug,
+                         debug_data_free, 0);
+}
+
+/* How many commands of the account start with prefix (a command word and
+ * its space, or the whole line), from the index `from` on. */
+static guint
+count_commands (Fixture    *fixture,
+                const char *account_id,
+                const char *prefix,
+                guint       from)
+{
+  GPtrArray *lines = commands_of (fixture, account_id);
+  guint n = 0;
+
+  for (guint i = from; i < lines->len; i++)
+    if (g_str_has_prefix (lines->pdata[i], prefix))
+      n++;
+
+  return n;
+}
+
+static guint
+n_commands (Fixture    *fixture,
+            const char *account_id)
+{
+  return commands_of (fixture, account_id)->len;
+}
+
+static void
+new_messages_cb (PopcheckChecker *checker,
+                 PopcheckMailbox *mailbox,
+                 GPtrArray       *messages,
+                 Fixture         *fixture)
+{
+  g_assert_cmpuint (messages->len, >, 0);
+  for (guint i = 0; i < messages->len; i++)
+    g_ptr_array_add (fixture->events,
+                     g_strdup_printf ("new %s %s",
+                                      popcheck_mailbox_get_account_id (mailbox),
+                                      popcheck_message_get_subject (messages->pdata[i])));
+}
+
+static void
+first_check_cb (PopcheckChecker *checker,
+                PopcheckMailbox *mailbox,
+                guint            count,
+                Fixture         *fixture)
+{
+  g_ptr_array_add (fixture->events,
+                   g_strdup_printf ("first %s %u",
+                                    popcheck_mailbox_get_account_id (mailbox),
+                                    count));
+}
+
+static void
+problem_cb (PopcheckChecker *checker,
+            PopcheckMailbox *mailbox,
+            Fixture         *fixture)
+{
+  g_ptr_array_add (fixture->events,
+                   g_strdup_printf ("problem %s",
+                                    popcheck_mailbox_get_account_id (mailbox)));
+}
+
+static void
+clear_state_dir (void)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_state_dir (), "popcheck",
+                                           NULL);
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+}
+
+static PopcheckChecker *
+fixture_new_checker (Fixture *fixture)
+{
+  PopcheckChecker *checker = popcheck_checker_new (fixture->accounts);
+
+  popcheck_checker_set_session_hook (checker, session_hook, fixture);
+  popcheck_checker_set_network_monitor (checker,
+                                        G_NETWORK_MONITOR (fixture->monitor));
+  g_signal_connect (checker, "new-messages", G_CALLBACK (new_messages_cb),
+                    fixture);
+  g_signal_connect (checker, "first-check", G_CALLBACK (first_check_cb),
+                    fixture);
+  g_signal_connect (checker, "problem", G_CALLBACK (problem_cb), fixture);
+
+  return checker;
+}
+
+/* A mailbox may go last in the thread that saved it: count atomically and
+ * wake the main context that waits for it. */
+static void
+weak_notify_cb (gpointer  data,
+                GObject  *where_the_object_was)
+{
+  gint *alive = data;
+
+  g_atomic_int_dec_and_test (alive);
+  g_main_context_wakeup (NULL);
+}
+
+/* Stops and drops the checker, and waits until it and its mailboxes are
+ * gone: every operation has finished and every state file is written. */
+static void
+fixture_drop_checker (Fixture *fixture)
+{
+  PopcheckChecker *checker = g_steal_pointer (&fixture->checker);
+  GListModel *mailboxes;
+  gint alive = 1;
+
+  if (checker == NULL)
+    return;
+
+  popcheck_checker_stop (checker);
+  mailboxes = popcheck_checker_get_mailboxes (checker);
+  for (guint i = 0; i < g_list_model_get_n_items (mailboxes); i++)
+    {
+      g_autoptr(GObject) mailbox = g_list_model_get_item (mailboxes, i);
+
+      g_atomic_int_inc (&alive);
+      g_object_weak_ref (mailbox, weak_notify_cb, &alive);
+    }
+  g_signal_handlers_disconnect_by_data (checker, fixture);
+  g_object_weak_ref (G_OBJECT (checker), weak_notify_cb, &alive);
+  g_object_unref (checker);
+
+  WAIT_UNTIL (g_atomic_int_get (&alive) == 0, WAIT_SECONDS);
+}
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GSettings) settings = g_settings_new (POPCHECK_SETTINGS_SCHEMA_ID);
+
+  g_settings_reset (settings, "accounts");
+  clear_state_dir ();
+
+  fixture->accounts = popcheck_account_list_new ();
+  fixture->monitor = g_object_new (TEST_TYPE_MONITOR, NULL);
+  fixture->events = g_ptr_array_new_with_free_func (g_free);
+  fixture->commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             (GDestroyNotify) g_ptr_array_unref);
+  fixture->checker = fixture_new_checker (fixture);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  fixture_drop_checker (fixture);
+  g_clear_object (&fixture->accounts);
+  g_clear_object (&fixture->monitor);
+  g_clear_pointer (&fixture->events, g_ptr_array_unref);
+  g_clear_pointer (&fixture->commands, g_hash_table_unref);
+}
+
+/* Accounts ----------------------------------------------------------------- */
+
+static void
+store_password (const char *host,
+                guint16     port,
+                const char *user,
+                const char *password)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  popcheck_secret_store_async (host, port, user, password, NULL,
+                               store_result_cb, &result);
+  g_assert_true (popcheck_secret_store_finish (await_result (&result), &error));
+  g_assert_no_error (error);
+}
+
+static char *
+lookup_password (const char  *host,
+                 guint16      port,
+                 const char  *user,
+                 GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  popcheck_secret_lookup_async (host, port, user, NULL, store_result_cb,
+                                &result);
+  return popcheck_secret_lookup_finish (await_result (&result), error);
+}
+
+/* An account on the demo server, over implicit TLS with the demo's
+ * self-signed certificate pinned; its Dovecot user is made fresh. */
+static PopcheckAccount *
+add_dovecot_account (Fixture    *fixture,
+                     const char *name,
+                     const char *user,
+                     gboolean    store)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *password = g_strconcat (user, "-password", NULL);
+  PopcheckAccount *account;
+
+  popcheck_test_demo_add_user (demo, user, password, TRUE);
+
+  account = popcheck_account_list_add (fixture->accounts, name, &error);
+  g_assert_no_error (error);
+  popcheck_account_set_host (account, demo->host);
+  popcheck_account_set_port (account, demo->pop3s_port);
+  popcheck_account_set_security (account, POP3_SECURITY_TLS);
+  popcheck_account_set_pinned_fingerprint (account, demo->fingerprint);
+  popcheck_account_set_user (account, user);
+  if (store)
+    store_password (demo->host, demo->pop3s_port, user, password);
+
+  return account;
+}
+
+static PopcheckAccount *
+add_fake_account (Fixture        *fixture,
+                  const char     *name,
+                  Pop3FakeServer *server)
+{
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *account;
+
+  account = popcheck_account_list_add (fixture->accounts, name, &error);
+  g_assert_no_error (error);
+  popcheck_account_set_host (account, "127.0.0.1");
+  popcheck_account_set_port (account, pop3_fake_server_get_port (server));
+  popcheck_account_set_security (account, POP3_SECURITY_NONE);
+  popcheck_account_set_user (account, FAKE_USER);
+  store_password ("127.0.0.1", pop3_fake_server_get_port (server), FAKE_USER,
+                  FAKE_PASSWORD);
+
+  return account;
+}
+
+static Pop3FakeServer *
+start_fake_server (void)
+{
+  Pop3FakeServer *server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (pop3_fake_server_start (server, &error));
+  g_assert_no_error (error);
+
+  return server;
+}
+
+/* Checking ----------------------------------------------------------------- */
+
+static gboolean
+check (Fixture          *fixture,
+       PopcheckAccount  *account,
+       GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  popcheck_checker_check_async (fixture->checker,
+                                popcheck_account_get_id (account), NULL,
+                                store_result_cb, &result);
+  return popcheck_checker_check_finish (fixture->checker,
+                                        await_result (&result), error);
+}
+
+static void
+check_ok (Fixture         *fixture,
+          PopcheckAccount *account)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (check (fixture, account, &error));
+  g_assert_no_error (error);
+}
+
+static gboolean
+delete_uids (Fixture             *fixture,
+             PopcheckAccount     *account,
+             const char * const  *uids,
+             GStrv               *already_gone,
+             GError             **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  popcheck_checker_delete_async (fixture->checker,
+                                 popcheck_account_get_id (account), uids, NULL,
+                                 store_result_cb, &result);
+  return popcheck_checker_delete_finish (fixture->checker,
+                                         await_result (&result), already_gone,
+                                         error);
+}
+
+static PopcheckMailbox *
+mailbox_of (Fixture         *fixture,
+            PopcheckAccount *account)
+{
+  PopcheckMailbox *mailbox;
+
+  mailbox = popcheck_checker_get_mailbox (fixture->checker,
+                                          popcheck_account_get_id (account));
+  g_assert_nonnull (mailbox);
+  return mailbox;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The subjects in the mailbox's model, sorted, joined with ",". */
+static char *
+model_subjects (PopcheckMailbox *mailbox)
+{
+  GListModel *model = G_LIST_MODEL (mailbox);
+  g_autoptr(GPtrArray) subjects = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(PopcheckMessage) message = g_list_model_get_item (model, i);
+
+      g_ptr_array_add (subjects, g_strdup (popcheck_message_get_subject (message)));
+    }
+  g_ptr_array_sort (subjects, compare_strings);
+  g_ptr_array_add (subjects, NULL);
+
+  return g_strjoinv (",", (char **) subjects->pdata);
+}
+
+static const char *
+uid_of_subject (PopcheckMailbox *mailbox,
+                const char      *subject)
+{
+  GListModel *model = G_LIST_MODEL (mailbox);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(PopcheckMessage) message = g_list_model_get_item (model, i);
+
+      if (g_strcmp0 (popcheck_message_get_subject (message), subject) == 0)
+        return popcheck_message_get_uid (message);
+    }
+
+  g_error ("no message \"%s\" in the model", subject);
+  return NULL;
+}
+
+/* The Message-IDs in the demo user's Maildir, joined with ",". */
+static char *
+maildir_ids (const char *user)
+{
+  g_auto(GStrv) ids = popcheck_test_demo_message_ids (demo, user);
+
+  return g_strjoinv (",", ids);
+}
+
+static void
+deliver (const char *user,
+         const char *name)
+{
+  g_autofree char *message_id = g_strdup_printf ("<%s@%s>", name, user);
+
+  popcheck_test_demo_deliver (demo, user, message_id, name);
+}
+
+static char *
+events_text (Fixture *fixture,
+             guint    from)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = from; i < fixture->events->len; i++)
+    g_string_append_printf (text, "%s%s", i > from ? "; " : "",
+                            (char *) fixture->events->pdata[i]);
+
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* Another mail client, deleting by message number on the demo server. */
+static void
+other_client_delete (const char *user,
+                     guint       msg)
+{
+  g_autoptr(Pop3Client) client = pop3_client_new ();
+  g_autofree char *password = g_strconcat (user, "-password", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) connected = NULL;
+  g_autoptr(GAsyncResult) logged_in = NULL;
+  g_autoptr(GAsyncResult) deleted = NULL;
+  g_autoptr(GAsyncResult) quit = NULL;
+  g_autoptr(Pop3Reply) reply = NULL;
+  g_autoptr(Pop3Reply) quit_reply = NULL;
+
+  pop3_client_set_pinned_fingerprint (client, demo->fingerprint);
+  pop3_client_connect_async (client, demo->host, demo->pop3s_port,
+                             POP3_SECURITY_TLS, NULL, store_result_cb,
+                             &connected);
+  g_assert_true (pop3_client_connect_finish (client, await_result (&connected),
+                                             &error));
+  g_assert_no_error (error);
+  pop3_client_login_async (client, user, password, POP3_AUTH_AUTO, NULL,
+                           store_result_cb, &logged_in);
+  g_assert_true (pop3_client_login_finish (client, await_result (&logged_in),
+                                           &error));
+  g_assert_no_error (error);
+  pop3_client_dele_async (client, msg, NULL, store_result_cb, &deleted);
+  reply = pop3_client_command_finish (client, await_result (&deleted), &error);
+  g_assert_no_error (error);
+  pop3_client_quit_async (client, NULL, store_result_cb, &quit);
+  quit_reply = pop3_client_command_finish (client, await_result (&quit), &error);
+  g_assert_no_error (error);
+}
+
+/* The commands of the last session of the account, joined with " | ". */
+static char *
+last_session (Fixture    *fixture,
+              const char *account_id)
+{
+  GPtrArray *lines = commands_of (fixture, account_id);
+  g_autoptr(GPtrArray) session = g_ptr_array_new ();
+  guint start = 0;
+
+  for (guint i = 0; i < lines->len; i++)
+    if (g_str_equal (lines->pdata[i], "SESSION"))
+      start = i + 1;
+  for (guint i = start; i < lines->len; i++)
+    g_ptr_array_add (session, lines->pdata[i]);
+  g_ptr_array_add (session, NULL);
+
+  return g_strjoinv (" | ", (char **) session->pdata);
+}
+
+/* Dovecot: what is new ------------------------------------------------------ */
+
+static void
+test_new_by_uidl (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+  g_autofree char *events = NULL;
+  g_autofree char *subjects = NULL;
+  guint mark;
+
+  account = add_dovecot_account (fixture, "New by UIDL", "newbyuidl", TRUE);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+  deliver ("newbyuidl", "One");
+  deliver ("newbyuidl", "Two");
+  deliver ("newbyuidl", "Three");
+
+  /* First check: what is there is known, with one summary event and no
+   * announcement; each message got its summary by TOP. */
+  check_ok (fixture, account);
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first new-by-uidl 3");
+  subjects = model_subjects (mailbox);
+  g_assert_cmpstr (subjects, ==, "One,Three,Two");
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_IDLE);
+  g_assert_nonnull (popcheck_mailbox_get_last_check (mailbox));
+  g_assert_false (popcheck_mailbox_get_approximate_ids (mailbox));
+  g_assert_cmpuint (count_commands (fixture, id, "TOP ", 0), ==, 3);
+  g_assert_cmpuint (count_commands (fixture, id, "UIDL", 0), ==, 1);
+
+  /* A delivery: exactly it is new, announced once, with one TOP. */
+  deliver ("newbyuidl", "Four");
+  mark = n_commands (fixture, id);
+  check_ok (fixture, account);
+  g_clear_pointer (&events, g_free);
+  events = events_text (fixture, 1);
+  g_assert_cmpstr (events, ==, "new new-by-uidl Four");
+  g_assert_cmpuint (count_commands (fixture, id, "TOP ", mark), ==, 1);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 1);
+  g_assert_true (popcheck_message_get_is_new (
+    popcheck_mailbox_lookup (mailbox, uid_of_subject (mailbox, "Four"))));
+  g_assert_false (popcheck_message_get_is_new (
+    popcheck_mailbox_lookup (mailbox, uid_of_subject (mailbox, "One"))));
+
+  /* Nothing new: nothing announced and not one TOP. */
+  mark = n_commands (fixture, id);
+  check_ok (fixture, account);
+  g_assert_cmpuint (fixture->events->len, ==, 2);
+  g_assert_cmpuint (count_commands (fixture, id, "TOP ", mark), ==, 0);
+  g_assert_cmpuint (count_commands (fixture, id, "RETR", 0), ==, 0);
+  g_clear_pointer (&subjects, g_free);
+  subjects = model_subjects (mailbox);
+  g_assert_cmpstr (subjects, ==, "Four,One,Three,Two");
+}
+
+static void
+test_nothing_new_no_top (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  PopcheckAccount *account;
+  const char *id;
+  g_autofree char *session = NULL;
+
+  account = add_dovecot_account (fixture, "Quiet", "quiet", TRUE);
+  id = popcheck_account_get_id (account);
+  deliver ("quiet", "Old");
+  check_ok (fixture, account);
+  g_assert_cmpuint (count_commands (fixture, id, "TOP ", 0), ==, 1);
+
+  /* The whole second session, command by command: CAPA, log in (Dovecot
+   * offers CRAM-MD5, the strongest AUTO takes; the reply is redacted), UIDL and
+   * LIST, QUIT. */
+  check_ok (fixture, account);
+  session = last_session (fixture, id);
+  g_assert_cmpstr (session, ==,
+                   "CAPA | AUTH CRAM-MD5 | ******** | UIDL | LIST | QUIT");
+  g_assert_cmpuint (fixture->events->len, ==, 1);
+}
+
+static void
+test_restart (Fixture       *fixture,
+              gconstpointer  data)
+{
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  g_autofree char *events = NULL;
+  g_autofree char *subjects = NULL;
+  const char *id;
+  guint mark;
+
+  account = add_dovecot_account (fixture, "Restart", "restart", TRUE);
+  id = popcheck_account_get_id (account);
+  deliver ("restart", "Alpha");
+  deliver ("restart", "Beta");
+  check_ok (fixture, account);
+  deliver ("restart", "Gamma");
+  check_ok (fixture, account);
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first restart 2; new restart Gamma");
+
+  /* A new checker on the same state directory, as after a restart: the
+   * saved list is there before any check, and the check announces
+   * nothing and needs no TOP. */
+  fixture_drop_checker (fixture);
+  g_ptr_array_set_size (fixture->events, 0);
+  fixture->checker = fixture_new_checker (fixture);
+  mailbox = mailbox_of (fixture, account);
+  WAIT_UNTIL (popcheck_mailbox_get_n_items (mailbox) == 3, WAIT_SECONDS);
+  g_assert_true (popcheck_mailbox_get_first_check_done (mailbox));
+
+  mark = n_commands (fixture, id);
+  check_ok (fixture, account);
+  g_assert_cmpuint (fixture->events->len, ==, 0);
+  g_assert_cmpuint (count_commands (fixture, id, "TOP ", mark), ==, 0);
+  subjects = model_subjects (mailbox);
+  g_assert_cmpstr (subjects, ==, "Alpha,Beta,Gamma");
+
+  /* And what arrives now is new, once. */
+  deliver ("restart", "Delta");
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+  g_clear_pointer (&events, g_free);
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "new restart Delta");
+}
+
+/* The state file is binary (a GVariant): search all of it. */
+static gboolean
+contains_bytes (const char *data,
+                gsize       length,
+                const char *needle)
+{
+  gsize n = strlen (needle);
+
+  for (gsize i = 0; i + n <= length; i++)
+    if (memcmp (data + i, needle, n) == 0)
+      return TRUE;
+
+  return FALSE;
+}
+
+static void
+test_removed_on_server (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  g_autofree char *subjects = NULL;
+  g_autofree char *gone_uid = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *path = NULL;
+  gsize length;
+
+  account = add_dovecot_account (fixture, "Removed", "removed", TRUE);
+  mailbox = mailbox_of (fixture, account);
+  deliver ("removed", "Keep");
+  deliver ("removed", "Drop");
+  deliver ("removed", "Stay");
+  check_ok (fixture, account);
+  gone_uid = g_strdup (uid_of_subject (mailbox, "Drop"));
+
+  /* Another client deletes message 2 ("Drop"). */
+  other_client_delete ("removed", 2);
+  check_ok (fixture, account);
+  subjects = model_subjects (mailbox);
+  g_assert_cmpstr (subjects, ==, "Keep,Stay");
+  g_assert_null (popcheck_mailbox_lookup (mailbox, gone_uid));
+  g_assert_cmpuint (fixture->events->len, ==, 1);
+
+  /* Its cache entry is pruned from the state file too. */
+  path = popcheck_mailbox_dup_state_path (mailbox);
+  fixture_drop_checker (fixture);
+  g_assert_true (g_file_get_contents (path, &state, &length, NULL));
+  g_assert_false (contains_bytes (state, length, gone_uid));
+  g_assert_true (contains_bytes (state, length, "Keep"));
+}
+
+static void
+test_never_seen (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) retrieved = NULL;
+  g_autoptr(PopcheckMessage) preview = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const char *id;
+
+  account = add_dovecot_account (fixture, "Unseen", "unseen", TRUE);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+  deliver ("unseen", "First");
+
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("Next%u", i);
+
+      check_ok (fixture, account);
+      deliver ("unseen", name);
+    }
+  check_ok (fixture, account);
+
+  /* A longer preview is a TOP too. */
+  popcheck_checker_preview_async (fixture->checker, id,
+                                  uid_of_subject (mailbox, "First"), 50, NULL,
+                                  store_result_cb, &result);
+  preview = popcheck_checker_preview_finish (fixture->checker,
+                                             await_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (popcheck_message_get_subject (preview), ==, "First");
+
+  g_assert_cmpuint (count_commands (fixture, id, "RETR", 0), ==, 0);
+  g_assert_cmpuint (count_commands (fixture, id, "DELE", 0), ==, 0);
+  g_assert_false (popcheck_test_demo_any_seen (demo, "unseen"));
+
+  /* The detector works: fetching a message on purpose is the one thing
+   * that may mark it seen, and Dovecot does. */
+  popcheck_checker_retrieve_async (fixture->checker, id,
+                                   uid_of_subject (mailbox, "First"), NULL,
+                                   store_result_cb, &retrieved);
+  bytes = popcheck_checker_retrieve_finish (fixture->checker,
+                                            await_result (&retrieved), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (bytes);
+  g_assert_cmpuint (count_commands (fixture, id, "RETR", 0), ==, 1);
+  g_assert_true (popcheck_test_demo_any_seen (demo, "unseen"));
+}
+
+/* Dovecot: safe delete ------------------------------------------------------ */
+
+static void
+test_delete_renumbered (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) gone = NULL;
+  g_autofree char *uid1 = NULL;
+  g_autofree char *uid3 = NULL;
+  g_autofree char *ids = NULL;
+  g_autofree char *subjects = NULL;
+
+  account = add_dovecot_account (fixture, "Renumbered", "renumbered", TRUE);
+  mailbox = mailbox_of (fixture, account);
+  deliver ("renumbered", "M1");
+  deliver ("renumbered", "M2");
+  deliver ("renumbered", "M3");
+  deliver ("renumbered", "M4");
+  deliver ("renumbered", "M5");
+  check_ok (fixture, account);
+  uid1 = g_strdup (uid_of_subject (mailbox, "M1"));
+  uid3 = g_strdup (uid_of_subject (mailbox, "M3"));
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, uid3), ==, 3);
+
+  /* Another client deletes message 1: "M3" is now message 2, and message 3
+   * is "M4". */
+  other_client_delete ("renumbered", 1);
+
+  g_assert_true (delete_uids (fixture, account,
+                              (const char *[]) { uid3, NULL }, &gone, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (gone), ==, 0);
+  ids = maildir_ids ("renumbered");
+  g_assert_cmpstr (ids, ==,
+                   "<M2@renumbered>,<M4@renumbered>,<M5@renumbered>");
+  g_assert_null (popcheck_mailbox_lookup (mailbox, uid3));
+
+  /* The one the other client deleted is reported as already gone, and
+   * nothing else is touched. */
+  g_clear_pointer (&gone, g_strfreev);
+  g_assert_true (delete_uids (fixture, account,
+                              (const char *[]) { uid1, NULL }, &gone, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (gone), ==, 1);
+  g_assert_cmpstr (gone[0], ==, uid1);
+  g_clear_pointer (&ids, g_free);
+  ids = maildir_ids ("renumbered");
+  g_assert_cmpstr (ids, ==,
+                   "<M2@renumbered>,<M4@renumbered>,<M5@renumbered>");
+
+  check_ok (fixture, account);
+  subjects = model_subjects (mailbox);
+  g_assert_cmpstr (subjects, ==, "M2,M4,M5");
+  g_assert_cmpuint (fixture->events->len, ==, 1);
+}
+
+/* Fake server: deletes that fail ------------------------------------------ */
+
+/* Starts the configured server, adds its account and checks it once. */
+static PopcheckAccount *
+add_checked_fake_account (Fixture        *fixture,
+                          const char     *name,
+                          Pop3FakeServer *server)
+{
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *account;
+
+  g_assert_true (pop3_fake_server_start (server, &error));
+  g_assert_no_error (error);
+  account = add_fake_account (fixture, name, server);
+  check_ok (fixture, account);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox_of (fixture, account)),
+                    ==, 5);
+
+  return account;
+}
+
+/* A delete that fails; returns its session's commands. */
+static char *
+delete_fails (Fixture             *fixture,
+              PopcheckAccount     *account,
+              const char * const  *uids,
+              const char          *message)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (delete_uids (fixture, account, uids, NULL, &error));
+  g_assert_nonnull (error);
+  if (strstr (error->message, message) == NULL)
+    g_error ("\"%s\" does not say \"%s\"", error->message, message);
+
+  return last_session (fixture, popcheck_account_get_id (account));
+}
+
+static void
+test_delete_dele_fails (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autofree char *session = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+
+  pop3_fake_server_set_response (server, "DELE", "-ERR [SYS/TEMP] cannot\r\n");
+  account = add_checked_fake_account (fixture, "Dele fails", server);
+  mailbox = mailbox_of (fixture, account);
+
+  /* What was marked is unmarked before leaving. */
+  session = delete_fails (fixture, account,
+                          (const char *[]) { "2", "4", NULL },
+                          "Nothing was deleted");
+  g_assert_cmpstr (session, ==,
+                   "CAPA | USER guido | PASS ******** | UIDL | LIST | "
+                   "DELE 2 | DELE 4 | RSET | QUIT");
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "2"));
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "4"));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+}
+
+static void
+test_delete_rset_fails (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autofree char *session = NULL;
+  PopcheckAccount *account;
+
+  /* A DELE fails and so does the RSET that should undo the others: a QUIT
+   * now would commit them, so the connection is dropped instead. */
+  pop3_fake_server_set_response (server, "DELE", "-ERR no\r\n");
+  pop3_fake_server_set_response (server, "RSET", "-ERR no either\r\n");
+  account = add_checked_fake_account (fixture, "Rset fails", server);
+  session = delete_fails (fixture, account, (const char *[]) { "1", NULL },
+                          "Nothing was deleted");
+  g_assert_true (g_str_has_suffix (session, "DELE 1 | RSET"));
+}
+
+static void
+test_delete_quit_dropped (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autofree char *session = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+
+  /* The connection drops after QUIT and before its +OK. */
+  pop3_fake_server_set_response (server, "QUIT", "");
+  account = add_checked_fake_account (fixture, "Quit dropped", server);
+  mailbox = mailbox_of (fixture, account);
+  session = delete_fails (fixture, account, (const char *[]) { "3", NULL },
+                          "did not confirm");
+  g_assert_true (g_str_has_suffix (session, "DELE 3 | QUIT"));
+
+  /* Still listed, and after the next check too, without an announcement. */
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "3"));
+  check_ok (fixture, account);
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "3"));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+  g_assert_cmpuint (fixture->events->len, ==, 1);
+}
+
+/* Fake server: what the server's errors mean ------------------------------ */
+
+typedef struct
+{
+  const char      *reply;
+  PopcheckProblem  problem;
+  /* The first retry, in seconds; 0: none until the user acts. */
+  guint            retry;
+} CodeCase;
+
+static void
+wait_check_done (PopcheckMailbox *mailbox)
+{
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) !=
+              POPCHECK_MAILBOX_STATE_CHECKING, WAIT_SECONDS);
+}
+
+static void
+check_now_and_wait (Fixture         *fixture,
+                    PopcheckAccount *account)
+{
+  PopcheckMailbox *mailbox = mailbox_of (fixture, account);
+
+  popcheck_checker_check_now (fixture->checker,
+                              popcheck_account_get_id (account));
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_CHECKING);
+  wait_check_done (mailbox);
+}
+
+static void
+test_response_code (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  const CodeCase *code = data;
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  char *password;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  gboolean needs_user = code->retry == 0;
+  g_autofree char *expected_events = NULL;
+  g_autofree char *events = NULL;
+  const char *id;
+
+  pop3_fake_server_set_response (server, "PASS", code->reply);
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "Codes", server);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+
+  popcheck_checker_start (fixture->checker);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_CHECKING);
+  wait_check_done (mailbox);
+
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==, code->problem);
+  g_assert_nonnull (popcheck_mailbox_get_error_message (mailbox));
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, code->retry);
+  expected_events = needs_user ? g_strdup_printf ("problem %s", id)
+                               : g_strdup ("");
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, expected_events);
+
+  /* The stored password is never thrown away for a server's error. */
+  password = lookup_password ("127.0.0.1", pop3_fake_server_get_port (server),
+                              FAKE_USER, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (password, ==, FAKE_PASSWORD);
+  secret_password_free (password);
+
+  /* Again: retries back off, up to the ceiling and never giving up; a
+   * problem for the user is reported once, not once per retry. */
+  if (!needs_user)
+    {
+      guint expected = code->retry;
+
+      for (guint i = 0; i < 8; i++)
+        {
+          check_now_and_wait (fixture, account);
+          expected = MIN (expected * 2, 3600);
+          g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                            ==, expected);
+        }
+      g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                        ==, 3600);
+    }
+  else
+    {
+      check_now_and_wait (fixture, account);
+      g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                        ==, 0);
+      g_assert_cmpuint (fixture->events->len, ==, 1);
+    }
+
+  fixture_drop_checker (fixture);
+  pop3_fake_server_stop (server);
+}
+
+static void
+test_login_delay (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+
+  /* RFC 2449: LOGIN-DELAY 900 is longer than the 5-minute interval. */
+  pop3_fake_server_add_capability (server, "LOGIN-DELAY 900");
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "Login delay", server);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+  g_assert_cmpuint (popcheck_account_get_check_interval (account), ==, 5);
+
+  popcheck_checker_start (fixture->checker);
+  wait_check_done (mailbox);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_IDLE);
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, 900);
+
+  /* A shorter one leaves the interval alone. */
+  popcheck_account_set_check_interval (account, 20);
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, 1200);
+}
+
+/* Secrets ------------------------------------------------------------------ */
+
+static void
+test_secret_missing (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  PopcheckAccount *good;
+  PopcheckAccount *missing;
+  PopcheckMailbox *good_mailbox;
+  PopcheckMailbox *missing_mailbox;
+  g_autofree char *expected = NULL;
+  g_autofree char *events = NULL;
+
+  missing = add_dovecot_account (fixture, "No password", "nopassword", FALSE);
+  good = add_dovecot_account (fixture, "Has password", "haspassword", TRUE);
+  deliver ("haspassword", "Hello");
+  good_mailbox = mailbox_of (fixture, good);
+  missing_mailbox = mailbox_of (fixture, missing);
+
+  popcheck_checker_start (fixture->checker);
+  wait_check_done (missing_mailbox);
+  wait_check_done (good_mailbox);
+
+  g_assert_cmpint (popcheck_mailbox_get_state (missing_mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpint (popcheck_mailbox_get_problem (missing_mailbox), ==,
+                   POPCHECK_PROBLEM_SECRET);
+  g_assert_cmpstr (popcheck_mailbox_get_error_message (missing_mailbox), ==,
+                   "No password is stored for this account.");
+  g_assert_cmpuint (n_commands (fixture, popcheck_account_get_id (missing)), ==,
+                    1);
+
+  g_assert_cmpint (popcheck_mailbox_get_state (good_mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_IDLE);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (good_mailbox), ==, 1);
+
+  expected = g_strdup_printf ("problem %s; first %s 1",
+                              popcheck_account_get_id (missing),
+                              popcheck_account_get_id (good));
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, expected);
+}
+
+static void
+assert_secret_problem (Fixture    *fixture,
+                       const char *message)
+{
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  g_autoptr(GError) error = NULL;
+
+  account = add_dovecot_account (fixture, "Keyring", "keyringuser", FALSE);
+  mailbox = mailbox_of (fixture, account);
+  g_assert_false (check (fixture, account, &error));
+  g_assert_error (error, POPCHECK_SECRET_ERROR, error->code);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_SECRET);
+  g_assert_cmpstr (popcheck_mailbox_get_error_message (mailbox), ==, message);
+  /* Not a byte went to the server without a password. */
+  g_assert_cmpuint (n_commands (fixture, popcheck_account_get_id (account)), ==,
+                    1);
+}
+
+static void
+test_secret_locked (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(SecretService) service = NULL;
+  g_autoptr(SecretCollection) collection = NULL;
+  g_autoptr(GError) error = NULL;
+  GList *objects;
+  GList *locked = NULL;
+
+  store_password (demo->host, demo->pop3s_port, "keyringuser", "secret");
+  service = secret_service_get_sync (SECRET_SERVICE_NONE, NULL, &error);
+  g_assert_no_error (error);
+  collection = secret_collection_for_alias_sync (service,
+                                                 SECRET_COLLECTION_DEFAULT,
+                                                 SECRET_COLLECTION_NONE,
+                                                 NULL, &error);
+  g_assert_no_error (error);
+  objects = g_list_append (NULL, collection);
+  g_assert_cmpint (secret_service_lock_sync (service, objects, NULL, &locked,
+                                             &error), ==, 1);
+  g_list_free (objects);
+  g_list_free_full (locked, g_object_unref);
+  g_assert_no_error (error);
+
+  assert_secret_problem (fixture,
+                         "The keyring is locked and was not unlocked.");
+}
+
+static void
+test_secret_no_service (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  assert_secret_problem (fixture,
+                         "No keyring service is running. PopCheck keeps "
+                         "passwords only in the system keyring (GNOME "
+                         "Keyring or another Secret Service).");
+}
+
+/* Scheduling and concurrency ----------------------------------------------- */
+
+static void
+test_dead_server (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTimer) timer = g_timer_new ();
+  PopcheckAccount *dead;
+  PopcheckAccount *alive;
+  PopcheckMailbox *dead_mailbox;
+  PopcheckMailbox *alive_mailbox;
+
+  /* Accepts, and never says a word. */
+  pop3_fake_server_add_script (server, silence);
+  g_assert_true (pop3_fake_server_start (server, &error));
+  dead = add_fake_account (fixture, "Dead", server);
+  alive = add_dovecot_account (fixture, "Alive", "alive", TRUE);
+  deliver ("alive", "Hi");
+  dead_mailbox = mailbox_of (fixture, dead);
+  alive_mailbox = mailbox_of (fixture, alive);
+
+  g_timer_start (timer);
+  popcheck_checker_start (fixture->checker);
+  WAIT_UNTIL (popcheck_mailbox_get_first_check_done (alive_mailbox),
+              WAIT_SECONDS);
+
+  /* Far sooner than the client's 30 s timeout, while the dead server still
+   * holds its check open. */
+  g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 10.0);
+  g_assert_cmpint (popcheck_mailbox_get_state (alive_mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_IDLE);
+  WAIT_UNTIL (pop3_fake_server_get_n_connections (server) == 1, WAIT_SECONDS);
+  g_assert_cmpint (popcheck_mailbox_get_state (dead_mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_CHECKING);
+
+  /* Shutdown cancels the hanging check at once. */
+  g_timer_start (timer);
+  popcheck_checker_stop (fixture->checker);
+  wait_check_done (dead_mailbox);
+  g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 5.0);
+  g_assert_cmpint (popcheck_mailbox_get_state (dead_mailbox), !=,
+                   POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpuint (popcheck_checker_get_next_delay (
+    fixture->checker, popcheck_account_get_id (alive)), ==, 0);
+  pop3_fake_server_stop (server);
+}
+
+/* Open connections at once, from the server's log: a session ends for the
+ * client once its QUIT arrived (the +OK comes after), or at EOF. */
+static guint
+max_overlap (Pop3FakeServer *server)
+{
+  g_auto(GStrv) log = pop3_fake_server_get_log (server);
+  guint open = 0;
+  guint most = 0;
+
+  for (guint i = 0; log[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (log[i], "ACCEPT "))
+        {
+          open++;
+          most = MAX (most, open);
+        }
+      else if (g_str_equal (log[i], "C: QUIT") || g_str_equal (log[i], "EOF"))
+        {
+          g_assert_cmpuint (open, >, 0);
+          open--;
+        }
+    }
+
+  return most;
+}
+
+static void
+count_result_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  guint *pending = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (g_task_get_source_tag (G_TASK (result)) == popcheck_checker_check_async)
+    popcheck_checker_check_finish (POPCHECK_CHECKER (object), result, &error);
+  else
+    popcheck_checker_delete_finish (POPCHECK_CHECKER (object), result, NULL,
+                                    &error);
+  g_assert_no_error (error);
+  (*pending)--;
+}
+
+static void
+test_one_at_a_time (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+  guint pending = 0;
+  g_auto(GStrv) log = NULL;
+  guint n_quit = 0;
+  int quit;
+  int dele;
+
+  /* Slow enough replies that overlapping sessions would overlap. */
+  pop3_fake_server_set_reply_delay (server, 20);
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "One at a time", server);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+
+  popcheck_checker_start (fixture->checker);
+  for (guint i = 0; i < 3; i++)
+    {
+      popcheck_checker_check_now (fixture->checker, id);
+      popcheck_checker_check_async (fixture->checker, id, NULL,
+                                    count_result_cb, &pending);
+      pending++;
+    }
+  popcheck_checker_delete_async (fixture->checker, id,
+                                 (const char *[]) { "5", NULL }, NULL,
+                                 count_result_cb, &pending);
+  pending++;
+  WAIT_UNTIL (pending == 0, WAIT_SECONDS);
+  wait_check_done (mailbox);
+
+  /* The start's check, the three asked for and the delete; the
+   * check_now()s were answered by the check already queued. */
+  g_assert_cmpuint (count_commands (fixture, id, "SESSION", 0), ==, 5);
+  g_assert_cmpuint (pop3_fake_server_get_n_connections (server), ==, 5);
+  g_assert_cmpuint (max_overlap (server), ==, 1);
+
+  /* The delete came after the four checks queued before it, not inside
+   * one of them. */
+  log = pop3_fake_server_get_log (server);
+  dele = pop3_fake_server_find_log (server, "C: DELE 5", 0);
+  g_assert_cmpint (dele, >=, 0);
+  for (quit = 0; log[quit] != NULL && quit < dele; quit++)
+    if (g_str_equal (log[quit], "C: QUIT"))
+      n_quit++;
+  g_assert_cmpuint (n_quit, ==, 4);
+  pop3_fake_server_stop (server);
+}
+
+static void
+test_concurrent_accounts (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) first = pop3_fake_server_new ();
+  g_autoptr(Pop3FakeServer) second = pop3_fake_server_new ();
+  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *a;
+  PopcheckAccount *b;
+
+  /* Two servers that never answer: both are connected to at once, which
+   * could not happen if accounts were checked one after the other. */
+  pop3_fake_server_add_script (first, silence);
+  pop3_fake_server_add_script (second, silence);
+  g_assert_true (pop3_fake_server_start (first, &error));
+  g_assert_true (pop3_fake_server_start (second, &error));
+  a = add_fake_account (fixture, "First", first);
+  b = add_fake_account (fixture, "Second", second);
+
+  popcheck_checker_start (fixture->checker);
+  WAIT_UNTIL (pop3_fake_server_get_n_connections (first) == 1 &&
+              pop3_fake_server_get_n_connections (second) == 1, WAIT_SECONDS);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox_of (fixture, a)), ==,
+                   POPCHECK_MAILBOX_STATE_CHECKING);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox_of (fixture, b)), ==,
+                   POPCHECK_MAILBOX_STATE_CHECKING);
+  fixture_drop_checker (fixture);
+  pop3_fake_server_stop (first);
+  pop3_fake_server_stop (second);
+}
+
+static void
+cancelled_result_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  guint *pending = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (g_task_get_source_tag (G_TASK (result)) == popcheck_checker_check_async)
+    g_assert_false (popcheck_checker_check_finish (POPCHECK_CHECKER (object),
+                                                   result, &error));
+  else
+    g_assert_false (popcheck_checker_delete_finish (POPCHECK_CHECKER (object),
+                                                    result, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  (*pending)--;
+}
+
+static void
+test_shutdown (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTimer) timer = g_timer_new ();
+  PopcheckAccount *account;
+  const char *id;
+  guint pending = 0;
+
+  pop3_fake_server_add_script (server, silence);
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "Shutdown", server);
+  id = popcheck_account_get_id (account);
+
+  /* A check hangs; another check and a delete wait behind it. */
+  popcheck_checker_start (fixture->checker);
+  popcheck_checker_check_async (fixture->checker, id, NULL,
+                                cancelled_result_cb, &pending);
+  pending++;
+  popcheck_checker_delete_async (fixture->checker, id,
+                                 (const char *[]) { "1", NULL }, NULL,
+                                 cancelled_result_cb, &pending);
+  pending++;
+  WAIT_UNTIL (pop3_fake_server_get_n_connections (server) == 1, WAIT_SECONDS);
+
+  g_timer_start (timer);
+  popcheck_checker_stop (fixture->checker);
+  WAIT_UNTIL (pending == 0, WAIT_SECONDS);
+  wait_check_done (mailbox_of (fixture, account));
+  g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 5.0);
+
+  /* Nothing starts afterwards: no timer, no queued operation. */
+  drain_main_context ();
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, 0);
+  g_assert_cmpuint (pop3_fake_server_get_n_connections (server), ==, 1);
+  g_assert_cmpuint (count_commands (fixture, id, "DELE", 0), ==, 0);
+
+  /* The checker is gone soon after, with everything it started. */
+  fixture_drop_checker (fixture);
+  pop3_fake_server_stop (server);
+}
+
+static void
+test_account_removed_while_checking (Fixture       *fixture,
+                                     gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) removed = NULL;
+  PopcheckAccount *account;
+  guint pending = 0;
+
+  pop3_fake_server_add_script (server, silence);
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "Removed soon", server);
+
+  popcheck_checker_check_async (fixture->checker,
+                                popcheck_account_get_id (account), NULL,
+                                cancelled_result_cb, &pending);
+  pending++;
+  popcheck_checker_check_async (fixture->checker,
+                                popcheck_account_get_id (account), NULL,
+                                cancelled_result_cb, &pending);
+  pending++;
+  WAIT_UNTIL (pop3_fake_server_get_n_connections (server) == 1, WAIT_SECONDS);
+
+  /* The running check ends cancelled, the waiting one fails, and nothing
+   * touches the freed account. */
+  popcheck_account_list_remove_async (fixture->accounts, account, NULL,
+                                      store_result_cb, &removed);
+  g_assert_true (popcheck_account_list_remove_finish (fixture->accounts,
+                                                      await_result (&removed),
+                                                      &error));
+  WAIT_UNTIL (pending == 0, WAIT_SECONDS);
+  g_assert_cmpuint (g_list_model_get_n_items (
+    popcheck_checker_get_mailboxes (fixture->checker)), ==, 0);
+  pop3_fake_server_stop (server);
+}
+
+static void
+test_offline (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = start_fake_server ();
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+
+  account = add_fake_account (fixture, "Offline", server);
+  mailbox = mailbox_of (fixture, account);
+
+  /* No network: no connection at all, and the account says why. */
+  test_monitor_set_available (fixture->monitor, FALSE);
+  popcheck_checker_start (fixture->checker);
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) ==
+              POPCHECK_MAILBOX_STATE_OFFLINE, WAIT_SECONDS);
+  drain_main_context ();
+  g_assert_cmpuint (pop3_fake_server_get_n_connections (server), ==, 0);
+  g_assert_cmpuint (n_commands (fixture, popcheck_account_get_id (account)),
+                    ==, 0);
+
+  /* The network returns: checked at once. */
+  test_monitor_set_available (fixture->monitor, TRUE);
+  WAIT_UNTIL (popcheck_mailbox_get_first_check_done (mailbox), WAIT_SECONDS);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_IDLE);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+  pop3_fake_server_stop (server);
+}
+
+/* Soak --------------------------------------------------------------------- */
+
+/* Resident set size in KiB, from /proc/self/statm (in pages). */
+static guint64
+resident_kib (void)
+{
+  g_autofree char *statm = NULL;
+  g_auto(GStrv) fields = NULL;
+
+  g_assert_true (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL));
+  fields = g_strsplit (statm, " ", -1);
+  g_assert_cmpuint (g_strv_length (fields), >=, 2);
+
+  return g_ascii_strtoull (fields[1], NULL, 10) * (sysconf (_SC_PAGESIZE) / 1024);
+}
+
+static guint
+count_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+
+  return n;
+}
+
+/* One connection of the faulty server: served well, or broken somewhere. */
+static Pop3FakeScript *
+random_fault_script (void)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+
+  switch (g_test_rand_int_range (0, 8))
+    {
+    case 0:   /* closed at once */
+      pop3_fake_script_close (script);
+      break;
+    case 1:   /* an -ERR greeting */
+      pop3_fake_script_send (script, "-ERR [SYS/TEMP] try later\r\n");
+      pop3_fake_script_close (script);
+      break;
+    case 2:   /* dropped in the middle of CAPA's reply */
+      pop3_fake_script_send (script, "+OK ready\r\n");
+      pop3_fake_script_expect (script, "CAPA");
+      pop3_fake_script_send (script, "+OK\r\nUID");
+      pop3_fake_script_close (script);
+      break;
+    case 3:   /* busy */
+      pop3_fake_script_send (script, "+OK ready\r\n");
+      pop3_fake_script_expect (script, "CAPA");
+      pop3_fake_script_send (script, "+OK\r\nUIDL\r\n.\r\n");
+      pop3_fake_script_expect (script, "USER " FAKE_USER);
+      pop3_fake_script_send (script, "+OK\r\n");
+      pop3_fake_script_expect_prefix (script, "PASS ");
+      pop3_fake_script_send (script, "-ERR [IN-USE] locked\r\n");
+      pop3_fake_script_close (script);
+      break;
+    case 4:   /* dropped in the middle of the UIDL listing */
+      pop3_fake_script_send (script, "+OK ready\r\n");
+      pop3_fake_script_expect (script, "CAPA");
+      pop3_fake_script_send (script, "+OK\r\nUIDL\r\n.\r\n");
+      pop3_fake_script_expect (script, "USER " FAKE_USER);
+      pop3_fake_script_send (script, "+OK\r\n");
+      pop3_fake_script_expect_prefix (script, "PASS ");
+      pop3_fake_script_send (script, "+OK\r\n");
+      pop3_fake_script_expect (script, "UIDL");
+      pop3_fake_script_send (script, "+OK\r\n1 1\r\n2 2\r\n");
+      pop3_fake_script_close (script);
+      break;
+    default:  /* a good session */
+      pop3_fake_script_send (script, POP3_FAKE_GREETING "\r\n");
+      pop3_fake_script_respond (script);
+      break;
+    }
+
+  return script;
+}
+
+/* The announcements since the last call: each must be of a message
+ * delivered and not announced yet. */
+static guint
+take_announcements (Fixture    *fixture,
+                    guint      *processed,
+                    GHashTable *delivered)
+{
+  guint n = 0;
+
+  for (; *processed < fixture->events->len; (*processed)++)
+    {
+      const char *event = fixture->events->pdata[*processed];
+
+      if (!g_str_has_prefix (event, "new soak ") ||
+          !g_hash_table_remove (delivered, event + 9))
+        g_error ("unexpected announcement: %s", event);
+      n++;
+    }
+
+  return n;
+}
+
+static void
+test_soak (Fixture       *fixture,
+           gconstpointer  data)
+{
+  const char *cycles_env = g_getenv ("POPCHECK_SOAK_CYCLES");
+  guint cycles = cycles_env ? (guint) g_ascii_strtoull (cycles_env, NULL, 10)
+                            : 1000;
+  g_autoptr(Pop3FakeServer) faulty = pop3_fake_server_new ();
+  g_autoptr(GHashTable) delivered = g_hash_table_new_full (g_str_hash,
+                                                           g_str_equal,
+                                                           g_free, NULL);
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *real;
+  PopcheckAccount *fake;
+  PopcheckMailbox *real_mailbox;
+  PopcheckMailbox *fake_mailbox;
+  guint next_message = 0;
+  guint fds_after_warm_up = 0;
+  guint64 rss_after_warm_up = 0;
+  guint fake_failures = 0;
+  guint cancelled = 0;
+  guint announced = 0;
+  guint processed = 0;
+  gboolean last_checked = TRUE;
+
+  g_assert_cmpuint (cycles, >, 10);
+  /* The first session of the faulty server is good, so that its first
+   * check records its 5 messages. */
+  {
+    g_autoptr(Pop3FakeScript) good = pop3_fake_script_new ();
+
+    pop3_fake_script_send (good, POP3_FAKE_GREETING "\r\n");
+    pop3_fake_script_respond (good);
+    pop3_fake_server_add_script (faulty, good);
+  }
+  for (guint i = 0; i < cycles + 1; i++)
+    {
+      g_autoptr(Pop3FakeScript) script = random_fault_script ();
+
+      pop3_fake_server_add_script (faulty, script);
+    }
+  g_assert_true (pop3_fake_server_start (faulty, &error));
+
+  real = add_dovecot_account (fixture, "Soak", "soak", TRUE);
+  fake = add_fake_account (fixture, "Faulty", faulty);
+  real_mailbox = mailbox_of (fixture, real);
+  fake_mailbox = mailbox_of (fixture, fake);
+  check_ok (fixture, real);
+  check_ok (fixture, fake);
+  processed = fixture->events->len;
+
+  for (guint cycle = 0; cycle < cycles; cycle++)
+    {
+      g_autoptr(GAsyncResult) real_result = NULL;
+      g_autoptr(GAsyncResult) fake_result = NULL;
+      g_autoptr(GError) real_error = NULL;
+      g_autoptr(GError) fake_error = NULL;
+      gboolean cancel = g_test_rand_int_range (0, 10) == 0;
+
+      /* Another client deletes, now and then, a message the last check
+       * saw; mail arrives, now and then. */
+      if (last_checked && g_test_rand_int_range (0, 10) == 0 &&
+          popcheck_mailbox_get_n_items (real_mailbox) > 0)
+        other_client_delete ("soak", 1);
+      if (g_test_rand_int_range (0, 4) == 0)
+        {
+          g_autofree char *name = g_strdup_printf ("S%u", next_message++);
+
+          deliver ("soak", name);
+          g_hash_table_add (delivered, g_steal_pointer (&name));
+        }
+
+      /* Both accounts at once, as the scheduler does. */
+      popcheck_checker_check_async (fixture->checker,
+                                    popcheck_account_get_id (real), NULL,
+                                    store_result_cb, &real_result);
+      popcheck_checker_check_async (fixture->checker,
+                                    popcheck_account_get_id (fake), NULL,
+                                    store_result_cb, &fake_result);
+      /* Now and then the app quits (or the user disables the account)
+       * somewhere in the middle. */
+      if (cancel)
+        {
+          for (guint i = g_test_rand_int_range (0, 30); i > 0; i--)
+            g_main_context_iteration (NULL, FALSE);
+          popcheck_checker_stop (fixture->checker);
+        }
+      if (!popcheck_checker_check_finish (fixture->checker,
+                                          await_result (&fake_result),
+                                          &fake_error))
+        fake_failures++;
+      if (!popcheck_checker_check_finish (fixture->checker,
+                                          await_result (&real_result),
+                                          &real_error))
+        {
+          g_assert_true (cancel);
+          g_assert_error (real_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          cancelled++;
+          last_checked = FALSE;
+          continue;
+        }
+      g_assert_no_error (real_error);
+      last_checked = TRUE;
+
+      /* No message lost: the model is exactly the Maildir. */
+      {
+        g_auto(GStrv) ids = popcheck_test_demo_message_ids (demo, "soak");
+
+        g_assert_cmpuint (popcheck_mailbox_get_n_items (real_mailbox), ==,
+                          g_strv_length (ids));
+        for (guint i = 0; ids[i] != NULL; i++)
+          {
+            g_autofree char *subject = g_strndup (ids[i] + 1,
+                                                  strcspn (ids[i] + 1, "@"));
+
+            g_assert_nonnull (uid_of_subject (real_mailbox, subject));
+          }
+      }
+      g_assert_cmpuint (popcheck_mailbox_get_n_items (fake_mailbox), ==, 5);
+
+      /* Every delivered message is announced, once; the faulty server's
+       * never (they were known from the first check). */
+      announced += take_announcements (fixture, &processed, delivered);
+      g_assert_cmpuint (g_hash_table_size (delivered), ==, 0);
+
+      if (cycle == 10)
+        {
+          fds_after_warm_up = count_fds ();
+          rss_after_warm_up = resident_kib ();
+        }
+    }
+
+  /* Whatever the last cycles' cancellations left unannounced comes now. */
+  check_ok (fixture, real);
+  announced += take_announcements (fixture, &processed, delivered);
+  g_assert_cmpuint (g_hash_table_size (delivered), ==, 0);
+  g_assert_cmpuint (announced, ==, next_message);
+
+  g_test_message ("%u cycles, %u messages announced, %u faulty checks, "
+                  "%u cancelled; %u fds after warm-up, %u at the end; "
+                  "%" G_GUINT64_FORMAT " KiB resident after warm-up, %"
+                  G_GUINT64_FORMAT " at the end", cycles, announced,
+                  fake_failures, cancelled, fds_after_warm_up, count_fds (),
+                  rss_after_warm_up, resident_kib ());
+  g_assert_cmpuint (fake_failures, >, 0);
+  g_assert_cmpuint (count_fds (), <=, fds_after_warm_up + 2);
+  /* The mailbox grows by a few hundred small messages; a leak of a
+   * session or a TLS connection per check would be far more. */
+  g_assert_cmpuint (resident_kib (), <=, rss_after_warm_up + 24 * 1024);
+  g_assert_false (popcheck_test_demo_any_seen (demo, "soak"));
+  pop3_fake_server_stop (faulty);
+}
+
+/* main ---------------------------------------------------------------------- */
+
+static const CodeCase code_cases[] = {
+  { "-ERR [IN-USE] Mailbox is locked\r\n", POPCHECK_PROBLEM_BUSY, 60 },
+  { "-ERR [LOGIN-DELAY] Wait a little\r\n", POPCHECK_PROBLEM_BUSY, 60 },
+  { "-ERR [in-use] lower case\r\n", POPCHECK_PROBLEM_BUSY, 60 },
+  { "-ERR [SYS/TEMP] Try later\r\n", POPCHECK_PROBLEM_TEMPORARY, 60 },
+  { "-ERR [SYS/PERM] Account disabled\r\n", POPCHECK_PROBLEM_PERMANENT, 0 },
+  { "-ERR [AUTH] Bad credentials\r\n", POPCHECK_PROBLEM_AUTH, 0 },
+  { "-ERR Wrong password\r\n", POPCHECK_PROBLEM_AUTH, 0 },
+};
+static const char *code_names[] = {
+  "in-use", "login-delay", "in-use-lower-case", "sys-temp", "sys-perm",
+  "auth", "wrong-password",
+};
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char *mode = g_getenv ("POPCHECK_TEST_KEYRING");
+  int status;
+
+  g_setenv ("LANGUAGE", "C", TRUE);
+  g_test_init (&argc, &argv, NULL);
+
+  if (g_strcmp0 (mode, "keyring") == 0)
+    {
+      ADD ("/checker/dovecot/new-by-uidl", test_new_by_uidl);
+      ADD ("/checker/dovecot/nothing-new-no-top", test_nothing_new_no_top);
+      ADD ("/checker/dovecot/restart", test_restart);
+      ADD ("/checker/dovecot/removed-on-server", test_removed_on_server);
+      ADD ("/checker/dovecot/never-seen", test_never_seen);
+      ADD ("/checker/dovecot/delete-renumbered", test_delete_renumbered);
+      ADD ("/checker/fake/delete/dele-fails", test_delete_dele_fails);
+      ADD ("/checker/fake/delete/rset-fails", test_delete_rset_fails);
+      ADD ("/checker/fake/delete/quit-dropped", test_delete_quit_dropped);
+      for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
+        {
+          g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",
+                                                   code_names[i]);
+
+          g_test_add (path, Fixture, &code_cases[i], fixture_set_up,
+                      test_response_code, fixture_tear_down);
+        }
+      ADD ("/checker/fake/login-delay", test_login_delay);
+      ADD ("/checker/secret/missing", test_secret_missing);
+      ADD ("/checker/schedule/dead-server", test_dead_server);
+      ADD ("/checker/schedule/concurrent-accounts", test_concurrent_accounts);
+      ADD ("/checker/schedule/one-at-a-time", test_one_at_a_time);
+      ADD ("/checker/schedule/shutdown", test_shutdown);
+      ADD ("/checker/schedule/account-removed",
+           test_account_removed_while_checking);
+      ADD ("/checker/schedule/offline", test_offline);
+      ADD ("/checker/secret/locked", test_secret_locked);
+      /* Minutes of work: only with -m slow (the "soak" suite). */
+      if (g_test_slow ())
+        ADD ("/checker/soak", test_soak);
+    }
+  else if (g_strcmp0 (mode, "no-service") == 0 ||
+           g_strcmp0 (mode, "no-bus") == 0)
+    {
+      ADD ("/checker/secret/no-service", test_secret_no_service);
+    }
+  else
+    {
+      g_printerr ("test-checker: run me with tests/keyring-harness, never "
+                  "against the keyring of your own session\n");
+      return 1;
+    }
+
+  demo = popcheck_test_demo_start ();
+  status = g_test_run ();
+  g_clear_pointer (&demo, popcheck_test_demo_stop);
+
+  return status;
+}
