@@ -90,6 +90,8 @@ create_account_row (gpointer item,
   GtkWidget *button;
 
   row = adw_action_row_new ();
+  /* Names and hosts are whatever the user typed: text, not markup. */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (row), "prefs.edit-account");
   gtk_actionable_set_action_target (GTK_ACTIONABLE (row), "s", id);
@@ -168,14 +170,15 @@ remove_done_cb (GObject      *object,
 
   if (popcheck_account_list_remove_finish (POPCHECK_ACCOUNT_LIST (object),
                                            result, &error))
-    title = g_strdup_printf (_("“%s” removed"), data->display_name);
+    title = g_markup_printf_escaped (_("“%s” removed"), data->display_name);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   else
-    /* The account is gone either way; say that its password stayed. */
-    title = g_strdup_printf (_("“%s” removed, but its password could not "
-                               "be removed from the keyring: %s"),
-                             data->display_name, error->message);
+    /* The account is gone either way (toast titles are markup in
+     * libadwaita 1.2, hence the escaping); say that its password stayed. */
+    title = g_markup_printf_escaped (_("“%s” removed, but its password could not "
+                                       "be removed from the keyring: %s"),
+                                     data->display_name, error->message);
 
   adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (data->self),
                                     adw_toast_new (title));

@@ -562,8 +562,10 @@ delete_cb (GObject      *object,
       g_message ("Could not delete messages of %s: %s", account_id, error->message);
       if (self != NULL && self->toast_overlay != NULL)
         {
-          g_autofree char *title = g_strdup_printf (_("Nothing was deleted: %s"),
-                                                    error->message);
+          /* Toast titles are markup in libadwaita 1.2; the server's
+           * words are not. */
+          g_autofree char *title = g_markup_printf_escaped (_("Nothing was deleted: %s"),
+                                                            error->message);
 
           show_error_toast (self, title);
         }
@@ -828,8 +830,8 @@ start_demo_cb (GObject      *object,
 
   if (!popcheck_application_start_demo_finish (POPCHECK_APPLICATION (object), result, &error))
     {
-      g_autofree char *title = g_strdup_printf (_("The demo mailbox did not start: %s"),
-                                                error->message);
+      g_autofree char *title = g_markup_printf_escaped (_("The demo mailbox did not start: %s"),
+                                                        error->message);
       show_error_toast (self, title);
     }
 }
