@@ -12,6 +12,8 @@
 #include "popcheck-account.h"
 #include "popcheck-account-editor.h"
 #include "popcheck-account-list.h"
+#include "popcheck-application.h"
+#include "popcheck-checker.h"
 #include "popcheck-preferences.h"
 #include "popcheck-secret.h"
 
@@ -50,11 +52,27 @@ find_account (PopcheckPreferencesWindow *self,
   return NULL;
 }
 
+/* The checker schedules an account it learns of after its interval: a
+ * saved account is checked at once, so the user sees whether it works. */
+static void
+editor_saved_cb (PopcheckAccountEditor     *editor,
+                 PopcheckAccount           *account,
+                 PopcheckPreferencesWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (POPCHECK_IS_APPLICATION (app))
+    popcheck_checker_check_now (popcheck_application_get_checker (POPCHECK_APPLICATION (app)),
+                                popcheck_account_get_id (account));
+}
+
 static void
 open_editor (PopcheckPreferencesWindow *self,
              PopcheckAccount           *account)
 {
   GtkWidget *editor = popcheck_account_editor_new (self->accounts, account);
+
+  g_signal_connect_object (editor, "saved", G_CALLBACK (editor_saved_cb), self, 0);
 
   adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (self),
                                                 "accounts");

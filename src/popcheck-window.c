@@ -828,7 +828,13 @@ start_demo_cb (GObject      *object,
   gtk_widget_set_visible (GTK_WIDGET (self->demo_spinner), FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.try-demo", TRUE);
 
-  if (!popcheck_application_start_demo_finish (POPCHECK_APPLICATION (object), result, &error))
+  if (popcheck_application_start_demo_finish (POPCHECK_APPLICATION (object), result, &error))
+    {
+      /* The checker would wait an interval before its first look at the
+       * new account; the user asked to see the demo mailbox now. */
+      popcheck_checker_check_now (self->checker, NULL);
+    }
+  else
     {
       g_autofree char *title = g_markup_printf_escaped (_("The demo mailbox did not start: %s"),
                                                         error->message);
@@ -1133,6 +1139,22 @@ popcheck_window_get_page (PopcheckWindow *self)
   g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
 
   return gtk_stack_get_visible_child_name (self->main_stack);
+}
+
+const char *
+popcheck_window_get_list_page (PopcheckWindow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
+
+  return gtk_stack_get_visible_child_name (self->list_stack);
+}
+
+GtkDropDown *
+popcheck_window_get_account_filter (PopcheckWindow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
+
+  return self->account_dropdown;
 }
 
 void
