@@ -98,6 +98,14 @@ update_row (GtkWidget       *row,
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
 }
 
+static void
+account_notify_cb (PopcheckAccount *account,
+                   GParamSpec      *pspec,
+                   GtkWidget       *row)
+{
+  update_row (row, account);
+}
+
 static GtkWidget *
 create_account_row (gpointer item,
                     gpointer user_data)
@@ -116,10 +124,7 @@ create_account_row (gpointer item,
   update_row (row, account);
   /* The row follows the account when it is edited elsewhere. */
   g_signal_connect_object (account, "notify",
-                           G_CALLBACK (update_row), row,
-                           G_CONNECT_SWAPPED);
-  /* update_row takes (row, account); the swapped handler gets them in that
-   * order, with the pspec as an ignored third argument. */
+                           G_CALLBACK (account_notify_cb), row, 0);
 
   button = gtk_button_new_from_icon_name ("user-trash-symbolic");
   gtk_widget_set_valign (button, GTK_ALIGN_CENTER);

@@ -20,6 +20,7 @@
 #include "popcheck-account-editor.h"
 #include "popcheck-account-status.h"
 #include "popcheck-application.h"
+#include "popcheck-certificate-dialog.h"
 #include "popcheck-checker.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
@@ -982,6 +983,144 @@ test_editor_test_connection (Fixture       *fixture,
   gtk_window_destroy (preferences);
 }
 
+static gboolean
+is_row_titled (GtkWidget     *widget,
+               gconstpointer  title)
+{
+  return ADW_IS_PREFERENCES_ROW (widget) &&
+         g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0;
+}
+
+static GtkWidget *
+row_titled (GtkWidget  *widget,
+            const char *title)
+{
+  GtkWidget *row = find_widget (widget, is_row_titled, title, FALSE);
+
+  if (row == NULL)
+    g_error ("No row “%s”", title);
+
+  return row;
+}
+
+/* A new account from the preferences: the editor tests it against the
+ * real server, the self-signed certificate is shown and trusted for this
+ * account only, and once saved the account is checked at once. */
+static void
+test_editor_add_account (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
+  g_autofree char *port = g_strdup_printf ("%u", fixture->demo->pop3s_port);
+  g_autoptr(PopcheckAccount) added = NULL;
+  GtkWindow *preferences;
+  GtkWindow *dialog;
+  GtkWidget *editor;
+
+  popcheck_test_demo_add_user (fixture->demo, "second", "second-pw", FALSE);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  popcheck_preferences_window_add_account (POPCHECK_PREFERENCES_WINDOW (preferences));
+  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
+
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Name")), "Second <&>");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "User Name or Email Address")),
+                         "second");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Password")), "second-pw");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")),
+                         fixture->demo->host);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row_titled (editor, "Security")), 1);
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Port")), port);
+
+  /* The demo server's certificate is its own: the editor shows it. */
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL ((dialog = find_toplevel (POPCHECK_TYPE_CERTIFICATE_DIALOG)) != NULL);
+  g_assert_cmpstr (popcheck_certificate_dialog_get_fingerprint (POPCHECK_CERTIFICATE_DIALOG (dialog)),
+                   ==, fixture->demo->fingerprint);
+  g_assert_true (find_visible_label (GTK_WIDGET (dialog), fixture->demo->fingerprint));
+  respond ("trust");
+  WAIT_UNTIL (find_label_prefix (editor, "Connected to ") != NULL);
+
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+  WAIT_UNTIL (g_list_model_get_n_items (G_LIST_MODEL (accounts)) == 2);
+  added = g_list_model_get_item (G_LIST_MODEL (accounts), 1);
+  g_assert_cmpstr (popcheck_account_get_display_name (added), ==, "Second <&>");
+  g_assert_cmpstr (popcheck_account_get_host (added), ==, fixture->demo->host);
+  g_assert_cmpuint (popcheck_account_get_port (added), ==, fixture->demo->pop3s_port);
+  g_assert_cmpint (popcheck_account_get_security (added), ==, POP3_SECURITY_TLS);
+  /* The pin belongs to this account alone. */
+  g_assert_cmpstr (popcheck_account_get_pinned_fingerprint (added), ==,
+                   fixture->demo->fingerprint);
+
+  /* Checked at once, with the password from the keyring. */
+  WAIT_UNTIL (n_listed (fixture) == 2 * N_SAMPLES);
+  /* The account's name is text in the preferences list, not markup. */
+  spin (50);
+  g_assert_true (find_visible_label (GTK_WIDGET (preferences), "Second <&>"));
+  gtk_window_destroy (preferences);
+}
+
+/* The error state's button leads to the fix: a new password, saved, and
+ * the account works. */
+static void
+test_fix_password (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  PopcheckAccount *wrong;
+  PopcheckMailbox *mailbox;
+  GtkWindow *preferences;
+  GtkWidget *editor;
+
+  popcheck_test_demo_add_user (fixture->demo, "forgetful", "the-real-one", FALSE);
+  wrong = add_account (fixture, "Forgetful", "forgetful", "not-the-password");
+  mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (wrong));
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==, POPCHECK_PROBLEM_AUTH);
+
+  /* What the "Fix Password…" button does. */
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.fix-account", "s",
+                              popcheck_account_get_id (wrong));
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL &&
+              (editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row_titled (editor, "Name"))), ==,
+                   "Forgetful");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Password")), "the-real-one");
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE &&
+              popcheck_mailbox_get_last_check (mailbox) != NULL);
+  WAIT_UNTIL (n_listed (fixture) == 2 * N_SAMPLES);
+  gtk_window_destroy (preferences);
+}
+
+/* General settings are GSettings keys. */
+static void
+test_general_settings (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  GtkWindow *preferences;
+  GtkSwitch *background;
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  background = GTK_SWITCH (find_widget_of_type (row_titled (GTK_WIDGET (preferences),
+                                                            "Run in Background"),
+                                                GTK_TYPE_SWITCH));
+  g_assert_cmpint (gtk_switch_get_active (background), ==,
+                   g_settings_get_boolean (settings, "run-in-background"));
+  gtk_switch_set_active (background, !gtk_switch_get_active (background));
+  g_assert_cmpint (gtk_switch_get_active (background), ==,
+                   g_settings_get_boolean (settings, "run-in-background"));
+  g_settings_set_boolean (settings, "run-in-background", FALSE);
+  g_assert_false (gtk_switch_get_active (background));
+  gtk_window_destroy (preferences);
+}
+
 /* The directories the application's demo servers run in. */
 static GPtrArray *
 demo_dirs (void)
@@ -1158,6 +1297,9 @@ main (int   argc,
   g_test_add_data_func ("/window/preferences-remove", test_preferences_remove, run_isolated);
   g_test_add_data_func ("/window/editor-test-connection", test_editor_test_connection,
                         run_isolated);
+  g_test_add_data_func ("/window/editor-add-account", test_editor_add_account, run_isolated);
+  g_test_add_data_func ("/window/fix-password", test_fix_password, run_isolated);
+  g_test_add_data_func ("/window/general-settings", test_general_settings, run_isolated);
   g_test_add_data_func ("/window/try-demo", test_try_demo, run_isolated_bare);
 
   return g_test_run ();
