@@ -88,11 +88,14 @@ stored_cb (GObject      *object,
   *done = TRUE;
 }
 
+/* An account on the demo server that trusts the certificate whose
+ * fingerprint is pinned. */
 static PopcheckAccount *
-add_account (Fixture    *fixture,
-             const char *name,
-             const char *user,
-             const char *password)
+add_account_pinned (Fixture    *fixture,
+                    const char *name,
+                    const char *user,
+                    const char *password,
+                    const char *pinned)
 {
   PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
   g_autoptr(GError) error = NULL;
@@ -109,12 +112,21 @@ add_account (Fixture    *fixture,
   popcheck_account_set_port (account, fixture->demo->pop3s_port);
   popcheck_account_set_security (account, POP3_SECURITY_TLS);
   popcheck_account_set_user (account, user);
-  popcheck_account_set_pinned_fingerprint (account, fixture->demo->fingerprint);
+  popcheck_account_set_pinned_fingerprint (account, pinned);
 
   /* What the Check Now button does. */
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
 
   return account;
+}
+
+static PopcheckAccount *
+add_account (Fixture    *fixture,
+             const char *name,
+             const char *user,
+             const char *password)
+{
+  return add_account_pinned (fixture, name, user, password, fixture->demo->fingerprint);
 }
 
 static guint
@@ -1121,6 +1133,49 @@ test_general_settings (Fixture       *fixture,
   gtk_window_destroy (preferences);
 }
 
+/* A certificate other than the pinned one is refused; the error's button
+ * shows both fingerprints, and trusting the new one pins it. */
+static void
+test_certificate_changed (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  g_autofree char *old = g_strdup (fixture->demo->fingerprint);
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  GtkWindow *dialog;
+  char *last = old + strlen (old) - 1;
+
+  /* The fingerprint of some other certificate. */
+  *last = *last == '0' ? '1' : '0';
+  popcheck_test_demo_add_user (fixture->demo, "moved", "moved-pw", FALSE);
+  account = add_account_pinned (fixture, "Moved", "moved", "moved-pw", old);
+  mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (account));
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==, POPCHECK_PROBLEM_CERTIFICATE);
+  spin (50);
+  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "_Review Certificate…"));
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.fix-account", "s",
+                              popcheck_account_get_id (account));
+  WAIT_UNTIL ((dialog = find_toplevel (POPCHECK_TYPE_CERTIFICATE_DIALOG)) != NULL);
+  g_assert_true (popcheck_certificate_dialog_get_changed (POPCHECK_CERTIFICATE_DIALOG (dialog)));
+  g_assert_true (find_visible_label (GTK_WIDGET (dialog), old));
+  g_assert_true (find_visible_label (GTK_WIDGET (dialog), fixture->demo->fingerprint));
+  /* Nothing is trusted until the user says so. */
+  g_assert_cmpstr (popcheck_account_get_pinned_fingerprint (account), ==, old);
+
+  respond ("trust");
+  g_assert_cmpstr (popcheck_account_get_pinned_fingerprint (account), ==,
+                   fixture->demo->fingerprint);
+  WAIT_UNTIL (n_listed (fixture) == 2 * N_SAMPLES);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==, POPCHECK_MAILBOX_STATE_IDLE);
+  /* The first account's pin is its own. */
+  g_assert_cmpstr (popcheck_account_get_pinned_fingerprint (fixture->account), ==,
+                   fixture->demo->fingerprint);
+}
+
 /* The directories the application's demo servers run in. */
 static GPtrArray *
 demo_dirs (void)
@@ -1299,6 +1354,8 @@ main (int   argc,
                         run_isolated);
   g_test_add_data_func ("/window/editor-add-account", test_editor_add_account, run_isolated);
   g_test_add_data_func ("/window/fix-password", test_fix_password, run_isolated);
+  g_test_add_data_func ("/window/certificate-changed", test_certificate_changed,
+                        run_isolated);
   g_test_add_data_func ("/window/general-settings", test_general_settings, run_isolated);
   g_test_add_data_func ("/window/try-demo", test_try_demo, run_isolated_bare);
 
