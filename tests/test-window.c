@@ -23,6 +23,7 @@
 #include "popcheck-certificate-dialog.h"
 #include "popcheck-checker.h"
 #include "popcheck-mailbox.h"
+#include "popcheck-message-row.h"
 #include "popcheck-message.h"
 #include "popcheck-preferences.h"
 #include "popcheck-preview.h"
@@ -1176,6 +1177,61 @@ test_certificate_changed (Fixture       *fixture,
                    fixture->demo->fingerprint);
 }
 
+static GtkWidget *
+row_of_subject (Fixture    *fixture,
+                const char *subject)
+{
+  GtkWidget *list = GTK_WIDGET (popcheck_window_get_list_view (fixture->window));
+  GtkWidget *label = find_widget (list, shows_text, subject, TRUE);
+
+  g_assert_nonnull (label);
+  return gtk_widget_get_ancestor (label, POPCHECK_TYPE_MESSAGE_ROW);
+}
+
+/* A row: sender, subject, date, size, and a mark while the message is new. */
+static void
+test_rows (Fixture       *fixture,
+           gconstpointer  data)
+{
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                  popcheck_account_get_id (fixture->account));
+  const char *subject = "Café crème et crêpes à volonté";
+  PopcheckMessage *message = NULL;
+  g_autofree char *size = NULL;
+  GtkWidget *row;
+
+  for (guint i = 0; i < n_listed (fixture); i++)
+    if (g_str_equal (popcheck_message_get_subject (listed (fixture, i)), subject))
+      message = listed (fixture, i);
+  g_assert_nonnull (message);
+  spin (50);
+
+  row = row_of_subject (fixture, subject);
+  g_assert_nonnull (row);
+  g_assert_true (find_visible_label (row, popcheck_message_get_from (message)));
+  size = g_format_size (popcheck_message_get_size (message));
+  g_assert_true (find_visible_label (row, size));
+  /* With one account the row does not name it. */
+  g_assert_false (find_visible_label (row, "Demo"));
+  /* What was on the server at the first check is not news. */
+  g_assert_null (find_widget (row, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
+
+  popcheck_test_demo_deliver (fixture->demo, fixture->user, "<fresh@example.org>",
+                              "Fresh news");
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 1);
+  spin (50);
+  row = row_of_subject (fixture, "Fresh news");
+  g_assert_nonnull (find_widget (row, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
+  g_assert_null (find_widget (row_of_subject (fixture, subject), is_of_type,
+                              GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
+
+  /* Seen: the mark goes from the row on screen. */
+  popcheck_mailbox_mark_all_seen (mailbox);
+  g_assert_null (find_widget (row, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
+}
+
 /* The directories the application's demo servers run in. */
 static GPtrArray *
 demo_dirs (void)
@@ -1356,6 +1412,7 @@ main (int   argc,
   g_test_add_data_func ("/window/fix-password", test_fix_password, run_isolated);
   g_test_add_data_func ("/window/certificate-changed", test_certificate_changed,
                         run_isolated);
+  g_test_add_data_func ("/window/rows", test_rows, run_isolated);
   g_test_add_data_func ("/window/general-settings", test_general_settings, run_isolated);
   g_test_add_data_func ("/window/try-demo", test_try_demo, run_isolated_bare);
 
