@@ -903,10 +903,11 @@ review_password_cb (GObject      *object,
 {
   ReviewCertificate *review = user_data;
   PopcheckAccount *account = review->account;
-  g_autofree char *password = NULL;
+  char *password;
 
   /* The certificate is looked at before any login; without a stored
-   * password the test still gets that far. */
+   * password the test still gets that far.  The password is in
+   * libsecret's secure memory: secret_password_free(), not g_free(). */
   password = popcheck_secret_lookup_finish (result, NULL);
   review->test = popcheck_connection_test_new (popcheck_account_get_host (account),
                                                popcheck_account_get_port (account),
@@ -914,6 +915,7 @@ review_password_cb (GObject      *object,
                                                popcheck_account_get_user (account),
                                                password != NULL ? password : "",
                                                popcheck_account_get_auth_method (account));
+  g_clear_pointer (&password, secret_password_free);
   if (popcheck_account_get_pinned_fingerprint (account) != NULL)
     popcheck_connection_test_set_pinned_fingerprint (review->test,
                                                      popcheck_account_get_pinned_fingerprint (account));

@@ -276,8 +276,17 @@ popcheck_message_row_set_message (PopcheckMessageRow *self,
   g_return_if_fail (POPCHECK_IS_MESSAGE_ROW (self));
   g_return_if_fail (message == NULL || POPCHECK_IS_MESSAGE (message));
 
-  if (!g_set_object (&self->message, message))
+  if (self->message == message)
     return;
+
+  /* The mark goes when the message stops being new while it is shown. */
+  if (self->message != NULL)
+    g_signal_handlers_disconnect_by_func (self->message, update_message, self);
+  g_set_object (&self->message, message);
+  if (message != NULL)
+    g_signal_connect_object (message, "notify::is-new",
+                             G_CALLBACK (update_message), self,
+                             G_CONNECT_SWAPPED);
 
   update_message (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE]);

@@ -12,6 +12,8 @@
 #include "popcheck-account.h"
 #include "popcheck-account-editor.h"
 #include "popcheck-account-list.h"
+#include "popcheck-application.h"
+#include "popcheck-checker.h"
 #include "popcheck-preferences.h"
 #include "popcheck-secret.h"
 
@@ -50,11 +52,27 @@ find_account (PopcheckPreferencesWindow *self,
   return NULL;
 }
 
+/* The checker schedules an account it learns of after its interval: a
+ * saved account is checked at once, so the user sees whether it works. */
+static void
+editor_saved_cb (PopcheckAccountEditor     *editor,
+                 PopcheckAccount           *account,
+                 PopcheckPreferencesWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (POPCHECK_IS_APPLICATION (app))
+    popcheck_checker_check_now (popcheck_application_get_checker (POPCHECK_APPLICATION (app)),
+                                popcheck_account_get_id (account));
+}
+
 static void
 open_editor (PopcheckPreferencesWindow *self,
              PopcheckAccount           *account)
 {
   GtkWidget *editor = popcheck_account_editor_new (self->accounts, account);
+
+  g_signal_connect_object (editor, "saved", G_CALLBACK (editor_saved_cb), self, 0);
 
   adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (self),
                                                 "accounts");
@@ -80,6 +98,14 @@ update_row (GtkWidget       *row,
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
 }
 
+static void
+account_notify_cb (PopcheckAccount *account,
+                   GParamSpec      *pspec,
+                   GtkWidget       *row)
+{
+  update_row (row, account);
+}
+
 static GtkWidget *
 create_account_row (gpointer item,
                     gpointer user_data)
@@ -90,16 +116,15 @@ create_account_row (gpointer item,
   GtkWidget *button;
 
   row = adw_action_row_new ();
+  /* Names and hosts are whatever the user typed: text, not markup. */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (row), "prefs.edit-account");
   gtk_actionable_set_action_target (GTK_ACTIONABLE (row), "s", id);
   update_row (row, account);
   /* The row follows the account when it is edited elsewhere. */
   g_signal_connect_object (account, "notify",
-                           G_CALLBACK (update_row), row,
-                           G_CONNECT_SWAPPED);
-  /* update_row takes (row, account); the swapped handler gets them in that
-   * order, with the pspec as an ignored third argument. */
+                           G_CALLBACK (account_notify_cb), row, 0);
 
   button = gtk_button_new_from_icon_name ("user-trash-symbolic");
   gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
@@ -168,14 +193,15 @@ remove_done_cb (GObject      *object,
 
   if (popcheck_account_list_remove_finish (POPCHECK_ACCOUNT_LIST (object),
                                            result, &error))
-    title = g_strdup_printf (_("“%s” removed"), data->display_name);
+    title = g_markup_printf_escaped (_("“%s” removed"), data->display_name);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   else
-    /* The account is gone either way; say that its password stayed. */
-    title = g_strdup_printf (_("“%s” removed, but its password could not "
-                               "be removed from the keyring: %s"),
-                             data->display_name, error->message);
+    /* The account is gone either way (toast titles are markup in
+     * libadwaita 1.2, hence the escaping); say that its password stayed. */
+    title = g_markup_printf_escaped (_("“%s” removed, but its password could not "
+                                       "be removed from the keyring: %s"),
+                                     data->display_name, error->message);
 
   adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (data->self),
                                     adw_toast_new (title));

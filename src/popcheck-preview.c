@@ -37,6 +37,8 @@ struct _PopcheckPreview
   PopcheckMessage *shown;
   guint            lines;
   gboolean         whole;
+  /* The whole message was longer than a summary keeps. */
+  gboolean         whole_truncated;
   gboolean         complete;
   GCancellable    *cancellable;
 
@@ -103,7 +105,11 @@ update_status (PopcheckPreview *self)
 {
   g_autofree char *text = NULL;
 
-  if (self->whole)
+  if (self->whole && self->whole_truncated)
+    text = g_strdup_printf (_("The beginning of the whole message: PopCheck shows "
+                              "at most %u characters of text"),
+                            (guint) POPCHECK_MESSAGE_MAX_PREVIEW);
+  else if (self->whole)
     text = g_strdup (_("The whole message"));
   else if (self->complete)
     text = g_strdup (_("The whole text, without marking the message read"));
@@ -313,6 +319,11 @@ retrieve_cb (GObject      *object,
                                            bytes,
                                            G_MAXUINT);
   self->whole = TRUE;
+  /* Summaries keep at most POPCHECK_MESSAGE_MAX_PREVIEW characters of
+   * text; say so rather than pass the cut off as the whole message. */
+  self->whole_truncated =
+    popcheck_message_get_preview (message) != NULL &&
+    g_utf8_strlen (popcheck_message_get_preview (message), -1) >= POPCHECK_MESSAGE_MAX_PREVIEW - 1;
   g_set_object (&self->shown, message);
   show_message (self);
 }
@@ -545,6 +556,7 @@ popcheck_preview_set_message (PopcheckPreview *self,
   g_free (self->account_id);
   self->account_id = g_strdup (account_id);
   self->whole = FALSE;
+  self->whole_truncated = FALSE;
   self->lines = 0;
   self->complete = FALSE;
 

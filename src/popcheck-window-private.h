@@ -17,6 +17,10 @@ PopcheckPreview   *popcheck_window_get_preview       (PopcheckWindow *self);
 GtkListView       *popcheck_window_get_list_view     (PopcheckWindow *self);
 /* "welcome", "messages" */
 const char        *popcheck_window_get_page          (PopcheckWindow *self);
+/* Within "messages": "list", or "empty" when no message is listed. */
+const char        *popcheck_window_get_list_page     (PopcheckWindow *self);
+/* The account filter: "All Accounts", then one item per account. */
+GtkDropDown       *popcheck_window_get_account_filter (PopcheckWindow *self);
 /* The account (or NULL) of a message in the list. */
 const char        *popcheck_window_get_message_account_id (PopcheckWindow  *self,
                                                            PopcheckMessage *message);

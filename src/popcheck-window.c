@@ -56,6 +56,10 @@ struct _PopcheckWindow
   guint                 undo_timeout;
   gboolean              several_accounts;
   gboolean              demo_starting;
+  /* When a toast of this window last appeared or went away. */
+  gint64                last_toast_change;
+  /* LateDismiss: toasts to dismiss once their animations are over. */
+  GPtrArray            *late_dismisses;
 
   AdwToastOverlay      *toast_overlay;
   AdwWindowTitle       *window_title;
@@ -359,6 +363,110 @@ create_status_row (gpointer item,
   return popcheck_account_status_new (POPCHECK_MAILBOX (item));
 }
 
+/* Toasts
+ *
+ * libadwaita 1.2's AdwToastOverlay frees a toast's bookkeeping when its
+ * hide animation ends, but the show animation that is still running keeps
+ * a pointer to it: a toast dismissed before it has finished sliding in
+ * (the show animation lasts 300 ms, or 500 ms when it replaces another)
+ * crashes the application when that animation ends.  Deleting and undoing
+ * at once, or closing the window right after a delete, did exactly that.
+ * So the window never dismisses a toast itself until every toast
+ * animation it may have started is over; see popcheck_window_dismiss_toast().
+ */
+
+#define TOAST_SETTLE_USEC (700 * G_TIME_SPAN_MILLISECOND)
+
+static void
+toast_changed_cb (AdwToast       *toast,
+                  PopcheckWindow *self)
+{
+  g_object_set_data (G_OBJECT (toast), "popcheck-dismissed", GINT_TO_POINTER (TRUE));
+  /* Dismissing the shown toast starts the next one's show animation. */
+  self->last_toast_change = g_get_monotonic_time ();
+}
+
+static void
+popcheck_window_add_toast (PopcheckWindow *self,
+                           AdwToast       *toast)
+{
+  g_signal_connect_object (toast, "dismissed", G_CALLBACK (toast_changed_cb), self, 0);
+  self->last_toast_change = g_get_monotonic_time ();
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+typedef struct
+{
+  PopcheckWindow *window;
+  AdwToast       *toast;
+  guint           source_id;
+} LateDismiss;
+
+static void
+late_dismiss_free (LateDismiss *late)
+{
+  g_clear_handle_id (&late->source_id, g_source_remove);
+  g_clear_object (&late->toast);
+  g_free (late);
+}
+
+static gboolean
+late_dismiss_cb (gpointer user_data)
+{
+  LateDismiss *late = user_data;
+  PopcheckWindow *self = late->window;
+  g_autoptr(AdwToast) toast = g_steal_pointer (&late->toast);
+
+  late->source_id = 0;
+  g_ptr_array_remove (self->late_dismisses, late);
+
+  if (g_object_get_data (G_OBJECT (toast), "popcheck-dismissed") == NULL)
+    {
+      self->last_toast_change = g_get_monotonic_time ();
+      adw_toast_dismiss (toast);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Dismisses a toast of this window now, or as soon as no toast animation
+ * can be running any more. */
+static void
+popcheck_window_dismiss_toast (PopcheckWindow *self,
+                               AdwToast       *toast)
+{
+  gint64 settled_at = self->last_toast_change + TOAST_SETTLE_USEC;
+  gint64 now = g_get_monotonic_time ();
+  LateDismiss *late;
+
+  if (g_object_get_data (G_OBJECT (toast), "popcheck-dismissed") != NULL)
+    return;
+
+  if (now >= settled_at)
+    {
+      self->last_toast_change = now;
+      adw_toast_dismiss (toast);
+      return;
+    }
+
+  late = g_new0 (LateDismiss, 1);
+  late->window = self;
+  late->toast = g_object_ref (toast);
+  late->source_id = g_timeout_add ((settled_at - now) / 1000 + 1, late_dismiss_cb, late);
+  g_ptr_array_add (self->late_dismisses, late);
+}
+
+static void
+show_error_toast (PopcheckWindow *self,
+                  const char     *title)
+{
+  AdwToast *toast = adw_toast_new (title);
+
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  adw_toast_set_timeout (toast, 0);
+  popcheck_window_add_toast (self, toast);
+}
+
 /* Delete with undo */
 
 struct _DeleteBatch
@@ -368,14 +476,16 @@ struct _DeleteBatch
   GApplication    *application;
   GPtrArray       *messages;
   GPtrArray       *account_ids;
+  /* Ours while the batch waits for Undo; NULL once it is settled. */
   AdwToast        *toast;
   guint            n_running;
-  gboolean         undone;
 };
 
 static void
 delete_batch_free (DeleteBatch *batch)
 {
+  g_assert (batch->toast == NULL);
+
   g_weak_ref_clear (&batch->window);
   g_clear_object (&batch->checker);
   g_clear_object (&batch->application);
@@ -392,7 +502,7 @@ delete_batch_unhide_account (DeleteBatch *batch,
   g_autoptr(PopcheckWindow) self = g_weak_ref_get (&batch->window);
   gboolean changed = FALSE;
 
-  if (self == NULL)
+  if (self == NULL || self->pending == NULL)
     return;
 
   for (guint i = 0; i < batch->messages->len; i++)
@@ -450,15 +560,14 @@ delete_cb (GObject      *object,
       g_autoptr(PopcheckWindow) self = g_weak_ref_get (&batch->window);
 
       g_message ("Could not delete messages of %s: %s", account_id, error->message);
-      if (self != NULL)
+      if (self != NULL && self->toast_overlay != NULL)
         {
-          g_autofree char *title = g_strdup_printf (_("Nothing was deleted: %s"),
-                                                    error->message);
-          AdwToast *toast = adw_toast_new (title);
+          /* Toast titles are markup in libadwaita 1.2; the server's
+           * words are not. */
+          g_autofree char *title = g_markup_printf_escaped (_("Nothing was deleted: %s"),
+                                                            error->message);
 
-          adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
-          adw_toast_set_timeout (toast, 0);
-          adw_toast_overlay_add_toast (self->toast_overlay, toast);
+          show_error_toast (self, title);
         }
     }
 
@@ -514,35 +623,56 @@ delete_batch_run (DeleteBatch *batch)
   delete_batch_done (batch);
 }
 
-static void
-toast_dismissed_cb (AdwToast    *toast,
-                    DeleteBatch *batch)
+/* The batch stops waiting for Undo: it leaves the window's queue and lets
+ * go of its toast.  Returns the toast, for the caller to dismiss or not. */
+static AdwToast *
+delete_batch_settle (PopcheckWindow *self,
+                     DeleteBatch    *batch)
 {
-  g_autoptr(PopcheckWindow) self = g_weak_ref_get (&batch->window);
+  AdwToast *toast = g_steal_pointer (&batch->toast);
 
+  g_assert (toast != NULL);
+
+  g_signal_handlers_disconnect_by_data (toast, batch);
   if (self != NULL)
     {
       g_queue_remove (&self->batches, batch);
       gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete",
                                      !g_queue_is_empty (&self->batches));
     }
-  batch->toast = NULL;
 
-  if (batch->undone)
-    {
-      delete_batch_unhide (batch);
-      delete_batch_free (batch);
-      return;
-    }
+  return toast;
+}
+
+static void
+delete_batch_undo (PopcheckWindow *self,
+                   DeleteBatch    *batch)
+{
+  g_autoptr(AdwToast) toast = delete_batch_settle (self, batch);
+
+  delete_batch_unhide (batch);
+  delete_batch_free (batch);
+}
+
+/* The toast went away without Undo (it timed out, or was closed). */
+static void
+toast_dismissed_cb (AdwToast    *toast,
+                    DeleteBatch *batch)
+{
+  g_autoptr(PopcheckWindow) self = g_weak_ref_get (&batch->window);
+  g_autoptr(AdwToast) own = delete_batch_settle (self, batch);
 
   delete_batch_run (batch);
 }
 
+/* The toast's own Undo button: libadwaita dismisses the toast itself. */
 static void
 toast_undo_cb (AdwToast    *toast,
                DeleteBatch *batch)
 {
-  batch->undone = TRUE;
+  g_autoptr(PopcheckWindow) self = g_weak_ref_get (&batch->window);
+
+  delete_batch_undo (self, batch);
 }
 
 static void
@@ -609,7 +739,9 @@ delete_action (GtkWidget  *widget,
   g_signal_connect (batch->toast, "dismissed", G_CALLBACK (toast_dismissed_cb), batch);
   g_queue_push_tail (&self->batches, batch);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", TRUE);
-  adw_toast_overlay_add_toast (self->toast_overlay, batch->toast);
+  /* The overlay takes a reference of its own; the batch keeps one until
+   * it is settled. */
+  popcheck_window_add_toast (self, g_object_ref (batch->toast));
 }
 
 static void
@@ -619,27 +751,32 @@ undo_delete_action (GtkWidget  *widget,
 {
   PopcheckWindow *self = POPCHECK_WINDOW (widget);
   DeleteBatch *batch = g_queue_peek_tail (&self->batches);
+  g_autoptr(AdwToast) toast = NULL;
 
-  if (batch == NULL || batch->toast == NULL)
+  if (batch == NULL)
     return;
 
-  batch->undone = TRUE;
-  adw_toast_dismiss (batch->toast);
+  /* The messages come back at once; the toast goes when it safely can. */
+  toast = g_object_ref (batch->toast);
+  delete_batch_undo (self, batch);
+  popcheck_window_dismiss_toast (self, toast);
 }
 
-/* Flushes the deletes still waiting for their toast: the user did not
- * undo them, so they run now rather than being forgotten. */
+/* Runs the deletes still waiting for their toast: the user did not undo
+ * them, so they run now rather than being forgotten. */
 static void
-flush_pending_deletes (PopcheckWindow *self)
+flush_pending_deletes (PopcheckWindow *self,
+                       gboolean        dismiss_toasts)
 {
   DeleteBatch *batch;
 
   while ((batch = g_queue_peek_head (&self->batches)) != NULL)
     {
-      if (batch->toast != NULL)
-        adw_toast_dismiss (batch->toast);
-      else
-        g_queue_pop_head (&self->batches);
+      g_autoptr(AdwToast) toast = delete_batch_settle (self, batch);
+
+      delete_batch_run (batch);
+      if (dismiss_toasts)
+        popcheck_window_dismiss_toast (self, toast);
     }
 }
 
@@ -691,14 +828,17 @@ start_demo_cb (GObject      *object,
   gtk_widget_set_visible (GTK_WIDGET (self->demo_spinner), FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.try-demo", TRUE);
 
-  if (!popcheck_application_start_demo_finish (POPCHECK_APPLICATION (object), result, &error))
+  if (popcheck_application_start_demo_finish (POPCHECK_APPLICATION (object), result, &error))
     {
-      g_autofree char *title = g_strdup_printf (_("The demo mailbox did not start: %s"),
-                                                error->message);
-      AdwToast *toast = adw_toast_new (title);
-
-      adw_toast_set_timeout (toast, 0);
-      adw_toast_overlay_add_toast (self->toast_overlay, toast);
+      /* The checker would wait an interval before its first look at the
+       * new account; the user asked to see the demo mailbox now. */
+      popcheck_checker_check_now (self->checker, NULL);
+    }
+  else
+    {
+      g_autofree char *title = g_markup_printf_escaped (_("The demo mailbox did not start: %s"),
+                                                        error->message);
+      show_error_toast (self, title);
     }
 }
 
@@ -759,7 +899,7 @@ popcheck_window_close_request (GtkWindow *window)
   PopcheckWindow *self = POPCHECK_WINDOW (window);
   PopcheckApplication *app = POPCHECK_APPLICATION (gtk_window_get_application (window));
 
-  flush_pending_deletes (self);
+  flush_pending_deletes (self, TRUE);
 
   /* Running in the background: the window only hides, the checker and
    * the tray go on, and activating the application shows it again. */
@@ -779,7 +919,8 @@ popcheck_window_dispose (GObject *object)
 {
   PopcheckWindow *self = POPCHECK_WINDOW (object);
 
-  flush_pending_deletes (self);
+  flush_pending_deletes (self, FALSE);
+  g_clear_pointer (&self->late_dismisses, g_ptr_array_unref);
 
   if (self->checker != NULL)
     {
@@ -879,6 +1020,7 @@ popcheck_window_init (PopcheckWindow *self)
   self->undo_timeout = DEFAULT_UNDO_TIMEOUT;
   self->pending = g_hash_table_new (NULL, NULL);
   g_queue_init (&self->batches);
+  self->late_dismisses = g_ptr_array_new_with_free_func ((GDestroyNotify) late_dismiss_free);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", FALSE);
 }
@@ -997,6 +1139,22 @@ popcheck_window_get_page (PopcheckWindow *self)
   g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
 
   return gtk_stack_get_visible_child_name (self->main_stack);
+}
+
+const char *
+popcheck_window_get_list_page (PopcheckWindow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
+
+  return gtk_stack_get_visible_child_name (self->list_stack);
+}
+
+GtkDropDown *
+popcheck_window_get_account_filter (PopcheckWindow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
+
+  return self->account_dropdown;
 }
 
 void

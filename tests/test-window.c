@@ -17,11 +17,15 @@
 
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
+#include "popcheck-account-editor.h"
 #include "popcheck-account-status.h"
 #include "popcheck-application.h"
+#include "popcheck-certificate-dialog.h"
 #include "popcheck-checker.h"
 #include "popcheck-mailbox.h"
+#include "popcheck-message-row.h"
 #include "popcheck-message.h"
+#include "popcheck-preferences.h"
 #include "popcheck-preview.h"
 #include "popcheck-secret.h"
 #include "popcheck-test-demo.h"
@@ -85,11 +89,14 @@ stored_cb (GObject      *object,
   *done = TRUE;
 }
 
+/* An account on the demo server that trusts the certificate whose
+ * fingerprint is pinned. */
 static PopcheckAccount *
-add_account (Fixture    *fixture,
-             const char *name,
-             const char *user,
-             const char *password)
+add_account_pinned (Fixture    *fixture,
+                    const char *name,
+                    const char *user,
+                    const char *password,
+                    const char *pinned)
 {
   PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
   g_autoptr(GError) error = NULL;
@@ -106,12 +113,21 @@ add_account (Fixture    *fixture,
   popcheck_account_set_port (account, fixture->demo->pop3s_port);
   popcheck_account_set_security (account, POP3_SECURITY_TLS);
   popcheck_account_set_user (account, user);
-  popcheck_account_set_pinned_fingerprint (account, fixture->demo->fingerprint);
+  popcheck_account_set_pinned_fingerprint (account, pinned);
 
   /* What the Check Now button does. */
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
 
   return account;
+}
+
+static PopcheckAccount *
+add_account (Fixture    *fixture,
+             const char *name,
+             const char *user,
+             const char *password)
+{
+  return add_account_pinned (fixture, name, user, password, fixture->demo->fingerprint);
 }
 
 static guint
@@ -174,9 +190,10 @@ mailbox_checked (Fixture *fixture)
           mailbox_idle (fixture));
 }
 
+/* With bare set, the window starts without an account. */
 static void
-fixture_setup (Fixture       *fixture,
-               gconstpointer  data)
+fixture_setup_full (Fixture  *fixture,
+                    gboolean  bare)
 {
   g_autoptr(GError) error = NULL;
 
@@ -194,6 +211,8 @@ fixture_setup (Fixture       *fixture,
   popcheck_window_set_undo_timeout (fixture->window, 1);
   gtk_window_present (GTK_WINDOW (fixture->window));
   g_assert_cmpstr (popcheck_window_get_page (fixture->window), ==, "welcome");
+  if (bare)
+    return;
 
   fixture->account = add_account (fixture, "Demo", fixture->user, "right-password");
   WAIT_UNTIL (mailbox_checked (fixture));
@@ -207,6 +226,13 @@ fixture_setup (Fixture       *fixture,
   }
   WAIT_UNTIL (n_listed (fixture) == N_SAMPLES);
   g_assert_cmpstr (popcheck_window_get_page (fixture->window), ==, "messages");
+}
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  fixture_setup_full (fixture, FALSE);
 }
 
 static void
@@ -413,24 +439,52 @@ test_delete_for_real (Fixture       *fixture,
   g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
 }
 
-static gboolean
-find_visible_label (GtkWidget  *widget,
-                    const char *text)
+typedef gboolean (*WidgetMatch) (GtkWidget *widget, gconstpointer data);
+
+/* The first widget under widget (itself included) that matches; with
+ * visible_only, hidden widgets and what they hold do not count. */
+static GtkWidget *
+find_widget (GtkWidget     *widget,
+             WidgetMatch    match,
+             gconstpointer  data,
+             gboolean       visible_only)
 {
-  if (!gtk_widget_get_visible (widget))
-    return FALSE;
-  if (GTK_IS_LABEL (widget) && g_str_equal (gtk_label_get_text (GTK_LABEL (widget)), text))
-    return TRUE;
-  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), text) == 0)
-    return TRUE;
+  if (visible_only && !gtk_widget_get_visible (widget))
+    return NULL;
+  if (match (widget, data))
+    return widget;
 
   for (GtkWidget *child = gtk_widget_get_first_child (widget);
        child != NULL;
        child = gtk_widget_get_next_sibling (child))
-    if (find_visible_label (child, text))
-      return TRUE;
+    {
+      GtkWidget *found = find_widget (child, match, data, visible_only);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static gboolean
+shows_text (GtkWidget     *widget,
+            gconstpointer  text)
+{
+  if (GTK_IS_LABEL (widget))
+    return g_str_equal (gtk_label_get_text (GTK_LABEL (widget)), text);
+  if (GTK_IS_BUTTON (widget))
+    return g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), text) == 0;
 
   return FALSE;
+}
+
+/* A visible label or button shows exactly text. */
+static gboolean
+find_visible_label (GtkWidget  *widget,
+                    const char *text)
+{
+  return find_widget (widget, shows_text, text, TRUE) != NULL;
 }
 
 static void
@@ -458,6 +512,779 @@ test_wrong_password (Fixture       *fixture,
   g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "Fix _Password…"));
   /* With two accounts the rows name the account. */
   g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "Wrong"));
+}
+
+/* Widgets and windows */
+
+static guint
+count_lines (const char *text)
+{
+  guint n = 0;
+
+  for (const char *p = text; *p != '\0'; p++)
+    if (*p == '\n')
+      n++;
+  if (*text != '\0' && text[strlen (text) - 1] != '\n')
+    n++;
+
+  return n;
+}
+
+static gboolean
+label_has_prefix (GtkWidget     *widget,
+                  gconstpointer  prefix)
+{
+  return GTK_IS_LABEL (widget) &&
+         g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix);
+}
+
+static gboolean
+is_of_type (GtkWidget     *widget,
+            gconstpointer  type)
+{
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
+}
+
+/* A visible label whose text starts with prefix, or NULL. */
+static GtkLabel *
+find_label_prefix (GtkWidget  *widget,
+                   const char *prefix)
+{
+  return (GtkLabel *) find_widget (widget, label_has_prefix, prefix, TRUE);
+}
+
+static GtkWidget *
+find_widget_of_type (GtkWidget *widget,
+                     GType      type)
+{
+  return find_widget (widget, is_of_type, GSIZE_TO_POINTER (type), FALSE);
+}
+
+/* A toplevel of the given type other than the main window, or NULL. */
+static GtkWindow *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) &&
+          gtk_widget_get_visible (GTK_WIDGET (window)))
+        return window;
+    }
+
+  return NULL;
+}
+
+/* Answers the message dialog on screen as a click on a response would. */
+static void
+respond (const char *response)
+{
+  GtkWindow *dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+
+  g_assert_nonnull (dialog);
+  g_assert_true (adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (dialog), response));
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), response);
+  if (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == dialog)
+    gtk_window_destroy (dialog);
+}
+
+static char *
+preview_body (Fixture *fixture)
+{
+  return popcheck_preview_dup_body_text (popcheck_window_get_preview (fixture->window));
+}
+
+static guint
+preview_lines (Fixture *fixture)
+{
+  g_autofree char *body = preview_body (fixture);
+
+  return count_lines (body);
+}
+
+/* "Load More" asks TOP for more lines; the whole message only comes after
+ * the user confirmed the warning, and only then is the message seen. */
+static void
+test_load_more_and_whole (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  GtkWidget *window = GTK_WIDGET (fixture->window);
+  guint first;
+
+  select_subject (fixture, "Cron <root@backup> /usr/local/bin/nightly-backup");
+  spin (50);
+  /* The account's preview lines (20 by default), as TOP brought them. */
+  first = preview_lines (fixture);
+  g_assert_cmpuint (first, >, 0);
+  g_assert_cmpuint (first, <=, popcheck_account_get_preview_lines (fixture->account));
+  g_assert_nonnull (find_label_prefix (window, "The first "));
+  g_assert_true (find_visible_label (window, "Cron <root@backup> /usr/local/bin/nightly-backup"));
+
+  gtk_widget_activate_action (window, "win.load-more", NULL);
+  WAIT_UNTIL (preview_lines (fixture) > first);
+  g_assert_cmpuint (preview_lines (fixture), <=, 100);
+  g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
+
+  /* The whole message: first a warning; Cancel downloads nothing. */
+  gtk_widget_activate_action (window, "win.show-whole-message", NULL);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  g_assert_nonnull (find_label_prefix (GTK_WIDGET (find_toplevel (ADW_TYPE_MESSAGE_DIALOG)),
+                                       "PopCheck shows only the first lines"));
+  respond ("cancel");
+  spin (500);
+  g_assert_cmpuint (preview_lines (fixture), <=, 100);
+  g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
+
+  gtk_widget_activate_action (window, "win.show-whole-message", NULL);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  respond ("download");
+  /* 2,000 lines of log are more text than a summary keeps: the preview
+   * shows as much as it keeps and says so. */
+  WAIT_UNTIL (find_label_prefix (window, "The beginning of the whole message") != NULL);
+  g_assert_cmpuint (preview_lines (fixture), >, 100);
+  /* RETR is what Dovecot counts as reading the message. */
+  g_assert_true (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
+}
+
+/* Text from mail is text: a subject full of markup shows as it is. */
+static void
+test_markup_is_text (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  const char *subject = "<b>Not bold</b> & <span foreground=\"red\">not red</span> <";
+  GtkLabel *label;
+
+  popcheck_test_demo_deliver (fixture->demo, fixture->user, "<markup@example.org>", subject);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 1);
+
+  select_subject (fixture, subject);
+  spin (100);
+  /* In the list row and in the preview, the very characters. */
+  label = find_label_prefix (GTK_WIDGET (popcheck_window_get_list_view (fixture->window)), "<b>");
+  g_assert_nonnull (label);
+  g_assert_cmpstr (gtk_label_get_text (label), ==, subject);
+  g_assert_false (gtk_label_get_use_markup (label));
+  label = find_label_prefix (GTK_WIDGET (popcheck_window_get_preview (fixture->window)), "<b>");
+  g_assert_nonnull (label);
+  g_assert_cmpstr (gtk_label_get_text (label), ==, subject);
+  g_assert_false (gtk_label_get_use_markup (label));
+}
+
+/* A delete that fails brings the message back and says why. */
+static void
+test_delete_fails (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autofree char *message_id = NULL;
+  guint position;
+
+  position = select_subject (fixture, "Your booking ABC123 is confirmed");
+  message_id = g_strdup (popcheck_message_get_message_id (listed (fixture, position)));
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.delete", NULL);
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES - 1);
+
+  /* The server goes away before the toast does. */
+  g_clear_pointer (&fixture->demo, popcheck_test_demo_stop);
+
+  WAIT_UNTIL (popcheck_window_get_n_pending_deletes (fixture->window) == 0);
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+  {
+    gboolean back = FALSE;
+
+    for (guint i = 0; i < n_listed (fixture); i++)
+      back |= same_message_id (popcheck_message_get_message_id (listed (fixture, i)),
+                               message_id);
+    g_assert_true (back);
+  }
+  WAIT_UNTIL (find_label_prefix (GTK_WIDGET (fixture->window), "Nothing was deleted: ") != NULL);
+}
+
+static void
+select_account (Fixture    *fixture,
+                const char *name)
+{
+  GtkDropDown *filter = popcheck_window_get_account_filter (fixture->window);
+  GListModel *items = gtk_drop_down_get_model (filter);
+
+  for (guint i = 0; i < g_list_model_get_n_items (items); i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (items, i);
+      const char *item_name = POPCHECK_IS_MAILBOX (item)
+                                ? popcheck_mailbox_get_display_name (POPCHECK_MAILBOX (item))
+                                : gtk_string_object_get_string (GTK_STRING_OBJECT (item));
+
+      if (g_strcmp0 (item_name, name) == 0)
+        {
+          gtk_drop_down_set_selected (filter, i);
+          return;
+        }
+    }
+
+  g_error ("No account “%s” in the filter", name);
+}
+
+/* Two accounts: the filter shows up, the rows name their account, and an
+ * account without mail shows the empty state. */
+static void
+test_accounts_filter_and_empty (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  GtkDropDown *filter = popcheck_window_get_account_filter (fixture->window);
+  PopcheckAccount *empty;
+  PopcheckMailbox *mailbox;
+
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (filter)));
+
+  popcheck_test_demo_add_user (fixture->demo, "nothing", "nothing-pw", TRUE);
+  empty = add_account (fixture, "Empty", "nothing", "nothing-pw");
+  mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (empty));
+  WAIT_UNTIL (popcheck_mailbox_get_last_check (mailbox) != NULL &&
+              popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE);
+
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (filter)));
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+  spin (50);
+  g_assert_true (find_visible_label (GTK_WIDGET (popcheck_window_get_list_view (fixture->window)),
+                                     "Demo"));
+
+  select_account (fixture, "Empty");
+  g_assert_cmpuint (n_listed (fixture), ==, 0);
+  g_assert_cmpstr (popcheck_window_get_list_page (fixture->window), ==, "empty");
+  spin (50);
+  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "No Mail"));
+
+  select_account (fixture, "Demo");
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+  g_assert_cmpstr (popcheck_window_get_list_page (fixture->window), ==, "list");
+  for (guint i = 0; i < n_listed (fixture); i++)
+    g_assert_cmpstr (popcheck_window_get_message_account_id (fixture->window, listed (fixture, i)),
+                     ==, popcheck_account_get_id (fixture->account));
+
+  select_account (fixture, "All Accounts");
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+}
+
+/* What an account is doing shows in its status row. */
+static void
+test_account_states (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                  popcheck_account_get_id (fixture->account));
+  GtkWidget *window = GTK_WIDGET (fixture->window);
+  GtkWidget *status;
+
+  status = find_widget_of_type (window, POPCHECK_TYPE_ACCOUNT_STATUS);
+  g_assert_nonnull (status);
+
+  popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_CHECKING,
+                              POPCHECK_PROBLEM_NONE, NULL);
+  spin (50);
+  g_assert_true (find_visible_label (status, "Checking for new mail…"));
+  g_assert_true (gtk_spinner_get_spinning (GTK_SPINNER (find_widget_of_type (status,
+                                                                            GTK_TYPE_SPINNER))));
+
+  popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_OFFLINE,
+                              POPCHECK_PROBLEM_NONE, NULL);
+  spin (50);
+  g_assert_nonnull (find_label_prefix (status, "Offline."));
+
+  popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_TEMPORARY,
+                              "-ERR [SYS/TEMP] <disk> & quota trouble");
+  spin (50);
+  g_assert_true (find_visible_label (status, "-ERR [SYS/TEMP] <disk> & quota trouble"));
+  g_assert_true (find_visible_label (status, "_Try Again"));
+
+  /* Try Again checks for real, and the error goes. */
+  gtk_widget_activate_action (window, "win.check-account", "s",
+                              popcheck_account_get_id (fixture->account));
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE);
+  spin (50);
+  g_assert_false (find_visible_label (status, "_Try Again"));
+}
+
+/* The keys the issue names are bound, and the shortcuts window lists them. */
+static void
+test_shortcuts (Fixture       *fixture,
+                gconstpointer  data)
+{
+  static const struct {
+    const char *action;
+    const char *accel;
+  } expected[] = {
+    { "app.check-now", "<Control>r" },
+    { "app.preferences", "<Control>comma" },
+    { "app.shortcuts", "<Control>question" },
+    { "app.quit", "<Control>q" },
+    { "win.delete", "Delete" },
+    { "win.undo-delete", "<Control>z" },
+  };
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                  popcheck_account_get_id (fixture->account));
+  g_autoptr(GDateTime) last_check = NULL;
+  g_autoptr(GBytes) shortcuts_ui = NULL;
+  const char *ui;
+  GtkWindow *shortcuts;
+
+  shortcuts_ui = g_resources_lookup_data ("/org/example/PopCheck/popcheck-shortcuts-window.ui",
+                                          0, NULL);
+  g_assert_nonnull (shortcuts_ui);
+  ui = g_bytes_get_data (shortcuts_ui, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_auto(GStrv) accels =
+        gtk_application_get_accels_for_action (GTK_APPLICATION (fixture->app),
+                                               expected[i].action);
+      g_autofree char *listed_action = NULL;
+
+      g_assert_true (g_strv_contains ((const char * const *) accels, expected[i].accel));
+      /* Listed in the shortcuts window by its action, which shows the
+       * accelerators bound to it. */
+      listed_action = g_strdup_printf (">%s<", expected[i].action);
+      g_assert_nonnull (strstr (ui, listed_action));
+    }
+
+  /* Ctrl+R's action checks now. */
+  last_check = g_date_time_ref (popcheck_mailbox_get_last_check (mailbox));
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (popcheck_mailbox_get_last_check (mailbox) != NULL &&
+              !g_date_time_equal (popcheck_mailbox_get_last_check (mailbox), last_check) &&
+              popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE);
+
+  /* Ctrl+question opens the shortcuts window, over the main window. */
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "shortcuts", NULL);
+  WAIT_UNTIL ((shortcuts = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW)) != NULL);
+  g_assert_true (gtk_window_get_transient_for (shortcuts) == GTK_WINDOW (fixture->window));
+  gtk_window_destroy (shortcuts);
+
+  /* Ctrl+comma opens the preferences. */
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_PREFERENCES_WINDOW) != NULL);
+  gtk_window_destroy (find_toplevel (ADW_TYPE_PREFERENCES_WINDOW));
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "about", NULL);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_ABOUT_WINDOW) != NULL);
+  gtk_window_destroy (find_toplevel (ADW_TYPE_ABOUT_WINDOW));
+}
+
+/* Every control without a text of its own has an accessible name. */
+static void
+assert_named (GtkWidget *widget,
+              guint     *n_checked)
+{
+  gboolean needs_name = FALSE;
+
+  if (!gtk_widget_get_visible (widget))
+    return;
+
+  if (GTK_IS_MENU_BUTTON (widget))
+    needs_name = gtk_menu_button_get_label (GTK_MENU_BUTTON (widget)) == NULL;
+  else if (GTK_IS_BUTTON (widget) && !GTK_IS_MENU_BUTTON (gtk_widget_get_parent (widget)))
+    needs_name = gtk_button_get_icon_name (GTK_BUTTON (widget)) != NULL;
+  else if (GTK_IS_DROP_DOWN (widget) || GTK_IS_LIST_VIEW (widget) || GTK_IS_LIST_BOX (widget))
+    needs_name = TRUE;
+
+  if (needs_name)
+    {
+      if (!gtk_test_accessible_has_property (GTK_ACCESSIBLE (widget),
+                                             GTK_ACCESSIBLE_PROPERTY_LABEL) &&
+          !gtk_test_accessible_has_relation (GTK_ACCESSIBLE (widget),
+                                             GTK_ACCESSIBLE_RELATION_LABELLED_BY))
+        g_error ("A %s (%s) has no accessible name",
+                 G_OBJECT_TYPE_NAME (widget),
+                 gtk_widget_get_tooltip_text (widget) != NULL
+                   ? gtk_widget_get_tooltip_text (widget) : "no tooltip");
+      (*n_checked)++;
+    }
+
+  if (GTK_IS_MENU_BUTTON (widget))
+    return;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    assert_named (child, n_checked);
+}
+
+static void
+test_accessible_names (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  guint n_checked = 0;
+
+  select_subject (fixture, "Monthly report with attachments");
+  spin (100);
+  assert_named (GTK_WIDGET (fixture->window), &n_checked);
+  /* Check now, delete, the menu, the message list and the account status
+   * list at least. */
+  g_assert_cmpuint (n_checked, >=, 5);
+}
+
+/* Preferences: removing an account asks first; Cancel keeps it. */
+static void
+test_preferences_remove (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
+  const char *id = popcheck_account_get_id (fixture->account);
+  GtkWindow *preferences;
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  spin (50);
+  /* The account is listed by name and user@host. */
+  g_assert_true (find_visible_label (GTK_WIDGET (preferences), "Demo"));
+
+  gtk_widget_activate_action (GTK_WIDGET (preferences), "prefs.remove-account", "s", id);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  respond ("cancel");
+  spin (200);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, 1);
+  g_assert_cmpstr (popcheck_window_get_page (fixture->window), ==, "messages");
+
+  gtk_widget_activate_action (GTK_WIDGET (preferences), "prefs.remove-account", "s", id);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  respond ("remove");
+  WAIT_UNTIL (g_list_model_get_n_items (G_LIST_MODEL (accounts)) == 0);
+  fixture->account = NULL;
+  /* Back to the first page, and the messages are gone with the account. */
+  WAIT_UNTIL (g_str_equal (popcheck_window_get_page (fixture->window), "welcome"));
+  g_assert_cmpuint (n_listed (fixture), ==, 0);
+  WAIT_UNTIL (find_label_prefix (GTK_WIDGET (preferences), "“Demo” removed") != NULL);
+  gtk_window_destroy (preferences);
+}
+
+/* The account editor's "Test Connection" runs a real session. */
+static void
+test_editor_test_connection (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  GtkWindow *preferences;
+  GtkWidget *editor;
+  GtkLabel *report;
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  popcheck_preferences_window_edit_account (POPCHECK_PREFERENCES_WINDOW (preferences),
+                                            popcheck_account_get_id (fixture->account));
+  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
+  spin (50);
+
+  /* The editor never reads the password back from the keyring: the user
+   * types it to test it. */
+  gtk_editable_set_text (GTK_EDITABLE (find_widget_of_type (editor,
+                                                            ADW_TYPE_PASSWORD_ENTRY_ROW)),
+                         "right-password");
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  g_assert_true (popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  spin (50);
+  /* The report: where it connected, the server's greeting, TLS. */
+  report = find_label_prefix (editor, "Connected to ");
+  g_assert_nonnull (report);
+  g_assert_nonnull (strstr (gtk_label_get_text (report), "Server greeting: +OK"));
+  g_assert_nonnull (strstr (gtk_label_get_text (report), "SHA-256 fingerprint: "));
+  gtk_window_destroy (preferences);
+}
+
+static gboolean
+is_row_titled (GtkWidget     *widget,
+               gconstpointer  title)
+{
+  return ADW_IS_PREFERENCES_ROW (widget) &&
+         g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0;
+}
+
+static GtkWidget *
+row_titled (GtkWidget  *widget,
+            const char *title)
+{
+  GtkWidget *row = find_widget (widget, is_row_titled, title, FALSE);
+
+  if (row == NULL)
+    g_error ("No row “%s”", title);
+
+  return row;
+}
+
+/* A new account from the preferences: the editor tests it against the
+ * real server, the self-signed certificate is shown and trusted for this
+ * account only, and once saved the account is checked at once. */
+static void
+test_editor_add_account (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
+  g_autofree char *port = g_strdup_printf ("%u", fixture->demo->pop3s_port);
+  g_autoptr(PopcheckAccount) added = NULL;
+  GtkWindow *preferences;
+  GtkWindow *dialog;
+  GtkWidget *editor;
+
+  popcheck_test_demo_add_user (fixture->demo, "second", "second-pw", FALSE);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  popcheck_preferences_window_add_account (POPCHECK_PREFERENCES_WINDOW (preferences));
+  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
+
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Name")), "Second <&>");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "User Name or Email Address")),
+                         "second");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Password")), "second-pw");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")),
+                         fixture->demo->host);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row_titled (editor, "Security")), 1);
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Port")), port);
+
+  /* The demo server's certificate is its own: the editor shows it. */
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL ((dialog = find_toplevel (POPCHECK_TYPE_CERTIFICATE_DIALOG)) != NULL);
+  g_assert_cmpstr (popcheck_certificate_dialog_get_fingerprint (POPCHECK_CERTIFICATE_DIALOG (dialog)),
+                   ==, fixture->demo->fingerprint);
+  g_assert_true (find_visible_label (GTK_WIDGET (dialog), fixture->demo->fingerprint));
+  respond ("trust");
+  WAIT_UNTIL (find_label_prefix (editor, "Connected to ") != NULL);
+
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+  WAIT_UNTIL (g_list_model_get_n_items (G_LIST_MODEL (accounts)) == 2);
+  added = g_list_model_get_item (G_LIST_MODEL (accounts), 1);
+  g_assert_cmpstr (popcheck_account_get_display_name (added), ==, "Second <&>");
+  g_assert_cmpstr (popcheck_account_get_host (added), ==, fixture->demo->host);
+  g_assert_cmpuint (popcheck_account_get_port (added), ==, fixture->demo->pop3s_port);
+  g_assert_cmpint (popcheck_account_get_security (added), ==, POP3_SECURITY_TLS);
+  /* The pin belongs to this account alone. */
+  g_assert_cmpstr (popcheck_account_get_pinned_fingerprint (added), ==,
+                   fixture->demo->fingerprint);
+
+  /* Checked at once, with the password from the keyring. */
+  WAIT_UNTIL (n_listed (fixture) == 2 * N_SAMPLES);
+  /* The account's name is text in the preferences list, not markup. */
+  spin (50);
+  g_assert_true (find_visible_label (GTK_WIDGET (preferences), "Second <&>"));
+  gtk_window_destroy (preferences);
+}
+
+/* The error state's button leads to the fix: a new password, saved, and
+ * the account works. */
+static void
+test_fix_password (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  PopcheckAccount *wrong;
+  PopcheckMailbox *mailbox;
+  GtkWindow *preferences;
+  GtkWidget *editor;
+
+  popcheck_test_demo_add_user (fixture->demo, "forgetful", "the-real-one", FALSE);
+  wrong = add_account (fixture, "Forgetful", "forgetful", "not-the-password");
+  mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (wrong));
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==, POPCHECK_PROBLEM_AUTH);
+
+  /* What the "Fix Password…" button does. */
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.fix-account", "s",
+                              popcheck_account_get_id (wrong));
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL &&
+              (editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row_titled (editor, "Name"))), ==,
+                   "Forgetful");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Password")), "the-real-one");
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE &&
+              popcheck_mailbox_get_last_check (mailbox) != NULL);
+  WAIT_UNTIL (n_listed (fixture) == 2 * N_SAMPLES);
+  gtk_window_destroy (preferences);
+}
+
+/* General settings are GSettings keys. */
+static void
+test_general_settings (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  GtkWindow *preferences;
+  GtkSwitch *background;
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  background = GTK_SWITCH (find_widget_of_type (row_titled (GTK_WIDGET (preferences),
+                                                            "Run in Background"),
+                                                GTK_TYPE_SWITCH));
+  g_assert_cmpint (gtk_switch_get_active (background), ==,
+                   g_settings_get_boolean (settings, "run-in-background"));
+  gtk_switch_set_active (background, !gtk_switch_get_active (background));
+  g_assert_cmpint (gtk_switch_get_active (background), ==,
+                   g_settings_get_boolean (settings, "run-in-background"));
+  g_settings_set_boolean (settings, "run-in-background", FALSE);
+  g_assert_false (gtk_switch_get_active (background));
+  gtk_window_destroy (preferences);
+}
+
+/* A certificate other than the pinned one is refused; the error's button
+ * shows both fingerprints, and trusting the new one pins it. */
+static void
+test_certificate_changed (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  g_autofree char *old = g_strdup (fixture->demo->fingerprint);
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  GtkWindow *dialog;
+  char *last = old + strlen (old) - 1;
+
+  /* The fingerprint of some other certificate. */
+  *last = *last == '0' ? '1' : '0';
+  popcheck_test_demo_add_user (fixture->demo, "moved", "moved-pw", FALSE);
+  account = add_account_pinned (fixture, "Moved", "moved", "moved-pw", old);
+  mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (account));
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==, POPCHECK_PROBLEM_CERTIFICATE);
+  spin (50);
+  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "_Review Certificate…"));
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.fix-account", "s",
+                              popcheck_account_get_id (account));
+  WAIT_UNTIL ((dialog = find_toplevel (POPCHECK_TYPE_CERTIFICATE_DIALOG)) != NULL);
+  g_assert_true (popcheck_certificate_dialog_get_changed (POPCHECK_CERTIFICATE_DIALOG (dialog)));
+  g_assert_true (find_visible_label (GTK_WIDGET (dialog), old));
+  g_assert_true (find_visible_label (GTK_WIDGET (dialog), fixture->demo->fingerprint));
+  /* Nothing is trusted until the user says so. */
+  g_assert_cmpstr (popcheck_account_get_pinned_fingerprint (account), ==, old);
+
+  respond ("trust");
+  g_assert_cmpstr (popcheck_account_get_pinned_fingerprint (account), ==,
+                   fixture->demo->fingerprint);
+  WAIT_UNTIL (n_listed (fixture) == 2 * N_SAMPLES);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==, POPCHECK_MAILBOX_STATE_IDLE);
+  /* The first account's pin is its own. */
+  g_assert_cmpstr (popcheck_account_get_pinned_fingerprint (fixture->account), ==,
+                   fixture->demo->fingerprint);
+}
+
+static GtkWidget *
+row_of_subject (Fixture    *fixture,
+                const char *subject)
+{
+  GtkWidget *list = GTK_WIDGET (popcheck_window_get_list_view (fixture->window));
+  GtkWidget *label = find_widget (list, shows_text, subject, TRUE);
+
+  g_assert_nonnull (label);
+  return gtk_widget_get_ancestor (label, POPCHECK_TYPE_MESSAGE_ROW);
+}
+
+/* A row: sender, subject, date, size, and a mark while the message is new. */
+static void
+test_rows (Fixture       *fixture,
+           gconstpointer  data)
+{
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                  popcheck_account_get_id (fixture->account));
+  const char *subject = "Café crème et crêpes à volonté";
+  PopcheckMessage *message = NULL;
+  g_autofree char *size = NULL;
+  GtkWidget *row;
+
+  for (guint i = 0; i < n_listed (fixture); i++)
+    if (g_str_equal (popcheck_message_get_subject (listed (fixture, i)), subject))
+      message = listed (fixture, i);
+  g_assert_nonnull (message);
+  spin (50);
+
+  row = row_of_subject (fixture, subject);
+  g_assert_nonnull (row);
+  g_assert_true (find_visible_label (row, popcheck_message_get_from (message)));
+  size = g_format_size (popcheck_message_get_size (message));
+  g_assert_true (find_visible_label (row, size));
+  /* With one account the row does not name it. */
+  g_assert_false (find_visible_label (row, "Demo"));
+  /* What was on the server at the first check is not news. */
+  g_assert_null (find_widget (row, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
+
+  popcheck_test_demo_deliver (fixture->demo, fixture->user, "<fresh@example.org>",
+                              "Fresh news");
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 1);
+  spin (50);
+  row = row_of_subject (fixture, "Fresh news");
+  g_assert_nonnull (find_widget (row, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
+  g_assert_null (find_widget (row_of_subject (fixture, subject), is_of_type,
+                              GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
+
+  /* Seen: the mark goes from the row on screen. */
+  popcheck_mailbox_mark_all_seen (mailbox);
+  g_assert_null (find_widget (row, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
+}
+
+/* The directories the application's demo servers run in. */
+static GPtrArray *
+demo_dirs (void)
+{
+  GPtrArray *dirs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) tmp = g_dir_open (g_get_tmp_dir (), 0, NULL);
+  const char *name;
+
+  while (tmp != NULL && (name = g_dir_read_name (tmp)) != NULL)
+    if (g_str_has_prefix (name, "popcheck-demo-"))
+      g_ptr_array_add (dirs, g_build_filename (g_get_tmp_dir (), name, NULL));
+
+  return dirs;
+}
+
+/* With no account: the welcome page; "Try the Demo Mailbox" starts the
+ * demo server and shows its messages. */
+static void
+test_try_demo (Fixture       *fixture,
+               gconstpointer  data)
+{
+  GListModel *accounts = G_LIST_MODEL (popcheck_application_get_accounts (fixture->app));
+  g_autoptr(PopcheckAccount) demo_account = NULL;
+  g_autoptr(GPtrArray) before = demo_dirs ();
+
+  g_assert_cmpstr (popcheck_window_get_page (fixture->window), ==, "welcome");
+  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "_Add Account…"));
+  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "Try the Demo Mailbox"));
+
+  /* As the running application does: new accounts are checked at once. */
+  popcheck_checker_start (popcheck_application_get_checker (fixture->app));
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.try-demo", NULL);
+  WAIT_UNTIL (g_list_model_get_n_items (accounts) == 1 ||
+              find_label_prefix (GTK_WIDGET (fixture->window),
+                                 "The demo mailbox did not start") != NULL);
+  g_assert_cmpuint (g_list_model_get_n_items (accounts), ==, 1);
+  demo_account = g_list_model_get_item (accounts, 0);
+  fixture->account = demo_account;
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES ||
+              find_label_prefix (GTK_WIDGET (fixture->window),
+                                 "The demo mailbox did not start") != NULL);
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+  g_assert_cmpstr (popcheck_window_get_page (fixture->window), ==, "messages");
+
+  /* The application stops its demo server when it quits, which a test
+   * cannot do without running it: stop the one that appeared. */
+  {
+    g_autoptr(GPtrArray) after = demo_dirs ();
+
+    for (guint i = 0; i < after->len; i++)
+      if (!g_ptr_array_find_with_equal_func (before, after->pdata[i], g_str_equal, NULL))
+        popcheck_test_demo_stop_dir (after->pdata[i]);
+  }
 }
 
 /* --screenshot DIR: the window, the preview and the preferences over the
@@ -514,18 +1341,19 @@ take_screenshots (const char *dir)
 
 typedef void (*FixtureTest) (Fixture *fixture, gconstpointer data);
 
+static void run_isolated (gconstpointer data);
+
 /* Each test runs in its own process: an application exports itself on the
  * bus under its id once per process, and every test wants a fresh one. */
 static void
-run_isolated (gconstpointer data)
+run_isolated_full (FixtureTest test,
+                   gboolean    bare)
 {
-  FixtureTest test = (FixtureTest) data;
-
   if (g_test_subprocess ())
     {
       Fixture fixture = { 0 };
 
-      fixture_setup (&fixture, NULL);
+      fixture_setup_full (&fixture, bare);
       test (&fixture, NULL);
       fixture_teardown (&fixture, NULL);
       return;
@@ -535,6 +1363,18 @@ run_isolated (gconstpointer data)
                           G_TEST_SUBPROCESS_INHERIT_STDOUT |
                           G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_test_trap_assert_passed ();
+}
+
+static void
+run_isolated (gconstpointer data)
+{
+  run_isolated_full ((FixtureTest) data, FALSE);
+}
+
+static void
+run_isolated_bare (gconstpointer data)
+{
+  run_isolated_full ((FixtureTest) data, TRUE);
 }
 
 int
@@ -557,6 +1397,24 @@ main (int   argc,
   g_test_add_data_func ("/window/delete-undo", test_delete_undo, run_isolated);
   g_test_add_data_func ("/window/delete", test_delete_for_real, run_isolated);
   g_test_add_data_func ("/window/wrong-password", test_wrong_password, run_isolated);
+  g_test_add_data_func ("/window/load-more-and-whole", test_load_more_and_whole, run_isolated);
+  g_test_add_data_func ("/window/markup-is-text", test_markup_is_text, run_isolated);
+  g_test_add_data_func ("/window/delete-fails", test_delete_fails, run_isolated);
+  g_test_add_data_func ("/window/accounts-filter-and-empty", test_accounts_filter_and_empty,
+                        run_isolated);
+  g_test_add_data_func ("/window/account-states", test_account_states, run_isolated);
+  g_test_add_data_func ("/window/shortcuts", test_shortcuts, run_isolated);
+  g_test_add_data_func ("/window/accessible-names", test_accessible_names, run_isolated);
+  g_test_add_data_func ("/window/preferences-remove", test_preferences_remove, run_isolated);
+  g_test_add_data_func ("/window/editor-test-connection", test_editor_test_connection,
+                        run_isolated);
+  g_test_add_data_func ("/window/editor-add-account", test_editor_add_account, run_isolated);
+  g_test_add_data_func ("/window/fix-password", test_fix_password, run_isolated);
+  g_test_add_data_func ("/window/certificate-changed", test_certificate_changed,
+                        run_isolated);
+  g_test_add_data_func ("/window/rows", test_rows, run_isolated);
+  g_test_add_data_func ("/window/general-settings", test_general_settings, run_isolated);
+  g_test_add_data_func ("/window/try-demo", test_try_demo, run_isolated_bare);
 
   return g_test_run ();
 }
