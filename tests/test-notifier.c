@@ -14,6 +14,7 @@
 
 #include <libnotify/notify.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "popcheck-account-list.h"
 #include "popcheck-checker.h"
@@ -67,18 +68,32 @@ wait_for_owner (GDBusConnection *connection,
     }
 }
 
+/* Debian's interpreter, which has python3-dbusmock; meson names it. */
+static const char *
+python_path (void)
+{
+  const char *path = g_getenv ("POPCHECK_PYTHON");
+
+  return path != NULL && *path != '\0' ? path : "python3";
+}
+
 static void
 daemon_start (Fixture    *fixture,
               const char *capabilities)
 {
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *parameters = NULL;
 
   parameters = g_strdup_printf ("{\"capabilities\": \"%s\"}", capabilities);
-  fixture->daemon = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error,
-                                      "/usr/bin/python3", "-m", "dbusmock",
-                                      "--template", "notification_daemon",
-                                      "-p", parameters, NULL);
+  /* dbusmock logs every call on stdout, which is this test's TAP stream:
+   * its log goes to stderr instead, where it still helps a failure. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
+  fixture->daemon = g_subprocess_launcher_spawn (launcher, &error,
+                                                 python_path (), "-m", "dbusmock",
+                                                 "--template", "notification_daemon",
+                                                 "-p", parameters, NULL);
   g_assert_no_error (error);
   wait_for_owner (fixture->client, TRUE);
 }
@@ -200,6 +215,28 @@ emit_daemon_signal (Fixture    *fixture,
   g_assert_no_error (error);
 }
 
+/* Waits until the daemon has received `count` calls of `method`; fails
+ * after 10 s. */
+static void
+wait_for_daemon_calls (Fixture    *fixture,
+                       const char *method,
+                       guint       count)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(GPtrArray) calls = daemon_calls (fixture, method);
+
+      if (calls->len >= count)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The daemon received %u %s calls, not %u", calls->len,
+                 method, count);
+      popcheck_test_spin (20);
+    }
+}
+
 /* The fixture */
 
 static void
@@ -214,6 +251,20 @@ action_cb (GSimpleAction *action,
   g_ptr_array_add (fixture->activated,
                    g_strdup_printf ("%s %s", g_action_get_name (G_ACTION (action)),
                                     printed));
+}
+
+static void
+wait_for_activated (Fixture *fixture,
+                    guint    count)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (fixture->activated->len < count)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%u actions activated, not %u", fixture->activated->len, count);
+      popcheck_test_spin (10);
+    }
 }
 
 static const GActionEntry action_entries[] = {
@@ -406,35 +457,26 @@ static void
 test_default_action (Fixture       *fixture,
                      gconstpointer  user_data)
 {
-  g_autoptr(GPtrArray) closes = NULL;
 
   emit_new_messages (fixture, fixture->work, 1, 3);
 
   /* The user clicks the notification: the newest message is shown. */
   emit_daemon_signal (fixture, "ActionInvoked",
                       g_variant_new_parsed ("[<uint32 1>, <'default'>]"));
-  while (fixture->activated->len == 0)
-    popcheck_test_spin (10);
+  wait_for_activated (fixture, 1);
   g_assert_cmpstr (g_ptr_array_index (fixture->activated, 0), ==,
                    "show-message ('work-co', 'uid-3')");
 
   emit_daemon_signal (fixture, "ActionInvoked",
                       g_variant_new_parsed ("[<uint32 1>, <'open'>]"));
-  while (fixture->activated->len < 2)
-    popcheck_test_spin (10);
+  wait_for_activated (fixture, 2);
   g_assert_cmpstr (g_ptr_array_index (fixture->activated, 1), ==,
                    "show-message ('work-co', 'uid-3')");
 
   /* Dismiss closes it and shows nothing. */
   emit_daemon_signal (fixture, "ActionInvoked",
                       g_variant_new_parsed ("[<uint32 1>, <'dismiss'>]"));
-  do
-    {
-      g_clear_pointer (&closes, g_ptr_array_unref);
-      popcheck_test_spin (20);
-      closes = daemon_calls (fixture, "CloseNotification");
-    }
-  while (closes->len == 0);
+  wait_for_daemon_calls (fixture, "CloseNotification", 1);
   g_assert_cmpuint (fixture->activated->len, ==, 2);
 }
 
@@ -464,7 +506,6 @@ test_problem (Fixture       *fixture,
               gconstpointer  user_data)
 {
   g_autoptr(GPtrArray) calls = NULL;
-  g_autoptr(GPtrArray) closes = NULL;
   NotifyCall *call;
 
   popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_ERROR,
@@ -483,13 +524,7 @@ test_problem (Fixture       *fixture,
   /* Fixed: the stale notice goes, and a later problem is news again. */
   popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_IDLE,
                               POPCHECK_PROBLEM_NONE, NULL);
-  do
-    {
-      g_clear_pointer (&closes, g_ptr_array_unref);
-      popcheck_test_spin (20);
-      closes = daemon_calls (fixture, "CloseNotification");
-    }
-  while (closes->len == 0);
+  wait_for_daemon_calls (fixture, "CloseNotification", 1);
 
   popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_ERROR,
                               POPCHECK_PROBLEM_CERTIFICATE,
