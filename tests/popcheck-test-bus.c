@@ -5,6 +5,9 @@
 
 #include "config.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include "pop3-parser.h"
 #include "popcheck-test-bus.h"
 
@@ -194,6 +197,108 @@ popcheck_test_signals_wait (PopcheckTestSignals *signals,
       g_main_context_iteration (NULL, FALSE);
       g_usleep (1000);
     }
+}
+
+gboolean
+popcheck_test_name_has_owner (GDBusConnection *connection,
+                              const char      *name)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean has_owner = FALSE;
+
+  reply = popcheck_test_call (connection, "org.freedesktop.DBus",
+                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                              "NameHasOwner", g_variant_new ("(s)", name),
+                              "(b)", &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(b)", &has_owner);
+  return has_owner;
+}
+
+void
+popcheck_test_wait_for_owner (GDBusConnection *connection,
+                              const char      *name,
+                              gboolean         owned)
+{
+  /* A python interpreter starting on a loaded machine takes its time. */
+  gint64 deadline = g_get_monotonic_time () + 2 * WAIT_LIMIT_US;
+
+  while (popcheck_test_name_has_owner (connection, name) != owned)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s was not %s in time", name, owned ? "owned" : "released");
+      popcheck_test_spin (20);
+    }
+}
+
+GSubprocess *
+popcheck_test_notification_daemon_start (GDBusConnection *connection,
+                                         const char      *capabilities)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *parameters = NULL;
+  const char *python = g_getenv ("POPCHECK_PYTHON");
+  GSubprocess *daemon;
+
+  if (python == NULL || *python == '\0')
+    python = "python3";
+
+  parameters = g_strdup_printf ("{\"capabilities\": \"%s\"}", capabilities);
+  /* dbusmock logs every call on stdout, which is the test's TAP stream:
+   * its log goes to stderr instead, where it still helps a failure. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
+  daemon = g_subprocess_launcher_spawn (launcher, &error,
+                                        python, "-m", "dbusmock",
+                                        "--template", "notification_daemon",
+                                        "-p", parameters, NULL);
+  g_assert_no_error (error);
+  popcheck_test_wait_for_owner (connection, "org.freedesktop.Notifications", TRUE);
+  return daemon;
+}
+
+void
+popcheck_test_notification_daemon_stop (GDBusConnection *connection,
+                                        GSubprocess     *daemon)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (daemon, SIGTERM);
+  g_subprocess_wait (daemon, NULL, &error);
+  g_assert_no_error (error);
+  popcheck_test_wait_for_owner (connection, "org.freedesktop.Notifications", FALSE);
+}
+
+GPtrArray *
+popcheck_test_mock_calls (GDBusConnection *connection,
+                          const char      *bus_name,
+                          const char      *object_path,
+                          const char      *method)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariantIter) iter = NULL;
+  GPtrArray *calls = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  GVariant *args;
+  const char *name;
+
+  reply = popcheck_test_call (connection, bus_name, object_path,
+                              "org.freedesktop.DBus.Mock", "GetCalls",
+                              NULL, "(a(tsav))", &error);
+  g_assert_no_error (error);
+
+  g_variant_get (reply, "(a(tsav))", &iter);
+  while (g_variant_iter_next (iter, "(t&s@av)", NULL, &name, &args))
+    {
+      if (g_str_equal (name, method))
+        g_ptr_array_add (calls, args);
+      else
+        g_variant_unref (args);
+    }
+
+  return calls;
 }
 
 PopcheckMessage *

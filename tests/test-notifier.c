@@ -13,8 +13,6 @@
 #include "config.h"
 
 #include <libnotify/notify.h>
-#include <signal.h>
-#include <unistd.h>
 
 #include "popcheck-account-list.h"
 #include "popcheck-checker.h"
@@ -38,79 +36,22 @@ typedef struct
   PopcheckNotifier    *notifier;
 } Fixture;
 
-static gboolean
-name_has_owner (GDBusConnection *connection,
-                const char      *name)
-{
-  g_autoptr(GVariant) reply = NULL;
-  gboolean has_owner = FALSE;
-
-  reply = popcheck_test_call (connection, "org.freedesktop.DBus",
-                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                              "NameHasOwner", g_variant_new ("(s)", name),
-                              "(b)", NULL);
-  g_assert_nonnull (reply);
-  g_variant_get (reply, "(b)", &has_owner);
-  return has_owner;
-}
-
-static void
-wait_for_owner (GDBusConnection *connection,
-                gboolean         owned)
-{
-  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
-
-  while (name_has_owner (connection, NOTIFICATIONS_NAME) != owned)
-    {
-      if (g_get_monotonic_time () > deadline)
-        g_error ("The notification daemon did not %s", owned ? "start" : "stop");
-      popcheck_test_spin (20);
-    }
-}
-
-/* Debian's interpreter, which has python3-dbusmock; meson names it. */
-static const char *
-python_path (void)
-{
-  const char *path = g_getenv ("POPCHECK_PYTHON");
-
-  return path != NULL && *path != '\0' ? path : "python3";
-}
-
 static void
 daemon_start (Fixture    *fixture,
               const char *capabilities)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *parameters = NULL;
-
-  parameters = g_strdup_printf ("{\"capabilities\": \"%s\"}", capabilities);
-  /* dbusmock logs every call on stdout, which is this test's TAP stream:
-   * its log goes to stderr instead, where it still helps a failure. */
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
-  fixture->daemon = g_subprocess_launcher_spawn (launcher, &error,
-                                                 python_path (), "-m", "dbusmock",
-                                                 "--template", "notification_daemon",
-                                                 "-p", parameters, NULL);
-  g_assert_no_error (error);
-  wait_for_owner (fixture->client, TRUE);
+  fixture->daemon = popcheck_test_notification_daemon_start (fixture->client,
+                                                             capabilities);
 }
 
 static void
 daemon_stop (Fixture *fixture)
 {
-  g_autoptr(GError) error = NULL;
-
   if (fixture->daemon == NULL)
     return;
 
-  g_subprocess_send_signal (fixture->daemon, SIGTERM);
-  g_subprocess_wait (fixture->daemon, NULL, &error);
-  g_assert_no_error (error);
+  popcheck_test_notification_daemon_stop (fixture->client, fixture->daemon);
   g_clear_object (&fixture->daemon);
-  wait_for_owner (fixture->client, FALSE);
 }
 
 typedef struct
@@ -139,28 +80,8 @@ static GPtrArray *
 daemon_calls (Fixture    *fixture,
               const char *method)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariantIter) iter = NULL;
-  GPtrArray *calls = g_ptr_array_new_with_free_func (g_free);
-  GVariant *args;
-  const char *name;
-
-  reply = popcheck_test_call (fixture->client, NOTIFICATIONS_NAME,
-                              NOTIFICATIONS_PATH, MOCK_INTERFACE, "GetCalls",
-                              NULL, "(a(tsav))", &error);
-  g_assert_no_error (error);
-
-  g_variant_get (reply, "(a(tsav))", &iter);
-  while (g_variant_iter_next (iter, "(t&s@av)", NULL, &name, &args))
-    {
-      if (g_str_equal (name, method))
-        g_ptr_array_add (calls, g_variant_ref (args));
-      g_variant_unref (args);
-    }
-
-  g_ptr_array_set_free_func (calls, (GDestroyNotify) g_variant_unref);
-  return calls;
+  return popcheck_test_mock_calls (fixture->client, NOTIFICATIONS_NAME,
+                                   NOTIFICATIONS_PATH, method);
 }
 
 static GPtrArray *
@@ -562,7 +483,7 @@ test_no_server (Fixture       *fixture,
 {
   guint handler;
 
-  g_assert_false (name_has_owner (fixture->client, NOTIFICATIONS_NAME));
+  g_assert_false (popcheck_test_name_has_owner (fixture->client, NOTIFICATIONS_NAME));
 
   handler = g_log_set_handler ("popcheck-notifier",
                                G_LOG_LEVEL_MASK & ~G_LOG_LEVEL_DEBUG,
