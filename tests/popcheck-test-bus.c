@@ -232,6 +232,26 @@ popcheck_test_wait_for_owner (GDBusConnection *connection,
     }
 }
 
+#ifdef __linux__
+#include <sys/prctl.h>
+
+/* A test that crashes leaves no daemon behind: it would hold the test's
+ * output open and meson would wait for it until the time limit. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+#endif
+
+void
+popcheck_test_launcher_die_with_parent (GSubprocessLauncher *launcher)
+{
+#ifdef __linux__
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+#endif
+}
+
 GSubprocess *
 popcheck_test_notification_daemon_start (GDBusConnection *connection,
                                          const char      *capabilities)
@@ -250,6 +270,7 @@ popcheck_test_notification_daemon_start (GDBusConnection *connection,
    * its log goes to stderr instead, where it still helps a failure. */
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
+  popcheck_test_launcher_die_with_parent (launcher);
   daemon = g_subprocess_launcher_spawn (launcher, &error,
                                         python, "-m", "dbusmock",
                                         "--template", "notification_daemon",

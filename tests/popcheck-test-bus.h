@@ -69,6 +69,10 @@ void             popcheck_test_wait_for_owner  (GDBusConnection *connection,
                                                 const char      *name,
                                                 gboolean         owned);
 
+/* Processes started with it get SIGTERM when the test process ends,
+ * however it ends (Linux only). */
+void             popcheck_test_launcher_die_with_parent  (GSubprocessLauncher *launcher);
+
 /* python3-dbusmock's notification_daemon on the session bus, with these
  * capabilities ("actions body body-markup"), owning
  * org.freedesktop.Notifications when this returns.  Its interpreter is
