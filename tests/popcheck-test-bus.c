@@ -252,32 +252,58 @@ popcheck_test_launcher_die_with_parent (GSubprocessLauncher *launcher)
 #endif
 }
 
-GSubprocess *
-popcheck_test_notification_daemon_start (GDBusConnection *connection,
-                                         const char      *capabilities)
+/* python3 -m dbusmock with these arguments; returns once `bus_name` has
+ * an owner on `connection`. */
+static GSubprocess *
+mock_start (GDBusConnection     *connection,
+            const char          *bus_name,
+            const char * const  *arguments)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
-  g_autofree char *parameters = NULL;
   const char *python = g_getenv ("POPCHECK_PYTHON");
   GSubprocess *daemon;
 
   if (python == NULL || *python == '\0')
     python = "python3";
 
-  parameters = g_strdup_printf ("{\"capabilities\": \"%s\"}", capabilities);
+  g_ptr_array_add (argv, (char *) python);
+  g_ptr_array_add (argv, (char *) "-m");
+  g_ptr_array_add (argv, (char *) "dbusmock");
+  for (guint i = 0; arguments[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) arguments[i]);
+  g_ptr_array_add (argv, NULL);
+
   /* dbusmock logs every call on stdout, which is the test's TAP stream:
    * its log goes to stderr instead, where it still helps a failure. */
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
   popcheck_test_launcher_die_with_parent (launcher);
-  daemon = g_subprocess_launcher_spawn (launcher, &error,
-                                        python, "-m", "dbusmock",
-                                        "--template", "notification_daemon",
-                                        "-p", parameters, NULL);
+  daemon = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata,
+                                         &error);
   g_assert_no_error (error);
-  popcheck_test_wait_for_owner (connection, "org.freedesktop.Notifications", TRUE);
+  popcheck_test_wait_for_owner (connection, bus_name, TRUE);
   return daemon;
+}
+
+GSubprocess *
+popcheck_test_notification_daemon_start (GDBusConnection *connection,
+                                         const char      *capabilities)
+{
+  g_autofree char *parameters = NULL;
+
+  parameters = g_strdup_printf ("{\"capabilities\": \"%s\"}", capabilities);
+  return mock_start (connection, "org.freedesktop.Notifications",
+                     (const char *[]) { "--template", "notification_daemon",
+                                        "-p", parameters, NULL });
+}
+
+GSubprocess *
+popcheck_test_logind_start (GDBusConnection *connection)
+{
+  return mock_start (connection, "org.freedesktop.login1",
+                     (const char *[]) { "--system", "--template", "logind", NULL });
 }
 
 void

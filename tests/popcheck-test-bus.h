@@ -82,6 +82,12 @@ GSubprocess     *popcheck_test_notification_daemon_start (GDBusConnection *conne
 void             popcheck_test_notification_daemon_stop  (GDBusConnection *connection,
                                                           GSubprocess     *daemon);
 
+/* python3-dbusmock's logind on the system bus, owning
+ * org.freedesktop.login1 on `connection` when this returns: point
+ * DBUS_SYSTEM_BUS_ADDRESS at the session bus first.  Stop it with
+ * g_subprocess_send_signal() and g_subprocess_wait(). */
+GSubprocess     *popcheck_test_logind_start    (GDBusConnection *connection);
+
 /* A dbusmock object's recorded calls of one method, in order: each an
  * "av" of the arguments (org.freedesktop.DBus.Mock.GetCalls). */
 GPtrArray       *popcheck_test_mock_calls      (GDBusConnection *connection,

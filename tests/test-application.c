@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "popcheck-account.h"
@@ -47,6 +48,7 @@ struct _Fixture
   PopcheckApplication *app;
   GDBusConnection     *client;
   GSubprocess         *daemon;
+  GSubprocess         *logind;
   PopcheckTestDemo    *demo;
   PopcheckAccount     *account;
 
@@ -256,6 +258,26 @@ emit_action_invoked (Fixture    *fixture,
   g_assert_no_error (error);
 }
 
+/* logind says the system slept (TRUE) or woke up (FALSE). */
+static void
+emit_prepare_for_sleep (Fixture  *fixture,
+                        gboolean  sleeping)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariant *arg = g_variant_new_variant (g_variant_new_boolean (sleeping));
+
+  reply = popcheck_test_call (fixture->client, "org.freedesktop.login1",
+                              "/org/freedesktop/login1",
+                              "org.freedesktop.DBus.Mock", "EmitSignal",
+                              g_variant_new ("(sss@av)", "org.freedesktop.login1.Manager",
+                                             "PrepareForSleep", "b",
+                                             g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                                                  &arg, 1)),
+                              NULL, &error);
+  g_assert_no_error (error);
+}
+
 /* The demo account */
 
 static void
@@ -423,6 +445,12 @@ fixture_tear_down (Fixture *fixture)
   g_clear_object (&fixture->app);
   g_clear_object (&fixture->account);
   g_clear_pointer (&fixture->demo, popcheck_test_demo_stop);
+  if (fixture->logind != NULL)
+    {
+      g_subprocess_send_signal (fixture->logind, SIGTERM);
+      g_subprocess_wait (fixture->logind, NULL, NULL);
+      g_clear_object (&fixture->logind);
+    }
   popcheck_test_notification_daemon_stop (fixture->client, fixture->daemon);
   g_clear_object (&fixture->daemon);
   g_clear_object (&fixture->second);
@@ -501,6 +529,14 @@ background_steps (Fixture *fixture)
   g_assert_cmpuint (n_notify_calls (fixture), ==, 1);
   g_assert_cmpuint (fixture->n_new_messages, ==, 1);
 
+  /* Going to sleep checks nothing; waking up checks at once, long before
+   * the account's next scheduled check. */
+  n_checks = fixture->n_checks_done;
+  emit_prepare_for_sleep (fixture, TRUE);
+  emit_prepare_for_sleep (fixture, FALSE);
+  WAIT_UNTIL (fixture->n_checks_done > n_checks);
+  g_assert_cmpuint (fixture->n_checks_done, ==, n_checks + 1);
+
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
 }
 
@@ -510,6 +546,7 @@ test_background (void)
   Fixture fixture = { 0 };
 
   fixture_set_up (&fixture);
+  fixture.logind = popcheck_test_logind_start (fixture.client);
   g_assert_cmpint (run_application (&fixture, "--background", background_steps), ==, 0);
   g_assert_true (fixture.steps_done);
   fixture_tear_down (&fixture);
@@ -672,6 +709,10 @@ main (int   argc,
       char *argv[])
 {
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  /* logind's mock lives on the private session bus: the application's
+   * resume monitor finds it there, and nothing reaches the real one. */
+  if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") != NULL)
+    g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", g_getenv ("DBUS_SESSION_BUS_ADDRESS"), TRUE);
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
