@@ -28,6 +28,7 @@
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
 #include "popcheck-application.h"
+#include "popcheck-autostart.h"
 #include "popcheck-checker.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
@@ -646,6 +647,60 @@ test_no_background (void)
   fixture_tear_down (&fixture);
 }
 
+/* "Start at login" and the XDG autostart entry follow each other: the
+ * entry found at startup sets the setting, a changed setting writes or
+ * removes the entry. */
+
+static gboolean
+start_at_login (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+
+  return g_settings_get_boolean (settings, "start-at-login");
+}
+
+static void
+start_at_login_steps (Fixture *fixture)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  g_autofree char *path = popcheck_autostart_get_path ();
+  g_autofree char *contents = NULL;
+
+  WAIT_UNTIL (start_at_login ());
+
+  g_settings_set_boolean (settings, "start-at-login", FALSE);
+  WAIT_UNTIL (!g_file_test (path, G_FILE_TEST_EXISTS));
+
+  g_settings_set_boolean (settings, "start-at-login", TRUE);
+  WAIT_UNTIL (popcheck_autostart_is_enabled ());
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  /* At login, in the background. */
+  g_assert_nonnull (strstr (contents, "--background"));
+
+  g_settings_set_boolean (settings, "start-at-login", FALSE);
+  WAIT_UNTIL (!g_file_test (path, G_FILE_TEST_EXISTS));
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_start_at_login (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  /* Turned on elsewhere (or by an earlier PopCheck): the entry is there,
+   * the setting (in memory, fresh) says off. */
+  popcheck_autostart_set_enabled (TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_false (start_at_login ());
+
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, "--background", start_at_login_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+}
+
 /* `popcheck --check` with no PopCheck running checks once and exits
  * (here: no account, which it says); it neither stays nor opens a
  * window. */
@@ -723,6 +778,8 @@ main (int   argc,
   g_test_add_data_func ("/application/no-background", test_no_background,
                         run_isolated);
   g_test_add_data_func ("/application/check-once", test_check_once,
+                        run_isolated);
+  g_test_add_data_func ("/application/start-at-login", test_start_at_login,
                         run_isolated);
 
   return g_test_run ();
