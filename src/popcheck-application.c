@@ -41,7 +41,7 @@ struct _PopcheckApplication
   PopcheckChecker       *checker;
   GSettings             *settings;
 
-  /* Desktop integration; none of them when checking once. */
+  /* Desktop integration. */
   PopcheckNotifier      *notifier;
   PopcheckTray          *tray;
   PopcheckResumeMonitor *resume_monitor;
@@ -56,7 +56,6 @@ struct _PopcheckApplication
   char                *demo_account_id;
 
   guint                background_hold : 1;
-  guint                check_once : 1;
   guint                start_hidden : 1;
 };
 
@@ -324,63 +323,144 @@ static const GActionEntry app_actions[] = {
   { "quit", quit_action },
 };
 
-/* Checking once: `popcheck --check` with no PopCheck running. */
+/* `popcheck --check`.  It runs before GTK is initialized (registering
+ * the application would run startup, which needs a display), so it also
+ * works from a terminal without one, from cron or over ssh.  It blocks:
+ * there is no main loop to keep yet. */
+
+/* Asks a running PopCheck to check now.  FALSE with no error: none runs. */
+static gboolean
+ask_running_instance (GError **error)
+{
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) activated = NULL;
+  g_autofree char *object_path = NULL;
+  gboolean running = FALSE;
+
+  /* No session bus: nothing can be running in it. */
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  if (bus == NULL)
+    return FALSE;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus",
+                                       "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", APPLICATION_ID),
+                                       G_VARIANT_TYPE ("(b)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+  g_variant_get (reply, "(b)", &running);
+  if (!running)
+    return FALSE;
+
+  /* GApplication's object path: the id with dots as slashes. */
+  object_path = g_strdelimit (g_strconcat ("/", APPLICATION_ID, NULL), ".", '/');
+  activated = g_dbus_connection_call_sync (bus, APPLICATION_ID, object_path,
+                                           "org.gtk.Actions", "Activate",
+                                           g_variant_new_parsed ("('check-now', @av [], @a{sv} {})"),
+                                           NULL, G_DBUS_CALL_FLAGS_NONE, -1,
+                                           NULL, error);
+  return activated != NULL;
+}
 
 typedef struct
 {
-  PopcheckApplication *self;
-  guint                pending;
+  PopcheckChecker *checker;
+  GMainLoop       *loop;
+  guint            pending;
+  gboolean         failed;
 } CheckOnce;
 
 static void
-check_once_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+check_once_checked_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
 {
   CheckOnce *once = user_data;
   g_autoptr(GError) error = NULL;
 
-  /* The mailbox keeps the outcome; the notifier shows what is new. */
-  if (!popcheck_checker_check_finish (POPCHECK_CHECKER (object), result, &error))
-    g_printerr ("%s\n", error->message);
+  if (!popcheck_checker_check_finish (once->checker, result, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      once->failed = TRUE;
+    }
 
   if (--once->pending == 0)
-    {
-      guint n_new = popcheck_checker_get_n_new (once->self->checker);
-
-      g_print (g_dngettext (GETTEXT_PACKAGE, "%u new message\n",
-                            "%u new messages\n", n_new), n_new);
-      g_application_release (G_APPLICATION (once->self));
-      g_free (once);
-    }
+    g_main_loop_quit (once->loop);
 }
 
 static void
-check_once (PopcheckApplication *self)
+check_once_saved_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
-  guint n_accounts = g_list_model_get_n_items (G_LIST_MODEL (self->accounts));
-  CheckOnce *once;
+  CheckOnce *once = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!popcheck_mailbox_save_finish (POPCHECK_MAILBOX (object), result, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      once->failed = TRUE;
+    }
+
+  if (--once->pending == 0)
+    g_main_loop_quit (once->loop);
+}
+
+/* Checks every account once, prints how much new mail there is, and
+ * fails when a check did. */
+static int
+check_once (void)
+{
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  g_autoptr(PopcheckChecker) checker = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  guint n_accounts = g_list_model_get_n_items (G_LIST_MODEL (accounts));
+  GListModel *mailboxes;
+  CheckOnce once = { 0 };
+  guint n_new;
 
   if (n_accounts == 0)
     {
       g_printerr ("%s\n", _("There is no account to check."));
-      return;
+      return EXIT_FAILURE;
     }
 
-  once = g_new0 (CheckOnce, 1);
-  once->self = self;
-  once->pending = n_accounts;
-  g_application_hold (G_APPLICATION (self));
+  checker = popcheck_checker_new (accounts);
+  loop = g_main_loop_new (NULL, FALSE);
+  once.checker = checker;
+  once.loop = loop;
+  once.pending = n_accounts;
 
   for (guint i = 0; i < n_accounts; i++)
     {
-      g_autoptr(PopcheckAccount) account =
-        g_list_model_get_item (G_LIST_MODEL (self->accounts), i);
+      g_autoptr(PopcheckAccount) account = g_list_model_get_item (G_LIST_MODEL (accounts), i);
 
-      popcheck_checker_check_async (self->checker,
-                                    popcheck_account_get_id (account),
-                                    NULL, check_once_cb, once);
+      popcheck_checker_check_async (checker, popcheck_account_get_id (account),
+                                    NULL, check_once_checked_cb, &once);
     }
+  g_main_loop_run (loop);
+
+  /* What this check saw counts as seen: a PopCheck started later must not
+   * announce it again, so the state is on disk before the process ends. */
+  mailboxes = popcheck_checker_get_mailboxes (checker);
+  once.pending = g_list_model_get_n_items (mailboxes);
+  for (guint i = 0; i < g_list_model_get_n_items (mailboxes); i++)
+    {
+      g_autoptr(PopcheckMailbox) mailbox = g_list_model_get_item (mailboxes, i);
+
+      popcheck_mailbox_save_async (mailbox, NULL, check_once_saved_cb, &once);
+    }
+  if (once.pending > 0)
+    g_main_loop_run (loop);
+
+  n_new = popcheck_checker_get_n_new (checker);
+  g_print (g_dngettext (GETTEXT_PACKAGE, "%u new message\n",
+                        "%u new messages\n", n_new), n_new);
+
+  return once.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 /* Desktop integration */
@@ -478,32 +558,32 @@ popcheck_application_handle_local_options (GApplication *app,
       return EXIT_SUCCESS;
     }
 
-  if (!g_variant_dict_contains (options, "check") &&
-      !g_variant_dict_contains (options, "background"))
+  if (g_variant_dict_contains (options, "check"))
+    {
+      /* Never a window for this, and never the scheduled checker. */
+      if (ask_running_instance (&error))
+        return EXIT_SUCCESS;
+      if (error != NULL)
+        {
+          g_printerr ("%s\n", error->message);
+          return EXIT_FAILURE;
+        }
+      return check_once ();
+    }
+
+  if (!g_variant_dict_contains (options, "background"))
     return -1;
 
-  /* Registering runs startup when this is the primary instance, and
-   * startup must know already whether it only checks once. */
-  if (g_variant_dict_contains (options, "check"))
-    self->check_once = TRUE;
-  else
-    self->start_hidden = TRUE;
-
+  /* A running PopCheck stays as it is: --background opens no window. */
   if (!g_application_register (app, NULL, &error))
     {
       g_printerr ("%s\n", error->message);
       return EXIT_FAILURE;
     }
-
   if (g_application_get_is_remote (app))
-    {
-      /* PopCheck runs already: ask it, and never open a window for this.
-       * g_application_run() flushes the call before it returns. */
-      if (self->check_once)
-        g_action_group_activate_action (G_ACTION_GROUP (app), "check-now", NULL);
-      return EXIT_SUCCESS;
-    }
+    return EXIT_SUCCESS;
 
+  self->start_hidden = TRUE;
   return -1;
 }
 
@@ -543,11 +623,6 @@ popcheck_application_startup (GApplication *app)
   self->accounts = popcheck_account_list_new ();
   self->checker = popcheck_checker_new (self->accounts);
 
-  /* Checking once, the process is gone before anyone could click a
-   * notification or the tray: it only prints what it found. */
-  if (self->check_once)
-    return;
-
   self->notifier = popcheck_notifier_new (G_ACTION_GROUP (self), self->checker);
   g_settings_bind (self->settings, "notify-new-mail",
                    self->notifier, "notify-new-mail", G_SETTINGS_BIND_GET);
@@ -576,13 +651,6 @@ static void
 popcheck_application_activate (GApplication *app)
 {
   PopcheckApplication *self = POPCHECK_APPLICATION (app);
-
-  if (self->check_once)
-    {
-      self->check_once = FALSE;
-      check_once (self);
-      return;
-    }
 
   if (self->start_hidden)
     {
@@ -667,8 +735,9 @@ popcheck_application_init (PopcheckApplication *self)
                                                   "and the tray; Quit, in the window’s menu or the tray, ends it.\n"
                                                   "\n"
                                                   "--check asks the running PopCheck to check every account now. "
-                                                  "With none running, it checks every account once, prints how many "
-                                                  "new messages it found and exits."));
+                                                  "With none running, it checks every account once (no display needed), "
+                                                  "prints how many new messages it found and exits, with status 1 "
+                                                  "if a check failed."));
 }
 
 PopcheckApplication *

@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -145,16 +146,17 @@ subprocess_exited_cb (GObject      *object,
 }
 
 /* Waits (iterating, so the application answers it) until it exits, and
- * asserts it succeeded. */
+ * asserts its exit status. */
 static void
-wait_for_exit (GSubprocess *subprocess)
+wait_for_exit (GSubprocess *subprocess,
+               int          status)
 {
   gboolean exited = FALSE;
 
   g_subprocess_wait_async (subprocess, NULL, subprocess_exited_cb, &exited);
   WAIT_UNTIL (exited);
   g_assert_true (g_subprocess_get_if_exited (subprocess));
-  g_assert_cmpint (g_subprocess_get_exit_status (subprocess), ==, 0);
+  g_assert_cmpint (g_subprocess_get_exit_status (subprocess), ==, status);
 }
 
 static void
@@ -162,7 +164,7 @@ run_popcheck (const char *option)
 {
   g_autoptr(GSubprocess) subprocess = spawn_popcheck (option);
 
-  wait_for_exit (subprocess);
+  wait_for_exit (subprocess, 0);
 }
 
 /* The tray: its name is org.kde.StatusNotifierItem-PID-N. */
@@ -619,7 +621,7 @@ test_single_instance (void)
   g_assert_true (fixture.presented_after_close);
   /* The second launch handed over and ended. */
   g_assert_nonnull (fixture.second);
-  wait_for_exit (fixture.second);
+  wait_for_exit (fixture.second, 0);
   fixture_tear_down (&fixture);
 }
 
@@ -737,7 +739,84 @@ test_check_once (void)
   WAIT_UNTIL (err != NULL);
   g_test_message ("popcheck --check said: %s", err);
   g_assert_nonnull (strstr (err, "There is no account to check."));
-  wait_for_exit (subprocess);
+  wait_for_exit (subprocess, 1);
+}
+
+/* `popcheck --check` with none running and an account: it checks, says
+ * how much is new, keeps what it saw, and needs no display.  The account
+ * is in the keyfile settings backend, which the executable reads too. */
+
+static char *
+run_check_once_without_display (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) subprocess = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "keyfile", TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "DISPLAY");
+  g_subprocess_launcher_unsetenv (launcher, "WAYLAND_DISPLAY");
+  popcheck_test_launcher_die_with_parent (launcher);
+  subprocess = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("POPCHECK_APP"),
+                                            "--check", NULL);
+  g_assert_no_error (error);
+  /* Nothing in this process has to answer it: waiting is fine. */
+  g_subprocess_communicate_utf8 (subprocess, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_test_message ("popcheck --check: stdout “%s”, stderr “%s”", out, err);
+  g_assert_true (g_subprocess_get_if_exited (subprocess));
+  g_assert_cmpint (g_subprocess_get_exit_status (subprocess), ==, 0);
+  return g_steal_pointer (&out);
+}
+
+static void
+test_check_once_account (void)
+{
+  g_autoptr(PopcheckTestDemo) demo = popcheck_test_demo_start ();
+  g_autofree char *keyfile = NULL;
+  g_autofree char *settings = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean stored = FALSE;
+
+  popcheck_test_demo_add_user (demo, "once1", "right-password", FALSE);
+  popcheck_secret_store_async (demo->host, demo->pop3s_port, "once1", "right-password",
+                               NULL, stored_cb, &stored);
+  WAIT_UNTIL (stored);
+
+  dir = g_build_filename (g_get_user_config_dir (), "glib-2.0", "settings", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  keyfile = g_build_filename (dir, "keyfile", NULL);
+  settings = g_strdup_printf ("[org/example/PopCheck]\n"
+                              "accounts=['once']\n"
+                              "\n"
+                              "[org/example/PopCheck/accounts/once]\n"
+                              "display-name='Once'\n"
+                              "host='%s'\n"
+                              "port=uint16 %u\n"
+                              "security='tls'\n"
+                              "user='once1'\n"
+                              "pinned-fingerprint='%s'\n",
+                              demo->host, demo->pop3s_port, demo->fingerprint);
+  g_file_set_contents (keyfile, settings, -1, &error);
+  g_assert_no_error (error);
+
+  /* The first check learns what is there: none of it is news. */
+  out = run_check_once_without_display ();
+  g_assert_cmpstr (out, ==, "0 new messages\n");
+
+  /* A new message, and a later run knows the rest from the saved state. */
+  popcheck_test_demo_deliver (demo, "once1", "<once@example.org>", "Once more");
+  g_clear_pointer (&out, g_free);
+  out = run_check_once_without_display ();
+  g_assert_cmpstr (out, ==, "1 new message\n");
+
+  g_unlink (keyfile);
 }
 
 /* Each test in a process of its own: one application registers per
@@ -780,6 +859,8 @@ main (int   argc,
   g_test_add_data_func ("/application/check-once", test_check_once,
                         run_isolated);
   g_test_add_data_func ("/application/start-at-login", test_start_at_login,
+                        run_isolated);
+  g_test_add_data_func ("/application/check-once-account", test_check_once_account,
                         run_isolated);
 
   return g_test_run ();
