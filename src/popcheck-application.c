@@ -50,6 +50,10 @@ struct _PopcheckApplication
   /* Changes of "start-at-login" since startup; the entry found on disk
    * only wins over the setting when the user changed nothing meanwhile. */
   guint                  start_at_login_changes;
+  /* One write of the entry at a time: two in the worker pool could end
+   * in either order, leaving the entry the opposite of the setting. */
+  gboolean               autostart_busy;
+  gboolean               autostart_writing;
 
   /* The demo server's directory and account while one runs. */
   char                *demo_dir;
@@ -473,6 +477,8 @@ resumed_cb (PopcheckResumeMonitor *monitor,
   popcheck_checker_check_now (self->checker, NULL);
 }
 
+static void write_autostart (PopcheckApplication *self);
+
 static void
 autostart_written_cb (GObject      *object,
                       GAsyncResult *result,
@@ -481,11 +487,33 @@ autostart_written_cb (GObject      *object,
   g_autoptr(PopcheckApplication) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  /* Not a warning: a read-only configuration directory is the user's
-   * choice, and PopCheck runs on. */
-  if (!popcheck_autostart_set_enabled_finish (result, &error) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    g_message ("Start at login: %s", error->message);
+  self->autostart_busy = FALSE;
+  if (!popcheck_autostart_set_enabled_finish (result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Not a warning: a read-only configuration directory is the user's
+       * choice, and PopCheck runs on. */
+      g_message ("Start at login: %s", error->message);
+    }
+
+  /* Changed again while this was written. */
+  if (self->settings != NULL &&
+      g_settings_get_boolean (self->settings, "start-at-login") != self->autostart_writing)
+    write_autostart (self);
+}
+
+/* Makes the entry what the setting says. */
+static void
+write_autostart (PopcheckApplication *self)
+{
+  if (self->autostart_busy)
+    return;
+
+  self->autostart_busy = TRUE;
+  self->autostart_writing = g_settings_get_boolean (self->settings, "start-at-login");
+  popcheck_autostart_set_enabled_async (self->autostart_writing, self->cancellable,
+                                        autostart_written_cb, g_object_ref (self));
 }
 
 static void
@@ -494,10 +522,7 @@ start_at_login_changed_cb (GSettings           *settings,
                            PopcheckApplication *self)
 {
   self->start_at_login_changes++;
-  popcheck_autostart_set_enabled_async (g_settings_get_boolean (settings, key),
-                                        self->cancellable,
-                                        autostart_written_cb,
-                                        g_object_ref (self));
+  write_autostart (self);
 }
 
 static void
