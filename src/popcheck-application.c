@@ -5,6 +5,9 @@
  * One instance runs per session: a second launch presents its window, and
  * `popcheck --check` activates its "check-now" action over D-Bus.  The
  * application owns the accounts and the checker; windows only show them.
+ * The tray, the notifier and the resume monitor observe the checker and
+ * command the application through its actions, the same ones the window
+ * and the keyboard use.
  */
 
 #define G_LOG_DOMAIN "popcheck-application"
@@ -17,28 +20,46 @@
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
 #include "popcheck-application.h"
+#include "popcheck-autostart.h"
 #include "popcheck-certificate-dialog.h"
 #include "popcheck-checker.h"
 #include "popcheck-connection-test.h"
 #include "popcheck-mailbox.h"
+#include "popcheck-message.h"
+#include "popcheck-notifier.h"
 #include "popcheck-preferences.h"
+#include "popcheck-resume-monitor.h"
 #include "popcheck-secret.h"
-#include "popcheck-window.h"
+#include "popcheck-tray.h"
+#include "popcheck-window-private.h"
 
 struct _PopcheckApplication
 {
   AdwApplication       parent_instance;
 
-  PopcheckAccountList *accounts;
-  PopcheckChecker     *checker;
-  GSettings           *settings;
+  PopcheckAccountList   *accounts;
+  PopcheckChecker       *checker;
+  GSettings             *settings;
+
+  /* Desktop integration. */
+  PopcheckNotifier      *notifier;
+  PopcheckTray          *tray;
+  PopcheckResumeMonitor *resume_monitor;
+  /* Cancelled at shutdown: the autostart entry's reads and writes. */
+  GCancellable          *cancellable;
+  /* Changes of "start-at-login" since startup; the entry found on disk
+   * only wins over the setting when the user changed nothing meanwhile. */
+  guint                  start_at_login_changes;
+  /* One write of the entry at a time: two in the worker pool could end
+   * in either order, leaving the entry the opposite of the setting. */
+  gboolean               autostart_busy;
+  gboolean               autostart_writing;
 
   /* The demo server's directory and account while one runs. */
   char                *demo_dir;
   char                *demo_account_id;
 
   guint                background_hold : 1;
-  guint                check_once : 1;
   guint                start_hidden : 1;
 };
 
@@ -50,7 +71,7 @@ static const GOptionEntry option_entries[] = {
     N_("Check all accounts now (in the running PopCheck, or once and exit)"),
     NULL },
   { "background", 'b', G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, NULL,
-    N_("Start without a window, checking in the background"), NULL },
+    N_("Start without a window, checking in the background (as at login)"), NULL },
   { "version", 'v', G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, NULL,
     N_("Show the version and exit"), NULL },
   { NULL }
@@ -136,6 +157,91 @@ check_now_action (GSimpleAction *action,
   popcheck_checker_check_now (self->checker, NULL);
 }
 
+/* The tray's left click: the main window comes, or goes if it is shown. */
+static void
+toggle_window_action (GSimpleAction *action,
+                      GVariant      *parameter,
+                      gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+  GtkWindow *window = get_main_window (self);
+
+  if (window == NULL || !gtk_widget_get_visible (GTK_WIDGET (window)))
+    {
+      gtk_window_present (ensure_main_window (self));
+      return;
+    }
+
+  /* In the background the window's own close hides it (and starts the
+   * deletes waiting for their undo); otherwise hiding keeps the application
+   * alive, so the tray can bring the window back. */
+  if (popcheck_application_get_run_in_background (self))
+    gtk_window_close (window);
+  else
+    gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
+}
+
+static void
+show_window_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+
+  gtk_window_present (ensure_main_window (self));
+}
+
+/* Selects a message in the window's list, if the list shows it (the
+ * account filter may hide it, or it may be deleted already). */
+static gboolean
+select_message (PopcheckWindow *window,
+                const char     *account_id,
+                const char     *uid)
+{
+  GtkSelectionModel *selection = popcheck_window_get_selection (window);
+  guint n_items = g_list_model_get_n_items (G_LIST_MODEL (selection));
+
+  for (guint i = 0; i < n_items; i++)
+    {
+      g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (selection), i);
+
+      if (g_strcmp0 (popcheck_message_get_uid (message), uid) != 0 ||
+          g_strcmp0 (popcheck_window_get_message_account_id (window, message),
+                     account_id) != 0)
+        continue;
+
+      gtk_selection_model_select_item (selection, i, TRUE);
+      /* GTK 4.8 has no gtk_list_view_scroll_to(); the list's own action
+       * brings the row into view. */
+      gtk_widget_activate_action (GTK_WIDGET (popcheck_window_get_list_view (window)),
+                                  "list.scroll-to-item", "u", i);
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* From a notification or the tray: the window, with that message
+ * selected ("" for none: the account's line in the tray). */
+static void
+show_message_action (GSimpleAction *action,
+                     GVariant      *parameter,
+                     gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+  const char *account_id = NULL;
+  const char *uid = NULL;
+  GtkWindow *window;
+
+  g_variant_get (parameter, "(&s&s)", &account_id, &uid);
+
+  window = ensure_main_window (self);
+  gtk_window_present (window);
+
+  if (*uid != '\0' && !select_message (POPCHECK_WINDOW (window), account_id, uid))
+    g_debug ("Message %s of %s is not in the list", uid, account_id);
+}
+
 static void
 preferences_action (GSimpleAction *action,
                     GVariant      *parameter,
@@ -212,69 +318,254 @@ quit_action (GSimpleAction *action,
 
 static const GActionEntry app_actions[] = {
   { "check-now", check_now_action },
+  { "toggle-window", toggle_window_action },
+  { "show-window", show_window_action },
+  { "show-message", show_message_action, "(ss)" },
   { "preferences", preferences_action },
   { "shortcuts", shortcuts_action },
   { "about", about_action },
   { "quit", quit_action },
 };
 
-/* Checking once: `popcheck --check` with no PopCheck running. */
+/* `popcheck --check`.  It runs before GTK is initialized (registering
+ * the application would run startup, which needs a display), so it also
+ * works from a terminal without one, from cron or over ssh.  It blocks:
+ * there is no main loop to keep yet. */
+
+/* Asks a running PopCheck to check now.  FALSE with no error: none runs. */
+static gboolean
+ask_running_instance (GError **error)
+{
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) activated = NULL;
+  g_autofree char *object_path = NULL;
+  gboolean running = FALSE;
+
+  /* No session bus: nothing can be running in it. */
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  if (bus == NULL)
+    return FALSE;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus",
+                                       "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", APPLICATION_ID),
+                                       G_VARIANT_TYPE ("(b)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+  g_variant_get (reply, "(b)", &running);
+  if (!running)
+    return FALSE;
+
+  /* GApplication's object path: the id with dots as slashes. */
+  object_path = g_strdelimit (g_strconcat ("/", APPLICATION_ID, NULL), ".", '/');
+  activated = g_dbus_connection_call_sync (bus, APPLICATION_ID, object_path,
+                                           "org.gtk.Actions", "Activate",
+                                           g_variant_new_parsed ("('check-now', @av [], @a{sv} {})"),
+                                           NULL, G_DBUS_CALL_FLAGS_NONE, -1,
+                                           NULL, error);
+  return activated != NULL;
+}
 
 typedef struct
 {
-  PopcheckApplication *self;
-  guint                pending;
+  PopcheckChecker *checker;
+  GMainLoop       *loop;
+  guint            pending;
+  gboolean         failed;
 } CheckOnce;
 
 static void
-check_once_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+check_once_checked_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
 {
   CheckOnce *once = user_data;
   g_autoptr(GError) error = NULL;
 
-  /* The mailbox keeps the outcome; the notifier shows what is new. */
-  if (!popcheck_checker_check_finish (POPCHECK_CHECKER (object), result, &error))
-    g_printerr ("%s\n", error->message);
+  if (!popcheck_checker_check_finish (once->checker, result, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      once->failed = TRUE;
+    }
 
   if (--once->pending == 0)
-    {
-      guint n_new = popcheck_checker_get_n_new (once->self->checker);
-
-      g_print (g_dngettext (GETTEXT_PACKAGE, "%u new message\n",
-                            "%u new messages\n", n_new), n_new);
-      g_application_release (G_APPLICATION (once->self));
-      g_free (once);
-    }
+    g_main_loop_quit (once->loop);
 }
 
 static void
-check_once (PopcheckApplication *self)
+check_once_saved_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
-  guint n_accounts = g_list_model_get_n_items (G_LIST_MODEL (self->accounts));
-  CheckOnce *once;
+  CheckOnce *once = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!popcheck_mailbox_save_finish (POPCHECK_MAILBOX (object), result, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      once->failed = TRUE;
+    }
+
+  if (--once->pending == 0)
+    g_main_loop_quit (once->loop);
+}
+
+/* Checks every account once, prints how much new mail there is, and
+ * fails when a check did. */
+static int
+check_once (void)
+{
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  g_autoptr(PopcheckChecker) checker = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  guint n_accounts = g_list_model_get_n_items (G_LIST_MODEL (accounts));
+  GListModel *mailboxes;
+  CheckOnce once = { 0 };
+  guint n_new;
 
   if (n_accounts == 0)
     {
       g_printerr ("%s\n", _("There is no account to check."));
-      return;
+      return EXIT_FAILURE;
     }
 
-  once = g_new0 (CheckOnce, 1);
-  once->self = self;
-  once->pending = n_accounts;
-  g_application_hold (G_APPLICATION (self));
+  checker = popcheck_checker_new (accounts);
+  loop = g_main_loop_new (NULL, FALSE);
+  once.checker = checker;
+  once.loop = loop;
+  once.pending = n_accounts;
 
   for (guint i = 0; i < n_accounts; i++)
     {
-      g_autoptr(PopcheckAccount) account =
-        g_list_model_get_item (G_LIST_MODEL (self->accounts), i);
+      g_autoptr(PopcheckAccount) account = g_list_model_get_item (G_LIST_MODEL (accounts), i);
 
-      popcheck_checker_check_async (self->checker,
-                                    popcheck_account_get_id (account),
-                                    NULL, check_once_cb, once);
+      popcheck_checker_check_async (checker, popcheck_account_get_id (account),
+                                    NULL, check_once_checked_cb, &once);
     }
+  g_main_loop_run (loop);
+
+  /* What this check saw counts as seen: a PopCheck started later must not
+   * announce it again, so the state is on disk before the process ends. */
+  mailboxes = popcheck_checker_get_mailboxes (checker);
+  once.pending = g_list_model_get_n_items (mailboxes);
+  for (guint i = 0; i < g_list_model_get_n_items (mailboxes); i++)
+    {
+      g_autoptr(PopcheckMailbox) mailbox = g_list_model_get_item (mailboxes, i);
+
+      popcheck_mailbox_save_async (mailbox, NULL, check_once_saved_cb, &once);
+    }
+  if (once.pending > 0)
+    g_main_loop_run (loop);
+
+  n_new = popcheck_checker_get_n_new (checker);
+  g_print (g_dngettext (GETTEXT_PACKAGE, "%u new message\n",
+                        "%u new messages\n", n_new), n_new);
+
+  return once.failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* Desktop integration */
+
+static void
+resumed_cb (PopcheckResumeMonitor *monitor,
+            PopcheckApplication   *self)
+{
+  g_debug ("Resumed from sleep: checking every account");
+  popcheck_checker_check_now (self->checker, NULL);
+}
+
+static void write_autostart (PopcheckApplication *self);
+
+static void
+autostart_written_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(PopcheckApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  self->autostart_busy = FALSE;
+  if (!popcheck_autostart_set_enabled_finish (result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Not a warning: a read-only configuration directory is the user's
+       * choice, and PopCheck runs on. */
+      g_message ("Start at login: %s", error->message);
+    }
+
+  /* Changed again while this was written. */
+  if (self->settings != NULL &&
+      g_settings_get_boolean (self->settings, "start-at-login") != self->autostart_writing)
+    write_autostart (self);
+}
+
+/* Makes the entry what the setting says. */
+static void
+write_autostart (PopcheckApplication *self)
+{
+  if (self->autostart_busy)
+    return;
+
+  self->autostart_busy = TRUE;
+  self->autostart_writing = g_settings_get_boolean (self->settings, "start-at-login");
+  popcheck_autostart_set_enabled_async (self->autostart_writing, self->cancellable,
+                                        autostart_written_cb, g_object_ref (self));
+}
+
+static void
+start_at_login_changed_cb (GSettings           *settings,
+                           const char          *key,
+                           PopcheckApplication *self)
+{
+  self->start_at_login_changes++;
+  write_autostart (self);
+}
+
+static void
+read_autostart_thread (GTask        *task,
+                       gpointer      source_object,
+                       gpointer      task_data,
+                       GCancellable *cancellable)
+{
+  g_task_return_boolean (task, popcheck_autostart_is_enabled ());
+}
+
+static void
+autostart_read_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  PopcheckApplication *self = POPCHECK_APPLICATION (object);
+  guint changes_before = GPOINTER_TO_UINT (user_data);
+  g_autoptr(GError) error = NULL;
+  gboolean enabled;
+
+  enabled = g_task_propagate_boolean (G_TASK (result), &error);
+  if (error != NULL || self->settings == NULL ||
+      self->start_at_login_changes != changes_before)
+    return;
+
+  /* The entry is what the session really starts: removed or disabled in
+   * the desktop's own settings, "Start at login" shows it off. */
+  if (enabled != g_settings_get_boolean (self->settings, "start-at-login"))
+    g_settings_set_boolean (self->settings, "start-at-login", enabled);
+}
+
+/* Reads the entry in a thread: it is a file, and the main loop never
+ * waits for the disk. */
+static void
+read_autostart (PopcheckApplication *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  task = g_task_new (self, self->cancellable, autostart_read_cb,
+                     GUINT_TO_POINTER (self->start_at_login_changes));
+  g_task_set_source_tag (task, read_autostart);
+  g_task_run_in_thread (task, read_autostart_thread);
 }
 
 /* GApplication */
@@ -292,29 +583,32 @@ popcheck_application_handle_local_options (GApplication *app,
       return EXIT_SUCCESS;
     }
 
-  if (!g_variant_dict_contains (options, "check") &&
-      !g_variant_dict_contains (options, "background"))
+  if (g_variant_dict_contains (options, "check"))
+    {
+      /* Never a window for this, and never the scheduled checker. */
+      if (ask_running_instance (&error))
+        return EXIT_SUCCESS;
+      if (error != NULL)
+        {
+          g_printerr ("%s\n", error->message);
+          return EXIT_FAILURE;
+        }
+      return check_once ();
+    }
+
+  if (!g_variant_dict_contains (options, "background"))
     return -1;
 
+  /* A running PopCheck stays as it is: --background opens no window. */
   if (!g_application_register (app, NULL, &error))
     {
       g_printerr ("%s\n", error->message);
       return EXIT_FAILURE;
     }
-
   if (g_application_get_is_remote (app))
-    {
-      /* PopCheck runs already: ask it, and never open a window for this. */
-      if (g_variant_dict_contains (options, "check"))
-        g_action_group_activate_action (G_ACTION_GROUP (app), "check-now", NULL);
-      return EXIT_SUCCESS;
-    }
+    return EXIT_SUCCESS;
 
-  if (g_variant_dict_contains (options, "check"))
-    self->check_once = TRUE;
-  else
-    self->start_hidden = TRUE;
-
+  self->start_hidden = TRUE;
   return -1;
 }
 
@@ -354,24 +648,34 @@ popcheck_application_startup (GApplication *app)
   self->accounts = popcheck_account_list_new ();
   self->checker = popcheck_checker_new (self->accounts);
 
-  if (!self->check_once)
-    {
-      popcheck_checker_start (self->checker);
-      update_background_hold (self);
-    }
+  self->notifier = popcheck_notifier_new (G_ACTION_GROUP (self), self->checker);
+  g_settings_bind (self->settings, "notify-new-mail",
+                   self->notifier, "notify-new-mail", G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "notify-errors",
+                   self->notifier, "notify-errors", G_SETTINGS_BIND_GET);
+
+  self->tray = popcheck_tray_new (G_ACTION_GROUP (self),
+                                  popcheck_checker_get_mailboxes (self->checker));
+
+  /* Waking from sleep, every account's timer may be far off and its
+   * connections are dead: check at once.  The network coming back is the
+   * checker's own business (it checks the accounts it found offline). */
+  self->resume_monitor = popcheck_resume_monitor_new ();
+  g_signal_connect_object (self->resume_monitor, "resumed",
+                           G_CALLBACK (resumed_cb), self, 0);
+
+  g_signal_connect_object (self->settings, "changed::start-at-login",
+                           G_CALLBACK (start_at_login_changed_cb), self, 0);
+  read_autostart (self);
+
+  popcheck_checker_start (self->checker);
+  update_background_hold (self);
 }
 
 static void
 popcheck_application_activate (GApplication *app)
 {
   PopcheckApplication *self = POPCHECK_APPLICATION (app);
-
-  if (self->check_once)
-    {
-      self->check_once = FALSE;
-      check_once (self);
-      return;
-    }
 
   if (self->start_hidden)
     {
@@ -396,6 +700,12 @@ popcheck_application_shutdown (GApplication *app)
 {
   PopcheckApplication *self = POPCHECK_APPLICATION (app);
 
+  g_cancellable_cancel (self->cancellable);
+  /* They hold the application as their action group: let go of them
+   * before it goes. */
+  g_clear_object (&self->tray);
+  g_clear_object (&self->notifier);
+  g_clear_object (&self->resume_monitor);
   if (self->checker != NULL)
     popcheck_checker_stop (self->checker);
   demo_stop (self);
@@ -408,9 +718,13 @@ popcheck_application_dispose (GObject *object)
 {
   PopcheckApplication *self = POPCHECK_APPLICATION (object);
 
+  g_clear_object (&self->tray);
+  g_clear_object (&self->notifier);
+  g_clear_object (&self->resume_monitor);
   g_clear_object (&self->checker);
   g_clear_object (&self->accounts);
   g_clear_object (&self->settings);
+  g_clear_object (&self->cancellable);
   g_clear_pointer (&self->demo_dir, g_free);
 
   G_OBJECT_CLASS (popcheck_application_parent_class)->dispose (object);
@@ -433,12 +747,22 @@ popcheck_application_class_init (PopcheckApplicationClass *klass)
 static void
 popcheck_application_init (PopcheckApplication *self)
 {
+  self->cancellable = g_cancellable_new ();
   g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
   g_application_set_option_context_summary (G_APPLICATION (self),
                                             _("See the mail waiting on your POP3 servers."));
   g_application_set_option_context_description (G_APPLICATION (self),
                                                 _("Without options, PopCheck opens its window, or presents it if "
-                                                  "PopCheck runs already."));
+                                                  "PopCheck runs already.\n"
+                                                  "\n"
+                                                  "With “Run in background” on (the default), closing the window "
+                                                  "leaves PopCheck checking and showing new mail in notifications "
+                                                  "and the tray; Quit, in the window’s menu or the tray, ends it.\n"
+                                                  "\n"
+                                                  "--check asks the running PopCheck to check every account now. "
+                                                  "With none running, it checks every account once (no display needed), "
+                                                  "prints how many new messages it found and exits, with status 1 "
+                                                  "if a check failed."));
 }
 
 PopcheckApplication *

@@ -15,8 +15,12 @@
  * the notification (same id), so the count is what arrived since the user
  * last looked.  When the server closes it, the next mail starts afresh.
  *
- * Without a notification server every show fails; that is said once with
- * g_message, and again only after a show succeeded in between.
+ * Each notification starts with an asynchronous GetCapabilities call: it
+ * tells whether a server is there at all (libnotify's own capability query
+ * blocks and warns on every call without one) and whether it does actions
+ * and body markup.  Only when it answered is libnotify asked to show.
+ * Without a notification server nothing is shown; that is said once with
+ * g_message, and again only after a notification went out in between.
  */
 
 #define G_LOG_DOMAIN "popcheck-notifier"
@@ -36,6 +40,13 @@
 /* How many senders and subjects the body lists. */
 #define MAX_BODY_MESSAGES 3
 
+#define NOTIFICATIONS_NAME "org.freedesktop.Notifications"
+#define NOTIFICATIONS_PATH "/org/freedesktop/Notifications"
+#define NOTIFICATIONS_INTERFACE "org.freedesktop.Notifications"
+
+/* A server being activated may take a moment; a hung one not forever. */
+#define CAPABILITIES_TIMEOUT_MS 10000
+
 typedef struct
 {
   PopcheckNotifier   *notifier;
@@ -43,6 +54,8 @@ typedef struct
   NotifyNotification *notification;
   /* Announced while the notification is open, newest first. */
   GPtrArray          *messages;
+  /* Waiting for the server's capabilities: later mail joins that show. */
+  gboolean            show_pending;
 } Announcement;
 
 typedef struct
@@ -63,6 +76,9 @@ struct _PopcheckNotifier
 
   GHashTable      *announcements;  /* account id → Announcement */
   GHashTable      *problems;       /* account id → ProblemNotice */
+
+  /* Cancelled at dispose: capability queries in flight. */
+  GCancellable    *cancellable;
 
   guint            notify_new_mail : 1;
   guint            notify_errors : 1;
@@ -111,26 +127,24 @@ problem_notice_free (ProblemNotice *notice)
 
 typedef struct
 {
+  gboolean available;
   gboolean actions;
   gboolean body_markup;
 } ServerCaps;
 
-static ServerCaps
-get_server_caps (void)
+static void
+report_failure (PopcheckNotifier *self,
+                const GError     *error)
 {
-  ServerCaps caps = { FALSE, FALSE };
-  GList *list = notify_get_server_caps ();
-
-  for (GList *l = list; l != NULL; l = l->next)
+  /* No server, or one that fails: mail checking goes on regardless, and
+   * the log gets one line, not one per check. */
+  if (!self->server_missing_reported)
     {
-      if (g_str_equal (l->data, "actions"))
-        caps.actions = TRUE;
-      else if (g_str_equal (l->data, "body-markup"))
-        caps.body_markup = TRUE;
+      self->server_missing_reported = TRUE;
+      g_message ("Could not show a notification: %s", error->message);
     }
-  g_list_free_full (list, g_free);
-
-  return caps;
+  else
+    g_debug ("Could not show a notification: %s", error->message);
 }
 
 static void
@@ -145,14 +159,105 @@ show_notification (PopcheckNotifier   *self,
       return;
     }
 
-  /* No server, or one that fails: mail checking goes on regardless. */
-  if (!self->server_missing_reported)
+  report_failure (self, error);
+}
+
+/* What to show once the server's capabilities are known (not available:
+ * there is no server to show it): the account's announcement or problem as
+ * it is then. */
+typedef void (*ShowFunc) (PopcheckNotifier *self,
+                          const char       *account_id,
+                          ServerCaps        caps);
+
+typedef struct
+{
+  PopcheckNotifier *notifier;
+  char             *account_id;
+  ShowFunc          show;
+} CapsQuery;
+
+static void
+caps_query_free (CapsQuery *query)
+{
+  g_clear_object (&query->notifier);
+  g_free (query->account_id);
+  g_free (query);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CapsQuery, caps_query_free)
+
+static void
+capabilities_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(CapsQuery) query = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree const char **capabilities = NULL;
+  ServerCaps caps = { FALSE, FALSE, FALSE };
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (reply == NULL)
     {
-      self->server_missing_reported = TRUE;
-      g_message ("Could not show a notification: %s", error->message);
+      report_failure (query->notifier, error);
+      query->show (query->notifier, query->account_id, caps);
+      return;
     }
-  else
-    g_debug ("Could not show a notification: %s", error->message);
+
+  g_variant_get (reply, "(^a&s)", &capabilities);
+  caps.available = TRUE;
+  caps.actions = g_strv_contains (capabilities, "actions");
+  caps.body_markup = g_strv_contains (capabilities, "body-markup");
+
+  query->show (query->notifier, query->account_id, caps);
+}
+
+static void
+session_bus_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(CapsQuery) query = user_data;
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(GError) error = NULL;
+  GCancellable *cancellable = query->notifier->cancellable;
+
+  bus = g_bus_get_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (bus == NULL)
+    {
+      ServerCaps none = { FALSE, FALSE, FALSE };
+
+      report_failure (query->notifier, error);
+      query->show (query->notifier, query->account_id, none);
+      return;
+    }
+
+  /* Replies come in the order of the calls, so a later check's
+   * notification never overtakes an earlier one. */
+  g_dbus_connection_call (bus, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH,
+                          NOTIFICATIONS_INTERFACE, "GetCapabilities",
+                          NULL, G_VARIANT_TYPE ("(as)"),
+                          G_DBUS_CALL_FLAGS_NONE, CAPABILITIES_TIMEOUT_MS,
+                          cancellable, capabilities_cb, g_steal_pointer (&query));
+}
+
+/* Asks the server for its capabilities, then calls show. */
+static void
+show_when_ready (PopcheckNotifier *self,
+                 const char       *account_id,
+                 ShowFunc          show)
+{
+  CapsQuery *query = g_new0 (CapsQuery, 1);
+
+  query->notifier = g_object_ref (self);
+  query->account_id = g_strdup (account_id);
+  query->show = show;
+  g_bus_get (G_BUS_TYPE_SESSION, self->cancellable, session_bus_cb, query);
 }
 
 static void
@@ -319,6 +424,10 @@ announcement_closed_cb (NotifyNotification *notification,
                        announcement->account_id);
 }
 
+static void show_announcement (PopcheckNotifier *self,
+                               const char       *account_id,
+                               ServerCaps        caps);
+
 static void
 new_messages_cb (PopcheckNotifier *self,
                  PopcheckMailbox  *mailbox,
@@ -327,10 +436,7 @@ new_messages_cb (PopcheckNotifier *self,
 {
   const char *account_id = popcheck_mailbox_get_account_id (mailbox);
   g_autoptr(GPtrArray) batch = NULL;
-  g_autofree char *summary = NULL;
-  g_autofree char *body = NULL;
   Announcement *announcement;
-  ServerCaps caps;
 
   if (messages == NULL || messages->len == 0 ||
       !account_wants_mail_notifications (self, mailbox))
@@ -355,7 +461,31 @@ new_messages_cb (PopcheckNotifier *self,
     g_ptr_array_insert (announcement->messages, i,
                         g_object_ref (g_ptr_array_index (batch, i)));
 
-  caps = get_server_caps ();
+  if (!announcement->show_pending)
+    {
+      announcement->show_pending = TRUE;
+      show_when_ready (self, account_id, show_announcement);
+    }
+}
+
+static void
+show_announcement (PopcheckNotifier *self,
+                   const char       *account_id,
+                   ServerCaps        caps)
+{
+  Announcement *announcement = g_hash_table_lookup (self->announcements, account_id);
+  PopcheckMailbox *mailbox = popcheck_checker_get_mailbox (self->checker, account_id);
+  g_autofree char *summary = NULL;
+  g_autofree char *body = NULL;
+
+  if (announcement == NULL)
+    return;
+  announcement->show_pending = FALSE;
+
+  /* The account was removed meanwhile, or there is no server: the
+   * messages wait for the next mail, which announces them all. */
+  if (mailbox == NULL || !caps.available)
+    return;
 
   /* Translators: the notification title; %s is the account's name */
   summary = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
@@ -430,17 +560,17 @@ problem_state_cb (PopcheckMailbox *mailbox,
   g_hash_table_remove (notice->notifier->problems, notice->account_id);
 }
 
+static void show_problem (PopcheckNotifier *self,
+                          const char       *account_id,
+                          ServerCaps        caps);
+
 static void
 problem_cb (PopcheckNotifier *self,
             PopcheckMailbox  *mailbox,
             PopcheckChecker  *checker)
 {
   const char *account_id = popcheck_mailbox_get_account_id (mailbox);
-  const char *message = popcheck_mailbox_get_error_message (mailbox);
-  g_autofree char *summary = NULL;
-  g_autofree char *body = NULL;
   ProblemNotice *notice;
-  ServerCaps caps;
 
   if (!self->notify_errors)
     return;
@@ -457,11 +587,28 @@ problem_cb (PopcheckNotifier *self,
   g_signal_connect (mailbox, "notify::state", G_CALLBACK (problem_state_cb),
                     notice);
 
-  caps = get_server_caps ();
+  show_when_ready (self, account_id, show_problem);
+}
+
+static void
+show_problem (PopcheckNotifier *self,
+              const char       *account_id,
+              ServerCaps        caps)
+{
+  ProblemNotice *notice = g_hash_table_lookup (self->problems, account_id);
+  const char *message;
+  g_autofree char *summary = NULL;
+  g_autofree char *body = NULL;
+
+  /* Solved before the server answered, or no server: nothing to show. */
+  if (notice == NULL || notice->notification != NULL || !caps.available)
+    return;
+
+  message = popcheck_mailbox_get_error_message (notice->mailbox);
 
   /* Translators: a notification title; %s is the account's name */
   summary = g_strdup_printf (_("PopCheck cannot check %s"),
-                             mailbox_name (mailbox));
+                             mailbox_name (notice->mailbox));
   if (message == NULL || *message == '\0')
     message = _("The account needs your attention.");
   body = caps.body_markup ? g_markup_escape_text (message, -1)
@@ -506,6 +653,7 @@ popcheck_notifier_dispose (GObject *object)
 {
   PopcheckNotifier *self = POPCHECK_NOTIFIER (object);
 
+  g_cancellable_cancel (self->cancellable);
   g_signal_group_set_target (self->checker_signals, NULL);
   g_hash_table_remove_all (self->announcements);
   g_hash_table_remove_all (self->problems);
@@ -521,6 +669,7 @@ popcheck_notifier_finalize (GObject *object)
   PopcheckNotifier *self = POPCHECK_NOTIFIER (object);
 
   g_clear_object (&self->checker_signals);
+  g_clear_object (&self->cancellable);
   g_clear_pointer (&self->announcements, g_hash_table_unref);
   g_clear_pointer (&self->problems, g_hash_table_unref);
 
@@ -632,6 +781,7 @@ popcheck_notifier_init (PopcheckNotifier *self)
 {
   self->notify_new_mail = TRUE;
   self->notify_errors = TRUE;
+  self->cancellable = g_cancellable_new ();
   self->announcements = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                (GDestroyNotify) announcement_free);
   self->problems = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,

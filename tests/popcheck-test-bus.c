@@ -5,6 +5,9 @@
 
 #include "config.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include "pop3-parser.h"
 #include "popcheck-test-bus.h"
 
@@ -194,6 +197,155 @@ popcheck_test_signals_wait (PopcheckTestSignals *signals,
       g_main_context_iteration (NULL, FALSE);
       g_usleep (1000);
     }
+}
+
+gboolean
+popcheck_test_name_has_owner (GDBusConnection *connection,
+                              const char      *name)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean has_owner = FALSE;
+
+  reply = popcheck_test_call (connection, "org.freedesktop.DBus",
+                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                              "NameHasOwner", g_variant_new ("(s)", name),
+                              "(b)", &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(b)", &has_owner);
+  return has_owner;
+}
+
+void
+popcheck_test_wait_for_owner (GDBusConnection *connection,
+                              const char      *name,
+                              gboolean         owned)
+{
+  /* A python interpreter starting on a loaded machine takes its time. */
+  gint64 deadline = g_get_monotonic_time () + 2 * WAIT_LIMIT_US;
+
+  while (popcheck_test_name_has_owner (connection, name) != owned)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s was not %s in time", name, owned ? "owned" : "released");
+      popcheck_test_spin (20);
+    }
+}
+
+#ifdef __linux__
+#include <sys/prctl.h>
+
+/* A test that crashes leaves no daemon behind: it would hold the test's
+ * output open and meson would wait for it until the time limit. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+#endif
+
+void
+popcheck_test_launcher_die_with_parent (GSubprocessLauncher *launcher)
+{
+#ifdef __linux__
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+#endif
+}
+
+/* python3 -m dbusmock with these arguments; returns once `bus_name` has
+ * an owner on `connection`. */
+static GSubprocess *
+mock_start (GDBusConnection     *connection,
+            const char          *bus_name,
+            const char * const  *arguments)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  const char *python = g_getenv ("POPCHECK_PYTHON");
+  GSubprocess *daemon;
+
+  if (python == NULL || *python == '\0')
+    python = "python3";
+
+  g_ptr_array_add (argv, (char *) python);
+  g_ptr_array_add (argv, (char *) "-m");
+  g_ptr_array_add (argv, (char *) "dbusmock");
+  for (guint i = 0; arguments[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) arguments[i]);
+  g_ptr_array_add (argv, NULL);
+
+  /* dbusmock logs every call on stdout, which is the test's TAP stream:
+   * its log goes to stderr instead, where it still helps a failure. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
+  popcheck_test_launcher_die_with_parent (launcher);
+  daemon = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata,
+                                         &error);
+  g_assert_no_error (error);
+  popcheck_test_wait_for_owner (connection, bus_name, TRUE);
+  return daemon;
+}
+
+GSubprocess *
+popcheck_test_notification_daemon_start (GDBusConnection *connection,
+                                         const char      *capabilities)
+{
+  g_autofree char *parameters = NULL;
+
+  parameters = g_strdup_printf ("{\"capabilities\": \"%s\"}", capabilities);
+  return mock_start (connection, "org.freedesktop.Notifications",
+                     (const char *[]) { "--template", "notification_daemon",
+                                        "-p", parameters, NULL });
+}
+
+GSubprocess *
+popcheck_test_logind_start (GDBusConnection *connection)
+{
+  return mock_start (connection, "org.freedesktop.login1",
+                     (const char *[]) { "--system", "--template", "logind", NULL });
+}
+
+void
+popcheck_test_notification_daemon_stop (GDBusConnection *connection,
+                                        GSubprocess     *daemon)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (daemon, SIGTERM);
+  g_subprocess_wait (daemon, NULL, &error);
+  g_assert_no_error (error);
+  popcheck_test_wait_for_owner (connection, "org.freedesktop.Notifications", FALSE);
+}
+
+GPtrArray *
+popcheck_test_mock_calls (GDBusConnection *connection,
+                          const char      *bus_name,
+                          const char      *object_path,
+                          const char      *method)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariantIter) iter = NULL;
+  GPtrArray *calls = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  GVariant *args;
+  const char *name;
+
+  reply = popcheck_test_call (connection, bus_name, object_path,
+                              "org.freedesktop.DBus.Mock", "GetCalls",
+                              NULL, "(a(tsav))", &error);
+  g_assert_no_error (error);
+
+  g_variant_get (reply, "(a(tsav))", &iter);
+  while (g_variant_iter_next (iter, "(t&s@av)", NULL, &name, &args))
+    {
+      if (g_str_equal (name, method))
+        g_ptr_array_add (calls, args);
+      else
+        g_variant_unref (args);
+    }
+
+  return calls;
 }
 
 PopcheckMessage *

@@ -61,6 +61,40 @@ void                 popcheck_test_signals_wait  (PopcheckTestSignals *signals,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PopcheckTestSignals, popcheck_test_signals_free)
 
+/* Whether a bus name has an owner; waiting until it has one (owned) or
+ * none, for 20 s at most. */
+gboolean         popcheck_test_name_has_owner  (GDBusConnection *connection,
+                                                const char      *name);
+void             popcheck_test_wait_for_owner  (GDBusConnection *connection,
+                                                const char      *name,
+                                                gboolean         owned);
+
+/* Processes started with it get SIGTERM when the test process ends,
+ * however it ends (Linux only). */
+void             popcheck_test_launcher_die_with_parent  (GSubprocessLauncher *launcher);
+
+/* python3-dbusmock's notification_daemon on the session bus, with these
+ * capabilities ("actions body body-markup"), owning
+ * org.freedesktop.Notifications when this returns.  Its interpreter is
+ * $POPCHECK_PYTHON (meson names Debian's), its call log goes to stderr. */
+GSubprocess     *popcheck_test_notification_daemon_start (GDBusConnection *connection,
+                                                          const char      *capabilities);
+void             popcheck_test_notification_daemon_stop  (GDBusConnection *connection,
+                                                          GSubprocess     *daemon);
+
+/* python3-dbusmock's logind on the system bus, owning
+ * org.freedesktop.login1 on `connection` when this returns: point
+ * DBUS_SYSTEM_BUS_ADDRESS at the session bus first.  Stop it with
+ * g_subprocess_send_signal() and g_subprocess_wait(). */
+GSubprocess     *popcheck_test_logind_start    (GDBusConnection *connection);
+
+/* A dbusmock object's recorded calls of one method, in order: each an
+ * "av" of the arguments (org.freedesktop.DBus.Mock.GetCalls). */
+GPtrArray       *popcheck_test_mock_calls      (GDBusConnection *connection,
+                                                const char      *bus_name,
+                                                const char      *object_path,
+                                                const char      *method);
+
 /* A message summary as TOP would return it. */
 PopcheckMessage *popcheck_test_message_new  (const char      *uid,
                                              const char      *from,

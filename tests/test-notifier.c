@@ -13,7 +13,6 @@
 #include "config.h"
 
 #include <libnotify/notify.h>
-#include <signal.h>
 
 #include "popcheck-account-list.h"
 #include "popcheck-checker.h"
@@ -37,65 +36,22 @@ typedef struct
   PopcheckNotifier    *notifier;
 } Fixture;
 
-static gboolean
-name_has_owner (GDBusConnection *connection,
-                const char      *name)
-{
-  g_autoptr(GVariant) reply = NULL;
-  gboolean has_owner = FALSE;
-
-  reply = popcheck_test_call (connection, "org.freedesktop.DBus",
-                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                              "NameHasOwner", g_variant_new ("(s)", name),
-                              "(b)", NULL);
-  g_assert_nonnull (reply);
-  g_variant_get (reply, "(b)", &has_owner);
-  return has_owner;
-}
-
-static void
-wait_for_owner (GDBusConnection *connection,
-                gboolean         owned)
-{
-  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
-
-  while (name_has_owner (connection, NOTIFICATIONS_NAME) != owned)
-    {
-      if (g_get_monotonic_time () > deadline)
-        g_error ("The notification daemon did not %s", owned ? "start" : "stop");
-      popcheck_test_spin (20);
-    }
-}
-
 static void
 daemon_start (Fixture    *fixture,
               const char *capabilities)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *parameters = NULL;
-
-  parameters = g_strdup_printf ("{\"capabilities\": \"%s\"}", capabilities);
-  fixture->daemon = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error,
-                                      "/usr/bin/python3", "-m", "dbusmock",
-                                      "--template", "notification_daemon",
-                                      "-p", parameters, NULL);
-  g_assert_no_error (error);
-  wait_for_owner (fixture->client, TRUE);
+  fixture->daemon = popcheck_test_notification_daemon_start (fixture->client,
+                                                             capabilities);
 }
 
 static void
 daemon_stop (Fixture *fixture)
 {
-  g_autoptr(GError) error = NULL;
-
   if (fixture->daemon == NULL)
     return;
 
-  g_subprocess_send_signal (fixture->daemon, SIGTERM);
-  g_subprocess_wait (fixture->daemon, NULL, &error);
-  g_assert_no_error (error);
+  popcheck_test_notification_daemon_stop (fixture->client, fixture->daemon);
   g_clear_object (&fixture->daemon);
-  wait_for_owner (fixture->client, FALSE);
 }
 
 typedef struct
@@ -124,36 +80,27 @@ static GPtrArray *
 daemon_calls (Fixture    *fixture,
               const char *method)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariantIter) iter = NULL;
-  GPtrArray *calls = g_ptr_array_new_with_free_func (g_free);
-  GVariant *args;
-  const char *name;
-
-  reply = popcheck_test_call (fixture->client, NOTIFICATIONS_NAME,
-                              NOTIFICATIONS_PATH, MOCK_INTERFACE, "GetCalls",
-                              NULL, "(a(tsav))", &error);
-  g_assert_no_error (error);
-
-  g_variant_get (reply, "(a(tsav))", &iter);
-  while (g_variant_iter_next (iter, "(t&s@av)", NULL, &name, &args))
-    {
-      if (g_str_equal (name, method))
-        g_ptr_array_add (calls, g_variant_ref (args));
-      g_variant_unref (args);
-    }
-
-  g_ptr_array_set_free_func (calls, (GDestroyNotify) g_variant_unref);
-  return calls;
+  return popcheck_test_mock_calls (fixture->client, NOTIFICATIONS_NAME,
+                                   NOTIFICATIONS_PATH, method);
 }
 
+static void wait_for_daemon_calls (Fixture    *fixture,
+                                   const char *method,
+                                   guint       count);
+
+/* The Notify calls, once there are at least `expected`: the notifier asks
+ * the server's capabilities first, so a notification goes out a moment
+ * after the signal. */
 static GPtrArray *
-notify_calls (Fixture *fixture)
+notify_calls (Fixture *fixture,
+              guint    expected)
 {
-  g_autoptr(GPtrArray) raw = daemon_calls (fixture, "Notify");
+  g_autoptr(GPtrArray) raw = NULL;
   GPtrArray *calls = g_ptr_array_new_with_free_func ((GDestroyNotify) notify_call_free);
 
+  if (expected > 0)
+    wait_for_daemon_calls (fixture, "Notify", expected);
+  raw = daemon_calls (fixture, "Notify");
   for (guint i = 0; i < raw->len; i++)
     {
       GVariant *args = g_ptr_array_index (raw, i);
@@ -200,6 +147,28 @@ emit_daemon_signal (Fixture    *fixture,
   g_assert_no_error (error);
 }
 
+/* Waits until the daemon has received `count` calls of `method`; fails
+ * after 10 s. */
+static void
+wait_for_daemon_calls (Fixture    *fixture,
+                       const char *method,
+                       guint       count)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(GPtrArray) calls = daemon_calls (fixture, method);
+
+      if (calls->len >= count)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The daemon received %u %s calls, not %u", calls->len,
+                 method, count);
+      popcheck_test_spin (20);
+    }
+}
+
 /* The fixture */
 
 static void
@@ -214,6 +183,20 @@ action_cb (GSimpleAction *action,
   g_ptr_array_add (fixture->activated,
                    g_strdup_printf ("%s %s", g_action_get_name (G_ACTION (action)),
                                     printed));
+}
+
+static void
+wait_for_activated (Fixture *fixture,
+                    guint    count)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (fixture->activated->len < count)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%u actions activated, not %u", fixture->activated->len, count);
+      popcheck_test_spin (10);
+    }
 }
 
 static const GActionEntry action_entries[] = {
@@ -317,7 +300,7 @@ test_new_mail (Fixture       *fixture,
                                               "Mon, 2 Mar 2026 11:00:00 +0000"));
   g_signal_emit_by_name (fixture->checker, "new-messages", fixture->work, messages);
 
-  calls = notify_calls (fixture);
+  calls = notify_calls (fixture, 1);
   g_assert_cmpuint (calls->len, ==, 1);
   call = g_ptr_array_index (calls, 0);
   g_assert_cmpuint (call->replaces_id, ==, 0);
@@ -343,9 +326,10 @@ test_replace (Fixture       *fixture,
   NotifyCall *second;
 
   emit_new_messages (fixture, fixture->work, 1, 1);
+  g_ptr_array_unref (notify_calls (fixture, 1));
   emit_new_messages (fixture, fixture->work, 2, 4);
 
-  calls = notify_calls (fixture);
+  calls = notify_calls (fixture, 2);
   g_assert_cmpuint (calls->len, ==, 2);
   first = g_ptr_array_index (calls, 0);
   second = g_ptr_array_index (calls, 1);
@@ -368,7 +352,7 @@ test_replace (Fixture       *fixture,
   popcheck_test_spin (100);
   emit_new_messages (fixture, fixture->work, 6, 1);
   g_clear_pointer (&calls, g_ptr_array_unref);
-  calls = notify_calls (fixture);
+  calls = notify_calls (fixture, 3);
   g_assert_cmpuint (calls->len, ==, 3);
   g_assert_cmpuint (((NotifyCall *) g_ptr_array_index (calls, 2))->replaces_id, ==, 0);
   g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 2))->summary, ==,
@@ -392,49 +376,42 @@ test_quiet (Fixture       *fixture,
   popcheck_notifier_set_notify_new_mail (fixture->notifier, TRUE);
   emit_new_messages (fixture, fixture->work, 1, 0);
 
-  calls = notify_calls (fixture);
-  g_assert_cmpuint (calls->len, ==, 0);
-
-  /* And the same notifier still speaks when it should. */
-  emit_new_messages (fixture, fixture->work, 1, 1);
-  g_clear_pointer (&calls, g_ptr_array_unref);
-  calls = notify_calls (fixture);
+  /* And the same notifier still speaks when it should: this is the only
+   * notification, and it holds only this message. */
+  emit_new_messages (fixture, fixture->work, 7, 1);
+  calls = notify_calls (fixture, 1);
   g_assert_cmpuint (calls->len, ==, 1);
+  g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 0))->summary, ==,
+                   "1 new message — Work <& Co>");
+  g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 0))->body, ==,
+                   "<b>Bob</b>: Report 7");
 }
 
 static void
 test_default_action (Fixture       *fixture,
                      gconstpointer  user_data)
 {
-  g_autoptr(GPtrArray) closes = NULL;
 
   emit_new_messages (fixture, fixture->work, 1, 3);
+  g_ptr_array_unref (notify_calls (fixture, 1));
 
   /* The user clicks the notification: the newest message is shown. */
   emit_daemon_signal (fixture, "ActionInvoked",
                       g_variant_new_parsed ("[<uint32 1>, <'default'>]"));
-  while (fixture->activated->len == 0)
-    popcheck_test_spin (10);
+  wait_for_activated (fixture, 1);
   g_assert_cmpstr (g_ptr_array_index (fixture->activated, 0), ==,
                    "show-message ('work-co', 'uid-3')");
 
   emit_daemon_signal (fixture, "ActionInvoked",
                       g_variant_new_parsed ("[<uint32 1>, <'open'>]"));
-  while (fixture->activated->len < 2)
-    popcheck_test_spin (10);
+  wait_for_activated (fixture, 2);
   g_assert_cmpstr (g_ptr_array_index (fixture->activated, 1), ==,
                    "show-message ('work-co', 'uid-3')");
 
   /* Dismiss closes it and shows nothing. */
   emit_daemon_signal (fixture, "ActionInvoked",
                       g_variant_new_parsed ("[<uint32 1>, <'dismiss'>]"));
-  do
-    {
-      g_clear_pointer (&closes, g_ptr_array_unref);
-      popcheck_test_spin (20);
-      closes = daemon_calls (fixture, "CloseNotification");
-    }
-  while (closes->len == 0);
+  wait_for_daemon_calls (fixture, "CloseNotification", 1);
   g_assert_cmpuint (fixture->activated->len, ==, 2);
 }
 
@@ -451,7 +428,7 @@ test_no_actions (Fixture       *fixture,
                                               "Mon, 2 Mar 2026 09:00:00 +0000"));
   g_signal_emit_by_name (fixture->checker, "new-messages", fixture->work, messages);
 
-  calls = notify_calls (fixture);
+  calls = notify_calls (fixture, 1);
   g_assert_cmpuint (calls->len, ==, 1);
   call = g_ptr_array_index (calls, 0);
   g_assert_cmpuint (g_strv_length (call->actions), ==, 0);
@@ -464,7 +441,6 @@ test_problem (Fixture       *fixture,
               gconstpointer  user_data)
 {
   g_autoptr(GPtrArray) calls = NULL;
-  g_autoptr(GPtrArray) closes = NULL;
   NotifyCall *call;
 
   popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_ERROR,
@@ -474,7 +450,7 @@ test_problem (Fixture       *fixture,
   /* The same problem again (a retry that fails the same way): nothing. */
   g_signal_emit_by_name (fixture->checker, "problem", fixture->work);
 
-  calls = notify_calls (fixture);
+  calls = notify_calls (fixture, 1);
   g_assert_cmpuint (calls->len, ==, 1);
   call = g_ptr_array_index (calls, 0);
   g_assert_cmpstr (call->summary, ==, "PopCheck cannot check Work <& Co>");
@@ -483,20 +459,14 @@ test_problem (Fixture       *fixture,
   /* Fixed: the stale notice goes, and a later problem is news again. */
   popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_IDLE,
                               POPCHECK_PROBLEM_NONE, NULL);
-  do
-    {
-      g_clear_pointer (&closes, g_ptr_array_unref);
-      popcheck_test_spin (20);
-      closes = daemon_calls (fixture, "CloseNotification");
-    }
-  while (closes->len == 0);
+  wait_for_daemon_calls (fixture, "CloseNotification", 1);
 
   popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_ERROR,
                               POPCHECK_PROBLEM_CERTIFICATE,
                               "The certificate changed");
   g_signal_emit_by_name (fixture->checker, "problem", fixture->work);
   g_clear_pointer (&calls, g_ptr_array_unref);
-  calls = notify_calls (fixture);
+  calls = notify_calls (fixture, 2);
   g_assert_cmpuint (calls->len, ==, 2);
 
   /* Errors off: nothing, for any account. */
@@ -504,9 +474,20 @@ test_problem (Fixture       *fixture,
   popcheck_mailbox_set_state (fixture->quiet, POPCHECK_MAILBOX_STATE_ERROR,
                               POPCHECK_PROBLEM_AUTH, "No");
   g_signal_emit_by_name (fixture->checker, "problem", fixture->quiet);
+
+  /* On again, the next problem is the next notification: nothing came
+   * in between. */
+  popcheck_notifier_set_notify_errors (fixture->notifier, TRUE);
+  popcheck_mailbox_set_state (fixture->quiet, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_AUTH, "Still no");
+  g_signal_emit_by_name (fixture->checker, "problem", fixture->quiet);
   g_clear_pointer (&calls, g_ptr_array_unref);
-  calls = notify_calls (fixture);
-  g_assert_cmpuint (calls->len, ==, 2);
+  calls = notify_calls (fixture, 3);
+  g_assert_cmpuint (calls->len, ==, 3);
+  g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 2))->summary, ==,
+                   "PopCheck cannot check Quiet");
+  g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 2))->body, ==,
+                   "Still no");
 }
 
 static guint n_messages_logged;
@@ -527,7 +508,7 @@ test_no_server (Fixture       *fixture,
 {
   guint handler;
 
-  g_assert_false (name_has_owner (fixture->client, NOTIFICATIONS_NAME));
+  g_assert_false (popcheck_test_name_has_owner (fixture->client, NOTIFICATIONS_NAME));
 
   handler = g_log_set_handler ("popcheck-notifier",
                                G_LOG_LEVEL_MASK & ~G_LOG_LEVEL_DEBUG,
@@ -540,16 +521,30 @@ test_no_server (Fixture       *fixture,
   popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_ERROR,
                               POPCHECK_PROBLEM_AUTH, "No");
   g_signal_emit_by_name (fixture->checker, "problem", fixture->work);
-  g_assert_cmpuint (n_messages_logged, ==, 1);
-
-  /* The server comes: notifications work again. */
-  daemon_start (fixture, "actions body body-markup");
-  emit_new_messages (fixture, fixture->work, 100, 1);
   {
-    g_autoptr(GPtrArray) calls = notify_calls (fixture);
+    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+    while (n_messages_logged == 0)
+      {
+        if (g_get_monotonic_time () > deadline)
+          g_error ("The missing server was never reported");
+        popcheck_test_spin (10);
+      }
+  }
+
+  /* The server comes: notifications work again, the mail that could not
+   * be announced included. */
+  daemon_start (fixture, "actions body body-markup");
+  emit_new_messages (fixture, fixture->work, 50, 1);
+  {
+    g_autoptr(GPtrArray) calls = notify_calls (fixture, 1);
 
     g_assert_cmpuint (calls->len, ==, 1);
+    g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 0))->summary, ==,
+                     "11 new messages — Work <& Co>");
   }
+  /* All that time, one line in the log. */
+  g_assert_cmpuint (n_messages_logged, ==, 1);
 
   g_log_remove_handler ("popcheck-notifier", handler);
 }
@@ -569,13 +564,15 @@ main (int   argc,
 #define ADD(path, func, caps) \
   g_test_add (path, Fixture, caps, fixture_set_up, func, fixture_tear_down)
 
+  /* First, while libnotify has never reached a server: it must not be
+   * asked anything then (it warns on every capability query). */
+  ADD ("/notifier/no-server", test_no_server, NULL);
   ADD ("/notifier/new-mail", test_new_mail, "actions body body-markup");
   ADD ("/notifier/replace", test_replace, "actions body body-markup");
   ADD ("/notifier/quiet", test_quiet, "actions body body-markup");
   ADD ("/notifier/default-action", test_default_action, "actions body body-markup");
   ADD ("/notifier/no-actions", test_no_actions, "body");
   ADD ("/notifier/problem", test_problem, "actions body body-markup");
-  ADD ("/notifier/no-server", test_no_server, NULL);
 
 #undef ADD
 

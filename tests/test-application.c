@@ -1,0 +1,867 @@
+/* test-application.c: the whole application, as a session sees it
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Runs under keyring-harness (a private session bus with gnome-keyring)
+ * and run-under-xvfb.  Each test runs one real PopcheckApplication through
+ * g_application_run() in a subprocess of its own, with python3-dbusmock's
+ * notification daemon on the bus and, where mail is needed, the Dovecot
+ * demo server.  Second launches are the real `popcheck` executable, so
+ * single instance and `popcheck --check` go over D-Bus as they do for a
+ * user; the tray is driven as a host drives it.
+ *
+ * The test's steps run in an idle callback inside g_application_run(): it
+ * waits by iterating the main context, with a time limit.  What must hold
+ * after the window is closed (the application stays) is checked after
+ * that callback returned, when nothing but the application's own holds
+ * keeps g_application_run() going.
+ */
+
+#define G_LOG_DOMAIN "popcheck-test-application"
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "popcheck-account.h"
+#include "popcheck-account-list.h"
+#include "popcheck-application.h"
+#include "popcheck-autostart.h"
+#include "popcheck-checker.h"
+#include "popcheck-mailbox.h"
+#include "popcheck-message.h"
+#include "popcheck-secret.h"
+#include "popcheck-test-bus.h"
+#include "popcheck-test-demo.h"
+#include "popcheck-window-private.h"
+
+#define TIMEOUT_SECONDS 60
+#define NOTIFICATIONS_NAME "org.freedesktop.Notifications"
+#define NOTIFICATIONS_PATH "/org/freedesktop/Notifications"
+
+typedef struct _Fixture Fixture;
+typedef void (*Steps) (Fixture *fixture);
+
+struct _Fixture
+{
+  PopcheckApplication *app;
+  GDBusConnection     *client;
+  GSubprocess         *daemon;
+  GSubprocess         *logind;
+  PopcheckTestDemo    *demo;
+  PopcheckAccount     *account;
+
+  Steps                steps;
+  gboolean             steps_done;
+
+  /* What the checker said, counted. */
+  guint                n_first_checks;
+  guint                n_new_messages;
+  guint                n_checks_done;
+
+  /* The single-instance test: a second `popcheck` after the close. */
+  GSubprocess         *second;
+  gboolean             presented_after_close;
+};
+
+/* Runs the main context until condition holds; failing after
+ * TIMEOUT_SECONDS. */
+#define WAIT_UNTIL(condition)                                              \
+  G_STMT_START {                                                           \
+    gint64 deadline = g_get_monotonic_time () +                            \
+                      TIMEOUT_SECONDS * G_TIME_SPAN_SECOND;                \
+    while (!(condition))                                                   \
+      {                                                                    \
+        if (g_get_monotonic_time () > deadline)                            \
+          g_error ("Timed out waiting for %s", #condition);                \
+        g_main_context_iteration (NULL, FALSE);                            \
+        g_usleep (2000);                                                   \
+      }                                                                    \
+  } G_STMT_END
+
+static PopcheckWindow *
+main_window (Fixture *fixture)
+{
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (fixture->app));
+       l != NULL; l = l->next)
+    {
+      if (POPCHECK_IS_WINDOW (l->data))
+        return l->data;
+    }
+
+  return NULL;
+}
+
+static gboolean
+window_shown (Fixture *fixture)
+{
+  PopcheckWindow *window = main_window (fixture);
+
+  return window != NULL && gtk_widget_get_mapped (GTK_WIDGET (window));
+}
+
+/* Hidden, not destroyed: still the application's window. */
+static gboolean
+window_hidden (Fixture *fixture)
+{
+  PopcheckWindow *window = main_window (fixture);
+
+  return window != NULL && !gtk_widget_get_visible (GTK_WIDGET (window));
+}
+
+/* Another `popcheck`, as a user or the desktop starts it, in the same
+ * session and display. */
+static GSubprocess *
+spawn_popcheck (const char *option)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *path = g_getenv ("POPCHECK_APP");
+  GSubprocess *subprocess;
+
+  g_assert_nonnull (path);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  /* Not into the TAP stream. */
+  g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
+  popcheck_test_launcher_die_with_parent (launcher);
+  subprocess = g_subprocess_launcher_spawn (launcher, &error, path, option, NULL);
+  g_assert_no_error (error);
+  return subprocess;
+}
+
+static void
+subprocess_exited_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  gboolean *exited = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, &error);
+  g_assert_no_error (error);
+  *exited = TRUE;
+}
+
+/* Waits (iterating, so the application answers it) until it exits, and
+ * asserts its exit status. */
+static void
+wait_for_exit (GSubprocess *subprocess,
+               int          status)
+{
+  gboolean exited = FALSE;
+
+  g_subprocess_wait_async (subprocess, NULL, subprocess_exited_cb, &exited);
+  WAIT_UNTIL (exited);
+  g_assert_true (g_subprocess_get_if_exited (subprocess));
+  g_assert_cmpint (g_subprocess_get_exit_status (subprocess), ==, status);
+}
+
+static void
+run_popcheck (const char *option)
+{
+  g_autoptr(GSubprocess) subprocess = spawn_popcheck (option);
+
+  wait_for_exit (subprocess, 0);
+}
+
+/* The tray: its name is org.kde.StatusNotifierItem-PID-N. */
+static char *
+tray_bus_name (Fixture *fixture)
+{
+  g_autofree char *prefix = g_strdup_printf ("org.kde.StatusNotifierItem-%d-",
+                                             (int) getpid ());
+  gint64 deadline = g_get_monotonic_time () + TIMEOUT_SECONDS * G_TIME_SPAN_SECOND;
+
+  for (;;)
+    {
+      g_autoptr(GVariant) reply = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree const char **names = NULL;
+
+      reply = popcheck_test_call (fixture->client, "org.freedesktop.DBus",
+                                  "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                  "ListNames", NULL, "(as)", &error);
+      g_assert_no_error (error);
+      g_variant_get (reply, "(^a&s)", &names);
+      for (guint i = 0; names[i] != NULL; i++)
+        {
+          if (g_str_has_prefix (names[i], prefix))
+            return g_strdup (names[i]);
+        }
+
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The tray took no bus name");
+      popcheck_test_spin (20);
+    }
+}
+
+/* A left click on the tray icon, as a host sends it. */
+static void
+tray_activate (Fixture *fixture)
+{
+  g_autofree char *name = tray_bus_name (fixture);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = popcheck_test_call (fixture->client, name, "/StatusNotifierItem",
+                              "org.kde.StatusNotifierItem", "Activate",
+                              g_variant_new ("(ii)", 0, 0), NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* The notification daemon */
+
+static GPtrArray *
+notify_calls (Fixture *fixture)
+{
+  return popcheck_test_mock_calls (fixture->client, NOTIFICATIONS_NAME,
+                                   NOTIFICATIONS_PATH, "Notify");
+}
+
+static guint
+n_notify_calls (Fixture *fixture)
+{
+  g_autoptr(GPtrArray) calls = notify_calls (fixture);
+
+  return calls->len;
+}
+
+/* Argument `index` of a recorded call, which GetCalls gives as variants. */
+static GVariant *
+call_argument (GVariant *args,
+               guint     index)
+{
+  g_autoptr(GVariant) boxed = g_variant_get_child_value (args, index);
+
+  return g_variant_get_variant (boxed);
+}
+
+static void
+emit_action_invoked (Fixture    *fixture,
+                     guint32     id,
+                     const char *action)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariant *args[2] = {
+    g_variant_new_variant (g_variant_new_uint32 (id)),
+    g_variant_new_variant (g_variant_new_string (action)),
+  };
+
+  reply = popcheck_test_call (fixture->client, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH,
+                              "org.freedesktop.DBus.Mock", "EmitSignal",
+                              g_variant_new ("(sss@av)", NOTIFICATIONS_NAME,
+                                             "ActionInvoked", "us",
+                                             g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                                                  args, 2)),
+                              NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* logind says the system slept (TRUE) or woke up (FALSE). */
+static void
+emit_prepare_for_sleep (Fixture  *fixture,
+                        gboolean  sleeping)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariant *arg = g_variant_new_variant (g_variant_new_boolean (sleeping));
+
+  reply = popcheck_test_call (fixture->client, "org.freedesktop.login1",
+                              "/org/freedesktop/login1",
+                              "org.freedesktop.DBus.Mock", "EmitSignal",
+                              g_variant_new ("(sss@av)", "org.freedesktop.login1.Manager",
+                                             "PrepareForSleep", "b",
+                                             g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                                                  &arg, 1)),
+                              NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* The demo account */
+
+static void
+first_check_cb (PopcheckChecker *checker,
+                PopcheckMailbox *mailbox,
+                guint            count,
+                Fixture         *fixture)
+{
+  fixture->n_first_checks++;
+}
+
+static void
+new_messages_cb (PopcheckChecker *checker,
+                 PopcheckMailbox *mailbox,
+                 GPtrArray       *messages,
+                 Fixture         *fixture)
+{
+  fixture->n_new_messages += messages->len;
+}
+
+static void
+last_check_cb (PopcheckMailbox *mailbox,
+               GParamSpec      *pspec,
+               Fixture         *fixture)
+{
+  if (popcheck_mailbox_get_last_check (mailbox) != NULL)
+    fixture->n_checks_done++;
+}
+
+static void
+stored_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  popcheck_secret_store_finish (result, &error);
+  g_assert_no_error (error);
+  *done = TRUE;
+}
+
+static PopcheckMailbox *
+demo_mailbox (Fixture *fixture)
+{
+  return popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                       popcheck_account_get_id (fixture->account));
+}
+
+/* An account on the demo server, with its sample messages, added to the
+ * running application the way the account editor adds one. */
+static void
+add_demo_account (Fixture    *fixture,
+                  const char *name,
+                  const char *user)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
+  g_autoptr(GError) error = NULL;
+  gboolean stored = FALSE;
+
+  fixture->demo = popcheck_test_demo_start ();
+  popcheck_test_demo_add_user (fixture->demo, user, "right-password", FALSE);
+  popcheck_secret_store_async (fixture->demo->host, fixture->demo->pop3s_port,
+                               user, "right-password", NULL, stored_cb, &stored);
+  WAIT_UNTIL (stored);
+
+  g_signal_connect (checker, "first-check", G_CALLBACK (first_check_cb), fixture);
+  g_signal_connect (checker, "new-messages", G_CALLBACK (new_messages_cb), fixture);
+
+  fixture->account = g_object_ref (popcheck_account_list_add (accounts, name, &error));
+  g_assert_no_error (error);
+  popcheck_account_set_host (fixture->account, fixture->demo->host);
+  popcheck_account_set_port (fixture->account, fixture->demo->pop3s_port);
+  popcheck_account_set_security (fixture->account, POP3_SECURITY_TLS);
+  popcheck_account_set_user (fixture->account, user);
+  popcheck_account_set_pinned_fingerprint (fixture->account, fixture->demo->fingerprint);
+
+  g_signal_connect (demo_mailbox (fixture), "notify::last-check",
+                    G_CALLBACK (last_check_cb), fixture);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+}
+
+static PopcheckMessage *
+find_message (PopcheckMailbox *mailbox,
+              const char      *subject)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (mailbox)); i++)
+    {
+      g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
+
+      if (g_strcmp0 (popcheck_message_get_subject (message), subject) == 0)
+        return message;
+    }
+
+  return NULL;
+}
+
+static PopcheckMessage *
+selected_message (Fixture *fixture)
+{
+  GtkSelectionModel *selection = popcheck_window_get_selection (main_window (fixture));
+  g_autoptr(GtkBitset) selected = gtk_selection_model_get_selection (selection);
+  g_autoptr(PopcheckMessage) message = NULL;
+
+  if (gtk_bitset_get_size (selected) != 1)
+    return NULL;
+
+  message = g_list_model_get_item (G_LIST_MODEL (selection),
+                                   gtk_bitset_get_nth (selected, 0));
+  return message;
+}
+
+/* Running the application */
+
+static gboolean
+steps_cb (gpointer user_data)
+{
+  Fixture *fixture = user_data;
+
+  fixture->steps (fixture);
+  fixture->steps_done = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+watchdog_cb (gpointer user_data)
+{
+  g_error ("The application did not end in time");
+  return G_SOURCE_REMOVE;
+}
+
+/* g_application_run() with these arguments; the steps run once it has
+ * started (and activated, unless told otherwise).  Returns its status. */
+static int
+run_application (Fixture    *fixture,
+                 const char *option,
+                 Steps       steps)
+{
+  const char *argv[] = { "popcheck", option, NULL };
+  guint watchdog;
+  int status;
+
+  fixture->steps = steps;
+  g_idle_add (steps_cb, fixture);
+  watchdog = g_timeout_add_seconds (4 * TIMEOUT_SECONDS, watchdog_cb, NULL);
+  status = g_application_run (G_APPLICATION (fixture->app),
+                              option != NULL ? 2 : 1, (char **) argv);
+  g_source_remove (watchdog);
+  return status;
+}
+
+static void
+fixture_set_up (Fixture *fixture)
+{
+  fixture->client = popcheck_test_connect ();
+  fixture->daemon = popcheck_test_notification_daemon_start (fixture->client,
+                                                             "actions body body-markup");
+  fixture->app = popcheck_application_new ();
+}
+
+static void
+fixture_tear_down (Fixture *fixture)
+{
+  g_clear_object (&fixture->app);
+  g_clear_object (&fixture->account);
+  g_clear_pointer (&fixture->demo, popcheck_test_demo_stop);
+  if (fixture->logind != NULL)
+    {
+      g_subprocess_send_signal (fixture->logind, SIGTERM);
+      g_subprocess_wait (fixture->logind, NULL, NULL);
+      g_clear_object (&fixture->logind);
+    }
+  popcheck_test_notification_daemon_stop (fixture->client, fixture->daemon);
+  g_clear_object (&fixture->daemon);
+  g_clear_object (&fixture->second);
+  g_clear_object (&fixture->client);
+}
+
+/* Started in the background, checked from the command line, notified,
+ * and the notification opens the window on the new message. */
+
+#define TRICKY_SUBJECT "<b>Lunch</b> & more"
+
+static void
+background_steps (Fixture *fixture)
+{
+  PopcheckMailbox *mailbox;
+  PopcheckMessage *message;
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GVariant) summary = NULL;
+  g_autoptr(GVariant) body = NULL;
+  g_autoptr(GVariant) actions = NULL;
+  g_autoptr(GVariant) hints = NULL;
+  g_autofree const char **action_names = NULL;
+  const char *category = NULL;
+  guint n_checks;
+
+  /* --background: no window at all. */
+  g_assert_null (main_window (fixture));
+
+  /* The first check of a full mailbox: no flood, not even one. */
+  add_demo_account (fixture, "Demo <&> Mail", "app1");
+  WAIT_UNTIL (fixture->n_first_checks == 1);
+  mailbox = demo_mailbox (fixture);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==, POPCHECK_MAILBOX_STATE_IDLE);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (mailbox)), >, 0);
+  g_assert_cmpuint (fixture->n_new_messages, ==, 0);
+  g_assert_cmpuint (n_notify_calls (fixture), ==, 0);
+
+  /* New mail, and `popcheck --check` asks the running PopCheck over
+   * D-Bus: the check that finds it is this application's. */
+  popcheck_test_demo_deliver (fixture->demo, "app1", "<lunch@example.org>",
+                              TRICKY_SUBJECT);
+  run_popcheck ("--check");
+  WAIT_UNTIL (fixture->n_new_messages == 1);
+  WAIT_UNTIL (n_notify_calls (fixture) == 1);
+  g_assert_null (main_window (fixture));
+
+  calls = notify_calls (fixture);
+  summary = call_argument (g_ptr_array_index (calls, 0), 3);
+  body = call_argument (g_ptr_array_index (calls, 0), 4);
+  actions = call_argument (g_ptr_array_index (calls, 0), 5);
+  hints = call_argument (g_ptr_array_index (calls, 0), 6);
+  g_assert_cmpstr (g_variant_get_string (summary, NULL), ==,
+                   "1 new message — Demo <&> Mail");
+  /* The subject is mail content: escaped for a body-markup server. */
+  g_assert_cmpstr (g_variant_get_string (body, NULL), ==,
+                   "<b>Test Sender</b>: &lt;b&gt;Lunch&lt;/b&gt; &amp; more");
+  action_names = g_variant_get_strv (actions, NULL);
+  g_assert_true (g_strv_contains (action_names, "default"));
+  g_assert_true (g_variant_lookup (hints, "category", "&s", &category));
+  g_assert_cmpstr (category, ==, "email.arrived");
+
+  /* The user clicks it: the window, the new message selected.  The mock
+   * numbers its notifications from 1. */
+  message = find_message (mailbox, TRICKY_SUBJECT);
+  g_assert_nonnull (message);
+  emit_action_invoked (fixture, 1, "default");
+  WAIT_UNTIL (window_shown (fixture));
+  WAIT_UNTIL (selected_message (fixture) != NULL);
+  g_assert_cmpstr (popcheck_message_get_uid (selected_message (fixture)), ==,
+                   popcheck_message_get_uid (message));
+
+  /* Another check with nothing new says nothing. */
+  n_checks = fixture->n_checks_done;
+  run_popcheck ("--check");
+  WAIT_UNTIL (fixture->n_checks_done > n_checks);
+  g_assert_cmpuint (n_notify_calls (fixture), ==, 1);
+  g_assert_cmpuint (fixture->n_new_messages, ==, 1);
+
+  /* Going to sleep checks nothing; waking up checks at once, long before
+   * the account's next scheduled check. */
+  n_checks = fixture->n_checks_done;
+  emit_prepare_for_sleep (fixture, TRUE);
+  emit_prepare_for_sleep (fixture, FALSE);
+  WAIT_UNTIL (fixture->n_checks_done > n_checks);
+  g_assert_cmpuint (fixture->n_checks_done, ==, n_checks + 1);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_background (void)
+{
+  Fixture fixture = { 0 };
+
+  fixture_set_up (&fixture);
+  fixture.logind = popcheck_test_logind_start (fixture.client);
+  g_assert_cmpint (run_application (&fixture, "--background", background_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+}
+
+/* One instance: the tray toggles the window, closing it leaves the
+ * application running, and launching PopCheck again presents it. */
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  Fixture *fixture = user_data;
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+window_visible_cb (GtkWidget  *window,
+                   GParamSpec *pspec,
+                   Fixture    *fixture)
+{
+  if (!fixture->steps_done || !gtk_widget_get_visible (window) ||
+      fixture->presented_after_close)
+    return;
+
+  /* Shown again by the second launch, after the steps had returned: the
+   * application lived on without a visible window.  Quit ends it, once
+   * gtk_window_present() is done with the window. */
+  fixture->presented_after_close = TRUE;
+  g_idle_add (quit_cb, fixture);
+}
+
+static void
+single_instance_steps (Fixture *fixture)
+{
+  PopcheckWindow *window;
+
+  WAIT_UNTIL (window_shown (fixture));
+  window = main_window (fixture);
+
+  /* The tray icon's left click hides the window, and shows it again. */
+  tray_activate (fixture);
+  WAIT_UNTIL (window_hidden (fixture));
+  g_assert_true (main_window (fixture) == window);
+  tray_activate (fixture);
+  WAIT_UNTIL (window_shown (fixture));
+  g_assert_true (main_window (fixture) == window);
+
+  /* Closed, with "Run in background" on (the default): hidden, not gone. */
+  gtk_window_close (GTK_WINDOW (window));
+  WAIT_UNTIL (window_hidden (fixture));
+  g_assert_true (main_window (fixture) == window);
+
+  /* Launched again once these steps have returned: only the application's
+   * own holds keep it running until the second instance reaches it. */
+  g_signal_connect (window, "notify::visible", G_CALLBACK (window_visible_cb), fixture);
+  fixture->second = spawn_popcheck (NULL);
+}
+
+static void
+test_single_instance (void)
+{
+  Fixture fixture = { 0 };
+
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, NULL, single_instance_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  g_assert_true (fixture.presented_after_close);
+  /* The second launch handed over and ended. */
+  g_assert_nonnull (fixture.second);
+  wait_for_exit (fixture.second, 0);
+  fixture_tear_down (&fixture);
+}
+
+/* With "Run in background" off, closing the window ends PopCheck. */
+
+static void
+no_background_steps (Fixture *fixture)
+{
+  WAIT_UNTIL (window_shown (fixture));
+  gtk_window_close (GTK_WINDOW (main_window (fixture)));
+}
+
+static void
+test_no_background (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+
+  g_settings_set_boolean (settings, "run-in-background", FALSE);
+  fixture_set_up (&fixture);
+  /* Returning at all is the test: the watchdog fails it otherwise. */
+  g_assert_cmpint (run_application (&fixture, NULL, no_background_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  g_assert_null (gtk_application_get_windows (GTK_APPLICATION (fixture.app)));
+  fixture_tear_down (&fixture);
+}
+
+/* "Start at login" and the XDG autostart entry follow each other: the
+ * entry found at startup sets the setting, a changed setting writes or
+ * removes the entry. */
+
+static gboolean
+start_at_login (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+
+  return g_settings_get_boolean (settings, "start-at-login");
+}
+
+static void
+start_at_login_steps (Fixture *fixture)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  g_autofree char *path = popcheck_autostart_get_path ();
+  g_autofree char *contents = NULL;
+
+  WAIT_UNTIL (start_at_login ());
+
+  g_settings_set_boolean (settings, "start-at-login", FALSE);
+  WAIT_UNTIL (!g_file_test (path, G_FILE_TEST_EXISTS));
+
+  g_settings_set_boolean (settings, "start-at-login", TRUE);
+  WAIT_UNTIL (popcheck_autostart_is_enabled ());
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  /* At login, in the background. */
+  g_assert_nonnull (strstr (contents, "--background"));
+
+  g_settings_set_boolean (settings, "start-at-login", FALSE);
+  WAIT_UNTIL (!g_file_test (path, G_FILE_TEST_EXISTS));
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_start_at_login (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  /* Turned on elsewhere (or by an earlier PopCheck): the entry is there,
+   * the setting (in memory, fresh) says off. */
+  popcheck_autostart_set_enabled (TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_false (start_at_login ());
+
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, "--background", start_at_login_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+}
+
+/* `popcheck --check` with no PopCheck running checks once and exits
+ * (here: no account, which it says); it neither stays nor opens a
+ * window. */
+static void
+communicated_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  char **err = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, NULL, err, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (*err);
+}
+
+static void
+test_check_once (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) subprocess = NULL;
+  g_autoptr(GDBusConnection) client = popcheck_test_connect ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  g_assert_false (popcheck_test_name_has_owner (client, APPLICATION_ID));
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  popcheck_test_launcher_die_with_parent (launcher);
+  subprocess = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("POPCHECK_APP"),
+                                            "--check", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (subprocess, NULL, NULL, communicated_cb, &err);
+  WAIT_UNTIL (err != NULL);
+  g_test_message ("popcheck --check said: %s", err);
+  g_assert_nonnull (strstr (err, "There is no account to check."));
+  wait_for_exit (subprocess, 1);
+}
+
+/* `popcheck --check` with none running and an account: it checks, says
+ * how much is new, keeps what it saw, and needs no display.  The account
+ * is in the keyfile settings backend, which the executable reads too. */
+
+static char *
+run_check_once_without_display (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) subprocess = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "keyfile", TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "DISPLAY");
+  g_subprocess_launcher_unsetenv (launcher, "WAYLAND_DISPLAY");
+  popcheck_test_launcher_die_with_parent (launcher);
+  subprocess = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("POPCHECK_APP"),
+                                            "--check", NULL);
+  g_assert_no_error (error);
+  /* Nothing in this process has to answer it: waiting is fine. */
+  g_subprocess_communicate_utf8 (subprocess, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_test_message ("popcheck --check: stdout “%s”, stderr “%s”", out, err);
+  g_assert_true (g_subprocess_get_if_exited (subprocess));
+  g_assert_cmpint (g_subprocess_get_exit_status (subprocess), ==, 0);
+  return g_steal_pointer (&out);
+}
+
+static void
+test_check_once_account (void)
+{
+  g_autoptr(PopcheckTestDemo) demo = popcheck_test_demo_start ();
+  g_autofree char *keyfile = NULL;
+  g_autofree char *settings = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean stored = FALSE;
+
+  popcheck_test_demo_add_user (demo, "once1", "right-password", FALSE);
+  popcheck_secret_store_async (demo->host, demo->pop3s_port, "once1", "right-password",
+                               NULL, stored_cb, &stored);
+  WAIT_UNTIL (stored);
+
+  dir = g_build_filename (g_get_user_config_dir (), "glib-2.0", "settings", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  keyfile = g_build_filename (dir, "keyfile", NULL);
+  settings = g_strdup_printf ("[org/example/PopCheck]\n"
+                              "accounts=['once']\n"
+                              "\n"
+                              "[org/example/PopCheck/accounts/once]\n"
+                              "display-name='Once'\n"
+                              "host='%s'\n"
+                              "port=uint16 %u\n"
+                              "security='tls'\n"
+                              "user='once1'\n"
+                              "pinned-fingerprint='%s'\n",
+                              demo->host, demo->pop3s_port, demo->fingerprint);
+  g_file_set_contents (keyfile, settings, -1, &error);
+  g_assert_no_error (error);
+
+  /* The first check learns what is there: none of it is news. */
+  out = run_check_once_without_display ();
+  g_assert_cmpstr (out, ==, "0 new messages\n");
+
+  /* A new message, and a later run knows the rest from the saved state. */
+  popcheck_test_demo_deliver (demo, "once1", "<once@example.org>", "Once more");
+  g_clear_pointer (&out, g_free);
+  out = run_check_once_without_display ();
+  g_assert_cmpstr (out, ==, "1 new message\n");
+
+  g_unlink (keyfile);
+}
+
+/* Each test in a process of its own: one application registers per
+ * process, and GTK and libnotify keep global state. */
+static void
+run_isolated (gconstpointer data)
+{
+  GTestFunc func = (GTestFunc) data;
+
+  if (g_test_subprocess ())
+    {
+      func ();
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 5 * TIMEOUT_SECONDS * G_USEC_PER_SEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDOUT |
+                          G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  /* logind's mock lives on the private session bus: the application's
+   * resume monitor finds it there, and nothing reaches the real one. */
+  if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") != NULL)
+    g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", g_getenv ("DBUS_SESSION_BUS_ADDRESS"), TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_data_func ("/application/background-check-notify", test_background,
+                        run_isolated);
+  g_test_add_data_func ("/application/single-instance", test_single_instance,
+                        run_isolated);
+  g_test_add_data_func ("/application/no-background", test_no_background,
+                        run_isolated);
+  g_test_add_data_func ("/application/check-once", test_check_once,
+                        run_isolated);
+  g_test_add_data_func ("/application/start-at-login", test_start_at_login,
+                        run_isolated);
+  g_test_add_data_func ("/application/check-once-account", test_check_once_account,
+                        run_isolated);
+
+  return g_test_run ();
+}
