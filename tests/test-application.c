@@ -212,6 +212,62 @@ tray_activate (Fixture *fixture)
   g_assert_no_error (error);
 }
 
+/* The tray icon's right click, as a host sends it: checks now. */
+static void
+tray_secondary_activate (Fixture *fixture)
+{
+  g_autofree char *name = tray_bus_name (fixture);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = popcheck_test_call (fixture->client, name, "/StatusNotifierItem",
+                              "org.kde.StatusNotifierItem", "SecondaryActivate",
+                              g_variant_new ("(ii)", 0, 0), NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* Clicks the tray menu's item of that label, found in GetLayout as a
+ * host finds it. */
+static void
+tray_menu_click (Fixture    *fixture,
+                 const char *label)
+{
+  g_autofree char *name = tray_bus_name (fixture);
+  g_autoptr(GVariant) layout = NULL;
+  g_autoptr(GVariant) children = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  int id = -1;
+
+  layout = popcheck_test_call (fixture->client, name, "/MenuBar",
+                               "com.canonical.dbusmenu", "GetLayout",
+                               g_variant_new ("(ii@as)", 0, -1, g_variant_new_strv (NULL, 0)),
+                               "(u(ia{sv}av))", &error);
+  g_assert_no_error (error);
+  g_variant_get (layout, "(u(ia{sv}@av))", NULL, NULL, NULL, &children);
+  for (gsize i = 0; i < g_variant_n_children (children) && id < 0; i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (children, i);
+      g_autoptr(GVariant) child = g_variant_get_variant (boxed);
+      g_autoptr(GVariant) properties = NULL;
+      const char *item_label = NULL;
+      int item_id;
+
+      g_variant_get (child, "(i@a{sv}av)", &item_id, &properties, NULL);
+      if (g_variant_lookup (properties, "label", "&s", &item_label) &&
+          g_str_equal (item_label, label))
+        id = item_id;
+    }
+  g_assert_cmpint (id, >, 0);
+
+  reply = popcheck_test_call (fixture->client, name, "/MenuBar",
+                              "com.canonical.dbusmenu", "Event",
+                              g_variant_new ("(isvu)", id, "clicked",
+                                             g_variant_new_int32 (0), 0),
+                              NULL, &error);
+  g_assert_no_error (error);
+}
+
 /* The notification daemon */
 
 static GPtrArray *
@@ -540,7 +596,16 @@ background_steps (Fixture *fixture)
   WAIT_UNTIL (fixture->n_checks_done > n_checks);
   g_assert_cmpuint (fixture->n_checks_done, ==, n_checks + 1);
 
-  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+  /* The tray: a right click checks now, as does its menu's Check Now. */
+  n_checks = fixture->n_checks_done;
+  tray_secondary_activate (fixture);
+  WAIT_UNTIL (fixture->n_checks_done > n_checks);
+  n_checks = fixture->n_checks_done;
+  tray_menu_click (fixture, "_Check Now");
+  WAIT_UNTIL (fixture->n_checks_done > n_checks);
+
+  /* Quit in the tray's menu ends PopCheck (run returns). */
+  tray_menu_click (fixture, "_Quit");
 }
 
 static void
