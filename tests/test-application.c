@@ -198,30 +198,18 @@ tray_bus_name (Fixture *fixture)
     }
 }
 
-/* A left click on the tray icon, as a host sends it. */
+/* A click on the tray icon, as a host sends it: "Activate" (left, shows
+ * or hides the window) or "SecondaryActivate" (middle, checks now). */
 static void
-tray_activate (Fixture *fixture)
+tray_click (Fixture    *fixture,
+            const char *method)
 {
   g_autofree char *name = tray_bus_name (fixture);
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
 
   reply = popcheck_test_call (fixture->client, name, "/StatusNotifierItem",
-                              "org.kde.StatusNotifierItem", "Activate",
-                              g_variant_new ("(ii)", 0, 0), NULL, &error);
-  g_assert_no_error (error);
-}
-
-/* The tray icon's right click, as a host sends it: checks now. */
-static void
-tray_secondary_activate (Fixture *fixture)
-{
-  g_autofree char *name = tray_bus_name (fixture);
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GError) error = NULL;
-
-  reply = popcheck_test_call (fixture->client, name, "/StatusNotifierItem",
-                              "org.kde.StatusNotifierItem", "SecondaryActivate",
+                              "org.kde.StatusNotifierItem", method,
                               g_variant_new ("(ii)", 0, 0), NULL, &error);
   g_assert_no_error (error);
 }
@@ -596,9 +584,9 @@ background_steps (Fixture *fixture)
   WAIT_UNTIL (fixture->n_checks_done > n_checks);
   g_assert_cmpuint (fixture->n_checks_done, ==, n_checks + 1);
 
-  /* The tray: a right click checks now, as does its menu's Check Now. */
+  /* The tray: its secondary click checks now, as does its menu's Check Now. */
   n_checks = fixture->n_checks_done;
-  tray_secondary_activate (fixture);
+  tray_click (fixture, "SecondaryActivate");
   WAIT_UNTIL (fixture->n_checks_done > n_checks);
   n_checks = fixture->n_checks_done;
   tray_menu_click (fixture, "_Check Now");
@@ -657,10 +645,10 @@ single_instance_steps (Fixture *fixture)
   window = main_window (fixture);
 
   /* The tray icon's left click hides the window, and shows it again. */
-  tray_activate (fixture);
+  tray_click (fixture, "Activate");
   WAIT_UNTIL (window_hidden (fixture));
   g_assert_true (main_window (fixture) == window);
-  tray_activate (fixture);
+  tray_click (fixture, "Activate");
   WAIT_UNTIL (window_shown (fixture));
   g_assert_true (main_window (fixture) == window);
 
