@@ -678,6 +678,37 @@ test_single_instance (void)
   fixture_tear_down (&fixture);
 }
 
+/* Started by D-Bus activation (the service file's --gapplication-service)
+ * with no Activate call yet, as at login through the autostart entry: no
+ * window, and the application stays until asked. */
+
+static void
+service_steps (Fixture *fixture)
+{
+  /* The tray is up: the application started and has taken its name. */
+  g_autofree char *tray = tray_bus_name (fixture);
+
+  g_assert_nonnull (tray);
+  g_assert_null (main_window (fixture));
+
+  /* A launch from the menu then activates it: the window comes. */
+  run_popcheck (NULL);
+  WAIT_UNTIL (window_shown (fixture));
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_service (void)
+{
+  Fixture fixture = { 0 };
+
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, "--gapplication-service", service_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+}
+
 /* With "Run in background" off, closing the window ends PopCheck. */
 
 static void
@@ -909,6 +940,7 @@ main (int   argc,
                         run_isolated);
   g_test_add_data_func ("/application/no-background", test_no_background,
                         run_isolated);
+  g_test_add_data_func ("/application/service", test_service, run_isolated);
   g_test_add_data_func ("/application/check-once", test_check_once,
                         run_isolated);
   g_test_add_data_func ("/application/start-at-login", test_start_at_login,
