@@ -33,6 +33,7 @@
 #include "popcheck-checker.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
+#include "popcheck-preferences.h"
 #include "popcheck-secret.h"
 #include "popcheck-test-bus.h"
 #include "popcheck-test-demo.h"
@@ -81,6 +82,19 @@ struct _Fixture
         g_usleep (2000);                                                   \
       }                                                                    \
   } G_STMT_END
+
+static GtkWindow *
+preferences_window (Fixture *fixture)
+{
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (fixture->app));
+       l != NULL; l = l->next)
+    {
+      if (POPCHECK_IS_PREFERENCES_WINDOW (l->data))
+        return l->data;
+    }
+
+  return NULL;
+}
 
 static PopcheckWindow *
 main_window (Fixture *fixture)
@@ -649,6 +663,17 @@ single_instance_steps (Fixture *fixture)
   WAIT_UNTIL (window_hidden (fixture));
   g_assert_true (main_window (fixture) == window);
   tray_click (fixture, "Activate");
+  WAIT_UNTIL (window_shown (fixture));
+  g_assert_true (main_window (fixture) == window);
+
+  /* The tray menu's Preferences and Open PopCheck. */
+  tray_menu_click (fixture, "_Preferences");
+  WAIT_UNTIL (preferences_window (fixture) != NULL &&
+              gtk_widget_get_mapped (GTK_WIDGET (preferences_window (fixture))));
+  gtk_window_destroy (preferences_window (fixture));
+  tray_click (fixture, "Activate");
+  WAIT_UNTIL (window_hidden (fixture));
+  tray_menu_click (fixture, "_Open PopCheck");
   WAIT_UNTIL (window_shown (fixture));
   g_assert_true (main_window (fixture) == window);
 
