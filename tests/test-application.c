@@ -83,30 +83,31 @@ struct _Fixture
       }                                                                    \
   } G_STMT_END
 
-static GtkWindow *
-preferences_window (Fixture *fixture)
+/* The application's window of that type, or NULL. */
+static gpointer
+find_window (Fixture *fixture,
+             GType    type)
 {
   for (GList *l = gtk_application_get_windows (GTK_APPLICATION (fixture->app));
        l != NULL; l = l->next)
     {
-      if (POPCHECK_IS_PREFERENCES_WINDOW (l->data))
+      if (G_TYPE_CHECK_INSTANCE_TYPE (l->data, type))
         return l->data;
     }
 
   return NULL;
 }
 
+static GtkWindow *
+preferences_window (Fixture *fixture)
+{
+  return find_window (fixture, POPCHECK_TYPE_PREFERENCES_WINDOW);
+}
+
 static PopcheckWindow *
 main_window (Fixture *fixture)
 {
-  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (fixture->app));
-       l != NULL; l = l->next)
-    {
-      if (POPCHECK_IS_WINDOW (l->data))
-        return l->data;
-    }
-
-  return NULL;
+  return find_window (fixture, POPCHECK_TYPE_WINDOW);
 }
 
 static gboolean
