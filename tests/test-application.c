@@ -62,6 +62,8 @@ struct _Fixture
   guint                n_first_checks;
   guint                n_new_messages;
   guint                n_checks_done;
+  guint                n_errors;
+  guint                n_problems;
 
   /* The single-instance test: a second `popcheck` after the close. */
   GSubprocess         *second;
@@ -361,12 +363,29 @@ new_messages_cb (PopcheckChecker *checker,
 }
 
 static void
+problem_cb (PopcheckChecker *checker,
+            PopcheckMailbox *mailbox,
+            Fixture         *fixture)
+{
+  fixture->n_problems++;
+}
+
+static void
 last_check_cb (PopcheckMailbox *mailbox,
                GParamSpec      *pspec,
                Fixture         *fixture)
 {
   if (popcheck_mailbox_get_last_check (mailbox) != NULL)
     fixture->n_checks_done++;
+}
+
+static void
+state_cb (PopcheckMailbox *mailbox,
+          GParamSpec      *pspec,
+          Fixture         *fixture)
+{
+  if (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR)
+    fixture->n_errors++;
 }
 
 static void
@@ -390,11 +409,13 @@ demo_mailbox (Fixture *fixture)
 }
 
 /* An account on the demo server, with its sample messages, added to the
- * running application the way the account editor adds one. */
+ * running application the way the account editor adds one; the server's
+ * password is "right-password", the keyring gets `password`. */
 static void
 add_demo_account (Fixture    *fixture,
                   const char *name,
-                  const char *user)
+                  const char *user,
+                  const char *password)
 {
   PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
   PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
@@ -404,11 +425,12 @@ add_demo_account (Fixture    *fixture,
   fixture->demo = popcheck_test_demo_start ();
   popcheck_test_demo_add_user (fixture->demo, user, "right-password", FALSE);
   popcheck_secret_store_async (fixture->demo->host, fixture->demo->pop3s_port,
-                               user, "right-password", NULL, stored_cb, &stored);
+                               user, password, NULL, stored_cb, &stored);
   WAIT_UNTIL (stored);
 
   g_signal_connect (checker, "first-check", G_CALLBACK (first_check_cb), fixture);
   g_signal_connect (checker, "new-messages", G_CALLBACK (new_messages_cb), fixture);
+  g_signal_connect (checker, "problem", G_CALLBACK (problem_cb), fixture);
 
   fixture->account = g_object_ref (popcheck_account_list_add (accounts, name, &error));
   g_assert_no_error (error);
@@ -420,6 +442,8 @@ add_demo_account (Fixture    *fixture,
 
   g_signal_connect (demo_mailbox (fixture), "notify::last-check",
                     G_CALLBACK (last_check_cb), fixture);
+  g_signal_connect (demo_mailbox (fixture), "notify::state",
+                    G_CALLBACK (state_cb), fixture);
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
 }
 
@@ -542,7 +566,7 @@ background_steps (Fixture *fixture)
   g_assert_null (main_window (fixture));
 
   /* The first check of a full mailbox: no flood, not even one. */
-  add_demo_account (fixture, "Demo <&> Mail", "app1");
+  add_demo_account (fixture, "Demo <&> Mail", "app1", "right-password");
   WAIT_UNTIL (fixture->n_first_checks == 1);
   mailbox = demo_mailbox (fixture);
   g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==, POPCHECK_MAILBOX_STATE_IDLE);
@@ -619,6 +643,52 @@ test_background (void)
   fixture_set_up (&fixture);
   fixture.logind = popcheck_test_logind_start (fixture.client);
   g_assert_cmpint (run_application (&fixture, "--background", background_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+}
+
+/* A problem the user must solve (the server refuses the password) is one
+ * notification, however often the check runs into it again. */
+
+static void
+problem_steps (Fixture *fixture)
+{
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GVariant) summary = NULL;
+  guint n_errors;
+
+  add_demo_account (fixture, "Refused", "app2", "wrong-password");
+  WAIT_UNTIL (fixture->n_errors == 1);
+  WAIT_UNTIL (n_notify_calls (fixture) == 1);
+  calls = notify_calls (fixture);
+  summary = call_argument (g_ptr_array_index (calls, 0), 3);
+  g_assert_cmpstr (g_variant_get_string (summary, NULL), ==, "PopCheck cannot check Refused");
+  g_assert_cmpint (popcheck_mailbox_get_problem (demo_mailbox (fixture)), ==,
+                   POPCHECK_PROBLEM_AUTH);
+
+  /* Checked again, refused again: nothing new to say. */
+  for (guint i = 0; i < 2; i++)
+    {
+      n_errors = fixture->n_errors;
+      run_popcheck ("--check");
+      WAIT_UNTIL (fixture->n_errors > n_errors);
+    }
+  /* The checker reported the problem once (in this process, so this is
+   * exact), and the daemon saw one notification. */
+  g_assert_cmpuint (fixture->n_problems, ==, 1);
+  g_assert_cmpuint (n_notify_calls (fixture), ==, 1);
+  g_assert_null (main_window (fixture));
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_problem (void)
+{
+  Fixture fixture = { 0 };
+
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, "--background", problem_steps), ==, 0);
   g_assert_true (fixture.steps_done);
   fixture_tear_down (&fixture);
 }
@@ -964,6 +1034,7 @@ main (int   argc,
                         run_isolated);
   g_test_add_data_func ("/application/single-instance", test_single_instance,
                         run_isolated);
+  g_test_add_data_func ("/application/problem-once", test_problem, run_isolated);
   g_test_add_data_func ("/application/no-background", test_no_background,
                         run_isolated);
   g_test_add_data_func ("/application/service", test_service, run_isolated);
