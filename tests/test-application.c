@@ -33,6 +33,7 @@
 #include "popcheck-checker.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
+#include "popcheck-preferences.h"
 #include "popcheck-secret.h"
 #include "popcheck-test-bus.h"
 #include "popcheck-test-demo.h"
@@ -61,6 +62,8 @@ struct _Fixture
   guint                n_first_checks;
   guint                n_new_messages;
   guint                n_checks_done;
+  guint                n_errors;
+  guint                n_problems;
 
   /* The single-instance test: a second `popcheck` after the close. */
   GSubprocess         *second;
@@ -82,17 +85,31 @@ struct _Fixture
       }                                                                    \
   } G_STMT_END
 
-static PopcheckWindow *
-main_window (Fixture *fixture)
+/* The application's window of that type, or NULL. */
+static gpointer
+find_window (Fixture *fixture,
+             GType    type)
 {
   for (GList *l = gtk_application_get_windows (GTK_APPLICATION (fixture->app));
        l != NULL; l = l->next)
     {
-      if (POPCHECK_IS_WINDOW (l->data))
+      if (G_TYPE_CHECK_INSTANCE_TYPE (l->data, type))
         return l->data;
     }
 
   return NULL;
+}
+
+static GtkWindow *
+preferences_window (Fixture *fixture)
+{
+  return find_window (fixture, POPCHECK_TYPE_PREFERENCES_WINDOW);
+}
+
+static PopcheckWindow *
+main_window (Fixture *fixture)
+{
+  return find_window (fixture, POPCHECK_TYPE_WINDOW);
 }
 
 static gboolean
@@ -198,17 +215,61 @@ tray_bus_name (Fixture *fixture)
     }
 }
 
-/* A left click on the tray icon, as a host sends it. */
+/* A click on the tray icon, as a host sends it: "Activate" (left, shows
+ * or hides the window) or "SecondaryActivate" (middle, checks now). */
 static void
-tray_activate (Fixture *fixture)
+tray_click (Fixture    *fixture,
+            const char *method)
 {
   g_autofree char *name = tray_bus_name (fixture);
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
 
   reply = popcheck_test_call (fixture->client, name, "/StatusNotifierItem",
-                              "org.kde.StatusNotifierItem", "Activate",
+                              "org.kde.StatusNotifierItem", method,
                               g_variant_new ("(ii)", 0, 0), NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* Clicks the tray menu's item of that label, found in GetLayout as a
+ * host finds it. */
+static void
+tray_menu_click (Fixture    *fixture,
+                 const char *label)
+{
+  g_autofree char *name = tray_bus_name (fixture);
+  g_autoptr(GVariant) layout = NULL;
+  g_autoptr(GVariant) children = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  int id = -1;
+
+  layout = popcheck_test_call (fixture->client, name, "/MenuBar",
+                               "com.canonical.dbusmenu", "GetLayout",
+                               g_variant_new ("(ii@as)", 0, -1, g_variant_new_strv (NULL, 0)),
+                               "(u(ia{sv}av))", &error);
+  g_assert_no_error (error);
+  g_variant_get (layout, "(u(ia{sv}@av))", NULL, NULL, NULL, &children);
+  for (gsize i = 0; i < g_variant_n_children (children) && id < 0; i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (children, i);
+      g_autoptr(GVariant) child = g_variant_get_variant (boxed);
+      g_autoptr(GVariant) properties = NULL;
+      const char *item_label = NULL;
+      int item_id;
+
+      g_variant_get (child, "(i@a{sv}av)", &item_id, &properties, NULL);
+      if (g_variant_lookup (properties, "label", "&s", &item_label) &&
+          g_str_equal (item_label, label))
+        id = item_id;
+    }
+  g_assert_cmpint (id, >, 0);
+
+  reply = popcheck_test_call (fixture->client, name, "/MenuBar",
+                              "com.canonical.dbusmenu", "Event",
+                              g_variant_new ("(isvu)", id, "clicked",
+                                             g_variant_new_int32 (0), 0),
+                              NULL, &error);
   g_assert_no_error (error);
 }
 
@@ -302,12 +363,29 @@ new_messages_cb (PopcheckChecker *checker,
 }
 
 static void
+problem_cb (PopcheckChecker *checker,
+            PopcheckMailbox *mailbox,
+            Fixture         *fixture)
+{
+  fixture->n_problems++;
+}
+
+static void
 last_check_cb (PopcheckMailbox *mailbox,
                GParamSpec      *pspec,
                Fixture         *fixture)
 {
   if (popcheck_mailbox_get_last_check (mailbox) != NULL)
     fixture->n_checks_done++;
+}
+
+static void
+state_cb (PopcheckMailbox *mailbox,
+          GParamSpec      *pspec,
+          Fixture         *fixture)
+{
+  if (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR)
+    fixture->n_errors++;
 }
 
 static void
@@ -331,11 +409,13 @@ demo_mailbox (Fixture *fixture)
 }
 
 /* An account on the demo server, with its sample messages, added to the
- * running application the way the account editor adds one. */
+ * running application the way the account editor adds one; the server's
+ * password is "right-password", the keyring gets `password`. */
 static void
 add_demo_account (Fixture    *fixture,
                   const char *name,
-                  const char *user)
+                  const char *user,
+                  const char *password)
 {
   PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
   PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
@@ -345,11 +425,12 @@ add_demo_account (Fixture    *fixture,
   fixture->demo = popcheck_test_demo_start ();
   popcheck_test_demo_add_user (fixture->demo, user, "right-password", FALSE);
   popcheck_secret_store_async (fixture->demo->host, fixture->demo->pop3s_port,
-                               user, "right-password", NULL, stored_cb, &stored);
+                               user, password, NULL, stored_cb, &stored);
   WAIT_UNTIL (stored);
 
   g_signal_connect (checker, "first-check", G_CALLBACK (first_check_cb), fixture);
   g_signal_connect (checker, "new-messages", G_CALLBACK (new_messages_cb), fixture);
+  g_signal_connect (checker, "problem", G_CALLBACK (problem_cb), fixture);
 
   fixture->account = g_object_ref (popcheck_account_list_add (accounts, name, &error));
   g_assert_no_error (error);
@@ -361,6 +442,8 @@ add_demo_account (Fixture    *fixture,
 
   g_signal_connect (demo_mailbox (fixture), "notify::last-check",
                     G_CALLBACK (last_check_cb), fixture);
+  g_signal_connect (demo_mailbox (fixture), "notify::state",
+                    G_CALLBACK (state_cb), fixture);
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
 }
 
@@ -483,7 +566,7 @@ background_steps (Fixture *fixture)
   g_assert_null (main_window (fixture));
 
   /* The first check of a full mailbox: no flood, not even one. */
-  add_demo_account (fixture, "Demo <&> Mail", "app1");
+  add_demo_account (fixture, "Demo <&> Mail", "app1", "right-password");
   WAIT_UNTIL (fixture->n_first_checks == 1);
   mailbox = demo_mailbox (fixture);
   g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==, POPCHECK_MAILBOX_STATE_IDLE);
@@ -540,7 +623,16 @@ background_steps (Fixture *fixture)
   WAIT_UNTIL (fixture->n_checks_done > n_checks);
   g_assert_cmpuint (fixture->n_checks_done, ==, n_checks + 1);
 
-  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+  /* The tray: its secondary click checks now, as does its menu's Check Now. */
+  n_checks = fixture->n_checks_done;
+  tray_click (fixture, "SecondaryActivate");
+  WAIT_UNTIL (fixture->n_checks_done > n_checks);
+  n_checks = fixture->n_checks_done;
+  tray_menu_click (fixture, "_Check Now");
+  WAIT_UNTIL (fixture->n_checks_done > n_checks);
+
+  /* Quit in the tray's menu ends PopCheck (run returns). */
+  tray_menu_click (fixture, "_Quit");
 }
 
 static void
@@ -551,6 +643,52 @@ test_background (void)
   fixture_set_up (&fixture);
   fixture.logind = popcheck_test_logind_start (fixture.client);
   g_assert_cmpint (run_application (&fixture, "--background", background_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+}
+
+/* A problem the user must solve (the server refuses the password) is one
+ * notification, however often the check runs into it again. */
+
+static void
+problem_steps (Fixture *fixture)
+{
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GVariant) summary = NULL;
+  guint n_errors;
+
+  add_demo_account (fixture, "Refused", "app2", "wrong-password");
+  WAIT_UNTIL (fixture->n_errors == 1);
+  WAIT_UNTIL (n_notify_calls (fixture) == 1);
+  calls = notify_calls (fixture);
+  summary = call_argument (g_ptr_array_index (calls, 0), 3);
+  g_assert_cmpstr (g_variant_get_string (summary, NULL), ==, "PopCheck cannot check Refused");
+  g_assert_cmpint (popcheck_mailbox_get_problem (demo_mailbox (fixture)), ==,
+                   POPCHECK_PROBLEM_AUTH);
+
+  /* Checked again, refused again: nothing new to say. */
+  for (guint i = 0; i < 2; i++)
+    {
+      n_errors = fixture->n_errors;
+      run_popcheck ("--check");
+      WAIT_UNTIL (fixture->n_errors > n_errors);
+    }
+  /* The checker reported the problem once (in this process, so this is
+   * exact), and the daemon saw one notification. */
+  g_assert_cmpuint (fixture->n_problems, ==, 1);
+  g_assert_cmpuint (n_notify_calls (fixture), ==, 1);
+  g_assert_null (main_window (fixture));
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_problem (void)
+{
+  Fixture fixture = { 0 };
+
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, "--background", problem_steps), ==, 0);
   g_assert_true (fixture.steps_done);
   fixture_tear_down (&fixture);
 }
@@ -592,10 +730,21 @@ single_instance_steps (Fixture *fixture)
   window = main_window (fixture);
 
   /* The tray icon's left click hides the window, and shows it again. */
-  tray_activate (fixture);
+  tray_click (fixture, "Activate");
   WAIT_UNTIL (window_hidden (fixture));
   g_assert_true (main_window (fixture) == window);
-  tray_activate (fixture);
+  tray_click (fixture, "Activate");
+  WAIT_UNTIL (window_shown (fixture));
+  g_assert_true (main_window (fixture) == window);
+
+  /* The tray menu's Preferences and Open PopCheck. */
+  tray_menu_click (fixture, "_Preferences");
+  WAIT_UNTIL (preferences_window (fixture) != NULL &&
+              gtk_widget_get_mapped (GTK_WIDGET (preferences_window (fixture))));
+  gtk_window_destroy (preferences_window (fixture));
+  tray_click (fixture, "Activate");
+  WAIT_UNTIL (window_hidden (fixture));
+  tray_menu_click (fixture, "_Open PopCheck");
   WAIT_UNTIL (window_shown (fixture));
   g_assert_true (main_window (fixture) == window);
 
@@ -622,6 +771,37 @@ test_single_instance (void)
   /* The second launch handed over and ended. */
   g_assert_nonnull (fixture.second);
   wait_for_exit (fixture.second, 0);
+  fixture_tear_down (&fixture);
+}
+
+/* Started by D-Bus activation (the service file's --gapplication-service)
+ * with no Activate call yet, as at login through the autostart entry: no
+ * window, and the application stays until asked. */
+
+static void
+service_steps (Fixture *fixture)
+{
+  /* The tray is up: the application started and has taken its name. */
+  g_autofree char *tray = tray_bus_name (fixture);
+
+  g_assert_nonnull (tray);
+  g_assert_null (main_window (fixture));
+
+  /* A launch from the menu then activates it: the window comes. */
+  run_popcheck (NULL);
+  WAIT_UNTIL (window_shown (fixture));
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_service (void)
+{
+  Fixture fixture = { 0 };
+
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, "--gapplication-service", service_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
   fixture_tear_down (&fixture);
 }
 
@@ -854,8 +1034,10 @@ main (int   argc,
                         run_isolated);
   g_test_add_data_func ("/application/single-instance", test_single_instance,
                         run_isolated);
+  g_test_add_data_func ("/application/problem-once", test_problem, run_isolated);
   g_test_add_data_func ("/application/no-background", test_no_background,
                         run_isolated);
+  g_test_add_data_func ("/application/service", test_service, run_isolated);
   g_test_add_data_func ("/application/check-once", test_check_once,
                         run_isolated);
   g_test_add_data_func ("/application/start-at-login", test_start_at_login,
