@@ -518,6 +518,21 @@ start_fake_server (void)
   return server;
 }
 
+/* A server that accepts and never says a word. */
+static Pop3FakeServer *
+start_silent_server (void)
+{
+  Pop3FakeServer *server = pop3_fake_server_new ();
+  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
+  g_autoptr(GError) error = NULL;
+
+  pop3_fake_server_add_script (server, silence);
+  g_assert_true (pop3_fake_server_start (server, &error));
+  g_assert_no_error (error);
+
+  return server;
+}
+
 /* Checking ----------------------------------------------------------------- */
 
 static gboolean
@@ -1102,6 +1117,66 @@ test_delete_quit_dropped (Fixture       *fixture,
   g_assert_cmpuint (fixture->events->len, ==, 1);
 }
 
+/* Fake server: no UIDL ----------------------------------------------------- */
+
+static void
+test_no_uidl (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) gone = NULL;
+  g_autofree char *session = NULL;
+  g_autofree char *dots_uid = NULL;
+  g_autofree char *dummy_uid = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+
+  /* No UIDL; messages 1 and 3 have the same headers and size, message 2
+   * ("dots") differs. */
+  pop3_fake_server_set_capabilities (server, (const char *[]) {
+    "IMPLEMENTATION no-uidl", NULL });
+  pop3_fake_server_set_response (server, "UIDL", "-ERR unknown command\r\n");
+  pop3_fake_server_set_response (server, "LIST",
+                                 "+OK\r\n1 100\r\n2 100\r\n3 100\r\n.\r\n");
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "No UIDL", server);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+
+  /* Identities are fingerprints of TOP n 0, and the account says so; the
+   * twins cannot be told apart, so only one of them is listed. */
+  check_ok (fixture, account);
+  g_assert_true (popcheck_mailbox_get_approximate_ids (mailbox));
+  g_assert_cmpuint (count_commands (fixture, id, "TOP 1 0", 0), ==, 1);
+  g_assert_cmpuint (count_commands (fixture, id, "TOP 3 0", 0), ==, 1);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 2);
+  dots_uid = g_strdup (uid_of_subject (mailbox, "dots"));
+  dummy_uid = g_strdup (uid_of_subject (mailbox, "Dummy"));
+
+  /* A second check: the same identities, nothing new. */
+  check_ok (fixture, account);
+  g_assert_cmpuint (fixture->events->len, ==, 1);
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, dots_uid));
+
+  /* Deleting re-fingerprints and deletes only an exact, unique match. */
+  session = delete_fails (fixture, account,
+                          (const char *[]) { dummy_uid, NULL },
+                          "several messages that look exactly like this one");
+  g_assert_null (strstr (session, "DELE"));
+  g_clear_pointer (&session, g_free);
+
+  g_assert_true (delete_uids (fixture, account,
+                              (const char *[]) { dots_uid, NULL }, &gone,
+                              &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (gone), ==, 0);
+  session = last_session (fixture, id);
+  g_assert_true (g_str_has_suffix (session, "TOP 3 0 | DELE 2 | QUIT"));
+  pop3_fake_server_stop (server);
+}
+
 /* Fake server: what the server's errors mean ------------------------------ */
 
 typedef struct
@@ -1345,18 +1420,13 @@ static void
 test_dead_server (Fixture       *fixture,
                   gconstpointer  data)
 {
-  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
-  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(Pop3FakeServer) server = start_silent_server ();
   g_autoptr(GTimer) timer = g_timer_new ();
   PopcheckAccount *dead;
   PopcheckAccount *alive;
   PopcheckMailbox *dead_mailbox;
   PopcheckMailbox *alive_mailbox;
 
-  /* Accepts, and never says a word. */
-  pop3_fake_server_add_script (server, silence);
-  g_assert_true (pop3_fake_server_start (server, &error));
   dead = add_fake_account (fixture, "Dead", server);
   alive = add_dovecot_account (fixture, "Alive", "alive", TRUE);
   deliver ("alive", "Hi");
@@ -1491,19 +1561,13 @@ static void
 test_concurrent_accounts (Fixture       *fixture,
                           gconstpointer  data)
 {
-  g_autoptr(Pop3FakeServer) first = pop3_fake_server_new ();
-  g_autoptr(Pop3FakeServer) second = pop3_fake_server_new ();
-  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(Pop3FakeServer) first = start_silent_server ();
+  g_autoptr(Pop3FakeServer) second = start_silent_server ();
   PopcheckAccount *a;
   PopcheckAccount *b;
 
   /* Two servers that never answer: both are connected to at once, which
    * could not happen if accounts were checked one after the other. */
-  pop3_fake_server_add_script (first, silence);
-  pop3_fake_server_add_script (second, silence);
-  g_assert_true (pop3_fake_server_start (first, &error));
-  g_assert_true (pop3_fake_server_start (second, &error));
   a = add_fake_account (fixture, "First", first);
   b = add_fake_account (fixture, "Second", second);
 
@@ -1541,16 +1605,12 @@ static void
 test_shutdown (Fixture       *fixture,
                gconstpointer  data)
 {
-  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
-  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(Pop3FakeServer) server = start_silent_server ();
   g_autoptr(GTimer) timer = g_timer_new ();
   PopcheckAccount *account;
   const char *id;
   guint pending = 0;
 
-  pop3_fake_server_add_script (server, silence);
-  g_assert_true (pop3_fake_server_start (server, &error));
   account = add_fake_account (fixture, "Shutdown", server);
   id = popcheck_account_get_id (account);
 
@@ -1584,18 +1644,50 @@ test_shutdown (Fixture       *fixture,
 }
 
 static void
+test_caller_cancels (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = start_silent_server ();
+  PopcheckAccount *account;
+  const char *id;
+
+  account = add_fake_account (fixture, "Caller cancels", server);
+  id = popcheck_account_get_id (account);
+
+  /* A preview the user no longer wants (another message was selected):
+   * cancelling it ends it at once, and frees the account for the next
+   * operation, without stopping the checker. */
+  for (guint i = 1; i <= 2; i++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(PopcheckMessage) message = NULL;
+      g_autoptr(GError) preview_error = NULL;
+
+      popcheck_checker_preview_async (fixture->checker, id, "1", 20,
+                                      cancellable, store_result_cb, &result);
+      WAIT_UNTIL (pop3_fake_server_get_n_connections (server) == i,
+                  WAIT_SECONDS);
+      g_cancellable_cancel (cancellable);
+      message = popcheck_checker_preview_finish (fixture->checker,
+                                                 await_result (&result),
+                                                 &preview_error);
+      g_assert_null (message);
+      g_assert_error (preview_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    }
+  pop3_fake_server_stop (server);
+}
+
+static void
 test_account_removed_while_checking (Fixture       *fixture,
                                      gconstpointer  data)
 {
-  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
-  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
+  g_autoptr(Pop3FakeServer) server = start_silent_server ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GAsyncResult) removed = NULL;
   PopcheckAccount *account;
   guint pending = 0;
 
-  pop3_fake_server_add_script (server, silence);
-  g_assert_true (pop3_fake_server_start (server, &error));
   account = add_fake_account (fixture, "Removed soon", server);
 
   popcheck_checker_check_async (fixture->checker,
@@ -1947,6 +2039,7 @@ main (int   argc,
       ADD ("/checker/fake/delete/dele-fails", test_delete_dele_fails);
       ADD ("/checker/fake/delete/rset-fails", test_delete_rset_fails);
       ADD ("/checker/fake/delete/quit-dropped", test_delete_quit_dropped);
+      ADD ("/checker/fake/no-uidl", test_no_uidl);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",
@@ -1961,6 +2054,7 @@ main (int   argc,
       ADD ("/checker/schedule/concurrent-accounts", test_concurrent_accounts);
       ADD ("/checker/schedule/one-at-a-time", test_one_at_a_time);
       ADD ("/checker/schedule/shutdown", test_shutdown);
+      ADD ("/checker/schedule/caller-cancels", test_caller_cancels);
       ADD ("/checker/schedule/account-removed",
            test_account_removed_while_checking);
       ADD ("/checker/schedule/offline", test_offline);
