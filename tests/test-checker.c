@@ -717,6 +717,21 @@ last_session (Fixture    *fixture,
   return g_strjoinv (" | ", (char **) session->pdata);
 }
 
+/* The state file is binary (a GVariant): search all of it. */
+static gboolean
+contains_bytes (const char *data,
+                gsize       length,
+                const char *needle)
+{
+  gsize n = strlen (needle);
+
+  for (gsize i = 0; i + n <= length; i++)
+    if (memcmp (data + i, needle, n) == 0)
+      return TRUE;
+
+  return FALSE;
+}
+
 /* Dovecot: what is new ------------------------------------------------------ */
 
 static void
@@ -784,6 +799,10 @@ test_nothing_new_no_top (Fixture       *fixture,
   PopcheckAccount *account;
   const char *id;
   g_autofree char *session = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *state = NULL;
+  GPtrArray *lines;
+  gsize length;
 
   account = add_dovecot_account (fixture, "Quiet", "quiet", TRUE);
   id = popcheck_account_get_id (account);
@@ -798,6 +817,17 @@ test_nothing_new_no_top (Fixture       *fixture,
   session = last_session (fixture, id);
   g_assert_cmpstr (session, ==,
                    "CAPA | AUTH CRAM-MD5 | ******** | UIDL | LIST | QUIT");
+
+  /* The password is in no debug line and in no state file. */
+  lines = commands_of (fixture, id);
+  for (guint i = 0; i < lines->len; i++)
+    g_assert_null (strstr (lines->pdata[i], "quiet-password"));
+  path = popcheck_mailbox_dup_state_path (mailbox_of (fixture, account));
+  /* Saved in a thread; renamed into place whole. */
+  WAIT_UNTIL (g_file_test (path, G_FILE_TEST_EXISTS), WAIT_SECONDS);
+  g_assert_true (g_file_get_contents (path, &state, &length, NULL));
+  g_assert_true (contains_bytes (state, length, "Old"));
+  g_assert_false (contains_bytes (state, length, "quiet-password"));
   g_assert_cmpuint (fixture->events->len, ==, 1);
 }
 
@@ -846,21 +876,6 @@ test_restart (Fixture       *fixture,
   g_clear_pointer (&events, g_free);
   events = events_text (fixture, 0);
   g_assert_cmpstr (events, ==, "new restart Delta");
-}
-
-/* The state file is binary (a GVariant): search all of it. */
-static gboolean
-contains_bytes (const char *data,
-                gsize       length,
-                const char *needle)
-{
-  gsize n = strlen (needle);
-
-  for (gsize i = 0; i + n <= length; i++)
-    if (memcmp (data + i, needle, n) == 0)
-      return TRUE;
-
-  return FALSE;
 }
 
 static void
