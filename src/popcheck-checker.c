@@ -113,7 +113,10 @@ find_slot (PopcheckChecker *self,
     {
       Slot *slot = g_ptr_array_index (self->slots, i);
 
-      if (g_strcmp0 (popcheck_account_get_id (slot->account), account_id) == 0)
+      /* A slot being released may still be in the array while the
+       * callbacks of its failed operations run. */
+      if (!slot->removed &&
+          g_strcmp0 (popcheck_account_get_id (slot->account), account_id) == 0)
         return slot;
     }
 
@@ -230,10 +233,14 @@ slot_fail_queued (Slot       *slot,
                   const char *message)
 {
   g_autoptr(GError) error = NULL;
+  GQueue failed = slot->operations;
   Operation *operation;
 
+  /* A callback may queue again (it runs at once when the task is older
+   * than this main loop iteration): what it queues is not failed here. */
+  g_queue_init (&slot->operations);
   error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, message);
-  while ((operation = g_queue_pop_head (&slot->operations)) != NULL)
+  while ((operation = g_queue_pop_head (&failed)) != NULL)
     operation_fail (operation, error);
 }
 
