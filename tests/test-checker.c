@@ -1132,6 +1132,113 @@ test_delete_quit_dropped (Fixture       *fixture,
   g_assert_cmpuint (fixture->events->len, ==, 1);
 }
 
+/* Fake server: a summary that fails ---------------------------------------- */
+
+/* A script's session up to the PASS line, whose reply is the caller's. */
+static void
+script_until_pass (Pop3FakeScript *script)
+{
+  pop3_fake_script_send (script, "+OK ready\r\n");
+  pop3_fake_script_expect (script, "CAPA");
+  pop3_fake_script_send (script, "+OK\r\nUIDL\r\n.\r\n");
+  pop3_fake_script_expect (script, "USER " FAKE_USER);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect_prefix (script, "PASS ");
+}
+
+/* One scripted session of a mailbox of n messages "uid-1".."uid-n",
+ * answering TOP for the messages from `first_top` on; the TOP of
+ * `failing_top` fails and the server then hangs up. */
+static Pop3FakeScript *
+mailbox_script (guint n,
+                guint first_top,
+                guint failing_top)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  g_autoptr(GString) uidl = g_string_new ("+OK\r\n");
+  g_autoptr(GString) list = g_string_new ("+OK\r\n");
+
+  for (guint i = 1; i <= n; i++)
+    {
+      g_string_append_printf (uidl, "%u uid-%u\r\n", i, i);
+      g_string_append_printf (list, "%u 100\r\n", i);
+    }
+  g_string_append (uidl, ".\r\n");
+  g_string_append (list, ".\r\n");
+
+  script_until_pass (script);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "UIDL");
+  pop3_fake_script_send (script, uidl->str);
+  pop3_fake_script_expect (script, "LIST");
+  pop3_fake_script_send (script, list->str);
+  for (guint i = first_top; i >= 1 && i <= n; i++)
+    {
+      g_autofree char *top = g_strdup_printf ("TOP %u 20", i);
+      g_autofree char *body = NULL;
+
+      pop3_fake_script_expect (script, top);
+      if (i == failing_top)
+        {
+          pop3_fake_script_send (script, "-ERR [SYS/TEMP] not now\r\n");
+          pop3_fake_script_close (script);
+          return script;
+        }
+      body = g_strdup_printf ("+OK\r\nSubject: Message %u\r\n\r\nText\r\n.\r\n",
+                              i);
+      pop3_fake_script_send (script, body);
+    }
+  pop3_fake_script_expect (script, "QUIT");
+  pop3_fake_script_send (script, "+OK bye\r\n");
+  pop3_fake_script_close (script);
+
+  return script;
+}
+
+static void
+test_top_fails (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *events = NULL;
+  g_auto(GStrv) mismatches = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    mailbox_script (5, 1, 0),   /* the first check */
+    mailbox_script (6, 6, 6),   /* a new message; its TOP fails */
+    mailbox_script (6, 6, 0),   /* its TOP works */
+    mailbox_script (6, 0, 0),   /* nothing new */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (scripts); i++)
+    {
+      pop3_fake_server_add_script (server, scripts[i]);
+      pop3_fake_script_unref (scripts[i]);
+    }
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "Top fails", server);
+  mailbox = mailbox_of (fixture, account);
+
+  check_ok (fixture, account);
+  g_assert_false (check (fixture, account, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_TEMPORARY);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+
+  /* Announced once, with its summary, by the check whose TOP worked. */
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first top-fails 5; new top-fails Message 6");
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 6);
+  pop3_fake_server_stop (server);
+  mismatches = pop3_fake_server_get_mismatches (server);
+  g_assert_cmpuint (g_strv_length (mismatches), ==, 0);
+}
+
 /* Fake server: no UIDL ----------------------------------------------------- */
 
 static void
@@ -1809,22 +1916,12 @@ random_fault_script (void)
       pop3_fake_script_close (script);
       break;
     case 3:   /* busy */
-      pop3_fake_script_send (script, "+OK ready\r\n");
-      pop3_fake_script_expect (script, "CAPA");
-      pop3_fake_script_send (script, "+OK\r\nUIDL\r\n.\r\n");
-      pop3_fake_script_expect (script, "USER " FAKE_USER);
-      pop3_fake_script_send (script, "+OK\r\n");
-      pop3_fake_script_expect_prefix (script, "PASS ");
+      script_until_pass (script);
       pop3_fake_script_send (script, "-ERR [IN-USE] locked\r\n");
       pop3_fake_script_close (script);
       break;
     case 4:   /* dropped in the middle of the UIDL listing */
-      pop3_fake_script_send (script, "+OK ready\r\n");
-      pop3_fake_script_expect (script, "CAPA");
-      pop3_fake_script_send (script, "+OK\r\nUIDL\r\n.\r\n");
-      pop3_fake_script_expect (script, "USER " FAKE_USER);
-      pop3_fake_script_send (script, "+OK\r\n");
-      pop3_fake_script_expect_prefix (script, "PASS ");
+      script_until_pass (script);
       pop3_fake_script_send (script, "+OK\r\n");
       pop3_fake_script_expect (script, "UIDL");
       pop3_fake_script_send (script, "+OK\r\n1 1\r\n2 2\r\n");
@@ -2059,6 +2156,7 @@ main (int   argc,
       ADD ("/checker/fake/delete/rset-fails", test_delete_rset_fails);
       ADD ("/checker/fake/delete/quit-dropped", test_delete_quit_dropped);
       ADD ("/checker/fake/no-uidl", test_no_uidl);
+      ADD ("/checker/fake/top-fails", test_top_fails);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",
