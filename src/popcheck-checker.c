@@ -733,6 +733,11 @@ popcheck_checker_stop (PopcheckChecker *self)
        * the running operation ends. */
       slot_fail_queued (slot, _("PopCheck stopped checking."));
       slot->check_queued = FALSE;
+      /* Checks and deletes save when they end; this is for what changed
+       * since (messages marked seen).  The write runs to its end in its
+       * thread even when the checker goes. */
+      if (popcheck_mailbox_get_dirty (slot->mailbox))
+        popcheck_mailbox_save_async (slot->mailbox, NULL, NULL, NULL);
     }
 }
 
