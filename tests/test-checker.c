@@ -876,6 +876,15 @@ test_restart (Fixture       *fixture,
   g_clear_pointer (&events, g_free);
   events = events_text (fixture, 0);
   g_assert_cmpstr (events, ==, "new restart Delta");
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 2);
+
+  /* What the user has seen stays seen: stopping saves it. */
+  popcheck_mailbox_mark_all_seen (mailbox);
+  fixture_drop_checker (fixture);
+  fixture->checker = fixture_new_checker (fixture);
+  mailbox = mailbox_of (fixture, account);
+  WAIT_UNTIL (popcheck_mailbox_get_n_items (mailbox) == 4, WAIT_SECONDS);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
 }
 
 static void
