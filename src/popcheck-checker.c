@@ -493,9 +493,14 @@ network_changed_cb (GNetworkMonitor *monitor,
       for (guint i = 0; i < self->slots->len; i++)
         {
           Slot *slot = g_ptr_array_index (self->slots, i);
+          PopcheckMailboxState state = popcheck_mailbox_get_state (slot->mailbox);
 
-          if (popcheck_mailbox_get_state (slot->mailbox) ==
-              POPCHECK_MAILBOX_STATE_OFFLINE)
+          /* Skipped while offline, or failed as the network went away:
+           * no need to wait for the back-off. */
+          if (state == POPCHECK_MAILBOX_STATE_OFFLINE ||
+              (state == POPCHECK_MAILBOX_STATE_ERROR &&
+               popcheck_mailbox_get_problem (slot->mailbox) ==
+               POPCHECK_PROBLEM_TEMPORARY))
             popcheck_checker_check_now (self,
                                         popcheck_account_get_id (slot->account));
         }
