@@ -1874,6 +1874,38 @@ test_offline (Fixture       *fixture,
   pop3_fake_server_stop (server);
 }
 
+static void
+test_network_returns (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) gone = start_fake_server ();
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+
+  /* A check that fails to connect (the server is gone), as when the
+   * network goes away. */
+  account = add_fake_account (fixture, "Unreachable", gone);
+  pop3_fake_server_stop (gone);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+
+  popcheck_checker_start (fixture->checker);
+  wait_check_done (mailbox);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_TEMPORARY);
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, 60);
+  g_assert_cmpuint (count_commands (fixture, id, "SESSION", 0), ==, 1);
+
+  /* The network goes and comes back: checked again at once. */
+  test_monitor_set_available (fixture->monitor, FALSE);
+  g_assert_cmpuint (count_commands (fixture, id, "SESSION", 0), ==, 1);
+  test_monitor_set_available (fixture->monitor, TRUE);
+  g_assert_cmpuint (count_commands (fixture, id, "SESSION", 0), ==, 2);
+  wait_check_done (mailbox);
+}
+
 /* Soak --------------------------------------------------------------------- */
 
 /* Resident set size in KiB, from /proc/self/statm (in pages). */
@@ -2184,6 +2216,7 @@ main (int   argc,
       ADD ("/checker/schedule/account-removed",
            test_account_removed_while_checking);
       ADD ("/checker/schedule/offline", test_offline);
+      ADD ("/checker/schedule/network-returns", test_network_returns);
       ADD ("/checker/secret/locked", test_secret_locked);
       /* Minutes of work: only with -m slow (the "soak" suite). */
       if (g_test_slow ())
