@@ -113,7 +113,10 @@ find_slot (PopcheckChecker *self,
     {
       Slot *slot = g_ptr_array_index (self->slots, i);
 
-      if (g_strcmp0 (popcheck_account_get_id (slot->account), account_id) == 0)
+      /* A slot being released may still be in the array while the
+       * callbacks of its failed operations run. */
+      if (!slot->removed &&
+          g_strcmp0 (popcheck_account_get_id (slot->account), account_id) == 0)
         return slot;
     }
 
@@ -149,6 +152,56 @@ slot_unref (Slot *slot)
   g_free (slot);
 }
 
+/* An operation's cancellable: cancelled when the checker stops or the
+ * account goes (the slot's cancellable at the time the operation started;
+ * stopping replaces the slot's) and when the caller cancels its own. */
+typedef struct
+{
+  GCancellable *cancellable;
+  GCancellable *slot_cancellable;
+  gulong        slot_handler;
+  GCancellable *caller_cancellable;
+  gulong        caller_handler;
+} OperationCancel;
+
+static void
+cancel_linked_cb (GCancellable *source,
+                  GCancellable *target)
+{
+  g_cancellable_cancel (target);
+}
+
+static void
+operation_cancel_init (OperationCancel *link,
+                       Slot            *slot,
+                       GTask           *task)
+{
+  link->cancellable = g_cancellable_new ();
+  link->slot_cancellable = g_object_ref (slot->cancellable);
+  link->slot_handler = g_cancellable_connect (link->slot_cancellable,
+                                              G_CALLBACK (cancel_linked_cb),
+                                              link->cancellable, NULL);
+  if (g_task_get_cancellable (task) != NULL)
+    {
+      link->caller_cancellable = g_object_ref (g_task_get_cancellable (task));
+      link->caller_handler = g_cancellable_connect (link->caller_cancellable,
+                                                    G_CALLBACK (cancel_linked_cb),
+                                                    link->cancellable, NULL);
+    }
+}
+
+static void
+operation_cancel_clear (OperationCancel *link)
+{
+  if (link->slot_cancellable != NULL)
+    g_cancellable_disconnect (link->slot_cancellable, link->slot_handler);
+  if (link->caller_cancellable != NULL)
+    g_cancellable_disconnect (link->caller_cancellable, link->caller_handler);
+  g_clear_object (&link->slot_cancellable);
+  g_clear_object (&link->caller_cancellable);
+  g_clear_object (&link->cancellable);
+}
+
 /* A session for one operation of the slot; tests see its client first. */
 static PopcheckSession *
 slot_new_session (Slot *slot)
@@ -180,10 +233,14 @@ slot_fail_queued (Slot       *slot,
                   const char *message)
 {
   g_autoptr(GError) error = NULL;
+  GQueue failed = slot->operations;
   Operation *operation;
 
+  /* A callback may queue again (it runs at once when the task is older
+   * than this main loop iteration): what it queues is not failed here. */
+  g_queue_init (&slot->operations);
   error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, message);
-  while ((operation = g_queue_pop_head (&slot->operations)) != NULL)
+  while ((operation = g_queue_pop_head (&failed)) != NULL)
     operation_fail (operation, error);
 }
 
@@ -436,9 +493,14 @@ network_changed_cb (GNetworkMonitor *monitor,
       for (guint i = 0; i < self->slots->len; i++)
         {
           Slot *slot = g_ptr_array_index (self->slots, i);
+          PopcheckMailboxState state = popcheck_mailbox_get_state (slot->mailbox);
 
-          if (popcheck_mailbox_get_state (slot->mailbox) ==
-              POPCHECK_MAILBOX_STATE_OFFLINE)
+          /* Skipped while offline, or failed as the network went away:
+           * no need to wait for the back-off. */
+          if (state == POPCHECK_MAILBOX_STATE_OFFLINE ||
+              (state == POPCHECK_MAILBOX_STATE_ERROR &&
+               popcheck_mailbox_get_problem (slot->mailbox) ==
+               POPCHECK_PROBLEM_TEMPORARY))
             popcheck_checker_check_now (self,
                                         popcheck_account_get_id (slot->account));
         }
@@ -676,6 +738,11 @@ popcheck_checker_stop (PopcheckChecker *self)
        * the running operation ends. */
       slot_fail_queued (slot, _("PopCheck stopped checking."));
       slot->check_queued = FALSE;
+      /* Checks and deletes save when they end; this is for what changed
+       * since (messages marked seen).  The write runs to its end in its
+       * thread even when the checker goes. */
+      if (popcheck_mailbox_get_dirty (slot->mailbox))
+        popcheck_mailbox_save_async (slot->mailbox, NULL, NULL, NULL);
     }
 }
 
@@ -827,9 +894,7 @@ slot_record_failure (Slot         *slot,
 typedef struct
 {
   Slot              *slot;
-  /* The slot's cancellable when the operation started: stopping replaces
-   * the slot's, and no later step of this operation may use the new one. */
-  GCancellable      *cancellable;
+  OperationCancel    cancel;
   PopcheckSession   *session;
   PopcheckMailbox   *mailbox;
   GPtrArray         *uids;
@@ -842,7 +907,7 @@ static void
 check_data_free (CheckData *data)
 {
   g_clear_pointer (&data->slot, slot_unref);
-  g_clear_object (&data->cancellable);
+  operation_cancel_clear (&data->cancel);
   g_clear_object (&data->session);
   g_clear_object (&data->mailbox);
   g_clear_pointer (&data->uids, g_ptr_array_unref);
@@ -936,7 +1001,7 @@ check_quit (GTask *task)
 {
   CheckData *data = g_task_get_task_data (task);
 
-  popcheck_session_quit_async (data->session, data->cancellable,
+  popcheck_session_quit_async (data->session, data->cancel.cancellable,
                                check_quit_cb, g_object_ref (task));
 }
 
@@ -1002,7 +1067,7 @@ check_listed_cb (GObject      *object,
       Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
 
       popcheck_session_summary_async (session, entry->msg, entry->uid, lines,
-                                      data->cancellable,
+                                      data->cancel.cancellable,
                                       check_top_cb, g_object_ref (task));
     }
 }
@@ -1022,7 +1087,7 @@ check_opened_cb (GObject      *object,
       return;
     }
 
-  popcheck_session_list_async (data->session, data->cancellable,
+  popcheck_session_list_async (data->session, data->cancel.cancellable,
                                check_listed_cb, g_object_ref (task));
 }
 
@@ -1033,7 +1098,7 @@ check_operation (Slot  *slot,
   CheckData *data = g_new0 (CheckData, 1);
 
   data->slot = slot_ref (slot);
-  data->cancellable = g_object_ref (slot->cancellable);
+  operation_cancel_init (&data->cancel, slot, task);
   g_task_set_task_data (task, data, (GDestroyNotify) check_data_free);
 
   if (!slot->checker->network_available && slot->checker->started)
@@ -1052,7 +1117,7 @@ check_operation (Slot  *slot,
                               NULL);
 
   data->session = slot_new_session (slot);
-  popcheck_session_open_async (data->session, data->cancellable,
+  popcheck_session_open_async (data->session, data->cancel.cancellable,
                                check_opened_cb, g_object_ref (task));
 }
 
@@ -1063,7 +1128,7 @@ check_operation (Slot  *slot,
 typedef struct
 {
   Slot            *slot;
-  GCancellable    *cancellable;
+  OperationCancel  cancel;
   PopcheckSession *session;
   GStrv            uids;
   guint            lines;
@@ -1077,7 +1142,7 @@ request_data_free (RequestData *data)
     popcheck_session_close (data->session);
   g_clear_object (&data->session);
   g_clear_pointer (&data->slot, slot_unref);
-  g_clear_object (&data->cancellable);
+  operation_cancel_clear (&data->cancel);
   g_strfreev (data->uids);
   g_strfreev (data->already_gone);
   g_free (data);
@@ -1130,7 +1195,7 @@ request_opened_cb (GObject      *object,
       return;
     }
 
-  popcheck_session_list_async (data->session, data->cancellable,
+  popcheck_session_list_async (data->session, data->cancel.cancellable,
                                request_listed_cb, g_object_ref (task));
 }
 
@@ -1142,10 +1207,10 @@ request_start (Slot        *slot,
   RequestData *data = g_task_get_task_data (task);
 
   data->slot = slot_ref (slot);
-  data->cancellable = g_object_ref (slot->cancellable);
+  operation_cancel_init (&data->cancel, slot, task);
   data->session = slot_new_session (slot);
   g_object_set_data (G_OBJECT (task), "popcheck-step", step);
-  popcheck_session_open_async (data->session, data->cancellable,
+  popcheck_session_open_async (data->session, data->cancel.cancellable,
                                request_opened_cb, g_object_ref (task));
 }
 
@@ -1204,7 +1269,7 @@ delete_step (GTask *task)
 
   popcheck_session_delete_async (data->session,
                                  (const char * const *) data->uids,
-                                 data->cancellable,
+                                 data->cancel.cancellable,
                                  delete_done_cb, g_object_ref (task));
 }
 
@@ -1299,7 +1364,7 @@ preview_top_cb (GObject      *object,
 
   g_object_set_data_full (G_OBJECT (task), "popcheck-message", message,
                           g_object_unref);
-  popcheck_session_quit_async (data->session, data->cancellable,
+  popcheck_session_quit_async (data->session, data->cancel.cancellable,
                                preview_quit_cb, g_object_ref (task));
 }
 
@@ -1309,7 +1374,7 @@ preview_step (GTask *task)
   RequestData *data = g_task_get_task_data (task);
 
   popcheck_session_summary_async (data->session, 0, data->uids[0],
-                                  data->lines, data->cancellable,
+                                  data->lines, data->cancel.cancellable,
                                   preview_top_cb, g_object_ref (task));
 }
 
@@ -1397,7 +1462,7 @@ retrieve_retr_cb (GObject      *object,
 
   g_object_set_data_full (G_OBJECT (task), "popcheck-bytes", bytes,
                           (GDestroyNotify) g_bytes_unref);
-  popcheck_session_quit_async (data->session, data->cancellable,
+  popcheck_session_quit_async (data->session, data->cancel.cancellable,
                                retrieve_quit_cb, g_object_ref (task));
 }
 
@@ -1407,7 +1472,7 @@ retrieve_step (GTask *task)
   RequestData *data = g_task_get_task_data (task);
 
   popcheck_session_retrieve_async (data->session, data->uids[0],
-                                   data->cancellable,
+                                   data->cancel.cancellable,
                                    retrieve_retr_cb, g_object_ref (task));
 }
 

@@ -49,7 +49,9 @@ PopcheckMailbox *popcheck_checker_get_mailbox     (PopcheckChecker     *self,
 guint            popcheck_checker_get_n_new       (PopcheckChecker     *self);
 
 /* Loads the saved state, checks every enabled account and schedules the
- * next checks; stop cancels everything in flight and saves. */
+ * next checks; stop cancels everything in flight, fails what is queued
+ * with G_IO_ERROR_CANCELLED, and saves what changed since the last save.
+ * Each operation below is also cancelled by its own cancellable. */
 void             popcheck_checker_start           (PopcheckChecker     *self);
 void             popcheck_checker_stop            (PopcheckChecker     *self);
 

@@ -518,6 +518,21 @@ start_fake_server (void)
   return server;
 }
 
+/* A server that accepts and never says a word. */
+static Pop3FakeServer *
+start_silent_server (void)
+{
+  Pop3FakeServer *server = pop3_fake_server_new ();
+  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
+  g_autoptr(GError) error = NULL;
+
+  pop3_fake_server_add_script (server, silence);
+  g_assert_true (pop3_fake_server_start (server, &error));
+  g_assert_no_error (error);
+
+  return server;
+}
+
 /* Checking ----------------------------------------------------------------- */
 
 static gboolean
@@ -702,6 +717,21 @@ last_session (Fixture    *fixture,
   return g_strjoinv (" | ", (char **) session->pdata);
 }
 
+/* The state file is binary (a GVariant): search all of it. */
+static gboolean
+contains_bytes (const char *data,
+                gsize       length,
+                const char *needle)
+{
+  gsize n = strlen (needle);
+
+  for (gsize i = 0; i + n <= length; i++)
+    if (memcmp (data + i, needle, n) == 0)
+      return TRUE;
+
+  return FALSE;
+}
+
 /* Dovecot: what is new ------------------------------------------------------ */
 
 static void
@@ -769,6 +799,10 @@ test_nothing_new_no_top (Fixture       *fixture,
   PopcheckAccount *account;
   const char *id;
   g_autofree char *session = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *state = NULL;
+  GPtrArray *lines;
+  gsize length;
 
   account = add_dovecot_account (fixture, "Quiet", "quiet", TRUE);
   id = popcheck_account_get_id (account);
@@ -783,6 +817,17 @@ test_nothing_new_no_top (Fixture       *fixture,
   session = last_session (fixture, id);
   g_assert_cmpstr (session, ==,
                    "CAPA | AUTH CRAM-MD5 | ******** | UIDL | LIST | QUIT");
+
+  /* The password is in no debug line and in no state file. */
+  lines = commands_of (fixture, id);
+  for (guint i = 0; i < lines->len; i++)
+    g_assert_null (strstr (lines->pdata[i], "quiet-password"));
+  path = popcheck_mailbox_dup_state_path (mailbox_of (fixture, account));
+  /* Saved in a thread; renamed into place whole. */
+  WAIT_UNTIL (g_file_test (path, G_FILE_TEST_EXISTS), WAIT_SECONDS);
+  g_assert_true (g_file_get_contents (path, &state, &length, NULL));
+  g_assert_true (contains_bytes (state, length, "Old"));
+  g_assert_false (contains_bytes (state, length, "quiet-password"));
   g_assert_cmpuint (fixture->events->len, ==, 1);
 }
 
@@ -831,21 +876,15 @@ test_restart (Fixture       *fixture,
   g_clear_pointer (&events, g_free);
   events = events_text (fixture, 0);
   g_assert_cmpstr (events, ==, "new restart Delta");
-}
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 2);
 
-/* The state file is binary (a GVariant): search all of it. */
-static gboolean
-contains_bytes (const char *data,
-                gsize       length,
-                const char *needle)
-{
-  gsize n = strlen (needle);
-
-  for (gsize i = 0; i + n <= length; i++)
-    if (memcmp (data + i, needle, n) == 0)
-      return TRUE;
-
-  return FALSE;
+  /* What the user has seen stays seen: stopping saves it. */
+  popcheck_mailbox_mark_all_seen (mailbox);
+  fixture_drop_checker (fixture);
+  fixture->checker = fixture_new_checker (fixture);
+  mailbox = mailbox_of (fixture, account);
+  WAIT_UNTIL (popcheck_mailbox_get_n_items (mailbox) == 4, WAIT_SECONDS);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
 }
 
 static void
@@ -1102,6 +1141,173 @@ test_delete_quit_dropped (Fixture       *fixture,
   g_assert_cmpuint (fixture->events->len, ==, 1);
 }
 
+/* Fake server: a summary that fails ---------------------------------------- */
+
+/* A script's session up to the PASS line, whose reply is the caller's. */
+static void
+script_until_pass (Pop3FakeScript *script)
+{
+  pop3_fake_script_send (script, "+OK ready\r\n");
+  pop3_fake_script_expect (script, "CAPA");
+  pop3_fake_script_send (script, "+OK\r\nUIDL\r\n.\r\n");
+  pop3_fake_script_expect (script, "USER " FAKE_USER);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect_prefix (script, "PASS ");
+}
+
+/* One scripted session of a mailbox of n messages "uid-1".."uid-n",
+ * answering TOP for the messages from `first_top` on; the TOP of
+ * `failing_top` fails and the server then hangs up. */
+static Pop3FakeScript *
+mailbox_script (guint n,
+                guint first_top,
+                guint failing_top)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  g_autoptr(GString) uidl = g_string_new ("+OK\r\n");
+  g_autoptr(GString) list = g_string_new ("+OK\r\n");
+
+  for (guint i = 1; i <= n; i++)
+    {
+      g_string_append_printf (uidl, "%u uid-%u\r\n", i, i);
+      g_string_append_printf (list, "%u 100\r\n", i);
+    }
+  g_string_append (uidl, ".\r\n");
+  g_string_append (list, ".\r\n");
+
+  script_until_pass (script);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "UIDL");
+  pop3_fake_script_send (script, uidl->str);
+  pop3_fake_script_expect (script, "LIST");
+  pop3_fake_script_send (script, list->str);
+  for (guint i = first_top; i >= 1 && i <= n; i++)
+    {
+      g_autofree char *top = g_strdup_printf ("TOP %u 20", i);
+      g_autofree char *body = NULL;
+
+      pop3_fake_script_expect (script, top);
+      if (i == failing_top)
+        {
+          pop3_fake_script_send (script, "-ERR [SYS/TEMP] not now\r\n");
+          pop3_fake_script_close (script);
+          return script;
+        }
+      body = g_strdup_printf ("+OK\r\nSubject: Message %u\r\n\r\nText\r\n.\r\n",
+                              i);
+      pop3_fake_script_send (script, body);
+    }
+  pop3_fake_script_expect (script, "QUIT");
+  pop3_fake_script_send (script, "+OK bye\r\n");
+  pop3_fake_script_close (script);
+
+  return script;
+}
+
+static void
+test_top_fails (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *events = NULL;
+  g_auto(GStrv) mismatches = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    mailbox_script (5, 1, 0),   /* the first check */
+    mailbox_script (6, 6, 6),   /* a new message; its TOP fails */
+    mailbox_script (6, 6, 0),   /* its TOP works */
+    mailbox_script (6, 0, 0),   /* nothing new */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (scripts); i++)
+    {
+      pop3_fake_server_add_script (server, scripts[i]);
+      pop3_fake_script_unref (scripts[i]);
+    }
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "Top fails", server);
+  mailbox = mailbox_of (fixture, account);
+
+  check_ok (fixture, account);
+  g_assert_false (check (fixture, account, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_TEMPORARY);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+
+  /* Announced once, with its summary, by the check whose TOP worked. */
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first top-fails 5; new top-fails Message 6");
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 6);
+  pop3_fake_server_stop (server);
+  mismatches = pop3_fake_server_get_mismatches (server);
+  g_assert_cmpuint (g_strv_length (mismatches), ==, 0);
+}
+
+/* Fake server: no UIDL ----------------------------------------------------- */
+
+static void
+test_no_uidl (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) gone = NULL;
+  g_autofree char *session = NULL;
+  g_autofree char *dots_uid = NULL;
+  g_autofree char *dummy_uid = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+
+  /* No UIDL; messages 1 and 3 have the same headers and size, message 2
+   * ("dots") differs. */
+  pop3_fake_server_set_capabilities (server, (const char *[]) {
+    "IMPLEMENTATION no-uidl", NULL });
+  pop3_fake_server_set_response (server, "UIDL", "-ERR unknown command\r\n");
+  pop3_fake_server_set_response (server, "LIST",
+                                 "+OK\r\n1 100\r\n2 100\r\n3 100\r\n.\r\n");
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "No UIDL", server);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+
+  /* Identities are fingerprints of TOP n 0, and the account says so; the
+   * twins cannot be told apart, so only one of them is listed. */
+  check_ok (fixture, account);
+  g_assert_true (popcheck_mailbox_get_approximate_ids (mailbox));
+  g_assert_cmpuint (count_commands (fixture, id, "TOP 1 0", 0), ==, 1);
+  g_assert_cmpuint (count_commands (fixture, id, "TOP 3 0", 0), ==, 1);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 2);
+  dots_uid = g_strdup (uid_of_subject (mailbox, "dots"));
+  dummy_uid = g_strdup (uid_of_subject (mailbox, "Dummy"));
+
+  /* A second check: the same identities, nothing new. */
+  check_ok (fixture, account);
+  g_assert_cmpuint (fixture->events->len, ==, 1);
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, dots_uid));
+
+  /* Deleting re-fingerprints and deletes only an exact, unique match. */
+  session = delete_fails (fixture, account,
+                          (const char *[]) { dummy_uid, NULL },
+                          "several messages that look exactly like this one");
+  g_assert_null (strstr (session, "DELE"));
+  g_clear_pointer (&session, g_free);
+
+  g_assert_true (delete_uids (fixture, account,
+                              (const char *[]) { dots_uid, NULL }, &gone,
+                              &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (gone), ==, 0);
+  session = last_session (fixture, id);
+  g_assert_true (g_str_has_suffix (session, "TOP 3 0 | DELE 2 | QUIT"));
+  pop3_fake_server_stop (server);
+}
+
 /* Fake server: what the server's errors mean ------------------------------ */
 
 typedef struct
@@ -1345,18 +1551,13 @@ static void
 test_dead_server (Fixture       *fixture,
                   gconstpointer  data)
 {
-  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
-  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(Pop3FakeServer) server = start_silent_server ();
   g_autoptr(GTimer) timer = g_timer_new ();
   PopcheckAccount *dead;
   PopcheckAccount *alive;
   PopcheckMailbox *dead_mailbox;
   PopcheckMailbox *alive_mailbox;
 
-  /* Accepts, and never says a word. */
-  pop3_fake_server_add_script (server, silence);
-  g_assert_true (pop3_fake_server_start (server, &error));
   dead = add_fake_account (fixture, "Dead", server);
   alive = add_dovecot_account (fixture, "Alive", "alive", TRUE);
   deliver ("alive", "Hi");
@@ -1491,19 +1692,13 @@ static void
 test_concurrent_accounts (Fixture       *fixture,
                           gconstpointer  data)
 {
-  g_autoptr(Pop3FakeServer) first = pop3_fake_server_new ();
-  g_autoptr(Pop3FakeServer) second = pop3_fake_server_new ();
-  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(Pop3FakeServer) first = start_silent_server ();
+  g_autoptr(Pop3FakeServer) second = start_silent_server ();
   PopcheckAccount *a;
   PopcheckAccount *b;
 
   /* Two servers that never answer: both are connected to at once, which
    * could not happen if accounts were checked one after the other. */
-  pop3_fake_server_add_script (first, silence);
-  pop3_fake_server_add_script (second, silence);
-  g_assert_true (pop3_fake_server_start (first, &error));
-  g_assert_true (pop3_fake_server_start (second, &error));
   a = add_fake_account (fixture, "First", first);
   b = add_fake_account (fixture, "Second", second);
 
@@ -1541,16 +1736,12 @@ static void
 test_shutdown (Fixture       *fixture,
                gconstpointer  data)
 {
-  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
-  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr(Pop3FakeServer) server = start_silent_server ();
   g_autoptr(GTimer) timer = g_timer_new ();
   PopcheckAccount *account;
   const char *id;
   guint pending = 0;
 
-  pop3_fake_server_add_script (server, silence);
-  g_assert_true (pop3_fake_server_start (server, &error));
   account = add_fake_account (fixture, "Shutdown", server);
   id = popcheck_account_get_id (account);
 
@@ -1584,18 +1775,50 @@ test_shutdown (Fixture       *fixture,
 }
 
 static void
+test_caller_cancels (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = start_silent_server ();
+  PopcheckAccount *account;
+  const char *id;
+
+  account = add_fake_account (fixture, "Caller cancels", server);
+  id = popcheck_account_get_id (account);
+
+  /* A preview the user no longer wants (another message was selected):
+   * cancelling it ends it at once, and frees the account for the next
+   * operation, without stopping the checker. */
+  for (guint i = 1; i <= 2; i++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(PopcheckMessage) message = NULL;
+      g_autoptr(GError) preview_error = NULL;
+
+      popcheck_checker_preview_async (fixture->checker, id, "1", 20,
+                                      cancellable, store_result_cb, &result);
+      WAIT_UNTIL (pop3_fake_server_get_n_connections (server) == i,
+                  WAIT_SECONDS);
+      g_cancellable_cancel (cancellable);
+      message = popcheck_checker_preview_finish (fixture->checker,
+                                                 await_result (&result),
+                                                 &preview_error);
+      g_assert_null (message);
+      g_assert_error (preview_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    }
+  pop3_fake_server_stop (server);
+}
+
+static void
 test_account_removed_while_checking (Fixture       *fixture,
                                      gconstpointer  data)
 {
-  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
-  g_autoptr(Pop3FakeScript) silence = pop3_fake_script_new ();
+  g_autoptr(Pop3FakeServer) server = start_silent_server ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GAsyncResult) removed = NULL;
   PopcheckAccount *account;
   guint pending = 0;
 
-  pop3_fake_server_add_script (server, silence);
-  g_assert_true (pop3_fake_server_start (server, &error));
   account = add_fake_account (fixture, "Removed soon", server);
 
   popcheck_checker_check_async (fixture->checker,
@@ -1651,6 +1874,38 @@ test_offline (Fixture       *fixture,
   pop3_fake_server_stop (server);
 }
 
+static void
+test_network_returns (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) gone = start_fake_server ();
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+
+  /* A check that fails to connect (the server is gone), as when the
+   * network goes away. */
+  account = add_fake_account (fixture, "Unreachable", gone);
+  pop3_fake_server_stop (gone);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+
+  popcheck_checker_start (fixture->checker);
+  wait_check_done (mailbox);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_TEMPORARY);
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, 60);
+  g_assert_cmpuint (count_commands (fixture, id, "SESSION", 0), ==, 1);
+
+  /* The network goes and comes back: checked again at once. */
+  test_monitor_set_available (fixture->monitor, FALSE);
+  g_assert_cmpuint (count_commands (fixture, id, "SESSION", 0), ==, 1);
+  test_monitor_set_available (fixture->monitor, TRUE);
+  g_assert_cmpuint (count_commands (fixture, id, "SESSION", 0), ==, 2);
+  wait_check_done (mailbox);
+}
+
 /* Soak --------------------------------------------------------------------- */
 
 /* Resident set size in KiB, from /proc/self/statm (in pages). */
@@ -1702,22 +1957,12 @@ random_fault_script (void)
       pop3_fake_script_close (script);
       break;
     case 3:   /* busy */
-      pop3_fake_script_send (script, "+OK ready\r\n");
-      pop3_fake_script_expect (script, "CAPA");
-      pop3_fake_script_send (script, "+OK\r\nUIDL\r\n.\r\n");
-      pop3_fake_script_expect (script, "USER " FAKE_USER);
-      pop3_fake_script_send (script, "+OK\r\n");
-      pop3_fake_script_expect_prefix (script, "PASS ");
+      script_until_pass (script);
       pop3_fake_script_send (script, "-ERR [IN-USE] locked\r\n");
       pop3_fake_script_close (script);
       break;
     case 4:   /* dropped in the middle of the UIDL listing */
-      pop3_fake_script_send (script, "+OK ready\r\n");
-      pop3_fake_script_expect (script, "CAPA");
-      pop3_fake_script_send (script, "+OK\r\nUIDL\r\n.\r\n");
-      pop3_fake_script_expect (script, "USER " FAKE_USER);
-      pop3_fake_script_send (script, "+OK\r\n");
-      pop3_fake_script_expect_prefix (script, "PASS ");
+      script_until_pass (script);
       pop3_fake_script_send (script, "+OK\r\n");
       pop3_fake_script_expect (script, "UIDL");
       pop3_fake_script_send (script, "+OK\r\n1 1\r\n2 2\r\n");
@@ -1901,8 +2146,12 @@ test_soak (Fixture       *fixture,
   g_assert_cmpuint (fake_failures, >, 0);
   g_assert_cmpuint (count_fds (), <=, fds_after_warm_up + 2);
   /* The mailbox grows by a few hundred small messages; a leak of a
-   * session or a TLS connection per check would be far more. */
+   * session or a TLS connection per check would be far more.  (Under
+   * AddressSanitizer freed memory is held in quarantine, so resident
+   * memory says nothing there; its leak check at exit does.) */
+#ifndef __SANITIZE_ADDRESS__
   g_assert_cmpuint (resident_kib (), <=, rss_after_warm_up + 24 * 1024);
+#endif
   g_assert_false (popcheck_test_demo_any_seen (demo, "soak"));
   pop3_fake_server_stop (faulty);
 }
@@ -1947,6 +2196,8 @@ main (int   argc,
       ADD ("/checker/fake/delete/dele-fails", test_delete_dele_fails);
       ADD ("/checker/fake/delete/rset-fails", test_delete_rset_fails);
       ADD ("/checker/fake/delete/quit-dropped", test_delete_quit_dropped);
+      ADD ("/checker/fake/no-uidl", test_no_uidl);
+      ADD ("/checker/fake/top-fails", test_top_fails);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",
@@ -1961,9 +2212,11 @@ main (int   argc,
       ADD ("/checker/schedule/concurrent-accounts", test_concurrent_accounts);
       ADD ("/checker/schedule/one-at-a-time", test_one_at_a_time);
       ADD ("/checker/schedule/shutdown", test_shutdown);
+      ADD ("/checker/schedule/caller-cancels", test_caller_cancels);
       ADD ("/checker/schedule/account-removed",
            test_account_removed_while_checking);
       ADD ("/checker/schedule/offline", test_offline);
+      ADD ("/checker/schedule/network-returns", test_network_returns);
       ADD ("/checker/secret/locked", test_secret_locked);
       /* Minutes of work: only with -m slow (the "soak" suite). */
       if (g_test_slow ())
