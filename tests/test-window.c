@@ -15,6 +15,7 @@
 
 #include <adwaita.h>
 
+#include "pop3-parser.h"
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
 #include "popcheck-account-editor.h"
@@ -188,6 +189,54 @@ mailbox_checked (Fixture *fixture)
   return mailbox != NULL &&
          (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR ||
           mailbox_idle (fixture));
+}
+
+typedef gboolean (*WidgetMatch) (GtkWidget *widget, gconstpointer data);
+
+/* The first widget under widget (itself included) that matches; with
+ * visible_only, hidden widgets and what they hold do not count. */
+static GtkWidget *
+find_widget (GtkWidget     *widget,
+             WidgetMatch    match,
+             gconstpointer  data,
+             gboolean       visible_only)
+{
+  if (visible_only && !gtk_widget_get_visible (widget))
+    return NULL;
+  if (match (widget, data))
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_widget (child, match, data, visible_only);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static gboolean
+shows_text (GtkWidget     *widget,
+            gconstpointer  text)
+{
+  if (GTK_IS_LABEL (widget))
+    return g_str_equal (gtk_label_get_text (GTK_LABEL (widget)), text);
+  if (GTK_IS_BUTTON (widget))
+    return g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), text) == 0;
+
+  return FALSE;
+}
+
+/* A visible label or button shows exactly text. */
+static gboolean
+find_visible_label (GtkWidget  *widget,
+                    const char *text)
+{
+  return find_widget (widget, shows_text, text, TRUE) != NULL;
 }
 
 /* With bare set, the window starts without an account. */
@@ -398,6 +447,10 @@ test_delete_undo (Fixture       *fixture,
   /* Gone from the list at once, nothing sent to the server yet. */
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES - 1);
   g_assert_cmpuint (popcheck_window_get_n_pending_deletes (fixture->window), ==, 1);
+  /* The toast that offers Undo. */
+  spin (50);
+  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "Message deleted"));
+  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "_Undo"));
 
   gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.undo-delete", NULL);
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
@@ -439,53 +492,6 @@ test_delete_for_real (Fixture       *fixture,
   g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
 }
 
-typedef gboolean (*WidgetMatch) (GtkWidget *widget, gconstpointer data);
-
-/* The first widget under widget (itself included) that matches; with
- * visible_only, hidden widgets and what they hold do not count. */
-static GtkWidget *
-find_widget (GtkWidget     *widget,
-             WidgetMatch    match,
-             gconstpointer  data,
-             gboolean       visible_only)
-{
-  if (visible_only && !gtk_widget_get_visible (widget))
-    return NULL;
-  if (match (widget, data))
-    return widget;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_widget (child, match, data, visible_only);
-
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
-}
-
-static gboolean
-shows_text (GtkWidget     *widget,
-            gconstpointer  text)
-{
-  if (GTK_IS_LABEL (widget))
-    return g_str_equal (gtk_label_get_text (GTK_LABEL (widget)), text);
-  if (GTK_IS_BUTTON (widget))
-    return g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), text) == 0;
-
-  return FALSE;
-}
-
-/* A visible label or button shows exactly text. */
-static gboolean
-find_visible_label (GtkWidget  *widget,
-                    const char *text)
-{
-  return find_widget (widget, shows_text, text, TRUE) != NULL;
-}
 
 static void
 test_wrong_password (Fixture       *fixture,
@@ -1233,6 +1239,128 @@ test_rows (Fixture       *fixture,
   g_assert_null (find_widget (row, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
 }
 
+static gboolean
+is_message_row (GtkWidget     *widget,
+                gconstpointer  data)
+{
+  return POPCHECK_IS_MESSAGE_ROW (widget);
+}
+
+static guint
+count_rows (GtkWidget *widget)
+{
+  guint n = POPCHECK_IS_MESSAGE_ROW (widget) ? 1 : 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n += count_rows (child);
+
+  return n;
+}
+
+#define N_MANY 10000
+
+/* 10,000 messages are 10,000 list items but only a screenful of rows, and
+ * the end of the list is reached by scrolling. */
+static void
+test_many_messages (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                  popcheck_account_get_id (fixture->account));
+  GtkWidget *list = GTK_WIDGET (popcheck_window_get_list_view (fixture->window));
+  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) added = NULL;
+  g_autoptr(GDateTime) base = g_date_time_new_utc (2024, 1, 1, 0, 0, 0);
+  GtkAdjustment *vadjustment;
+
+  /* What a check of a server with 10,000 messages hands the mailbox. */
+  for (guint i = 0; i < N_MANY; i++)
+    {
+      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+
+      entry->msg = i + 1;
+      entry->uid = g_strdup_printf ("many-%u", i);
+      g_ptr_array_add (uids, entry);
+    }
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
+  g_assert_cmpuint (need_top->len, ==, N_MANY);
+  for (guint i = 0; i < N_MANY; i++)
+    {
+      g_autoptr(GDateTime) date = g_date_time_add_minutes (base, i);
+      g_autofree char *date_text = g_date_time_format (date, "%a, %d %b %Y %H:%M:%S +0000");
+      g_autofree char *text = g_strdup_printf ("From: sender%u@example.org\r\n"
+                                               "Subject: Message %u\r\n"
+                                               "Date: %s\r\n"
+                                               "\r\n"
+                                               "Body of %u\r\n", i, i, date_text, i);
+      g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
+      g_autofree char *uid = g_strdup_printf ("many-%u", i);
+      g_autoptr(PopcheckMessage) message =
+        popcheck_message_new_from_top (uid, 1000 + i, i + 1, bytes, 5);
+
+      popcheck_mailbox_add_summary (mailbox, message);
+    }
+  added = popcheck_mailbox_end_update (mailbox);
+
+  WAIT_UNTIL (n_listed (fixture) == N_MANY);
+  spin (200);
+  /* Newest first, and only the rows on screen exist. */
+  g_assert_cmpstr (popcheck_message_get_subject (listed (fixture, 0)), ==, "Message 9999");
+  g_assert_cmpstr (popcheck_message_get_subject (listed (fixture, N_MANY - 1)), ==, "Message 0");
+  vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (list));
+  gtk_adjustment_set_value (vadjustment, gtk_adjustment_get_lower (vadjustment));
+  WAIT_UNTIL (find_widget (list, shows_text, "Message 9999", TRUE) != NULL);
+  g_assert_cmpuint (count_rows (list), >, 0);
+  g_assert_cmpuint (count_rows (list), <, 300);
+
+  gtk_adjustment_set_value (vadjustment, gtk_adjustment_get_upper (vadjustment));
+  WAIT_UNTIL (find_widget (list, shows_text, "Message 0", TRUE) != NULL);
+  g_assert_cmpuint (count_rows (list), <, 300);
+  g_assert_nonnull (find_widget (list, is_message_row, NULL, TRUE));
+}
+
+/* Several selected: one toast for all, then exactly those leave. */
+static void
+test_delete_several (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  GtkSelectionModel *selection = popcheck_window_get_selection (fixture->window);
+  g_auto(GStrv) before = popcheck_test_demo_message_ids (fixture->demo, fixture->user);
+  g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) after = NULL;
+
+  gtk_selection_model_select_range (selection, 2, 3, TRUE);
+  for (guint i = 2; i < 5; i++)
+    g_ptr_array_add (gone, g_strdup (popcheck_message_get_message_id (listed (fixture, i))));
+  /* The preview says how many are selected. */
+  spin (50);
+  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "3 Messages Selected"));
+
+  /* What the Delete key does. */
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.delete", NULL);
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES - 3);
+  spin (50);
+  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "3 messages deleted"));
+
+  WAIT_UNTIL (popcheck_window_get_n_pending_deletes (fixture->window) == 0);
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES - 3);
+  after = popcheck_test_demo_message_ids (fixture->demo, fixture->user);
+  g_assert_cmpuint (g_strv_length (after), ==, N_SAMPLES - 3);
+  for (guint i = 0; before[i] != NULL; i++)
+    {
+      gboolean deleted = FALSE;
+
+      for (guint j = 0; j < gone->len; j++)
+        deleted |= same_message_id (before[i], gone->pdata[j]);
+      g_assert_cmpint (strv_has_id (after, before[i]), ==, !deleted);
+    }
+  g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
+}
+
 /* The directories the application's demo servers run in. */
 static GPtrArray *
 demo_dirs (void)
@@ -1413,7 +1541,9 @@ main (int   argc,
   g_test_add_data_func ("/window/fix-password", test_fix_password, run_isolated);
   g_test_add_data_func ("/window/certificate-changed", test_certificate_changed,
                         run_isolated);
+  g_test_add_data_func ("/window/delete-several", test_delete_several, run_isolated);
   g_test_add_data_func ("/window/rows", test_rows, run_isolated);
+  g_test_add_data_func ("/window/many-messages", test_many_messages, run_isolated);
   g_test_add_data_func ("/window/general-settings", test_general_settings, run_isolated);
   g_test_add_data_func ("/window/try-demo", test_try_demo, run_isolated_bare);
 
