@@ -889,15 +889,24 @@ assert_named (GtkWidget *widget,
 {
   gboolean needs_name = FALSE;
 
-  if (!gtk_widget_get_visible (widget))
+  /* What is on screen: not the lists of popovers that are closed. */
+  if (!gtk_widget_get_mapped (widget))
     return;
 
   if (GTK_IS_MENU_BUTTON (widget))
     needs_name = gtk_menu_button_get_label (GTK_MENU_BUTTON (widget)) == NULL;
   else if (GTK_IS_BUTTON (widget) && !GTK_IS_MENU_BUTTON (gtk_widget_get_parent (widget)))
     needs_name = gtk_button_get_icon_name (GTK_BUTTON (widget)) != NULL;
-  else if (GTK_IS_DROP_DOWN (widget) || GTK_IS_LIST_VIEW (widget) || GTK_IS_LIST_BOX (widget))
+  else if (GTK_IS_DROP_DOWN (widget))
     needs_name = TRUE;
+  else if (GTK_IS_LIST_VIEW (widget))
+    /* A combo row shows its value in a list of its own; the row's title
+     * names it. */
+    needs_name = gtk_widget_get_ancestor (widget, ADW_TYPE_COMBO_ROW) == NULL;
+  else if (GTK_IS_LIST_BOX (widget))
+    /* libadwaita 1.2 gives a preferences group's own list no name; the
+     * group's title shows what it holds. */
+    needs_name = gtk_widget_get_ancestor (widget, ADW_TYPE_PREFERENCES_GROUP) == NULL;
 
   if (needs_name)
     {
@@ -905,10 +914,16 @@ assert_named (GtkWidget *widget,
                                              GTK_ACCESSIBLE_PROPERTY_LABEL) &&
           !gtk_test_accessible_has_relation (GTK_ACCESSIBLE (widget),
                                              GTK_ACCESSIBLE_RELATION_LABELLED_BY))
-        g_error ("A %s (%s) has no accessible name",
-                 G_OBJECT_TYPE_NAME (widget),
-                 gtk_widget_get_tooltip_text (widget) != NULL
-                   ? gtk_widget_get_tooltip_text (widget) : "no tooltip");
+        {
+          g_autoptr(GString) path = g_string_new (G_OBJECT_TYPE_NAME (widget));
+
+          for (GtkWidget *up = gtk_widget_get_parent (widget); up != NULL;
+               up = gtk_widget_get_parent (up))
+            g_string_prepend (g_string_prepend (path, " > "), G_OBJECT_TYPE_NAME (up));
+          g_error ("%s (%s) has no accessible name", path->str,
+                   gtk_widget_get_tooltip_text (widget) != NULL
+                     ? gtk_widget_get_tooltip_text (widget) : "no tooltip");
+        }
       (*n_checked)++;
     }
 
@@ -932,6 +947,28 @@ test_accessible_names (Fixture       *fixture,
   /* Check now, delete, the menu, the message list and the account status
    * list at least. */
   g_assert_cmpuint (n_checked, >=, 5);
+
+  /* The preferences and the account editor too. */
+  {
+    GtkWindow *preferences;
+    GtkWidget *editor;
+
+    g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+    WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+    spin (50);
+    n_checked = 0;
+    assert_named (GTK_WIDGET (preferences), &n_checked);
+    /* The account's remove button at least. */
+    g_assert_cmpuint (n_checked, >=, 1);
+
+    popcheck_preferences_window_edit_account (POPCHECK_PREFERENCES_WINDOW (preferences),
+                                              popcheck_account_get_id (fixture->account));
+    WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                               POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
+    spin (50);
+    assert_named (editor, &n_checked);
+    gtk_window_destroy (preferences);
+  }
 }
 
 /* Preferences: removing an account asks first; Cancel keeps it. */
