@@ -1398,6 +1398,40 @@ test_delete_several (Fixture       *fixture,
   g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
 }
 
+/* Recent mail shows its time or day, older mail its date. */
+static void
+test_relative_dates (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_local (2026, 11, 23, 15, 0, 0);
+  static const struct {
+    int         year, month, day, hour, minute;
+    const char *expected;
+  } cases[] = {
+    { 2026, 11, 23, 9, 5, "09:05" },
+    { 2026, 11, 22, 23, 59, "Yesterday" },
+    { 2026, 11, 19, 8, 0, "Thu" },
+    { 2026, 3, 15, 13, 15, "Mar 15" },
+    { 2023, 1, 3, 10, 0, "2023-01-03" },
+    /* A sender's clock ahead by a day: a date, not a time. */
+    { 2026, 11, 24, 9, 0, "Nov 24" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GDateTime) date = g_date_time_new_local (cases[i].year, cases[i].month,
+                                                         cases[i].day, cases[i].hour,
+                                                         cases[i].minute, 0);
+      g_autofree char *text = popcheck_format_date_relative (date, now);
+
+      g_assert_cmpstr (text, ==, cases[i].expected);
+    }
+  {
+    g_autofree char *none = popcheck_format_date_relative (NULL, now);
+
+    g_assert_cmpstr (none, ==, "");
+  }
+}
+
 /* The directories the application's demo servers run in. */
 static GPtrArray *
 demo_dirs (void)
@@ -1557,6 +1591,7 @@ main (int   argc,
       return EXIT_SUCCESS;
     }
 
+  g_test_add_func ("/window/relative-dates", test_relative_dates);
   g_test_add_data_func ("/window/list-decoded", test_list_decoded, run_isolated);
   g_test_add_data_func ("/window/preview-leaves-unseen", test_preview_leaves_unseen,
                         run_isolated);
