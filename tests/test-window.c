@@ -1059,6 +1059,40 @@ row_titled (GtkWidget  *widget,
   return row;
 }
 
+/* Opens the preferences on a new account's editor and fills it in as a
+ * user would; security is the Security row's position. */
+static GtkWidget *
+new_account_editor (Fixture     *fixture,
+                    GtkWindow  **preferences_out,
+                    const char  *name,
+                    const char  *user,
+                    const char  *password,
+                    guint        security,
+                    guint16      port)
+{
+  g_autofree char *port_text = g_strdup_printf ("%u", port);
+  GtkWindow *preferences;
+  GtkWidget *editor;
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  popcheck_preferences_window_add_account (POPCHECK_PREFERENCES_WINDOW (preferences));
+  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
+
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Name")), name);
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "User Name or Email Address")), user);
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Password")), password);
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")),
+                         fixture->demo->host);
+  /* The security first: choosing it puts its usual port in. */
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row_titled (editor, "Security")), security);
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Port")), port_text);
+
+  *preferences_out = preferences;
+  return editor;
+}
+
 /* A new account from the preferences: the editor tests it against the
  * real server, the self-signed certificate is shown and trusted for this
  * account only, and once saved the account is checked at once. */
@@ -1067,28 +1101,15 @@ test_editor_add_account (Fixture       *fixture,
                          gconstpointer  data)
 {
   PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
-  g_autofree char *port = g_strdup_printf ("%u", fixture->demo->pop3s_port);
   g_autoptr(PopcheckAccount) added = NULL;
   GtkWindow *preferences;
   GtkWindow *dialog;
   GtkWidget *editor;
 
   popcheck_test_demo_add_user (fixture->demo, "second", "second-pw", FALSE);
-
-  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
-  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
-  popcheck_preferences_window_add_account (POPCHECK_PREFERENCES_WINDOW (preferences));
-  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
-                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
-
-  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Name")), "Second <&>");
-  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "User Name or Email Address")),
-                         "second");
-  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Password")), "second-pw");
-  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")),
-                         fixture->demo->host);
-  adw_combo_row_set_selected (ADW_COMBO_ROW (row_titled (editor, "Security")), 1);
-  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Port")), port);
+  /* TLS */
+  editor = new_account_editor (fixture, &preferences, "Second <&>", "second", "second-pw",
+                               1, fixture->demo->pop3s_port);
 
   /* The demo server's certificate is its own: the editor shows it. */
   gtk_widget_activate_action (editor, "editor.test", NULL);
@@ -1432,6 +1453,53 @@ test_relative_dates (void)
   }
 }
 
+/* Plaintext only when the user picks it and confirms the warning; the
+ * interval and preview lines are the account's. */
+static void
+test_editor_plaintext (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
+  g_autoptr(PopcheckAccount) added = NULL;
+  GtkWindow *preferences;
+  GtkWidget *editor;
+  GtkWidget *warning;
+
+  /* TLS first: no warning. */
+  editor = new_account_editor (fixture, &preferences, "Plain", "plain", "plain-pw",
+                               1, fixture->demo->pop3_port);
+  warning = row_titled (editor, "Send the password unencrypted");
+  g_assert_false (gtk_widget_get_visible (warning));
+  /* None: the warning. */
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row_titled (editor, "Security")), 3);
+  {
+    g_autofree char *port = g_strdup_printf ("%u", fixture->demo->pop3_port);
+
+    gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Port")), port);
+  }
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_widget_of_type (row_titled (editor, "Check Interval"),
+                                                                   GTK_TYPE_SPIN_BUTTON)), 7);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (find_widget_of_type (row_titled (editor, "Preview Lines"),
+                                                                   GTK_TYPE_SPIN_BUTTON)), 30);
+
+  /* Picking it shows the warning; saving without confirming is refused. */
+  g_assert_true (gtk_widget_get_visible (warning));
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+  spin (200);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, 1);
+  g_assert_nonnull (find_label_prefix (editor, "Confirm above that the password may travel unencrypted"));
+
+  gtk_switch_set_active (GTK_SWITCH (find_widget_of_type (warning, GTK_TYPE_SWITCH)), TRUE);
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+  WAIT_UNTIL (g_list_model_get_n_items (G_LIST_MODEL (accounts)) == 2);
+  added = g_list_model_get_item (G_LIST_MODEL (accounts), 1);
+  g_assert_cmpint (popcheck_account_get_security (added), ==, POP3_SECURITY_NONE);
+  g_assert_cmpuint (popcheck_account_get_port (added), ==, fixture->demo->pop3_port);
+  g_assert_cmpuint (popcheck_account_get_check_interval (added), ==, 7);
+  g_assert_cmpuint (popcheck_account_get_preview_lines (added), ==, 30);
+  gtk_window_destroy (preferences);
+}
+
 /* The directories the application's demo servers run in. */
 static GPtrArray *
 demo_dirs (void)
@@ -1610,6 +1678,7 @@ main (int   argc,
   g_test_add_data_func ("/window/editor-test-connection", test_editor_test_connection,
                         run_isolated);
   g_test_add_data_func ("/window/editor-add-account", test_editor_add_account, run_isolated);
+  g_test_add_data_func ("/window/editor-plaintext", test_editor_plaintext, run_isolated);
   g_test_add_data_func ("/window/fix-password", test_fix_password, run_isolated);
   g_test_add_data_func ("/window/certificate-changed", test_certificate_changed,
                         run_isolated);
