@@ -13,7 +13,10 @@
 
 #include "config.h"
 
+#include <dlfcn.h>
+
 #include <adwaita.h>
+#include <gdk/x11/gdkx.h>
 
 #include "pop3-parser.h"
 #include "popcheck-account.h"
@@ -1500,6 +1503,101 @@ test_editor_plaintext (Fixture       *fixture,
   gtk_window_destroy (preferences);
 }
 
+/* Real key presses, through the X server (XTEST), to the focused window. */
+typedef int (*FakeKeyEventFunc) (Display *display, unsigned int keycode, int is_press,
+                                 unsigned long delay);
+
+static void
+press_keys (GtkWindow   *window,
+            const guint *keysyms,
+            guint        n_keysyms)
+{
+  static FakeKeyEventFunc fake_key_event;
+  Display *xdisplay = gdk_x11_display_get_xdisplay (gtk_widget_get_display (GTK_WIDGET (window)));
+
+  if (fake_key_event == NULL)
+    {
+      /* libXtst without its headers: one function is all it takes. */
+      void *xtst = dlopen ("libXtst.so.6", RTLD_NOW | RTLD_LOCAL);
+
+      g_assert_nonnull (xtst);
+      fake_key_event = (FakeKeyEventFunc) dlsym (xtst, "XTestFakeKeyEvent");
+      g_assert_nonnull (fake_key_event);
+    }
+
+  for (guint i = 0; i < n_keysyms; i++)
+    fake_key_event (xdisplay, XKeysymToKeycode (xdisplay, keysyms[i]), True, 0);
+  for (guint i = n_keysyms; i > 0; i--)
+    fake_key_event (xdisplay, XKeysymToKeycode (xdisplay, keysyms[i - 1]), False, 0);
+  XFlush (xdisplay);
+}
+
+/* There is no window manager on Xvfb: the test gives the focus itself. */
+static gboolean
+has_focus (GtkWindow *window)
+{
+  Display *xdisplay = gdk_x11_display_get_xdisplay (gtk_widget_get_display (GTK_WIDGET (window)));
+
+  if (gtk_window_is_active (window))
+    return TRUE;
+
+  XSetInputFocus (xdisplay, gdk_x11_surface_get_xid (gtk_native_get_surface (GTK_NATIVE (window))),
+                  RevertToParent, CurrentTime);
+  XFlush (xdisplay);
+  return FALSE;
+}
+
+#define PRESS(window, ...)                                                  \
+  G_STMT_START {                                                            \
+    const guint keys[] = { __VA_ARGS__ };                                   \
+    press_keys (GTK_WINDOW (window), keys, G_N_ELEMENTS (keys));            \
+  } G_STMT_END
+
+/* The shortcuts work from the keyboard. */
+static void
+test_keyboard (Fixture       *fixture,
+               gconstpointer  data)
+{
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                  popcheck_account_get_id (fixture->account));
+  g_autoptr(GDateTime) last_check = g_date_time_ref (popcheck_mailbox_get_last_check (mailbox));
+  GtkWindow *other;
+
+  WAIT_UNTIL (has_focus (GTK_WINDOW (fixture->window)));
+
+  /* Ctrl+R checks now. */
+  PRESS (fixture->window, XK_Control_L, XK_r);
+  WAIT_UNTIL (popcheck_mailbox_get_last_check (mailbox) != NULL &&
+              !g_date_time_equal (popcheck_mailbox_get_last_check (mailbox), last_check) &&
+              popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE);
+
+  /* Delete deletes the selection; Ctrl+Z brings it back. */
+  select_subject (fixture, "Monthly report with attachments");
+  gtk_widget_grab_focus (GTK_WIDGET (popcheck_window_get_list_view (fixture->window)));
+  PRESS (fixture->window, XK_Delete);
+  WAIT_UNTIL (popcheck_window_get_n_pending_deletes (fixture->window) == 1);
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES - 1);
+  PRESS (fixture->window, XK_Control_L, XK_z);
+  WAIT_UNTIL (popcheck_window_get_n_pending_deletes (fixture->window) == 0);
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+
+  /* Ctrl+? shows the shortcuts, Ctrl+, the preferences. */
+  WAIT_UNTIL (has_focus (GTK_WINDOW (fixture->window)));
+  PRESS (fixture->window, XK_Control_L, XK_Shift_L, XK_slash);
+  WAIT_UNTIL ((other = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW)) != NULL);
+  gtk_window_destroy (other);
+  WAIT_UNTIL (has_focus (GTK_WINDOW (fixture->window)));
+  PRESS (fixture->window, XK_Control_L, XK_comma);
+  WAIT_UNTIL ((other = find_toplevel (ADW_TYPE_PREFERENCES_WINDOW)) != NULL);
+  gtk_window_destroy (other);
+
+  /* Ctrl+Q quits: the window goes. */
+  WAIT_UNTIL (has_focus (GTK_WINDOW (fixture->window)));
+  PRESS (fixture->window, XK_Control_L, XK_q);
+  WAIT_UNTIL (fixture->window == NULL);
+}
+
 /* The directories the application's demo servers run in. */
 static GPtrArray *
 demo_dirs (void)
@@ -1673,6 +1771,7 @@ main (int   argc,
                         run_isolated);
   g_test_add_data_func ("/window/account-states", test_account_states, run_isolated);
   g_test_add_data_func ("/window/shortcuts", test_shortcuts, run_isolated);
+  g_test_add_data_func ("/window/keyboard", test_keyboard, run_isolated);
   g_test_add_data_func ("/window/accessible-names", test_accessible_names, run_isolated);
   g_test_add_data_func ("/window/preferences-remove", test_preferences_remove, run_isolated);
   g_test_add_data_func ("/window/editor-test-connection", test_editor_test_connection,
