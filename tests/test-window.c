@@ -15,6 +15,8 @@
 
 #include <dlfcn.h>
 
+#include <glib/gstdio.h>
+
 #include <adwaita.h>
 #include <gdk/x11/gdkx.h>
 
@@ -1598,21 +1600,6 @@ test_keyboard (Fixture       *fixture,
   WAIT_UNTIL (fixture->window == NULL);
 }
 
-/* The directories the application's demo servers run in. */
-static GPtrArray *
-demo_dirs (void)
-{
-  GPtrArray *dirs = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GDir) tmp = g_dir_open (g_get_tmp_dir (), 0, NULL);
-  const char *name;
-
-  while (tmp != NULL && (name = g_dir_read_name (tmp)) != NULL)
-    if (g_str_has_prefix (name, "popcheck-demo-"))
-      g_ptr_array_add (dirs, g_build_filename (g_get_tmp_dir (), name, NULL));
-
-  return dirs;
-}
-
 /* With no account: the welcome page; "Try the Demo Mailbox" starts the
  * demo server and shows its messages. */
 static void
@@ -1621,14 +1608,11 @@ test_try_demo (Fixture       *fixture,
 {
   GListModel *accounts = G_LIST_MODEL (popcheck_application_get_accounts (fixture->app));
   g_autoptr(PopcheckAccount) demo_account = NULL;
-  g_autoptr(GPtrArray) before = demo_dirs ();
 
   g_assert_cmpstr (popcheck_window_get_page (fixture->window), ==, "welcome");
   g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "_Add Account…"));
   g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "Try the Demo Mailbox"));
 
-  /* As the running application does: new accounts are checked at once. */
-  popcheck_checker_start (popcheck_application_get_checker (fixture->app));
   gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.try-demo", NULL);
   WAIT_UNTIL (g_list_model_get_n_items (accounts) == 1 ||
               find_label_prefix (GTK_WIDGET (fixture->window),
@@ -1643,14 +1627,7 @@ test_try_demo (Fixture       *fixture,
   g_assert_cmpstr (popcheck_window_get_page (fixture->window), ==, "messages");
 
   /* The application stops its demo server when it quits, which a test
-   * cannot do without running it: stop the one that appeared. */
-  {
-    g_autoptr(GPtrArray) after = demo_dirs ();
-
-    for (guint i = 0; i < after->len; i++)
-      if (!g_ptr_array_find_with_equal_func (before, after->pdata[i], g_str_equal, NULL))
-        popcheck_test_demo_stop_dir (after->pdata[i]);
-  }
+   * cannot do without running it: run_isolated_full() stops it. */
 }
 
 /* --screenshot DIR: the window, the preview and the preferences over the
@@ -1705,6 +1682,35 @@ take_screenshots (const char *dir)
   fixture_teardown (&fixture, NULL);
 }
 
+/* Stops every demo server still running under root, then removes it. */
+static void
+stop_servers_under (const char *root)
+{
+  g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
+  const char *script = g_getenv ("POPCHECK_DEMO_SERVER");
+  const char *name;
+
+  while (dir != NULL && script != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (root, name, NULL);
+      g_autofree char *env = g_build_filename (path, "env.sh", NULL);
+      const char *argv[] = { script, "stop", "--dir", path, NULL };
+
+      /* Whatever it says: most have been stopped already. */
+      if (g_file_test (env, G_FILE_TEST_EXISTS))
+        g_spawn_sync (NULL, (char **) argv, NULL,
+                      G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                      NULL, NULL, NULL, NULL, NULL, NULL);
+    }
+
+  {
+    const char *argv[] = { "rm", "-rf", root, NULL };
+
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH,
+                  NULL, NULL, NULL, NULL, NULL, NULL);
+  }
+}
+
 typedef void (*FixtureTest) (Fixture *fixture, gconstpointer data);
 
 static void run_isolated (gconstpointer data);
@@ -1725,9 +1731,27 @@ run_isolated_full (FixtureTest test,
       return;
     }
 
-  g_test_trap_subprocess (NULL, 240 * G_USEC_PER_SEC,
-                          G_TEST_SUBPROCESS_INHERIT_STDOUT |
-                          G_TEST_SUBPROCESS_INHERIT_STDERR);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *root = g_dir_make_tmp ("popcheck-window-XXXXXX", &error);
+    g_autofree char *tmpdir = g_strdup (g_getenv ("TMPDIR"));
+
+    /* The test's Dovecot servers (its own and the application's demo)
+     * live under root, so that those a failed test leaves running are
+     * found and stopped.  Readable by all: Dovecot's mail user reads the
+     * Maildirs. */
+    g_assert_no_error (error);
+    g_chmod (root, 0755);
+    g_setenv ("TMPDIR", root, TRUE);
+    g_test_trap_subprocess (NULL, 240 * G_USEC_PER_SEC,
+                            G_TEST_SUBPROCESS_INHERIT_STDOUT |
+                            G_TEST_SUBPROCESS_INHERIT_STDERR);
+    if (tmpdir != NULL)
+      g_setenv ("TMPDIR", tmpdir, TRUE);
+    else
+      g_unsetenv ("TMPDIR");
+    stop_servers_under (root);
+  }
   g_test_trap_assert_passed ();
 }
 
