@@ -225,6 +225,36 @@ find_widget (GtkWidget     *widget,
 }
 
 static gboolean
+label_has_prefix (GtkWidget     *widget,
+                  gconstpointer  prefix)
+{
+  return GTK_IS_LABEL (widget) &&
+         g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix);
+}
+
+static gboolean
+is_of_type (GtkWidget     *widget,
+            gconstpointer  type)
+{
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
+}
+
+/* A visible label whose text starts with prefix, or NULL. */
+static GtkLabel *
+find_label_prefix (GtkWidget  *widget,
+                   const char *prefix)
+{
+  return (GtkLabel *) find_widget (widget, label_has_prefix, prefix, TRUE);
+}
+
+static GtkWidget *
+find_widget_of_type (GtkWidget *widget,
+                     GType      type)
+{
+  return find_widget (widget, is_of_type, GSIZE_TO_POINTER (type), FALSE);
+}
+
+static gboolean
 shows_text (GtkWidget     *widget,
             gconstpointer  text)
 {
@@ -367,7 +397,7 @@ test_preview_leaves_unseen (Fixture       *fixture,
 
   /* "Load More" asks TOP for more lines; still nothing is marked seen. */
   gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.load-more", NULL);
-  spin (1500);
+  WAIT_UNTIL (find_label_prefix (GTK_WIDGET (preview), "Loading more lines") == NULL);
 
   g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
 
@@ -453,8 +483,7 @@ test_delete_undo (Fixture       *fixture,
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES - 1);
   g_assert_cmpuint (popcheck_window_get_n_pending_deletes (fixture->window), ==, 1);
   /* The toast that offers Undo. */
-  spin (50);
-  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "Message deleted"));
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (fixture->window), "Message deleted"));
   g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "_Undo"));
 
   gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.undo-delete", NULL);
@@ -517,9 +546,8 @@ test_wrong_password (Fixture       *fixture,
 
   error_message = popcheck_mailbox_get_error_message (mailbox);
   g_assert_nonnull (error_message);
-  spin (50);
   /* The window shows the server's words and a way to fix the password. */
-  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), error_message));
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (fixture->window), error_message));
   g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "Fix _Password…"));
   /* With two accounts the rows name the account. */
   g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "Wrong"));
@@ -541,35 +569,6 @@ count_lines (const char *text)
   return n;
 }
 
-static gboolean
-label_has_prefix (GtkWidget     *widget,
-                  gconstpointer  prefix)
-{
-  return GTK_IS_LABEL (widget) &&
-         g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix);
-}
-
-static gboolean
-is_of_type (GtkWidget     *widget,
-            gconstpointer  type)
-{
-  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
-}
-
-/* A visible label whose text starts with prefix, or NULL. */
-static GtkLabel *
-find_label_prefix (GtkWidget  *widget,
-                   const char *prefix)
-{
-  return (GtkLabel *) find_widget (widget, label_has_prefix, prefix, TRUE);
-}
-
-static GtkWidget *
-find_widget_of_type (GtkWidget *widget,
-                     GType      type)
-{
-  return find_widget (widget, is_of_type, GSIZE_TO_POINTER (type), FALSE);
-}
 
 /* A toplevel of the given type other than the main window, or NULL. */
 static GtkWindow *
@@ -673,10 +672,9 @@ test_markup_is_text (Fixture       *fixture,
   WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 1);
 
   select_subject (fixture, subject);
-  spin (100);
   /* In the list row and in the preview, the very characters. */
-  label = find_label_prefix (GTK_WIDGET (popcheck_window_get_list_view (fixture->window)), "<b>");
-  g_assert_nonnull (label);
+  WAIT_UNTIL ((label = find_label_prefix (GTK_WIDGET (popcheck_window_get_list_view (fixture->window)),
+                                          "<b>")) != NULL);
   g_assert_cmpstr (gtk_label_get_text (label), ==, subject);
   g_assert_false (gtk_label_get_use_markup (label));
   label = find_label_prefix (GTK_WIDGET (popcheck_window_get_preview (fixture->window)), "<b>");
@@ -759,15 +757,13 @@ test_accounts_filter_and_empty (Fixture       *fixture,
 
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (filter)));
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
-  spin (50);
-  g_assert_true (find_visible_label (GTK_WIDGET (popcheck_window_get_list_view (fixture->window)),
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (popcheck_window_get_list_view (fixture->window)),
                                      "Demo"));
 
   select_account (fixture, "Empty");
   g_assert_cmpuint (n_listed (fixture), ==, 0);
   g_assert_cmpstr (popcheck_window_get_list_page (fixture->window), ==, "empty");
-  spin (50);
-  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "No Mail"));
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (fixture->window), "No Mail"));
 
   select_account (fixture, "Demo");
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
@@ -796,29 +792,25 @@ test_account_states (Fixture       *fixture,
 
   popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_CHECKING,
                               POPCHECK_PROBLEM_NONE, NULL);
-  spin (50);
-  g_assert_true (find_visible_label (status, "Checking for new mail…"));
+  WAIT_UNTIL (find_visible_label (status, "Checking for new mail…"));
   g_assert_true (gtk_spinner_get_spinning (GTK_SPINNER (find_widget_of_type (status,
                                                                             GTK_TYPE_SPINNER))));
 
   popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_OFFLINE,
                               POPCHECK_PROBLEM_NONE, NULL);
-  spin (50);
-  g_assert_nonnull (find_label_prefix (status, "Offline."));
+  WAIT_UNTIL (find_label_prefix (status, "Offline.") != NULL);
 
   popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_ERROR,
                               POPCHECK_PROBLEM_TEMPORARY,
                               "-ERR [SYS/TEMP] <disk> & quota trouble");
-  spin (50);
-  g_assert_true (find_visible_label (status, "-ERR [SYS/TEMP] <disk> & quota trouble"));
+  WAIT_UNTIL (find_visible_label (status, "-ERR [SYS/TEMP] <disk> & quota trouble"));
   g_assert_true (find_visible_label (status, "_Try Again"));
 
   /* Try Again checks for real, and the error goes. */
   gtk_widget_activate_action (window, "win.check-account", "s",
                               popcheck_account_get_id (fixture->account));
   WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE);
-  spin (50);
-  g_assert_false (find_visible_label (status, "_Try Again"));
+  WAIT_UNTIL (!find_visible_label (status, "_Try Again"));
 }
 
 /* The keys the issue names are bound, and the shortcuts window lists them. */
@@ -960,7 +952,7 @@ test_accessible_names (Fixture       *fixture,
 
     g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
     WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
-    spin (50);
+    WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (preferences)));
     n_checked = 0;
     assert_named (GTK_WIDGET (preferences), &n_checked);
     /* The account's remove button at least. */
@@ -970,7 +962,7 @@ test_accessible_names (Fixture       *fixture,
                                               popcheck_account_get_id (fixture->account));
     WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
                                                POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
-    spin (50);
+    WAIT_UNTIL (gtk_widget_get_mapped (editor));
     assert_named (editor, &n_checked);
     gtk_window_destroy (preferences);
   }
@@ -987,9 +979,8 @@ test_preferences_remove (Fixture       *fixture,
 
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
   WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
-  spin (50);
   /* The account is listed by name and user@host. */
-  g_assert_true (find_visible_label (GTK_WIDGET (preferences), "Demo"));
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (preferences), "Demo"));
 
   gtk_widget_activate_action (GTK_WIDGET (preferences), "prefs.remove-account", "s", id);
   WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
@@ -1139,8 +1130,7 @@ test_editor_add_account (Fixture       *fixture,
   /* Checked at once, with the password from the keyring. */
   WAIT_UNTIL (n_listed (fixture) == 2 * N_SAMPLES);
   /* The account's name is text in the preferences list, not markup. */
-  spin (50);
-  g_assert_true (find_visible_label (GTK_WIDGET (preferences), "Second <&>"));
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (preferences), "Second <&>"));
   gtk_window_destroy (preferences);
 }
 
@@ -1223,8 +1213,7 @@ test_certificate_changed (Fixture       *fixture,
   mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (account));
   WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR);
   g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==, POPCHECK_PROBLEM_CERTIFICATE);
-  spin (50);
-  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "_Review Certificate…"));
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (fixture->window), "_Review Certificate…"));
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
 
   gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.fix-account", "s",
@@ -1251,9 +1240,9 @@ row_of_subject (Fixture    *fixture,
                 const char *subject)
 {
   GtkWidget *list = GTK_WIDGET (popcheck_window_get_list_view (fixture->window));
-  GtkWidget *label = find_widget (list, shows_text, subject, TRUE);
+  GtkWidget *label;
 
-  g_assert_nonnull (label);
+  WAIT_UNTIL ((label = find_widget (list, shows_text, subject, TRUE)) != NULL);
   return gtk_widget_get_ancestor (label, POPCHECK_TYPE_MESSAGE_ROW);
 }
 
@@ -1400,14 +1389,12 @@ test_delete_several (Fixture       *fixture,
   for (guint i = 2; i < 5; i++)
     g_ptr_array_add (gone, g_strdup (popcheck_message_get_message_id (listed (fixture, i))));
   /* The preview says how many are selected. */
-  spin (50);
-  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "3 Messages Selected"));
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (fixture->window), "3 Messages Selected"));
 
   /* What the Delete key does. */
   gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.delete", NULL);
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES - 3);
-  spin (50);
-  g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "3 messages deleted"));
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (fixture->window), "3 messages deleted"));
 
   WAIT_UNTIL (popcheck_window_get_n_pending_deletes (fixture->window) == 0);
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES - 3);
@@ -1490,9 +1477,9 @@ test_editor_plaintext (Fixture       *fixture,
   /* Picking it shows the warning; saving without confirming is refused. */
   g_assert_true (gtk_widget_get_visible (warning));
   gtk_widget_activate_action (editor, "editor.save", NULL);
-  spin (200);
+  WAIT_UNTIL (find_label_prefix (editor, "Confirm above that the password may travel unencrypted")
+              != NULL);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, 1);
-  g_assert_nonnull (find_label_prefix (editor, "Confirm above that the password may travel unencrypted"));
 
   gtk_switch_set_active (GTK_SWITCH (find_widget_of_type (warning, GTK_TYPE_SWITCH)), TRUE);
   gtk_widget_activate_action (editor, "editor.save", NULL);
