@@ -390,6 +390,13 @@ static void
 popcheck_window_add_toast (PopcheckWindow *self,
                            AdwToast       *toast)
 {
+  /* Closed meanwhile: nobody would see it. */
+  if (self->toast_overlay == NULL)
+    {
+      g_object_unref (toast);
+      return;
+    }
+
   g_signal_connect_object (toast, "dismissed", G_CALLBACK (toast_changed_cb), self, 0);
   self->last_toast_change = g_get_monotonic_time ();
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
@@ -439,7 +446,8 @@ popcheck_window_dismiss_toast (PopcheckWindow *self,
   gint64 now = g_get_monotonic_time ();
   LateDismiss *late;
 
-  if (g_object_get_data (G_OBJECT (toast), "popcheck-dismissed") != NULL)
+  if (g_object_get_data (G_OBJECT (toast), "popcheck-dismissed") != NULL ||
+      self->late_dismisses == NULL)
     return;
 
   if (now >= settled_at)
@@ -560,7 +568,7 @@ delete_cb (GObject      *object,
       g_autoptr(PopcheckWindow) self = g_weak_ref_get (&batch->window);
 
       g_message ("Could not delete messages of %s: %s", account_id, error->message);
-      if (self != NULL && self->toast_overlay != NULL)
+      if (self != NULL)
         {
           /* Toast titles are markup in libadwaita 1.2; the server's
            * words are not. */
@@ -822,13 +830,20 @@ start_demo_cb (GObject      *object,
 {
   g_autoptr(PopcheckWindow) self = user_data;
   g_autoptr(GError) error = NULL;
+  gboolean started;
+
+  started = popcheck_application_start_demo_finish (POPCHECK_APPLICATION (object), result,
+                                                    &error);
+  /* The window may have closed while the server started. */
+  if (self->checker == NULL)
+    return;
 
   self->demo_starting = FALSE;
   gtk_spinner_set_spinning (self->demo_spinner, FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->demo_spinner), FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.try-demo", TRUE);
 
-  if (popcheck_application_start_demo_finish (POPCHECK_APPLICATION (object), result, &error))
+  if (started)
     {
       /* The checker would wait an interval before its first look at the
        * new account; the user asked to see the demo mailbox now. */

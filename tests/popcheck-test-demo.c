@@ -113,12 +113,6 @@ popcheck_test_demo_start (void)
 }
 
 void
-popcheck_test_demo_stop_dir (const char *dir)
-{
-  g_autofree char *out = run_script ((const char *[]) { "stop", "--dir", dir, NULL });
-}
-
-void
 popcheck_test_demo_stop (PopcheckTestDemo *demo)
 {
   g_autofree char *out = NULL;

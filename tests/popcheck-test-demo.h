@@ -26,9 +26,6 @@ typedef struct
 
 PopcheckTestDemo *popcheck_test_demo_start      (void);
 void              popcheck_test_demo_stop       (PopcheckTestDemo *demo);
-/* Stops a demo server someone else started in dir (the application's
- * "Try the Demo Mailbox"), leaving the directory alone. */
-void              popcheck_test_demo_stop_dir   (const char       *dir);
 void              popcheck_test_demo_add_user   (PopcheckTestDemo *demo,
                                                  const char       *user,
                                                  const char       *password,
