@@ -695,6 +695,30 @@ popcheck_application_activate (GApplication *app)
 
 static void demo_stop (PopcheckApplication *self);
 
+static gboolean
+saves_timeout_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* What the user marked seen is written at quit; a disk that hangs does not
+ * keep PopCheck from ending. */
+static void
+wait_for_saves (PopcheckChecker *checker)
+{
+  gboolean timed_out = FALSE;
+  guint timeout_id;
+
+  timeout_id = g_timeout_add_seconds (5, saves_timeout_cb, &timed_out);
+  while (popcheck_checker_is_saving (checker) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timeout_id);
+}
+
 static void
 popcheck_application_shutdown (GApplication *app)
 {
@@ -707,7 +731,10 @@ popcheck_application_shutdown (GApplication *app)
   g_clear_object (&self->notifier);
   g_clear_object (&self->resume_monitor);
   if (self->checker != NULL)
-    popcheck_checker_stop (self->checker);
+    {
+      popcheck_checker_stop (self->checker);
+      wait_for_saves (self->checker);
+    }
   demo_stop (self);
 
   G_APPLICATION_CLASS (popcheck_application_parent_class)->shutdown (app);

@@ -78,6 +78,9 @@ struct _PopcheckChecker
 
   PopcheckCheckerSessionHook session_hook;
   gpointer             session_hook_data;
+
+  /* State files being written; the app waits for them before it exits. */
+  guint                saves_pending;
 };
 
 G_DEFINE_FINAL_TYPE (PopcheckChecker, popcheck_checker, G_TYPE_OBJECT)
@@ -719,6 +722,36 @@ popcheck_checker_start (PopcheckChecker *self)
   popcheck_checker_check_now (self, NULL);
 }
 
+
+static void
+save_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(PopcheckChecker) self = user_data;
+
+  /* A failure is logged by the mailbox, which tries again next time. */
+  popcheck_mailbox_save_finish (POPCHECK_MAILBOX (object), result, NULL);
+  self->saves_pending--;
+}
+
+/* Not cancellable: a state file is written to its end. */
+static void
+slot_save (Slot *slot)
+{
+  slot->checker->saves_pending++;
+  popcheck_mailbox_save_async (slot->mailbox, NULL, save_done_cb,
+                               g_object_ref (slot->checker));
+}
+
+gboolean
+popcheck_checker_is_saving (PopcheckChecker *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), FALSE);
+
+  return self->saves_pending > 0;
+}
+
 void
 popcheck_checker_stop (PopcheckChecker *self)
 {
@@ -742,7 +775,7 @@ popcheck_checker_stop (PopcheckChecker *self)
        * since (messages marked seen).  The write runs to its end in its
        * thread even when the checker goes. */
       if (popcheck_mailbox_get_dirty (slot->mailbox))
-        popcheck_mailbox_save_async (slot->mailbox, NULL, NULL, NULL);
+        slot_save (slot);
     }
 }
 
@@ -926,7 +959,7 @@ check_finish_ok (GTask *task)
   gboolean first = !popcheck_mailbox_get_first_check_done (slot->mailbox);
 
   new_messages = popcheck_mailbox_end_update (slot->mailbox);
-  popcheck_mailbox_save_async (slot->mailbox, NULL, NULL, NULL);
+  slot_save (slot);
 
   slot->failures = 0;
   slot->problem_reported = FALSE;
@@ -1257,7 +1290,7 @@ delete_done_cb (GObject      *object,
     }
 
   popcheck_mailbox_remove_uids (slot->mailbox, (const char * const *) data->uids);
-  popcheck_mailbox_save_async (slot->mailbox, NULL, NULL, NULL);
+  slot_save (slot);
   g_task_return_boolean (task, TRUE);
   slot_done (slot);
 }

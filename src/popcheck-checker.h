@@ -54,6 +54,9 @@ guint            popcheck_checker_get_n_new       (PopcheckChecker     *self);
  * Each operation below is also cancelled by its own cancellable. */
 void             popcheck_checker_start           (PopcheckChecker     *self);
 void             popcheck_checker_stop            (PopcheckChecker     *self);
+/* TRUE while state files are still being written (stop starts the last
+ * ones): a process about to exit waits for them. */
+gboolean         popcheck_checker_is_saving       (PopcheckChecker     *self);
 
 /* Check now: one account, or all when account_id is NULL.  A check already
  * running for an account is not started twice. */
