@@ -414,6 +414,19 @@ accounts_items_changed_cb (GListModel      *model,
   g_list_store_splice (self->mailboxes, position, removed,
                        new_mailboxes->pdata, new_mailboxes->len);
   notify_n_new (self);
+
+  /* An account added while PopCheck runs (from the preferences, or with
+   * popcheck-cli account add) is checked now, not an interval from now;
+   * one still being filled in waits for its timer. */
+  for (guint i = 0; self->started && i < added; i++)
+    {
+      g_autoptr(PopcheckAccount) account = g_list_model_get_item (model,
+                                                                  position + i);
+
+      if (popcheck_account_get_enabled (account) &&
+          *popcheck_account_get_host (account) != '\0')
+        popcheck_checker_check_now (self, popcheck_account_get_id (account));
+    }
 }
 
 /* Scheduling */

@@ -1441,6 +1441,35 @@ test_login_delay (Fixture       *fixture,
                     ==, 1200);
 }
 
+/* An account that appears while the checker runs, written from outside
+ * (popcheck-cli account add, gsettings): checked at once, not an
+ * interval later. */
+static void
+test_added_while_running (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(GSettings) root = g_settings_new (POPCHECK_SETTINGS_SCHEMA_ID);
+  g_autoptr(GSettings) settings = NULL;
+  const char *ids[] = { "outside", NULL };
+
+  popcheck_checker_start (fixture->checker);
+  popcheck_test_demo_add_user (demo, "outside", "outside-password", TRUE);
+  deliver ("outside", "Waiting");
+  store_password (demo->host, demo->pop3s_port, "outside", "outside-password");
+
+  settings = g_settings_new_with_path (POPCHECK_ACCOUNT_SCHEMA_ID,
+                                       POPCHECK_ACCOUNT_PATH_PREFIX "outside/");
+  g_settings_set_string (settings, "display-name", "Outside");
+  g_settings_set_string (settings, "host", demo->host);
+  g_settings_set (settings, "port", "q", (guint16) demo->pop3s_port);
+  g_settings_set_string (settings, "user", "outside");
+  g_settings_set_string (settings, "pinned-fingerprint", demo->fingerprint);
+  g_settings_set_strv (root, "accounts", ids);
+
+  WAIT_UNTIL (fixture->events->len > 0, WAIT_SECONDS);
+  g_assert_cmpstr (fixture->events->pdata[0], ==, "first outside 1");
+}
+
 /* Secrets ------------------------------------------------------------------ */
 
 static void
@@ -2190,6 +2219,7 @@ main (int   argc,
       ADD ("/checker/dovecot/new-by-uidl", test_new_by_uidl);
       ADD ("/checker/dovecot/nothing-new-no-top", test_nothing_new_no_top);
       ADD ("/checker/dovecot/restart", test_restart);
+      ADD ("/checker/dovecot/added-while-running", test_added_while_running);
       ADD ("/checker/dovecot/removed-on-server", test_removed_on_server);
       ADD ("/checker/dovecot/never-seen", test_never_seen);
       ADD ("/checker/dovecot/delete-renumbered", test_delete_renumbered);
