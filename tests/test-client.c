@@ -1519,7 +1519,8 @@ test_no_leaked_fds (void)
       after = n;
     }
 
-  g_assert_cmpuint (after, ==, before);
+  /* Fewer is fine: a socket of the first round may close late. */
+  g_assert_cmpuint (after, <=, before);
 }
 
 static void
