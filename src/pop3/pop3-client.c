@@ -62,8 +62,19 @@ typedef struct
   Pop3Expect   expect;
   gboolean     barrier;
   GTask       *task;
-  GSource     *cancel_source;
+  struct _CancelWatch *cancel_watch;
 } Command;
+
+/* One cancellable source per cancellable, not per command: a check
+ * pipelines thousands of TOPs under one cancellable, and thousands of
+ * sources would make every main loop iteration walk them all. */
+typedef struct _CancelWatch
+{
+  Pop3Client   *client;
+  GCancellable *cancellable;
+  GSource      *source;
+  guint         n_commands;
+} CancelWatch;
 
 struct _Pop3Client
 {
@@ -86,6 +97,8 @@ struct _Pop3Client
 
   GQueue              waiting;
   GQueue              in_flight;
+  /* GCancellable -> CancelWatch of the commands that have it */
+  GHashTable         *cancel_watches;
   gsize               bytes_in_flight;
   GByteArray         *write_buffer;
   gboolean            reading;
@@ -173,13 +186,27 @@ emit_debug_body (Pop3Client *self,
 /* Commands */
 
 static void
+cancel_watch_free (CancelWatch *watch)
+{
+  g_source_destroy (watch->source);
+  g_source_unref (watch->source);
+  g_object_unref (watch->cancellable);
+  g_free (watch);
+}
+
+static void
+command_release_watch (Command *command)
+{
+  CancelWatch *watch = g_steal_pointer (&command->cancel_watch);
+
+  if (watch != NULL && --watch->n_commands == 0)
+    g_hash_table_remove (watch->client->cancel_watches, watch->cancellable);
+}
+
+static void
 command_free (Command *command)
 {
-  if (command->cancel_source != NULL)
-    {
-      g_source_destroy (command->cancel_source);
-      g_source_unref (command->cancel_source);
-    }
+  command_release_watch (command);
   g_clear_object (&command->task);
   g_free (command->line);
   g_free (command->debug_line);
@@ -189,11 +216,7 @@ command_free (Command *command)
 static GTask *
 command_steal_task (Command *command)
 {
-  if (command->cancel_source != NULL)
-    {
-      g_source_destroy (command->cancel_source);
-      g_clear_pointer (&command->cancel_source, g_source_unref);
-    }
+  command_release_watch (command);
   return g_steal_pointer (&command->task);
 }
 
@@ -218,30 +241,84 @@ command_return_reply (Command   *command,
                            (GDestroyNotify) pop3_reply_unref);
 }
 
-static gboolean
-command_cancelled_cb (GCancellable *cancellable,
-                      gpointer      user_data)
+/* Takes the tasks of the commands under the watch.  A command not yet
+ * written is dropped; one already written keeps its place in the queue so
+ * that its reply, when it comes, is not taken for the reply to the next
+ * command. */
+static void
+take_watched (GQueue      *queue,
+              CancelWatch *watch,
+              gboolean     drop,
+              GPtrArray   *tasks)
 {
-  Command *command = user_data;
-  Pop3Client *self = g_task_get_source_object (command->task);
+  GList *next;
+
+  for (GList *l = queue->head; l != NULL; l = next)
+    {
+      Command *command = l->data;
+      GTask *task;
+
+      next = l->next;
+      if (command->cancel_watch != watch)
+        continue;
+
+      command->cancel_watch = NULL;
+      task = command_steal_task (command);
+      if (task != NULL)
+        g_ptr_array_add (tasks, task);
+      if (drop)
+        {
+          g_queue_delete_link (queue, l);
+          command_free (command);
+        }
+    }
+}
+
+static gboolean
+cancel_watch_cb (GCancellable *cancellable,
+                 gpointer      user_data)
+{
+  CancelWatch *watch = user_data;
+  Pop3Client *self = watch->client;
+  g_autoptr(Pop3Client) keep = g_object_ref (self);
+  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GError) error = NULL;
 
   g_cancellable_set_error_if_cancelled (cancellable, &error);
 
-  /* A command not yet written can simply be dropped.  One already written
-   * keeps its place in the queue so that its reply, when it comes, is not
-   * taken for the reply to the next command. */
-  if (g_queue_remove (&self->waiting, command))
-    {
-      command_return_error (command, error);
-      command_free (command);
-    }
-  else
-    {
-      command_return_error (command, error);
-    }
+  /* Every command is settled before any callback runs: a callback may
+   * queue, fail or free commands. */
+  take_watched (&self->waiting, watch, TRUE, tasks);
+  take_watched (&self->in_flight, watch, FALSE, tasks);
+  g_hash_table_remove (self->cancel_watches, cancellable);
+
+  for (guint i = 0; i < tasks->len; i++)
+    g_task_return_error (tasks->pdata[i], g_error_copy (error));
 
   return G_SOURCE_REMOVE;
+}
+
+static void
+command_watch (Pop3Client   *self,
+               Command      *command,
+               GCancellable *cancellable)
+{
+  CancelWatch *watch = g_hash_table_lookup (self->cancel_watches, cancellable);
+
+  if (watch == NULL)
+    {
+      watch = g_new0 (CancelWatch, 1);
+      watch->client = self;
+      watch->cancellable = g_object_ref (cancellable);
+      watch->source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (watch->source, G_SOURCE_FUNC (cancel_watch_cb),
+                             watch, NULL);
+      g_source_attach (watch->source, g_main_context_get_thread_default ());
+      g_hash_table_insert (self->cancel_watches, cancellable, watch);
+    }
+
+  watch->n_commands++;
+  command->cancel_watch = watch;
 }
 
 static Command *
@@ -266,14 +343,7 @@ command_new (Pop3Client          *self,
   g_task_set_source_tag (command->task, command_new);
 
   if (cancellable != NULL)
-    {
-      command->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (command->cancel_source,
-                             G_SOURCE_FUNC (command_cancelled_cb), command,
-                             NULL);
-      g_source_attach (command->cancel_source,
-                       g_main_context_get_thread_default ());
-    }
+    command_watch (self, command, cancellable);
 
   return command;
 }
@@ -824,6 +894,7 @@ pop3_client_finalize (GObject *object)
   g_clear_pointer (&self->parser, pop3_parser_free);
   g_clear_pointer (&self->write_buffer, g_byte_array_unref);
   g_clear_pointer (&self->capabilities, g_hash_table_unref);
+  g_clear_pointer (&self->cancel_watches, g_hash_table_unref);
   g_clear_pointer (&self->tls_info, pop3_tls_info_free);
   g_free (self->read_buffer);
   g_free (self->pinned_fingerprint);
@@ -922,6 +993,8 @@ pop3_client_init (Pop3Client *self)
   self->parser = pop3_parser_new (POP3_DEFAULT_MAX_LINE, self->max_response);
   g_queue_init (&self->waiting);
   g_queue_init (&self->in_flight);
+  self->cancel_watches = g_hash_table_new_full (NULL, NULL, NULL,
+                                                (GDestroyNotify) cancel_watch_free);
 }
 
 Pop3Client *
