@@ -16,6 +16,8 @@
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <glib-unix.h>
+#include <signal.h>
 
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
@@ -612,6 +614,15 @@ popcheck_application_handle_local_options (GApplication *app,
   return -1;
 }
 
+/* The session ending (SIGTERM), or Ctrl+C in a terminal: quit as from the
+ * menu, so that what was marked seen is saved. */
+static gboolean
+quit_signal_cb (gpointer user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 popcheck_application_startup (GApplication *app)
 {
@@ -667,6 +678,10 @@ popcheck_application_startup (GApplication *app)
   g_signal_connect_object (self->settings, "changed::start-at-login",
                            G_CALLBACK (start_at_login_changed_cb), self, 0);
   read_autostart (self);
+
+  g_unix_signal_add (SIGTERM, quit_signal_cb, self);
+  g_unix_signal_add (SIGINT, quit_signal_cb, self);
+  g_unix_signal_add (SIGHUP, quit_signal_cb, self);
 
   popcheck_checker_start (self->checker);
   update_background_hold (self);
