@@ -981,6 +981,10 @@ check_finish_ok (GTask *task)
                                         !popcheck_session_has_uidl (data->session));
   popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_IDLE,
                               POPCHECK_PROBLEM_NONE, NULL);
+  g_debug ("Account %s: checked, %u messages (%u new)",
+           popcheck_account_get_id (slot->account),
+           g_list_model_get_n_items (G_LIST_MODEL (slot->mailbox)),
+           new_messages->len);
 
   if (first)
     g_signal_emit (self, signals[FIRST_CHECK], 0, slot->mailbox,

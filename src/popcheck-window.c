@@ -40,6 +40,8 @@ struct _PopcheckWindow
   AdwApplicationWindow  parent_instance;
 
   PopcheckChecker      *checker;
+  /* The first time the window showed messages went to the debug log. */
+  gboolean              logged_showing;
 
   GListStore           *dropdown_head;
   GListStore           *one_mailbox;
@@ -220,6 +222,20 @@ selection_changed_cb (GtkSelectionModel *model,
   update_selection (self);
 }
 
+/* For tests/bench/app-cost.py: when a launch has the list on screen. */
+static void
+log_showing (PopcheckWindow *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->visible));
+
+  if (self->logged_showing || n == 0 ||
+      !gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+
+  self->logged_showing = TRUE;
+  g_debug ("Showing %u messages", n);
+}
+
 static void
 visible_items_changed_cb (GListModel     *model,
                           guint           position,
@@ -229,6 +245,7 @@ visible_items_changed_cb (GListModel     *model,
 {
   update_page (self);
   update_selection (self);
+  log_showing (self);
 }
 
 static void
@@ -930,6 +947,15 @@ popcheck_window_close_request (GtkWindow *window)
 /* GObject */
 
 static void
+popcheck_window_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (popcheck_window_parent_class)->map (widget);
+
+  g_debug ("Window shown");
+  log_showing (POPCHECK_WINDOW (widget));
+}
+
+static void
 popcheck_window_dispose (GObject *object)
 {
   PopcheckWindow *self = POPCHECK_WINDOW (object);
@@ -991,6 +1017,7 @@ popcheck_window_class_init (PopcheckWindowClass *klass)
   object_class->get_property = popcheck_window_get_property;
 
   window_class->close_request = popcheck_window_close_request;
+  widget_class->map = popcheck_window_map;
 
   properties[PROP_SEVERAL_ACCOUNTS] =
     g_param_spec_boolean ("several-accounts", NULL, NULL,

@@ -84,25 +84,36 @@ def cpu_seconds(pid, tid=None):
     return ticks / os.sysconf('SC_CLK_TCK')
 
 
-def wakeups(pid):
-    """Voluntary context switches of the main thread and of all threads."""
-    main = int(proc_status(pid, pid)['voluntary_ctxt_switches'])
-    total = 0
+def thread_switches(pid):
+    """Voluntary context switches of each thread, by thread id."""
+    switches = {}
     for tid in os.listdir('/proc/%d/task' % pid):
         try:
-            total += int(proc_status(pid, int(tid))['voluntary_ctxt_switches'])
+            status = proc_status(pid, int(tid))
         except FileNotFoundError:
-            pass  # a thread that just ended
+            continue  # a thread that just ended
+        switches[int(tid)] = int(status['voluntary_ctxt_switches'])
+    return switches
+
+
+def wakeups(before, after, pid):
+    """Wake-ups between two readings: of the main thread, and of all
+    threads (a thread that started meanwhile counts from zero; one that
+    ended is not counted)."""
+    main = after.get(pid, 0) - before.get(pid, 0)
+    total = sum(n - before.get(tid, 0) for tid, n in after.items())
     return main, total
 
 
 class App:
     def __init__(self, binary, env):
         self.start = time.monotonic()
+        # GLib logs debug messages on stdout, warnings on stderr.
         self.proc = subprocess.Popen([binary], env=env,
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
         self.buffer = b''
+        self.log = []
 
     def wait_for(self, pattern, timeout):
         """Seconds from launch until a debug line matches, and the match."""
@@ -111,34 +122,36 @@ class App:
             while b'\n' in self.buffer:
                 line, self.buffer = self.buffer.split(b'\n', 1)
                 text = line.decode('utf-8', 'replace')
+                self.log.append(text)
                 match = pattern.search(text)
                 if match:
                     return time.monotonic() - self.start, match
             left = deadline - time.monotonic()
             if left <= 0 or self.proc.poll() is not None:
-                raise RuntimeError('the app never logged %r' % pattern.pattern)
-            ready, _, _ = select.select([self.proc.stderr], [], [], left)
+                raise RuntimeError('the app (exit %s) never logged %r; it said:\n%s' % (self.proc.poll(),
+                    pattern.pattern, '\n'.join(self.log[-20:])))
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
             if ready:
-                self.buffer += os.read(self.proc.stderr.fileno(), 65536)
+                self.buffer += os.read(self.proc.stdout.fileno(), 65536)
 
     def drain(self):
         """Keeps reading the log so that the app never blocks on a full pipe."""
-        while select.select([self.proc.stderr], [], [], 0)[0]:
-            if not os.read(self.proc.stderr.fileno(), 65536):
+        while select.select([self.proc.stdout], [], [], 0)[0]:
+            if not os.read(self.proc.stdout.fileno(), 65536):
                 break
 
     def idle(self, seconds):
         pid = self.proc.pid
         cpu_main0, cpu0 = cpu_seconds(pid, pid), cpu_seconds(pid)
-        main0, total0 = wakeups(pid)
+        switches0 = thread_switches(pid)
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            select.select([self.proc.stderr], [], [], end - time.monotonic())
+            select.select([self.proc.stdout], [], [], end - time.monotonic())
             self.drain()
-        main1, total1 = wakeups(pid)
+        main, total = wakeups(switches0, thread_switches(pid), pid)
         return {'cpu_main': cpu_seconds(pid, pid) - cpu_main0,
                 'cpu': cpu_seconds(pid) - cpu0,
-                'wakeups_main': main1 - main0, 'wakeups': total1 - total0}
+                'wakeups_main': main, 'wakeups': total}
 
     def rss_kib(self):
         return int(proc_status(self.proc.pid)['VmRSS'].split()[0])
@@ -159,14 +172,14 @@ def add_account(env, demo):
 import json, sys
 import gi
 gi.require_version('Secret', '1')
-from gi.repository import Gio, Secret
+from gi.repository import Gio, GLib, Secret
 demo = json.loads(sys.argv[1])
 root = Gio.Settings.new('org.example.PopCheck')
 account = Gio.Settings.new_with_path('org.example.PopCheck.Account',
                                      '/org/example/PopCheck/accounts/bench/')
 account.set_string('display-name', 'Bench')
 account.set_string('host', demo['host'])
-account.set_uint16('port', demo['pop3s_port'])
+account.set_value('port', GLib.Variant('q', demo['pop3s_port']))
 account.set_string('security', 'tls')
 account.set_string('user', demo['user'])
 account.set_string('pinned-fingerprint', demo['fingerprint'])
@@ -183,7 +196,8 @@ Secret.password_store_sync(schema, {'host': demo['host'],
                            Secret.COLLECTION_DEFAULT, 'PopCheck bench',
                            demo['password'], None)
 '''
-    subprocess.check_call([PYTHON, '-c', code, json.dumps(demo)], env=env)
+    subprocess.run([PYTHON, '-c', code, json.dumps(demo)], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def inside(args):
@@ -279,7 +293,8 @@ def print_table(r, idle):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[2])
+    parser = argparse.ArgumentParser(
+        description="What the running app costs, measured from /proc.")
     parser.add_argument('--build-dir', default=os.path.join(SOURCE_DIR, '_build'))
     parser.add_argument('--messages', type=int, default=10000)
     parser.add_argument('--idle', type=int, default=60)
