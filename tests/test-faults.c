@@ -1835,6 +1835,78 @@ test_cancel_queued (Fixture       *f,
   g_assert_cmpuint (count_commands (f, "STAT"), ==, 0);
 }
 
+/* A thousand commands under one cancellable (as a check's TOPs are), with
+ * others under another between them: cancelling the first settles exactly
+ * its own, each once, and the others are answered in order. */
+typedef struct
+{
+  guint cancelled;
+  guint other;
+} CancelCounts;
+
+static void
+count_cancelled_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  CancelCounts *counts = user_data;
+  g_autoptr(Pop3Reply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  counts->cancelled++;
+}
+
+static void
+test_cancel_many (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n", "USER\r\n");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GCancellable) other = g_cancellable_new ();
+  g_autoptr(Pop3Reply) stat = NULL;
+  g_autoptr(Pop3Reply) list = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *noop_result = NULL;
+  GAsyncResult *stat_result = NULL;
+  GAsyncResult *list_result = NULL;
+  CancelCounts counts = { 0, 0 };
+
+  pop3_fake_script_expect (script, "NOOP");
+  pop3_fake_script_pause (script, 300);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "STAT");
+  pop3_fake_script_send (script, "+OK 3 30\r\n");
+  pop3_fake_script_expect (script, "LIST 1");
+  pop3_fake_script_send (script, "+OK 1 100\r\n");
+  start_and_connect (f, script);
+
+  pop3_client_noop_async (f->client, NULL, store_result_cb, &noop_result);
+  for (guint i = 0; i < 500; i++)
+    pop3_client_top_async (f->client, i + 1, 0, cancellable,
+                           count_cancelled_cb, &counts);
+  pop3_client_stat_async (f->client, other, store_result_cb, &stat_result);
+  for (guint i = 500; i < 1000; i++)
+    pop3_client_top_async (f->client, i + 1, 0, cancellable,
+                           count_cancelled_cb, &counts);
+  pop3_client_list_async (f->client, 1, other, store_result_cb, &list_result);
+  g_cancellable_cancel (cancellable);
+
+  stat = reply_of (f->client, &stat_result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (stat->count, ==, 3);
+  list = reply_of (f->client, &list_result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->size, ==, 100);
+  g_assert_cmpuint (counts.cancelled, ==, 1000);
+  g_clear_pointer (&noop_result, g_object_unref);
+
+  stop_server_checked (f);
+  g_assert_cmpuint (count_commands (f, "TOP"), ==, 0);
+}
+
 static gboolean
 cancel_cb (gpointer user_data)
 {
@@ -2029,6 +2101,7 @@ main (int   argc,
 
   add_all_modes ("cancel-written", test_cancel_written);
   add_all_modes ("cancel-queued", test_cancel_queued);
+  add_all_modes ("cancel-many", test_cancel_many);
   add_all_modes ("cancel-connect", test_cancel_connect);
   add_test ("plain", &mode_plain, "cancel-handshake", test_cancel_handshake);
 
