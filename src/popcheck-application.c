@@ -62,6 +62,7 @@ struct _PopcheckApplication
   char                *demo_account_id;
 
   guint                background_hold : 1;
+  guint                quit_signalled : 1;
   guint                start_hidden : 1;
 };
 
@@ -224,7 +225,8 @@ select_message (PopcheckWindow *window,
 }
 
 /* From a notification or the tray: the window, with that message
- * selected ("" for none: the account's line in the tray). */
+ * selected ("" for none: the account's line in the tray, which shows that
+ * account's messages). */
 static void
 show_message_action (GSimpleAction *action,
                      GVariant      *parameter,
@@ -240,7 +242,9 @@ show_message_action (GSimpleAction *action,
   window = ensure_main_window (self);
   gtk_window_present (window);
 
-  if (*uid != '\0' && !select_message (POPCHECK_WINDOW (window), account_id, uid))
+  if (*uid == '\0')
+    popcheck_window_show_account (POPCHECK_WINDOW (window), account_id);
+  else if (!select_message (POPCHECK_WINDOW (window), account_id, uid))
     g_debug ("Message %s of %s is not in the list", uid, account_id);
 }
 
@@ -615,11 +619,18 @@ popcheck_application_handle_local_options (GApplication *app,
 }
 
 /* The session ending (SIGTERM), or Ctrl+C in a terminal: quit as from the
- * menu, so that what was marked seen is saved. */
+ * menu, so that deletes already confirmed run and what was marked seen is
+ * saved.  A second signal ends PopCheck without waiting for them. */
 static gboolean
 quit_signal_cb (gpointer user_data)
 {
-  g_application_quit (G_APPLICATION (user_data));
+  PopcheckApplication *self = user_data;
+
+  if (self->quit_signalled)
+    g_application_quit (G_APPLICATION (self));
+  self->quit_signalled = TRUE;
+  g_action_group_activate_action (G_ACTION_GROUP (self), "quit", NULL);
+
   return G_SOURCE_CONTINUE;
 }
 

@@ -21,6 +21,8 @@ const char        *popcheck_window_get_page          (PopcheckWindow *self);
 const char        *popcheck_window_get_list_page     (PopcheckWindow *self);
 /* The account filter: "All Accounts", then one item per account. */
 GtkDropDown       *popcheck_window_get_account_filter (PopcheckWindow *self);
+void               popcheck_window_show_account      (PopcheckWindow *self,
+                                                      const char     *account_id);
 /* The account (or NULL) of a message in the list. */
 const char        *popcheck_window_get_message_account_id (PopcheckWindow  *self,
                                                            PopcheckMessage *message);

@@ -1191,6 +1191,29 @@ popcheck_window_get_list_page (PopcheckWindow *self)
   return gtk_stack_get_visible_child_name (self->list_stack);
 }
 
+/* The account's line in the tray: only that account's messages, when
+ * there are several. */
+void
+popcheck_window_show_account (PopcheckWindow *self,
+                              const char     *account_id)
+{
+  GListModel *mailboxes;
+  guint n;
+
+  g_return_if_fail (POPCHECK_IS_WINDOW (self));
+
+  mailboxes = popcheck_checker_get_mailboxes (self->checker);
+  n = g_list_model_get_n_items (mailboxes);
+  for (guint i = 0; n > 1 && i < n; i++)
+    {
+      g_autoptr(PopcheckMailbox) mailbox = g_list_model_get_item (mailboxes, i);
+
+      /* After "All Accounts", the accounts in the checker's order. */
+      if (g_strcmp0 (popcheck_mailbox_get_account_id (mailbox), account_id) == 0)
+        gtk_drop_down_set_selected (self->account_dropdown, i + 1);
+    }
+}
+
 GtkDropDown *
 popcheck_window_get_account_filter (PopcheckWindow *self)
 {

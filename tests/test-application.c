@@ -1018,6 +1018,41 @@ run_isolated (gconstpointer data)
   g_test_trap_assert_passed ();
 }
 
+/* The session ending sends SIGTERM: PopCheck quits as from the menu and
+ * exits normally, instead of dying with what it had not saved. */
+static gboolean
+name_owned (const char *name)
+{
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  g_autoptr(GVariant) reply = NULL;
+  gboolean owned = FALSE;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus",
+                                       "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", name),
+                                       G_VARIANT_TYPE ("(b)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(b)", &owned);
+  return owned;
+}
+
+static void
+test_sigterm (void)
+{
+  g_autoptr(GSubprocess) subprocess = spawn_popcheck ("--background");
+  g_autofree char *tray = NULL;
+
+  /* The tray comes at startup, with the signal handlers. */
+  tray = g_strdup_printf ("org.kde.StatusNotifierItem-%s-1",
+                          g_subprocess_get_identifier (subprocess));
+  WAIT_UNTIL (name_owned (tray));
+  g_subprocess_send_signal (subprocess, SIGTERM);
+  wait_for_exit (subprocess, 0);
+  g_assert_false (name_owned (APPLICATION_ID));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1044,6 +1079,7 @@ main (int   argc,
                         run_isolated);
   g_test_add_data_func ("/application/check-once-account", test_check_once_account,
                         run_isolated);
+  g_test_add_data_func ("/application/sigterm", test_sigterm, run_isolated);
 
   return g_test_run ();
 }

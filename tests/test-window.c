@@ -774,6 +774,21 @@ test_accounts_filter_and_empty (Fixture       *fixture,
 
   select_account (fixture, "All Accounts");
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+
+  /* An account's line in the tray shows just that account. */
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "show-message",
+                                  g_variant_new ("(ss)",
+                                                 popcheck_account_get_id (empty),
+                                                 ""));
+  g_assert_cmpuint (n_listed (fixture), ==, 0);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "show-message",
+                                  g_variant_new ("(ss)",
+                                                 popcheck_account_get_id (fixture->account),
+                                                 ""));
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+  for (guint i = 0; i < n_listed (fixture); i++)
+    g_assert_cmpstr (popcheck_window_get_message_account_id (fixture->window, listed (fixture, i)),
+                     ==, popcheck_account_get_id (fixture->account));
 }
 
 /* What an account is doing shows in its status row. */
