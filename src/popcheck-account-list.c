@@ -14,6 +14,7 @@
 #include <glib/gi18n.h>
 
 #include "popcheck-account-list.h"
+#include "popcheck-mailbox.h"
 #include "popcheck-secret.h"
 
 /* Long enough to tell accounts apart in dconf-editor, short enough for a
@@ -334,6 +335,65 @@ shares_secret (PopcheckAccount *a,
          g_strcmp0 (popcheck_account_get_user (a), user) == 0;
 }
 
+typedef struct
+{
+  char    *host;
+  char    *user;
+  guint16  port;
+} RemoveData;
+
+static void
+remove_data_free (RemoveData *data)
+{
+  g_free (data->host);
+  g_free (data->user);
+  g_free (data);
+}
+
+static void
+state_deleted_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PopcheckAccountList *self = g_task_get_source_object (task);
+  RemoveData *data = g_task_get_task_data (task);
+  GCancellable *cancellable;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_delete_finish (G_FILE (object), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_message ("Could not remove the saved state of a removed account: %s",
+               error->message);
+
+  if (!popcheck_account_validate_host (data->host, NULL) ||
+      !popcheck_account_validate_user (data->user, NULL))
+    {
+      /* An account that never had a server and user cannot have had a
+       * password stored for it. */
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  /* Two accounts for the same mailbox share one password; it goes with
+   * the last of them. */
+  for (guint i = 0; i < self->items->len; i++)
+    {
+      if (shares_secret (g_ptr_array_index (self->items, i), data->host,
+                         data->port, data->user))
+        {
+          g_task_return_boolean (task, TRUE);
+          return;
+        }
+    }
+
+  cancellable = g_task_get_cancellable (task);
+  popcheck_secret_clear_async (data->host, data->port, data->user,
+                               cancellable, remove_secret_cb,
+                               g_steal_pointer (&task));
+}
+
 void
 popcheck_account_list_remove_async (PopcheckAccountList *self,
                                     PopcheckAccount     *account,
@@ -348,6 +408,10 @@ popcheck_account_list_remove_async (PopcheckAccountList *self,
   g_autoptr(GStrvBuilder) builder = NULL;
   g_auto(GStrv) ids = NULL;
   g_auto(GStrv) new_ids = NULL;
+  g_autoptr(PopcheckMailbox) mailbox = NULL;
+  g_autofree char *state_path = NULL;
+  g_autoptr(GFile) state_file = NULL;
+  RemoveData *data;
   const char *id;
   guint16 port;
 
@@ -390,28 +454,20 @@ popcheck_account_list_remove_async (PopcheckAccountList *self,
    * it fall back to its defaults. */
   reset_settings (popcheck_account_get_settings (removed));
 
-  if (!popcheck_account_validate_host (host, NULL) ||
-      !popcheck_account_validate_user (user, NULL))
-    {
-      /* An account that never had a server and user cannot have had a
-       * password stored for it. */
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
+  data = g_new0 (RemoveData, 1);
+  data->host = g_steal_pointer (&host);
+  data->user = g_steal_pointer (&user);
+  data->port = port;
+  g_task_set_task_data (task, data, (GDestroyNotify) remove_data_free);
 
-  /* Two accounts for the same mailbox share one password; it goes with
-   * the last of them. */
-  for (guint i = 0; i < self->items->len; i++)
-    {
-      if (shares_secret (g_ptr_array_index (self->items, i), host, port, user))
-        {
-          g_task_return_boolean (task, TRUE);
-          return;
-        }
-    }
-
-  popcheck_secret_clear_async (host, port, user, cancellable,
-                               remove_secret_cb, g_steal_pointer (&task));
+  /* The account's saved messages go too: an account added later under the
+   * same name must not start from them.  The password waits for this, so
+   * that a new account never races the old file. */
+  mailbox = popcheck_mailbox_new (id);
+  state_path = popcheck_mailbox_dup_state_path (mailbox);
+  state_file = g_file_new_for_path (state_path);
+  g_file_delete_async (state_file, G_PRIORITY_DEFAULT, cancellable,
+                       state_deleted_cb, g_steal_pointer (&task));
 }
 
 gboolean

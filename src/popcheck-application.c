@@ -442,16 +442,22 @@ check_once (void)
   loop = g_main_loop_new (NULL, FALSE);
   once.checker = checker;
   once.loop = loop;
-  once.pending = n_accounts;
 
+  /* As the running PopCheck would: turned-off accounts, and one still
+   * without a server, are left alone. */
   for (guint i = 0; i < n_accounts; i++)
     {
       g_autoptr(PopcheckAccount) account = g_list_model_get_item (G_LIST_MODEL (accounts), i);
 
+      if (!popcheck_account_get_enabled (account) ||
+          *popcheck_account_get_host (account) == '\0')
+        continue;
+      once.pending++;
       popcheck_checker_check_async (checker, popcheck_account_get_id (account),
                                     NULL, check_once_checked_cb, &once);
     }
-  g_main_loop_run (loop);
+  if (once.pending > 0)
+    g_main_loop_run (loop);
 
   /* What this check saw counts as seen: a PopCheck started later must not
    * announce it again, so the state is on disk before the process ends. */

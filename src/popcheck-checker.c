@@ -103,6 +103,7 @@ static guint signals[N_SIGNALS];
 
 static void slot_schedule (Slot *slot);
 static void slot_run_next (Slot *slot);
+static gboolean slot_timer_cb (gpointer user_data);
 static void check_operation (Slot  *slot,
                              GTask *task);
 
@@ -357,8 +358,25 @@ account_changed_cb (PopcheckAccount *account,
   slot->problem_reported = FALSE;
   popcheck_mailbox_set_display_name (slot->mailbox,
                                      popcheck_account_get_display_name (account));
-  if (slot->checker->started)
-    slot_schedule (slot);
+  if (!slot->checker->started)
+    return;
+
+  slot_schedule (slot);
+
+  /* An account never checked yet, now with a server and a user: check it
+   * soon rather than an interval from now.  Soon, not at once: whoever
+   * fills it in (the editor, popcheck-cli account add) writes one key at
+   * a time, and each change restarts the wait. */
+  if (slot->timer_id != 0 &&
+      popcheck_mailbox_get_last_check (slot->mailbox) == NULL &&
+      !popcheck_mailbox_get_first_check_done (slot->mailbox) &&
+      *popcheck_account_get_host (account) != '\0' &&
+      *popcheck_account_get_user (account) != '\0')
+    {
+      slot_cancel_timer (slot);
+      slot->timer_id = g_timeout_add_seconds (2, slot_timer_cb, slot);
+      slot->timer_delay = 2;
+    }
 }
 
 static Slot *
@@ -415,9 +433,10 @@ accounts_items_changed_cb (GListModel      *model,
                        new_mailboxes->pdata, new_mailboxes->len);
   notify_n_new (self);
 
-  /* An account added while PopCheck runs (from the preferences, or with
-   * popcheck-cli account add) is checked now, not an interval from now;
-   * one still being filled in waits for its timer. */
+  /* An account added while PopCheck runs, already complete (written with
+   * gsettings, say), is checked now, not an interval from now; one still
+   * being filled in is checked soon after its last change
+   * (account_changed_cb). */
   for (guint i = 0; self->started && i < added; i++)
     {
       g_autoptr(PopcheckAccount) account = g_list_model_get_item (model,
@@ -752,6 +771,10 @@ save_done_cb (GObject      *object,
 static void
 slot_save (Slot *slot)
 {
+  /* A removed account's state file is gone with it, and stays gone. */
+  if (slot->removed)
+    return;
+
   slot->checker->saves_pending++;
   popcheck_mailbox_save_async (slot->mailbox, NULL, save_done_cb,
                                g_object_ref (slot->checker));

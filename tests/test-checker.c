@@ -1470,6 +1470,59 @@ test_added_while_running (Fixture       *fixture,
   g_assert_cmpstr (fixture->events->pdata[0], ==, "first outside 1");
 }
 
+/* An account removed and added again under the same name starts afresh:
+ * its old messages are not listed, and its first check announces
+ * nothing. */
+static void
+test_readded (Fixture       *fixture,
+              gconstpointer  data)
+{
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  g_autofree char *state_path = NULL;
+  g_autofree char *events = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *removed = NULL;
+
+  account = add_dovecot_account (fixture, "Again", "again", TRUE);
+  deliver ("again", "Old one");
+  check_ok (fixture, account);
+  state_path = popcheck_mailbox_dup_state_path (mailbox_of (fixture, account));
+  WAIT_UNTIL (g_file_test (state_path, G_FILE_TEST_EXISTS), WAIT_SECONDS);
+
+  popcheck_account_list_remove_async (fixture->accounts, account, NULL,
+                                      store_result_cb, &removed);
+  g_assert_true (popcheck_account_list_remove_finish (fixture->accounts,
+                                                      await_result (&removed),
+                                                      &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (state_path, G_FILE_TEST_EXISTS));
+
+  /* The same name on another mailbox, with mail of its own. */
+  g_ptr_array_set_size (fixture->events, 0);
+  account = add_dovecot_account (fixture, "Again", "again2", TRUE);
+  deliver ("again2", "New one");
+  mailbox = mailbox_of (fixture, account);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 0);
+  check_ok (fixture, account);
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first again 1");
+}
+
+/* An account filled in key by key while the checker runs, as the editor
+ * and popcheck-cli do: checked soon after, not an interval later. */
+static void
+test_filled_in_while_running (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  popcheck_checker_start (fixture->checker);
+  add_dovecot_account (fixture, "Filled in", "filledin", TRUE);
+
+  /* Well before the 5-minute interval. */
+  WAIT_UNTIL (fixture->events->len > 0, WAIT_SECONDS);
+  g_assert_cmpstr (fixture->events->pdata[0], ==, "first filled-in 0");
+}
+
 /* Secrets ------------------------------------------------------------------ */
 
 static void
@@ -2220,6 +2273,8 @@ main (int   argc,
       ADD ("/checker/dovecot/nothing-new-no-top", test_nothing_new_no_top);
       ADD ("/checker/dovecot/restart", test_restart);
       ADD ("/checker/dovecot/added-while-running", test_added_while_running);
+      ADD ("/checker/dovecot/readded", test_readded);
+      ADD ("/checker/dovecot/filled-in-while-running", test_filled_in_while_running);
       ADD ("/checker/dovecot/removed-on-server", test_removed_on_server);
       ADD ("/checker/dovecot/never-seen", test_never_seen);
       ADD ("/checker/dovecot/delete-renumbered", test_delete_renumbered);

@@ -710,6 +710,9 @@ test_delete_fails (Fixture       *fixture,
     g_assert_true (back);
   }
   WAIT_UNTIL (find_label_prefix (GTK_WIDGET (fixture->window), "Nothing was deleted: ") != NULL);
+  /* In words, said once: no error text of the engine's own. */
+  g_assert_nonnull (find_label_prefix (GTK_WIDGET (fixture->window),
+                                       "Nothing was deleted: Could not connect to the server."));
 }
 
 static void
