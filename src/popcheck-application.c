@@ -760,6 +760,10 @@ popcheck_application_shutdown (GApplication *app)
   /* They hold the application as their action group: let go of them
    * before it goes. */
   g_clear_object (&self->tray);
+  /* Its capability queries hold it: dispose cancels them, so that no
+   * notification goes out after Quit. */
+  if (self->notifier != NULL)
+    g_object_run_dispose (G_OBJECT (self->notifier));
   g_clear_object (&self->notifier);
   g_clear_object (&self->resume_monitor);
   if (self->checker != NULL)

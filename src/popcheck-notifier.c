@@ -19,6 +19,9 @@
  * tells whether a server is there at all (libnotify's own capability query
  * blocks and warns on every call without one) and whether it does actions
  * and body markup.  Only when it answered is libnotify asked to show.
+ * libnotify's show and close are synchronous D-Bus calls: a server that
+ * answers GetCapabilities and then hangs holds the main loop until
+ * libnotify's call times out.
  * Without a notification server nothing is shown; that is said once with
  * g_message, and again only after a notification went out in between.
  */
