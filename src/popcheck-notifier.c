@@ -637,6 +637,32 @@ show_problem (PopcheckNotifier *self,
 
 /* GObject */
 
+static gboolean
+account_is_gone (gpointer key,
+                 gpointer value,
+                 gpointer user_data)
+{
+  PopcheckNotifier *self = user_data;
+
+  return popcheck_checker_get_mailbox (self->checker, key) == NULL;
+}
+
+/* A removed account's notices go with it: one added again under the same
+ * name would otherwise find its problem already announced. */
+static void
+mailboxes_changed_cb (GListModel       *mailboxes,
+                      guint             position,
+                      guint             removed,
+                      guint             added,
+                      PopcheckNotifier *self)
+{
+  if (removed == 0)
+    return;
+
+  g_hash_table_foreach_remove (self->announcements, account_is_gone, self);
+  g_hash_table_foreach_remove (self->problems, account_is_gone, self);
+}
+
 static void
 popcheck_notifier_constructed (GObject *object)
 {
@@ -649,6 +675,9 @@ popcheck_notifier_constructed (GObject *object)
     notify_init (_("PopCheck"));
 
   g_signal_group_set_target (self->checker_signals, self->checker);
+  g_signal_connect_object (popcheck_checker_get_mailboxes (self->checker),
+                           "items-changed", G_CALLBACK (mailboxes_changed_cb),
+                           self, 0);
 }
 
 static void
@@ -660,6 +689,9 @@ popcheck_notifier_dispose (GObject *object)
   g_signal_group_set_target (self->checker_signals, NULL);
   g_hash_table_remove_all (self->announcements);
   g_hash_table_remove_all (self->problems);
+  if (self->checker != NULL)
+    g_signal_handlers_disconnect_by_func (popcheck_checker_get_mailboxes (self->checker),
+                                          mailboxes_changed_cb, self);
   g_clear_object (&self->checker);
   g_clear_object (&self->actions);
 

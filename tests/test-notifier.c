@@ -437,6 +437,19 @@ test_no_actions (Fixture       *fixture,
 }
 
 static void
+removed_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (popcheck_account_list_remove_finish (POPCHECK_ACCOUNT_LIST (object),
+                                                      result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
 test_problem (Fixture       *fixture,
               gconstpointer  user_data)
 {
@@ -488,6 +501,30 @@ test_problem (Fixture       *fixture,
                    "PopCheck cannot check Quiet");
   g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 2))->body, ==,
                    "Still no");
+
+  /* Removed and added again under the same name: its problem is news. */
+  {
+    PopcheckAccount *quiet = popcheck_account_list_lookup (fixture->accounts, "quiet");
+    PopcheckMailbox *again;
+    g_autoptr(GError) error = NULL;
+    gboolean removed = FALSE;
+
+    popcheck_account_list_remove_async (fixture->accounts, quiet, NULL,
+                                        removed_cb, &removed);
+    while (!removed)
+      popcheck_test_spin (10);
+    g_assert_nonnull (popcheck_account_list_add (fixture->accounts, "Quiet", &error));
+    g_assert_no_error (error);
+    again = popcheck_checker_get_mailbox (fixture->checker, "quiet");
+    popcheck_mailbox_set_state (again, POPCHECK_MAILBOX_STATE_ERROR,
+                                POPCHECK_PROBLEM_AUTH, "Wrong again");
+    g_signal_emit_by_name (fixture->checker, "problem", again);
+    g_clear_pointer (&calls, g_ptr_array_unref);
+    calls = notify_calls (fixture, 4);
+    g_assert_cmpuint (calls->len, ==, 4);
+    g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 3))->body, ==,
+                     "Wrong again");
+  }
 }
 
 static guint n_messages_logged;
