@@ -435,6 +435,9 @@ late_dismiss_free (LateDismiss *late)
   g_free (late);
 }
 
+static void popcheck_window_dismiss_toast (PopcheckWindow *self,
+                                           AdwToast       *toast);
+
 static gboolean
 late_dismiss_cb (gpointer user_data)
 {
@@ -444,12 +447,9 @@ late_dismiss_cb (gpointer user_data)
 
   late->source_id = 0;
   g_ptr_array_remove (self->late_dismisses, late);
-
-  if (g_object_get_data (G_OBJECT (toast), "popcheck-dismissed") == NULL)
-    {
-      self->last_toast_change = g_get_monotonic_time ();
-      adw_toast_dismiss (toast);
-    }
+  /* Another toast may have changed meanwhile (an earlier late dismissal
+   * starts the show animation of the toast queued behind it): ask again. */
+  popcheck_window_dismiss_toast (self, toast);
 
   return G_SOURCE_REMOVE;
 }
