@@ -710,6 +710,22 @@ toast_undo_cb (AdwToast    *toast,
   delete_batch_undo (self, batch);
 }
 
+/* The message after the deleted ones takes their place in the selection,
+ * as in other mail programs, so that Delete pressed again goes on down the
+ * list and the preview never goes blank while messages remain. */
+static void
+select_after_delete (PopcheckWindow *self,
+                     guint           position)
+{
+  guint n_items = g_list_model_get_n_items (G_LIST_MODEL (self->selection));
+
+  if (n_items == 0)
+    return;
+
+  gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection),
+                                   MIN (position, n_items - 1), TRUE);
+}
+
 static void
 delete_action (GtkWidget  *widget,
                const char *action_name,
@@ -721,6 +737,7 @@ delete_action (GtkWidget  *widget,
   GtkBitsetIter iter;
   DeleteBatch *batch;
   guint position;
+  guint first;
 
   selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
   if (gtk_bitset_is_empty (selected))
@@ -756,9 +773,13 @@ delete_action (GtkWidget  *widget,
       return;
     }
 
+  /* The selection model's bitset is live: read it before the filter
+   * takes the messages out. */
+  first = gtk_bitset_get_minimum (selected);
   for (guint i = 0; i < batch->messages->len; i++)
     g_hash_table_insert (self->pending, g_ptr_array_index (batch->messages, i), batch);
   gtk_filter_changed (GTK_FILTER (self->pending_filter), GTK_FILTER_CHANGE_MORE_STRICT);
+  select_after_delete (self, first);
 
   if (batch->messages->len == 1)
     title = g_strdup (_("Message deleted"));
