@@ -116,7 +116,6 @@ void
 popcheck_test_demo_stop (PopcheckTestDemo *demo)
 {
   g_autofree char *out = NULL;
-  g_autoptr(GFile) dir = NULL;
 
   if (demo == NULL)
     return;
