@@ -43,6 +43,10 @@ struct _PopcheckWindow
   PopcheckChecker      *checker;
   /* The first time the window showed messages went to the debug log. */
   gboolean              logged_showing;
+  /* New mail came while the list was at its top but before it had a
+   * height; it goes to the top after its first layout. */
+  gboolean              top_after_layout;
+  guint                 scroll_to_top_id;
 
   GListStore           *dropdown_head;
   GListStore           *one_mailbox;
@@ -247,6 +251,66 @@ visible_items_changed_cb (GListModel     *model,
   update_page (self);
   update_selection (self);
   log_showing (self);
+}
+
+static void
+scroll_list_to_top (PopcheckWindow *self)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self->list_view), "list.scroll-to-item", "u", 0);
+}
+
+static gboolean
+scroll_to_top_cb (gpointer user_data)
+{
+  PopcheckWindow *self = user_data;
+
+  self->scroll_to_top_id = 0;
+  scroll_list_to_top (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* The list's first layout: only now can it be scrolled, and only once the
+ * layout is over. */
+static void
+list_adjustment_changed_cb (GtkAdjustment  *adjustment,
+                            PopcheckWindow *self)
+{
+  if (!self->top_after_layout || gtk_adjustment_get_page_size (adjustment) <= 0)
+    return;
+
+  self->top_after_layout = FALSE;
+  if (self->scroll_to_top_id == 0)
+    self->scroll_to_top_id = g_idle_add_full (G_PRIORITY_DEFAULT, scroll_to_top_cb,
+                                              self, NULL);
+}
+
+/* GtkListView keeps the rows it showed in place when items arrive above
+ * them; a list at its top should show new mail as it comes, also when it
+ * comes before the window is first drawn. */
+static void
+sorted_items_changed_cb (GListModel     *model,
+                         guint           position,
+                         guint           removed,
+                         guint           added,
+                         PopcheckWindow *self)
+{
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
+
+  /* Until the next layout the adjustment is where the user left it. */
+  if (gtk_adjustment_get_value (vadjustment) > gtk_adjustment_get_lower (vadjustment) ||
+      g_list_model_get_n_items (model) == 0)
+    return;
+
+  /* Scrolling a list that has no height yet breaks it in GTK 4.8. */
+  if (gtk_adjustment_get_page_size (vadjustment) <= 0)
+    {
+      self->top_after_layout = TRUE;
+      return;
+    }
+
+  g_clear_handle_id (&self->scroll_to_top_id, g_source_remove);
+  scroll_list_to_top (self);
 }
 
 static void
@@ -1001,6 +1065,12 @@ popcheck_window_dispose (GObject *object)
     }
   if (self->selection != NULL)
     g_signal_handlers_disconnect_by_data (self->selection, self);
+  if (self->sorted != NULL)
+    g_signal_handlers_disconnect_by_data (self->sorted, self);
+  if (self->list_view != NULL)
+    g_signal_handlers_disconnect_by_data (gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view)),
+                                          self);
+  g_clear_handle_id (&self->scroll_to_top_id, g_source_remove);
   if (self->visible != NULL)
     g_signal_handlers_disconnect_by_data (self->visible, self);
 
@@ -1132,6 +1202,10 @@ popcheck_window_set_checker (PopcheckWindow  *self,
                     G_CALLBACK (selection_changed_cb), self);
   g_signal_connect (self->visible, "items-changed",
                     G_CALLBACK (visible_items_changed_cb), self);
+  g_signal_connect (self->sorted, "items-changed",
+                    G_CALLBACK (sorted_items_changed_cb), self);
+  g_signal_connect (gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view)),
+                    "changed", G_CALLBACK (list_adjustment_changed_cb), self);
 
   /* The account filter: "All Accounts", then each account. */
   all_accounts = gtk_string_object_new (_("All Accounts"));

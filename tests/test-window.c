@@ -1343,24 +1343,18 @@ count_rows (GtkWidget *widget)
 
 #define N_MANY 10000
 
-/* 10,000 messages are 10,000 list items but only a screenful of rows, and
- * the end of the list is reached by scrolling. */
+/* What a check of a server holding messages 0 to n - 1 hands the mailbox;
+ * message i is i minutes newer than message 0. */
 static void
-test_many_messages (Fixture       *fixture,
-                    gconstpointer  data)
+feed_messages (PopcheckMailbox *mailbox,
+               guint            n)
 {
-  PopcheckMailbox *mailbox =
-    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
-                                  popcheck_account_get_id (fixture->account));
-  GtkWidget *list = GTK_WIDGET (popcheck_window_get_list_view (fixture->window));
   g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) added = NULL;
   g_autoptr(GDateTime) base = g_date_time_new_utc (2024, 1, 1, 0, 0, 0);
-  GtkAdjustment *vadjustment;
 
-  /* What a check of a server with 10,000 messages hands the mailbox. */
-  for (guint i = 0; i < N_MANY; i++)
+  for (guint i = 0; i < n; i++)
     {
       Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
 
@@ -1369,9 +1363,10 @@ test_many_messages (Fixture       *fixture,
       g_ptr_array_add (uids, entry);
     }
   need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
-  g_assert_cmpuint (need_top->len, ==, N_MANY);
-  for (guint i = 0; i < N_MANY; i++)
+  for (guint j = 0; j < need_top->len; j++)
     {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, j);
+      guint i = entry->msg - 1;
       g_autoptr(GDateTime) date = g_date_time_add_minutes (base, i);
       g_autofree char *date_text = g_date_time_format (date, "%a, %d %b %Y %H:%M:%S +0000");
       g_autofree char *text = g_strdup_printf ("From: sender%u@example.org\r\n"
@@ -1380,29 +1375,103 @@ test_many_messages (Fixture       *fixture,
                                                "\r\n"
                                                "Body of %u\r\n", i, i, date_text, i);
       g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
-      g_autofree char *uid = g_strdup_printf ("many-%u", i);
       g_autoptr(PopcheckMessage) message =
-        popcheck_message_new_from_top (uid, 1000 + i, i + 1, bytes, 5);
+        popcheck_message_new_from_top (entry->uid, 1000 + i, entry->msg, bytes, 5);
 
       popcheck_mailbox_add_summary (mailbox, message);
     }
   added = popcheck_mailbox_end_update (mailbox);
+}
+
+static gboolean
+count_tick_cb (GtkWidget     *widget,
+               GdkFrameClock *frame_clock,
+               gpointer       user_data)
+{
+  guint *ticks = user_data;
+
+  (*ticks)++;
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* Returns once widget has been laid out again.  Ticks come before the
+ * layout of their frame, so the second one follows a whole layout. */
+static void
+wait_for_layout (Fixture   *fixture,
+                 GtkWidget *widget)
+{
+  guint ticks = 0;
+  guint id = gtk_widget_add_tick_callback (widget, count_tick_cb, &ticks, NULL);
+
+  WAIT_UNTIL (ticks >= 2);
+  gtk_widget_remove_tick_callback (widget, id);
+}
+
+/* Moves the list to its top or its end, as dragging the scroll bar would.
+ * Only a list laid out since its items changed can be scrolled so. */
+static void
+scroll_list (Fixture   *fixture,
+             GtkWidget *list,
+             gboolean   to_end)
+{
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (list));
+
+  wait_for_layout (fixture, list);
+  gtk_adjustment_set_value (vadjustment,
+                            to_end ? gtk_adjustment_get_upper (vadjustment)
+                                   : gtk_adjustment_get_lower (vadjustment));
+}
+
+/* 10,000 messages are 10,000 list items but only a screenful of rows, and
+ * the end of the list is reached by scrolling.  New mail shows at once
+ * when the list is at its top, also before the window is first drawn, and
+ * leaves the rows alone when the list is scrolled down. */
+static void
+test_many_messages (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                  popcheck_account_get_id (fixture->account));
+  GtkWidget *list = GTK_WIDGET (popcheck_window_get_list_view (fixture->window));
+
+  feed_messages (mailbox, N_MANY);
 
   WAIT_UNTIL (n_listed (fixture) == N_MANY);
-  spin (200);
-  /* Newest first, and only the rows on screen exist. */
+  /* Newest first, at the top of the list. */
   g_assert_cmpstr (popcheck_message_get_subject (listed (fixture, 0)), ==, "Message 9999");
   g_assert_cmpstr (popcheck_message_get_subject (listed (fixture, N_MANY - 1)), ==, "Message 0");
-  vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (list));
-  gtk_adjustment_set_value (vadjustment, gtk_adjustment_get_lower (vadjustment));
-  WAIT_UNTIL (find_widget (list, shows_text, "Message 9999", TRUE) != NULL);
+  WAIT_UNTIL (find_visible_label (list, "Message 9999"));
+  wait_for_layout (fixture, list);
+  g_assert_true (find_visible_label (list, "Message 9999"));
+  /* Only the rows on screen exist. */
   g_assert_cmpuint (count_rows (list), >, 0);
   g_assert_cmpuint (count_rows (list), <, 300);
 
-  gtk_adjustment_set_value (vadjustment, gtk_adjustment_get_upper (vadjustment));
-  WAIT_UNTIL (find_widget (list, shows_text, "Message 0", TRUE) != NULL);
+  scroll_list (fixture, list, TRUE);
+  WAIT_UNTIL (find_visible_label (list, "Message 0"));
   g_assert_cmpuint (count_rows (list), <, 300);
   g_assert_nonnull (find_widget (list, is_message_row, NULL, TRUE));
+
+  /* Scrolled away from the top, the rows in view stay. */
+  feed_messages (mailbox, N_MANY + 1);
+  WAIT_UNTIL (n_listed (fixture) == N_MANY + 1);
+  wait_for_layout (fixture, list);
+  g_assert_true (find_visible_label (list, "Message 0"));
+  g_assert_false (find_visible_label (list, "Message 10000"));
+
+  /* At the top, the newest message comes into view by itself, also when
+   * more mail comes than the mailbox inserts one by one. */
+  scroll_list (fixture, list, FALSE);
+  WAIT_UNTIL (find_visible_label (list, "Message 10000"));
+  wait_for_layout (fixture, list);
+  feed_messages (mailbox, N_MANY + 100);
+  WAIT_UNTIL (n_listed (fixture) == N_MANY + 100);
+  WAIT_UNTIL (find_visible_label (list, "Message 10099"));
+  wait_for_layout (fixture, list);
+  g_assert_true (find_visible_label (list, "Message 10099"));
+  g_assert_true (find_visible_label (list, "Message 10098"));
 }
 
 /* Several selected: one toast for all, then exactly those leave. */
