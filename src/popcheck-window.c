@@ -43,9 +43,6 @@ struct _PopcheckWindow
   PopcheckChecker      *checker;
   /* The first time the window showed messages went to the debug log. */
   gboolean              logged_showing;
-  /* New mail came while the list was at its top but before it had a
-   * height; it goes to the top after its first layout. */
-  gboolean              top_after_layout;
   guint                 scroll_to_top_id;
 
   GListStore           *dropdown_head;
@@ -270,24 +267,23 @@ scroll_to_top_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* The list's first layout: only now can it be scrolled, and only once the
- * layout is over. */
+/* Items that came before the list's first layout may have moved it off its
+ * top; once laid out, and only then, it can be scrolled back. */
 static void
 list_adjustment_changed_cb (GtkAdjustment  *adjustment,
                             PopcheckWindow *self)
 {
-  if (!self->top_after_layout || gtk_adjustment_get_page_size (adjustment) <= 0)
+  if (gtk_adjustment_get_page_size (adjustment) <= 0)
     return;
 
-  self->top_after_layout = FALSE;
+  g_signal_handlers_disconnect_by_func (adjustment, list_adjustment_changed_cb, self);
   if (self->scroll_to_top_id == 0)
     self->scroll_to_top_id = g_idle_add_full (G_PRIORITY_DEFAULT, scroll_to_top_cb,
                                               self, NULL);
 }
 
 /* GtkListView keeps the rows it showed in place when items arrive above
- * them; a list at its top should show new mail as it comes, also when it
- * comes before the window is first drawn. */
+ * them; a list at its top should show new mail as it comes. */
 static void
 sorted_items_changed_cb (GListModel     *model,
                          guint           position,
@@ -302,12 +298,10 @@ sorted_items_changed_cb (GListModel     *model,
       g_list_model_get_n_items (model) == 0)
     return;
 
-  /* Scrolling a list that has no height yet breaks it in GTK 4.8. */
+  /* Scrolling a list that has no height yet breaks it in GTK 4.8; its
+   * first layout takes care of it. */
   if (gtk_adjustment_get_page_size (vadjustment) <= 0)
-    {
-      self->top_after_layout = TRUE;
-      return;
-    }
+    return;
 
   g_clear_handle_id (&self->scroll_to_top_id, g_source_remove);
   scroll_list_to_top (self);
