@@ -98,56 +98,6 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-GType
-popcheck_mailbox_state_get_type (void)
-{
-  static gsize type_id;
-
-  if (g_once_init_enter (&type_id))
-    {
-      static const GEnumValue values[] = {
-        { POPCHECK_MAILBOX_STATE_IDLE, "POPCHECK_MAILBOX_STATE_IDLE", "idle" },
-        { POPCHECK_MAILBOX_STATE_CHECKING, "POPCHECK_MAILBOX_STATE_CHECKING", "checking" },
-        { POPCHECK_MAILBOX_STATE_OFFLINE, "POPCHECK_MAILBOX_STATE_OFFLINE", "offline" },
-        { POPCHECK_MAILBOX_STATE_ERROR, "POPCHECK_MAILBOX_STATE_ERROR", "error" },
-        { POPCHECK_MAILBOX_STATE_DISABLED, "POPCHECK_MAILBOX_STATE_DISABLED", "disabled" },
-        { 0, NULL, NULL }
-      };
-      GType type = g_enum_register_static (g_intern_static_string ("PopcheckMailboxState"),
-                                           values);
-
-      g_once_init_leave (&type_id, type);
-    }
-
-  return type_id;
-}
-
-GType
-popcheck_problem_get_type (void)
-{
-  static gsize type_id;
-
-  if (g_once_init_enter (&type_id))
-    {
-      static const GEnumValue values[] = {
-        { POPCHECK_PROBLEM_NONE, "POPCHECK_PROBLEM_NONE", "none" },
-        { POPCHECK_PROBLEM_TEMPORARY, "POPCHECK_PROBLEM_TEMPORARY", "temporary" },
-        { POPCHECK_PROBLEM_BUSY, "POPCHECK_PROBLEM_BUSY", "busy" },
-        { POPCHECK_PROBLEM_AUTH, "POPCHECK_PROBLEM_AUTH", "auth" },
-        { POPCHECK_PROBLEM_CERTIFICATE, "POPCHECK_PROBLEM_CERTIFICATE", "certificate" },
-        { POPCHECK_PROBLEM_SECRET, "POPCHECK_PROBLEM_SECRET", "secret" },
-        { POPCHECK_PROBLEM_PERMANENT, "POPCHECK_PROBLEM_PERMANENT", "permanent" },
-        { 0, NULL, NULL }
-      };
-      GType type = g_enum_register_static (g_intern_static_string ("PopcheckProblem"),
-                                           values);
-
-      g_once_init_leave (&type_id, type);
-    }
-
-  return type_id;
-}
-
 /* The model -------------------------------------------------------------- */
 
 /* Newest date first (undated last), then the higher message number, then
