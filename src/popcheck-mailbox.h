@@ -19,15 +19,11 @@
 #include <gio/gio.h>
 
 #include "popcheck-types.h"
+/* POPCHECK_TYPE_MAILBOX_STATE and POPCHECK_TYPE_PROBLEM, made by the build. */
+#include "popcheck-enums.h"
 #include "popcheck-message.h"
 
 G_BEGIN_DECLS
-
-#define POPCHECK_TYPE_MAILBOX_STATE (popcheck_mailbox_state_get_type ())
-#define POPCHECK_TYPE_PROBLEM       (popcheck_problem_get_type ())
-
-GType popcheck_mailbox_state_get_type (void) G_GNUC_CONST;
-GType popcheck_problem_get_type       (void) G_GNUC_CONST;
 
 #define POPCHECK_TYPE_MAILBOX (popcheck_mailbox_get_type ())
 

@@ -1,0 +1,67 @@
+/* popcheck-mailbox-private.h: what the mailbox's source files share
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * popcheck-mailbox.c keeps the model and reconciles it with the server;
+ * popcheck-mailbox-store.c reads and writes the state file.  Both work on
+ * the same instance, so its struct is here rather than in one of them.
+ */
+
+#pragma once
+
+#include "popcheck-mailbox.h"
+
+G_BEGIN_DECLS
+
+struct _PopcheckMailbox
+{
+  GObject               parent_instance;
+
+  char                 *account_id;
+  char                 *display_name;
+  PopcheckMailboxState  state;
+  PopcheckProblem       problem;
+  char                 *error_message;
+  gboolean              approximate_ids;
+
+  /* The model: PopcheckMessage *, owned, sorted by compare_messages(). */
+  GPtrArray            *items;
+  /* uid -> PopcheckMessage * in items (key and value borrowed). */
+  GHashTable           *by_uid;
+  /* The UIDs ever seen that are still on the server. */
+  GHashTable           *seen;
+  /* uid -> PopcheckMessage *, owned: summaries waiting for end_update.
+   * They survive a check that failed before end_update, so the next one
+   * need not TOP them again. */
+  GHashTable           *pending;
+  /* uid -> message number of the last update. */
+  GHashTable           *msg_numbers;
+  gboolean              updating;
+
+  guint                 n_new;
+  gboolean              first_check_done;
+  guint                 first_check_count;
+  GDateTime            *last_check;
+  gboolean              dirty;
+
+  /* Saves run in threads; the lock orders them so an older snapshot never
+   * replaces a newer one. */
+  GMutex                save_lock;
+  guint64               save_generation;
+  guint64               saved_generation;
+};
+
+/* What a state file held: read in a thread, applied on the main thread. */
+typedef struct
+{
+  gboolean    first_check_done;
+  gint64      last_check;
+  GHashTable *seen;
+  GPtrArray  *messages;
+  gboolean    set_aside;
+} PopcheckMailboxLoadedState;
+
+void popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
+                                          PopcheckMailboxLoadedState *state);
+
+G_END_DECLS

@@ -1,0 +1,541 @@
+/* popcheck-mailbox-store.c: a mailbox's state file
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * One file per account holds the UIDs ever seen and the summary of every
+ * message, so a restart neither announces old mail again nor sends TOP for
+ * what it already knows.  It is read and written in threads, written
+ * atomically, and a file that cannot be read is set aside, never trusted.
+ */
+
+#define G_LOG_DOMAIN "popcheck-mailbox"
+
+#include "config.h"
+
+#include <errno.h>
+
+#include <glib/gstdio.h>
+
+#include "pop3-parser.h"
+#include "popcheck-mailbox-private.h"
+
+/* The state file: a GVariant "(suv)" holding this magic, the format
+ * version, and the payload of that version. */
+#define STATE_MAGIC          "org.example.PopCheck.MailboxState"
+#define STATE_VERSION        1
+#define STATE_OUTER_TYPE     "(suv)"
+#define STATE_PAYLOAD_TYPE   "(sbxasav)"
+/* No mailbox's state comes near this; a bigger file is not ours. */
+#define STATE_MAX_SIZE       ((gsize) 1024 * 1024 * 1024)
+
+/* A file name must stay well inside NAME_MAX. */
+#define MAX_ESCAPED_LENGTH   192
+
+char *
+popcheck_mailbox_escape_account_id (const char *account_id)
+{
+  GString *escaped;
+
+  g_return_val_if_fail (account_id != NULL, NULL);
+
+  escaped = g_string_new (NULL);
+  for (const char *p = account_id; *p != '\0'; p++)
+    {
+      if (g_ascii_isalnum (*p) || *p == '_' || *p == '-')
+        g_string_append_c (escaped, *p);
+      else
+        g_string_append_printf (escaped, "%%%02X", (guchar) *p);
+    }
+
+  /* A very long id keeps a readable start and a hash of the whole; "~" is
+   * never produced by the escaping, so this cannot collide with an id
+   * that escapes to the same text. */
+  if (escaped->len > MAX_ESCAPED_LENGTH)
+    {
+      g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256,
+                                                             account_id, -1);
+      gsize keep = MAX_ESCAPED_LENGTH - 65;
+
+      while (keep > 0 && (escaped->str[keep - 1] == '%' ||
+                          (keep > 1 && escaped->str[keep - 2] == '%')))
+        keep--;
+      g_string_truncate (escaped, keep);
+      g_string_append_c (escaped, '~');
+      g_string_append (escaped, hash);
+    }
+
+  return g_string_free (escaped, FALSE);
+}
+
+char *
+popcheck_mailbox_dup_state_path (PopcheckMailbox *self)
+{
+  g_autofree char *escaped = NULL;
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), NULL);
+
+  escaped = popcheck_mailbox_escape_account_id (self->account_id);
+  name = g_strconcat (escaped, ".state", NULL);
+
+  return g_build_filename (g_get_user_state_dir (), "popcheck", name, NULL);
+}
+
+static GBytes *
+serialize_state (PopcheckMailbox *self)
+{
+  g_auto(GVariantBuilder) seen = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("as"));
+  g_auto(GVariantBuilder) messages = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("av"));
+  g_autoptr(GVariant) state = NULL;
+  GHashTableIter iter;
+  gpointer key;
+  GVariant *payload;
+
+  g_hash_table_iter_init (&iter, self->seen);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_variant_builder_add (&seen, "s", key);
+
+  for (guint i = 0; i < self->items->len; i++)
+    g_variant_builder_add (&messages, "v",
+                           popcheck_message_to_variant (g_ptr_array_index (self->items, i)));
+
+  payload = g_variant_new ("(sbxasav)",
+                           self->account_id,
+                           self->first_check_done,
+                           self->last_check != NULL
+                             ? g_date_time_to_unix (self->last_check) : G_GINT64_CONSTANT (0),
+                           &seen, &messages);
+  state = g_variant_ref_sink (g_variant_new ("(suv)", STATE_MAGIC,
+                                             STATE_VERSION, payload));
+
+  /* The file is little-endian wherever it was written. */
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_byteswap (state);
+
+      g_variant_unref (state);
+      state = swapped;
+    }
+
+  return g_variant_get_data_as_bytes (state);
+}
+
+static void
+loaded_state_free (PopcheckMailboxLoadedState *state)
+{
+  g_clear_pointer (&state->seen, g_hash_table_unref);
+  g_clear_pointer (&state->messages, g_ptr_array_unref);
+  g_free (state);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PopcheckMailboxLoadedState, loaded_state_free)
+
+static PopcheckMailboxLoadedState *
+loaded_state_new (void)
+{
+  PopcheckMailboxLoadedState *state = g_new0 (PopcheckMailboxLoadedState, 1);
+
+  state->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  state->messages = g_ptr_array_new_with_free_func (g_object_unref);
+
+  return state;
+}
+
+/* Parses a state file; on failure, *reason says why in a few words. */
+static PopcheckMailboxLoadedState *
+parse_state (GBytes      *bytes,
+             const char  *account_id,
+             const char **reason)
+{
+  g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
+  g_autoptr(GVariant) outer = NULL;
+  g_autoptr(GVariant) payload_box = NULL;
+  g_autoptr(GVariant) payload = NULL;
+  g_autoptr(GVariantIter) seen = NULL;
+  g_autoptr(GVariantIter) messages = NULL;
+  g_autoptr(GHashTable) loaded_uids = NULL;
+  const char *magic = NULL;
+  const char *file_account_id = NULL;
+  const char *uid;
+  GVariant *child;
+  guint32 version = 0;
+
+  if (g_bytes_get_size (bytes) == 0)
+    {
+      *reason = "empty file";
+      return NULL;
+    }
+  if (g_bytes_get_size (bytes) > STATE_MAX_SIZE)
+    {
+      *reason = "file too large";
+      return NULL;
+    }
+
+  outer = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (STATE_OUTER_TYPE),
+                                                        bytes, FALSE));
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_byteswap (outer);
+
+      g_variant_unref (outer);
+      outer = swapped;
+    }
+
+  /* Every file we write is in normal form; anything else is truncated,
+   * damaged or not ours, and would read as silently defaulted values. */
+  if (!g_variant_is_normal_form (outer))
+    {
+      *reason = "damaged or not a state file";
+      return NULL;
+    }
+
+  g_variant_get (outer, "(&suv)", &magic, &version, &payload_box);
+  if (g_strcmp0 (magic, STATE_MAGIC) != 0)
+    {
+      *reason = "not a PopCheck state file";
+      return NULL;
+    }
+  if (version > STATE_VERSION)
+    {
+      *reason = "written by a newer version of PopCheck";
+      return NULL;
+    }
+  if (version != STATE_VERSION)
+    {
+      *reason = "unsupported format version";
+      return NULL;
+    }
+  if (!g_variant_is_of_type (payload_box, G_VARIANT_TYPE (STATE_PAYLOAD_TYPE)))
+    {
+      *reason = "damaged contents";
+      return NULL;
+    }
+
+  payload = g_variant_get_normal_form (payload_box);
+  g_variant_get (payload, "(&sbxasav)", &file_account_id,
+                 &state->first_check_done, &state->last_check,
+                 &seen, &messages);
+  if (g_strcmp0 (file_account_id, account_id) != 0)
+    {
+      *reason = "the file belongs to another account";
+      return NULL;
+    }
+
+  while (g_variant_iter_next (seen, "&s", &uid))
+    if (pop3_uid_is_valid (uid))
+      g_hash_table_add (state->seen, g_strdup (uid));
+
+  loaded_uids = g_hash_table_new (g_str_hash, g_str_equal);
+  while ((child = g_variant_iter_next_value (messages)) != NULL)
+    {
+      g_autoptr(GVariant) boxed = child;
+      g_autoptr(GVariant) inner = g_variant_get_variant (boxed);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PopcheckMessage) message = NULL;
+      const char *message_uid;
+
+      /* One unreadable summary costs one TOP at the next check, not the
+       * whole state. */
+      message = popcheck_message_new_from_variant (inner, &error);
+      if (message == NULL)
+        {
+          g_debug ("Account %s: dropping a cached summary: %s",
+                   account_id, error->message);
+          continue;
+        }
+
+      message_uid = popcheck_message_get_uid (message);
+      if (g_hash_table_contains (loaded_uids, message_uid))
+        continue;
+      g_hash_table_add (loaded_uids, (gpointer) message_uid);
+      if (!g_hash_table_contains (state->seen, message_uid))
+        g_hash_table_add (state->seen, g_strdup (message_uid));
+
+      g_ptr_array_add (state->messages, g_steal_pointer (&message));
+    }
+
+  /* A file that says "never checked" cannot hold summaries of a check. */
+  if (!state->first_check_done)
+    {
+      g_hash_table_remove_all (state->seen);
+      g_ptr_array_set_size (state->messages, 0);
+    }
+
+  return g_steal_pointer (&state);
+}
+
+static void
+set_aside (const char *path,
+           const char *account_id,
+           const char *reason)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  g_autofree char *aside = g_strdup_printf ("%s.damaged-%s", path, stamp);
+
+  for (guint i = 2; g_file_test (aside, G_FILE_TEST_EXISTS) && i < 1000; i++)
+    {
+      g_free (aside);
+      aside = g_strdup_printf ("%s.damaged-%s-%u", path, stamp, i);
+    }
+
+  /* Not a warning: nothing is lost that the next check does not rebuild,
+   * and that check will not announce old mail as new. */
+  if (g_rename (path, aside) == 0)
+    g_message ("The saved state of account \"%s\" could not be read (%s); "
+               "it was moved to %s and the account starts afresh",
+               account_id, reason, aside);
+  else
+    g_message ("The saved state of account \"%s\" could not be read (%s) "
+               "nor moved aside (%s); the account starts afresh",
+               account_id, reason, g_strerror (errno));
+}
+
+typedef struct
+{
+  char *path;
+  char *account_id;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  g_free (data->path);
+  g_free (data->account_id);
+  g_free (data);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  const char *path = data->path;
+  const char *account_id = data->account_id;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(PopcheckMailboxLoadedState) state = NULL;
+  const char *reason = NULL;
+  char *contents = NULL;
+  gsize length = 0;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (!g_file_get_contents (path, &contents, &length, &error))
+    {
+      if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_task_return_pointer (task, loaded_state_new (),
+                               (GDestroyNotify) loaded_state_free);
+      else
+        g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  bytes = g_bytes_new_take (contents, length);
+  state = parse_state (bytes, account_id, &reason);
+  if (state == NULL)
+    {
+      set_aside (path, account_id, reason);
+      state = loaded_state_new ();
+      state->set_aside = TRUE;
+    }
+
+  g_task_return_pointer (task, g_steal_pointer (&state),
+                         (GDestroyNotify) loaded_state_free);
+}
+
+static void
+load_thread_done_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  PopcheckMailbox *self = POPCHECK_MAILBOX (object);
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(PopcheckMailboxLoadedState) state = NULL;
+  GError *error = NULL;
+
+  state = g_task_propagate_pointer (G_TASK (result), &error);
+  if (state == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* Applied here, on the main thread, whether or not the caller ever
+   * calls load_finish. */
+  popcheck_mailbox_apply_loaded_state (self, state);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+popcheck_mailbox_load_async (PopcheckMailbox     *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) thread_task = NULL;
+  LoadData *data;
+
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_mailbox_load_async);
+
+  thread_task = g_task_new (self, cancellable, load_thread_done_cb,
+                            g_steal_pointer (&task));
+  g_task_set_source_tag (thread_task, load_thread);
+  data = g_new0 (LoadData, 1);
+  data->path = popcheck_mailbox_dup_state_path (self);
+  data->account_id = g_strdup (self->account_id);
+  g_task_set_task_data (thread_task, data, (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (thread_task, load_thread);
+}
+
+gboolean
+popcheck_mailbox_load_finish (PopcheckMailbox  *self,
+                              GAsyncResult     *result,
+                              GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        popcheck_mailbox_load_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+typedef struct
+{
+  char   *path;
+  GBytes *bytes;
+  guint64 generation;
+} SaveData;
+
+static void
+save_data_free (SaveData *data)
+{
+  g_free (data->path);
+  g_bytes_unref (data->bytes);
+  g_free (data);
+}
+
+static void
+save_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  PopcheckMailbox *self = source_object;
+  SaveData *data = task_data;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->save_lock);
+  g_autofree char *dir = NULL;
+  GError *error = NULL;
+
+  /* A later snapshot got here first: this one is already out of date. */
+  if (data->generation <= self->saved_generation)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  dir = g_path_get_dirname (data->path);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_task_return_new_error (task, G_FILE_ERROR,
+                               g_file_error_from_errno (saved_errno),
+                               "Could not create %s: %s", dir,
+                               g_strerror (saved_errno));
+      return;
+    }
+
+  /* Temporary file, fsync, rename: a crash leaves the old state or the
+   * new one, never half of one. */
+  if (!g_file_set_contents_full (data->path,
+                                 g_bytes_get_data (data->bytes, NULL),
+                                 g_bytes_get_size (data->bytes),
+                                 G_FILE_SET_CONTENTS_CONSISTENT |
+                                 G_FILE_SET_CONTENTS_DURABLE,
+                                 0600, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  self->saved_generation = data->generation;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+save_thread_done_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  PopcheckMailbox *self = POPCHECK_MAILBOX (object);
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      /* Try again at the next save. */
+      self->dirty = TRUE;
+      g_message ("Could not save the state of account \"%s\": %s",
+                 self->account_id, error->message);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+popcheck_mailbox_save_async (PopcheckMailbox     *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) thread_task = NULL;
+  SaveData *data;
+
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_mailbox_save_async);
+
+  /* The snapshot is taken now, on the main thread, where the messages
+   * live; the thread only writes bytes. */
+  data = g_new0 (SaveData, 1);
+  data->path = popcheck_mailbox_dup_state_path (self);
+  data->bytes = serialize_state (self);
+  data->generation = ++self->save_generation;
+  self->dirty = FALSE;
+
+  /* Once the snapshot is taken the write is not cancelled: a half-done
+   * save must not be what a quit leaves behind. */
+  thread_task = g_task_new (self, NULL, save_thread_done_cb,
+                            g_steal_pointer (&task));
+  g_task_set_source_tag (thread_task, save_thread);
+  g_task_set_task_data (thread_task, data, (GDestroyNotify) save_data_free);
+  g_task_run_in_thread (thread_task, save_thread);
+}
+
+gboolean
+popcheck_mailbox_save_finish (PopcheckMailbox  *self,
+                              GAsyncResult     *result,
+                              GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        popcheck_mailbox_save_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -1,0 +1,569 @@
+/* popcheck-message-body.c: a message's preview text and attachment names
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The body that TOP returned is walked with GMime: the part a person would
+ * read first is decoded to UTF-8 (from HTML if that is all there is) and cut
+ * to the first lines; the other parts give the attachment names.  Like the
+ * headers, all of it is untrusted and goes through the same text safety.
+ */
+
+#define G_LOG_DOMAIN "popcheck-message"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "popcheck-message-private.h"
+
+/* A hostile message can nest multiparts thousands deep. */
+#define MAX_MIME_DEPTH       32
+#define MAX_ATTACHMENT_NAME  255
+
+/* HTML to text ----------------------------------------------------------- */
+
+typedef struct
+{
+  const char *name;
+  gunichar    c;
+} Entity;
+
+static const Entity entities[] = {
+  { "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
+  { "apos", '\'' }, { "nbsp", ' ' }, { "copy", 0xA9 }, { "reg", 0xAE },
+  { "trade", 0x2122 }, { "mdash", 0x2014 }, { "ndash", 0x2013 },
+  { "hellip", 0x2026 }, { "lsquo", 0x2018 }, { "rsquo", 0x2019 },
+  { "ldquo", 0x201C }, { "rdquo", 0x201D }, { "laquo", 0xAB },
+  { "raquo", 0xBB }, { "bull", 0x2022 }, { "middot", 0xB7 },
+  { "euro", 0x20AC }, { "pound", 0xA3 }, { "yen", 0xA5 }, { "cent", 0xA2 },
+  { "deg", 0xB0 }, { "times", 0xD7 }, { "divide", 0xF7 },
+  { "auml", 0xE4 }, { "ouml", 0xF6 }, { "uuml", 0xFC }, { "Auml", 0xC4 },
+  { "Ouml", 0xD6 }, { "Uuml", 0xDC }, { "szlig", 0xDF }, { "eacute", 0xE9 },
+  { "egrave", 0xE8 }, { "agrave", 0xE0 }, { "ccedil", 0xE7 },
+  /* Invisible: dropped. */
+  { "shy", 0 }, { "zwnj", 0 }, { "zwj", 0 },
+};
+
+/* Tags after which text continues on a new line. */
+static const char * const block_tags[] = {
+  "br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
+  "table", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "hr",
+  "section", "article", "header", "footer", "address", "center", "form",
+  NULL
+};
+
+/* Tags whose content is not text a person should see. */
+static const char * const hidden_tags[] = {
+  "script", "style", "title", "template", "noscript", NULL
+};
+
+static gboolean
+name_in (const char         *name,
+         const char * const *list)
+{
+  return g_strv_contains (list, name);
+}
+
+/* A block element starts on a line of its own: "</li><li>" is one line
+ * break, not two.  Only <br> adds breaks of its own, at most one blank
+ * line in a row. */
+static void
+append_newline (GString  *out,
+                gboolean  is_break)
+{
+  if (out->len == 0)
+    return;
+  if (!is_break && out->str[out->len - 1] == '\n')
+    return;
+  if (out->len >= 2 && out->str[out->len - 1] == '\n' &&
+      out->str[out->len - 2] == '\n')
+    return;
+  g_string_append_c (out, '\n');
+}
+
+static const char *
+decode_entity (const char *p,
+               const char *end,
+               GString    *out)
+{
+  const char *q = p + 1;
+  gunichar c;
+
+  if (q < end && *q == '#')
+    {
+      guint64 value = 0;
+      gboolean hex = FALSE;
+      gsize digits = 0;
+
+      q++;
+      if (q < end && (*q == 'x' || *q == 'X'))
+        {
+          hex = TRUE;
+          q++;
+        }
+      while (q < end && (hex ? g_ascii_isxdigit (*q) : g_ascii_isdigit (*q)))
+        {
+          /* Saturate: &#99999999999999999999; must not overflow. */
+          if (value <= 0x10FFFF)
+            value = value * (hex ? 16 : 10) +
+                    (hex ? g_ascii_xdigit_value (*q) : g_ascii_digit_value (*q));
+          q++;
+          digits++;
+        }
+      if (digits == 0)
+        {
+          g_string_append_c (out, '&');
+          return p + 1;
+        }
+      if (q < end && *q == ';')
+        q++;
+
+      c = (gunichar) MIN (value, 0x110000);
+      if (c == 0 || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        c = 0xFFFD;
+      g_string_append_unichar (out, c);
+      return q;
+    }
+
+  while (q < end && g_ascii_isalnum (*q) && q - p <= 8)
+    q++;
+  if (q < end && *q == ';')
+    {
+      gsize name_len = q - (p + 1);
+
+      for (guint i = 0; i < G_N_ELEMENTS (entities); i++)
+        {
+          if (strlen (entities[i].name) == name_len &&
+              strncmp (entities[i].name, p + 1, name_len) == 0)
+            {
+              if (entities[i].c != 0)
+                g_string_append_unichar (out, entities[i].c);
+              return q + 1;
+            }
+        }
+    }
+
+  /* Not an entity we know: a bare "&" as in "Fish & Chips". */
+  g_string_append_c (out, '&');
+  return p + 1;
+}
+
+/* Returns the position after the tag's closing '>', honouring quoted
+ * attribute values ("a > b" inside alt="..."). */
+static const char *
+skip_tag (const char *p,
+          const char *end)
+{
+  char quote = 0;
+
+  for (; p < end; p++)
+    {
+      if (quote != 0)
+        {
+          if (*p == quote)
+            quote = 0;
+        }
+      else if (*p == '"' || *p == '\'')
+        quote = *p;
+      else if (*p == '>')
+        return p + 1;
+    }
+
+  return end;
+}
+
+static const char *
+find_ascii_case (const char *p,
+                 const char *end,
+                 const char *needle)
+{
+  gsize n = strlen (needle);
+
+  for (; p + n <= end; p++)
+    if (g_ascii_strncasecmp (p, needle, n) == 0)
+      return p;
+
+  return NULL;
+}
+
+char *
+popcheck_message_html_to_text (const char *html,
+                               gssize      len)
+{
+  const char *p, *end;
+  GString *out;
+  gboolean pending_space = FALSE;
+
+  g_return_val_if_fail (html != NULL || len == 0, NULL);
+
+  if (html == NULL)
+    return g_strdup ("");
+  if (len < 0)
+    len = strlen (html);
+
+  p = html;
+  end = html + len;
+  out = g_string_sized_new (len / 2 + 1);
+
+  while (p < end)
+    {
+      if (*p == '<')
+        {
+          const char *q = p + 1;
+          const char *name_start;
+          char name[16];
+          gsize name_len;
+          gboolean closing = FALSE;
+
+          if (end - p >= 4 && strncmp (p, "<!--", 4) == 0)
+            {
+              const char *close = find_ascii_case (p + 4, end, "-->");
+
+              p = close != NULL ? close + 3 : end;
+              continue;
+            }
+          if (q < end && (*q == '!' || *q == '?'))
+            {
+              p = skip_tag (q, end);
+              continue;
+            }
+
+          if (q < end && *q == '/')
+            {
+              closing = TRUE;
+              q++;
+            }
+          name_start = q;
+          while (q < end && g_ascii_isalnum (*q))
+            q++;
+          name_len = q - name_start;
+
+          if (name_len == 0)
+            {
+              /* "a < b" is text, not a tag. */
+              if (pending_space && out->len > 0 &&
+                  out->str[out->len - 1] != '\n')
+                g_string_append_c (out, ' ');
+              pending_space = FALSE;
+              g_string_append_c (out, '<');
+              p++;
+              continue;
+            }
+
+          name_len = MIN (name_len, sizeof name - 1);
+          for (gsize i = 0; i < name_len; i++)
+            name[i] = g_ascii_tolower (name_start[i]);
+          name[name_len] = '\0';
+
+          p = skip_tag (q, end);
+
+          if (!closing && name_in (name, hidden_tags))
+            {
+              g_autofree char *close_tag = g_strconcat ("</", name, NULL);
+              const char *close = find_ascii_case (p, end, close_tag);
+
+              p = close != NULL ? skip_tag (close, end) : end;
+              continue;
+            }
+
+          if (name_in (name, block_tags))
+            {
+              append_newline (out, strcmp (name, "br") == 0 && !closing);
+              pending_space = FALSE;
+            }
+          else if (strcmp (name, "td") == 0 || strcmp (name, "th") == 0)
+            pending_space = TRUE;
+
+          continue;
+        }
+
+      if (g_ascii_isspace (*p))
+        {
+          /* HTML white space, line breaks included, is one space. */
+          pending_space = TRUE;
+          p++;
+          continue;
+        }
+
+      if (pending_space && out->len > 0 && out->str[out->len - 1] != '\n')
+        g_string_append_c (out, ' ');
+      pending_space = FALSE;
+
+      if (*p == '&')
+        p = decode_entity (p, end, out);
+      else
+        g_string_append_c (out, *p++);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+/* Previews --------------------------------------------------------------- */
+
+/* Keeps the first max_lines lines that carry the text: leading and
+ * trailing blank lines dropped, runs of blank lines made one, trailing
+ * white space removed. */
+static char *
+take_lines (const char *text,
+            guint       max_lines)
+{
+  g_auto(GStrv) lines = NULL;
+  GString *out = g_string_new (NULL);
+  guint taken = 0;
+  gboolean blank_pending = FALSE;
+
+  if (max_lines == 0)
+    return g_string_free (out, FALSE);
+
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && taken < max_lines; i++)
+    {
+      char *line = g_strchomp (lines[i]);
+
+      if (*line == '\0')
+        {
+          blank_pending = out->len > 0;
+          continue;
+        }
+
+      if (blank_pending)
+        {
+          g_string_append_c (out, '\n');
+          taken++;
+          blank_pending = FALSE;
+          if (taken >= max_lines)
+            break;
+        }
+      if (out->len > 0)
+        g_string_append_c (out, '\n');
+      g_string_append (out, line);
+      taken++;
+    }
+
+  /* The blank line may have been the last one taken. */
+  while (out->len > 0 && out->str[out->len - 1] == '\n')
+    g_string_truncate (out, out->len - 1);
+
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+charset_is_utf8 (const char *charset)
+{
+  return g_ascii_strcasecmp (charset, "utf-8") == 0 ||
+         g_ascii_strcasecmp (charset, "utf8") == 0 ||
+         g_ascii_strcasecmp (charset, "us-ascii") == 0 ||
+         g_ascii_strcasecmp (charset, "ascii") == 0;
+}
+
+/* The decoded content of a part, converted to UTF-8 from its charset. */
+static char *
+get_part_text (GMimePart *part)
+{
+  GMimeDataWrapper *content = g_mime_part_get_content (part);
+  const char *charset;
+  g_autoptr(GMimeStream) memory = NULL;
+  g_autoptr(GMimeStream) filtered = NULL;
+  GByteArray *array;
+  gboolean converted = FALSE;
+
+  if (content == NULL)
+    return NULL;
+
+  memory = g_mime_stream_mem_new ();
+  filtered = g_mime_stream_filter_new (memory);
+
+  charset = g_mime_object_get_content_type_parameter (GMIME_OBJECT (part),
+                                                      "charset");
+  if (charset != NULL && !charset_is_utf8 (charset))
+    {
+      /* NULL for a charset iconv does not know: then the guess below. */
+      g_autoptr(GMimeFilter) filter = g_mime_filter_charset_new (charset,
+                                                                 "UTF-8");
+
+      if (filter != NULL)
+        {
+          g_mime_stream_filter_add (GMIME_STREAM_FILTER (filtered), filter);
+          converted = TRUE;
+        }
+    }
+
+  /* Writing the wrapper decodes base64 and quoted-printable. */
+  g_mime_data_wrapper_write_to_stream (content, filtered);
+  g_mime_stream_flush (filtered);
+
+  array = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (memory));
+  if (array == NULL || array->len == 0)
+    return g_strdup ("");
+
+  if (!converted && !g_utf8_validate ((const char *) array->data, array->len,
+                                      NULL))
+    {
+      /* No charset, or a wrong one: Latin-1 is the usual culprit and
+       * accepts any byte. */
+      char *latin1 = g_convert ((const char *) array->data, array->len,
+                                "UTF-8", "ISO-8859-1", NULL, NULL, NULL);
+      if (latin1 != NULL)
+        return latin1;
+    }
+
+  return g_utf8_make_valid ((const char *) array->data, array->len);
+}
+
+static gboolean
+part_is_attachment (GMimeObject *object)
+{
+  const char *disposition = g_mime_object_get_disposition (object);
+
+  return disposition != NULL &&
+         g_ascii_strcasecmp (disposition, "attachment") == 0;
+}
+
+static gboolean
+part_is_type (GMimeObject *object,
+              const char  *type,
+              const char  *subtype)
+{
+  GMimeContentType *content_type = g_mime_object_get_content_type (object);
+
+  return content_type != NULL &&
+         g_mime_content_type_is_type (content_type, type, subtype);
+}
+
+/* The part the preview comes from: in multipart/alternative text/plain
+ * wins over HTML; elsewhere the first text part that is not an
+ * attachment. */
+static GMimePart *
+find_text_part (GMimeObject *object,
+                guint        depth)
+{
+  if (object == NULL || depth > MAX_MIME_DEPTH)
+    return NULL;
+
+  if (GMIME_IS_MULTIPART (object))
+    {
+      GMimeMultipart *multipart = GMIME_MULTIPART (object);
+      int n = g_mime_multipart_get_count (multipart);
+
+      if (part_is_type (object, "multipart", "alternative"))
+        {
+          for (int i = 0; i < n; i++)
+            {
+              GMimeObject *child = g_mime_multipart_get_part (multipart, i);
+
+              if (GMIME_IS_PART (child) && !part_is_attachment (child) &&
+                  part_is_type (child, "text", "plain"))
+                return GMIME_PART (child);
+            }
+        }
+
+      for (int i = 0; i < n; i++)
+        {
+          GMimePart *found =
+            find_text_part (g_mime_multipart_get_part (multipart, i),
+                            depth + 1);
+
+          if (found != NULL)
+            return found;
+        }
+
+      return NULL;
+    }
+
+  if (GMIME_IS_PART (object) && !part_is_attachment (object) &&
+      (part_is_type (object, "text", "plain") ||
+       part_is_type (object, "text", "html")))
+    return GMIME_PART (object);
+
+  return NULL;
+}
+
+char *
+popcheck_message_sanitize_file_name (const char *name)
+{
+  g_autofree char *line = popcheck_message_sanitize_text (name, -1, TRUE,
+                                                          MAX_ATTACHMENT_NAME);
+  const char *base = line;
+
+  /* Only the name: "../../.bashrc" must never become a path if the UI
+   * offers to save it one day. */
+  for (const char *p = line; *p != '\0'; p++)
+    if (*p == '/' || *p == '\\')
+      base = p + 1;
+
+  /* "dir/ name" leaves a space in front. */
+  while (*base == ' ')
+    base++;
+
+  if (*base == '\0' || strcmp (base, ".") == 0 || strcmp (base, "..") == 0)
+    return NULL;
+
+  return g_strdup (base);
+}
+
+static void
+collect_attachments (GMimeObject *object,
+                     GMimePart   *text_part,
+                     GPtrArray   *names,
+                     guint        depth)
+{
+  if (object == NULL || depth > MAX_MIME_DEPTH ||
+      names->len >= POPCHECK_MESSAGE_MAX_ATTACHMENTS)
+    return;
+
+  if (GMIME_IS_MULTIPART (object))
+    {
+      GMimeMultipart *multipart = GMIME_MULTIPART (object);
+      int n = g_mime_multipart_get_count (multipart);
+
+      for (int i = 0; i < n; i++)
+        collect_attachments (g_mime_multipart_get_part (multipart, i),
+                             text_part, names, depth + 1);
+      return;
+    }
+
+  if (GMIME_IS_PART (object) && GMIME_PART (object) != text_part)
+    {
+      /* Content-Disposition filename, else Content-Type name; GMime
+       * decodes RFC 2231 and RFC 2047 forms of both. */
+      const char *filename = g_mime_part_get_filename (GMIME_PART (object));
+      char *name;
+
+      if (filename == NULL)
+        return;
+      name = popcheck_message_sanitize_file_name (filename);
+      if (name != NULL)
+        g_ptr_array_add (names, name);
+    }
+}
+
+void
+popcheck_message_decode_body (GMimeMessage  *message,
+                              guint          preview_lines,
+                              char         **preview,
+                              GStrv         *attachments)
+{
+  GMimeObject *body = g_mime_message_get_mime_part (message);
+  GMimePart *text_part = find_text_part (body, 0);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  if (text_part != NULL && preview_lines > 0)
+    {
+      g_autofree char *text = get_part_text (text_part);
+      g_autofree char *plain = NULL;
+      g_autofree char *clean = NULL;
+
+      if (text != NULL && part_is_type (GMIME_OBJECT (text_part), "text", "html"))
+        plain = popcheck_message_html_to_text (text, -1);
+      else
+        plain = g_steal_pointer (&text);
+
+      clean = popcheck_message_sanitize_text (plain, -1, FALSE,
+                                              POPCHECK_MESSAGE_MAX_PREVIEW);
+      *preview = take_lines (clean, preview_lines);
+    }
+
+  collect_attachments (body, text_part, names, 0);
+  g_ptr_array_add (names, NULL);
+  *attachments = (GStrv) g_ptr_array_steal (names, NULL);
+}
