@@ -66,6 +66,9 @@ struct _Pop3Client
   GHashTable         *cancel_watches;
   gsize               bytes_in_flight;
   GByteArray         *write_buffer;
+  /* The batch being written: the output stream reads from its memory
+   * until write_cb. */
+  GBytes             *write_bytes;
   gboolean            reading;
   gboolean            writing;
   guint               busy;

@@ -643,9 +643,7 @@ flush_writes (Pop3Client *self)
                                    G_PRIORITY_DEFAULT, self->io_cancellable,
                                    write_cb, g_object_ref (self));
   /* The stream reads from the GBytes' memory until write_cb. */
-  g_object_set_data_full (G_OBJECT (self), "pop3-write-bytes",
-                          g_steal_pointer (&bytes),
-                          (GDestroyNotify) g_bytes_unref);
+  self->write_bytes = g_steal_pointer (&bytes);
 }
 
 static void
@@ -657,7 +655,7 @@ write_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   self->writing = FALSE;
-  g_object_set_data (G_OBJECT (self), "pop3-write-bytes", NULL);
+  g_clear_pointer (&self->write_bytes, g_bytes_unref);
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result,
                                          NULL, &error))

@@ -96,6 +96,7 @@ pop3_client_finalize (GObject *object)
   g_clear_object (&self->io_cancellable);
   g_clear_pointer (&self->parser, pop3_parser_free);
   g_clear_pointer (&self->write_buffer, g_byte_array_unref);
+  g_clear_pointer (&self->write_bytes, g_bytes_unref);
   g_clear_pointer (&self->capabilities, g_hash_table_unref);
   g_clear_pointer (&self->cancel_watches, g_hash_table_unref);
   g_clear_pointer (&self->tls_info, pop3_tls_info_free);
