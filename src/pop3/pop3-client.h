@@ -137,10 +137,6 @@ void pop3_client_apop_async  (Pop3Client *self, const char *user,
 void pop3_client_rpop_async  (Pop3Client *self, const char *user,
                               GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);
-void pop3_client_auth_async  (Pop3Client *self, Pop3AuthMethod mechanism,
-                              const char *user, const char *password,
-                              GCancellable *cancellable,
-                              GAsyncReadyCallback callback, gpointer user_data);
 void pop3_client_stat_async  (Pop3Client *self, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);
 /* msg == 0: the whole scan listing. */
