@@ -111,15 +111,15 @@ update (PopcheckAccountStatus *self)
         {
         case POPCHECK_PROBLEM_AUTH:
           set_icon (self, "dialog-password-symbolic", "error");
-          set_button (self, _("Fix _Password…"), "win.fix-account");
+          set_button (self, _("Fix _Password…"), "app.fix-account");
           break;
         case POPCHECK_PROBLEM_SECRET:
           set_icon (self, "dialog-password-symbolic", "error");
-          set_button (self, _("_Password…"), "win.fix-account");
+          set_button (self, _("_Password…"), "app.fix-account");
           break;
         case POPCHECK_PROBLEM_CERTIFICATE:
           set_icon (self, "security-low-symbolic", "error");
-          set_button (self, _("_Review Certificate…"), "win.fix-account");
+          set_button (self, _("_Review Certificate…"), "app.fix-account");
           break;
         case POPCHECK_PROBLEM_BUSY:
         case POPCHECK_PROBLEM_TEMPORARY:

@@ -1,4 +1,5 @@
-/* popcheck-window-private.h: what the UI tests and screenshots look at
+/* popcheck-window-private.h: what the application, the UI tests and the
+ * screenshots look at
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -30,5 +31,9 @@ const char        *popcheck_window_get_message_account_id (PopcheckWindow  *self
 void               popcheck_window_set_undo_timeout  (PopcheckWindow *self,
                                                       guint           seconds);
 guint              popcheck_window_get_n_pending_deletes (PopcheckWindow *self);
+/* A toast that stays until closed, for what failed where the user asked
+ * for it (the demo mailbox not starting). */
+void               popcheck_window_show_error        (PopcheckWindow *self,
+                                                      const char     *text);
 
 G_END_DECLS
