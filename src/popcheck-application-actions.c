@@ -382,8 +382,8 @@ fix_account_action (GSimpleAction *action,
     }
 }
 
-/* An account saved in the preferences is checked at once (the checker
- * would wait its interval), so the user sees whether it works. */
+/* One account now: its "Try Again", or one just saved in the
+ * preferences (the checker would wait its interval before it). */
 static void
 check_account_action (GSimpleAction *action,
                       GVariant      *parameter,

@@ -4,10 +4,11 @@
  *
  * One instance runs per session: a second launch presents its window, and
  * `popcheck --check` activates its "check-now" action over D-Bus.  The
- * application owns the accounts and the checker; windows only show them.
- * The tray, the notifier and the resume monitor observe the checker and
- * command the application through its actions, the same ones the window
- * and the keyboard use.
+ * application owns the accounts, the checker and the demo mailbox; windows
+ * only show them.  The tray, the notifier and the resume monitor observe
+ * the checker and command the application through its actions
+ * (popcheck-application-actions.c), the same ones the window, the
+ * preferences and the keyboard use.
  */
 
 #define G_LOG_DOMAIN "popcheck-application"

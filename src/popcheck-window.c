@@ -36,45 +36,6 @@
 
 typedef struct _DeleteBatch DeleteBatch;
 
-struct _PopcheckWindow
-{
-  AdwApplicationWindow  parent_instance;
-
-  PopcheckChecker      *checker;
-  /* The first time the window showed messages went to the debug log. */
-  gboolean              logged_showing;
-  guint                 scroll_to_top_id;
-
-  GListStore           *dropdown_head;
-  GListStore           *one_mailbox;
-  GtkFlattenListModel  *flattened;
-  GtkCustomFilter      *pending_filter;
-  GtkFilterListModel   *visible;
-  GtkSortListModel     *sorted;
-  GtkMultiSelection    *selection;
-
-  /* PopcheckMessage → DeleteBatch, for the messages waiting to be deleted. */
-  GHashTable           *pending;
-  /* The batches whose toast still shows, oldest first. */
-  GQueue                batches;
-  guint                 undo_timeout;
-  gboolean              several_accounts;
-  /* When a toast of this window last appeared or went away. */
-  gint64                last_toast_change;
-  /* LateDismiss: toasts to dismiss once their animations are over. */
-  GPtrArray            *late_dismisses;
-
-  AdwToastOverlay      *toast_overlay;
-  AdwWindowTitle       *window_title;
-  GtkDropDown          *account_dropdown;
-  GtkStack             *main_stack;
-  GtkListBox           *status_list;
-  GtkStack             *list_stack;
-  GtkListView          *list_view;
-  AdwStatusPage        *empty_page;
-  PopcheckPreview      *preview;
-};
-
 G_DEFINE_FINAL_TYPE (PopcheckWindow, popcheck_window, ADW_TYPE_APPLICATION_WINDOW)
 
 enum {
@@ -438,107 +399,6 @@ create_status_row (gpointer item,
   return popcheck_account_status_new (POPCHECK_MAILBOX (item));
 }
 
-/* Toasts
- *
- * libadwaita 1.2's AdwToastOverlay frees a toast's bookkeeping when its
- * hide animation ends, but the show animation that is still running keeps
- * a pointer to it: a toast dismissed before it has finished sliding in
- * (the show animation lasts 300 ms, or 500 ms when it replaces another)
- * crashes the application when that animation ends.  Deleting and undoing
- * at once, or closing the window right after a delete, did exactly that.
- * So the window never dismisses a toast itself until every toast
- * animation it may have started is over; see popcheck_window_dismiss_toast().
- */
-
-#define TOAST_SETTLE_USEC (700 * G_TIME_SPAN_MILLISECOND)
-
-static void
-toast_changed_cb (AdwToast       *toast,
-                  PopcheckWindow *self)
-{
-  g_object_set_data (G_OBJECT (toast), "popcheck-dismissed", GINT_TO_POINTER (TRUE));
-  /* Dismissing the shown toast starts the next one's show animation. */
-  self->last_toast_change = g_get_monotonic_time ();
-}
-
-static void
-popcheck_window_add_toast (PopcheckWindow *self,
-                           AdwToast       *toast)
-{
-  /* Closed meanwhile: nobody would see it. */
-  if (self->toast_overlay == NULL)
-    {
-      g_object_unref (toast);
-      return;
-    }
-
-  g_signal_connect_object (toast, "dismissed", G_CALLBACK (toast_changed_cb), self, 0);
-  self->last_toast_change = g_get_monotonic_time ();
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
-}
-
-typedef struct
-{
-  PopcheckWindow *window;
-  AdwToast       *toast;
-  guint           source_id;
-} LateDismiss;
-
-static void
-late_dismiss_free (LateDismiss *late)
-{
-  g_clear_handle_id (&late->source_id, g_source_remove);
-  g_clear_object (&late->toast);
-  g_free (late);
-}
-
-static void popcheck_window_dismiss_toast (PopcheckWindow *self,
-                                           AdwToast       *toast);
-
-static gboolean
-late_dismiss_cb (gpointer user_data)
-{
-  LateDismiss *late = user_data;
-  PopcheckWindow *self = late->window;
-  g_autoptr(AdwToast) toast = g_steal_pointer (&late->toast);
-
-  late->source_id = 0;
-  g_ptr_array_remove (self->late_dismisses, late);
-  /* Another toast may have changed meanwhile (an earlier late dismissal
-   * starts the show animation of the toast queued behind it): ask again. */
-  popcheck_window_dismiss_toast (self, toast);
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Dismisses a toast of this window now, or as soon as no toast animation
- * can be running any more. */
-static void
-popcheck_window_dismiss_toast (PopcheckWindow *self,
-                               AdwToast       *toast)
-{
-  gint64 settled_at = self->last_toast_change + TOAST_SETTLE_USEC;
-  gint64 now = g_get_monotonic_time ();
-  LateDismiss *late;
-
-  if (g_object_get_data (G_OBJECT (toast), "popcheck-dismissed") != NULL ||
-      self->late_dismisses == NULL)
-    return;
-
-  if (now >= settled_at)
-    {
-      self->last_toast_change = now;
-      adw_toast_dismiss (toast);
-      return;
-    }
-
-  late = g_new0 (LateDismiss, 1);
-  late->window = self;
-  late->toast = g_object_ref (toast);
-  late->source_id = g_timeout_add ((settled_at - now) / 1000 + 1, late_dismiss_cb, late);
-  g_ptr_array_add (self->late_dismisses, late);
-}
-
 static void
 show_error_toast (PopcheckWindow *self,
                   const char     *title)
@@ -893,49 +753,6 @@ flush_pending_deletes (PopcheckWindow *self,
     }
 }
 
-/* Other actions */
-
-static void
-check_account_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *parameter)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
-
-  popcheck_checker_check_now (self->checker, g_variant_get_string (parameter, NULL));
-}
-
-static void
-load_more_action (GtkWidget  *widget,
-                  const char *action_name,
-                  GVariant   *parameter)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
-
-  gtk_widget_activate_action (GTK_WIDGET (self->preview), "preview.load-more", NULL);
-}
-
-static void
-show_whole_message_action (GtkWidget  *widget,
-                           const char *action_name,
-                           GVariant   *parameter)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
-
-  gtk_widget_activate_action (GTK_WIDGET (self->preview), "preview.show-whole", NULL);
-}
-
-static void
-filter_accounts_action (GtkWidget  *widget,
-                        const char *action_name,
-                        GVariant   *parameter)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
-
-  if (gtk_widget_get_visible (GTK_WIDGET (self->account_dropdown)))
-    gtk_widget_grab_focus (GTK_WIDGET (self->account_dropdown));
-}
-
 /* GtkWindow */
 
 /* Closed, the window deletes what waits for Undo.  Whether it then goes
@@ -1146,12 +963,7 @@ popcheck_window_class_init (PopcheckWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.delete", NULL, delete_action);
   gtk_widget_class_install_action (widget_class, "win.undo-delete", NULL, undo_delete_action);
-  gtk_widget_class_install_action (widget_class, "win.check-account", "s", check_account_action);
-  gtk_widget_class_install_action (widget_class, "win.load-more", NULL, load_more_action);
-  gtk_widget_class_install_action (widget_class, "win.show-whole-message", NULL,
-                                   show_whole_message_action);
-  gtk_widget_class_install_action (widget_class, "win.filter-accounts", NULL,
-                                   filter_accounts_action);
+  _popcheck_window_class_actions_init (widget_class);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/example/PopCheck/popcheck-window.ui");
@@ -1176,7 +988,7 @@ popcheck_window_init (PopcheckWindow *self)
   self->undo_timeout = DEFAULT_UNDO_TIMEOUT;
   self->pending = g_hash_table_new (NULL, NULL);
   g_queue_init (&self->batches);
-  self->late_dismisses = g_ptr_array_new_with_free_func ((GDestroyNotify) late_dismiss_free);
+  _popcheck_window_toasts_init (self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", FALSE);
 

@@ -838,7 +838,7 @@ test_account_states (Fixture       *fixture,
   g_assert_true (find_visible_label (status, "_Try Again"));
 
   /* Try Again checks for real, and the error goes. */
-  gtk_widget_activate_action (window, "win.check-account", "s",
+  gtk_widget_activate_action (window, "app.check-account", "s",
                               popcheck_account_get_id (fixture->account));
   WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE);
   WAIT_UNTIL (!find_visible_label (status, "_Try Again"));
