@@ -111,26 +111,26 @@ update (PopcheckAccountStatus *self)
         {
         case POPCHECK_PROBLEM_AUTH:
           set_icon (self, "dialog-password-symbolic", "error");
-          set_button (self, _("Fix _Password…"), "win.fix-account");
+          set_button (self, _("Fix _Password…"), "app.fix-account");
           break;
         case POPCHECK_PROBLEM_SECRET:
           set_icon (self, "dialog-password-symbolic", "error");
-          set_button (self, _("_Password…"), "win.fix-account");
+          set_button (self, _("_Password…"), "app.fix-account");
           break;
         case POPCHECK_PROBLEM_CERTIFICATE:
           set_icon (self, "security-low-symbolic", "error");
-          set_button (self, _("_Review Certificate…"), "win.fix-account");
+          set_button (self, _("_Review Certificate…"), "app.fix-account");
           break;
         case POPCHECK_PROBLEM_BUSY:
         case POPCHECK_PROBLEM_TEMPORARY:
           set_icon (self, "dialog-warning-symbolic", "warning");
-          set_button (self, _("_Try Again"), "win.check-account");
+          set_button (self, _("_Try Again"), "app.check-account");
           break;
         case POPCHECK_PROBLEM_PERMANENT:
         case POPCHECK_PROBLEM_NONE:
         default:
           set_icon (self, "dialog-error-symbolic", "error");
-          set_button (self, _("_Try Again"), "win.check-account");
+          set_button (self, _("_Try Again"), "app.check-account");
           break;
         }
       gtk_widget_set_visible (GTK_WIDGET (self), TRUE);

@@ -12,8 +12,6 @@
 #include "popcheck-account.h"
 #include "popcheck-account-editor.h"
 #include "popcheck-account-list.h"
-#include "popcheck-application.h"
-#include "popcheck-checker.h"
 #include "popcheck-preferences.h"
 #include "popcheck-secret.h"
 
@@ -59,11 +57,8 @@ editor_saved_cb (PopcheckAccountEditor     *editor,
                  PopcheckAccount           *account,
                  PopcheckPreferencesWindow *self)
 {
-  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
-
-  if (POPCHECK_IS_APPLICATION (app))
-    popcheck_checker_check_now (popcheck_application_get_checker (POPCHECK_APPLICATION (app)),
-                                popcheck_account_get_id (account));
+  gtk_widget_activate_action (GTK_WIDGET (self), "app.check-account", "s",
+                              popcheck_account_get_id (account));
 }
 
 static void

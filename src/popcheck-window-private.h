@@ -1,4 +1,5 @@
-/* popcheck-window-private.h: what the UI tests and screenshots look at
+/* popcheck-window-private.h: what the application, the UI tests and the
+ * screenshots look at
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -9,6 +10,59 @@
 #include "popcheck-window.h"
 
 G_BEGIN_DECLS
+
+struct _PopcheckWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  PopcheckChecker      *checker;
+  /* The first time the window showed messages went to the debug log. */
+  gboolean              logged_showing;
+  guint                 scroll_to_top_id;
+
+  GListStore           *dropdown_head;
+  GListStore           *one_mailbox;
+  GtkFlattenListModel  *flattened;
+  GtkCustomFilter      *pending_filter;
+  GtkFilterListModel   *visible;
+  GtkSortListModel     *sorted;
+  GtkMultiSelection    *selection;
+
+  /* PopcheckMessage → DeleteBatch, for the messages waiting to be deleted. */
+  GHashTable           *pending;
+  /* The batches whose toast still shows, oldest first. */
+  GQueue                batches;
+  guint                 undo_timeout;
+  gboolean              several_accounts;
+  /* When a toast of this window last appeared or went away. */
+  gint64                last_toast_change;
+  /* LateDismiss: toasts to dismiss once their animations are over. */
+  GPtrArray            *late_dismisses;
+
+  AdwToastOverlay      *toast_overlay;
+  AdwWindowTitle       *window_title;
+  GtkDropDown          *account_dropdown;
+  GtkStack             *main_stack;
+  GtkListBox           *status_list;
+  GtkStack             *list_stack;
+  GtkListView          *list_view;
+  AdwStatusPage        *empty_page;
+  PopcheckPreview      *preview;
+};
+
+/* popcheck-window-actions.c */
+void               _popcheck_window_class_actions_init (GtkWidgetClass *widget_class);
+
+/* popcheck-window-toasts.c: toasts go through these, never straight to
+ * the overlay (see there why). */
+void               _popcheck_window_toasts_init      (PopcheckWindow *self);
+/* Takes the toast. */
+void               popcheck_window_add_toast         (PopcheckWindow *self,
+                                                      AdwToast       *toast);
+void               popcheck_window_dismiss_toast     (PopcheckWindow *self,
+                                                      AdwToast       *toast);
+
+/* What the application, the tests and the screenshots look at */
 
 /* The messages as the list shows them (after the account filter and
  * without those waiting to be deleted), and their selection. */
@@ -30,5 +84,9 @@ const char        *popcheck_window_get_message_account_id (PopcheckWindow  *self
 void               popcheck_window_set_undo_timeout  (PopcheckWindow *self,
                                                       guint           seconds);
 guint              popcheck_window_get_n_pending_deletes (PopcheckWindow *self);
+/* A toast that stays until closed, for what failed where the user asked
+ * for it (the demo mailbox not starting). */
+void               popcheck_window_show_error        (PopcheckWindow *self,
+                                                      const char     *text);
 
 G_END_DECLS

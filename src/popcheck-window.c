@@ -36,51 +36,11 @@
 
 typedef struct _DeleteBatch DeleteBatch;
 
-struct _PopcheckWindow
-{
-  AdwApplicationWindow  parent_instance;
-
-  PopcheckChecker      *checker;
-  /* The first time the window showed messages went to the debug log. */
-  gboolean              logged_showing;
-  guint                 scroll_to_top_id;
-
-  GListStore           *dropdown_head;
-  GListStore           *one_mailbox;
-  GtkFlattenListModel  *flattened;
-  GtkCustomFilter      *pending_filter;
-  GtkFilterListModel   *visible;
-  GtkSortListModel     *sorted;
-  GtkMultiSelection    *selection;
-
-  /* PopcheckMessage → DeleteBatch, for the messages waiting to be deleted. */
-  GHashTable           *pending;
-  /* The batches whose toast still shows, oldest first. */
-  GQueue                batches;
-  guint                 undo_timeout;
-  gboolean              several_accounts;
-  gboolean              demo_starting;
-  /* When a toast of this window last appeared or went away. */
-  gint64                last_toast_change;
-  /* LateDismiss: toasts to dismiss once their animations are over. */
-  GPtrArray            *late_dismisses;
-
-  AdwToastOverlay      *toast_overlay;
-  AdwWindowTitle       *window_title;
-  GtkDropDown          *account_dropdown;
-  GtkStack             *main_stack;
-  GtkSpinner           *demo_spinner;
-  GtkListBox           *status_list;
-  GtkStack             *list_stack;
-  GtkListView          *list_view;
-  AdwStatusPage        *empty_page;
-  PopcheckPreview      *preview;
-};
-
 G_DEFINE_FINAL_TYPE (PopcheckWindow, popcheck_window, ADW_TYPE_APPLICATION_WINDOW)
 
 enum {
   PROP_0,
+  PROP_CHECKER,
   PROP_SEVERAL_ACCOUNTS,
   N_PROPS
 };
@@ -439,107 +399,6 @@ create_status_row (gpointer item,
   return popcheck_account_status_new (POPCHECK_MAILBOX (item));
 }
 
-/* Toasts
- *
- * libadwaita 1.2's AdwToastOverlay frees a toast's bookkeeping when its
- * hide animation ends, but the show animation that is still running keeps
- * a pointer to it: a toast dismissed before it has finished sliding in
- * (the show animation lasts 300 ms, or 500 ms when it replaces another)
- * crashes the application when that animation ends.  Deleting and undoing
- * at once, or closing the window right after a delete, did exactly that.
- * So the window never dismisses a toast itself until every toast
- * animation it may have started is over; see popcheck_window_dismiss_toast().
- */
-
-#define TOAST_SETTLE_USEC (700 * G_TIME_SPAN_MILLISECOND)
-
-static void
-toast_changed_cb (AdwToast       *toast,
-                  PopcheckWindow *self)
-{
-  g_object_set_data (G_OBJECT (toast), "popcheck-dismissed", GINT_TO_POINTER (TRUE));
-  /* Dismissing the shown toast starts the next one's show animation. */
-  self->last_toast_change = g_get_monotonic_time ();
-}
-
-static void
-popcheck_window_add_toast (PopcheckWindow *self,
-                           AdwToast       *toast)
-{
-  /* Closed meanwhile: nobody would see it. */
-  if (self->toast_overlay == NULL)
-    {
-      g_object_unref (toast);
-      return;
-    }
-
-  g_signal_connect_object (toast, "dismissed", G_CALLBACK (toast_changed_cb), self, 0);
-  self->last_toast_change = g_get_monotonic_time ();
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
-}
-
-typedef struct
-{
-  PopcheckWindow *window;
-  AdwToast       *toast;
-  guint           source_id;
-} LateDismiss;
-
-static void
-late_dismiss_free (LateDismiss *late)
-{
-  g_clear_handle_id (&late->source_id, g_source_remove);
-  g_clear_object (&late->toast);
-  g_free (late);
-}
-
-static void popcheck_window_dismiss_toast (PopcheckWindow *self,
-                                           AdwToast       *toast);
-
-static gboolean
-late_dismiss_cb (gpointer user_data)
-{
-  LateDismiss *late = user_data;
-  PopcheckWindow *self = late->window;
-  g_autoptr(AdwToast) toast = g_steal_pointer (&late->toast);
-
-  late->source_id = 0;
-  g_ptr_array_remove (self->late_dismisses, late);
-  /* Another toast may have changed meanwhile (an earlier late dismissal
-   * starts the show animation of the toast queued behind it): ask again. */
-  popcheck_window_dismiss_toast (self, toast);
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Dismisses a toast of this window now, or as soon as no toast animation
- * can be running any more. */
-static void
-popcheck_window_dismiss_toast (PopcheckWindow *self,
-                               AdwToast       *toast)
-{
-  gint64 settled_at = self->last_toast_change + TOAST_SETTLE_USEC;
-  gint64 now = g_get_monotonic_time ();
-  LateDismiss *late;
-
-  if (g_object_get_data (G_OBJECT (toast), "popcheck-dismissed") != NULL ||
-      self->late_dismisses == NULL)
-    return;
-
-  if (now >= settled_at)
-    {
-      self->last_toast_change = now;
-      adw_toast_dismiss (toast);
-      return;
-    }
-
-  late = g_new0 (LateDismiss, 1);
-  late->window = self;
-  late->toast = g_object_ref (toast);
-  late->source_id = g_timeout_add ((settled_at - now) / 1000 + 1, late_dismiss_cb, late);
-  g_ptr_array_add (self->late_dismisses, late);
-}
-
 static void
 show_error_toast (PopcheckWindow *self,
                   const char     *title)
@@ -894,141 +753,15 @@ flush_pending_deletes (PopcheckWindow *self,
     }
 }
 
-/* Other actions */
-
-static void
-check_account_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *parameter)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
-
-  popcheck_checker_check_now (self->checker, g_variant_get_string (parameter, NULL));
-}
-
-static void
-fix_account_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *parameter)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
-  PopcheckApplication *app = POPCHECK_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
-
-  popcheck_application_fix_account (app, GTK_WINDOW (self),
-                                    g_variant_get_string (parameter, NULL));
-}
-
-static void
-add_account_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *parameter)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
-  PopcheckApplication *app = POPCHECK_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
-
-  popcheck_application_add_account (app, GTK_WINDOW (self));
-}
-
-static void
-start_demo_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr(PopcheckWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-  gboolean started;
-
-  started = popcheck_application_start_demo_finish (POPCHECK_APPLICATION (object), result,
-                                                    &error);
-  /* The window may have closed while the server started. */
-  if (self->checker == NULL)
-    return;
-
-  self->demo_starting = FALSE;
-  gtk_spinner_set_spinning (self->demo_spinner, FALSE);
-  gtk_widget_set_visible (GTK_WIDGET (self->demo_spinner), FALSE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.try-demo", TRUE);
-
-  if (started)
-    {
-      /* The checker would wait an interval before its first look at the
-       * new account; the user asked to see the demo mailbox now. */
-      popcheck_checker_check_now (self->checker, NULL);
-    }
-  else
-    {
-      g_autofree char *title = g_markup_printf_escaped (_("The demo mailbox did not start: %s"),
-                                                        error->message);
-      show_error_toast (self, title);
-    }
-}
-
-static void
-try_demo_action (GtkWidget  *widget,
-                 const char *action_name,
-                 GVariant   *parameter)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
-  PopcheckApplication *app = POPCHECK_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
-
-  if (self->demo_starting)
-    return;
-
-  self->demo_starting = TRUE;
-  gtk_widget_set_visible (GTK_WIDGET (self->demo_spinner), TRUE);
-  gtk_spinner_set_spinning (self->demo_spinner, TRUE);
-  gtk_widget_action_set_enabled (widget, "win.try-demo", FALSE);
-  popcheck_application_start_demo_async (app, NULL, start_demo_cb, g_object_ref (self));
-}
-
-static void
-load_more_action (GtkWidget  *widget,
-                  const char *action_name,
-                  GVariant   *parameter)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
-
-  gtk_widget_activate_action (GTK_WIDGET (self->preview), "preview.load-more", NULL);
-}
-
-static void
-show_whole_message_action (GtkWidget  *widget,
-                           const char *action_name,
-                           GVariant   *parameter)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
-
-  gtk_widget_activate_action (GTK_WIDGET (self->preview), "preview.show-whole", NULL);
-}
-
-static void
-filter_accounts_action (GtkWidget  *widget,
-                        const char *action_name,
-                        GVariant   *parameter)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
-
-  if (gtk_widget_get_visible (GTK_WIDGET (self->account_dropdown)))
-    gtk_widget_grab_focus (GTK_WIDGET (self->account_dropdown));
-}
-
 /* GtkWindow */
 
+/* Closed, the window deletes what waits for Undo.  Whether it then goes
+ * or only hides is "hide-on-close", which follows "Run in background"
+ * (see popcheck_window_init()). */
 static gboolean
 popcheck_window_close_request (GtkWindow *window)
 {
-  PopcheckWindow *self = POPCHECK_WINDOW (window);
-  PopcheckApplication *app = POPCHECK_APPLICATION (gtk_window_get_application (window));
-
-  flush_pending_deletes (self, TRUE);
-
-  /* Running in the background: the window only hides, the checker and
-   * the tray go on, and activating the application shows it again. */
-  if (app != NULL && popcheck_application_get_run_in_background (app))
-    {
-      gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
-      return TRUE;
-    }
+  flush_pending_deletes (POPCHECK_WINDOW (window), TRUE);
 
   return GTK_WINDOW_CLASS (popcheck_window_parent_class)->close_request (window);
 }
@@ -1044,136 +777,24 @@ popcheck_window_map (GtkWidget *widget)
   log_showing (POPCHECK_WINDOW (widget));
 }
 
+/* The models follow the checker's mailboxes, which the checker keeps for
+ * as long as it lives: the window is made with its checker, for good. */
 static void
-popcheck_window_dispose (GObject *object)
+popcheck_window_constructed (GObject *object)
 {
   PopcheckWindow *self = POPCHECK_WINDOW (object);
-
-  flush_pending_deletes (self, FALSE);
-  g_clear_pointer (&self->late_dismisses, g_ptr_array_unref);
-
-  if (self->checker != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->checker, self);
-      g_signal_handlers_disconnect_by_data (popcheck_checker_get_mailboxes (self->checker), self);
-    }
-  if (self->selection != NULL)
-    g_signal_handlers_disconnect_by_data (self->selection, self);
-  if (self->sorted != NULL)
-    g_signal_handlers_disconnect_by_data (self->sorted, self);
-  if (self->list_view != NULL)
-    g_signal_handlers_disconnect_by_data (gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view)),
-                                          self);
-  g_clear_handle_id (&self->scroll_to_top_id, g_source_remove);
-  if (self->visible != NULL)
-    g_signal_handlers_disconnect_by_data (self->visible, self);
-
-  gtk_widget_dispose_template (GTK_WIDGET (self), POPCHECK_TYPE_WINDOW);
-
-  g_clear_object (&self->selection);
-  g_clear_object (&self->sorted);
-  g_clear_object (&self->visible);
-  g_clear_object (&self->pending_filter);
-  g_clear_object (&self->flattened);
-  g_clear_object (&self->one_mailbox);
-  g_clear_object (&self->dropdown_head);
-  g_clear_object (&self->checker);
-  g_clear_pointer (&self->pending, g_hash_table_unref);
-
-  G_OBJECT_CLASS (popcheck_window_parent_class)->dispose (object);
-}
-
-static void
-popcheck_window_get_property (GObject    *object,
-                              guint       prop_id,
-                              GValue     *value,
-                              GParamSpec *pspec)
-{
-  PopcheckWindow *self = POPCHECK_WINDOW (object);
-
-  switch (prop_id)
-    {
-    case PROP_SEVERAL_ACCOUNTS:
-      g_value_set_boolean (value, self->several_accounts);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-popcheck_window_class_init (PopcheckWindowClass *klass)
-{
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
-  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
-
-  object_class->dispose = popcheck_window_dispose;
-  object_class->get_property = popcheck_window_get_property;
-
-  window_class->close_request = popcheck_window_close_request;
-  widget_class->map = popcheck_window_map;
-
-  properties[PROP_SEVERAL_ACCOUNTS] =
-    g_param_spec_boolean ("several-accounts", NULL, NULL,
-                          FALSE,
-                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
-                           G_PARAM_STATIC_STRINGS));
-  g_object_class_install_properties (object_class, N_PROPS, properties);
-
-  g_type_ensure (POPCHECK_TYPE_PREVIEW);
-
-  gtk_widget_class_install_action (widget_class, "win.delete", NULL, delete_action);
-  gtk_widget_class_install_action (widget_class, "win.undo-delete", NULL, undo_delete_action);
-  gtk_widget_class_install_action (widget_class, "win.check-account", "s", check_account_action);
-  gtk_widget_class_install_action (widget_class, "win.fix-account", "s", fix_account_action);
-  gtk_widget_class_install_action (widget_class, "win.add-account", NULL, add_account_action);
-  gtk_widget_class_install_action (widget_class, "win.try-demo", NULL, try_demo_action);
-  gtk_widget_class_install_action (widget_class, "win.load-more", NULL, load_more_action);
-  gtk_widget_class_install_action (widget_class, "win.show-whole-message", NULL,
-                                   show_whole_message_action);
-  gtk_widget_class_install_action (widget_class, "win.filter-accounts", NULL,
-                                   filter_accounts_action);
-
-  gtk_widget_class_set_template_from_resource (widget_class,
-                                               "/org/example/PopCheck/popcheck-window.ui");
-  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, toast_overlay);
-  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, window_title);
-  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, account_dropdown);
-  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, main_stack);
-  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, demo_spinner);
-  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, status_list);
-  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, list_stack);
-  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, list_view);
-  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, empty_page);
-  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, preview);
-}
-
-static void
-popcheck_window_init (PopcheckWindow *self)
-{
-  gtk_widget_init_template (GTK_WIDGET (self));
-
-  self->undo_timeout = DEFAULT_UNDO_TIMEOUT;
-  self->pending = g_hash_table_new (NULL, NULL);
-  g_queue_init (&self->batches);
-  self->late_dismisses = g_ptr_array_new_with_free_func ((GDestroyNotify) late_dismiss_free);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete", FALSE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", FALSE);
-}
-
-static void
-popcheck_window_set_checker (PopcheckWindow  *self,
-                             PopcheckChecker *checker)
-{
-  GListModel *mailboxes = popcheck_checker_get_mailboxes (checker);
+  PopcheckChecker *checker = self->checker;
+  GListModel *mailboxes;
   g_autoptr(GtkListItemFactory) row_factory = NULL;
   g_autoptr(GtkListItemFactory) account_factory = NULL;
   g_autoptr(GtkStringObject) all_accounts = NULL;
   g_autoptr(GListStore) dropdown_parts = NULL;
   GtkSorter *sorter;
 
-  self->checker = g_object_ref (checker);
+  G_OBJECT_CLASS (popcheck_window_parent_class)->constructed (object);
+
+  g_assert (POPCHECK_IS_CHECKER (checker));
+  mailboxes = popcheck_checker_get_mailboxes (checker);
 
   /* The list */
   self->one_mailbox = g_list_store_new (POPCHECK_TYPE_MAILBOX);
@@ -1233,19 +854,163 @@ popcheck_window_set_checker (PopcheckWindow  *self,
   update_selection (self);
 }
 
-PopcheckWindow *
-popcheck_window_new (PopcheckApplication *application)
+static void
+popcheck_window_dispose (GObject *object)
 {
-  PopcheckWindow *self;
+  PopcheckWindow *self = POPCHECK_WINDOW (object);
 
-  g_return_val_if_fail (POPCHECK_IS_APPLICATION (application), NULL);
+  flush_pending_deletes (self, FALSE);
+  g_clear_pointer (&self->late_dismisses, g_ptr_array_unref);
 
-  self = g_object_new (POPCHECK_TYPE_WINDOW,
+  if (self->checker != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->checker, self);
+      g_signal_handlers_disconnect_by_data (popcheck_checker_get_mailboxes (self->checker), self);
+    }
+  if (self->selection != NULL)
+    g_signal_handlers_disconnect_by_data (self->selection, self);
+  if (self->sorted != NULL)
+    g_signal_handlers_disconnect_by_data (self->sorted, self);
+  if (self->list_view != NULL)
+    g_signal_handlers_disconnect_by_data (gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view)),
+                                          self);
+  g_clear_handle_id (&self->scroll_to_top_id, g_source_remove);
+  if (self->visible != NULL)
+    g_signal_handlers_disconnect_by_data (self->visible, self);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), POPCHECK_TYPE_WINDOW);
+
+  g_clear_object (&self->selection);
+  g_clear_object (&self->sorted);
+  g_clear_object (&self->visible);
+  g_clear_object (&self->pending_filter);
+  g_clear_object (&self->flattened);
+  g_clear_object (&self->one_mailbox);
+  g_clear_object (&self->dropdown_head);
+  g_clear_object (&self->checker);
+  g_clear_pointer (&self->pending, g_hash_table_unref);
+
+  G_OBJECT_CLASS (popcheck_window_parent_class)->dispose (object);
+}
+
+static void
+popcheck_window_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_CHECKER:
+      g_value_set_object (value, self->checker);
+      break;
+    case PROP_SEVERAL_ACCOUNTS:
+      g_value_set_boolean (value, self->several_accounts);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_window_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_CHECKER:
+      self->checker = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+popcheck_window_class_init (PopcheckWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->constructed = popcheck_window_constructed;
+  object_class->dispose = popcheck_window_dispose;
+  object_class->get_property = popcheck_window_get_property;
+  object_class->set_property = popcheck_window_set_property;
+
+  window_class->close_request = popcheck_window_close_request;
+  widget_class->map = popcheck_window_map;
+
+  properties[PROP_CHECKER] =
+    g_param_spec_object ("checker", NULL, NULL,
+                         POPCHECK_TYPE_CHECKER,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_STATIC_STRINGS));
+  properties[PROP_SEVERAL_ACCOUNTS] =
+    g_param_spec_boolean ("several-accounts", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (POPCHECK_TYPE_PREVIEW);
+
+  gtk_widget_class_install_action (widget_class, "win.delete", NULL, delete_action);
+  gtk_widget_class_install_action (widget_class, "win.undo-delete", NULL, undo_delete_action);
+  _popcheck_window_class_actions_init (widget_class);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/example/PopCheck/popcheck-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, account_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, status_list);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, list_stack);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, list_view);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, preview);
+}
+
+static void
+popcheck_window_init (PopcheckWindow *self)
+{
+  g_autoptr(GSettings) settings = NULL;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->undo_timeout = DEFAULT_UNDO_TIMEOUT;
+  self->pending = g_hash_table_new (NULL, NULL);
+  g_queue_init (&self->batches);
+  _popcheck_window_toasts_init (self);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", FALSE);
+
+  /* Running in the background, closing the window only hides it: the
+   * checker and the tray go on, and activating the application shows it
+   * again.  The binding keeps the settings object. */
+  settings = g_settings_new (APPLICATION_ID);
+  g_settings_bind (settings, "run-in-background", self, "hide-on-close",
+                   G_SETTINGS_BIND_GET);
+}
+
+PopcheckWindow *
+popcheck_window_new (GtkApplication  *application,
+                     PopcheckChecker *checker)
+{
+  g_return_val_if_fail (GTK_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (checker), NULL);
+
+  return g_object_new (POPCHECK_TYPE_WINDOW,
                        "application", application,
+                       "checker", checker,
                        NULL);
-  popcheck_window_set_checker (self, popcheck_application_get_checker (application));
-
-  return self;
 }
 
 /* For the tests */
@@ -1336,4 +1101,18 @@ popcheck_window_get_n_pending_deletes (PopcheckWindow *self)
   g_return_val_if_fail (POPCHECK_IS_WINDOW (self), 0);
 
   return g_hash_table_size (self->pending);
+}
+
+void
+popcheck_window_show_error (PopcheckWindow *self,
+                            const char     *text)
+{
+  g_autofree char *title = NULL;
+
+  g_return_if_fail (POPCHECK_IS_WINDOW (self));
+  g_return_if_fail (text != NULL);
+
+  /* Toast titles are markup in libadwaita 1.2. */
+  title = g_markup_escape_text (text, -1);
+  show_error_toast (self, title);
 }

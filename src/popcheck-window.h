@@ -7,7 +7,7 @@
 
 #include <adwaita.h>
 
-#include "popcheck-application.h"
+#include "popcheck-types.h"
 
 G_BEGIN_DECLS
 
@@ -16,6 +16,10 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (PopcheckWindow, popcheck_window,
                       POPCHECK, WINDOW, AdwApplicationWindow)
 
-PopcheckWindow *popcheck_window_new (PopcheckApplication *application);
+/* The window shows the checker's mailboxes; what it cannot do itself it
+ * asks of the application through its actions ("app.add-account",
+ * "app.fix-account", "app.try-demo"). */
+PopcheckWindow *popcheck_window_new (GtkApplication  *application,
+                                     PopcheckChecker *checker);
 
 G_END_DECLS

@@ -290,7 +290,8 @@ fixture_setup_full (Fixture  *fixture,
   g_assert_no_error (error);
   g_assert_false (g_application_get_is_remote (G_APPLICATION (fixture->app)));
 
-  fixture->window = popcheck_window_new (fixture->app);
+  fixture->window = popcheck_window_new (GTK_APPLICATION (fixture->app),
+                                        popcheck_application_get_checker (fixture->app));
   g_object_add_weak_pointer (G_OBJECT (fixture->window), (gpointer *) &fixture->window);
   popcheck_window_set_undo_timeout (fixture->window, 1);
   gtk_window_present (GTK_WINDOW (fixture->window));
@@ -837,7 +838,7 @@ test_account_states (Fixture       *fixture,
   g_assert_true (find_visible_label (status, "_Try Again"));
 
   /* Try Again checks for real, and the error goes. */
-  gtk_widget_activate_action (window, "win.check-account", "s",
+  gtk_widget_activate_action (window, "app.check-account", "s",
                               popcheck_account_get_id (fixture->account));
   WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE);
   WAIT_UNTIL (!find_visible_label (status, "_Try Again"));
@@ -1183,7 +1184,7 @@ test_fix_password (Fixture       *fixture,
   g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==, POPCHECK_PROBLEM_AUTH);
 
   /* What the "Fix Password…" button does. */
-  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.fix-account", "s",
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "app.fix-account", "s",
                               popcheck_account_get_id (wrong));
   WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL &&
               (editor = find_widget_of_type (GTK_WIDGET (preferences),
@@ -1246,7 +1247,7 @@ test_certificate_changed (Fixture       *fixture,
   WAIT_UNTIL (find_visible_label (GTK_WIDGET (fixture->window), "_Review Certificate…"));
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
 
-  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.fix-account", "s",
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "app.fix-account", "s",
                               popcheck_account_get_id (account));
   WAIT_UNTIL ((dialog = find_toplevel (POPCHECK_TYPE_CERTIFICATE_DIALOG)) != NULL);
   g_assert_true (popcheck_certificate_dialog_get_changed (POPCHECK_CERTIFICATE_DIALOG (dialog)));
@@ -1732,7 +1733,7 @@ test_try_demo (Fixture       *fixture,
   g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "_Add Account…"));
   g_assert_true (find_visible_label (GTK_WIDGET (fixture->window), "Try the Demo Mailbox"));
 
-  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.try-demo", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "app.try-demo", NULL);
   WAIT_UNTIL (g_list_model_get_n_items (accounts) == 1 ||
               find_label_prefix (GTK_WIDGET (fixture->window),
                                  "The demo mailbox did not start") != NULL);
