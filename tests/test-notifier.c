@@ -586,6 +586,262 @@ test_no_server (Fixture       *fixture,
   g_log_remove_handler ("popcheck-notifier", handler);
 }
 
+/* A notification server that hangs: it answers GetCapabilities and
+ * GetServerInformation, takes Notify and never answers it.  It lives on a
+ * connection of its own, in the test's main context: if a notification
+ * blocked that context, it would not even get the call. */
+
+#define HANGING_SERVER_XML \
+  "<node>" \
+  "  <interface name='org.freedesktop.Notifications'>" \
+  "    <method name='GetCapabilities'>" \
+  "      <arg name='capabilities' type='as' direction='out'/>" \
+  "    </method>" \
+  "    <method name='GetServerInformation'>" \
+  "      <arg name='name' type='s' direction='out'/>" \
+  "      <arg name='vendor' type='s' direction='out'/>" \
+  "      <arg name='version' type='s' direction='out'/>" \
+  "      <arg name='spec_version' type='s' direction='out'/>" \
+  "    </method>" \
+  "    <method name='Notify'>" \
+  "      <arg name='app_name' type='s' direction='in'/>" \
+  "      <arg name='replaces_id' type='u' direction='in'/>" \
+  "      <arg name='app_icon' type='s' direction='in'/>" \
+  "      <arg name='summary' type='s' direction='in'/>" \
+  "      <arg name='body' type='s' direction='in'/>" \
+  "      <arg name='actions' type='as' direction='in'/>" \
+  "      <arg name='hints' type='a{sv}' direction='in'/>" \
+  "      <arg name='expire_timeout' type='i' direction='in'/>" \
+  "      <arg name='id' type='u' direction='out'/>" \
+  "    </method>" \
+  "    <method name='CloseNotification'>" \
+  "      <arg name='id' type='u' direction='in'/>" \
+  "    </method>" \
+  "  </interface>" \
+  "</node>"
+
+typedef struct
+{
+  GDBusConnection *connection;
+  GDBusNodeInfo   *info;
+  guint            object_id;
+  guint            own_id;
+  guint            n_capabilities;
+  guint            n_notify;
+  /* Notify calls never answered, until released. */
+  GPtrArray       *held;
+  gboolean         released;
+} HangingServer;
+
+static void
+hanging_server_method_call (GDBusConnection       *connection,
+                            const char            *sender,
+                            const char            *object_path,
+                            const char            *interface_name,
+                            const char            *method_name,
+                            GVariant              *parameters,
+                            GDBusMethodInvocation *invocation,
+                            gpointer               user_data)
+{
+  HangingServer *server = user_data;
+  const char *capabilities[] = { "actions", "body", "body-markup", NULL };
+
+  if (g_str_equal (method_name, "GetCapabilities"))
+    {
+      server->n_capabilities++;
+      g_dbus_method_invocation_return_value (invocation,
+                                             g_variant_new ("(^as)", capabilities));
+    }
+  else if (g_str_equal (method_name, "GetServerInformation"))
+    g_dbus_method_invocation_return_value (invocation,
+                                           g_variant_new ("(ssss)", "hanging",
+                                                          "PopCheck tests",
+                                                          "1.0", "1.2"));
+  else if (server->released)
+    g_dbus_method_invocation_return_dbus_error (invocation,
+                                                "org.freedesktop.DBus.Error.Failed",
+                                                "The test is over");
+  else
+    {
+      if (g_str_equal (method_name, "Notify"))
+        server->n_notify++;
+      g_ptr_array_add (server->held, g_object_ref (invocation));
+    }
+}
+
+static const GDBusInterfaceVTable hanging_server_vtable = {
+  hanging_server_method_call, NULL, NULL, { 0 }
+};
+
+static HangingServer *
+hanging_server_start (void)
+{
+  HangingServer *server = g_new0 (HangingServer, 1);
+  g_autoptr(GError) error = NULL;
+
+  server->connection = popcheck_test_connect ();
+  server->held = g_ptr_array_new_with_free_func (g_object_unref);
+  server->info = g_dbus_node_info_new_for_xml (HANGING_SERVER_XML, &error);
+  g_assert_no_error (error);
+  server->object_id = g_dbus_connection_register_object (server->connection,
+                                                         NOTIFICATIONS_PATH,
+                                                         server->info->interfaces[0],
+                                                         &hanging_server_vtable,
+                                                         server, NULL, &error);
+  g_assert_no_error (error);
+  server->own_id = g_bus_own_name_on_connection (server->connection,
+                                                 NOTIFICATIONS_NAME,
+                                                 G_BUS_NAME_OWNER_FLAGS_NONE,
+                                                 NULL, NULL, NULL, NULL);
+  popcheck_test_wait_for_owner (server->connection, NOTIFICATIONS_NAME, TRUE);
+  return server;
+}
+
+/* Answers what it holds, and all that comes later, with an error. */
+static void
+hanging_server_release (HangingServer *server)
+{
+  server->released = TRUE;
+  for (guint i = 0; i < server->held->len; i++)
+    g_dbus_method_invocation_return_dbus_error (g_object_ref (g_ptr_array_index (server->held, i)),
+                                                "org.freedesktop.DBus.Error.Failed",
+                                                "The test is over");
+  g_ptr_array_set_size (server->held, 0);
+}
+
+static void
+hanging_server_stop (HangingServer *server)
+{
+  hanging_server_release (server);
+  g_bus_unown_name (server->own_id);
+  g_dbus_connection_unregister_object (server->connection, server->object_id);
+  popcheck_test_wait_for_owner (server->connection, NOTIFICATIONS_NAME, FALSE);
+  g_ptr_array_unref (server->held);
+  g_dbus_node_info_unref (server->info);
+  g_object_unref (server->connection);
+  g_free (server);
+}
+
+typedef struct
+{
+  guint  n_ticks;
+  gint64 last_tick;
+  gint64 longest_gap;
+} Ticker;
+
+#define TICK_MS 20
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  Ticker *ticker = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (ticker->last_tick != 0)
+    ticker->longest_gap = MAX (ticker->longest_gap, now - ticker->last_tick);
+  ticker->last_tick = now;
+  ticker->n_ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the main context until *counter reaches `count`; fails after
+ * 10 s, far less than the 25 s libnotify waits for a reply. */
+static void
+wait_for_count (const guint *counter,
+                guint        count,
+                const char  *what)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (*counter < count)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s: %u, not %u", what, *counter, count);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static void
+test_hanging_server (Fixture       *fixture,
+                     gconstpointer  user_data)
+{
+  HangingServer *server = hanging_server_start ();
+  Ticker ticker = { 0, 0, 0 };
+  guint tick_id;
+  gint64 started;
+
+  tick_id = g_timeout_add (TICK_MS, tick_cb, &ticker);
+
+  /* The first notification goes out, and the server keeps it. */
+  emit_new_messages (fixture, fixture->work, 1, 1);
+  wait_for_count (&server->n_notify, 1, "Notify calls");
+
+  /* With libnotify inside Notify, the main context goes on: the timeout
+   * keeps firing at its rate, for as long as the test watches. */
+  ticker.n_ticks = 0;
+  ticker.longest_gap = 0;
+  started = g_get_monotonic_time ();
+  wait_for_count (&ticker.n_ticks, 50, "ticks while the server hangs");
+  g_test_message ("50 ticks of %d ms in %" G_GINT64_FORMAT " ms, the longest gap %"
+                  G_GINT64_FORMAT " ms", TICK_MS,
+                  (g_get_monotonic_time () - started) / 1000,
+                  ticker.longest_gap / 1000);
+  /* Generous for a loaded machine, and still far from libnotify's 25 s. */
+  g_assert_cmpint (ticker.longest_gap, <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpuint (server->n_notify, ==, 1);
+  g_assert_cmpuint (server->held->len, ==, 1);
+
+  /* Later checks are heard: more mail and a problem each ask the server
+   * for its capabilities, while the first Notify still waits. */
+  emit_new_messages (fixture, fixture->work, 2, 1);
+  popcheck_mailbox_set_state (fixture->quiet, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_AUTH, "No");
+  g_signal_emit_by_name (fixture->checker, "problem", fixture->quiet);
+  wait_for_count (&server->n_capabilities, 3, "GetCapabilities calls");
+  g_assert_cmpuint (server->n_notify, ==, 1);
+
+  /* Quitting does not wait for the server beyond a moment: the notifier
+   * goes (once the capability replies it waits for are in) while
+   * libnotify, in its thread, still waits for the first Notify. */
+  {
+    PopcheckNotifier *notifier = g_steal_pointer (&fixture->notifier);
+    gint64 deadline;
+
+    g_object_add_weak_pointer (G_OBJECT (notifier), (gpointer *) &notifier);
+    started = g_get_monotonic_time ();
+    deadline = started + 10 * G_USEC_PER_SEC;
+    g_object_unref (notifier);
+    while (notifier != NULL)
+      {
+        if (g_get_monotonic_time () > deadline)
+          g_error ("The notifier was never finalized");
+        g_main_context_iteration (NULL, TRUE);
+      }
+    g_test_message ("The notifier went in %" G_GINT64_FORMAT " ms",
+                    (g_get_monotonic_time () - started) / 1000);
+    g_assert_cmpint (g_get_monotonic_time () - started, <, 5 * G_USEC_PER_SEC);
+    g_assert_cmpuint (server->held->len, ==, 1);
+    g_assert_true (notify_is_initted ());
+  }
+
+  /* The stuck call ends with an error; the thread then ends, and with it
+   * libnotify (the last thing it does), before the next test. */
+  hanging_server_release (server);
+  {
+    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+    while (notify_is_initted ())
+      {
+        if (g_get_monotonic_time () > deadline)
+          g_error ("The notification thread never ended");
+        popcheck_test_spin (10);
+      }
+  }
+
+  g_source_remove (tick_id);
+  hanging_server_stop (server);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -610,6 +866,8 @@ main (int   argc,
   ADD ("/notifier/default-action", test_default_action, "actions body body-markup");
   ADD ("/notifier/no-actions", test_no_actions, "body");
   ADD ("/notifier/problem", test_problem, "actions body body-markup");
+  /* Its own server, which never answers Notify. */
+  ADD ("/notifier/hanging-server", test_hanging_server, NULL);
 
 #undef ADD
 
