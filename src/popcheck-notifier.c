@@ -19,9 +19,11 @@
  * tells whether a server is there at all (libnotify's own capability query
  * blocks and warns on every call without one) and whether it does actions
  * and body markup.  Only when it answered is libnotify asked to show.
- * libnotify's show and close are synchronous D-Bus calls: a server that
- * answers GetCapabilities and then hangs holds the main loop until
- * libnotify's call times out.
+ * libnotify's show and close are synchronous D-Bus calls: they run in a
+ * thread of their own (popcheck-notifier-thread.c), so a server that
+ * answers GetCapabilities and then hangs holds only that thread, never
+ * the main loop.  Its results, and the user's actions, come back here in
+ * the main context.
  * Without a notification server nothing is shown; that is said once with
  * g_message, and again only after a notification went out in between.
  */
@@ -31,7 +33,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <libnotify/notify.h>
+#include <string.h>
 
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
@@ -39,6 +41,7 @@
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
 #include "popcheck-notifier.h"
+#include "popcheck-notifier-thread.h"
 
 /* How many senders and subjects the body lists. */
 #define MAX_BODY_MESSAGES 3
@@ -50,11 +53,13 @@
 /* A server being activated may take a moment; a hung one not forever. */
 #define CAPABILITIES_TIMEOUT_MS 10000
 
+/* The notification thread's keys: one notification per account and kind. */
+#define MAIL_KEY_PREFIX "new-mail:"
+#define PROBLEM_KEY_PREFIX "problem:"
+
 typedef struct
 {
-  PopcheckNotifier   *notifier;
   char               *account_id;
-  NotifyNotification *notification;
   /* Announced while the notification is open, newest first. */
   GPtrArray          *messages;
   /* Waiting for the server's capabilities: later mail joins that show. */
@@ -65,8 +70,9 @@ typedef struct
 {
   PopcheckNotifier   *notifier;
   char               *account_id;
-  NotifyNotification *notification;
   PopcheckMailbox    *mailbox;
+  /* Handed to the notification thread: solved, it is closed. */
+  gboolean            shown;
 } ProblemNotice;
 
 struct _PopcheckNotifier
@@ -79,6 +85,9 @@ struct _PopcheckNotifier
 
   GHashTable      *announcements;  /* account id → Announcement */
   GHashTable      *problems;       /* account id → ProblemNotice */
+
+  /* libnotify's calls, away from the main loop. */
+  PopcheckNotifierThread *thread;
 
   /* Cancelled at dispose: capability queries in flight. */
   GCancellable    *cancellable;
@@ -104,10 +113,6 @@ static GParamSpec *properties[N_PROPS];
 static void
 announcement_free (Announcement *announcement)
 {
-  if (announcement->notification != NULL)
-    g_signal_handlers_disconnect_by_data (announcement->notification,
-                                          announcement);
-  g_clear_object (&announcement->notification);
   g_clear_pointer (&announcement->messages, g_ptr_array_unref);
   g_free (announcement->account_id);
   g_free (announcement);
@@ -116,11 +121,8 @@ announcement_free (Announcement *announcement)
 static void
 problem_notice_free (ProblemNotice *notice)
 {
-  if (notice->notification != NULL)
-    g_signal_handlers_disconnect_by_data (notice->notification, notice);
   if (notice->mailbox != NULL)
     g_signal_handlers_disconnect_by_data (notice->mailbox, notice);
-  g_clear_object (&notice->notification);
   g_clear_object (&notice->mailbox);
   g_free (notice->account_id);
   g_free (notice);
@@ -150,19 +152,11 @@ report_failure (PopcheckNotifier *self,
     g_debug ("Could not show a notification: %s", error->message);
 }
 
-static void
-show_notification (PopcheckNotifier   *self,
-                   NotifyNotification *notification)
+static char *
+notification_key (const char *prefix,
+                  const char *account_id)
 {
-  g_autoptr(GError) error = NULL;
-
-  if (notify_notification_show (notification, &error))
-    {
-      self->server_missing_reported = FALSE;
-      return;
-    }
-
-  report_failure (self, error);
+  return g_strconcat (prefix, account_id, NULL);
 }
 
 /* What to show once the server's capabilities are known (not available:
@@ -390,41 +384,32 @@ compare_newest_first (gconstpointer a,
   return g_date_time_compare (date_b, date_a);
 }
 
+/* An action on the account's new-mail notification. */
 static void
-announcement_action_cb (NotifyNotification *notification,
-                        char               *action,
-                        gpointer            user_data)
+announcement_action (PopcheckNotifier *self,
+                     const char       *account_id,
+                     const char       *action)
 {
-  Announcement *announcement = user_data;
-  PopcheckNotifier *self = announcement->notifier;
+  Announcement *announcement = g_hash_table_lookup (self->announcements, account_id);
   const char *uid = "";
 
   if (g_str_equal (action, "dismiss"))
     {
-      g_autoptr(GError) error = NULL;
+      g_autofree char *key = notification_key (MAIL_KEY_PREFIX, account_id);
 
-      if (!notify_notification_close (notification, &error))
-        g_debug ("Could not close the notification: %s", error->message);
+      /* Closed: the next mail starts a new count, as when the server
+       * closes it. */
+      popcheck_notifier_thread_close (self->thread, key);
+      g_hash_table_remove (self->announcements, account_id);
       return;
     }
 
   /* "default" and "open": the window, the newest message selected. */
-  if (announcement->messages->len > 0)
+  if (announcement != NULL && announcement->messages->len > 0)
     uid = popcheck_message_get_uid (g_ptr_array_index (announcement->messages, 0));
 
   activate_app_action (self, "show-message",
-                       g_variant_new ("(ss)", announcement->account_id, uid));
-}
-
-static void
-announcement_closed_cb (NotifyNotification *notification,
-                        Announcement       *announcement)
-{
-  /* Gone from the screen: the next mail starts a new count.  Removing it
-   * frees the announcement and its notification, which GObject keeps alive
-   * until this emission ends. */
-  g_hash_table_remove (announcement->notifier->announcements,
-                       announcement->account_id);
+                       g_variant_new ("(ss)", account_id, uid));
 }
 
 static void show_announcement (PopcheckNotifier *self,
@@ -449,7 +434,6 @@ new_messages_cb (PopcheckNotifier *self,
   if (announcement == NULL)
     {
       announcement = g_new0 (Announcement, 1);
-      announcement->notifier = self;
       announcement->account_id = g_strdup (account_id);
       announcement->messages = g_ptr_array_new_with_free_func (g_object_unref);
       g_hash_table_insert (self->announcements, announcement->account_id,
@@ -499,66 +483,36 @@ show_announcement (PopcheckNotifier *self,
                              mailbox_name (mailbox));
   body = build_body (announcement->messages, caps.body_markup);
 
-  if (announcement->notification == NULL)
-    {
-      announcement->notification = notify_notification_new (summary, body,
-                                                             APPLICATION_ID);
-      notify_notification_set_category (announcement->notification,
-                                        "email.arrived");
-      notify_notification_set_hint_string (announcement->notification,
-                                           "desktop-entry", APPLICATION_ID);
-      g_signal_connect (announcement->notification, "closed",
-                        G_CALLBACK (announcement_closed_cb), announcement);
-    }
-  else
-    notify_notification_update (announcement->notification, summary, body,
-                                APPLICATION_ID);
+  {
+    const char *actions[] = { "default", _("Open"), "open", _("Open"),
+                              "dismiss", _("Dismiss"), NULL };
+    g_autofree char *key = notification_key (MAIL_KEY_PREFIX, account_id);
 
-  notify_notification_clear_actions (announcement->notification);
-  if (caps.actions)
-    {
-      notify_notification_add_action (announcement->notification, "default",
-                                      _("Open"), announcement_action_cb,
-                                      announcement, NULL);
-      notify_notification_add_action (announcement->notification, "open",
-                                      _("Open"), announcement_action_cb,
-                                      announcement, NULL);
-      notify_notification_add_action (announcement->notification, "dismiss",
-                                      _("Dismiss"), announcement_action_cb,
-                                      announcement, NULL);
-    }
-
-  show_notification (self, announcement->notification);
+    popcheck_notifier_thread_show (self->thread, key, summary, body,
+                                   "email.arrived",
+                                   caps.actions ? actions : NULL);
+  }
 }
 
 /* Problems */
-
-static void
-problem_action_cb (NotifyNotification *notification,
-                   char               *action,
-                   gpointer            user_data)
-{
-  ProblemNotice *notice = user_data;
-
-  activate_app_action (notice->notifier, "show-message",
-                       g_variant_new ("(ss)", notice->account_id, ""));
-}
 
 static void
 problem_state_cb (PopcheckMailbox *mailbox,
                   GParamSpec      *pspec,
                   ProblemNotice   *notice)
 {
-  g_autoptr(GError) error = NULL;
-
   if (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR ||
       popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_CHECKING)
     return;
 
   /* Solved: the notice is stale, and the next problem deserves one. */
-  if (notice->notification != NULL &&
-      !notify_notification_close (notice->notification, &error))
-    g_debug ("Could not close the problem notification: %s", error->message);
+  if (notice->shown)
+    {
+      g_autofree char *key = notification_key (PROBLEM_KEY_PREFIX,
+                                               notice->account_id);
+
+      popcheck_notifier_thread_close (notice->notifier->thread, key);
+    }
 
   g_hash_table_remove (notice->notifier->problems, notice->account_id);
 }
@@ -604,7 +558,7 @@ show_problem (PopcheckNotifier *self,
   g_autofree char *body = NULL;
 
   /* Solved before the server answered, or no server: nothing to show. */
-  if (notice == NULL || notice->notification != NULL || !caps.available)
+  if (notice == NULL || notice->shown || !caps.available)
     return;
 
   message = popcheck_mailbox_get_error_message (notice->mailbox);
@@ -617,34 +571,48 @@ show_problem (PopcheckNotifier *self,
   body = caps.body_markup ? g_markup_escape_text (message, -1)
                           : g_strdup (message);
 
-  notice->notification = notify_notification_new (summary, body,
-                                                  APPLICATION_ID);
-  notify_notification_set_category (notice->notification, "email");
-  notify_notification_set_hint_string (notice->notification, "desktop-entry",
-                                       APPLICATION_ID);
-  if (caps.actions)
-    {
-      notify_notification_add_action (notice->notification, "default",
-                                      _("Show"), problem_action_cb,
-                                      notice, NULL);
-      notify_notification_add_action (notice->notification, "show",
-                                      _("Show"), problem_action_cb,
-                                      notice, NULL);
-    }
+  {
+    const char *actions[] = { "default", _("Show"), "show", _("Show"), NULL };
+    g_autofree char *key = notification_key (PROBLEM_KEY_PREFIX, account_id);
 
-  show_notification (self, notice->notification);
+    notice->shown = TRUE;
+    popcheck_notifier_thread_show (self->thread, key, summary, body, "email",
+                                   caps.actions ? actions : NULL);
+  }
 }
 
-/* GObject */
+/* Removed accounts */
+
+/* Whether the account is gone; its notification is then forgotten. */
+static gboolean
+account_is_gone (PopcheckNotifier *self,
+                 const char       *prefix,
+                 const char       *account_id)
+{
+  g_autofree char *key = NULL;
+
+  if (popcheck_checker_get_mailbox (self->checker, account_id) != NULL)
+    return FALSE;
+
+  key = notification_key (prefix, account_id);
+  popcheck_notifier_thread_forget (self->thread, key);
+  return TRUE;
+}
 
 static gboolean
-account_is_gone (gpointer key,
+announcement_is_gone (gpointer key,
+                      gpointer value,
+                      gpointer user_data)
+{
+  return account_is_gone (user_data, MAIL_KEY_PREFIX, key);
+}
+
+static gboolean
+problem_is_gone (gpointer key,
                  gpointer value,
                  gpointer user_data)
 {
-  PopcheckNotifier *self = user_data;
-
-  return popcheck_checker_get_mailbox (self->checker, key) == NULL;
+  return account_is_gone (user_data, PROBLEM_KEY_PREFIX, key);
 }
 
 /* A removed account's notices go with it: one added again under the same
@@ -659,9 +627,60 @@ mailboxes_changed_cb (GListModel       *mailboxes,
   if (removed == 0)
     return;
 
-  g_hash_table_foreach_remove (self->announcements, account_is_gone, self);
-  g_hash_table_foreach_remove (self->problems, account_is_gone, self);
+  g_hash_table_foreach_remove (self->announcements, announcement_is_gone, self);
+  g_hash_table_foreach_remove (self->problems, problem_is_gone, self);
 }
+
+/* What the notification thread reports, in the main context */
+
+static void
+thread_shown_cb (gpointer      user_data,
+                 const char   *key,
+                 const GError *error)
+{
+  PopcheckNotifier *self = user_data;
+
+  if (error == NULL)
+    self->server_missing_reported = FALSE;
+  else
+    report_failure (self, error);
+}
+
+static void
+thread_action_cb (gpointer    user_data,
+                  const char *key,
+                  const char *action)
+{
+  PopcheckNotifier *self = user_data;
+
+  if (g_str_has_prefix (key, MAIL_KEY_PREFIX))
+    announcement_action (self, key + strlen (MAIL_KEY_PREFIX), action);
+  else if (g_str_has_prefix (key, PROBLEM_KEY_PREFIX))
+    /* "default" and "show": the account, to see what is wrong. */
+    activate_app_action (self, "show-message",
+                         g_variant_new ("(ss)", key + strlen (PROBLEM_KEY_PREFIX),
+                                        ""));
+}
+
+static void
+thread_closed_cb (gpointer    user_data,
+                  const char *key)
+{
+  PopcheckNotifier *self = user_data;
+
+  /* A new-mail notification gone from the screen: the next mail starts a
+   * new count.  A problem stays announced until it is solved. */
+  if (g_str_has_prefix (key, MAIL_KEY_PREFIX))
+    g_hash_table_remove (self->announcements, key + strlen (MAIL_KEY_PREFIX));
+}
+
+static const PopcheckNotifierThreadCallbacks thread_callbacks = {
+  thread_shown_cb,
+  thread_action_cb,
+  thread_closed_cb,
+};
+
+/* GObject */
 
 static void
 popcheck_notifier_constructed (GObject *object)
@@ -670,9 +689,9 @@ popcheck_notifier_constructed (GObject *object)
 
   G_OBJECT_CLASS (popcheck_notifier_parent_class)->constructed (object);
 
-  /* notify_init only records the name: it needs no server. */
-  if (!notify_is_initted ())
-    notify_init (_("PopCheck"));
+  /* Its callbacks come in this, the caller's, main context. */
+  self->thread = popcheck_notifier_thread_new (_("PopCheck"), &thread_callbacks,
+                                               self);
 
   g_signal_group_set_target (self->checker_signals, self->checker);
   g_signal_connect_object (popcheck_checker_get_mailboxes (self->checker),
@@ -686,6 +705,8 @@ popcheck_notifier_dispose (GObject *object)
   PopcheckNotifier *self = POPCHECK_NOTIFIER (object);
 
   g_cancellable_cancel (self->cancellable);
+  /* Waits a moment at most for a call in progress. */
+  g_clear_pointer (&self->thread, popcheck_notifier_thread_stop);
   g_signal_group_set_target (self->checker_signals, NULL);
   g_hash_table_remove_all (self->announcements);
   g_hash_table_remove_all (self->problems);

@@ -402,3 +402,135 @@ popcheck_test_mailbox_sync (PopcheckMailbox    *mailbox,
 
   return popcheck_mailbox_end_update (mailbox);
 }
+
+void
+popcheck_test_beat (PopcheckTestBeat *beat)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (beat->last_beat != 0)
+    beat->longest_gap = MAX (beat->longest_gap, now - beat->last_beat);
+  beat->last_beat = now;
+  beat->n_beats++;
+}
+
+/* The hanging notification server */
+
+#define HANGING_SERVER_XML \
+  "<node>" \
+  "  <interface name='org.freedesktop.Notifications'>" \
+  "    <method name='GetCapabilities'>" \
+  "      <arg name='capabilities' type='as' direction='out'/>" \
+  "    </method>" \
+  "    <method name='GetServerInformation'>" \
+  "      <arg name='name' type='s' direction='out'/>" \
+  "      <arg name='vendor' type='s' direction='out'/>" \
+  "      <arg name='version' type='s' direction='out'/>" \
+  "      <arg name='spec_version' type='s' direction='out'/>" \
+  "    </method>" \
+  "    <method name='Notify'>" \
+  "      <arg name='app_name' type='s' direction='in'/>" \
+  "      <arg name='replaces_id' type='u' direction='in'/>" \
+  "      <arg name='app_icon' type='s' direction='in'/>" \
+  "      <arg name='summary' type='s' direction='in'/>" \
+  "      <arg name='body' type='s' direction='in'/>" \
+  "      <arg name='actions' type='as' direction='in'/>" \
+  "      <arg name='hints' type='a{sv}' direction='in'/>" \
+  "      <arg name='expire_timeout' type='i' direction='in'/>" \
+  "      <arg name='id' type='u' direction='out'/>" \
+  "    </method>" \
+  "    <method name='CloseNotification'>" \
+  "      <arg name='id' type='u' direction='in'/>" \
+  "    </method>" \
+  "  </interface>" \
+  "</node>"
+
+static void
+hanging_server_method_call (GDBusConnection       *connection,
+                            const char            *sender,
+                            const char            *object_path,
+                            const char            *interface_name,
+                            const char            *method_name,
+                            GVariant              *parameters,
+                            GDBusMethodInvocation *invocation,
+                            gpointer               user_data)
+{
+  PopcheckTestHangingServer *server = user_data;
+  const char *capabilities[] = { "actions", "body", "body-markup", NULL };
+
+  if (g_str_equal (method_name, "GetCapabilities"))
+    {
+      server->n_capabilities++;
+      g_dbus_method_invocation_return_value (invocation,
+                                             g_variant_new ("(^as)", capabilities));
+    }
+  else if (g_str_equal (method_name, "GetServerInformation"))
+    g_dbus_method_invocation_return_value (invocation,
+                                           g_variant_new ("(ssss)", "hanging",
+                                                          "PopCheck tests",
+                                                          "1.0", "1.2"));
+  else if (server->released)
+    g_dbus_method_invocation_return_dbus_error (invocation,
+                                                "org.freedesktop.DBus.Error.Failed",
+                                                "The test is over");
+  else
+    {
+      if (g_str_equal (method_name, "Notify"))
+        server->n_notify++;
+      g_ptr_array_add (server->held, g_object_ref (invocation));
+    }
+}
+
+static const GDBusInterfaceVTable hanging_server_vtable = {
+  hanging_server_method_call, NULL, NULL, { 0 }
+};
+
+PopcheckTestHangingServer *
+popcheck_test_hanging_server_new (void)
+{
+  PopcheckTestHangingServer *server = g_new0 (PopcheckTestHangingServer, 1);
+  g_autoptr(GError) error = NULL;
+
+  server->connection = popcheck_test_connect ();
+  server->held = g_ptr_array_new_with_free_func (g_object_unref);
+  server->info = g_dbus_node_info_new_for_xml (HANGING_SERVER_XML, &error);
+  g_assert_no_error (error);
+  server->object_id = g_dbus_connection_register_object (server->connection,
+                                                         "/org/freedesktop/Notifications",
+                                                         server->info->interfaces[0],
+                                                         &hanging_server_vtable,
+                                                         server, NULL, &error);
+  g_assert_no_error (error);
+  server->own_id = g_bus_own_name_on_connection (server->connection,
+                                                 "org.freedesktop.Notifications",
+                                                 G_BUS_NAME_OWNER_FLAGS_NONE,
+                                                 NULL, NULL, NULL, NULL);
+  popcheck_test_wait_for_owner (server->connection,
+                                "org.freedesktop.Notifications", TRUE);
+  return server;
+}
+
+void
+popcheck_test_hanging_server_release (PopcheckTestHangingServer *server)
+{
+  server->released = TRUE;
+  for (guint i = 0; i < server->held->len; i++)
+    g_dbus_method_invocation_return_dbus_error (g_object_ref (g_ptr_array_index (server->held, i)),
+                                                "org.freedesktop.DBus.Error.Failed",
+                                                "The test is over");
+  g_ptr_array_set_size (server->held, 0);
+}
+
+void
+popcheck_test_hanging_server_free (PopcheckTestHangingServer *server)
+{
+  popcheck_test_hanging_server_release (server);
+  g_bus_unown_name (server->own_id);
+  g_dbus_connection_unregister_object (server->connection, server->object_id);
+  popcheck_test_wait_for_owner (server->connection,
+                                "org.freedesktop.Notifications", FALSE);
+  g_ptr_array_unref (server->held);
+  g_dbus_node_info_unref (server->info);
+  g_object_unref (server->connection);
+  g_free (server);
+}

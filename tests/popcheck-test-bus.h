@@ -82,6 +82,43 @@ GSubprocess     *popcheck_test_notification_daemon_start (GDBusConnection *conne
 void             popcheck_test_notification_daemon_stop  (GDBusConnection *connection,
                                                           GSubprocess     *daemon);
 
+/* Something that should happen regularly (a timeout, a frame): how often
+ * it did, and the longest time between two. */
+typedef struct
+{
+  guint  n_beats;
+  gint64 last_beat;
+  gint64 longest_gap;
+} PopcheckTestBeat;
+
+/* Records one beat now. */
+void             popcheck_test_beat         (PopcheckTestBeat *beat);
+
+/* A notification server that hangs, owning org.freedesktop.Notifications
+ * when this returns: it answers GetCapabilities and GetServerInformation,
+ * takes Notify and CloseNotification and never answers them.  It lives on
+ * a connection of its own, in the test's main context: were a notification
+ * to block that context, the server would not even get the call.  The
+ * counters say what it received. */
+typedef struct
+{
+  GDBusConnection *connection;
+  GDBusNodeInfo   *info;
+  guint            object_id;
+  guint            own_id;
+  guint            n_capabilities;
+  guint            n_notify;
+  /* The calls not answered, until released. */
+  GPtrArray       *held;
+  gboolean         released;
+} PopcheckTestHangingServer;
+
+PopcheckTestHangingServer *popcheck_test_hanging_server_new     (void);
+/* Answers what it holds, and all that comes later, with an error. */
+void                       popcheck_test_hanging_server_release (PopcheckTestHangingServer *server);
+/* Releases, gives up the name and frees. */
+void                       popcheck_test_hanging_server_free    (PopcheckTestHangingServer *server);
+
 /* python3-dbusmock's logind on the system bus, owning
  * org.freedesktop.login1 on `connection` when this returns: point
  * DBUS_SYSTEM_BUS_ADDRESS at the session bus first.  Stop it with

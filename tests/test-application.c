@@ -54,6 +54,8 @@ struct _Fixture
   GSubprocess         *logind;
   PopcheckTestDemo    *demo;
   PopcheckAccount     *account;
+  /* Instead of the daemon, for the test of a server that hangs. */
+  PopcheckTestHangingServer *hanging;
 
   Steps                steps;
   gboolean             steps_done;
@@ -537,8 +539,10 @@ fixture_tear_down (Fixture *fixture)
       g_subprocess_wait (fixture->logind, NULL, NULL);
       g_clear_object (&fixture->logind);
     }
-  popcheck_test_notification_daemon_stop (fixture->client, fixture->daemon);
+  if (fixture->daemon != NULL)
+    popcheck_test_notification_daemon_stop (fixture->client, fixture->daemon);
   g_clear_object (&fixture->daemon);
+  g_clear_pointer (&fixture->hanging, popcheck_test_hanging_server_free);
   g_clear_object (&fixture->second);
   g_clear_object (&fixture->client);
 }
@@ -690,6 +694,86 @@ test_problem (void)
   fixture_set_up (&fixture);
   g_assert_cmpint (run_application (&fixture, "--background", problem_steps), ==, 0);
   g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+}
+
+/* A notification server that takes Notify and never answers: libnotify
+ * waits for it in its own thread, while the window goes on drawing and
+ * the checks go on. */
+
+static gboolean
+frame_tick_cb (GtkWidget     *widget,
+               GdkFrameClock *frame_clock,
+               gpointer       user_data)
+{
+  popcheck_test_beat (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* When the steps asked to quit. */
+static gint64 hanging_quit_time;
+
+static void
+hanging_server_steps (Fixture *fixture)
+{
+  PopcheckTestBeat ticks = { 0, 0, 0 };
+  PopcheckWindow *window;
+  guint tick_id;
+  guint n_frames;
+  guint n_checks;
+
+  WAIT_UNTIL (window_shown (fixture));
+  window = main_window (fixture);
+  add_demo_account (fixture, "Hanging", "app7", "right-password");
+  WAIT_UNTIL (fixture->n_first_checks == 1);
+
+  /* The window's frame clock ticks from now on. */
+  tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (window), frame_tick_cb,
+                                          &ticks, NULL);
+  WAIT_UNTIL (ticks.n_beats >= 1);
+
+  /* New mail: its notification goes out, and the server keeps it. */
+  popcheck_test_demo_deliver (fixture->demo, "app7", "<hang@example.org>",
+                              "Held notification");
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (fixture->n_new_messages == 1);
+  WAIT_UNTIL (fixture->hanging->n_notify == 1);
+
+  /* The frame clock kept ticking and keeps ticking, far more often than
+   * once in libnotify's 25 s. */
+  n_frames = ticks.n_beats;
+  WAIT_UNTIL (ticks.n_beats >= n_frames + 30);
+  g_test_message ("%u frames, the longest gap %" G_GINT64_FORMAT " ms",
+                  ticks.n_beats, ticks.longest_gap / 1000);
+  g_assert_cmpint (ticks.longest_gap, <, 5 * G_USEC_PER_SEC);
+
+  /* And checks go on. */
+  n_checks = fixture->n_checks_done;
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (fixture->n_checks_done > n_checks);
+  g_assert_cmpuint (fixture->hanging->n_notify, ==, 1);
+  g_assert_cmpuint (fixture->hanging->held->len, ==, 1);
+  gtk_widget_remove_tick_callback (GTK_WIDGET (window), tick_id);
+
+  /* Quitting gives the stuck call a moment, no more. */
+  hanging_quit_time = g_get_monotonic_time ();
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_hanging_server (void)
+{
+  Fixture fixture = { 0 };
+  gint64 quit_took;
+
+  fixture.client = popcheck_test_connect ();
+  fixture.hanging = popcheck_test_hanging_server_new ();
+  fixture.app = popcheck_application_new ();
+  g_assert_cmpint (run_application (&fixture, NULL, hanging_server_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  quit_took = g_get_monotonic_time () - hanging_quit_time;
+  g_test_message ("Quit took %" G_GINT64_FORMAT " ms", quit_took / 1000);
+  g_assert_cmpint (quit_took, <, 10 * G_USEC_PER_SEC);
   fixture_tear_down (&fixture);
 }
 
@@ -1080,6 +1164,8 @@ main (int   argc,
   g_test_add_data_func ("/application/check-once-account", test_check_once_account,
                         run_isolated);
   g_test_add_data_func ("/application/sigterm", test_sigterm, run_isolated);
+  g_test_add_data_func ("/application/hanging-notification-server",
+                        test_hanging_server, run_isolated);
 
   return g_test_run ();
 }

@@ -586,6 +586,113 @@ test_no_server (Fixture       *fixture,
   g_log_remove_handler ("popcheck-notifier", handler);
 }
 
+#define TICK_MS 20
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  popcheck_test_beat (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the main context until *counter reaches `count`; fails after
+ * 10 s, far less than the 25 s libnotify waits for a reply. */
+static void
+wait_for_count (const guint *counter,
+                guint        count,
+                const char  *what)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (*counter < count)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s: %u, not %u", what, *counter, count);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static void
+test_hanging_server (Fixture       *fixture,
+                     gconstpointer  user_data)
+{
+  PopcheckTestHangingServer *server = popcheck_test_hanging_server_new ();
+  PopcheckTestBeat ticker = { 0, 0, 0 };
+  guint tick_id;
+  gint64 started;
+
+  tick_id = g_timeout_add (TICK_MS, tick_cb, &ticker);
+
+  /* The first notification goes out, and the server keeps it. */
+  emit_new_messages (fixture, fixture->work, 1, 1);
+  wait_for_count (&server->n_notify, 1, "Notify calls");
+
+  /* With libnotify inside Notify, the main context goes on: the timeout
+   * keeps firing at its rate, from before the notification went out to
+   * as long as the test watches. */
+  started = g_get_monotonic_time ();
+  wait_for_count (&ticker.n_beats, ticker.n_beats + 50,
+                  "ticks while the server hangs");
+  g_test_message ("50 ticks of %d ms in %" G_GINT64_FORMAT " ms, the longest gap %"
+                  G_GINT64_FORMAT " ms", TICK_MS,
+                  (g_get_monotonic_time () - started) / 1000,
+                  ticker.longest_gap / 1000);
+  /* Generous for a loaded machine, and still far from libnotify's 25 s. */
+  g_assert_cmpint (ticker.longest_gap, <, 5 * G_USEC_PER_SEC);
+  g_assert_cmpuint (server->n_notify, ==, 1);
+  g_assert_cmpuint (server->held->len, ==, 1);
+
+  /* Later checks are heard: more mail and a problem each ask the server
+   * for its capabilities, while the first Notify still waits. */
+  emit_new_messages (fixture, fixture->work, 2, 1);
+  popcheck_mailbox_set_state (fixture->quiet, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_AUTH, "No");
+  g_signal_emit_by_name (fixture->checker, "problem", fixture->quiet);
+  wait_for_count (&server->n_capabilities, 3, "GetCapabilities calls");
+  g_assert_cmpuint (server->n_notify, ==, 1);
+
+  /* Quitting does not wait for the server beyond a moment: the notifier
+   * goes (once the capability replies it waits for are in) while
+   * libnotify, in its thread, still waits for the first Notify. */
+  {
+    PopcheckNotifier *notifier = g_steal_pointer (&fixture->notifier);
+    gint64 deadline;
+
+    g_object_add_weak_pointer (G_OBJECT (notifier), (gpointer *) &notifier);
+    started = g_get_monotonic_time ();
+    deadline = started + 10 * G_USEC_PER_SEC;
+    g_object_unref (notifier);
+    while (notifier != NULL)
+      {
+        if (g_get_monotonic_time () > deadline)
+          g_error ("The notifier was never finalized");
+        g_main_context_iteration (NULL, TRUE);
+      }
+    g_test_message ("The notifier went in %" G_GINT64_FORMAT " ms",
+                    (g_get_monotonic_time () - started) / 1000);
+    g_assert_cmpint (g_get_monotonic_time () - started, <, 5 * G_USEC_PER_SEC);
+    g_assert_cmpuint (server->held->len, ==, 1);
+    g_assert_true (notify_is_initted ());
+  }
+
+  /* The stuck call ends with an error; the thread then ends, and with it
+   * libnotify (the last thing it does), before the next test. */
+  popcheck_test_hanging_server_release (server);
+  {
+    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+    while (notify_is_initted ())
+      {
+        if (g_get_monotonic_time () > deadline)
+          g_error ("The notification thread never ended");
+        popcheck_test_spin (10);
+      }
+  }
+
+  g_source_remove (tick_id);
+  popcheck_test_hanging_server_free (server);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -610,6 +717,8 @@ main (int   argc,
   ADD ("/notifier/default-action", test_default_action, "actions body body-markup");
   ADD ("/notifier/no-actions", test_no_actions, "body");
   ADD ("/notifier/problem", test_problem, "actions body body-markup");
+  /* Its own server, which never answers Notify. */
+  ADD ("/notifier/hanging-server", test_hanging_server, NULL);
 
 #undef ADD
 
