@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <gio/gnetworking.h>
+#include <glib/gi18n-lib.h>
 
 #include "pop3-auth.h"
 #include "pop3-client.h"
@@ -356,8 +357,8 @@ enqueue (Pop3Client *self,
     {
       g_autoptr(GError) error =
         g_error_new_literal (POP3_ERROR, POP3_ERROR_INVALID_ARGUMENT,
-                             "A command argument contains a line break or "
-                             "a NUL byte and was not sent.");
+                             _("A command argument contains a line break or "
+                               "a NUL byte and was not sent."));
       command_return_error (command, error);
       command_free (command);
       return;
@@ -367,7 +368,7 @@ enqueue (Pop3Client *self,
     {
       g_autoptr(GError) error =
         g_error_new_literal (POP3_ERROR, POP3_ERROR_CLOSED,
-                             "The connection to the server is closed.");
+                             _("The connection to the server is closed."));
       command_return_error (command, error);
       command_free (command);
       return;
@@ -416,7 +417,7 @@ watchdog_dispatch (GSource     *source,
 
   self->timed_out = TRUE;
   error = g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
-                       "The server did not answer within %u seconds.",
+                       _("The server did not answer within %u seconds."),
                        self->timeout);
   g_cancellable_cancel (self->io_cancellable);
   fail_all (self, error);
@@ -475,13 +476,13 @@ translate_io_error (Pop3Client   *self,
 {
   if (self->timed_out)
     return g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
-                        "The server did not answer within %u seconds.",
+                        _("The server did not answer within %u seconds."),
                         self->timeout);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return g_error_copy (error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     return g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
-                        "The server did not answer within %u seconds.",
+                        _("The server did not answer within %u seconds."),
                         self->timeout);
   if (error->domain == POP3_ERROR)
     return g_error_copy (error);
@@ -558,11 +559,7 @@ ensure_reading (Pop3Client *self)
 static GError *
 error_for_reply (Pop3Reply *reply)
 {
-  if (reply->text[0] == '\0')
-    return g_error_new_literal (POP3_ERROR, POP3_ERROR_SERVER,
-                                "The server refused the command.");
-
-  return g_error_new_literal (POP3_ERROR, POP3_ERROR_SERVER, reply->text);
+  return pop3_error_new_for_reply (reply->code, reply->text);
 }
 
 /* Parses what a successful reply carries for its command into the reply's
@@ -638,8 +635,8 @@ complete_command (Pop3Client *self,
   else if (reply->status == POP3_REPLY_CONTINUATION &&
            command->expect != POP3_EXPECT_SASL)
     error = g_error_new_literal (POP3_ERROR, POP3_ERROR_PROTOCOL,
-                                 "The server sent a continuation where none "
-                                 "was expected.");
+                                 _("The server sent a continuation where none "
+                                   "was expected."));
   else
     fill_reply (self, command, reply, &error);
 
@@ -670,7 +667,7 @@ read_cb (GObject      *object,
   if (n < 0)
     {
       g_autoptr(GError) translated =
-        translate_io_error (self, error, "Reading from the server failed");
+        translate_io_error (self, error, _("Reading from the server failed"));
       if (!g_queue_is_empty (&self->in_flight))
         fail_all (self, translated);
       return;
@@ -685,7 +682,7 @@ read_cb (GObject      *object,
 
       if (pop3_parser_finish (self->parser, &closed))
         closed = g_error_new_literal (POP3_ERROR, POP3_ERROR_CLOSED,
-                                      "The server closed the connection.");
+                                      _("The server closed the connection."));
       fail_all (self, closed);
       return;
     }
@@ -769,7 +766,7 @@ write_cb (GObject      *object,
                                          NULL, &error))
     {
       g_autoptr(GError) translated =
-        translate_io_error (self, error, "Writing to the server failed");
+        translate_io_error (self, error, _("Writing to the server failed"));
       if (self->stream != NULL || !g_queue_is_empty (&self->in_flight))
         fail_all (self, translated);
       return;
@@ -804,18 +801,18 @@ check_unsolicited (Pop3Client  *self,
   if (n < 0)
     {
       *error = translate_io_error (self, local_error,
-                                   "Reading from the server failed");
+                                   _("Reading from the server failed"));
       return FALSE;
     }
   if (n == 0)
     {
       g_set_error_literal (error, POP3_ERROR, POP3_ERROR_CLOSED,
-                           "The server closed the connection.");
+                           _("The server closed the connection."));
       return FALSE;
     }
 
   g_set_error_literal (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
-                       "The server sent data nobody asked for.");
+                       _("The server sent data nobody asked for."));
   return FALSE;
 }
 
@@ -884,7 +881,7 @@ pop3_client_finalize (GObject *object)
   g_autoptr(GError) error = NULL;
 
   error = g_error_new_literal (POP3_ERROR, POP3_ERROR_CLOSED,
-                               "The client was destroyed.");
+                               _("The client was destroyed."));
   fail_all (self, error);
   watchdog_stop (self);
 
@@ -1294,8 +1291,8 @@ pop3_client_apop_async (Pop3Client          *self,
     {
       g_task_report_new_error (self, callback, user_data, command_new,
                                POP3_ERROR, POP3_ERROR_NOT_SUPPORTED,
-                               "The server does not support APOP: its "
-                               "greeting has no timestamp.");
+                               _("The server does not support APOP: its "
+                                 "greeting has no timestamp."));
       return;
     }
 
@@ -1489,21 +1486,8 @@ pop3_client_close (Pop3Client *self)
   g_return_if_fail (POP3_IS_CLIENT (self));
 
   error = g_error_new_literal (POP3_ERROR, POP3_ERROR_CLOSED,
-                               "The connection was closed.");
+                               _("The connection was closed."));
   fail_all (self, error);
-}
-
-const char *
-pop3_client_error_get_code (const GError *error)
-{
-  g_autofree char *code = NULL;
-
-  if (error == NULL || error->domain != POP3_ERROR ||
-      (error->code != POP3_ERROR_SERVER && error->code != POP3_ERROR_AUTH))
-    return NULL;
-
-  code = pop3_parse_response_code (error->message);
-  return code ? g_intern_string (code) : NULL;
 }
 
 
@@ -1559,13 +1543,8 @@ translate_handshake_error (Pop3Client   *self,
   if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE) &&
       self->tls_info != NULL)
     {
-      g_autofree char *problems =
-        pop3_tls_describe_errors (self->tls_info->errors);
-
-      return g_error_new (POP3_ERROR, POP3_ERROR_CERTIFICATE,
-                          "The server's certificate was not accepted: %s "
-                          "(SHA-256 fingerprint %s).",
-                          problems, self->tls_info->fingerprint);
+      return pop3_error_new_certificate (self->tls_info->errors,
+                                         self->tls_info->fingerprint);
     }
 
   if (self->timed_out ||
@@ -1574,7 +1553,7 @@ translate_handshake_error (Pop3Client   *self,
     return translate_io_error (self, error, "");
 
   return g_error_new (POP3_ERROR, POP3_ERROR_TLS,
-                      "The secure connection could not be set up: %s",
+                      _("The secure connection could not be set up: %s"),
                       error->message);
 }
 
@@ -1629,7 +1608,7 @@ handshake_async (Pop3Client          *self,
     {
       g_autoptr(GError) translated = g_error_new (
         POP3_ERROR, POP3_ERROR_TLS,
-        "TLS is not available on this system: %s", error->message);
+        _("TLS is not available on this system: %s"), error->message);
       fail_all (self, translated);
       g_task_return_error (task, g_steal_pointer (&translated));
       return;
@@ -1723,7 +1702,8 @@ stls_reply_cb (GObject      *object,
         {
           g_autoptr(GError) tls_error = g_error_new (
             POP3_ERROR, POP3_ERROR_TLS,
-            "The server refused to start TLS: %s", error->message);
+            _("The server refused to start TLS: “%s”"),
+            pop3_error_get_detail (error));
           g_task_return_error (task, g_steal_pointer (&tls_error));
           return;
         }
@@ -1738,7 +1718,7 @@ stls_reply_cb (GObject      *object,
     {
       if (error == NULL)
         error = g_error_new_literal (POP3_ERROR, POP3_ERROR_PROTOCOL,
-                                     "The server sent data nobody asked for.");
+                                     _("The server sent data nobody asked for."));
       fail_all (self, error);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -1766,7 +1746,7 @@ pop3_client_stls_async (Pop3Client          *self,
   if (self->encrypted)
     {
       g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_NOT_SUPPORTED,
-                               "The connection is already encrypted.");
+                               _("The connection is already encrypted."));
       return;
     }
 
@@ -1845,9 +1825,9 @@ connect_capa_cb (GObject      *object,
     {
       connect_fail (task,
                     g_error_new_literal (POP3_ERROR, POP3_ERROR_TLS,
-                                         "The server does not offer STARTTLS "
-                                         "(STLS), so the connection was "
-                                         "closed before anything was sent."));
+                                         _("The server does not offer STARTTLS "
+                                           "(STLS), so the connection was "
+                                           "closed before anything was sent.")));
       return;
     }
 
@@ -1957,9 +1937,9 @@ socket_connected_cb (GObject      *object,
           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         translated = translate_io_error (self, error, "");
       else
-        translated = g_error_new (POP3_ERROR, POP3_ERROR_CONNECT,
-                                  "Could not connect to the server: %s",
-                                  error->message);
+        translated = pop3_error_new_connect (
+          g_network_address_get_hostname (G_NETWORK_ADDRESS (self->identity)),
+          error);
       connect_fail (task, translated);
       return;
     }
@@ -2231,8 +2211,8 @@ sasl_response (LoginData  *data,
     }
 
   g_set_error_literal (error, POP3_ERROR, POP3_ERROR_AUTH,
-                       "The server's authentication exchange was not "
-                       "understood.");
+                       _("The server's authentication exchange was not "
+                         "understood."));
   return NULL;
 }
 
@@ -2266,8 +2246,8 @@ login_sasl_cb (GObject      *object,
     {
       if (data->sasl_aborted)
         g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_AUTH,
-                                 "The server's authentication exchange was "
-                                 "not understood.");
+                                 _("The server's authentication exchange was "
+                                   "not understood."));
       else
         g_task_return_boolean (task, TRUE);
       return;
@@ -2276,8 +2256,8 @@ login_sasl_cb (GObject      *object,
   if (data->sasl_aborted)
     {
       g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_PROTOCOL,
-                               "The server did not end the cancelled "
-                               "authentication exchange.");
+                               _("The server did not end the cancelled "
+                                 "authentication exchange."));
       return;
     }
 
@@ -2384,17 +2364,17 @@ pop3_client_login_async (Pop3Client          *self,
       *user == '\0' || strchr (user, ' ') != NULL)
     {
       g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_INVALID_ARGUMENT,
-                               "The user name or password contains a "
-                               "character that cannot be sent to the "
-                               "server.");
+                               _("The user name or password contains a "
+                                 "character that cannot be sent to the "
+                                 "server."));
       return;
     }
 
   if (method == POP3_AUTH_APOP && self->apop_timestamp == NULL)
     {
       g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_NOT_SUPPORTED,
-                               "The server does not support APOP: its "
-                               "greeting has no timestamp.");
+                               _("The server does not support APOP: its "
+                                 "greeting has no timestamp."));
       return;
     }
 
