@@ -219,7 +219,7 @@ pop3_error_get_kind (const GError *error)
   return POP3_ERROR_KIND_LOCAL;
 }
 
-/* Constructors: each kind has one wording, said here. */
+/* Constructors: the data goes on the error where the error is made. */
 
 static GError *
 new_error (Pop3Error          code,
