@@ -899,39 +899,32 @@ popcheck_checker_check_finish (PopcheckChecker  *self,
 }
 
 /* What a failure means for the account: retry later, or wait for the
- * user (issue: [IN-USE] and [LOGIN-DELAY] are "busy", not "bad
- * password"). */
+ * user.  The kind decides; a server's refusal waits for the user only when
+ * it says its problem is lasting (RFC 3206, [SYS/PERM]). */
 static PopcheckProblem
 classify_error (const GError *error)
 {
-  const char *code = pop3_client_error_get_code (error);
-
-  if (error->domain == POPCHECK_SECRET_ERROR)
-    return POPCHECK_PROBLEM_SECRET;
-
-  if (error->domain != POP3_ERROR)
-    return POPCHECK_PROBLEM_TEMPORARY;
-
-  if (code != NULL)
+  switch (pop3_error_get_kind (error))
     {
-      if (g_str_equal (code, "IN-USE") || g_str_equal (code, "LOGIN-DELAY"))
-        return POPCHECK_PROBLEM_BUSY;
-      if (g_str_equal (code, "SYS/TEMP"))
-        return POPCHECK_PROBLEM_TEMPORARY;
-      if (g_str_equal (code, "SYS/PERM"))
+    case POP3_ERROR_KIND_SERVER_BUSY:
+      return POPCHECK_PROBLEM_BUSY;
+    case POP3_ERROR_KIND_SERVER_REFUSED:
+      if (g_strcmp0 (pop3_error_get_response_code (error), "SYS/PERM") == 0)
         return POPCHECK_PROBLEM_PERMANENT;
-      if (g_str_equal (code, "AUTH"))
-        return POPCHECK_PROBLEM_AUTH;
-    }
-
-  switch (error->code)
-    {
-    case POP3_ERROR_AUTH:
+      return POPCHECK_PROBLEM_TEMPORARY;
+    case POP3_ERROR_KIND_AUTH:
       return POPCHECK_PROBLEM_AUTH;
-    case POP3_ERROR_CERTIFICATE:
+    case POP3_ERROR_KIND_CERTIFICATE:
       return POPCHECK_PROBLEM_CERTIFICATE;
-    case POP3_ERROR_INVALID_ARGUMENT:
-      return POPCHECK_PROBLEM_AUTH;
+    case POP3_ERROR_KIND_LOCAL:
+      /* The keyring, or settings that cannot be sent: the account needs
+       * the user either way. */
+      return POPCHECK_PROBLEM_SECRET;
+    case POP3_ERROR_KIND_NETWORK:
+    case POP3_ERROR_KIND_TIMEOUT:
+    case POP3_ERROR_KIND_PROTOCOL:
+    case POP3_ERROR_KIND_TLS:
+    case POP3_ERROR_KIND_CANCELLED:
     default:
       return POPCHECK_PROBLEM_TEMPORARY;
     }
@@ -1206,6 +1199,7 @@ typedef struct
   GStrv            uids;
   guint            lines;
   GStrv            already_gone;
+  gboolean         deleting;
 } RequestData;
 
 static void
@@ -1340,6 +1334,7 @@ delete_step (GTask *task)
 {
   RequestData *data = g_task_get_task_data (task);
 
+  data->deleting = TRUE;
   popcheck_session_delete_async (data->session,
                                  (const char * const *) data->uids,
                                  data->cancel.cancellable,
@@ -1386,14 +1381,27 @@ popcheck_checker_delete_finish (PopcheckChecker  *self,
                                 GError          **error)
 {
   RequestData *data;
+  GError *local_error = NULL;
 
   g_return_val_if_fail (POPCHECK_IS_CHECKER (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
-  if (!g_task_propagate_boolean (G_TASK (result), error))
-    return FALSE;
-
   data = g_task_get_task_data (G_TASK (result));
+  if (!g_task_propagate_boolean (G_TASK (result), &local_error))
+    {
+      /* The session's delete says what became of the messages; before it
+       * ran, nothing was marked. */
+      if (data->deleting)
+        g_propagate_error (error, local_error);
+      else
+        {
+          g_propagate_error (error,
+                             popcheck_session_nothing_deleted_error (local_error));
+          g_error_free (local_error);
+        }
+      return FALSE;
+    }
+
   if (already_gone != NULL)
     *already_gone = g_steal_pointer (&data->already_gone);
 

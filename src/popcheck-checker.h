@@ -75,7 +75,8 @@ gboolean         popcheck_checker_check_finish    (PopcheckChecker     *self,
 
 /* Safe delete by UID (issue 3): waits for a running check of the account,
  * maps UIDs to this session's numbers, DELE, QUIT.  already_gone receives
- * the UIDs that were no longer on the server. */
+ * the UIDs that were no longer on the server.  An error's message says
+ * whether anything was deleted, so it can be shown as it is. */
 void             popcheck_checker_delete_async    (PopcheckChecker     *self,
                                                    const char          *account_id,
                                                    const char * const  *uids,

@@ -365,25 +365,20 @@ capa_cb (GObject      *object,
 static gboolean
 is_transport_error (const GError *error)
 {
-  if (error->domain != POP3_ERROR)
-    return FALSE;
-
-  switch ((Pop3Error) error->code)
+  switch (pop3_error_get_kind (error))
     {
-    case POP3_ERROR_CONNECT:
-    case POP3_ERROR_TLS:
-    case POP3_ERROR_TIMEOUT:
-    case POP3_ERROR_CLOSED:
-    case POP3_ERROR_PROTOCOL:
-    case POP3_ERROR_NOT_SUPPORTED:
+    case POP3_ERROR_KIND_NETWORK:
+    case POP3_ERROR_KIND_TIMEOUT:
+    case POP3_ERROR_KIND_PROTOCOL:
+    case POP3_ERROR_KIND_TLS:
       return TRUE;
 
-    case POP3_ERROR_SERVER:
-    case POP3_ERROR_LINE_TOO_LONG:
-    case POP3_ERROR_RESPONSE_TOO_LONG:
-    case POP3_ERROR_CERTIFICATE:
-    case POP3_ERROR_AUTH:
-    case POP3_ERROR_INVALID_ARGUMENT:
+    case POP3_ERROR_KIND_CERTIFICATE:
+    case POP3_ERROR_KIND_AUTH:
+    case POP3_ERROR_KIND_SERVER_BUSY:
+    case POP3_ERROR_KIND_SERVER_REFUSED:
+    case POP3_ERROR_KIND_CANCELLED:
+    case POP3_ERROR_KIND_LOCAL:
     default:
       return FALSE;
     }
@@ -692,23 +687,8 @@ popcheck_connection_test_format_report (PopcheckConnectionTest *self)
   return g_string_free (g_steal_pointer (&report), FALSE);
 }
 
-static const char *
-describe_server_busy (const char *code)
-{
-  if (g_strcmp0 (code, "IN-USE") == 0)
-    return _("The mailbox is in use by another mail program. "
-             "Try again in a moment.");
-  if (g_strcmp0 (code, "LOGIN-DELAY") == 0)
-    return _("The server allows only a limited number of logins. "
-             "Try again later.");
-  if (g_strcmp0 (code, "SYS/TEMP") == 0)
-    return _("The server has a temporary problem. Try again later.");
-  if (g_strcmp0 (code, "SYS/PERM") == 0)
-    return _("The server has a permanent problem with this mailbox. "
-             "Contact your mail provider.");
-  return NULL;
-}
-
+/* What to look at in the settings, for each kind of failure; the details
+ * are the engine's or the server's words, said once. */
 char *
 popcheck_connection_test_describe_error (const GError *error)
 {
@@ -716,75 +696,50 @@ popcheck_connection_test_describe_error (const GError *error)
 
   g_return_val_if_fail (error != NULL, NULL);
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return g_strdup (_("The test was cancelled."));
-
-  if (error->domain == POP3_ERROR)
+  switch (pop3_error_get_kind (error))
     {
-      switch ((Pop3Error) error->code)
-        {
-        case POP3_ERROR_AUTH:
-          headline = describe_server_busy (pop3_client_error_get_code (error));
-          if (headline == NULL)
-            headline = _("The server refused the user name or password.");
-          break;
+    case POP3_ERROR_KIND_CANCELLED:
+      return g_strdup (_("The test was cancelled."));
 
-        case POP3_ERROR_CERTIFICATE:
-          headline = _("The server's certificate is not trusted.");
-          break;
+    case POP3_ERROR_KIND_AUTH:
+    case POP3_ERROR_KIND_SERVER_BUSY:
+    case POP3_ERROR_KIND_SERVER_REFUSED:
+      /* The engine's words for the server's answer, and that answer. */
+      return pop3_error_describe (error);
 
-        case POP3_ERROR_TIMEOUT:
-          headline = _("The server did not answer in time.");
-          break;
+    case POP3_ERROR_KIND_CERTIFICATE:
+      headline = _("The server's certificate is not trusted.");
+      break;
 
-        case POP3_ERROR_CONNECT:
-          headline = _("The connection was refused or the server could "
-                       "not be reached.");
-          break;
+    case POP3_ERROR_KIND_TIMEOUT:
+      headline = _("The server did not answer in time.");
+      break;
 
-        case POP3_ERROR_TLS:
-          headline = _("A secure connection could not be set up. The "
-                       "server may not offer this kind of security on "
-                       "this port.");
-          break;
+    case POP3_ERROR_KIND_NETWORK:
+      headline = _("The connection was refused or the server could "
+                   "not be reached.");
+      break;
 
-        case POP3_ERROR_NOT_SUPPORTED:
-          headline = _("The server does not offer what these settings "
-                       "need, such as STARTTLS or the chosen "
-                       "authentication method.");
-          break;
+    case POP3_ERROR_KIND_TLS:
+      headline = _("A secure connection could not be set up. The "
+                   "server may not offer this kind of security on "
+                   "this port.");
+      break;
 
-        case POP3_ERROR_CLOSED:
-          headline = _("The server closed the connection.");
-          break;
+    case POP3_ERROR_KIND_PROTOCOL:
+      headline = _("The server does not answer like a POP3 server, or "
+                   "does not offer what these settings need, such as "
+                   "STARTTLS or the chosen authentication method.");
+      break;
 
-        case POP3_ERROR_PROTOCOL:
-        case POP3_ERROR_LINE_TOO_LONG:
-        case POP3_ERROR_RESPONSE_TOO_LONG:
-          headline = _("The server does not answer like a POP3 server.");
-          break;
-
-        case POP3_ERROR_SERVER:
-          headline = describe_server_busy (pop3_client_error_get_code (error));
-          if (headline == NULL)
-            headline = _("The server reported an error.");
-          break;
-
-        case POP3_ERROR_INVALID_ARGUMENT:
-          headline = _("The settings contain characters that cannot be "
-                       "sent to the server.");
-          break;
-
-        default:
-          break;
-        }
+    case POP3_ERROR_KIND_LOCAL:
+    default:
+      /* The app's own errors are worded for the user already. */
+      return g_strdup (error->message);
     }
 
-  if (headline == NULL)
-    headline = _("The connection test failed.");
-
-  /* The details are the engine's and the server's own words. */
-  return g_strdup_printf (_("%s\nDetails: %s"), headline, error->message);
+  return g_strdup_printf (_("%s\nDetails: %s"), headline,
+                          pop3_error_get_detail (error));
 }
 
 char *

@@ -488,7 +488,9 @@ lookup_number (PopcheckSession  *self,
 
   if (GPOINTER_TO_UINT (value) == 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+      /* RFC 1939, section 7: a unique id is unique in the maildrop; a
+       * server that repeats one breaks the protocol. */
+      g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
                    _("The server has several messages that look exactly "
                      "like this one, so PopCheck cannot tell which one is "
                      "meant."));
@@ -714,13 +716,17 @@ delete_data_free (DeleteData *data)
   g_free (data);
 }
 
-static GError *
-nothing_deleted_error (const GError *cause)
+GError *
+popcheck_session_nothing_deleted_error (const GError *cause)
 {
-  g_autofree char *reason = popcheck_session_describe_error (cause);
+  g_autofree char *reason = NULL;
 
-  return g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
-                      _("Nothing was deleted: %s"), reason);
+  g_return_val_if_fail (cause != NULL, NULL);
+
+  reason = popcheck_session_describe_error (cause);
+  return pop3_error_new_reworded (cause,
+                                  g_strdup_printf (_("Nothing was deleted: %s"),
+                                                   reason));
 }
 
 static void
@@ -745,10 +751,13 @@ delete_quit_cb (GObject      *object,
    * only a QUIT answered +OK proves was reached. */
   if (reply == NULL)
     {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
-                               _("The server did not confirm the deletion, "
-                                 "so it may not have happened: %s"),
-                               error->message);
+      g_autofree char *reason = popcheck_session_describe_error (error);
+      g_autofree char *message =
+        g_strdup_printf (_("The server did not confirm the deletion, so it "
+                           "may not have happened: %s"), reason);
+
+      g_task_return_error (task, pop3_error_new_reworded (error,
+                                                          g_steal_pointer (&message)));
       return;
     }
 
@@ -797,7 +806,7 @@ delete_dele_cb (GObject      *object,
 
   reply = pop3_client_command_finish (client, result, &error);
   if (reply == NULL && data->error == NULL)
-    data->error = nothing_deleted_error (error);
+    data->error = popcheck_session_nothing_deleted_error (error);
 
   if (--data->pending > 0)
     return;
@@ -847,7 +856,7 @@ popcheck_session_delete_async (PopcheckSession     *self,
         g_ptr_array_add (data->gone, g_strdup (uids[i]));
       else if (msg == 0)
         {
-          g_task_return_error (task, nothing_deleted_error (error));
+          g_task_return_error (task, popcheck_session_nothing_deleted_error (error));
           return;
         }
       else
@@ -890,63 +899,12 @@ popcheck_session_delete_finish (PopcheckSession  *self,
 
 /* Errors, for people */
 
+/* The engine's one wording for each kind, which the app's own errors
+ * share. */
 char *
 popcheck_session_describe_error (const GError *error)
 {
-  const char *code = pop3_client_error_get_code (error);
+  g_return_val_if_fail (error != NULL, NULL);
 
-  if (error->domain != POP3_ERROR)
-    return g_strdup (error->message);
-
-  if (g_strcmp0 (code, "IN-USE") == 0)
-    return g_strdup_printf (_("The mailbox is in use by another program; "
-                              "PopCheck will try again later. The server "
-                              "said: “%s”"), error->message);
-  if (g_strcmp0 (code, "LOGIN-DELAY") == 0)
-    return g_strdup_printf (_("The server asks to wait longer between "
-                              "checks; PopCheck will try again later. The "
-                              "server said: “%s”"), error->message);
-  if (g_strcmp0 (code, "SYS/TEMP") == 0)
-    return g_strdup_printf (_("The server has a temporary problem; PopCheck "
-                              "will try again later. The server said: “%s”"),
-                            error->message);
-  if (g_strcmp0 (code, "SYS/PERM") == 0)
-    return g_strdup_printf (_("The server has a lasting problem with this "
-                              "mailbox; checking is paused until you check "
-                              "again. The server said: “%s”"),
-                            error->message);
-
-  switch (error->code)
-    {
-    case POP3_ERROR_AUTH:
-      return g_strdup_printf (_("The server did not accept the user name or "
-                                "password. The server said: “%s”"),
-                              error->message);
-    case POP3_ERROR_CERTIFICATE:
-      return g_strdup_printf (_("The server’s certificate is not trusted. "
-                                "%s"), error->message);
-    case POP3_ERROR_TLS:
-      return g_strdup_printf (_("A secure connection could not be "
-                                "established. %s"), error->message);
-    case POP3_ERROR_TIMEOUT:
-      return g_strdup (_("The server did not answer in time."));
-    case POP3_ERROR_CONNECT:
-      return g_strdup_printf (_("Could not connect to the server. %s"),
-                              error->message);
-    case POP3_ERROR_CLOSED:
-      return g_strdup (_("The server closed the connection."));
-    case POP3_ERROR_PROTOCOL:
-    case POP3_ERROR_LINE_TOO_LONG:
-    case POP3_ERROR_RESPONSE_TOO_LONG:
-      return g_strdup_printf (_("The server sent something PopCheck does not "
-                                "understand, so the connection was closed. "
-                                "%s"), error->message);
-    case POP3_ERROR_SERVER:
-      return g_strdup_printf (_("The server reported an error: “%s”"),
-                              error->message);
-    case POP3_ERROR_INVALID_ARGUMENT:
-    case POP3_ERROR_NOT_SUPPORTED:
-    default:
-      return g_strdup (error->message);
-    }
+  return pop3_error_describe (error);
 }

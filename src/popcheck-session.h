@@ -70,7 +70,8 @@ GBytes          *popcheck_session_retrieve_finish  (PopcheckSession     *self,
 
 /* DELE every UID that is on the server, then QUIT: the deletion is only
  * committed when QUIT is answered +OK.  On any failure before that, RSET
- * is sent where possible and the error says nothing was deleted. */
+ * is sent where possible and the error says nothing was deleted; when QUIT
+ * is not answered, it says the deletion may have happened. */
 void             popcheck_session_delete_async     (PopcheckSession     *self,
                                                     const char * const  *uids,
                                                     GCancellable        *cancellable,
@@ -93,5 +94,8 @@ void             popcheck_session_close            (PopcheckSession     *self);
 
 /* A sentence for a person, translated, from any error a session gives. */
 char            *popcheck_session_describe_error   (const GError        *error);
+/* @cause, reworded to say that nothing was deleted; its domain, code and
+ * data stay, so it sorts as @cause does. */
+GError          *popcheck_session_nothing_deleted_error (const GError   *cause);
 
 G_END_DECLS

@@ -505,19 +505,11 @@ delete_cb (GObject      *object,
       g_message ("Could not delete messages of %s: %s", account_id, error->message);
       if (self != NULL)
         {
-          /* The session's own errors already say that nothing was
-           * deleted; the others (could not connect, …) are put in words
-           * as the checker does. */
-          g_autofree char *prefix = g_strdup_printf (_("Nothing was deleted: %s"), "");
+          /* The checker's error already says whether anything was
+           * deleted.  Toast titles are markup in libadwaita 1.2; the
+           * server's words are not. */
           g_autofree char *reason = popcheck_session_describe_error (error);
-          g_autofree char *title = NULL;
-
-          /* Toast titles are markup in libadwaita 1.2; the server's
-           * words are not. */
-          if (g_str_has_prefix (reason, prefix))
-            title = g_markup_escape_text (reason, -1);
-          else
-            title = g_markup_printf_escaped (_("Nothing was deleted: %s"), reason);
+          g_autofree char *title = g_markup_escape_text (reason, -1);
 
           show_error_toast (self, title);
         }

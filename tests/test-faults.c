@@ -1029,7 +1029,7 @@ test_err_greeting (Fixture       *f,
                                 &error));
   g_assert_error (error, POP3_ERROR, POP3_ERROR_SERVER);
   g_assert_nonnull (strstr (error->message, "Too many connections"));
-  g_assert_cmpstr (pop3_client_error_get_code (error), ==, "SYS/TEMP");
+  g_assert_cmpstr (pop3_error_get_response_code (error), ==, "SYS/TEMP");
   g_assert_false (pop3_client_is_connected (f->client));
 
   /* Nothing was sent to a server that refused us, not even CAPA. */
@@ -1245,7 +1245,7 @@ test_response_codes (Fixture       *f,
       g_assert_false (login_with (f->client, USER_NAME, PASSWORD,
                                   POP3_AUTH_USER, &error));
       g_assert_error (error, POP3_ERROR, POP3_ERROR_AUTH);
-      g_assert_cmpstr (pop3_client_error_get_code (error), ==,
+      g_assert_cmpstr (pop3_error_get_response_code (error), ==,
                        response_codes[i].code);
       g_assert_nonnull (strstr (error->message, text));
     }
@@ -1258,7 +1258,7 @@ test_response_codes (Fixture       *f,
       pop3_client_noop_async (f->client, NULL, store_result_cb, &result);
       reply = reply_of (f->client, &result, &error);
       g_assert_error (error, POP3_ERROR, POP3_ERROR_SERVER);
-      g_assert_cmpstr (pop3_client_error_get_code (error), ==,
+      g_assert_cmpstr (pop3_error_get_response_code (error), ==,
                        response_codes[i].code);
     }
 
@@ -1297,7 +1297,7 @@ test_quit_err (Fixture       *f,
   quit = reply_of (f->client, &result, &error);
   g_assert_error (error, POP3_ERROR, POP3_ERROR_SERVER);
   g_assert_null (quit);
-  g_assert_cmpstr (pop3_client_error_get_code (error), ==, "SYS/PERM");
+  g_assert_cmpstr (pop3_error_get_response_code (error), ==, "SYS/PERM");
   g_assert_nonnull (strstr (error->message, "could not update"));
   g_assert_false (pop3_client_is_connected (f->client));
 
@@ -1606,7 +1606,7 @@ test_closed_after_bad_password (Fixture       *f,
   g_assert_false (login_with (f->client, USER_NAME, PASSWORD, POP3_AUTH_AUTO,
                               &error));
   g_assert_error (error, POP3_ERROR, POP3_ERROR_AUTH);
-  g_assert_cmpstr (pop3_client_error_get_code (error), ==, "AUTH");
+  g_assert_cmpstr (pop3_error_get_response_code (error), ==, "AUTH");
   g_clear_error (&error);
 
   /* An idle client does not read, so the next command is what learns
@@ -2008,7 +2008,7 @@ test_pipeline_err (Fixture       *f,
       if (i + 1 == refused)
         {
           g_assert_error (error, POP3_ERROR, POP3_ERROR_SERVER);
-          g_assert_cmpstr (pop3_client_error_get_code (error), ==,
+          g_assert_cmpstr (pop3_error_get_response_code (error), ==,
                            "SYS/TEMP");
           g_assert_null (reply);
         }

@@ -104,24 +104,12 @@ static int
 exit_status_for_error (CliAccounts  *cli,
                        const GError *error)
 {
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return cli != NULL && cli->interrupted ? CLI_EXIT_INTERRUPTED
-                                           : CLI_EXIT_NETWORK;
-  if (error->domain == POPCHECK_SECRET_ERROR)
-    return CLI_EXIT_KEYRING;
-  if (error->domain == POPCHECK_ACCOUNT_ERROR)
-    return CLI_EXIT_USAGE;
-  if (error->domain == POP3_ERROR)
-    {
-      /* RFC 3206: [AUTH] is a refused login, whatever step said it. */
-      if (g_strcmp0 (pop3_client_error_get_code (error), "AUTH") == 0)
-        return CLI_EXIT_AUTH;
-      return popcheck_cli_exit_status_for_error (error, FALSE);
-    }
-  if (error->domain == G_TLS_ERROR)
-    return CLI_EXIT_TLS;
+  /* Ctrl+C is told apart from a connection that was dropped. */
+  if (pop3_error_get_kind (error) == POP3_ERROR_KIND_CANCELLED &&
+      cli != NULL && cli->interrupted)
+    return CLI_EXIT_INTERRUPTED;
 
-  return CLI_EXIT_NETWORK;
+  return popcheck_cli_exit_status_for_error (error);
 }
 
 static const char *

@@ -27,6 +27,7 @@
 #include "pop3-client.h"
 #include "popcheck-cli.h"
 #include "popcheck-cli-json.h"
+#include "popcheck-secret.h"
 
 typedef struct _CliSession CliSession;
 typedef struct _CliCommand CliCommand;
@@ -652,49 +653,43 @@ cli_session_free (CliSession *session)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliSession, cli_session_free)
 
+/* The exit statuses of --help, from the engine's kinds. */
 int
-popcheck_cli_exit_status_for_error (const GError *error,
-                                    gboolean      during_login)
+popcheck_cli_exit_status_for_error (const GError *error)
 {
-  if (error->domain == POP3_ERROR)
+  switch (pop3_error_get_kind (error))
     {
-      switch ((Pop3Error) error->code)
-        {
-        case POP3_ERROR_SERVER:
-          /* A -ERR to USER, PASS, APOP or AUTH is a refused login. */
-          return during_login ? CLI_EXIT_AUTH : CLI_EXIT_SERVER;
-        case POP3_ERROR_AUTH:
-          return CLI_EXIT_AUTH;
-        case POP3_ERROR_TLS:
-        case POP3_ERROR_CERTIFICATE:
-          return CLI_EXIT_TLS;
-        case POP3_ERROR_INVALID_ARGUMENT:
-          return CLI_EXIT_USAGE;
-        case POP3_ERROR_PROTOCOL:
-        case POP3_ERROR_LINE_TOO_LONG:
-        case POP3_ERROR_RESPONSE_TOO_LONG:
-        case POP3_ERROR_TIMEOUT:
-        case POP3_ERROR_CLOSED:
-        case POP3_ERROR_NOT_SUPPORTED:
-        case POP3_ERROR_CONNECT:
-        default:
-          return CLI_EXIT_NETWORK;
-        }
+    case POP3_ERROR_KIND_SERVER_BUSY:
+    case POP3_ERROR_KIND_SERVER_REFUSED:
+      return CLI_EXIT_SERVER;
+    case POP3_ERROR_KIND_AUTH:
+      return CLI_EXIT_AUTH;
+    case POP3_ERROR_KIND_TLS:
+    case POP3_ERROR_KIND_CERTIFICATE:
+      return CLI_EXIT_TLS;
+    case POP3_ERROR_KIND_LOCAL:
+      /* Apart from the keyring, what is wrong on this side is what the
+       * command line gave: an unknown account, a user name that cannot
+       * be sent. */
+      return error->domain == POPCHECK_SECRET_ERROR ? CLI_EXIT_KEYRING
+                                                    : CLI_EXIT_USAGE;
+    case POP3_ERROR_KIND_NETWORK:
+    case POP3_ERROR_KIND_TIMEOUT:
+    case POP3_ERROR_KIND_PROTOCOL:
+    case POP3_ERROR_KIND_CANCELLED:
+    default:
+      return CLI_EXIT_NETWORK;
     }
-
-  /* The engine wraps TLS failures in POP3_ERROR_TLS; should a raw one slip
-   * through, it is still a TLS problem. */
-  if (error->domain == G_TLS_ERROR)
-    return CLI_EXIT_TLS;
-
-  return CLI_EXIT_NETWORK;
 }
 
 static char *
 describe_error (const GError *error)
 {
-  if (g_error_matches (error, POP3_ERROR, POP3_ERROR_SERVER))
-    return g_strdup_printf ("the server answered \"-ERR %s\"", error->message);
+  const char *server_text = pop3_error_get_server_text (error);
+
+  if (g_error_matches (error, POP3_ERROR, POP3_ERROR_SERVER) &&
+      server_text != NULL)
+    return g_strdup_printf ("the server answered \"-ERR %s\"", server_text);
 
   return g_strdup (error->message);
 }
@@ -797,7 +792,7 @@ report_failure (CliSession   *session,
   else
     {
       description = describe_error (error);
-      status = popcheck_cli_exit_status_for_error (error, during_login);
+      status = popcheck_cli_exit_status_for_error (error);
     }
 
   /* The engine's connect errors already say "Could not connect...". */
@@ -828,15 +823,14 @@ report_failure (CliSession   *session,
       popcheck_json_member_string (json, "error",
                                    interrupted ? "Interrupted."
                                                : error->message);
-      if (!interrupted && error->domain == POP3_ERROR &&
-          (error->code == POP3_ERROR_SERVER || error->code == POP3_ERROR_AUTH))
+      if (!interrupted && pop3_error_get_server_text (error) != NULL)
         {
-          const char *code = pop3_client_error_get_code (error);
+          const char *code = pop3_error_get_response_code (error);
 
           if (error->code == POP3_ERROR_SERVER)
             {
-              g_autofree char *response = g_strdup_printf ("-ERR %s",
-                                                           error->message);
+              g_autofree char *response =
+                g_strdup_printf ("-ERR %s", pop3_error_get_server_text (error));
               popcheck_json_member_string (json, "response", response);
             }
           if (code != NULL)

@@ -58,8 +58,7 @@ gboolean  popcheck_cli_parse_unsigned       (const char    *str,
                                              guint64        min,
                                              guint64        max,
                                              guint64       *value);
-int       popcheck_cli_exit_status_for_error (const GError *error,
-                                              gboolean      during_login);
+int       popcheck_cli_exit_status_for_error (const GError *error);
 /* One line of standard input; @empty_message is the error when there is
  * none. */
 char     *popcheck_cli_read_password        (const char    *empty_message,

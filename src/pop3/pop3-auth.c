@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "pop3-auth.h"
 #include "pop3-error.h"
 
@@ -101,8 +103,8 @@ pop3_auth_cram_md5_response (const char  *user,
   if (!is_valid_base64 (challenge_base64))
     {
       g_set_error_literal (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
-                           "The server's CRAM-MD5 challenge is not valid "
-                           "base64.");
+                           _("The server's CRAM-MD5 challenge is not valid "
+                             "base64."));
       return NULL;
     }
 

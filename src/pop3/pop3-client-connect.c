@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <gio/gnetworking.h>
+#include <glib/gi18n-lib.h>
 
 #include "pop3-client-private.h"
 
@@ -67,13 +68,8 @@ translate_handshake_error (Pop3Client   *self,
   if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE) &&
       self->tls_info != NULL)
     {
-      g_autofree char *problems =
-        pop3_tls_describe_errors (self->tls_info->errors);
-
-      return g_error_new (POP3_ERROR, POP3_ERROR_CERTIFICATE,
-                          "The server's certificate was not accepted: %s "
-                          "(SHA-256 fingerprint %s).",
-                          problems, self->tls_info->fingerprint);
+      return pop3_error_new_certificate (self->tls_info->errors,
+                                         self->tls_info->fingerprint);
     }
 
   if (self->timed_out ||
@@ -82,7 +78,7 @@ translate_handshake_error (Pop3Client   *self,
     return _pop3_client_translate_io_error (self, error, "");
 
   return g_error_new (POP3_ERROR, POP3_ERROR_TLS,
-                      "The secure connection could not be set up: %s",
+                      _("The secure connection could not be set up: %s"),
                       error->message);
 }
 
@@ -137,7 +133,7 @@ handshake_async (Pop3Client          *self,
     {
       g_autoptr(GError) translated = g_error_new (
         POP3_ERROR, POP3_ERROR_TLS,
-        "TLS is not available on this system: %s", error->message);
+        _("TLS is not available on this system: %s"), error->message);
       _pop3_client_fail_all (self, translated);
       g_task_return_error (task, g_steal_pointer (&translated));
       return;
@@ -231,7 +227,8 @@ stls_reply_cb (GObject      *object,
         {
           g_autoptr(GError) tls_error = g_error_new (
             POP3_ERROR, POP3_ERROR_TLS,
-            "The server refused to start TLS: %s", error->message);
+            _("The server refused to start TLS: “%s”"),
+            pop3_error_get_detail (error));
           g_task_return_error (task, g_steal_pointer (&tls_error));
           return;
         }
@@ -246,7 +243,7 @@ stls_reply_cb (GObject      *object,
     {
       if (error == NULL)
         error = g_error_new_literal (POP3_ERROR, POP3_ERROR_PROTOCOL,
-                                     "The server sent data nobody asked for.");
+                                     _("The server sent data nobody asked for."));
       _pop3_client_fail_all (self, error);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -274,7 +271,7 @@ pop3_client_stls_async (Pop3Client          *self,
   if (self->encrypted)
     {
       g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_NOT_SUPPORTED,
-                               "The connection is already encrypted.");
+                               _("The connection is already encrypted."));
       return;
     }
 
@@ -354,9 +351,9 @@ connect_capa_cb (GObject      *object,
     {
       connect_fail (task,
                     g_error_new_literal (POP3_ERROR, POP3_ERROR_TLS,
-                                         "The server does not offer STARTTLS "
-                                         "(STLS), so the connection was "
-                                         "closed before anything was sent."));
+                                         _("The server does not offer STARTTLS "
+                                           "(STLS), so the connection was "
+                                           "closed before anything was sent.")));
       return;
     }
 
@@ -467,9 +464,9 @@ socket_connected_cb (GObject      *object,
           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         translated = _pop3_client_translate_io_error (self, error, "");
       else
-        translated = g_error_new (POP3_ERROR, POP3_ERROR_CONNECT,
-                                  "Could not connect to the server: %s",
-                                  error->message);
+        translated = pop3_error_new_connect (
+          g_network_address_get_hostname (G_NETWORK_ADDRESS (self->identity)),
+          error);
       connect_fail (task, translated);
       return;
     }

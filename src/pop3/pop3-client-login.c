@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "pop3-auth.h"
 #include "pop3-client-private.h"
 
@@ -76,8 +78,8 @@ pop3_client_apop_async (Pop3Client          *self,
       g_task_report_new_error (self, callback, user_data,
                                _pop3_client_command_new,
                                POP3_ERROR, POP3_ERROR_NOT_SUPPORTED,
-                               "The server does not support APOP: its "
-                               "greeting has no timestamp.");
+                               _("The server does not support APOP: its "
+                                 "greeting has no timestamp."));
       return;
     }
 
@@ -265,8 +267,8 @@ sasl_response (LoginData  *data,
     }
 
   g_set_error_literal (error, POP3_ERROR, POP3_ERROR_AUTH,
-                       "The server's authentication exchange was not "
-                       "understood.");
+                       _("The server's authentication exchange was not "
+                         "understood."));
   return NULL;
 }
 
@@ -300,8 +302,8 @@ login_sasl_cb (GObject      *object,
     {
       if (data->sasl_aborted)
         g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_AUTH,
-                                 "The server's authentication exchange was "
-                                 "not understood.");
+                                 _("The server's authentication exchange was "
+                                   "not understood."));
       else
         g_task_return_boolean (task, TRUE);
       return;
@@ -310,8 +312,8 @@ login_sasl_cb (GObject      *object,
   if (data->sasl_aborted)
     {
       g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_PROTOCOL,
-                               "The server did not end the cancelled "
-                               "authentication exchange.");
+                               _("The server did not end the cancelled "
+                                 "authentication exchange."));
       return;
     }
 
@@ -421,17 +423,17 @@ pop3_client_login_async (Pop3Client          *self,
       *user == '\0' || strchr (user, ' ') != NULL)
     {
       g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_INVALID_ARGUMENT,
-                               "The user name or password contains a "
-                               "character that cannot be sent to the "
-                               "server.");
+                               _("The user name or password contains a "
+                                 "character that cannot be sent to the "
+                                 "server."));
       return;
     }
 
   if (method == POP3_AUTH_APOP && self->apop_timestamp == NULL)
     {
       g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_NOT_SUPPORTED,
-                               "The server does not support APOP: its "
-                               "greeting has no timestamp.");
+                               _("The server does not support APOP: its "
+                                 "greeting has no timestamp."));
       return;
     }
 

@@ -19,6 +19,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "pop3-auth.h"
 #include "pop3-client-private.h"
 
@@ -233,8 +235,8 @@ enqueue (Pop3Client *self,
     {
       g_autoptr(GError) error =
         g_error_new_literal (POP3_ERROR, POP3_ERROR_INVALID_ARGUMENT,
-                             "A command argument contains a line break or "
-                             "a NUL byte and was not sent.");
+                             _("A command argument contains a line break or "
+                               "a NUL byte and was not sent."));
       command_return_error (command, error);
       command_free (command);
       return;
@@ -244,7 +246,7 @@ enqueue (Pop3Client *self,
     {
       g_autoptr(GError) error =
         g_error_new_literal (POP3_ERROR, POP3_ERROR_CLOSED,
-                             "The connection to the server is closed.");
+                             _("The connection to the server is closed."));
       command_return_error (command, error);
       command_free (command);
       return;
@@ -309,7 +311,7 @@ watchdog_dispatch (GSource     *source,
 
   self->timed_out = TRUE;
   error = g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
-                       "The server did not answer within %u seconds.",
+                       _("The server did not answer within %u seconds."),
                        self->timeout);
   g_cancellable_cancel (self->io_cancellable);
   _pop3_client_fail_all (self, error);
@@ -368,13 +370,13 @@ _pop3_client_translate_io_error (Pop3Client   *self,
 {
   if (self->timed_out)
     return g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
-                        "The server did not answer within %u seconds.",
+                        _("The server did not answer within %u seconds."),
                         self->timeout);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return g_error_copy (error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     return g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
-                        "The server did not answer within %u seconds.",
+                        _("The server did not answer within %u seconds."),
                         self->timeout);
   if (error->domain == POP3_ERROR)
     return g_error_copy (error);
@@ -451,11 +453,7 @@ _pop3_client_ensure_reading (Pop3Client *self)
 static GError *
 error_for_reply (Pop3Reply *reply)
 {
-  if (reply->text[0] == '\0')
-    return g_error_new_literal (POP3_ERROR, POP3_ERROR_SERVER,
-                                "The server refused the command.");
-
-  return g_error_new_literal (POP3_ERROR, POP3_ERROR_SERVER, reply->text);
+  return pop3_error_new_for_reply (reply->code, reply->text);
 }
 
 /* Parses what a successful reply carries for its command into the reply's
@@ -531,8 +529,8 @@ complete_command (Pop3Client *self,
   else if (reply->status == POP3_REPLY_CONTINUATION &&
            command->expect != POP3_EXPECT_SASL)
     error = g_error_new_literal (POP3_ERROR, POP3_ERROR_PROTOCOL,
-                                 "The server sent a continuation where none "
-                                 "was expected.");
+                                 _("The server sent a continuation where none "
+                                   "was expected."));
   else
     fill_reply (self, command, reply, &error);
 
@@ -564,7 +562,7 @@ read_cb (GObject      *object,
     {
       g_autoptr(GError) translated =
         _pop3_client_translate_io_error (self, error,
-                                         "Reading from the server failed");
+                                         _("Reading from the server failed"));
       if (!g_queue_is_empty (&self->in_flight))
         _pop3_client_fail_all (self, translated);
       return;
@@ -579,7 +577,7 @@ read_cb (GObject      *object,
 
       if (pop3_parser_finish (self->parser, &closed))
         closed = g_error_new_literal (POP3_ERROR, POP3_ERROR_CLOSED,
-                                      "The server closed the connection.");
+                                      _("The server closed the connection."));
       _pop3_client_fail_all (self, closed);
       return;
     }
@@ -662,7 +660,7 @@ write_cb (GObject      *object,
     {
       g_autoptr(GError) translated =
         _pop3_client_translate_io_error (self, error,
-                                         "Writing to the server failed");
+                                         _("Writing to the server failed"));
       if (self->stream != NULL || !g_queue_is_empty (&self->in_flight))
         _pop3_client_fail_all (self, translated);
       return;
@@ -697,18 +695,18 @@ _pop3_client_check_unsolicited (Pop3Client  *self,
   if (n < 0)
     {
       *error = _pop3_client_translate_io_error (
-        self, local_error, "Reading from the server failed");
+        self, local_error, _("Reading from the server failed"));
       return FALSE;
     }
   if (n == 0)
     {
       g_set_error_literal (error, POP3_ERROR, POP3_ERROR_CLOSED,
-                           "The server closed the connection.");
+                           _("The server closed the connection."));
       return FALSE;
     }
 
   g_set_error_literal (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
-                       "The server sent data nobody asked for.");
+                       _("The server sent data nobody asked for."));
   return FALSE;
 }
 

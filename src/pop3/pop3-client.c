@@ -12,6 +12,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "pop3-client-private.h"
 
 G_DEFINE_FINAL_TYPE (Pop3Client, pop3_client, G_TYPE_OBJECT)
@@ -87,7 +89,7 @@ pop3_client_finalize (GObject *object)
   g_autoptr(GError) error = NULL;
 
   error = g_error_new_literal (POP3_ERROR, POP3_ERROR_CLOSED,
-                               "The client was destroyed.");
+                               _("The client was destroyed."));
   _pop3_client_fail_all (self, error);
   _pop3_client_watchdog_stop (self);
 
@@ -607,21 +609,8 @@ pop3_client_close (Pop3Client *self)
   g_return_if_fail (POP3_IS_CLIENT (self));
 
   error = g_error_new_literal (POP3_ERROR, POP3_ERROR_CLOSED,
-                               "The connection was closed.");
+                               _("The connection was closed."));
   _pop3_client_fail_all (self, error);
-}
-
-const char *
-pop3_client_error_get_code (const GError *error)
-{
-  g_autofree char *code = NULL;
-
-  if (error == NULL || error->domain != POP3_ERROR ||
-      (error->code != POP3_ERROR_SERVER && error->code != POP3_ERROR_AUTH))
-    return NULL;
-
-  code = pop3_parse_response_code (error->message);
-  return code ? g_intern_string (code) : NULL;
 }
 
 /* Names, as on the command line and in settings */

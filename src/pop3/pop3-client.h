@@ -10,7 +10,7 @@
  *
  * Every _finish that succeeds returns the Pop3Reply of its command, with the
  * typed fields for that command filled in.  A -ERR reply is an error in the
- * POP3_ERROR_SERVER code; pop3_client_error_get_code() gives its RFC 2449
+ * POP3_ERROR_SERVER code; pop3_error_get_response_code() gives its RFC 2449
  * response code.
  */
 
@@ -185,9 +185,6 @@ gboolean      pop3_client_login_finish         (Pop3Client      *self,
 /* Close the connection without QUIT (the server then does not commit
  * deletions).  Pending commands fail with POP3_ERROR_CLOSED. */
 void          pop3_client_close                (Pop3Client      *self);
-
-/* The RFC 2449 response code of a POP3_ERROR_SERVER error, or NULL. */
-const char   *pop3_client_error_get_code       (const GError    *error);
 
 const char   *pop3_auth_method_to_string       (Pop3AuthMethod   method);
 gboolean      pop3_auth_method_from_string     (const char      *str,

@@ -16,6 +16,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "pop3-error.h"
 #include "pop3-parser.h"
 
@@ -254,12 +256,12 @@ fail_line_too_long (Pop3Parser  *parser,
 {
   if (parser->state == STATE_STATUS)
     return fail (parser, error, POP3_ERROR_LINE_TOO_LONG,
-                 "The server sent a status line longer than %" G_GSIZE_FORMAT
-                 " bytes.", parser->max_line);
+                 _("The server sent a status line longer than %lu bytes."),
+                 (gulong) parser->max_line);
 
   return fail (parser, error, POP3_ERROR_LINE_TOO_LONG,
-               "The server sent a line longer than %" G_GSIZE_FORMAT
-               " bytes in a listing.", parser->max_line);
+               _("The server sent a line longer than %lu bytes in a "
+                 "listing."), (gulong) parser->max_line);
 }
 
 /* Checks the bounds against a line of @len bytes (without its line
@@ -302,8 +304,8 @@ check_bounds (Pop3Parser  *parser,
 
   if (content_too_long || (complete && len - dot + 2 > room))
     return fail (parser, error, POP3_ERROR_RESPONSE_TOO_LONG,
-                 "The server's reply is larger than the limit of %"
-                 G_GSIZE_FORMAT " bytes.", parser->max_response);
+                 _("The server's reply is larger than the limit of %lu "
+                   "bytes."), (gulong) parser->max_response);
 
   return TRUE;
 }
@@ -349,8 +351,8 @@ handle_status_line (Pop3Parser  *parser,
       g_autofree char *excerpt = describe_input (line, len);
 
       return fail (parser, error, POP3_ERROR_PROTOCOL,
-                   "The server's reply “%s” starts with neither +OK nor "
-                   "-ERR.", excerpt);
+                   _("The server's reply “%s” starts with neither +OK nor "
+                     "-ERR."), excerpt);
     }
 
   /* A NUL would cut the line short as a C string; make_valid turns it into
@@ -428,7 +430,7 @@ process (Pop3Parser  *parser,
                                 buffer->len - parser->pos);
 
               return fail (parser, error, POP3_ERROR_PROTOCOL,
-                           "The server sent unsolicited data: “%s”.",
+                           _("The server sent unsolicited data: “%s”."),
                            excerpt);
             }
 
@@ -562,15 +564,15 @@ pop3_parser_finish (Pop3Parser  *parser,
 
   if (parser->state != STATE_IDLE || pop3_parser_get_buffered (parser) > 0)
     return fail (parser, error, POP3_ERROR_CLOSED,
-                 "The connection was closed in the middle of a reply.");
+                 _("The connection was closed in the middle of a reply."));
 
   if (!g_queue_is_empty (&parser->expects))
     return fail (parser, error, POP3_ERROR_CLOSED,
-                 "The connection was closed before the server replied.");
+                 _("The connection was closed before the server replied."));
 
   /* Nothing may follow the end of the stream. */
   parser->failure = g_error_new_literal (POP3_ERROR, POP3_ERROR_CLOSED,
-                                         "The connection is closed.");
+                                         _("The connection is closed."));
   return TRUE;
 }
 
@@ -639,7 +641,7 @@ set_malformed_error (GError     **error,
   g_autofree char *excerpt = describe_input (input, strlen (input));
 
   g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
-               "The server's %s “%s” is not well formed.", what, excerpt);
+               _("The server's %s “%s” is not well formed."), what, excerpt);
 }
 
 /* "first second [anything]": STAT's drop listing and LIST's scan listing
@@ -794,7 +796,7 @@ split_body_lines (GBytes  *body,
       if (memchr (start, '\0', len) != NULL)
         {
           g_set_error_literal (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
-                               "The server sent a NUL byte in a listing.");
+                               _("The server sent a NUL byte in a listing."));
           return NULL;
         }
 
@@ -832,7 +834,7 @@ pop3_parse_list_body (GBytes  *body,
       if (!g_hash_table_add (seen, GUINT_TO_POINTER (entry.msg)))
         {
           g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
-                       "The server listed message %u more than once.",
+                       _("The server listed message %u more than once."),
                        entry.msg);
           return NULL;
         }
@@ -874,7 +876,7 @@ pop3_parse_uidl_body (GBytes  *body,
       if (!g_hash_table_add (seen_msgs, GUINT_TO_POINTER (entry->msg)))
         {
           g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
-                       "The server listed message %u more than once.",
+                       _("The server listed message %u more than once."),
                        entry->msg);
           return NULL;
         }
@@ -884,8 +886,8 @@ pop3_parse_uidl_body (GBytes  *body,
       if (g_hash_table_contains (seen_uids, entry->uid))
         {
           g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
-                       "The server gave the same unique id “%s” to more "
-                       "than one message.", entry->uid);
+                       _("The server gave the same unique id “%s” to more "
+                         "than one message."), entry->uid);
           return NULL;
         }
 

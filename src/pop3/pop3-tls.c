@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "pop3-tls.h"
 
 Pop3TlsInfo *
@@ -141,14 +143,14 @@ pop3_tls_describe_errors (GTlsCertificateFlags errors)
     const char *text;
   } descriptions[] = {
     { G_TLS_CERTIFICATE_UNKNOWN_CA,
-      "it is not signed by a known certificate authority" },
+      N_("it is not signed by a known certificate authority") },
     { G_TLS_CERTIFICATE_BAD_IDENTITY,
-      "it does not belong to this server name" },
-    { G_TLS_CERTIFICATE_NOT_ACTIVATED, "it is not valid yet" },
-    { G_TLS_CERTIFICATE_EXPIRED, "it has expired" },
-    { G_TLS_CERTIFICATE_REVOKED, "it has been revoked" },
-    { G_TLS_CERTIFICATE_INSECURE, "it uses insecure cryptography" },
-    { G_TLS_CERTIFICATE_GENERIC_ERROR, "it could not be verified" },
+      N_("it does not belong to this server name") },
+    { G_TLS_CERTIFICATE_NOT_ACTIVATED, N_("it is not valid yet") },
+    { G_TLS_CERTIFICATE_EXPIRED, N_("it has expired") },
+    { G_TLS_CERTIFICATE_REVOKED, N_("it has been revoked") },
+    { G_TLS_CERTIFICATE_INSECURE, N_("it uses insecure cryptography") },
+    { G_TLS_CERTIFICATE_GENERIC_ERROR, N_("it could not be verified") },
   };
   GString *out = g_string_new (NULL);
 
@@ -158,11 +160,11 @@ pop3_tls_describe_errors (GTlsCertificateFlags errors)
         continue;
       if (out->len > 0)
         g_string_append (out, "; ");
-      g_string_append (out, descriptions[i].text);
+      g_string_append (out, _(descriptions[i].text));
     }
 
   if (out->len == 0)
-    g_string_append (out, "it could not be verified");
+    g_string_append (out, _("it could not be verified"));
 
   return g_string_free (out, FALSE);
 }
