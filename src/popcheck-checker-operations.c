@@ -320,7 +320,6 @@ check_operation (PopcheckCheckerSlot *slot,
   operation_open (task);
 }
 
-
 void
 popcheck_checker_check_async (PopcheckChecker     *self,
                               const char          *account_id,
@@ -358,6 +357,177 @@ popcheck_checker_check_finish (PopcheckChecker  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Checking accounts once */
+
+void
+popcheck_check_result_free (PopcheckCheckResult *result)
+{
+  g_free (result->account_id);
+  g_clear_error (&result->error);
+  g_clear_error (&result->save_error);
+  g_free (result);
+}
+
+typedef struct
+{
+  /* Of PopcheckCheckResult, in the order asked for. */
+  GPtrArray *results;
+  /* The checks, then the saves, still running, and one for whoever is
+   * still starting them. */
+  guint      pending;
+  gboolean   saving;
+} CheckAccountsData;
+
+static void
+check_accounts_data_free (CheckAccountsData *data)
+{
+  g_ptr_array_unref (data->results);
+  g_free (data);
+}
+
+/* One check or save of the batch, and the result it fills in. */
+typedef struct
+{
+  GTask               *task;
+  PopcheckCheckResult *result;
+} CheckAccountsStep;
+
+static CheckAccountsStep *
+check_accounts_step_new (GTask               *task,
+                         PopcheckCheckResult *result)
+{
+  CheckAccountsStep *step = g_new0 (CheckAccountsStep, 1);
+  CheckAccountsData *data = g_task_get_task_data (task);
+
+  data->pending++;
+  step->task = g_object_ref (task);
+  step->result = result;
+  return step;
+}
+
+static void check_accounts_save (GTask *task);
+
+static void
+check_accounts_release (GTask *task)
+{
+  CheckAccountsData *data = g_task_get_task_data (task);
+
+  if (--data->pending > 0)
+    return;
+
+  if (!data->saving)
+    check_accounts_save (task);
+  else
+    g_task_return_pointer (task, g_ptr_array_ref (data->results),
+                           (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+check_accounts_step_done (CheckAccountsStep *step)
+{
+  g_autoptr(GTask) task = step->task;
+
+  g_free (step);
+  check_accounts_release (task);
+}
+
+static void
+check_accounts_saved_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  CheckAccountsStep *step = user_data;
+
+  popcheck_mailbox_save_finish (POPCHECK_MAILBOX (object), result,
+                                &step->result->save_error);
+  check_accounts_step_done (step);
+}
+
+/* The checker saved each account's state as its check ended, without
+ * waiting; the process is about to exit, so the state is written again and
+ * waited for. */
+static void
+check_accounts_save (GTask *task)
+{
+  PopcheckChecker *self = g_task_get_source_object (task);
+  CheckAccountsData *data = g_task_get_task_data (task);
+
+  data->saving = TRUE;
+  data->pending = 1;
+  for (guint i = 0; i < data->results->len; i++)
+    {
+      PopcheckCheckResult *result = g_ptr_array_index (data->results, i);
+      PopcheckMailbox *mailbox;
+
+      mailbox = popcheck_checker_get_mailbox (self, result->account_id);
+      if (result->error != NULL || mailbox == NULL)
+        continue;
+      popcheck_mailbox_save_async (mailbox, NULL, check_accounts_saved_cb,
+                                   check_accounts_step_new (task, result));
+    }
+  check_accounts_release (task);
+}
+
+static void
+check_accounts_checked_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  CheckAccountsStep *step = user_data;
+
+  popcheck_checker_check_finish (POPCHECK_CHECKER (object), result,
+                                 &step->result->error);
+  check_accounts_step_done (step);
+}
+
+void
+popcheck_checker_check_accounts_async (PopcheckChecker     *self,
+                                       const char * const  *account_ids,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  CheckAccountsData *data;
+
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_ids != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_checker_check_accounts_async);
+  /* Cancelled, the checks still report each account's outcome. */
+  g_task_set_check_cancellable (task, FALSE);
+
+  data = g_new0 (CheckAccountsData, 1);
+  data->results =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) popcheck_check_result_free);
+  data->pending = 1;
+  g_task_set_task_data (task, data, (GDestroyNotify) check_accounts_data_free);
+
+  for (guint i = 0; account_ids[i] != NULL; i++)
+    {
+      PopcheckCheckResult *result = g_new0 (PopcheckCheckResult, 1);
+
+      result->account_id = g_strdup (account_ids[i]);
+      g_ptr_array_add (data->results, result);
+      popcheck_checker_check_async (self, account_ids[i], cancellable,
+                                    check_accounts_checked_cb,
+                                    check_accounts_step_new (task, result));
+    }
+  check_accounts_release (task);
+}
+
+GPtrArray *
+popcheck_checker_check_accounts_finish (PopcheckChecker  *self,
+                                        GAsyncResult     *result,
+                                        GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* Sessions for one request: delete, preview, retrieve.  Each opens its own

@@ -454,19 +454,24 @@ select_accounts (CliAccounts *cli,
 
 /* check */
 
-typedef struct
+/* All accounts: the disabled ones are reported, not checked.  One named
+ * account is checked even when disabled: it was asked for. */
+static gboolean
+check_wanted (CliAccounts     *cli,
+              PopcheckAccount *account)
 {
-  PopcheckAccount *account;
-  GAsyncResult    *result;
-  gboolean         skipped;
-} CheckRun;
+  return cli->options->account != NULL || popcheck_account_get_enabled (account);
+}
 
 static int
 run_check (CliAccounts *cli)
 {
   g_autoptr(PopcheckChecker) checker = NULL;
   g_autoptr(GPtrArray) selected = NULL;
-  g_autofree CheckRun *runs = NULL;
+  g_autoptr(GPtrArray) account_ids = g_ptr_array_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  guint next_result = 0;
   int status;
 
   if (cli->options->commands[1] != NULL)
@@ -482,58 +487,58 @@ run_check (CliAccounts *cli)
       return CLI_EXIT_USAGE;
     }
 
-  /* Not started: no timers, no network monitor, just the checks asked
-   * for, through the same sessions and state files as the app's. */
-  checker = popcheck_checker_new (cli->accounts);
-  cli->checker = checker;
-  runs = g_new0 (CheckRun, selected->len);
-
   for (guint i = 0; i < selected->len; i++)
     {
       PopcheckAccount *account = g_ptr_array_index (selected, i);
 
-      runs[i].account = account;
-      /* All accounts: the disabled ones are reported, not checked.  One
-       * named account is checked even when disabled: it was asked for. */
-      if (cli->options->account == NULL && !popcheck_account_get_enabled (account))
-        {
-          runs[i].skipped = TRUE;
-          continue;
-        }
-      popcheck_checker_check_async (checker, popcheck_account_get_id (account),
-                                    cli->cancellable, store_result_cb,
-                                    &runs[i].result);
+      if (check_wanted (cli, account))
+        g_ptr_array_add (account_ids, (gpointer) popcheck_account_get_id (account));
     }
+  g_ptr_array_add (account_ids, NULL);
 
-  for (guint i = 0; i < selected->len; i++)
-    if (!runs[i].skipped)
-      wait_for_result (&runs[i].result);
+  /* Not started: no timers, no network monitor, just the checks asked
+   * for, through the same sessions and state files as the app's. */
+  checker = popcheck_checker_new (cli->accounts);
+  cli->checker = checker;
+  popcheck_checker_check_accounts_async (checker,
+                                         (const char * const *) account_ids->pdata,
+                                         cli->cancellable, store_result_cb,
+                                         &result);
+  results = popcheck_checker_check_accounts_finish (checker,
+                                                    wait_for_result (&result),
+                                                    NULL);
   cli->checker = NULL;
 
   status = CLI_EXIT_OK;
   for (guint i = 0; i < selected->len; i++)
     {
-      PopcheckAccount *account = runs[i].account;
+      PopcheckAccount *account = g_ptr_array_index (selected, i);
       const char *id = popcheck_account_get_id (account);
       PopcheckMailbox *mailbox = popcheck_checker_get_mailbox (checker, id);
-      g_autoptr(GAsyncResult) result = g_steal_pointer (&runs[i].result);
-      g_autoptr(GError) error = NULL;
+      PopcheckCheckResult *outcome = NULL;
       g_autofree char *message = NULL;
       PopcheckMailboxState state;
 
-      if (runs[i].skipped)
+      /* The results are in the order of the accounts checked. */
+      if (check_wanted (cli, account))
+        outcome = g_ptr_array_index (results, next_result++);
+
+      if (outcome == NULL)
         state = POPCHECK_MAILBOX_STATE_DISABLED;
-      else if (popcheck_checker_check_finish (checker, result, &error))
+      else if (outcome->error == NULL)
         {
           state = POPCHECK_MAILBOX_STATE_IDLE;
-          save_mailbox (mailbox);
+          if (outcome->save_error != NULL)
+            g_printerr (PROGRAM_NAME ": could not save the state of the "
+                        "account \"%s\": %s\n", id,
+                        outcome->save_error->message);
         }
       else
         {
           state = POPCHECK_MAILBOX_STATE_ERROR;
-          message = popcheck_session_describe_error (error);
+          message = popcheck_session_describe_error (outcome->error);
           if (status == CLI_EXIT_OK)
-            status = exit_status_for_error (cli, error);
+            status = exit_status_for_error (cli, outcome->error);
         }
 
       if (message != NULL)
