@@ -35,6 +35,7 @@
 #include "pop3-auth.h"
 #include "pop3-client.h"
 #include "pop3-parser.h"
+#include "pop3-security.h"
 #include "pop3-tls.h"
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
@@ -932,7 +933,7 @@ run_account_add (CliAccounts *cli)
       !pop3_security_from_string (options->security, &security))
     return popcheck_cli_usage_error ("\"%s\" is not a --security; use tls, "
                                      "starttls or none", options->security);
-  port = security == POP3_SECURITY_TLS ? 995 : 110;
+  port = pop3_security_default_port (security);
   if (options->port != NULL)
     {
       if (!popcheck_cli_parse_unsigned (options->port, 1, G_MAXUINT16, &value))

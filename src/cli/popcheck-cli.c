@@ -25,6 +25,7 @@
 
 #include "pop3-auth.h"
 #include "pop3-client.h"
+#include "pop3-security.h"
 #include "popcheck-cli.h"
 #include "popcheck-cli-json.h"
 
@@ -1293,7 +1294,7 @@ parse_server_options (CliSession *session,
     }
   else
     {
-      session->port = session->security == POP3_SECURITY_TLS ? 995 : 110;
+      session->port = pop3_security_default_port (session->security);
     }
 
   if (options->auth != NULL &&
