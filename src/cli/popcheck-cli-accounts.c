@@ -903,7 +903,7 @@ run_account_add (CliAccounts *cli)
   Pop3AuthMethod auth = POP3_AUTH_AUTO;
   PopcheckAccount *account;
   guint16 port;
-  guint64 value;
+  int status;
   char *password;
 
   if (name == NULL || options->commands[3] != NULL)
@@ -929,33 +929,12 @@ run_account_add (CliAccounts *cli)
     return popcheck_cli_usage_error ("--user: %s", error != NULL
                                                      ? error->message
                                                      : "a line break");
-  if (options->security != NULL &&
-      !pop3_security_from_string (options->security, &security))
-    return popcheck_cli_usage_error ("\"%s\" is not a --security; use tls, "
-                                     "starttls or none", options->security);
-  port = pop3_security_default_port (security);
-  if (options->port != NULL)
-    {
-      if (!popcheck_cli_parse_unsigned (options->port, 1, G_MAXUINT16, &value))
-        return popcheck_cli_usage_error ("\"%s\" is not a --port; a port is "
-                                         "a number from 1 to 65535",
-                                         options->port);
-      port = (guint16) value;
-    }
-  if (options->auth != NULL &&
-      !pop3_auth_method_from_string (options->auth, &auth))
-    return popcheck_cli_usage_error ("\"%s\" is not an --auth method; use "
-                                     "auto, user, apop, plain, login or "
-                                     "cram-md5", options->auth);
-  if (options->pin != NULL)
-    {
-      pin = pop3_tls_normalize_fingerprint (options->pin);
-      if (pin == NULL)
-        return popcheck_cli_usage_error ("\"%s\" is not a SHA-256 "
-                                         "fingerprint for --pin; give 64 "
-                                         "hexadecimal digits, with or "
-                                         "without colons", options->pin);
-    }
+  status = popcheck_cli_parse_security_options (options, &security, &port,
+                                                &auth);
+  if (status == CLI_EXIT_OK)
+    status = popcheck_cli_parse_pin (options->pin, &pin);
+  if (status != CLI_EXIT_OK)
+    return status;
 
   /* Last, so that a usage error never swallows the password. */
   password = read_new_password (options->user, options->host, &error);

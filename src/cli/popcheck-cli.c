@@ -467,33 +467,6 @@ command_names (void)
   return g_string_free (g_steal_pointer (&names), FALSE);
 }
 
-/* Digits only: strtoul() would also take signs, spaces and "0x". */
-gboolean
-popcheck_cli_parse_unsigned (const char *str,
-                             guint64     min,
-                             guint64     max,
-                             guint64    *out)
-{
-  guint64 value;
-  char *end = NULL;
-
-  if (str == NULL || *str == '\0' || strlen (str) > 20)
-    return FALSE;
-  for (const char *p = str; *p; p++)
-    if (!g_ascii_isdigit (*p))
-      return FALSE;
-
-  errno = 0;
-  value = g_ascii_strtoull (str, &end, 10);
-  if (errno != 0 || end == NULL || *end != '\0')
-    return FALSE;
-  if (value < min || value > max)
-    return FALSE;
-
-  *out = value;
-  return TRUE;
-}
-
 static gboolean
 parse_message_number (const char *word,
                       const char *str,
@@ -1095,111 +1068,10 @@ cli_session_run (CliSession *session)
   return popcheck_cli_finish_output (session->exit_status);
 }
 
-int
-popcheck_cli_finish_output (int status)
-{
-  if (fflush (stdout) != 0 || ferror (stdout))
-    {
-      int saved_errno = errno;
-
-      g_printerr (PROGRAM_NAME ": could not write the output: %s\n",
-                  g_strerror (saved_errno));
-      if (status == CLI_EXIT_OK)
-        status = CLI_EXIT_NETWORK;
-    }
-
-  return status;
-}
-
 /* Options */
-
-static void
-cli_options_clear (CliOptions *options)
-{
-  g_free (options->account);
-  g_free (options->format);
-  g_free (options->host);
-  g_free (options->port);
-  g_free (options->security);
-  g_free (options->user);
-  g_free (options->auth);
-  g_free (options->ca_file);
-  g_free (options->pin);
-  g_free (options->timeout);
-  g_free (options->debug);
-  g_strfreev (options->commands);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliOptions, cli_options_clear)
-
-int
-popcheck_cli_usage_error (const char *format,
-                          ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  g_printerr (PROGRAM_NAME ": %s\n"
-              "Run \"" PROGRAM_NAME " --help\" to see how it is used.\n",
-              message);
-
-  return CLI_EXIT_USAGE;
-}
 
 #define EMPTY_STDIN_MESSAGE \
   "--password-stdin was given but standard input is empty"
-
-/* One line from stdin, without its line ending.  Reading it ourselves
- * keeps the password out of the process list and the shell history. */
-char *
-popcheck_cli_read_password (const char  *empty_message,
-                            GError     **error)
-{
-  char *line = NULL;
-  size_t capacity = 0;
-  ssize_t len;
-  char *password;
-
-  errno = 0;
-  len = getline (&line, &capacity, stdin);
-  if (len < 0)
-    {
-      int saved_errno = errno;
-
-      free (line);
-      if (saved_errno != 0)
-        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                     "could not read the password from standard input: %s",
-                     g_strerror (saved_errno));
-      else
-        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                             empty_message);
-      return NULL;
-    }
-
-  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-    len--;
-
-  if (memchr (line, '\0', len) != NULL)
-    {
-      explicit_bzero (line, capacity);
-      free (line);
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "the password read from standard input contains "
-                           "a NUL byte");
-      return NULL;
-    }
-
-  password = g_strndup (line, len);
-  explicit_bzero (line, capacity);
-  free (line);
-
-  return password;
-}
 
 static const char *
 cli_summary (void)
@@ -1266,45 +1138,6 @@ static const char cli_description[] =
   "Example:\n"
   "  printf '%s\\n' \"$PASSWORD\" | popcheck-cli --host mail.example.org \\\n"
   "      --user alice --password-stdin stat list \"top 1 0\"\n";
-
-/* --host, --port, --security and --auth, when no --account gives them. */
-static int
-parse_server_options (CliSession *session,
-                      CliOptions *options)
-{
-  guint64 value;
-
-  if (options->host == NULL || options->host[0] == '\0')
-    return popcheck_cli_usage_error ("--host is required: which server should "
-                                     "I connect to?");
-  session->host = g_strdup (options->host);
-
-  if (options->security != NULL &&
-      !pop3_security_from_string (options->security, &session->security))
-    return popcheck_cli_usage_error ("\"%s\" is not a --security; use tls, "
-                                     "starttls or none", options->security);
-
-  if (options->port != NULL)
-    {
-      if (!popcheck_cli_parse_unsigned (options->port, 1, G_MAXUINT16, &value))
-        return popcheck_cli_usage_error ("\"%s\" is not a --port; a port is a "
-                                         "number from 1 to 65535",
-                                         options->port);
-      session->port = (guint16) value;
-    }
-  else
-    {
-      session->port = pop3_security_default_port (session->security);
-    }
-
-  if (options->auth != NULL &&
-      !pop3_auth_method_from_string (options->auth, &session->auth))
-    return popcheck_cli_usage_error ("\"%s\" is not an --auth method; use "
-                                     "auto, user, apop, plain, login or "
-                                     "cram-md5", options->auth);
-
-  return CLI_EXIT_OK;
-}
 
 static int
 cli_session_parse_arguments (CliSession  *session,
@@ -1392,7 +1225,15 @@ cli_session_parse_arguments (CliSession  *session,
     }
   else
     {
-      status = parse_server_options (session, &options);
+      if (options.host == NULL || options.host[0] == '\0')
+        return popcheck_cli_usage_error ("--host is required: which server "
+                                         "should I connect to?");
+      session->host = g_strdup (options.host);
+
+      status = popcheck_cli_parse_security_options (&options,
+                                                    &session->security,
+                                                    &session->port,
+                                                    &session->auth);
       if (status != CLI_EXIT_OK)
         return status;
     }
@@ -1415,15 +1256,9 @@ cli_session_parse_arguments (CliSession  *session,
       session->debug = (guint) value;
     }
 
-  if (options.pin != NULL)
-    {
-      session->pin = pop3_tls_normalize_fingerprint (options.pin);
-      if (session->pin == NULL)
-        return popcheck_cli_usage_error ("\"%s\" is not a SHA-256 fingerprint "
-                                         "for --pin; give 64 hexadecimal "
-                                         "digits, with or without colons",
-                                         options.pin);
-    }
+  status = popcheck_cli_parse_pin (options.pin, &session->pin);
+  if (status != CLI_EXIT_OK)
+    return status;
 
   if (options.commands == NULL || options.commands[0] == NULL)
     return popcheck_cli_usage_error ("no COMMAND was given; try \"stat\"");
