@@ -35,7 +35,6 @@
 #include "pop3-auth.h"
 #include "pop3-client.h"
 #include "pop3-parser.h"
-#include "pop3-security.h"
 #include "pop3-tls.h"
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"

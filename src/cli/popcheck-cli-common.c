@@ -187,6 +187,23 @@ popcheck_cli_parse_pin (const char  *option,
 
 /* Output */
 
+void
+popcheck_cli_write (const char *data,
+                    gsize       len)
+{
+  /* Not g_print(): it converts to the locale's charset, and message bytes
+   * and JSON must reach stdout exactly as they are. */
+  if (len > 0)
+    fwrite (data, 1, len, stdout);
+}
+
+void
+popcheck_cli_write_line (const char *line)
+{
+  popcheck_cli_write (line, strlen (line));
+  popcheck_cli_write ("\n", 1);
+}
+
 int
 popcheck_cli_finish_output (int status)
 {

@@ -78,10 +78,49 @@ int       popcheck_cli_parse_security_options (CliOptions     *options,
 /* --pin, when @option is given: @pin receives it normalized. */
 int       popcheck_cli_parse_pin            (const char    *option,
                                              char         **pin);
+/* Bytes to standard output exactly as they are. */
+void      popcheck_cli_write                (const char    *data,
+                                             gsize          len);
 void      popcheck_cli_write_line           (const char    *line);
 /* Flushes stdout; a failure to write is reported and turns @status into
  * CLI_EXIT_NETWORK when it was CLI_EXIT_OK. */
 int       popcheck_cli_finish_output        (int            status);
+
+/* popcheck-cli-commands.c: the engine's command words */
+
+typedef struct _CliCommandSpec CliCommandSpec;
+
+typedef struct
+{
+  const CliCommandSpec *spec;
+  /* As the user gave it: it names the command in JSON and messages. */
+  char                 *word;
+  guint                 msg;
+  guint                 lines;
+} CliCommand;
+
+/* One command word with its arguments, as in "top 1 10"; NULL with a
+ * G_OPTION_ERROR that says what is wrong with it. */
+CliCommand *popcheck_cli_command_parse      (const char          *word,
+                                             GError             **error);
+void      popcheck_cli_command_free         (CliCommand          *command);
+/* Sends the command; FALSE when it needs no server round trip (welcome),
+ * and @callback is not called. */
+gboolean  popcheck_cli_command_start        (const CliCommand    *command,
+                                             Pop3Client          *client,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+/* Prints the answer: text, or one JSON object; @reply is NULL for
+ * welcome. */
+void      popcheck_cli_command_report       (const CliCommand    *command,
+                                             Pop3Client          *client,
+                                             Pop3Reply           *reply,
+                                             gboolean             json_output);
+/* One line per command word, for --help. */
+void      popcheck_cli_command_append_help  (GString             *text);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliCommand, popcheck_cli_command_free)
 
 /* popcheck-cli-accounts.c */
 
