@@ -58,6 +58,22 @@ typedef struct
   guint                sigterm_id;
 } CliAccounts;
 
+typedef int (*CliAccountsRunFunc) (CliAccounts *cli);
+
+/* A command on stored accounts, as GIO's gio tool lists its commands: its
+ * word, what runs it, and the options it takes besides --json. */
+typedef struct
+{
+  const char         *name;
+  /* How a refused option names the command; NULL when the command
+   * checks its options itself (account, for each of its verbs). */
+  const char         *label;
+  CliAccountsRunFunc  run;
+  gboolean            allow_account;
+  gboolean            allow_server;
+  gboolean            allow_format;
+} CliAccountsCommand;
+
 /* Waiting: the core is asynchronous; the command line simply runs the
  * default main context until the answer is there. */
 
@@ -303,35 +319,32 @@ popcheck_cli_resolve_account (const char      *name,
 /* Options that a command does not use are refused, not ignored: a --host
  * given to "check" would otherwise look like it did something. */
 static int
-refuse_options (CliOptions *options,
-                const char *command,
-                gboolean    allow_account,
-                gboolean    allow_server,
-                gboolean    allow_format)
+refuse_options (CliOptions               *options,
+                const CliAccountsCommand *command)
 {
   struct {
     const char *name;
     gboolean    given;
     gboolean    allowed;
   } checks[] = {
-    { "--account", options->account != NULL, allow_account },
-    { "--host", options->host != NULL, allow_server },
-    { "--port", options->port != NULL, allow_server },
-    { "--security", options->security != NULL, allow_server },
-    { "--user", options->user != NULL, allow_server },
-    { "--auth", options->auth != NULL, allow_server },
-    { "--pin", options->pin != NULL, allow_server },
-    { "--password-stdin", options->password_stdin, allow_server },
+    { "--account", options->account != NULL, command->allow_account },
+    { "--host", options->host != NULL, command->allow_server },
+    { "--port", options->port != NULL, command->allow_server },
+    { "--security", options->security != NULL, command->allow_server },
+    { "--user", options->user != NULL, command->allow_server },
+    { "--auth", options->auth != NULL, command->allow_server },
+    { "--pin", options->pin != NULL, command->allow_server },
+    { "--password-stdin", options->password_stdin, command->allow_server },
     { "--ca-file", options->ca_file != NULL, FALSE },
     { "--timeout", options->timeout != NULL, FALSE },
     { "--debug", options->debug != NULL, FALSE },
-    { "--format", options->format != NULL, allow_format },
+    { "--format", options->format != NULL, command->allow_format },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (checks); i++)
     if (checks[i].given && !checks[i].allowed)
       return popcheck_cli_usage_error ("%s does not go with \"%s\"",
-                                       checks[i].name, command);
+                                       checks[i].name, command->label);
 
   return CLI_EXIT_OK;
 }
@@ -1086,29 +1099,55 @@ run_account_remove (CliAccounts *cli)
   return status;
 }
 
+/* The commands */
+
+static int run_account (CliAccounts *cli);
+
+static const CliAccountsCommand account_commands[] = {
+  { "account", NULL, run_account, FALSE, FALSE, FALSE },
+  { "status", "status", run_status, TRUE, FALSE, TRUE },
+  { "check", "check", run_check, TRUE, FALSE, FALSE },
+  { "delete", "delete", run_delete, TRUE, FALSE, FALSE },
+};
+
+static const CliAccountsCommand account_verbs[] = {
+  { "add", "account add", run_account_add, FALSE, TRUE, FALSE },
+  { "list", "account", run_account_list, FALSE, FALSE, FALSE },
+  { "remove", "account", run_account_remove, FALSE, FALSE, FALSE },
+};
+
+static const CliAccountsCommand *
+find_command (const CliAccountsCommand *commands,
+              gsize                     n_commands,
+              const char               *name)
+{
+  for (gsize i = 0; i < n_commands; i++)
+    if (g_strcmp0 (commands[i].name, name) == 0)
+      return &commands[i];
+
+  return NULL;
+}
+
 static int
 run_account (CliAccounts *cli)
 {
-  const char *verb = cli->options->commands[1];
+  /* What an unknown verb is refused as, before it is explained. */
+  static const CliAccountsCommand unknown = { NULL, "account", NULL,
+                                              FALSE, FALSE, FALSE };
+  const CliAccountsCommand *verb;
   int status;
 
-  if (g_strcmp0 (verb, "add") == 0)
-    {
-      status = refuse_options (cli->options, "account add", FALSE, TRUE, FALSE);
-      return status != CLI_EXIT_OK ? status : run_account_add (cli);
-    }
-
-  status = refuse_options (cli->options, "account", FALSE, FALSE, FALSE);
+  verb = find_command (account_verbs, G_N_ELEMENTS (account_verbs),
+                       cli->options->commands[1]);
+  status = refuse_options (cli->options, verb != NULL ? verb : &unknown);
   if (status != CLI_EXIT_OK)
     return status;
 
-  if (g_strcmp0 (verb, "list") == 0)
-    return run_account_list (cli);
-  if (g_strcmp0 (verb, "remove") == 0)
-    return run_account_remove (cli);
+  if (verb == NULL)
+    return popcheck_cli_usage_error ("use \"account add NAME\", \"account "
+                                     "list\" or \"account remove NAME\"");
 
-  return popcheck_cli_usage_error ("use \"account add NAME\", \"account "
-                                   "list\" or \"account remove NAME\"");
+  return verb->run (cli);
 }
 
 /* Entry points */
@@ -1116,29 +1155,27 @@ run_account (CliAccounts *cli)
 gboolean
 popcheck_cli_is_account_command (const char *word)
 {
-  return g_strcmp0 (word, "account") == 0 ||
-         g_strcmp0 (word, "status") == 0 ||
-         g_strcmp0 (word, "check") == 0 ||
-         g_strcmp0 (word, "delete") == 0;
+  return find_command (account_commands, G_N_ELEMENTS (account_commands),
+                       word) != NULL;
 }
 
 int
 popcheck_cli_run_account_command (CliOptions *options)
 {
   CliAccounts cli = { 0 };
-  const char *command = options->commands[0];
+  const CliAccountsCommand *command;
   int status;
 
-  g_return_val_if_fail (popcheck_cli_is_account_command (command), CLI_EXIT_USAGE);
+  command = find_command (account_commands, G_N_ELEMENTS (account_commands),
+                          options->commands[0]);
+  g_return_val_if_fail (command != NULL, CLI_EXIT_USAGE);
 
-  if (g_str_equal (command, "status"))
-    status = refuse_options (options, command, TRUE, FALSE, TRUE);
-  else if (!g_str_equal (command, "account"))
-    status = refuse_options (options, command, TRUE, FALSE, FALSE);
-  else
-    status = CLI_EXIT_OK;
-  if (status != CLI_EXIT_OK)
-    return status;
+  if (command->label != NULL)
+    {
+      status = refuse_options (options, command);
+      if (status != CLI_EXIT_OK)
+        return status;
+    }
 
   cli.options = options;
   cli.accounts = open_accounts (&status);
@@ -1148,14 +1185,7 @@ popcheck_cli_run_account_command (CliOptions *options)
   cli.sigint_id = g_unix_signal_add (SIGINT, interrupt_cb, &cli);
   cli.sigterm_id = g_unix_signal_add (SIGTERM, interrupt_cb, &cli);
 
-  if (g_str_equal (command, "account"))
-    status = run_account (&cli);
-  else if (g_str_equal (command, "status"))
-    status = run_status (&cli);
-  else if (g_str_equal (command, "check"))
-    status = run_check (&cli);
-  else
-    status = run_delete (&cli);
+  status = command->run (&cli);
 
   g_source_remove (cli.sigint_id);
   g_source_remove (cli.sigterm_id);
