@@ -141,6 +141,22 @@ operation_open (GTask *task)
                                operation_opened_cb, g_object_ref (task));
 }
 
+/* The slot an operation of @task runs on; NULL after failing @task when
+ * there is no such account. */
+static PopcheckCheckerSlot *
+find_slot_for_task (PopcheckChecker *self,
+                    const char      *account_id,
+                    GTask           *task)
+{
+  PopcheckCheckerSlot *slot = popcheck_checker_find_slot (self, account_id);
+
+  if (slot == NULL)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                             _("There is no account “%s”."), account_id);
+
+  return slot;
+}
+
 /* Checks */
 
 typedef struct
@@ -336,13 +352,9 @@ popcheck_checker_check_async (PopcheckChecker     *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, popcheck_checker_check_async);
 
-  slot = popcheck_checker_find_slot (self, account_id);
+  slot = find_slot_for_task (self, account_id, task);
   if (slot == NULL)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                               _("There is no account “%s”."), account_id);
-      return;
-    }
+    return;
 
   slot->check_queued = TRUE;
   popcheck_checker_slot_queue (slot, check_operation, task);
@@ -625,15 +637,9 @@ request_queue (PopcheckChecker     *self,
   g_task_set_source_tag (task, source_tag);
   g_task_set_task_data (task, data, (GDestroyNotify) request_data_free);
 
-  slot = popcheck_checker_find_slot (self, account_id);
-  if (slot == NULL)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                               _("There is no account “%s”."), account_id);
-      return;
-    }
-
-  popcheck_checker_slot_queue (slot, request_operation, task);
+  slot = find_slot_for_task (self, account_id, task);
+  if (slot != NULL)
+    popcheck_checker_slot_queue (slot, request_operation, task);
 }
 
 /* One UID, as the array the request keeps. */
