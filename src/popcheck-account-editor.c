@@ -14,15 +14,13 @@
 
 #include <glib/gi18n.h>
 
+#include "pop3-security.h"
 #include "popcheck-account.h"
 #include "popcheck-account-editor.h"
 #include "popcheck-account-list.h"
 #include "popcheck-certificate-dialog.h"
 #include "popcheck-connection-test.h"
 #include "popcheck-secret.h"
-
-#define TLS_PORT      995
-#define STARTTLS_PORT 110
 
 /* The rows of the security combo. */
 enum {
@@ -329,11 +327,18 @@ security_changed_cb (PopcheckAccountEditor *self)
                             index != SECURITY_AUTOMATIC);
   if (index == SECURITY_AUTOMATIC)
     gtk_editable_set_text (GTK_EDITABLE (self->port_row), "");
-  else if (*port == '\0' || g_str_equal (port, G_STRINGIFY (TLS_PORT)) ||
-           g_str_equal (port, G_STRINGIFY (STARTTLS_PORT)))
-    gtk_editable_set_text (GTK_EDITABLE (self->port_row),
-                           index == SECURITY_TLS ? G_STRINGIFY (TLS_PORT)
-                                                 : G_STRINGIFY (STARTTLS_PORT));
+  else
+    {
+      g_autofree char *tls_port = NULL;
+      g_autofree char *starttls_port = NULL;
+
+      tls_port = g_strdup_printf ("%u", pop3_security_default_port (POP3_SECURITY_TLS));
+      starttls_port = g_strdup_printf ("%u", pop3_security_default_port (POP3_SECURITY_STARTTLS));
+      if (*port == '\0' || g_str_equal (port, tls_port) ||
+          g_str_equal (port, starttls_port))
+        gtk_editable_set_text (GTK_EDITABLE (self->port_row),
+                               index == SECURITY_TLS ? tls_port : starttls_port);
+    }
 
   field_changed_cb (self);
 }
@@ -681,8 +686,9 @@ start_session (PopcheckAccountEditor *self,
                                              user, password,
                                              chosen_auth (self));
   if (security_index (self) == SECURITY_AUTOMATIC)
-    popcheck_connection_test_set_automatic (self->test, TLS_PORT,
-                                            STARTTLS_PORT);
+    popcheck_connection_test_set_automatic (self->test,
+                                            pop3_security_default_port (POP3_SECURITY_TLS),
+                                            pop3_security_default_port (POP3_SECURITY_STARTTLS));
   popcheck_connection_test_set_pinned_fingerprint (self->test,
                                                    self->pinned_fingerprint);
 

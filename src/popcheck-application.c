@@ -136,46 +136,39 @@ ask_running_instance (GError **error)
 
 typedef struct
 {
-  PopcheckChecker *checker;
-  GMainLoop       *loop;
-  guint            pending;
-  gboolean         failed;
+  GMainLoop *loop;
+  gboolean   failed;
 } CheckOnce;
 
 static void
-check_once_checked_cb (GObject      *object,
-                       GAsyncResult *result,
-                       gpointer      user_data)
+check_once_done_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
 {
+  PopcheckChecker *checker = POPCHECK_CHECKER (object);
   CheckOnce *once = user_data;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  guint n_new;
 
-  if (!popcheck_checker_check_finish (once->checker, result, &error))
+  results = popcheck_checker_check_accounts_finish (checker, result, NULL);
+  for (guint i = 0; i < results->len; i++)
     {
-      g_printerr ("%s\n", error->message);
-      once->failed = TRUE;
+      PopcheckCheckResult *outcome = g_ptr_array_index (results, i);
+      const GError *error = outcome->error ? outcome->error
+                                           : outcome->save_error;
+
+      if (error != NULL)
+        {
+          g_printerr ("%s\n", error->message);
+          once->failed = TRUE;
+        }
     }
 
-  if (--once->pending == 0)
-    g_main_loop_quit (once->loop);
-}
+  n_new = popcheck_checker_get_n_new (checker);
+  g_print (g_dngettext (GETTEXT_PACKAGE, "%u new message\n",
+                        "%u new messages\n", n_new), n_new);
 
-static void
-check_once_saved_cb (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  CheckOnce *once = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!popcheck_mailbox_save_finish (POPCHECK_MAILBOX (object), result, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      once->failed = TRUE;
-    }
-
-  if (--once->pending == 0)
-    g_main_loop_quit (once->loop);
+  g_main_loop_quit (once->loop);
 }
 
 /* Checks every account once, prints how much new mail there is, and
@@ -185,11 +178,10 @@ check_once (void)
 {
   g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
   g_autoptr(PopcheckChecker) checker = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(GPtrArray) account_ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   guint n_accounts = g_list_model_get_n_items (G_LIST_MODEL (accounts));
-  GListModel *mailboxes;
   CheckOnce once = { 0 };
-  guint n_new;
 
   if (n_accounts == 0)
     {
@@ -197,43 +189,27 @@ check_once (void)
       return EXIT_FAILURE;
     }
 
-  checker = popcheck_checker_new (accounts);
-  loop = g_main_loop_new (NULL, FALSE);
-  once.checker = checker;
-  once.loop = loop;
-
   /* As the running PopCheck would: turned-off accounts, and one still
    * without a server, are left alone. */
   for (guint i = 0; i < n_accounts; i++)
     {
       g_autoptr(PopcheckAccount) account = g_list_model_get_item (G_LIST_MODEL (accounts), i);
 
-      if (!popcheck_account_get_enabled (account) ||
-          *popcheck_account_get_host (account) == '\0')
-        continue;
-      once.pending++;
-      popcheck_checker_check_async (checker, popcheck_account_get_id (account),
-                                    NULL, check_once_checked_cb, &once);
+      if (popcheck_account_get_enabled (account) &&
+          *popcheck_account_get_host (account) != '\0')
+        g_ptr_array_add (account_ids,
+                         g_strdup (popcheck_account_get_id (account)));
     }
-  if (once.pending > 0)
-    g_main_loop_run (loop);
+  g_ptr_array_add (account_ids, NULL);
 
   /* What this check saw counts as seen: a PopCheck started later must not
-   * announce it again, so the state is on disk before the process ends. */
-  mailboxes = popcheck_checker_get_mailboxes (checker);
-  once.pending = g_list_model_get_n_items (mailboxes);
-  for (guint i = 0; i < g_list_model_get_n_items (mailboxes); i++)
-    {
-      g_autoptr(PopcheckMailbox) mailbox = g_list_model_get_item (mailboxes, i);
-
-      popcheck_mailbox_save_async (mailbox, NULL, check_once_saved_cb, &once);
-    }
-  if (once.pending > 0)
-    g_main_loop_run (loop);
-
-  n_new = popcheck_checker_get_n_new (checker);
-  g_print (g_dngettext (GETTEXT_PACKAGE, "%u new message\n",
-                        "%u new messages\n", n_new), n_new);
+   * announce it again, so the checker writes the state before it ends. */
+  checker = popcheck_checker_new (accounts);
+  once.loop = loop;
+  popcheck_checker_check_accounts_async (checker,
+                                         (const char * const *) account_ids->pdata,
+                                         NULL, check_once_done_cb, &once);
+  g_main_loop_run (loop);
 
   return once.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,4 +1,5 @@
-/* popcheck-checker-private.h: what only tests and diagnostics use
+/* popcheck-checker-private.h: what only tests, diagnostics and the
+ * checker's own files use
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
@@ -9,6 +10,7 @@
 
 #include "pop3-client.h"
 #include "popcheck-checker.h"
+#include "popcheck-session.h"
 
 G_BEGIN_DECLS
 
@@ -33,5 +35,64 @@ guint            popcheck_checker_get_next_delay     (PopcheckChecker           
  * popcheck_checker_start(). */
 void             popcheck_checker_set_network_monitor (PopcheckChecker           *self,
                                                        GNetworkMonitor           *monitor);
+
+/* Between popcheck-checker.c (slots, queues, schedule) and
+ * popcheck-checker-operations.c (what an operation does on the server). */
+
+typedef struct _PopcheckCheckerSlot PopcheckCheckerSlot;
+
+/* Runs an operation of @task on @slot; it ends with
+ * popcheck_checker_slot_done(), which starts the next one. */
+typedef void (*PopcheckCheckerOperation) (PopcheckCheckerSlot *slot,
+                                          GTask               *task);
+
+/* A slot is shared by the checker (while the account exists) and by the
+ * operation running on it: removing the account releases the checker's
+ * reference, and the callbacks of the cancelled operation still find the
+ * slot, marked removed. */
+struct _PopcheckCheckerSlot
+{
+  gatomicrefcount  ref_count;
+  gboolean         removed;
+  PopcheckChecker *checker;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  GCancellable    *cancellable;
+  /* Loading the saved state is not stopped by popcheck_checker_stop(), only
+   * by removing the account: a stopped checker may start again. */
+  GCancellable    *load_cancellable;
+  guint            timer_id;
+  guint            timer_delay;
+  guint            failures;
+  guint            login_delay;
+  gboolean         busy;
+  gboolean         loaded;
+  gboolean         check_queued;
+  gboolean         problem_reported;
+  GQueue           operations;
+  gulong           account_changed_id;
+};
+
+PopcheckCheckerSlot *popcheck_checker_find_slot         (PopcheckChecker          *self,
+                                                         const char               *account_id);
+PopcheckCheckerSlot *popcheck_checker_slot_ref          (PopcheckCheckerSlot      *slot);
+void                 popcheck_checker_slot_unref        (PopcheckCheckerSlot      *slot);
+/* Operations of one account never overlap: this one runs when the ones
+ * queued before it are done. */
+void                 popcheck_checker_slot_queue        (PopcheckCheckerSlot      *slot,
+                                                         PopcheckCheckerOperation  func,
+                                                         GTask                    *task);
+void                 popcheck_checker_slot_done         (PopcheckCheckerSlot      *slot);
+void                 popcheck_checker_slot_schedule     (PopcheckCheckerSlot      *slot);
+/* Not cancellable: a state file is written to its end. */
+void                 popcheck_checker_slot_save         (PopcheckCheckerSlot      *slot);
+PopcheckSession     *popcheck_checker_slot_new_session  (PopcheckCheckerSlot      *slot);
+/* The outcome of a check on the account's mailbox, its retries and the
+ * checker's signals: @error is NULL when the check succeeded. */
+void                 popcheck_checker_slot_record_check (PopcheckCheckerSlot      *slot,
+                                                         PopcheckSession          *session,
+                                                         const GError             *error);
+/* Started, and the network monitor says there is no network. */
+gboolean             popcheck_checker_is_offline        (PopcheckChecker          *self);
 
 G_END_DECLS

@@ -6,6 +6,9 @@
  * operations (check, delete, preview, retrieve).  Operations of one account
  * run one after the other, so a delete never interleaves with a check;
  * accounts run concurrently, so one dead server never delays the others.
+ * What each operation does on the server is in
+ * popcheck-checker-operations.c; this file keeps the slots, their queues
+ * and their schedule.
  */
 
 #define G_LOG_DOMAIN "popcheck-checker"
@@ -29,40 +32,13 @@
 #define BACKOFF_FIRST_SECONDS 60
 #define BACKOFF_CEILING_SECONDS 3600
 
-typedef struct _Slot Slot;
-typedef void (*OperationFunc) (Slot *slot, GTask *task);
-
-/* A slot is shared by the checker (while the account exists) and by the
- * operation running on it: removing the account releases the checker's
- * reference, and the callbacks of the cancelled operation still find the
- * slot, marked removed. */
-struct _Slot
-{
-  gatomicrefcount  ref_count;
-  gboolean         removed;
-  PopcheckChecker *checker;
-  PopcheckAccount *account;
-  PopcheckMailbox *mailbox;
-  GCancellable    *cancellable;
-  /* Loading the saved state is not stopped by popcheck_checker_stop(), only
-   * by removing the account: a stopped checker may start again. */
-  GCancellable    *load_cancellable;
-  guint            timer_id;
-  guint            timer_delay;
-  guint            failures;
-  guint            login_delay;
-  gboolean         busy;
-  gboolean         loaded;
-  gboolean         check_queued;
-  gboolean         problem_reported;
-  GQueue           operations;
-  gulong           account_changed_id;
-};
+/* This file's short name for its slots. */
+typedef PopcheckCheckerSlot Slot;
 
 typedef struct
 {
-  OperationFunc  func;
-  GTask         *task;
+  PopcheckCheckerOperation  func;
+  GTask                    *task;
 } Operation;
 
 struct _PopcheckChecker
@@ -101,17 +77,14 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void slot_schedule (Slot *slot);
 static void slot_run_next (Slot *slot);
 static gboolean slot_timer_cb (gpointer user_data);
-static void check_operation (Slot  *slot,
-                             GTask *task);
 
 /* Slots */
 
-static Slot *
-find_slot (PopcheckChecker *self,
-           const char      *account_id)
+Slot *
+popcheck_checker_find_slot (PopcheckChecker *self,
+                            const char      *account_id)
 {
   for (guint i = 0; i < self->slots->len; i++)
     {
@@ -134,15 +107,15 @@ slot_cancel_timer (Slot *slot)
   slot->timer_delay = 0;
 }
 
-static Slot *
-slot_ref (Slot *slot)
+Slot *
+popcheck_checker_slot_ref (Slot *slot)
 {
   g_atomic_ref_count_inc (&slot->ref_count);
   return slot;
 }
 
-static void
-slot_unref (Slot *slot)
+void
+popcheck_checker_slot_unref (Slot *slot)
 {
   if (!g_atomic_ref_count_dec (&slot->ref_count))
     return;
@@ -156,59 +129,9 @@ slot_unref (Slot *slot)
   g_free (slot);
 }
 
-/* An operation's cancellable: cancelled when the checker stops or the
- * account goes (the slot's cancellable at the time the operation started;
- * stopping replaces the slot's) and when the caller cancels its own. */
-typedef struct
-{
-  GCancellable *cancellable;
-  GCancellable *slot_cancellable;
-  gulong        slot_handler;
-  GCancellable *caller_cancellable;
-  gulong        caller_handler;
-} OperationCancel;
-
-static void
-cancel_linked_cb (GCancellable *source,
-                  GCancellable *target)
-{
-  g_cancellable_cancel (target);
-}
-
-static void
-operation_cancel_init (OperationCancel *link,
-                       Slot            *slot,
-                       GTask           *task)
-{
-  link->cancellable = g_cancellable_new ();
-  link->slot_cancellable = g_object_ref (slot->cancellable);
-  link->slot_handler = g_cancellable_connect (link->slot_cancellable,
-                                              G_CALLBACK (cancel_linked_cb),
-                                              link->cancellable, NULL);
-  if (g_task_get_cancellable (task) != NULL)
-    {
-      link->caller_cancellable = g_object_ref (g_task_get_cancellable (task));
-      link->caller_handler = g_cancellable_connect (link->caller_cancellable,
-                                                    G_CALLBACK (cancel_linked_cb),
-                                                    link->cancellable, NULL);
-    }
-}
-
-static void
-operation_cancel_clear (OperationCancel *link)
-{
-  if (link->slot_cancellable != NULL)
-    g_cancellable_disconnect (link->slot_cancellable, link->slot_handler);
-  if (link->caller_cancellable != NULL)
-    g_cancellable_disconnect (link->caller_cancellable, link->caller_handler);
-  g_clear_object (&link->slot_cancellable);
-  g_clear_object (&link->caller_cancellable);
-  g_clear_object (&link->cancellable);
-}
-
 /* A session for one operation of the slot; tests see its client first. */
-static PopcheckSession *
-slot_new_session (Slot *slot)
+PopcheckSession *
+popcheck_checker_slot_new_session (Slot *slot)
 {
   PopcheckChecker *self = slot->checker;
   PopcheckSession *session = popcheck_session_new (slot->account);
@@ -258,7 +181,7 @@ slot_release (Slot *slot)
   g_cancellable_cancel (slot->load_cancellable);
   slot_fail_queued (slot, _("The account was removed."));
   g_clear_signal_handler (&slot->account_changed_id, slot->account);
-  slot_unref (slot);
+  popcheck_checker_slot_unref (slot);
 }
 
 static void
@@ -276,10 +199,10 @@ mailbox_n_new_cb (PopcheckMailbox *mailbox,
 }
 
 /* Queue an operation on a slot; operations of one account never overlap. */
-static void
-slot_queue (Slot          *slot,
-            OperationFunc  func,
-            GTask         *task)
+void
+popcheck_checker_slot_queue (Slot                     *slot,
+                             PopcheckCheckerOperation  func,
+                             GTask                    *task)
 {
   Operation *operation = g_new0 (Operation, 1);
 
@@ -307,8 +230,8 @@ slot_run_next (Slot *slot)
   g_free (operation);
 }
 
-static void
-slot_done (Slot *slot)
+void
+popcheck_checker_slot_done (Slot *slot)
 {
   slot->busy = FALSE;
   slot_run_next (slot);
@@ -337,7 +260,7 @@ mailbox_loaded_cb (GObject      *object,
       return;
     }
 
-  slot = find_slot (self, popcheck_mailbox_get_account_id (mailbox));
+  slot = popcheck_checker_find_slot (self, popcheck_mailbox_get_account_id (mailbox));
   if (slot != NULL && slot->mailbox == mailbox)
     {
       slot->loaded = TRUE;
@@ -361,7 +284,7 @@ account_changed_cb (PopcheckAccount *account,
   if (!slot->checker->started)
     return;
 
-  slot_schedule (slot);
+  popcheck_checker_slot_schedule (slot);
 
   /* An account never checked yet, now with a server and a user: check it
    * soon rather than an interval from now.  Soon, not at once: whoever
@@ -426,7 +349,7 @@ accounts_items_changed_cb (GListModel      *model,
       g_ptr_array_insert (self->slots, position + i, slot);
       g_ptr_array_add (new_mailboxes, slot->mailbox);
       if (self->started)
-        slot_schedule (slot);
+        popcheck_checker_slot_schedule (slot);
     }
 
   g_list_store_splice (self->mailboxes, position, removed,
@@ -495,8 +418,8 @@ slot_next_delay (Slot *slot)
   return MAX (delay, slot->login_delay);
 }
 
-static void
-slot_schedule (Slot *slot)
+void
+popcheck_checker_slot_schedule (Slot *slot)
 {
   guint delay;
 
@@ -672,7 +595,7 @@ popcheck_checker_get_mailbox (PopcheckChecker *self,
   g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
   g_return_val_if_fail (account_id != NULL, NULL);
 
-  slot = find_slot (self, account_id);
+  slot = popcheck_checker_find_slot (self, account_id);
   return slot ? slot->mailbox : NULL;
 }
 
@@ -713,7 +636,7 @@ popcheck_checker_get_next_delay (PopcheckChecker *self,
   g_return_val_if_fail (POPCHECK_IS_CHECKER (self), 0);
   g_return_val_if_fail (account_id != NULL, 0);
 
-  slot = find_slot (self, account_id);
+  slot = popcheck_checker_find_slot (self, account_id);
   return slot != NULL ? slot->timer_delay : 0;
 }
 
@@ -768,8 +691,8 @@ save_done_cb (GObject      *object,
 }
 
 /* Not cancellable: a state file is written to its end. */
-static void
-slot_save (Slot *slot)
+void
+popcheck_checker_slot_save (Slot *slot)
 {
   /* A removed account's state file is gone with it, and stays gone. */
   if (slot->removed)
@@ -811,7 +734,7 @@ popcheck_checker_stop (PopcheckChecker *self)
        * since (messages marked seen).  The write runs to its end in its
        * thread even when the checker goes. */
       if (popcheck_mailbox_get_dirty (slot->mailbox))
-        slot_save (slot);
+        popcheck_checker_slot_save (slot);
     }
 }
 
@@ -857,45 +780,6 @@ popcheck_checker_check_now (PopcheckChecker *self,
                                     popcheck_account_get_id (slot->account),
                                     NULL, check_now_cb, NULL);
     }
-}
-
-void
-popcheck_checker_check_async (PopcheckChecker     *self,
-                              const char          *account_id,
-                              GCancellable        *cancellable,
-                              GAsyncReadyCallback  callback,
-                              gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  Slot *slot;
-
-  g_return_if_fail (POPCHECK_IS_CHECKER (self));
-  g_return_if_fail (account_id != NULL);
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, popcheck_checker_check_async);
-
-  slot = find_slot (self, account_id);
-  if (slot == NULL)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                               _("There is no account “%s”."), account_id);
-      return;
-    }
-
-  slot->check_queued = TRUE;
-  slot_queue (slot, check_operation, task);
-}
-
-gboolean
-popcheck_checker_check_finish (PopcheckChecker  *self,
-                               GAsyncResult     *result,
-                               GError          **error)
-{
-  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* What a failure means for the account: retry later, or wait for the
@@ -953,48 +837,24 @@ slot_record_failure (Slot         *slot,
     }
 }
 
-typedef struct
-{
-  Slot              *slot;
-  OperationCancel    cancel;
-  PopcheckSession   *session;
-  PopcheckMailbox   *mailbox;
-  GPtrArray         *uids;
-  GArray            *listing;
-  guint              pending_tops;
-  GError            *top_error;
-} CheckData;
-
+/* A check ended well: the mailbox takes the new listing, the failures are
+ * forgotten, and the window hears of new mail. */
 static void
-check_data_free (CheckData *data)
+slot_record_success (Slot            *slot,
+                     PopcheckSession *session)
 {
-  g_clear_pointer (&data->slot, slot_unref);
-  operation_cancel_clear (&data->cancel);
-  g_clear_object (&data->session);
-  g_clear_object (&data->mailbox);
-  g_clear_pointer (&data->uids, g_ptr_array_unref);
-  g_clear_pointer (&data->listing, g_array_unref);
-  g_clear_error (&data->top_error);
-  g_free (data);
-}
-
-static void
-check_finish_ok (GTask *task)
-{
-  CheckData *data = g_task_get_task_data (task);
-  Slot *slot = data->slot;
   PopcheckChecker *self = slot->checker;
   g_autoptr(GPtrArray) new_messages = NULL;
   gboolean first = !popcheck_mailbox_get_first_check_done (slot->mailbox);
 
   new_messages = popcheck_mailbox_end_update (slot->mailbox);
-  slot_save (slot);
+  popcheck_checker_slot_save (slot);
 
   slot->failures = 0;
   slot->problem_reported = FALSE;
-  slot->login_delay = popcheck_session_get_login_delay (data->session);
+  slot->login_delay = popcheck_session_get_login_delay (session);
   popcheck_mailbox_set_approximate_ids (slot->mailbox,
-                                        !popcheck_session_has_uidl (data->session));
+                                        !popcheck_session_has_uidl (session));
   popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_IDLE,
                               POPCHECK_PROBLEM_NONE, NULL);
   g_debug ("Account %s: checked, %u messages (%u new)",
@@ -1008,596 +868,21 @@ check_finish_ok (GTask *task)
   else if (new_messages->len > 0)
     g_signal_emit (self, signals[NEW_MESSAGES], 0, slot->mailbox,
                    new_messages);
-
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
-check_done (GTask  *task,
-            GError *error)
-{
-  CheckData *data = g_task_get_task_data (task);
-  Slot *slot = data->slot;
-
-  slot->check_queued = FALSE;
-
-  /* The account went away while its check was finishing: nothing of it
-   * may reach the mailbox or the signals any more. */
-  if (slot->removed && error == NULL)
-    error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                 _("The account was removed."));
-
-  if (error == NULL)
-    check_finish_ok (task);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_IDLE,
-                                  popcheck_mailbox_get_problem (slot->mailbox),
-                                  NULL);
-      g_task_return_error (task, error);
-    }
-  else
-    {
-      slot_record_failure (slot, error);
-      g_task_return_error (task, error);
-    }
-
-  if (data->session != NULL)
-    popcheck_session_close (data->session);
-
-  slot_schedule (slot);
-  slot_done (slot);
-}
-
-static void
-check_quit_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-
-  /* Nothing was changed on the server, so a failed QUIT loses nothing. */
-  popcheck_session_quit_finish (POPCHECK_SESSION (object), result, &error);
-  check_done (task, NULL);
-}
-
-static void
-check_quit (GTask *task)
-{
-  CheckData *data = g_task_get_task_data (task);
-
-  popcheck_session_quit_async (data->session, data->cancel.cancellable,
-                               check_quit_cb, g_object_ref (task));
-}
-
-static void
-check_top_cb (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  CheckData *data = g_task_get_task_data (task);
-  g_autoptr(PopcheckMessage) message = NULL;
-  g_autoptr(GError) error = NULL;
-
-  message = popcheck_session_summary_finish (POPCHECK_SESSION (object),
-                                             result, &error);
-  if (message != NULL)
-    popcheck_mailbox_add_summary (data->slot->mailbox, message);
-  else if (data->top_error == NULL)
-    data->top_error = g_steal_pointer (&error);
-
-  if (--data->pending_tops > 0)
-    return;
-
-  if (data->top_error != NULL)
-    check_done (task, g_steal_pointer (&data->top_error));
-  else
-    check_quit (task);
-}
-
-static void
-check_listed_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  CheckData *data = g_task_get_task_data (task);
-  PopcheckSession *session = POPCHECK_SESSION (object);
-  g_autoptr(GPtrArray) need_top = NULL;
-  GError *error = NULL;
-  guint lines;
-
-  if (!popcheck_session_list_finish (session, result, &data->uids,
-                                     &data->listing, &error))
-    {
-      check_done (task, error);
-      return;
-    }
-
-  need_top = popcheck_mailbox_begin_update (data->slot->mailbox, data->uids,
-                                            data->listing);
-  if (need_top->len == 0)
-    {
-      check_quit (task);
-      return;
-    }
-
-  /* All TOPs go out at once; the engine pipelines them when the server
-   * allows it and sends them one by one otherwise. */
-  lines = popcheck_account_get_preview_lines (data->slot->account);
-  data->pending_tops = need_top->len;
-  for (guint i = 0; i < need_top->len; i++)
-    {
-      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
-
-      popcheck_session_summary_async (session, entry->msg, entry->uid, lines,
-                                      data->cancel.cancellable,
-                                      check_top_cb, g_object_ref (task));
-    }
-}
-
-static void
-check_opened_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  CheckData *data = g_task_get_task_data (task);
-  GError *error = NULL;
-
-  if (!popcheck_session_open_finish (data->session, result, &error))
-    {
-      check_done (task, error);
-      return;
-    }
-
-  popcheck_session_list_async (data->session, data->cancel.cancellable,
-                               check_listed_cb, g_object_ref (task));
-}
-
-static void
-check_operation (Slot  *slot,
-                 GTask *task)
-{
-  CheckData *data = g_new0 (CheckData, 1);
-
-  data->slot = slot_ref (slot);
-  operation_cancel_init (&data->cancel, slot, task);
-  g_task_set_task_data (task, data, (GDestroyNotify) check_data_free);
-
-  if (!slot->checker->network_available && slot->checker->started)
-    {
-      slot->check_queued = FALSE;
-      popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_OFFLINE,
-                                  POPCHECK_PROBLEM_NONE, NULL);
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
-                               _("There is no network connection."));
-      slot_done (slot);
-      return;
-    }
-
-  popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_CHECKING,
-                              popcheck_mailbox_get_problem (slot->mailbox),
-                              NULL);
-
-  data->session = slot_new_session (slot);
-  popcheck_session_open_async (data->session, data->cancel.cancellable,
-                               check_opened_cb, g_object_ref (task));
-}
-
-/* Sessions for one request: delete, preview, retrieve.  Each opens its own
- * short session and maps UIDs to this session's message numbers, never
- * trusting a number remembered from an earlier session. */
-
-typedef struct
-{
-  Slot            *slot;
-  OperationCancel  cancel;
-  PopcheckSession *session;
-  GStrv            uids;
-  guint            lines;
-  GStrv            already_gone;
-  gboolean         deleting;
-} RequestData;
-
-static void
-request_data_free (RequestData *data)
-{
-  if (data->session != NULL)
-    popcheck_session_close (data->session);
-  g_clear_object (&data->session);
-  g_clear_pointer (&data->slot, slot_unref);
-  operation_cancel_clear (&data->cancel);
-  g_strfreev (data->uids);
-  g_strfreev (data->already_gone);
-  g_free (data);
-}
-
-typedef void (*RequestStep) (GTask *task);
-
-static void
-request_fail (GTask  *task,
-              GError *error)
-{
-  RequestData *data = g_task_get_task_data (task);
-  Slot *slot = data->slot;
-
-  g_task_return_error (task, error);
-  slot_done (slot);
-}
-
-static void
-request_listed_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  RequestStep step = g_object_get_data (G_OBJECT (task), "popcheck-step");
-  GError *error = NULL;
-
-  if (!popcheck_session_list_finish (POPCHECK_SESSION (object), result,
-                                     NULL, NULL, &error))
-    {
-      request_fail (task, error);
-      return;
-    }
-
-  step (task);
-}
-
-static void
-request_opened_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  RequestData *data = g_task_get_task_data (task);
-  GError *error = NULL;
-
-  if (!popcheck_session_open_finish (data->session, result, &error))
-    {
-      request_fail (task, error);
-      return;
-    }
-
-  popcheck_session_list_async (data->session, data->cancel.cancellable,
-                               request_listed_cb, g_object_ref (task));
-}
-
-static void
-request_start (Slot        *slot,
-               GTask       *task,
-               RequestStep  step)
-{
-  RequestData *data = g_task_get_task_data (task);
-
-  data->slot = slot_ref (slot);
-  operation_cancel_init (&data->cancel, slot, task);
-  data->session = slot_new_session (slot);
-  g_object_set_data (G_OBJECT (task), "popcheck-step", step);
-  popcheck_session_open_async (data->session, data->cancel.cancellable,
-                               request_opened_cb, g_object_ref (task));
-}
-
-static GTask *
-request_new (PopcheckChecker     *self,
-             const char          *account_id,
-             gpointer             source_tag,
-             GCancellable        *cancellable,
-             GAsyncReadyCallback  callback,
-             gpointer             user_data,
-             Slot               **slot)
-{
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, source_tag);
-  g_task_set_task_data (task, g_new0 (RequestData, 1),
-                        (GDestroyNotify) request_data_free);
-
-  *slot = find_slot (self, account_id);
-  if (*slot == NULL)
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                             _("There is no account “%s”."), account_id);
-
-  return task;
-}
-
-/* Delete */
-
-static void
-delete_done_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  RequestData *data = g_task_get_task_data (task);
-  Slot *slot = data->slot;
-  GError *error = NULL;
-
-  if (!popcheck_session_delete_finish (POPCHECK_SESSION (object), result,
-                                       &data->already_gone, &error))
-    {
-      request_fail (task, error);
-      return;
-    }
-
-  popcheck_mailbox_remove_uids (slot->mailbox, (const char * const *) data->uids);
-  slot_save (slot);
-  g_task_return_boolean (task, TRUE);
-  slot_done (slot);
-}
-
-static void
-delete_step (GTask *task)
-{
-  RequestData *data = g_task_get_task_data (task);
-
-  data->deleting = TRUE;
-  popcheck_session_delete_async (data->session,
-                                 (const char * const *) data->uids,
-                                 data->cancel.cancellable,
-                                 delete_done_cb, g_object_ref (task));
-}
-
-static void
-delete_operation (Slot  *slot,
-                  GTask *task)
-{
-  request_start (slot, task, delete_step);
 }
 
 void
-popcheck_checker_delete_async (PopcheckChecker     *self,
-                               const char          *account_id,
-                               const char * const  *uids,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
+popcheck_checker_slot_record_check (Slot            *slot,
+                                    PopcheckSession *session,
+                                    const GError    *error)
 {
-  g_autoptr(GTask) task = NULL;
-  RequestData *data;
-  Slot *slot;
-
-  g_return_if_fail (POPCHECK_IS_CHECKER (self));
-  g_return_if_fail (account_id != NULL);
-  g_return_if_fail (uids != NULL);
-
-  task = request_new (self, account_id, popcheck_checker_delete_async,
-                      cancellable, callback, user_data, &slot);
-  if (slot == NULL)
-    return;
-
-  data = g_task_get_task_data (task);
-  data->uids = g_strdupv ((GStrv) uids);
-  slot_queue (slot, delete_operation, task);
+  if (error == NULL)
+    slot_record_success (slot, session);
+  else
+    slot_record_failure (slot, error);
 }
 
 gboolean
-popcheck_checker_delete_finish (PopcheckChecker  *self,
-                                GAsyncResult     *result,
-                                GStrv            *already_gone,
-                                GError          **error)
+popcheck_checker_is_offline (PopcheckChecker *self)
 {
-  RequestData *data;
-  GError *local_error = NULL;
-
-  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  data = g_task_get_task_data (G_TASK (result));
-  if (!g_task_propagate_boolean (G_TASK (result), &local_error))
-    {
-      /* The session's delete says what became of the messages; before it
-       * ran, nothing was marked. */
-      if (data->deleting)
-        g_propagate_error (error, local_error);
-      else
-        {
-          g_propagate_error (error,
-                             popcheck_session_nothing_deleted_error (local_error));
-          g_error_free (local_error);
-        }
-      return FALSE;
-    }
-
-  if (already_gone != NULL)
-    *already_gone = g_steal_pointer (&data->already_gone);
-
-  return TRUE;
-}
-
-/* Preview */
-
-static void
-preview_quit_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  RequestData *data = g_task_get_task_data (task);
-  PopcheckMessage *message = g_object_get_data (G_OBJECT (task),
-                                                "popcheck-message");
-
-  popcheck_session_quit_finish (POPCHECK_SESSION (object), result, NULL);
-  g_task_return_pointer (task, g_object_ref (message), g_object_unref);
-  slot_done (data->slot);
-}
-
-static void
-preview_top_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  RequestData *data = g_task_get_task_data (task);
-  PopcheckMessage *message;
-  GError *error = NULL;
-
-  message = popcheck_session_summary_finish (POPCHECK_SESSION (object), result,
-                                             &error);
-  if (message == NULL)
-    {
-      request_fail (task, error);
-      return;
-    }
-
-  g_object_set_data_full (G_OBJECT (task), "popcheck-message", message,
-                          g_object_unref);
-  popcheck_session_quit_async (data->session, data->cancel.cancellable,
-                               preview_quit_cb, g_object_ref (task));
-}
-
-static void
-preview_step (GTask *task)
-{
-  RequestData *data = g_task_get_task_data (task);
-
-  popcheck_session_summary_async (data->session, 0, data->uids[0],
-                                  data->lines, data->cancel.cancellable,
-                                  preview_top_cb, g_object_ref (task));
-}
-
-static void
-preview_operation (Slot  *slot,
-                   GTask *task)
-{
-  request_start (slot, task, preview_step);
-}
-
-void
-popcheck_checker_preview_async (PopcheckChecker     *self,
-                                const char          *account_id,
-                                const char          *uid,
-                                guint                lines,
-                                GCancellable        *cancellable,
-                                GAsyncReadyCallback  callback,
-                                gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  RequestData *data;
-  Slot *slot;
-
-  g_return_if_fail (POPCHECK_IS_CHECKER (self));
-  g_return_if_fail (account_id != NULL);
-  g_return_if_fail (uid != NULL);
-
-  task = request_new (self, account_id, popcheck_checker_preview_async,
-                      cancellable, callback, user_data, &slot);
-  if (slot == NULL)
-    return;
-
-  data = g_task_get_task_data (task);
-  data->uids = g_new0 (char *, 2);
-  data->uids[0] = g_strdup (uid);
-  data->lines = lines;
-  slot_queue (slot, preview_operation, task);
-}
-
-PopcheckMessage *
-popcheck_checker_preview_finish (PopcheckChecker  *self,
-                                 GAsyncResult     *result,
-                                 GError          **error)
-{
-  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/* Retrieve */
-
-static void
-retrieve_quit_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  RequestData *data = g_task_get_task_data (task);
-  GBytes *bytes = g_object_get_data (G_OBJECT (task), "popcheck-bytes");
-
-  popcheck_session_quit_finish (POPCHECK_SESSION (object), result, NULL);
-  g_task_return_pointer (task, g_bytes_ref (bytes),
-                         (GDestroyNotify) g_bytes_unref);
-  slot_done (data->slot);
-}
-
-static void
-retrieve_retr_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  RequestData *data = g_task_get_task_data (task);
-  GBytes *bytes;
-  GError *error = NULL;
-
-  bytes = popcheck_session_retrieve_finish (POPCHECK_SESSION (object), result,
-                                            &error);
-  if (bytes == NULL)
-    {
-      request_fail (task, error);
-      return;
-    }
-
-  g_object_set_data_full (G_OBJECT (task), "popcheck-bytes", bytes,
-                          (GDestroyNotify) g_bytes_unref);
-  popcheck_session_quit_async (data->session, data->cancel.cancellable,
-                               retrieve_quit_cb, g_object_ref (task));
-}
-
-static void
-retrieve_step (GTask *task)
-{
-  RequestData *data = g_task_get_task_data (task);
-
-  popcheck_session_retrieve_async (data->session, data->uids[0],
-                                   data->cancel.cancellable,
-                                   retrieve_retr_cb, g_object_ref (task));
-}
-
-static void
-retrieve_operation (Slot  *slot,
-                    GTask *task)
-{
-  request_start (slot, task, retrieve_step);
-}
-
-void
-popcheck_checker_retrieve_async (PopcheckChecker     *self,
-                                 const char          *account_id,
-                                 const char          *uid,
-                                 GCancellable        *cancellable,
-                                 GAsyncReadyCallback  callback,
-                                 gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  RequestData *data;
-  Slot *slot;
-
-  g_return_if_fail (POPCHECK_IS_CHECKER (self));
-  g_return_if_fail (account_id != NULL);
-  g_return_if_fail (uid != NULL);
-
-  task = request_new (self, account_id, popcheck_checker_retrieve_async,
-                      cancellable, callback, user_data, &slot);
-  if (slot == NULL)
-    return;
-
-  data = g_task_get_task_data (task);
-  data->uids = g_new0 (char *, 2);
-  data->uids[0] = g_strdup (uid);
-  slot_queue (slot, retrieve_operation, task);
-}
-
-GBytes *
-popcheck_checker_retrieve_finish (PopcheckChecker  *self,
-                                  GAsyncResult     *result,
-                                  GError          **error)
-{
-  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return self->started && !self->network_available;
 }

@@ -73,6 +73,32 @@ gboolean         popcheck_checker_check_finish    (PopcheckChecker     *self,
                                                    GAsyncResult        *result,
                                                    GError             **error);
 
+/* What popcheck_checker_check_accounts_finish() reports of one account. */
+typedef struct
+{
+  char   *account_id;
+  /* Why the check failed; NULL when it succeeded. */
+  GError *error;
+  /* Why the state could not be written after the check succeeded. */
+  GError *save_error;
+} PopcheckCheckResult;
+
+void             popcheck_check_result_free       (PopcheckCheckResult *result);
+
+/* One check of each account named, all at the same time, for a process
+ * that checks once and exits (popcheck --check, popcheck-cli check): it
+ * ends when every check has ended and the state of each account checked
+ * is written, so the next run knows what this one saw.  Returns a
+ * GPtrArray of PopcheckCheckResult, in the order of @account_ids. */
+void             popcheck_checker_check_accounts_async  (PopcheckChecker     *self,
+                                                         const char * const  *account_ids,
+                                                         GCancellable        *cancellable,
+                                                         GAsyncReadyCallback  callback,
+                                                         gpointer             user_data);
+GPtrArray       *popcheck_checker_check_accounts_finish (PopcheckChecker     *self,
+                                                         GAsyncResult        *result,
+                                                         GError             **error);
+
 /* Safe delete by UID (issue 3): waits for a running check of the account,
  * maps UIDs to this session's numbers, DELE, QUIT.  already_gone receives
  * the UIDs that were no longer on the server.  An error's message says
@@ -112,5 +138,7 @@ void             popcheck_checker_retrieve_async  (PopcheckChecker     *self,
 GBytes          *popcheck_checker_retrieve_finish (PopcheckChecker     *self,
                                                    GAsyncResult        *result,
                                                    GError             **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PopcheckCheckResult, popcheck_check_result_free)
 
 G_END_DECLS

@@ -58,6 +58,22 @@ typedef struct
   guint                sigterm_id;
 } CliAccounts;
 
+typedef int (*CliAccountsRunFunc) (CliAccounts *cli);
+
+/* A command on stored accounts, as GIO's gio tool lists its commands: its
+ * word, what runs it, and the options it takes besides --json. */
+typedef struct
+{
+  const char         *name;
+  /* How a refused option names the command; NULL when the command
+   * checks its options itself (account, for each of its verbs). */
+  const char         *label;
+  CliAccountsRunFunc  run;
+  gboolean            allow_account;
+  gboolean            allow_server;
+  gboolean            allow_format;
+} CliAccountsCommand;
+
 /* Waiting: the core is asynchronous; the command line simply runs the
  * default main context until the answer is there. */
 
@@ -291,35 +307,32 @@ popcheck_cli_resolve_account (const char      *name,
 /* Options that a command does not use are refused, not ignored: a --host
  * given to "check" would otherwise look like it did something. */
 static int
-refuse_options (CliOptions *options,
-                const char *command,
-                gboolean    allow_account,
-                gboolean    allow_server,
-                gboolean    allow_format)
+refuse_options (CliOptions               *options,
+                const CliAccountsCommand *command)
 {
   struct {
     const char *name;
     gboolean    given;
     gboolean    allowed;
   } checks[] = {
-    { "--account", options->account != NULL, allow_account },
-    { "--host", options->host != NULL, allow_server },
-    { "--port", options->port != NULL, allow_server },
-    { "--security", options->security != NULL, allow_server },
-    { "--user", options->user != NULL, allow_server },
-    { "--auth", options->auth != NULL, allow_server },
-    { "--pin", options->pin != NULL, allow_server },
-    { "--password-stdin", options->password_stdin, allow_server },
+    { "--account", options->account != NULL, command->allow_account },
+    { "--host", options->host != NULL, command->allow_server },
+    { "--port", options->port != NULL, command->allow_server },
+    { "--security", options->security != NULL, command->allow_server },
+    { "--user", options->user != NULL, command->allow_server },
+    { "--auth", options->auth != NULL, command->allow_server },
+    { "--pin", options->pin != NULL, command->allow_server },
+    { "--password-stdin", options->password_stdin, command->allow_server },
     { "--ca-file", options->ca_file != NULL, FALSE },
     { "--timeout", options->timeout != NULL, FALSE },
     { "--debug", options->debug != NULL, FALSE },
-    { "--format", options->format != NULL, allow_format },
+    { "--format", options->format != NULL, command->allow_format },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (checks); i++)
     if (checks[i].given && !checks[i].allowed)
       return popcheck_cli_usage_error ("%s does not go with \"%s\"",
-                                       checks[i].name, command);
+                                       checks[i].name, command->label);
 
   return CLI_EXIT_OK;
 }
@@ -442,19 +455,24 @@ select_accounts (CliAccounts *cli,
 
 /* check */
 
-typedef struct
+/* All accounts: the disabled ones are reported, not checked.  One named
+ * account is checked even when disabled: it was asked for. */
+static gboolean
+check_wanted (CliAccounts     *cli,
+              PopcheckAccount *account)
 {
-  PopcheckAccount *account;
-  GAsyncResult    *result;
-  gboolean         skipped;
-} CheckRun;
+  return cli->options->account != NULL || popcheck_account_get_enabled (account);
+}
 
 static int
 run_check (CliAccounts *cli)
 {
   g_autoptr(PopcheckChecker) checker = NULL;
   g_autoptr(GPtrArray) selected = NULL;
-  g_autofree CheckRun *runs = NULL;
+  g_autoptr(GPtrArray) account_ids = g_ptr_array_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  guint next_result = 0;
   int status;
 
   if (cli->options->commands[1] != NULL)
@@ -470,58 +488,58 @@ run_check (CliAccounts *cli)
       return CLI_EXIT_USAGE;
     }
 
-  /* Not started: no timers, no network monitor, just the checks asked
-   * for, through the same sessions and state files as the app's. */
-  checker = popcheck_checker_new (cli->accounts);
-  cli->checker = checker;
-  runs = g_new0 (CheckRun, selected->len);
-
   for (guint i = 0; i < selected->len; i++)
     {
       PopcheckAccount *account = g_ptr_array_index (selected, i);
 
-      runs[i].account = account;
-      /* All accounts: the disabled ones are reported, not checked.  One
-       * named account is checked even when disabled: it was asked for. */
-      if (cli->options->account == NULL && !popcheck_account_get_enabled (account))
-        {
-          runs[i].skipped = TRUE;
-          continue;
-        }
-      popcheck_checker_check_async (checker, popcheck_account_get_id (account),
-                                    cli->cancellable, store_result_cb,
-                                    &runs[i].result);
+      if (check_wanted (cli, account))
+        g_ptr_array_add (account_ids, (gpointer) popcheck_account_get_id (account));
     }
+  g_ptr_array_add (account_ids, NULL);
 
-  for (guint i = 0; i < selected->len; i++)
-    if (!runs[i].skipped)
-      wait_for_result (&runs[i].result);
+  /* Not started: no timers, no network monitor, just the checks asked
+   * for, through the same sessions and state files as the app's. */
+  checker = popcheck_checker_new (cli->accounts);
+  cli->checker = checker;
+  popcheck_checker_check_accounts_async (checker,
+                                         (const char * const *) account_ids->pdata,
+                                         cli->cancellable, store_result_cb,
+                                         &result);
+  results = popcheck_checker_check_accounts_finish (checker,
+                                                    wait_for_result (&result),
+                                                    NULL);
   cli->checker = NULL;
 
   status = CLI_EXIT_OK;
   for (guint i = 0; i < selected->len; i++)
     {
-      PopcheckAccount *account = runs[i].account;
+      PopcheckAccount *account = g_ptr_array_index (selected, i);
       const char *id = popcheck_account_get_id (account);
       PopcheckMailbox *mailbox = popcheck_checker_get_mailbox (checker, id);
-      g_autoptr(GAsyncResult) result = g_steal_pointer (&runs[i].result);
-      g_autoptr(GError) error = NULL;
+      PopcheckCheckResult *outcome = NULL;
       g_autofree char *message = NULL;
       PopcheckMailboxState state;
 
-      if (runs[i].skipped)
+      /* The results are in the order of the accounts checked. */
+      if (check_wanted (cli, account))
+        outcome = g_ptr_array_index (results, next_result++);
+
+      if (outcome == NULL)
         state = POPCHECK_MAILBOX_STATE_DISABLED;
-      else if (popcheck_checker_check_finish (checker, result, &error))
+      else if (outcome->error == NULL)
         {
           state = POPCHECK_MAILBOX_STATE_IDLE;
-          save_mailbox (mailbox);
+          if (outcome->save_error != NULL)
+            g_printerr (PROGRAM_NAME ": could not save the state of the "
+                        "account \"%s\": %s\n", id,
+                        outcome->save_error->message);
         }
       else
         {
           state = POPCHECK_MAILBOX_STATE_ERROR;
-          message = popcheck_session_describe_error (error);
+          message = popcheck_session_describe_error (outcome->error);
           if (status == CLI_EXIT_OK)
-            status = exit_status_for_error (cli, error);
+            status = exit_status_for_error (cli, outcome->error);
         }
 
       if (message != NULL)
@@ -885,7 +903,7 @@ run_account_add (CliAccounts *cli)
   Pop3AuthMethod auth = POP3_AUTH_AUTO;
   PopcheckAccount *account;
   guint16 port;
-  guint64 value;
+  int status;
   char *password;
 
   if (name == NULL || options->commands[3] != NULL)
@@ -911,33 +929,12 @@ run_account_add (CliAccounts *cli)
     return popcheck_cli_usage_error ("--user: %s", error != NULL
                                                      ? error->message
                                                      : "a line break");
-  if (options->security != NULL &&
-      !pop3_security_from_string (options->security, &security))
-    return popcheck_cli_usage_error ("\"%s\" is not a --security; use tls, "
-                                     "starttls or none", options->security);
-  port = security == POP3_SECURITY_TLS ? 995 : 110;
-  if (options->port != NULL)
-    {
-      if (!popcheck_cli_parse_unsigned (options->port, 1, G_MAXUINT16, &value))
-        return popcheck_cli_usage_error ("\"%s\" is not a --port; a port is "
-                                         "a number from 1 to 65535",
-                                         options->port);
-      port = (guint16) value;
-    }
-  if (options->auth != NULL &&
-      !pop3_auth_method_from_string (options->auth, &auth))
-    return popcheck_cli_usage_error ("\"%s\" is not an --auth method; use "
-                                     "auto, user, apop, plain, login or "
-                                     "cram-md5", options->auth);
-  if (options->pin != NULL)
-    {
-      pin = pop3_tls_normalize_fingerprint (options->pin);
-      if (pin == NULL)
-        return popcheck_cli_usage_error ("\"%s\" is not a SHA-256 "
-                                         "fingerprint for --pin; give 64 "
-                                         "hexadecimal digits, with or "
-                                         "without colons", options->pin);
-    }
+  status = popcheck_cli_parse_security_options (options, &security, &port,
+                                                &auth);
+  if (status == CLI_EXIT_OK)
+    status = popcheck_cli_parse_pin (options->pin, &pin);
+  if (status != CLI_EXIT_OK)
+    return status;
 
   /* Last, so that a usage error never swallows the password. */
   password = read_new_password (options->user, options->host, &error);
@@ -1090,29 +1087,55 @@ run_account_remove (CliAccounts *cli)
   return status;
 }
 
+/* The commands */
+
+static int run_account (CliAccounts *cli);
+
+static const CliAccountsCommand account_commands[] = {
+  { "account", NULL, run_account, FALSE, FALSE, FALSE },
+  { "status", "status", run_status, TRUE, FALSE, TRUE },
+  { "check", "check", run_check, TRUE, FALSE, FALSE },
+  { "delete", "delete", run_delete, TRUE, FALSE, FALSE },
+};
+
+static const CliAccountsCommand account_verbs[] = {
+  { "add", "account add", run_account_add, FALSE, TRUE, FALSE },
+  { "list", "account", run_account_list, FALSE, FALSE, FALSE },
+  { "remove", "account", run_account_remove, FALSE, FALSE, FALSE },
+};
+
+static const CliAccountsCommand *
+find_command (const CliAccountsCommand *commands,
+              gsize                     n_commands,
+              const char               *name)
+{
+  for (gsize i = 0; i < n_commands; i++)
+    if (g_strcmp0 (commands[i].name, name) == 0)
+      return &commands[i];
+
+  return NULL;
+}
+
 static int
 run_account (CliAccounts *cli)
 {
-  const char *verb = cli->options->commands[1];
+  /* What an unknown verb is refused as, before it is explained. */
+  static const CliAccountsCommand unknown = { NULL, "account", NULL,
+                                              FALSE, FALSE, FALSE };
+  const CliAccountsCommand *verb;
   int status;
 
-  if (g_strcmp0 (verb, "add") == 0)
-    {
-      status = refuse_options (cli->options, "account add", FALSE, TRUE, FALSE);
-      return status != CLI_EXIT_OK ? status : run_account_add (cli);
-    }
-
-  status = refuse_options (cli->options, "account", FALSE, FALSE, FALSE);
+  verb = find_command (account_verbs, G_N_ELEMENTS (account_verbs),
+                       cli->options->commands[1]);
+  status = refuse_options (cli->options, verb != NULL ? verb : &unknown);
   if (status != CLI_EXIT_OK)
     return status;
 
-  if (g_strcmp0 (verb, "list") == 0)
-    return run_account_list (cli);
-  if (g_strcmp0 (verb, "remove") == 0)
-    return run_account_remove (cli);
+  if (verb == NULL)
+    return popcheck_cli_usage_error ("use \"account add NAME\", \"account "
+                                     "list\" or \"account remove NAME\"");
 
-  return popcheck_cli_usage_error ("use \"account add NAME\", \"account "
-                                   "list\" or \"account remove NAME\"");
+  return verb->run (cli);
 }
 
 /* Entry points */
@@ -1120,29 +1143,27 @@ run_account (CliAccounts *cli)
 gboolean
 popcheck_cli_is_account_command (const char *word)
 {
-  return g_strcmp0 (word, "account") == 0 ||
-         g_strcmp0 (word, "status") == 0 ||
-         g_strcmp0 (word, "check") == 0 ||
-         g_strcmp0 (word, "delete") == 0;
+  return find_command (account_commands, G_N_ELEMENTS (account_commands),
+                       word) != NULL;
 }
 
 int
 popcheck_cli_run_account_command (CliOptions *options)
 {
   CliAccounts cli = { 0 };
-  const char *command = options->commands[0];
+  const CliAccountsCommand *command;
   int status;
 
-  g_return_val_if_fail (popcheck_cli_is_account_command (command), CLI_EXIT_USAGE);
+  command = find_command (account_commands, G_N_ELEMENTS (account_commands),
+                          options->commands[0]);
+  g_return_val_if_fail (command != NULL, CLI_EXIT_USAGE);
 
-  if (g_str_equal (command, "status"))
-    status = refuse_options (options, command, TRUE, FALSE, TRUE);
-  else if (!g_str_equal (command, "account"))
-    status = refuse_options (options, command, TRUE, FALSE, FALSE);
-  else
-    status = CLI_EXIT_OK;
-  if (status != CLI_EXIT_OK)
-    return status;
+  if (command->label != NULL)
+    {
+      status = refuse_options (options, command);
+      if (status != CLI_EXIT_OK)
+        return status;
+    }
 
   cli.options = options;
   cli.accounts = open_accounts (&status);
@@ -1152,14 +1173,7 @@ popcheck_cli_run_account_command (CliOptions *options)
   cli.sigint_id = g_unix_signal_add (SIGINT, interrupt_cb, &cli);
   cli.sigterm_id = g_unix_signal_add (SIGTERM, interrupt_cb, &cli);
 
-  if (g_str_equal (command, "account"))
-    status = run_account (&cli);
-  else if (g_str_equal (command, "status"))
-    status = run_status (&cli);
-  else if (g_str_equal (command, "check"))
-    status = run_check (&cli);
-  else
-    status = run_delete (&cli);
+  status = command->run (&cli);
 
   g_source_remove (cli.sigint_id);
   g_source_remove (cli.sigterm_id);

@@ -13,7 +13,6 @@
 
 #include "config.h"
 
-#include <errno.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,68 +29,6 @@
 #include "popcheck-secret.h"
 
 typedef struct _CliSession CliSession;
-typedef struct _CliCommand CliCommand;
-
-typedef enum
-{
-  CLI_ARGS_NONE,          /* stat */
-  CLI_ARGS_MSG,           /* retr N */
-  CLI_ARGS_OPTIONAL_MSG,  /* list, list N */
-  CLI_ARGS_MSG_LINES,     /* top N LINES */
-} CliArgs;
-
-/* The engine's _async calls, by the arguments they take. */
-typedef void (*CliCallNone) (Pop3Client          *client,
-                             GCancellable        *cancellable,
-                             GAsyncReadyCallback  callback,
-                             gpointer             user_data);
-typedef void (*CliCallMsg)  (Pop3Client          *client,
-                             guint                msg,
-                             GCancellable        *cancellable,
-                             GAsyncReadyCallback  callback,
-                             gpointer             user_data);
-typedef void (*CliCallTop)  (Pop3Client          *client,
-                             guint                msg,
-                             guint                lines,
-                             GCancellable        *cancellable,
-                             GAsyncReadyCallback  callback,
-                             gpointer             user_data);
-typedef GArray *(*CliItemsFunc) (const CliCommand *command,
-                                 Pop3Reply        *reply);
-typedef void (*CliTextFunc)  (CliSession          *session,
-                              const CliCommand    *command,
-                              Pop3Reply           *reply);
-typedef void (*CliJsonFunc)  (CliSession          *session,
-                              const CliCommand    *command,
-                              Pop3Reply           *reply,
-                              PopcheckJson        *json);
-
-typedef struct
-{
-  const char   *name;
-  CliArgs       args;
-  const char   *synopsis;
-  const char   *help;
-  /* The call that runs it, by its arguments; all NULL for welcome, whose
-   * answer is known from connecting. */
-  CliCallNone   call_none;
-  CliCallMsg    call_msg;
-  CliCallTop    call_top;
-  CliTextFunc   print_text;
-  /* Adds the command's own members; NULL when it has none. */
-  CliJsonFunc   add_json;
-  /* For list and uidl: their answer as CliItems. */
-  CliItemsFunc  collect_items;
-} CliCommandSpec;
-
-struct _CliCommand
-{
-  const CliCommandSpec *spec;
-  /* As the user gave it: it names the command in JSON and messages. */
-  char                 *word;
-  guint                 msg;
-  guint                 lines;
-};
 
 struct _CliSession
 {
@@ -121,500 +58,6 @@ struct _CliSession
 
 static void run_next_command (CliSession *session);
 
-/* Output */
-
-static void
-write_stdout (const char *data,
-              gsize       len)
-{
-  /* Not g_print(): it converts to the locale's charset, and message bytes
-   * and JSON must reach stdout exactly as they are. */
-  if (len > 0)
-    fwrite (data, 1, len, stdout);
-}
-
-void
-popcheck_cli_write_line (const char *line)
-{
-  write_stdout (line, strlen (line));
-  write_stdout ("\n", 1);
-}
-
-/* Text printers */
-
-static void
-print_status_line (CliSession       *session,
-                   const CliCommand *command,
-                   Pop3Reply        *reply)
-{
-  popcheck_cli_write_line (reply->line);
-}
-
-static void
-print_welcome (CliSession       *session,
-               const CliCommand *command,
-               Pop3Reply        *reply)
-{
-  const char *welcome = pop3_client_get_welcome (session->client);
-
-  popcheck_cli_write_line (welcome ? welcome : "");
-}
-
-static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return strcmp (*(const char * const *) a, *(const char * const *) b);
-}
-
-/* The capability table is a hash; sorted names make the output stable. */
-static GPtrArray *
-sorted_capability_names (GHashTable *capabilities)
-{
-  GPtrArray *names = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer key;
-
-  if (capabilities == NULL)
-    return names;
-
-  g_hash_table_iter_init (&iter, capabilities);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_ptr_array_add (names, key);
-  g_ptr_array_sort (names, compare_strings);
-
-  return names;
-}
-
-static void
-print_capa (CliSession       *session,
-            const CliCommand *command,
-            Pop3Reply        *reply)
-{
-  g_autoptr(GPtrArray) names = sorted_capability_names (reply->capabilities);
-
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char *name = g_ptr_array_index (names, i);
-      const char * const *params = g_hash_table_lookup (reply->capabilities,
-                                                        name);
-      g_autoptr(GString) line = g_string_new (name);
-
-      for (guint j = 0; params != NULL && params[j] != NULL; j++)
-        {
-          g_string_append_c (line, ' ');
-          g_string_append (line, params[j]);
-        }
-      popcheck_cli_write_line (line->str);
-    }
-}
-
-static void
-print_stat (CliSession       *session,
-            const CliCommand *command,
-            Pop3Reply        *reply)
-{
-  g_autofree char *line = g_strdup_printf ("%u %" G_GUINT64_FORMAT,
-                                           reply->count, reply->size);
-
-  popcheck_cli_write_line (line);
-}
-
-/* "list" and "uidl" print the same way: one item per message, with its
- * size or its unique id. */
-typedef struct
-{
-  guint       msg;
-  guint64     octets;
-  /* NULL for "list". */
-  const char *uid;
-} CliItem;
-
-static GArray *
-collect_list_items (const CliCommand *command,
-                    Pop3Reply        *reply)
-{
-  GArray *items = g_array_new (FALSE, TRUE, sizeof (CliItem));
-  CliItem item = { 0 };
-
-  if (command->msg != 0)
-    {
-      item.msg = reply->msg;
-      item.octets = reply->size;
-      g_array_append_val (items, item);
-      return items;
-    }
-
-  for (guint i = 0; reply->listing != NULL && i < reply->listing->len; i++)
-    {
-      const Pop3ListEntry *entry = &g_array_index (reply->listing,
-                                                   Pop3ListEntry, i);
-      item.msg = entry->msg;
-      item.octets = entry->octets;
-      g_array_append_val (items, item);
-    }
-
-  return items;
-}
-
-static GArray *
-collect_uidl_items (const CliCommand *command,
-                    Pop3Reply        *reply)
-{
-  GArray *items = g_array_new (FALSE, TRUE, sizeof (CliItem));
-  CliItem item = { 0 };
-
-  if (command->msg != 0)
-    {
-      item.msg = reply->msg;
-      item.uid = reply->uid ? reply->uid : "";
-      g_array_append_val (items, item);
-      return items;
-    }
-
-  for (guint i = 0; reply->uids != NULL && i < reply->uids->len; i++)
-    {
-      const Pop3UidEntry *entry = g_ptr_array_index (reply->uids, i);
-
-      item.msg = entry->msg;
-      item.uid = entry->uid;
-      g_array_append_val (items, item);
-    }
-
-  return items;
-}
-
-static void
-print_items (CliSession       *session,
-             const CliCommand *command,
-             Pop3Reply        *reply)
-{
-  g_autoptr(GArray) items = command->spec->collect_items (command, reply);
-
-  for (guint i = 0; i < items->len; i++)
-    {
-      const CliItem *item = &g_array_index (items, CliItem, i);
-      g_autofree char *line = NULL;
-
-      if (item->uid != NULL)
-        line = g_strdup_printf ("%u %s", item->msg, item->uid);
-      else
-        line = g_strdup_printf ("%u %" G_GUINT64_FORMAT, item->msg,
-                                item->octets);
-      popcheck_cli_write_line (line);
-    }
-}
-
-static void
-print_body (CliSession       *session,
-            const CliCommand *command,
-            Pop3Reply        *reply)
-{
-  gsize len = 0;
-  const char *data = NULL;
-
-  if (reply->body != NULL)
-    data = g_bytes_get_data (reply->body, &len);
-  write_stdout (data, len);
-}
-
-/* JSON members */
-
-static void
-json_welcome (CliSession       *session,
-              const CliCommand *command,
-              Pop3Reply        *reply,
-              PopcheckJson     *json)
-{
-  const char *welcome = pop3_client_get_welcome (session->client);
-
-  popcheck_json_member_string (json, "welcome", welcome ? welcome : "");
-}
-
-static void
-json_capa (CliSession       *session,
-           const CliCommand *command,
-           Pop3Reply        *reply,
-           PopcheckJson     *json)
-{
-  g_autoptr(GPtrArray) names = sorted_capability_names (reply->capabilities);
-
-  popcheck_json_key (json, "capabilities");
-  popcheck_json_begin_object (json);
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char *name = g_ptr_array_index (names, i);
-      const char * const *params = g_hash_table_lookup (reply->capabilities,
-                                                        name);
-
-      popcheck_json_key (json, name);
-      popcheck_json_begin_array (json);
-      for (guint j = 0; params != NULL && params[j] != NULL; j++)
-        popcheck_json_string (json, params[j]);
-      popcheck_json_end_array (json);
-    }
-  popcheck_json_end_object (json);
-}
-
-static void
-json_stat (CliSession       *session,
-           const CliCommand *command,
-           Pop3Reply        *reply,
-           PopcheckJson     *json)
-{
-  popcheck_json_member_uint (json, "count", reply->count);
-  popcheck_json_member_uint (json, "size", reply->size);
-}
-
-static void
-json_items (CliSession       *session,
-            const CliCommand *command,
-            Pop3Reply        *reply,
-            PopcheckJson     *json)
-{
-  g_autoptr(GArray) items = command->spec->collect_items (command, reply);
-
-  popcheck_json_key (json, "items");
-  popcheck_json_begin_array (json);
-  for (guint i = 0; i < items->len; i++)
-    {
-      const CliItem *item = &g_array_index (items, CliItem, i);
-
-      popcheck_json_begin_object (json);
-      popcheck_json_member_uint (json, "msg", item->msg);
-      if (item->uid != NULL)
-        popcheck_json_member_string (json, "uid", item->uid);
-      else
-        popcheck_json_member_uint (json, "octets", item->octets);
-      popcheck_json_end_object (json);
-    }
-  popcheck_json_end_array (json);
-}
-
-static void
-json_body (CliSession       *session,
-           const CliCommand *command,
-           Pop3Reply        *reply,
-           PopcheckJson     *json)
-{
-  g_autofree char *base64 = NULL;
-  gsize len = 0;
-  const guchar *data = NULL;
-
-  if (reply->body != NULL)
-    data = g_bytes_get_data (reply->body, &len);
-  base64 = g_base64_encode (data, len);
-
-  popcheck_json_member_uint (json, "octets", len);
-  popcheck_json_member_string (json, "data_base64", base64);
-}
-
-static const CliCommandSpec command_specs[] = {
-  { "welcome", CLI_ARGS_NONE, "welcome", "the server's greeting line",
-    NULL, NULL, NULL, print_welcome, json_welcome },
-  { "capa", CLI_ARGS_NONE, "capa",
-    "the capabilities, one \"NAME params\" a line",
-    pop3_client_capa_async, NULL, NULL, print_capa, json_capa },
-  { "stat", CLI_ARGS_NONE, "stat", "\"COUNT SIZE\" of the mailbox",
-    pop3_client_stat_async, NULL, NULL, print_stat, json_stat },
-  { "list", CLI_ARGS_OPTIONAL_MSG, "list [N]",
-    "\"MSG OCTETS\" of every message, or of message N",
-    NULL, pop3_client_list_async, NULL, print_items, json_items,
-    collect_list_items },
-  { "uidl", CLI_ARGS_OPTIONAL_MSG, "uidl [N]",
-    "\"MSG UID\" of every message, or of message N",
-    NULL, pop3_client_uidl_async, NULL, print_items, json_items,
-    collect_uidl_items },
-  { "top", CLI_ARGS_MSG_LINES, "top N LINES",
-    "the header and first LINES body lines of message N",
-    NULL, NULL, pop3_client_top_async, print_body, json_body },
-  { "retr", CLI_ARGS_MSG, "retr N", "message N, byte for byte",
-    NULL, pop3_client_retr_async, NULL, print_body, json_body },
-  { "dele", CLI_ARGS_MSG, "dele N",
-    "mark message N deleted (done at the end, by QUIT)",
-    NULL, pop3_client_dele_async, NULL, print_status_line, NULL },
-  { "rset", CLI_ARGS_NONE, "rset", "unmark every message marked deleted",
-    pop3_client_rset_async, NULL, NULL, print_status_line, NULL },
-  { "noop", CLI_ARGS_NONE, "noop", "do nothing, get an answer",
-    pop3_client_noop_async, NULL, NULL, print_status_line, NULL },
-  { "utf8", CLI_ARGS_NONE, "utf8", "switch the session to UTF-8 (RFC 6856)",
-    pop3_client_utf8_async, NULL, NULL, print_status_line, NULL },
-};
-
-/* Parsing commands */
-
-static void
-cli_command_free (CliCommand *command)
-{
-  g_free (command->word);
-  g_free (command);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliCommand, cli_command_free)
-
-static char *
-command_names (void)
-{
-  g_autoptr(GString) names = g_string_new (NULL);
-
-  for (gsize i = 0; i < G_N_ELEMENTS (command_specs); i++)
-    {
-      if (i > 0)
-        g_string_append (names, ", ");
-      g_string_append (names, command_specs[i].name);
-    }
-
-  return g_string_free (g_steal_pointer (&names), FALSE);
-}
-
-/* Digits only: strtoul() would also take signs, spaces and "0x". */
-gboolean
-popcheck_cli_parse_unsigned (const char *str,
-                             guint64     min,
-                             guint64     max,
-                             guint64    *out)
-{
-  guint64 value;
-  char *end = NULL;
-
-  if (str == NULL || *str == '\0' || strlen (str) > 20)
-    return FALSE;
-  for (const char *p = str; *p; p++)
-    if (!g_ascii_isdigit (*p))
-      return FALSE;
-
-  errno = 0;
-  value = g_ascii_strtoull (str, &end, 10);
-  if (errno != 0 || end == NULL || *end != '\0')
-    return FALSE;
-  if (value < min || value > max)
-    return FALSE;
-
-  *out = value;
-  return TRUE;
-}
-
-static gboolean
-parse_message_number (const char *word,
-                      const char *str,
-                      guint      *msg,
-                      GError    **error)
-{
-  guint64 value;
-
-  if (!popcheck_cli_parse_unsigned (str, 1, G_MAXUINT, &value))
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "in the command \"%s\", \"%s\" is not a message number "
-                   "(message numbers start at 1)", word, str);
-      return FALSE;
-    }
-
-  *msg = (guint) value;
-  return TRUE;
-}
-
-static CliCommand *
-cli_command_parse (const char  *word,
-                   GError     **error)
-{
-  g_autoptr(CliCommand) command = g_new0 (CliCommand, 1);
-  g_auto(GStrv) split = g_strsplit_set (word, " \t", -1);
-  g_autoptr(GPtrArray) tokens = g_ptr_array_new ();
-  const char *name;
-  guint n_args;
-
-  command->word = g_strdup (word);
-
-  for (guint i = 0; split[i] != NULL; i++)
-    if (split[i][0] != '\0')
-      g_ptr_array_add (tokens, split[i]);
-
-  if (tokens->len == 0)
-    {
-      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                           "an empty command was given");
-      return NULL;
-    }
-
-  name = g_ptr_array_index (tokens, 0);
-  n_args = tokens->len - 1;
-
-  for (gsize i = 0; i < G_N_ELEMENTS (command_specs); i++)
-    if (g_ascii_strcasecmp (name, command_specs[i].name) == 0)
-      command->spec = &command_specs[i];
-
-  if (command->spec == NULL)
-    {
-      g_autofree char *names = command_names ();
-
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "\"%s\" is not a command; the commands are %s",
-                   word, names);
-      return NULL;
-    }
-
-  switch (command->spec->args)
-    {
-    case CLI_ARGS_NONE:
-      if (n_args != 0)
-        goto wrong_arguments;
-      break;
-
-    case CLI_ARGS_OPTIONAL_MSG:
-      if (n_args > 1)
-        goto wrong_arguments;
-      if (n_args == 1 &&
-          !parse_message_number (word, g_ptr_array_index (tokens, 1),
-                                 &command->msg, error))
-        return NULL;
-      break;
-
-    case CLI_ARGS_MSG:
-      if (n_args != 1)
-        goto wrong_arguments;
-      if (!parse_message_number (word, g_ptr_array_index (tokens, 1),
-                                 &command->msg, error))
-        return NULL;
-      break;
-
-    case CLI_ARGS_MSG_LINES:
-      {
-        guint64 lines;
-
-        if (n_args != 2)
-          goto wrong_arguments;
-        if (!parse_message_number (word, g_ptr_array_index (tokens, 1),
-                                   &command->msg, error))
-          return NULL;
-        /* TOP n 0 is legal: the header alone (RFC 1939, section 7). */
-        if (!popcheck_cli_parse_unsigned (g_ptr_array_index (tokens, 2), 0,
-                                          G_MAXUINT, &lines))
-          {
-            g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                         "in the command \"%s\", \"%s\" is not a number of "
-                         "lines", word,
-                         (const char *) g_ptr_array_index (tokens, 2));
-            return NULL;
-          }
-        command->lines = (guint) lines;
-      }
-      break;
-
-    default:
-      g_assert_not_reached ();
-    }
-
-  return g_steal_pointer (&command);
-
-wrong_arguments:
-  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-               "\"%s\" does not fit \"%s\" (quote a command with its "
-               "arguments as one word, as in \"top 1 10\")",
-               word, command->spec->synopsis);
-  return NULL;
-}
-
 /* The session */
 
 static CliSession *
@@ -625,7 +68,7 @@ cli_session_new (void)
   session->security = POP3_SECURITY_TLS;
   session->auth = POP3_AUTH_AUTO;
   session->commands =
-    g_ptr_array_new_with_free_func ((GDestroyNotify) cli_command_free);
+    g_ptr_array_new_with_free_func ((GDestroyNotify) popcheck_cli_command_free);
   session->cancellable = g_cancellable_new ();
   session->loop = g_main_loop_new (NULL, FALSE);
 
@@ -737,45 +180,12 @@ print_certificate_details (CliSession *session)
                 info->fingerprint);
 }
 
-static void
-report_success (CliSession       *session,
-                const CliCommand *command,
-                Pop3Reply        *reply)
-{
-  g_autoptr(PopcheckJson) json = NULL;
-  const char *response;
-
-  if (!session->json)
-    {
-      command->spec->print_text (session, command, reply);
-      return;
-    }
-
-  /* welcome has no reply of its own: its status line is the greeting. */
-  if (reply != NULL)
-    response = reply->line;
-  else
-    response = pop3_client_get_welcome (session->client);
-
-  json = popcheck_json_new ();
-  popcheck_json_begin_object (json);
-  popcheck_json_member_string (json, "command", command->word);
-  popcheck_json_member_boolean (json, "ok", TRUE);
-  popcheck_json_member_string (json, "response", response ? response : "");
-  if (command->spec->add_json != NULL)
-    command->spec->add_json (session, command, reply, json);
-  popcheck_json_end_object (json);
-
-  popcheck_cli_write_line (popcheck_json_get_text (json));
-}
-
 /* Reports a failed step ("connect", "login", "quit" or a command word) and
  * records its exit status; the first failure decides the exit status. */
 static void
 report_failure (CliSession   *session,
                 const char   *what,
-                const GError *error,
-                gboolean      during_login)
+                const GError *error)
 {
   g_autofree char *description = NULL;
   gboolean interrupted;
@@ -862,7 +272,7 @@ quit_cb (GObject      *source,
     {
       /* Deletions are committed by QUIT alone, so a failed QUIT after
        * "dele" must not look like success. */
-      report_failure (session, "quit", error, FALSE);
+      report_failure (session, "quit", error);
       pop3_client_close (session->client);
     }
 
@@ -917,36 +327,15 @@ command_cb (GObject      *source,
   reply = pop3_client_command_finish (session->client, result, &error);
   if (reply == NULL)
     {
-      report_failure (session, command->word, error, FALSE);
+      report_failure (session, command->word, error);
       end_after_failure (session, error);
       return;
     }
 
-  report_success (session, command, reply);
+  popcheck_cli_command_report (command, session->client, reply,
+                               session->json);
   session->next_command++;
   run_next_command (session);
-}
-
-/* Sends the command; FALSE when it needs no server round trip. */
-static gboolean
-command_start (CliSession       *session,
-               const CliCommand *command)
-{
-  const CliCommandSpec *spec = command->spec;
-
-  if (spec->call_none != NULL)
-    spec->call_none (session->client, session->cancellable,
-                     command_cb, session);
-  else if (spec->call_msg != NULL)
-    spec->call_msg (session->client, command->msg, session->cancellable,
-                    command_cb, session);
-  else if (spec->call_top != NULL)
-    spec->call_top (session->client, command->msg, command->lines,
-                    session->cancellable, command_cb, session);
-  else
-    return FALSE;
-
-  return TRUE;
 }
 
 static void
@@ -964,15 +353,18 @@ run_next_command (CliSession *session)
           g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR,
                                                          G_IO_ERROR_CANCELLED,
                                                          "Interrupted.");
-          report_failure (session, command->word, error, FALSE);
+          report_failure (session, command->word, error);
           end_after_failure (session, error);
           return;
         }
 
-      if (command_start (session, command))
+      if (popcheck_cli_command_start (command, session->client,
+                                      session->cancellable, command_cb,
+                                      session))
         return;
 
-      report_success (session, command, NULL);
+      popcheck_cli_command_report (command, session->client, NULL,
+                                   session->json);
       session->next_command++;
     }
 
@@ -989,7 +381,7 @@ login_cb (GObject      *source,
 
   if (!pop3_client_login_finish (session->client, result, &error))
     {
-      report_failure (session, "login", error, TRUE);
+      report_failure (session, "login", error);
       end_after_failure (session, error);
       return;
     }
@@ -1007,7 +399,7 @@ connect_cb (GObject      *source,
 
   if (!pop3_client_connect_finish (session->client, result, &error))
     {
-      report_failure (session, "connect", error, FALSE);
+      report_failure (session, "connect", error);
       pop3_client_close (session->client);
       g_main_loop_quit (session->loop);
       return;
@@ -1088,111 +480,10 @@ cli_session_run (CliSession *session)
   return popcheck_cli_finish_output (session->exit_status);
 }
 
-int
-popcheck_cli_finish_output (int status)
-{
-  if (fflush (stdout) != 0 || ferror (stdout))
-    {
-      int saved_errno = errno;
-
-      g_printerr (PROGRAM_NAME ": could not write the output: %s\n",
-                  g_strerror (saved_errno));
-      if (status == CLI_EXIT_OK)
-        status = CLI_EXIT_NETWORK;
-    }
-
-  return status;
-}
-
 /* Options */
-
-static void
-cli_options_clear (CliOptions *options)
-{
-  g_free (options->account);
-  g_free (options->format);
-  g_free (options->host);
-  g_free (options->port);
-  g_free (options->security);
-  g_free (options->user);
-  g_free (options->auth);
-  g_free (options->ca_file);
-  g_free (options->pin);
-  g_free (options->timeout);
-  g_free (options->debug);
-  g_strfreev (options->commands);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliOptions, cli_options_clear)
-
-int
-popcheck_cli_usage_error (const char *format,
-                          ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  g_printerr (PROGRAM_NAME ": %s\n"
-              "Run \"" PROGRAM_NAME " --help\" to see how it is used.\n",
-              message);
-
-  return CLI_EXIT_USAGE;
-}
 
 #define EMPTY_STDIN_MESSAGE \
   "--password-stdin was given but standard input is empty"
-
-/* One line from stdin, without its line ending.  Reading it ourselves
- * keeps the password out of the process list and the shell history. */
-char *
-popcheck_cli_read_password (const char  *empty_message,
-                            GError     **error)
-{
-  char *line = NULL;
-  size_t capacity = 0;
-  ssize_t len;
-  char *password;
-
-  errno = 0;
-  len = getline (&line, &capacity, stdin);
-  if (len < 0)
-    {
-      int saved_errno = errno;
-
-      free (line);
-      if (saved_errno != 0)
-        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                     "could not read the password from standard input: %s",
-                     g_strerror (saved_errno));
-      else
-        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                             empty_message);
-      return NULL;
-    }
-
-  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-    len--;
-
-  if (memchr (line, '\0', len) != NULL)
-    {
-      explicit_bzero (line, capacity);
-      free (line);
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "the password read from standard input contains "
-                           "a NUL byte");
-      return NULL;
-    }
-
-  password = g_strndup (line, len);
-  explicit_bzero (line, capacity);
-  free (line);
-
-  return password;
-}
 
 static const char *
 cli_summary (void)
@@ -1209,9 +500,7 @@ cli_summary (void)
                        "ends it with QUIT.  Each COMMAND is one\nshell word: "
                        "quote those with arguments, as in "
                        "\"top 1 10\".\n\nCommands:\n");
-      for (gsize i = 0; i < G_N_ELEMENTS (command_specs); i++)
-        g_string_append_printf (text, "  %-14s%s\n", command_specs[i].synopsis,
-                                command_specs[i].help);
+      popcheck_cli_command_append_help (text);
       g_string_append (text,
                        "\nThe password is never an argument: --password-stdin "
                        "reads one line from\nstandard input.  With --json, "
@@ -1259,45 +548,6 @@ static const char cli_description[] =
   "Example:\n"
   "  printf '%s\\n' \"$PASSWORD\" | popcheck-cli --host mail.example.org \\\n"
   "      --user alice --password-stdin stat list \"top 1 0\"\n";
-
-/* --host, --port, --security and --auth, when no --account gives them. */
-static int
-parse_server_options (CliSession *session,
-                      CliOptions *options)
-{
-  guint64 value;
-
-  if (options->host == NULL || options->host[0] == '\0')
-    return popcheck_cli_usage_error ("--host is required: which server should "
-                                     "I connect to?");
-  session->host = g_strdup (options->host);
-
-  if (options->security != NULL &&
-      !pop3_security_from_string (options->security, &session->security))
-    return popcheck_cli_usage_error ("\"%s\" is not a --security; use tls, "
-                                     "starttls or none", options->security);
-
-  if (options->port != NULL)
-    {
-      if (!popcheck_cli_parse_unsigned (options->port, 1, G_MAXUINT16, &value))
-        return popcheck_cli_usage_error ("\"%s\" is not a --port; a port is a "
-                                         "number from 1 to 65535",
-                                         options->port);
-      session->port = (guint16) value;
-    }
-  else
-    {
-      session->port = session->security == POP3_SECURITY_TLS ? 995 : 110;
-    }
-
-  if (options->auth != NULL &&
-      !pop3_auth_method_from_string (options->auth, &session->auth))
-    return popcheck_cli_usage_error ("\"%s\" is not an --auth method; use "
-                                     "auto, user, apop, plain, login or "
-                                     "cram-md5", options->auth);
-
-  return CLI_EXIT_OK;
-}
 
 static int
 cli_session_parse_arguments (CliSession  *session,
@@ -1385,7 +635,15 @@ cli_session_parse_arguments (CliSession  *session,
     }
   else
     {
-      status = parse_server_options (session, &options);
+      if (options.host == NULL || options.host[0] == '\0')
+        return popcheck_cli_usage_error ("--host is required: which server "
+                                         "should I connect to?");
+      session->host = g_strdup (options.host);
+
+      status = popcheck_cli_parse_security_options (&options,
+                                                    &session->security,
+                                                    &session->port,
+                                                    &session->auth);
       if (status != CLI_EXIT_OK)
         return status;
     }
@@ -1408,22 +666,17 @@ cli_session_parse_arguments (CliSession  *session,
       session->debug = (guint) value;
     }
 
-  if (options.pin != NULL)
-    {
-      session->pin = pop3_tls_normalize_fingerprint (options.pin);
-      if (session->pin == NULL)
-        return popcheck_cli_usage_error ("\"%s\" is not a SHA-256 fingerprint "
-                                         "for --pin; give 64 hexadecimal "
-                                         "digits, with or without colons",
-                                         options.pin);
-    }
+  status = popcheck_cli_parse_pin (options.pin, &session->pin);
+  if (status != CLI_EXIT_OK)
+    return status;
 
   if (options.commands == NULL || options.commands[0] == NULL)
     return popcheck_cli_usage_error ("no COMMAND was given; try \"stat\"");
 
   for (guint i = 0; options.commands[i] != NULL; i++)
     {
-      CliCommand *command = cli_command_parse (options.commands[i], &error);
+      CliCommand *command = popcheck_cli_command_parse (options.commands[i],
+                                                        &error);
 
       if (command == NULL)
         return popcheck_cli_usage_error ("%s", error->message);

@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * popcheck-cli.c runs the engine's commands (issue 2); popcheck-cli-accounts.c
- * runs the commands on stored accounts (issue 3).  Both report through the
+ * runs the commands on stored accounts (issue 3); popcheck-cli-common.c
+ * holds what both check and print the same way.  Both report through the
  * same exit statuses and write output the same way.
  */
 
@@ -52,6 +53,9 @@ typedef struct
   char     **commands;
 } CliOptions;
 
+void      popcheck_cli_options_clear        (CliOptions    *options);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliOptions, popcheck_cli_options_clear)
+
 int       popcheck_cli_usage_error          (const char    *format,
                                              ...) G_GNUC_PRINTF (1, 2);
 gboolean  popcheck_cli_parse_unsigned       (const char    *str,
@@ -63,10 +67,59 @@ int       popcheck_cli_exit_status_for_error (const GError *error);
  * none. */
 char     *popcheck_cli_read_password        (const char    *empty_message,
                                              GError       **error);
+/* --security, --port (the security's standard port when not given) and
+ * --auth; @security and @auth hold the defaults when called.  Returns
+ * CLI_EXIT_OK, or CLI_EXIT_USAGE after saying what is wrong. */
+int       popcheck_cli_parse_security_options (CliOptions     *options,
+                                               Pop3Security   *security,
+                                               guint16        *port,
+                                               Pop3AuthMethod *auth);
+/* --pin, when @option is given: @pin receives it normalized. */
+int       popcheck_cli_parse_pin            (const char    *option,
+                                             char         **pin);
+/* Bytes to standard output exactly as they are. */
+void      popcheck_cli_write                (const char    *data,
+                                             gsize          len);
 void      popcheck_cli_write_line           (const char    *line);
 /* Flushes stdout; a failure to write is reported and turns @status into
  * CLI_EXIT_NETWORK when it was CLI_EXIT_OK. */
 int       popcheck_cli_finish_output        (int            status);
+
+/* popcheck-cli-commands.c: the engine's command words */
+
+typedef struct _CliCommandSpec CliCommandSpec;
+
+typedef struct
+{
+  const CliCommandSpec *spec;
+  /* As the user gave it: it names the command in JSON and messages. */
+  char                 *word;
+  guint                 msg;
+  guint                 lines;
+} CliCommand;
+
+/* One command word with its arguments, as in "top 1 10"; NULL with a
+ * G_OPTION_ERROR that says what is wrong with it. */
+CliCommand *popcheck_cli_command_parse      (const char          *word,
+                                             GError             **error);
+void      popcheck_cli_command_free         (CliCommand          *command);
+/* Sends the command; FALSE when it needs no server round trip (welcome),
+ * and @callback is not called. */
+gboolean  popcheck_cli_command_start        (const CliCommand    *command,
+                                             Pop3Client          *client,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+/* Prints the answer: text, or one JSON object; @reply is NULL for
+ * welcome. */
+void      popcheck_cli_command_report       (const CliCommand    *command,
+                                             Pop3Client          *client,
+                                             Pop3Reply           *reply,
+                                             gboolean             json_output);
+/* One line per command word, for --help. */
+void      popcheck_cli_command_append_help  (GString             *text);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliCommand, popcheck_cli_command_free)
 
 /* popcheck-cli-accounts.c */
 

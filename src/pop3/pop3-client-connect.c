@@ -15,6 +15,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pop3-client-private.h"
+#include "pop3-security.h"
 
 /* TLS: the handshake for implicit TLS and for STLS */
 
@@ -534,7 +535,7 @@ pop3_client_connect_async (Pop3Client          *self,
   task = connect_task_new (self, security, cancellable, callback, user_data);
 
   if (port == 0)
-    port = security == POP3_SECURITY_TLS ? 995 : 110;
+    port = pop3_security_default_port (security);
 
   g_set_object (&self->identity, g_network_address_new (host, port));
   g_object_unref (self->identity);

@@ -1,0 +1,890 @@
+/* popcheck-checker-operations.c: what runs on an account's slot
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The checker's operations: a check, and the requests (delete, preview,
+ * retrieve), each one short session of its own.  popcheck-checker.c
+ * queues them on the account's slot, one at a time, and keeps the slot's
+ * schedule; here is what each does on the server.
+ */
+
+#define G_LOG_DOMAIN "popcheck-checker"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "pop3-client.h"
+#include "popcheck-account.h"
+#include "popcheck-checker.h"
+#include "popcheck-checker-private.h"
+#include "popcheck-mailbox.h"
+#include "popcheck-message.h"
+#include "popcheck-session.h"
+
+/* Cancelling */
+
+/* An operation's cancellable: cancelled when the checker stops or the
+ * account goes (the slot's cancellable at the time the operation started;
+ * stopping replaces the slot's) and when the caller cancels its own. */
+typedef struct
+{
+  GCancellable *cancellable;
+  GCancellable *slot_cancellable;
+  gulong        slot_handler;
+  GCancellable *caller_cancellable;
+  gulong        caller_handler;
+} OperationCancel;
+
+static void
+cancel_linked_cb (GCancellable *source,
+                  GCancellable *target)
+{
+  g_cancellable_cancel (target);
+}
+
+static void
+operation_cancel_init (OperationCancel     *link,
+                       PopcheckCheckerSlot *slot,
+                       GTask               *task)
+{
+  link->cancellable = g_cancellable_new ();
+  link->slot_cancellable = g_object_ref (slot->cancellable);
+  link->slot_handler = g_cancellable_connect (link->slot_cancellable,
+                                              G_CALLBACK (cancel_linked_cb),
+                                              link->cancellable, NULL);
+  if (g_task_get_cancellable (task) != NULL)
+    {
+      link->caller_cancellable = g_object_ref (g_task_get_cancellable (task));
+      link->caller_handler = g_cancellable_connect (link->caller_cancellable,
+                                                    G_CALLBACK (cancel_linked_cb),
+                                                    link->cancellable, NULL);
+    }
+}
+
+static void
+operation_cancel_clear (OperationCancel *link)
+{
+  if (link->slot_cancellable != NULL)
+    g_cancellable_disconnect (link->slot_cancellable, link->slot_handler);
+  if (link->caller_cancellable != NULL)
+    g_cancellable_disconnect (link->caller_cancellable, link->caller_handler);
+  g_clear_object (&link->slot_cancellable);
+  g_clear_object (&link->caller_cancellable);
+  g_clear_object (&link->cancellable);
+}
+
+/* What every operation keeps, as the first member of its task data. */
+typedef void (*OperationFailFunc) (GTask  *task,
+                                   GError *error);
+
+typedef struct
+{
+  PopcheckCheckerSlot *slot;
+  OperationCancel      cancel;
+  PopcheckSession     *session;
+  /* Ends the operation when its session cannot be opened or listed. */
+  OperationFailFunc    fail;
+  /* Goes on once the session has listed the messages. */
+  GAsyncReadyCallback  listed_cb;
+} OperationData;
+
+static void
+operation_begin (OperationData       *op,
+                 PopcheckCheckerSlot *slot,
+                 GTask               *task,
+                 OperationFailFunc    fail,
+                 GAsyncReadyCallback  listed_cb)
+{
+  op->slot = popcheck_checker_slot_ref (slot);
+  operation_cancel_init (&op->cancel, slot, task);
+  op->fail = fail;
+  op->listed_cb = listed_cb;
+}
+
+static void
+operation_clear (OperationData *op)
+{
+  g_clear_object (&op->session);
+  g_clear_pointer (&op->slot, popcheck_checker_slot_unref);
+  operation_cancel_clear (&op->cancel);
+}
+
+static void
+operation_opened_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  OperationData *op = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!popcheck_session_open_finish (op->session, result, &error))
+    {
+      op->fail (task, error);
+      return;
+    }
+
+  popcheck_session_list_async (op->session, op->cancel.cancellable,
+                               op->listed_cb, g_object_ref (task));
+}
+
+/* Every operation opens a session of its own and lists the messages
+ * first: a message number from an earlier session is never trusted. */
+static void
+operation_open (GTask *task)
+{
+  OperationData *op = g_task_get_task_data (task);
+
+  op->session = popcheck_checker_slot_new_session (op->slot);
+  popcheck_session_open_async (op->session, op->cancel.cancellable,
+                               operation_opened_cb, g_object_ref (task));
+}
+
+/* The slot an operation of @task runs on; NULL after failing @task when
+ * there is no such account. */
+static PopcheckCheckerSlot *
+find_slot_for_task (PopcheckChecker *self,
+                    const char      *account_id,
+                    GTask           *task)
+{
+  PopcheckCheckerSlot *slot = popcheck_checker_find_slot (self, account_id);
+
+  if (slot == NULL)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                             _("There is no account “%s”."), account_id);
+
+  return slot;
+}
+
+/* Checks */
+
+typedef struct
+{
+  OperationData        op;
+  PopcheckMailbox     *mailbox;
+  GPtrArray           *uids;
+  GArray              *listing;
+  guint                pending_tops;
+  GError              *top_error;
+} CheckData;
+
+static void
+check_data_free (CheckData *data)
+{
+  operation_clear (&data->op);
+  g_clear_object (&data->mailbox);
+  g_clear_pointer (&data->uids, g_ptr_array_unref);
+  g_clear_pointer (&data->listing, g_array_unref);
+  g_clear_error (&data->top_error);
+  g_free (data);
+}
+
+static void
+check_done (GTask  *task,
+            GError *error)
+{
+  CheckData *data = g_task_get_task_data (task);
+  PopcheckCheckerSlot *slot = data->op.slot;
+
+  slot->check_queued = FALSE;
+
+  /* The account went away while its check was finishing: nothing of it
+   * may reach the mailbox or the signals any more. */
+  if (slot->removed && error == NULL)
+    error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                 _("The account was removed."));
+
+  if (error == NULL)
+    {
+      popcheck_checker_slot_record_check (slot, data->op.session, NULL);
+      g_task_return_boolean (task, TRUE);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_IDLE,
+                                  popcheck_mailbox_get_problem (slot->mailbox),
+                                  NULL);
+      g_task_return_error (task, error);
+    }
+  else
+    {
+      popcheck_checker_slot_record_check (slot, data->op.session, error);
+      g_task_return_error (task, error);
+    }
+
+  if (data->op.session != NULL)
+    popcheck_session_close (data->op.session);
+
+  popcheck_checker_slot_schedule (slot);
+  popcheck_checker_slot_done (slot);
+}
+
+static void
+check_quit_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* Nothing was changed on the server, so a failed QUIT loses nothing. */
+  popcheck_session_quit_finish (POPCHECK_SESSION (object), result, &error);
+  check_done (task, NULL);
+}
+
+static void
+check_quit (GTask *task)
+{
+  CheckData *data = g_task_get_task_data (task);
+
+  popcheck_session_quit_async (data->op.session, data->op.cancel.cancellable,
+                               check_quit_cb, g_object_ref (task));
+}
+
+static void
+check_top_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CheckData *data = g_task_get_task_data (task);
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  message = popcheck_session_summary_finish (POPCHECK_SESSION (object),
+                                             result, &error);
+  if (message != NULL)
+    popcheck_mailbox_add_summary (data->op.slot->mailbox, message);
+  else if (data->top_error == NULL)
+    data->top_error = g_steal_pointer (&error);
+
+  if (--data->pending_tops > 0)
+    return;
+
+  if (data->top_error != NULL)
+    check_done (task, g_steal_pointer (&data->top_error));
+  else
+    check_quit (task);
+}
+
+static void
+check_listed_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CheckData *data = g_task_get_task_data (task);
+  PopcheckSession *session = POPCHECK_SESSION (object);
+  g_autoptr(GPtrArray) need_top = NULL;
+  GError *error = NULL;
+  guint lines;
+
+  if (!popcheck_session_list_finish (session, result, &data->uids,
+                                     &data->listing, &error))
+    {
+      check_done (task, error);
+      return;
+    }
+
+  need_top = popcheck_mailbox_begin_update (data->op.slot->mailbox, data->uids,
+                                            data->listing);
+  if (need_top->len == 0)
+    {
+      check_quit (task);
+      return;
+    }
+
+  /* All TOPs go out at once; the engine pipelines them when the server
+   * allows it and sends them one by one otherwise. */
+  lines = popcheck_account_get_preview_lines (data->op.slot->account);
+  data->pending_tops = need_top->len;
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+
+      popcheck_session_summary_async (session, entry->msg, entry->uid, lines,
+                                      data->op.cancel.cancellable,
+                                      check_top_cb, g_object_ref (task));
+    }
+}
+
+static void
+check_operation (PopcheckCheckerSlot *slot,
+                 GTask               *task)
+{
+  CheckData *data = g_new0 (CheckData, 1);
+
+  operation_begin (&data->op, slot, task, check_done, check_listed_cb);
+  g_task_set_task_data (task, data, (GDestroyNotify) check_data_free);
+
+  if (popcheck_checker_is_offline (slot->checker))
+    {
+      slot->check_queued = FALSE;
+      popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_OFFLINE,
+                                  POPCHECK_PROBLEM_NONE, NULL);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
+                               _("There is no network connection."));
+      popcheck_checker_slot_done (slot);
+      return;
+    }
+
+  popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_CHECKING,
+                              popcheck_mailbox_get_problem (slot->mailbox),
+                              NULL);
+
+  operation_open (task);
+}
+
+void
+popcheck_checker_check_async (PopcheckChecker     *self,
+                              const char          *account_id,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  PopcheckCheckerSlot *slot;
+
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_id != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_checker_check_async);
+
+  slot = find_slot_for_task (self, account_id, task);
+  if (slot == NULL)
+    return;
+
+  slot->check_queued = TRUE;
+  popcheck_checker_slot_queue (slot, check_operation, task);
+}
+
+gboolean
+popcheck_checker_check_finish (PopcheckChecker  *self,
+                               GAsyncResult     *result,
+                               GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Checking accounts once */
+
+void
+popcheck_check_result_free (PopcheckCheckResult *result)
+{
+  g_free (result->account_id);
+  g_clear_error (&result->error);
+  g_clear_error (&result->save_error);
+  g_free (result);
+}
+
+typedef struct
+{
+  /* Of PopcheckCheckResult, in the order asked for. */
+  GPtrArray *results;
+  /* The checks, then the saves, still running, and one for whoever is
+   * still starting them. */
+  guint      pending;
+  gboolean   saving;
+} CheckAccountsData;
+
+static void
+check_accounts_data_free (CheckAccountsData *data)
+{
+  g_ptr_array_unref (data->results);
+  g_free (data);
+}
+
+/* One check or save of the batch, and the result it fills in. */
+typedef struct
+{
+  GTask               *task;
+  PopcheckCheckResult *result;
+} CheckAccountsStep;
+
+static CheckAccountsStep *
+check_accounts_step_new (GTask               *task,
+                         PopcheckCheckResult *result)
+{
+  CheckAccountsStep *step = g_new0 (CheckAccountsStep, 1);
+  CheckAccountsData *data = g_task_get_task_data (task);
+
+  data->pending++;
+  step->task = g_object_ref (task);
+  step->result = result;
+  return step;
+}
+
+static void check_accounts_save (GTask *task);
+
+static void
+check_accounts_release (GTask *task)
+{
+  CheckAccountsData *data = g_task_get_task_data (task);
+
+  if (--data->pending > 0)
+    return;
+
+  if (!data->saving)
+    check_accounts_save (task);
+  else
+    g_task_return_pointer (task, g_ptr_array_ref (data->results),
+                           (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+check_accounts_step_done (CheckAccountsStep *step)
+{
+  g_autoptr(GTask) task = step->task;
+
+  g_free (step);
+  check_accounts_release (task);
+}
+
+static void
+check_accounts_saved_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  CheckAccountsStep *step = user_data;
+
+  popcheck_mailbox_save_finish (POPCHECK_MAILBOX (object), result,
+                                &step->result->save_error);
+  check_accounts_step_done (step);
+}
+
+/* The checker saved each account's state as its check ended, without
+ * waiting; the process is about to exit, so the state is written again and
+ * waited for. */
+static void
+check_accounts_save (GTask *task)
+{
+  PopcheckChecker *self = g_task_get_source_object (task);
+  CheckAccountsData *data = g_task_get_task_data (task);
+
+  data->saving = TRUE;
+  data->pending = 1;
+  for (guint i = 0; i < data->results->len; i++)
+    {
+      PopcheckCheckResult *result = g_ptr_array_index (data->results, i);
+      PopcheckMailbox *mailbox;
+
+      mailbox = popcheck_checker_get_mailbox (self, result->account_id);
+      if (result->error != NULL || mailbox == NULL)
+        continue;
+      popcheck_mailbox_save_async (mailbox, NULL, check_accounts_saved_cb,
+                                   check_accounts_step_new (task, result));
+    }
+  check_accounts_release (task);
+}
+
+static void
+check_accounts_checked_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  CheckAccountsStep *step = user_data;
+
+  popcheck_checker_check_finish (POPCHECK_CHECKER (object), result,
+                                 &step->result->error);
+  check_accounts_step_done (step);
+}
+
+void
+popcheck_checker_check_accounts_async (PopcheckChecker     *self,
+                                       const char * const  *account_ids,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  CheckAccountsData *data;
+
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_ids != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_checker_check_accounts_async);
+  /* Cancelled, the checks still report each account's outcome. */
+  g_task_set_check_cancellable (task, FALSE);
+
+  data = g_new0 (CheckAccountsData, 1);
+  data->results =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) popcheck_check_result_free);
+  data->pending = 1;
+  g_task_set_task_data (task, data, (GDestroyNotify) check_accounts_data_free);
+
+  for (guint i = 0; account_ids[i] != NULL; i++)
+    {
+      PopcheckCheckResult *result = g_new0 (PopcheckCheckResult, 1);
+
+      result->account_id = g_strdup (account_ids[i]);
+      g_ptr_array_add (data->results, result);
+      popcheck_checker_check_async (self, account_ids[i], cancellable,
+                                    check_accounts_checked_cb,
+                                    check_accounts_step_new (task, result));
+    }
+  check_accounts_release (task);
+}
+
+GPtrArray *
+popcheck_checker_check_accounts_finish (PopcheckChecker  *self,
+                                        GAsyncResult     *result,
+                                        GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Sessions for one request: delete, preview, retrieve.  Each opens its own
+ * short session and maps UIDs to this session's message numbers, never
+ * trusting a number remembered from an earlier session. */
+
+typedef void (*RequestStep) (GTask *task);
+
+typedef struct
+{
+  OperationData        op;
+  /* What the request does once the session has listed the UIDs. */
+  RequestStep          step;
+  GStrv                uids;
+  guint                lines;
+  GStrv                already_gone;
+  /* Delete: the session's delete ran, so its error says what became of
+   * the messages. */
+  gboolean             deleting;
+  /* Preview and retrieve: what was fetched, returned after QUIT. */
+  gpointer             fetched;
+  GDestroyNotify       fetched_free;
+} RequestData;
+
+static void
+request_data_free (RequestData *data)
+{
+  if (data->op.session != NULL)
+    popcheck_session_close (data->op.session);
+  operation_clear (&data->op);
+  g_strfreev (data->uids);
+  g_strfreev (data->already_gone);
+  if (data->fetched != NULL)
+    data->fetched_free (data->fetched);
+  g_free (data);
+}
+
+static void
+request_fail (GTask  *task,
+              GError *error)
+{
+  RequestData *data = g_task_get_task_data (task);
+  PopcheckCheckerSlot *slot = data->op.slot;
+
+  g_task_return_error (task, error);
+  popcheck_checker_slot_done (slot);
+}
+
+static void
+request_listed_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RequestData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!popcheck_session_list_finish (POPCHECK_SESSION (object), result,
+                                     NULL, NULL, &error))
+    {
+      request_fail (task, error);
+      return;
+    }
+
+  data->step (task);
+}
+
+static void
+request_operation (PopcheckCheckerSlot *slot,
+                   GTask               *task)
+{
+  RequestData *data = g_task_get_task_data (task);
+
+  operation_begin (&data->op, slot, task, request_fail, request_listed_cb);
+  operation_open (task);
+}
+
+/* Queues a request on the account's slot; its data is complete before it
+ * is queued, as it may start at once. */
+static void
+request_queue (PopcheckChecker     *self,
+               const char          *account_id,
+               gpointer             source_tag,
+               RequestStep          step,
+               GStrv                uids,
+               guint                lines,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  RequestData *data = g_new0 (RequestData, 1);
+  PopcheckCheckerSlot *slot;
+
+  data->step = step;
+  data->uids = uids;
+  data->lines = lines;
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, data, (GDestroyNotify) request_data_free);
+
+  slot = find_slot_for_task (self, account_id, task);
+  if (slot != NULL)
+    popcheck_checker_slot_queue (slot, request_operation, task);
+}
+
+/* One UID, as the array the request keeps. */
+static GStrv
+uid_array (const char *uid)
+{
+  GStrv uids = g_new0 (char *, 2);
+
+  uids[0] = g_strdup (uid);
+  return uids;
+}
+
+/* Preview and retrieve change nothing on the server: once the message is
+ * fetched, QUIT ends the session, and a failed QUIT loses nothing. */
+static void
+fetch_quit_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RequestData *data = g_task_get_task_data (task);
+
+  popcheck_session_quit_finish (POPCHECK_SESSION (object), result, NULL);
+  g_task_return_pointer (task, g_steal_pointer (&data->fetched),
+                         data->fetched_free);
+  popcheck_checker_slot_done (data->op.slot);
+}
+
+/* Takes @fetched (NULL on failure, with @error set). */
+static void
+fetch_then_quit (GTask          *task,
+                 gpointer        fetched,
+                 GDestroyNotify  fetched_free,
+                 GError         *error)
+{
+  RequestData *data = g_task_get_task_data (task);
+
+  if (fetched == NULL)
+    {
+      request_fail (task, error);
+      return;
+    }
+
+  data->fetched = fetched;
+  data->fetched_free = fetched_free;
+  popcheck_session_quit_async (data->op.session, data->op.cancel.cancellable,
+                               fetch_quit_cb, g_object_ref (task));
+}
+
+/* Delete */
+
+static void
+delete_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RequestData *data = g_task_get_task_data (task);
+  PopcheckCheckerSlot *slot = data->op.slot;
+  GError *error = NULL;
+
+  if (!popcheck_session_delete_finish (POPCHECK_SESSION (object), result,
+                                       &data->already_gone, &error))
+    {
+      request_fail (task, error);
+      return;
+    }
+
+  popcheck_mailbox_remove_uids (slot->mailbox, (const char * const *) data->uids);
+  popcheck_checker_slot_save (slot);
+  g_task_return_boolean (task, TRUE);
+  popcheck_checker_slot_done (slot);
+}
+
+static void
+delete_step (GTask *task)
+{
+  RequestData *data = g_task_get_task_data (task);
+
+  data->deleting = TRUE;
+  popcheck_session_delete_async (data->op.session,
+                                 (const char * const *) data->uids,
+                                 data->op.cancel.cancellable,
+                                 delete_done_cb, g_object_ref (task));
+}
+
+void
+popcheck_checker_delete_async (PopcheckChecker     *self,
+                               const char          *account_id,
+                               const char * const  *uids,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_id != NULL);
+  g_return_if_fail (uids != NULL);
+
+  request_queue (self, account_id, popcheck_checker_delete_async, delete_step,
+                 g_strdupv ((GStrv) uids), 0, cancellable, callback,
+                 user_data);
+}
+
+gboolean
+popcheck_checker_delete_finish (PopcheckChecker  *self,
+                                GAsyncResult     *result,
+                                GStrv            *already_gone,
+                                GError          **error)
+{
+  RequestData *data;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  data = g_task_get_task_data (G_TASK (result));
+  if (!g_task_propagate_boolean (G_TASK (result), &local_error))
+    {
+      /* The session's delete says what became of the messages; before it
+       * ran, nothing was marked. */
+      if (data->deleting)
+        g_propagate_error (error, local_error);
+      else
+        {
+          g_propagate_error (error,
+                             popcheck_session_nothing_deleted_error (local_error));
+          g_error_free (local_error);
+        }
+      return FALSE;
+    }
+
+  if (already_gone != NULL)
+    *already_gone = g_steal_pointer (&data->already_gone);
+
+  return TRUE;
+}
+
+/* Preview */
+
+static void
+preview_top_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PopcheckMessage *message;
+  GError *error = NULL;
+
+  message = popcheck_session_summary_finish (POPCHECK_SESSION (object), result,
+                                             &error);
+  fetch_then_quit (task, message, g_object_unref, error);
+}
+
+static void
+preview_step (GTask *task)
+{
+  RequestData *data = g_task_get_task_data (task);
+
+  popcheck_session_summary_async (data->op.session, 0, data->uids[0],
+                                  data->lines, data->op.cancel.cancellable,
+                                  preview_top_cb, g_object_ref (task));
+}
+
+void
+popcheck_checker_preview_async (PopcheckChecker     *self,
+                                const char          *account_id,
+                                const char          *uid,
+                                guint                lines,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_id != NULL);
+  g_return_if_fail (uid != NULL);
+
+  request_queue (self, account_id, popcheck_checker_preview_async,
+                 preview_step, uid_array (uid), lines, cancellable, callback,
+                 user_data);
+}
+
+PopcheckMessage *
+popcheck_checker_preview_finish (PopcheckChecker  *self,
+                                 GAsyncResult     *result,
+                                 GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Retrieve */
+
+static void
+retrieve_retr_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GBytes *bytes;
+  GError *error = NULL;
+
+  bytes = popcheck_session_retrieve_finish (POPCHECK_SESSION (object), result,
+                                            &error);
+  fetch_then_quit (task, bytes, (GDestroyNotify) g_bytes_unref, error);
+}
+
+static void
+retrieve_step (GTask *task)
+{
+  RequestData *data = g_task_get_task_data (task);
+
+  popcheck_session_retrieve_async (data->op.session, data->uids[0],
+                                   data->op.cancel.cancellable,
+                                   retrieve_retr_cb, g_object_ref (task));
+}
+
+void
+popcheck_checker_retrieve_async (PopcheckChecker     *self,
+                                 const char          *account_id,
+                                 const char          *uid,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_id != NULL);
+  g_return_if_fail (uid != NULL);
+
+  request_queue (self, account_id, popcheck_checker_retrieve_async,
+                 retrieve_step, uid_array (uid), 0, cancellable, callback,
+                 user_data);
+}
+
+GBytes *
+popcheck_checker_retrieve_finish (PopcheckChecker  *self,
+                                  GAsyncResult     *result,
+                                  GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_CHECKER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
