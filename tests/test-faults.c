@@ -945,6 +945,67 @@ test_listing_numbers (Fixture       *f,
   stop_server_checked (f);
 }
 
+/* "LIST n" and "UIDL n" answered for another message: the reply is not
+ * about what was asked, so it must not be taken for it. */
+static void
+test_listing_other_message (Fixture       *f,
+                            gconstpointer  data)
+{
+  static const struct
+  {
+    const char *command;
+    const char *reply;
+  } other[] = {
+    { "LIST 1", "+OK 9 200\r\n" },
+    { "UIDL 1", "+OK 9 other\r\n" },
+    { "UIDL 2", "+OK 1 other\r\n" },
+  };
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n", "USER\r\n");
+  g_autoptr(Pop3Reply) right = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *result = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (other); i++)
+    {
+      pop3_fake_script_expect (script, other[i].command);
+      pop3_fake_script_send (script, other[i].reply);
+      script_expect_noop (script);
+    }
+  pop3_fake_script_expect (script, "UIDL 9");
+  pop3_fake_script_send (script, "+OK 9 right\r\n");
+  start_and_connect (f, script);
+
+  for (guint i = 0; i < G_N_ELEMENTS (other); i++)
+    {
+      g_autoptr(Pop3Reply) reply = NULL;
+      guint msg = other[i].command[5] - '0';
+
+      g_test_message ("%s answered \"%s\"", other[i].command,
+                      other[i].reply);
+      if (g_str_has_prefix (other[i].command, "LIST"))
+        pop3_client_list_async (f->client, msg, NULL, store_result_cb,
+                                &result);
+      else
+        pop3_client_uidl_async (f->client, msg, NULL, store_result_cb,
+                                &result);
+      reply = reply_of (f->client, &result, &error);
+      g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
+      g_assert_null (reply);
+      g_clear_error (&error);
+      assert_noop_ok (f->client);
+    }
+
+  /* The number asked for is still accepted. */
+  pop3_client_uidl_async (f->client, 9, NULL, store_result_cb, &result);
+  right = reply_of (f->client, &result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (right->msg, ==, 9);
+  g_assert_cmpstr (right->uid, ==, "right");
+
+  stop_server_checked (f);
+}
+
 /* Unsolicited data */
 
 /* Bytes the server sends before it was asked anything must not become the
@@ -2067,6 +2128,7 @@ main (int   argc,
 
   add_all_modes ("stat-numbers", test_stat_numbers);
   add_all_modes ("listing-numbers", test_listing_numbers);
+  add_all_modes ("listing-other-message", test_listing_other_message);
 
   add_all_modes ("unsolicited-with-greeting", test_unsolicited_with_greeting);
   add_all_modes ("unsolicited-after-pause", test_unsolicited_after_pause);

@@ -114,6 +114,15 @@ void      _pop3_client_send_command        (Pop3Client          *self,
                                             GCancellable        *cancellable,
                                             GAsyncReadyCallback  callback,
                                             gpointer             user_data);
+/* The same for "LIST n" and "UIDL n": a reply about another message than
+ * @msg fails the command. */
+void      _pop3_client_send_message_command (Pop3Client          *self,
+                                             CommandKind          kind,
+                                             guint                msg,
+                                             const char          *line,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
 void      _pop3_client_cancel_watch_free   (CancelWatch         *watch);
 void      _pop3_client_watchdog_start      (Pop3Client          *self);
 void      _pop3_client_watchdog_stop       (Pop3Client          *self);

@@ -45,6 +45,9 @@ struct _Command
   char        *debug_line;
   Pop3Expect   expect;
   gboolean     barrier;
+  /* The message a "LIST n" or "UIDL n" asked about; 0 for other
+   * commands. */
+  guint        msg;
   GTask       *task;
   struct _CancelWatch *cancel_watch;
 };
@@ -272,6 +275,24 @@ _pop3_client_send_command (Pop3Client          *self,
                                            user_data));
 }
 
+void
+_pop3_client_send_message_command (Pop3Client          *self,
+                                   CommandKind          kind,
+                                   guint                msg,
+                                   const char          *line,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  Command *command = _pop3_client_command_new (self, kind, line, NULL,
+                                               POP3_EXPECT_SINGLE, FALSE,
+                                               cancellable, callback,
+                                               user_data);
+
+  command->msg = msg;
+  enqueue (self, command);
+}
+
 /* Timeouts: one watchdog whose deadline moves forward whenever the
  * connection makes progress, and which is disarmed while nothing is
  * pending, so an idle client costs no wake-ups. */
@@ -456,6 +477,22 @@ error_for_reply (Pop3Reply *reply)
   return pop3_error_new_for_reply (reply->code, reply->text);
 }
 
+/* "+OK 9 other" to "UIDL 1" is well formed but about another message;
+ * taking it would give message 1 the UID of message 9. */
+static gboolean
+check_reply_msg (Command    *command,
+                 Pop3Reply  *reply,
+                 GError    **error)
+{
+  if (reply->msg == command->msg)
+    return TRUE;
+
+  g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
+               _("The server answered about message %u when asked about "
+                 "message %u."), reply->msg, command->msg);
+  return FALSE;
+}
+
 /* Parses what a successful reply carries for its command into the reply's
  * typed fields.  The stream stays in sync when this fails: only the
  * command fails. */
@@ -485,7 +522,8 @@ fill_reply (Pop3Client  *self,
 
     case COMMAND_LIST_ONE:
       return pop3_parse_scan_listing (reply->text, &reply->msg, &reply->size,
-                                      error);
+                                      error) &&
+             check_reply_msg (command, reply, error);
 
     case COMMAND_UIDL:
       reply->uids = pop3_parse_uidl_body (reply->body, error);
@@ -493,7 +531,8 @@ fill_reply (Pop3Client  *self,
 
     case COMMAND_UIDL_ONE:
       return pop3_parse_uid_listing (reply->text, &reply->msg, &reply->uid,
-                                     error);
+                                     error) &&
+             check_reply_msg (command, reply, error);
 
     case COMMAND_UTF8:
       self->utf8 = TRUE;

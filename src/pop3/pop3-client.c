@@ -464,9 +464,8 @@ pop3_client_list_async (Pop3Client          *self,
     }
 
   line = g_strdup_printf ("LIST %u", msg);
-  _pop3_client_send_command (self, COMMAND_LIST_ONE, line, NULL,
-                             POP3_EXPECT_SINGLE, FALSE, cancellable, callback,
-                             user_data);
+  _pop3_client_send_message_command (self, COMMAND_LIST_ONE, msg, line, cancellable,
+                                     callback, user_data);
 }
 
 void
@@ -570,9 +569,8 @@ pop3_client_uidl_async (Pop3Client          *self,
     }
 
   line = g_strdup_printf ("UIDL %u", msg);
-  _pop3_client_send_command (self, COMMAND_UIDL_ONE, line, NULL,
-                             POP3_EXPECT_SINGLE, FALSE, cancellable, callback,
-                             user_data);
+  _pop3_client_send_message_command (self, COMMAND_UIDL_ONE, msg, line, cancellable,
+                                     callback, user_data);
 }
 
 void
