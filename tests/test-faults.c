@@ -1251,6 +1251,93 @@ test_starttls_stls_err (Fixture       *f,
   g_assert_cmpuint (count_commands (f, "STLS"), ==, 1);
 }
 
+/* Commands queued behind STLS through the public API */
+
+static gboolean
+plaintext_contains (Fixture    *f,
+                    const char *needle)
+{
+  g_autoptr(GBytes) bytes = pop3_fake_server_get_received (f->server, FALSE);
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+
+  return len > 0 && g_strstr_len (data, len, needle) != NULL;
+}
+
+/* A NOOP queued right behind STLS waits for the handshake and goes out
+ * inside TLS, after the CAPA that RFC 2595 asks for; sent on "+OK" it
+ * would cross the wire in cleartext and break the handshake. */
+static void
+test_queued_behind_stls (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script = pop3_fake_script_new ();
+  g_autoptr(Pop3Reply) stls = NULL;
+  g_autoptr(Pop3Reply) noop = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *stls_result = NULL;
+  GAsyncResult *noop_result = NULL;
+
+  pop3_fake_script_send (script, "+OK hello\r\n");
+  pop3_fake_script_expect (script, "STLS");
+  pop3_fake_script_send (script, "+OK Begin TLS negotiation\r\n");
+  pop3_fake_script_start_tls (script);
+  pop3_fake_script_expect (script, "CAPA");
+  pop3_fake_script_send (script, "+OK\r\nUSER\r\n.\r\n");
+  script_expect_noop (script);
+  start_and_connect (f, script);
+
+  pop3_client_stls_async (f->client, NULL, store_result_cb, &stls_result);
+  pop3_client_noop_async (f->client, NULL, store_result_cb, &noop_result);
+
+  stls = reply_of (f->client, &stls_result, &error);
+  g_assert_no_error (error);
+  g_assert_true (pop3_client_is_encrypted (f->client));
+  noop = reply_of (f->client, &noop_result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (noop->status, ==, POP3_REPLY_OK);
+
+  stop_server_checked (f);
+  g_assert_false (plaintext_contains (f, "NOOP"));
+  g_assert_cmpuint (count_commands (f, "NOOP"), ==, 1);
+}
+
+/* STLS refused: what was queued to go inside TLS is not sent at all, and
+ * the connection stays usable for what is asked afterwards. */
+static void
+test_queued_behind_refused_stls (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script = pop3_fake_script_new ();
+  g_autoptr(Pop3Reply) stls = NULL;
+  g_autoptr(Pop3Reply) user = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *stls_result = NULL;
+  GAsyncResult *user_result = NULL;
+
+  pop3_fake_script_send (script, "+OK hello\r\n");
+  pop3_fake_script_expect (script, "STLS");
+  pop3_fake_script_send (script, "-ERR not today\r\n");
+  script_expect_noop (script);
+  start_and_connect (f, script);
+
+  pop3_client_stls_async (f->client, NULL, store_result_cb, &stls_result);
+  pop3_client_user_async (f->client, USER_NAME, NULL, store_result_cb,
+                          &user_result);
+
+  stls = reply_of (f->client, &stls_result, &error);
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_TLS);
+  g_clear_error (&error);
+  user = reply_of (f->client, &user_result, &error);
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_TLS);
+  g_assert_null (user);
+  g_assert_false (pop3_client_is_encrypted (f->client));
+
+  assert_noop_ok (f->client);
+  stop_server_checked (f);
+  g_assert_false (received_contains (f, "USER"));
+}
+
 /* Response codes (RFC 2449, section 8; RFC 3206) */
 
 static const struct
@@ -2148,6 +2235,10 @@ main (int   argc,
   add_test ("plain", &mode_plain, "starttls-capa-dropped",
             test_starttls_capa_dropped);
   add_test ("plain", &mode_plain, "starttls-stls-err", test_starttls_stls_err);
+  add_test ("plain", &mode_plain, "queued-behind-stls",
+            test_queued_behind_stls);
+  add_test ("plain", &mode_plain, "queued-behind-refused-stls",
+            test_queued_behind_refused_stls);
 
   add_all_modes ("response-codes", test_response_codes);
   add_all_modes ("quit-err", test_quit_err);

@@ -197,6 +197,7 @@ stls_handshake_cb (GObject      *object,
   g_autoptr(GTask) task = user_data;
   Pop3Client *self = POP3_CLIENT (object);
   g_autoptr(GError) error = NULL;
+  Command *capa;
 
   if (!handshake_finish (self, result, &error))
     {
@@ -204,11 +205,15 @@ stls_handshake_cb (GObject      *object,
       return;
     }
 
-  /* What the server said before TLS cannot be trusted (RFC 2595, 4). */
+  /* What the server said before TLS cannot be trusted (RFC 2595, 4), so
+   * CAPA goes first, ahead of what the caller queued behind STLS. */
   g_clear_pointer (&self->capabilities, g_hash_table_unref);
   self->utf8 = FALSE;
-  pop3_client_capa_async (self, g_task_get_cancellable (task), stls_capa_cb,
-                          g_object_ref (task));
+  capa = _pop3_client_command_new (self, COMMAND_CAPA, "CAPA", NULL,
+                                   POP3_EXPECT_LISTING, FALSE,
+                                   g_task_get_cancellable (task),
+                                   stls_capa_cb, g_object_ref (task));
+  _pop3_client_resume_after_tls (self, capa);
 }
 
 static void
@@ -230,9 +235,14 @@ stls_reply_cb (GObject      *object,
             POP3_ERROR, POP3_ERROR_TLS,
             _("The server refused to start TLS: “%s”"),
             pop3_error_get_detail (error));
+          _pop3_client_fail_held (self, tls_error);
           g_task_return_error (task, g_steal_pointer (&tls_error));
           return;
         }
+      /* Cancelled after it went out: the server may now wait for a
+       * handshake that never comes, so nothing else can be said here. */
+      if (self->tls_pending)
+        _pop3_client_fail_all (self, error);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }

@@ -293,6 +293,29 @@ _pop3_client_send_message_command (Pop3Client          *self,
   enqueue (self, command);
 }
 
+void
+_pop3_client_resume_after_tls (Pop3Client *self,
+                               Command    *first)
+{
+  self->tls_pending = FALSE;
+  g_queue_push_head (&self->waiting, first);
+  pump (self);
+}
+
+void
+_pop3_client_fail_held (Pop3Client   *self,
+                        const GError *error)
+{
+  Command *command;
+
+  self->tls_pending = FALSE;
+  while ((command = g_queue_pop_head (&self->waiting)) != NULL)
+    {
+      command_return_error (command, error);
+      command_free (command);
+    }
+}
+
 /* Timeouts: one watchdog whose deadline moves forward whenever the
  * connection makes progress, and which is disarmed while nothing is
  * pending, so an idle client costs no wake-ups. */
@@ -432,6 +455,7 @@ _pop3_client_fail_all (Pop3Client   *self,
 
   close_streams (self);
   g_cancellable_cancel (self->io_cancellable);
+  self->tls_pending = FALSE;
 
   while ((command = g_queue_pop_head (&self->in_flight)) != NULL)
     {
@@ -772,7 +796,7 @@ pump (Pop3Client *self)
 {
   Command *command;
 
-  while (self->stream != NULL &&
+  while (self->stream != NULL && !self->tls_pending &&
          (command = g_queue_peek_head (&self->waiting)) != NULL &&
          can_send (self, command))
     {
@@ -798,6 +822,8 @@ pump (Pop3Client *self)
 
       pop3_parser_push_expect (self->parser, command->expect);
       g_queue_push_tail (&self->in_flight, command);
+      if (command->kind == COMMAND_STLS)
+        self->tls_pending = TRUE;
     }
 
   flush_writes (self);

@@ -162,7 +162,10 @@ void pop3_client_uidl_async  (Pop3Client *self, guint msg,
                               GAsyncReadyCallback callback, gpointer user_data);
 void pop3_client_utf8_async  (Pop3Client *self, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);
-/* STLS, the handshake, and CAPA again (RFC 2595, section 4). */
+/* STLS, the handshake, and CAPA again (RFC 2595, section 4).  Commands
+ * queued behind STLS wait until the handshake has succeeded and go out
+ * inside TLS, after that CAPA; when the server refuses STLS they fail
+ * with POP3_ERROR_TLS and are never sent. */
 void pop3_client_stls_async  (Pop3Client *self, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);
 /* QUIT, then the connection is closed. */
