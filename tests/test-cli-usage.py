@@ -294,6 +294,17 @@ class UsageTest(unittest.TestCase):
                                         '--password-stdin', 'stat'),
                               stdin=b'')
 
+    def test_user_name_with_space(self):
+        # The engine refuses it at login; it must not cost a connection.
+        self.assertUsageError(self.base('--user', 'alice smith',
+                                        '--password-stdin', 'stat'),
+                              stdin=b'secret\n', mentions='--user')
+
+    def test_password_with_carriage_return(self):
+        self.assertUsageError(self.base('--user', 'alice',
+                                        '--password-stdin', 'stat'),
+                              stdin=b'sec\rret\n', mentions='password')
+
     def test_missing_host(self):
         self.assertUsageError(['--port', self.port, 'stat'],
                               mentions='--host')

@@ -685,9 +685,9 @@ cli_session_parse_arguments (CliSession  *session,
 
   if (options.account == NULL && options.user != NULL)
     {
-      if (options.user[0] == '\0' || !pop3_auth_is_safe_argument (options.user))
+      if (!pop3_auth_is_valid_user_name (options.user))
         return popcheck_cli_usage_error ("--user must be a non-empty name "
-                                         "without line breaks");
+                                         "without spaces or line breaks");
       if (!options.password_stdin)
         return popcheck_cli_usage_error ("--user needs --password-stdin: the "
                                          "password is read from standard "
@@ -732,6 +732,18 @@ cli_session_parse_arguments (CliSession  *session,
       if (session->password == NULL)
         return popcheck_cli_usage_error ("%s", error->message);
     }
+
+  /* The engine refuses these at login, which would be after connecting;
+   * a stored account's may be as wrong as a --user. */
+  if (session->user != NULL && !pop3_auth_is_valid_user_name (session->user))
+    return popcheck_cli_usage_error ("the user name cannot be sent to a POP3 "
+                                     "server: it is empty or has a space or "
+                                     "a line break");
+  if (session->password != NULL &&
+      !pop3_auth_is_safe_argument (session->password))
+    return popcheck_cli_usage_error ("the password has a line break (CR or "
+                                     "LF) in it, which cannot be sent to a "
+                                     "POP3 server");
 
   return CLI_EXIT_OK;
 }
