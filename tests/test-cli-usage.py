@@ -324,6 +324,50 @@ class UsageTest(unittest.TestCase):
             f.flush()
             self.assertUsageError(self.base('--ca-file', f.name, 'stat'))
 
+    def make_ca(self, directory):
+        """A self-signed certificate in directory/ca.pem, as a CA file."""
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048',
+                        '-nodes', '-subj', '/CN=popcheck test CA',
+                        '-days', '1', '-keyout',
+                        os.path.join(directory, 'ca.key'),
+                        '-out', os.path.join(directory, 'ca.pem')],
+                       check=True, capture_output=True, timeout=60)
+
+    def test_relative_ca_file(self):
+        # Resolved against the working directory, not refused by GLib
+        # with a warning and an empty trust store: the closed port is
+        # then the only problem.
+        with tempfile.TemporaryDirectory() as tmp:
+            self.make_ca(tmp)
+            result = subprocess.run(
+                [CLI, '--host', '127.0.0.1', '--port', self.port,
+                 '--ca-file', 'ca.pem', '--timeout', '10', 'stat'],
+                cwd=tmp, stdin=subprocess.DEVNULL, capture_output=True,
+                timeout=30)
+        stderr = result.stderr.decode('utf-8', 'replace')
+        self.assertEqual(result.returncode, EXIT_NETWORK, stderr)
+        self.assertNotIn('WARNING', stderr)
+        self.assertIn('refused', stderr)
+
+    def test_empty_relative_ca_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            open(os.path.join(tmp, 'empty.pem'), 'wb').close()
+            result = subprocess.run(
+                [CLI, '--host', '127.0.0.1', '--port', self.port,
+                 '--ca-file', 'empty.pem', 'stat'],
+                cwd=tmp, stdin=subprocess.DEVNULL, capture_output=True,
+                timeout=30)
+        stderr = result.stderr.decode('utf-8', 'replace')
+        self.assertEqual(result.returncode, EXIT_USAGE, stderr)
+        self.assertTrue(stderr.startswith('popcheck-cli: '), stderr)
+        self.assertIn('empty.pem', stderr)
+        self.assertNotIn('WARNING', stderr)
+
+    def test_ca_file_is_a_directory(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.assertUsageError(self.base('--ca-file', tmp, 'stat'),
+                                  mentions='--ca-file')
+
     def test_json_usage_error_goes_to_stderr(self):
         # A usage error is not a command result: nothing on stdout.
         self.assertUsageError(self.base('--json', 'list x'))

@@ -549,6 +549,36 @@ static const char cli_description[] =
   "  printf '%s\\n' \"$PASSWORD\" | popcheck-cli --host mail.example.org \\\n"
   "      --user alice --password-stdin stat list \"top 1 0\"\n";
 
+/* GLib takes only an absolute path for a GTlsFileDatabase: a relative one
+ * gives a warning and an empty trust store, and every certificate would
+ * then look untrusted.  A file with no certificate in it is as useless,
+ * and the user should hear so before a connection is made. */
+static int
+load_ca_file (const char    *file_name,
+              GTlsDatabase **database)
+{
+  g_autofree char *path = g_canonicalize_filename (file_name, NULL);
+  g_autolist(GTlsCertificate) certificates = NULL;
+  g_autoptr(GError) error = NULL;
+
+  certificates = g_tls_certificate_list_new_from_file (path, &error);
+  if (error != NULL)
+    return popcheck_cli_usage_error ("cannot read \"%s\" as --ca-file: %s",
+                                     file_name, error->message);
+  if (certificates == NULL)
+    return popcheck_cli_usage_error ("\"%s\" has no certificate in it; "
+                                     "--ca-file takes a PEM file of the "
+                                     "certificate authorities to trust",
+                                     file_name);
+
+  *database = g_tls_file_database_new (path, &error);
+  if (*database == NULL)
+    return popcheck_cli_usage_error ("cannot use \"%s\" as --ca-file: %s",
+                                     file_name, error->message);
+
+  return CLI_EXIT_OK;
+}
+
 static int
 cli_session_parse_arguments (CliSession  *session,
                              int          argc,
@@ -701,11 +731,9 @@ cli_session_parse_arguments (CliSession  *session,
 
   if (options.ca_file != NULL)
     {
-      session->tls_database = g_tls_file_database_new (options.ca_file,
-                                                       &error);
-      if (session->tls_database == NULL)
-        return popcheck_cli_usage_error ("cannot use \"%s\" as --ca-file: %s",
-                                         options.ca_file, error->message);
+      status = load_ca_file (options.ca_file, &session->tls_database);
+      if (status != CLI_EXIT_OK)
+        return status;
     }
 
   /* Last, so that a usage error never costs a keyring prompt or swallows
