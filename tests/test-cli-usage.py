@@ -636,6 +636,68 @@ class ScriptedSessionTest(unittest.TestCase):
         self.assertNotIn('secret', stderr)
 
 
+# OSC (window title), CSI (clear screen) in its 7-bit and C1 forms, and
+# code points that reorder or hide text: RLM, ALM, BOM, a tag character.
+HOSTILE = ('\x1b]0;pwned\x07bad \x1b[2J\u009b31mnews '
+           '\u200f\u061c\ufeff\U000e0001end').encode('utf-8')
+
+
+class HostileServer(ScriptedServer):
+    """Says HOSTILE in its greeting, its CAPA and its -ERR to NOOP."""
+
+    def _answer(self, verb, args):
+        if verb == b'CAPA':
+            return self._multi(b'+OK', [b'USER', b'X-HOSTILE ' + HOSTILE])
+        if verb == b'NOOP':
+            return b'-ERR ' + HOSTILE + b'\r\n'
+        return super()._answer(verb, args)
+
+
+class HostileTextTest(unittest.TestCase):
+    """Nothing a server says reaches the terminal with controls in it."""
+
+    def assertSafe(self, text):
+        self.assertIn('bad', text)
+        self.assertNotIn('pwned', text)
+        for c in text:
+            if c in '\n':
+                continue
+            self.assertFalse(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f,
+                             'U+%04X in %r' % (ord(c), text))
+            self.assertNotIn(c, '\u200f\u061c\ufeff\U000e0001')
+
+    def test_text_output_and_errors(self):
+        server = HostileServer(greeting=b'+OK ' + HOSTILE)
+        self.addCleanup(server.close)
+        result = run_cli('--host', '127.0.0.1', '--port', str(server.port),
+                         '--security', 'none', '--timeout', '10',
+                         '--debug', '2', 'welcome', 'capa', 'noop')
+        self.assertEqual(result.returncode, EXIT_SERVER, result.stderr)
+        stdout = result.stdout.decode('utf-8')
+        stderr = result.stderr.decode('utf-8')
+        self.assertIn('X-HOSTILE', stdout)
+        self.assertSafe(stdout)
+        self.assertIn('noop', stderr)
+        self.assertSafe(stderr)
+
+    def test_json_escapes_controls(self):
+        # JSON keeps the server's words exactly, but escaped: C1 controls
+        # too, which some terminals obey as they do ESC.
+        server = HostileServer(greeting=b'+OK ' + HOSTILE)
+        self.addCleanup(server.close)
+        result = run_cli('--host', '127.0.0.1', '--port', str(server.port),
+                         '--security', 'none', '--timeout', '10', '--json',
+                         'welcome')
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        raw = result.stdout.decode('utf-8')
+        self.assertIn('\\u009b', raw)
+        for c in raw.rstrip('\n'):
+            self.assertFalse(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f,
+                             'U+%04X in %r' % (ord(c), raw))
+        obj = json.loads(raw)
+        self.assertEqual(obj['welcome'], '+OK ' + HOSTILE.decode('utf-8'))
+
+
 def main():
     if not CLI:
         print('POPCHECK_CLI is not set; run this through meson test',

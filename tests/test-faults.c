@@ -1121,6 +1121,83 @@ test_hostile_greeting (Fixture       *f,
   stop_server_checked (f);
 }
 
+/* Server text that would drive a terminal: OSC (window title), CSI
+ * (clear screen) in its 7-bit and C1 forms, and the code points that
+ * reorder or hide text (RLM, ALM, BOM, a tag character). */
+#define HOSTILE_TEXT \
+  "\x1b]0;pwned\x07" "bad \x1b[2J\xc2\x9b" "31mnews \xe2\x80\x8f\xd8\x9c" \
+  "\xef\xbb\xbf\xf3\xa0\x80\x81" "end"
+
+static void
+assert_shown_safely (const char *text)
+{
+  g_assert_nonnull (text);
+  g_assert_nonnull (strstr (text, "bad"));
+  g_assert_nonnull (strstr (text, "end"));
+  g_assert_null (strstr (text, "pwned"));
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      g_assert_cmpuint (c, >=, 0x20);
+      g_assert_false (c >= 0x7F && c <= 0x9F);
+      g_assert_false (c == 0x200F || c == 0x061C || c == 0xFEFF);
+      g_assert_false (c >= 0xE0000 && c <= 0xE007F);
+    }
+}
+
+/* What a server says reaches errors, capabilities and debug lines without
+ * the controls in it: they end up on a terminal, in a label or in a
+ * notification. */
+static void
+test_hostile_server_text (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n",
+                    "USER\r\nX-HOSTILE " HOSTILE_TEXT "\r\n");
+  g_autoptr(Pop3Reply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *result = NULL;
+  g_autofree char *joined = NULL;
+  GStrv params;
+
+  script_add_capa (f, script, "USER\r\nX-HOSTILE " HOSTILE_TEXT "\r\n");
+  pop3_fake_script_expect (script, "STAT");
+  pop3_fake_script_send (script, "-ERR [SYS/TEMP] " HOSTILE_TEXT "\r\n");
+  script_expect_noop (script);
+  pop3_client_set_debug_level (f->client, 2);
+  start_and_connect (f, script);
+  fetch_capa (f);
+
+  params = g_hash_table_lookup (pop3_client_get_capabilities (f->client),
+                                "X-HOSTILE");
+  g_assert_nonnull (params);
+  g_assert_nonnull (params[0]);
+  joined = g_strjoinv (" ", params);
+  assert_shown_safely (joined);
+
+  pop3_client_stat_async (f->client, NULL, store_result_cb, &result);
+  reply = reply_of (f->client, &result, &error);
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_SERVER);
+  g_assert_cmpstr (pop3_error_get_response_code (error), ==, "SYS/TEMP");
+  assert_shown_safely (error->message);
+  assert_shown_safely (pop3_error_get_server_text (error));
+  assert_shown_safely (pop3_error_get_detail (error));
+
+  assert_noop_ok (f->client);
+  stop_server_checked (f);
+
+  g_assert_cmpuint (f->debug_lines->len, >, 0);
+  for (guint i = 0; i < f->debug_lines->len; i++)
+    {
+      g_autofree char *line =
+        g_strconcat (f->debug_lines->pdata[i], " bad end", NULL);
+
+      assert_shown_safely (line);
+    }
+}
+
 /* CAPA refused or cut off */
 
 /* RFC 1939 servers do not know CAPA: USER/PASS is what is left. */
@@ -2222,6 +2299,7 @@ main (int   argc,
 
   add_all_modes ("err-greeting", test_err_greeting);
   add_all_modes ("hostile-greeting", test_hostile_greeting);
+  add_all_modes ("hostile-server-text", test_hostile_server_text);
 
   /* Security "none" and implicit TLS: CAPA is optional there. */
   add_test ("plain", &mode_plain, "capa-err-falls-back",

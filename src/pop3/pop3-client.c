@@ -15,6 +15,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pop3-client-private.h"
+#include "pop3-text.h"
 
 G_DEFINE_FINAL_TYPE (Pop3Client, pop3_client, G_TYPE_OBJECT)
 
@@ -41,12 +42,15 @@ _pop3_client_emit_debug (Pop3Client *self,
                          const char *prefix,
                          const char *text)
 {
+  g_autofree char *clean = NULL;
   g_autofree char *line = NULL;
 
   if (self->debug_level < level)
     return;
 
-  line = g_strconcat (prefix, text, NULL);
+  /* Debug lines go to a terminal: what the server sent may not drive it. */
+  clean = pop3_text_sanitize_line (text);
+  line = g_strconcat (prefix, clean, NULL);
   g_signal_emit (self, signals[DEBUG], 0, line);
 }
 

@@ -10,6 +10,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pop3-error.h"
+#include "pop3-text.h"
 #include "pop3-tls.h"
 
 typedef struct
@@ -242,7 +243,7 @@ new_error (Pop3Error          code,
  * @text: the reply's text, after "-ERR "
  *
  * The error for a -ERR: %POP3_ERROR_SERVER, its message the server's text
- * as it was sent, the response code and that text kept on the error for
+ * without control characters (pop3_text_sanitize_line()), the response code and that text kept on the error for
  * pop3_error_describe() to put in words.
  */
 GError *
@@ -251,14 +252,17 @@ pop3_error_new_for_reply (const char *response_code,
 {
   GError *error;
   Pop3ErrorPrivate *priv;
+  g_autofree char *clean = NULL;
 
   g_return_val_if_fail (text != NULL, NULL);
 
+  /* The server's words reach terminals, labels and notifications. */
+  clean = pop3_text_sanitize_line (text);
   error = new_error (POP3_ERROR_SERVER,
-                     *text != '\0' ? text : _("The server refused the command."),
-                     *text != '\0' ? text : NULL, &priv);
+                     *clean != '\0' ? clean : _("The server refused the command."),
+                     *clean != '\0' ? clean : NULL, &priv);
   priv->response_code = g_strdup (response_code);
-  priv->server_text = g_strdup (text);
+  priv->server_text = g_steal_pointer (&clean);
 
   return error;
 }
