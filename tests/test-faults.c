@@ -1328,6 +1328,69 @@ test_starttls_stls_err (Fixture       *f,
   g_assert_cmpuint (count_commands (f, "STLS"), ==, 1);
 }
 
+/* Certificate pinning */
+
+static char *
+test_cert_fingerprint (const char *name)
+{
+  g_autofree char *file_name = g_strconcat (name, ".sha256", NULL);
+  g_autofree char *path = test_cert_path (file_name);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (path, &contents, NULL, &error);
+  g_assert_no_error (error);
+
+  return g_strstrip (g_steal_pointer (&contents));
+}
+
+/* A pin means "this certificate and no other": the server's certificate
+ * is signed by the trusted CA and valid for the name, but it is not the
+ * pinned one ("other", the same name with another key), so the
+ * connection fails before anything is sent inside TLS. */
+static void
+test_pin_is_exclusive (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n", "USER\r\n");
+  g_autofree char *other = test_cert_fingerprint ("other");
+  g_autoptr(GBytes) encrypted = NULL;
+  g_autoptr(GError) error = NULL;
+
+  pop3_client_set_pinned_fingerprint (f->client, other);
+  start_server (f, script);
+
+  g_assert_false (connect_with (f, f->client, security_of (f->mode), NULL,
+                                &error));
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_CERTIFICATE);
+  g_assert_cmpint (pop3_error_get_kind (error), ==,
+                   POP3_ERROR_KIND_CERTIFICATE);
+  g_assert_false (pop3_client_is_connected (f->client));
+
+  settle ();
+  pop3_fake_server_stop (f->server);
+  encrypted = pop3_fake_server_get_received (f->server, TRUE);
+  g_assert_cmpuint (g_bytes_get_size (encrypted), ==, 0);
+}
+
+/* The pinned certificate itself is still accepted when it also validates. */
+static void
+test_pin_matching_valid (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n", "USER\r\n");
+  g_autofree char *server = test_cert_fingerprint ("server");
+
+  pop3_client_set_pinned_fingerprint (f->client, server);
+  script_expect_noop (script);
+  start_and_connect (f, script);
+
+  assert_noop_ok (f->client);
+  stop_server_checked (f);
+}
+
 /* Commands queued behind STLS through the public API */
 
 static gboolean
@@ -2313,6 +2376,11 @@ main (int   argc,
   add_test ("plain", &mode_plain, "starttls-capa-dropped",
             test_starttls_capa_dropped);
   add_test ("plain", &mode_plain, "starttls-stls-err", test_starttls_stls_err);
+  add_test ("tls", &mode_tls, "pin-is-exclusive", test_pin_is_exclusive);
+  add_test ("stls", &mode_stls, "pin-is-exclusive", test_pin_is_exclusive);
+  add_test ("tls", &mode_tls, "pin-matching-valid", test_pin_matching_valid);
+  add_test ("stls", &mode_stls, "pin-matching-valid",
+            test_pin_matching_valid);
   add_test ("plain", &mode_plain, "queued-behind-stls",
             test_queued_behind_stls);
   add_test ("plain", &mode_plain, "queued-behind-refused-stls",

@@ -176,7 +176,7 @@ print_certificate_details (CliSession *session)
     g_printerr (PROGRAM_NAME ": if you have checked that this is your "
                 "server's certificate, run again with\n"
                 "  --pin %s\n"
-                "to trust exactly this certificate.\n",
+                "to trust exactly this certificate and no other.\n",
                 info->fingerprint);
 }
 
@@ -602,7 +602,8 @@ cli_session_parse_arguments (CliSession  *session,
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &options.ca_file,
       "Trust the certificate authorities in this PEM file", "PEM" },
     { "pin", 0, 0, G_OPTION_ARG_STRING, &options.pin,
-      "Accept exactly the certificate with this SHA-256 fingerprint",
+      "Accept only the certificate with this SHA-256 fingerprint, "
+      "even over one the certificate authorities vouch for",
       "SHA256" },
     { "timeout", 0, 0, G_OPTION_ARG_STRING, &options.timeout,
       "Give up when the server is silent this long (default 30)", "SECONDS" },

@@ -83,6 +83,35 @@ translate_handshake_error (Pop3Client   *self,
                       error->message);
 }
 
+/* A pin is exclusive: the certificate it names and no other, even one
+ * that validates (a CA can be made to sign for any name).  A certificate
+ * that fails validation reaches accept_certificate_cb(); one that passes
+ * is checked here, once the handshake is done and before anything is
+ * sent or read over it. */
+static gboolean
+is_pinned_certificate (Pop3Client *self)
+{
+  if (self->pinned_fingerprint == NULL)
+    return TRUE;
+
+  return self->tls_info != NULL && self->tls_info->fingerprint != NULL &&
+         pop3_tls_fingerprint_equal (self->pinned_fingerprint,
+                                     self->tls_info->fingerprint);
+}
+
+static void
+fail_handshake (Pop3Client     *self,
+                GTlsConnection *connection,
+                GTask          *task,
+                GError         *error)
+{
+  g_signal_handlers_disconnect_by_data (connection, self);
+  g_io_stream_close_async (G_IO_STREAM (connection), G_PRIORITY_DEFAULT,
+                           NULL, NULL, NULL);
+  _pop3_client_fail_all (self, error);
+  g_task_return_error (task, error);
+}
+
 static void
 handshake_cb (GObject      *object,
               GAsyncResult *result,
@@ -97,18 +126,21 @@ handshake_cb (GObject      *object,
 
   if (!g_tls_connection_handshake_finish (connection, result, &error))
     {
-      g_autoptr(GError) translated = translate_handshake_error (self, error);
-
-      g_signal_handlers_disconnect_by_data (connection, self);
-      g_io_stream_close_async (G_IO_STREAM (connection), G_PRIORITY_DEFAULT,
-                               NULL, NULL, NULL);
-      _pop3_client_fail_all (self, translated);
-      g_task_return_error (task, g_steal_pointer (&translated));
+      fail_handshake (self, connection, task,
+                      translate_handshake_error (self, error));
       return;
     }
 
   g_signal_handlers_disconnect_by_data (connection, self);
   record_tls_session (self, connection);
+
+  if (!is_pinned_certificate (self))
+    {
+      fail_handshake (self, connection, task,
+                      pop3_error_new_not_pinned (self->tls_info->errors,
+                                                 self->tls_info->fingerprint));
+      return;
+    }
 
   g_set_object (&self->stream, G_IO_STREAM (connection));
   self->encrypted = TRUE;

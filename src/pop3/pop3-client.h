@@ -67,6 +67,10 @@ void          pop3_client_set_debug_level      (Pop3Client      *self,
 guint         pop3_client_get_debug_level      (Pop3Client      *self);
 void          pop3_client_set_tls_database     (Pop3Client      *self,
                                                 GTlsDatabase    *database);
+/* A pin is exclusive: with one set, the certificate with that SHA-256
+ * fingerprint is accepted (even when it fails validation) and every other
+ * certificate is refused with POP3_ERROR_CERTIFICATE, even one that
+ * validates. */
 void          pop3_client_set_pinned_fingerprint (Pop3Client    *self,
                                                 const char      *sha256);
 void          pop3_client_set_pipelining       (Pop3Client      *self,

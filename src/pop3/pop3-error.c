@@ -268,6 +268,38 @@ pop3_error_new_for_reply (const char *response_code,
 }
 
 /**
+ * pop3_error_new_not_pinned:
+ * @errors: what validation found, 0 when the certificate passed it
+ * @fingerprint: (nullable): its SHA-256 fingerprint
+ *
+ * A certificate refused because the account pins another one.  It is a
+ * %POP3_ERROR_CERTIFICATE, so it waits for the user like any certificate
+ * problem: only a person can tell a new certificate from an attack.
+ */
+GError *
+pop3_error_new_not_pinned (GTlsCertificateFlags  errors,
+                           const char           *fingerprint)
+{
+  g_autofree char *detail = NULL;
+  g_autofree char *message = NULL;
+  GError *error;
+  Pop3ErrorPrivate *priv;
+
+  if (fingerprint == NULL)
+    fingerprint = "?";
+
+  /* Translators: the fingerprint of the certificate the server showed. */
+  detail = g_strdup_printf (_("not the pinned certificate (SHA-256 "
+                              "fingerprint %s)"), fingerprint);
+  message = g_strdup_printf (_("The server’s certificate is not trusted: %s."),
+                             detail);
+  error = new_error (POP3_ERROR_CERTIFICATE, message, detail, &priv);
+  priv->certificate_errors = errors;
+
+  return error;
+}
+
+/**
  * pop3_error_new_reworded:
  * @cause: an error
  * @message: (transfer full): what to say instead, @cause's words included
