@@ -136,9 +136,12 @@ handshake_cb (GObject      *object,
 
   if (!is_pinned_certificate (self))
     {
+      const Pop3TlsInfo *info = self->tls_info;
+
       fail_handshake (self, connection, task,
-                      pop3_error_new_not_pinned (self->tls_info->errors,
-                                                 self->tls_info->fingerprint));
+                      pop3_error_new_not_pinned (info ? info->errors : 0,
+                                                 info ? info->fingerprint
+                                                      : NULL));
       return;
     }
 

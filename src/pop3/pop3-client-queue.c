@@ -230,9 +230,11 @@ _pop3_client_command_new (Pop3Client          *self,
   return command;
 }
 
+/* @first: ahead of every command waiting, not behind them. */
 static void
 enqueue (Pop3Client *self,
-         Command    *command)
+         Command    *command,
+         gboolean    first)
 {
   if (command->line != NULL && !pop3_auth_is_safe_argument (command->line))
     {
@@ -255,7 +257,10 @@ enqueue (Pop3Client *self,
       return;
     }
 
-  g_queue_push_tail (&self->waiting, command);
+  if (first)
+    g_queue_push_head (&self->waiting, command);
+  else
+    g_queue_push_tail (&self->waiting, command);
   pump (self);
 }
 
@@ -272,7 +277,8 @@ _pop3_client_send_command (Pop3Client          *self,
 {
   enqueue (self, _pop3_client_command_new (self, kind, line, debug_line, expect,
                                            barrier, cancellable, callback,
-                                           user_data));
+                                           user_data),
+           FALSE);
 }
 
 void
@@ -290,7 +296,7 @@ _pop3_client_send_message_command (Pop3Client          *self,
                                                user_data);
 
   command->msg = msg;
-  enqueue (self, command);
+  enqueue (self, command, FALSE);
 }
 
 void
@@ -298,8 +304,7 @@ _pop3_client_resume_after_tls (Pop3Client *self,
                                Command    *first)
 {
   self->tls_pending = FALSE;
-  g_queue_push_head (&self->waiting, first);
-  pump (self);
+  enqueue (self, first, TRUE);
 }
 
 void
