@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -678,6 +679,46 @@ class HostileTextTest(unittest.TestCase):
         self.assertIn('X-HOSTILE', stdout)
         self.assertSafe(stdout)
         self.assertIn('noop', stderr)
+        self.assertSafe(stderr)
+
+    def test_certificate_names(self):
+        # The subject and issuer of the server's certificate are the
+        # server's words too, shown when the certificate is refused.
+        name = HOSTILE.decode('utf-8').replace('/', '')
+        with tempfile.TemporaryDirectory() as tmp:
+            cert = os.path.join(tmp, 'cert.pem')
+            key = os.path.join(tmp, 'key.pem')
+            subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048',
+                            '-nodes', '-utf8', '-subj', '/CN=' + name,
+                            '-days', '1', '-keyout', key, '-out', cert],
+                           check=True, capture_output=True, timeout=60)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(listener.close)
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(1)
+        listener.settimeout(30)
+
+        def serve():
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    # The client refuses the certificate: the handshake
+                    # fails on this side, which is expected.
+                    context.wrap_socket(conn, server_side=True).recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 30)
+        result = run_cli('--host', '127.0.0.1',
+                         '--port', str(listener.getsockname()[1]),
+                         '--timeout', '10', 'stat')
+        stderr = result.stderr.decode('utf-8')
+        self.assertEqual(result.returncode, EXIT_TLS, stderr)
+        self.assertIn('Subject: CN=', stderr)
         self.assertSafe(stderr)
 
     def test_json_escapes_controls(self):

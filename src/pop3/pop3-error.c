@@ -243,8 +243,9 @@ new_error (Pop3Error          code,
  * @text: the reply's text, after "-ERR "
  *
  * The error for a -ERR: %POP3_ERROR_SERVER, its message the server's text
- * without control characters (pop3_text_sanitize_line()), the response code and that text kept on the error for
- * pop3_error_describe() to put in words.
+ * without control characters (pop3_text_sanitize_line()), the response
+ * code and that text kept on the error for pop3_error_describe() to put in
+ * words.
  */
 GError *
 pop3_error_new_for_reply (const char *response_code,
@@ -259,7 +260,8 @@ pop3_error_new_for_reply (const char *response_code,
   /* The server's words reach terminals, labels and notifications. */
   clean = pop3_text_sanitize_line (text);
   error = new_error (POP3_ERROR_SERVER,
-                     *clean != '\0' ? clean : _("The server refused the command."),
+                     *clean != '\0' ? clean
+                                    : _("The server refused the command."),
                      *clean != '\0' ? clean : NULL, &priv);
   priv->response_code = g_strdup (response_code);
   priv->server_text = g_steal_pointer (&clean);
