@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "pop3-parser.h"
+#include "pop3-text.h"
 #include "popcheck-message-private.h"
 
 /* TOP n N bounds the body by lines, not bytes: one "line" can be megabytes
@@ -104,130 +105,14 @@ get_parser_options (void)
 
 /* Text safety ------------------------------------------------------------ */
 
-static gboolean
-is_bidi_control (gunichar c)
-{
-  /* Embeddings, overrides and isolates can make a subject display as
-   * something it is not ("Trojan Source" style spoofing). */
-  return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
-}
-
-/* Skips a terminal escape sequence starting at p (just after ESC or CSI),
- * so that not even its parameters ("[31m") are left as text. */
-static const char *
-skip_escape_sequence (const char *p,
-                      const char *end,
-                      gboolean    is_csi)
-{
-  if (!is_csi)
-    {
-      if (p >= end)
-        return p;
-      if (*p == '[')
-        {
-          p++;
-          is_csi = TRUE;
-        }
-      else if (*p == ']')
-        {
-          /* OSC: up to BEL or ST (ESC \). */
-          while (p < end && *p != '\a' && *p != '\033')
-            p++;
-          if (p < end && *p == '\a')
-            return p + 1;
-          if (p + 1 < end && *p == '\033' && p[1] == '\\')
-            return p + 2;
-          return p;
-        }
-      else if ((guchar) *p >= 0x20 && (guchar) *p < 0x7F)
-        return p + 1;
-      else
-        return p;
-    }
-
-  /* CSI: parameter bytes, intermediate bytes, one final byte. */
-  while (p < end && (guchar) *p >= 0x20 && (guchar) *p <= 0x3F)
-    p++;
-  if (p < end && (guchar) *p >= 0x40 && (guchar) *p <= 0x7E)
-    p++;
-  return p;
-}
-
-/* Valid UTF-8 without control characters.  Multi-line text keeps \n and
- * \t, with CRLF and lone CR turned into \n; single-line text turns all
- * white space into single spaces and trims the ends.  At most max_chars
- * characters are kept. */
+/* The rules are the engine's, shared with everything else a server says. */
 char *
 popcheck_message_sanitize_text (const char *text,
                                 gssize      len,
                                 gboolean    single_line,
                                 gsize       max_chars)
 {
-  g_autofree char *valid = NULL;
-  const char *p, *end;
-  GString *out;
-  gsize n_chars = 0;
-  gboolean pending_space = FALSE;
-
-  if (text == NULL)
-    return g_strdup ("");
-  if (len < 0)
-    len = strlen (text);
-
-  valid = g_utf8_make_valid (text, len);
-  p = valid;
-  end = valid + strlen (valid);
-  out = g_string_sized_new (MIN ((gsize) (end - p), max_chars * 2) + 1);
-
-  while (p < end && n_chars < max_chars)
-    {
-      gunichar c = g_utf8_get_char (p);
-      const char *next = g_utf8_next_char (p);
-
-      if (c == 0x1B || c == 0x9B)
-        {
-          p = skip_escape_sequence (next, end, c == 0x9B);
-          continue;
-        }
-
-      if (c == '\r')
-        {
-          /* CRLF is one line break, a lone CR is one too. */
-          c = '\n';
-          if (next < end && *next == '\n')
-            next++;
-        }
-
-      p = next;
-
-      if (single_line && (c == '\n' || c == '\t' || g_unichar_isspace (c)))
-        {
-          pending_space = TRUE;
-          continue;
-        }
-
-      if (c != '\n' && c != '\t' &&
-          (c < 0x20 || (c >= 0x7F && c <= 0x9F) || is_bidi_control (c)))
-        continue;
-
-      if (pending_space && out->len > 0)
-        {
-          g_string_append_c (out, ' ');
-          n_chars++;
-          if (n_chars >= max_chars)
-            break;
-        }
-      pending_space = FALSE;
-
-      g_string_append_unichar (out, c);
-      n_chars++;
-    }
-
-  /* The cut at max_chars may have fallen just after a space. */
-  if (single_line && out->len > 0 && out->str[out->len - 1] == ' ')
-    g_string_truncate (out, out->len - 1);
-
-  return g_string_free (out, FALSE);
+  return pop3_text_sanitize (text, len, single_line, max_chars);
 }
 
 static char *

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -294,6 +295,17 @@ class UsageTest(unittest.TestCase):
                                         '--password-stdin', 'stat'),
                               stdin=b'')
 
+    def test_user_name_with_space(self):
+        # The engine refuses it at login; it must not cost a connection.
+        self.assertUsageError(self.base('--user', 'alice smith',
+                                        '--password-stdin', 'stat'),
+                              stdin=b'secret\n', mentions='--user')
+
+    def test_password_with_carriage_return(self):
+        self.assertUsageError(self.base('--user', 'alice',
+                                        '--password-stdin', 'stat'),
+                              stdin=b'sec\rret\n', mentions='password')
+
     def test_missing_host(self):
         self.assertUsageError(['--port', self.port, 'stat'],
                               mentions='--host')
@@ -312,6 +324,50 @@ class UsageTest(unittest.TestCase):
             f.write(b'this is not a certificate\n')
             f.flush()
             self.assertUsageError(self.base('--ca-file', f.name, 'stat'))
+
+    def make_ca(self, directory):
+        """A self-signed certificate in directory/ca.pem, as a CA file."""
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048',
+                        '-nodes', '-subj', '/CN=popcheck test CA',
+                        '-days', '1', '-keyout',
+                        os.path.join(directory, 'ca.key'),
+                        '-out', os.path.join(directory, 'ca.pem')],
+                       check=True, capture_output=True, timeout=60)
+
+    def test_relative_ca_file(self):
+        # Resolved against the working directory, not refused by GLib
+        # with a warning and an empty trust store: the closed port is
+        # then the only problem.
+        with tempfile.TemporaryDirectory() as tmp:
+            self.make_ca(tmp)
+            result = subprocess.run(
+                [CLI, '--host', '127.0.0.1', '--port', self.port,
+                 '--ca-file', 'ca.pem', '--timeout', '10', 'stat'],
+                cwd=tmp, stdin=subprocess.DEVNULL, capture_output=True,
+                timeout=30)
+        stderr = result.stderr.decode('utf-8', 'replace')
+        self.assertEqual(result.returncode, EXIT_NETWORK, stderr)
+        self.assertNotIn('WARNING', stderr)
+        self.assertIn('refused', stderr)
+
+    def test_empty_relative_ca_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            open(os.path.join(tmp, 'empty.pem'), 'wb').close()
+            result = subprocess.run(
+                [CLI, '--host', '127.0.0.1', '--port', self.port,
+                 '--ca-file', 'empty.pem', 'stat'],
+                cwd=tmp, stdin=subprocess.DEVNULL, capture_output=True,
+                timeout=30)
+        stderr = result.stderr.decode('utf-8', 'replace')
+        self.assertEqual(result.returncode, EXIT_USAGE, stderr)
+        self.assertTrue(stderr.startswith('popcheck-cli: '), stderr)
+        self.assertIn('empty.pem', stderr)
+        self.assertNotIn('WARNING', stderr)
+
+    def test_ca_file_is_a_directory(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.assertUsageError(self.base('--ca-file', tmp, 'stat'),
+                                  mentions='--ca-file')
 
     def test_json_usage_error_goes_to_stderr(self):
         # A usage error is not a command result: nothing on stdout.
@@ -579,6 +635,108 @@ class ScriptedSessionTest(unittest.TestCase):
         self.assertIn('C: USER alice', stderr)
         self.assertIn('C: NOOP', stderr)
         self.assertNotIn('secret', stderr)
+
+
+# OSC (window title), CSI (clear screen) in its 7-bit and C1 forms, and
+# code points that reorder or hide text: RLM, ALM, BOM, a tag character.
+HOSTILE = ('\x1b]0;pwned\x07bad \x1b[2J\u009b31mnews '
+           '\u200f\u061c\ufeff\U000e0001end').encode('utf-8')
+
+
+class HostileServer(ScriptedServer):
+    """Says HOSTILE in its greeting, its CAPA and its -ERR to NOOP."""
+
+    def _answer(self, verb, args):
+        if verb == b'CAPA':
+            return self._multi(b'+OK', [b'USER', b'X-HOSTILE ' + HOSTILE])
+        if verb == b'NOOP':
+            return b'-ERR ' + HOSTILE + b'\r\n'
+        return super()._answer(verb, args)
+
+
+class HostileTextTest(unittest.TestCase):
+    """Nothing a server says reaches the terminal with controls in it."""
+
+    def assertSafe(self, text):
+        self.assertIn('bad', text)
+        self.assertNotIn('pwned', text)
+        for c in text:
+            if c in '\n':
+                continue
+            self.assertFalse(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f,
+                             'U+%04X in %r' % (ord(c), text))
+            self.assertNotIn(c, '\u200f\u061c\ufeff\U000e0001')
+
+    def test_text_output_and_errors(self):
+        server = HostileServer(greeting=b'+OK ' + HOSTILE)
+        self.addCleanup(server.close)
+        result = run_cli('--host', '127.0.0.1', '--port', str(server.port),
+                         '--security', 'none', '--timeout', '10',
+                         '--debug', '2', 'welcome', 'capa', 'noop')
+        self.assertEqual(result.returncode, EXIT_SERVER, result.stderr)
+        stdout = result.stdout.decode('utf-8')
+        stderr = result.stderr.decode('utf-8')
+        self.assertIn('X-HOSTILE', stdout)
+        self.assertSafe(stdout)
+        self.assertIn('noop', stderr)
+        self.assertSafe(stderr)
+
+    def test_certificate_names(self):
+        # The subject and issuer of the server's certificate are the
+        # server's words too, shown when the certificate is refused.
+        name = HOSTILE.decode('utf-8').replace('/', '')
+        with tempfile.TemporaryDirectory() as tmp:
+            cert = os.path.join(tmp, 'cert.pem')
+            key = os.path.join(tmp, 'key.pem')
+            subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048',
+                            '-nodes', '-utf8', '-subj', '/CN=' + name,
+                            '-days', '1', '-keyout', key, '-out', cert],
+                           check=True, capture_output=True, timeout=60)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(listener.close)
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(1)
+        listener.settimeout(30)
+
+        def serve():
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    # The client refuses the certificate: the handshake
+                    # fails on this side, which is expected.
+                    context.wrap_socket(conn, server_side=True).recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 30)
+        result = run_cli('--host', '127.0.0.1',
+                         '--port', str(listener.getsockname()[1]),
+                         '--timeout', '10', 'stat')
+        stderr = result.stderr.decode('utf-8')
+        self.assertEqual(result.returncode, EXIT_TLS, stderr)
+        self.assertIn('Subject: CN=', stderr)
+        self.assertSafe(stderr)
+
+    def test_json_escapes_controls(self):
+        # JSON keeps the server's words exactly, but escaped: C1 controls
+        # too, which some terminals obey as they do ESC.
+        server = HostileServer(greeting=b'+OK ' + HOSTILE)
+        self.addCleanup(server.close)
+        result = run_cli('--host', '127.0.0.1', '--port', str(server.port),
+                         '--security', 'none', '--timeout', '10', '--json',
+                         'welcome')
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        raw = result.stdout.decode('utf-8')
+        self.assertIn('\\u009b', raw)
+        for c in raw.rstrip('\n'):
+            self.assertFalse(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f,
+                             'U+%04X in %r' % (ord(c), raw))
+        obj = json.loads(raw)
+        self.assertEqual(obj['welcome'], '+OK ' + HOSTILE.decode('utf-8'))
 
 
 def main():

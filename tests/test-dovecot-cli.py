@@ -327,6 +327,20 @@ class ErrorTests(DovecotTestCase):
                 self.assertIn(self.server.fingerprint, result.stderr.upper())
         self.assertNotIn('user=<%s>' % self.user.name, self.server.log())
 
+    def test_pin_is_exclusive(self):
+        # A pin means this certificate and no other: the server's own
+        # certificate, trusted through --ca-file, is refused when the pin
+        # names another.
+        wrong = flip_hex_digit(self.server.fingerprint)
+        for security in ('tls', 'starttls'):
+            with self.subTest(security=security):
+                result = self.cli('stat', security=security,
+                                  extra=['--pin', wrong])
+                self.assertExit(result, EXIT_TLS)
+                self.assertIn('pinned', result.stderr)
+                self.assertIn(self.server.fingerprint, result.stderr.upper())
+        self.assertNotIn('user=<%s>' % self.user.name, self.server.log())
+
     def test_usage_errors(self):
         for commands in (['frobnicate'], ['stat', 'retr'], ['top 1'],
                          ['stat', 'bogus 1'], []):

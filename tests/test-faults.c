@@ -945,6 +945,67 @@ test_listing_numbers (Fixture       *f,
   stop_server_checked (f);
 }
 
+/* "LIST n" and "UIDL n" answered for another message: the reply is not
+ * about what was asked, so it must not be taken for it. */
+static void
+test_listing_other_message (Fixture       *f,
+                            gconstpointer  data)
+{
+  static const struct
+  {
+    const char *command;
+    const char *reply;
+  } other[] = {
+    { "LIST 1", "+OK 9 200\r\n" },
+    { "UIDL 1", "+OK 9 other\r\n" },
+    { "UIDL 2", "+OK 1 other\r\n" },
+  };
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n", "USER\r\n");
+  g_autoptr(Pop3Reply) right = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *result = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (other); i++)
+    {
+      pop3_fake_script_expect (script, other[i].command);
+      pop3_fake_script_send (script, other[i].reply);
+      script_expect_noop (script);
+    }
+  pop3_fake_script_expect (script, "UIDL 9");
+  pop3_fake_script_send (script, "+OK 9 right\r\n");
+  start_and_connect (f, script);
+
+  for (guint i = 0; i < G_N_ELEMENTS (other); i++)
+    {
+      g_autoptr(Pop3Reply) reply = NULL;
+      guint msg = other[i].command[5] - '0';
+
+      g_test_message ("%s answered \"%s\"", other[i].command,
+                      other[i].reply);
+      if (g_str_has_prefix (other[i].command, "LIST"))
+        pop3_client_list_async (f->client, msg, NULL, store_result_cb,
+                                &result);
+      else
+        pop3_client_uidl_async (f->client, msg, NULL, store_result_cb,
+                                &result);
+      reply = reply_of (f->client, &result, &error);
+      g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
+      g_assert_null (reply);
+      g_clear_error (&error);
+      assert_noop_ok (f->client);
+    }
+
+  /* The number asked for is still accepted. */
+  pop3_client_uidl_async (f->client, 9, NULL, store_result_cb, &result);
+  right = reply_of (f->client, &result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (right->msg, ==, 9);
+  g_assert_cmpstr (right->uid, ==, "right");
+
+  stop_server_checked (f);
+}
+
 /* Unsolicited data */
 
 /* Bytes the server sends before it was asked anything must not become the
@@ -1058,6 +1119,83 @@ test_hostile_greeting (Fixture       *f,
 
   assert_noop_ok (f->client);
   stop_server_checked (f);
+}
+
+/* Server text that would drive a terminal: OSC (window title), CSI
+ * (clear screen) in its 7-bit and C1 forms, and the code points that
+ * reorder or hide text (RLM, ALM, BOM, a tag character). */
+#define HOSTILE_TEXT \
+  "\x1b]0;pwned\x07" "bad \x1b[2J\xc2\x9b" "31mnews \xe2\x80\x8f\xd8\x9c" \
+  "\xef\xbb\xbf\xf3\xa0\x80\x81" "end"
+
+static void
+assert_shown_safely (const char *text)
+{
+  g_assert_nonnull (text);
+  g_assert_nonnull (strstr (text, "bad"));
+  g_assert_nonnull (strstr (text, "end"));
+  g_assert_null (strstr (text, "pwned"));
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      g_assert_cmpuint (c, >=, 0x20);
+      g_assert_false (c >= 0x7F && c <= 0x9F);
+      g_assert_false (c == 0x200F || c == 0x061C || c == 0xFEFF);
+      g_assert_false (c >= 0xE0000 && c <= 0xE007F);
+    }
+}
+
+/* What a server says reaches errors, capabilities and debug lines without
+ * the controls in it: they end up on a terminal, in a label or in a
+ * notification. */
+static void
+test_hostile_server_text (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n",
+                    "USER\r\nX-HOSTILE " HOSTILE_TEXT "\r\n");
+  g_autoptr(Pop3Reply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *result = NULL;
+  g_autofree char *joined = NULL;
+  GStrv params;
+
+  script_add_capa (f, script, "USER\r\nX-HOSTILE " HOSTILE_TEXT "\r\n");
+  pop3_fake_script_expect (script, "STAT");
+  pop3_fake_script_send (script, "-ERR [SYS/TEMP] " HOSTILE_TEXT "\r\n");
+  script_expect_noop (script);
+  pop3_client_set_debug_level (f->client, 2);
+  start_and_connect (f, script);
+  fetch_capa (f);
+
+  params = g_hash_table_lookup (pop3_client_get_capabilities (f->client),
+                                "X-HOSTILE");
+  g_assert_nonnull (params);
+  g_assert_nonnull (params[0]);
+  joined = g_strjoinv (" ", params);
+  assert_shown_safely (joined);
+
+  pop3_client_stat_async (f->client, NULL, store_result_cb, &result);
+  reply = reply_of (f->client, &result, &error);
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_SERVER);
+  g_assert_cmpstr (pop3_error_get_response_code (error), ==, "SYS/TEMP");
+  assert_shown_safely (error->message);
+  assert_shown_safely (pop3_error_get_server_text (error));
+  assert_shown_safely (pop3_error_get_detail (error));
+
+  assert_noop_ok (f->client);
+  stop_server_checked (f);
+
+  g_assert_cmpuint (f->debug_lines->len, >, 0);
+  for (guint i = 0; i < f->debug_lines->len; i++)
+    {
+      g_autofree char *line =
+        g_strconcat (f->debug_lines->pdata[i], " bad end", NULL);
+
+      assert_shown_safely (line);
+    }
 }
 
 /* CAPA refused or cut off */
@@ -1188,6 +1326,156 @@ test_starttls_stls_err (Fixture       *f,
   run_starttls_refused (f, script, POP3_ERROR_TLS);
   /* Exactly one attempt: no retry, no second STLS. */
   g_assert_cmpuint (count_commands (f, "STLS"), ==, 1);
+}
+
+/* Certificate pinning */
+
+static char *
+test_cert_fingerprint (const char *name)
+{
+  g_autofree char *file_name = g_strconcat (name, ".sha256", NULL);
+  g_autofree char *path = test_cert_path (file_name);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (path, &contents, NULL, &error);
+  g_assert_no_error (error);
+
+  return g_strstrip (g_steal_pointer (&contents));
+}
+
+/* A pin means "this certificate and no other": the server's certificate
+ * is signed by the trusted CA and valid for the name, but it is not the
+ * pinned one ("other", the same name with another key), so the
+ * connection fails before anything is sent inside TLS. */
+static void
+test_pin_is_exclusive (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n", "USER\r\n");
+  g_autofree char *other = test_cert_fingerprint ("other");
+  g_autoptr(GBytes) encrypted = NULL;
+  g_autoptr(GError) error = NULL;
+
+  pop3_client_set_pinned_fingerprint (f->client, other);
+  start_server (f, script);
+
+  g_assert_false (connect_with (f, f->client, security_of (f->mode), NULL,
+                                &error));
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_CERTIFICATE);
+  g_assert_cmpint (pop3_error_get_kind (error), ==,
+                   POP3_ERROR_KIND_CERTIFICATE);
+  g_assert_false (pop3_client_is_connected (f->client));
+
+  settle ();
+  pop3_fake_server_stop (f->server);
+  encrypted = pop3_fake_server_get_received (f->server, TRUE);
+  g_assert_cmpuint (g_bytes_get_size (encrypted), ==, 0);
+}
+
+/* The pinned certificate itself is still accepted when it also validates. */
+static void
+test_pin_matching_valid (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n", "USER\r\n");
+  g_autofree char *server = test_cert_fingerprint ("server");
+
+  pop3_client_set_pinned_fingerprint (f->client, server);
+  script_expect_noop (script);
+  start_and_connect (f, script);
+
+  assert_noop_ok (f->client);
+  stop_server_checked (f);
+}
+
+/* Commands queued behind STLS through the public API */
+
+static gboolean
+plaintext_contains (Fixture    *f,
+                    const char *needle)
+{
+  g_autoptr(GBytes) bytes = pop3_fake_server_get_received (f->server, FALSE);
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+
+  return len > 0 && g_strstr_len (data, len, needle) != NULL;
+}
+
+/* A NOOP queued right behind STLS waits for the handshake and goes out
+ * inside TLS, after the CAPA that RFC 2595 asks for; sent on "+OK" it
+ * would cross the wire in cleartext and break the handshake. */
+static void
+test_queued_behind_stls (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script = pop3_fake_script_new ();
+  g_autoptr(Pop3Reply) stls = NULL;
+  g_autoptr(Pop3Reply) noop = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *stls_result = NULL;
+  GAsyncResult *noop_result = NULL;
+
+  pop3_fake_script_send (script, "+OK hello\r\n");
+  pop3_fake_script_expect (script, "STLS");
+  pop3_fake_script_send (script, "+OK Begin TLS negotiation\r\n");
+  pop3_fake_script_start_tls (script);
+  pop3_fake_script_expect (script, "CAPA");
+  pop3_fake_script_send (script, "+OK\r\nUSER\r\n.\r\n");
+  script_expect_noop (script);
+  start_and_connect (f, script);
+
+  pop3_client_stls_async (f->client, NULL, store_result_cb, &stls_result);
+  pop3_client_noop_async (f->client, NULL, store_result_cb, &noop_result);
+
+  stls = reply_of (f->client, &stls_result, &error);
+  g_assert_no_error (error);
+  g_assert_true (pop3_client_is_encrypted (f->client));
+  noop = reply_of (f->client, &noop_result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (noop->status, ==, POP3_REPLY_OK);
+
+  stop_server_checked (f);
+  g_assert_false (plaintext_contains (f, "NOOP"));
+  g_assert_cmpuint (count_commands (f, "NOOP"), ==, 1);
+}
+
+/* STLS refused: what was queued to go inside TLS is not sent at all, and
+ * the connection stays usable for what is asked afterwards. */
+static void
+test_queued_behind_refused_stls (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script = pop3_fake_script_new ();
+  g_autoptr(Pop3Reply) stls = NULL;
+  g_autoptr(Pop3Reply) user = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *stls_result = NULL;
+  GAsyncResult *user_result = NULL;
+
+  pop3_fake_script_send (script, "+OK hello\r\n");
+  pop3_fake_script_expect (script, "STLS");
+  pop3_fake_script_send (script, "-ERR not today\r\n");
+  script_expect_noop (script);
+  start_and_connect (f, script);
+
+  pop3_client_stls_async (f->client, NULL, store_result_cb, &stls_result);
+  pop3_client_user_async (f->client, USER_NAME, NULL, store_result_cb,
+                          &user_result);
+
+  stls = reply_of (f->client, &stls_result, &error);
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_TLS);
+  g_clear_error (&error);
+  user = reply_of (f->client, &user_result, &error);
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_TLS);
+  g_assert_null (user);
+  g_assert_false (pop3_client_is_encrypted (f->client));
+
+  assert_noop_ok (f->client);
+  stop_server_checked (f);
+  g_assert_false (received_contains (f, "USER"));
 }
 
 /* Response codes (RFC 2449, section 8; RFC 3206) */
@@ -2067,12 +2355,14 @@ main (int   argc,
 
   add_all_modes ("stat-numbers", test_stat_numbers);
   add_all_modes ("listing-numbers", test_listing_numbers);
+  add_all_modes ("listing-other-message", test_listing_other_message);
 
   add_all_modes ("unsolicited-with-greeting", test_unsolicited_with_greeting);
   add_all_modes ("unsolicited-after-pause", test_unsolicited_after_pause);
 
   add_all_modes ("err-greeting", test_err_greeting);
   add_all_modes ("hostile-greeting", test_hostile_greeting);
+  add_all_modes ("hostile-server-text", test_hostile_server_text);
 
   /* Security "none" and implicit TLS: CAPA is optional there. */
   add_test ("plain", &mode_plain, "capa-err-falls-back",
@@ -2086,6 +2376,15 @@ main (int   argc,
   add_test ("plain", &mode_plain, "starttls-capa-dropped",
             test_starttls_capa_dropped);
   add_test ("plain", &mode_plain, "starttls-stls-err", test_starttls_stls_err);
+  add_test ("tls", &mode_tls, "pin-is-exclusive", test_pin_is_exclusive);
+  add_test ("stls", &mode_stls, "pin-is-exclusive", test_pin_is_exclusive);
+  add_test ("tls", &mode_tls, "pin-matching-valid", test_pin_matching_valid);
+  add_test ("stls", &mode_stls, "pin-matching-valid",
+            test_pin_matching_valid);
+  add_test ("plain", &mode_plain, "queued-behind-stls",
+            test_queued_behind_stls);
+  add_test ("plain", &mode_plain, "queued-behind-refused-stls",
+            test_queued_behind_refused_stls);
 
   add_all_modes ("response-codes", test_response_codes);
   add_all_modes ("quit-err", test_quit_err);

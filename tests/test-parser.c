@@ -17,6 +17,7 @@
 
 #include "pop3-error.h"
 #include "pop3-parser.h"
+#include "pop3-text.h"
 
 #define S(literal) literal, sizeof (literal) - 1
 
@@ -1469,6 +1470,47 @@ test_big_message_bytewise (void)
   feed_message (8 * 1024 * 1024, G_MAXSIZE, 1);
 }
 
+/* Server text for terminals, labels and notifications: controls, whole
+ * escape sequences and invisible reordering code points go; letters of
+ * every script stay. */
+static void
+test_text_sanitize (void)
+{
+  static const struct
+  {
+    const char *in;
+    const char *line;
+  } cases[] = {
+    { "plain text", "plain text" },
+    { "caf\xc3\xa9 \xd8\xb3\xd9\x84\xd8\xa7\xd9\x85",
+      "caf\xc3\xa9 \xd8\xb3\xd9\x84\xd8\xa7\xd9\x85" },
+    { "\x1b]0;title\x07shown", "shown" },
+    { "\x1b]0;title\x1b\\shown", "shown" },
+    { "a\x1b[2Jb\xc2\x9b" "31mc", "abc" },
+    { "a\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c\xef\xbb\xbf" "b", "ab" },
+    { "a\xe2\x80\xae" "b\xe2\x81\xa6" "c", "abc" },
+    { "a\xf3\xa0\x80\x81\xf3\xa0\x81\xbf" "b", "ab" },
+    { "  tab\tand\r\nbreak  ", "tab and break" },
+    { "bad \xff byte", "bad \xef\xbf\xbd byte" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *line = pop3_text_sanitize_line (cases[i].in);
+
+      g_assert_cmpstr (line, ==, cases[i].line);
+    }
+
+  {
+    g_autofree char *multi =
+      pop3_text_sanitize ("one\r\ntwo\tthree\x1b[1m\rfour", -1, FALSE, 100);
+    g_autofree char *cut = pop3_text_sanitize ("abcdef", -1, TRUE, 3);
+
+    g_assert_cmpstr (multi, ==, "one\ntwo\tthree\nfour");
+    g_assert_cmpstr (cut, ==, "abc");
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1509,6 +1551,7 @@ main (int   argc,
   g_test_add_func ("/parser/numbers/list-body", test_parse_list_body);
   g_test_add_func ("/parser/uid/is-valid", test_uid_is_valid);
   g_test_add_func ("/parser/uid/listing", test_parse_uid_listing);
+  g_test_add_func ("/parser/text/sanitize", test_text_sanitize);
   g_test_add_func ("/parser/uid/uidl-body", test_parse_uidl_body);
   g_test_add_func ("/parser/capa/parse", test_parse_capa);
   g_test_add_func ("/parser/capa/hostile", test_parse_capa_hostile);

@@ -17,6 +17,7 @@
 #include <gio/gio.h>
 
 #include "pop3-client.h"
+#include "pop3-text.h"
 #include "popcheck-cli.h"
 #include "popcheck-cli-json.h"
 
@@ -74,12 +75,23 @@ struct _CliCommandSpec
 
 /* Text printers */
 
+/* Status lines are the server's words, kept as sent by the engine (the
+ * JSON output escapes them); on a terminal their controls would be
+ * obeyed, so the text output shows them cleaned. */
+static void
+write_server_line (const char *line)
+{
+  g_autofree char *clean = pop3_text_sanitize_line (line ? line : "");
+
+  popcheck_cli_write_line (clean);
+}
+
 static void
 print_status_line (Pop3Client       *client,
                    const CliCommand *command,
                    Pop3Reply        *reply)
 {
-  popcheck_cli_write_line (reply->line);
+  write_server_line (reply->line);
 }
 
 static void
@@ -87,9 +99,7 @@ print_welcome (Pop3Client       *client,
                const CliCommand *command,
                Pop3Reply        *reply)
 {
-  const char *welcome = pop3_client_get_welcome (client);
-
-  popcheck_cli_write_line (welcome ? welcome : "");
+  write_server_line (pop3_client_get_welcome (client));
 }
 
 static int

@@ -78,6 +78,14 @@ popcheck_json_append_escaped (GString    *out,
         {
           g_string_append_printf (out, "\\u%04x", c);
         }
+      else if (c == 0xc2 && p + 1 < end && (guchar) p[1] >= 0x80 &&
+               (guchar) p[1] <= 0x9f)
+        {
+          /* A C1 control (U+0080 to U+009F, in UTF-8 0xC2 then the code):
+           * some terminals obey CSI (U+009B) as they do ESC [. */
+          p++;
+          g_string_append_printf (out, "\\u%04x", (guchar) *p);
+        }
       else
         {
           g_string_append_c (out, c);

@@ -176,7 +176,7 @@ print_certificate_details (CliSession *session)
     g_printerr (PROGRAM_NAME ": if you have checked that this is your "
                 "server's certificate, run again with\n"
                 "  --pin %s\n"
-                "to trust exactly this certificate.\n",
+                "to trust exactly this certificate and no other.\n",
                 info->fingerprint);
 }
 
@@ -549,6 +549,36 @@ static const char cli_description[] =
   "  printf '%s\\n' \"$PASSWORD\" | popcheck-cli --host mail.example.org \\\n"
   "      --user alice --password-stdin stat list \"top 1 0\"\n";
 
+/* GLib takes only an absolute path for a GTlsFileDatabase: a relative one
+ * gives a warning and an empty trust store, and every certificate would
+ * then look untrusted.  A file with no certificate in it is as useless,
+ * and the user should hear so before a connection is made. */
+static int
+load_ca_file (const char    *file_name,
+              GTlsDatabase **database)
+{
+  g_autofree char *path = g_canonicalize_filename (file_name, NULL);
+  g_autolist(GTlsCertificate) certificates = NULL;
+  g_autoptr(GError) error = NULL;
+
+  certificates = g_tls_certificate_list_new_from_file (path, &error);
+  if (error != NULL)
+    return popcheck_cli_usage_error ("cannot read \"%s\" as --ca-file: %s",
+                                     file_name, error->message);
+  if (certificates == NULL)
+    return popcheck_cli_usage_error ("\"%s\" has no certificate in it; "
+                                     "--ca-file takes a PEM file of the "
+                                     "certificate authorities to trust",
+                                     file_name);
+
+  *database = g_tls_file_database_new (path, &error);
+  if (*database == NULL)
+    return popcheck_cli_usage_error ("cannot use \"%s\" as --ca-file: %s",
+                                     file_name, error->message);
+
+  return CLI_EXIT_OK;
+}
+
 static int
 cli_session_parse_arguments (CliSession  *session,
                              int          argc,
@@ -572,7 +602,8 @@ cli_session_parse_arguments (CliSession  *session,
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &options.ca_file,
       "Trust the certificate authorities in this PEM file", "PEM" },
     { "pin", 0, 0, G_OPTION_ARG_STRING, &options.pin,
-      "Accept exactly the certificate with this SHA-256 fingerprint",
+      "Accept only the certificate with this SHA-256 fingerprint, "
+      "even over one the certificate authorities vouch for",
       "SHA256" },
     { "timeout", 0, 0, G_OPTION_ARG_STRING, &options.timeout,
       "Give up when the server is silent this long (default 30)", "SECONDS" },
@@ -685,9 +716,9 @@ cli_session_parse_arguments (CliSession  *session,
 
   if (options.account == NULL && options.user != NULL)
     {
-      if (options.user[0] == '\0' || !pop3_auth_is_safe_argument (options.user))
+      if (!pop3_auth_is_valid_user_name (options.user))
         return popcheck_cli_usage_error ("--user must be a non-empty name "
-                                         "without line breaks");
+                                         "without spaces or line breaks");
       if (!options.password_stdin)
         return popcheck_cli_usage_error ("--user needs --password-stdin: the "
                                          "password is read from standard "
@@ -701,11 +732,9 @@ cli_session_parse_arguments (CliSession  *session,
 
   if (options.ca_file != NULL)
     {
-      session->tls_database = g_tls_file_database_new (options.ca_file,
-                                                       &error);
-      if (session->tls_database == NULL)
-        return popcheck_cli_usage_error ("cannot use \"%s\" as --ca-file: %s",
-                                         options.ca_file, error->message);
+      status = load_ca_file (options.ca_file, &session->tls_database);
+      if (status != CLI_EXIT_OK)
+        return status;
     }
 
   /* Last, so that a usage error never costs a keyring prompt or swallows
@@ -732,6 +761,18 @@ cli_session_parse_arguments (CliSession  *session,
       if (session->password == NULL)
         return popcheck_cli_usage_error ("%s", error->message);
     }
+
+  /* The engine refuses these at login, which would be after connecting;
+   * a stored account's may be as wrong as a --user. */
+  if (session->user != NULL && !pop3_auth_is_valid_user_name (session->user))
+    return popcheck_cli_usage_error ("the user name cannot be sent to a POP3 "
+                                     "server: it is empty or has a space or "
+                                     "a line break");
+  if (session->password != NULL &&
+      !pop3_auth_is_safe_argument (session->password))
+    return popcheck_cli_usage_error ("the password has a line break (CR or "
+                                     "LF) in it, which cannot be sent to a "
+                                     "POP3 server");
 
   return CLI_EXIT_OK;
 }

@@ -137,3 +137,12 @@ pop3_auth_is_safe_argument (const char *value)
    * command line early and start a command of the server's choosing. */
   return strpbrk (value, "\r\n") == NULL;
 }
+
+gboolean
+pop3_auth_is_valid_user_name (const char *user)
+{
+  g_return_val_if_fail (user != NULL, FALSE);
+
+  return *user != '\0' && strchr (user, ' ') == NULL &&
+         pop3_auth_is_safe_argument (user);
+}

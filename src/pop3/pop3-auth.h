@@ -25,5 +25,8 @@ char     *pop3_auth_cram_md5_response (const char  *user,
 char     *pop3_auth_base64            (const char  *text);
 /* TRUE if a value has no CR, LF or NUL and so cannot inject a command. */
 gboolean  pop3_auth_is_safe_argument  (const char  *value);
+/* TRUE if a user name can be sent: not empty, no space (USER and APOP
+ * take it as one argument) and safe as above. */
+gboolean  pop3_auth_is_valid_user_name (const char *user);
 
 G_END_DECLS

@@ -83,6 +83,35 @@ translate_handshake_error (Pop3Client   *self,
                       error->message);
 }
 
+/* A pin is exclusive: the certificate it names and no other, even one
+ * that validates (a CA can be made to sign for any name).  A certificate
+ * that fails validation reaches accept_certificate_cb(); one that passes
+ * is checked here, once the handshake is done and before anything is
+ * sent or read over it. */
+static gboolean
+is_pinned_certificate (Pop3Client *self)
+{
+  if (self->pinned_fingerprint == NULL)
+    return TRUE;
+
+  return self->tls_info != NULL && self->tls_info->fingerprint != NULL &&
+         pop3_tls_fingerprint_equal (self->pinned_fingerprint,
+                                     self->tls_info->fingerprint);
+}
+
+static void
+fail_handshake (Pop3Client     *self,
+                GTlsConnection *connection,
+                GTask          *task,
+                GError         *error)
+{
+  g_signal_handlers_disconnect_by_data (connection, self);
+  g_io_stream_close_async (G_IO_STREAM (connection), G_PRIORITY_DEFAULT,
+                           NULL, NULL, NULL);
+  _pop3_client_fail_all (self, error);
+  g_task_return_error (task, error);
+}
+
 static void
 handshake_cb (GObject      *object,
               GAsyncResult *result,
@@ -97,18 +126,24 @@ handshake_cb (GObject      *object,
 
   if (!g_tls_connection_handshake_finish (connection, result, &error))
     {
-      g_autoptr(GError) translated = translate_handshake_error (self, error);
-
-      g_signal_handlers_disconnect_by_data (connection, self);
-      g_io_stream_close_async (G_IO_STREAM (connection), G_PRIORITY_DEFAULT,
-                               NULL, NULL, NULL);
-      _pop3_client_fail_all (self, translated);
-      g_task_return_error (task, g_steal_pointer (&translated));
+      fail_handshake (self, connection, task,
+                      translate_handshake_error (self, error));
       return;
     }
 
   g_signal_handlers_disconnect_by_data (connection, self);
   record_tls_session (self, connection);
+
+  if (!is_pinned_certificate (self))
+    {
+      const Pop3TlsInfo *info = self->tls_info;
+
+      fail_handshake (self, connection, task,
+                      pop3_error_new_not_pinned (info ? info->errors : 0,
+                                                 info ? info->fingerprint
+                                                      : NULL));
+      return;
+    }
 
   g_set_object (&self->stream, G_IO_STREAM (connection));
   self->encrypted = TRUE;
@@ -197,6 +232,7 @@ stls_handshake_cb (GObject      *object,
   g_autoptr(GTask) task = user_data;
   Pop3Client *self = POP3_CLIENT (object);
   g_autoptr(GError) error = NULL;
+  Command *capa;
 
   if (!handshake_finish (self, result, &error))
     {
@@ -204,11 +240,15 @@ stls_handshake_cb (GObject      *object,
       return;
     }
 
-  /* What the server said before TLS cannot be trusted (RFC 2595, 4). */
+  /* What the server said before TLS cannot be trusted (RFC 2595, 4), so
+   * CAPA goes first, ahead of what the caller queued behind STLS. */
   g_clear_pointer (&self->capabilities, g_hash_table_unref);
   self->utf8 = FALSE;
-  pop3_client_capa_async (self, g_task_get_cancellable (task), stls_capa_cb,
-                          g_object_ref (task));
+  capa = _pop3_client_command_new (self, COMMAND_CAPA, "CAPA", NULL,
+                                   POP3_EXPECT_LISTING, FALSE,
+                                   g_task_get_cancellable (task),
+                                   stls_capa_cb, g_object_ref (task));
+  _pop3_client_resume_after_tls (self, capa);
 }
 
 static void
@@ -230,9 +270,14 @@ stls_reply_cb (GObject      *object,
             POP3_ERROR, POP3_ERROR_TLS,
             _("The server refused to start TLS: “%s”"),
             pop3_error_get_detail (error));
+          _pop3_client_fail_held (self, tls_error);
           g_task_return_error (task, g_steal_pointer (&tls_error));
           return;
         }
+      /* Cancelled after it went out: the server may now wait for a
+       * handshake that never comes, so nothing else can be said here. */
+      if (self->tls_pending)
+        _pop3_client_fail_all (self, error);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }

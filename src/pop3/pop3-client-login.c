@@ -418,9 +418,8 @@ pop3_client_login_async (Pop3Client          *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pop3_client_login_async);
 
-  if (!pop3_auth_is_safe_argument (user) ||
-      !pop3_auth_is_safe_argument (password) ||
-      *user == '\0' || strchr (user, ' ') != NULL)
+  if (!pop3_auth_is_valid_user_name (user) ||
+      !pop3_auth_is_safe_argument (password))
     {
       g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_INVALID_ARGUMENT,
                                _("The user name or password contains a "

@@ -71,6 +71,9 @@ struct _Pop3Client
   GBytes             *write_bytes;
   gboolean            reading;
   gboolean            writing;
+  /* From the moment STLS goes out until its handshake succeeded: what
+   * waits behind STLS was meant to go inside TLS, never before it. */
+  gboolean            tls_pending;
   guint               busy;
   gboolean            timed_out;
 
@@ -114,6 +117,23 @@ void      _pop3_client_send_command        (Pop3Client          *self,
                                             GCancellable        *cancellable,
                                             GAsyncReadyCallback  callback,
                                             gpointer             user_data);
+/* The same for "LIST n" and "UIDL n": a reply about another message than
+ * @msg fails the command. */
+void      _pop3_client_send_message_command (Pop3Client          *self,
+                                             CommandKind          kind,
+                                             guint                msg,
+                                             const char          *line,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+/* Ends the hold STLS put on the queue once the handshake succeeded;
+ * @first goes out before anything that waited. */
+void      _pop3_client_resume_after_tls    (Pop3Client          *self,
+                                            Command             *first);
+/* Ends the hold when STLS was refused: what waited behind it fails with
+ * @error and is never sent. */
+void      _pop3_client_fail_held           (Pop3Client          *self,
+                                            const GError        *error);
 void      _pop3_client_cancel_watch_free   (CancelWatch         *watch);
 void      _pop3_client_watchdog_start      (Pop3Client          *self);
 void      _pop3_client_watchdog_stop       (Pop3Client          *self);

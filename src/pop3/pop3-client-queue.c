@@ -45,6 +45,9 @@ struct _Command
   char        *debug_line;
   Pop3Expect   expect;
   gboolean     barrier;
+  /* The message a "LIST n" or "UIDL n" asked about; 0 for other
+   * commands. */
+  guint        msg;
   GTask       *task;
   struct _CancelWatch *cancel_watch;
 };
@@ -227,9 +230,11 @@ _pop3_client_command_new (Pop3Client          *self,
   return command;
 }
 
+/* @first: ahead of every command waiting, not behind them. */
 static void
 enqueue (Pop3Client *self,
-         Command    *command)
+         Command    *command,
+         gboolean    first)
 {
   if (command->line != NULL && !pop3_auth_is_safe_argument (command->line))
     {
@@ -252,7 +257,10 @@ enqueue (Pop3Client *self,
       return;
     }
 
-  g_queue_push_tail (&self->waiting, command);
+  if (first)
+    g_queue_push_head (&self->waiting, command);
+  else
+    g_queue_push_tail (&self->waiting, command);
   pump (self);
 }
 
@@ -269,7 +277,48 @@ _pop3_client_send_command (Pop3Client          *self,
 {
   enqueue (self, _pop3_client_command_new (self, kind, line, debug_line, expect,
                                            barrier, cancellable, callback,
-                                           user_data));
+                                           user_data),
+           FALSE);
+}
+
+void
+_pop3_client_send_message_command (Pop3Client          *self,
+                                   CommandKind          kind,
+                                   guint                msg,
+                                   const char          *line,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  Command *command = _pop3_client_command_new (self, kind, line, NULL,
+                                               POP3_EXPECT_SINGLE, FALSE,
+                                               cancellable, callback,
+                                               user_data);
+
+  command->msg = msg;
+  enqueue (self, command, FALSE);
+}
+
+void
+_pop3_client_resume_after_tls (Pop3Client *self,
+                               Command    *first)
+{
+  self->tls_pending = FALSE;
+  enqueue (self, first, TRUE);
+}
+
+void
+_pop3_client_fail_held (Pop3Client   *self,
+                        const GError *error)
+{
+  Command *command;
+
+  self->tls_pending = FALSE;
+  while ((command = g_queue_pop_head (&self->waiting)) != NULL)
+    {
+      command_return_error (command, error);
+      command_free (command);
+    }
 }
 
 /* Timeouts: one watchdog whose deadline moves forward whenever the
@@ -411,6 +460,7 @@ _pop3_client_fail_all (Pop3Client   *self,
 
   close_streams (self);
   g_cancellable_cancel (self->io_cancellable);
+  self->tls_pending = FALSE;
 
   while ((command = g_queue_pop_head (&self->in_flight)) != NULL)
     {
@@ -456,6 +506,22 @@ error_for_reply (Pop3Reply *reply)
   return pop3_error_new_for_reply (reply->code, reply->text);
 }
 
+/* "+OK 9 other" to "UIDL 1" is well formed but about another message;
+ * taking it would give message 1 the UID of message 9. */
+static gboolean
+check_reply_msg (Command    *command,
+                 Pop3Reply  *reply,
+                 GError    **error)
+{
+  if (reply->msg == command->msg)
+    return TRUE;
+
+  g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
+               _("The server answered about message %u when asked about "
+                 "message %u."), reply->msg, command->msg);
+  return FALSE;
+}
+
 /* Parses what a successful reply carries for its command into the reply's
  * typed fields.  The stream stays in sync when this fails: only the
  * command fails. */
@@ -485,7 +551,8 @@ fill_reply (Pop3Client  *self,
 
     case COMMAND_LIST_ONE:
       return pop3_parse_scan_listing (reply->text, &reply->msg, &reply->size,
-                                      error);
+                                      error) &&
+             check_reply_msg (command, reply, error);
 
     case COMMAND_UIDL:
       reply->uids = pop3_parse_uidl_body (reply->body, error);
@@ -493,7 +560,8 @@ fill_reply (Pop3Client  *self,
 
     case COMMAND_UIDL_ONE:
       return pop3_parse_uid_listing (reply->text, &reply->msg, &reply->uid,
-                                     error);
+                                     error) &&
+             check_reply_msg (command, reply, error);
 
     case COMMAND_UTF8:
       self->utf8 = TRUE;
@@ -733,7 +801,7 @@ pump (Pop3Client *self)
 {
   Command *command;
 
-  while (self->stream != NULL &&
+  while (self->stream != NULL && !self->tls_pending &&
          (command = g_queue_peek_head (&self->waiting)) != NULL &&
          can_send (self, command))
     {
@@ -759,6 +827,8 @@ pump (Pop3Client *self)
 
       pop3_parser_push_expect (self->parser, command->expect);
       g_queue_push_tail (&self->in_flight, command);
+      if (command->kind == COMMAND_STLS)
+        self->tls_pending = TRUE;
     }
 
   flush_writes (self);

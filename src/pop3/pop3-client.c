@@ -15,6 +15,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pop3-client-private.h"
+#include "pop3-text.h"
 
 G_DEFINE_FINAL_TYPE (Pop3Client, pop3_client, G_TYPE_OBJECT)
 
@@ -41,12 +42,15 @@ _pop3_client_emit_debug (Pop3Client *self,
                          const char *prefix,
                          const char *text)
 {
+  g_autofree char *clean = NULL;
   g_autofree char *line = NULL;
 
   if (self->debug_level < level)
     return;
 
-  line = g_strconcat (prefix, text, NULL);
+  /* Debug lines go to a terminal: what the server sent may not drive it. */
+  clean = pop3_text_sanitize_line (text);
+  line = g_strconcat (prefix, clean, NULL);
   g_signal_emit (self, signals[DEBUG], 0, line);
 }
 
@@ -464,9 +468,8 @@ pop3_client_list_async (Pop3Client          *self,
     }
 
   line = g_strdup_printf ("LIST %u", msg);
-  _pop3_client_send_command (self, COMMAND_LIST_ONE, line, NULL,
-                             POP3_EXPECT_SINGLE, FALSE, cancellable, callback,
-                             user_data);
+  _pop3_client_send_message_command (self, COMMAND_LIST_ONE, msg, line, cancellable,
+                                     callback, user_data);
 }
 
 void
@@ -570,9 +573,8 @@ pop3_client_uidl_async (Pop3Client          *self,
     }
 
   line = g_strdup_printf ("UIDL %u", msg);
-  _pop3_client_send_command (self, COMMAND_UIDL_ONE, line, NULL,
-                             POP3_EXPECT_SINGLE, FALSE, cancellable, callback,
-                             user_data);
+  _pop3_client_send_message_command (self, COMMAND_UIDL_ONE, msg, line, cancellable,
+                                     callback, user_data);
 }
 
 void

@@ -67,6 +67,10 @@ void          pop3_client_set_debug_level      (Pop3Client      *self,
 guint         pop3_client_get_debug_level      (Pop3Client      *self);
 void          pop3_client_set_tls_database     (Pop3Client      *self,
                                                 GTlsDatabase    *database);
+/* A pin is exclusive: with one set, the certificate with that SHA-256
+ * fingerprint is accepted (even when it fails validation) and every other
+ * certificate is refused with POP3_ERROR_CERTIFICATE, even one that
+ * validates. */
 void          pop3_client_set_pinned_fingerprint (Pop3Client    *self,
                                                 const char      *sha256);
 void          pop3_client_set_pipelining       (Pop3Client      *self,
@@ -162,7 +166,10 @@ void pop3_client_uidl_async  (Pop3Client *self, guint msg,
                               GAsyncReadyCallback callback, gpointer user_data);
 void pop3_client_utf8_async  (Pop3Client *self, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);
-/* STLS, the handshake, and CAPA again (RFC 2595, section 4). */
+/* STLS, the handshake, and CAPA again (RFC 2595, section 4).  Commands
+ * queued behind STLS wait until the handshake has succeeded and go out
+ * inside TLS, after that CAPA; when the server refuses STLS they fail
+ * with POP3_ERROR_TLS and are never sent. */
 void pop3_client_stls_async  (Pop3Client *self, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);
 /* QUIT, then the connection is closed. */

@@ -10,6 +10,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pop3-error.h"
+#include "pop3-text.h"
 #include "pop3-tls.h"
 
 typedef struct
@@ -242,8 +243,9 @@ new_error (Pop3Error          code,
  * @text: the reply's text, after "-ERR "
  *
  * The error for a -ERR: %POP3_ERROR_SERVER, its message the server's text
- * as it was sent, the response code and that text kept on the error for
- * pop3_error_describe() to put in words.
+ * without control characters (pop3_text_sanitize_line()), the response
+ * code and that text kept on the error for pop3_error_describe() to put in
+ * words.
  */
 GError *
 pop3_error_new_for_reply (const char *response_code,
@@ -251,14 +253,50 @@ pop3_error_new_for_reply (const char *response_code,
 {
   GError *error;
   Pop3ErrorPrivate *priv;
+  g_autofree char *clean = NULL;
 
   g_return_val_if_fail (text != NULL, NULL);
 
+  /* The server's words reach terminals, labels and notifications. */
+  clean = pop3_text_sanitize_line (text);
   error = new_error (POP3_ERROR_SERVER,
-                     *text != '\0' ? text : _("The server refused the command."),
-                     *text != '\0' ? text : NULL, &priv);
+                     *clean != '\0' ? clean
+                                    : _("The server refused the command."),
+                     *clean != '\0' ? clean : NULL, &priv);
   priv->response_code = g_strdup (response_code);
-  priv->server_text = g_strdup (text);
+  priv->server_text = g_steal_pointer (&clean);
+
+  return error;
+}
+
+/**
+ * pop3_error_new_not_pinned:
+ * @errors: what validation found, 0 when the certificate passed it
+ * @fingerprint: (nullable): its SHA-256 fingerprint
+ *
+ * A certificate refused because the account pins another one.  It is a
+ * %POP3_ERROR_CERTIFICATE, so it waits for the user like any certificate
+ * problem: only a person can tell a new certificate from an attack.
+ */
+GError *
+pop3_error_new_not_pinned (GTlsCertificateFlags  errors,
+                           const char           *fingerprint)
+{
+  g_autofree char *detail = NULL;
+  g_autofree char *message = NULL;
+  GError *error;
+  Pop3ErrorPrivate *priv;
+
+  if (fingerprint == NULL)
+    fingerprint = "?";
+
+  /* Translators: the fingerprint of the certificate the server showed. */
+  detail = g_strdup_printf (_("not the pinned certificate (SHA-256 "
+                              "fingerprint %s)"), fingerprint);
+  message = g_strdup_printf (_("The server’s certificate is not trusted: %s."),
+                             detail);
+  error = new_error (POP3_ERROR_CERTIFICATE, message, detail, &priv);
+  priv->certificate_errors = errors;
 
   return error;
 }

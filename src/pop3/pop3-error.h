@@ -104,6 +104,8 @@ GError               *pop3_error_new_connect            (const char           *h
                                                          const GError         *cause);
 GError               *pop3_error_new_certificate        (GTlsCertificateFlags  errors,
                                                          const char           *fingerprint);
+GError               *pop3_error_new_not_pinned         (GTlsCertificateFlags  errors,
+                                                         const char           *fingerprint);
 GError               *pop3_error_new_reworded           (const GError         *cause,
                                                          char                 *message);
 

@@ -20,6 +20,7 @@
 
 #include "pop3-error.h"
 #include "pop3-parser.h"
+#include "pop3-text.h"
 
 /* Input is appended and parsed in slices of this size, so that a huge
  * buffer without a line end fails as soon as a bound is crossed instead of
@@ -916,7 +917,8 @@ pop3_parse_capa_body (GBytes  *body,
 
   for (guint i = 0; i < lines->len; i++)
     {
-      g_autofree char *valid = g_utf8_make_valid (lines->pdata[i], -1);
+      /* Parameters are shown (popcheck-cli capa): no terminal escapes. */
+      g_autofree char *valid = pop3_text_sanitize_line (lines->pdata[i]);
       g_auto(GStrv) words = NULL;
       g_autoptr(GPtrArray) params = NULL;
       g_autofree char *name = NULL;

@@ -11,7 +11,19 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "pop3-text.h"
 #include "pop3-tls.h"
+
+/* The names in a certificate are the server's words: they are shown on
+ * terminals and in the certificate dialog, so no control may be left in
+ * them.  Takes @name. */
+static char *
+clean_name (char *name)
+{
+  g_autofree char *raw = name;
+
+  return raw != NULL ? pop3_text_sanitize_line (raw) : NULL;
+}
 
 Pop3TlsInfo *
 pop3_tls_info_new_for_certificate (GTlsCertificate      *certificate,
@@ -23,8 +35,8 @@ pop3_tls_info_new_for_certificate (GTlsCertificate      *certificate,
 
   info = g_new0 (Pop3TlsInfo, 1);
   info->errors = errors;
-  info->subject = g_tls_certificate_get_subject_name (certificate);
-  info->issuer = g_tls_certificate_get_issuer_name (certificate);
+  info->subject = clean_name (g_tls_certificate_get_subject_name (certificate));
+  info->issuer = clean_name (g_tls_certificate_get_issuer_name (certificate));
   info->not_before = g_tls_certificate_get_not_valid_before (certificate);
   info->not_after = g_tls_certificate_get_not_valid_after (certificate);
   info->fingerprint = pop3_tls_certificate_fingerprint (certificate);
