@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "popcheck-connection-test.h"
+#include "pop3-text.h"
 
 typedef struct
 {
@@ -442,7 +443,8 @@ connect_cb (GObject      *object,
       return;
     }
 
-  self->greeting = g_strdup (pop3_client_get_welcome (client));
+  /* The report is read by a person: no controls from the server. */
+  self->greeting = pop3_text_sanitize_line (pop3_client_get_welcome (client));
 
   pop3_client_capa_async (client, cancellable, capa_cb,
                           g_steal_pointer (&task));
