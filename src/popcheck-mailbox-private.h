@@ -42,6 +42,7 @@ struct _PopcheckMailbox
   gboolean              first_check_done;
   guint                 first_check_count;
   GDateTime            *last_check;
+  GDateTime            *next_check;
   gboolean              dirty;
 
   /* Saves run in threads; the lock orders them so an older snapshot never

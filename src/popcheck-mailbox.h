@@ -53,6 +53,11 @@ void                 popcheck_mailbox_set_approximate_ids    (PopcheckMailbox   
 guint                popcheck_mailbox_get_n_items            (PopcheckMailbox      *self);
 guint                popcheck_mailbox_get_n_new              (PopcheckMailbox      *self);
 GDateTime           *popcheck_mailbox_get_last_check         (PopcheckMailbox      *self);
+/* When the checker will check next; NULL when no check is scheduled
+ * (checking now, stopped, disabled, or waiting for the user). */
+GDateTime           *popcheck_mailbox_get_next_check         (PopcheckMailbox      *self);
+void                 popcheck_mailbox_set_next_check         (PopcheckMailbox      *self,
+                                                              GDateTime            *next_check);
 gboolean             popcheck_mailbox_get_first_check_done   (PopcheckMailbox      *self);
 /* How many messages the first check found (and recorded without
  * announcing them). */

@@ -1441,6 +1441,57 @@ test_login_delay (Fixture       *fixture,
                     ==, 1200);
 }
 
+/* LOGIN-DELAY 4294967295 is a valid number but not a delay anyone means:
+ * the next check is at most the back-off ceiling away, and the mailbox
+ * says when it is. */
+static void
+test_login_delay_capped (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDateTime) before = NULL;
+  g_autoptr(GDateTime) next_check = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+  GTimeSpan ahead;
+
+  pop3_fake_server_add_capability (server, "LOGIN-DELAY 4294967295");
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "Huge login delay", server);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+
+  popcheck_checker_start (fixture->checker);
+  wait_check_done (mailbox);
+  before = g_date_time_new_now_local ();
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_IDLE);
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, 3600);
+
+  g_object_get (mailbox, "next-check", &next_check, NULL);
+  g_assert_nonnull (next_check);
+  ahead = g_date_time_difference (next_check, before);
+  g_assert_cmpint (ahead, <=, 3600 * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (ahead, >, 3500 * G_TIME_SPAN_SECOND);
+
+  /* An interval longer than the ceiling is the user's choice: kept. */
+  popcheck_account_set_check_interval (account, 120);
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, 7200);
+
+  /* Waiting for the user: no next check to show. */
+  popcheck_account_set_enabled (account, FALSE);
+  g_clear_pointer (&next_check, g_date_time_unref);
+  g_object_get (mailbox, "next-check", &next_check, NULL);
+  g_assert_null (next_check);
+
+  fixture_drop_checker (fixture);
+  pop3_fake_server_stop (server);
+}
+
 /* An account that appears while the checker runs, written from outside
  * (popcheck-cli account add, gsettings): checked at once, not an
  * interval later. */
@@ -2293,6 +2344,7 @@ main (int   argc,
                       test_response_code, fixture_tear_down);
         }
       ADD ("/checker/fake/login-delay", test_login_delay);
+      ADD ("/checker/fake/login-delay-capped", test_login_delay_capped);
       ADD ("/checker/secret/missing", test_secret_missing);
       ADD ("/checker/schedule/dead-server", test_dead_server);
       ADD ("/checker/schedule/concurrent-accounts", test_concurrent_accounts);
