@@ -44,6 +44,8 @@ struct _PopcheckMailbox
   GDateTime            *last_check;
   GDateTime            *next_check;
   gboolean              dirty;
+  /* The state file was written by a newer PopCheck: never overwritten. */
+  gboolean              newer_state_file;
 
   /* Saves run in threads; the lock orders them so an older snapshot never
    * replaces a newer one. */

@@ -5,7 +5,8 @@
  * One file per account holds the UIDs ever seen and the summary of every
  * message, so a restart neither announces old mail again nor sends TOP for
  * what it already knows.  It is read and written in threads, written
- * atomically, and a file that cannot be read is set aside, never trusted.
+ * atomically, and a file that cannot be read is set aside, never trusted;
+ * one of a newer format is left to the version that wrote it.
  */
 
 #define G_LOG_DOMAIN "popcheck-mailbox"
@@ -27,6 +28,8 @@
 #define STATE_PAYLOAD_TYPE   "(sbxasav)"
 /* No mailbox's state comes near this; a bigger file is not ours. */
 #define STATE_MAX_SIZE       ((gsize) 1024 * 1024 * 1024)
+
+G_DEFINE_QUARK (popcheck-mailbox-error-quark, popcheck_mailbox_error)
 
 /* A file name must stay well inside NAME_MAX. */
 #define MAX_ESCAPED_LENGTH   192
@@ -141,11 +144,13 @@ loaded_state_new (void)
   return state;
 }
 
-/* Parses a state file; on failure, *reason says why in a few words. */
+/* Parses a state file; on failure, *reason says why in a few words and
+ * *newer whether a newer PopCheck wrote it. */
 static PopcheckMailboxLoadedState *
 parse_state (GBytes      *bytes,
              const char  *account_id,
-             const char **reason)
+             const char **reason,
+             gboolean    *newer)
 {
   g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
   g_autoptr(GVariant) outer = NULL;
@@ -198,6 +203,7 @@ parse_state (GBytes      *bytes,
   if (version > STATE_VERSION)
     {
       *reason = "written by a newer version of PopCheck";
+      *newer = TRUE;
       return NULL;
     }
   if (version != STATE_VERSION)
@@ -293,8 +299,9 @@ set_aside (const char *path,
 
 typedef struct
 {
-  char *path;
-  char *account_id;
+  char     *path;
+  char     *account_id;
+  gboolean  for_reading;
 } LoadData;
 
 static void
@@ -318,6 +325,7 @@ load_thread (GTask        *task,
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(PopcheckMailboxLoadedState) state = NULL;
   const char *reason = NULL;
+  gboolean newer = FALSE;
   char *contents = NULL;
   gsize length = 0;
 
@@ -335,7 +343,30 @@ load_thread (GTask        *task,
     }
 
   bytes = g_bytes_new_take (contents, length);
-  state = parse_state (bytes, account_id, &reason);
+  state = parse_state (bytes, account_id, &reason, &newer);
+
+  /* A newer PopCheck's file is that version's to read: moving it aside
+   * would make it start from scratch and announce nothing it should. */
+  if (state == NULL && newer)
+    {
+      g_task_return_new_error (task, POPCHECK_MAILBOX_ERROR,
+                               POPCHECK_MAILBOX_ERROR_NEWER_FORMAT,
+                               "The saved state of account \"%s\" was "
+                               "written by a newer version of PopCheck; it "
+                               "is left as it is",
+                               account_id);
+      return;
+    }
+  /* Whoever only reads has no business moving files. */
+  if (state == NULL && data->for_reading)
+    {
+      g_task_return_new_error (task, POPCHECK_MAILBOX_ERROR,
+                               POPCHECK_MAILBOX_ERROR_UNREADABLE,
+                               "The saved state of account \"%s\" could not "
+                               "be read (%s)",
+                               account_id, reason);
+      return;
+    }
   if (state == NULL)
     {
       set_aside (path, account_id, reason);
@@ -360,6 +391,9 @@ load_thread_done_cb (GObject      *object,
   state = g_task_propagate_pointer (G_TASK (result), &error);
   if (state == NULL)
     {
+      if (g_error_matches (error, POPCHECK_MAILBOX_ERROR,
+                           POPCHECK_MAILBOX_ERROR_NEWER_FORMAT))
+        self->newer_state_file = TRUE;
       g_task_return_error (task, error);
       return;
     }
@@ -370,18 +404,16 @@ load_thread_done_cb (GObject      *object,
   g_task_return_boolean (task, TRUE);
 }
 
-void
-popcheck_mailbox_load_async (PopcheckMailbox     *self,
-                             GCancellable        *cancellable,
-                             GAsyncReadyCallback  callback,
-                             gpointer             user_data)
+static void
+load_async (PopcheckMailbox     *self,
+            gboolean             for_reading,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GTask) thread_task = NULL;
   LoadData *data;
-
-  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, popcheck_mailbox_load_async);
@@ -392,8 +424,33 @@ popcheck_mailbox_load_async (PopcheckMailbox     *self,
   data = g_new0 (LoadData, 1);
   data->path = popcheck_mailbox_dup_state_path (self);
   data->account_id = g_strdup (self->account_id);
+  data->for_reading = for_reading;
   g_task_set_task_data (thread_task, data, (GDestroyNotify) load_data_free);
   g_task_run_in_thread (thread_task, load_thread);
+}
+
+void
+popcheck_mailbox_load_async (PopcheckMailbox     *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  load_async (self, FALSE, cancellable, callback, user_data);
+}
+
+void
+popcheck_mailbox_load_for_reading_async (PopcheckMailbox     *self,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
+{
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  load_async (self, TRUE, cancellable, callback, user_data);
 }
 
 gboolean
@@ -509,6 +566,17 @@ popcheck_mailbox_save_async (PopcheckMailbox     *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, popcheck_mailbox_save_async);
+
+  if (self->newer_state_file)
+    {
+      g_task_return_new_error (task, POPCHECK_MAILBOX_ERROR,
+                               POPCHECK_MAILBOX_ERROR_NEWER_FORMAT,
+                               "The saved state of account \"%s\" was "
+                               "written by a newer version of PopCheck and "
+                               "is not overwritten",
+                               self->account_id);
+      return;
+    }
 
   /* The snapshot is taken now, on the main thread, where the messages
    * live; the thread only writes bytes. */

@@ -27,6 +27,19 @@ G_BEGIN_DECLS
 
 #define POPCHECK_TYPE_MAILBOX (popcheck_mailbox_get_type ())
 
+#define POPCHECK_MAILBOX_ERROR (popcheck_mailbox_error_quark ())
+
+typedef enum
+{
+  /* The state file is of a newer format: a newer PopCheck wrote it.  It is
+   * never moved or overwritten. */
+  POPCHECK_MAILBOX_ERROR_NEWER_FORMAT,
+  /* The state file is damaged or not a PopCheck state file. */
+  POPCHECK_MAILBOX_ERROR_UNREADABLE,
+} PopcheckMailboxError;
+
+GQuark               popcheck_mailbox_error_quark            (void);
+
 G_DECLARE_FINAL_TYPE (PopcheckMailbox, popcheck_mailbox, POPCHECK, MAILBOX,
                       GObject)
 
@@ -90,11 +103,20 @@ guint                popcheck_mailbox_get_msg_number         (PopcheckMailbox   
 char                *popcheck_mailbox_dup_state_path         (PopcheckMailbox      *self);
 char                *popcheck_mailbox_escape_account_id      (const char           *account_id);
 
-/* A missing file is a fresh mailbox; a damaged, foreign or newer file is
- * renamed to NAME.damaged-YYYYmmdd-HHMMSS and the mailbox starts fresh, so
- * its next check is a first check.  Only I/O errors (and cancellation) are
- * returned as errors. */
+/* A missing file is a fresh mailbox; a damaged or foreign file is renamed
+ * to NAME.damaged-YYYYmmdd-HHMMSS and the mailbox starts fresh, so its next
+ * check is a first check.  A file of a newer format is left alone: the
+ * load fails with POPCHECK_MAILBOX_ERROR_NEWER_FORMAT, the mailbox starts
+ * empty, and saving it fails with that error rather than overwrite the
+ * file.  Otherwise only I/O errors (and cancellation) are errors. */
 void                 popcheck_mailbox_load_async             (PopcheckMailbox      *self,
+                                                              GCancellable         *cancellable,
+                                                              GAsyncReadyCallback   callback,
+                                                              gpointer              user_data);
+/* The same for a reader that never saves (popcheck-cli status): no file is
+ * ever moved; a damaged or foreign one fails the load with
+ * POPCHECK_MAILBOX_ERROR_UNREADABLE.  Ends with popcheck_mailbox_load_finish(). */
+void                 popcheck_mailbox_load_for_reading_async (PopcheckMailbox      *self,
                                                               GCancellable         *cancellable,
                                                               GAsyncReadyCallback   callback,
                                                               gpointer              user_data);

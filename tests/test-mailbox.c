@@ -1011,6 +1011,79 @@ test_damaged_twice (void)
 }
 
 static void
+assert_file_is (const char *path,
+                GBytes     *bytes)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  g_assert_cmpmem (contents, len, g_bytes_get_data (bytes, NULL),
+                   g_bytes_get_size (bytes));
+  g_assert_null (find_damaged (path));
+}
+
+/* A newer PopCheck's state file is that version's: the app neither moves
+ * it aside nor saves over it, and says why. */
+static void
+test_newer_version (void)
+{
+  g_autoptr(GBytes) bytes = damaged_bytes (DAMAGE_FUTURE_VERSION);
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("damaged");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree guint *ids = range (1, 3);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (bytes, NULL),
+                                      g_bytes_get_size (bytes), &error));
+
+  g_assert_false (load_sync (mailbox, &error));
+  assert_file_is (path, bytes);
+  g_assert_error (error, POPCHECK_MAILBOX_ERROR,
+                  POPCHECK_MAILBOX_ERROR_NEWER_FORMAT);
+  g_clear_error (&error);
+
+  /* Checks still work in memory, as after a first start... */
+  g_assert_false (popcheck_mailbox_get_first_check_done (mailbox));
+  first = run_check (mailbox, ids, 3, NULL);
+  g_assert_cmpuint (first->len, ==, 0);
+
+  /* ...but are not saved over the newer file. */
+  g_assert_false (save_sync (mailbox, &error));
+  g_assert_error (error, POPCHECK_MAILBOX_ERROR,
+                  POPCHECK_MAILBOX_ERROR_NEWER_FORMAT);
+  assert_file_is (path, bytes);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+}
+
+/* Reading for a report (popcheck-cli status) never moves a file, however
+ * damaged. */
+static void
+test_read_only_load (void)
+{
+  g_autoptr(GBytes) bytes = damaged_bytes (DAMAGE_TRUNCATED);
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("damaged");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (bytes, NULL),
+                                      g_bytes_get_size (bytes), &error));
+
+  popcheck_mailbox_load_for_reading_async (mailbox, NULL, result_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (popcheck_mailbox_load_finish (mailbox, result, &error));
+  g_assert_error (error, POPCHECK_MAILBOX_ERROR,
+                  POPCHECK_MAILBOX_ERROR_UNREADABLE);
+  assert_file_is (path, bytes);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+}
+
+static void
 test_account_id_escaping (void)
 {
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("../../etc");
@@ -1183,7 +1256,6 @@ main (int   argc,
     { "flipped", DAMAGE_FLIPPED },
     { "empty", DAMAGE_EMPTY },
     { "text", DAMAGE_TEXT },
-    { "future-version", DAMAGE_FUTURE_VERSION },
     { "foreign", DAMAGE_FOREIGN_MAGIC },
     { "other-account", DAMAGE_OTHER_ACCOUNT },
     { "wrong-payload", DAMAGE_WRONG_PAYLOAD },
@@ -1213,6 +1285,8 @@ main (int   argc,
                             test_damaged_file);
     }
   g_test_add_func ("/mailbox/state-file/damaged-twice", test_damaged_twice);
+  g_test_add_func ("/mailbox/state-file/newer-version", test_newer_version);
+  g_test_add_func ("/mailbox/state-file/read-only-load", test_read_only_load);
   g_test_add_func ("/mailbox/state-file/account-id-escaping",
                    test_account_id_escaping);
   g_test_add_func ("/mailbox/scale/ten-thousand", test_ten_thousand);
