@@ -27,6 +27,7 @@
 #include "popcheck-account-list.h"
 #include "popcheck-checker.h"
 #include "popcheck-checker-private.h"
+#include "popcheck-connection-test.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
 #include "popcheck-secret.h"
@@ -1492,6 +1493,43 @@ test_login_delay_capped (Fixture       *fixture,
   pop3_fake_server_stop (server);
 }
 
+/* Test Connection on a saved account with the password field left empty:
+ * the password stored in the keyring is sent, never an empty PASS. */
+static void
+test_connection_test_stored_password (Fixture       *fixture,
+                                      gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(PopcheckConnectionTest) test = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) commands = NULL;
+  guint16 port;
+
+  g_assert_true (pop3_fake_server_start (server, &error));
+  port = pop3_fake_server_get_port (server);
+  store_password ("127.0.0.1", port, FAKE_USER, FAKE_PASSWORD);
+
+  test = popcheck_connection_test_new ("127.0.0.1", port, POP3_SECURITY_NONE,
+                                       FAKE_USER, "", POP3_AUTH_USER);
+  popcheck_connection_test_set_stored_password (test, "127.0.0.1", port,
+                                                FAKE_USER);
+  popcheck_connection_test_run_async (test, NULL, store_result_cb, &result);
+  g_assert_true (popcheck_connection_test_run_finish (test,
+                                                      await_result (&result),
+                                                      &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (popcheck_connection_test_get_message_count (test), ==, 10);
+
+  commands = pop3_fake_server_get_commands (server);
+  g_assert_true (g_strv_contains ((const char * const *) commands,
+                                  "PASS " FAKE_PASSWORD));
+  for (guint i = 0; commands[i] != NULL; i++)
+    g_assert_cmpstr (g_strstrip (commands[i]), !=, "PASS");
+
+  pop3_fake_server_stop (server);
+}
+
 /* An account that appears while the checker runs, written from outside
  * (popcheck-cli account add, gsettings): checked at once, not an
  * interval later. */
@@ -2345,6 +2383,8 @@ main (int   argc,
         }
       ADD ("/checker/fake/login-delay", test_login_delay);
       ADD ("/checker/fake/login-delay-capped", test_login_delay_capped);
+      ADD ("/checker/fake/connection-test-stored-password",
+           test_connection_test_stored_password);
       ADD ("/checker/secret/missing", test_secret_missing);
       ADD ("/checker/schedule/dead-server", test_dead_server);
       ADD ("/checker/schedule/concurrent-accounts", test_concurrent_accounts);
