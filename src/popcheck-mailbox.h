@@ -104,8 +104,10 @@ char                *popcheck_mailbox_dup_state_path         (PopcheckMailbox   
 char                *popcheck_mailbox_escape_account_id      (const char           *account_id);
 
 /* A missing file is a fresh mailbox; a damaged or foreign file is renamed
- * to NAME.damaged-YYYYmmdd-HHMMSS and the mailbox starts fresh, so its next
- * check is a first check.  A file of a newer format is left alone: the
+ * to NAME.damaged-YYYYmmdd-HHMMSS.  The summaries that can be recovered
+ * from a damaged file of this account are kept, with their "new" marks,
+ * and its next check announces every message they do not tell about;
+ * with none, the mailbox starts fresh and its next check is a first check.  A file of a newer format is left alone: the
  * load fails with POPCHECK_MAILBOX_ERROR_NEWER_FORMAT, the mailbox starts
  * empty, and saving it fails with that error rather than overwrite the
  * file.  Otherwise only I/O errors (and cancellation) are errors. */
