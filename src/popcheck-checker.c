@@ -142,6 +142,7 @@ popcheck_checker_slot_unref (Slot *slot)
   g_clear_object (&slot->load_cancellable);
   g_clear_object (&slot->account);
   g_clear_object (&slot->mailbox);
+  g_clear_error (&slot->state_error);
   g_free (slot);
 }
 
@@ -279,6 +280,9 @@ mailbox_loaded_cb (GObject      *object,
   slot = popcheck_checker_find_slot (self, popcheck_mailbox_get_account_id (mailbox));
   if (slot != NULL && slot->mailbox == mailbox)
     {
+      if (g_error_matches (error, POPCHECK_MAILBOX_ERROR,
+                           POPCHECK_MAILBOX_ERROR_NEWER_FORMAT))
+        slot->state_error = g_steal_pointer (&error);
       slot->loaded = TRUE;
       slot_run_next (slot);
     }
@@ -803,6 +807,12 @@ popcheck_checker_check_now (PopcheckChecker *self,
 static PopcheckProblem
 classify_error (const GError *error)
 {
+  /* Only the user can settle it: with the newer PopCheck, or by removing
+   * the file. */
+  if (g_error_matches (error, POPCHECK_MAILBOX_ERROR,
+                       POPCHECK_MAILBOX_ERROR_NEWER_FORMAT))
+    return POPCHECK_PROBLEM_PERMANENT;
+
   switch (pop3_error_get_kind (error))
     {
     case POP3_ERROR_KIND_SERVER_BUSY:

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
 #include "pop3-parser.h"
@@ -469,10 +470,10 @@ load_thread (GTask        *task,
     {
       g_task_return_new_error (task, POPCHECK_MAILBOX_ERROR,
                                POPCHECK_MAILBOX_ERROR_NEWER_FORMAT,
-                               "The saved state of account \"%s\" was "
-                               "written by a newer version of PopCheck; it "
-                               "is left as it is",
-                               account_id);
+                               _("The saved state of this account was "
+                                 "written by a newer version of PopCheck. "
+                                 "It is left as it is; check this account "
+                                 "with that version."));
       return;
     }
   /* Whoever only reads has no business moving files. */

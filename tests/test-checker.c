@@ -1530,6 +1530,75 @@ test_connection_test_stored_password (Fixture       *fixture,
   pop3_fake_server_stop (server);
 }
 
+/* A state file written by a newer PopCheck: this one neither moves nor
+ * overwrites it, does not check the account (it could not keep what it
+ * found), and tells the user once. */
+static void
+test_newer_state_file (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) newer = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(PopcheckMailbox) probe = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *expected_events = NULL;
+  g_autofree char *events = NULL;
+  g_autoptr(GDir) listing = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+  const char *name;
+  gsize len = 0;
+
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "Newer state", server);
+  id = popcheck_account_get_id (account);
+  /* The file is there before the checker reads it: as at a start. */
+  fixture_drop_checker (fixture);
+
+  probe = popcheck_mailbox_new (id);
+  path = popcheck_mailbox_dup_state_path (probe);
+  dir = g_path_get_dirname (path);
+  newer = g_variant_ref_sink (g_variant_new ("(suv)",
+                                             "org.example.PopCheck.MailboxState",
+                                             99, g_variant_new_string ("future")));
+  bytes = g_variant_get_data_as_bytes (newer);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (bytes, NULL),
+                                      g_bytes_get_size (bytes), &error));
+
+  fixture->checker = fixture_new_checker (fixture);
+  mailbox = mailbox_of (fixture, account);
+  popcheck_checker_start (fixture->checker);
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) ==
+              POPCHECK_MAILBOX_STATE_ERROR, WAIT_SECONDS);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_PERMANENT);
+  g_assert_nonnull (popcheck_mailbox_get_error_message (mailbox));
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, 0);
+  expected_events = g_strdup_printf ("problem %s", id);
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, expected_events);
+  g_assert_cmpuint (pop3_fake_server_get_n_connections (server), ==, 0);
+
+  fixture_drop_checker (fixture);
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  g_assert_cmpmem (contents, len, g_bytes_get_data (bytes, NULL),
+                   g_bytes_get_size (bytes));
+  listing = g_dir_open (dir, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    g_assert_false (strstr (name, ".damaged-") != NULL);
+
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  pop3_fake_server_stop (server);
+}
+
 /* An account that appears while the checker runs, written from outside
  * (popcheck-cli account add, gsettings): checked at once, not an
  * interval later. */
@@ -2385,6 +2454,7 @@ main (int   argc,
       ADD ("/checker/fake/login-delay-capped", test_login_delay_capped);
       ADD ("/checker/fake/connection-test-stored-password",
            test_connection_test_stored_password);
+      ADD ("/checker/fake/newer-state-file", test_newer_state_file);
       ADD ("/checker/secret/missing", test_secret_missing);
       ADD ("/checker/schedule/dead-server", test_dead_server);
       ADD ("/checker/schedule/concurrent-accounts", test_concurrent_accounts);
