@@ -691,6 +691,13 @@ start_session (PopcheckAccountEditor *self,
                                             pop3_security_default_port (POP3_SECURITY_STARTTLS));
   popcheck_connection_test_set_pinned_fingerprint (self->test,
                                                    self->pinned_fingerprint);
+  /* An empty field keeps the stored password: the test uses it too, but
+   * only with the server and user it was stored for. */
+  if (*password == '\0' && self->account != NULL && !identity_changed (self))
+    popcheck_connection_test_set_stored_password (self->test,
+                                                  popcheck_account_get_host (self->account),
+                                                  popcheck_account_get_port (self->account),
+                                                  popcheck_account_get_user (self->account));
 
   set_busy (self, purpose, TRUE);
   if (purpose == PURPOSE_TEST)

@@ -318,6 +318,13 @@ check_operation (PopcheckCheckerSlot *slot,
   operation_begin (&data->op, slot, task, check_done, check_listed_cb);
   g_task_set_task_data (task, data, (GDestroyNotify) check_data_free);
 
+  /* Not saved, a check would find the same mail new at every start. */
+  if (slot->state_error != NULL)
+    {
+      check_done (task, g_error_copy (slot->state_error));
+      return;
+    }
+
   if (popcheck_checker_is_offline (slot->checker))
     {
       slot->check_queued = FALSE;

@@ -65,6 +65,9 @@ struct _PopcheckCheckerSlot
   guint            timer_delay;
   guint            failures;
   guint            login_delay;
+  /* The saved state belongs to a newer PopCheck: checks fail with this,
+   * as what they found could not be kept. */
+  GError          *state_error;
   gboolean         busy;
   gboolean         loaded;
   gboolean         check_queued;

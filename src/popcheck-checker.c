@@ -105,6 +105,22 @@ slot_cancel_timer (Slot *slot)
 {
   g_clear_handle_id (&slot->timer_id, g_source_remove);
   slot->timer_delay = 0;
+  popcheck_mailbox_set_next_check (slot->mailbox, NULL);
+}
+
+/* The one place a check is timed, so the mailbox always says when. */
+static void
+slot_set_timer (Slot  *slot,
+                guint  delay)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) next_check = g_date_time_add_seconds (now, delay);
+
+  slot_cancel_timer (slot);
+  /* Seconds granularity lets the main loop coalesce wake-ups. */
+  slot->timer_id = g_timeout_add_seconds (delay, slot_timer_cb, slot);
+  slot->timer_delay = delay;
+  popcheck_mailbox_set_next_check (slot->mailbox, next_check);
 }
 
 Slot *
@@ -126,6 +142,7 @@ popcheck_checker_slot_unref (Slot *slot)
   g_clear_object (&slot->load_cancellable);
   g_clear_object (&slot->account);
   g_clear_object (&slot->mailbox);
+  g_clear_error (&slot->state_error);
   g_free (slot);
 }
 
@@ -263,6 +280,9 @@ mailbox_loaded_cb (GObject      *object,
   slot = popcheck_checker_find_slot (self, popcheck_mailbox_get_account_id (mailbox));
   if (slot != NULL && slot->mailbox == mailbox)
     {
+      if (g_error_matches (error, POPCHECK_MAILBOX_ERROR,
+                           POPCHECK_MAILBOX_ERROR_NEWER_FORMAT))
+        slot->state_error = g_steal_pointer (&error);
       slot->loaded = TRUE;
       slot_run_next (slot);
     }
@@ -296,9 +316,7 @@ account_changed_cb (PopcheckAccount *account,
       *popcheck_account_get_host (account) != '\0' &&
       *popcheck_account_get_user (account) != '\0')
     {
-      slot_cancel_timer (slot);
-      slot->timer_id = g_timeout_add_seconds (2, slot_timer_cb, slot);
-      slot->timer_delay = 2;
+      slot_set_timer (slot, 2);
     }
 }
 
@@ -414,8 +432,11 @@ slot_next_delay (Slot *slot)
       return 0;
     }
 
-  /* RFC 2449, section 6.5: LOGIN-DELAY is the least time between logins. */
-  return MAX (delay, slot->login_delay);
+  /* RFC 2449, section 6.5: LOGIN-DELAY is the least time between logins.
+   * It is the server's word, and any 32-bit number parses: a server that
+   * asks for more than the back-off ceiling is checked at the ceiling
+   * (and refuses the login if it meant it), not in 136 years. */
+  return MAX (delay, MIN (slot->login_delay, BACKOFF_CEILING_SECONDS));
 }
 
 void
@@ -433,9 +454,7 @@ popcheck_checker_slot_schedule (Slot *slot)
   if (delay == 0)
     return;
 
-  /* Seconds granularity lets the main loop coalesce wake-ups. */
-  slot->timer_id = g_timeout_add_seconds (delay, slot_timer_cb, slot);
-  slot->timer_delay = delay;
+  slot_set_timer (slot, delay);
 }
 
 static void
@@ -788,6 +807,12 @@ popcheck_checker_check_now (PopcheckChecker *self,
 static PopcheckProblem
 classify_error (const GError *error)
 {
+  /* Only the user can settle it: with the newer PopCheck, or by removing
+   * the file. */
+  if (g_error_matches (error, POPCHECK_MAILBOX_ERROR,
+                       POPCHECK_MAILBOX_ERROR_NEWER_FORMAT))
+    return POPCHECK_PROBLEM_PERMANENT;
+
   switch (pop3_error_get_kind (error))
     {
     case POP3_ERROR_KIND_SERVER_BUSY:

@@ -35,6 +35,7 @@ G_DECLARE_FINAL_TYPE (PopcheckChecker, popcheck_checker, POPCHECK, CHECKER,
  * Each PopcheckMailbox carries the account's state: "state"
  * (PopcheckMailboxState), "problem" (PopcheckProblem), "error-message"
  * (a sentence for a person), "n-items", "n-new", "last-check",
+ * "next-check" (when the checker checks next, if it will),
  * "approximate-ids" (the server has no UIDL), and is a GListModel of
  * PopcheckMessage. */
 

@@ -8,8 +8,10 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <libsecret/secret.h>
 
 #include "popcheck-connection-test.h"
+#include "popcheck-secret.h"
 #include "pop3-text.h"
 
 typedef struct
@@ -25,6 +27,10 @@ struct _PopcheckConnectionTest
   char         *host;
   char         *user;
   char         *password;
+  /* Where the password is stored, for an empty password field. */
+  char         *stored_host;
+  guint16       stored_port;
+  char         *stored_user;
   Pop3AuthMethod auth;
   char         *pinned_fingerprint;
   GTlsDatabase *tls_database;
@@ -89,6 +95,15 @@ clear_results (PopcheckConnectionTest *self)
   self->mailbox_size = 0;
 }
 
+/* Wiped before it is freed: it was typed by a person, or came from the
+ * keyring. */
+static void
+free_password (char *password)
+{
+  memset (password, 0, strlen (password));
+  g_free (password);
+}
+
 static void
 popcheck_connection_test_finalize (GObject *object)
 {
@@ -100,10 +115,9 @@ popcheck_connection_test_finalize (GObject *object)
   g_clear_pointer (&self->candidates, g_array_unref);
   g_free (self->host);
   g_free (self->user);
-  /* The password is wiped before it is freed: it was typed by a person. */
-  if (self->password != NULL)
-    memset (self->password, 0, strlen (self->password));
-  g_free (self->password);
+  g_clear_pointer (&self->password, free_password);
+  g_free (self->stored_host);
+  g_free (self->stored_user);
   g_free (self->pinned_fingerprint);
 
   G_OBJECT_CLASS (popcheck_connection_test_parent_class)->finalize (object);
@@ -146,6 +160,24 @@ popcheck_connection_test_new (const char     *host,
   g_array_append_val (self->candidates, candidate);
 
   return self;
+}
+
+void
+popcheck_connection_test_set_stored_password (PopcheckConnectionTest *self,
+                                              const char             *host,
+                                              guint16                 port,
+                                              const char             *user)
+{
+  g_return_if_fail (POPCHECK_IS_CONNECTION_TEST (self));
+  g_return_if_fail (host != NULL);
+  g_return_if_fail (user != NULL);
+  g_return_if_fail (!self->running);
+
+  g_free (self->stored_host);
+  self->stored_host = g_strdup (host);
+  g_free (self->stored_user);
+  self->stored_user = g_strdup (user);
+  self->stored_port = port;
 }
 
 void
@@ -472,6 +504,29 @@ try_candidate (GTask *task)
                              connect_cb, task);
 }
 
+static void
+stored_password_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PopcheckConnectionTest *self = g_task_get_source_object (task);
+  GError *error = NULL;
+  char *password;
+
+  password = popcheck_secret_lookup_finish (result, &error);
+  if (password == NULL)
+    {
+      fail (task, error);
+      return;
+    }
+
+  g_clear_pointer (&self->password, free_password);
+  self->password = g_strdup (password);
+  secret_password_free (password);
+  try_candidate (g_steal_pointer (&task));
+}
+
 void
 popcheck_connection_test_run_async (PopcheckConnectionTest *self,
                                     GCancellable           *cancellable,
@@ -496,6 +551,18 @@ popcheck_connection_test_run_async (PopcheckConnectionTest *self,
   self->running = TRUE;
   self->candidate = 0;
   g_clear_error (&self->first_error);
+
+  /* An empty field on a saved account means "keep the stored password":
+   * test with that one, not with an empty PASS. */
+  if (*self->password == '\0' && self->stored_host != NULL)
+    {
+      popcheck_secret_lookup_async (self->stored_host, self->stored_port,
+                                    self->stored_user, cancellable,
+                                    stored_password_cb,
+                                    g_steal_pointer (&task));
+      return;
+    }
+
   try_candidate (g_steal_pointer (&task));
 }
 

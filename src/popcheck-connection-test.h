@@ -34,6 +34,14 @@ PopcheckConnectionTest *popcheck_connection_test_new (const char     *host,
 void          popcheck_connection_test_set_automatic      (PopcheckConnectionTest *self,
                                                            guint16                 tls_port,
                                                            guint16                 starttls_port);
+/* Where the account's password is stored: an empty password given to
+ * _new() then means "the stored one", looked up when the test runs,
+ * rather than an empty PASS (which can count towards a server's lockout).
+ * Only for the server, port and user the password was stored for. */
+void          popcheck_connection_test_set_stored_password (PopcheckConnectionTest *self,
+                                                           const char             *host,
+                                                           guint16                 port,
+                                                           const char             *user);
 void          popcheck_connection_test_set_pinned_fingerprint (PopcheckConnectionTest *self,
                                                            const char             *sha256);
 void          popcheck_connection_test_set_tls_database   (PopcheckConnectionTest *self,

@@ -42,7 +42,10 @@ struct _PopcheckMailbox
   gboolean              first_check_done;
   guint                 first_check_count;
   GDateTime            *last_check;
+  GDateTime            *next_check;
   gboolean              dirty;
+  /* The state file was written by a newer PopCheck: never overwritten. */
+  gboolean              newer_state_file;
 
   /* Saves run in threads; the lock orders them so an older snapshot never
    * replaces a newer one. */

@@ -5,7 +5,9 @@
  * One file per account holds the UIDs ever seen and the summary of every
  * message, so a restart neither announces old mail again nor sends TOP for
  * what it already knows.  It is read and written in threads, written
- * atomically, and a file that cannot be read is set aside, never trusted.
+ * atomically, and a file that cannot be read is set aside, never trusted
+ * as a whole (the summaries in it that check out are recovered);
+ * one of a newer format is left to the version that wrote it.
  */
 
 #define G_LOG_DOMAIN "popcheck-mailbox"
@@ -13,7 +15,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
 #include "pop3-parser.h"
@@ -25,8 +29,15 @@
 #define STATE_VERSION        1
 #define STATE_OUTER_TYPE     "(suv)"
 #define STATE_PAYLOAD_TYPE   "(sbxasav)"
+/* What each cached summary is, in the payload's "av" (popcheck-message.c
+ * writes it); only used to find summaries in a file cut short. */
+#define SUMMARY_TYPE         "(ustssssssssasb)"
+/* Far more than any one summary takes. */
+#define SUMMARY_MAX_SIZE     ((gsize) 256 * 1024)
 /* No mailbox's state comes near this; a bigger file is not ours. */
 #define STATE_MAX_SIZE       ((gsize) 1024 * 1024 * 1024)
+
+G_DEFINE_QUARK (popcheck-mailbox-error-quark, popcheck_mailbox_error)
 
 /* A file name must stay well inside NAME_MAX. */
 #define MAX_ESCAPED_LENGTH   192
@@ -141,11 +152,32 @@ loaded_state_new (void)
   return state;
 }
 
-/* Parses a state file; on failure, *reason says why in a few words. */
+/* The file is little-endian wherever it was written. */
+static GVariant *
+variant_from_file (const char *type,
+                   GBytes     *bytes)
+{
+  GVariant *variant = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (type),
+                                                                    bytes, FALSE));
+
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_byteswap (variant);
+
+      g_variant_unref (variant);
+      variant = swapped;
+    }
+
+  return variant;
+}
+
+/* Parses a state file; on failure, *reason says why in a few words and
+ * *newer whether a newer PopCheck wrote it. */
 static PopcheckMailboxLoadedState *
 parse_state (GBytes      *bytes,
              const char  *account_id,
-             const char **reason)
+             const char **reason,
+             gboolean    *newer)
 {
   g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
   g_autoptr(GVariant) outer = NULL;
@@ -171,15 +203,7 @@ parse_state (GBytes      *bytes,
       return NULL;
     }
 
-  outer = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (STATE_OUTER_TYPE),
-                                                        bytes, FALSE));
-  if (G_BYTE_ORDER == G_BIG_ENDIAN)
-    {
-      GVariant *swapped = g_variant_byteswap (outer);
-
-      g_variant_unref (outer);
-      outer = swapped;
-    }
+  outer = variant_from_file (STATE_OUTER_TYPE, bytes);
 
   /* Every file we write is in normal form; anything else is truncated,
    * damaged or not ours, and would read as silently defaulted values. */
@@ -198,6 +222,7 @@ parse_state (GBytes      *bytes,
   if (version > STATE_VERSION)
     {
       *reason = "written by a newer version of PopCheck";
+      *newer = TRUE;
       return NULL;
     }
   if (version != STATE_VERSION)
@@ -264,6 +289,106 @@ parse_state (GBytes      *bytes,
   return g_steal_pointer (&state);
 }
 
+/* The summary that ends at @end (where its variant's type string
+ * begins), at the latest start from @lowest; or NULL. */
+static PopcheckMessage *
+salvage_summary (GBytes *bytes,
+                 gsize   lowest,
+                 gsize   end)
+{
+  gsize start = end & ~(gsize) 7;
+
+  if (end - lowest > SUMMARY_MAX_SIZE)
+    lowest = end - SUMMARY_MAX_SIZE;
+
+  /* Variants in an "av" start at multiples of 8; the nearest start that
+   * makes a summary in normal form is the one, as any other would move
+   * its framing offsets. */
+  while (start >= lowest && start > 0)
+    {
+      g_autoptr(GBytes) slice = g_bytes_new_from_bytes (bytes, start, end - start);
+      g_autoptr(GVariant) variant = variant_from_file (SUMMARY_TYPE, slice);
+
+      if (g_variant_is_normal_form (variant))
+        {
+          PopcheckMessage *message = popcheck_message_new_from_variant (variant, NULL);
+
+          if (message != NULL)
+            return message;
+        }
+
+      start -= 8;
+    }
+
+  return NULL;
+}
+
+/* A state file cut short (a full disk, a copy that stopped) loses the
+ * framing that GVariant keeps at the end, and with it the whole file; but
+ * the summaries before the cut are still there, one after the other, each
+ * ending with its type string.  They are what the last check listed, with
+ * their "new" marks: recovered, each checked as a whole, so the next check
+ * need only announce what they do not tell about. */
+static PopcheckMailboxLoadedState *
+salvage_state (GBytes     *bytes,
+               const char *account_id)
+{
+  static const char marker[] = "\0" SUMMARY_TYPE;
+  g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
+  gsize size = 0;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  gsize magic_size = strlen (STATE_MAGIC) + 1;
+  gsize id_size = strlen (account_id) + 1;
+  /* "(suv)": the magic, the version at 4, the payload at 8; then
+   * "(sbxasav)": the account, first_check_done, last_check at 8. */
+  gsize version_at = (magic_size + 3) & ~(gsize) 3;
+  gsize payload_at = (version_at + 4 + 7) & ~(gsize) 7;
+  gsize last_check_at = (payload_at + id_size + 1 + 7) & ~(gsize) 7;
+  gsize next = last_check_at + 8;
+  guint32 version;
+  gint64 last_check;
+
+  if (size < next ||
+      memcmp (data, STATE_MAGIC, magic_size) != 0 ||
+      memcmp (data + payload_at, account_id, id_size) != 0 ||
+      data[payload_at + id_size] != 1)
+    return NULL;
+  memcpy (&version, data + version_at, sizeof version);
+  if (GUINT32_FROM_LE (version) != STATE_VERSION)
+    return NULL;
+  memcpy (&last_check, data + last_check_at, sizeof last_check);
+
+  for (gsize end = next; end + sizeof marker - 1 <= size; end++)
+    {
+      g_autoptr(PopcheckMessage) message = NULL;
+      const char *uid;
+
+      if (data[end] != '\0' ||
+          memcmp (data + end, marker, sizeof marker - 1) != 0)
+        continue;
+
+      message = salvage_summary (bytes, next, end);
+      if (message == NULL)
+        continue;
+
+      uid = popcheck_message_get_uid (message);
+      if (!g_hash_table_contains (state->seen, uid))
+        {
+          g_hash_table_add (state->seen, g_strdup (uid));
+          g_ptr_array_add (state->messages, g_steal_pointer (&message));
+        }
+      next = end + sizeof marker - 1;
+    }
+
+  if (state->messages->len == 0)
+    return NULL;
+
+  state->first_check_done = TRUE;
+  state->last_check = GINT64_FROM_LE (last_check);
+
+  return g_steal_pointer (&state);
+}
+
 static void
 set_aside (const char *path,
            const char *account_id,
@@ -293,8 +418,9 @@ set_aside (const char *path,
 
 typedef struct
 {
-  char *path;
-  char *account_id;
+  char     *path;
+  char     *account_id;
+  gboolean  for_reading;
 } LoadData;
 
 static void
@@ -318,6 +444,7 @@ load_thread (GTask        *task,
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(PopcheckMailboxLoadedState) state = NULL;
   const char *reason = NULL;
+  gboolean newer = FALSE;
   char *contents = NULL;
   gsize length = 0;
 
@@ -335,11 +462,40 @@ load_thread (GTask        *task,
     }
 
   bytes = g_bytes_new_take (contents, length);
-  state = parse_state (bytes, account_id, &reason);
+  state = parse_state (bytes, account_id, &reason, &newer);
+
+  /* A newer PopCheck's file is that version's to read: moving it aside
+   * would make it start from scratch and announce nothing it should. */
+  if (state == NULL && newer)
+    {
+      g_task_return_new_error (task, POPCHECK_MAILBOX_ERROR,
+                               POPCHECK_MAILBOX_ERROR_NEWER_FORMAT,
+                               _("The saved state of this account was "
+                                 "written by a newer version of PopCheck. "
+                                 "It is left as it is; check this account "
+                                 "with that version."));
+      return;
+    }
+  /* Whoever only reads has no business moving files. */
+  if (state == NULL && data->for_reading)
+    {
+      g_task_return_new_error (task, POPCHECK_MAILBOX_ERROR,
+                               POPCHECK_MAILBOX_ERROR_UNREADABLE,
+                               "The saved state of account \"%s\" could not "
+                               "be read (%s)",
+                               account_id, reason);
+      return;
+    }
   if (state == NULL)
     {
       set_aside (path, account_id, reason);
-      state = loaded_state_new ();
+      state = salvage_state (bytes, account_id);
+      if (state != NULL)
+        g_message ("Recovered %u message summaries of account \"%s\"; what "
+                   "they do not tell about will be announced",
+                   state->messages->len, account_id);
+      else
+        state = loaded_state_new ();
       state->set_aside = TRUE;
     }
 
@@ -360,6 +516,9 @@ load_thread_done_cb (GObject      *object,
   state = g_task_propagate_pointer (G_TASK (result), &error);
   if (state == NULL)
     {
+      if (g_error_matches (error, POPCHECK_MAILBOX_ERROR,
+                           POPCHECK_MAILBOX_ERROR_NEWER_FORMAT))
+        self->newer_state_file = TRUE;
       g_task_return_error (task, error);
       return;
     }
@@ -370,18 +529,16 @@ load_thread_done_cb (GObject      *object,
   g_task_return_boolean (task, TRUE);
 }
 
-void
-popcheck_mailbox_load_async (PopcheckMailbox     *self,
-                             GCancellable        *cancellable,
-                             GAsyncReadyCallback  callback,
-                             gpointer             user_data)
+static void
+load_async (PopcheckMailbox     *self,
+            gboolean             for_reading,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GTask) thread_task = NULL;
   LoadData *data;
-
-  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, popcheck_mailbox_load_async);
@@ -392,8 +549,33 @@ popcheck_mailbox_load_async (PopcheckMailbox     *self,
   data = g_new0 (LoadData, 1);
   data->path = popcheck_mailbox_dup_state_path (self);
   data->account_id = g_strdup (self->account_id);
+  data->for_reading = for_reading;
   g_task_set_task_data (thread_task, data, (GDestroyNotify) load_data_free);
   g_task_run_in_thread (thread_task, load_thread);
+}
+
+void
+popcheck_mailbox_load_async (PopcheckMailbox     *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  load_async (self, FALSE, cancellable, callback, user_data);
+}
+
+void
+popcheck_mailbox_load_for_reading_async (PopcheckMailbox     *self,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
+{
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  load_async (self, TRUE, cancellable, callback, user_data);
 }
 
 gboolean
@@ -509,6 +691,17 @@ popcheck_mailbox_save_async (PopcheckMailbox     *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, popcheck_mailbox_save_async);
+
+  if (self->newer_state_file)
+    {
+      g_task_return_new_error (task, POPCHECK_MAILBOX_ERROR,
+                               POPCHECK_MAILBOX_ERROR_NEWER_FORMAT,
+                               "The saved state of account \"%s\" was "
+                               "written by a newer version of PopCheck and "
+                               "is not overwritten",
+                               self->account_id);
+      return;
+    }
 
   /* The snapshot is taken now, on the main thread, where the messages
    * live; the thread only writes bytes. */

@@ -40,6 +40,7 @@ enum {
   PROP_N_ITEMS,
   PROP_N_NEW,
   PROP_LAST_CHECK,
+  PROP_NEXT_CHECK,
   PROP_FIRST_CHECK_DONE,
   N_PROPS
 };
@@ -741,6 +742,30 @@ popcheck_mailbox_get_last_check (PopcheckMailbox *self)
   return self->last_check;
 }
 
+GDateTime *
+popcheck_mailbox_get_next_check (PopcheckMailbox *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), NULL);
+  return self->next_check;
+}
+
+void
+popcheck_mailbox_set_next_check (PopcheckMailbox *self,
+                                 GDateTime       *next_check)
+{
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+
+  if (self->next_check == next_check ||
+      (self->next_check != NULL && next_check != NULL &&
+       g_date_time_equal (self->next_check, next_check)))
+    return;
+
+  g_clear_pointer (&self->next_check, g_date_time_unref);
+  if (next_check != NULL)
+    self->next_check = g_date_time_ref (next_check);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NEXT_CHECK]);
+}
+
 gboolean
 popcheck_mailbox_get_first_check_done (PopcheckMailbox *self)
 {
@@ -792,6 +817,7 @@ popcheck_mailbox_finalize (GObject *object)
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_pointer (&self->msg_numbers, g_hash_table_unref);
   g_clear_pointer (&self->last_check, g_date_time_unref);
+  g_clear_pointer (&self->next_check, g_date_time_unref);
   g_mutex_clear (&self->save_lock);
 
   G_OBJECT_CLASS (popcheck_mailbox_parent_class)->finalize (object);
@@ -833,6 +859,9 @@ popcheck_mailbox_get_property (GObject    *object,
       break;
     case PROP_LAST_CHECK:
       g_value_set_boxed (value, self->last_check);
+      break;
+    case PROP_NEXT_CHECK:
+      g_value_set_boxed (value, self->next_check);
       break;
     case PROP_FIRST_CHECK_DONE:
       g_value_set_boolean (value, self->first_check_done);
@@ -919,6 +948,8 @@ popcheck_mailbox_class_init (PopcheckMailboxClass *klass)
     g_param_spec_uint ("n-new", NULL, NULL, 0, G_MAXUINT, 0, ro);
   properties[PROP_LAST_CHECK] =
     g_param_spec_boxed ("last-check", NULL, NULL, G_TYPE_DATE_TIME, ro);
+  properties[PROP_NEXT_CHECK] =
+    g_param_spec_boxed ("next-check", NULL, NULL, G_TYPE_DATE_TIME, ro);
   properties[PROP_FIRST_CHECK_DONE] =
     g_param_spec_boolean ("first-check-done", NULL, NULL, FALSE, ro);
 

@@ -27,6 +27,19 @@ G_BEGIN_DECLS
 
 #define POPCHECK_TYPE_MAILBOX (popcheck_mailbox_get_type ())
 
+#define POPCHECK_MAILBOX_ERROR (popcheck_mailbox_error_quark ())
+
+typedef enum
+{
+  /* The state file is of a newer format: a newer PopCheck wrote it.  It is
+   * never moved or overwritten. */
+  POPCHECK_MAILBOX_ERROR_NEWER_FORMAT,
+  /* The state file is damaged or not a PopCheck state file. */
+  POPCHECK_MAILBOX_ERROR_UNREADABLE,
+} PopcheckMailboxError;
+
+GQuark               popcheck_mailbox_error_quark            (void);
+
 G_DECLARE_FINAL_TYPE (PopcheckMailbox, popcheck_mailbox, POPCHECK, MAILBOX,
                       GObject)
 
@@ -53,6 +66,11 @@ void                 popcheck_mailbox_set_approximate_ids    (PopcheckMailbox   
 guint                popcheck_mailbox_get_n_items            (PopcheckMailbox      *self);
 guint                popcheck_mailbox_get_n_new              (PopcheckMailbox      *self);
 GDateTime           *popcheck_mailbox_get_last_check         (PopcheckMailbox      *self);
+/* When the checker will check next; NULL when no check is scheduled
+ * (checking now, stopped, disabled, or waiting for the user). */
+GDateTime           *popcheck_mailbox_get_next_check         (PopcheckMailbox      *self);
+void                 popcheck_mailbox_set_next_check         (PopcheckMailbox      *self,
+                                                              GDateTime            *next_check);
 gboolean             popcheck_mailbox_get_first_check_done   (PopcheckMailbox      *self);
 /* How many messages the first check found (and recorded without
  * announcing them). */
@@ -85,11 +103,22 @@ guint                popcheck_mailbox_get_msg_number         (PopcheckMailbox   
 char                *popcheck_mailbox_dup_state_path         (PopcheckMailbox      *self);
 char                *popcheck_mailbox_escape_account_id      (const char           *account_id);
 
-/* A missing file is a fresh mailbox; a damaged, foreign or newer file is
- * renamed to NAME.damaged-YYYYmmdd-HHMMSS and the mailbox starts fresh, so
- * its next check is a first check.  Only I/O errors (and cancellation) are
- * returned as errors. */
+/* A missing file is a fresh mailbox; a damaged or foreign file is renamed
+ * to NAME.damaged-YYYYmmdd-HHMMSS.  The summaries that can be recovered
+ * from a damaged file of this account are kept, with their "new" marks,
+ * and its next check announces every message they do not tell about;
+ * with none, the mailbox starts fresh and its next check is a first check.  A file of a newer format is left alone: the
+ * load fails with POPCHECK_MAILBOX_ERROR_NEWER_FORMAT, the mailbox starts
+ * empty, and saving it fails with that error rather than overwrite the
+ * file.  Otherwise only I/O errors (and cancellation) are errors. */
 void                 popcheck_mailbox_load_async             (PopcheckMailbox      *self,
+                                                              GCancellable         *cancellable,
+                                                              GAsyncReadyCallback   callback,
+                                                              gpointer              user_data);
+/* The same for a reader that never saves (popcheck-cli status): no file is
+ * ever moved; a damaged or foreign one fails the load with
+ * POPCHECK_MAILBOX_ERROR_UNREADABLE.  Ends with popcheck_mailbox_load_finish(). */
+void                 popcheck_mailbox_load_for_reading_async (PopcheckMailbox      *self,
                                                               GCancellable         *cancellable,
                                                               GAsyncReadyCallback   callback,
                                                               gpointer              user_data);

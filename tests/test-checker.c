@@ -27,6 +27,7 @@
 #include "popcheck-account-list.h"
 #include "popcheck-checker.h"
 #include "popcheck-checker-private.h"
+#include "popcheck-connection-test.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
 #include "popcheck-secret.h"
@@ -1441,6 +1442,163 @@ test_login_delay (Fixture       *fixture,
                     ==, 1200);
 }
 
+/* LOGIN-DELAY 4294967295 is a valid number but not a delay anyone means:
+ * the next check is at most the back-off ceiling away, and the mailbox
+ * says when it is. */
+static void
+test_login_delay_capped (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDateTime) before = NULL;
+  g_autoptr(GDateTime) next_check = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+  GTimeSpan ahead;
+
+  pop3_fake_server_add_capability (server, "LOGIN-DELAY 4294967295");
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "Huge login delay", server);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+
+  popcheck_checker_start (fixture->checker);
+  wait_check_done (mailbox);
+  before = g_date_time_new_now_local ();
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_IDLE);
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, 3600);
+
+  g_object_get (mailbox, "next-check", &next_check, NULL);
+  g_assert_nonnull (next_check);
+  ahead = g_date_time_difference (next_check, before);
+  g_assert_cmpint (ahead, <=, 3600 * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (ahead, >, 3500 * G_TIME_SPAN_SECOND);
+
+  /* An interval longer than the ceiling is the user's choice: kept. */
+  popcheck_account_set_check_interval (account, 120);
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, 7200);
+
+  /* Waiting for the user: no next check to show. */
+  popcheck_account_set_enabled (account, FALSE);
+  g_clear_pointer (&next_check, g_date_time_unref);
+  g_object_get (mailbox, "next-check", &next_check, NULL);
+  g_assert_null (next_check);
+
+  fixture_drop_checker (fixture);
+  pop3_fake_server_stop (server);
+}
+
+/* Test Connection on a saved account with the password field left empty:
+ * the password stored in the keyring is sent, never an empty PASS. */
+static void
+test_connection_test_stored_password (Fixture       *fixture,
+                                      gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(PopcheckConnectionTest) test = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) commands = NULL;
+  guint16 port;
+
+  g_assert_true (pop3_fake_server_start (server, &error));
+  port = pop3_fake_server_get_port (server);
+  store_password ("127.0.0.1", port, FAKE_USER, FAKE_PASSWORD);
+
+  test = popcheck_connection_test_new ("127.0.0.1", port, POP3_SECURITY_NONE,
+                                       FAKE_USER, "", POP3_AUTH_USER);
+  popcheck_connection_test_set_stored_password (test, "127.0.0.1", port,
+                                                FAKE_USER);
+  popcheck_connection_test_run_async (test, NULL, store_result_cb, &result);
+  g_assert_true (popcheck_connection_test_run_finish (test,
+                                                      await_result (&result),
+                                                      &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (popcheck_connection_test_get_message_count (test), ==, 10);
+
+  commands = pop3_fake_server_get_commands (server);
+  g_assert_true (g_strv_contains ((const char * const *) commands,
+                                  "PASS " FAKE_PASSWORD));
+  for (guint i = 0; commands[i] != NULL; i++)
+    g_assert_cmpstr (g_strstrip (commands[i]), !=, "PASS");
+
+  pop3_fake_server_stop (server);
+}
+
+/* A state file written by a newer PopCheck: this one neither moves nor
+ * overwrites it, does not check the account (it could not keep what it
+ * found), and tells the user once. */
+static void
+test_newer_state_file (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) newer = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(PopcheckMailbox) probe = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *expected_events = NULL;
+  g_autofree char *events = NULL;
+  g_autoptr(GDir) listing = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+  const char *name;
+  gsize len = 0;
+
+  g_assert_true (pop3_fake_server_start (server, &error));
+  account = add_fake_account (fixture, "Newer state", server);
+  id = popcheck_account_get_id (account);
+  /* The file is there before the checker reads it: as at a start. */
+  fixture_drop_checker (fixture);
+
+  probe = popcheck_mailbox_new (id);
+  path = popcheck_mailbox_dup_state_path (probe);
+  dir = g_path_get_dirname (path);
+  newer = g_variant_ref_sink (g_variant_new ("(suv)",
+                                             "org.example.PopCheck.MailboxState",
+                                             99, g_variant_new_string ("future")));
+  bytes = g_variant_get_data_as_bytes (newer);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (bytes, NULL),
+                                      g_bytes_get_size (bytes), &error));
+
+  fixture->checker = fixture_new_checker (fixture);
+  mailbox = mailbox_of (fixture, account);
+  popcheck_checker_start (fixture->checker);
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) ==
+              POPCHECK_MAILBOX_STATE_ERROR, WAIT_SECONDS);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_PERMANENT);
+  g_assert_nonnull (popcheck_mailbox_get_error_message (mailbox));
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker, id),
+                    ==, 0);
+  expected_events = g_strdup_printf ("problem %s", id);
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, expected_events);
+  g_assert_cmpuint (pop3_fake_server_get_n_connections (server), ==, 0);
+
+  fixture_drop_checker (fixture);
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  g_assert_cmpmem (contents, len, g_bytes_get_data (bytes, NULL),
+                   g_bytes_get_size (bytes));
+  listing = g_dir_open (dir, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    g_assert_false (strstr (name, ".damaged-") != NULL);
+
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  pop3_fake_server_stop (server);
+}
+
 /* An account that appears while the checker runs, written from outside
  * (popcheck-cli account add, gsettings): checked at once, not an
  * interval later. */
@@ -2293,6 +2451,10 @@ main (int   argc,
                       test_response_code, fixture_tear_down);
         }
       ADD ("/checker/fake/login-delay", test_login_delay);
+      ADD ("/checker/fake/login-delay-capped", test_login_delay_capped);
+      ADD ("/checker/fake/connection-test-stored-password",
+           test_connection_test_stored_password);
+      ADD ("/checker/fake/newer-state-file", test_newer_state_file);
       ADD ("/checker/secret/missing", test_secret_missing);
       ADD ("/checker/schedule/dead-server", test_dead_server);
       ADD ("/checker/schedule/concurrent-accounts", test_concurrent_accounts);

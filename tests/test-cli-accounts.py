@@ -526,6 +526,48 @@ class AccountsTestCase(popchecktest.DovecotTestCase):
         result = self.run_cli('check')
         self.assertExit(result, EXIT_USAGE)
 
+    def write_state_file(self, account_id, data):
+        directory = os.path.join(self.env['XDG_STATE_HOME'], 'popcheck')
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, account_id + '.state')
+        with open(path, 'wb') as f:
+            f.write(data)
+        return directory, path
+
+    def test_status_leaves_unreadable_state_alone(self):
+        from gi.repository import GLib
+        self.add_account_ok()
+
+        # A state file of a format this PopCheck does not know yet: read,
+        # reported, never moved or rewritten.
+        newer = GLib.Variant('(suv)', ('org.example.PopCheck.MailboxState',
+                                       99, GLib.Variant('s', 'future')))
+        newer_bytes = newer.get_data_as_bytes().get_data()
+        directory, path = self.write_state_file('work-mail', newer_bytes)
+        for args in (('status',), ('status', '--format', 'json'),
+                     ('status', '--format', 'waybar')):
+            result = self.run_cli(*args)
+            self.assertExit(result, EXIT_OK)
+            self.assertIn('newer version of PopCheck', result.stderr)
+            self.assertEqual(os.listdir(directory), ['work-mail.state'])
+            with open(path, 'rb') as f:
+                self.assertEqual(f.read(), newer_bytes)
+        result = self.run_cli('status', '--format', 'json')
+        (obj,) = result.json_lines()
+        self.assertIn('newer version of PopCheck', obj['error'])
+
+        # A damaged one: reading it is no reason to move it either.
+        damaged = newer_bytes[:len(newer_bytes) // 2]
+        directory, path = self.write_state_file('work-mail', damaged)
+        result = self.run_cli('status')
+        self.assertExit(result, EXIT_OK)
+        self.assertEqual(result.stdout.decode(),
+                         'Work Mail: not checked yet\n')
+        self.assertTrue(result.stderr)
+        self.assertEqual(os.listdir(directory), ['work-mail.state'])
+        with open(path, 'rb') as f:
+            self.assertEqual(f.read(), damaged)
+
     def test_unknown_account(self):
         self.add_account_ok()
         for args in (['--account', 'nope', 'check'],

@@ -653,6 +653,7 @@ run_status (CliAccounts *cli)
 {
   g_autoptr(GPtrArray) selected = NULL;
   g_autoptr(GPtrArray) mailboxes = NULL;
+  g_autoptr(GPtrArray) load_errors = NULL;
   g_autofree GAsyncResult **results = NULL;
   StatusFormat format = STATUS_FORMAT_TEXT;
   const char *format_name = cli->options->format;
@@ -678,8 +679,10 @@ run_status (CliAccounts *cli)
   if (status != CLI_EXIT_OK)
     return status;
 
-  /* Only the state files: no network, no keyring. */
+  /* Only the state files: no network, no keyring, and read only: a file
+   * this version cannot read stays where it is. */
   mailboxes = g_ptr_array_new_with_free_func (g_object_unref);
+  load_errors = g_ptr_array_new_with_free_func (g_free);
   results = g_new0 (GAsyncResult *, selected->len + 1);
   for (guint i = 0; i < selected->len; i++)
     {
@@ -687,8 +690,8 @@ run_status (CliAccounts *cli)
       PopcheckMailbox *mailbox = popcheck_mailbox_new (popcheck_account_get_id (account));
 
       g_ptr_array_add (mailboxes, mailbox);
-      popcheck_mailbox_load_async (mailbox, cli->cancellable,
-                                   store_result_cb, &results[i]);
+      popcheck_mailbox_load_for_reading_async (mailbox, cli->cancellable,
+                                               store_result_cb, &results[i]);
     }
 
   for (guint i = 0; i < selected->len; i++)
@@ -698,12 +701,17 @@ run_status (CliAccounts *cli)
       g_autoptr(GError) error = NULL;
 
       g_clear_object (&results[i]);
+      g_ptr_array_add (load_errors, NULL);
       if (!popcheck_mailbox_load_finish (mailbox, result, &error))
         {
           g_printerr (PROGRAM_NAME ": could not read the state of the "
                       "account \"%s\": %s\n",
                       popcheck_mailbox_get_account_id (mailbox), error->message);
-          if (status == CLI_EXIT_OK)
+          /* A state file this version cannot read is reported, but status
+           * still reports the rest: it is not a failure of this command. */
+          if (error->domain == POPCHECK_MAILBOX_ERROR)
+            g_ptr_array_index (load_errors, i) = g_strdup (error->message);
+          else if (status == CLI_EXIT_OK)
             status = exit_status_for_error (cli, error);
         }
     }
@@ -726,7 +734,7 @@ run_status (CliAccounts *cli)
                             popcheck_account_get_enabled (account)
                               ? POPCHECK_MAILBOX_STATE_IDLE
                               : POPCHECK_MAILBOX_STATE_DISABLED,
-                            NULL);
+                            g_ptr_array_index (load_errors, i));
     }
 
   return status;

@@ -90,6 +90,10 @@ command_free (Command *command)
 {
   command_release_watch (command);
   g_clear_object (&command->task);
+  /* A line may carry a password or a SASL response: wiped, as
+   * pop3_client_pass_async() wipes its own copy. */
+  if (command->line != NULL)
+    memset (command->line, 0, strlen (command->line));
   g_free (command->line);
   g_free (command->debug_line);
   g_free (command);
@@ -474,6 +478,7 @@ _pop3_client_fail_all (Pop3Client   *self,
     }
 
   self->bytes_in_flight = 0;
+  memset (self->write_buffer->data, 0, self->write_buffer->len);
   g_byte_array_set_size (self->write_buffer, 0);
   _pop3_client_watchdog_touch (self);
 }
@@ -712,6 +717,18 @@ flush_writes (Pop3Client *self)
   self->write_bytes = g_steal_pointer (&bytes);
 }
 
+/* What was written may hold a password: the only reference, from
+ * flush_writes(), gives the memory back to be wiped. */
+static void
+wipe_bytes (GBytes *bytes)
+{
+  gsize size = 0;
+  guint8 *data = g_bytes_unref_to_data (bytes, &size);
+
+  memset (data, 0, size);
+  g_free (data);
+}
+
 static void
 write_cb (GObject      *object,
           GAsyncResult *result,
@@ -721,7 +738,7 @@ write_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   self->writing = FALSE;
-  g_clear_pointer (&self->write_bytes, g_bytes_unref);
+  g_clear_pointer (&self->write_bytes, wipe_bytes);
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result,
                                          NULL, &error))
