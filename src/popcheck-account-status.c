@@ -28,6 +28,7 @@ struct _PopcheckAccountStatus
   GtkImage        *icon;
   GtkLabel        *title_label;
   GtkLabel        *message_label;
+  GtkLabel        *next_check_label;
   GtkButton       *action_button;
 };
 
@@ -72,6 +73,32 @@ set_button (PopcheckAccountStatus *self,
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->action_button), action_name);
 }
 
+/* A busy or failing server is tried again on a schedule the user cannot
+ * guess (LOGIN-DELAY, back-off): say when. */
+static void
+update_next_check (PopcheckAccountStatus *self)
+{
+  PopcheckProblem problem = popcheck_mailbox_get_problem (self->mailbox);
+  GDateTime *next_check = popcheck_mailbox_get_next_check (self->mailbox);
+  g_autoptr(GDateTime) local = NULL;
+  g_autofree char *time = NULL;
+  g_autofree char *text = NULL;
+  gboolean retrying;
+
+  retrying = popcheck_mailbox_get_state (self->mailbox) == POPCHECK_MAILBOX_STATE_ERROR &&
+             (problem == POPCHECK_PROBLEM_BUSY || problem == POPCHECK_PROBLEM_TEMPORARY);
+  gtk_widget_set_visible (GTK_WIDGET (self->next_check_label),
+                          retrying && next_check != NULL);
+  if (!retrying || next_check == NULL)
+    return;
+
+  local = g_date_time_to_local (next_check);
+  time = g_date_time_format (local, "%H:%M");
+  /* Translators: %s is a time of day. */
+  text = g_strdup_printf (_("PopCheck tries again at %s."), time);
+  gtk_label_set_text (self->next_check_label, text);
+}
+
 static void
 update (PopcheckAccountStatus *self)
 {
@@ -82,6 +109,7 @@ update (PopcheckAccountStatus *self)
 
   gtk_label_set_text (self->title_label, name != NULL ? name : "");
   gtk_widget_remove_css_class (GTK_WIDGET (self), "error");
+  update_next_check (self);
 
   switch (state)
     {
@@ -166,6 +194,8 @@ popcheck_account_status_constructed (GObject *object)
                            G_CALLBACK (mailbox_notify_cb), self, 0);
   g_signal_connect_object (self->mailbox, "notify::error-message",
                            G_CALLBACK (mailbox_notify_cb), self, 0);
+  g_signal_connect_object (self->mailbox, "notify::next-check",
+                           G_CALLBACK (mailbox_notify_cb), self, 0);
   g_signal_connect_object (self->mailbox, "notify::display-name",
                            G_CALLBACK (mailbox_notify_cb), self, 0);
   update (self);
@@ -243,6 +273,7 @@ popcheck_account_status_class_init (PopcheckAccountStatusClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PopcheckAccountStatus, icon);
   gtk_widget_class_bind_template_child (widget_class, PopcheckAccountStatus, title_label);
   gtk_widget_class_bind_template_child (widget_class, PopcheckAccountStatus, message_label);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckAccountStatus, next_check_label);
   gtk_widget_class_bind_template_child (widget_class, PopcheckAccountStatus, action_button);
 }
 
