@@ -118,13 +118,11 @@ result_cb (GObject      *source,
   *slot = g_object_ref (result);
 }
 
-/* Iterates the test's main context until the callback filled @slot; the
- * watchdog ends a test that would wait forever. */
+/* Iterates the test's main context until the callback filled @slot. */
 static void
 await (GAsyncResult **slot)
 {
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  POPCHECK_TEST_WAIT_UNTIL (*slot != NULL, WATCHDOG_SECONDS * 1000);
 }
 
 static Pop3Reply *
@@ -170,20 +168,6 @@ new_client (void)
   pop3_client_set_tls_database (client, database);
 
   return client;
-}
-
-/* Lets the client's asynchronous closes run, so that sockets are really
- * closed before the next test. */
-static void
-drain_main_context (void)
-{
-  gint64 until = g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND;
-
-  while (g_main_context_pending (NULL) || g_get_monotonic_time () < until)
-    {
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (1000);
-    }
 }
 
 static gboolean
@@ -244,8 +228,8 @@ fixture_teardown (Fixture       *f,
   if (pop3_client_is_connected (f->client))
     pop3_client_close (f->client);
   g_clear_object (&f->client);
-  drain_main_context ();
 
+  /* Stopping wakes a server that still waits or pauses. */
   pop3_fake_server_stop (f->server);
   g_clear_object (&f->server);
 
@@ -1249,7 +1233,8 @@ try_certificate (const char            *cert_name,
       pop3_client_close (client);
     }
   g_clear_object (&client);
-  drain_main_context ();
+  POPCHECK_TEST_WAIT_UNTIL (pop3_fake_server_all_ended (server),
+                            WATCHDOG_SECONDS * 1000);
   pop3_fake_server_stop (server);
 
   return ok;
@@ -1383,7 +1368,10 @@ test_script_stls_downgrade (Fixture       *f,
   g_assert_nonnull (error);
   g_assert_true (error->domain == POP3_ERROR);
   g_assert_false (pop3_client_is_connected (f->client));
-  drain_main_context ();
+  /* Whatever the client sent, the server has it once the connection
+   * ended. */
+  POPCHECK_TEST_WAIT_UNTIL (pop3_fake_server_all_ended (f->server),
+                            WATCHDOG_SECONDS * 1000);
 
   pop3_fake_server_stop (f->server);
   assert_no_mismatches (f->server);
