@@ -47,6 +47,23 @@ popcheck_test_spin (guint ms)
   (void) id;
 }
 
+/* Returns once everything the bus had sent @connection before this call
+ * has been dispatched: the bus answers a call after what it queued for us
+ * earlier, and GDBus dispatches both in order on this main context.  A
+ * test that must show that a signal had no effect, or that it had, waits
+ * for this instead of for a while. */
+void
+popcheck_test_bus_barrier (GDBusConnection *connection)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = popcheck_test_call (connection, "org.freedesktop.DBus",
+                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                              "GetId", NULL, "(s)", &error);
+  g_assert_no_error (error);
+}
+
 GDBusConnection *
 popcheck_test_connect (void)
 {

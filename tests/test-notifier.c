@@ -351,7 +351,16 @@ test_replace (Fixture       *fixture,
   /* Closed by the user: the next mail is a new notification. */
   emit_daemon_signal (fixture, "NotificationClosed",
                       g_variant_new_parsed ("[<uint32 1>, <uint32 2>]"));
-  popcheck_test_spin (100);
+  /* The daemon sent the signal before it answered; once the session bus
+   * connection libnotify listens on has dispatched a later reply, the
+   * notifier has seen it. */
+  {
+    g_autoptr(GDBusConnection) session = g_bus_get_sync (G_BUS_TYPE_SESSION,
+                                                         NULL, NULL);
+
+    g_assert_nonnull (session);
+    popcheck_test_bus_barrier (session);
+  }
   emit_new_messages (fixture, fixture->work, 6, 1);
   g_clear_pointer (&calls, g_ptr_array_unref);
   calls = notify_calls (fixture, 3);

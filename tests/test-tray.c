@@ -230,9 +230,14 @@ static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
+  g_autofree char *bus_name = NULL;
+
+  if (fixture->tray != NULL)
+    bus_name = g_strdup (popcheck_tray_get_bus_name (fixture->tray));
   g_clear_object (&fixture->tray);
-  /* Let the bus see the name go before the next test takes the next one. */
-  popcheck_test_spin (20);
+  /* The bus must see the name go before the next test takes the next one. */
+  if (bus_name != NULL)
+    popcheck_test_wait_for_owner (fixture->host, bus_name, FALSE);
   g_clear_pointer (&fixture->signals, popcheck_test_signals_free);
   g_clear_pointer (&fixture->watcher, fake_watcher_stop);
   g_clear_object (&fixture->host);
