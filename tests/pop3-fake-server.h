@@ -100,6 +100,7 @@ void            pop3_fake_script_pause        (Pop3FakeScript *script,
 /* Server side of a TLS handshake with the server's certificate. */
 void            pop3_fake_script_start_tls    (Pop3FakeScript *script);
 void            pop3_fake_script_close        (Pop3FakeScript *script);
+void            pop3_fake_script_wait_delivered (Pop3FakeScript *script);
 /* From here on, answer as the responder does (no greeting is sent). */
 void            pop3_fake_script_respond      (Pop3FakeScript *script);
 
@@ -157,6 +158,8 @@ guint16  pop3_fake_server_get_port             (Pop3FakeServer   *self);
 
 /* Recordings, over all connections in the order they were accepted. */
 guint    pop3_fake_server_get_n_connections    (Pop3FakeServer   *self);
+gboolean pop3_fake_server_all_ended            (Pop3FakeServer   *self);
+gboolean pop3_fake_server_all_settled          (Pop3FakeServer   *self);
 /* Every byte read before TLS (@encrypted FALSE) or inside TLS (TRUE). */
 GBytes  *pop3_fake_server_get_received         (Pop3FakeServer   *self,
                                                 gboolean          encrypted);

@@ -10,8 +10,9 @@
 
 #include "pop3-parser.h"
 #include "popcheck-test-bus.h"
+#include "popcheck-test-util.h"
 
-#define WAIT_LIMIT_US (10 * G_USEC_PER_SEC)
+#define WAIT_LIMIT_MS 10000
 
 static gboolean
 timeout_cb (gpointer user_data)
@@ -26,15 +27,12 @@ void
 popcheck_test_wait_for (const gboolean *flag,
                         const char     *what)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_LIMIT_US;
+  gint64 deadline = popcheck_test_deadline (WAIT_LIMIT_MS);
 
   while (!*flag)
     {
-      if (g_get_monotonic_time () > deadline)
+      if (!popcheck_test_iterate (deadline))
         g_error ("Timed out waiting for %s", what);
-      g_main_context_iteration (NULL, FALSE);
-      if (!*flag)
-        g_usleep (1000);
     }
 }
 
@@ -47,6 +45,23 @@ popcheck_test_spin (guint ms)
   while (!timed_out)
     g_main_context_iteration (NULL, TRUE);
   (void) id;
+}
+
+/* Returns once everything the bus had sent @connection before this call
+ * has been dispatched: the bus answers a call after what it queued for us
+ * earlier, and GDBus dispatches both in order on this main context.  A
+ * test that must show that a signal had no effect, or that it had, waits
+ * for this instead of for a while. */
+void
+popcheck_test_bus_barrier (GDBusConnection *connection)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = popcheck_test_call (connection, "org.freedesktop.DBus",
+                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                              "GetId", NULL, "(s)", &error);
+  g_assert_no_error (error);
 }
 
 GDBusConnection *
@@ -188,14 +203,12 @@ popcheck_test_signals_wait (PopcheckTestSignals *signals,
                             const char          *name,
                             guint                count)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_LIMIT_US;
+  gint64 deadline = popcheck_test_deadline (WAIT_LIMIT_MS);
 
   while (popcheck_test_signals_count (signals, name, NULL) < count)
     {
-      if (g_get_monotonic_time () > deadline)
+      if (!popcheck_test_iterate (deadline))
         g_error ("Timed out waiting for %u × %s", count, name);
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
     }
 }
 
@@ -222,13 +235,12 @@ popcheck_test_wait_for_owner (GDBusConnection *connection,
                               gboolean         owned)
 {
   /* A python interpreter starting on a loaded machine takes its time. */
-  gint64 deadline = g_get_monotonic_time () + 2 * WAIT_LIMIT_US;
+  gint64 deadline = popcheck_test_deadline (2 * WAIT_LIMIT_MS);
 
   while (popcheck_test_name_has_owner (connection, name) != owned)
     {
-      if (g_get_monotonic_time () > deadline)
+      if (!popcheck_test_iterate (deadline))
         g_error ("%s was not %s in time", name, owned ? "owned" : "released");
-      popcheck_test_spin (20);
     }
 }
 

@@ -37,6 +37,7 @@
 #include "popcheck-secret.h"
 #include "popcheck-test-bus.h"
 #include "popcheck-test-demo.h"
+#include "popcheck-test-util.h"
 #include "popcheck-window-private.h"
 
 #define TIMEOUT_SECONDS 60
@@ -74,18 +75,8 @@ struct _Fixture
 
 /* Runs the main context until condition holds; failing after
  * TIMEOUT_SECONDS. */
-#define WAIT_UNTIL(condition)                                              \
-  G_STMT_START {                                                           \
-    gint64 deadline = g_get_monotonic_time () +                            \
-                      TIMEOUT_SECONDS * G_TIME_SPAN_SECOND;                \
-    while (!(condition))                                                   \
-      {                                                                    \
-        if (g_get_monotonic_time () > deadline)                            \
-          g_error ("Timed out waiting for %s", #condition);                \
-        g_main_context_iteration (NULL, FALSE);                            \
-        g_usleep (2000);                                                   \
-      }                                                                    \
-  } G_STMT_END
+#define WAIT_UNTIL(condition) \
+  POPCHECK_TEST_WAIT_UNTIL (condition, TIMEOUT_SECONDS * 1000)
 
 /* The application's window of that type, or NULL. */
 static gpointer
@@ -192,7 +183,7 @@ tray_bus_name (Fixture *fixture)
 {
   g_autofree char *prefix = g_strdup_printf ("org.kde.StatusNotifierItem-%d-",
                                              (int) getpid ());
-  gint64 deadline = g_get_monotonic_time () + TIMEOUT_SECONDS * G_TIME_SPAN_SECOND;
+  gint64 deadline = popcheck_test_deadline (TIMEOUT_SECONDS * 1000);
 
   for (;;)
     {
@@ -211,9 +202,8 @@ tray_bus_name (Fixture *fixture)
             return g_strdup (names[i]);
         }
 
-      if (g_get_monotonic_time () > deadline)
+      if (!popcheck_test_iterate (deadline))
         g_error ("The tray took no bus name");
-      popcheck_test_spin (20);
     }
 }
 

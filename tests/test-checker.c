@@ -32,6 +32,7 @@
 #include "popcheck-message.h"
 #include "popcheck-secret.h"
 #include "popcheck-test-demo.h"
+#include "popcheck-test-util.h"
 
 #define FAKE_USER     "guido"
 #define FAKE_PASSWORD "python"
@@ -41,37 +42,10 @@ static PopcheckTestDemo *demo;
 
 /* Waiting, always with a deadline ------------------------------------------ */
 
-static gboolean
-deadline_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-wake_up_cb (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
 /* Iterates the main context until cond holds; fails the test after
- * `seconds`.  The loop wakes for every event, and every 10 ms besides for
- * what changes in other threads (the fake server's, the saves'). */
-#define WAIT_UNTIL(cond, seconds)                                           \
-  G_STMT_START {                                                            \
-    gboolean wait_timed_out_ = FALSE;                                       \
-    guint wait_id_ = g_timeout_add_seconds ((seconds), deadline_cb,         \
-                                            &wait_timed_out_);              \
-    guint wake_id_ = g_timeout_add (10, wake_up_cb, NULL);                  \
-    while (!(cond) && !wait_timed_out_)                                     \
-      g_main_context_iteration (NULL, TRUE);                                \
-    g_source_remove (wake_id_);                                             \
-    if (!wait_timed_out_)                                                   \
-      g_source_remove (wait_id_);                                           \
-    if (!(cond))                                                            \
-      g_error ("%s:%d: timed out after %u s waiting for %s",                \
-               __FILE__, __LINE__, (guint) (seconds), #cond);               \
-  } G_STMT_END
+ * `seconds`. */
+#define WAIT_UNTIL(cond, seconds) \
+  POPCHECK_TEST_WAIT_UNTIL (cond, (seconds) * 1000)
 
 /* Runs everything that is ready now, without waiting for more. */
 static void

@@ -19,6 +19,7 @@
 
 #include "pop3-client.h"
 #include "pop3-fake-server.h"
+#include "popcheck-test-util.h"
 
 #define S(literal) literal, sizeof (literal) - 1
 
@@ -81,25 +82,11 @@ store_result_cb (GObject      *source,
   *slot = g_object_ref (result);
 }
 
-/* Runs the test's main context until @slot is filled; the watchdog ends a
- * test that would wait forever. */
+/* Runs the test's main context until @slot is filled. */
 static void
 wait_for_result (GAsyncResult **slot)
 {
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-}
-
-static void
-run_for_ms (guint ms)
-{
-  gint64 until = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-
-  while (g_get_monotonic_time () < until)
-    {
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (1000);
-    }
+  POPCHECK_TEST_WAIT_UNTIL (*slot != NULL, WATCHDOG_SECONDS * 1000);
 }
 
 static Pop3Reply *
@@ -202,11 +189,14 @@ connected_client (Fixture *f)
   return g_steal_pointer (&client);
 }
 
-/* Lets the client's asynchronous closes run before the server stops. */
+/* Waits until the server has seen every connection end, so that what a
+ * client sent before it went away is on record: a test that shows that a
+ * command was never sent looks only after that. */
 static void
-settle (void)
+settle (Fixture *f)
 {
-  run_for_ms (30);
+  POPCHECK_TEST_WAIT_UNTIL (pop3_fake_server_all_ended (f->server),
+                            WATCHDOG_SECONDS * 1000);
 }
 
 /* Scripts: the same scenario in every mode.  With STLS the script first
@@ -320,7 +310,8 @@ stop_server_checked (Fixture *f)
 {
   g_auto(GStrv) mismatches = NULL;
 
-  settle ();
+  POPCHECK_TEST_WAIT_UNTIL (pop3_fake_server_all_settled (f->server),
+                            WATCHDOG_SECONDS * 1000);
   pop3_fake_server_stop (f->server);
   mismatches = pop3_fake_server_get_mismatches (f->server);
   for (guint i = 0; mismatches[i] != NULL; i++)
@@ -451,8 +442,9 @@ fixture_teardown (Fixture       *f,
   if (pop3_client_is_connected (f->client))
     pop3_client_close (f->client);
   g_clear_object (&f->client);
-  settle ();
 
+  /* Stopping wakes a server that still waits or pauses; nothing is
+   * checked after it. */
   pop3_fake_server_stop (f->server);
   g_clear_object (&f->server);
   g_clear_pointer (&f->debug_lines, g_ptr_array_unref);
@@ -1035,7 +1027,7 @@ test_unsolicited_with_greeting (Fixture       *f,
   g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
   g_assert_false (pop3_client_is_connected (f->client));
 
-  settle ();
+  settle (f);
   pop3_fake_server_stop (f->server);
   g_assert_cmpuint (count_commands (f, "STAT"), ==, 0);
 }
@@ -1052,14 +1044,15 @@ test_unsolicited_after_pause (Fixture       *f,
 
   pop3_fake_script_pause (script, 100);
   pop3_fake_script_send (script, "+OK 1 1\r\n");
+  pop3_fake_script_wait_delivered (script);
   pop3_fake_script_expect (script, "STAT");
   pop3_fake_script_send (script, "+OK 2 2\r\n");
   start_and_connect (f, script);
 
-  /* Until the injected bytes have surely arrived. */
-  while (pop3_fake_server_find_log (f->server, "S: +OK 1 1", 0) < 0)
-    g_main_context_iteration (NULL, FALSE);
-  run_for_ms (100);
+  /* Until the injected bytes are in the client's socket. */
+  POPCHECK_TEST_WAIT_UNTIL (
+    pop3_fake_server_find_log (f->server, "DELIVERED", 0) >= 0,
+    WATCHDOG_SECONDS * 1000);
 
   pop3_client_stat_async (f->client, NULL, store_result_cb, &result);
   reply = reply_of (f->client, &result, &error);
@@ -1067,7 +1060,7 @@ test_unsolicited_after_pause (Fixture       *f,
   g_assert_null (reply);
   assert_closed (f->client);
 
-  settle ();
+  settle (f);
   pop3_fake_server_stop (f->server);
   g_assert_cmpuint (count_commands (f, "STAT"), ==, 0);
 }
@@ -1094,7 +1087,7 @@ test_err_greeting (Fixture       *f,
   g_assert_false (pop3_client_is_connected (f->client));
 
   /* Nothing was sent to a server that refused us, not even CAPA. */
-  settle ();
+  settle (f);
   pop3_fake_server_stop (f->server);
   g_assert_false (received_contains (f, "CAPA"));
 }
@@ -1246,7 +1239,7 @@ test_capa_dropped (Fixture       *f,
   g_assert_error (error, POP3_ERROR, POP3_ERROR_CLOSED);
   g_assert_false (pop3_client_is_connected (f->client));
 
-  settle ();
+  settle (f);
   pop3_fake_server_stop (f->server);
   g_assert_false (received_contains (f, "USER"));
   g_assert_false (received_contains (f, PASSWORD));
@@ -1275,7 +1268,7 @@ run_starttls_refused (Fixture        *f,
                               &login_error));
   g_assert_error (login_error, POP3_ERROR, POP3_ERROR_CLOSED);
 
-  settle ();
+  settle (f);
   pop3_fake_server_stop (f->server);
   g_assert_false (received_contains (f, PASSWORD));
   g_assert_false (received_contains (f, "USER"));
@@ -1899,7 +1892,7 @@ test_closed_after_bad_password (Fixture       *f,
 
   /* An idle client does not read, so the next command is what learns
    * that the server is gone: a clean "closed", with nothing sent. */
-  run_for_ms (50);
+  settle (f);
   pop3_client_noop_async (f->client, NULL, store_result_cb, &result);
   noop = reply_of (f->client, &result, &error);
   g_assert_error (error, POP3_ERROR, POP3_ERROR_CLOSED);
@@ -2058,8 +2051,9 @@ test_cancel_written (Fixture       *f,
   start_and_connect (f, script);
 
   pop3_client_noop_async (f->client, cancellable, store_result_cb, &result);
-  while (pop3_fake_server_find_log (f->server, "C: NOOP", 0) < 0)
-    g_main_context_iteration (NULL, FALSE);
+  POPCHECK_TEST_WAIT_UNTIL (
+    pop3_fake_server_find_log (f->server, "C: NOOP", 0) >= 0,
+    WATCHDOG_SECONDS * 1000);
   g_cancellable_cancel (cancellable);
   noop = reply_of (f->client, &result, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -2342,6 +2336,8 @@ int
 main (int   argc,
       char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
 
   add_all_modes ("empty-multiline", test_empty_multiline);
@@ -2406,5 +2402,10 @@ main (int   argc,
 
   add_all_modes ("pipeline-err", test_pipeline_err);
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
+  return status;
 }

@@ -18,6 +18,10 @@
 #include "popcheck-checker.h"
 #include "popcheck-notifier.h"
 #include "popcheck-test-bus.h"
+#include "popcheck-test-util.h"
+
+/* How long the notification daemon and the notifier may take to answer. */
+#define WAIT_MS 10000
 
 #define NOTIFICATIONS_NAME "org.freedesktop.Notifications"
 #define NOTIFICATIONS_PATH "/org/freedesktop/Notifications"
@@ -154,7 +158,7 @@ wait_for_daemon_calls (Fixture    *fixture,
                        const char *method,
                        guint       count)
 {
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  gint64 deadline = popcheck_test_deadline (WAIT_MS);
 
   for (;;)
     {
@@ -162,10 +166,9 @@ wait_for_daemon_calls (Fixture    *fixture,
 
       if (calls->len >= count)
         return;
-      if (g_get_monotonic_time () > deadline)
+      if (!popcheck_test_iterate (deadline))
         g_error ("The daemon received %u %s calls, not %u", calls->len,
                  method, count);
-      popcheck_test_spin (20);
     }
 }
 
@@ -189,13 +192,12 @@ static void
 wait_for_activated (Fixture *fixture,
                     guint    count)
 {
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  gint64 deadline = popcheck_test_deadline (WAIT_MS);
 
   while (fixture->activated->len < count)
     {
-      if (g_get_monotonic_time () > deadline)
+      if (!popcheck_test_iterate (deadline))
         g_error ("%u actions activated, not %u", fixture->activated->len, count);
-      popcheck_test_spin (10);
     }
 }
 
@@ -349,7 +351,16 @@ test_replace (Fixture       *fixture,
   /* Closed by the user: the next mail is a new notification. */
   emit_daemon_signal (fixture, "NotificationClosed",
                       g_variant_new_parsed ("[<uint32 1>, <uint32 2>]"));
-  popcheck_test_spin (100);
+  /* The daemon sent the signal before it answered; once the session bus
+   * connection libnotify listens on has dispatched a later reply, the
+   * notifier has seen it. */
+  {
+    g_autoptr(GDBusConnection) session = g_bus_get_sync (G_BUS_TYPE_SESSION,
+                                                         NULL, NULL);
+
+    g_assert_nonnull (session);
+    popcheck_test_bus_barrier (session);
+  }
   emit_new_messages (fixture, fixture->work, 6, 1);
   g_clear_pointer (&calls, g_ptr_array_unref);
   calls = notify_calls (fixture, 3);
@@ -511,8 +522,7 @@ test_problem (Fixture       *fixture,
 
     popcheck_account_list_remove_async (fixture->accounts, quiet, NULL,
                                         removed_cb, &removed);
-    while (!removed)
-      popcheck_test_spin (10);
+    POPCHECK_TEST_WAIT_UNTIL (removed, WAIT_MS);
     g_assert_nonnull (popcheck_account_list_add (fixture->accounts, "Quiet", &error));
     g_assert_no_error (error);
     again = popcheck_checker_get_mailbox (fixture->checker, "quiet");
@@ -559,13 +569,12 @@ test_no_server (Fixture       *fixture,
                               POPCHECK_PROBLEM_AUTH, "No");
   g_signal_emit_by_name (fixture->checker, "problem", fixture->work);
   {
-    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    gint64 deadline = popcheck_test_deadline (WAIT_MS);
 
     while (n_messages_logged == 0)
       {
-        if (g_get_monotonic_time () > deadline)
+        if (!popcheck_test_iterate (deadline))
           g_error ("The missing server was never reported");
-        popcheck_test_spin (10);
       }
   }
 

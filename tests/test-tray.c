@@ -12,7 +12,11 @@
 #include "config.h"
 
 #include "popcheck-test-bus.h"
+#include "popcheck-test-util.h"
 #include "popcheck-tray.h"
+
+/* How long the tray and the fake panel may take to answer. */
+#define WAIT_MS 10000
 
 #define SNI_INTERFACE "org.kde.StatusNotifierItem"
 #define MENU_INTERFACE "com.canonical.dbusmenu"
@@ -172,15 +176,10 @@ static void
 start_tray (Fixture *fixture)
 {
   g_autoptr(GVariant) reply = NULL;
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
 
   fixture->tray = popcheck_tray_new (G_ACTION_GROUP (fixture->actions),
                                      G_LIST_MODEL (fixture->mailboxes));
-  while (!tray_has_owner (fixture))
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      popcheck_test_spin (10);
-    }
+  POPCHECK_TEST_WAIT_UNTIL (tray_has_owner (fixture), WAIT_MS);
 
   reply = popcheck_test_call (fixture->host, "org.freedesktop.DBus",
                               "/org/freedesktop/DBus", "org.freedesktop.DBus",
@@ -231,9 +230,14 @@ static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
+  g_autofree char *bus_name = NULL;
+
+  if (fixture->tray != NULL)
+    bus_name = g_strdup (popcheck_tray_get_bus_name (fixture->tray));
   g_clear_object (&fixture->tray);
-  /* Let the bus see the name go before the next test takes the next one. */
-  popcheck_test_spin (20);
+  /* The bus must see the name go before the next test takes the next one. */
+  if (bus_name != NULL)
+    popcheck_test_wait_for_owner (fixture->host, bus_name, FALSE);
   g_clear_pointer (&fixture->signals, popcheck_test_signals_free);
   g_clear_pointer (&fixture->watcher, fake_watcher_stop);
   g_clear_object (&fixture->host);
@@ -306,22 +310,16 @@ test_registration (Fixture       *fixture,
   g_autofree char *prefix = g_strdup_printf ("org.kde.StatusNotifierItem-%d-",
                                              (int) getpid ());
   const char *bus_name = popcheck_tray_get_bus_name (fixture->tray);
-  gboolean registered = FALSE;
 
   g_assert_true (g_str_has_prefix (bus_name, prefix));
 
-  while (fixture->watcher->registrations->len == 0)
-    popcheck_test_spin (10);
+  POPCHECK_TEST_WAIT_UNTIL (fixture->watcher->registrations->len > 0, WAIT_MS);
   g_assert_cmpuint (fixture->watcher->registrations->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (fixture->watcher->registrations, 0), ==,
                    bus_name);
 
-  registered = popcheck_tray_get_registered (fixture->tray);
-  while (!registered)
-    {
-      popcheck_test_spin (10);
-      registered = popcheck_tray_get_registered (fixture->tray);
-    }
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_registered (fixture->tray),
+                            WAIT_MS);
 }
 
 static void
@@ -330,26 +328,21 @@ test_watcher_restart (Fixture       *fixture,
 {
   const char *bus_name = popcheck_tray_get_bus_name (fixture->tray);
 
-  while (fixture->watcher->registrations->len == 0)
-    popcheck_test_spin (10);
-  while (!popcheck_tray_get_registered (fixture->tray))
-    popcheck_test_spin (10);
+  POPCHECK_TEST_WAIT_UNTIL (fixture->watcher->registrations->len > 0, WAIT_MS);
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_registered (fixture->tray), WAIT_MS);
 
   /* The panel crashes: the item knows it is not shown. */
   g_clear_pointer (&fixture->watcher, fake_watcher_stop);
-  while (popcheck_tray_get_registered (fixture->tray))
-    popcheck_test_spin (10);
+  POPCHECK_TEST_WAIT_UNTIL (!popcheck_tray_get_registered (fixture->tray), WAIT_MS);
 
   /* A new panel knows nothing of us: we register again, once. */
   fixture->watcher = fake_watcher_start ();
-  while (fixture->watcher->registrations->len == 0)
-    popcheck_test_spin (10);
+  POPCHECK_TEST_WAIT_UNTIL (fixture->watcher->registrations->len > 0, WAIT_MS);
   popcheck_test_spin (100);
   g_assert_cmpuint (fixture->watcher->registrations->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (fixture->watcher->registrations, 0), ==,
                    bus_name);
-  while (!popcheck_tray_get_registered (fixture->tray))
-    popcheck_test_spin (10);
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_registered (fixture->tray), WAIT_MS);
 }
 
 static guint n_loud_messages;
@@ -391,15 +384,13 @@ test_no_watcher (Fixture       *fixture,
                        "Activate", g_variant_new ("(ii)", 0, 0), "()", &error);
     g_assert_no_error (error);
   }
-  while (fixture->activated->len == 0)
-    popcheck_test_spin (10);
+  POPCHECK_TEST_WAIT_UNTIL (fixture->activated->len > 0, WAIT_MS);
   g_assert_cmpstr (g_ptr_array_index (fixture->activated, 0), ==,
                    "toggle-window");
 
   /* A watcher that appears later is told about the item. */
   fixture->watcher = fake_watcher_start ();
-  while (!popcheck_tray_get_registered (fixture->tray))
-    popcheck_test_spin (10);
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_registered (fixture->tray), WAIT_MS);
   g_assert_cmpuint (fixture->watcher->registrations->len, ==, 1);
 
   g_assert_cmpuint (n_loud_messages, ==, 0);
@@ -700,8 +691,7 @@ static void
 assert_activated (Fixture    *fixture,
                   const char *expected)
 {
-  while (fixture->activated->len == 0)
-    popcheck_test_spin (10);
+  POPCHECK_TEST_WAIT_UNTIL (fixture->activated->len > 0, WAIT_MS);
   g_assert_cmpuint (fixture->activated->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (fixture->activated, 0), ==, expected);
   g_ptr_array_set_size (fixture->activated, 0);

@@ -35,6 +35,7 @@
 #include "popcheck-preview.h"
 #include "popcheck-secret.h"
 #include "popcheck-test-demo.h"
+#include "popcheck-test-util.h"
 #include "popcheck-window-private.h"
 
 #define TIMEOUT_SECONDS 60
@@ -57,14 +58,12 @@ static guint user_counter;
  * than TIMEOUT_SECONDS fails. */
 #define WAIT_UNTIL(condition)                                              \
   G_STMT_START {                                                           \
-    gint64 deadline = g_get_monotonic_time () +                            \
-                      TIMEOUT_SECONDS * G_TIME_SPAN_SECOND;                \
+    gint64 deadline = popcheck_test_deadline (TIMEOUT_SECONDS * 1000);     \
     while (!(condition))                                                   \
       {                                                                    \
-        if (g_get_monotonic_time () > deadline)                            \
-          g_error ("Timed out waiting for %s (%s)", #condition, describe_state (fixture));                \
-        g_main_context_iteration (NULL, FALSE);                            \
-        g_usleep (2000);                                                   \
+        if (!popcheck_test_iterate (deadline))                             \
+          g_error ("Timed out waiting for %s (%s)", #condition,            \
+                   describe_state (fixture));                              \
       }                                                                    \
   } G_STMT_END
 
@@ -327,7 +326,7 @@ fixture_teardown (Fixture       *fixture,
   if (fixture->window != NULL)
     gtk_window_destroy (GTK_WINDOW (fixture->window));
   popcheck_checker_stop (popcheck_application_get_checker (fixture->app));
-  spin (100);
+  WAIT_UNTIL (fixture->window == NULL);
   g_assert_null (fixture->window);
   g_clear_object (&fixture->app);
   g_clear_pointer (&fixture->demo, popcheck_test_demo_stop);
@@ -386,7 +385,7 @@ test_preview_leaves_unseen (Fixture       *fixture,
 
   g_assert_null (popcheck_preview_get_message (preview));
   gtk_selection_model_select_item (selection, position, TRUE);
-  spin (50);
+  WAIT_UNTIL (popcheck_preview_get_message (preview) != NULL);
 
   g_assert_true (popcheck_preview_get_message (preview) == listed (fixture, position));
   g_assert_cmpstr (popcheck_preview_get_account_id (preview), ==,
@@ -404,7 +403,7 @@ test_preview_leaves_unseen (Fixture       *fixture,
 
   /* Several selected: no single preview. */
   gtk_selection_model_select_range (selection, 0, 3, TRUE);
-  spin (50);
+  WAIT_UNTIL (popcheck_preview_get_message (preview) == NULL);
   g_assert_null (popcheck_preview_get_message (preview));
 }
 
@@ -502,8 +501,9 @@ test_delete_undo (Fixture       *fixture,
   gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.undo-delete", NULL);
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
 
-  /* Well past the toast's time: still nothing deleted. */
-  spin (3000);
+  /* Until both toasts have gone, when a delete that was not undone
+   * would go to the server: still nothing deleted. */
+  WAIT_UNTIL (!find_visible_label (GTK_WIDGET (fixture->window), "Message deleted"));
   g_assert_cmpuint (popcheck_window_get_n_pending_deletes (fixture->window), ==, 0);
   g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
   after = popcheck_test_demo_message_ids (fixture->demo, fixture->user);
@@ -638,7 +638,7 @@ test_load_more_and_whole (Fixture       *fixture,
   guint first;
 
   select_subject (fixture, "Cron <root@backup> /usr/local/bin/nightly-backup");
-  spin (50);
+  WAIT_UNTIL (preview_lines (fixture) > 0);
   /* The account's preview lines (20 by default), as TOP brought them. */
   first = preview_lines (fixture);
   g_assert_cmpuint (first, >, 0);
@@ -657,7 +657,9 @@ test_load_more_and_whole (Fixture       *fixture,
   g_assert_nonnull (find_label_prefix (GTK_WIDGET (find_toplevel (ADW_TYPE_MESSAGE_DIALOG)),
                                        "PopCheck shows only the first lines"));
   respond ("cancel");
-  spin (500);
+  /* The dialog goes once its answer is handled: a download would have
+   * started by then. */
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == NULL);
   g_assert_cmpuint (preview_lines (fixture), <=, 100);
   g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
 
@@ -972,7 +974,7 @@ test_accessible_names (Fixture       *fixture,
   guint n_checked = 0;
 
   select_subject (fixture, "Monthly report with attachments");
-  spin (100);
+  WAIT_UNTIL (preview_lines (fixture) > 0);
   assert_named (GTK_WIDGET (fixture->window), &n_checked);
   /* Check now, delete, the menu, the message list and the account status
    * list at least. */
@@ -1018,7 +1020,9 @@ test_preferences_remove (Fixture       *fixture,
   gtk_widget_activate_action (GTK_WIDGET (preferences), "prefs.remove-account", "s", id);
   WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
   respond ("cancel");
-  spin (200);
+  /* The dialog goes once its answer is handled: a removal would have
+   * happened by then. */
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == NULL);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, 1);
   g_assert_cmpstr (popcheck_window_get_page (fixture->window), ==, "messages");
 
@@ -1049,7 +1053,7 @@ test_editor_test_connection (Fixture       *fixture,
                                             popcheck_account_get_id (fixture->account));
   WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
                                              POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
-  spin (50);
+  WAIT_UNTIL (find_widget_of_type (editor, ADW_TYPE_PASSWORD_ENTRY_ROW) != NULL);
 
   /* The editor never reads the password back from the keyring: the user
    * types it to test it. */
@@ -1059,9 +1063,8 @@ test_editor_test_connection (Fixture       *fixture,
   gtk_widget_activate_action (editor, "editor.test", NULL);
   g_assert_true (popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
   WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
-  spin (50);
   /* The report: where it connected, the server's greeting, TLS. */
-  report = find_label_prefix (editor, "Connected to ");
+  WAIT_UNTIL ((report = find_label_prefix (editor, "Connected to ")) != NULL);
   g_assert_nonnull (report);
   g_assert_nonnull (strstr (gtk_label_get_text (report), "Server greeting: +OK"));
   g_assert_nonnull (strstr (gtk_label_get_text (report), "SHA-256 fingerprint: "));
@@ -1296,7 +1299,7 @@ test_rows (Fixture       *fixture,
     if (g_str_equal (popcheck_message_get_subject (listed (fixture, i)), subject))
       message = listed (fixture, i);
   g_assert_nonnull (message);
-  spin (50);
+  WAIT_UNTIL (row_of_subject (fixture, subject) != NULL);
 
   row = row_of_subject (fixture, subject);
   g_assert_nonnull (row);
@@ -1313,7 +1316,7 @@ test_rows (Fixture       *fixture,
                               "Fresh news");
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
   WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 1);
-  spin (50);
+  WAIT_UNTIL (row_of_subject (fixture, "Fresh news") != NULL);
   row = row_of_subject (fixture, "Fresh news");
   g_assert_nonnull (find_widget (row, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
   g_assert_null (find_widget (row_of_subject (fixture, subject), is_of_type,

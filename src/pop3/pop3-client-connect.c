@@ -163,8 +163,20 @@ handshake_async (Pop3Client          *self,
   g_task_set_source_tag (task, handshake_async);
   g_clear_pointer (&self->tls_info, pop3_tls_info_free);
 
-  connection = g_tls_client_connection_new (self->base_stream, self->identity,
-                                            &error);
+  /* Our own database goes in at construction: set afterwards, glib-networking
+   * 2.74 first gives the connection credentials built from the whole system
+   * trust store and then throws them away, on every connection. */
+  if (self->tls_database != NULL)
+    connection = g_initable_new (g_tls_backend_get_client_connection_type (
+                                   g_tls_backend_get_default ()),
+                                 NULL, &error,
+                                 "base-io-stream", self->base_stream,
+                                 "server-identity", self->identity,
+                                 "database", self->tls_database,
+                                 NULL);
+  else
+    connection = g_tls_client_connection_new (self->base_stream, self->identity,
+                                              &error);
   if (connection == NULL)
     {
       g_autoptr(GError) translated = g_error_new (
@@ -179,9 +191,6 @@ handshake_async (Pop3Client          *self,
    * close_notify; that is not an attack on a protocol with its own end. */
   g_tls_connection_set_require_close_notify (G_TLS_CONNECTION (connection),
                                              FALSE);
-  if (self->tls_database != NULL)
-    g_tls_connection_set_database (G_TLS_CONNECTION (connection),
-                                   self->tls_database);
   g_signal_connect (connection, "accept-certificate",
                     G_CALLBACK (accept_certificate_cb), self);
 
