@@ -1361,7 +1361,7 @@ test_pin_is_exclusive (Fixture       *f,
                    POP3_ERROR_KIND_CERTIFICATE);
   g_assert_false (pop3_client_is_connected (f->client));
 
-  settle ();
+  settle (f);
   pop3_fake_server_stop (f->server);
   encrypted = pop3_fake_server_get_received (f->server, TRUE);
   g_assert_cmpuint (g_bytes_get_size (encrypted), ==, 0);
