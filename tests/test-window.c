@@ -841,6 +841,25 @@ test_account_states (Fixture       *fixture,
   WAIT_UNTIL (find_visible_label (status, "-ERR [SYS/TEMP] <disk> & quota trouble"));
   g_assert_true (find_visible_label (status, "_Try Again"));
 
+  /* A server that asks to wait (or keeps failing) is tried again later:
+   * the row says when, and only for those problems. */
+  {
+    g_autoptr(GDateTime) next_check = g_date_time_new_local (2026, 12, 4, 14, 5, 0);
+
+    popcheck_mailbox_set_next_check (mailbox, next_check);
+    WAIT_UNTIL (find_visible_label (status, "PopCheck tries again at 14:05."));
+
+    popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_ERROR,
+                                POPCHECK_PROBLEM_AUTH, "Wrong password");
+    WAIT_UNTIL (find_visible_label (status, "Wrong password"));
+    g_assert_false (find_visible_label (status, "PopCheck tries again at 14:05."));
+
+    popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_ERROR,
+                                POPCHECK_PROBLEM_BUSY,
+                                "-ERR [LOGIN-DELAY] wait a while");
+    WAIT_UNTIL (find_visible_label (status, "PopCheck tries again at 14:05."));
+  }
+
   /* Try Again checks for real, and the error goes. */
   gtk_widget_activate_action (window, "app.check-account", "s",
                               popcheck_account_get_id (fixture->account));
