@@ -154,6 +154,11 @@ popcheck_test_signals_new (GDBusConnection *connection,
     g_dbus_connection_signal_subscribe (connection, sender, NULL, NULL, NULL,
                                         NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                         signal_cb, signals, NULL);
+  /* The match rule goes to the bus without a reply: a signal the bus
+   * routes before it has read the rule never reaches us.  The bus reads
+   * our messages in order, so once a later call is answered, the rule is
+   * in place. */
+  popcheck_test_bus_barrier (connection);
   return signals;
 }
 
