@@ -1130,6 +1130,27 @@ script_until_pass (Pop3FakeScript *script)
   pop3_fake_script_expect_prefix (script, "PASS ");
 }
 
+/* A session up to the listing: UIDL answered with uidl, LIST with n
+ * messages of 100 octets. */
+static void
+script_until_listed (Pop3FakeScript *script,
+                     const char     *uidl,
+                     guint           n)
+{
+  g_autoptr(GString) list = g_string_new ("+OK\r\n");
+
+  for (guint i = 1; i <= n; i++)
+    g_string_append_printf (list, "%u 100\r\n", i);
+  g_string_append (list, ".\r\n");
+
+  script_until_pass (script);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "UIDL");
+  pop3_fake_script_send (script, uidl);
+  pop3_fake_script_expect (script, "LIST");
+  pop3_fake_script_send (script, list->str);
+}
+
 /* One scripted session of a mailbox of n messages "uid-1".."uid-n",
  * answering TOP for the messages from `first_top` to `last_top`; the TOP of
  * `refused_top` is answered -ERR and the session goes on; at the TOP of
@@ -1143,22 +1164,12 @@ mailbox_script_full (guint n,
 {
   Pop3FakeScript *script = pop3_fake_script_new ();
   g_autoptr(GString) uidl = g_string_new ("+OK\r\n");
-  g_autoptr(GString) list = g_string_new ("+OK\r\n");
 
   for (guint i = 1; i <= n; i++)
-    {
-      g_string_append_printf (uidl, "%u uid-%u\r\n", i, i);
-      g_string_append_printf (list, "%u 100\r\n", i);
-    }
+    g_string_append_printf (uidl, "%u uid-%u\r\n", i, i);
   g_string_append (uidl, ".\r\n");
-  g_string_append (list, ".\r\n");
 
-  script_until_pass (script);
-  pop3_fake_script_send (script, "+OK\r\n");
-  pop3_fake_script_expect (script, "UIDL");
-  pop3_fake_script_send (script, uidl->str);
-  pop3_fake_script_expect (script, "LIST");
-  pop3_fake_script_send (script, list->str);
+  script_until_listed (script, uidl->str, n);
   for (guint i = first_top; i >= 1 && i <= last_top; i++)
     {
       g_autofree char *top = g_strdup_printf ("TOP %u 20", i);
@@ -1373,6 +1384,74 @@ test_top_refused_then_read (Fixture       *fixture,
   g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 1);
   g_assert_cmpuint (count_events (fixture, "new top-later "), ==, 1);
   g_assert_cmpuint (fixture->events->len, ==, 2);
+  stop_scripted (server);
+}
+
+/* One session of a mailbox whose UIDL repeats a UID (messages 2 and 3) and
+ * garbles a line (message 4); messages from `first_top` on are new and
+ * TOPped, the broken ones never. */
+static Pop3FakeScript *
+broken_uidl_script (guint n,
+                    guint first_top)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  g_autoptr(GString) uidl = g_string_new ("+OK\r\n1 uid-1\r\n2 twin\r\n"
+                                          "3 twin\r\n4 bad uid\r\n");
+
+  for (guint i = 5; i <= n; i++)
+    g_string_append_printf (uidl, "%u uid-%u\r\n", i, i);
+  g_string_append (uidl, ".\r\n");
+
+  script_until_listed (script, uidl->str, n);
+  for (guint i = first_top; i >= 1 && i <= n; i++)
+    {
+      g_autofree char *top = g_strdup_printf ("TOP %u 20", i);
+      g_autofree char *body =
+        g_strdup_printf ("+OK\r\nSubject: Message %u\r\n\r\nText\r\n.\r\n", i);
+
+      if (i >= 2 && i <= 4)
+        continue;
+      pop3_fake_script_expect (script, top);
+      pop3_fake_script_send (script, body);
+    }
+  pop3_fake_script_expect (script, "QUIT");
+  pop3_fake_script_send (script, "+OK bye\r\n");
+  pop3_fake_script_close (script);
+
+  return script;
+}
+
+/* A duplicated or malformed line in UIDL leaves out the messages it is
+ * about; the rest of the account works, and new mail is announced. */
+static void
+test_broken_uidl (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    broken_uidl_script (5, 1),   /* the first check */
+    broken_uidl_script (6, 6),   /* a new message */
+    broken_uidl_script (6, 0),   /* nothing new */
+  };
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "Broken UIDL", server);
+  mailbox = mailbox_of (fixture, account);
+
+  check_ok (fixture, account);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_NONE);
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-1"));
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-5"));
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "twin"));
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+
+  g_assert_cmpuint (count_events (fixture, "new broken-uidl Message 6"), ==, 1);
+  g_assert_cmpuint (fixture->events->len, ==, 2);
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-6"));
   stop_scripted (server);
 }
 
@@ -2571,6 +2650,7 @@ main (int   argc,
       ADD ("/checker/fake/top-fails", test_top_fails);
       ADD ("/checker/fake/top-refused", test_top_refused);
       ADD ("/checker/fake/top-refused-then-read", test_top_refused_then_read);
+      ADD ("/checker/fake/broken-uidl", test_broken_uidl);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",
