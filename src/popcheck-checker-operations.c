@@ -242,20 +242,58 @@ check_quit (GTask *task)
                                check_quit_cb, g_object_ref (task));
 }
 
+typedef struct
+{
+  GTask   *task;
+  char    *uid;
+  guint    msg;
+} CheckTopCall;
+
+static guint64
+check_listed_size (CheckData *data,
+                   guint      msg)
+{
+  for (guint i = 0; data->listing != NULL && i < data->listing->len; i++)
+    {
+      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
+
+      if (entry->msg == msg)
+        return entry->octets;
+    }
+
+  return 0;
+}
+
 static void
 check_top_cb (GObject      *object,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
+  CheckTopCall *call = user_data;
+  g_autoptr(GTask) task = call->task;
+  g_autofree char *uid = call->uid;
+  guint msg = call->msg;
   CheckData *data = g_task_get_task_data (task);
   g_autoptr(PopcheckMessage) message = NULL;
   g_autoptr(GError) error = NULL;
+
+  g_free (call);
 
   message = popcheck_session_summary_finish (POPCHECK_SESSION (object),
                                              result, &error);
   if (message != NULL)
     popcheck_mailbox_add_summary (data->op.slot->mailbox, message);
+  else if (g_error_matches (error, POP3_ERROR, POP3_ERROR_SERVER))
+    {
+      /* A -ERR answers this TOP only: the server cannot read this one
+       * message, or has no TOP at all (it is optional, RFC 1939,
+       * section 7).  The session is sound, so the check goes on and the
+       * message is listed by what LIST and UIDL said.  Never RETR
+       * instead: that downloads the message without being asked. */
+      g_debug ("Message %u: the server refused TOP", msg);
+      popcheck_mailbox_add_top_refused (data->op.slot->mailbox, uid, msg,
+                                        check_listed_size (data, msg));
+    }
   else if (data->top_error == NULL)
     data->top_error = g_steal_pointer (&error);
 
@@ -302,10 +340,14 @@ check_listed_cb (GObject      *object,
   for (guint i = 0; i < need_top->len; i++)
     {
       Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+      CheckTopCall *call = g_new0 (CheckTopCall, 1);
 
+      call->task = g_object_ref (task);
+      call->uid = g_strdup (entry->uid);
+      call->msg = entry->msg;
       popcheck_session_summary_async (session, entry->msg, entry->uid, lines,
                                       data->op.cancel.cancellable,
-                                      check_top_cb, g_object_ref (task));
+                                      check_top_cb, call);
     }
 }
 
@@ -800,6 +842,26 @@ preview_top_cb (GObject      *object,
 
   message = popcheck_session_summary_finish (POPCHECK_SESSION (object), result,
                                              &error);
+  if (message == NULL && g_error_matches (error, POP3_ERROR, POP3_ERROR_SERVER))
+    {
+      Pop3Client *client =
+        popcheck_session_get_client (POPCHECK_SESSION (object));
+
+      /* TOP is optional (RFC 1939, section 7) and a server that does not
+       * list it in CAPA (RFC 2449, section 6.3) and refuses it has no way
+       * to show part of a message; the server's own words rarely say so.
+       * Only the whole message, fetched when the user asks, can show it. */
+      if (!pop3_client_has_capability (client, "TOP"))
+        {
+          GError *cause = error;
+
+          error = g_error_new_literal (POP3_ERROR, POP3_ERROR_NOT_SUPPORTED,
+                                       _("This server cannot show a preview "
+                                         "without downloading the whole "
+                                         "message."));
+          g_error_free (cause);
+        }
+    }
   fetch_then_quit (task, message, g_object_unref, error);
 }
 

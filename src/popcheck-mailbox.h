@@ -78,6 +78,8 @@ guint                popcheck_mailbox_get_first_check_count  (PopcheckMailbox   
 /* Changed since the last save. */
 gboolean             popcheck_mailbox_get_dirty              (PopcheckMailbox      *self);
 
+#define POPCHECK_MAILBOX_TOP_ATTEMPTS 3
+
 /* Reconciling with the server (no I/O).  server_uids: Pop3UidEntry *;
  * sizes: Pop3ListEntry, or NULL.  Returns the entries (copies) that need a
  * TOP: no cached summary, or a cached one whose size no longer matches. */
@@ -86,6 +88,13 @@ GPtrArray           *popcheck_mailbox_begin_update           (PopcheckMailbox   
                                                               GArray               *sizes);
 void                 popcheck_mailbox_add_summary            (PopcheckMailbox      *self,
                                                               PopcheckMessage      *message);
+/* The server refused the TOP of uid (-ERR): unless a summary is already
+ * known, the message is listed with its size only.  Its TOP is tried again
+ * by the next updates, POPCHECK_MAILBOX_TOP_ATTEMPTS times in all. */
+void                 popcheck_mailbox_add_top_refused        (PopcheckMailbox      *self,
+                                                              const char           *uid,
+                                                              guint                 msg_number,
+                                                              guint64               size);
 /* Returns the messages whose UID was never seen before (empty on the first
  * check), owned by the array. */
 GPtrArray           *popcheck_mailbox_end_update             (PopcheckMailbox      *self);

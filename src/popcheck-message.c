@@ -45,6 +45,9 @@ struct _PopcheckMessage
   char      *preview;
   GStrv      attachments;
   gboolean   is_new;
+  /* FALSE for a message the server would not TOP: only its UID and size
+   * are known. */
+  gboolean   headers_known;
 };
 
 G_DEFINE_FINAL_TYPE (PopcheckMessage, popcheck_message, G_TYPE_OBJECT)
@@ -298,6 +301,28 @@ popcheck_message_new_from_top (const char *uid,
   return g_steal_pointer (&self);
 }
 
+/* A message whose TOP the server refused (RFC 1939 makes TOP optional, and
+ * some servers fail it for one damaged message): listed and counted by what
+ * LIST and UIDL said, with empty headers the list shows as unknown. */
+PopcheckMessage *
+popcheck_message_new_without_headers (const char *uid,
+                                      guint64     size,
+                                      guint       msg_number)
+{
+  PopcheckMessage *self;
+
+  g_return_val_if_fail (uid != NULL, NULL);
+
+  self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+  self->uid = g_strdup (uid);
+  self->size = size;
+  self->msg_number = msg_number;
+  self->headers_known = FALSE;
+  fill_empty_fields (self);
+
+  return self;
+}
+
 /* Fingerprints ----------------------------------------------------------- */
 
 static const char * const fingerprint_fields[] = {
@@ -542,6 +567,14 @@ popcheck_message_get_uid (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
   return self->uid;
+}
+
+gboolean
+popcheck_message_get_headers_known (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), FALSE);
+
+  return self->headers_known;
 }
 
 guint64
@@ -792,4 +825,5 @@ popcheck_message_class_init (PopcheckMessageClass *klass)
 static void
 popcheck_message_init (PopcheckMessage *self)
 {
+  self->headers_known = TRUE;
 }

@@ -42,8 +42,12 @@ PopcheckMessage    *popcheck_message_new_from_top     (const char      *uid,
                                                        guint            msg_number,
                                                        GBytes          *top_data,
                                                        guint            preview_lines);
+PopcheckMessage    *popcheck_message_new_without_headers (const char    *uid,
+                                                          guint64        size,
+                                                          guint          msg_number);
 
 const char         *popcheck_message_get_uid          (PopcheckMessage *self);
+gboolean            popcheck_message_get_headers_known (PopcheckMessage *self);
 guint64             popcheck_message_get_size         (PopcheckMessage *self);
 guint               popcheck_message_get_msg_number   (PopcheckMessage *self);
 /* For the mailbox: the number this message has in the current session. */

@@ -387,7 +387,20 @@ list_uidl_cb (GObject      *object,
 
   reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
   if (reply != NULL)
-    data->uids = g_ptr_array_ref (reply->uids);
+    {
+      guint rejected = 0;
+
+      /* A server that repeats a UID or garbles a line must not cost the
+       * whole account: the sound lines are kept.  The messages left
+       * without a UID are never acted on, as nothing says which they
+       * are. */
+      data->uids = pop3_parse_uidl_body_sound (reply->body, &rejected, &error);
+      if (data->uids == NULL && data->error == NULL)
+        data->error = g_steal_pointer (&error);
+      g_clear_error (&error);
+      if (rejected > 0)
+        g_debug ("The server's UIDL listing has %u broken lines", rejected);
+    }
   else if (g_error_matches (error, POP3_ERROR, POP3_ERROR_SERVER))
     {
       data->uidl_refused = TRUE;
@@ -439,9 +452,11 @@ popcheck_session_list_async (PopcheckSession     *self,
   data->pending = 2;
   g_task_set_task_data (task, data, (GDestroyNotify) list_data_free);
 
-  /* One round trip when the server pipelines (RFC 2449, section 6.6). */
-  pop3_client_uidl_async (self->client, 0, cancellable, list_uidl_cb,
-                          g_object_ref (task));
+  /* One round trip when the server pipelines (RFC 2449, section 6.6).
+   * UIDL as a plain listing: the session sorts its lines itself, keeping
+   * the sound ones where the engine's UIDL fails the whole listing. */
+  pop3_client_command_async (self->client, "UIDL", POP3_EXPECT_LISTING,
+                             cancellable, list_uidl_cb, g_object_ref (task));
   pop3_client_list_async (self->client, 0, cancellable, list_list_cb,
                           g_object_ref (task));
 }

@@ -1130,44 +1130,61 @@ script_until_pass (Pop3FakeScript *script)
   pop3_fake_script_expect_prefix (script, "PASS ");
 }
 
-/* One scripted session of a mailbox of n messages "uid-1".."uid-n",
- * answering TOP for the messages from `first_top` on; the TOP of
- * `failing_top` fails and the server then hangs up. */
-static Pop3FakeScript *
-mailbox_script (guint n,
-                guint first_top,
-                guint failing_top)
+/* A session up to the listing: UIDL answered with uidl, LIST with n
+ * messages of 100 octets. */
+static void
+script_until_listed (Pop3FakeScript *script,
+                     const char     *uidl,
+                     guint           n)
 {
-  Pop3FakeScript *script = pop3_fake_script_new ();
-  g_autoptr(GString) uidl = g_string_new ("+OK\r\n");
   g_autoptr(GString) list = g_string_new ("+OK\r\n");
 
   for (guint i = 1; i <= n; i++)
-    {
-      g_string_append_printf (uidl, "%u uid-%u\r\n", i, i);
-      g_string_append_printf (list, "%u 100\r\n", i);
-    }
-  g_string_append (uidl, ".\r\n");
+    g_string_append_printf (list, "%u 100\r\n", i);
   g_string_append (list, ".\r\n");
 
   script_until_pass (script);
   pop3_fake_script_send (script, "+OK\r\n");
   pop3_fake_script_expect (script, "UIDL");
-  pop3_fake_script_send (script, uidl->str);
+  pop3_fake_script_send (script, uidl);
   pop3_fake_script_expect (script, "LIST");
   pop3_fake_script_send (script, list->str);
-  for (guint i = first_top; i >= 1 && i <= n; i++)
+}
+
+/* One scripted session of a mailbox of n messages "uid-1".."uid-n",
+ * answering TOP for the messages from `first_top` to `last_top`; the TOP of
+ * `refused_top` is answered -ERR and the session goes on; at the TOP of
+ * `failing_top` the server hangs up (after the -ERR, if it is both). */
+static Pop3FakeScript *
+mailbox_script_full (guint n,
+                     guint first_top,
+                     guint last_top,
+                     guint refused_top,
+                     guint failing_top)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  g_autoptr(GString) uidl = g_string_new ("+OK\r\n");
+
+  for (guint i = 1; i <= n; i++)
+    g_string_append_printf (uidl, "%u uid-%u\r\n", i, i);
+  g_string_append (uidl, ".\r\n");
+
+  script_until_listed (script, uidl->str, n);
+  for (guint i = first_top; i >= 1 && i <= last_top; i++)
     {
       g_autofree char *top = g_strdup_printf ("TOP %u 20", i);
       g_autofree char *body = NULL;
 
       pop3_fake_script_expect (script, top);
+      if (i == refused_top)
+        pop3_fake_script_send (script, "-ERR no such command\r\n");
       if (i == failing_top)
         {
-          pop3_fake_script_send (script, "-ERR [SYS/TEMP] not now\r\n");
           pop3_fake_script_close (script);
           return script;
         }
+      if (i == refused_top)
+        continue;
       body = g_strdup_printf ("+OK\r\nSubject: Message %u\r\n\r\nText\r\n.\r\n",
                               i);
       pop3_fake_script_send (script, body);
@@ -1179,6 +1196,57 @@ mailbox_script (guint n,
   return script;
 }
 
+static Pop3FakeScript *
+mailbox_script (guint n,
+                guint first_top,
+                guint failing_top)
+{
+  return mailbox_script_full (n, first_top, n, 0, failing_top);
+}
+
+static guint
+count_events (Fixture    *fixture,
+              const char *event)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < fixture->events->len; i++)
+    if (g_str_equal (fixture->events->pdata[i], event))
+      n++;
+
+  return n;
+}
+
+/* Starts server with the sessions of scripts, in order, taking them. */
+static void
+start_scripted (Pop3FakeServer  *server,
+                Pop3FakeScript **scripts,
+                guint            n_scripts)
+{
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < n_scripts; i++)
+    {
+      pop3_fake_server_add_script (server, scripts[i]);
+      pop3_fake_script_unref (scripts[i]);
+    }
+  g_assert_true (pop3_fake_server_start (server, &error));
+  g_assert_no_error (error);
+}
+
+/* Stops server; every session went as its script said. */
+static void
+stop_scripted (Pop3FakeServer *server)
+{
+  g_auto(GStrv) mismatches = NULL;
+
+  pop3_fake_server_stop (server);
+  mismatches = pop3_fake_server_get_mismatches (server);
+  for (guint i = 0; mismatches[i] != NULL; i++)
+    g_test_message ("%s", mismatches[i]);
+  g_assert_cmpuint (g_strv_length (mismatches), ==, 0);
+}
+
 static void
 test_top_fails (Fixture       *fixture,
                 gconstpointer  data)
@@ -1186,7 +1254,6 @@ test_top_fails (Fixture       *fixture,
   g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *events = NULL;
-  g_auto(GStrv) mismatches = NULL;
   PopcheckAccount *account;
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
@@ -1196,12 +1263,7 @@ test_top_fails (Fixture       *fixture,
     mailbox_script (6, 0, 0),   /* nothing new */
   };
 
-  for (guint i = 0; i < G_N_ELEMENTS (scripts); i++)
-    {
-      pop3_fake_server_add_script (server, scripts[i]);
-      pop3_fake_script_unref (scripts[i]);
-    }
-  g_assert_true (pop3_fake_server_start (server, &error));
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
   account = add_fake_account (fixture, "Top fails", server);
   mailbox = mailbox_of (fixture, account);
 
@@ -1218,9 +1280,179 @@ test_top_fails (Fixture       *fixture,
   events = events_text (fixture, 0);
   g_assert_cmpstr (events, ==, "first top-fails 5; new top-fails Message 6");
   g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 6);
-  pop3_fake_server_stop (server);
-  mismatches = pop3_fake_server_get_mismatches (server);
-  g_assert_cmpuint (g_strv_length (mismatches), ==, 0);
+  stop_scripted (server);
+}
+
+/* A -ERR to one TOP (a message the server cannot read, or a server whose
+ * CAPA lacks TOP, which RFC 1939 makes optional) fails that message only:
+ * it is listed and announced without headers, the rest of the check goes
+ * on, and its TOP is tried again on the next checks, a bounded number of
+ * times.  The scripts' CAPA lacks TOP. */
+static void
+test_top_refused (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PopcheckMessage) refused = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    mailbox_script_full (5, 1, 5, 0, 0),   /* the first check */
+    mailbox_script_full (7, 6, 7, 6, 0),   /* two new; TOP 6 refused */
+    mailbox_script_full (7, 6, 6, 6, 0),   /* tried again, refused again */
+    mailbox_script_full (7, 6, 6, 6, 0),   /* and a last time */
+    mailbox_script_full (7, 0, 0, 0, 0),   /* no more TOP for it */
+    mailbox_script_full (7, 6, 6, 6, 6),   /* a preview, refused */
+  };
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(PopcheckMessage) preview = NULL;
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "Top refused", server);
+  mailbox = mailbox_of (fixture, account);
+
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_NONE);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 7);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 2);
+  refused = popcheck_mailbox_lookup (mailbox, "uid-6");
+  g_assert_nonnull (refused);
+  g_object_ref (refused);
+  g_assert_cmpuint (popcheck_message_get_size (refused), ==, 100);
+  g_assert_false (popcheck_message_get_headers_known (refused));
+  g_assert_cmpstr (popcheck_message_get_subject (refused), ==, "");
+
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+
+  /* Each announced once; the one without headers too. */
+  g_assert_cmpuint (count_events (fixture, "first top-refused 5"), ==, 1);
+  g_assert_cmpuint (count_events (fixture, "new top-refused Message 7"), ==, 1);
+  g_assert_cmpuint (count_events (fixture, "new top-refused "), ==, 1);
+  g_assert_cmpuint (fixture->events->len, ==, 3);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 7);
+
+  /* The preview says this server cannot preview, and does not RETR: the
+   * script has no RETR. */
+  popcheck_checker_preview_async (fixture->checker,
+                                  popcheck_account_get_id (account), "uid-6",
+                                  20, NULL, store_result_cb, &result);
+  preview = popcheck_checker_preview_finish (fixture->checker,
+                                             await_result (&result), &error);
+  g_assert_null (preview);
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_NOT_SUPPORTED);
+
+  stop_scripted (server);
+}
+
+/* A summary the next TOP brings replaces the one without headers, and the
+ * message is not announced a second time. */
+static void
+test_top_refused_then_read (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  PopcheckMessage *message;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    mailbox_script_full (5, 1, 5, 0, 0),   /* the first check */
+    mailbox_script_full (6, 6, 6, 6, 0),   /* a new one; TOP refused */
+    mailbox_script_full (6, 6, 6, 0, 0),   /* its TOP works */
+    mailbox_script_full (6, 0, 0, 0, 0),   /* nothing to TOP */
+  };
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "Top later", server);
+  mailbox = mailbox_of (fixture, account);
+
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+
+  message = popcheck_mailbox_lookup (mailbox, "uid-6");
+  g_assert_nonnull (message);
+  g_assert_true (popcheck_message_get_headers_known (message));
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==, "Message 6");
+  g_assert_true (popcheck_message_get_is_new (message));
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 1);
+  g_assert_cmpuint (count_events (fixture, "new top-later "), ==, 1);
+  g_assert_cmpuint (fixture->events->len, ==, 2);
+  stop_scripted (server);
+}
+
+/* One session of a mailbox whose UIDL repeats a UID (messages 2 and 3) and
+ * garbles a line (message 4); messages from `first_top` on are new and
+ * TOPped, the broken ones never. */
+static Pop3FakeScript *
+broken_uidl_script (guint n,
+                    guint first_top)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  g_autoptr(GString) uidl = g_string_new ("+OK\r\n1 uid-1\r\n2 twin\r\n"
+                                          "3 twin\r\n4 bad uid\r\n");
+
+  for (guint i = 5; i <= n; i++)
+    g_string_append_printf (uidl, "%u uid-%u\r\n", i, i);
+  g_string_append (uidl, ".\r\n");
+
+  script_until_listed (script, uidl->str, n);
+  for (guint i = first_top; i >= 1 && i <= n; i++)
+    {
+      g_autofree char *top = g_strdup_printf ("TOP %u 20", i);
+      g_autofree char *body =
+        g_strdup_printf ("+OK\r\nSubject: Message %u\r\n\r\nText\r\n.\r\n", i);
+
+      if (i >= 2 && i <= 4)
+        continue;
+      pop3_fake_script_expect (script, top);
+      pop3_fake_script_send (script, body);
+    }
+  pop3_fake_script_expect (script, "QUIT");
+  pop3_fake_script_send (script, "+OK bye\r\n");
+  pop3_fake_script_close (script);
+
+  return script;
+}
+
+/* A duplicated or malformed line in UIDL leaves out the messages it is
+ * about; the rest of the account works, and new mail is announced. */
+static void
+test_broken_uidl (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    broken_uidl_script (5, 1),   /* the first check */
+    broken_uidl_script (6, 6),   /* a new message */
+    broken_uidl_script (6, 0),   /* nothing new */
+  };
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "Broken UIDL", server);
+  mailbox = mailbox_of (fixture, account);
+
+  check_ok (fixture, account);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_NONE);
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-1"));
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-5"));
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "twin"));
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+
+  g_assert_cmpuint (count_events (fixture, "new broken-uidl Message 6"), ==, 1);
+  g_assert_cmpuint (fixture->events->len, ==, 2);
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-6"));
+  stop_scripted (server);
 }
 
 /* Fake server: no UIDL ----------------------------------------------------- */
@@ -2416,6 +2648,9 @@ main (int   argc,
       ADD ("/checker/fake/delete/quit-dropped", test_delete_quit_dropped);
       ADD ("/checker/fake/no-uidl", test_no_uidl);
       ADD ("/checker/fake/top-fails", test_top_fails);
+      ADD ("/checker/fake/top-refused", test_top_refused);
+      ADD ("/checker/fake/top-refused-then-read", test_top_refused_then_read);
+      ADD ("/checker/fake/broken-uidl", test_broken_uidl);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",

@@ -1155,6 +1155,33 @@ test_parse_uidl_body (void)
     }
 }
 
+static void
+test_parse_uidl_body_sound (void)
+{
+  g_autoptr(GBytes) body =
+    bytes_from_string ("1 aaa\r\n2 twin\r\n3 twin\r\n4 a b\r\n"
+                       "x yyy\r\n5 one\r\n5 other\r\n6 fine\r\n");
+  g_autoptr(GBytes) nul = g_bytes_new ("1 a\0b\r\n", 7);
+  g_autoptr(GPtrArray) uids = NULL;
+  g_autoptr(GPtrArray) none = NULL;
+  g_autoptr(GError) error = NULL;
+  guint rejected = 0;
+
+  /* Repeated UIDs and message numbers lose every line they are on. */
+  uids = pop3_parse_uidl_body_sound (body, &rejected, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (uids->len, ==, 2);
+  g_assert_cmpuint (((Pop3UidEntry *) uids->pdata[0])->msg, ==, 1);
+  g_assert_cmpstr (((Pop3UidEntry *) uids->pdata[0])->uid, ==, "aaa");
+  g_assert_cmpuint (((Pop3UidEntry *) uids->pdata[1])->msg, ==, 6);
+  g_assert_cmpstr (((Pop3UidEntry *) uids->pdata[1])->uid, ==, "fine");
+  g_assert_cmpuint (rejected, ==, 6);
+
+  none = pop3_parse_uidl_body_sound (nul, &rejected, &error);
+  g_assert_null (none);
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
+}
+
 /* CAPA */
 
 static void
@@ -1553,6 +1580,7 @@ main (int   argc,
   g_test_add_func ("/parser/uid/listing", test_parse_uid_listing);
   g_test_add_func ("/parser/text/sanitize", test_text_sanitize);
   g_test_add_func ("/parser/uid/uidl-body", test_parse_uidl_body);
+  g_test_add_func ("/parser/uid/uidl-body-sound", test_parse_uidl_body_sound);
   g_test_add_func ("/parser/capa/parse", test_parse_capa);
   g_test_add_func ("/parser/capa/hostile", test_parse_capa_hostile);
   g_test_add_func ("/parser/apop/timestamp", test_apop_timestamp);

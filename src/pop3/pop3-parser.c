@@ -899,6 +899,75 @@ pop3_parse_uidl_body (GBytes  *body,
   return g_steal_pointer (&uids);
 }
 
+GPtrArray *
+pop3_parse_uidl_body_sound (GBytes  *body,
+                            guint   *n_rejected,
+                            GError **error)
+{
+  g_autoptr(GPtrArray) lines = NULL;
+  g_autoptr(GPtrArray) parsed = NULL;
+  g_autoptr(GHashTable) msg_counts = NULL;
+  g_autoptr(GHashTable) uid_counts = NULL;
+  GPtrArray *uids;
+  guint rejected = 0;
+
+  g_return_val_if_fail (body != NULL, NULL);
+
+  lines = split_body_lines (body, error);
+  if (lines == NULL)
+    return NULL;
+
+  parsed = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  msg_counts = g_hash_table_new (NULL, NULL);
+  /* Keys point into the entries, which outlive the table. */
+  uid_counts = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < lines->len; i++)
+    {
+      g_autoptr(Pop3UidEntry) entry = g_new0 (Pop3UidEntry, 1);
+      guint count;
+
+      if (!pop3_parse_uid_listing (lines->pdata[i], &entry->msg, &entry->uid,
+                                   NULL))
+        {
+          rejected++;
+          continue;
+        }
+
+      count = GPOINTER_TO_UINT (g_hash_table_lookup (msg_counts,
+                                                     GUINT_TO_POINTER (entry->msg)));
+      g_hash_table_insert (msg_counts, GUINT_TO_POINTER (entry->msg),
+                           GUINT_TO_POINTER (count + 1));
+      count = GPOINTER_TO_UINT (g_hash_table_lookup (uid_counts, entry->uid));
+      g_hash_table_insert (uid_counts, entry->uid, GUINT_TO_POINTER (count + 1));
+      g_ptr_array_add (parsed, g_steal_pointer (&entry));
+    }
+
+  /* Of two lines for one message, or one UID for two messages, neither
+   * can be trusted: either could be the one that deletes the wrong
+   * message. */
+  uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  for (guint i = 0; i < parsed->len; i++)
+    {
+      Pop3UidEntry *entry = parsed->pdata[i];
+
+      if (GPOINTER_TO_UINT (g_hash_table_lookup (msg_counts,
+                                                 GUINT_TO_POINTER (entry->msg))) > 1 ||
+          GPOINTER_TO_UINT (g_hash_table_lookup (uid_counts, entry->uid)) > 1)
+        {
+          rejected++;
+          continue;
+        }
+
+      g_ptr_array_add (uids, g_steal_pointer (&parsed->pdata[i]));
+    }
+
+  if (n_rejected != NULL)
+    *n_rejected = rejected;
+
+  return uids;
+}
+
 GHashTable *
 pop3_parse_capa_body (GBytes  *body,
                       GError **error)

@@ -130,6 +130,13 @@ GArray     *pop3_parse_list_body     (GBytes       *body,
                                       GError      **error);
 GPtrArray  *pop3_parse_uidl_body     (GBytes       *body,
                                       GError      **error);
+/* Like pop3_parse_uidl_body(), but keeps the sound lines of a listing
+ * that has broken ones: a malformed line, and every line of a message
+ * number or a UID that is listed more than once, is left out and counted
+ * in @n_rejected.  Fails only for a body that cannot be split into lines. */
+GPtrArray  *pop3_parse_uidl_body_sound (GBytes     *body,
+                                        guint      *n_rejected,
+                                        GError    **error);
 GHashTable *pop3_parse_capa_body     (GBytes       *body,
                                       GError      **error);
 char       *pop3_parse_apop_timestamp (const char  *greeting);
