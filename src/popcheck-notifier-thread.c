@@ -362,6 +362,10 @@ thread_main (gpointer data)
    * them (see the top of the file). */
   g_hash_table_remove_all (self->notifications);
   notify_uninit ();
+  /* GDBus frees a dropped proxy's signal subscriptions in idles on the
+   * context that made them: this one, which nothing runs after us. */
+  while (g_main_context_iteration (self->context, FALSE))
+    ;
 
   g_main_context_pop_thread_default (self->context);
 

@@ -478,7 +478,9 @@ _pop3_client_fail_all (Pop3Client   *self,
     }
 
   self->bytes_in_flight = 0;
-  memset (self->write_buffer->data, 0, self->write_buffer->len);
+  /* An empty GByteArray may have no data at all. */
+  if (self->write_buffer->len > 0)
+    memset (self->write_buffer->data, 0, self->write_buffer->len);
   g_byte_array_set_size (self->write_buffer, 0);
   _pop3_client_watchdog_touch (self);
 }
@@ -725,7 +727,8 @@ wipe_bytes (GBytes *bytes)
   gsize size = 0;
   guint8 *data = g_bytes_unref_to_data (bytes, &size);
 
-  memset (data, 0, size);
+  if (size > 0)
+    memset (data, 0, size);
   g_free (data);
 }
 
