@@ -1351,6 +1351,7 @@ main (int   argc,
     { "other-account", DAMAGE_OTHER_ACCOUNT },
     { "wrong-payload", DAMAGE_WRONG_PAYLOAD },
   };
+  int status;
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
@@ -1388,5 +1389,10 @@ main (int   argc,
                    test_account_id_escaping);
   g_test_add_func ("/mailbox/scale/ten-thousand", test_ten_thousand);
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
+  return status;
 }
