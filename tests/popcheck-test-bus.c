@@ -14,15 +14,6 @@
 
 #define WAIT_LIMIT_MS 10000
 
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  gboolean *timed_out = user_data;
-
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 void
 popcheck_test_wait_for (const gboolean *flag,
                         const char     *what)
@@ -34,17 +25,6 @@ popcheck_test_wait_for (const gboolean *flag,
       if (!popcheck_test_iterate (deadline))
         g_error ("Timed out waiting for %s", what);
     }
-}
-
-void
-popcheck_test_spin (guint ms)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add (ms, timeout_cb, &timed_out);
-
-  while (!timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  (void) id;
 }
 
 /* Returns once everything the bus had sent @connection before this call

@@ -20,8 +20,6 @@ G_BEGIN_DECLS
 /* Iterates the main context until *flag is TRUE; fails after 10 s. */
 void             popcheck_test_wait_for     (const gboolean *flag,
                                              const char     *what);
-/* Iterates the main context for about `ms` milliseconds. */
-void             popcheck_test_spin         (guint           ms);
 void             popcheck_test_bus_barrier  (GDBusConnection *connection);
 
 /* A new connection of its own to the session bus. */

@@ -17,6 +17,7 @@
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
 #include "popcheck-secret.h"
+#include "popcheck-test-util.h"
 
 typedef struct
 {
@@ -764,6 +765,8 @@ int
 main (int   argc,
       char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
 
   /* Whatever session this runs in, removing an account must not reach a
@@ -794,5 +797,10 @@ main (int   argc,
               fixture_setup, test_shared_mailbox_keeps_secret,
               fixture_teardown);
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
+  return status;
 }

@@ -11,6 +11,7 @@
 
 #include "pop3-auth.h"
 #include "pop3-error.h"
+#include "popcheck-test-util.h"
 
 static void
 test_apop_rfc1939 (void)
@@ -145,6 +146,8 @@ int
 main (int   argc,
       char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/auth/apop/rfc1939", test_apop_rfc1939);
@@ -154,5 +157,10 @@ main (int   argc,
   g_test_add_func ("/auth/base64", test_base64);
   g_test_add_func ("/auth/safe-argument", test_safe_argument);
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
+  return status;
 }

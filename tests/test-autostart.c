@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "popcheck-autostart.h"
+#include "popcheck-test-util.h"
 
 static char *
 autostart_dir (void)
@@ -212,6 +213,8 @@ int
 main (int   argc,
       char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/autostart/path", test_path);
@@ -221,5 +224,10 @@ main (int   argc,
   g_test_add_func ("/autostart/remove-error", test_remove_error);
   g_test_add_func ("/autostart/async", test_async);
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
+  return status;
 }

@@ -2695,5 +2695,8 @@ main (int   argc,
   status = g_test_run ();
   g_clear_pointer (&demo, popcheck_test_demo_stop);
 
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
   return status;
 }

@@ -11,6 +11,7 @@
 
 #include "popcheck-connection-test.h"
 #include "popcheck-test-demo.h"
+#include "popcheck-test-util.h"
 
 #define USER     "conntest"
 #define PASSWORD "right horse battery"
@@ -337,6 +338,9 @@ main (int   argc,
 
   status = g_test_run ();
   g_clear_pointer (&demo, popcheck_test_demo_stop);
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
 
   return status;
 }

@@ -15,6 +15,7 @@
 #include "pop3-error.h"
 #include "pop3-parser.h"
 #include "popcheck-secret.h"
+#include "popcheck-test-util.h"
 
 /* A -ERR as the client makes it: the parser finds the response code. */
 static GError *
@@ -310,6 +311,8 @@ int
 main (int   argc,
       char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/error/kind/replies", test_reply_kinds);
@@ -320,5 +323,10 @@ main (int   argc,
   g_test_add_func ("/error/connect", test_connect);
   g_test_add_func ("/error/certificate", test_certificate);
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
+  return status;
 }

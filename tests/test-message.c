@@ -11,6 +11,7 @@
 
 #include "pop3-parser.h"
 #include "popcheck-message.h"
+#include "popcheck-test-util.h"
 
 /* TOP gives CRLF lines; the tests are written with \n. */
 static PopcheckMessage *
@@ -1003,6 +1004,8 @@ int
 main (int   argc,
       char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/message/headers/encoded-words", test_subject_encoded_words);
@@ -1034,5 +1037,10 @@ main (int   argc,
   g_test_add_func ("/message/cache/round-trip", test_variant_round_trip);
   g_test_add_func ("/message/cache/malformed", test_variant_malformed);
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
+  return status;
 }

@@ -621,6 +621,13 @@ wait_for_count (const guint *counter,
     }
 }
 
+/* libnotify's thread uninitializes it, and wakes no main context. */
+static gboolean
+notify_uninitted (gpointer user_data)
+{
+  return !notify_is_initted ();
+}
+
 static void
 test_hanging_server (Fixture       *fixture,
                      gconstpointer  user_data)
@@ -687,16 +694,8 @@ test_hanging_server (Fixture       *fixture,
   /* The stuck call ends with an error; the thread then ends, and with it
    * libnotify (the last thing it does), before the next test. */
   popcheck_test_hanging_server_release (server);
-  {
-    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-
-    while (notify_is_initted ())
-      {
-        if (g_get_monotonic_time () > deadline)
-          g_error ("The notification thread never ended");
-        popcheck_test_spin (10);
-      }
-  }
+  if (!popcheck_test_wait_until (notify_uninitted, NULL, WAIT_MS))
+    g_error ("The notification thread never ended");
 
   g_source_remove (tick_id);
   popcheck_test_hanging_server_free (server);
@@ -736,5 +735,9 @@ main (int   argc,
    * notify_uninit. */
   notify_uninit ();
   g_test_dbus_down (bus);
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
   return ret;
 }

@@ -18,6 +18,7 @@
 #include "pop3-error.h"
 #include "pop3-parser.h"
 #include "pop3-text.h"
+#include "popcheck-test-util.h"
 
 #define S(literal) literal, sizeof (literal) - 1
 
@@ -1542,6 +1543,8 @@ int
 main (int   argc,
       char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/parser/status/lines", test_status_lines);
@@ -1591,5 +1594,10 @@ main (int   argc,
   g_test_add_func ("/parser/linear/big-message-bytewise",
                    test_big_message_bytewise);
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
+  return status;
 }

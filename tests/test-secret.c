@@ -518,6 +518,7 @@ main (int   argc,
       char *argv[])
 {
   const char *mode = g_getenv ("POPCHECK_TEST_KEYRING");
+  int status;
 
   g_test_init (&argc, &argv, NULL);
 
@@ -548,5 +549,10 @@ main (int   argc,
       return 1;
     }
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
+  return status;
 }

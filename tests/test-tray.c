@@ -172,6 +172,19 @@ tray_has_owner (Fixture *fixture)
   return reply != NULL && g_variant_get_boolean (g_variant_get_child_value (reply, 0));
 }
 
+/* Returns once the tray has dispatched everything the bus had sent it: the
+ * tray lives on the process's session bus connection, in this main
+ * context. */
+static void
+tray_barrier (void)
+{
+  g_autoptr(GDBusConnection) session = g_bus_get_sync (G_BUS_TYPE_SESSION,
+                                                       NULL, NULL);
+
+  g_assert_nonnull (session);
+  popcheck_test_bus_barrier (session);
+}
+
 static void
 start_tray (Fixture *fixture)
 {
@@ -338,7 +351,11 @@ test_watcher_restart (Fixture       *fixture,
   /* A new panel knows nothing of us: we register again, once. */
   fixture->watcher = fake_watcher_start ();
   POPCHECK_TEST_WAIT_UNTIL (fixture->watcher->registrations->len > 0, WAIT_MS);
-  popcheck_test_spin (100);
+  /* A second registration would answer what the bus had sent the tray
+   * before: once the tray has dispatched all of it, any call it made is on
+   * its way, ahead of the watcher's own round trip. */
+  tray_barrier ();
+  popcheck_test_bus_barrier (fixture->watcher->connection);
   g_assert_cmpuint (fixture->watcher->registrations->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (fixture->watcher->registrations, 0), ==,
                    bus_name);
@@ -369,8 +386,12 @@ test_no_watcher (Fixture       *fixture,
                                count_loud_log_cb, NULL);
   n_loud_messages = 0;
 
-  /* Plain GNOME: the item is on the bus, nobody shows it, nobody says so. */
-  popcheck_test_spin (200);
+  /* Plain GNOME: the item is on the bus, nobody shows it, nobody says so.
+   * The tray asks for a watcher once it has its name: the first round trip
+   * comes after the reply that gave it the name, so after that question,
+   * and the second after its answer. */
+  tray_barrier ();
+  tray_barrier ();
   g_assert_false (popcheck_tray_get_registered (fixture->tray));
   props = get_all (fixture, "/StatusNotifierItem", SNI_INTERFACE);
   g_assert_cmpstr (lookup_string (props, "Status"), ==, "Active");
@@ -713,6 +734,18 @@ call_ok (Fixture    *fixture,
   g_assert_no_error (error);
 }
 
+/* Shows that what the tray was asked before activated nothing: the tray
+ * handles one host's calls in order, so an Activate now must be the first
+ * thing activated. */
+static void
+assert_nothing_activated (Fixture *fixture)
+{
+  g_assert_cmpuint (fixture->activated->len, ==, 0);
+  call_ok (fixture, "/StatusNotifierItem", SNI_INTERFACE, "Activate",
+           g_variant_new ("(ii)", 0, 0), "()");
+  assert_activated (fixture, "toggle-window");
+}
+
 static void
 click (Fixture *fixture,
        int      id)
@@ -746,8 +779,7 @@ test_activate (Fixture       *fixture,
            g_variant_new ("(is)", 3, "vertical"), "()");
   call_ok (fixture, "/StatusNotifierItem", SNI_INTERFACE, "ContextMenu",
            g_variant_new ("(ii)", 10, 20), "()");
-  popcheck_test_spin (50);
-  g_assert_cmpuint (fixture->activated->len, ==, 0);
+  assert_nothing_activated (fixture);
 
   layout = get_layout (fixture, 0, -1, &revision);
   children = layout_children (layout);
@@ -765,8 +797,7 @@ test_activate (Fixture       *fixture,
   call_ok (fixture, "/MenuBar", MENU_INTERFACE, "Event",
            g_variant_new ("(isvu)", find_child (children, "_Quit"), "hovered",
                           g_variant_new_int32 (0), 0), "()");
-  popcheck_test_spin (50);
-  g_assert_cmpuint (fixture->activated->len, ==, 0);
+  assert_nothing_activated (fixture);
 
   g_assert_null (tray_call (fixture, "/MenuBar", MENU_INTERFACE, "Event",
                             g_variant_new ("(isvu)", 4242, "clicked",
@@ -816,8 +847,7 @@ test_activate (Fixture       *fixture,
     g_assert_nonnull (strstr (printed (last, FALSE), "'enabled': <false>"));
   }
   click (fixture, find_child (children, "_Check Now"));
-  popcheck_test_spin (50);
-  g_assert_cmpuint (fixture->activated->len, ==, 0);
+  assert_nothing_activated (fixture);
 }
 
 /* Changes */
@@ -864,8 +894,11 @@ test_new_mail (Fixture       *fixture,
     g_assert_true (visible);
   }
 
-  /* Coalesced: one check, one of each. */
-  popcheck_test_spin (100);
+  /* Coalesced: one check, one of each.  The tray publishes what is
+   * pending before it answers a menu call, and its signals reach us before
+   * its reply. */
+  call_ok (fixture, "/MenuBar", MENU_INTERFACE, "AboutToShow",
+           g_variant_new ("(i)", 0), "(b)");
   g_assert_cmpuint (popcheck_test_signals_count (fixture->signals,
                                                  SNI_INTERFACE ".NewStatus", NULL), ==, 1);
   g_assert_cmpuint (popcheck_test_signals_count (fixture->signals,
@@ -1022,5 +1055,9 @@ main (int   argc,
 
   ret = g_test_run ();
   g_test_dbus_down (bus);
+
+  /* LeakSanitizer checks at exit: with no worker thread left. */
+  popcheck_test_quiesce_threads ();
+
   return ret;
 }
