@@ -242,11 +242,21 @@ fixture_set_up (Fixture       *fixture,
                                              fixture->checker);
 }
 
+static gboolean
+notify_uninitted (gpointer user_data)
+{
+  return !notify_is_initted ();
+}
+
 static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
   g_clear_object (&fixture->notifier);
+  /* libnotify's state is the process's: the next test's thread must not
+   * start before this one's has uninitialised it. */
+  if (!popcheck_test_wait_until (notify_uninitted, NULL, WAIT_MS))
+    g_error ("The notification thread never ended");
   daemon_stop (fixture);
   g_clear_object (&fixture->work);
   g_clear_object (&fixture->quiet);
@@ -622,11 +632,6 @@ wait_for_count (const guint *counter,
 }
 
 /* libnotify's thread uninitializes it, and wakes no main context. */
-static gboolean
-notify_uninitted (gpointer user_data)
-{
-  return !notify_is_initted ();
-}
 
 static void
 test_hanging_server (Fixture       *fixture,
