@@ -213,7 +213,7 @@ popcheck_certificate_dialog_new (GtkWindow         *parent,
         _("The certificate of %s could not be verified. Trust it only if "
           "you know it is the right one, for example because its "
           "fingerprint matches what your mail provider publishes. It is "
-          "then trusted for this account only."),
+          "then the only certificate PopCheck accepts for this account."),
         server ? server : _("the server"));
     }
 

@@ -713,7 +713,9 @@ popcheck_connection_test_format_report (PopcheckConnectionTest *self)
         {
           g_string_append (report, _("The certificate is not verified by a "
                                      "known authority; it was accepted "
-                                     "because you trusted this fingerprint."));
+                                     "because you trusted this fingerprint, "
+                                     "and no other certificate is accepted "
+                                     "for this account."));
           g_string_append_c (report, '\n');
         }
     }

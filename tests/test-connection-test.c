@@ -121,6 +121,8 @@ test_tls_pinned (void)
   g_assert_nonnull (strstr (report, info->fingerprint));
   g_assert_nonnull (strstr (report, "PLAIN"));
   g_assert_nonnull (strstr (report, "TLS version: TLS 1."));
+  /* The pin is exclusive, and the report says so. */
+  g_assert_nonnull (strstr (report, "no other certificate is accepted"));
 }
 
 static void
