@@ -162,13 +162,12 @@ shortcuts_action (GSimpleAction *action,
                   gpointer       user_data)
 {
   PopcheckApplication *self = user_data;
-  g_autoptr(GtkBuilder) builder = NULL;
-  GtkWindow *shortcuts;
 
-  builder = gtk_builder_new_from_resource ("/org/example/PopCheck/popcheck-shortcuts-window.ui");
-  shortcuts = GTK_WINDOW (gtk_builder_get_object (builder, "shortcuts_window"));
-  gtk_window_set_transient_for (shortcuts, _popcheck_application_ensure_main_window (self));
-  gtk_window_present (shortcuts);
+  /* The main window owns the shortcuts window as its help overlay: only
+   * so does it find the keys bound to each action. */
+  gtk_widget_activate_action (
+    GTK_WIDGET (_popcheck_application_ensure_main_window (self)),
+    "win.show-help-overlay", NULL);
 }
 
 static void
@@ -467,6 +466,8 @@ _popcheck_application_actions_init (PopcheckApplication *self)
     { "win.delete", { "Delete", "KP_Delete", NULL } },
     { "win.undo-delete", { "<Control>z", NULL } },
     { "win.filter-accounts", { "<Control>f", NULL } },
+    { "win.load-more", { "<Control>m", NULL } },
+    { "win.show-whole-message", { "<Control>u", NULL } },
     { "window.close", { "<Control>w", NULL } },
   };
   GAction *try_demo;

@@ -769,6 +769,20 @@ popcheck_window_map (GtkWidget *widget)
   log_showing (POPCHECK_WINDOW (widget));
 }
 
+/* As the window's help overlay, the shortcuts window shows the keys the
+ * application binds to each action (it looks them up through the window
+ * it belongs to); made on its own, it would show none. */
+static void
+set_up_shortcuts_window (PopcheckWindow *self)
+{
+  g_autoptr(GtkBuilder) builder = NULL;
+
+  builder = gtk_builder_new_from_resource ("/org/example/PopCheck/popcheck-shortcuts-window.ui");
+  gtk_application_window_set_help_overlay (
+    GTK_APPLICATION_WINDOW (self),
+    GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "shortcuts_window")));
+}
+
 /* The models follow the checker's mailboxes, which the checker keeps for
  * as long as it lives: the window is made with its checker, for good. */
 static void
@@ -784,6 +798,8 @@ popcheck_window_constructed (GObject *object)
   GtkSorter *sorter;
 
   G_OBJECT_CLASS (popcheck_window_parent_class)->constructed (object);
+
+  set_up_shortcuts_window (self);
 
   g_assert (POPCHECK_IS_CHECKER (checker));
   mailboxes = popcheck_checker_get_mailboxes (checker);

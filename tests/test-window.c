@@ -867,6 +867,55 @@ test_account_states (Fixture       *fixture,
   WAIT_UNTIL (!find_visible_label (status, "_Try Again"));
 }
 
+static void
+collect_descendants (GtkWidget *widget,
+                     GType      type,
+                     GPtrArray *found)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
+        g_ptr_array_add (found, child);
+      else
+        collect_descendants (child, type, found);
+    }
+}
+
+static guint
+count_occurrences (const char *haystack,
+                   const char *needle)
+{
+  guint n = 0;
+
+  for (const char *p = strstr (haystack, needle); p != NULL; p = strstr (p + 1, needle))
+    n++;
+  return n;
+}
+
+/* Whether the entry for ACTION shows ACCEL among its keys. */
+static gboolean
+shortcut_shows (GPtrArray  *entries,
+                const char *action,
+                const char *accel)
+{
+  for (guint i = 0; i < entries->len; i++)
+    {
+      g_autofree char *action_name = NULL;
+      g_autofree char *accelerator = NULL;
+      g_auto(GStrv) keys = NULL;
+
+      g_object_get (entries->pdata[i], "action-name", &action_name,
+                    "accelerator", &accelerator, NULL);
+      if (g_strcmp0 (action_name, action) != 0 || accelerator == NULL)
+        continue;
+      keys = g_strsplit (accelerator, " ", -1);
+      return g_strv_contains ((const char * const *) keys, accel);
+    }
+  return FALSE;
+}
+
 /* The keys the issue names are bound, and the shortcuts window lists them. */
 static void
 test_shortcuts (Fixture       *fixture,
@@ -882,12 +931,15 @@ test_shortcuts (Fixture       *fixture,
     { "app.quit", "<Control>q" },
     { "win.delete", "Delete" },
     { "win.undo-delete", "<Control>z" },
+    { "win.load-more", "<Control>m" },
+    { "win.show-whole-message", "<Control>u" },
   };
   PopcheckMailbox *mailbox =
     popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
                                   popcheck_account_get_id (fixture->account));
   g_autoptr(GDateTime) last_check = NULL;
   g_autoptr(GBytes) shortcuts_ui = NULL;
+  g_autoptr(GPtrArray) entries = g_ptr_array_new ();
   const char *ui;
   GtkWindow *shortcuts;
 
@@ -921,7 +973,33 @@ test_shortcuts (Fixture       *fixture,
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "shortcuts", NULL);
   WAIT_UNTIL ((shortcuts = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW)) != NULL);
   g_assert_true (gtk_window_get_transient_for (shortcuts) == GTK_WINDOW (fixture->window));
-  gtk_window_destroy (shortcuts);
+
+  /* Every entry shows its keys: those bound to its action, not only those
+   * written into the file.  (The search page has copies of its own.) */
+  collect_descendants (GTK_WIDGET (shortcuts), GTK_TYPE_SHORTCUTS_SHORTCUT, entries);
+  for (guint i = entries->len; i-- > 0;)
+    if (gtk_widget_get_ancestor (entries->pdata[i], GTK_TYPE_SHORTCUTS_SECTION) == NULL)
+      g_ptr_array_remove_index (entries, i);
+  g_assert_cmpuint (entries->len, ==, count_occurrences (ui, "\"GtkShortcutsShortcut\""));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      g_autofree char *accelerator = NULL;
+      g_autofree char *title = NULL;
+
+      g_object_get (entries->pdata[i], "accelerator", &accelerator,
+                    "title", &title, NULL);
+      if (accelerator == NULL || *accelerator == '\0')
+        g_error ("The shortcut “%s” shows no keys", title);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    g_assert_true (shortcut_shows (entries, expected[i].action, expected[i].accel));
+
+  /* Closing hides it; Ctrl+question brings it back. */
+  gtk_window_close (shortcuts);
+  WAIT_UNTIL (!gtk_widget_get_visible (GTK_WIDGET (shortcuts)));
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "shortcuts", NULL);
+  WAIT_UNTIL (gtk_widget_get_visible (GTK_WIDGET (shortcuts)));
+  gtk_window_close (shortcuts);
 
   /* Ctrl+comma opens the preferences. */
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
