@@ -99,6 +99,23 @@ update_next_check (PopcheckAccountStatus *self)
   gtk_label_set_text (self->next_check_label, text);
 }
 
+/* Idle and disabled accounts have nothing to say: their row stays hidden. */
+static gboolean
+has_something_to_say (PopcheckAccountStatus *self)
+{
+  switch (popcheck_mailbox_get_state (self->mailbox))
+    {
+    case POPCHECK_MAILBOX_STATE_CHECKING:
+    case POPCHECK_MAILBOX_STATE_OFFLINE:
+    case POPCHECK_MAILBOX_STATE_ERROR:
+      return TRUE;
+    case POPCHECK_MAILBOX_STATE_IDLE:
+    case POPCHECK_MAILBOX_STATE_DISABLED:
+    default:
+      return FALSE;
+    }
+}
+
 static void
 update (PopcheckAccountStatus *self)
 {
@@ -118,7 +135,6 @@ update (PopcheckAccountStatus *self)
       gtk_spinner_set_spinning (self->spinner, TRUE);
       gtk_label_set_text (self->message_label, _("Checking for new mail…"));
       set_button (self, NULL, NULL);
-      gtk_widget_set_visible (GTK_WIDGET (self), TRUE);
       break;
 
     case POPCHECK_MAILBOX_STATE_OFFLINE:
@@ -126,7 +142,6 @@ update (PopcheckAccountStatus *self)
       gtk_label_set_text (self->message_label,
                           _("Offline. PopCheck checks again when the network is back."));
       set_button (self, NULL, NULL);
-      gtk_widget_set_visible (GTK_WIDGET (self), TRUE);
       break;
 
     case POPCHECK_MAILBOX_STATE_ERROR:
@@ -161,16 +176,16 @@ update (PopcheckAccountStatus *self)
           set_button (self, _("_Try Again"), "app.check-account");
           break;
         }
-      gtk_widget_set_visible (GTK_WIDGET (self), TRUE);
       break;
 
     case POPCHECK_MAILBOX_STATE_IDLE:
     case POPCHECK_MAILBOX_STATE_DISABLED:
     default:
       gtk_spinner_set_spinning (self->spinner, FALSE);
-      gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
       break;
     }
+
+  gtk_widget_set_visible (GTK_WIDGET (self), has_something_to_say (self));
 }
 
 static void
@@ -199,6 +214,18 @@ popcheck_account_status_constructed (GObject *object)
   g_signal_connect_object (self->mailbox, "notify::display-name",
                            G_CALLBACK (mailbox_notify_cb), self, 0);
   update (self);
+}
+
+/* GtkListBox shows every row it makes from its model, after the row was
+ * made: an idle account would then show an empty card with a blank
+ * button.  The row decides for itself. */
+static void
+popcheck_account_status_show (GtkWidget *widget)
+{
+  PopcheckAccountStatus *self = POPCHECK_ACCOUNT_STATUS (widget);
+
+  if (self->mailbox == NULL || has_something_to_say (self))
+    GTK_WIDGET_CLASS (popcheck_account_status_parent_class)->show (widget);
 }
 
 static void
@@ -258,6 +285,7 @@ popcheck_account_status_class_init (PopcheckAccountStatusClass *klass)
   object_class->dispose = popcheck_account_status_dispose;
   object_class->get_property = popcheck_account_status_get_property;
   object_class->set_property = popcheck_account_status_set_property;
+  widget_class->show = popcheck_account_status_show;
 
   properties[PROP_MAILBOX] =
     g_param_spec_object ("mailbox", NULL, NULL,

@@ -867,6 +867,47 @@ test_account_states (Fixture       *fixture,
   WAIT_UNTIL (!find_visible_label (status, "_Try Again"));
 }
 
+/* A window made for accounts that are already checked (as after
+ * `popcheck --background`) or disabled shows no empty status card. */
+static void
+test_no_empty_status (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (checker, popcheck_account_get_id (fixture->account));
+  const PopcheckMailboxState quiet_states[] = {
+    POPCHECK_MAILBOX_STATE_IDLE,
+    POPCHECK_MAILBOX_STATE_DISABLED,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (quiet_states); i++)
+    {
+      GtkWidget *status;
+
+      popcheck_mailbox_set_state (mailbox, quiet_states[i], POPCHECK_PROBLEM_NONE, NULL);
+      gtk_window_destroy (GTK_WINDOW (fixture->window));
+      WAIT_UNTIL (fixture->window == NULL);
+      fixture->window = popcheck_window_new (GTK_APPLICATION (fixture->app), checker);
+      g_object_add_weak_pointer (G_OBJECT (fixture->window), (gpointer *) &fixture->window);
+      gtk_window_present (GTK_WINDOW (fixture->window));
+      WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (fixture->window)));
+
+      status = find_widget_of_type (GTK_WIDGET (fixture->window),
+                                    POPCHECK_TYPE_ACCOUNT_STATUS);
+      g_assert_nonnull (status);
+      g_assert_false (gtk_widget_get_visible (status));
+
+      /* It appears when there is something to say, and goes again. */
+      popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_CHECKING,
+                                  POPCHECK_PROBLEM_NONE, NULL);
+      WAIT_UNTIL (gtk_widget_get_mapped (status) &&
+                  find_visible_label (status, "Checking for new mail…"));
+      popcheck_mailbox_set_state (mailbox, quiet_states[i], POPCHECK_PROBLEM_NONE, NULL);
+      WAIT_UNTIL (!gtk_widget_get_visible (status));
+    }
+}
+
 static void
 collect_descendants (GtkWidget *widget,
                      GType      type,
@@ -2016,6 +2057,7 @@ main (int   argc,
   g_test_add_data_func ("/window/accounts-filter-and-empty", test_accounts_filter_and_empty,
                         run_isolated);
   g_test_add_data_func ("/window/account-states", test_account_states, run_isolated);
+  g_test_add_data_func ("/window/no-empty-status", test_no_empty_status, run_isolated);
   g_test_add_data_func ("/window/shortcuts", test_shortcuts, run_isolated);
   g_test_add_data_func ("/window/keyboard", test_keyboard, run_isolated);
   g_test_add_data_func ("/window/accessible-names", test_accessible_names, run_isolated);
