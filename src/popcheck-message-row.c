@@ -45,6 +45,21 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+/* The preview's date, in local time.  "%-e": no padding space before a
+ * day of one digit ("Wednesday, 6 September", "9月6日"). */
+char *
+popcheck_format_date_full (GDateTime *date)
+{
+  g_autoptr(GDateTime) local = NULL;
+
+  g_return_val_if_fail (date != NULL, NULL);
+
+  local = g_date_time_to_local (date);
+  /* Translators: a message's full date in the preview, see strftime(3);
+   * %-e is the day of the month without padding */
+  return g_date_time_format (local, _("%A, %-e %B %Y, %H:%M"));
+}
+
 char *
 popcheck_format_date_relative (GDateTime *date,
                                GDateTime *now)

@@ -18,6 +18,7 @@
 #include "popcheck-account.h"
 #include "popcheck-checker.h"
 #include "popcheck-message.h"
+#include "popcheck-message-row.h"
 #include "popcheck-preview.h"
 
 /* "Load More" asks TOP for this many times the lines shown so far, and at
@@ -179,12 +180,7 @@ show_message (PopcheckPreview *self)
   gtk_widget_set_visible (GTK_WIDGET (self->to_caption), to != NULL && *to != '\0');
 
   if (when != NULL)
-    {
-      g_autoptr(GDateTime) local = g_date_time_to_local (when);
-
-      /* Translators: a message's full date in the preview, see strftime(3) */
-      date = g_date_time_format (local, _("%A, %e %B %Y, %H:%M"));
-    }
+    date = popcheck_format_date_full (when);
   gtk_label_set_text (self->date_label, date != NULL ? date : _("Unknown"));
 
   size = g_format_size (popcheck_message_get_size (message));

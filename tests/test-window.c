@@ -1695,6 +1695,13 @@ test_relative_dates (void)
 
     g_assert_cmpstr (none, ==, "");
   }
+  {
+    g_autoptr(GDateTime) date = g_date_time_new_local (2023, 9, 6, 14, 5, 0);
+    g_autofree char *full = popcheck_format_date_full (date);
+
+    /* No padding space before a day of one digit. */
+    g_assert_cmpstr (full, ==, "Wednesday, 6 September 2023, 14:05");
+  }
 }
 
 /* Plaintext only when the user picks it and confirms the warning; the
