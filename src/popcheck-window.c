@@ -399,12 +399,20 @@ create_status_row (gpointer item,
   return popcheck_account_status_new (POPCHECK_MAILBOX (item));
 }
 
+/* An error is read to its end: a toast's own title is cut at one line,
+ * so the text is a label of ours that wraps (plain text, not markup). */
 static void
 show_error_toast (PopcheckWindow *self,
-                  const char     *title)
+                  const char     *text)
 {
-  AdwToast *toast = adw_toast_new (title);
+  AdwToast *toast = adw_toast_new ("");
+  GtkWidget *label = gtk_label_new (text);
 
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  adw_toast_set_custom_title (toast, label);
   adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
   adw_toast_set_timeout (toast, 0);
   popcheck_window_add_toast (self, toast);
@@ -506,12 +514,10 @@ delete_cb (GObject      *object,
       if (self != NULL)
         {
           /* The checker's error already says whether anything was
-           * deleted.  Toast titles are markup in libadwaita 1.2; the
-           * server's words are not. */
+           * deleted. */
           g_autofree char *reason = popcheck_session_describe_error (error);
-          g_autofree char *title = g_markup_escape_text (reason, -1);
 
-          show_error_toast (self, title);
+          show_error_toast (self, reason);
         }
     }
 
@@ -1115,12 +1121,8 @@ void
 popcheck_window_show_error (PopcheckWindow *self,
                             const char     *text)
 {
-  g_autofree char *title = NULL;
-
   g_return_if_fail (POPCHECK_IS_WINDOW (self));
   g_return_if_fail (text != NULL);
 
-  /* Toast titles are markup in libadwaita 1.2. */
-  title = g_markup_escape_text (text, -1);
-  show_error_toast (self, title);
+  show_error_toast (self, text);
 }

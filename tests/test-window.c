@@ -630,6 +630,15 @@ preview_lines (Fixture *fixture)
 
 /* "Load More" asks TOP for more lines; the whole message only comes after
  * the user confirmed the warning, and only then is the message seen. */
+/* A text that may be long wraps rather than being cut. */
+static void
+assert_read_to_the_end (GtkLabel *label)
+{
+  g_assert_nonnull (label);
+  g_assert_true (gtk_label_get_wrap (label));
+  g_assert_cmpint (gtk_label_get_ellipsize (label), ==, PANGO_ELLIPSIZE_NONE);
+}
+
 static void
 test_load_more_and_whole (Fixture       *fixture,
                           gconstpointer  data)
@@ -644,6 +653,7 @@ test_load_more_and_whole (Fixture       *fixture,
   g_assert_cmpuint (first, >, 0);
   g_assert_cmpuint (first, <=, popcheck_account_get_preview_lines (fixture->account));
   g_assert_nonnull (find_label_prefix (window, "The first "));
+  assert_read_to_the_end (find_label_prefix (window, "The first "));
   g_assert_true (find_visible_label (window, "Cron <root@backup> /usr/local/bin/nightly-backup"));
 
   gtk_widget_activate_action (window, "win.load-more", NULL);
@@ -730,6 +740,7 @@ test_delete_fails (Fixture       *fixture,
   /* In words, said once, naming the server. */
   expected = g_strdup_printf ("Nothing was deleted: Could not connect to %s: ", host);
   g_assert_nonnull (find_label_prefix (GTK_WIDGET (fixture->window), expected));
+  assert_read_to_the_end (find_label_prefix (GTK_WIDGET (fixture->window), expected));
 }
 
 static void
