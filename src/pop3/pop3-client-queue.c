@@ -413,7 +413,9 @@ timeout_error_new (Pop3Client *self)
   guint seconds;
   const char *host;
 
-  if (g_queue_is_empty (&self->in_flight) || now < reply_deadline (self))
+  /* A reply of which nothing came is silence, not slowness. */
+  if (g_queue_is_empty (&self->in_flight) || self->reply_received == 0 ||
+      now < reply_deadline (self))
     return g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
                         _("The server did not answer within %u seconds."),
                         self->timeout);
@@ -422,12 +424,20 @@ timeout_error_new (Pop3Client *self)
   host = server_host (self);
   if (host != NULL)
     return g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
-                        _("The server %s was too slow: one reply took more "
-                          "than %u seconds."), host, seconds);
+                        g_dngettext (GETTEXT_PACKAGE,
+                                     "The server %s was too slow: one reply "
+                                     "took more than %u second.",
+                                     "The server %s was too slow: one reply "
+                                     "took more than %u seconds.", seconds),
+                        host, seconds);
 
   return g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
-                      _("The server was too slow: one reply took more than "
-                        "%u seconds."), seconds);
+                      g_dngettext (GETTEXT_PACKAGE,
+                                   "The server was too slow: one reply took "
+                                   "more than %u second.",
+                                   "The server was too slow: one reply took "
+                                   "more than %u seconds.", seconds),
+                      seconds);
 }
 
 static gboolean
