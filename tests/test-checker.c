@@ -181,6 +181,8 @@ typedef struct
   GPtrArray           *events;
   /* account id -> GPtrArray of "SESSION" and "C: ..." lines */
   GHashTable          *commands;
+  /* The clients' timeout in seconds when not 0. */
+  guint                client_timeout;
 } Fixture;
 
 typedef struct
@@ -238,6 +240,8 @@ session_hook (PopcheckChecker *checker,
   debug->account_id = g_strdup (account_id);
   g_ptr_array_add (commands_of (fixture, account_id), g_strdup ("SESSION"));
   pop3_client_set_debug_level (client, 1);
+  if (fixture->client_timeout != 0)
+    pop3_client_set_timeout (client, fixture->client_timeout);
   g_signal_connect_data (client, "debug", G_CALLBACK (client_debug_cb), debug,
                          debug_data_free, 0);
 }
@@ -1288,6 +1292,103 @@ test_top_fails (Fixture       *fixture,
  * it is listed and announced without headers, the rest of the check goes
  * on, and its TOP is tried again on the next checks, a bounded number of
  * times.  The scripts' CAPA lacks TOP. */
+/* A session whose UIDL listing comes one line every 50 ms, well inside
+ * the clients' 2 s timeout, for a minute. */
+static Pop3FakeScript *
+dripping_uidl_script (void)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  g_autoptr(GString) drip = g_string_new (NULL);
+
+  for (guint i = 0; i < 1200; i++)
+    g_string_append (drip, "1 uid-1\r\n");
+
+  script_until_pass (script);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "UIDL");
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_send_bytes (script, drip->str, drip->len,
+                               strlen ("1 uid-1\r\n"), 50);
+
+  return script;
+}
+
+/* A delete of message 1 of a mailbox of one, "uid-1". */
+static Pop3FakeScript *
+delete_one_script (void)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+
+  script_until_listed (script, "+OK\r\n1 uid-1\r\n.\r\n", 1);
+  pop3_fake_script_expect (script, "DELE 1");
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "QUIT");
+  pop3_fake_script_send (script, "+OK bye\r\n");
+  pop3_fake_script_close (script);
+
+  return script;
+}
+
+/* A check held by a server that drips its listing ends at the reply's
+ * overall deadline and frees the account: the delete queued behind it
+ * runs, and so does the next check. */
+static void
+test_dripping_check (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GAsyncResult) check_result = NULL;
+  g_autoptr(GAsyncResult) delete_result = NULL;
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+  Pop3FakeScript *scripts[] = {
+    mailbox_script (1, 1, 0),     /* the first check */
+    dripping_uidl_script (),      /* a check that drips */
+    delete_one_script (),         /* the delete queued behind it */
+    mailbox_script (0, 0, 0),     /* the next check */
+  };
+
+  fixture->client_timeout = 2;
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "Dripping", server);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+  check_ok (fixture, account);
+
+  popcheck_checker_check_async (fixture->checker, id, NULL, store_result_cb,
+                                &check_result);
+  WAIT_UNTIL (count_commands (fixture, id, "UIDL", 0) == 2, WAIT_SECONDS);
+  popcheck_checker_delete_async (fixture->checker, id,
+                                 (const char *[]) { "uid-1", NULL }, NULL,
+                                 store_result_cb, &delete_result);
+
+  g_assert_false (popcheck_checker_check_finish (fixture->checker,
+                                                 await_result (&check_result),
+                                                 &error));
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_TIMEOUT);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_TEMPORARY);
+  if (!g_str_has_prefix (popcheck_mailbox_get_error_message (mailbox),
+                         "The server 127.0.0.1 was too slow: one reply took "
+                         "more than "))
+    g_error ("unexpected message: %s",
+             popcheck_mailbox_get_error_message (mailbox));
+  g_clear_error (&error);
+
+  g_assert_true (popcheck_checker_delete_finish (fixture->checker,
+                                                 await_result (&delete_result),
+                                                 NULL, &error));
+  g_assert_no_error (error);
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-1"));
+
+  check_ok (fixture, account);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_NONE);
+  stop_scripted (server);
+}
+
 static void
 test_top_refused (Fixture       *fixture,
                   gconstpointer  data)
@@ -2649,6 +2750,7 @@ main (int   argc,
       ADD ("/checker/fake/no-uidl", test_no_uidl);
       ADD ("/checker/fake/top-fails", test_top_fails);
       ADD ("/checker/fake/top-refused", test_top_refused);
+      ADD ("/checker/fake/dripping-check", test_dripping_check);
       ADD ("/checker/fake/top-refused-then-read", test_top_refused_then_read);
       ADD ("/checker/fake/broken-uidl", test_broken_uidl);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)

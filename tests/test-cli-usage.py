@@ -46,13 +46,16 @@ class ScriptedServer:
     every line it receives, and can be told to misbehave."""
 
     def __init__(self, greeting=b'+OK ready', messages=None,
-                 password=b'secret', garbage_on=None, silent_on=None):
+                 password=b'secret', garbage_on=None, silent_on=None,
+                 drip_on=None):
         self.greeting = greeting
         self.messages = messages or []
         self.password = password
         self.garbage_on = garbage_on
         self.silent_on = silent_on
+        self.drip_on = drip_on
         self.went_silent = threading.Event()
+        self.stop = threading.Event()
         self.received = []
         self.deleted = set()
         self.committed = None
@@ -65,6 +68,7 @@ class ScriptedServer:
         self.thread.start()
 
     def close(self):
+        self.stop.set()
         self.thread.join(30)
         self.sock.close()
 
@@ -88,6 +92,9 @@ class ScriptedServer:
                     self.went_silent.set()
                     conn.recv(1)
                     return
+                if verb == self.drip_on:
+                    self._drip(conn, stream)
+                    return
                 if verb == self.garbage_on:
                     stream.write(b'this is not POP3\r\n')
                     stream.flush()
@@ -98,6 +105,22 @@ class ScriptedServer:
                 if verb == b'QUIT':
                     self.committed = set(self.deleted)
                     return
+
+    def _drip(self, conn, stream):
+        """Begin a listing and send a line of it every 50 ms, each well
+        inside the client's timeout, for a minute or until the client
+        hangs up."""
+        try:
+            stream.write(b'+OK listing follows\r\n')
+            stream.flush()
+            for _ in range(1200):
+                if self.stop.wait(0.05):
+                    return
+                stream.write(b'1 uid-1\r\n')
+                stream.flush()
+        except OSError:
+            return
+        conn.recv(1)
 
     def _message(self, args):
         try:
@@ -581,6 +604,22 @@ class ScriptedSessionTest(unittest.TestCase):
                          'stat', timeout=20)
         self.assertEqual(result.returncode, EXIT_NETWORK, result.stderr)
         self.assertIn(b'"stat"', result.stderr)
+        self.assertNotIn('QUIT', server.received)
+
+    def test_dripping_server_times_out(self):
+        # One line every 50 ms never lets a 2 s timeout run out; the
+        # reply's overall deadline ends the command soon after it.
+        server = self.start(drip_on=b'UIDL')
+        result = run_cli('--host', '127.0.0.1', '--port', str(server.port),
+                         '--security', 'none', '--timeout', '2', 'uidl',
+                         timeout=20)
+        stderr = result.stderr.decode()
+        self.assertEqual(result.returncode, EXIT_NETWORK, stderr)
+        self.assertEqual(result.stdout, b'')
+        self.assertTrue(stderr.startswith('popcheck-cli: '), stderr)
+        self.assertIn('"uidl"', stderr)
+        self.assertIn('The server 127.0.0.1 was too slow: one reply took '
+                      'more than ', stderr)
         self.assertNotIn('QUIT', server.received)
 
     def test_ctrl_c_cancels_without_quit(self):

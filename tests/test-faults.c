@@ -803,6 +803,45 @@ test_response_cap (Fixture       *f,
   assert_closed (f->client);
 }
 
+/* A server that sends a line every 50 ms, well inside the 2 s timeout,
+ * never lets the timeout run out; the reply's overall deadline ends it
+ * soon after the timeout, and the connection with it. */
+static void
+test_dripping_listing (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n", "USER\r\nUIDL\r\n");
+  g_autoptr(GString) drip = g_string_new (NULL);
+  g_autoptr(Pop3Reply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *result = NULL;
+  gint64 start;
+
+  /* A minute of it: far beyond the test's own watchdog. */
+  for (guint i = 0; i < 1200; i++)
+    g_string_append (drip, "1 uid-1\r\n");
+
+  pop3_fake_script_expect (script, "UIDL");
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_send_bytes (script, drip->str, drip->len,
+                               strlen ("1 uid-1\r\n"), 50);
+  pop3_client_set_timeout (f->client, 2);
+  start_and_connect (f, script);
+
+  start = g_get_monotonic_time ();
+  pop3_client_uidl_async (f->client, 0, NULL, store_result_cb, &result);
+  reply = reply_of (f->client, &result, &error);
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_TIMEOUT);
+  g_assert_null (reply);
+  if (!g_str_has_prefix (error->message, "The server localhost was too "
+                         "slow: one reply took more than "))
+    g_error ("unexpected message: %s", error->message);
+  /* Not before the timeout a reply always gets. */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 2 * G_USEC_PER_SEC);
+  assert_closed (f->client);
+}
+
 /* Numbers over the wire */
 
 /* A reply that does not parse fails its command only: it was a complete
@@ -2348,6 +2387,7 @@ main (int   argc,
   add_all_modes ("long-body-line", test_long_body_line);
   add_all_modes ("listing-line-too-long", test_listing_line_too_long);
   add_all_modes ("response-cap", test_response_cap);
+  add_all_modes ("dripping-listing", test_dripping_listing);
 
   add_all_modes ("stat-numbers", test_stat_numbers);
   add_all_modes ("listing-numbers", test_listing_numbers);

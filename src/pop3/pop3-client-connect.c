@@ -456,7 +456,7 @@ read_greeting (Pop3Client *self,
                                        connect_greeting_cb,
                                        g_object_ref (task));
   pop3_parser_push_expect (self->parser, POP3_EXPECT_SINGLE);
-  g_queue_push_tail (&self->in_flight, greeting);
+  _pop3_client_push_in_flight (self, greeting);
   self->round_trips++;
   _pop3_client_ensure_reading (self);
   _pop3_client_watchdog_touch (self);

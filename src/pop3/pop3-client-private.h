@@ -76,6 +76,10 @@ struct _Pop3Client
   gboolean            tls_pending;
   guint               busy;
   gboolean            timed_out;
+  /* The reply at the head of in_flight: since when it is awaited and how
+   * many bytes arrived meanwhile, for its overall deadline. */
+  gint64              reply_started;
+  guint64             reply_received;
 
   char               *welcome;
   char               *apop_timestamp;
@@ -134,6 +138,10 @@ void      _pop3_client_resume_after_tls    (Pop3Client          *self,
  * @error and is never sent. */
 void      _pop3_client_fail_held           (Pop3Client          *self,
                                             const GError        *error);
+/* Puts a written command in flight; its reply's deadline starts when
+ * it is the one awaited. */
+void      _pop3_client_push_in_flight      (Pop3Client          *self,
+                                            Command             *command);
 void      _pop3_client_cancel_watch_free   (CancelWatch         *watch);
 void      _pop3_client_watchdog_start      (Pop3Client          *self);
 void      _pop3_client_watchdog_stop       (Pop3Client          *self);

@@ -327,7 +327,48 @@ _pop3_client_fail_held (Pop3Client   *self,
 
 /* Timeouts: one watchdog whose deadline moves forward whenever the
  * connection makes progress, and which is disarmed while nothing is
- * pending, so an idle client costs no wake-ups. */
+ * pending, so an idle client costs no wake-ups.
+ *
+ * Progress alone is not enough: a server that sends a line a second never
+ * lets the timeout run out, and would hold a check (and every operation
+ * queued behind it) for ever.  So each reply also has an overall deadline,
+ * counted from when it became the one awaited: the timeout, plus one
+ * millisecond for each byte received (MIN_REPLY_RATE).  The size of a
+ * reply is rarely known in advance (RETR of a message whose LIST size was
+ * not asked for, UIDL without STAT), so it is the bytes as they arrive
+ * that earn time: a reply coming at 1 kB/s or faster, slower than any link
+ * mail is read over, always finishes; a dripping one ends about one
+ * timeout after it began.  The response cap bounds the longest a reply
+ * can take. */
+
+/* Bytes a second a reply must average once its timeout has passed. */
+#define MIN_REPLY_RATE 1000
+
+static gint64
+reply_deadline (Pop3Client *self)
+{
+  return self->reply_started + (gint64) self->timeout * G_USEC_PER_SEC +
+         (gint64) MIN (self->reply_received, G_MAXINT32) *
+         (G_USEC_PER_SEC / MIN_REPLY_RATE);
+}
+
+/* The command at the head of in_flight changed: its reply is awaited from
+ * now on. */
+static void
+reply_clock_start (Pop3Client *self)
+{
+  self->reply_started = g_get_monotonic_time ();
+  self->reply_received = 0;
+}
+
+void
+_pop3_client_push_in_flight (Pop3Client *self,
+                             Command    *command)
+{
+  if (g_queue_is_empty (&self->in_flight))
+    reply_clock_start (self);
+  g_queue_push_tail (&self->in_flight, command);
+}
 
 static gboolean
 is_busy (Pop3Client *self)
@@ -339,15 +380,64 @@ is_busy (Pop3Client *self)
 void
 _pop3_client_watchdog_touch (Pop3Client *self)
 {
+  gint64 ready;
+
   if (self->watchdog == NULL)
     return;
 
-  if (is_busy (self))
-    g_source_set_ready_time (self->watchdog,
-                             g_get_monotonic_time () +
-                             (gint64) self->timeout * G_USEC_PER_SEC);
-  else
-    g_source_set_ready_time (self->watchdog, -1);
+  if (!is_busy (self))
+    {
+      g_source_set_ready_time (self->watchdog, -1);
+      return;
+    }
+
+  ready = g_get_monotonic_time () + (gint64) self->timeout * G_USEC_PER_SEC;
+  if (!g_queue_is_empty (&self->in_flight))
+    ready = MIN (ready, reply_deadline (self));
+  g_source_set_ready_time (self->watchdog, ready);
+}
+
+static const char *
+server_host (Pop3Client *self)
+{
+  if (G_IS_NETWORK_ADDRESS (self->identity))
+    return g_network_address_get_hostname (G_NETWORK_ADDRESS (self->identity));
+
+  return NULL;
+}
+
+static GError *
+timeout_error_new (Pop3Client *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  guint seconds;
+  const char *host;
+
+  /* A reply of which nothing came is silence, not slowness. */
+  if (g_queue_is_empty (&self->in_flight) || self->reply_received == 0 ||
+      now < reply_deadline (self))
+    return g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
+                        _("The server did not answer within %u seconds."),
+                        self->timeout);
+
+  seconds = (now - self->reply_started) / G_USEC_PER_SEC;
+  host = server_host (self);
+  if (host != NULL)
+    return g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
+                        g_dngettext (GETTEXT_PACKAGE,
+                                     "The server %s was too slow: one reply "
+                                     "took more than %u second.",
+                                     "The server %s was too slow: one reply "
+                                     "took more than %u seconds.", seconds),
+                        host, seconds);
+
+  return g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
+                      g_dngettext (GETTEXT_PACKAGE,
+                                   "The server was too slow: one reply took "
+                                   "more than %u second.",
+                                   "The server was too slow: one reply took "
+                                   "more than %u seconds.", seconds),
+                      seconds);
 }
 
 static gboolean
@@ -363,9 +453,7 @@ watchdog_dispatch (GSource     *source,
     return G_SOURCE_CONTINUE;
 
   self->timed_out = TRUE;
-  error = g_error_new (POP3_ERROR, POP3_ERROR_TIMEOUT,
-                       _("The server did not answer within %u seconds."),
-                       self->timeout);
+  error = timeout_error_new (self);
   g_cancellable_cancel (self->io_cancellable);
   _pop3_client_fail_all (self, error);
 
@@ -657,6 +745,7 @@ read_cb (GObject      *object,
       return;
     }
 
+  self->reply_received += n;
   _pop3_client_watchdog_touch (self);
 
   if (!pop3_parser_feed (self->parser, self->read_buffer, n, &error))
@@ -676,6 +765,7 @@ read_cb (GObject      *object,
 
       if (command->line != NULL)
         self->bytes_in_flight -= strlen (command->line) + 2;
+      reply_clock_start (self);
 
       complete_command (self, command, reply);
 
@@ -846,7 +936,7 @@ pump (Pop3Client *self)
       self->bytes_in_flight += strlen (command->line) + 2;
 
       pop3_parser_push_expect (self->parser, command->expect);
-      g_queue_push_tail (&self->in_flight, command);
+      _pop3_client_push_in_flight (self, command);
       if (command->kind == COMMAND_STLS)
         self->tls_pending = TRUE;
     }
