@@ -136,9 +136,26 @@ ask_running_instance (GError **error)
 
 typedef struct
 {
-  GMainLoop *loop;
-  gboolean   failed;
+  GMainLoop           *loop;
+  PopcheckAccountList *accounts;
+  gboolean             failed;
 } CheckOnce;
+
+/* One line per failed account, naming it: with several accounts, an
+ * error alone does not say whose it is. */
+static void
+print_account_error (CheckOnce    *once,
+                     const char   *account_id,
+                     const GError *error)
+{
+  PopcheckAccount *account = popcheck_account_list_lookup (once->accounts, account_id);
+  const char *name = account != NULL ? popcheck_account_get_display_name (account) : NULL;
+
+  if (name == NULL || *name == '\0')
+    name = account_id;
+  /* Translators: an account's name, then why its check failed. */
+  g_printerr (_("%s: %s\n"), name, error->message);
+}
 
 static void
 check_once_done_cb (GObject      *object,
@@ -159,7 +176,7 @@ check_once_done_cb (GObject      *object,
 
       if (error != NULL)
         {
-          g_printerr ("%s\n", error->message);
+          print_account_error (once, outcome->account_id, error);
           once->failed = TRUE;
         }
     }
@@ -206,6 +223,7 @@ check_once (void)
    * announce it again, so the checker writes the state before it ends. */
   checker = popcheck_checker_new (accounts);
   once.loop = loop;
+  once.accounts = accounts;
   popcheck_checker_check_accounts_async (checker,
                                          (const char * const *) account_ids->pdata,
                                          NULL, check_once_done_cb, &once);

@@ -1001,7 +1001,8 @@ test_check_once (void)
  * is in the keyfile settings backend, which the executable reads too. */
 
 static char *
-run_check_once_without_display (void)
+run_check_once_without_display (int    expected_status,
+                                char **err_out)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) subprocess = NULL;
@@ -1023,7 +1024,9 @@ run_check_once_without_display (void)
   g_assert_no_error (error);
   g_test_message ("popcheck --check: stdout “%s”, stderr “%s”", out, err);
   g_assert_true (g_subprocess_get_if_exited (subprocess));
-  g_assert_cmpint (g_subprocess_get_exit_status (subprocess), ==, 0);
+  g_assert_cmpint (g_subprocess_get_exit_status (subprocess), ==, expected_status);
+  if (err_out != NULL)
+    *err_out = g_steal_pointer (&err);
   return g_steal_pointer (&out);
 }
 
@@ -1035,6 +1038,7 @@ test_check_once_account (void)
   g_autofree char *settings = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
   gboolean stored = FALSE;
 
@@ -1061,14 +1065,52 @@ test_check_once_account (void)
   g_assert_no_error (error);
 
   /* The first check learns what is there: none of it is news. */
-  out = run_check_once_without_display ();
+  out = run_check_once_without_display (0, NULL);
   g_assert_cmpstr (out, ==, "0 new messages\n");
 
   /* A new message, and a later run knows the rest from the saved state. */
   popcheck_test_demo_deliver (demo, "once1", "<once@example.org>", "Once more");
   g_clear_pointer (&out, g_free);
-  out = run_check_once_without_display ();
+  out = run_check_once_without_display (0, NULL);
   g_assert_cmpstr (out, ==, "1 new message\n");
+
+  /* A second account whose password is wrong: its error names it, once,
+   * and the first account is still checked. */
+  popcheck_test_demo_add_user (demo, "once2", "right-password", FALSE);
+  stored = FALSE;
+  popcheck_secret_store_async (demo->host, demo->pop3s_port, "once2", "wrong-password",
+                               NULL, stored_cb, &stored);
+  WAIT_UNTIL (stored);
+  g_clear_pointer (&settings, g_free);
+  settings = g_strdup_printf ("[org/example/PopCheck]\n"
+                              "accounts=['once', 'other']\n"
+                              "\n"
+                              "[org/example/PopCheck/accounts/once]\n"
+                              "display-name='Once'\n"
+                              "host='%s'\n"
+                              "port=uint16 %u\n"
+                              "security='tls'\n"
+                              "user='once1'\n"
+                              "pinned-fingerprint='%s'\n"
+                              "\n"
+                              "[org/example/PopCheck/accounts/other]\n"
+                              "display-name='Other Mail'\n"
+                              "host='%s'\n"
+                              "port=uint16 %u\n"
+                              "security='tls'\n"
+                              "user='once2'\n"
+                              "pinned-fingerprint='%s'\n",
+                              demo->host, demo->pop3s_port, demo->fingerprint,
+                              demo->host, demo->pop3s_port, demo->fingerprint);
+  g_file_set_contents (keyfile, settings, -1, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&out, g_free);
+  out = run_check_once_without_display (1, &err);
+  /* Still the one new message of the first account. */
+  g_assert_cmpstr (out, ==, "1 new message\n");
+  g_assert_true (g_str_has_prefix (err, "Other Mail: "));
+  g_assert_null (strstr (err, "Once:"));
+  g_assert_null (strstr (err + 1, "Other Mail: "));
 
   g_unlink (keyfile);
 }
