@@ -838,7 +838,9 @@ run_script (Connection     *conn,
         case STEP_EXPECT:
         case STEP_EXPECT_PREFIX:
           {
-            g_autofree char *expected = g_strndup ((const char *) data, len);
+            /* An empty GBytes has no data: expect "" then means "". */
+            g_autofree char *expected =
+              g_strndup (len > 0 ? (const char *) data : "", len);
             g_autofree char *line = connection_read_line (conn);
 
             if (line == NULL)

@@ -1,4 +1,5 @@
-/* test-auth.c: APOP and SASL computations against their RFC examples
+/* test-auth.c: APOP and SASL computations against their RFC examples,
+ * and the OAuth2 mechanisms' against their documented ones
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -142,6 +143,148 @@ test_safe_argument (void)
     g_assert_false (pop3_auth_is_safe_argument (unsafe[i]));
 }
 
+/* Google's XOAUTH2 documentation, byte for byte. */
+static void
+test_xoauth2 (void)
+{
+  g_autofree char *response =
+    pop3_auth_xoauth2_response ("someuser@example.com",
+                                "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg");
+
+  g_assert_cmpstr (response, ==,
+                   "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5"
+                   "LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cB"
+                   "AQ==");
+}
+
+static void
+assert_base64_of (const char *encoded,
+                  const char *expected)
+{
+  g_autofree guchar *decoded = NULL;
+  gsize decoded_len;
+
+  decoded = g_base64_decode (encoded, &decoded_len);
+  g_assert_cmpmem (decoded, decoded_len, expected, strlen (expected));
+}
+
+/* RFC 7628, section 4.1, and the cases around it. */
+static void
+test_oauthbearer (void)
+{
+  g_autofree char *response =
+    pop3_auth_oauthbearer_response ("user@example.com", "server.example.com",
+                                    143,
+                                    "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==");
+  g_autofree char *no_host =
+    pop3_auth_oauthbearer_response ("user@example.com", NULL, 0, "tok");
+  g_autofree char *escaped =
+    pop3_auth_oauthbearer_response ("a,b=c", "h", 995, "tok");
+
+  g_assert_cmpstr (response, ==,
+                   "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUu"
+                   "Y29tAXBvcnQ9MTQzAWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNS"
+                   "bGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB");
+  assert_base64_of (no_host,
+                    "n,a=user@example.com,\001auth=Bearer tok\001\001");
+  /* RFC 5801, section 4: "," and "=" in a saslname. */
+  assert_base64_of (escaped,
+                    "n,a=a=2Cb=3Dc,\001host=h\001port=995\001"
+                    "auth=Bearer tok\001\001");
+}
+
+static char *
+base64_of_text (const char *text)
+{
+  return g_base64_encode ((const guchar *) text, strlen (text));
+}
+
+static void
+test_oauth_challenge_status (void)
+{
+  static const struct
+  {
+    const char *json;
+    const char *status;
+  } cases[] = {
+    /* What Microsoft and Google send, and RFC 7628's example. */
+    { "{\"status\":\"401\",\"schemes\":\"bearer\",\"scope\":"
+      "\"https://outlook.office.com/POP.AccessAsUser.All\"}", "401" },
+    { "{\"status\":\"400\",\"schemes\":\"Bearer\",\"scope\":"
+      "\"https://mail.google.com/\"}", "400" },
+    { "{\"status\":\"invalid_token\",\"scope\":\"example_scope\","
+      "\"openid-configuration\":\"https://example.com/.well-known/"
+      "openid-configuration\"}", "invalid_token" },
+    /* Spacing, escapes, other values and the first "status" winning. */
+    { " {\r\n \"scope\" : [\"a\", {\"b\": null}], \"status\" : \"4\\u0030"
+      "1\"\t} ", "401" },
+    { "{\"st\\u0061tus\":401,\"ok\":false}", "401" },
+    { "{\"status\":\"401\",\"status\":\"200\"}", "401" },
+    { "{\"detail\":{\"status\":\"200\"},\"status\":\"401\"}", "401" },
+    /* JSON, but no status a person could be shown. */
+    { "{}", NULL },
+    { "{\"scope\":\"x\"}", NULL },
+    { "{\"status\":\"\"}", NULL },
+    { "{\"status\":{\"code\":\"401\"}}", NULL },
+    { "{\"status\":\"4 01\"}", NULL },
+    { "{\"status\":\"\\u001b[2J\"}", NULL },
+    { "{\"status\":\"0123456789012345678901234567890123456789012345678901"
+      "234567890123456789\"}", NULL },
+    /* Not JSON, or not all of it. */
+    { "not json", NULL },
+    { "[\"status\",\"401\"]", NULL },
+    { "{\"status\":\"401\"", NULL },
+    { "{\"status\":\"401\"} trailing", NULL },
+    { "{\"status\":\"401\",}", NULL },
+    { "{\"status\" \"401\"}", NULL },
+    { "{\"status\":\"40\n1\"}", NULL },
+    { "{\"status\":\"\\ud800\"}", NULL },
+    { "{\"status\":\"\\u00\"}", NULL },
+    { "{\"status\":\"\\x\"}", NULL },
+    { "{\"a\":[[[[[[[[[[]]]]]]]]]],\"status\":\"401\"}", NULL },
+  };
+  const char *not_base64[] = {
+    "", "!!not base64", "eyJzdGF0dXMiOiI0MDEifQ", "eyJz dGF0",
+  };
+  g_autoptr(GString) long_json = g_string_new ("{\"scope\":\"");
+  g_autofree char *long_challenge = NULL;
+  g_autofree char *long_status = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *challenge = base64_of_text (cases[i].json);
+      g_autofree char *status = pop3_auth_oauth_challenge_status (challenge);
+
+      g_test_message ("JSON %s", cases[i].json);
+      g_assert_cmpstr (status, ==, cases[i].status);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (not_base64); i++)
+    g_assert_null (pop3_auth_oauth_challenge_status (not_base64[i]));
+
+  /* Past the bound, even valid JSON is not read. */
+  while (long_json->len < 4096)
+    g_string_append_c (long_json, 'x');
+  g_string_append (long_json, "\",\"status\":\"401\"}");
+  long_challenge = base64_of_text (long_json->str);
+  long_status = pop3_auth_oauth_challenge_status (long_challenge);
+  g_assert_null (long_status);
+}
+
+static void
+test_oauth_value (void)
+{
+  const char *invalid[] = {
+    "", "tok\r\nDELE 1", "tok\n", "\r", "tok\001en", "tok\ten", "tok\177",
+  };
+
+  g_assert_true (pop3_auth_is_valid_oauth_value ("ya29.a0Af-_~+/x=="));
+  g_assert_true (pop3_auth_is_valid_oauth_value ("jos\xc3\xa9@example.com"));
+
+  for (guint i = 0; i < G_N_ELEMENTS (invalid); i++)
+    g_assert_false (pop3_auth_is_valid_oauth_value (invalid[i]));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -156,6 +299,11 @@ main (int   argc,
   g_test_add_func ("/auth/plain", test_plain);
   g_test_add_func ("/auth/base64", test_base64);
   g_test_add_func ("/auth/safe-argument", test_safe_argument);
+  g_test_add_func ("/auth/xoauth2", test_xoauth2);
+  g_test_add_func ("/auth/oauthbearer", test_oauthbearer);
+  g_test_add_func ("/auth/oauth-challenge-status",
+                   test_oauth_challenge_status);
+  g_test_add_func ("/auth/oauth-value", test_oauth_value);
 
   status = g_test_run ();
 

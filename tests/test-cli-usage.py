@@ -33,10 +33,10 @@ def closed_port():
         return s.getsockname()[1]
 
 
-def run_cli(*args, stdin=b'', timeout=30):
+def run_cli(*args, stdin=b'', timeout=30, env=None):
     return subprocess.run([CLI] + list(args), input=stdin,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
 
 
 class ScriptedServer:
@@ -283,6 +283,37 @@ class UsageTest(unittest.TestCase):
     def test_bad_auth(self):
         self.assertUsageError(self.base('--auth', 'kerberos', 'stat'),
                               mentions='kerberos')
+
+    def test_bad_auth_names_every_method(self):
+        result = run_cli(*self.base('--auth', 'oauth', 'stat'))
+        self.assertEqual(result.returncode, EXIT_USAGE)
+        self.assertEqual(result.stderr.decode().splitlines()[0],
+                         'popcheck-cli: "oauth" is not an --auth method; use '
+                         'auto, user, apop, plain, login, cram-md5, xoauth2 '
+                         'or oauthbearer')
+
+    def test_access_token_that_cannot_be_sent(self):
+        for method in ('xoauth2', 'oauthbearer'):
+            for token in (b'tok\ren\n', b'tok\x01en\n', b'\n'):
+                with self.subTest(method=method, token=token):
+                    result = run_cli(*self.base('--user', 'alice',
+                                                '--password-stdin', '--auth',
+                                                method, 'stat'), stdin=token)
+                    self.assertEqual(result.returncode, EXIT_USAGE)
+                    self.assertEqual(result.stderr.decode().splitlines()[0],
+                                     'popcheck-cli: the access token is '
+                                     'empty or has a line break or another '
+                                     'control character in it, which cannot '
+                                     'be sent to a POP3 server')
+
+    def test_account_add_refuses_oauth(self):
+        for method in ('xoauth2', 'oauthbearer'):
+            with self.subTest(method=method):
+                self.assertUsageError(['account', 'add', 'X', '--host', 'h',
+                                       '--user', 'u', '--auth', method],
+                                      stdin=b'ya29.token\n',
+                                      mentions='--auth %s and '
+                                               '--password-stdin' % method)
 
     def test_bad_debug(self):
         for level in ['3', '-1', 'x', '']:
@@ -674,6 +705,135 @@ class ScriptedSessionTest(unittest.TestCase):
         self.assertIn('C: USER alice', stderr)
         self.assertIn('C: NOOP', stderr)
         self.assertNotIn('secret', stderr)
+
+
+TOKEN = b'ya29.a0Af-Token_~+/value=='
+
+
+class OAuthServer(ScriptedServer):
+    """Takes an access token as Microsoft's POP3 server does: only in the
+    two-step form (AUTH, "+ ", the initial response), answering a token
+    it does not know with base64 JSON, and the client's answer to that
+    with -ERR."""
+
+    CHALLENGE = base64.b64encode(
+        b'{"status":"401","schemes":"bearer",'
+        b'"scope":"https://outlook.office.com/POP.AccessAsUser.All"}')
+
+    def __init__(self, **kwargs):
+        self.mechanism = None
+        self.refused = False
+        self.initial = None
+        self.dance = None
+        super().__init__(**kwargs)
+
+    def _answer(self, verb, args):
+        # The base class splits and upper-cases; base64 needs the line.
+        line = self.received[-1].encode()
+        if self.refused:
+            self.refused = False
+            self.dance = line
+            return b'-ERR [AUTH] Authentication failed\r\n'
+        if self.mechanism is not None:
+            return self._token(line)
+        if verb == b'CAPA':
+            return self._multi(b'+OK', [b'USER',
+                                        b'SASL XOAUTH2 OAUTHBEARER'])
+        if verb == b'AUTH':
+            if len(args) != 1:
+                return b'-ERR AUTH with an initial response is refused\r\n'
+            self.mechanism = args[0].upper()
+            return b'+ \r\n'
+        return super()._answer(verb, args)
+
+    def expected(self, mechanism, token):
+        if mechanism == b'XOAUTH2':
+            return b'user=alice\x01auth=Bearer %s\x01\x01' % token
+        return (b'n,a=alice,\x01host=127.0.0.1\x01port=%d\x01'
+                b'auth=Bearer %s\x01\x01' % (self.port, token))
+
+    def _token(self, line):
+        mechanism, self.mechanism = self.mechanism, None
+        self.initial = base64.b64decode(line)
+        if self.initial == self.expected(mechanism, TOKEN):
+            return b'+OK User successfully authenticated.\r\n'
+        self.refused = True
+        return b'+ ' + self.CHALLENGE + b'\r\n'
+
+
+class OAuthSessionTest(unittest.TestCase):
+    """--auth xoauth2|oauthbearer: the line on standard input is the
+    access token."""
+
+    def start(self):
+        server = OAuthServer(messages=[MESSAGE_1])
+        self.addCleanup(server.close)
+        return server
+
+    def cli(self, server, *args, stdin=b'', env=None):
+        return run_cli('--host', '127.0.0.1', '--port', str(server.port),
+                       '--security', 'none', '--timeout', '10',
+                       '--user', 'alice', '--password-stdin', *args,
+                       stdin=stdin, env=env)
+
+    def test_token_from_stdin(self):
+        for method in (b'XOAUTH2', b'OAUTHBEARER'):
+            with self.subTest(method=method):
+                server = self.start()
+                # GLib's own debug messages too, on standard output.
+                result = self.cli(server, '--debug', '2', '--auth',
+                                  method.decode().lower(), 'stat',
+                                  stdin=TOKEN + b'\n',
+                                  env=dict(os.environ,
+                                           G_MESSAGES_DEBUG='all'))
+                self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+                self.assertEqual(server.initial,
+                                 server.expected(method, TOKEN))
+                self.assertIn('AUTH ' + method.decode(), server.received)
+                self.assertIn('STAT', server.received)
+                self.assertNotIn('USER alice', server.received)
+                stderr = result.stderr.decode()
+                self.assertIn('C: AUTH %s\n' % method.decode(), stderr)
+                self.assertIn('C: ********\n', stderr)
+                sent = base64.b64encode(server.initial)
+                for output in (result.stdout, result.stderr):
+                    self.assertNotIn(TOKEN, output)
+                    self.assertNotIn(sent, output)
+
+    def test_refused_token(self):
+        for method, answer in ((b'XOAUTH2', b''), (b'OAUTHBEARER', b'AQ==')):
+            with self.subTest(method=method):
+                server = self.start()
+                result = self.cli(server, '--json', '--auth',
+                                  method.decode().lower(), 'stat',
+                                  stdin=b'ya29.expired\n')
+                self.assertEqual(result.returncode, EXIT_AUTH, result.stderr)
+                self.assertEqual(server.dance, answer)
+                self.assertNotIn('STAT', server.received)
+                self.assertEqual(
+                    result.stderr.decode(),
+                    'popcheck-cli: could not log in as alice: the server '
+                    'refused the access token; it may have expired or been '
+                    'revoked (status "401"): it answered "-ERR [AUTH] '
+                    'Authentication failed"\n')
+                objs = [json.loads(l)
+                        for l in result.stdout.decode().splitlines()]
+                self.assertEqual(len(objs), 1, objs)
+                self.assertEqual(objs[0]['command'], 'login')
+                self.assertIs(objs[0]['ok'], False)
+                self.assertEqual(objs[0]['oauth_status'], '401')
+                self.assertEqual(objs[0]['code'], 'AUTH')
+                self.assertEqual(objs[0]['response'],
+                                 '-ERR [AUTH] Authentication failed')
+
+    def test_auto_never_picks_oauth(self):
+        server = self.start()
+        result = self.cli(server, 'stat', stdin=b'secret\n')
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertIn('USER alice', server.received)
+        self.assertIn('PASS secret', server.received)
+        self.assertFalse([l for l in server.received
+                          if l.startswith('AUTH')], server.received)
 
 
 # OSC (window title), CSI (clear screen) in its 7-bit and C1 forms, and

@@ -111,6 +111,37 @@ test_data_survives (void)
   g_assert_cmpstr (described, ==, "Nothing was deleted.");
 }
 
+/* A refused access token keeps the server's words and code, adds the
+ * status of its JSON, and says what it is. */
+static void
+test_token_refused (void)
+{
+  g_autoptr(GError) reply = error_for_err_text ("[AUTH] Invalid credentials");
+  g_autoptr(GError) refused = pop3_error_new_token_refused (reply, "401");
+  g_autoptr(GError) copy = g_error_copy (refused);
+  g_autoptr(GError) bare_reply = error_for_err_text ("");
+  g_autoptr(GError) bare = pop3_error_new_token_refused (bare_reply, NULL);
+  g_autofree char *described = pop3_error_describe (copy);
+  g_autofree char *bare_described = pop3_error_describe (bare);
+
+  g_assert_error (copy, POP3_ERROR, POP3_ERROR_AUTH_TOKEN);
+  g_assert_cmpint (pop3_error_get_kind (copy), ==, POP3_ERROR_KIND_AUTH);
+  g_assert_cmpstr (pop3_error_get_oauth_status (copy), ==, "401");
+  g_assert_cmpstr (pop3_error_get_response_code (copy), ==, "AUTH");
+  g_assert_cmpstr (pop3_error_get_server_text (copy), ==,
+                   "[AUTH] Invalid credentials");
+  g_assert_cmpstr (described, ==,
+                   "The server refused the access token; it may have "
+                   "expired or been revoked. The server said: "
+                   "“[AUTH] Invalid credentials”");
+
+  g_assert_null (pop3_error_get_oauth_status (bare));
+  g_assert_null (pop3_error_get_oauth_status (reply));
+  g_assert_cmpstr (bare_described, ==,
+                   "The server refused the access token; it may have "
+                   "expired or been revoked.");
+}
+
 static const struct
 {
   Pop3Error     code;
@@ -128,6 +159,7 @@ static const struct
   { POP3_ERROR_INVALID_ARGUMENT, POP3_ERROR_KIND_LOCAL },
   { POP3_ERROR_NOT_SUPPORTED, POP3_ERROR_KIND_PROTOCOL },
   { POP3_ERROR_CONNECT, POP3_ERROR_KIND_NETWORK },
+  { POP3_ERROR_AUTH_TOKEN, POP3_ERROR_KIND_AUTH },
 };
 
 static void
@@ -319,6 +351,7 @@ main (int   argc,
   g_test_add_func ("/error/kind/engine", test_engine_kinds);
   g_test_add_func ("/error/kind/other-domains", test_other_domains);
   g_test_add_func ("/error/data-survives", test_data_survives);
+  g_test_add_func ("/error/token-refused", test_token_refused);
   g_test_add_func ("/error/describe/replies", test_describe_reply);
   g_test_add_func ("/error/connect", test_connect);
   g_test_add_func ("/error/certificate", test_certificate);

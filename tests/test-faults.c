@@ -401,6 +401,20 @@ script_expect_noop (Pop3FakeScript *script)
   pop3_fake_script_send (script, "+OK\r\n");
 }
 
+/* Nothing was sent but a NOOP, which got its own reply: what was refused
+ * never reached the server. */
+static void
+assert_only_noop_sent (Fixture *f)
+{
+  g_auto(GStrv) commands = NULL;
+
+  assert_noop_ok (f->client);
+  stop_server_checked (f);
+  commands = pop3_fake_server_get_commands (f->server);
+  g_assert_cmpuint (g_strv_length (commands), ==, prelude_commands (f) + 1);
+  g_assert_cmpstr (commands[prelude_commands (f)], ==, "NOOP");
+}
+
 /* Fixture */
 
 static void
@@ -1684,7 +1698,8 @@ test_credentials_injection (Fixture       *f,
 {
   static const Pop3AuthMethod methods[] = {
     POP3_AUTH_AUTO, POP3_AUTH_USER, POP3_AUTH_APOP, POP3_AUTH_PLAIN,
-    POP3_AUTH_LOGIN, POP3_AUTH_CRAM_MD5,
+    POP3_AUTH_LOGIN, POP3_AUTH_CRAM_MD5, POP3_AUTH_XOAUTH2,
+    POP3_AUTH_OAUTHBEARER,
   };
   static const char *const hostile[] = {
     "a\rb", "a\nb", "x\r\nDELE 1", "\r\n", "guido\n",
@@ -1694,7 +1709,6 @@ test_credentials_injection (Fixture       *f,
                     "USER\r\nSASL PLAIN LOGIN CRAM-MD5\r\n");
   g_autoptr(GError) error = NULL;
   g_autoptr(Pop3Reply) reply = NULL;
-  g_auto(GStrv) commands = NULL;
   GAsyncResult *result = NULL;
 
   script_expect_noop (script);
@@ -1743,13 +1757,7 @@ test_credentials_injection (Fixture       *f,
   g_assert_error (error, POP3_ERROR, POP3_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
-  /* Nothing of all that was sent: the next line the server sees is the
-   * NOOP, and it gets its own reply. */
-  assert_noop_ok (f->client);
-  stop_server_checked (f);
-  commands = pop3_fake_server_get_commands (f->server);
-  g_assert_cmpuint (g_strv_length (commands), ==, prelude_commands (f) + 1);
-  g_assert_cmpstr (commands[prelude_commands (f)], ==, "NOOP");
+  assert_only_noop_sent (f);
   g_assert_false (received_contains (f, "DELE"));
   g_assert_false (received_contains (f, PASSWORD));
 }
@@ -1901,6 +1909,323 @@ test_debug_redaction (Fixture       *f,
       g_assert_true (lines_contain (f->debug_lines, level2_start, G_MAXUINT,
                                     level2[i]));
     }
+}
+
+/* OAuth2 */
+
+#define TOKEN "ya29.a0Af-Token_~+/value=="
+#define OAUTH_CAPA "USER\r\nSASL PLAIN XOAUTH2 OAUTHBEARER\r\n"
+/* The failure challenges of Microsoft (XOAUTH2) and RFC 7628, section
+ * 4.3 (OAUTHBEARER), in base64. */
+#define JSON_401 "{\"status\":\"401\",\"schemes\":\"bearer\",\"scope\":" \
+  "\"https://outlook.office.com/POP.AccessAsUser.All\"}"
+#define JSON_INVALID_TOKEN "{\"status\":\"invalid_token\",\"scope\":" \
+  "\"example_scope\",\"openid-configuration\":" \
+  "\"https://example.com/.well-known/openid-configuration\"}"
+#define OAUTHBEARER_START "bixhPWd1aWRvLAFob3N0PWxvY2FsaG9zdAFwb3J0P"
+#define MS_REFUSAL "Authentication failure: unknown user name or bad password."
+
+static char *
+xoauth2_of (const char *token)
+{
+  g_autofree char *message =
+    g_strconcat ("user=" USER_NAME "\001auth=Bearer ", token, "\001\001",
+                 NULL);
+
+  return base64_of (message, strlen (message));
+}
+
+static char *
+oauthbearer_of (Fixture *f)
+{
+  g_autofree char *message =
+    g_strdup_printf ("n,a=" USER_NAME ",\001host=localhost\001port=%u\001"
+                     "auth=Bearer " TOKEN "\001\001",
+                     pop3_fake_server_get_port (f->server));
+
+  return base64_of (message, strlen (message));
+}
+
+static void
+script_add_continuation (Pop3FakeScript *script,
+                         const char     *json)
+{
+  g_autofree char *challenge = base64_of (json, strlen (json));
+  g_autofree char *line = g_strconcat ("+ ", challenge, "\r\n", NULL);
+
+  pop3_fake_script_send (script, line);
+}
+
+/* The line the client sent right after @command. */
+static char *
+command_after (Fixture    *f,
+               const char *command)
+{
+  g_auto(GStrv) commands = pop3_fake_server_get_commands (f->server);
+
+  for (guint i = 0; commands[i] != NULL; i++)
+    if (g_str_equal (commands[i], command) && commands[i + 1] != NULL)
+      return g_strdup (commands[i + 1]);
+
+  return NULL;
+}
+
+/* Neither the token nor what carries it reaches the debug output; the
+ * test runs at the level that shows the most. */
+static void
+assert_token_not_in_debug (Fixture *f)
+{
+  g_autofree char *xoauth2 = xoauth2_of (TOKEN);
+  g_autofree char *oauthbearer = oauthbearer_of (f);
+
+  g_assert_cmpuint (f->debug_lines->len, >, 0);
+  for (guint i = 0; i < f->debug_lines->len; i++)
+    {
+      const char *line = f->debug_lines->pdata[i];
+
+      g_test_message ("debug: %s", line);
+      g_assert_null (strstr (line, TOKEN));
+      g_assert_null (strstr (line, xoauth2));
+      g_assert_null (strstr (line, oauthbearer));
+    }
+  g_assert_true (lines_contain (f->debug_lines, 0, G_MAXUINT, "C: ********"));
+}
+
+/* A server like Microsoft's, which refuses a token on the AUTH line
+ * itself: the script expects the bare "AUTH XOAUTH2", so an initial
+ * response there would be a mismatch.  Then "+ " and the token, byte for
+ * byte. */
+static void
+test_oauth_two_step (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK The Microsoft Exchange POP3 service is ready.\r\n",
+                    OAUTH_CAPA);
+  g_autofree char *xoauth2 = xoauth2_of (TOKEN);
+  g_autofree char *oauthbearer = NULL;
+  g_autofree char *sent = NULL;
+  g_autoptr(GError) error = NULL;
+
+  script_add_capa (f, script, OAUTH_CAPA);
+  pop3_fake_script_expect (script, "AUTH XOAUTH2");
+  pop3_fake_script_send (script, "+ \r\n");
+  pop3_fake_script_expect (script, xoauth2);
+  pop3_fake_script_send (script, "+OK User successfully authenticated.\r\n");
+  pop3_fake_script_expect (script, "AUTH OAUTHBEARER");
+  pop3_fake_script_send (script, "+\r\n");
+  /* "n,a=": the whole line names the server's port, known once it
+   * runs, and is checked below. */
+  pop3_fake_script_expect_prefix (script, OAUTHBEARER_START);
+  pop3_fake_script_send (script, "+OK\r\n");
+  script_expect_noop (script);
+
+  pop3_client_set_debug_level (f->client, 2);
+  start_and_connect (f, script);
+  login_with (f->client, USER_NAME, TOKEN, POP3_AUTH_XOAUTH2, &error);
+  g_assert_no_error (error);
+  login_with (f->client, USER_NAME, TOKEN, POP3_AUTH_OAUTHBEARER, &error);
+  g_assert_no_error (error);
+  assert_noop_ok (f->client);
+  stop_server_checked (f);
+
+  oauthbearer = oauthbearer_of (f);
+  sent = command_after (f, "AUTH OAUTHBEARER");
+  g_assert_cmpstr (sent, ==, oauthbearer);
+  assert_token_not_in_debug (f);
+}
+
+/* The failure dance: the server answers the token with base64 JSON, the
+ * client answers that (an empty line for XOAUTH2, %x01 for OAUTHBEARER),
+ * and the -ERR that follows is a refused token with the JSON's status.
+ * The session stays usable. */
+static void
+test_oauth_refused (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK ready\r\n", OAUTH_CAPA);
+  g_autofree char *xoauth2 = xoauth2_of (TOKEN);
+  g_autofree char *described = NULL;
+  g_autoptr(GError) error = NULL;
+
+  script_add_capa (f, script, OAUTH_CAPA);
+  pop3_fake_script_expect (script, "AUTH XOAUTH2");
+  pop3_fake_script_send (script, "+ \r\n");
+  pop3_fake_script_expect (script, xoauth2);
+  script_add_continuation (script, JSON_401);
+  pop3_fake_script_expect (script, "");
+  pop3_fake_script_send (script, "-ERR " MS_REFUSAL "\r\n");
+  pop3_fake_script_expect (script, "AUTH OAUTHBEARER");
+  pop3_fake_script_send (script, "+ \r\n");
+  pop3_fake_script_expect_prefix (script, OAUTHBEARER_START);
+  script_add_continuation (script, JSON_INVALID_TOKEN);
+  pop3_fake_script_expect (script, "AQ==");
+  pop3_fake_script_send (script, "-ERR [AUTH] Invalid credentials\r\n");
+  script_expect_noop (script);
+
+  pop3_client_set_debug_level (f->client, 2);
+  start_and_connect (f, script);
+
+  g_assert_false (login_with (f->client, USER_NAME, TOKEN, POP3_AUTH_XOAUTH2,
+                              &error));
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_AUTH_TOKEN);
+  g_assert_cmpint (pop3_error_get_kind (error), ==, POP3_ERROR_KIND_AUTH);
+  g_assert_cmpstr (pop3_error_get_oauth_status (error), ==, "401");
+  described = pop3_error_describe (error);
+  g_assert_cmpstr (described, ==,
+                   "The server refused the access token; it may have "
+                   "expired or been revoked. The server said: "
+                   "“" MS_REFUSAL "”");
+  g_clear_error (&error);
+
+  g_assert_false (login_with (f->client, USER_NAME, TOKEN,
+                              POP3_AUTH_OAUTHBEARER, &error));
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_AUTH_TOKEN);
+  g_assert_cmpstr (pop3_error_get_oauth_status (error), ==, "invalid_token");
+  g_assert_cmpstr (pop3_error_get_response_code (error), ==, "AUTH");
+  g_assert_cmpint (pop3_error_get_kind (error), ==, POP3_ERROR_KIND_AUTH);
+
+  assert_noop_ok (f->client);
+  stop_server_checked (f);
+  assert_token_not_in_debug (f);
+  g_assert_true (lines_contain (f->debug_lines, 0, G_MAXUINT, "C: "));
+  g_assert_true (lines_contain (f->debug_lines, 0, G_MAXUINT, "C: AQ=="));
+}
+
+/* A challenge that is not base64 JSON still ends the exchange cleanly:
+ * the same answer, a refused token without a status.  A server that asks
+ * again after that gets "*" (RFC 5034, section 4); one that says +OK
+ * after refusing is not believed. */
+static void
+test_oauth_garbage_challenge (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK ready\r\n", OAUTH_CAPA);
+  g_autofree char *xoauth2 = xoauth2_of (TOKEN);
+  g_autoptr(GError) error = NULL;
+
+  script_add_capa (f, script, OAUTH_CAPA);
+  pop3_fake_script_expect (script, "AUTH XOAUTH2");
+  pop3_fake_script_send (script, "+ \r\n");
+  pop3_fake_script_expect (script, xoauth2);
+  pop3_fake_script_send (script, "+ !!not*base64\001{\"status\":\"401\"}\r\n");
+  pop3_fake_script_expect (script, "");
+  pop3_fake_script_send (script, "-ERR no\r\n");
+
+  pop3_fake_script_expect (script, "AUTH OAUTHBEARER");
+  pop3_fake_script_send (script, "+ \r\n");
+  pop3_fake_script_expect_prefix (script, OAUTHBEARER_START);
+  script_add_continuation (script, "{\"status\":\"401\"");
+  pop3_fake_script_expect (script, "AQ==");
+  pop3_fake_script_send (script, "-ERR\r\n");
+
+  pop3_fake_script_expect (script, "AUTH XOAUTH2");
+  pop3_fake_script_send (script, "+ \r\n");
+  pop3_fake_script_expect (script, xoauth2);
+  script_add_continuation (script, JSON_401);
+  pop3_fake_script_expect (script, "");
+  pop3_fake_script_send (script, "+ more?\r\n");
+  pop3_fake_script_expect (script, "*");
+  pop3_fake_script_send (script, "-ERR cancelled\r\n");
+
+  pop3_fake_script_expect (script, "AUTH XOAUTH2");
+  pop3_fake_script_send (script, "+ \r\n");
+  pop3_fake_script_expect (script, xoauth2);
+  script_add_continuation (script, JSON_401);
+  pop3_fake_script_expect (script, "");
+  pop3_fake_script_send (script, "+OK welcome after all\r\n");
+  script_expect_noop (script);
+  start_and_connect (f, script);
+
+  g_assert_false (login_with (f->client, USER_NAME, TOKEN, POP3_AUTH_XOAUTH2,
+                              &error));
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_AUTH_TOKEN);
+  g_assert_null (pop3_error_get_oauth_status (error));
+  g_assert_cmpstr (pop3_error_get_server_text (error), ==, "no");
+  g_clear_error (&error);
+
+  g_assert_false (login_with (f->client, USER_NAME, TOKEN,
+                              POP3_AUTH_OAUTHBEARER, &error));
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_AUTH_TOKEN);
+  g_assert_null (pop3_error_get_oauth_status (error));
+  g_clear_error (&error);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_false (login_with (f->client, USER_NAME, TOKEN,
+                                  POP3_AUTH_XOAUTH2, &error));
+      g_assert_error (error, POP3_ERROR, POP3_ERROR_AUTH);
+      g_assert_cmpstr (error->message, ==,
+                       "The server's authentication exchange was not "
+                       "understood.");
+      g_clear_error (&error);
+    }
+
+  assert_noop_ok (f->client);
+  stop_server_checked (f);
+}
+
+/* A token or user name that would break the message is refused before
+ * anything is sent, in words that say which. */
+static void
+test_oauth_bad_token (Fixture       *f,
+                      gconstpointer  data)
+{
+  static const Pop3AuthMethod methods[] = {
+    POP3_AUTH_XOAUTH2, POP3_AUTH_OAUTHBEARER,
+  };
+  static const char *const tokens[] = {
+    "ya29.tok\r\nDELE 1", "tok\n", "tok\r", "tok\001auth=Bearer x", "",
+  };
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK ready\r\n", OAUTH_CAPA);
+  g_autoptr(GError) error = NULL;
+
+  script_expect_noop (script);
+  start_and_connect (f, script);
+
+  for (guint m = 0; m < G_N_ELEMENTS (methods); m++)
+    for (guint t = 0; t < G_N_ELEMENTS (tokens) + 1; t++)
+      {
+        const char *user = t < G_N_ELEMENTS (tokens) ? USER_NAME : "a\001b";
+        const char *token = t < G_N_ELEMENTS (tokens) ? tokens[t] : TOKEN;
+
+        g_assert_false (login_with (f->client, user, token, methods[m],
+                                    &error));
+        g_assert_error (error, POP3_ERROR, POP3_ERROR_INVALID_ARGUMENT);
+        g_assert_cmpstr (error->message, ==,
+                         "The user name or access token is empty or "
+                         "contains a character that cannot be sent to the "
+                         "server.");
+        g_clear_error (&error);
+      }
+
+  assert_only_noop_sent (f);
+}
+
+/* Automatic choice never takes a method that needs a token: with only
+ * those and USER offered, it is USER/PASS. */
+static void
+test_oauth_not_automatic (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK ready\r\n", "USER\r\nSASL XOAUTH2 OAUTHBEARER\r\n");
+  g_autoptr(GError) error = NULL;
+
+  script_add_capa (f, script, "USER\r\nSASL XOAUTH2 OAUTHBEARER\r\n");
+  pop3_fake_script_expect (script, "USER " USER_NAME);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "PASS " PASSWORD);
+  pop3_fake_script_send (script, "+OK\r\n");
+  start_and_connect (f, script);
+
+  login_with (f->client, USER_NAME, PASSWORD, POP3_AUTH_AUTO, &error);
+  g_assert_no_error (error);
+  stop_server_checked (f);
+  g_assert_false (received_contains (f, "AUTH"));
 }
 
 /* A server that hangs up right after refusing the password: a clean
@@ -2433,6 +2758,12 @@ main (int   argc,
   add_all_modes ("sasl-extra-continuation", test_sasl_extra_continuation);
   add_all_modes ("sasl-bad-cram-challenge", test_sasl_bad_cram_challenge);
   add_all_modes ("continuation-outside-sasl", test_continuation_outside_sasl);
+
+  add_all_modes ("oauth-two-step", test_oauth_two_step);
+  add_all_modes ("oauth-refused", test_oauth_refused);
+  add_all_modes ("oauth-garbage-challenge", test_oauth_garbage_challenge);
+  add_all_modes ("oauth-bad-token", test_oauth_bad_token);
+  add_all_modes ("oauth-not-automatic", test_oauth_not_automatic);
 
   add_all_modes ("cancel-written", test_cancel_written);
   add_all_modes ("cancel-queued", test_cancel_queued);

@@ -943,6 +943,14 @@ run_account_add (CliAccounts *cli)
     status = popcheck_cli_parse_pin (options->pin, &pin);
   if (status != CLI_EXIT_OK)
     return status;
+  /* An access token expires within hours: stored like a password, it
+   * would soon stop working. */
+  if (auth == POP3_AUTH_XOAUTH2 || auth == POP3_AUTH_OAUTHBEARER)
+    return popcheck_cli_usage_error ("an account cannot store an OAuth2 "
+                                     "access token, which expires within "
+                                     "hours; use --host with --auth %s and "
+                                     "--password-stdin instead",
+                                     pop3_auth_method_to_string (auth));
 
   /* Last, so that a usage error never swallows the password. */
   password = read_new_password (options->user, options->host, &error);

@@ -162,8 +162,9 @@ popcheck_cli_parse_security_options (CliOptions     *options,
   if (options->auth != NULL &&
       !pop3_auth_method_from_string (options->auth, auth))
     return popcheck_cli_usage_error ("\"%s\" is not an --auth method; use "
-                                     "auto, user, apop, plain, login or "
-                                     "cram-md5", options->auth);
+                                     "auto, user, apop, plain, login, "
+                                     "cram-md5, xoauth2 or oauthbearer",
+                                     options->auth);
 
   return CLI_EXIT_OK;
 }

@@ -125,10 +125,31 @@ popcheck_cli_exit_status_for_error (const GError *error)
     }
 }
 
+/* A refused access token is worth a fresh one: say so, with what the
+ * server said about it. */
+static char *
+describe_token_refusal (const GError *error)
+{
+  const char *status = pop3_error_get_oauth_status (error);
+  const char *server_text = pop3_error_get_server_text (error);
+  GString *text = g_string_new ("the server refused the access token; it "
+                                "may have expired or been revoked");
+
+  if (status != NULL)
+    g_string_append_printf (text, " (status \"%s\")", status);
+  if (server_text != NULL)
+    g_string_append_printf (text, ": it answered \"-ERR %s\"", server_text);
+
+  return g_string_free (text, FALSE);
+}
+
 static char *
 describe_error (const GError *error)
 {
   const char *server_text = pop3_error_get_server_text (error);
+
+  if (g_error_matches (error, POP3_ERROR, POP3_ERROR_AUTH_TOKEN))
+    return describe_token_refusal (error);
 
   if (g_error_matches (error, POP3_ERROR, POP3_ERROR_SERVER) &&
       server_text != NULL)
@@ -237,7 +258,8 @@ report_failure (CliSession   *session,
         {
           const char *code = pop3_error_get_response_code (error);
 
-          if (error->code == POP3_ERROR_SERVER)
+          if (error->code == POP3_ERROR_SERVER ||
+              error->code == POP3_ERROR_AUTH_TOKEN)
             {
               g_autofree char *response =
                 g_strdup_printf ("-ERR %s", pop3_error_get_server_text (error));
@@ -246,6 +268,9 @@ report_failure (CliSession   *session,
           if (code != NULL)
             popcheck_json_member_string (json, "code", code);
         }
+      if (pop3_error_get_oauth_status (error) != NULL)
+        popcheck_json_member_string (json, "oauth_status",
+                                     pop3_error_get_oauth_status (error));
       if (g_error_matches (error, POP3_ERROR, POP3_ERROR_CERTIFICATE) &&
           info != NULL)
         json_add_certificate (json, info);
@@ -503,7 +528,9 @@ cli_summary (void)
       popcheck_cli_command_append_help (text);
       g_string_append (text,
                        "\nThe password is never an argument: --password-stdin "
-                       "reads one line from\nstandard input.  With --json, "
+                       "reads one line from\nstandard input; with --auth "
+                       "xoauth2 or oauthbearer, that line is an OAuth2\n"
+                       "access token.  With --json, "
                        "each command prints one JSON object on its\nown line."
                        "\n\nStored accounts (the app's, passwords in the "
                        "keyring):\n"
@@ -595,10 +622,14 @@ cli_session_parse_arguments (CliSession  *session,
     { "user", 0, 0, G_OPTION_ARG_STRING, &options.user,
       "Log in as USER (needs --password-stdin)", "USER" },
     { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &options.password_stdin,
-      "Read the password from the first line of standard input", NULL },
+      "Read the password (or the access token) from the first line of "
+      "standard input", NULL },
     { "auth", 0, 0, G_OPTION_ARG_STRING, &options.auth,
-      "The login method; auto (the default) picks the strongest the server "
-      "offers, never APOP", "auto|user|apop|plain|login|cram-md5" },
+      "The login method: auto (the default) picks the strongest the server "
+      "offers, never APOP; or user, apop, plain, login, cram-md5; or the "
+      "OAuth2 methods xoauth2 and oauthbearer, which take an access token "
+      "instead of the password",
+      "METHOD" },
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &options.ca_file,
       "Trust the certificate authorities in this PEM file", "PEM" },
     { "pin", 0, 0, G_OPTION_ARG_STRING, &options.pin,
@@ -768,6 +799,14 @@ cli_session_parse_arguments (CliSession  *session,
     return popcheck_cli_usage_error ("the user name cannot be sent to a POP3 "
                                      "server: it is empty or has a space or "
                                      "a line break");
+  if (session->password != NULL &&
+      (session->auth == POP3_AUTH_XOAUTH2 ||
+       session->auth == POP3_AUTH_OAUTHBEARER) &&
+      !pop3_auth_is_valid_oauth_value (session->password))
+    return popcheck_cli_usage_error ("the access token is empty or has a "
+                                     "line break or another control "
+                                     "character in it, which cannot be sent "
+                                     "to a POP3 server");
   if (session->password != NULL &&
       !pop3_auth_is_safe_argument (session->password))
     return popcheck_cli_usage_error ("the password has a line break (CR or "

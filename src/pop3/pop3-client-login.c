@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Logging in: the commands that carry credentials (USER, PASS, APOP, RPOP),
- * the choice of a method from CAPA, and the SASL exchange (RFC 5034).
+ * the choice of a method from CAPA, and the SASL exchange (RFC 5034),
+ * OAuth2's XOAUTH2 and OAUTHBEARER (RFC 7628) included.
  * What carries a credential is redacted before it reaches the "debug"
  * signal.
  */
@@ -119,6 +120,9 @@ typedef struct
   guint           sasl_step;
   gboolean        sasl_aborted;
   GError         *sasl_error;
+  /* OAuth2: the server answered the token with its error challenge. */
+  gboolean        token_refused;
+  char           *oauth_status;
 } LoginData;
 
 static void
@@ -126,6 +130,7 @@ login_data_free (LoginData *data)
 {
   g_free (data->user);
   g_clear_error (&data->sasl_error);
+  g_free (data->oauth_status);
   if (data->password != NULL)
     {
       memset (data->password, 0, strlen (data->password));
@@ -145,6 +150,10 @@ sasl_mechanism_name (Pop3AuthMethod method)
       return "LOGIN";
     case POP3_AUTH_CRAM_MD5:
       return "CRAM-MD5";
+    case POP3_AUTH_XOAUTH2:
+      return "XOAUTH2";
+    case POP3_AUTH_OAUTHBEARER:
+      return "OAUTHBEARER";
     case POP3_AUTH_AUTO:
     case POP3_AUTH_USER:
     case POP3_AUTH_APOP:
@@ -234,10 +243,60 @@ login_user_cb (GObject      *object,
                           login_done_cb, g_object_ref (task));
 }
 
+static gboolean
+is_oauth (Pop3AuthMethod method)
+{
+  return method == POP3_AUTH_XOAUTH2 || method == POP3_AUTH_OAUTHBEARER;
+}
+
 static char *
-sasl_response (LoginData  *data,
-               Pop3Reply  *challenge,
-               GError    **error)
+oauth_initial_response (Pop3Client *self,
+                        LoginData  *data)
+{
+  GNetworkAddress *address = NULL;
+
+  if (data->method == POP3_AUTH_XOAUTH2)
+    return pop3_auth_xoauth2_response (data->user, data->password);
+
+  if (G_IS_NETWORK_ADDRESS (self->identity))
+    address = G_NETWORK_ADDRESS (self->identity);
+
+  return pop3_auth_oauthbearer_response (
+    data->user,
+    address != NULL ? g_network_address_get_hostname (address) : NULL,
+    address != NULL ? g_network_address_get_port (address) : 0,
+    data->password);
+}
+
+/* Only the two-step form: Microsoft refuses a token on the AUTH line.
+ * A challenge after the token is the server's JSON error (RFC 7628,
+ * section 3.2.2, and Google's XOAUTH2 alike); the client must answer it,
+ * with %x01 for OAUTHBEARER and an empty line for XOAUTH2, and the server
+ * then ends the exchange with -ERR.  A challenge that is not JSON gets
+ * the same answer: the exchange ends cleanly either way. */
+static char *
+oauth_response (Pop3Client *self,
+                LoginData  *data,
+                Pop3Reply  *challenge)
+{
+  if (data->sasl_step == 0)
+    return oauth_initial_response (self, data);
+
+  if (data->sasl_step == 1)
+    {
+      data->token_refused = TRUE;
+      data->oauth_status = pop3_auth_oauth_challenge_status (challenge->text);
+      return g_strdup (data->method == POP3_AUTH_OAUTHBEARER ? "AQ==" : "");
+    }
+
+  return NULL;
+}
+
+static char *
+sasl_response (Pop3Client  *self,
+               LoginData   *data,
+               Pop3Reply   *challenge,
+               GError     **error)
 {
   switch (data->method)
     {
@@ -257,6 +316,16 @@ sasl_response (LoginData  *data,
       if (data->sasl_step == 0)
         return pop3_auth_cram_md5_response (data->user, data->password,
                                             challenge->text, error);
+      break;
+
+    case POP3_AUTH_XOAUTH2:
+    case POP3_AUTH_OAUTHBEARER:
+      {
+        char *response = oauth_response (self, data, challenge);
+
+        if (response != NULL)
+          return response;
+      }
       break;
 
     case POP3_AUTH_AUTO:
@@ -292,6 +361,15 @@ login_sasl_cb (GObject      *object,
       g_task_return_error (task, g_steal_pointer (&data->sasl_error));
       return;
     }
+  if (reply == NULL && is_oauth (data->method) && data->sasl_step > 0 &&
+      g_error_matches (error, POP3_ERROR, POP3_ERROR_SERVER))
+    {
+      g_task_return_error (task,
+                           pop3_error_new_token_refused (error,
+                                                         data->oauth_status));
+      g_clear_error (&error);
+      return;
+    }
   if (reply == NULL)
     {
       login_return_error (task, error);
@@ -300,7 +378,7 @@ login_sasl_cb (GObject      *object,
 
   if (reply->status == POP3_REPLY_OK)
     {
-      if (data->sasl_aborted)
+      if (data->sasl_aborted || data->token_refused)
         g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_AUTH,
                                  _("The server's authentication exchange was "
                                    "not understood."));
@@ -317,7 +395,7 @@ login_sasl_cb (GObject      *object,
       return;
     }
 
-  response = sasl_response (data, reply, &data->sasl_error);
+  response = sasl_response (self, data, reply, &data->sasl_error);
   data->sasl_step++;
 
   if (response == NULL)
@@ -332,7 +410,9 @@ login_sasl_cb (GObject      *object,
       return;
     }
 
-  _pop3_client_send_command (self, COMMAND_GENERIC, response, "********",
+  /* The answer to a refused token's challenge is no secret. */
+  _pop3_client_send_command (self, COMMAND_GENERIC, response,
+                             data->token_refused ? NULL : "********",
                              POP3_EXPECT_SASL, TRUE,
                              g_task_get_cancellable (task), login_sasl_cb,
                              g_object_ref (task));
@@ -365,6 +445,8 @@ login_start (GTask *task)
     case POP3_AUTH_PLAIN:
     case POP3_AUTH_LOGIN:
     case POP3_AUTH_CRAM_MD5:
+    case POP3_AUTH_XOAUTH2:
+    case POP3_AUTH_OAUTHBEARER:
       line = g_strconcat ("AUTH ", sasl_mechanism_name (data->method), NULL);
       _pop3_client_send_command (self, COMMAND_GENERIC, line, NULL,
                                  POP3_EXPECT_SASL, TRUE, cancellable,
@@ -417,6 +499,18 @@ pop3_client_login_async (Pop3Client          *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pop3_client_login_async);
+
+  /* The OAuth2 messages separate their fields with control characters. */
+  if (is_oauth (method) &&
+      (!pop3_auth_is_valid_oauth_value (user) ||
+       !pop3_auth_is_valid_oauth_value (password)))
+    {
+      g_task_return_new_error (task, POP3_ERROR, POP3_ERROR_INVALID_ARGUMENT,
+                               _("The user name or access token is empty or "
+                                 "contains a character that cannot be sent "
+                                 "to the server."));
+      return;
+    }
 
   if (!pop3_auth_is_valid_user_name (user) ||
       !pop3_auth_is_safe_argument (password))

@@ -624,6 +624,8 @@ static const char *const auth_method_names[] = {
   [POP3_AUTH_PLAIN] = "plain",
   [POP3_AUTH_LOGIN] = "login",
   [POP3_AUTH_CRAM_MD5] = "cram-md5",
+  [POP3_AUTH_XOAUTH2] = "xoauth2",
+  [POP3_AUTH_OAUTHBEARER] = "oauthbearer",
 };
 
 static const char *const security_names[] = {

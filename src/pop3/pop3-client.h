@@ -39,6 +39,8 @@ typedef enum
   POP3_AUTH_PLAIN,
   POP3_AUTH_LOGIN,
   POP3_AUTH_CRAM_MD5,
+  POP3_AUTH_XOAUTH2,
+  POP3_AUTH_OAUTHBEARER,
 } Pop3AuthMethod;
 
 #define POP3_DEFAULT_TIMEOUT 30
@@ -51,7 +53,8 @@ G_DECLARE_FINAL_TYPE (Pop3Client, pop3_client, POP3, CLIENT, GObject)
  *   "debug" (Pop3Client *client, const char *line, gpointer user_data):
  *     one line of the exchange at the current debug level, "C: " for what
  *     the client sent and "S: " for what it received.  Passwords, APOP
- *     digests and AUTH payloads are always redacted before emission.
+ *     digests, access tokens and AUTH payloads are always redacted before
+ *     emission.
  */
 
 Pop3Client   *pop3_client_new                  (void);
@@ -177,7 +180,10 @@ void pop3_client_quit_async  (Pop3Client *self, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data);
 
 /* Authenticate with the given method; POP3_AUTH_AUTO picks the strongest
- * the server offers (CRAM-MD5, PLAIN, LOGIN, then USER/PASS), never APOP. */
+ * the server offers (CRAM-MD5, PLAIN, LOGIN, then USER/PASS), never APOP
+ * and never the OAuth2 mechanisms: with POP3_AUTH_XOAUTH2 and
+ * POP3_AUTH_OAUTHBEARER (RFC 7628), @password is an OAuth2 access token.
+ * A token the server refuses fails with POP3_ERROR_AUTH_TOKEN. */
 void          pop3_client_login_async          (Pop3Client      *self,
                                                 const char      *user,
                                                 const char      *password,

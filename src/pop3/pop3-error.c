@@ -23,6 +23,8 @@ typedef struct
    * the system's reason, the certificate's problems. */
   char                 *detail;
   GTlsCertificateFlags  certificate_errors;
+  /* The "status" of a refused access token's JSON (RFC 7628). */
+  char                 *oauth_status;
 } Pop3ErrorPrivate;
 
 /* GLib hands the private data over zeroed; the asserts below tell the
@@ -42,6 +44,7 @@ pop3_error_private_copy (const Pop3ErrorPrivate *src,
   dest->server_text = g_strdup (src->server_text);
   dest->detail = g_strdup (src->detail);
   dest->certificate_errors = src->certificate_errors;
+  dest->oauth_status = g_strdup (src->oauth_status);
 }
 
 static void
@@ -52,6 +55,7 @@ pop3_error_private_clear (Pop3ErrorPrivate *priv)
   g_clear_pointer (&priv->response_code, g_free);
   g_clear_pointer (&priv->server_text, g_free);
   g_clear_pointer (&priv->detail, g_free);
+  g_clear_pointer (&priv->oauth_status, g_free);
 }
 
 G_DEFINE_EXTENDED_ERROR (Pop3Error, pop3_error)
@@ -104,6 +108,14 @@ pop3_error_get_certificate_errors (const GError *error)
   return priv != NULL ? priv->certificate_errors : 0;
 }
 
+const char *
+pop3_error_get_oauth_status (const GError *error)
+{
+  const Pop3ErrorPrivate *priv = get_private (error);
+
+  return priv != NULL ? priv->oauth_status : NULL;
+}
+
 /* RFC 2449, section 8.1 and RFC 3206: a response code says more than the
  * command it answered, whichever command that was. */
 static gboolean
@@ -147,6 +159,7 @@ sort_pop3_error (const GError *error)
     case POP3_ERROR_CERTIFICATE:
       return POP3_ERROR_KIND_CERTIFICATE;
     case POP3_ERROR_AUTH:
+    case POP3_ERROR_AUTH_TOKEN:
       return POP3_ERROR_KIND_AUTH;
     case POP3_ERROR_TIMEOUT:
       return POP3_ERROR_KIND_TIMEOUT;
@@ -302,6 +315,35 @@ pop3_error_new_not_pinned (GTlsCertificateFlags  errors,
 }
 
 /**
+ * pop3_error_new_token_refused:
+ * @cause: the -ERR that ended an XOAUTH2 or OAUTHBEARER exchange
+ * @oauth_status: (nullable): the status of the server's JSON challenge
+ *
+ * @cause as %POP3_ERROR_AUTH_TOKEN, the server's text and response code
+ * kept, @oauth_status added: what an app needs to get a fresh token and
+ * try once more.
+ */
+GError *
+pop3_error_new_token_refused (const GError *cause,
+                              const char   *oauth_status)
+{
+  GError *error;
+  Pop3ErrorPrivate *priv;
+
+  g_return_val_if_fail (cause != NULL, NULL);
+  g_return_val_if_fail (cause->domain == POP3_ERROR, NULL);
+
+  error = g_error_copy (cause);
+  error->code = POP3_ERROR_AUTH_TOKEN;
+  priv = pop3_error_get_private (error);
+  g_assert (priv != NULL);
+  g_free (priv->oauth_status);
+  priv->oauth_status = g_strdup (oauth_status);
+
+  return error;
+}
+
+/**
  * pop3_error_new_reworded:
  * @cause: an error
  * @message: (transfer full): what to say instead, @cause's words included
@@ -392,7 +434,12 @@ pop3_error_describe (const GError *error)
   if (server_text == NULL)
     return g_strdup (error->message);
 
-  headline = reply_headline (kind, pop3_error_get_response_code (error));
+  if (kind == POP3_ERROR_KIND_AUTH &&
+      g_error_matches (error, POP3_ERROR, POP3_ERROR_AUTH_TOKEN))
+    headline = _("The server refused the access token; it may have expired "
+                 "or been revoked.");
+  else
+    headline = reply_headline (kind, pop3_error_get_response_code (error));
   if (*server_text == '\0')
     return g_strdup (headline);
 

@@ -31,6 +31,10 @@ G_BEGIN_DECLS
  * @POP3_ERROR_INVALID_ARGUMENT: an argument would break the command line
  * @POP3_ERROR_NOT_SUPPORTED: the server does not offer what was asked
  * @POP3_ERROR_CONNECT: the connection could not be made
+ * @POP3_ERROR_AUTH_TOKEN: the server refused an OAuth2 access token
+ *   (XOAUTH2, OAUTHBEARER): it may have expired or been revoked, so a
+ *   fresh token is worth one more try before asking the user;
+ *   pop3_error_get_oauth_status() gives the status the server named
  */
 typedef enum
 {
@@ -46,6 +50,7 @@ typedef enum
   POP3_ERROR_INVALID_ARGUMENT,
   POP3_ERROR_NOT_SUPPORTED,
   POP3_ERROR_CONNECT,
+  POP3_ERROR_AUTH_TOKEN,
 } Pop3Error;
 
 /**
@@ -94,6 +99,9 @@ const char           *pop3_error_get_response_code      (const GError         *e
 const char           *pop3_error_get_server_text        (const GError         *error);
 const char           *pop3_error_get_detail             (const GError         *error);
 GTlsCertificateFlags  pop3_error_get_certificate_errors (const GError         *error);
+/* The "status" of the JSON a server sent when it refused an access token
+ * ("401", "invalid_token", ...); NULL when it sent none that made sense. */
+const char           *pop3_error_get_oauth_status       (const GError         *error);
 
 char                 *pop3_error_describe               (const GError         *error);
 
@@ -106,6 +114,8 @@ GError               *pop3_error_new_certificate        (GTlsCertificateFlags  e
                                                          const char           *fingerprint);
 GError               *pop3_error_new_not_pinned         (GTlsCertificateFlags  errors,
                                                          const char           *fingerprint);
+GError               *pop3_error_new_token_refused      (const GError         *cause,
+                                                         const char           *oauth_status);
 GError               *pop3_error_new_reworded           (const GError         *cause,
                                                          char                 *message);
 

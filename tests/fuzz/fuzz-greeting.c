@@ -1,10 +1,12 @@
 /* fuzz-greeting.c: libFuzzer harness for the greeting and payload parsers
+ * and the OAuth2 failure challenge
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The input is used whole as a greeting or status text (up to its first
  * NUL, as the client sees a line) and as a multi-line body (NULs and all)
- * for CAPA, LIST and UIDL.  Whatever is accepted must satisfy what the
+ * for CAPA, LIST and UIDL, and as the JSON of an OAuth2 failure challenge
+ * (base64-encoded first, and as it is).  Whatever is accepted must satisfy what the
  * rest of the application assumes of it.
  */
 
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pop3-auth.h"
 #include "pop3-error.h"
 #include "pop3-parser.h"
 
@@ -146,6 +149,22 @@ exercise_body (GBytes *body)
     }
 }
 
+/* A status is shown to people: short and printable, or none. */
+static void
+exercise_oauth_challenge (const char   *text,
+                          const guint8 *data,
+                          size_t        size)
+{
+  g_autofree char *encoded = g_base64_encode (data, size);
+  g_autofree char *status = pop3_auth_oauth_challenge_status (encoded);
+  g_autofree char *raw_status = pop3_auth_oauth_challenge_status (text);
+
+  check (status == NULL ||
+         (is_printable_ascii (status) && strlen (status) <= 64));
+  check (raw_status == NULL ||
+         (is_printable_ascii (raw_status) && strlen (raw_status) <= 64));
+}
+
 int
 LLVMFuzzerTestOneInput (const guint8 *data,
                         size_t        size)
@@ -155,6 +174,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
 
   exercise_text (text);
   exercise_body (body);
+  exercise_oauth_challenge (text, data, size);
 
   return 0;
 }
