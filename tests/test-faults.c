@@ -856,6 +856,41 @@ test_dripping_listing (Fixture       *f,
   assert_closed (f->client);
 }
 
+/* A reply that came while this thread was held past the timeout (a slow
+ * handler of the application's, a loaded machine) is a reply, not a
+ * timeout: the timeout measures the server's silence, not ours. */
+static void
+test_reply_behind_busy_thread (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n", "USER\r\n");
+  g_autoptr(Pop3Reply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *result = NULL;
+  gint64 held_until;
+
+  pop3_fake_script_expect (script, "NOOP");
+  pop3_fake_script_pause (script, 100);
+  pop3_fake_script_send (script, "+OK still here\r\n");
+  pop3_client_set_timeout (f->client, 1);
+  start_and_connect (f, script);
+
+  pop3_client_noop_async (f->client, NULL, store_result_cb, &result);
+  POPCHECK_TEST_WAIT_UNTIL (count_commands (f, "NOOP") == 1, WATCHDOG_SECONDS * 1000);
+  /* The thread is held until the reply has been sent and the timeout has
+   * passed; then both are ready at once. */
+  held_until = g_get_monotonic_time () + 3 * G_USEC_PER_SEC / 2;
+  while (!pop3_fake_server_all_settled (f->server) ||
+         g_get_monotonic_time () < held_until)
+    ;
+
+  reply = reply_of (f->client, &result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply->text, ==, "still here");
+  stop_server_checked (f);
+}
+
 /* Numbers over the wire */
 
 /* A reply that does not parse fails its command only: it was a complete
@@ -2768,6 +2803,7 @@ main (int   argc,
   add_all_modes ("cancel-written", test_cancel_written);
   add_all_modes ("cancel-queued", test_cancel_queued);
   add_all_modes ("cancel-many", test_cancel_many);
+  add_all_modes ("reply-behind-busy-thread", test_reply_behind_busy_thread);
   add_all_modes ("cancel-connect", test_cancel_connect);
   add_test ("plain", &mode_plain, "cancel-handshake", test_cancel_handshake);
 

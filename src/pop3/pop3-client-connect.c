@@ -534,6 +534,12 @@ socket_connected_cb (GObject      *object,
    * batches, so nothing is lost by sending them at once. */
   g_socket_set_option (g_socket_connection_get_socket (connection),
                        IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
+  /* From here on the watchdog alone keeps time.  GSocket's own timeout
+   * fails a read once it has run out even when the server's reply is
+   * waiting in the socket, which happens whenever this thread was held up
+   * longer than the timeout (a loaded machine): the timeout would measure
+   * our slowness, not the server's silence. */
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), 0);
   self->base_stream = G_IO_STREAM (g_steal_pointer (&connection));
   start_session (self, task);
 }

@@ -471,6 +471,12 @@ _pop3_client_watchdog_start (Pop3Client *self)
     return;
 
   self->watchdog = g_source_new (&watchdog_funcs, sizeof (GSource));
+  /* Just below the I/O it watches: when the thread comes back from
+   * something slow (a handler of the application's, a loaded machine) and
+   * finds both the deadline passed and the server's reply waiting, the
+   * reply is read first and moves the deadline.  The timeout measures the
+   * server's silence, not ours. */
+  g_source_set_priority (self->watchdog, G_PRIORITY_DEFAULT + 1);
   g_source_set_callback (self->watchdog, NULL, self, NULL);
   g_source_set_ready_time (self->watchdog, -1);
   g_source_set_static_name (self->watchdog, "[pop3] watchdog");
