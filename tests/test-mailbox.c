@@ -1222,6 +1222,49 @@ test_damaged_recovers (gconstpointer data)
   g_assert_cmpuint (third->len, ==, 7 - n_recovered);
 }
 
+/* A damaged state file: a message listed without headers is recovered
+ * as one, with its refused TOPs, and not announced a second time. */
+static void
+test_damaged_recovers_without_headers (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("recover-headerless");
+  g_autoptr(PopcheckMailbox) reloaded = popcheck_mailbox_new ("recover-headerless");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GPtrArray) third = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *contents = NULL;
+  g_autofree guint *ids = range (1, 5);
+  PopcheckMessage *message;
+  gsize len = 0;
+  guint n_tops = 0;
+
+  first = run_check (mailbox, ids, 4, NULL);
+  second = run_check_full (mailbox, ids, 5, &ids[4], 1, TRUE, NULL);
+  g_assert_cmpuint (second->len, ==, 1);
+  g_assert_true (save_sync (mailbox, &error));
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  /* The framing offsets live at the end. */
+  contents[len - 1] ^= 0x5A;
+  contents[len - 2] ^= 0xA5;
+  g_assert_true (g_file_set_contents (path, contents, len, &error));
+
+  g_assert_true (load_sync (reloaded, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 5);
+  message = popcheck_mailbox_lookup (reloaded, "uid-5");
+  g_assert_nonnull (message);
+  g_assert_false (popcheck_message_get_headers_known (message));
+  g_assert_cmpuint (popcheck_message_get_top_refusals (message), ==, 1);
+  g_assert_true (popcheck_message_get_is_new (message));
+
+  /* Its TOP is tried again; nothing is announced again. */
+  third = run_check_full (reloaded, ids, 5, &ids[4], 1, TRUE, &n_tops);
+  g_assert_cmpuint (n_tops, ==, 1);
+  g_assert_cmpuint (third->len, ==, 0);
+}
+
 static void
 test_account_id_escaping (void)
 {
@@ -1433,6 +1476,8 @@ main (int   argc,
   g_test_add_data_func ("/mailbox/state-file/flipped-recovers",
                         GINT_TO_POINTER (DAMAGE_FLIPPED),
                         test_damaged_recovers);
+  g_test_add_func ("/mailbox/state-file/flipped-recovers-without-headers",
+                   test_damaged_recovers_without_headers);
   g_test_add_func ("/mailbox/state-file/account-id-escaping",
                    test_account_id_escaping);
   g_test_add_func ("/mailbox/scale/ten-thousand", test_ten_thousand);
