@@ -34,9 +34,6 @@ struct _PopcheckMailbox
    * They survive a check that failed before end_update, so the next one
    * need not TOP them again. */
   GHashTable           *pending;
-  /* uid -> how many TOPs the server refused, for the messages listed
-   * without headers; in memory only, so a restart tries them again. */
-  GHashTable           *top_refusals;
   /* uid -> message number of the last update. */
   GHashTable           *msg_numbers;
   gboolean              updating;

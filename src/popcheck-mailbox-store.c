@@ -30,8 +30,10 @@
 #define STATE_OUTER_TYPE     "(suv)"
 #define STATE_PAYLOAD_TYPE   "(sbxasav)"
 /* What each cached summary is, in the payload's "av" (popcheck-message.c
- * writes it); only used to find summaries in a file cut short. */
+ * writes it): of a message, or of one listed without headers.  Only used
+ * to find summaries in a file cut short. */
 #define SUMMARY_TYPE         "(ustssssssssasb)"
+#define HEADERLESS_TYPE      "(ustbu)"
 /* Far more than any one summary takes. */
 #define SUMMARY_MAX_SIZE     ((gsize) 256 * 1024)
 /* No mailbox's state comes near this; a bigger file is not ours. */
@@ -292,9 +294,10 @@ parse_state (GBytes      *bytes,
 /* The summary that ends at @end (where its variant's type string
  * begins), at the latest start from @lowest; or NULL. */
 static PopcheckMessage *
-salvage_summary (GBytes *bytes,
-                 gsize   lowest,
-                 gsize   end)
+salvage_summary (GBytes     *bytes,
+                 const char *type,
+                 gsize       lowest,
+                 gsize       end)
 {
   gsize start = end & ~(gsize) 7;
 
@@ -307,7 +310,7 @@ salvage_summary (GBytes *bytes,
   while (start >= lowest && start > 0)
     {
       g_autoptr(GBytes) slice = g_bytes_new_from_bytes (bytes, start, end - start);
-      g_autoptr(GVariant) variant = variant_from_file (SUMMARY_TYPE, slice);
+      g_autoptr(GVariant) variant = variant_from_file (type, slice);
 
       if (g_variant_is_normal_form (variant))
         {
@@ -323,6 +326,29 @@ salvage_summary (GBytes *bytes,
   return NULL;
 }
 
+/* The type string of a summary, if one is at @end: each summary in the
+ * payload's "av" ends with a NUL and its type string. */
+static const char *
+summary_type_at (const guint8 *data,
+                 gsize         size,
+                 gsize         end)
+{
+  static const char * const types[] = { SUMMARY_TYPE, HEADERLESS_TYPE };
+
+  if (data[end] != '\0')
+    return NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    {
+      gsize len = strlen (types[i]);
+
+      if (end + 1 + len <= size && memcmp (data + end + 1, types[i], len) == 0)
+        return types[i];
+    }
+
+  return NULL;
+}
+
 /* A state file cut short (a full disk, a copy that stopped) loses the
  * framing that GVariant keeps at the end, and with it the whole file; but
  * the summaries before the cut are still there, one after the other, each
@@ -333,7 +359,6 @@ static PopcheckMailboxLoadedState *
 salvage_state (GBytes     *bytes,
                const char *account_id)
 {
-  static const char marker[] = "\0" SUMMARY_TYPE;
   g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
   gsize size = 0;
   const guint8 *data = g_bytes_get_data (bytes, &size);
@@ -358,16 +383,16 @@ salvage_state (GBytes     *bytes,
     return NULL;
   memcpy (&last_check, data + last_check_at, sizeof last_check);
 
-  for (gsize end = next; end + sizeof marker - 1 <= size; end++)
+  for (gsize end = next; end < size; end++)
     {
       g_autoptr(PopcheckMessage) message = NULL;
+      const char *type = summary_type_at (data, size, end);
       const char *uid;
 
-      if (data[end] != '\0' ||
-          memcmp (data + end, marker, sizeof marker - 1) != 0)
+      if (type == NULL)
         continue;
 
-      message = salvage_summary (bytes, next, end);
+      message = salvage_summary (bytes, type, next, end);
       if (message == NULL)
         continue;
 
@@ -377,7 +402,7 @@ salvage_state (GBytes     *bytes,
           g_hash_table_add (state->seen, g_strdup (uid));
           g_ptr_array_add (state->messages, g_steal_pointer (&message));
         }
-      next = end + sizeof marker - 1;
+      next = end + 1 + strlen (type);
     }
 
   if (state->messages->len == 0)

@@ -401,8 +401,7 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
       /* Listed without headers: worth another TOP, but not forever; a
        * server that never answers it must not cost one at every check. */
       if (message != NULL && !popcheck_message_get_headers_known (message) &&
-          GPOINTER_TO_UINT (g_hash_table_lookup (self->top_refusals, entry->uid))
-            < POPCHECK_MAILBOX_TOP_ATTEMPTS)
+          popcheck_message_get_top_refusals (message) < POPCHECK_MAILBOX_TOP_ATTEMPTS)
         {
           popcheck_message_set_msg_number (message, entry->msg);
           g_ptr_array_add (need_top, uid_entry_copy (entry));
@@ -434,9 +433,6 @@ popcheck_mailbox_add_summary (PopcheckMailbox *self,
       popcheck_message_get_msg_number (message) == 0)
     popcheck_message_set_msg_number (message, GPOINTER_TO_UINT (number));
 
-  if (popcheck_message_get_headers_known (message))
-    g_hash_table_remove (self->top_refusals, uid);
-
   g_hash_table_replace (self->pending, (gpointer) uid, g_object_ref (message));
 }
 
@@ -447,7 +443,7 @@ popcheck_mailbox_add_top_refused (PopcheckMailbox *self,
                                   guint64          size)
 {
   g_autoptr(PopcheckMessage) message = NULL;
-  guint refusals;
+  PopcheckMessage *listed;
 
   g_return_if_fail (POPCHECK_IS_MAILBOX (self));
   g_return_if_fail (uid != NULL);
@@ -455,13 +451,15 @@ popcheck_mailbox_add_top_refused (PopcheckMailbox *self,
   if (!pop3_uid_is_valid (uid))
     return;
 
-  refusals = GPOINTER_TO_UINT (g_hash_table_lookup (self->top_refusals, uid));
-  g_hash_table_replace (self->top_refusals, g_strdup (uid),
-                        GUINT_TO_POINTER (refusals + 1));
-
-  /* What is listed already stays, with whether the user has seen it. */
-  if (find_summary (self, uid) != NULL)
-    return;
+  /* What is listed already stays, with whether the user has seen it; the
+   * count is saved with it, so a restart does not start it afresh. */
+  listed = find_summary (self, uid);
+  if (listed != NULL)
+    {
+      popcheck_message_count_top_refusal (listed);
+      self->dirty = TRUE;
+      return;
+    }
 
   message = popcheck_message_new_without_headers (uid, size, msg_number);
   popcheck_mailbox_add_summary (self, message);
@@ -539,10 +537,6 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   while (g_hash_table_iter_next (&iter, &key, NULL))
     if (!g_hash_table_contains (self->msg_numbers, key))
       g_hash_table_iter_remove (&iter);
-  g_hash_table_iter_init (&iter, self->top_refusals);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    if (!g_hash_table_contains (self->msg_numbers, key))
-      g_hash_table_iter_remove (&iter);
 
   model_apply (self, remove, add);
   g_hash_table_remove_all (self->pending);
@@ -594,7 +588,6 @@ popcheck_mailbox_remove_uids (PopcheckMailbox    *self,
       g_hash_table_remove (self->seen, uids[i]);
       g_hash_table_remove (self->pending, uids[i]);
       g_hash_table_remove (self->msg_numbers, uids[i]);
-      g_hash_table_remove (self->top_refusals, uids[i]);
     }
 
   model_apply (self, remove, NULL);
@@ -860,7 +853,6 @@ popcheck_mailbox_finalize (GObject *object)
   g_clear_pointer (&self->seen, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_pointer (&self->msg_numbers, g_hash_table_unref);
-  g_clear_pointer (&self->top_refusals, g_hash_table_unref);
   g_clear_pointer (&self->last_check, g_date_time_unref);
   g_clear_pointer (&self->next_check, g_date_time_unref);
   g_mutex_clear (&self->save_lock);
@@ -1011,7 +1003,5 @@ popcheck_mailbox_init (PopcheckMailbox *self)
                                          g_object_unref);
   self->msg_numbers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              NULL);
-  self->top_refusals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                              NULL);
   g_mutex_init (&self->save_lock);
 }

@@ -90,7 +90,8 @@ void                 popcheck_mailbox_add_summary            (PopcheckMailbox   
                                                               PopcheckMessage      *message);
 /* The server refused the TOP of uid (-ERR): unless a summary is already
  * known, the message is listed with its size only.  Its TOP is tried again
- * by the next updates, POPCHECK_MAILBOX_TOP_ATTEMPTS times in all. */
+ * by the next updates, POPCHECK_MAILBOX_TOP_ATTEMPTS times in all; the
+ * state file keeps both, so a restart goes on counting. */
 void                 popcheck_mailbox_add_top_refused        (PopcheckMailbox      *self,
                                                               const char           *uid,
                                                               guint                 msg_number,

@@ -142,7 +142,11 @@ update_message (PopcheckMessageRow *self)
     }
   else
     {
-      gtk_label_set_text (self->subject_label, _("(no subject)"));
+      /* The server would not send the headers: "no subject" would be a
+       * claim about the message that nobody could make. */
+      gtk_label_set_text (self->subject_label,
+                          popcheck_message_get_headers_known (self->message)
+                            ? _("(no subject)") : _("(headers not available)"));
       gtk_widget_add_css_class (GTK_WIDGET (self->subject_label), "dim-label");
     }
 

@@ -27,6 +27,11 @@
 
 #define CACHE_VERSION        1
 #define CACHE_TYPE_STRING    "(ustssssssssasb)"
+/* A summary without headers: version, UID, size, "new", refused TOPs.  A
+ * type of its own, so that a PopCheck that does not know it drops just
+ * that summary (and sends TOP again) rather than read it as a message
+ * with no subject. */
+#define HEADERLESS_TYPE_STRING "(ustbu)"
 
 struct _PopcheckMessage
 {
@@ -46,8 +51,9 @@ struct _PopcheckMessage
   GStrv      attachments;
   gboolean   is_new;
   /* FALSE for a message the server would not TOP: only its UID and size
-   * are known. */
+   * are known, and top_refusals says how many TOPs were refused. */
   gboolean   headers_known;
+  guint      top_refusals;
 };
 
 G_DEFINE_FINAL_TYPE (PopcheckMessage, popcheck_message, G_TYPE_OBJECT)
@@ -303,7 +309,8 @@ popcheck_message_new_from_top (const char *uid,
 
 /* A message whose TOP the server refused (RFC 1939 makes TOP optional, and
  * some servers fail it for one damaged message): listed and counted by what
- * LIST and UIDL said, with empty headers the list shows as unknown. */
+ * LIST and UIDL said, with empty headers the list shows as unknown.  That
+ * TOP is its first refusal. */
 PopcheckMessage *
 popcheck_message_new_without_headers (const char *uid,
                                       guint64     size,
@@ -318,6 +325,7 @@ popcheck_message_new_without_headers (const char *uid,
   self->size = size;
   self->msg_number = msg_number;
   self->headers_known = FALSE;
+  self->top_refusals = 1;
   fill_empty_fields (self);
 
   return self;
@@ -457,6 +465,10 @@ popcheck_message_to_variant (PopcheckMessage *self)
 
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
 
+  if (!self->headers_known)
+    return g_variant_new (HEADERLESS_TYPE_STRING, CACHE_VERSION, self->uid,
+                          self->size, self->is_new, self->top_refusals);
+
   if (self->date != NULL)
     date = g_date_time_format_iso8601 (self->date);
 
@@ -476,6 +488,41 @@ popcheck_message_to_variant (PopcheckMessage *self)
                         self->is_new);
 }
 
+static void
+set_invalid_uid_error (GError **error)
+{
+  g_set_error_literal (error, POPCHECK_MESSAGE_ERROR,
+                       POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                       "A cached summary has an invalid UID");
+}
+
+/* @normal is a HEADERLESS_TYPE_STRING of this version.  Such a summary
+ * exists because a TOP was refused, so it counts at least one. */
+static PopcheckMessage *
+headerless_from_variant (GVariant  *normal,
+                         GError   **error)
+{
+  PopcheckMessage *self;
+  const char *uid;
+  guint64 size;
+  gboolean is_new;
+  guint32 version, refusals;
+
+  g_variant_get (normal, "(u&stbu)", &version, &uid, &size, &is_new,
+                 &refusals);
+  if (!pop3_uid_is_valid (uid))
+    {
+      set_invalid_uid_error (error);
+      return NULL;
+    }
+
+  self = popcheck_message_new_without_headers (uid, size, 0);
+  self->is_new = is_new;
+  self->top_refusals = MAX (refusals, 1);
+
+  return self;
+}
+
 PopcheckMessage *
 popcheck_message_new_from_variant (GVariant  *variant,
                                    GError   **error)
@@ -487,10 +534,14 @@ popcheck_message_new_from_variant (GVariant  *variant,
   guint32 version = 0;
   const char *uid, *from, *from_name, *from_address, *to, *subject;
   const char *date, *message_id, *preview, *name;
+  gboolean headerless;
 
   g_return_val_if_fail (variant != NULL, NULL);
 
-  if (!g_variant_is_of_type (variant, G_VARIANT_TYPE (CACHE_TYPE_STRING)))
+  headerless = g_variant_is_of_type (variant,
+                                     G_VARIANT_TYPE (HEADERLESS_TYPE_STRING));
+  if (!headerless &&
+      !g_variant_is_of_type (variant, G_VARIANT_TYPE (CACHE_TYPE_STRING)))
     {
       g_set_error (error, POPCHECK_MESSAGE_ERROR,
                    POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
@@ -513,6 +564,9 @@ popcheck_message_new_from_variant (GVariant  *variant,
       return NULL;
     }
 
+  if (headerless)
+    return headerless_from_variant (normal, error);
+
   self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
   g_variant_get (normal, "(u&st&s&s&s&s&s&s&s&sasb)",
                  &version, &uid, &self->size, &from, &from_name,
@@ -521,9 +575,7 @@ popcheck_message_new_from_variant (GVariant  *variant,
 
   if (!pop3_uid_is_valid (uid))
     {
-      g_set_error (error, POPCHECK_MESSAGE_ERROR,
-                   POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
-                   "A cached summary has an invalid UID");
+      set_invalid_uid_error (error);
       return NULL;
     }
 
@@ -575,6 +627,23 @@ popcheck_message_get_headers_known (PopcheckMessage *self)
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), FALSE);
 
   return self->headers_known;
+}
+
+guint
+popcheck_message_get_top_refusals (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), 0);
+
+  return self->top_refusals;
+}
+
+void
+popcheck_message_count_top_refusal (PopcheckMessage *self)
+{
+  g_return_if_fail (POPCHECK_IS_MESSAGE (self));
+
+  if (!self->headers_known && self->top_refusals < G_MAXUINT)
+    self->top_refusals++;
 }
 
 guint64

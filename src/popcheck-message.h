@@ -48,6 +48,9 @@ PopcheckMessage    *popcheck_message_new_without_headers (const char    *uid,
 
 const char         *popcheck_message_get_uid          (PopcheckMessage *self);
 gboolean            popcheck_message_get_headers_known (PopcheckMessage *self);
+/* For a message without headers: how many TOPs the server refused. */
+guint               popcheck_message_get_top_refusals (PopcheckMessage *self);
+void                popcheck_message_count_top_refusal (PopcheckMessage *self);
 guint64             popcheck_message_get_size         (PopcheckMessage *self);
 guint               popcheck_message_get_msg_number   (PopcheckMessage *self);
 /* For the mailbox: the number this message has in the current session. */
@@ -71,8 +74,9 @@ void                popcheck_message_set_is_new       (PopcheckMessage *self,
 char               *popcheck_message_fingerprint_uid  (GBytes          *top0_headers,
                                                        guint64          size);
 
-/* The header cache: a versioned GVariant tuple.  The session's message
- * number is not part of it. */
+/* The header cache: a versioned GVariant tuple, of another type for a
+ * message without headers.  The session's message number is not part
+ * of it. */
 GVariant           *popcheck_message_to_variant       (PopcheckMessage *self);
 PopcheckMessage    *popcheck_message_new_from_variant (GVariant        *variant,
                                                        GError         **error);

@@ -323,7 +323,10 @@ message_subject (PopcheckMessage *message)
 {
   const char *subject = popcheck_message_get_subject (message);
 
-  if (subject == NULL || *subject == '\0')
+  /* Listed without headers: the server refused its TOP. */
+  if (!popcheck_message_get_headers_known (message))
+    subject = _("(headers not available)");
+  else if (subject == NULL || *subject == '\0')
     subject = _("(no subject)");
   return subject;
 }

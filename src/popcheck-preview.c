@@ -112,6 +112,11 @@ update_status (PopcheckPreview *self)
                             (guint) POPCHECK_MESSAGE_MAX_PREVIEW);
   else if (self->whole)
     text = g_strdup (_("The whole message"));
+  /* The server refused its TOP (or has none, RFC 1939 makes it
+   * optional): only RETR, which the user must ask for, could show it. */
+  else if (!popcheck_message_get_headers_known (self->shown))
+    text = g_strdup (_("This server cannot show a preview of this message "
+                       "without downloading the whole message."));
   else if (self->complete)
     text = g_strdup (_("The whole text, without marking the message read"));
   else
@@ -171,8 +176,12 @@ show_message (PopcheckPreview *self)
   when = popcheck_message_get_date (message);
   names = popcheck_message_get_attachments (message);
 
-  gtk_label_set_text (self->subject_label,
-                      subject != NULL && *subject != '\0' ? subject : _("(no subject)"));
+  if (subject != NULL && *subject != '\0')
+    gtk_label_set_text (self->subject_label, subject);
+  else if (popcheck_message_get_headers_known (message))
+    gtk_label_set_text (self->subject_label, _("(no subject)"));
+  else
+    gtk_label_set_text (self->subject_label, _("(headers not available)"));
   gtk_label_set_text (self->from_label,
                       from != NULL && *from != '\0' ? from : _("(unknown sender)"));
   gtk_label_set_text (self->to_label, to != NULL ? to : "");

@@ -810,6 +810,23 @@ test_nothing_new_no_top (Fixture       *fixture,
   g_assert_cmpuint (fixture->events->len, ==, 1);
 }
 
+/* A new checker on the same state directory, as after a restart; returns
+ * the account's mailbox once its saved list of n_items is loaded. */
+static PopcheckMailbox *
+restart_checker (Fixture         *fixture,
+                 PopcheckAccount *account,
+                 guint            n_items)
+{
+  PopcheckMailbox *mailbox;
+
+  fixture_drop_checker (fixture);
+  fixture->checker = fixture_new_checker (fixture);
+  mailbox = mailbox_of (fixture, account);
+  WAIT_UNTIL (popcheck_mailbox_get_n_items (mailbox) == n_items, WAIT_SECONDS);
+
+  return mailbox;
+}
+
 static void
 test_restart (Fixture       *fixture,
               gconstpointer  data)
@@ -834,11 +851,8 @@ test_restart (Fixture       *fixture,
   /* A new checker on the same state directory, as after a restart: the
    * saved list is there before any check, and the check announces
    * nothing and needs no TOP. */
-  fixture_drop_checker (fixture);
   g_ptr_array_set_size (fixture->events, 0);
-  fixture->checker = fixture_new_checker (fixture);
-  mailbox = mailbox_of (fixture, account);
-  WAIT_UNTIL (popcheck_mailbox_get_n_items (mailbox) == 3, WAIT_SECONDS);
+  mailbox = restart_checker (fixture, account, 3);
   g_assert_true (popcheck_mailbox_get_first_check_done (mailbox));
 
   mark = n_commands (fixture, id);
@@ -859,10 +873,7 @@ test_restart (Fixture       *fixture,
 
   /* What the user has seen stays seen: stopping saves it. */
   popcheck_mailbox_mark_all_seen (mailbox);
-  fixture_drop_checker (fixture);
-  fixture->checker = fixture_new_checker (fixture);
-  mailbox = mailbox_of (fixture, account);
-  WAIT_UNTIL (popcheck_mailbox_get_n_items (mailbox) == 4, WAIT_SECONDS);
+  mailbox = restart_checker (fixture, account, 4);
   g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
 }
 
@@ -1447,6 +1458,49 @@ test_top_refused (Fixture       *fixture,
   g_assert_null (preview);
   g_assert_error (error, POP3_ERROR, POP3_ERROR_NOT_SUPPORTED);
 
+  stop_scripted (server);
+}
+
+/* The message without headers is still one after a restart, and its TOP
+ * is tried again, counting the tries made before: three in all, one per
+ * check, whether or not PopCheck was restarted in between. */
+static void
+test_top_refused_restart (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    mailbox_script_full (5, 1, 5, 0, 0),   /* the first check */
+    mailbox_script_full (6, 6, 6, 6, 0),   /* a new one; TOP refused */
+    mailbox_script_full (6, 6, 6, 6, 0),   /* after a restart, again */
+    mailbox_script_full (6, 6, 6, 6, 0),   /* and after another */
+    mailbox_script_full (6, 0, 0, 0, 0),   /* no more TOP for it */
+  };
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "Top restart", server);
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      PopcheckMessage *message;
+
+      mailbox = restart_checker (fixture, account, 6);
+      message = popcheck_mailbox_lookup (mailbox, "uid-6");
+      g_assert_nonnull (message);
+      g_assert_false (popcheck_message_get_headers_known (message));
+      g_assert_cmpuint (popcheck_message_get_size (message), ==, 100);
+      g_assert_true (popcheck_message_get_is_new (message));
+      g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 1);
+      check_ok (fixture, account);
+    }
+
+  /* Announced once, by the check that found it. */
+  g_assert_cmpuint (count_events (fixture, "new top-restart "), ==, 1);
+  g_assert_cmpuint (fixture->events->len, ==, 2);
   stop_scripted (server);
 }
 
@@ -2746,6 +2800,7 @@ main (int   argc,
       ADD ("/checker/fake/top-refused", test_top_refused);
       ADD ("/checker/fake/dripping-check", test_dripping_check);
       ADD ("/checker/fake/top-refused-then-read", test_top_refused_then_read);
+      ADD ("/checker/fake/top-refused-restart", test_top_refused_restart);
       ADD ("/checker/fake/broken-uidl", test_broken_uidl);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {

@@ -83,14 +83,16 @@ id_of_uid (const char *uid)
 }
 
 /* One check as the checker runs it: the server has messages ids, in this
- * order; every TOP succeeds except for the ids in fail_top.  Returns the
- * new messages; *n_tops says how many TOPs were needed. */
+ * order; every TOP succeeds except for the ids in fail_top, which the
+ * server refuses (-ERR) when refused is set and otherwise never answers.
+ * Returns the new messages; *n_tops says how many TOPs were needed. */
 static GPtrArray *
 run_check_full (PopcheckMailbox *mailbox,
                 const guint     *ids,
                 guint            n_ids,
                 const guint     *fail_top,
                 guint            n_fail,
+                gboolean         refused,
                 guint           *n_tops)
 {
   g_autoptr(GPtrArray) uids = make_server_list (ids, n_ids);
@@ -111,6 +113,9 @@ run_check_full (PopcheckMailbox *mailbox,
 
       for (guint j = 0; j < n_fail; j++)
         fails |= fail_top[j] == id;
+      if (fails && refused)
+        popcheck_mailbox_add_top_refused (mailbox, entry->uid, entry->msg,
+                                          1000 + id);
       if (fails)
         continue;
 
@@ -127,7 +132,7 @@ run_check (PopcheckMailbox *mailbox,
            guint            n_ids,
            guint           *n_tops)
 {
-  return run_check_full (mailbox, ids, n_ids, NULL, 0, n_tops);
+  return run_check_full (mailbox, ids, n_ids, NULL, 0, FALSE, n_tops);
 }
 
 static guint *
@@ -494,7 +499,8 @@ test_failed_top (void)
   static const guint fail[] = { 5 };
   guint n_tops = 0;
 
-  first = run_check_full (mailbox, ids, 3, (const guint []) { 2 }, 1, NULL);
+  first = run_check_full (mailbox, ids, 3, (const guint []) { 2 }, 1, FALSE,
+                         NULL);
   /* The first check records everything, with or without a summary. */
   g_assert_cmpuint (first->len, ==, 0);
   g_assert_cmpuint (popcheck_mailbox_get_first_check_count (mailbox), ==, 3);
@@ -502,7 +508,8 @@ test_failed_top (void)
 
   /* 4 and 5 arrive; the TOP of 5 fails: 4 is announced now, 5 later, with
    * its summary, and 2 gets its summary without being announced. */
-  second = run_check_full (mailbox, ids, 5, fail, G_N_ELEMENTS (fail), &n_tops);
+  second = run_check_full (mailbox, ids, 5, fail, G_N_ELEMENTS (fail), FALSE,
+                           &n_tops);
   g_assert_cmpuint (n_tops, ==, 3);
   g_assert_cmpuint (second->len, ==, 1);
   g_assert_cmpstr (popcheck_message_get_uid (g_ptr_array_index (second, 0)), ==, "uid-4");
@@ -759,6 +766,45 @@ test_restart (void)
     g_assert_cmpuint (third->len, ==, 1);
     g_assert_cmpstr (popcheck_message_get_uid (g_ptr_array_index (third, 0)), ==, "uid-9");
   }
+}
+
+/* A message listed without headers stays so after a restart, still new,
+ * and its TOP is tried again up to the bound, counting the tries made
+ * before the restart. */
+static void
+test_restart_without_headers (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("headerless");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) refused = NULL;
+  g_autofree guint *ids = range (1, 4);
+  guint n_tops = 0;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  refused = run_check_full (mailbox, ids, 4, ids, 4, TRUE, &n_tops);
+  g_assert_cmpuint (n_tops, ==, 1);
+  g_assert_cmpuint (refused->len, ==, 1);
+
+  for (guint attempt = 2; attempt <= POPCHECK_MAILBOX_TOP_ATTEMPTS + 1; attempt++)
+    {
+      g_autoptr(PopcheckMailbox) reloaded = reload (mailbox);
+      g_autoptr(GPtrArray) again = NULL;
+      PopcheckMessage *message = popcheck_mailbox_lookup (reloaded, "uid-4");
+
+      g_assert_nonnull (message);
+      g_assert_false (popcheck_message_get_headers_known (message));
+      g_assert_cmpuint (popcheck_message_get_size (message), ==, 1004);
+      g_assert_true (popcheck_message_get_is_new (message));
+      g_assert_cmpuint (popcheck_mailbox_get_n_new (reloaded), ==, 1);
+      g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 4);
+
+      /* Tried again until the bound, never announced again. */
+      again = run_check_full (reloaded, ids, 4, ids, 4, TRUE, &n_tops);
+      g_assert_cmpuint (n_tops, ==,
+                        attempt <= POPCHECK_MAILBOX_TOP_ATTEMPTS ? 1 : 0);
+      g_assert_cmpuint (again->len, ==, 0);
+      g_set_object (&mailbox, reloaded);
+    }
 }
 
 static void
@@ -1176,6 +1222,49 @@ test_damaged_recovers (gconstpointer data)
   g_assert_cmpuint (third->len, ==, 7 - n_recovered);
 }
 
+/* A damaged state file: a message listed without headers is recovered
+ * as one, with its refused TOPs, and not announced a second time. */
+static void
+test_damaged_recovers_without_headers (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("recover-headerless");
+  g_autoptr(PopcheckMailbox) reloaded = popcheck_mailbox_new ("recover-headerless");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GPtrArray) third = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *contents = NULL;
+  g_autofree guint *ids = range (1, 5);
+  PopcheckMessage *message;
+  gsize len = 0;
+  guint n_tops = 0;
+
+  first = run_check (mailbox, ids, 4, NULL);
+  second = run_check_full (mailbox, ids, 5, &ids[4], 1, TRUE, NULL);
+  g_assert_cmpuint (second->len, ==, 1);
+  g_assert_true (save_sync (mailbox, &error));
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  /* The framing offsets live at the end. */
+  contents[len - 1] ^= 0x5A;
+  contents[len - 2] ^= 0xA5;
+  g_assert_true (g_file_set_contents (path, contents, len, &error));
+
+  g_assert_true (load_sync (reloaded, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 5);
+  message = popcheck_mailbox_lookup (reloaded, "uid-5");
+  g_assert_nonnull (message);
+  g_assert_false (popcheck_message_get_headers_known (message));
+  g_assert_cmpuint (popcheck_message_get_top_refusals (message), ==, 1);
+  g_assert_true (popcheck_message_get_is_new (message));
+
+  /* Its TOP is tried again; nothing is announced again. */
+  third = run_check_full (reloaded, ids, 5, &ids[4], 1, TRUE, &n_tops);
+  g_assert_cmpuint (n_tops, ==, 1);
+  g_assert_cmpuint (third->len, ==, 0);
+}
+
 static void
 test_account_id_escaping (void)
 {
@@ -1365,6 +1454,8 @@ main (int   argc,
   g_test_add_func ("/mailbox/order", test_order);
   g_test_add_func ("/mailbox/state-properties", test_state_properties);
   g_test_add_func ("/mailbox/state-file/restart", test_restart);
+  g_test_add_func ("/mailbox/state-file/restart-without-headers",
+                   test_restart_without_headers);
   g_test_add_func ("/mailbox/state-file/missing", test_missing_file);
   g_test_add_func ("/mailbox/state-file/saves-in-order", test_saves_in_order);
   g_test_add_func ("/mailbox/state-file/save-fails", test_save_fails);
@@ -1385,6 +1476,8 @@ main (int   argc,
   g_test_add_data_func ("/mailbox/state-file/flipped-recovers",
                         GINT_TO_POINTER (DAMAGE_FLIPPED),
                         test_damaged_recovers);
+  g_test_add_func ("/mailbox/state-file/flipped-recovers-without-headers",
+                   test_damaged_recovers_without_headers);
   g_test_add_func ("/mailbox/state-file/account-id-escaping",
                    test_account_id_escaping);
   g_test_add_func ("/mailbox/scale/ten-thousand", test_ten_thousand);

@@ -436,6 +436,24 @@ test_default_action (Fixture       *fixture,
   g_assert_cmpuint (fixture->activated->len, ==, 2);
 }
 
+/* A message the server would not send the headers of is announced as
+ * such, not as one without a subject. */
+static void
+test_without_headers (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) calls = NULL;
+
+  g_ptr_array_add (messages, popcheck_message_new_without_headers ("u1", 4321, 1));
+  g_signal_emit_by_name (fixture->checker, "new-messages", fixture->work, messages);
+
+  calls = notify_calls (fixture, 1);
+  g_assert_cmpuint (calls->len, ==, 1);
+  g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 0))->body, ==,
+                   "Unknown sender: (headers not available)");
+}
+
 static void
 test_no_actions (Fixture       *fixture,
                  gconstpointer  user_data)
@@ -729,6 +747,7 @@ main (int   argc,
   ADD ("/notifier/quiet", test_quiet, "actions body body-markup");
   ADD ("/notifier/default-action", test_default_action, "actions body body-markup");
   ADD ("/notifier/no-actions", test_no_actions, "body");
+  ADD ("/notifier/without-headers", test_without_headers, "body");
   ADD ("/notifier/problem", test_problem, "actions body body-markup");
   /* Its own server, which never answers Notify. */
   ADD ("/notifier/hanging-server", test_hanging_server, NULL);

@@ -614,6 +614,19 @@ respond (const char *response)
     gtk_window_destroy (dialog);
 }
 
+/* "Show Whole Message" warns first; the user cancels.  The dialog goes
+ * once its answer is handled: a download would have started by then. */
+static void
+cancel_whole_message (Fixture *fixture)
+{
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.show-whole-message", NULL);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  g_assert_nonnull (find_label_prefix (GTK_WIDGET (find_toplevel (ADW_TYPE_MESSAGE_DIALOG)),
+                                       "PopCheck shows only the first lines"));
+  respond ("cancel");
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == NULL);
+}
+
 static char *
 preview_body (Fixture *fixture)
 {
@@ -662,14 +675,7 @@ test_load_more_and_whole (Fixture       *fixture,
   g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
 
   /* The whole message: first a warning; Cancel downloads nothing. */
-  gtk_widget_activate_action (window, "win.show-whole-message", NULL);
-  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
-  g_assert_nonnull (find_label_prefix (GTK_WIDGET (find_toplevel (ADW_TYPE_MESSAGE_DIALOG)),
-                                       "PopCheck shows only the first lines"));
-  respond ("cancel");
-  /* The dialog goes once its answer is handled: a download would have
-   * started by then. */
-  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == NULL);
+  cancel_whole_message (fixture);
   g_assert_cmpuint (preview_lines (fixture), <=, 100);
   g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
 
@@ -1476,6 +1482,67 @@ test_rows (Fixture       *fixture,
   g_assert_null (find_widget (row, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
 }
 
+/* What a check hands the mailbox when the server refuses the TOP of one
+ * new message, uid, of size octets: what is listed stays. */
+static void
+add_refused_message (Fixture    *fixture,
+                     const char *uid,
+                     guint64     size)
+{
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                  popcheck_account_get_id (fixture->account));
+  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) added = NULL;
+  guint n = n_listed (fixture);
+  Pop3UidEntry *entry;
+
+  for (guint i = 0; i <= n; i++)
+    {
+      entry = g_new0 (Pop3UidEntry, 1);
+      entry->msg = i < n ? popcheck_message_get_msg_number (listed (fixture, i)) : n + 1;
+      entry->uid = g_strdup (i < n ? popcheck_message_get_uid (listed (fixture, i)) : uid);
+      g_ptr_array_add (uids, entry);
+    }
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
+  g_assert_cmpuint (need_top->len, ==, 1);
+  popcheck_mailbox_add_top_refused (mailbox, uid, n + 1, size);
+  added = popcheck_mailbox_end_update (mailbox);
+  g_assert_cmpuint (added->len, ==, 1);
+  WAIT_UNTIL (n_listed (fixture) == n + 1);
+}
+
+/* A message whose headers the server would not send (it refused TOP, or
+ * has none): the row and the preview say so and give its size, never
+ * "(no subject)", and the whole message is still one warning away. */
+static void
+test_without_headers (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  GtkWidget *window = GTK_WIDGET (fixture->window);
+  g_autofree char *size = g_format_size (4321);
+  GtkWidget *row;
+
+  add_refused_message (fixture, "no-headers", 4321);
+  row = row_of_subject (fixture, "(headers not available)");
+  g_assert_true (find_visible_label (row, size));
+  g_assert_false (find_visible_label (row, "(no subject)"));
+
+  for (guint i = 0; i < n_listed (fixture); i++)
+    if (g_str_equal (popcheck_message_get_uid (listed (fixture, i)), "no-headers"))
+      gtk_selection_model_select_item (popcheck_window_get_selection (fixture->window),
+                                       i, TRUE);
+  WAIT_UNTIL (find_label_prefix (window, "This server cannot show a preview of this "
+                                         "message without downloading the whole "
+                                         "message.") != NULL);
+  g_assert_null (find_label_prefix (window, "The first "));
+
+  /* Downloading it stays the user's choice, after the same warning. */
+  cancel_whole_message (fixture);
+  g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
+}
+
 static gboolean
 is_message_row (GtkWidget     *widget,
                 gconstpointer  data)
@@ -2089,6 +2156,7 @@ main (int   argc,
                         run_isolated);
   g_test_add_data_func ("/window/delete-several", test_delete_several, run_isolated);
   g_test_add_data_func ("/window/rows", test_rows, run_isolated);
+  g_test_add_data_func ("/window/without-headers", test_without_headers, run_isolated);
   g_test_add_data_func ("/window/many-messages", test_many_messages, run_isolated);
   g_test_add_data_func ("/window/general-settings", test_general_settings, run_isolated);
   g_test_add_data_func ("/window/try-demo", test_try_demo, run_isolated_bare);
