@@ -1392,6 +1392,11 @@ test_mark_seen (Fixture       *fixture,
   g_autoptr(GError) error = NULL;
   GtkWidget *mark;
 
+  /* The same account id may have left a state file in an earlier test, and
+   * this user's messages then came in as new: start from none. */
+  popcheck_checker_mark_seen (checker, NULL, NULL);
+  g_assert_cmpstr (title_subtitle (fixture), ==, "");
+
   popcheck_test_demo_deliver (fixture->demo, fixture->user, "<one@example.org>", "New one");
   popcheck_test_demo_deliver (fixture->demo, fixture->user, "<two@example.org>", "New two");
   popcheck_test_demo_deliver (fixture->demo, fixture->user, "<three@example.org>", "New three");
