@@ -438,6 +438,42 @@ try_demo_action (GSimpleAction *action,
                              g_object_ref (self));
 }
 
+/* "(sas)": an account and UIDs, from a notification's "Mark as Seen". */
+static void
+mark_seen_action (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+  g_autofree const char **uids = NULL;
+  const char *account_id;
+
+  g_variant_get (parameter, "(&s^a&s)", &account_id, &uids);
+  popcheck_checker_mark_seen (self->checker, account_id, uids);
+}
+
+/* Every account's messages: the tray's "Mark All as Seen". */
+static void
+mark_all_seen_action (GSimpleAction *action,
+                      GVariant      *parameter,
+                      gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+
+  popcheck_checker_mark_seen (self->checker, NULL, NULL);
+}
+
+static void
+n_new_changed_cb (PopcheckChecker     *checker,
+                  GParamSpec          *pspec,
+                  PopcheckApplication *self)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "mark-all-seen");
+
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action),
+                               popcheck_checker_get_n_new (checker) > 0);
+}
+
 void
 _popcheck_application_actions_init (PopcheckApplication *self)
 {
@@ -451,6 +487,8 @@ _popcheck_application_actions_init (PopcheckApplication *self)
     { "add-account", add_account_action },
     { "fix-account", fix_account_action, "s" },
     { "try-demo", try_demo_action },
+    { "mark-seen", mark_seen_action, "(sas)" },
+    { "mark-all-seen", mark_all_seen_action },
     { "shortcuts", shortcuts_action },
     { "about", about_action },
     { "quit", quit_action },
@@ -465,6 +503,8 @@ _popcheck_application_actions_init (PopcheckApplication *self)
     { "app.quit", { "<Control>q", NULL } },
     { "win.delete", { "Delete", "KP_Delete", NULL } },
     { "win.undo-delete", { "<Control>z", NULL } },
+    { "win.mark-seen", { "<Control>k", NULL } },
+    { "win.mark-all-seen", { "<Shift><Control>k", NULL } },
     { "win.filter-accounts", { "<Control>f", NULL } },
     { "win.load-more", { "<Control>m", NULL } },
     { "win.show-whole-message", { "<Control>u", NULL } },
@@ -481,6 +521,10 @@ _popcheck_application_actions_init (PopcheckApplication *self)
     gtk_application_set_accels_for_action (GTK_APPLICATION (self),
                                            accels[i].action,
                                            accels[i].accels);
+
+  g_signal_connect_object (self->checker, "notify::n-new",
+                           G_CALLBACK (n_new_changed_cb), self, 0);
+  n_new_changed_cb (self->checker, NULL, self);
 
   /* One start at a time; the button shows a spinner meanwhile. */
   try_demo = g_action_map_lookup_action (G_ACTION_MAP (self), "try-demo");

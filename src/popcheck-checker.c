@@ -722,6 +722,31 @@ popcheck_checker_slot_save (Slot *slot)
                                g_object_ref (slot->checker));
 }
 
+void
+popcheck_checker_mark_seen (PopcheckChecker    *self,
+                            const char         *account_id,
+                            const char * const *uids)
+{
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_id != NULL || uids == NULL);
+
+  for (guint i = 0; i < self->slots->len; i++)
+    {
+      Slot *slot = g_ptr_array_index (self->slots, i);
+      gboolean changed;
+
+      if (account_id != NULL &&
+          g_strcmp0 (popcheck_account_get_id (slot->account), account_id) != 0)
+        continue;
+
+      changed = uids != NULL ? popcheck_mailbox_mark_seen (slot->mailbox, uids)
+                             : popcheck_mailbox_mark_all_seen (slot->mailbox);
+      /* At once, not at quit: a crash or a power cut keeps the marks. */
+      if (changed)
+        popcheck_checker_slot_save (slot);
+    }
+}
+
 gboolean
 popcheck_checker_is_saving (PopcheckChecker *self)
 {

@@ -48,6 +48,12 @@ GListModel      *popcheck_checker_get_mailboxes   (PopcheckChecker     *self);
 PopcheckMailbox *popcheck_checker_get_mailbox     (PopcheckChecker     *self,
                                                    const char          *account_id);
 guint            popcheck_checker_get_n_new       (PopcheckChecker     *self);
+/* Marks messages seen in PopCheck, never on the server, and saves what
+ * changed at once: uids NULL for all of the account's messages,
+ * account_id NULL for every account (then uids must be NULL). */
+void             popcheck_checker_mark_seen       (PopcheckChecker     *self,
+                                                   const char          *account_id,
+                                                   const char * const  *uids);
 
 /* Loads the saved state, checks every enabled account and schedules the
  * next checks; stop cancels everything in flight, fails what is queued

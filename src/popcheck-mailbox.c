@@ -561,13 +561,43 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   return new_messages;
 }
 
-void
+static gboolean
+mark_message_seen (PopcheckMessage *message)
+{
+  if (message == NULL || !popcheck_message_get_is_new (message))
+    return FALSE;
+
+  /* The message's notify marks the mailbox dirty and counts it down. */
+  popcheck_message_set_is_new (message, FALSE);
+  return TRUE;
+}
+
+gboolean
 popcheck_mailbox_mark_all_seen (PopcheckMailbox *self)
 {
-  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  gboolean changed = FALSE;
+
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), FALSE);
 
   for (guint i = 0; i < self->items->len; i++)
-    popcheck_message_set_is_new (g_ptr_array_index (self->items, i), FALSE);
+    changed |= mark_message_seen (g_ptr_array_index (self->items, i));
+
+  return changed;
+}
+
+gboolean
+popcheck_mailbox_mark_seen (PopcheckMailbox    *self,
+                            const char * const *uids)
+{
+  gboolean changed = FALSE;
+
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), FALSE);
+  g_return_val_if_fail (uids != NULL, FALSE);
+
+  for (guint i = 0; uids[i] != NULL; i++)
+    changed |= mark_message_seen (g_hash_table_lookup (self->by_uid, uids[i]));
+
+  return changed;
 }
 
 void

@@ -100,7 +100,13 @@ void                 popcheck_mailbox_add_top_refused        (PopcheckMailbox   
  * check), owned by the array. */
 GPtrArray           *popcheck_mailbox_end_update             (PopcheckMailbox      *self);
 
-void                 popcheck_mailbox_mark_all_seen          (PopcheckMailbox      *self);
+/* "New" is what the user has not looked at in PopCheck; marking a message
+ * seen changes nothing on the server.  The mark is kept in the state file
+ * with the message's summary.  Both return whether a mark changed; UIDs
+ * not listed are ignored. */
+gboolean             popcheck_mailbox_mark_all_seen          (PopcheckMailbox      *self);
+gboolean             popcheck_mailbox_mark_seen              (PopcheckMailbox      *self,
+                                                              const char * const   *uids);
 void                 popcheck_mailbox_remove_uids            (PopcheckMailbox      *self,
                                                               const char * const   *uids);
 PopcheckMessage     *popcheck_mailbox_lookup                 (PopcheckMailbox      *self,

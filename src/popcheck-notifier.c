@@ -387,6 +387,36 @@ compare_newest_first (gconstpointer a,
   return g_date_time_compare (date_b, date_a);
 }
 
+/* "(sas)": the account and the UIDs its notification announces, for
+ * app.mark-seen. */
+static GVariant *
+announced_uids_variant (Announcement *announcement)
+{
+  g_auto(GVariantBuilder) uids = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("as"));
+
+  for (guint i = 0; i < announcement->messages->len; i++)
+    g_variant_builder_add (&uids, "s",
+                           popcheck_message_get_uid (g_ptr_array_index (announcement->messages, i)));
+
+  return g_variant_new ("(sas)", announcement->account_id, &uids);
+}
+
+/* Seen in the window meanwhile (or marked so): no longer news. */
+static void
+forget_seen (Announcement    *announcement,
+             PopcheckMailbox *mailbox)
+{
+  for (guint i = announcement->messages->len; i > 0; i--)
+    {
+      PopcheckMessage *message = g_ptr_array_index (announcement->messages, i - 1);
+      PopcheckMessage *listed = popcheck_mailbox_lookup (mailbox,
+                                                         popcheck_message_get_uid (message));
+
+      if (listed != NULL && !popcheck_message_get_is_new (listed))
+        g_ptr_array_remove_index (announcement->messages, i - 1);
+    }
+}
+
 /* An action on the account's new-mail notification. */
 static void
 announcement_action (PopcheckNotifier *self,
@@ -396,10 +426,13 @@ announcement_action (PopcheckNotifier *self,
   Announcement *announcement = g_hash_table_lookup (self->announcements, account_id);
   const char *uid = "";
 
-  if (g_str_equal (action, "dismiss"))
+  if (g_str_equal (action, "mark-seen"))
     {
       g_autofree char *key = notification_key (MAIL_KEY_PREFIX, account_id);
 
+      if (announcement != NULL)
+        activate_app_action (self, "mark-seen",
+                             announced_uids_variant (announcement));
       /* Closed: the next mail starts a new count, as when the server
        * closes it. */
       popcheck_notifier_thread_close (self->thread, key);
@@ -442,6 +475,8 @@ new_messages_cb (PopcheckNotifier *self,
       g_hash_table_insert (self->announcements, announcement->account_id,
                            announcement);
     }
+  else
+    forget_seen (announcement, mailbox);
 
   batch = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < messages->len; i++)
@@ -488,7 +523,7 @@ show_announcement (PopcheckNotifier *self,
 
   {
     const char *actions[] = { "default", _("Open"), "open", _("Open"),
-                              "dismiss", _("Dismiss"), NULL };
+                              "mark-seen", _("Mark as Seen"), NULL };
     g_autofree char *key = notification_key (MAIL_KEY_PREFIX, account_id);
 
     popcheck_notifier_thread_show (self->thread, key, summary, body,

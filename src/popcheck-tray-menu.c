@@ -27,6 +27,7 @@ enum {
   ITEM_SEPARATOR_ACCOUNTS,
   ITEM_PREFERENCES,
   ITEM_QUIT,
+  ITEM_MARK_ALL_SEEN,
   ACCOUNT_ID_FIRST = 100,
 };
 
@@ -136,6 +137,11 @@ build_menu (PopcheckTray *self)
                    menu_item_new (ITEM_OPEN, "show-window", NULL,
                                   action_item_props (self, _("_Open PopCheck"),
                                                      NULL, "show-window")));
+  /* Disabled while nothing is new. */
+  g_ptr_array_add (items,
+                   menu_item_new (ITEM_MARK_ALL_SEEN, "mark-all-seen", NULL,
+                                  action_item_props (self, _("_Mark All as Seen"),
+                                                     NULL, "mark-all-seen")));
   g_ptr_array_add (items, menu_item_new (ITEM_SEPARATOR_TOP, NULL, NULL,
                                          separator_props ()));
 

@@ -2,8 +2,8 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The window's actions that only pass a request on, to the preview or the
- * account filter.  Delete and Undo live in popcheck-window.c, beside the
+ * The window's actions that only pass a request on, to the preview, the
+ * account filter or the checker.  Delete and Undo live in popcheck-window.c, beside the
  * deletes they keep waiting for the undo toast.  What the application does
  * for the window (checking, adding or fixing an account, the demo mailbox)
  * are the application's own actions.
@@ -13,6 +13,8 @@
 
 #include "config.h"
 
+#include "popcheck-checker.h"
+#include "popcheck-mailbox.h"
 #include "popcheck-window-private.h"
 
 static void
@@ -46,6 +48,73 @@ filter_accounts_action (GtkWidget  *widget,
     gtk_widget_grab_focus (GTK_WIDGET (self->account_dropdown));
 }
 
+/* Marks the new messages among those of the list at positions (all of
+ * them when NULL), one request per account. */
+static void
+mark_listed_seen (PopcheckWindow *self,
+                  GtkBitset      *positions)
+{
+  GListModel *list = G_LIST_MODEL (self->selection);
+  g_autoptr(GHashTable) by_account = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  by_account = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                      (GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
+    {
+      g_autoptr(PopcheckMessage) message = NULL;
+      const char *account_id;
+      GPtrArray *uids;
+
+      if (positions != NULL && !gtk_bitset_contains (positions, i))
+        continue;
+      message = g_list_model_get_item (list, i);
+      account_id = popcheck_window_get_message_account_id (self, message);
+      if (account_id == NULL || !popcheck_message_get_is_new (message))
+        continue;
+
+      uids = g_hash_table_lookup (by_account, account_id);
+      if (uids == NULL)
+        {
+          uids = g_ptr_array_new_with_free_func (g_free);
+          g_hash_table_insert (by_account, (gpointer) account_id, uids);
+        }
+      g_ptr_array_add (uids, g_strdup (popcheck_message_get_uid (message)));
+    }
+
+  g_hash_table_iter_init (&iter, by_account);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      GPtrArray *uids = value;
+
+      g_ptr_array_add (uids, NULL);
+      popcheck_checker_mark_seen (self->checker, key,
+                                  (const char * const *) uids->pdata);
+    }
+}
+
+static void
+mark_seen_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+  g_autoptr(GtkBitset) selected =
+    gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+
+  mark_listed_seen (self, selected);
+}
+
+/* What the list shows: with the account filter, that account's. */
+static void
+mark_all_seen_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  mark_listed_seen (POPCHECK_WINDOW (widget), NULL);
+}
+
 void
 _popcheck_window_class_actions_init (GtkWidgetClass *widget_class)
 {
@@ -54,4 +123,8 @@ _popcheck_window_class_actions_init (GtkWidgetClass *widget_class)
                                    show_whole_message_action);
   gtk_widget_class_install_action (widget_class, "win.filter-accounts", NULL,
                                    filter_accounts_action);
+  gtk_widget_class_install_action (widget_class, "win.mark-seen", NULL,
+                                   mark_seen_action);
+  gtk_widget_class_install_action (widget_class, "win.mark-all-seen", NULL,
+                                   mark_all_seen_action);
 }

@@ -19,6 +19,9 @@ struct _PopcheckWindow
   /* The first time the window showed messages went to the debug log. */
   gboolean              logged_showing;
   guint                 scroll_to_top_id;
+  /* The new message whose preview is on screen, until it counts as seen. */
+  PopcheckMessage      *seen_pending;
+  guint                 seen_timeout_id;
 
   GListStore           *dropdown_head;
   GListStore           *one_mailbox;
@@ -49,6 +52,10 @@ struct _PopcheckWindow
   AdwStatusPage        *empty_page;
   PopcheckPreview      *preview;
 };
+
+/* How long a new message's preview is on screen before it counts as
+ * seen. */
+#define POPCHECK_WINDOW_SEEN_DELAY_MS 1500
 
 /* popcheck-window-actions.c */
 void               _popcheck_window_class_actions_init (GtkWidgetClass *widget_class);

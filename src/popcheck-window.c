@@ -145,6 +145,45 @@ update_title (PopcheckWindow *self)
                                              "%u new messages", n_new),
                                 n_new);
   adw_window_title_set_subtitle (self->window_title, subtitle != NULL ? subtitle : "");
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.mark-all-seen", n_new > 0);
+}
+
+static gboolean
+seen_timeout_cb (gpointer user_data)
+{
+  PopcheckWindow *self = user_data;
+  g_autoptr(PopcheckMessage) message = g_steal_pointer (&self->seen_pending);
+  const char *uids[] = { popcheck_message_get_uid (message), NULL };
+  const char *account_id = popcheck_window_get_message_account_id (self, message);
+
+  self->seen_timeout_id = 0;
+  /* Gone from its mailbox meanwhile (deleted, or the account removed). */
+  if (account_id != NULL)
+    popcheck_checker_mark_seen (self->checker, account_id, uids);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Seen by looking, as in other mail programs: a new message whose preview
+ * stays on screen for a moment is seen; one passed over with the arrow
+ * keys, or selected in a hidden window, is not. */
+static void
+watch_seen (PopcheckWindow  *self,
+            PopcheckMessage *message)
+{
+  if (message != NULL && message == self->seen_pending)
+    return;
+
+  g_clear_handle_id (&self->seen_timeout_id, g_source_remove);
+  g_clear_object (&self->seen_pending);
+
+  if (message == NULL || !popcheck_message_get_is_new (message) ||
+      !gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+
+  self->seen_pending = g_object_ref (message);
+  self->seen_timeout_id = g_timeout_add (POPCHECK_WINDOW_SEEN_DELAY_MS,
+                                         seen_timeout_cb, self);
 }
 
 static void
@@ -157,6 +196,7 @@ update_selection (PopcheckWindow *self)
   n_selected = gtk_bitset_get_size (selected);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete", n_selected > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.mark-seen", n_selected > 0);
 
   if (n_selected == 1)
     {
@@ -167,9 +207,11 @@ update_selection (PopcheckWindow *self)
       popcheck_preview_set_message (self->preview,
                                     popcheck_window_get_message_account_id (self, message),
                                     message);
+      watch_seen (self, message);
     }
   else
     {
+      watch_seen (self, NULL);
       popcheck_preview_set_message (self->preview, NULL, NULL);
       popcheck_preview_set_n_selected (self->preview, n_selected);
     }
@@ -789,6 +831,15 @@ set_up_shortcuts_window (PopcheckWindow *self)
     GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "shortcuts_window")));
 }
 
+static void
+popcheck_window_unmap (GtkWidget *widget)
+{
+  /* A hidden window's preview is seen by nobody. */
+  watch_seen (POPCHECK_WINDOW (widget), NULL);
+
+  GTK_WIDGET_CLASS (popcheck_window_parent_class)->unmap (widget);
+}
+
 /* The models follow the checker's mailboxes, which the checker keeps for
  * as long as it lives: the window is made with its checker, for good. */
 static void
@@ -889,6 +940,8 @@ popcheck_window_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view)),
                                           self);
   g_clear_handle_id (&self->scroll_to_top_id, g_source_remove);
+  g_clear_handle_id (&self->seen_timeout_id, g_source_remove);
+  g_clear_object (&self->seen_pending);
   if (self->visible != NULL)
     g_signal_handlers_disconnect_by_data (self->visible, self);
 
@@ -960,6 +1013,7 @@ popcheck_window_class_init (PopcheckWindowClass *klass)
 
   window_class->close_request = popcheck_window_close_request;
   widget_class->map = popcheck_window_map;
+  widget_class->unmap = popcheck_window_unmap;
 
   properties[PROP_CHECKER] =
     g_param_spec_object ("checker", NULL, NULL,
@@ -1004,6 +1058,7 @@ popcheck_window_init (PopcheckWindow *self)
   g_queue_init (&self->batches);
   _popcheck_window_toasts_init (self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.mark-seen", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", FALSE);
 
   /* Running in the background, closing the window only hides it: the

@@ -793,6 +793,65 @@ class AccountsTestCase(popchecktest.DovecotTestCase):
         self.assertExit(result, EXIT_USAGE)
         self.assertEqual(self.user.message_ids(), set(before) - {victim_mid})
 
+    def test_mark_seen(self):
+        self.add_account_ok()
+        count = len(popchecktest.sample_messages())
+        self.check_json()
+        self.deliver('First new one', 'Second new one', 'Third new one')
+        _, (obj,) = self.check_json()
+        first = self.uid_of(obj['messages'], 'First new one')
+        state = os.path.join(self.env['XDG_STATE_HOME'], 'popcheck',
+                             'work-mail.state')
+        with open(state, 'rb') as f:
+            before = f.read()
+
+        # Wrong uses: explained, nothing written.
+        for args, words in (
+                (['mark-seen'], 'or --all'),
+                (['--account', 'work-mail', 'mark-seen', first, '--all'],
+                 'not both'),
+                (['mark-seen', first], 'needs --account'),
+                (['--account', 'work-mail', 'mark-seen', 'bad uid'],
+                 'is not a UID'),
+                (['--all', 'status'], '--all does not go with "status"'),
+                (['--all', 'stat'], '--all goes with mark-seen')):
+            result = self.run_cli(*args)
+            self.assertExit(result, EXIT_USAGE)
+            self.assertIn(words, result.stderr)
+        with open(state, 'rb') as f:
+            self.assertEqual(f.read(), before)
+
+        # One message, and a UID that is not listed: said, not fatal.
+        result = self.run_cli('--account', 'work-mail', 'mark-seen', first,
+                              'gone-uid')
+        self.assertExit(result, EXIT_OK)
+        self.assertEqual(result.stdout.decode(),
+                         'Work Mail: 2 new, %d total\n' % (count + 3))
+        self.assertIn('no message with the UID "gone-uid" is listed',
+                      result.stderr)
+        result = self.run_cli('status', '--format', 'json')
+        (status,) = result.json_lines()
+        self.assertEqual(status['new'], 2)
+        self.assertEqual({m['subject'] for m in status['messages']
+                          if m['new']}, {'Second new one', 'Third new one'})
+
+        # All of them: waybar no longer says "new", and a check does not
+        # bring the mark back.
+        result = self.run_cli('mark-seen', '--all')
+        self.assertExit(result, EXIT_OK)
+        self.assertEqual(result.stdout.decode(),
+                         'Work Mail: 0 new, %d total\n' % (count + 3))
+        result = self.run_cli('status', '--format', 'waybar')
+        self.assertExit(result, EXIT_OK)
+        self.assertEqual(result.json_lines()[0]['class'], 'none')
+        self.assertEqual(result.json_lines()[0]['text'], '0')
+        _, (obj,) = self.check_json()
+        self.assertEqual(obj['new'], 0)
+
+        # Only in PopCheck: the server's messages are untouched.
+        self.assertEqual(self.user.seen_ids(), set())
+        self.assertEqual(len(self.user.message_ids()), count + 3)
+
     def test_delete_after_renumbering(self):
         """Message 1 goes behind our back; the one that was number 3 is
         deleted by UID, and exactly that one is gone."""

@@ -807,6 +807,54 @@ test_restart_without_headers (void)
     }
 }
 
+/* Seen in PopCheck: the count drops at once, the mark survives a restart
+ * (in the same format-1 file as before), and a later check does not make
+ * the message new again. */
+static void
+test_mark_seen (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("mark-seen");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(PopcheckMailbox) again = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  g_autofree guint *ids = range (1, 9);
+  const char *seen[] = { "uid-8", "uid-99", NULL };
+  guint n_new_notified = 0;
+
+  first = run_check (mailbox, ids, 5, NULL);
+  second = run_check (mailbox, ids, 9, NULL);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 4);
+
+  /* One listed, one unknown: only the listed one changes. */
+  g_signal_connect (mailbox, "notify::n-new", G_CALLBACK (n_new_notify_cb),
+                    &n_new_notified);
+  g_assert_true (popcheck_mailbox_mark_seen (mailbox, seen));
+  g_assert_cmpuint (n_new_notified, ==, 1);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 3);
+  g_assert_false (popcheck_message_get_is_new (popcheck_mailbox_lookup (mailbox, "uid-8")));
+  g_assert_true (popcheck_message_get_is_new (popcheck_mailbox_lookup (mailbox, "uid-9")));
+  g_assert_true (popcheck_mailbox_get_dirty (mailbox));
+  /* Seen already: nothing to do, nothing to save. */
+  g_assert_false (popcheck_mailbox_mark_seen (mailbox, seen));
+
+  reloaded = reload (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (reloaded), ==, 3);
+  g_assert_false (popcheck_message_get_is_new (popcheck_mailbox_lookup (reloaded, "uid-8")));
+
+  after = run_check (reloaded, ids, 9, NULL);
+  g_assert_cmpuint (after->len, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (reloaded), ==, 3);
+
+  g_assert_true (popcheck_mailbox_mark_all_seen (reloaded));
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (reloaded), ==, 0);
+  g_assert_false (popcheck_mailbox_mark_all_seen (reloaded));
+  again = reload (reloaded);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (again), ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (again), ==, 9);
+}
+
 static void
 test_missing_file (void)
 {
@@ -1457,6 +1505,7 @@ main (int   argc,
   g_test_add_func ("/mailbox/state-file/restart-without-headers",
                    test_restart_without_headers);
   g_test_add_func ("/mailbox/state-file/missing", test_missing_file);
+  g_test_add_func ("/mailbox/state-file/mark-seen", test_mark_seen);
   g_test_add_func ("/mailbox/state-file/saves-in-order", test_saves_in_order);
   g_test_add_func ("/mailbox/state-file/save-fails", test_save_fails);
   for (guint i = 0; i < G_N_ELEMENTS (damages); i++)

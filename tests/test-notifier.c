@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <libnotify/notify.h>
+#include <string.h>
 
 #include "popcheck-account-list.h"
 #include "popcheck-checker.h"
@@ -203,6 +204,7 @@ wait_for_activated (Fixture *fixture,
 
 static const GActionEntry action_entries[] = {
   { "show-message", action_cb, "(ss)", NULL, NULL, { 0 } },
+  { "mark-seen", action_cb, "(sas)", NULL, NULL, { 0 } },
 };
 
 static void
@@ -300,7 +302,7 @@ test_new_mail (Fixture       *fixture,
   const char *category = NULL;
   const char *desktop_entry = NULL;
   const char *expected_actions[] = { "default", "Open", "open", "Open",
-                                     "dismiss", "Dismiss", NULL };
+                                     "mark-seen", "Mark as Seen", NULL };
 
   g_ptr_array_add (messages,
                    popcheck_test_message_new ("u1", "Eve <eve@example.org>",
@@ -429,11 +431,60 @@ test_default_action (Fixture       *fixture,
   g_assert_cmpstr (g_ptr_array_index (fixture->activated, 1), ==,
                    "show-message ('work-co', 'uid-3')");
 
-  /* Dismiss closes it and shows nothing. */
+  /* Mark as Seen: what it announced is seen, and it closes; the next
+   * mail is a notification of its own. */
   emit_daemon_signal (fixture, "ActionInvoked",
-                      g_variant_new_parsed ("[<uint32 1>, <'dismiss'>]"));
+                      g_variant_new_parsed ("[<uint32 1>, <'mark-seen'>]"));
   wait_for_daemon_calls (fixture, "CloseNotification", 1);
-  g_assert_cmpuint (fixture->activated->len, ==, 2);
+  wait_for_activated (fixture, 3);
+  g_assert_cmpstr (g_ptr_array_index (fixture->activated, 2), ==,
+                   "mark-seen ('work-co', ['uid-3', 'uid-2', 'uid-1'])");
+
+  emit_new_messages (fixture, fixture->work, 4, 1);
+  {
+    g_autoptr(GPtrArray) calls = notify_calls (fixture, 2);
+
+    g_assert_cmpuint (((NotifyCall *) g_ptr_array_index (calls, 1))->replaces_id, ==, 0);
+    g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 1))->summary, ==,
+                     "1 new message — Work <& Co>");
+  }
+}
+
+/* A message seen in the window while its notification stays open is not
+ * announced again by the next one. */
+static void
+test_seen_not_announced_again (Fixture       *fixture,
+                               gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GPtrArray) calls = NULL;
+  const char *seen[] = { "b", NULL };
+  /* The checker's own is loading its state file meanwhile. */
+  g_autoptr(PopcheckMailbox) work = popcheck_mailbox_new ("work-co");
+  NotifyCall *call;
+
+  g_ptr_array_unref (popcheck_test_mailbox_sync (work,
+                                                 (const char *[]) { "a", NULL }));
+  first = popcheck_test_mailbox_sync (work,
+                                      (const char *[]) { "a", "b", "c", NULL });
+  g_assert_cmpuint (first->len, ==, 2);
+  g_signal_emit_by_name (fixture->checker, "new-messages", work, first);
+  g_ptr_array_unref (notify_calls (fixture, 1));
+
+  g_assert_true (popcheck_mailbox_mark_seen (work, seen));
+  second = popcheck_test_mailbox_sync (work,
+                                       (const char *[]) { "a", "b", "c", "d", NULL });
+  g_assert_cmpuint (second->len, ==, 1);
+  g_signal_emit_by_name (fixture->checker, "new-messages", work, second);
+
+  calls = notify_calls (fixture, 2);
+  call = g_ptr_array_index (calls, 1);
+  g_assert_cmpuint (call->replaces_id, ==, 1);
+  g_assert_cmpstr (call->summary, ==, "2 new messages — Work <& Co>");
+  g_assert_null (strstr (call->body, "Message b"));
+  g_assert_nonnull (strstr (call->body, "Message c"));
+  g_assert_nonnull (strstr (call->body, "Message d"));
 }
 
 /* A message the server would not send the headers of is announced as
@@ -746,6 +797,8 @@ main (int   argc,
   ADD ("/notifier/replace", test_replace, "actions body body-markup");
   ADD ("/notifier/quiet", test_quiet, "actions body body-markup");
   ADD ("/notifier/default-action", test_default_action, "actions body body-markup");
+  ADD ("/notifier/seen-not-announced-again", test_seen_not_announced_again,
+       "actions body body-markup");
   ADD ("/notifier/no-actions", test_no_actions, "body");
   ADD ("/notifier/without-headers", test_without_headers, "body");
   ADD ("/notifier/problem", test_problem, "actions body body-markup");

@@ -154,6 +154,7 @@ static const GActionEntry action_entries[] = {
   { "show-window", action_cb },
   { "show-message", action_cb, "(ss)" },
   { "check-now", action_cb },
+  { "mark-all-seen", action_cb },
   { "preferences", action_cb },
   { "quit", action_cb },
 };
@@ -570,7 +571,8 @@ test_layout (Fixture       *fixture,
              gconstpointer  user_data)
 {
   static const char *labels[] = {
-    "_Check Now", "_Open PopCheck", NULL, "Work & Co__op — 2 messages",
+    "_Check Now", "_Open PopCheck", "_Mark All as Seen", NULL,
+    "Work & Co__op — 2 messages",
     "Home — 1 message", NULL, "_Preferences", "_Quit",
   };
   g_autoptr(GVariant) layout = NULL;
@@ -792,6 +794,30 @@ test_activate (Fixture       *fixture,
   assert_activated (fixture, "show-window");
   click (fixture, find_child (children, "Home"));
   assert_activated (fixture, "show-message ('home', '')");
+  click (fixture, find_child (children, "_Mark All as Seen"));
+  assert_activated (fixture, "mark-all-seen");
+
+  /* With nothing new the application disables it, and so does the menu. */
+  {
+    GAction *mark_all_seen = g_action_map_lookup_action (G_ACTION_MAP (fixture->actions),
+                                                         "mark-all-seen");
+    g_autoptr(GVariant) after = NULL;
+    g_autoptr(GArray_Children) after_children = NULL;
+    gboolean enabled = TRUE;
+    guint after_revision;
+
+    g_simple_action_set_enabled (G_SIMPLE_ACTION (mark_all_seen), FALSE);
+    after = get_layout (fixture, 0, -1, &after_revision);
+    after_children = layout_children (after);
+    for (guint i = 0; i < after_children->len; i++)
+      {
+        Child *child = &g_array_index (after_children, Child, i);
+
+        if (child->id == find_child (children, "_Mark All as Seen"))
+          g_assert_true (g_variant_lookup (child->props, "enabled", "b", &enabled));
+      }
+    g_assert_false (enabled);
+  }
 
   /* Only "clicked" does something. */
   call_ok (fixture, "/MenuBar", MENU_INTERFACE, "Event",
@@ -1006,7 +1032,7 @@ test_accounts_change (Fixture       *fixture,
   layout = get_layout (fixture, 0, -1, &revision);
   g_assert_cmpuint (revision, ==, new_revision);
   children = layout_children (layout);
-  g_assert_cmpuint (children->len, ==, 9);
+  g_assert_cmpuint (children->len, ==, 10);
   /* Ids of items that stay do not change. */
   g_assert_cmpint (find_child (children, "Home"), ==, home_id);
   extra_id = find_child (children, "Extra");
@@ -1019,7 +1045,7 @@ test_accounts_change (Fixture       *fixture,
   g_clear_pointer (&children, children_free);
   layout = get_layout (fixture, 0, -1, &revision);
   children = layout_children (layout);
-  g_assert_cmpuint (children->len, ==, 5);
+  g_assert_cmpuint (children->len, ==, 6);
 }
 
 int

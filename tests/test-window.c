@@ -991,6 +991,8 @@ test_shortcuts (Fixture       *fixture,
     { "win.undo-delete", "<Control>z" },
     { "win.load-more", "<Control>m" },
     { "win.show-whole-message", "<Control>u" },
+    { "win.mark-seen", "<Control>k" },
+    { "win.mark-all-seen", "<Shift><Control>k" },
   };
   PopcheckMailbox *mailbox =
     popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
@@ -1541,6 +1543,108 @@ test_without_headers (Fixture       *fixture,
   /* Downloading it stays the user's choice, after the same warning. */
   cancel_whole_message (fixture);
   g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
+}
+
+static guint
+position_of_subject (Fixture    *fixture,
+                     const char *subject)
+{
+  for (guint i = 0; i < n_listed (fixture); i++)
+    if (g_strcmp0 (popcheck_message_get_subject (listed (fixture, i)), subject) == 0)
+      return i;
+
+  g_error ("No message \"%s\" is listed", subject);
+}
+
+static const char *
+title_subtitle (Fixture *fixture)
+{
+  GtkWidget *title = find_widget_of_type (GTK_WIDGET (fixture->window),
+                                          ADW_TYPE_WINDOW_TITLE);
+
+  return adw_window_title_get_subtitle (ADW_WINDOW_TITLE (title));
+}
+
+static void
+mailbox_loaded_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* Looking at a new message's preview for a moment marks it seen; Mark as
+ * Seen and Mark All as Seen do the same at once; the title follows, and
+ * so does the state file. */
+static void
+test_mark_seen (Fixture       *fixture,
+                gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (checker, popcheck_account_get_id (fixture->account));
+  GtkSelectionModel *selection = popcheck_window_get_selection (fixture->window);
+  g_autoptr(PopcheckMailbox) restarted = NULL;
+  g_autoptr(GAsyncResult) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *mark;
+
+  /* The same account id may have left a state file in an earlier test, and
+   * this user's messages then came in as new: start from none. */
+  popcheck_checker_mark_seen (checker, NULL, NULL);
+  g_assert_cmpstr (title_subtitle (fixture), ==, "");
+
+  popcheck_test_demo_deliver (fixture->demo, fixture->user, "<one@example.org>", "New one");
+  popcheck_test_demo_deliver (fixture->demo, fixture->user, "<two@example.org>", "New two");
+  popcheck_test_demo_deliver (fixture->demo, fixture->user, "<three@example.org>", "New three");
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 3 && mailbox_idle (fixture));
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 3);
+  g_assert_cmpstr (title_subtitle (fixture), ==, "3 new messages");
+
+  /* The mark says what it means. */
+  WAIT_UNTIL (row_of_subject (fixture, "New one") != NULL);
+  mark = find_widget (row_of_subject (fixture, "New one"), is_of_type,
+                      GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE);
+  g_assert_nonnull (mark);
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (mark),
+                            "not yet viewed in PopCheck"));
+
+  /* Its preview shown for a moment: seen, and the title follows. */
+  gtk_selection_model_select_item (selection, position_of_subject (fixture, "New one"), TRUE);
+  WAIT_UNTIL (popcheck_mailbox_get_n_new (mailbox) == 2);
+  g_assert_false (popcheck_message_get_is_new (popcheck_mailbox_lookup (mailbox,
+    popcheck_message_get_uid (listed (fixture, position_of_subject (fixture, "New one"))))));
+  g_assert_cmpstr (title_subtitle (fixture), ==, "2 new messages");
+
+  /* Two selected (no preview): Mark as Seen, at once. */
+  gtk_selection_model_select_item (selection, position_of_subject (fixture, "New two"), TRUE);
+  gtk_selection_model_select_item (selection, position_of_subject (fixture, "New three"), FALSE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.mark-seen", NULL));
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
+  g_assert_cmpstr (title_subtitle (fixture), ==, "");
+
+  /* Mark All as Seen, for what the next check brings. */
+  gtk_selection_model_unselect_all (selection);
+  popcheck_test_demo_deliver (fixture->demo, fixture->user, "<four@example.org>", "New four");
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (popcheck_mailbox_get_n_new (mailbox) == 1 && mailbox_idle (fixture));
+  g_assert_cmpstr (title_subtitle (fixture), ==, "1 new message");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window),
+                                             "win.mark-all-seen", NULL));
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
+  g_assert_cmpstr (title_subtitle (fixture), ==, "");
+
+  /* Saved at once: a restart keeps the marks. */
+  WAIT_UNTIL (!popcheck_checker_is_saving (checker));
+  restarted = popcheck_mailbox_new (popcheck_account_get_id (fixture->account));
+  popcheck_mailbox_load_for_reading_async (restarted, NULL,
+                                           mailbox_loaded_cb, &loaded);
+  WAIT_UNTIL (loaded != NULL);
+  g_assert_true (popcheck_mailbox_load_finish (restarted, loaded, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (restarted), ==, N_SAMPLES + 4);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (restarted), ==, 0);
 }
 
 static gboolean
@@ -2157,6 +2261,7 @@ main (int   argc,
   g_test_add_data_func ("/window/delete-several", test_delete_several, run_isolated);
   g_test_add_data_func ("/window/rows", test_rows, run_isolated);
   g_test_add_data_func ("/window/without-headers", test_without_headers, run_isolated);
+  g_test_add_data_func ("/window/mark-seen", test_mark_seen, run_isolated);
   g_test_add_data_func ("/window/many-messages", test_many_messages, run_isolated);
   g_test_add_data_func ("/window/general-settings", test_general_settings, run_isolated);
   g_test_add_data_func ("/window/try-demo", test_try_demo, run_isolated_bare);

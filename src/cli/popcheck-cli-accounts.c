@@ -72,6 +72,7 @@ typedef struct
   gboolean            allow_account;
   gboolean            allow_server;
   gboolean            allow_format;
+  gboolean            allow_all;
 } CliAccountsCommand;
 
 /* Waiting: the core is asynchronous; the command line simply runs the
@@ -327,6 +328,7 @@ refuse_options (CliOptions               *options,
     { "--timeout", options->timeout != NULL, FALSE },
     { "--debug", options->debug != NULL, FALSE },
     { "--format", options->format != NULL, command->allow_format },
+    { "--all", options->all, command->allow_all },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (checks); i++)
@@ -409,7 +411,7 @@ describe_counts (PopcheckMailbox *mailbox)
                           popcheck_mailbox_get_n_items (mailbox));
 }
 
-static void
+static gboolean
 save_mailbox (PopcheckMailbox *mailbox)
 {
   g_autoptr(GAsyncResult) result = NULL;
@@ -418,10 +420,13 @@ save_mailbox (PopcheckMailbox *mailbox)
   /* The checker saves without waiting; a process about to exit must wait,
    * or the next "status" would not see this check. */
   popcheck_mailbox_save_async (mailbox, NULL, store_result_cb, &result);
-  if (!popcheck_mailbox_save_finish (mailbox, wait_for_result (&result), &error))
-    g_printerr (PROGRAM_NAME ": could not save the state of the account "
-                "\"%s\": %s\n", popcheck_mailbox_get_account_id (mailbox),
-                error->message);
+  if (popcheck_mailbox_save_finish (mailbox, wait_for_result (&result), &error))
+    return TRUE;
+
+  g_printerr (PROGRAM_NAME ": could not save the state of the account "
+              "\"%s\": %s\n", popcheck_mailbox_get_account_id (mailbox),
+              error->message);
+  return FALSE;
 }
 
 /* The accounts a command works on: the one named, or all of them. */
@@ -843,6 +848,106 @@ run_delete (CliAccounts *cli)
   return CLI_EXIT_OK;
 }
 
+/* mark-seen */
+
+/* Loaded to be written back: a damaged file is set aside as the app
+ * would. */
+static PopcheckMailbox *
+load_mailbox (CliAccounts      *cli,
+              PopcheckAccount  *account,
+              GError          **error)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new (popcheck_account_get_id (account));
+  g_autoptr(GAsyncResult) result = NULL;
+
+  popcheck_mailbox_load_async (mailbox, cli->cancellable, store_result_cb, &result);
+  if (!popcheck_mailbox_load_finish (mailbox, wait_for_result (&result), error))
+    return NULL;
+
+  return g_steal_pointer (&mailbox);
+}
+
+static int
+mark_account_seen (CliAccounts        *cli,
+                   PopcheckAccount    *account,
+                   const char * const *uids)
+{
+  g_autoptr(PopcheckMailbox) mailbox = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean changed;
+
+  mailbox = load_mailbox (cli, account, &error);
+  if (mailbox == NULL)
+    {
+      g_printerr (PROGRAM_NAME ": could not read the state of the account "
+                  "\"%s\": %s\n", popcheck_account_get_id (account),
+                  error->message);
+      return error->domain == POPCHECK_MAILBOX_ERROR
+               ? CLI_EXIT_USAGE : exit_status_for_error (cli, error);
+    }
+
+  for (guint i = 0; uids != NULL && uids[i] != NULL; i++)
+    if (popcheck_mailbox_lookup (mailbox, uids[i]) == NULL)
+      g_printerr (PROGRAM_NAME ": %s: no message with the UID \"%s\" is "
+                  "listed; \"status --json\" lists them\n",
+                  account_label (account), uids[i]);
+
+  changed = uids != NULL ? popcheck_mailbox_mark_seen (mailbox, uids)
+                         : popcheck_mailbox_mark_all_seen (mailbox);
+  if (changed && !save_mailbox (mailbox))
+    return CLI_EXIT_USAGE;
+
+  if (cli->options->json)
+    print_mailbox_json (account, mailbox,
+                        popcheck_account_get_enabled (account)
+                          ? POPCHECK_MAILBOX_STATE_IDLE
+                          : POPCHECK_MAILBOX_STATE_DISABLED,
+                        NULL);
+  else
+    {
+      g_autofree char *counts = describe_counts (mailbox);
+      g_autofree char *line = g_strdup_printf ("%s: %s",
+                                               account_label (account),
+                                               counts);
+      popcheck_cli_write_line (line);
+    }
+
+  return CLI_EXIT_OK;
+}
+
+/* Only the state file changes: a running PopCheck does not see it until
+ * it starts again. */
+static int
+run_mark_seen (CliAccounts *cli)
+{
+  const char * const *uids = (const char * const *) cli->options->commands + 1;
+  g_autoptr(GPtrArray) selected = NULL;
+  int status;
+
+  if (uids[0] != NULL && cli->options->all)
+    return popcheck_cli_usage_error ("mark-seen takes UIDs or --all, not "
+                                     "both");
+  if (uids[0] == NULL && !cli->options->all)
+    return popcheck_cli_usage_error ("mark-seen needs the UID of each "
+                                     "message (\"uid\" in the output of "
+                                     "status --json), or --all");
+  if (uids[0] != NULL && cli->options->account == NULL)
+    return popcheck_cli_usage_error ("mark-seen UID... needs --account "
+                                     "NAME: which account's messages are "
+                                     "they?");
+  for (guint i = 0; uids[i] != NULL; i++)
+    if (!pop3_uid_is_valid (uids[i]))
+      return popcheck_cli_usage_error ("\"%s\" is not a UID: a UID is 1 to "
+                                       "70 printable characters", uids[i]);
+
+  selected = select_accounts (cli, &status);
+  for (guint i = 0; status == CLI_EXIT_OK && i < selected->len; i++)
+    status = mark_account_seen (cli, g_ptr_array_index (selected, i),
+                                uids[0] != NULL ? uids : NULL);
+
+  return status;
+}
+
 /* account add: the password */
 
 static struct termios saved_termios;
@@ -1108,16 +1213,17 @@ run_account_remove (CliAccounts *cli)
 static int run_account (CliAccounts *cli);
 
 static const CliAccountsCommand account_commands[] = {
-  { "account", NULL, run_account, FALSE, FALSE, FALSE },
-  { "status", "status", run_status, TRUE, FALSE, TRUE },
-  { "check", "check", run_check, TRUE, FALSE, FALSE },
-  { "delete", "delete", run_delete, TRUE, FALSE, FALSE },
+  { "account", NULL, run_account, FALSE, FALSE, FALSE, FALSE },
+  { "status", "status", run_status, TRUE, FALSE, TRUE, FALSE },
+  { "check", "check", run_check, TRUE, FALSE, FALSE, FALSE },
+  { "delete", "delete", run_delete, TRUE, FALSE, FALSE, FALSE },
+  { "mark-seen", "mark-seen", run_mark_seen, TRUE, FALSE, FALSE, TRUE },
 };
 
 static const CliAccountsCommand account_verbs[] = {
-  { "add", "account add", run_account_add, FALSE, TRUE, FALSE },
-  { "list", "account", run_account_list, FALSE, FALSE, FALSE },
-  { "remove", "account", run_account_remove, FALSE, FALSE, FALSE },
+  { "add", "account add", run_account_add, FALSE, TRUE, FALSE, FALSE },
+  { "list", "account", run_account_list, FALSE, FALSE, FALSE, FALSE },
+  { "remove", "account", run_account_remove, FALSE, FALSE, FALSE, FALSE },
 };
 
 static const CliAccountsCommand *
@@ -1137,7 +1243,7 @@ run_account (CliAccounts *cli)
 {
   /* What an unknown verb is refused as, before it is explained. */
   static const CliAccountsCommand unknown = { NULL, "account", NULL,
-                                              FALSE, FALSE, FALSE };
+                                              FALSE, FALSE, FALSE, FALSE };
   const CliAccountsCommand *verb;
   int status;
 

@@ -544,6 +544,12 @@ cli_summary (void)
                        "  --account NAME delete UID...\n"
                        "                              delete messages by "
                        "UID, safely\n"
+                       "  --account NAME mark-seen UID... | [--account NAME] "
+                       "mark-seen --all\n"
+                       "                              no longer count them "
+                       "as new (only in PopCheck;\n"
+                       "                              nothing changes on "
+                       "the server)\n"
                        "  account add NAME --host HOST --user USER [--port N] "
                        "[--security S]\n"
                        "              [--auth METHOD] [--pin SHA256]\n"
@@ -650,6 +656,8 @@ cli_session_parse_arguments (CliSession  *session,
     { "format", 0, 0, G_OPTION_ARG_STRING, &options.format,
       "The output of status: text (the default), json or waybar",
       "waybar|json|text" },
+    { "all", 0, 0, G_OPTION_ARG_NONE, &options.all,
+      "With mark-seen: every message, not the UIDs given", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.commands,
       NULL, "COMMAND..." },
     { NULL }
@@ -679,6 +687,8 @@ cli_session_parse_arguments (CliSession  *session,
 
   if (options.format != NULL)
     return popcheck_cli_usage_error ("--format goes with status");
+  if (options.all)
+    return popcheck_cli_usage_error ("--all goes with mark-seen");
 
   if (options.account != NULL)
     {

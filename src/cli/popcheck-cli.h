@@ -50,6 +50,7 @@ typedef struct
   char      *debug;
   char      *format;
   gboolean   json;
+  gboolean   all;
   char     **commands;
 } CliOptions;
 
