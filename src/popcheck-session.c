@@ -375,6 +375,24 @@ list_part_done (GTask *task)
     list_complete (task);
 }
 
+static GPtrArray *
+uid_entries_from_listing (Pop3UidListing *listing)
+{
+  guint n = pop3_uid_listing_get_length (listing);
+  GPtrArray *uids = g_ptr_array_new_full (n, (GDestroyNotify) pop3_uid_entry_free);
+
+  for (guint i = 0; i < n; i++)
+    {
+      Pop3UidEntry *entry = g_new (Pop3UidEntry, 1);
+
+      entry->msg = pop3_uid_listing_get_msg (listing, i);
+      entry->uid = g_strdup (pop3_uid_listing_get_uid (listing, i));
+      g_ptr_array_add (uids, entry);
+    }
+
+  return uids;
+}
+
 static void
 list_uidl_cb (GObject      *object,
               GAsyncResult *result,
@@ -394,8 +412,12 @@ list_uidl_cb (GObject      *object,
        * whole account: the sound lines are kept.  The messages left
        * without a UID are never acted on, as nothing says which they
        * are. */
-      data->uids = pop3_parse_uidl_body_sound (reply->body, &rejected, &error);
-      if (data->uids == NULL && data->error == NULL)
+      g_autoptr(Pop3UidListing) listing = NULL;
+
+      listing = pop3_parse_uidl_body_sound (reply->body, &rejected, &error);
+      if (listing != NULL)
+        data->uids = uid_entries_from_listing (listing);
+      else if (data->error == NULL)
         data->error = g_steal_pointer (&error);
       g_clear_error (&error);
       if (rejected > 0)
