@@ -26,6 +26,7 @@ struct _PopcheckSession
    * one message has (possible only with header fingerprints). */
   GHashTable      *numbers;
   GHashTable      *sizes;
+  guint            n_without_uid;
   gboolean         has_uidl;
   guint            login_delay;
 };
@@ -95,6 +96,14 @@ popcheck_session_has_uidl (PopcheckSession *self)
   g_return_val_if_fail (POPCHECK_IS_SESSION (self), FALSE);
 
   return self->has_uidl;
+}
+
+guint
+popcheck_session_get_n_without_uid (PopcheckSession *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), 0);
+
+  return self->n_without_uid;
 }
 
 guint
@@ -261,9 +270,17 @@ list_record (PopcheckSession *self,
       g_hash_table_insert (self->sizes, GUINT_TO_POINTER (entry->msg), size);
     }
 
+  /* What LIST lists and no sound UIDL line names: a broken line left it
+   * without a UID.  (Without UIDL, every message has its fingerprint.)
+   * The sound lines name each message once. */
+  self->n_without_uid = data->listing->len;
   for (guint i = 0; i < data->uids->len; i++)
     {
       Pop3UidEntry *entry = g_ptr_array_index (data->uids, i);
+
+      if (self->n_without_uid > 0 &&
+          g_hash_table_contains (self->sizes, GUINT_TO_POINTER (entry->msg)))
+        self->n_without_uid--;
 
       if (g_hash_table_contains (self->numbers, entry->uid))
         g_hash_table_insert (self->numbers, g_strdup (entry->uid),

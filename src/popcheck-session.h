@@ -24,6 +24,8 @@ G_DECLARE_FINAL_TYPE (PopcheckSession, popcheck_session, POPCHECK, SESSION,
 PopcheckSession *popcheck_session_new              (PopcheckAccount     *account);
 Pop3Client      *popcheck_session_get_client       (PopcheckSession     *self);
 gboolean         popcheck_session_has_uidl         (PopcheckSession     *self);
+/* Of the messages the last listing found, how many have no sound UID. */
+guint            popcheck_session_get_n_without_uid (PopcheckSession    *self);
 guint            popcheck_session_get_login_delay  (PopcheckSession     *self);
 
 void             popcheck_session_open_async       (PopcheckSession     *self,

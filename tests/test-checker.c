@@ -1560,8 +1560,20 @@ broken_uidl_script (guint n,
   return script_quit (script);
 }
 
+/* What the account's status line and popcheck-cli check say. */
+static void
+assert_without_uid (PopcheckMailbox *mailbox,
+                    const char      *notice)
+{
+  g_autofree char *described = popcheck_mailbox_describe_without_uid (mailbox);
+
+  g_assert_cmpstr (described, ==, notice);
+}
+
 /* A duplicated or malformed line in UIDL leaves out the messages it is
- * about; the rest of the account works, and new mail is announced. */
+ * about; the rest of the account works, new mail is announced, and the
+ * user is told (in the status line, not by a notification at each check)
+ * why messages 2 to 4 are missing. */
 static void
 test_broken_uidl (Fixture       *fixture,
                   gconstpointer  data)
@@ -1585,8 +1597,14 @@ test_broken_uidl (Fixture       *fixture,
   g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-1"));
   g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-5"));
   g_assert_null (popcheck_mailbox_lookup (mailbox, "twin"));
+  assert_without_uid (mailbox, "The server's unique IDs are broken for 3 "
+                      "messages. PopCheck leaves them out and never deletes "
+                      "them.");
   check_ok (fixture, account);
   check_ok (fixture, account);
+  assert_without_uid (mailbox, "The server's unique IDs are broken for 3 "
+                      "messages. PopCheck leaves them out and never deletes "
+                      "them.");
 
   g_assert_cmpuint (count_events (fixture, "new broken-uidl Message 6"), ==, 1);
   g_assert_cmpuint (fixture->events->len, ==, 2);
@@ -1640,6 +1658,7 @@ test_top_window (Fixture       *fixture,
   check_ok (fixture, account);
   g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox_of (fixture, account)),
                     ==, window + 2);
+  assert_without_uid (mailbox_of (fixture, account), NULL);
 
   sent_last = pop3_fake_server_find_log (server, last_in_window, 0);
   answered = pop3_fake_server_find_log (server, "S: +OK", sent_last);
