@@ -273,13 +273,13 @@ static void check_top_cb (GObject      *object,
                           GAsyncResult *result,
                           gpointer      user_data);
 
-/* Keeps POPCHECK_CHECKER_TOP_WINDOW TOPs queued, until all are sent. */
+/* Keeps POPCHECK_SESSION_TOP_WINDOW TOPs queued, until all are sent. */
 static void
 check_send_tops (GTask *task)
 {
   CheckData *data = g_task_get_task_data (task);
 
-  while (data->pending_tops < POPCHECK_CHECKER_TOP_WINDOW &&
+  while (data->pending_tops < POPCHECK_SESSION_TOP_WINDOW &&
          data->next_top < data->need_top->len)
     {
       Pop3UidEntry *entry = g_ptr_array_index (data->need_top,

@@ -14,12 +14,6 @@
 
 G_BEGIN_DECLS
 
-/* The most TOPs a check has queued at once.  Enough to keep a pipelining
- * server busy for a round trip (the engine's 64 KB send window holds about
- * 4,000 of them, the server answers them in order), few enough that a
- * mailbox of a million new messages does not queue a million commands. */
-#define POPCHECK_CHECKER_TOP_WINDOW 1024
-
 /* Called with the client of every session the checker opens (checks,
  * deletes, previews, retrievals), before it connects: a test counts the
  * commands on its "debug" signal or reads its round trips. */

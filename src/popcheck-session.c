@@ -241,6 +241,8 @@ typedef struct
   GPtrArray *uids;
   GArray    *listing;
   guint      pending;
+  /* Without UIDL: the next message of the listing to fingerprint. */
+  guint      next_fingerprint;
   GError    *error;
   gboolean   uidl_refused;
 } ListData;
@@ -314,6 +316,35 @@ typedef struct
   guint64  octets;
 } FingerprintCall;
 
+static void fingerprint_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data);
+
+/* Keeps POPCHECK_SESSION_TOP_WINDOW TOPs queued, until every message of
+ * the listing has had its own. */
+static void
+list_send_fingerprints (GTask *task)
+{
+  PopcheckSession *self = g_task_get_source_object (task);
+  ListData *data = g_task_get_task_data (task);
+
+  while (data->pending < POPCHECK_SESSION_TOP_WINDOW &&
+         data->next_fingerprint < data->listing->len)
+    {
+      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry,
+                                             data->next_fingerprint++);
+      FingerprintCall *call = g_new0 (FingerprintCall, 1);
+
+      call->task = g_object_ref (task);
+      call->msg = entry->msg;
+      call->octets = entry->octets;
+      data->pending++;
+      pop3_client_top_async (self->client, entry->msg, 0,
+                             g_task_get_cancellable (task),
+                             fingerprint_cb, call);
+    }
+}
+
 static void
 fingerprint_cb (GObject      *object,
                 GAsyncResult *result,
@@ -341,7 +372,10 @@ fingerprint_cb (GObject      *object,
     }
   g_free (call);
 
-  if (--data->pending == 0)
+  data->pending--;
+  if (data->error == NULL)
+    list_send_fingerprints (task);
+  if (data->pending == 0)
     list_complete (task);
 }
 
@@ -363,19 +397,7 @@ list_fingerprint (GTask *task)
       return;
     }
 
-  data->pending = data->listing->len;
-  for (guint i = 0; i < data->listing->len; i++)
-    {
-      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
-      FingerprintCall *call = g_new0 (FingerprintCall, 1);
-
-      call->task = g_object_ref (task);
-      call->msg = entry->msg;
-      call->octets = entry->octets;
-      pop3_client_top_async (self->client, entry->msg, 0,
-                             g_task_get_cancellable (task),
-                             fingerprint_cb, call);
-    }
+  list_send_fingerprints (task);
 }
 
 static void

@@ -1612,21 +1612,17 @@ test_broken_uidl (Fixture       *fixture,
   stop_scripted (server);
 }
 
-/* A first check of n messages that answers no TOP before it has read the
- * first `window` of them, then answers each as it comes. */
-static Pop3FakeScript *
-windowed_script (guint n,
-                 guint window)
+/* Expects TOP 1 lines to TOP n lines and answers none before it has read
+ * the first `window` of them, then each as it comes. */
+static void
+script_windowed_tops (Pop3FakeScript *script,
+                      guint           n,
+                      guint           lines,
+                      guint           window)
 {
-  Pop3FakeScript *script = pop3_fake_script_new ();
-  g_autofree char *uidl = mailbox_uidl (n);
-
-  /* A pipelining server: the client may send what it has queued. */
-  script_until_listed_capa (script, "+OK\r\nUIDL\r\nPIPELINING\r\n.\r\n",
-                            uidl, n);
   for (guint i = 1; i <= n; i++)
     {
-      g_autofree char *top = g_strdup_printf ("TOP %u 20", i);
+      g_autofree char *top = g_strdup_printf ("TOP %u %u", i, lines);
 
       pop3_fake_script_expect (script, top);
       if (i < window)
@@ -1634,21 +1630,42 @@ windowed_script (guint n,
       for (guint j = i == window ? 1 : i; j <= i; j++)
         script_send_top (script, j);
     }
+}
+
+/* A first check of n messages on a pipelining server (the client may send
+ * what it has queued), which answers the TOPs of the check, or without
+ * UIDL those of the fingerprints, only once it has read `window` of them. */
+static Pop3FakeScript *
+windowed_script (guint    n,
+                 guint    window,
+                 gboolean has_uidl)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  g_autofree char *uidl = has_uidl ? mailbox_uidl (n)
+                                   : g_strdup ("-ERR unknown command\r\n");
+
+  script_until_listed_capa (script, "+OK\r\nPIPELINING\r\n.\r\n", uidl, n);
+  if (!has_uidl)
+    script_windowed_tops (script, n, 0, window);
+  script_windowed_tops (script, n, 20, has_uidl ? window : 1);
+
   return script_quit (script);
 }
 
-/* A check queues at most POPCHECK_CHECKER_TOP_WINDOW TOPs: the next one
- * goes out only once the first has been answered, however many messages
- * are new. */
+/* How a first check of window + 2 messages went: TOP window+1 must go out
+ * only after the first answer, however many messages are new. */
 static void
-test_top_window (Fixture       *fixture,
-                 gconstpointer  data)
+assert_top_window (gboolean has_uidl,
+                   Fixture  *fixture)
 {
-  const guint window = POPCHECK_CHECKER_TOP_WINDOW;
+  const guint window = POPCHECK_SESSION_TOP_WINDOW;
+  const guint lines = has_uidl ? 20 : 0;
   g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
-  g_autofree char *last_in_window = g_strdup_printf ("C: TOP %u 20", window);
-  g_autofree char *next = g_strdup_printf ("C: TOP %u 20", window + 1);
-  Pop3FakeScript *scripts[] = { windowed_script (window + 2, window) };
+  g_autofree char *last_in_window = g_strdup_printf ("C: TOP %u %u", window,
+                                                     lines);
+  g_autofree char *next = g_strdup_printf ("C: TOP %u %u", window + 1, lines);
+  Pop3FakeScript *scripts[] = { windowed_script (window + 2, window,
+                                                 has_uidl) };
   PopcheckAccount *account;
   int sent_last, answered, sent_next;
 
@@ -1667,6 +1684,22 @@ test_top_window (Fixture       *fixture,
   g_assert_cmpint (answered, >, sent_last);
   g_assert_cmpint (sent_next, >, answered);
   stop_scripted (server);
+}
+
+/* A check queues at most POPCHECK_SESSION_TOP_WINDOW TOPs for previews. */
+static void
+test_top_window (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  assert_top_window (TRUE, fixture);
+}
+
+/* And without UIDL, as many for the fingerprints that identify messages. */
+static void
+test_fingerprint_window (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  assert_top_window (FALSE, fixture);
 }
 
 /* Fake server: no UIDL ----------------------------------------------------- */
@@ -2867,6 +2900,7 @@ main (int   argc,
       ADD ("/checker/fake/top-refused-then-read", test_top_refused_then_read);
       ADD ("/checker/fake/broken-uidl", test_broken_uidl);
       ADD ("/checker/fake/top-window", test_top_window);
+      ADD ("/checker/fake/fingerprint-window", test_fingerprint_window);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",
