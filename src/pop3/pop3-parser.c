@@ -837,13 +837,15 @@ static gboolean
 body_lines_next (BodyLines  *lines,
                  GError    **error)
 {
-  const char *start = lines->data + lines->offset;
+  const char *start;
   const char *lf;
   gsize len;
 
+  /* An empty body's data may be NULL, which takes no offset. */
   if (lines->offset >= lines->size)
     return FALSE;
 
+  start = lines->data + lines->offset;
   lf = memchr (start, '\n', lines->size - lines->offset);
   len = lf != NULL ? (gsize) (lf - start) : lines->size - lines->offset;
   lines->offset += lf != NULL ? len + 1 : len;
