@@ -22,10 +22,15 @@ struct _PopcheckSession
 
   PopcheckAccount *account;
   Pop3Client      *client;
+  /* The last listing, kept whole: the tables below point into it rather
+   * than hold a copy of every UID and size. */
+  GPtrArray       *uids;
+  GArray          *listing;
   /* UID -> message number in this session; 0 marks a UID that more than
    * one message has (possible only with header fingerprints). */
   GHashTable      *numbers;
-  GHashTable      *sizes;
+  /* Message number -> its index in listing, plus one. */
+  GHashTable      *listing_index;
   guint            n_without_uid;
   gboolean         has_uidl;
   guint            login_delay;
@@ -44,7 +49,9 @@ popcheck_session_dispose (GObject *object)
   g_clear_object (&self->client);
   g_clear_object (&self->account);
   g_clear_pointer (&self->numbers, g_hash_table_unref);
-  g_clear_pointer (&self->sizes, g_hash_table_unref);
+  g_clear_pointer (&self->listing_index, g_hash_table_unref);
+  g_clear_pointer (&self->uids, g_ptr_array_unref);
+  g_clear_pointer (&self->listing, g_array_unref);
 
   G_OBJECT_CLASS (popcheck_session_parent_class)->dispose (object);
 }
@@ -62,9 +69,8 @@ popcheck_session_init (PopcheckSession *self)
 {
   self->client = pop3_client_new ();
   self->has_uidl = TRUE;
-  self->numbers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->sizes = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
-                                       g_free);
+  self->numbers = g_hash_table_new (g_str_hash, g_str_equal);
+  self->listing_index = g_hash_table_new (g_direct_hash, g_direct_equal);
 }
 
 PopcheckSession *
@@ -261,15 +267,18 @@ list_record (PopcheckSession *self,
              ListData        *data)
 {
   g_hash_table_remove_all (self->numbers);
-  g_hash_table_remove_all (self->sizes);
+  g_hash_table_remove_all (self->listing_index);
+  g_clear_pointer (&self->uids, g_ptr_array_unref);
+  g_clear_pointer (&self->listing, g_array_unref);
+  self->uids = g_ptr_array_ref (data->uids);
+  self->listing = g_array_ref (data->listing);
 
   for (guint i = 0; i < data->listing->len; i++)
     {
       Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
-      guint64 *size = g_new (guint64, 1);
 
-      *size = entry->octets;
-      g_hash_table_insert (self->sizes, GUINT_TO_POINTER (entry->msg), size);
+      g_hash_table_insert (self->listing_index, GUINT_TO_POINTER (entry->msg),
+                           GUINT_TO_POINTER (i + 1));
     }
 
   /* What LIST lists and no sound UIDL line names: a broken line left it
@@ -281,14 +290,13 @@ list_record (PopcheckSession *self,
       Pop3UidEntry *entry = g_ptr_array_index (data->uids, i);
 
       if (self->n_without_uid > 0 &&
-          g_hash_table_contains (self->sizes, GUINT_TO_POINTER (entry->msg)))
+          g_hash_table_contains (self->listing_index, GUINT_TO_POINTER (entry->msg)))
         self->n_without_uid--;
 
       if (g_hash_table_contains (self->numbers, entry->uid))
-        g_hash_table_insert (self->numbers, g_strdup (entry->uid),
-                             GUINT_TO_POINTER (0));
+        g_hash_table_insert (self->numbers, entry->uid, GUINT_TO_POINTER (0));
       else
-        g_hash_table_insert (self->numbers, g_strdup (entry->uid),
+        g_hash_table_insert (self->numbers, entry->uid,
                              GUINT_TO_POINTER (entry->msg));
     }
 }
@@ -592,6 +600,20 @@ summary_data_free (SummaryData *data)
   g_free (data);
 }
 
+/* What LIST said of message msg; 0 when it did not list it. */
+static guint64
+listed_size (PopcheckSession *self,
+             guint            msg)
+{
+  guint index = GPOINTER_TO_UINT (g_hash_table_lookup (self->listing_index,
+                                                       GUINT_TO_POINTER (msg)));
+
+  if (index == 0)
+    return 0;
+
+  return g_array_index (self->listing, Pop3ListEntry, index - 1).octets;
+}
+
 static void
 summary_cb (GObject      *object,
             GAsyncResult *result,
@@ -601,7 +623,6 @@ summary_cb (GObject      *object,
   PopcheckSession *self = g_task_get_source_object (task);
   SummaryData *data = g_task_get_task_data (task);
   g_autoptr(Pop3Reply) reply = NULL;
-  guint64 *size;
   GError *error = NULL;
 
   reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
@@ -611,10 +632,10 @@ summary_cb (GObject      *object,
       return;
     }
 
-  size = g_hash_table_lookup (self->sizes, GUINT_TO_POINTER (data->msg));
   g_task_return_pointer (task,
                          popcheck_message_new_from_top (data->uid,
-                                                        size ? *size : 0,
+                                                        listed_size (self,
+                                                                     data->msg),
                                                         data->msg,
                                                         reply->body,
                                                         data->lines),
