@@ -99,7 +99,8 @@ update_next_check (PopcheckAccountStatus *self)
   gtk_label_set_text (self->next_check_label, text);
 }
 
-/* Idle and disabled accounts have nothing to say: their row stays hidden. */
+/* Idle and disabled accounts have nothing to say, their row stays hidden;
+ * unless broken UIDL lines left messages out of an idle one. */
 static gboolean
 has_something_to_say (PopcheckAccountStatus *self)
 {
@@ -110,10 +111,27 @@ has_something_to_say (PopcheckAccountStatus *self)
     case POPCHECK_MAILBOX_STATE_ERROR:
       return TRUE;
     case POPCHECK_MAILBOX_STATE_IDLE:
+      return popcheck_mailbox_get_n_without_uid (self->mailbox) > 0;
     case POPCHECK_MAILBOX_STATE_DISABLED:
     default:
       return FALSE;
     }
+}
+
+/* A check that went well but met broken UIDL lines: the account works,
+ * and the user learns why some messages are missing, in the one place that
+ * stays while it is true, rather than in a notification at every check. */
+static void
+show_without_uid (PopcheckAccountStatus *self)
+{
+  g_autofree char *text = popcheck_mailbox_describe_without_uid (self->mailbox);
+
+  if (text == NULL)
+    return;
+
+  set_icon (self, "dialog-warning-symbolic", "warning");
+  set_button (self, NULL, NULL);
+  gtk_label_set_text (self->message_label, text);
 }
 
 static void
@@ -179,6 +197,10 @@ update (PopcheckAccountStatus *self)
       break;
 
     case POPCHECK_MAILBOX_STATE_IDLE:
+      gtk_spinner_set_spinning (self->spinner, FALSE);
+      show_without_uid (self);
+      break;
+
     case POPCHECK_MAILBOX_STATE_DISABLED:
     default:
       gtk_spinner_set_spinning (self->spinner, FALSE);
@@ -210,6 +232,8 @@ popcheck_account_status_constructed (GObject *object)
   g_signal_connect_object (self->mailbox, "notify::error-message",
                            G_CALLBACK (mailbox_notify_cb), self, 0);
   g_signal_connect_object (self->mailbox, "notify::next-check",
+                           G_CALLBACK (mailbox_notify_cb), self, 0);
+  g_signal_connect_object (self->mailbox, "notify::n-without-uid",
                            G_CALLBACK (mailbox_notify_cb), self, 0);
   g_signal_connect_object (self->mailbox, "notify::display-name",
                            G_CALLBACK (mailbox_notify_cb), self, 0);

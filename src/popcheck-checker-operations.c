@@ -165,6 +165,10 @@ typedef struct
   PopcheckMailbox     *mailbox;
   GPtrArray           *uids;
   GArray              *listing;
+  /* Pop3UidEntry: the messages to TOP, sent from next_top on. */
+  GPtrArray           *need_top;
+  guint                next_top;
+  guint                preview_lines;
   guint                pending_tops;
   GError              *top_error;
 } CheckData;
@@ -176,6 +180,7 @@ check_data_free (CheckData *data)
   g_clear_object (&data->mailbox);
   g_clear_pointer (&data->uids, g_ptr_array_unref);
   g_clear_pointer (&data->listing, g_array_unref);
+  g_clear_pointer (&data->need_top, g_ptr_array_unref);
   g_clear_error (&data->top_error);
   g_free (data);
 }
@@ -264,6 +269,34 @@ check_listed_size (CheckData *data,
   return 0;
 }
 
+static void check_top_cb (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data);
+
+/* Keeps POPCHECK_SESSION_TOP_WINDOW TOPs queued, until all are sent. */
+static void
+check_send_tops (GTask *task)
+{
+  CheckData *data = g_task_get_task_data (task);
+
+  while (data->pending_tops < POPCHECK_SESSION_TOP_WINDOW &&
+         data->next_top < data->need_top->len)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (data->need_top,
+                                               data->next_top++);
+      CheckTopCall *call = g_new0 (CheckTopCall, 1);
+
+      call->task = g_object_ref (task);
+      call->uid = g_strdup (entry->uid);
+      call->msg = entry->msg;
+      data->pending_tops++;
+      popcheck_session_summary_async (data->op.session, entry->msg,
+                                      entry->uid, data->preview_lines,
+                                      data->op.cancel.cancellable,
+                                      check_top_cb, call);
+    }
+}
+
 static void
 check_top_cb (GObject      *object,
               GAsyncResult *result,
@@ -297,7 +330,11 @@ check_top_cb (GObject      *object,
   else if (data->top_error == NULL)
     data->top_error = g_steal_pointer (&error);
 
-  if (--data->pending_tops > 0)
+  data->pending_tops--;
+  /* After a failure the session is gone: what is queued fails too. */
+  if (data->top_error == NULL)
+    check_send_tops (task);
+  if (data->pending_tops > 0)
     return;
 
   if (data->top_error != NULL)
@@ -314,9 +351,7 @@ check_listed_cb (GObject      *object,
   g_autoptr(GTask) task = user_data;
   CheckData *data = g_task_get_task_data (task);
   PopcheckSession *session = POPCHECK_SESSION (object);
-  g_autoptr(GPtrArray) need_top = NULL;
   GError *error = NULL;
-  guint lines;
 
   if (!popcheck_session_list_finish (session, result, &data->uids,
                                      &data->listing, &error))
@@ -325,30 +360,19 @@ check_listed_cb (GObject      *object,
       return;
     }
 
-  need_top = popcheck_mailbox_begin_update (data->op.slot->mailbox, data->uids,
-                                            data->listing);
-  if (need_top->len == 0)
+  data->need_top = popcheck_mailbox_begin_update (data->op.slot->mailbox,
+                                                  data->uids, data->listing);
+  if (data->need_top->len == 0)
     {
       check_quit (task);
       return;
     }
 
-  /* All TOPs go out at once; the engine pipelines them when the server
-   * allows it and sends them one by one otherwise. */
-  lines = popcheck_account_get_preview_lines (data->op.slot->account);
-  data->pending_tops = need_top->len;
-  for (guint i = 0; i < need_top->len; i++)
-    {
-      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
-      CheckTopCall *call = g_new0 (CheckTopCall, 1);
-
-      call->task = g_object_ref (task);
-      call->uid = g_strdup (entry->uid);
-      call->msg = entry->msg;
-      popcheck_session_summary_async (session, entry->msg, entry->uid, lines,
-                                      data->op.cancel.cancellable,
-                                      check_top_cb, call);
-    }
+  /* A window of TOPs goes out at once; the engine pipelines them when the
+   * server allows it and sends them one by one otherwise. */
+  data->preview_lines =
+    popcheck_account_get_preview_lines (data->op.slot->account);
+  check_send_tops (task);
 }
 
 static void

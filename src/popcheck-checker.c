@@ -905,6 +905,8 @@ slot_record_success (Slot            *slot,
   slot->login_delay = popcheck_session_get_login_delay (session);
   popcheck_mailbox_set_approximate_ids (slot->mailbox,
                                         !popcheck_session_has_uidl (session));
+  popcheck_mailbox_set_n_without_uid (slot->mailbox,
+                                      popcheck_session_get_n_without_uid (session));
   popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_IDLE,
                               POPCHECK_PROBLEM_NONE, NULL);
   g_debug ("Account %s: checked, %u messages (%u new)",

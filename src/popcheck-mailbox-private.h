@@ -23,6 +23,7 @@ struct _PopcheckMailbox
   PopcheckProblem       problem;
   char                 *error_message;
   gboolean              approximate_ids;
+  guint                 n_without_uid;
 
   /* The model: PopcheckMessage *, owned, sorted by compare_messages(). */
   GPtrArray            *items;

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <glib/gi18n.h>
 
 #include "pop3-parser.h"
 #include "popcheck-mailbox-private.h"
@@ -37,6 +38,7 @@ enum {
   PROP_PROBLEM,
   PROP_ERROR_MESSAGE,
   PROP_APPROXIMATE_IDS,
+  PROP_N_WITHOUT_UID,
   PROP_N_ITEMS,
   PROP_N_NEW,
   PROP_LAST_CHECK,
@@ -789,6 +791,45 @@ popcheck_mailbox_set_approximate_ids (PopcheckMailbox *self,
 }
 
 guint
+popcheck_mailbox_get_n_without_uid (PopcheckMailbox *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), 0);
+  return self->n_without_uid;
+}
+
+void
+popcheck_mailbox_set_n_without_uid (PopcheckMailbox *self,
+                                    guint            n_without_uid)
+{
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+
+  if (self->n_without_uid == n_without_uid)
+    return;
+
+  self->n_without_uid = n_without_uid;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_WITHOUT_UID]);
+}
+
+char *
+popcheck_mailbox_describe_without_uid (PopcheckMailbox *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), NULL);
+
+  if (self->n_without_uid == 0)
+    return NULL;
+
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                       "The server's unique IDs are broken for "
+                                       "%u message. PopCheck leaves it out "
+                                       "and never deletes it.",
+                                       "The server's unique IDs are broken "
+                                       "for %u messages. PopCheck leaves them "
+                                       "out and never deletes them.",
+                                       self->n_without_uid),
+                          self->n_without_uid);
+}
+
+guint
 popcheck_mailbox_get_n_items (PopcheckMailbox *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), 0);
@@ -918,6 +959,9 @@ popcheck_mailbox_get_property (GObject    *object,
     case PROP_APPROXIMATE_IDS:
       g_value_set_boolean (value, self->approximate_ids);
       break;
+    case PROP_N_WITHOUT_UID:
+      g_value_set_uint (value, self->n_without_uid);
+      break;
     case PROP_N_ITEMS:
       g_value_set_uint (value, self->items->len);
       break;
@@ -1009,6 +1053,8 @@ popcheck_mailbox_class_init (PopcheckMailboxClass *klass)
     g_param_spec_string ("error-message", NULL, NULL, NULL, ro);
   properties[PROP_APPROXIMATE_IDS] =
     g_param_spec_boolean ("approximate-ids", NULL, NULL, FALSE, rw);
+  properties[PROP_N_WITHOUT_UID] =
+    g_param_spec_uint ("n-without-uid", NULL, NULL, 0, G_MAXUINT, 0, ro);
   properties[PROP_N_ITEMS] =
     g_param_spec_uint ("n-items", NULL, NULL, 0, G_MAXUINT, 0, ro);
   properties[PROP_N_NEW] =

@@ -63,6 +63,15 @@ gboolean             popcheck_mailbox_get_approximate_ids    (PopcheckMailbox   
 void                 popcheck_mailbox_set_approximate_ids    (PopcheckMailbox      *self,
                                                               gboolean              approximate_ids);
 
+/* How many messages the last check found without a sound UID (a UIDL line
+ * that is malformed, or that repeats a UID or a message number): they are
+ * not in the list, and PopCheck can never delete them. */
+guint                popcheck_mailbox_get_n_without_uid      (PopcheckMailbox      *self);
+void                 popcheck_mailbox_set_n_without_uid      (PopcheckMailbox      *self,
+                                                              guint                 n_without_uid);
+/* What the user is told about them (the app's status line, the command
+ * line); NULL when there are none. */
+char                *popcheck_mailbox_describe_without_uid   (PopcheckMailbox      *self);
 guint                popcheck_mailbox_get_n_items            (PopcheckMailbox      *self);
 guint                popcheck_mailbox_get_n_new              (PopcheckMailbox      *self);
 GDateTime           *popcheck_mailbox_get_last_check         (PopcheckMailbox      *self);

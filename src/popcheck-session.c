@@ -22,10 +22,16 @@ struct _PopcheckSession
 
   PopcheckAccount *account;
   Pop3Client      *client;
+  /* The last listing, kept whole: the tables below point into it rather
+   * than hold a copy of every UID and size. */
+  GPtrArray       *uids;
+  GArray          *listing;
   /* UID -> message number in this session; 0 marks a UID that more than
    * one message has (possible only with header fingerprints). */
   GHashTable      *numbers;
-  GHashTable      *sizes;
+  /* Message number -> its index in listing, plus one. */
+  GHashTable      *listing_index;
+  guint            n_without_uid;
   gboolean         has_uidl;
   guint            login_delay;
 };
@@ -43,7 +49,9 @@ popcheck_session_dispose (GObject *object)
   g_clear_object (&self->client);
   g_clear_object (&self->account);
   g_clear_pointer (&self->numbers, g_hash_table_unref);
-  g_clear_pointer (&self->sizes, g_hash_table_unref);
+  g_clear_pointer (&self->listing_index, g_hash_table_unref);
+  g_clear_pointer (&self->uids, g_ptr_array_unref);
+  g_clear_pointer (&self->listing, g_array_unref);
 
   G_OBJECT_CLASS (popcheck_session_parent_class)->dispose (object);
 }
@@ -61,9 +69,8 @@ popcheck_session_init (PopcheckSession *self)
 {
   self->client = pop3_client_new ();
   self->has_uidl = TRUE;
-  self->numbers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->sizes = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
-                                       g_free);
+  self->numbers = g_hash_table_new (g_str_hash, g_str_equal);
+  self->listing_index = g_hash_table_new (g_direct_hash, g_direct_equal);
 }
 
 PopcheckSession *
@@ -95,6 +102,14 @@ popcheck_session_has_uidl (PopcheckSession *self)
   g_return_val_if_fail (POPCHECK_IS_SESSION (self), FALSE);
 
   return self->has_uidl;
+}
+
+guint
+popcheck_session_get_n_without_uid (PopcheckSession *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), 0);
+
+  return self->n_without_uid;
 }
 
 guint
@@ -232,6 +247,8 @@ typedef struct
   GPtrArray *uids;
   GArray    *listing;
   guint      pending;
+  /* Without UIDL: the next message of the listing to fingerprint. */
+  guint      next_fingerprint;
   GError    *error;
   gboolean   uidl_refused;
 } ListData;
@@ -250,26 +267,36 @@ list_record (PopcheckSession *self,
              ListData        *data)
 {
   g_hash_table_remove_all (self->numbers);
-  g_hash_table_remove_all (self->sizes);
+  g_hash_table_remove_all (self->listing_index);
+  g_clear_pointer (&self->uids, g_ptr_array_unref);
+  g_clear_pointer (&self->listing, g_array_unref);
+  self->uids = g_ptr_array_ref (data->uids);
+  self->listing = g_array_ref (data->listing);
 
   for (guint i = 0; i < data->listing->len; i++)
     {
       Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
-      guint64 *size = g_new (guint64, 1);
 
-      *size = entry->octets;
-      g_hash_table_insert (self->sizes, GUINT_TO_POINTER (entry->msg), size);
+      g_hash_table_insert (self->listing_index, GUINT_TO_POINTER (entry->msg),
+                           GUINT_TO_POINTER (i + 1));
     }
 
+  /* What LIST lists and no sound UIDL line names: a broken line left it
+   * without a UID.  (Without UIDL, every message has its fingerprint.)
+   * The sound lines name each message once. */
+  self->n_without_uid = data->listing->len;
   for (guint i = 0; i < data->uids->len; i++)
     {
       Pop3UidEntry *entry = g_ptr_array_index (data->uids, i);
 
+      if (self->n_without_uid > 0 &&
+          g_hash_table_contains (self->listing_index, GUINT_TO_POINTER (entry->msg)))
+        self->n_without_uid--;
+
       if (g_hash_table_contains (self->numbers, entry->uid))
-        g_hash_table_insert (self->numbers, g_strdup (entry->uid),
-                             GUINT_TO_POINTER (0));
+        g_hash_table_insert (self->numbers, entry->uid, GUINT_TO_POINTER (0));
       else
-        g_hash_table_insert (self->numbers, g_strdup (entry->uid),
+        g_hash_table_insert (self->numbers, entry->uid,
                              GUINT_TO_POINTER (entry->msg));
     }
 }
@@ -296,6 +323,35 @@ typedef struct
   guint    msg;
   guint64  octets;
 } FingerprintCall;
+
+static void fingerprint_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data);
+
+/* Keeps POPCHECK_SESSION_TOP_WINDOW TOPs queued, until every message of
+ * the listing has had its own. */
+static void
+list_send_fingerprints (GTask *task)
+{
+  PopcheckSession *self = g_task_get_source_object (task);
+  ListData *data = g_task_get_task_data (task);
+
+  while (data->pending < POPCHECK_SESSION_TOP_WINDOW &&
+         data->next_fingerprint < data->listing->len)
+    {
+      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry,
+                                             data->next_fingerprint++);
+      FingerprintCall *call = g_new0 (FingerprintCall, 1);
+
+      call->task = g_object_ref (task);
+      call->msg = entry->msg;
+      call->octets = entry->octets;
+      data->pending++;
+      pop3_client_top_async (self->client, entry->msg, 0,
+                             g_task_get_cancellable (task),
+                             fingerprint_cb, call);
+    }
+}
 
 static void
 fingerprint_cb (GObject      *object,
@@ -324,7 +380,10 @@ fingerprint_cb (GObject      *object,
     }
   g_free (call);
 
-  if (--data->pending == 0)
+  data->pending--;
+  if (data->error == NULL)
+    list_send_fingerprints (task);
+  if (data->pending == 0)
     list_complete (task);
 }
 
@@ -346,19 +405,7 @@ list_fingerprint (GTask *task)
       return;
     }
 
-  data->pending = data->listing->len;
-  for (guint i = 0; i < data->listing->len; i++)
-    {
-      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
-      FingerprintCall *call = g_new0 (FingerprintCall, 1);
-
-      call->task = g_object_ref (task);
-      call->msg = entry->msg;
-      call->octets = entry->octets;
-      pop3_client_top_async (self->client, entry->msg, 0,
-                             g_task_get_cancellable (task),
-                             fingerprint_cb, call);
-    }
+  list_send_fingerprints (task);
 }
 
 static void
@@ -373,6 +420,24 @@ list_part_done (GTask *task)
     list_fingerprint (task);
   else
     list_complete (task);
+}
+
+static GPtrArray *
+uid_entries_from_listing (Pop3UidListing *listing)
+{
+  guint n = pop3_uid_listing_get_length (listing);
+  GPtrArray *uids = g_ptr_array_new_full (n, (GDestroyNotify) pop3_uid_entry_free);
+
+  for (guint i = 0; i < n; i++)
+    {
+      Pop3UidEntry *entry = g_new (Pop3UidEntry, 1);
+
+      entry->msg = pop3_uid_listing_get_msg (listing, i);
+      entry->uid = g_strdup (pop3_uid_listing_get_uid (listing, i));
+      g_ptr_array_add (uids, entry);
+    }
+
+  return uids;
 }
 
 static void
@@ -394,8 +459,12 @@ list_uidl_cb (GObject      *object,
        * whole account: the sound lines are kept.  The messages left
        * without a UID are never acted on, as nothing says which they
        * are. */
-      data->uids = pop3_parse_uidl_body_sound (reply->body, &rejected, &error);
-      if (data->uids == NULL && data->error == NULL)
+      g_autoptr(Pop3UidListing) listing = NULL;
+
+      listing = pop3_parse_uidl_body_sound (reply->body, &rejected, &error);
+      if (listing != NULL)
+        data->uids = uid_entries_from_listing (listing);
+      else if (data->error == NULL)
         data->error = g_steal_pointer (&error);
       g_clear_error (&error);
       if (rejected > 0)
@@ -531,6 +600,20 @@ summary_data_free (SummaryData *data)
   g_free (data);
 }
 
+/* What LIST said of message msg; 0 when it did not list it. */
+static guint64
+listed_size (PopcheckSession *self,
+             guint            msg)
+{
+  guint index = GPOINTER_TO_UINT (g_hash_table_lookup (self->listing_index,
+                                                       GUINT_TO_POINTER (msg)));
+
+  if (index == 0)
+    return 0;
+
+  return g_array_index (self->listing, Pop3ListEntry, index - 1).octets;
+}
+
 static void
 summary_cb (GObject      *object,
             GAsyncResult *result,
@@ -540,7 +623,6 @@ summary_cb (GObject      *object,
   PopcheckSession *self = g_task_get_source_object (task);
   SummaryData *data = g_task_get_task_data (task);
   g_autoptr(Pop3Reply) reply = NULL;
-  guint64 *size;
   GError *error = NULL;
 
   reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
@@ -550,10 +632,10 @@ summary_cb (GObject      *object,
       return;
     }
 
-  size = g_hash_table_lookup (self->sizes, GUINT_TO_POINTER (data->msg));
   g_task_return_pointer (task,
                          popcheck_message_new_from_top (data->uid,
-                                                        size ? *size : 0,
+                                                        listed_size (self,
+                                                                     data->msg),
                                                         data->msg,
                                                         reply->body,
                                                         data->lines),

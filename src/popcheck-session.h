@@ -16,6 +16,12 @@
 
 G_BEGIN_DECLS
 
+/* The most TOPs a check has queued at once.  Enough to keep a pipelining
+ * server busy for a round trip (the engine's 64 KB send window holds about
+ * 4,000 of them, the server answers them in order), few enough that a
+ * mailbox of a million new messages does not queue a million commands. */
+#define POPCHECK_SESSION_TOP_WINDOW 1024
+
 #define POPCHECK_TYPE_SESSION (popcheck_session_get_type ())
 
 G_DECLARE_FINAL_TYPE (PopcheckSession, popcheck_session, POPCHECK, SESSION,
@@ -24,6 +30,8 @@ G_DECLARE_FINAL_TYPE (PopcheckSession, popcheck_session, POPCHECK, SESSION,
 PopcheckSession *popcheck_session_new              (PopcheckAccount     *account);
 Pop3Client      *popcheck_session_get_client       (PopcheckSession     *self);
 gboolean         popcheck_session_has_uidl         (PopcheckSession     *self);
+/* Of the messages the last listing found, how many have no sound UID. */
+guint            popcheck_session_get_n_without_uid (PopcheckSession    *self);
 guint            popcheck_session_get_login_delay  (PopcheckSession     *self);
 
 void             popcheck_session_open_async       (PopcheckSession     *self,

@@ -1134,23 +1134,32 @@ test_delete_quit_dropped (Fixture       *fixture,
 /* Fake server: a summary that fails ---------------------------------------- */
 
 /* A script's session up to the PASS line, whose reply is the caller's. */
+/* A session up to PASS, with a server whose CAPA says capa. */
 static void
-script_until_pass (Pop3FakeScript *script)
+script_until_pass_capa (Pop3FakeScript *script,
+                        const char     *capa)
 {
   pop3_fake_script_send (script, "+OK ready\r\n");
   pop3_fake_script_expect (script, "CAPA");
-  pop3_fake_script_send (script, "+OK\r\nUIDL\r\n.\r\n");
+  pop3_fake_script_send (script, capa);
   pop3_fake_script_expect (script, "USER " FAKE_USER);
   pop3_fake_script_send (script, "+OK\r\n");
   pop3_fake_script_expect_prefix (script, "PASS ");
 }
 
-/* A session up to the listing: UIDL answered with uidl, LIST with n
- * messages of 100 octets. */
 static void
-script_until_listed (Pop3FakeScript *script,
-                     const char     *uidl,
-                     guint           n)
+script_until_pass (Pop3FakeScript *script)
+{
+  script_until_pass_capa (script, "+OK\r\nUIDL\r\n.\r\n");
+}
+
+/* A session up to the listing: UIDL answered with uidl, LIST with n
+ * messages of 100 octets, by a server whose CAPA says capa. */
+static void
+script_until_listed_capa (Pop3FakeScript *script,
+                          const char     *capa,
+                          const char     *uidl,
+                          guint           n)
 {
   g_autoptr(GString) list = g_string_new ("+OK\r\n");
 
@@ -1158,12 +1167,55 @@ script_until_listed (Pop3FakeScript *script,
     g_string_append_printf (list, "%u 100\r\n", i);
   g_string_append (list, ".\r\n");
 
-  script_until_pass (script);
+  script_until_pass_capa (script, capa);
   pop3_fake_script_send (script, "+OK\r\n");
   pop3_fake_script_expect (script, "UIDL");
   pop3_fake_script_send (script, uidl);
   pop3_fake_script_expect (script, "LIST");
   pop3_fake_script_send (script, list->str);
+}
+
+static void
+script_until_listed (Pop3FakeScript *script,
+                     const char     *uidl,
+                     guint           n)
+{
+  script_until_listed_capa (script, "+OK\r\nUIDL\r\n.\r\n", uidl, n);
+}
+
+/* The UIDL reply for a mailbox of n messages "uid-1".."uid-n". */
+static char *
+mailbox_uidl (guint n)
+{
+  GString *uidl = g_string_new ("+OK\r\n");
+
+  for (guint i = 1; i <= n; i++)
+    g_string_append_printf (uidl, "%u uid-%u\r\n", i, i);
+  g_string_append (uidl, ".\r\n");
+
+  return g_string_free (uidl, FALSE);
+}
+
+/* The answer to TOP i 20. */
+static void
+script_send_top (Pop3FakeScript *script,
+                 guint           i)
+{
+  g_autofree char *body =
+    g_strdup_printf ("+OK\r\nSubject: Message %u\r\n\r\nText\r\n.\r\n", i);
+
+  pop3_fake_script_send (script, body);
+}
+
+/* The end of a session: QUIT answered, then the server hangs up. */
+static Pop3FakeScript *
+script_quit (Pop3FakeScript *script)
+{
+  pop3_fake_script_expect (script, "QUIT");
+  pop3_fake_script_send (script, "+OK bye\r\n");
+  pop3_fake_script_close (script);
+
+  return script;
 }
 
 /* One scripted session of a mailbox of n messages "uid-1".."uid-n",
@@ -1178,13 +1230,9 @@ mailbox_script_full (guint n,
                      guint failing_top)
 {
   Pop3FakeScript *script = pop3_fake_script_new ();
-  g_autoptr(GString) uidl = g_string_new ("+OK\r\n");
+  g_autofree char *uidl = mailbox_uidl (n);
 
-  for (guint i = 1; i <= n; i++)
-    g_string_append_printf (uidl, "%u uid-%u\r\n", i, i);
-  g_string_append (uidl, ".\r\n");
-
-  script_until_listed (script, uidl->str, n);
+  script_until_listed (script, uidl, n);
   for (guint i = first_top; i >= 1 && i <= last_top; i++)
     {
       g_autofree char *top = g_strdup_printf ("TOP %u 20", i);
@@ -1204,11 +1252,7 @@ mailbox_script_full (guint n,
                               i);
       pop3_fake_script_send (script, body);
     }
-  pop3_fake_script_expect (script, "QUIT");
-  pop3_fake_script_send (script, "+OK bye\r\n");
-  pop3_fake_script_close (script);
-
-  return script;
+  return script_quit (script);
 }
 
 static Pop3FakeScript *
@@ -1561,23 +1605,29 @@ broken_uidl_script (guint n,
   for (guint i = first_top; i >= 1 && i <= n; i++)
     {
       g_autofree char *top = g_strdup_printf ("TOP %u 20", i);
-      g_autofree char *body =
-        g_strdup_printf ("+OK\r\nSubject: Message %u\r\n\r\nText\r\n.\r\n", i);
 
       if (i >= 2 && i <= 4)
         continue;
       pop3_fake_script_expect (script, top);
-      pop3_fake_script_send (script, body);
+      script_send_top (script, i);
     }
-  pop3_fake_script_expect (script, "QUIT");
-  pop3_fake_script_send (script, "+OK bye\r\n");
-  pop3_fake_script_close (script);
+  return script_quit (script);
+}
 
-  return script;
+/* What the account's status line and popcheck-cli check say. */
+static void
+assert_without_uid (PopcheckMailbox *mailbox,
+                    const char      *notice)
+{
+  g_autofree char *described = popcheck_mailbox_describe_without_uid (mailbox);
+
+  g_assert_cmpstr (described, ==, notice);
 }
 
 /* A duplicated or malformed line in UIDL leaves out the messages it is
- * about; the rest of the account works, and new mail is announced. */
+ * about; the rest of the account works, new mail is announced, and the
+ * user is told (in the status line, not by a notification at each check)
+ * why messages 2 to 4 are missing. */
 static void
 test_broken_uidl (Fixture       *fixture,
                   gconstpointer  data)
@@ -1601,13 +1651,109 @@ test_broken_uidl (Fixture       *fixture,
   g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-1"));
   g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-5"));
   g_assert_null (popcheck_mailbox_lookup (mailbox, "twin"));
+  assert_without_uid (mailbox, "The server's unique IDs are broken for 3 "
+                      "messages. PopCheck leaves them out and never deletes "
+                      "them.");
   check_ok (fixture, account);
   check_ok (fixture, account);
+  assert_without_uid (mailbox, "The server's unique IDs are broken for 3 "
+                      "messages. PopCheck leaves them out and never deletes "
+                      "them.");
 
   g_assert_cmpuint (count_events (fixture, "new broken-uidl Message 6"), ==, 1);
   g_assert_cmpuint (fixture->events->len, ==, 2);
   g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-6"));
   stop_scripted (server);
+}
+
+/* Expects TOP 1 lines to TOP n lines and answers none before it has read
+ * the first `window` of them, then each as it comes. */
+static void
+script_windowed_tops (Pop3FakeScript *script,
+                      guint           n,
+                      guint           lines,
+                      guint           window)
+{
+  for (guint i = 1; i <= n; i++)
+    {
+      g_autofree char *top = g_strdup_printf ("TOP %u %u", i, lines);
+
+      pop3_fake_script_expect (script, top);
+      if (i < window)
+        continue;
+      for (guint j = i == window ? 1 : i; j <= i; j++)
+        script_send_top (script, j);
+    }
+}
+
+/* A first check of n messages on a pipelining server (the client may send
+ * what it has queued), which answers the TOPs of the check, or without
+ * UIDL those of the fingerprints, only once it has read `window` of them. */
+static Pop3FakeScript *
+windowed_script (guint    n,
+                 guint    window,
+                 gboolean has_uidl)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  g_autofree char *uidl = has_uidl ? mailbox_uidl (n)
+                                   : g_strdup ("-ERR unknown command\r\n");
+
+  script_until_listed_capa (script, "+OK\r\nPIPELINING\r\n.\r\n", uidl, n);
+  if (!has_uidl)
+    script_windowed_tops (script, n, 0, window);
+  script_windowed_tops (script, n, 20, has_uidl ? window : 1);
+
+  return script_quit (script);
+}
+
+/* How a first check of window + 2 messages went: TOP window+1 must go out
+ * only after the first answer, however many messages are new. */
+static void
+assert_top_window (gboolean has_uidl,
+                   Fixture  *fixture)
+{
+  const guint window = POPCHECK_SESSION_TOP_WINDOW;
+  const guint lines = has_uidl ? 20 : 0;
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autofree char *last_in_window = g_strdup_printf ("C: TOP %u %u", window,
+                                                     lines);
+  g_autofree char *next = g_strdup_printf ("C: TOP %u %u", window + 1, lines);
+  Pop3FakeScript *scripts[] = { windowed_script (window + 2, window,
+                                                 has_uidl) };
+  PopcheckAccount *account;
+  int sent_last, answered, sent_next;
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "Window", server);
+
+  check_ok (fixture, account);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox_of (fixture, account)),
+                    ==, window + 2);
+  assert_without_uid (mailbox_of (fixture, account), NULL);
+
+  sent_last = pop3_fake_server_find_log (server, last_in_window, 0);
+  answered = pop3_fake_server_find_log (server, "S: +OK", sent_last);
+  sent_next = pop3_fake_server_find_log (server, next, 0);
+  g_assert_cmpint (sent_last, >=, 0);
+  g_assert_cmpint (answered, >, sent_last);
+  g_assert_cmpint (sent_next, >, answered);
+  stop_scripted (server);
+}
+
+/* A check queues at most POPCHECK_SESSION_TOP_WINDOW TOPs for previews. */
+static void
+test_top_window (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  assert_top_window (TRUE, fixture);
+}
+
+/* And without UIDL, as many for the fingerprints that identify messages. */
+static void
+test_fingerprint_window (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  assert_top_window (FALSE, fixture);
 }
 
 /* Fake server: no UIDL ----------------------------------------------------- */
@@ -2802,6 +2948,8 @@ main (int   argc,
       ADD ("/checker/fake/top-refused-then-read", test_top_refused_then_read);
       ADD ("/checker/fake/top-refused-restart", test_top_refused_restart);
       ADD ("/checker/fake/broken-uidl", test_broken_uidl);
+      ADD ("/checker/fake/top-window", test_top_window);
+      ADD ("/checker/fake/fingerprint-window", test_fingerprint_window);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",

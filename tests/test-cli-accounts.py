@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 import unittest
 
@@ -137,6 +138,56 @@ items = service.search_sync(None, {'user': %(user)r},
 steps['still_stored'] = len(items)
 print(json.dumps(steps))
 """
+
+
+
+class BrokenUidlServer:
+    """A POP3 server on loopback whose UIDL repeats a UID (messages 2 and
+    3) and garbles a line (message 4); messages 1 and 5 are sound."""
+
+    UIDL = b'1 uid-1\r\n2 twin\r\n3 twin\r\n4 bad uid\r\n5 uid-5\r\n'
+
+    def __init__(self):
+        self.listener = socket.create_server(('127.0.0.1', 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.listener.close()
+        self.thread.join(timeout=30)
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(30)
+                self.session(conn)
+
+    def session(self, conn):
+        reader = conn.makefile('rb')
+        conn.sendall(b'+OK ready\r\n')
+        for line in reader:
+            words = line.strip().split(b' ')
+            command = words[0].upper()
+            if command == b'CAPA':
+                conn.sendall(b'+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n')
+            elif command == b'UIDL':
+                conn.sendall(b'+OK\r\n' + self.UIDL + b'.\r\n')
+            elif command == b'LIST':
+                conn.sendall(b'+OK\r\n' + b''.join(
+                    b'%d 100\r\n' % n for n in range(1, 6)) + b'.\r\n')
+            elif command == b'TOP':
+                conn.sendall(b'+OK\r\nSubject: Message %s\r\n\r\n.\r\n'
+                             % words[1])
+            elif command == b'QUIT':
+                conn.sendall(b'+OK bye\r\n')
+                return
+            else:
+                conn.sendall(b'+OK\r\n')
 
 
 class AccountsTestCase(popchecktest.DovecotTestCase):
@@ -597,6 +648,31 @@ class AccountsTestCase(popchecktest.DovecotTestCase):
                          'not-the-password')
         for result in self.results:
             self.assertNotLeaked(result, 'not-the-password')
+
+    def test_check_says_unique_ids_are_broken(self):
+        server = BrokenUidlServer()
+        self.addCleanup(server.close)
+        self.assertExit(self.run_cli(
+            'account', 'add', 'Broken', '--host', '127.0.0.1',
+            '--port', str(server.port), '--security', 'none',
+            '--user', self.user.name,
+            stdin=self.user.password.encode() + b'\n'), EXIT_OK)
+        notice = ("popcheck-cli: Broken: The server's unique IDs are broken "
+                  "for 3 messages. PopCheck leaves them out and never "
+                  "deletes them.\n")
+
+        # The sound messages are checked; the user is told once, on
+        # standard error, why the others are missing.
+        result = self.run_cli('--account', 'broken', 'check')
+        self.assertExit(result, EXIT_OK)
+        self.assertEqual(result.stdout.decode(), 'Broken: 0 new, 2 total\n')
+        self.assertEqual(result.stderr, notice)
+
+        result, (obj,) = self.check_json(account='broken')
+        self.assertEqual((obj['state'], obj['total'], obj['without_uid']),
+                         ('idle', 2, 3))
+        self.assertEqual(sorted(m['uid'] for m in obj['messages']),
+                         ['uid-1', 'uid-5'])
 
     def test_check_all_accounts_one_failing(self):
         self.add_account_ok()

@@ -682,14 +682,13 @@ test_uidl (Fixture       *f,
   reply = finish_command (f->client, &result, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply->uids);
-  g_assert_cmpuint (reply->uids->len, ==, 5);
-  for (guint i = 0; i < reply->uids->len; i++)
+  g_assert_cmpuint (pop3_uid_listing_get_length (reply->uids), ==, 5);
+  for (guint i = 0; i < 5; i++)
     {
-      Pop3UidEntry *entry = reply->uids->pdata[i];
       g_autofree char *uid = g_strdup_printf ("%u", i + 1);
 
-      g_assert_cmpuint (entry->msg, ==, i + 1);
-      g_assert_cmpstr (entry->uid, ==, uid);
+      g_assert_cmpuint (pop3_uid_listing_get_msg (reply->uids, i), ==, i + 1);
+      g_assert_cmpstr (pop3_uid_listing_get_uid (reply->uids, i), ==, uid);
     }
 
   pop3_client_uidl_async (f->client, 3, NULL, result_cb, &result);

@@ -498,7 +498,7 @@ test_empty_multiline (Fixture       *f,
   pop3_client_uidl_async (f->client, 0, NULL, store_result_cb, &result);
   uidl = reply_of (f->client, &result, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (uidl->uids->len, ==, 0);
+  g_assert_cmpuint (pop3_uid_listing_get_length (uidl->uids), ==, 0);
 
   pop3_client_retr_async (f->client, 1, NULL, store_result_cb, &result);
   retr = reply_of (f->client, &result, &error);

@@ -1126,7 +1126,7 @@ test_parse_uidl_body (void)
 {
   g_autoptr(GBytes) body =
     bytes_from_string ("1 aaa\r\n2 ../../x\r\n7 c/d\r\n");
-  g_autoptr(GPtrArray) uids = pop3_parse_uidl_body (body, NULL);
+  g_autoptr(Pop3UidListing) uids = pop3_parse_uidl_body (body, NULL);
   const char *bad[] = {
     "1 aaa\r\n2 aaa\r\n",
     "1 aaa\r\n1 bbb\r\n",
@@ -1134,22 +1134,22 @@ test_parse_uidl_body (void)
     "1 aaa\r\n\r\n",
     "1 a a\r\n",
   };
-  Pop3UidEntry *entry;
 
   g_assert_nonnull (uids);
-  g_assert_cmpuint (uids->len, ==, 3);
-  entry = uids->pdata[1];
-  g_assert_cmpuint (entry->msg, ==, 2);
-  g_assert_cmpstr (entry->uid, ==, "../../x");
-  entry = uids->pdata[2];
-  g_assert_cmpuint (entry->msg, ==, 7);
-  g_assert_cmpstr (entry->uid, ==, "c/d");
+  g_assert_cmpuint (pop3_uid_listing_get_length (uids), ==, 3);
+  g_assert_cmpuint (pop3_uid_listing_get_msg (uids, 0), ==, 1);
+  g_assert_cmpstr (pop3_uid_listing_get_uid (uids, 0), ==, "aaa");
+  g_assert_cmpuint (pop3_uid_listing_get_msg (uids, 1), ==, 2);
+  g_assert_cmpstr (pop3_uid_listing_get_uid (uids, 1), ==, "../../x");
+  g_assert_cmpuint (pop3_uid_listing_get_msg (uids, 2), ==, 7);
+  g_assert_cmpstr (pop3_uid_listing_get_uid (uids, 2), ==, "c/d");
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr(GBytes) bad_body = bytes_from_string (bad[i]);
       g_autoptr(GError) error = NULL;
-      g_autoptr(GPtrArray) result = pop3_parse_uidl_body (bad_body, &error);
+      g_autoptr(Pop3UidListing) result = pop3_parse_uidl_body (bad_body,
+                                                               &error);
 
       g_assert_null (result);
       g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
@@ -1163,19 +1163,19 @@ test_parse_uidl_body_sound (void)
     bytes_from_string ("1 aaa\r\n2 twin\r\n3 twin\r\n4 a b\r\n"
                        "x yyy\r\n5 one\r\n5 other\r\n6 fine\r\n");
   g_autoptr(GBytes) nul = g_bytes_new ("1 a\0b\r\n", 7);
-  g_autoptr(GPtrArray) uids = NULL;
-  g_autoptr(GPtrArray) none = NULL;
+  g_autoptr(Pop3UidListing) uids = NULL;
+  g_autoptr(Pop3UidListing) none = NULL;
   g_autoptr(GError) error = NULL;
   guint rejected = 0;
 
   /* Repeated UIDs and message numbers lose every line they are on. */
   uids = pop3_parse_uidl_body_sound (body, &rejected, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (uids->len, ==, 2);
-  g_assert_cmpuint (((Pop3UidEntry *) uids->pdata[0])->msg, ==, 1);
-  g_assert_cmpstr (((Pop3UidEntry *) uids->pdata[0])->uid, ==, "aaa");
-  g_assert_cmpuint (((Pop3UidEntry *) uids->pdata[1])->msg, ==, 6);
-  g_assert_cmpstr (((Pop3UidEntry *) uids->pdata[1])->uid, ==, "fine");
+  g_assert_cmpuint (pop3_uid_listing_get_length (uids), ==, 2);
+  g_assert_cmpuint (pop3_uid_listing_get_msg (uids, 0), ==, 1);
+  g_assert_cmpstr (pop3_uid_listing_get_uid (uids, 0), ==, "aaa");
+  g_assert_cmpuint (pop3_uid_listing_get_msg (uids, 1), ==, 6);
+  g_assert_cmpstr (pop3_uid_listing_get_uid (uids, 1), ==, "fine");
   g_assert_cmpuint (rejected, ==, 6);
 
   none = pop3_parse_uidl_body_sound (nul, &rejected, &error);

@@ -387,6 +387,8 @@ print_mailbox_json (PopcheckAccount      *account,
   json_member_nullable (json, "last_check", last_check);
   popcheck_json_member_boolean (json, "approximate_ids",
                                 popcheck_mailbox_get_approximate_ids (mailbox));
+  popcheck_json_member_uint (json, "without_uid",
+                             popcheck_mailbox_get_n_without_uid (mailbox));
   json_add_messages (json, mailbox);
   popcheck_json_end_object (json);
 
@@ -401,6 +403,18 @@ account_label (PopcheckAccount *account)
   const char *name = popcheck_account_get_display_name (account);
 
   return name != NULL && name[0] != '\0' ? name : popcheck_account_get_id (account);
+}
+
+/* A check that worked but met broken UIDL lines says so, on standard error
+ * so that the counts stay what scripts read. */
+static void
+print_without_uid (PopcheckAccount *account,
+                   PopcheckMailbox *mailbox)
+{
+  g_autofree char *notice = popcheck_mailbox_describe_without_uid (mailbox);
+
+  if (notice != NULL)
+    g_printerr (PROGRAM_NAME ": %s: %s\n", account_label (account), notice);
 }
 
 static char *
@@ -550,6 +564,8 @@ run_check (CliAccounts *cli)
       if (message != NULL)
         g_printerr (PROGRAM_NAME ": %s: %s\n", account_label (account),
                     message);
+      else if (state == POPCHECK_MAILBOX_STATE_IDLE)
+        print_without_uid (account, mailbox);
 
       if (cli->options->json)
         print_mailbox_json (account, mailbox, state, message);

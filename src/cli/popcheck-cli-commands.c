@@ -214,12 +214,12 @@ collect_uidl_items (const CliCommand *command,
       return items;
     }
 
-  for (guint i = 0; reply->uids != NULL && i < reply->uids->len; i++)
+  for (guint i = 0;
+       reply->uids != NULL && i < pop3_uid_listing_get_length (reply->uids);
+       i++)
     {
-      const Pop3UidEntry *entry = g_ptr_array_index (reply->uids, i);
-
-      item.msg = entry->msg;
-      item.uid = entry->uid;
+      item.msg = pop3_uid_listing_get_msg (reply->uids, i);
+      item.uid = pop3_uid_listing_get_uid (reply->uids, i);
       g_array_append_val (items, item);
     }
 

@@ -143,7 +143,7 @@ pop3_reply_unref (Pop3Reply *reply)
   g_clear_pointer (&reply->body, g_bytes_unref);
   g_free (reply->uid);
   g_clear_pointer (&reply->listing, g_array_unref);
-  g_clear_pointer (&reply->uids, g_ptr_array_unref);
+  g_clear_pointer (&reply->uids, pop3_uid_listing_unref);
   g_clear_pointer (&reply->capabilities, g_hash_table_unref);
   g_free (reply);
 }
@@ -731,263 +731,499 @@ pop3_uid_is_valid (const char *uid)
   return len > 0;
 }
 
+/* Splits off the message number of a unique-id listing and finds its UID,
+ * without copying anything. */
+static gboolean
+parse_uid_line (const char  *line,
+                guint       *msg,
+                const char **uid)
+{
+  const char *p = line;
+  const char *field;
+  gsize len;
+  guint64 parsed_msg;
+
+  field = next_field (&p, &len);
+  if (!pop3_parse_number (field, len, G_MAXUINT, &parsed_msg) ||
+      parsed_msg == 0)
+    return FALSE;
+
+  /* Exactly one space, then the UID up to the end of the line. */
+  if (*p != ' ' || !pop3_uid_is_valid (p + 1))
+    return FALSE;
+
+  *msg = parsed_msg;
+  *uid = p + 1;
+
+  return TRUE;
+}
+
 gboolean
 pop3_parse_uid_listing (const char  *line,
                         guint       *msg,
                         char       **uid,
                         GError     **error)
 {
-  const char *p = line;
-  const char *field;
-  gsize len;
-  guint64 parsed_msg;
-  g_autofree char *parsed_uid = NULL;
+  guint parsed_msg;
+  const char *parsed_uid;
 
   g_return_val_if_fail (line != NULL, FALSE);
 
-  field = next_field (&p, &len);
-  if (!pop3_parse_number (field, len, G_MAXUINT, &parsed_msg) ||
-      parsed_msg == 0)
-    goto invalid;
-
-  /* Exactly one space, then the UID up to the end of the line. */
-  if (*p != ' ')
-    goto invalid;
-  parsed_uid = g_strdup (p + 1);
-  if (!pop3_uid_is_valid (parsed_uid))
-    goto invalid;
+  if (!parse_uid_line (line, &parsed_msg, &parsed_uid))
+    {
+      set_malformed_error (error, line,
+                           "unique-id listing (a message number and a UID of "
+                           "1 to " G_STRINGIFY (POP3_MAX_UID_LENGTH) " "
+                           "printable characters)");
+      return FALSE;
+    }
 
   if (msg != NULL)
     *msg = parsed_msg;
   if (uid != NULL)
-    *uid = g_steal_pointer (&parsed_uid);
+    *uid = g_strdup (parsed_uid);
 
   return TRUE;
-
-invalid:
-  set_malformed_error (error, line,
-                       "unique-id listing (a message number and a UID of 1 "
-                       "to " G_STRINGIFY (POP3_MAX_UID_LENGTH) " printable "
-                       "characters)");
-  return FALSE;
 }
 
-/* Splits a body as the parser stores it (each line ending in CRLF) into
- * its lines.  A line with a NUL byte is an error: as a C string it would be
- * silently cut short. */
-static GPtrArray *
-split_body_lines (GBytes  *body,
-                  GError **error)
+/* Walks a body as the parser stores it (each line ending in CRLF) one line
+ * at a time, each copied into one reused buffer: a listing of a million
+ * lines costs no allocation per line. */
+typedef struct
 {
-  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
-  gsize size;
-  const char *data = g_bytes_get_data (body, &size);
-  gsize offset = 0;
+  const char *data;
+  gsize       size;
+  gsize       offset;
+  GString    *line;
+} BodyLines;
 
-  while (offset < size)
+static void
+body_lines_init (BodyLines *lines,
+                 GBytes    *body)
+{
+  lines->data = g_bytes_get_data (body, &lines->size);
+  lines->offset = 0;
+  lines->line = g_string_new (NULL);
+}
+
+static void
+body_lines_clear (BodyLines *lines)
+{
+  if (lines->line != NULL)
+    g_string_free (lines->line, TRUE);
+}
+
+/* How many lines the body has, to size what is parsed out of it once. */
+static guint
+body_lines_count (const BodyLines *lines)
+{
+  guint count = 0;
+
+  for (gsize offset = 0; offset < lines->size; count++)
     {
-      const char *start = data + offset;
-      const char *lf = memchr (start, '\n', size - offset);
-      gsize len = lf != NULL ? (gsize) (lf - start) : size - offset;
+      const char *lf = memchr (lines->data + offset, '\n',
+                               lines->size - offset);
 
-      offset += lf != NULL ? len + 1 : len;
-      if (len > 0 && start[len - 1] == '\r')
-        len--;
-
-      if (memchr (start, '\0', len) != NULL)
-        {
-          g_set_error_literal (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
-                               _("The server sent a NUL byte in a listing."));
-          return NULL;
-        }
-
-      g_ptr_array_add (lines, g_strndup (start, len));
+      offset = lf != NULL ? (gsize) (lf - lines->data) + 1 : lines->size;
     }
 
-  return g_steal_pointer (&lines);
+  return count;
+}
+
+/* Leaves the next line in lines->line; FALSE at the end, and for a line
+ * with a NUL byte (with @error set): as a C string it would be silently
+ * cut short. */
+static gboolean
+body_lines_next (BodyLines  *lines,
+                 GError    **error)
+{
+  const char *start;
+  const char *lf;
+  gsize len;
+
+  /* An empty body's data may be NULL, which takes no offset. */
+  if (lines->offset >= lines->size)
+    return FALSE;
+
+  start = lines->data + lines->offset;
+  lf = memchr (start, '\n', lines->size - lines->offset);
+  len = lf != NULL ? (gsize) (lf - start) : lines->size - lines->offset;
+  lines->offset += lf != NULL ? len + 1 : len;
+  if (len > 0 && start[len - 1] == '\r')
+    len--;
+
+  if (memchr (start, '\0', len) != NULL)
+    {
+      g_set_error_literal (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
+                           _("The server sent a NUL byte in a listing."));
+      return FALSE;
+    }
+
+  g_string_truncate (lines->line, 0);
+  g_string_append_len (lines->line, start, len);
+
+  return TRUE;
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BodyLines, body_lines_clear)
+
+static int
+compare_uint (gconstpointer a,
+              gconstpointer b,
+              gpointer      user_data)
+{
+  guint x = *(const guint *) a;
+  guint y = *(const guint *) b;
+
+  return x < y ? -1 : x > y;
 }
 
 GArray *
 pop3_parse_list_body (GBytes  *body,
                       GError **error)
 {
-  g_autoptr(GPtrArray) lines = NULL;
+  g_auto(BodyLines) lines = { 0 };
   g_autoptr(GArray) listing = NULL;
-  g_autoptr(GHashTable) seen = NULL;
+  g_autoptr(GArray) msgs = NULL;
+  GError *local_error = NULL;
 
   g_return_val_if_fail (body != NULL, NULL);
 
-  lines = split_body_lines (body, error);
-  if (lines == NULL)
-    return NULL;
+  body_lines_init (&lines, body);
+  listing = g_array_sized_new (FALSE, FALSE, sizeof (Pop3ListEntry),
+                               body_lines_count (&lines));
+  msgs = g_array_sized_new (FALSE, FALSE, sizeof (guint), listing->len);
 
-  listing = g_array_new (FALSE, FALSE, sizeof (Pop3ListEntry));
-  seen = g_hash_table_new (NULL, NULL);
-
-  for (guint i = 0; i < lines->len; i++)
+  while (body_lines_next (&lines, &local_error))
     {
       Pop3ListEntry entry;
 
-      if (!pop3_parse_scan_listing (lines->pdata[i], &entry.msg, &entry.octets,
-                                    error))
+      if (!pop3_parse_scan_listing (lines.line->str, &entry.msg,
+                                    &entry.octets, error))
         return NULL;
 
-      if (!g_hash_table_add (seen, GUINT_TO_POINTER (entry.msg)))
+      g_array_append_val (listing, entry);
+      g_array_append_val (msgs, entry.msg);
+    }
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+
+  /* Sorted numbers show a repeated one next to itself, for 4 bytes a
+   * message where a hash table would cost several words. */
+  g_qsort_with_data (msgs->data, msgs->len, sizeof (guint), compare_uint,
+                     NULL);
+  for (guint i = 1; i < msgs->len; i++)
+    {
+      guint msg = g_array_index (msgs, guint, i);
+
+      if (msg == g_array_index (msgs, guint, i - 1))
         {
           g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
                        _("The server listed message %u more than once."),
-                       entry.msg);
+                       msg);
           return NULL;
         }
-
-      g_array_append_val (listing, entry);
     }
 
   return g_steal_pointer (&listing);
 }
 
-GPtrArray *
+/* UIDL listings */
+
+typedef struct
+{
+  guint   msg;
+  guint32 uid_offset;
+} UidListingEntry;
+
+struct _Pop3UidListing
+{
+  gatomicrefcount ref_count;
+  GArray *entries;
+  /* The UIDs, each ending in NUL. */
+  char *uids;
+};
+
+G_DEFINE_BOXED_TYPE (Pop3UidListing, pop3_uid_listing,
+                     pop3_uid_listing_ref, pop3_uid_listing_unref)
+
+Pop3UidListing *
+pop3_uid_listing_ref (Pop3UidListing *listing)
+{
+  g_return_val_if_fail (listing != NULL, NULL);
+
+  g_atomic_ref_count_inc (&listing->ref_count);
+
+  return listing;
+}
+
+void
+pop3_uid_listing_unref (Pop3UidListing *listing)
+{
+  g_return_if_fail (listing != NULL);
+
+  if (!g_atomic_ref_count_dec (&listing->ref_count))
+    return;
+
+  g_array_unref (listing->entries);
+  g_free (listing->uids);
+  g_free (listing);
+}
+
+guint
+pop3_uid_listing_get_length (Pop3UidListing *listing)
+{
+  g_return_val_if_fail (listing != NULL, 0);
+
+  return listing->entries->len;
+}
+
+guint
+pop3_uid_listing_get_msg (Pop3UidListing *listing,
+                          guint           index)
+{
+  g_return_val_if_fail (listing != NULL, 0);
+  g_return_val_if_fail (index < listing->entries->len, 0);
+
+  return g_array_index (listing->entries, UidListingEntry, index).msg;
+}
+
+const char *
+pop3_uid_listing_get_uid (Pop3UidListing *listing,
+                          guint           index)
+{
+  g_return_val_if_fail (listing != NULL, NULL);
+  g_return_val_if_fail (index < listing->entries->len, NULL);
+
+  return listing->uids +
+         g_array_index (listing->entries, UidListingEntry, index).uid_offset;
+}
+
+typedef enum
+{
+  UID_LISTING_SOUND         = 0,
+  UID_LISTING_REPEATED_MSG  = 1 << 0,
+  UID_LISTING_REPEATED_UID  = 1 << 1,
+} UidListingFlaw;
+
+static int
+compare_entry_msg (gconstpointer a,
+                   gconstpointer b,
+                   gpointer      user_data)
+{
+  GArray *entries = user_data;
+
+  return compare_uint (&g_array_index (entries, UidListingEntry,
+                                       *(const guint *) a).msg,
+                       &g_array_index (entries, UidListingEntry,
+                                       *(const guint *) b).msg, NULL);
+}
+
+static int
+compare_entry_uid (gconstpointer a,
+                   gconstpointer b,
+                   gpointer      user_data)
+{
+  Pop3UidListing *listing = user_data;
+
+  return strcmp (pop3_uid_listing_get_uid (listing, *(const guint *) a),
+                 pop3_uid_listing_get_uid (listing, *(const guint *) b));
+}
+
+/* Marks in @flaws every entry that shares its message number or its UID
+ * with another: entry indices sorted by either show the repeats side by
+ * side, for 4 bytes an entry. */
+static void
+uid_listing_mark_repeats (Pop3UidListing *listing,
+                          GCompareDataFunc compare,
+                          gpointer         compare_data,
+                          UidListingFlaw   flaw,
+                          guint8          *flaws)
+{
+  guint n = listing->entries->len;
+  g_autofree guint *order = g_new (guint, MAX (n, 1));
+  guint run = 0;
+
+  for (guint i = 0; i < n; i++)
+    order[i] = i;
+  g_qsort_with_data (order, n, sizeof (guint), compare, compare_data);
+
+  for (guint i = 1; i <= n; i++)
+    {
+      if (i < n && compare (&order[run], &order[i], compare_data) == 0)
+        continue;
+      for (guint j = run; i - run > 1 && j < i; j++)
+        flaws[order[j]] |= flaw;
+      run = i;
+    }
+}
+
+/* Parses every line of a UIDL listing; a malformed line fails it unless
+ * @n_malformed counts it instead.  @flaws gets, per entry, what it shares
+ * with another entry. */
+static Pop3UidListing *
+uid_listing_parse (GBytes   *body,
+                   guint    *n_malformed,
+                   guint8  **flaws,
+                   GError  **error)
+{
+  g_auto(BodyLines) lines = { 0 };
+  g_autoptr(Pop3UidListing) listing = NULL;
+  GError *local_error = NULL;
+  gsize used = 0;
+
+  body_lines_init (&lines, body);
+  /* Offsets are 32 bits; no sound server's listing comes near 4 GB. */
+  if (lines.size > G_MAXUINT32)
+    {
+      g_set_error_literal (error, POP3_ERROR, POP3_ERROR_RESPONSE_TOO_LONG,
+                           _("The server's list of messages is too long."));
+      return NULL;
+    }
+
+  listing = g_new0 (Pop3UidListing, 1);
+  g_atomic_ref_count_init (&listing->ref_count);
+  listing->entries = g_array_sized_new (FALSE, FALSE, sizeof (UidListingEntry),
+                                        body_lines_count (&lines));
+  /* A UID and its NUL are shorter than the line that carried it. */
+  listing->uids = g_malloc (lines.size + 1);
+
+  while (body_lines_next (&lines, &local_error))
+    {
+      UidListingEntry entry;
+      const char *uid;
+      gsize len;
+
+      if (!parse_uid_line (lines.line->str, &entry.msg, &uid))
+        {
+          if (n_malformed == NULL)
+            {
+              /* For its error message. */
+              pop3_parse_uid_listing (lines.line->str, NULL, NULL, error);
+              return NULL;
+            }
+          (*n_malformed)++;
+          continue;
+        }
+
+      len = strlen (uid) + 1;
+      entry.uid_offset = used;
+      memcpy (listing->uids + used, uid, len);
+      used += len;
+      g_array_append_val (listing->entries, entry);
+    }
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+
+  listing->uids = g_realloc (listing->uids, MAX (used, 1));
+  *flaws = g_new0 (guint8, MAX (listing->entries->len, 1));
+  uid_listing_mark_repeats (listing, compare_entry_msg, listing->entries,
+                            UID_LISTING_REPEATED_MSG, *flaws);
+  uid_listing_mark_repeats (listing, compare_entry_uid, listing,
+                            UID_LISTING_REPEATED_UID, *flaws);
+
+  return g_steal_pointer (&listing);
+}
+
+Pop3UidListing *
 pop3_parse_uidl_body (GBytes  *body,
                       GError **error)
 {
-  g_autoptr(GPtrArray) lines = NULL;
-  g_autoptr(GPtrArray) uids = NULL;
-  g_autoptr(GHashTable) seen_msgs = NULL;
-  g_autoptr(GHashTable) seen_uids = NULL;
+  g_autoptr(Pop3UidListing) listing = NULL;
+  g_autofree guint8 *flaws = NULL;
 
   g_return_val_if_fail (body != NULL, NULL);
 
-  lines = split_body_lines (body, error);
-  if (lines == NULL)
+  listing = uid_listing_parse (body, NULL, &flaws, error);
+  if (listing == NULL)
     return NULL;
 
-  uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
-  seen_msgs = g_hash_table_new (NULL, NULL);
-  /* Keys point into the entries, which outlive the table. */
-  seen_uids = g_hash_table_new (g_str_hash, g_str_equal);
-
-  for (guint i = 0; i < lines->len; i++)
+  for (guint i = 0; i < listing->entries->len; i++)
     {
-      g_autoptr(Pop3UidEntry) entry = g_new0 (Pop3UidEntry, 1);
-
-      if (!pop3_parse_uid_listing (lines->pdata[i], &entry->msg, &entry->uid,
-                                   error))
-        return NULL;
-
-      if (!g_hash_table_add (seen_msgs, GUINT_TO_POINTER (entry->msg)))
+      if (flaws[i] & UID_LISTING_REPEATED_MSG)
         {
           g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
                        _("The server listed message %u more than once."),
-                       entry->msg);
+                       pop3_uid_listing_get_msg (listing, i));
           return NULL;
         }
 
       /* Two messages with one UID would make one of them unreachable and
        * could delete the wrong one. */
-      if (g_hash_table_contains (seen_uids, entry->uid))
+      if (flaws[i] & UID_LISTING_REPEATED_UID)
         {
           g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
                        _("The server gave the same unique id “%s” to more "
-                         "than one message."), entry->uid);
+                         "than one message."),
+                       pop3_uid_listing_get_uid (listing, i));
           return NULL;
         }
-
-      g_hash_table_add (seen_uids, entry->uid);
-      g_ptr_array_add (uids, g_steal_pointer (&entry));
     }
 
-  return g_steal_pointer (&uids);
+  return g_steal_pointer (&listing);
 }
 
-GPtrArray *
+Pop3UidListing *
 pop3_parse_uidl_body_sound (GBytes  *body,
                             guint   *n_rejected,
                             GError **error)
 {
-  g_autoptr(GPtrArray) lines = NULL;
-  g_autoptr(GPtrArray) parsed = NULL;
-  g_autoptr(GHashTable) msg_counts = NULL;
-  g_autoptr(GHashTable) uid_counts = NULL;
-  GPtrArray *uids;
+  g_autoptr(Pop3UidListing) listing = NULL;
+  g_autofree guint8 *flaws = NULL;
   guint rejected = 0;
+  guint kept = 0;
 
   g_return_val_if_fail (body != NULL, NULL);
 
-  lines = split_body_lines (body, error);
-  if (lines == NULL)
+  listing = uid_listing_parse (body, &rejected, &flaws, error);
+  if (listing == NULL)
     return NULL;
-
-  parsed = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
-  msg_counts = g_hash_table_new (NULL, NULL);
-  /* Keys point into the entries, which outlive the table. */
-  uid_counts = g_hash_table_new (g_str_hash, g_str_equal);
-
-  for (guint i = 0; i < lines->len; i++)
-    {
-      g_autoptr(Pop3UidEntry) entry = g_new0 (Pop3UidEntry, 1);
-      guint count;
-
-      if (!pop3_parse_uid_listing (lines->pdata[i], &entry->msg, &entry->uid,
-                                   NULL))
-        {
-          rejected++;
-          continue;
-        }
-
-      count = GPOINTER_TO_UINT (g_hash_table_lookup (msg_counts,
-                                                     GUINT_TO_POINTER (entry->msg)));
-      g_hash_table_insert (msg_counts, GUINT_TO_POINTER (entry->msg),
-                           GUINT_TO_POINTER (count + 1));
-      count = GPOINTER_TO_UINT (g_hash_table_lookup (uid_counts, entry->uid));
-      g_hash_table_insert (uid_counts, entry->uid, GUINT_TO_POINTER (count + 1));
-      g_ptr_array_add (parsed, g_steal_pointer (&entry));
-    }
 
   /* Of two lines for one message, or one UID for two messages, neither
    * can be trusted: either could be the one that deletes the wrong
    * message. */
-  uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
-  for (guint i = 0; i < parsed->len; i++)
+  for (guint i = 0; i < listing->entries->len; i++)
     {
-      Pop3UidEntry *entry = parsed->pdata[i];
-
-      if (GPOINTER_TO_UINT (g_hash_table_lookup (msg_counts,
-                                                 GUINT_TO_POINTER (entry->msg))) > 1 ||
-          GPOINTER_TO_UINT (g_hash_table_lookup (uid_counts, entry->uid)) > 1)
+      if (flaws[i] != UID_LISTING_SOUND)
         {
           rejected++;
           continue;
         }
-
-      g_ptr_array_add (uids, g_steal_pointer (&parsed->pdata[i]));
+      g_array_index (listing->entries, UidListingEntry, kept++) =
+        g_array_index (listing->entries, UidListingEntry, i);
     }
+  g_array_set_size (listing->entries, kept);
 
   if (n_rejected != NULL)
     *n_rejected = rejected;
 
-  return uids;
+  return g_steal_pointer (&listing);
 }
 
 GHashTable *
 pop3_parse_capa_body (GBytes  *body,
                       GError **error)
 {
-  g_autoptr(GPtrArray) lines = NULL;
+  g_auto(BodyLines) lines = { 0 };
   g_autoptr(GHashTable) capabilities = NULL;
+  GError *local_error = NULL;
 
   g_return_val_if_fail (body != NULL, NULL);
 
-  lines = split_body_lines (body, error);
-  if (lines == NULL)
-    return NULL;
-
+  body_lines_init (&lines, body);
   capabilities = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) g_strfreev);
 
-  for (guint i = 0; i < lines->len; i++)
+  while (body_lines_next (&lines, &local_error))
     {
       /* Parameters are shown (popcheck-cli capa): no terminal escapes. */
-      g_autofree char *valid = pop3_text_sanitize_line (lines->pdata[i]);
+      g_autofree char *valid = pop3_text_sanitize_line (lines.line->str);
       g_auto(GStrv) words = NULL;
       g_autoptr(GPtrArray) params = NULL;
       g_autofree char *name = NULL;
@@ -1016,6 +1252,11 @@ pop3_parse_capa_body (GBytes  *body,
 
       g_hash_table_insert (capabilities, g_steal_pointer (&name),
                            g_ptr_array_free (g_steal_pointer (&params), FALSE));
+    }
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return NULL;
     }
 
   return g_steal_pointer (&capabilities);

@@ -57,6 +57,11 @@ typedef struct
   char  *uid;
 } Pop3UidEntry;
 
+/* A UIDL listing in compact storage: the entries in one array and the
+ * UIDs one after another in one buffer, so that a listing of a million
+ * messages costs a few allocations rather than millions. */
+typedef struct _Pop3UidListing Pop3UidListing;
+
 typedef struct _Pop3Reply Pop3Reply;
 
 struct _Pop3Reply
@@ -84,7 +89,7 @@ struct _Pop3Reply
   guint         msg;          /* LIST n, UIDL n */
   char         *uid;          /* UIDL n */
   GArray       *listing;      /* LIST: Pop3ListEntry */
-  GPtrArray    *uids;         /* UIDL: Pop3UidEntry * */
+  Pop3UidListing *uids;       /* UIDL */
   GHashTable   *capabilities; /* CAPA: upper-cased name -> GStrv params */
 };
 
@@ -95,6 +100,17 @@ Pop3Reply *pop3_reply_ref      (Pop3Reply       *reply);
 void       pop3_reply_unref    (Pop3Reply       *reply);
 
 void pop3_uid_entry_free (Pop3UidEntry *entry);
+
+GType           pop3_uid_listing_get_type   (void) G_GNUC_CONST;
+Pop3UidListing *pop3_uid_listing_ref        (Pop3UidListing *listing);
+void            pop3_uid_listing_unref      (Pop3UidListing *listing);
+guint           pop3_uid_listing_get_length (Pop3UidListing *listing);
+/* Entries are in the order of the server's listing. */
+guint           pop3_uid_listing_get_msg    (Pop3UidListing *listing,
+                                             guint           index);
+/* Valid as long as the listing is. */
+const char     *pop3_uid_listing_get_uid    (Pop3UidListing *listing,
+                                             guint           index);
 
 typedef struct _Pop3Parser Pop3Parser;
 
@@ -128,15 +144,15 @@ gboolean    pop3_parse_uid_listing   (const char   *line,
                                       GError      **error);
 GArray     *pop3_parse_list_body     (GBytes       *body,
                                       GError      **error);
-GPtrArray  *pop3_parse_uidl_body     (GBytes       *body,
+Pop3UidListing *pop3_parse_uidl_body (GBytes       *body,
                                       GError      **error);
 /* Like pop3_parse_uidl_body(), but keeps the sound lines of a listing
  * that has broken ones: a malformed line, and every line of a message
  * number or a UID that is listed more than once, is left out and counted
  * in @n_rejected.  Fails only for a body that cannot be split into lines. */
-GPtrArray  *pop3_parse_uidl_body_sound (GBytes     *body,
-                                        guint      *n_rejected,
-                                        GError    **error);
+Pop3UidListing *pop3_parse_uidl_body_sound (GBytes  *body,
+                                            guint   *n_rejected,
+                                            GError **error);
 GHashTable *pop3_parse_capa_body     (GBytes       *body,
                                       GError      **error);
 char       *pop3_parse_apop_timestamp (const char  *greeting);
@@ -149,5 +165,6 @@ gboolean    pop3_parse_number        (const char   *str,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pop3Reply, pop3_reply_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pop3Parser, pop3_parser_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pop3UidListing, pop3_uid_listing_unref)
 
 G_END_DECLS

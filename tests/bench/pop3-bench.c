@@ -143,12 +143,9 @@ save_uids (Bench *bench)
   g_autoptr(GString) text = g_string_new (NULL);
   g_autoptr(GError) error = NULL;
 
-  for (guint i = 0; i < bench->uidl->uids->len; i++)
-    {
-      Pop3UidEntry *entry = g_ptr_array_index (bench->uidl->uids, i);
-
-      g_string_append_printf (text, "%s\n", entry->uid);
-    }
+  for (guint i = 0; i < pop3_uid_listing_get_length (bench->uidl->uids); i++)
+    g_string_append_printf (text, "%s\n",
+                            pop3_uid_listing_get_uid (bench->uidl->uids, i));
 
   if (!g_file_set_contents (bench->save_uids, text->str, text->len, &error))
     g_printerr ("pop3-bench: %s\n", error->message);
@@ -158,9 +155,9 @@ save_uids (Bench *bench)
 static void
 listings_done (Bench *bench)
 {
-  GPtrArray *uids = bench->uidl->uids;
+  Pop3UidListing *uids = bench->uidl->uids;
 
-  bench->messages = uids->len;
+  bench->messages = pop3_uid_listing_get_length (uids);
   if (bench->save_uids != NULL)
     save_uids (bench);
 
@@ -169,13 +166,10 @@ listings_done (Bench *bench)
       g_autoptr(GHashTable) numbers = g_hash_table_new (g_str_hash,
                                                         g_str_equal);
 
-      for (guint i = 0; i < uids->len; i++)
-        {
-          Pop3UidEntry *entry = g_ptr_array_index (uids, i);
-
-          g_hash_table_insert (numbers, entry->uid,
-                               GUINT_TO_POINTER (entry->msg));
-        }
+      for (guint i = 0; i < bench->messages; i++)
+        g_hash_table_insert (numbers,
+                             (gpointer) pop3_uid_listing_get_uid (uids, i),
+                             GUINT_TO_POINTER (pop3_uid_listing_get_msg (uids, i)));
       for (guint i = 0; bench->delete_uids[i] != NULL; i++)
         {
           guint msg = GPOINTER_TO_UINT (g_hash_table_lookup (
@@ -194,15 +188,15 @@ listings_done (Bench *bench)
     }
   else
     {
-      for (guint i = 0; i < uids->len; i++)
+      for (guint i = 0; i < bench->messages; i++)
         {
-          Pop3UidEntry *entry = g_ptr_array_index (uids, i);
-
           if (bench->scenario != SCENARIO_FIRST_CHECK &&
-              g_hash_table_contains (bench->known_uids, entry->uid))
+              g_hash_table_contains (bench->known_uids,
+                                     pop3_uid_listing_get_uid (uids, i)))
             continue;
-          pop3_client_top_async (bench->client, entry->msg, 0, NULL, top_cb,
-                                 bench);
+          pop3_client_top_async (bench->client,
+                                 pop3_uid_listing_get_msg (uids, i), 0, NULL,
+                                 top_cb, bench);
         }
     }
 

@@ -99,7 +99,7 @@ static void
 exercise_body (GBytes *body)
 {
   g_autoptr(GArray) listing = pop3_parse_list_body (body, NULL);
-  g_autoptr(GPtrArray) uids = pop3_parse_uidl_body (body, NULL);
+  g_autoptr(Pop3UidListing) uids = pop3_parse_uidl_body (body, NULL);
   g_autoptr(GHashTable) capabilities = pop3_parse_capa_body (body, NULL);
 
   if (listing != NULL)
@@ -118,12 +118,13 @@ exercise_body (GBytes *body)
     {
       g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 
-      for (guint i = 0; i < uids->len; i++)
+      for (guint i = 0; i < pop3_uid_listing_get_length (uids); i++)
         {
-          Pop3UidEntry *entry = uids->pdata[i];
+          const char *uid = pop3_uid_listing_get_uid (uids, i);
 
-          check (entry->msg >= 1 && pop3_uid_is_valid (entry->uid));
-          check (g_hash_table_add (seen, entry->uid));
+          check (pop3_uid_listing_get_msg (uids, i) >= 1 &&
+                 pop3_uid_is_valid (uid));
+          check (g_hash_table_add (seen, (gpointer) uid));
         }
     }
 

@@ -42,6 +42,26 @@ run_clear (Run *run)
   g_clear_error (&run->error);
 }
 
+/* Every UID is one the rest of the application may use, and no message
+ * number or UID is there twice. */
+static void
+check_uid_listing (Pop3UidListing *listing)
+{
+  g_autoptr(GHashTable) msgs = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) uids = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; listing != NULL && i < pop3_uid_listing_get_length (listing);
+       i++)
+    {
+      const char *uid = pop3_uid_listing_get_uid (listing, i);
+      guint msg = pop3_uid_listing_get_msg (listing, i);
+
+      check (msg >= 1 && pop3_uid_is_valid (uid));
+      check (g_hash_table_add (msgs, GUINT_TO_POINTER (msg)));
+      check (g_hash_table_add (uids, (gpointer) uid));
+    }
+}
+
 /* What the client does with a reply, checked against the invariants the
  * rest of the application relies on. */
 static void
@@ -84,7 +104,10 @@ exercise_reply (Pop3Reply  *reply,
   if (reply->body != NULL)
     {
       g_autoptr(GArray) listing = pop3_parse_list_body (reply->body, NULL);
-      g_autoptr(GPtrArray) uids = pop3_parse_uidl_body (reply->body, NULL);
+      g_autoptr(Pop3UidListing) uids = pop3_parse_uidl_body (reply->body,
+                                                             NULL);
+      g_autoptr(Pop3UidListing) sound =
+        pop3_parse_uidl_body_sound (reply->body, NULL, NULL);
       g_autoptr(GHashTable) capabilities =
         pop3_parse_capa_body (reply->body, NULL);
       gsize body_size;
@@ -98,8 +121,12 @@ exercise_reply (Pop3Reply  *reply,
       for (guint i = 0; listing != NULL && i < listing->len; i++)
         check (g_array_index (listing, Pop3ListEntry, i).msg >= 1);
 
-      for (guint i = 0; uids != NULL && i < uids->len; i++)
-        check (pop3_uid_is_valid (((Pop3UidEntry *) uids->pdata[i])->uid));
+      check_uid_listing (uids);
+      check_uid_listing (sound);
+      /* The lenient parser keeps a sound listing whole. */
+      check (uids == NULL || (sound != NULL &&
+                              pop3_uid_listing_get_length (sound) ==
+                              pop3_uid_listing_get_length (uids)));
 
       if (capabilities != NULL)
         {
