@@ -452,6 +452,18 @@ mark_seen_action (GSimpleAction *action,
   popcheck_checker_mark_seen (self->checker, account_id, uids);
 }
 
+/* Every message of one account: `popcheck-cli --account NAME mark-seen
+ * --all` while PopCheck runs. */
+static void
+mark_account_seen_action (GSimpleAction *action,
+                          GVariant      *parameter,
+                          gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+
+  popcheck_checker_mark_seen (self->checker, g_variant_get_string (parameter, NULL), NULL);
+}
+
 /* Every account's messages: the tray's "Mark All as Seen". */
 static void
 mark_all_seen_action (GSimpleAction *action,
@@ -488,6 +500,7 @@ _popcheck_application_actions_init (PopcheckApplication *self)
     { "fix-account", fix_account_action, "s" },
     { "try-demo", try_demo_action },
     { "mark-seen", mark_seen_action, "(sas)" },
+    { "mark-account-seen", mark_account_seen_action, "s" },
     { "mark-all-seen", mark_all_seen_action },
     { "shortcuts", shortcuts_action },
     { "about", about_action },

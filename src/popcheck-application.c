@@ -27,6 +27,7 @@
 #include "popcheck-demo.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-notifier.h"
+#include "popcheck-remote.h"
 #include "popcheck-resume-monitor.h"
 #include "popcheck-tray.h"
 #include "popcheck-window.h"
@@ -96,43 +97,6 @@ _popcheck_application_ensure_main_window (PopcheckApplication *self)
  * the application would run startup, which needs a display), so it also
  * works from a terminal without one, from cron or over ssh.  It blocks:
  * there is no main loop to keep yet. */
-
-/* Asks a running PopCheck to check now.  FALSE with no error: none runs. */
-static gboolean
-ask_running_instance (GError **error)
-{
-  g_autoptr(GDBusConnection) bus = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) activated = NULL;
-  g_autofree char *object_path = NULL;
-  gboolean running = FALSE;
-
-  /* No session bus: nothing can be running in it. */
-  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
-  if (bus == NULL)
-    return FALSE;
-
-  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus",
-                                       "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "NameHasOwner",
-                                       g_variant_new ("(s)", APPLICATION_ID),
-                                       G_VARIANT_TYPE ("(b)"),
-                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
-  if (reply == NULL)
-    return FALSE;
-  g_variant_get (reply, "(b)", &running);
-  if (!running)
-    return FALSE;
-
-  /* GApplication's object path: the id with dots as slashes. */
-  object_path = g_strdelimit (g_strconcat ("/", APPLICATION_ID, NULL), ".", '/');
-  activated = g_dbus_connection_call_sync (bus, APPLICATION_ID, object_path,
-                                           "org.gtk.Actions", "Activate",
-                                           g_variant_new_parsed ("('check-now', @av [], @a{sv} {})"),
-                                           NULL, G_DBUS_CALL_FLAGS_NONE, -1,
-                                           NULL, error);
-  return activated != NULL;
-}
 
 typedef struct
 {
@@ -351,7 +315,7 @@ popcheck_application_handle_local_options (GApplication *app,
   if (g_variant_dict_contains (options, "check"))
     {
       /* Never a window for this, and never the scheduled checker. */
-      if (ask_running_instance (&error))
+      if (popcheck_remote_activate_action ("check-now", NULL, &error))
         return EXIT_SUCCESS;
       if (error != NULL)
         {

@@ -15,6 +15,7 @@
 # keyring-harness --mode no-service.
 
 import email.utils
+import functools
 import json
 import os
 import pty
@@ -868,6 +869,83 @@ class AccountsTestCase(popchecktest.DovecotTestCase):
         result = self.run_cli('delete', victim)
         self.assertExit(result, EXIT_USAGE)
         self.assertEqual(self.user.message_ids(), set(before) - {victim_mid})
+
+    def start_running_popcheck(self):
+        """A stand-in for a running PopCheck on the test's session bus:
+        python-dbusmock with GApplication's org.gtk.Actions.Activate."""
+        from gi.repository import Gio, GLib
+        mock = subprocess.Popen(
+            ['/usr/bin/python3', '-m', 'dbusmock', 'org.example.PopCheck',
+             '/org/example/PopCheck', 'org.gtk.Actions'],
+            env=self.env, stdout=subprocess.DEVNULL)
+        self.addCleanup(mock.wait)
+        self.addCleanup(mock.terminate)
+        bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+        # Until the mock owns its name, with a deadline.
+        loop = GLib.MainLoop()
+        owned = []
+
+        def appeared(*args):
+            owned.append(True)
+            loop.quit()
+        watch = Gio.bus_watch_name_on_connection(
+            bus, 'org.example.PopCheck', Gio.BusNameWatcherFlags.NONE,
+            appeared, None)
+        timed_out = []
+
+        def give_up():
+            timed_out.append(True)
+            loop.quit()
+            return GLib.SOURCE_REMOVE
+        deadline = GLib.timeout_add_seconds(60, give_up)
+        loop.run()
+        if not timed_out:
+            GLib.source_remove(deadline)
+        Gio.bus_unwatch_name(watch)
+        self.assertTrue(owned, 'the mock PopCheck never took its name')
+        mock_call = functools.partial(
+            bus.call_sync, 'org.example.PopCheck', '/org/example/PopCheck',
+            'org.freedesktop.DBus.Mock')
+        mock_call('AddMethod', GLib.Variant('(sssss)', (
+            '', 'Activate', 'sava{sv}', '', '')),
+            None, Gio.DBusCallFlags.NONE, -1, None)
+
+        def activations():
+            calls = mock_call('GetCalls', None, None, Gio.DBusCallFlags.NONE,
+                              -1, None).unpack()[0]
+            return [tuple(args[:2]) for _, method, args in calls
+                    if method == 'Activate']
+        return activations
+
+    def test_mark_seen_asks_running_popcheck(self):
+        """While PopCheck runs it keeps the marks and would write over the
+        state file: mark-seen asks it instead, and leaves the file alone."""
+        self.add_account_ok()
+        self.check_json()
+        self.deliver('New while running')
+        _, (obj,) = self.check_json()
+        uid = self.uid_of(obj['messages'], 'New while running')
+        state = os.path.join(self.env['XDG_STATE_HOME'], 'popcheck',
+                             'work-mail.state')
+        with open(state, 'rb') as f:
+            before = f.read()
+        activations = self.start_running_popcheck()
+
+        result = self.run_cli('--account', 'work-mail', 'mark-seen', uid)
+        self.assertExit(result, EXIT_OK)
+        self.assertEqual(result.stdout.decode(),
+                         'Work Mail: marked seen in the running PopCheck\n')
+        result = self.run_cli('--account', 'work-mail', 'mark-seen', '--all',
+                              '--json')
+        self.assertExit(result, EXIT_OK)
+        self.assertEqual(result.json_lines(),
+                         [{'account': 'work-mail', 'running': True}])
+
+        self.assertEqual(activations(), [
+            ('mark-seen', [('work-mail', [uid])]),
+            ('mark-account-seen', ['work-mail'])])
+        with open(state, 'rb') as f:
+            self.assertEqual(f.read(), before)
 
     def test_mark_seen(self):
         self.add_account_ok()

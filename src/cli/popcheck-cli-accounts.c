@@ -43,6 +43,7 @@
 #include "popcheck-cli-json.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
+#include "popcheck-remote.h"
 #include "popcheck-secret.h"
 #include "popcheck-session.h"
 
@@ -931,8 +932,61 @@ mark_account_seen (CliAccounts        *cli,
   return CLI_EXIT_OK;
 }
 
-/* Only the state file changes: a running PopCheck does not see it until
- * it starts again. */
+/* A running PopCheck keeps the marks in memory and would write them over
+ * the state file: it is asked to mark the messages itself.  FALSE when
+ * none runs. */
+static gboolean
+ask_running_popcheck (CliAccounts        *cli,
+                      GPtrArray          *accounts,
+                      const char * const *uids,
+                      int                *status)
+{
+  for (guint i = 0; i < accounts->len; i++)
+    {
+      PopcheckAccount *account = g_ptr_array_index (accounts, i);
+      const char *id = popcheck_account_get_id (account);
+      g_autoptr(GError) error = NULL;
+      gboolean asked;
+
+      asked = uids != NULL
+                ? popcheck_remote_activate_action ("mark-seen",
+                                                   g_variant_new ("(s^as)", id, uids),
+                                                   &error)
+                : popcheck_remote_activate_action ("mark-account-seen",
+                                                   g_variant_new_string (id), &error);
+      if (error != NULL)
+        {
+          g_printerr (PROGRAM_NAME ": could not ask the running PopCheck: "
+                      "%s\n", error->message);
+          *status = CLI_EXIT_USAGE;
+          return TRUE;
+        }
+      if (!asked)
+        return FALSE;
+
+      if (cli->options->json)
+        {
+          g_autoptr(PopcheckJson) json = popcheck_json_new ();
+
+          popcheck_json_begin_object (json);
+          popcheck_json_member_string (json, "account", id);
+          popcheck_json_member_boolean (json, "running", TRUE);
+          popcheck_json_end_object (json);
+          popcheck_cli_write_line (popcheck_json_get_text (json));
+        }
+      else
+        {
+          g_autofree char *line =
+            g_strdup_printf ("%s: marked seen in the running PopCheck",
+                             account_label (account));
+          popcheck_cli_write_line (line);
+        }
+    }
+
+  *status = CLI_EXIT_OK;
+  return TRUE;
+}
+
 static int
 run_mark_seen (CliAccounts *cli)
 {
@@ -957,6 +1011,9 @@ run_mark_seen (CliAccounts *cli)
                                        "70 printable characters", uids[i]);
 
   selected = select_accounts (cli, &status);
+  if (status == CLI_EXIT_OK && selected->len > 0 &&
+      ask_running_popcheck (cli, selected, uids[0] != NULL ? uids : NULL, &status))
+    return status;
   for (guint i = 0; status == CLI_EXIT_OK && i < selected->len; i++)
     status = mark_account_seen (cli, g_ptr_array_index (selected, i),
                                 uids[0] != NULL ? uids : NULL);
