@@ -207,7 +207,8 @@ check_done (GTask  *task,
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_IDLE,
+      popcheck_mailbox_set_state (slot->mailbox,
+                                  popcheck_checker_slot_resting_state (slot),
                                   popcheck_mailbox_get_problem (slot->mailbox),
                                   NULL);
       g_task_return_error (task, error);

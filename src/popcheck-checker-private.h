@@ -87,6 +87,9 @@ void                 popcheck_checker_slot_queue        (PopcheckCheckerSlot    
                                                          GTask                    *task);
 void                 popcheck_checker_slot_done         (PopcheckCheckerSlot      *slot);
 void                 popcheck_checker_slot_schedule     (PopcheckCheckerSlot      *slot);
+/* What the account's mailbox shows when no check runs: idle, or disabled
+ * for an account that is turned off. */
+PopcheckMailboxState popcheck_checker_slot_resting_state (PopcheckCheckerSlot     *slot);
 /* Not cancellable: a state file is written to its end. */
 void                 popcheck_checker_slot_save         (PopcheckCheckerSlot      *slot);
 PopcheckSession     *popcheck_checker_slot_new_session  (PopcheckCheckerSlot      *slot);

@@ -290,17 +290,35 @@ mailbox_loaded_cb (GObject      *object,
   g_object_unref (self);
 }
 
+PopcheckMailboxState
+popcheck_checker_slot_resting_state (Slot *slot)
+{
+  return popcheck_account_get_enabled (slot->account)
+           ? POPCHECK_MAILBOX_STATE_IDLE
+           : POPCHECK_MAILBOX_STATE_DISABLED;
+}
+
 static void
 account_changed_cb (PopcheckAccount *account,
                     GParamSpec      *pspec,
                     Slot            *slot)
 {
+  PopcheckMailboxState state = popcheck_mailbox_get_state (slot->mailbox);
+
   /* What the user changed may be what a problem was waiting for: a new
    * password, a trusted certificate, a corrected host. */
   slot->failures = 0;
   slot->problem_reported = FALSE;
   popcheck_mailbox_set_display_name (slot->mailbox,
                                      popcheck_account_get_display_name (account));
+  /* Turned off (even while failing) or on again: the window hides or
+   * shows its messages at once.  A check that runs meanwhile ends in the
+   * state that fits then. */
+  if (!popcheck_account_get_enabled (account)
+        ? state != POPCHECK_MAILBOX_STATE_DISABLED && state != POPCHECK_MAILBOX_STATE_CHECKING
+        : state == POPCHECK_MAILBOX_STATE_DISABLED)
+    popcheck_mailbox_set_state (slot->mailbox, popcheck_checker_slot_resting_state (slot),
+                                POPCHECK_PROBLEM_NONE, NULL);
   if (!slot->checker->started)
     return;
 
@@ -907,7 +925,7 @@ slot_record_success (Slot            *slot,
                                         !popcheck_session_has_uidl (session));
   popcheck_mailbox_set_n_without_uid (slot->mailbox,
                                       popcheck_session_get_n_without_uid (session));
-  popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_IDLE,
+  popcheck_mailbox_set_state (slot->mailbox, popcheck_checker_slot_resting_state (slot),
                               POPCHECK_PROBLEM_NONE, NULL);
   g_debug ("Account %s: checked, %u messages (%u new)",
            popcheck_account_get_id (slot->account),

@@ -129,14 +129,14 @@ build_menu (PopcheckTray *self)
                                          g_variant_dict_end (&root)));
 
   g_ptr_array_add (items,
+                   menu_item_new (ITEM_OPEN, "show-window", NULL,
+                                  action_item_props (self, _("_Open PopCheck"),
+                                                     NULL, "show-window")));
+  g_ptr_array_add (items,
                    menu_item_new (ITEM_CHECK_NOW, "check-now", NULL,
                                   action_item_props (self, _("_Check Now"),
                                                      "view-refresh-symbolic",
                                                      "check-now")));
-  g_ptr_array_add (items,
-                   menu_item_new (ITEM_OPEN, "show-window", NULL,
-                                  action_item_props (self, _("_Open PopCheck"),
-                                                     NULL, "show-window")));
   /* Disabled while nothing is new. */
   g_ptr_array_add (items,
                    menu_item_new (ITEM_MARK_ALL_SEEN, "mark-all-seen", NULL,

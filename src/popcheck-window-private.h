@@ -25,6 +25,9 @@ struct _PopcheckWindow
 
   GListStore           *dropdown_head;
   GListStore           *one_mailbox;
+  /* The mailboxes of accounts that are not turned off. */
+  GtkCustomFilter      *enabled_filter;
+  GtkFilterListModel   *enabled_mailboxes;
   GtkFlattenListModel  *flattened;
   GtkCustomFilter      *pending_filter;
   GtkFilterListModel   *visible;

@@ -4,7 +4,7 @@
  *
  * The list is one chain of list models over the checker's mailboxes:
  *
- *   mailboxes (or the one the account filter picked)
+ *   mailboxes of enabled accounts (or the one the account filter picked)
  *     → GtkFlattenListModel → GtkFilterListModel (hides pending deletes)
  *     → GtkSortListModel (newest first) → GtkMultiSelection → GtkListView
  *
@@ -309,6 +309,39 @@ sorted_items_changed_cb (GListModel     *model,
   scroll_list_to_top (self);
 }
 
+/* A turned-off account's messages leave the list, and come back when it
+ * is turned on again: the mailbox keeps them meanwhile. */
+static gboolean
+mailbox_is_enabled (gpointer item,
+                    gpointer user_data)
+{
+  return popcheck_mailbox_get_state (POPCHECK_MAILBOX (item)) !=
+         POPCHECK_MAILBOX_STATE_DISABLED;
+}
+
+static void
+mailbox_state_cb (PopcheckMailbox *mailbox,
+                  GParamSpec      *pspec,
+                  PopcheckWindow  *self)
+{
+  gtk_filter_changed (GTK_FILTER (self->enabled_filter), GTK_FILTER_CHANGE_DIFFERENT);
+}
+
+static void
+watch_mailboxes (PopcheckWindow *self,
+                 GListModel     *mailboxes,
+                 guint           position,
+                 guint           n)
+{
+  for (guint i = position; i < position + n; i++)
+    {
+      g_autoptr(PopcheckMailbox) mailbox = g_list_model_get_item (mailboxes, i);
+
+      g_signal_connect_object (mailbox, "notify::state",
+                               G_CALLBACK (mailbox_state_cb), self, 0);
+    }
+}
+
 static void
 mailboxes_items_changed_cb (GListModel     *model,
                             guint           position,
@@ -316,6 +349,7 @@ mailboxes_items_changed_cb (GListModel     *model,
                             guint           added,
                             PopcheckWindow *self)
 {
+  watch_mailboxes (self, model, position, added);
   update_page (self);
 }
 
@@ -344,7 +378,7 @@ account_selected_cb (GtkDropDown    *dropdown,
   else
     {
       gtk_flatten_list_model_set_model (self->flattened,
-                                        popcheck_checker_get_mailboxes (self->checker));
+                                        G_LIST_MODEL (self->enabled_mailboxes));
       g_list_store_remove_all (self->one_mailbox);
     }
 }
@@ -863,7 +897,11 @@ popcheck_window_constructed (GObject *object)
 
   /* The list */
   self->one_mailbox = g_list_store_new (POPCHECK_TYPE_MAILBOX);
-  self->flattened = gtk_flatten_list_model_new (g_object_ref (mailboxes));
+  self->enabled_filter = gtk_custom_filter_new (mailbox_is_enabled, NULL, NULL);
+  self->enabled_mailboxes = gtk_filter_list_model_new (g_object_ref (mailboxes),
+                                                       g_object_ref (GTK_FILTER (self->enabled_filter)));
+  watch_mailboxes (self, mailboxes, 0, g_list_model_get_n_items (mailboxes));
+  self->flattened = gtk_flatten_list_model_new (g_object_ref (G_LIST_MODEL (self->enabled_mailboxes)));
   self->pending_filter = gtk_custom_filter_new (not_pending, self, NULL);
   self->visible = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->flattened)),
                                              g_object_ref (GTK_FILTER (self->pending_filter)));
@@ -952,6 +990,8 @@ popcheck_window_dispose (GObject *object)
   g_clear_object (&self->visible);
   g_clear_object (&self->pending_filter);
   g_clear_object (&self->flattened);
+  g_clear_object (&self->enabled_mailboxes);
+  g_clear_object (&self->enabled_filter);
   g_clear_object (&self->one_mailbox);
   g_clear_object (&self->dropdown_head);
   g_clear_object (&self->checker);

@@ -1030,12 +1030,32 @@ run_check_once_without_display (int    expected_status,
   return g_steal_pointer (&out);
 }
 
+/* An account's section in the keyfile settings backend. */
+static char *
+keyfile_account (PopcheckTestDemo *demo,
+                 const char       *id,
+                 const char       *name,
+                 const char       *user)
+{
+  return g_strdup_printf ("[org/example/PopCheck/accounts/%s]\n"
+                          "display-name='%s'\n"
+                          "host='%s'\n"
+                          "port=uint16 %u\n"
+                          "security='tls'\n"
+                          "user='%s'\n"
+                          "pinned-fingerprint='%s'\n",
+                          id, name, demo->host, demo->pop3s_port, user,
+                          demo->fingerprint);
+}
+
 static void
 test_check_once_account (void)
 {
   g_autoptr(PopcheckTestDemo) demo = popcheck_test_demo_start ();
   g_autofree char *keyfile = NULL;
   g_autofree char *settings = NULL;
+  g_autofree char *once = NULL;
+  g_autofree char *other = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -1050,17 +1070,10 @@ test_check_once_account (void)
   dir = g_build_filename (g_get_user_config_dir (), "glib-2.0", "settings", NULL);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   keyfile = g_build_filename (dir, "keyfile", NULL);
+  once = keyfile_account (demo, "once", "Once", "once1");
   settings = g_strdup_printf ("[org/example/PopCheck]\n"
                               "accounts=['once']\n"
-                              "\n"
-                              "[org/example/PopCheck/accounts/once]\n"
-                              "display-name='Once'\n"
-                              "host='%s'\n"
-                              "port=uint16 %u\n"
-                              "security='tls'\n"
-                              "user='once1'\n"
-                              "pinned-fingerprint='%s'\n",
-                              demo->host, demo->pop3s_port, demo->fingerprint);
+                              "\n%s", once);
   g_file_set_contents (keyfile, settings, -1, &error);
   g_assert_no_error (error);
 
@@ -1082,26 +1095,10 @@ test_check_once_account (void)
                                NULL, stored_cb, &stored);
   WAIT_UNTIL (stored);
   g_clear_pointer (&settings, g_free);
+  other = keyfile_account (demo, "other", "Other Mail", "once2");
   settings = g_strdup_printf ("[org/example/PopCheck]\n"
                               "accounts=['once', 'other']\n"
-                              "\n"
-                              "[org/example/PopCheck/accounts/once]\n"
-                              "display-name='Once'\n"
-                              "host='%s'\n"
-                              "port=uint16 %u\n"
-                              "security='tls'\n"
-                              "user='once1'\n"
-                              "pinned-fingerprint='%s'\n"
-                              "\n"
-                              "[org/example/PopCheck/accounts/other]\n"
-                              "display-name='Other Mail'\n"
-                              "host='%s'\n"
-                              "port=uint16 %u\n"
-                              "security='tls'\n"
-                              "user='once2'\n"
-                              "pinned-fingerprint='%s'\n",
-                              demo->host, demo->pop3s_port, demo->fingerprint,
-                              demo->host, demo->pop3s_port, demo->fingerprint);
+                              "\n%s\n%s", once, other);
   g_file_set_contents (keyfile, settings, -1, &error);
   g_assert_no_error (error);
   g_clear_pointer (&out, g_free);

@@ -571,7 +571,8 @@ test_layout (Fixture       *fixture,
              gconstpointer  user_data)
 {
   static const char *labels[] = {
-    "_Check Now", "_Open PopCheck", "_Mark All as Seen", NULL,
+    /* What the icon is for comes first. */
+    "_Open PopCheck", "_Check Now", "_Mark All as Seen", NULL,
     "Work & Co__op — 2 messages",
     "Home — 1 message", NULL, "_Preferences", "_Quit",
   };

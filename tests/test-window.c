@@ -884,6 +884,30 @@ test_account_states (Fixture       *fixture,
   WAIT_UNTIL (!find_visible_label (status, "_Try Again"));
 }
 
+/* A turned-off account's messages leave the list and come back when it is
+ * turned on again. */
+static void
+test_disabled_account_hidden (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                  popcheck_account_get_id (fixture->account));
+
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+
+  popcheck_account_set_enabled (fixture->account, FALSE);
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_DISABLED);
+  WAIT_UNTIL (n_listed (fixture) == 0);
+  /* Kept meanwhile, not forgotten. */
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, N_SAMPLES);
+
+  popcheck_account_set_enabled (fixture->account, TRUE);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES);
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE);
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+}
+
 /* A window made for accounts that are already checked (as after
  * `popcheck --background`) or disabled shows no empty status card. */
 static void
@@ -2247,6 +2271,8 @@ main (int   argc,
                         run_isolated);
   g_test_add_data_func ("/window/account-states", test_account_states, run_isolated);
   g_test_add_data_func ("/window/no-empty-status", test_no_empty_status, run_isolated);
+  g_test_add_data_func ("/window/disabled-account-hidden", test_disabled_account_hidden,
+                        run_isolated);
   g_test_add_data_func ("/window/shortcuts", test_shortcuts, run_isolated);
   g_test_add_data_func ("/window/keyboard", test_keyboard, run_isolated);
   g_test_add_data_func ("/window/accessible-names", test_accessible_names, run_isolated);
