@@ -972,8 +972,11 @@ test_stat_error_message (void)
   g_assert_false (pop3_parse_stat ("2 messages (320 octets)", NULL, NULL,
                                    &error));
   g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
-  g_assert_nonnull (strstr (error->message, "STAT"));
-  g_assert_nonnull (strstr (error->message, "2 messages (320 octets)"));
+  /* One sentence, translated whole. */
+  g_assert_cmpstr (error->message, ==,
+                   "The server's STAT reply “2 messages (320 octets)” is not "
+                   "well formed: it should be a message count and a size in "
+                   "octets.");
 
   /* Control bytes from the server do not reach the message. */
   g_clear_error (&error);

@@ -633,16 +633,20 @@ next_field (const char **p,
   return start;
 }
 
-/* Reports server input that does not have the shape @what describes. */
+/* Reports server input of the wrong shape.  @format is a whole translated
+ * sentence with one %s, for an excerpt of what the server sent: a
+ * translator sees the sentence, not a fragment. */
 static void
 set_malformed_error (GError     **error,
                      const char  *input,
-                     const char  *what)
+                     const char  *format)
 {
   g_autofree char *excerpt = describe_input (input, strlen (input));
 
-  g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL,
-               _("The server's %s “%s” is not well formed."), what, excerpt);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  g_set_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL, format, excerpt);
+#pragma GCC diagnostic pop
 }
 
 /* "first second [anything]": STAT's drop listing and LIST's scan listing
@@ -688,7 +692,9 @@ pop3_parse_stat (const char  *text,
   if (!parse_number_pair (text, 0, count, size))
     {
       set_malformed_error (error, text,
-                           "STAT reply (a message count and a size in octets)");
+                           _("The server's STAT reply “%s” is not well formed: "
+                             "it should be a message count and a size in "
+                             "octets."));
       return FALSE;
     }
 
@@ -707,8 +713,9 @@ pop3_parse_scan_listing (const char  *line,
   if (!parse_number_pair (line, 1, msg, octets))
     {
       set_malformed_error (error, line,
-                           "scan listing (a message number and a size in "
-                           "octets)");
+                           _("The server's scan listing “%s” is not well "
+                             "formed: it should be a message number and a "
+                             "size in octets."));
       return FALSE;
     }
 
@@ -772,9 +779,9 @@ pop3_parse_uid_listing (const char  *line,
   if (!parse_uid_line (line, &parsed_msg, &parsed_uid))
     {
       set_malformed_error (error, line,
-                           "unique-id listing (a message number and a UID of "
-                           "1 to " G_STRINGIFY (POP3_MAX_UID_LENGTH) " "
-                           "printable characters)");
+                           _("The server's unique-id listing “%s” is not well "
+                             "formed: it should be a message number and a "
+                             "unique ID of 1 to 70 printable characters."));
       return FALSE;
     }
 
