@@ -1545,6 +1545,73 @@ test_without_headers (Fixture       *fixture,
   g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
 }
 
+/* What a check hands the mailbox when a broken UIDL line leaves a new
+ * message, listed with size octets, without a UID; returns its number. */
+static guint
+add_message_without_uid (Fixture *fixture,
+                         guint64  size)
+{
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                  popcheck_account_get_id (fixture->account));
+  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  g_autoptr(GArray) sizes = g_array_new (FALSE, TRUE, sizeof (Pop3ListEntry));
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) added = NULL;
+  guint n = n_listed (fixture);
+  Pop3ListEntry listed_size = { .msg = n + 1, .octets = size };
+
+  for (guint i = 0; i < n; i++)
+    {
+      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+
+      entry->msg = popcheck_message_get_msg_number (listed (fixture, i));
+      entry->uid = g_strdup (popcheck_message_get_uid (listed (fixture, i)));
+      g_ptr_array_add (uids, entry);
+    }
+  g_array_append_val (sizes, listed_size);
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
+  g_assert_cmpuint (need_top->len, ==, 0);
+  added = popcheck_mailbox_end_update (mailbox);
+  g_assert_cmpuint (added->len, ==, 0);
+  WAIT_UNTIL (n_listed (fixture) == n + 1);
+
+  return n + 1;
+}
+
+/* A message without a UID: its row says so with its number and size, the
+ * preview says why there is nothing to show, and it cannot be deleted. */
+static void
+test_without_uid (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  GtkWidget *window = GTK_WIDGET (fixture->window);
+  g_autofree char *size = g_format_size (4321);
+  g_autofree char *title = NULL;
+  guint number, n;
+  GtkWidget *row;
+
+  number = add_message_without_uid (fixture, 4321);
+  n = n_listed (fixture);
+  title = g_strdup_printf ("(no unique ID: message %u)", number);
+  row = row_of_subject (fixture, title);
+  g_assert_true (find_visible_label (row, size));
+
+  for (guint i = 0; i < n; i++)
+    if (!popcheck_message_get_has_uid (listed (fixture, i)))
+      gtk_selection_model_select_item (popcheck_window_get_selection (fixture->window),
+                                       i, TRUE);
+  WAIT_UNTIL (find_label_prefix (window, "The server gave this message no "
+                                         "unique ID, so PopCheck cannot tell "
+                                         "it apart from the others: it cannot "
+                                         "show, download or delete it.") != NULL);
+
+  gtk_widget_activate_action (window, "win.delete", NULL);
+  g_assert_cmpuint (popcheck_window_get_n_pending_deletes (fixture->window), ==, 0);
+  g_assert_cmpuint (n_listed (fixture), ==, n);
+  g_assert_false (find_visible_label (window, "Message deleted"));
+}
+
 static guint
 position_of_subject (Fixture    *fixture,
                      const char *subject)
@@ -2261,6 +2328,7 @@ main (int   argc,
   g_test_add_data_func ("/window/delete-several", test_delete_several, run_isolated);
   g_test_add_data_func ("/window/rows", test_rows, run_isolated);
   g_test_add_data_func ("/window/without-headers", test_without_headers, run_isolated);
+  g_test_add_data_func ("/window/without-uid", test_without_uid, run_isolated);
   g_test_add_data_func ("/window/mark-seen", test_mark_seen, run_isolated);
   g_test_add_data_func ("/window/many-messages", test_many_messages, run_isolated);
   g_test_add_data_func ("/window/general-settings", test_general_settings, run_isolated);
