@@ -1484,6 +1484,30 @@ test_rows (Fixture       *fixture,
   g_assert_null (find_widget (row, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
 }
 
+static PopcheckMailbox *
+account_mailbox (Fixture *fixture)
+{
+  return popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                       popcheck_account_get_id (fixture->account));
+}
+
+/* The UIDL listing of what is listed, as a check hands it the mailbox. */
+static GPtrArray *
+listed_uids (Fixture *fixture)
+{
+  GPtrArray *uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+
+  for (guint i = 0; i < n_listed (fixture); i++)
+    {
+      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+
+      entry->msg = popcheck_message_get_msg_number (listed (fixture, i));
+      entry->uid = g_strdup (popcheck_message_get_uid (listed (fixture, i)));
+      g_ptr_array_add (uids, entry);
+    }
+  return uids;
+}
+
 /* What a check hands the mailbox when the server refuses the TOP of one
  * new message, uid, of size octets: what is listed stays. */
 static void
@@ -1491,22 +1515,16 @@ add_refused_message (Fixture    *fixture,
                      const char *uid,
                      guint64     size)
 {
-  PopcheckMailbox *mailbox =
-    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
-                                  popcheck_account_get_id (fixture->account));
-  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  PopcheckMailbox *mailbox = account_mailbox (fixture);
+  g_autoptr(GPtrArray) uids = listed_uids (fixture);
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) added = NULL;
   guint n = n_listed (fixture);
-  Pop3UidEntry *entry;
+  Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
 
-  for (guint i = 0; i <= n; i++)
-    {
-      entry = g_new0 (Pop3UidEntry, 1);
-      entry->msg = i < n ? popcheck_message_get_msg_number (listed (fixture, i)) : n + 1;
-      entry->uid = g_strdup (i < n ? popcheck_message_get_uid (listed (fixture, i)) : uid);
-      g_ptr_array_add (uids, entry);
-    }
+  entry->msg = n + 1;
+  entry->uid = g_strdup (uid);
+  g_ptr_array_add (uids, entry);
   need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
   g_assert_cmpuint (need_top->len, ==, 1);
   popcheck_mailbox_add_top_refused (mailbox, uid, n + 1, size);
@@ -1551,24 +1569,14 @@ static guint
 add_message_without_uid (Fixture *fixture,
                          guint64  size)
 {
-  PopcheckMailbox *mailbox =
-    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
-                                  popcheck_account_get_id (fixture->account));
-  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  g_autoptr(GPtrArray) uids = listed_uids (fixture);
   g_autoptr(GArray) sizes = g_array_new (FALSE, TRUE, sizeof (Pop3ListEntry));
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) added = NULL;
   guint n = n_listed (fixture);
   Pop3ListEntry listed_size = { .msg = n + 1, .octets = size };
+  PopcheckMailbox *mailbox = account_mailbox (fixture);
 
-  for (guint i = 0; i < n; i++)
-    {
-      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
-
-      entry->msg = popcheck_message_get_msg_number (listed (fixture, i));
-      entry->uid = g_strdup (popcheck_message_get_uid (listed (fixture, i)));
-      g_ptr_array_add (uids, entry);
-    }
   g_array_append_val (sizes, listed_size);
   need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
   g_assert_cmpuint (need_top->len, ==, 0);
