@@ -1684,6 +1684,9 @@ test_broken_uidl (Fixture       *fixture,
   g_autoptr(GError) error = NULL;
   g_autofree char *without_uid = NULL;
   g_autofree char *uid = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *state = NULL;
+  gsize length;
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
   account = add_fake_account (fixture, "Broken UIDL", server);
@@ -1731,6 +1734,10 @@ test_broken_uidl (Fixture       *fixture,
 
   /* This session's only: the state file holds what has a UID. */
   mailbox = restart_checker (fixture, account, 3);
+  path = popcheck_mailbox_dup_state_path (mailbox);
+  g_assert_true (g_file_get_contents (path, &state, &length, NULL));
+  g_assert_true (contains_bytes (state, length, "uid-6"));
+  g_assert_false (contains_bytes (state, length, uid));
   g_clear_pointer (&without_uid, g_free);
   without_uid = describe_without_uid (mailbox);
   g_assert_cmpstr (without_uid, ==, "");
