@@ -328,23 +328,28 @@ find_summary (PopcheckMailbox *self,
   return message != NULL ? message : g_hash_table_lookup (self->by_uid, uid);
 }
 
-/* What LIST lists and no UID names (a broken UIDL line, or a UID that
- * several messages have) is listed by number and size, never TOPped:
- * nothing would tell its summary apart at the next check. */
+/* What LIST lists and the UIDL listing does not name (its line was
+ * malformed, or repeated another's UID) is listed by number and size,
+ * never TOPped: nothing would tell its summary apart at the next check.
+ * Header fingerprints name every message: twins among them are left out
+ * by popcheck_mailbox_begin_update(), as they cannot be told apart. */
 static void
 list_without_uid (PopcheckMailbox *self,
+                  GPtrArray       *server_uids,
                   GArray          *sizes)
 {
   g_autoptr(GHashTable) numbered = g_hash_table_new (NULL, NULL);
-  GHashTableIter iter;
-  gpointer number;
 
   if (sizes == NULL)
     return;
 
-  g_hash_table_iter_init (&iter, self->msg_numbers);
-  while (g_hash_table_iter_next (&iter, NULL, &number))
-    g_hash_table_add (numbered, number);
+  for (guint i = 0; i < server_uids->len; i++)
+    {
+      const Pop3UidEntry *entry = g_ptr_array_index (server_uids, i);
+
+      if (entry != NULL)
+        g_hash_table_add (numbered, GUINT_TO_POINTER (entry->msg));
+    }
 
   for (guint i = 0; i < sizes->len; i++)
     {
@@ -445,7 +450,7 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
         g_ptr_array_add (need_top, uid_entry_copy (entry));
     }
 
-  list_without_uid (self, sizes);
+  list_without_uid (self, server_uids, sizes);
 
   return need_top;
 }
