@@ -100,7 +100,7 @@ update_next_check (PopcheckAccountStatus *self)
 }
 
 /* Idle and disabled accounts have nothing to say, their row stays hidden;
- * unless broken UIDL lines left messages out of an idle one. */
+ * unless broken UIDL lines left messages of an idle one without a UID. */
 static gboolean
 has_something_to_say (PopcheckAccountStatus *self)
 {
@@ -119,8 +119,9 @@ has_something_to_say (PopcheckAccountStatus *self)
 }
 
 /* A check that went well but met broken UIDL lines: the account works,
- * and the user learns why some messages are missing, in the one place that
- * stays while it is true, rather than in a notification at every check. */
+ * and the user learns why some messages cannot be deleted, in the one
+ * place that stays while it is true, rather than in a notification at
+ * every check. */
 static void
 show_without_uid (PopcheckAccountStatus *self)
 {

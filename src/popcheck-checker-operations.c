@@ -15,6 +15,7 @@
 #include <glib/gi18n.h>
 
 #include "pop3-client.h"
+#include "pop3-parser.h"
 #include "popcheck-account.h"
 #include "popcheck-checker.h"
 #include "popcheck-checker-private.h"
@@ -691,6 +692,28 @@ request_operation (PopcheckCheckerSlot *slot,
   operation_open (task);
 }
 
+/* A message a broken UIDL listing left without a UID has only a number,
+ * and a number names another message in the next session: nothing
+ * without a UID ever reaches a session, let alone DELE.  Fails @task
+ * then. */
+static gboolean
+names_message_without_uid (GTask              *task,
+                           const char * const *uids)
+{
+  for (guint i = 0; uids != NULL && uids[i] != NULL; i++)
+    if (!pop3_uid_is_valid (uids[i]))
+      {
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                                 _("The server gave this message no unique "
+                                   "ID, so PopCheck cannot tell it apart "
+                                   "from the others and never deletes or "
+                                   "downloads it."));
+        return TRUE;
+      }
+
+  return FALSE;
+}
+
 /* Queues a request on the account's slot; its data is complete before it
  * is queued, as it may start at once. */
 static void
@@ -713,6 +736,9 @@ request_queue (PopcheckChecker     *self,
   data->lines = lines;
   g_task_set_source_tag (task, source_tag);
   g_task_set_task_data (task, data, (GDestroyNotify) request_data_free);
+
+  if (names_message_without_uid (task, (const char * const *) uids))
+    return;
 
   slot = find_slot_for_task (self, account_id, task);
   if (slot != NULL)

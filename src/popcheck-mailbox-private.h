@@ -35,6 +35,8 @@ struct _PopcheckMailbox
    * They survive a check that failed before end_update, so the next one
    * need not TOP them again. */
   GHashTable           *pending;
+  /* What this update lists without a UID: PopcheckMessage *, owned. */
+  GPtrArray            *without_uid;
   /* uid -> message number of the last update. */
   GHashTable           *msg_numbers;
   gboolean              updating;

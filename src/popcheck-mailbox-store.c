@@ -108,9 +108,16 @@ serialize_state (PopcheckMailbox *self)
   while (g_hash_table_iter_next (&iter, &key, NULL))
     g_variant_builder_add (&seen, "s", key);
 
+  /* A message without a UID is this session's only: nothing could tell
+   * it again at the next one. */
   for (guint i = 0; i < self->items->len; i++)
-    g_variant_builder_add (&messages, "v",
-                           popcheck_message_to_variant (g_ptr_array_index (self->items, i)));
+    {
+      PopcheckMessage *message = g_ptr_array_index (self->items, i);
+
+      if (popcheck_message_get_has_uid (message))
+        g_variant_builder_add (&messages, "v",
+                               popcheck_message_to_variant (message));
+    }
 
   payload = g_variant_new ("(sbxasav)",
                            self->account_id,

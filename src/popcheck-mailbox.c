@@ -328,6 +328,41 @@ find_summary (PopcheckMailbox *self,
   return message != NULL ? message : g_hash_table_lookup (self->by_uid, uid);
 }
 
+/* What LIST lists and the UIDL listing does not name (its line was
+ * malformed, or repeated another's UID) is listed by number and size,
+ * never TOPped: nothing would tell its summary apart at the next check.
+ * Header fingerprints name every message: twins among them are left out
+ * by popcheck_mailbox_begin_update(), as they cannot be told apart. */
+static void
+list_without_uid (PopcheckMailbox *self,
+                  GPtrArray       *server_uids,
+                  GArray          *sizes)
+{
+  g_autoptr(GHashTable) numbered = g_hash_table_new (NULL, NULL);
+
+  if (sizes == NULL)
+    return;
+
+  for (guint i = 0; i < server_uids->len; i++)
+    {
+      const Pop3UidEntry *entry = g_ptr_array_index (server_uids, i);
+
+      if (entry != NULL)
+        g_hash_table_add (numbered, GUINT_TO_POINTER (entry->msg));
+    }
+
+  for (guint i = 0; i < sizes->len; i++)
+    {
+      Pop3ListEntry *entry = &g_array_index (sizes, Pop3ListEntry, i);
+
+      if (entry->msg > 0 &&
+          !g_hash_table_contains (numbered, GUINT_TO_POINTER (entry->msg)))
+        g_ptr_array_add (self->without_uid,
+                         popcheck_message_new_without_uid (entry->msg,
+                                                           entry->octets));
+    }
+}
+
 GPtrArray *
 popcheck_mailbox_begin_update (PopcheckMailbox *self,
                                GPtrArray       *server_uids,
@@ -353,6 +388,7 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
     }
 
   g_hash_table_remove_all (self->msg_numbers);
+  g_ptr_array_set_size (self->without_uid, 0);
   self->updating = TRUE;
 
   for (guint i = 0; i < server_uids->len; i++)
@@ -413,6 +449,8 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
       else
         g_ptr_array_add (need_top, uid_entry_copy (entry));
     }
+
+  list_without_uid (self, server_uids, sizes);
 
   return need_top;
 }
@@ -521,6 +559,11 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
 
       g_ptr_array_add (add, g_object_ref (message));
     }
+  /* Never new: without a UID, the next check could not tell whether it is
+   * the same message, so it would be announced again and again. */
+  for (guint i = 0; i < self->without_uid->len; i++)
+    g_ptr_array_add (add, g_object_ref (g_ptr_array_index (self->without_uid, i)));
+  g_ptr_array_set_size (self->without_uid, 0);
 
   /* Seen: what is on the server and has a summary.  A UID whose TOP failed
    * stays unseen so that the next check announces it with its summary;
@@ -820,11 +863,11 @@ popcheck_mailbox_describe_without_uid (PopcheckMailbox *self)
 
   return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                        "The server's unique IDs are broken for "
-                                       "%u message. PopCheck leaves it out "
-                                       "and never deletes it.",
+                                       "%u message. PopCheck lists it by "
+                                       "number but cannot delete it.",
                                        "The server's unique IDs are broken "
-                                       "for %u messages. PopCheck leaves them "
-                                       "out and never deletes them.",
+                                       "for %u messages. PopCheck lists them "
+                                       "by number but cannot delete them.",
                                        self->n_without_uid),
                           self->n_without_uid);
 }
@@ -905,6 +948,7 @@ popcheck_mailbox_dispose (GObject *object)
     g_signal_handlers_disconnect_by_func (g_ptr_array_index (self->items, i),
                                           message_is_new_cb, self);
   g_ptr_array_set_size (self->items, 0);
+  g_ptr_array_set_size (self->without_uid, 0);
   g_hash_table_remove_all (self->by_uid);
   g_hash_table_remove_all (self->pending);
 
@@ -920,6 +964,7 @@ popcheck_mailbox_finalize (GObject *object)
   g_clear_pointer (&self->display_name, g_free);
   g_clear_pointer (&self->error_message, g_free);
   g_clear_pointer (&self->items, g_ptr_array_unref);
+  g_clear_pointer (&self->without_uid, g_ptr_array_unref);
   g_clear_pointer (&self->by_uid, g_hash_table_unref);
   g_clear_pointer (&self->seen, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
@@ -1073,6 +1118,7 @@ static void
 popcheck_mailbox_init (PopcheckMailbox *self)
 {
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
+  self->without_uid = g_ptr_array_new_with_free_func (g_object_unref);
   self->by_uid = g_hash_table_new (g_str_hash, g_str_equal);
   self->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,

@@ -142,11 +142,9 @@ update_message (PopcheckMessageRow *self)
     }
   else
     {
-      /* The server would not send the headers: "no subject" would be a
-       * claim about the message that nobody could make. */
-      gtk_label_set_text (self->subject_label,
-                          popcheck_message_get_headers_known (self->message)
-                            ? _("(no subject)") : _("(headers not available)"));
+      g_autofree char *missing = popcheck_format_missing_subject (self->message);
+
+      gtk_label_set_text (self->subject_label, missing);
       gtk_widget_add_css_class (GTK_WIDGET (self->subject_label), "dim-label");
     }
 
@@ -162,6 +160,25 @@ update_message (PopcheckMessageRow *self)
     gtk_widget_add_css_class (GTK_WIDGET (self->from_label), "heading");
   else
     gtk_widget_remove_css_class (GTK_WIDGET (self->from_label), "heading");
+}
+
+char *
+popcheck_format_missing_subject (PopcheckMessage *message)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (message), NULL);
+
+  /* A broken UIDL listing gave it no UID: its number is all there is to
+   * tell it by, and only in this session. */
+  if (!popcheck_message_get_has_uid (message))
+    return g_strdup_printf (_("(no unique ID: message %u)"),
+                            popcheck_message_get_msg_number (message));
+
+  /* The server would not send the headers: "no subject" would be a claim
+   * about the message that nobody could make. */
+  if (!popcheck_message_get_headers_known (message))
+    return g_strdup (_("(headers not available)"));
+
+  return g_strdup (_("(no subject)"));
 }
 
 static void

@@ -31,6 +31,8 @@ void             popcheck_message_row_set_show_account (PopcheckMessageRow *self
 /* "14:05" today, "Yesterday", "Mon" within the week, else a date. */
 char            *popcheck_format_date_relative          (GDateTime          *date,
                                                         GDateTime          *now);
+/* What stands for a message's empty subject, honest about why. */
+char            *popcheck_format_missing_subject        (PopcheckMessage    *message);
 /* "Wednesday, 6 September 2023, 14:05" in English. */
 char            *popcheck_format_date_full              (GDateTime          *date);
 

@@ -54,6 +54,9 @@ struct _PopcheckMessage
    * are known, and top_refusals says how many TOPs were refused. */
   gboolean   headers_known;
   guint      top_refusals;
+  /* FALSE for a message a broken UIDL listing left without a UID: uid is
+   * then a key no UID can be, valid for this session only. */
+  gboolean   has_uid;
 };
 
 G_DEFINE_FINAL_TYPE (PopcheckMessage, popcheck_message, G_TYPE_OBJECT)
@@ -327,6 +330,28 @@ popcheck_message_new_without_headers (const char *uid,
   self->headers_known = FALSE;
   self->top_refusals = 1;
   fill_empty_fields (self);
+
+  return self;
+}
+
+/* A message the server's UIDL listing gave no sound UID (a garbled line,
+ * or one UID for several messages): listed by its number and LIST size
+ * for this session only.  Its key has a space, which no UID has
+ * (RFC 1939, section 7), so it never stands for a real message in the
+ * state file, a lookup or a DELE. */
+PopcheckMessage *
+popcheck_message_new_without_uid (guint   msg_number,
+                                  guint64 size)
+{
+  PopcheckMessage *self;
+
+  g_return_val_if_fail (msg_number > 0, NULL);
+
+  self = popcheck_message_new_without_headers ("", size, msg_number);
+  g_free (self->uid);
+  self->uid = g_strdup_printf ("no uid %u", msg_number);
+  self->has_uid = FALSE;
+  self->top_refusals = 0;
 
   return self;
 }
@@ -629,6 +654,14 @@ popcheck_message_get_headers_known (PopcheckMessage *self)
   return self->headers_known;
 }
 
+gboolean
+popcheck_message_get_has_uid (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), FALSE);
+
+  return self->has_uid;
+}
+
 guint
 popcheck_message_get_top_refusals (PopcheckMessage *self)
 {
@@ -895,4 +928,5 @@ static void
 popcheck_message_init (PopcheckMessage *self)
 {
   self->headers_known = TRUE;
+  self->has_uid = TRUE;
 }

@@ -45,8 +45,13 @@ PopcheckMessage    *popcheck_message_new_from_top     (const char      *uid,
 PopcheckMessage    *popcheck_message_new_without_headers (const char    *uid,
                                                           guint64        size,
                                                           guint          msg_number);
+PopcheckMessage    *popcheck_message_new_without_uid  (guint            msg_number,
+                                                       guint64          size);
 
+/* Without a UID (see popcheck_message_new_without_uid()), the UID is a
+ * key for this session's list only. */
 const char         *popcheck_message_get_uid          (PopcheckMessage *self);
+gboolean            popcheck_message_get_has_uid      (PopcheckMessage *self);
 gboolean            popcheck_message_get_headers_known (PopcheckMessage *self);
 /* For a message without headers: how many TOPs the server refused. */
 guint               popcheck_message_get_top_refusals (PopcheckMessage *self);

@@ -92,13 +92,18 @@ static void
 set_busy (PopcheckPreview *self,
           gboolean         busy)
 {
+  /* Without a UID, nothing says which message a number names by the time
+   * another session asks for it. */
+  gboolean fetchable = self->shown != NULL &&
+                       popcheck_message_get_has_uid (self->shown);
+
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
   gtk_spinner_set_spinning (self->spinner, busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "preview.load-more",
                                  !busy && !self->whole && !self->complete &&
-                                 self->shown != NULL);
+                                 fetchable);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "preview.show-whole",
-                                 !busy && !self->whole && self->shown != NULL);
+                                 !busy && !self->whole && fetchable);
 }
 
 static void
@@ -112,6 +117,10 @@ update_status (PopcheckPreview *self)
                             (guint) POPCHECK_MESSAGE_MAX_PREVIEW);
   else if (self->whole)
     text = g_strdup (_("The whole message"));
+  else if (!popcheck_message_get_has_uid (self->shown))
+    text = g_strdup (_("The server gave this message no unique ID, so "
+                       "PopCheck cannot tell it apart from the others: it "
+                       "cannot show, download or delete it."));
   /* The server refused its TOP (or has none, RFC 1939 makes it
    * optional): only RETR, which the user must ask for, could show it. */
   else if (!popcheck_message_get_headers_known (self->shown))
@@ -178,10 +187,12 @@ show_message (PopcheckPreview *self)
 
   if (subject != NULL && *subject != '\0')
     gtk_label_set_text (self->subject_label, subject);
-  else if (popcheck_message_get_headers_known (message))
-    gtk_label_set_text (self->subject_label, _("(no subject)"));
   else
-    gtk_label_set_text (self->subject_label, _("(headers not available)"));
+    {
+      g_autofree char *missing = popcheck_format_missing_subject (message);
+
+      gtk_label_set_text (self->subject_label, missing);
+    }
   gtk_label_set_text (self->from_label,
                       from != NULL && *from != '\0' ? from : _("(unknown sender)"));
   gtk_label_set_text (self->to_label, to != NULL ? to : "");

@@ -186,6 +186,29 @@ watch_seen (PopcheckWindow  *self,
                                          seen_timeout_cb, self);
 }
 
+/* A message a broken UIDL listing left without a UID is never deleted:
+ * by the time the delete runs, its number may name another message. */
+static gboolean
+selection_is_deletable (PopcheckWindow *self,
+                        GtkBitset      *selected)
+{
+  GtkBitsetIter iter;
+  guint position;
+
+  for (gboolean ok = gtk_bitset_iter_init_first (&iter, selected, &position);
+       ok;
+       ok = gtk_bitset_iter_next (&iter, &position))
+    {
+      g_autoptr(PopcheckMessage) message =
+        g_list_model_get_item (G_LIST_MODEL (self->selection), position);
+
+      if (!popcheck_message_get_has_uid (message))
+        return FALSE;
+    }
+
+  return !gtk_bitset_is_empty (selected);
+}
+
 static void
 update_selection (PopcheckWindow *self)
 {
@@ -195,7 +218,8 @@ update_selection (PopcheckWindow *self)
   selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
   n_selected = gtk_bitset_get_size (selected);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete", n_selected > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete",
+                                 selection_is_deletable (self, selected));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.mark-seen", n_selected > 0);
 
   if (n_selected == 1)
@@ -731,7 +755,7 @@ delete_action (GtkWidget  *widget,
   guint first;
 
   selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
-  if (gtk_bitset_is_empty (selected))
+  if (!selection_is_deletable (self, selected))
     return;
 
   batch = g_new0 (DeleteBatch, 1);

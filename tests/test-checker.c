@@ -1624,10 +1624,51 @@ assert_without_uid (PopcheckMailbox *mailbox,
   g_assert_cmpstr (described, ==, notice);
 }
 
-/* A duplicated or malformed line in UIDL leaves out the messages it is
- * about; the rest of the account works, new mail is announced, and the
- * user is told (in the status line, not by a notification at each check)
- * why messages 2 to 4 are missing. */
+/* The messages of a mailbox that have no UID, in the order of their
+ * numbers: all listed by number and LIST size, none of them new. */
+static char *
+describe_without_uid (PopcheckMailbox *mailbox)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (mailbox));
+
+  for (guint i = n; i-- > 0;)
+    {
+      g_autoptr(PopcheckMessage) message =
+        g_list_model_get_item (G_LIST_MODEL (mailbox), i);
+
+      if (popcheck_message_get_has_uid (message))
+        continue;
+      g_assert_false (popcheck_message_get_is_new (message));
+      g_string_append_printf (text, "%u:%" G_GUINT64_FORMAT " ",
+                              popcheck_message_get_msg_number (message),
+                              popcheck_message_get_size (message));
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* The first message without a UID in the mailbox's list. */
+static PopcheckMessage *
+first_without_uid (PopcheckMailbox *mailbox)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (mailbox));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PopcheckMessage) message =
+        g_list_model_get_item (G_LIST_MODEL (mailbox), i);
+
+      if (!popcheck_message_get_has_uid (message))
+        return message;
+    }
+  g_assert_not_reached ();
+}
+
+/* A duplicated or malformed line in UIDL costs only the messages it is
+ * about: they are listed by number and size for this session, never
+ * announced, saved or deleted; the rest of the account works, new mail is
+ * announced, and the user is told (in the status line, not by a
+ * notification at each check) why messages 2 to 4 are different. */
 static void
 test_broken_uidl (Fixture       *fixture,
                   gconstpointer  data)
@@ -1640,6 +1681,12 @@ test_broken_uidl (Fixture       *fixture,
     broken_uidl_script (6, 6),   /* a new message */
     broken_uidl_script (6, 0),   /* nothing new */
   };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *without_uid = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *state = NULL;
+  gsize length;
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
   account = add_fake_account (fixture, "Broken UIDL", server);
@@ -1651,19 +1698,51 @@ test_broken_uidl (Fixture       *fixture,
   g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-1"));
   g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-5"));
   g_assert_null (popcheck_mailbox_lookup (mailbox, "twin"));
+  without_uid = describe_without_uid (mailbox);
+  g_assert_cmpstr (without_uid, ==, "2:100 3:100 4:100 ");
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
   assert_without_uid (mailbox, "The server's unique IDs are broken for 3 "
-                      "messages. PopCheck leaves them out and never deletes "
-                      "them.");
+                      "messages. PopCheck lists them by number but cannot "
+                      "delete them.");
   check_ok (fixture, account);
   check_ok (fixture, account);
   assert_without_uid (mailbox, "The server's unique IDs are broken for 3 "
-                      "messages. PopCheck leaves them out and never deletes "
-                      "them.");
+                      "messages. PopCheck lists them by number but cannot "
+                      "delete them.");
+  g_clear_pointer (&without_uid, g_free);
+  without_uid = describe_without_uid (mailbox);
+  g_assert_cmpstr (without_uid, ==, "2:100 3:100 4:100 ");
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 6);
+
+  /* Refused before any session: no script is left for one. */
+  uid = g_strdup (popcheck_message_get_uid (first_without_uid (mailbox)));
+  g_assert_false (delete_uids (fixture, account,
+                               (const char * const []) { "uid-1", uid, NULL },
+                               NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_cmpstr (error->message, ==, "Nothing was deleted: The server "
+                   "gave this message no "
+                   "unique ID, so PopCheck cannot tell it apart from the "
+                   "others and never deletes or downloads it.");
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-1"));
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, uid));
 
   g_assert_cmpuint (count_events (fixture, "new broken-uidl Message 6"), ==, 1);
   g_assert_cmpuint (fixture->events->len, ==, 2);
   g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-6"));
   stop_scripted (server);
+
+  /* This session's only: the state file holds what has a UID. */
+  mailbox = restart_checker (fixture, account, 3);
+  path = popcheck_mailbox_dup_state_path (mailbox);
+  g_assert_true (g_file_get_contents (path, &state, &length, NULL));
+  g_assert_true (contains_bytes (state, length, "uid-6"));
+  g_assert_false (contains_bytes (state, length, uid));
+  g_clear_pointer (&without_uid, g_free);
+  without_uid = describe_without_uid (mailbox);
+  g_assert_cmpstr (without_uid, ==, "");
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-6"));
+  g_assert_null (popcheck_mailbox_lookup (mailbox, uid));
 }
 
 /* Expects TOP 1 lines to TOP n lines and answers none before it has read

@@ -511,8 +511,9 @@ class AccountsTestCase(popchecktest.DovecotTestCase):
                           obj['error']), (count, 0, 'idle', None))
         self.assertEqual(len(obj['messages']), count)
         for message in obj['messages']:
-            self.assertEqual(set(message), {'uid', 'from', 'subject', 'date',
-                                            'size', 'new'})
+            self.assertEqual(set(message), {'uid', 'number', 'from',
+                                            'subject', 'date', 'size',
+                                            'new'})
             self.assertIs(message['new'], False)
         subjects = {m['subject'] for m in obj['messages']}
         self.assertIn('Welcome to the PopCheck demo mailbox', subjects)
@@ -659,20 +660,33 @@ class AccountsTestCase(popchecktest.DovecotTestCase):
             '--user', self.user.name,
             stdin=self.user.password.encode() + b'\n'), EXIT_OK)
         notice = ("popcheck-cli: Broken: The server's unique IDs are broken "
-                  "for 3 messages. PopCheck leaves them out and never "
-                  "deletes them.\n")
+                  "for 3 messages. PopCheck lists them by number but "
+                  "cannot delete them.\n")
 
-        # The sound messages are checked; the user is told once, on
-        # standard error, why the others are missing.
+        # The sound messages are checked; the others are listed by
+        # number, and the user is told once, on standard error, why.
         result = self.run_cli('--account', 'broken', 'check')
         self.assertExit(result, EXIT_OK)
-        self.assertEqual(result.stdout.decode(), 'Broken: 0 new, 2 total\n')
+        self.assertEqual(result.stdout.decode(), 'Broken: 0 new, 5 total\n')
         self.assertEqual(result.stderr, notice)
 
         result, (obj,) = self.check_json(account='broken')
         self.assertEqual((obj['state'], obj['total'], obj['without_uid']),
-                         ('idle', 2, 3))
-        self.assertEqual(sorted(m['uid'] for m in obj['messages']),
+                         ('idle', 5, 3))
+        self.assertEqual(sorted((m['number'], m['uid'] or '', m['size'],
+                                 m['new'])
+                                for m in obj['messages']),
+                         [(1, 'uid-1', 100, False), (2, '', 100, False),
+                          (3, '', 100, False), (4, '', 100, False),
+                          (5, 'uid-5', 100, False)])
+        self.assertEqual([m['uid'] for m in obj['messages']
+                          if m['number'] in (2, 3, 4)], [None] * 3)
+
+        # Known for the session of that check only: never saved.
+        result = self.run_cli('status', '--format', 'json')
+        self.assertExit(result, EXIT_OK)
+        (status,) = result.json_lines()
+        self.assertEqual(sorted(m['uid'] for m in status['messages']),
                          ['uid-1', 'uid-5'])
 
     def test_check_all_accounts_one_failing(self):

@@ -1508,6 +1508,30 @@ test_rows (Fixture       *fixture,
   g_assert_null (find_widget (row, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_IMAGE), TRUE));
 }
 
+static PopcheckMailbox *
+account_mailbox (Fixture *fixture)
+{
+  return popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                       popcheck_account_get_id (fixture->account));
+}
+
+/* The UIDL listing of what is listed, as a check hands it the mailbox. */
+static GPtrArray *
+listed_uids (Fixture *fixture)
+{
+  GPtrArray *uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+
+  for (guint i = 0; i < n_listed (fixture); i++)
+    {
+      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+
+      entry->msg = popcheck_message_get_msg_number (listed (fixture, i));
+      entry->uid = g_strdup (popcheck_message_get_uid (listed (fixture, i)));
+      g_ptr_array_add (uids, entry);
+    }
+  return uids;
+}
+
 /* What a check hands the mailbox when the server refuses the TOP of one
  * new message, uid, of size octets: what is listed stays. */
 static void
@@ -1515,22 +1539,16 @@ add_refused_message (Fixture    *fixture,
                      const char *uid,
                      guint64     size)
 {
-  PopcheckMailbox *mailbox =
-    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
-                                  popcheck_account_get_id (fixture->account));
-  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  PopcheckMailbox *mailbox = account_mailbox (fixture);
+  g_autoptr(GPtrArray) uids = listed_uids (fixture);
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) added = NULL;
   guint n = n_listed (fixture);
-  Pop3UidEntry *entry;
+  Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
 
-  for (guint i = 0; i <= n; i++)
-    {
-      entry = g_new0 (Pop3UidEntry, 1);
-      entry->msg = i < n ? popcheck_message_get_msg_number (listed (fixture, i)) : n + 1;
-      entry->uid = g_strdup (i < n ? popcheck_message_get_uid (listed (fixture, i)) : uid);
-      g_ptr_array_add (uids, entry);
-    }
+  entry->msg = n + 1;
+  entry->uid = g_strdup (uid);
+  g_ptr_array_add (uids, entry);
   need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
   g_assert_cmpuint (need_top->len, ==, 1);
   popcheck_mailbox_add_top_refused (mailbox, uid, n + 1, size);
@@ -1567,6 +1585,63 @@ test_without_headers (Fixture       *fixture,
   /* Downloading it stays the user's choice, after the same warning. */
   cancel_whole_message (fixture);
   g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
+}
+
+/* What a check hands the mailbox when a broken UIDL line leaves a new
+ * message, listed with size octets, without a UID; returns its number. */
+static guint
+add_message_without_uid (Fixture *fixture,
+                         guint64  size)
+{
+  g_autoptr(GPtrArray) uids = listed_uids (fixture);
+  g_autoptr(GArray) sizes = g_array_new (FALSE, TRUE, sizeof (Pop3ListEntry));
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) added = NULL;
+  guint n = n_listed (fixture);
+  Pop3ListEntry listed_size = { .msg = n + 1, .octets = size };
+  PopcheckMailbox *mailbox = account_mailbox (fixture);
+
+  g_array_append_val (sizes, listed_size);
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
+  g_assert_cmpuint (need_top->len, ==, 0);
+  added = popcheck_mailbox_end_update (mailbox);
+  g_assert_cmpuint (added->len, ==, 0);
+  WAIT_UNTIL (n_listed (fixture) == n + 1);
+
+  return n + 1;
+}
+
+/* A message without a UID: its row says so with its number and size, the
+ * preview says why there is nothing to show, and it cannot be deleted. */
+static void
+test_without_uid (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  GtkWidget *window = GTK_WIDGET (fixture->window);
+  g_autofree char *size = g_format_size (4321);
+  g_autofree char *title = NULL;
+  guint number, n;
+  GtkWidget *row;
+
+  number = add_message_without_uid (fixture, 4321);
+  n = n_listed (fixture);
+  title = g_strdup_printf ("(no unique ID: message %u)", number);
+  row = row_of_subject (fixture, title);
+  g_assert_true (find_visible_label (row, size));
+
+  for (guint i = 0; i < n; i++)
+    if (!popcheck_message_get_has_uid (listed (fixture, i)))
+      gtk_selection_model_select_item (popcheck_window_get_selection (fixture->window),
+                                       i, TRUE);
+  WAIT_UNTIL (find_label_prefix (window, "The server gave this message no "
+                                         "unique ID, so PopCheck cannot tell "
+                                         "it apart from the others: it cannot "
+                                         "show, download or delete it.") != NULL);
+
+  gtk_widget_activate_action (window, "win.delete", NULL);
+  g_assert_cmpuint (popcheck_window_get_n_pending_deletes (fixture->window), ==, 0);
+  g_assert_cmpuint (n_listed (fixture), ==, n);
+  g_assert_false (find_visible_label (window, "Message deleted"));
 }
 
 static guint
@@ -2287,6 +2362,7 @@ main (int   argc,
   g_test_add_data_func ("/window/delete-several", test_delete_several, run_isolated);
   g_test_add_data_func ("/window/rows", test_rows, run_isolated);
   g_test_add_data_func ("/window/without-headers", test_without_headers, run_isolated);
+  g_test_add_data_func ("/window/without-uid", test_without_uid, run_isolated);
   g_test_add_data_func ("/window/mark-seen", test_mark_seen, run_isolated);
   g_test_add_data_func ("/window/many-messages", test_many_messages, run_isolated);
   g_test_add_data_func ("/window/general-settings", test_general_settings, run_isolated);

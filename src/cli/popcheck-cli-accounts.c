@@ -355,8 +355,19 @@ json_add_messages (PopcheckJson    *json,
       g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
       g_autofree char *date = format_date (popcheck_message_get_date (message));
 
+      guint number = popcheck_message_get_msg_number (message);
+
       popcheck_json_begin_object (json);
-      popcheck_json_member_string (json, "uid", popcheck_message_get_uid (message));
+      /* Without a UID, the key is no UID: a script must not act on it. */
+      json_member_nullable (json, "uid",
+                            popcheck_message_get_has_uid (message)
+                              ? popcheck_message_get_uid (message) : NULL);
+      /* The number holds for the session of this check only. */
+      popcheck_json_key (json, "number");
+      if (number > 0)
+        popcheck_json_uint (json, number);
+      else
+        popcheck_json_null (json);
       json_member_nullable (json, "from", popcheck_message_get_from (message));
       json_member_nullable (json, "subject", popcheck_message_get_subject (message));
       json_member_nullable (json, "date", date);
