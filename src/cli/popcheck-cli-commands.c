@@ -53,7 +53,7 @@ typedef void (*CliTextFunc)  (Pop3Client          *client,
 typedef void (*CliJsonFunc)  (Pop3Client          *client,
                               const CliCommand    *command,
                               Pop3Reply           *reply,
-                              PopcheckJson        *json);
+                              JsonBuilder         *json);
 
 struct _CliCommandSpec
 {
@@ -266,78 +266,78 @@ static void
 json_welcome (Pop3Client       *client,
               const CliCommand *command,
               Pop3Reply        *reply,
-              PopcheckJson     *json)
+              JsonBuilder      *json)
 {
   const char *welcome = pop3_client_get_welcome (client);
 
-  popcheck_json_member_string (json, "welcome", welcome ? welcome : "");
+  popcheck_cli_json_set_string (json, "welcome", welcome ? welcome : "");
 }
 
 static void
 json_capa (Pop3Client       *client,
            const CliCommand *command,
            Pop3Reply        *reply,
-           PopcheckJson     *json)
+           JsonBuilder      *json)
 {
   g_autoptr(GPtrArray) names = sorted_capability_names (reply->capabilities);
 
-  popcheck_json_key (json, "capabilities");
-  popcheck_json_begin_object (json);
+  json_builder_set_member_name (json, "capabilities");
+  json_builder_begin_object (json);
   for (guint i = 0; i < names->len; i++)
     {
       const char *name = g_ptr_array_index (names, i);
       const char * const *params = g_hash_table_lookup (reply->capabilities,
                                                         name);
 
-      popcheck_json_key (json, name);
-      popcheck_json_begin_array (json);
+      popcheck_cli_json_set_key (json, name);
+      json_builder_begin_array (json);
       for (guint j = 0; params != NULL && params[j] != NULL; j++)
-        popcheck_json_string (json, params[j]);
-      popcheck_json_end_array (json);
+        popcheck_cli_json_add_string (json, params[j]);
+      json_builder_end_array (json);
     }
-  popcheck_json_end_object (json);
+  json_builder_end_object (json);
 }
 
 static void
 json_stat (Pop3Client       *client,
            const CliCommand *command,
            Pop3Reply        *reply,
-           PopcheckJson     *json)
+           JsonBuilder      *json)
 {
-  popcheck_json_member_uint (json, "count", reply->count);
-  popcheck_json_member_uint (json, "size", reply->size);
+  popcheck_cli_json_set_uint (json, "count", reply->count);
+  popcheck_cli_json_set_uint (json, "size", reply->size);
 }
 
 static void
 json_items (Pop3Client       *client,
             const CliCommand *command,
             Pop3Reply        *reply,
-            PopcheckJson     *json)
+            JsonBuilder      *json)
 {
   g_autoptr(GArray) items = command->spec->collect_items (command, reply);
 
-  popcheck_json_key (json, "items");
-  popcheck_json_begin_array (json);
+  json_builder_set_member_name (json, "items");
+  json_builder_begin_array (json);
   for (guint i = 0; i < items->len; i++)
     {
       const CliItem *item = &g_array_index (items, CliItem, i);
 
-      popcheck_json_begin_object (json);
-      popcheck_json_member_uint (json, "msg", item->msg);
+      json_builder_begin_object (json);
+      popcheck_cli_json_set_uint (json, "msg", item->msg);
       if (item->uid != NULL)
-        popcheck_json_member_string (json, "uid", item->uid);
+        popcheck_cli_json_set_string (json, "uid", item->uid);
       else
-        popcheck_json_member_uint (json, "octets", item->octets);
-      popcheck_json_end_object (json);
+        popcheck_cli_json_set_uint (json, "octets", item->octets);
+      json_builder_end_object (json);
     }
-  popcheck_json_end_array (json);
+  json_builder_end_array (json);
 }
 
 static void
 json_body (Pop3Client       *client,
            const CliCommand *command,
            Pop3Reply        *reply,
-           PopcheckJson     *json)
+           JsonBuilder      *json)
 {
   g_autofree char *base64 = NULL;
   gsize len = 0;
@@ -347,8 +347,8 @@ json_body (Pop3Client       *client,
     data = g_bytes_get_data (reply->body, &len);
   base64 = g_base64_encode (data, len);
 
-  popcheck_json_member_uint (json, "octets", len);
-  popcheck_json_member_string (json, "data_base64", base64);
+  popcheck_cli_json_set_uint (json, "octets", len);
+  popcheck_cli_json_set_string (json, "data_base64", base64);
 }
 
 static const CliCommandSpec command_specs[] = {
@@ -566,7 +566,7 @@ popcheck_cli_command_report (const CliCommand *command,
                              Pop3Reply        *reply,
                              gboolean          json_output)
 {
-  g_autoptr(PopcheckJson) json = NULL;
+  g_autoptr(JsonBuilder) json = NULL;
   const char *response;
 
   if (!json_output)
@@ -581,14 +581,14 @@ popcheck_cli_command_report (const CliCommand *command,
   else
     response = pop3_client_get_welcome (client);
 
-  json = popcheck_json_new ();
-  popcheck_json_begin_object (json);
-  popcheck_json_member_string (json, "command", command->word);
-  popcheck_json_member_boolean (json, "ok", TRUE);
-  popcheck_json_member_string (json, "response", response ? response : "");
+  json = json_builder_new ();
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_string (json, "command", command->word);
+  popcheck_cli_json_set_boolean (json, "ok", TRUE);
+  popcheck_cli_json_set_string (json, "response", response ? response : "");
   if (command->spec->add_json != NULL)
     command->spec->add_json (client, command, reply, json);
-  popcheck_json_end_object (json);
+  json_builder_end_object (json);
 
-  popcheck_cli_write_line (popcheck_json_get_text (json));
+  popcheck_cli_json_write_line (json);
 }

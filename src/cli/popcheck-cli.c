@@ -159,7 +159,7 @@ describe_error (const GError *error)
 }
 
 static void
-json_add_certificate (PopcheckJson      *json,
+json_add_certificate (JsonBuilder       *json,
                       const Pop3TlsInfo *info)
 {
   g_autofree char *problems = pop3_tls_describe_errors (info->errors);
@@ -171,15 +171,15 @@ json_add_certificate (PopcheckJson      *json,
   if (info->not_after != NULL)
     not_after = g_date_time_format_iso8601 (info->not_after);
 
-  popcheck_json_key (json, "certificate");
-  popcheck_json_begin_object (json);
-  popcheck_json_member_string (json, "problems", problems);
-  popcheck_json_member_string (json, "subject", info->subject);
-  popcheck_json_member_string (json, "issuer", info->issuer);
-  popcheck_json_member_string (json, "not_before", not_before);
-  popcheck_json_member_string (json, "not_after", not_after);
-  popcheck_json_member_string (json, "fingerprint", info->fingerprint);
-  popcheck_json_end_object (json);
+  json_builder_set_member_name (json, "certificate");
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_string (json, "problems", problems);
+  popcheck_cli_json_set_string (json, "subject", info->subject);
+  popcheck_cli_json_set_string (json, "issuer", info->issuer);
+  popcheck_cli_json_set_string (json, "not_before", not_before);
+  popcheck_cli_json_set_string (json, "not_after", not_after);
+  popcheck_cli_json_set_string (json, "fingerprint", info->fingerprint);
+  json_builder_end_object (json);
 }
 
 static void
@@ -245,13 +245,13 @@ report_failure (CliSession   *session,
 
   if (session->json)
     {
-      g_autoptr(PopcheckJson) json = popcheck_json_new ();
+      g_autoptr(JsonBuilder) json = json_builder_new ();
       const Pop3TlsInfo *info = pop3_client_get_tls_info (session->client);
 
-      popcheck_json_begin_object (json);
-      popcheck_json_member_string (json, "command", what);
-      popcheck_json_member_boolean (json, "ok", FALSE);
-      popcheck_json_member_string (json, "error",
+      json_builder_begin_object (json);
+      popcheck_cli_json_set_string (json, "command", what);
+      popcheck_cli_json_set_boolean (json, "ok", FALSE);
+      popcheck_cli_json_set_string (json, "error",
                                    interrupted ? "Interrupted."
                                                : error->message);
       if (!interrupted && pop3_error_get_server_text (error) != NULL)
@@ -263,20 +263,20 @@ report_failure (CliSession   *session,
             {
               g_autofree char *response =
                 g_strdup_printf ("-ERR %s", pop3_error_get_server_text (error));
-              popcheck_json_member_string (json, "response", response);
+              popcheck_cli_json_set_string (json, "response", response);
             }
           if (code != NULL)
-            popcheck_json_member_string (json, "code", code);
+            popcheck_cli_json_set_string (json, "code", code);
         }
       if (pop3_error_get_oauth_status (error) != NULL)
-        popcheck_json_member_string (json, "oauth_status",
+        popcheck_cli_json_set_string (json, "oauth_status",
                                      pop3_error_get_oauth_status (error));
       if (g_error_matches (error, POP3_ERROR, POP3_ERROR_CERTIFICATE) &&
           info != NULL)
         json_add_certificate (json, info);
-      popcheck_json_end_object (json);
+      json_builder_end_object (json);
 
-      popcheck_cli_write_line (popcheck_json_get_text (json));
+      popcheck_cli_json_write_line (json);
     }
 
   if (session->exit_status == CLI_EXIT_OK)
