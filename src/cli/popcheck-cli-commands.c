@@ -71,6 +71,9 @@ struct _CliCommandSpec
   CliJsonFunc   add_json;
   /* For list and uidl: their answer as CliItems. */
   CliItemsFunc  collect_items;
+  /* It changes what QUIT commits: never sent behind a command whose
+   * answer is not known yet. */
+  gboolean      waits_for_success;
 };
 
 /* Text printers */
@@ -374,9 +377,11 @@ static const CliCommandSpec command_specs[] = {
     NULL, pop3_client_retr_async, NULL, print_body, json_body },
   { "dele", CLI_ARGS_MSG, "dele N",
     "mark message N deleted (done at the end, by QUIT)",
-    NULL, pop3_client_dele_async, NULL, print_status_line, NULL },
+    NULL, pop3_client_dele_async, NULL, print_status_line, NULL, NULL,
+    TRUE },
   { "rset", CLI_ARGS_NONE, "rset", "unmark every message marked deleted",
-    pop3_client_rset_async, NULL, NULL, print_status_line, NULL },
+    pop3_client_rset_async, NULL, NULL, print_status_line, NULL, NULL,
+    TRUE },
   { "noop", CLI_ARGS_NONE, "noop", "do nothing, get an answer",
     pop3_client_noop_async, NULL, NULL, print_status_line, NULL },
   { "utf8", CLI_ARGS_NONE, "utf8", "switch the session to UTF-8 (RFC 6856)",
@@ -558,6 +563,12 @@ popcheck_cli_command_start (const CliCommand    *command,
     return FALSE;
 
   return TRUE;
+}
+
+gboolean
+popcheck_cli_command_waits_for_success (const CliCommand *command)
+{
+  return command->spec->waits_for_success;
 }
 
 void
