@@ -28,6 +28,9 @@
 #       This is the "loopback throughput" of the benchmark's lower bound;
 #       with --rate, it shows that the proxy keeps to that rate.
 #
+#   latency-proxy.py rate RATE
+#       Prints RATE in bytes a second.
+#
 # Without --rate, data is delayed per chunk, not per byte: a chunk read at
 # t is written at t + D as a whole, which models latency alone.  With
 # --rate, chunks are cut into slices of about a millisecond of the line
@@ -263,9 +266,13 @@ def main(argv):
     p.add_argument('--megabytes', type=int, default=256)
     p.add_argument('--rate', dest='rate_text', metavar='RATE',
                    type=lambda text: rate_argument(text) and text)
+    p = sub.add_parser('rate')
+    p.add_argument('rate', type=rate_argument)
     args = parser.parse_args(argv)
 
-    if args.command == 'serve':
+    if args.command == 'rate':
+        print(round(args.rate))
+    elif args.command == 'serve':
         try:
             asyncio.run(serve(args))
         except KeyboardInterrupt:
