@@ -342,40 +342,36 @@ refuse_options (CliOptions               *options,
 
 /* Messages and mailboxes as JSON */
 
+/* One element of "messages": written one at a time, as a mailbox may
+ * hold a million. */
 static void
-json_add_messages (JsonBuilder     *json,
-                   PopcheckMailbox *mailbox)
+add_json_message (JsonBuilder *json,
+                  guint        index,
+                  gpointer     user_data)
 {
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (mailbox));
+  PopcheckMailbox *mailbox = user_data;
+  g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), index);
+  g_autofree char *date = format_date (popcheck_message_get_date (message));
 
-  json_builder_set_member_name (json, "messages");
-  json_builder_begin_array (json);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
-      g_autofree char *date = format_date (popcheck_message_get_date (message));
+  guint number = popcheck_message_get_msg_number (message);
 
-      guint number = popcheck_message_get_msg_number (message);
-
-      json_builder_begin_object (json);
-      /* Without a UID, the key is no UID: a script must not act on it. */
-      json_member_nullable (json, "uid",
-                            popcheck_message_get_has_uid (message)
-                              ? popcheck_message_get_uid (message) : NULL);
-      /* The number holds for the session of this check only. */
-      json_builder_set_member_name (json, "number");
-      if (number > 0)
-        popcheck_cli_json_add_uint (json, number);
-      else
-        json_builder_add_null_value (json);
-      json_member_nullable (json, "from", popcheck_message_get_from (message));
-      json_member_nullable (json, "subject", popcheck_message_get_subject (message));
-      json_member_nullable (json, "date", date);
-      popcheck_cli_json_set_uint (json, "size", popcheck_message_get_size (message));
-      popcheck_cli_json_set_boolean (json, "new", popcheck_message_get_is_new (message));
-      json_builder_end_object (json);
-    }
-  json_builder_end_array (json);
+  json_builder_begin_object (json);
+  /* Without a UID, the key is no UID: a script must not act on it. */
+  json_member_nullable (json, "uid",
+                        popcheck_message_get_has_uid (message)
+                          ? popcheck_message_get_uid (message) : NULL);
+  /* The number holds for the session of this check only. */
+  json_builder_set_member_name (json, "number");
+  if (number > 0)
+    popcheck_cli_json_add_uint (json, number);
+  else
+    json_builder_add_null_value (json);
+  json_member_nullable (json, "from", popcheck_message_get_from (message));
+  json_member_nullable (json, "subject", popcheck_message_get_subject (message));
+  json_member_nullable (json, "date", date);
+  popcheck_cli_json_set_uint (json, "size", popcheck_message_get_size (message));
+  popcheck_cli_json_set_boolean (json, "new", popcheck_message_get_is_new (message));
+  json_builder_end_object (json);
 }
 
 /* One account's object, for check and status --format json. */
@@ -401,10 +397,11 @@ print_mailbox_json (PopcheckAccount      *account,
                                 popcheck_mailbox_get_approximate_ids (mailbox));
   popcheck_cli_json_set_uint (json, "without_uid",
                              popcheck_mailbox_get_n_without_uid (mailbox));
-  json_add_messages (json, mailbox);
   json_builder_end_object (json);
 
-  popcheck_cli_json_write_line (json);
+  popcheck_cli_json_write_line_with_array (json, "messages",
+                                           g_list_model_get_n_items (G_LIST_MODEL (mailbox)),
+                                           add_json_message, mailbox);
 }
 
 /* What a person calls the account: its name, or its id when the name was

@@ -69,7 +69,8 @@ struct _CliCommandSpec
   CliTextFunc   print_text;
   /* Adds the command's own members; NULL when it has none. */
   CliJsonFunc   add_json;
-  /* For list and uidl: their answer as CliItems. */
+  /* For list and uidl: their answer as CliItems, in JSON the member
+   * "items". */
   CliItemsFunc  collect_items;
   /* It changes what QUIT commits: never sent behind a command whose
    * answer is not known yet. */
@@ -311,29 +312,23 @@ json_stat (Pop3Client       *client,
   popcheck_cli_json_set_uint (json, "size", reply->size);
 }
 
+/* One element of "items", for list and uidl: written one at a time,
+ * as a listing may have a million. */
 static void
-json_items (Pop3Client       *client,
-            const CliCommand *command,
-            Pop3Reply        *reply,
-            JsonBuilder      *json)
+add_json_item (JsonBuilder *json,
+               guint        index,
+               gpointer     user_data)
 {
-  g_autoptr(GArray) items = command->spec->collect_items (command, reply);
+  GArray *items = user_data;
+  const CliItem *item = &g_array_index (items, CliItem, index);
 
-  json_builder_set_member_name (json, "items");
-  json_builder_begin_array (json);
-  for (guint i = 0; i < items->len; i++)
-    {
-      const CliItem *item = &g_array_index (items, CliItem, i);
-
-      json_builder_begin_object (json);
-      popcheck_cli_json_set_uint (json, "msg", item->msg);
-      if (item->uid != NULL)
-        popcheck_cli_json_set_string (json, "uid", item->uid);
-      else
-        popcheck_cli_json_set_uint (json, "octets", item->octets);
-      json_builder_end_object (json);
-    }
-  json_builder_end_array (json);
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_uint (json, "msg", item->msg);
+  if (item->uid != NULL)
+    popcheck_cli_json_set_string (json, "uid", item->uid);
+  else
+    popcheck_cli_json_set_uint (json, "octets", item->octets);
+  json_builder_end_object (json);
 }
 
 static void
@@ -364,11 +359,11 @@ static const CliCommandSpec command_specs[] = {
     pop3_client_stat_async, NULL, NULL, print_stat, json_stat },
   { "list", CLI_ARGS_OPTIONAL_MSG, "list [N]",
     "\"MSG OCTETS\" of every message, or of message N",
-    NULL, pop3_client_list_async, NULL, print_items, json_items,
+    NULL, pop3_client_list_async, NULL, print_items, NULL,
     collect_list_items },
   { "uidl", CLI_ARGS_OPTIONAL_MSG, "uidl [N]",
     "\"MSG UID\" of every message, or of message N",
-    NULL, pop3_client_uidl_async, NULL, print_items, json_items,
+    NULL, pop3_client_uidl_async, NULL, print_items, NULL,
     collect_uidl_items },
   { "top", CLI_ARGS_MSG_LINES, "top N LINES",
     "the header and first LINES body lines of message N",
@@ -600,6 +595,15 @@ popcheck_cli_command_report (const CliCommand *command,
   if (command->spec->add_json != NULL)
     command->spec->add_json (client, command, reply, json);
   json_builder_end_object (json);
+
+  if (command->spec->collect_items != NULL)
+    {
+      g_autoptr(GArray) items = command->spec->collect_items (command, reply);
+
+      popcheck_cli_json_write_line_with_array (json, "items", items->len,
+                                               add_json_item, items);
+      return;
+    }
 
   popcheck_cli_json_write_line (json);
 }

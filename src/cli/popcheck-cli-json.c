@@ -169,10 +169,10 @@ escape_controls (char  *text,
   return g_string_free (out, FALSE);
 }
 
-char *
-popcheck_cli_json_to_line (JsonBuilder *builder)
+static char *
+generate (JsonGenerator *generator,
+          JsonBuilder   *builder)
 {
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(JsonNode) root = json_builder_get_root (builder);
   char *text;
   gsize len;
@@ -183,6 +183,50 @@ popcheck_cli_json_to_line (JsonBuilder *builder)
   text = json_generator_to_data (generator, &len);
 
   return escape_controls (text, len);
+}
+
+char *
+popcheck_cli_json_to_line (JsonBuilder *builder)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+
+  return generate (generator, builder);
+}
+
+void
+popcheck_cli_json_write_line_with_array (JsonBuilder                *builder,
+                                         const char                 *key,
+                                         guint                       n_elements,
+                                         PopcheckCliJsonElementFunc  add_element,
+                                         gpointer                    user_data)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonBuilder) element = json_builder_new ();
+  g_autofree char *head = generate (generator, builder);
+  g_autofree char *member = NULL;
+  gsize len = strlen (head);
+
+  g_return_if_fail (len >= 2 && head[0] == '{' && head[len - 1] == '}');
+
+  /* The object without its closing brace, then the array, member by
+   * member as the generator would have written it. */
+  popcheck_cli_write (head, len - 1);
+  member = g_strdup_printf ("%s\"%s\":[", len > 2 ? "," : "", key);
+  popcheck_cli_write (member, strlen (member));
+
+  for (guint i = 0; i < n_elements; i++)
+    {
+      g_autofree char *text = NULL;
+
+      json_builder_reset (element);
+      add_element (element, i, user_data);
+      text = generate (generator, element);
+      if (i > 0)
+        popcheck_cli_write (",", 1);
+      popcheck_cli_write (text, strlen (text));
+    }
+
+  popcheck_cli_write ("]}\n", 3);
 }
 
 void

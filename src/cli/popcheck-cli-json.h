@@ -37,6 +37,22 @@ void      popcheck_cli_json_set_boolean   (JsonBuilder *builder,
                                            const char  *key,
                                            gboolean     value);
 
+/* Adds element @index of an array to @builder, which is empty. */
+typedef void (*PopcheckCliJsonElementFunc) (JsonBuilder *builder,
+                                            guint        index,
+                                            gpointer     user_data);
+
+/* Writes the object of @builder, built and closed, as one line with one
+ * more member last: the array @key (a plain ASCII name) of @n_elements,
+ * which @add_element builds one at a time.  Each element is generated
+ * and written before the next is built, so that a listing of a million
+ * messages never becomes a tree in memory. */
+void      popcheck_cli_json_write_line_with_array (JsonBuilder *builder,
+                                                   const char  *key,
+                                                   guint        n_elements,
+                                                   PopcheckCliJsonElementFunc add_element,
+                                                   gpointer     user_data);
+
 /* The builder's root as one line of JSON, without the newline. */
 char     *popcheck_cli_json_to_line       (JsonBuilder *builder);
 /* The same, written to standard output with its newline. */
