@@ -4,8 +4,9 @@
  *
  * Each answer is a JsonBuilder object written as one line.  These helpers
  * add what json-glib leaves to the caller: strings made valid UTF-8, NULL
- * as null, unsigned numbers, and a line in which no control character is
- * left raw (see popcheck_cli_json_write_line()).
+ * as null, unsigned numbers, a line in which every control character is
+ * escaped as \u00XX (as popcheck-cli has always written them), and long
+ * arrays written one element at a time.
  */
 
 #pragma once
@@ -47,11 +48,12 @@ typedef void (*PopcheckCliJsonElementFunc) (JsonBuilder *builder,
  * which @add_element builds one at a time.  Each element is generated
  * and written before the next is built, so that a listing of a million
  * messages never becomes a tree in memory. */
-void      popcheck_cli_json_write_line_with_array (JsonBuilder *builder,
-                                                   const char  *key,
-                                                   guint        n_elements,
-                                                   PopcheckCliJsonElementFunc add_element,
-                                                   gpointer     user_data);
+void      popcheck_cli_json_write_line_with_array
+                                          (JsonBuilder                *builder,
+                                           const char                 *key,
+                                           guint                       n_elements,
+                                           PopcheckCliJsonElementFunc  add_element,
+                                           gpointer                    user_data);
 
 /* The builder's root as one line of JSON, without the newline. */
 char     *popcheck_cli_json_to_line       (JsonBuilder *builder);
