@@ -141,15 +141,15 @@ enum_nick (GType type,
 }
 
 static void
-json_member_nullable (PopcheckJson *json,
+json_member_nullable (JsonBuilder  *json,
                       const char   *key,
                       const char   *value)
 {
-  popcheck_json_key (json, key);
+  json_builder_set_member_name (json, key);
   if (value != NULL)
-    popcheck_json_string (json, value);
+    popcheck_cli_json_add_string (json, value);
   else
-    popcheck_json_null (json);
+    json_builder_add_null_value (json);
 }
 
 /* The one-line answer of delete, account add and account remove. */
@@ -159,17 +159,17 @@ print_result_json (const char *account_id,
                    gboolean    ok,
                    const char *error_message)
 {
-  g_autoptr(PopcheckJson) json = popcheck_json_new ();
+  g_autoptr(JsonBuilder) json = json_builder_new ();
 
-  popcheck_json_begin_object (json);
-  popcheck_json_member_string (json, "account", account_id);
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_string (json, "account", account_id);
   if (name != NULL)
-    popcheck_json_member_string (json, "name", name);
-  popcheck_json_member_boolean (json, "ok", ok);
+    popcheck_cli_json_set_string (json, "name", name);
+  popcheck_cli_json_set_boolean (json, "ok", ok);
   json_member_nullable (json, "error", error_message);
-  popcheck_json_end_object (json);
+  json_builder_end_object (json);
 
-  popcheck_cli_write_line (popcheck_json_get_text (json));
+  popcheck_cli_json_write_line (json);
 }
 
 static char *
@@ -342,40 +342,36 @@ refuse_options (CliOptions               *options,
 
 /* Messages and mailboxes as JSON */
 
+/* One element of "messages": written one at a time, as a mailbox may
+ * hold a million. */
 static void
-json_add_messages (PopcheckJson    *json,
-                   PopcheckMailbox *mailbox)
+add_json_message (JsonBuilder *json,
+                  guint        index,
+                  gpointer     user_data)
 {
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (mailbox));
+  PopcheckMailbox *mailbox = user_data;
+  g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), index);
+  g_autofree char *date = format_date (popcheck_message_get_date (message));
 
-  popcheck_json_key (json, "messages");
-  popcheck_json_begin_array (json);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
-      g_autofree char *date = format_date (popcheck_message_get_date (message));
+  guint number = popcheck_message_get_msg_number (message);
 
-      guint number = popcheck_message_get_msg_number (message);
-
-      popcheck_json_begin_object (json);
-      /* Without a UID, the key is no UID: a script must not act on it. */
-      json_member_nullable (json, "uid",
-                            popcheck_message_get_has_uid (message)
-                              ? popcheck_message_get_uid (message) : NULL);
-      /* The number holds for the session of this check only. */
-      popcheck_json_key (json, "number");
-      if (number > 0)
-        popcheck_json_uint (json, number);
-      else
-        popcheck_json_null (json);
-      json_member_nullable (json, "from", popcheck_message_get_from (message));
-      json_member_nullable (json, "subject", popcheck_message_get_subject (message));
-      json_member_nullable (json, "date", date);
-      popcheck_json_member_uint (json, "size", popcheck_message_get_size (message));
-      popcheck_json_member_boolean (json, "new", popcheck_message_get_is_new (message));
-      popcheck_json_end_object (json);
-    }
-  popcheck_json_end_array (json);
+  json_builder_begin_object (json);
+  /* Without a UID, the key is no UID: a script must not act on it. */
+  json_member_nullable (json, "uid",
+                        popcheck_message_get_has_uid (message)
+                          ? popcheck_message_get_uid (message) : NULL);
+  /* The number holds for the session of this check only. */
+  json_builder_set_member_name (json, "number");
+  if (number > 0)
+    popcheck_cli_json_add_uint (json, number);
+  else
+    json_builder_add_null_value (json);
+  json_member_nullable (json, "from", popcheck_message_get_from (message));
+  json_member_nullable (json, "subject", popcheck_message_get_subject (message));
+  json_member_nullable (json, "date", date);
+  popcheck_cli_json_set_uint (json, "size", popcheck_message_get_size (message));
+  popcheck_cli_json_set_boolean (json, "new", popcheck_message_get_is_new (message));
+  json_builder_end_object (json);
 }
 
 /* One account's object, for check and status --format json. */
@@ -385,26 +381,27 @@ print_mailbox_json (PopcheckAccount      *account,
                     PopcheckMailboxState  state,
                     const char           *error_message)
 {
-  g_autoptr(PopcheckJson) json = popcheck_json_new ();
+  g_autoptr(JsonBuilder) json = json_builder_new ();
   g_autofree char *last_check = format_date (popcheck_mailbox_get_last_check (mailbox));
 
-  popcheck_json_begin_object (json);
-  popcheck_json_member_string (json, "account", popcheck_account_get_id (account));
-  popcheck_json_member_string (json, "name", popcheck_account_get_display_name (account));
-  popcheck_json_member_uint (json, "total", popcheck_mailbox_get_n_items (mailbox));
-  popcheck_json_member_uint (json, "new", popcheck_mailbox_get_n_new (mailbox));
-  popcheck_json_member_string (json, "state",
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_string (json, "account", popcheck_account_get_id (account));
+  popcheck_cli_json_set_string (json, "name", popcheck_account_get_display_name (account));
+  popcheck_cli_json_set_uint (json, "total", popcheck_mailbox_get_n_items (mailbox));
+  popcheck_cli_json_set_uint (json, "new", popcheck_mailbox_get_n_new (mailbox));
+  popcheck_cli_json_set_string (json, "state",
                                enum_nick (POPCHECK_TYPE_MAILBOX_STATE, state));
   json_member_nullable (json, "error", error_message);
   json_member_nullable (json, "last_check", last_check);
-  popcheck_json_member_boolean (json, "approximate_ids",
+  popcheck_cli_json_set_boolean (json, "approximate_ids",
                                 popcheck_mailbox_get_approximate_ids (mailbox));
-  popcheck_json_member_uint (json, "without_uid",
+  popcheck_cli_json_set_uint (json, "without_uid",
                              popcheck_mailbox_get_n_without_uid (mailbox));
-  json_add_messages (json, mailbox);
-  popcheck_json_end_object (json);
+  json_builder_end_object (json);
 
-  popcheck_cli_write_line (popcheck_json_get_text (json));
+  popcheck_cli_json_write_line_with_array (json, "messages",
+                                           g_list_model_get_n_items (G_LIST_MODEL (mailbox)),
+                                           add_json_message, mailbox);
 }
 
 /* What a person calls the account: its name, or its id when the name was
@@ -613,7 +610,7 @@ static void
 print_status_waybar (GPtrArray *selected,
                      GPtrArray *mailboxes)
 {
-  g_autoptr(PopcheckJson) json = popcheck_json_new ();
+  g_autoptr(JsonBuilder) json = json_builder_new ();
   g_autoptr(GString) tooltip = g_string_new (NULL);
   g_autofree char *text = NULL;
   const char *class;
@@ -646,14 +643,14 @@ print_status_waybar (GPtrArray *selected,
   class = n_new > 0 ? "new" : "none";
   text = g_strdup_printf ("%u", n_new);
 
-  popcheck_json_begin_object (json);
-  popcheck_json_member_string (json, "text", text);
-  popcheck_json_member_string (json, "tooltip", tooltip->str);
-  popcheck_json_member_string (json, "class", class);
-  popcheck_json_member_string (json, "alt", class);
-  popcheck_json_end_object (json);
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_string (json, "text", text);
+  popcheck_cli_json_set_string (json, "tooltip", tooltip->str);
+  popcheck_cli_json_set_string (json, "class", class);
+  popcheck_cli_json_set_string (json, "alt", class);
+  json_builder_end_object (json);
 
-  popcheck_cli_write_line (popcheck_json_get_text (json));
+  popcheck_cli_json_write_line (json);
 }
 
 static void
@@ -776,15 +773,15 @@ run_status (CliAccounts *cli)
 /* delete */
 
 static void
-print_uids_json (PopcheckJson       *json,
+print_uids_json (JsonBuilder        *json,
                  const char         *key,
                  const char * const *uids)
 {
-  popcheck_json_key (json, key);
-  popcheck_json_begin_array (json);
+  json_builder_set_member_name (json, key);
+  json_builder_begin_array (json);
   for (guint i = 0; uids != NULL && uids[i] != NULL; i++)
-    popcheck_json_string (json, uids[i]);
-  popcheck_json_end_array (json);
+    popcheck_cli_json_add_string (json, uids[i]);
+  json_builder_end_array (json);
 }
 
 static int
@@ -846,17 +843,17 @@ run_delete (CliAccounts *cli)
 
   if (cli->options->json)
     {
-      g_autoptr(PopcheckJson) json = popcheck_json_new ();
+      g_autoptr(JsonBuilder) json = json_builder_new ();
 
-      popcheck_json_begin_object (json);
-      popcheck_json_member_string (json, "account", id);
-      popcheck_json_member_boolean (json, "ok", TRUE);
+      json_builder_begin_object (json);
+      popcheck_cli_json_set_string (json, "account", id);
+      popcheck_cli_json_set_boolean (json, "ok", TRUE);
       print_uids_json (json, "deleted",
                        (const char * const *) deleted->pdata);
       print_uids_json (json, "already_gone",
                        (const char * const *) already_gone);
-      popcheck_json_end_object (json);
-      popcheck_cli_write_line (popcheck_json_get_text (json));
+      json_builder_end_object (json);
+      popcheck_cli_json_write_line (json);
       return CLI_EXIT_OK;
     }
 
@@ -977,13 +974,13 @@ ask_running_popcheck (CliAccounts        *cli,
 
       if (cli->options->json)
         {
-          g_autoptr(PopcheckJson) json = popcheck_json_new ();
+          g_autoptr(JsonBuilder) json = json_builder_new ();
 
-          popcheck_json_begin_object (json);
-          popcheck_json_member_string (json, "account", id);
-          popcheck_json_member_boolean (json, "running", TRUE);
-          popcheck_json_end_object (json);
-          popcheck_cli_write_line (popcheck_json_get_text (json));
+          json_builder_begin_object (json);
+          popcheck_cli_json_set_string (json, "account", id);
+          popcheck_cli_json_set_boolean (json, "running", TRUE);
+          json_builder_end_object (json);
+          popcheck_cli_json_write_line (json);
         }
       else
         {
@@ -1209,21 +1206,21 @@ run_account_list (CliAccounts *cli)
 
       if (cli->options->json)
         {
-          g_autoptr(PopcheckJson) json = popcheck_json_new ();
+          g_autoptr(JsonBuilder) json = json_builder_new ();
 
-          popcheck_json_begin_object (json);
-          popcheck_json_member_string (json, "account", popcheck_account_get_id (account));
-          popcheck_json_member_string (json, "name", popcheck_account_get_display_name (account));
-          popcheck_json_member_string (json, "host", popcheck_account_get_host (account));
-          popcheck_json_member_uint (json, "port", popcheck_account_get_port (account));
-          popcheck_json_member_string (json, "security", security);
-          popcheck_json_member_string (json, "user", popcheck_account_get_user (account));
-          popcheck_json_member_string (json, "auth", auth);
-          popcheck_json_member_boolean (json, "enabled", popcheck_account_get_enabled (account));
-          popcheck_json_member_uint (json, "interval", popcheck_account_get_check_interval (account));
+          json_builder_begin_object (json);
+          popcheck_cli_json_set_string (json, "account", popcheck_account_get_id (account));
+          popcheck_cli_json_set_string (json, "name", popcheck_account_get_display_name (account));
+          popcheck_cli_json_set_string (json, "host", popcheck_account_get_host (account));
+          popcheck_cli_json_set_uint (json, "port", popcheck_account_get_port (account));
+          popcheck_cli_json_set_string (json, "security", security);
+          popcheck_cli_json_set_string (json, "user", popcheck_account_get_user (account));
+          popcheck_cli_json_set_string (json, "auth", auth);
+          popcheck_cli_json_set_boolean (json, "enabled", popcheck_account_get_enabled (account));
+          popcheck_cli_json_set_uint (json, "interval", popcheck_account_get_check_interval (account));
           json_member_nullable (json, "pin", popcheck_account_get_pinned_fingerprint (account));
-          popcheck_json_end_object (json);
-          popcheck_cli_write_line (popcheck_json_get_text (json));
+          json_builder_end_object (json);
+          popcheck_cli_json_write_line (json);
         }
       else
         {
