@@ -19,6 +19,8 @@
 /* A hostile message can nest multiparts thousands deep. */
 #define MAX_MIME_DEPTH       32
 #define MAX_ATTACHMENT_NAME  255
+/* RFC 6838, section 4.2: type and subtype names are at most 127 each. */
+#define MAX_MIME_TYPE_LENGTH 255
 
 /* HTML to text ----------------------------------------------------------- */
 
@@ -501,39 +503,114 @@ popcheck_message_sanitize_file_name (const char *name)
   return g_strdup (base);
 }
 
+char *
+popcheck_message_sanitize_mime_type (const char *mime_type)
+{
+  g_autofree char *line = NULL;
+
+  if (mime_type == NULL || *mime_type == '\0')
+    return g_strdup ("application/octet-stream");
+
+  line = popcheck_message_sanitize_text (mime_type, -1, TRUE,
+                                         MAX_MIME_TYPE_LENGTH);
+  if (*line == '\0')
+    return g_strdup ("application/octet-stream");
+
+  return g_ascii_strdown (line, -1);
+}
+
+void
+popcheck_attachment_clear (gpointer attachment)
+{
+  PopcheckAttachment *self = attachment;
+
+  g_clear_pointer (&self->name, g_free);
+  g_clear_pointer (&self->mime_type, g_free);
+}
+
+/* The bytes a part decodes to: it is whole, as its closing boundary came. */
+static guint64
+decoded_size (GMimePart *part)
+{
+  GMimeDataWrapper *content = g_mime_part_get_content (part);
+  g_autoptr(GMimeStream) counter = NULL;
+
+  if (content == NULL)
+    return 0;
+
+  counter = g_mime_stream_null_new ();
+  g_mime_data_wrapper_write_to_stream (content, counter);
+
+  return GMIME_STREAM_NULL (counter)->written;
+}
+
+/* RFC 2183's size parameter: what the sender claims, for a part the
+ * fetched lines end in. */
+static guint64
+declared_size (GMimeObject *object)
+{
+  const char *value =
+    g_mime_object_get_content_disposition_parameter (object, "size");
+  guint64 size;
+
+  if (value == NULL ||
+      !g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT64 - 1, &size, NULL))
+    return POPCHECK_MESSAGE_SIZE_UNKNOWN;
+
+  return size;
+}
+
+/* @open is TRUE when the fetched lines may end inside @object: it is the
+ * message's body, or the last part of an open multipart whose closing
+ * boundary never came.  A multipart left open inside a closed one ended
+ * at its parent's boundary, so its parts are whole. */
 static void
 collect_attachments (GMimeObject *object,
                      GMimePart   *text_part,
-                     GPtrArray   *names,
+                     gboolean     open,
+                     GArray      *attachments,
                      guint        depth)
 {
   if (object == NULL || depth > MAX_MIME_DEPTH ||
-      names->len >= POPCHECK_MESSAGE_MAX_ATTACHMENTS)
+      attachments->len >= POPCHECK_MESSAGE_MAX_ATTACHMENTS)
     return;
 
   if (GMIME_IS_MULTIPART (object))
     {
       GMimeMultipart *multipart = GMIME_MULTIPART (object);
       int n = g_mime_multipart_get_count (multipart);
+      /* GMime's parser sets this only when it read the closing boundary. */
+      gboolean closed = multipart->write_end_boundary;
 
       for (int i = 0; i < n; i++)
         collect_attachments (g_mime_multipart_get_part (multipart, i),
-                             text_part, names, depth + 1);
+                             text_part, open && !closed && i == n - 1,
+                             attachments, depth + 1);
       return;
     }
 
   if (GMIME_IS_PART (object) && GMIME_PART (object) != text_part)
     {
       /* Content-Disposition filename, else Content-Type name; GMime
-       * decodes RFC 2231 and RFC 2047 forms of both. */
+       * decodes RFC 2231 and RFC 2047 forms of both.  Inline parts with
+       * a name count too: a person sees them as attached files. */
       const char *filename = g_mime_part_get_filename (GMIME_PART (object));
-      char *name;
+      GMimeContentType *type = g_mime_object_get_content_type (object);
+      g_autofree char *mime_type = NULL;
+      PopcheckAttachment attachment = { NULL, };
 
       if (filename == NULL)
         return;
-      name = popcheck_message_sanitize_file_name (filename);
-      if (name != NULL)
-        g_ptr_array_add (names, name);
+      attachment.name = popcheck_message_sanitize_file_name (filename);
+      if (attachment.name == NULL)
+        return;
+
+      if (type != NULL)
+        mime_type = g_mime_content_type_get_mime_type (type);
+      attachment.mime_type = popcheck_message_sanitize_mime_type (mime_type);
+      attachment.size = open ? declared_size (object)
+                             : decoded_size (GMIME_PART (object));
+      g_array_append_val (attachments, attachment);
     }
 }
 
@@ -541,11 +618,11 @@ void
 popcheck_message_decode_body (GMimeMessage  *message,
                               guint          preview_lines,
                               char         **preview,
-                              GStrv         *attachments)
+                              GArray        *attachments,
+                              gboolean      *incomplete)
 {
   GMimeObject *body = g_mime_message_get_mime_part (message);
   GMimePart *text_part = find_text_part (body, 0);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
 
   if (text_part != NULL && preview_lines > 0)
     {
@@ -563,7 +640,9 @@ popcheck_message_decode_body (GMimeMessage  *message,
       *preview = take_lines (clean, preview_lines);
     }
 
-  collect_attachments (body, text_part, names, 0);
-  g_ptr_array_add (names, NULL);
-  *attachments = (GStrv) g_ptr_array_steal (names, NULL);
+  /* TOP cuts the body after N lines: a multipart whose closing boundary
+   * is not among them may have more parts after the ones seen. */
+  *incomplete = GMIME_IS_MULTIPART (body) &&
+                !GMIME_MULTIPART (body)->write_end_boundary;
+  collect_attachments (body, text_part, TRUE, attachments, 0);
 }
