@@ -54,6 +54,21 @@ static const char * const block_tags[] = {
   NULL
 };
 
+/* Tags that start a paragraph: a blank line before them, as a browser
+ * leaves a margin. */
+static const char * const paragraph_tags[] = {
+  "p", "h1", "h2", "h3", "h4", "h5", "h6", NULL
+};
+
+/* Link targets shown after the link's text.  Only absolute ones: a
+ * relative target or a script means nothing outside the sender's page. */
+static const char * const link_schemes[] = {
+  "http:", "https:", "ftp:", "mailto:", NULL
+};
+
+/* A longer target is not a link a person reads; the text stays. */
+#define MAX_LINK_LENGTH 2048
+
 /* Tags whose content is not text a person should see. */
 static const char * const hidden_tags[] = {
   "script", "style", "title", "template", "noscript", NULL
@@ -174,6 +189,123 @@ skip_tag (const char *p,
   return end;
 }
 
+/* The value of attribute @name in the tag between @p and @end (after the
+ * tag's name), entities decoded; NULL when it has none or it is too long
+ * to be a target anyone reads. */
+static char *
+find_attribute (const char *p,
+                const char *end,
+                const char *name)
+{
+  while (p < end)
+    {
+      const char *name_start, *name_end;
+      const char *value_start = NULL, *value_end = NULL;
+
+      while (p < end && (g_ascii_isspace (*p) || *p == '/'))
+        p++;
+      if (p >= end || *p == '>')
+        return NULL;
+
+      name_start = p;
+      while (p < end && !g_ascii_isspace (*p) && *p != '=' && *p != '>' &&
+             *p != '/')
+        p++;
+      name_end = p;
+      if (name_end == name_start)
+        p++;
+
+      while (p < end && g_ascii_isspace (*p))
+        p++;
+      if (p < end && *p == '=')
+        {
+          p++;
+          while (p < end && g_ascii_isspace (*p))
+            p++;
+          if (p < end && (*p == '"' || *p == '\''))
+            {
+              const char *close = memchr (p + 1, *p, end - p - 1);
+
+              value_start = p + 1;
+              value_end = close != NULL ? close : end;
+              p = close != NULL ? close + 1 : end;
+            }
+          else
+            {
+              value_start = p;
+              while (p < end && !g_ascii_isspace (*p) && *p != '>')
+                p++;
+              value_end = p;
+            }
+        }
+
+      if (value_start != NULL &&
+          (gsize) (name_end - name_start) == strlen (name) &&
+          g_ascii_strncasecmp (name_start, name, name_end - name_start) == 0)
+        {
+          GString *value;
+          const char *v = value_start;
+
+          if (value_end - value_start > MAX_LINK_LENGTH)
+            return NULL;
+
+          value = g_string_sized_new (value_end - value_start);
+          while (v < value_end)
+            {
+              if (*v == '&')
+                v = decode_entity (v, value_end, value);
+              else
+                g_string_append_c (value, *v++);
+            }
+
+          return g_strstrip (g_string_free (value, FALSE));
+        }
+    }
+
+  return NULL;
+}
+
+/* A target worth showing: absolute, and nothing in it that would make
+ * "text <target>" ambiguous or hide part of it. */
+static gboolean
+link_target_is_shown (const char *target)
+{
+  gboolean known_scheme = FALSE;
+
+  for (guint i = 0; link_schemes[i] != NULL && !known_scheme; i++)
+    known_scheme = g_ascii_strncasecmp (target, link_schemes[i],
+                                        strlen (link_schemes[i])) == 0;
+  if (!known_scheme)
+    return FALSE;
+
+  for (const guchar *p = (const guchar *) target; *p != '\0'; p++)
+    if (*p <= ' ' || *p == '<' || *p == '>' || *p == 0x7F)
+      return FALSE;
+
+  return TRUE;
+}
+
+/* At the end of a link: its target after its text, unless the text
+ * already says it ("https://example.org", or the address of a mailto:). */
+static void
+append_link_target (GString    *out,
+                    gsize       text_start,
+                    const char *target)
+{
+  const char *text = out->str + MIN (text_start, out->len);
+  g_autofree char *stripped = g_strstrip (g_strdup (text));
+
+  if (strcmp (stripped, target) == 0 ||
+      (g_ascii_strncasecmp (target, "mailto:", 7) == 0 &&
+       strcmp (stripped, target + 7) == 0))
+    return;
+
+  if (out->len > 0 && out->str[out->len - 1] != '\n' &&
+      out->str[out->len - 1] != ' ')
+    g_string_append_c (out, ' ');
+  g_string_append_printf (out, "<%s>", target);
+}
+
 static const char *
 find_ascii_case (const char *p,
                  const char *end,
@@ -195,6 +327,9 @@ popcheck_message_html_to_text (const char *html,
   const char *p, *end;
   GString *out;
   gboolean pending_space = FALSE;
+  /* The open link's target, and where its text began in @out. */
+  g_autofree char *link_target = NULL;
+  gsize link_start = 0;
 
   g_return_val_if_fail (html != NULL || len == 0, NULL);
 
@@ -213,6 +348,7 @@ popcheck_message_html_to_text (const char *html,
         {
           const char *q = p + 1;
           const char *name_start;
+          const char *tag_end;
           char name[16];
           gsize name_len;
           gboolean closing = FALSE;
@@ -257,7 +393,26 @@ popcheck_message_html_to_text (const char *html,
             name[i] = g_ascii_tolower (name_start[i]);
           name[name_len] = '\0';
 
-          p = skip_tag (q, end);
+          tag_end = skip_tag (q, end);
+
+          if (strcmp (name, "a") == 0)
+            {
+              /* An <a> inside another ends the first: links do not nest. */
+              if (link_target != NULL)
+                append_link_target (out, link_start, link_target);
+              g_clear_pointer (&link_target, g_free);
+
+              if (!closing)
+                {
+                  link_target = find_attribute (q, tag_end, "href");
+                  if (link_target != NULL &&
+                      !link_target_is_shown (link_target))
+                    g_clear_pointer (&link_target, g_free);
+                  link_start = out->len;
+                }
+            }
+
+          p = tag_end;
 
           if (!closing && name_in (name, hidden_tags))
             {
@@ -268,7 +423,13 @@ popcheck_message_html_to_text (const char *html,
               continue;
             }
 
-          if (name_in (name, block_tags))
+          if (!closing && name_in (name, paragraph_tags))
+            {
+              append_newline (out, FALSE);
+              append_newline (out, TRUE);
+              pending_space = FALSE;
+            }
+          else if (name_in (name, block_tags))
             {
               append_newline (out, strcmp (name, "br") == 0 && !closing);
               pending_space = FALSE;
@@ -296,6 +457,14 @@ popcheck_message_html_to_text (const char *html,
       else
         g_string_append_c (out, *p++);
     }
+
+  /* A link never closed still shows where it leads. */
+  if (link_target != NULL)
+    append_link_target (out, link_start, link_target);
+
+  /* "</p>" at the end leaves a line break that ends nothing. */
+  while (out->len > 0 && out->str[out->len - 1] == '\n')
+    g_string_truncate (out, out->len - 1);
 
   return g_string_free (out, FALSE);
 }

@@ -603,17 +603,8 @@ add_cached_attachment (PopcheckMessage *self,
   if (attachment.name == NULL)
     return;
 
-  if (mime_type != NULL)
-    attachment.mime_type = popcheck_message_sanitize_mime_type (mime_type);
-  else
-    {
-      /* Version 1 kept only the name: the type is guessed from it. */
-      g_autofree char *guess = g_content_type_guess (attachment.name, NULL, 0,
-                                                     NULL);
-      g_autofree char *guessed_type = g_content_type_get_mime_type (guess);
-
-      attachment.mime_type = popcheck_message_sanitize_mime_type (guessed_type);
-    }
+  /* Version 1 kept only the name: NULL, the generic type. */
+  attachment.mime_type = popcheck_message_sanitize_mime_type (mime_type);
   attachment.size = size;
   g_array_append_val (self->attachment_details, attachment);
 }
