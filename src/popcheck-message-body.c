@@ -697,20 +697,53 @@ popcheck_attachment_clear (gpointer attachment)
   g_clear_pointer (&self->mime_type, g_free);
 }
 
-/* The bytes a part decodes to: it is whole, as its closing boundary came. */
+/* The bytes a part decodes to (a forwarded message: the message as
+ * written); it is whole, as its closing boundary came. */
 static guint64
-decoded_size (GMimePart *part)
+decoded_size (GMimeObject *object)
 {
-  GMimeDataWrapper *content = g_mime_part_get_content (part);
-  g_autoptr(GMimeStream) counter = NULL;
+  g_autoptr(GMimeStream) counter = g_mime_stream_null_new ();
 
-  if (content == NULL)
-    return 0;
+  if (GMIME_IS_PART (object))
+    {
+      GMimeDataWrapper *content = g_mime_part_get_content (GMIME_PART (object));
 
-  counter = g_mime_stream_null_new ();
-  g_mime_data_wrapper_write_to_stream (content, counter);
+      if (content != NULL)
+        g_mime_data_wrapper_write_to_stream (content, counter);
+    }
+  else if (GMIME_IS_MESSAGE_PART (object))
+    {
+      GMimeMessage *message =
+        g_mime_message_part_get_message (GMIME_MESSAGE_PART (object));
+
+      if (message != NULL)
+        g_mime_object_write_to_stream (GMIME_OBJECT (message), NULL, counter);
+    }
 
   return GMIME_STREAM_NULL (counter)->written;
+}
+
+/* A forwarded message (message/rfc822) is an attachment too: named by
+ * its part's file name, else by its subject, whose slashes ("Minutes
+ * 3/4") are not a path. */
+static char *
+forwarded_message_name (GMimeMessagePart *part)
+{
+  GMimeObject *object = GMIME_OBJECT (part);
+  GMimeMessage *message = g_mime_message_part_get_message (part);
+  const char *name;
+
+  name = g_mime_object_get_content_disposition_parameter (object, "filename");
+  if (name == NULL)
+    name = g_mime_object_get_content_type_parameter (object, "name");
+  if (name != NULL)
+    return g_strdup (name);
+
+  name = message != NULL ? g_mime_message_get_subject (message) : NULL;
+  if (name == NULL)
+    return NULL;
+
+  return g_strdelimit (g_strdup (name), "/\\", '-');
 }
 
 /* RFC 2183's size parameter: what the sender claims, for a part the
@@ -740,6 +773,11 @@ collect_attachments (GMimeObject *object,
                      GArray      *attachments,
                      guint        depth)
 {
+  PopcheckAttachment attachment = { NULL, };
+  GMimeContentType *type;
+  g_autofree char *mime_type = NULL;
+  g_autofree char *filename = NULL;
+
   if (object == NULL || depth > MAX_MIME_DEPTH ||
       attachments->len >= POPCHECK_MESSAGE_MAX_ATTACHMENTS)
     return;
@@ -758,29 +796,28 @@ collect_attachments (GMimeObject *object,
       return;
     }
 
+  /* Content-Disposition filename, else Content-Type name; GMime decodes
+   * RFC 2231 and RFC 2047 forms of both.  Inline parts with a name count
+   * too: a person sees them as attached files. */
   if (GMIME_IS_PART (object) && GMIME_PART (object) != text_part)
-    {
-      /* Content-Disposition filename, else Content-Type name; GMime
-       * decodes RFC 2231 and RFC 2047 forms of both.  Inline parts with
-       * a name count too: a person sees them as attached files. */
-      const char *filename = g_mime_part_get_filename (GMIME_PART (object));
-      GMimeContentType *type = g_mime_object_get_content_type (object);
-      g_autofree char *mime_type = NULL;
-      PopcheckAttachment attachment = { NULL, };
+    filename = g_strdup (g_mime_part_get_filename (GMIME_PART (object)));
+  else if (GMIME_IS_MESSAGE_PART (object))
+    filename = forwarded_message_name (GMIME_MESSAGE_PART (object));
+  else
+    return;
 
-      if (filename == NULL)
-        return;
-      attachment.name = popcheck_message_sanitize_file_name (filename);
-      if (attachment.name == NULL)
-        return;
+  if (filename == NULL)
+    return;
+  attachment.name = popcheck_message_sanitize_file_name (filename);
+  if (attachment.name == NULL)
+    return;
 
-      if (type != NULL)
-        mime_type = g_mime_content_type_get_mime_type (type);
-      attachment.mime_type = popcheck_message_sanitize_mime_type (mime_type);
-      attachment.size = open ? declared_size (object)
-                             : decoded_size (GMIME_PART (object));
-      g_array_append_val (attachments, attachment);
-    }
+  type = g_mime_object_get_content_type (object);
+  if (type != NULL)
+    mime_type = g_mime_content_type_get_mime_type (type);
+  attachment.mime_type = popcheck_message_sanitize_mime_type (mime_type);
+  attachment.size = open ? declared_size (object) : decoded_size (object);
+  g_array_append_val (attachments, attachment);
 }
 
 void

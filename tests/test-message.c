@@ -1145,6 +1145,52 @@ test_attachments_nested (void)
   assert_details_clean (message);
 }
 
+/* A forwarded message is an attachment, named by its file name or else
+ * its subject. */
+static void
+test_attachments_forwarded (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  const char *forwarded = "From: b@example.org\n"
+                          "Subject: Minutes 3/4\n"
+                          "\n"
+                          "Minutes.\n";
+
+  message = message_from ("Subject: Fwd\n"
+                          "Content-Type: multipart/mixed; boundary=b\n"
+                          "\n"
+                          "--b\n"
+                          "Content-Type: text/plain\n"
+                          "\n"
+                          "Forwarding two.\n"
+                          "--b\n"
+                          "Content-Type: message/rfc822\n"
+                          "Content-Disposition: attachment; filename=\"original.eml\"\n"
+                          "\n"
+                          "From: a@example.org\n"
+                          "Subject: Original\n"
+                          "\n"
+                          "Hello.\n"
+                          "--b\n"
+                          "Content-Type: message/rfc822\n"
+                          "\n"
+                          "From: b@example.org\n"
+                          "Subject: Minutes 3/4\n"
+                          "\n"
+                          "Minutes.\n"
+                          "--b--\n", 10);
+
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==, "Forwarding two.");
+  g_assert_cmpuint (n_attachments (message), ==, 2);
+  g_assert_cmpstr (popcheck_message_get_attachments (message)[0], ==, "original.eml");
+  g_assert_cmpstr (popcheck_message_get_attachments (message)[1], ==, "Minutes 3-4");
+  /* The forwarded message as GMime writes it, with LF line ends; the
+   * last line break belongs to the boundary. */
+  assert_attachment (message, 1, "Minutes 3-4", "message/rfc822",
+                     strlen (forwarded) - 1);
+  assert_details_clean (message);
+}
+
 /* TOP's lines end inside the structure: what came is listed, the part cut
  * has no size (unless its sender declared one), and the message says that
  * more may follow. */
@@ -1399,6 +1445,7 @@ main (int   argc,
   g_test_add_func ("/message/attachments", test_attachment_names);
   g_test_add_func ("/message/attachments/nested", test_attachments_nested);
   g_test_add_func ("/message/attachments/truncated", test_attachments_truncated);
+  g_test_add_func ("/message/attachments/forwarded", test_attachments_forwarded);
   g_test_add_func ("/message/headers/cc", test_cc);
   g_test_add_func ("/message/preview/html-paragraphs-and-links",
                    test_html_paragraphs_and_links);
