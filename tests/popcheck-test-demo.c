@@ -149,13 +149,11 @@ popcheck_test_demo_add_user (PopcheckTestDemo *demo,
 }
 
 void
-popcheck_test_demo_deliver (PopcheckTestDemo *demo,
-                            const char       *user,
-                            const char       *message_id,
-                            const char       *subject)
+popcheck_test_demo_deliver_raw (PopcheckTestDemo *demo,
+                                const char       *user,
+                                const char       *text)
 {
   g_autofree char *path = NULL;
-  g_autofree char *text = NULL;
   g_autofree char *out = NULL;
   g_autoptr(GError) error = NULL;
   int fd;
@@ -163,6 +161,22 @@ popcheck_test_demo_deliver (PopcheckTestDemo *demo,
   fd = g_file_open_tmp ("popcheck-mail-XXXXXX.eml", &path, &error);
   g_assert_no_error (error);
   close (fd);
+
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+
+  out = run_script ((const char *[]) {
+    "deliver", "--dir", demo->dir, "--user", user, path, NULL });
+  g_unlink (path);
+}
+
+void
+popcheck_test_demo_deliver (PopcheckTestDemo *demo,
+                            const char       *user,
+                            const char       *message_id,
+                            const char       *subject)
+{
+  g_autofree char *text = NULL;
 
   text = g_strdup_printf ("From: Test Sender <sender@example.org>\n"
                           "To: %s@localhost\n"
@@ -172,12 +186,7 @@ popcheck_test_demo_deliver (PopcheckTestDemo *demo,
                           "\n"
                           "Body of %s.\n",
                           user, subject, message_id, subject);
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-
-  out = run_script ((const char *[]) {
-    "deliver", "--dir", demo->dir, "--user", user, path, NULL });
-  g_unlink (path);
+  popcheck_test_demo_deliver_raw (demo, user, text);
 }
 
 char *

@@ -35,6 +35,10 @@ void              popcheck_test_demo_deliver    (PopcheckTestDemo *demo,
                                                  const char       *user,
                                                  const char       *message_id,
                                                  const char       *subject);
+/* Delivers a message as it is written (LF line ends). */
+void              popcheck_test_demo_deliver_raw (PopcheckTestDemo *demo,
+                                                 const char       *user,
+                                                 const char       *text);
 char             *popcheck_test_demo_maildir    (PopcheckTestDemo *demo,
                                                  const char       *user);
 /* Message-IDs of the messages in the user's Maildir, sorted. */

@@ -714,6 +714,168 @@ test_markup_is_text (Fixture       *fixture,
   g_assert_false (gtk_label_get_use_markup (label));
 }
 
+/* A message with Cc, an HTML-only text and an attachment. */
+static void
+deliver_quarterly_report (Fixture *fixture)
+{
+  g_autofree char *text = NULL;
+
+  text = g_strdup_printf ("From: Ann <ann@example.org>\n"
+                          "To: %s@localhost\n"
+                          "Cc: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <jm@example.org>, <b@example.org>\n"
+                          "Subject: Quarterly report\n"
+                          "Date: Tue, 03 Jan 2023 11:00:00 +0000\n"
+                          "Message-ID: <parts@example.org>\n"
+                          "MIME-Version: 1.0\n"
+                          "Content-Type: multipart/mixed; boundary=b\n"
+                          "\n"
+                          "--b\n"
+                          "Content-Type: text/html; charset=utf-8\n"
+                          "\n"
+                          "<html><body><h2>Figures</h2><p>Hello team,</p><p>the figures\n"
+                          "are <a href=\"https://example.org/q3\">online</a>.<br>Thanks!</p>\n"
+                          "<script>alert('hidden')</script><img src=\"https://example.org/pixel.gif\">\n"
+                          "</body></html>\n"
+                          "--b\n"
+                          "Content-Type: application/pdf\n"
+                          "Content-Disposition: attachment; filename=report.pdf\n"
+                          "Content-Transfer-Encoding: base64\n"
+                          "\n"
+                          "JVBERi0xLjQK\n"
+                          "--b--\n",
+                          fixture->user);
+  popcheck_test_demo_deliver_raw (fixture->demo, fixture->user, text);
+}
+
+/* Its preview: the Cc under To, the text with its paragraphs and the
+ * link's target, the attachment with its type and size. */
+static void
+check_quarterly_report (Fixture *fixture)
+{
+  GtkWidget *preview = GTK_WIDGET (popcheck_window_get_preview (fixture->window));
+  g_autofree char *body = NULL;
+  GtkLabel *label;
+
+  select_subject (fixture, "Quarterly report");
+  WAIT_UNTIL (find_label_prefix (preview, "report.pdf") != NULL);
+
+  g_assert_true (find_visible_label (preview, "Cc"));
+  g_assert_true (find_visible_label (preview, "Jürgen Müller <jm@example.org>, b@example.org"));
+  label = find_label_prefix (preview, "report.pdf");
+  g_assert_cmpstr (gtk_label_get_text (label), ==, "report.pdf (PDF document, 9 bytes)");
+  /* The whole structure came: nothing more to wait for. */
+  g_assert_null (find_label_prefix (preview, "More attachments may follow"));
+  g_assert_null (find_label_prefix (preview, "Attachments may follow"));
+
+  body = preview_body (fixture);
+  g_assert_cmpstr (body, ==,
+                   "Figures\n\nHello team,\n\nthe figures are online "
+                   "<https://example.org/q3>.\nThanks!");
+  g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
+}
+
+/* A message whose second attachment comes after more lines than the
+ * preview fetches first. */
+static void
+deliver_two_files (Fixture *fixture)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree guchar *zip = g_malloc (3420);
+  g_autofree char *encoded = NULL;
+
+  for (guint i = 0; i < 3420; i++)
+    zip[i] = i * 7;
+  encoded = g_base64_encode (zip, 3420);
+
+  g_string_append_printf (text,
+                          "From: Ann <ann@example.org>\n"
+                          "To: %s@localhost\n"
+                          "Subject: Two files\n"
+                          "Date: Tue, 03 Jan 2023 12:00:00 +0000\n"
+                          "Message-ID: <cut@example.org>\n"
+                          "MIME-Version: 1.0\n"
+                          "Content-Type: multipart/mixed; boundary=b\n"
+                          "\n"
+                          "--b\n"
+                          "Content-Type: text/plain\n"
+                          "\n"
+                          "Both files attached.\n"
+                          "--b\n"
+                          "Content-Type: application/zip\n"
+                          "Content-Disposition: attachment; filename=archive.zip\n"
+                          "Content-Transfer-Encoding: base64\n"
+                          "\n",
+                          fixture->user);
+  /* 60 lines of base64: more than the 20 lines a preview fetches first,
+   * fewer than Load More's 100. */
+  for (const char *p = encoded; *p != '\0'; p += MIN (strlen (p), 76))
+    {
+      g_string_append_len (text, p, MIN (strlen (p), 76));
+      g_string_append_c (text, '\n');
+    }
+  g_string_append (text,
+                   "--b\n"
+                   "Content-Type: application/pdf\n"
+                   "Content-Disposition: attachment; filename=later.pdf\n"
+                   "Content-Transfer-Encoding: base64\n"
+                   "\n"
+                   "JVBERi0xLjQK\n"
+                   "--b--\n");
+  popcheck_test_demo_deliver_raw (fixture->demo, fixture->user, text->str);
+}
+
+/* The lines fetched end inside an attachment: what came is listed, with a
+ * hint that more may follow; Load More is offered although the text was
+ * short, and brings the rest of the structure, still without RETR. */
+static void
+check_two_files (Fixture *fixture)
+{
+  GtkWidget *preview = GTK_WIDGET (popcheck_window_get_preview (fixture->window));
+  g_autofree char *zip_size = g_format_size (3420);
+  g_autofree char *zip_line = NULL;
+  GtkWidget *button;
+  GtkLabel *label;
+
+  select_subject (fixture, "Two files");
+  WAIT_UNTIL (find_label_prefix (preview, "archive.zip") != NULL);
+  label = find_label_prefix (preview, "archive.zip");
+  /* Cut inside it: its size is not known yet. */
+  g_assert_cmpstr (gtk_label_get_text (label), ==, "archive.zip (Zip archive)");
+  g_assert_null (find_label_prefix (preview, "later.pdf"));
+  label = find_label_prefix (preview, "More attachments may follow");
+  g_assert_nonnull (label);
+  g_assert_cmpstr (gtk_label_get_text (label), ==,
+                   "More attachments may follow: the lines fetched so far end "
+                   "before the message does. Load More or Show Whole Message "
+                   "shows them all.");
+  g_assert_true (gtk_label_get_wrap (label));
+  button = find_widget (preview, shows_text, "_Load More", TRUE);
+  g_assert_nonnull (button);
+  g_assert_true (gtk_widget_is_sensitive (button));
+
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.load-more", NULL);
+  zip_line = g_strdup_printf ("archive.zip (Zip archive, %s)\n"
+                              "later.pdf (PDF document, 9 bytes)", zip_size);
+  WAIT_UNTIL (find_label_prefix (preview, zip_line) != NULL);
+  g_assert_null (find_label_prefix (preview, "More attachments may follow"));
+  g_assert_false (popcheck_test_demo_any_seen (fixture->demo, fixture->user));
+}
+
+/* What the preview shows of a message's parts (both messages in one
+ * check, so the suite starts one server for them). */
+static void
+test_preview_parts (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  deliver_quarterly_report (fixture);
+  deliver_two_files (fixture);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 2);
+
+  check_quarterly_report (fixture);
+  check_two_files (fixture);
+}
+
 /* A delete that fails brings the message back and says why. */
 static void
 test_delete_fails (Fixture       *fixture,
@@ -2341,6 +2503,7 @@ main (int   argc,
   g_test_add_data_func ("/window/wrong-password", test_wrong_password, run_isolated);
   g_test_add_data_func ("/window/load-more-and-whole", test_load_more_and_whole, run_isolated);
   g_test_add_data_func ("/window/markup-is-text", test_markup_is_text, run_isolated);
+  g_test_add_data_func ("/window/preview-parts", test_preview_parts, run_isolated);
   g_test_add_data_func ("/window/delete-fails", test_delete_fails, run_isolated);
   g_test_add_data_func ("/window/accounts-filter-and-empty", test_accounts_filter_and_empty,
                         run_isolated);
