@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
 
 #include <glib/gstdio.h>
 
@@ -2480,6 +2481,35 @@ run_isolated_bare (gconstpointer data)
   run_isolated_full ((FixtureTest) data, TRUE);
 }
 
+/* meson runs these tests in shards, each its own test with its own timeout
+ * (POPCHECK_TEST_SHARD="I/N"): a test belongs to shard I when its place in
+ * the list, modulo N, is I.  Without the variable, all run. */
+static guint shard_index = 0;
+static guint shard_count = 1;
+
+static void
+parse_shard (void)
+{
+  const char *shard = g_getenv ("POPCHECK_TEST_SHARD");
+
+  if (shard == NULL)
+    return;
+  if (sscanf (shard, "%u/%u", &shard_index, &shard_count) != 2
+      || shard_count == 0 || shard_index >= shard_count)
+    g_error ("POPCHECK_TEST_SHARD must be I/N with I < N, not “%s”", shard);
+}
+
+static void
+add_test (const char    *path,
+          gconstpointer  test,
+          GTestDataFunc  run)
+{
+  static guint n_added = 0;
+
+  if (n_added++ % shard_count == shard_index)
+    g_test_add_data_func (path, test, run);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2494,42 +2524,44 @@ main (int   argc,
       return EXIT_SUCCESS;
     }
 
-  g_test_add_func ("/window/relative-dates", test_relative_dates);
-  g_test_add_data_func ("/window/list-decoded", test_list_decoded, run_isolated);
-  g_test_add_data_func ("/window/preview-leaves-unseen", test_preview_leaves_unseen,
-                        run_isolated);
-  g_test_add_data_func ("/window/delete-undo", test_delete_undo, run_isolated);
-  g_test_add_data_func ("/window/delete", test_delete_for_real, run_isolated);
-  g_test_add_data_func ("/window/wrong-password", test_wrong_password, run_isolated);
-  g_test_add_data_func ("/window/load-more-and-whole", test_load_more_and_whole, run_isolated);
-  g_test_add_data_func ("/window/markup-is-text", test_markup_is_text, run_isolated);
-  g_test_add_data_func ("/window/preview-parts", test_preview_parts, run_isolated);
-  g_test_add_data_func ("/window/delete-fails", test_delete_fails, run_isolated);
-  g_test_add_data_func ("/window/accounts-filter-and-empty", test_accounts_filter_and_empty,
-                        run_isolated);
-  g_test_add_data_func ("/window/account-states", test_account_states, run_isolated);
-  g_test_add_data_func ("/window/no-empty-status", test_no_empty_status, run_isolated);
-  g_test_add_data_func ("/window/disabled-account-hidden", test_disabled_account_hidden,
-                        run_isolated);
-  g_test_add_data_func ("/window/shortcuts", test_shortcuts, run_isolated);
-  g_test_add_data_func ("/window/keyboard", test_keyboard, run_isolated);
-  g_test_add_data_func ("/window/accessible-names", test_accessible_names, run_isolated);
-  g_test_add_data_func ("/window/preferences-remove", test_preferences_remove, run_isolated);
-  g_test_add_data_func ("/window/editor-test-connection", test_editor_test_connection,
-                        run_isolated);
-  g_test_add_data_func ("/window/editor-add-account", test_editor_add_account, run_isolated);
-  g_test_add_data_func ("/window/editor-plaintext", test_editor_plaintext, run_isolated);
-  g_test_add_data_func ("/window/fix-password", test_fix_password, run_isolated);
-  g_test_add_data_func ("/window/certificate-changed", test_certificate_changed,
-                        run_isolated);
-  g_test_add_data_func ("/window/delete-several", test_delete_several, run_isolated);
-  g_test_add_data_func ("/window/rows", test_rows, run_isolated);
-  g_test_add_data_func ("/window/without-headers", test_without_headers, run_isolated);
-  g_test_add_data_func ("/window/without-uid", test_without_uid, run_isolated);
-  g_test_add_data_func ("/window/mark-seen", test_mark_seen, run_isolated);
-  g_test_add_data_func ("/window/many-messages", test_many_messages, run_isolated);
-  g_test_add_data_func ("/window/general-settings", test_general_settings, run_isolated);
-  g_test_add_data_func ("/window/try-demo", test_try_demo, run_isolated_bare);
+  parse_shard ();
+  if (shard_index == 0)
+    g_test_add_func ("/window/relative-dates", test_relative_dates);
+  add_test ("/window/list-decoded", test_list_decoded, run_isolated);
+  add_test ("/window/preview-leaves-unseen", test_preview_leaves_unseen,
+            run_isolated);
+  add_test ("/window/delete-undo", test_delete_undo, run_isolated);
+  add_test ("/window/delete", test_delete_for_real, run_isolated);
+  add_test ("/window/wrong-password", test_wrong_password, run_isolated);
+  add_test ("/window/load-more-and-whole", test_load_more_and_whole, run_isolated);
+  add_test ("/window/markup-is-text", test_markup_is_text, run_isolated);
+  add_test ("/window/preview-parts", test_preview_parts, run_isolated);
+  add_test ("/window/delete-fails", test_delete_fails, run_isolated);
+  add_test ("/window/accounts-filter-and-empty", test_accounts_filter_and_empty,
+            run_isolated);
+  add_test ("/window/account-states", test_account_states, run_isolated);
+  add_test ("/window/no-empty-status", test_no_empty_status, run_isolated);
+  add_test ("/window/disabled-account-hidden", test_disabled_account_hidden,
+            run_isolated);
+  add_test ("/window/shortcuts", test_shortcuts, run_isolated);
+  add_test ("/window/keyboard", test_keyboard, run_isolated);
+  add_test ("/window/accessible-names", test_accessible_names, run_isolated);
+  add_test ("/window/preferences-remove", test_preferences_remove, run_isolated);
+  add_test ("/window/editor-test-connection", test_editor_test_connection,
+            run_isolated);
+  add_test ("/window/editor-add-account", test_editor_add_account, run_isolated);
+  add_test ("/window/editor-plaintext", test_editor_plaintext, run_isolated);
+  add_test ("/window/fix-password", test_fix_password, run_isolated);
+  add_test ("/window/certificate-changed", test_certificate_changed,
+            run_isolated);
+  add_test ("/window/delete-several", test_delete_several, run_isolated);
+  add_test ("/window/rows", test_rows, run_isolated);
+  add_test ("/window/without-headers", test_without_headers, run_isolated);
+  add_test ("/window/without-uid", test_without_uid, run_isolated);
+  add_test ("/window/mark-seen", test_mark_seen, run_isolated);
+  add_test ("/window/many-messages", test_many_messages, run_isolated);
+  add_test ("/window/general-settings", test_general_settings, run_isolated);
+  add_test ("/window/try-demo", test_try_demo, run_isolated_bare);
 
   return g_test_run ();
 }
