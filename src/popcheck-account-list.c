@@ -324,19 +324,9 @@ remove_secret_cb (GObject      *object,
     g_task_return_boolean (task, TRUE);
 }
 
-static gboolean
-shares_secret (PopcheckAccount *a,
-               const char      *host,
-               guint16          port,
-               const char      *user)
-{
-  return g_strcmp0 (popcheck_account_get_host (a), host) == 0 &&
-         popcheck_account_get_port (a) == port &&
-         g_strcmp0 (popcheck_account_get_user (a), user) == 0;
-}
-
 typedef struct
 {
+  char    *id;
   char    *host;
   char    *user;
   guint16  port;
@@ -345,6 +335,7 @@ typedef struct
 static void
 remove_data_free (RemoveData *data)
 {
+  g_free (data->id);
   g_free (data->host);
   g_free (data->user);
   g_free (data);
@@ -356,7 +347,6 @@ state_deleted_cb (GObject      *object,
                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  PopcheckAccountList *self = g_task_get_source_object (task);
   RemoveData *data = g_task_get_task_data (task);
   GCancellable *cancellable;
   g_autoptr(GError) error = NULL;
@@ -376,20 +366,10 @@ state_deleted_cb (GObject      *object,
       return;
     }
 
-  /* Two accounts for the same mailbox share one password; it goes with
-   * the last of them. */
-  for (guint i = 0; i < self->items->len; i++)
-    {
-      if (shares_secret (g_ptr_array_index (self->items, i), data->host,
-                         data->port, data->user))
-        {
-          g_task_return_boolean (task, TRUE);
-          return;
-        }
-    }
-
+  /* The secrets are the account's own, even when another account is for
+   * the same mailbox. */
   cancellable = g_task_get_cancellable (task);
-  popcheck_secret_clear_async (data->host, data->port, data->user,
+  popcheck_secret_clear_async (data->id, data->host, data->port, data->user,
                                cancellable, remove_secret_cb,
                                g_steal_pointer (&task));
 }
@@ -455,6 +435,7 @@ popcheck_account_list_remove_async (PopcheckAccountList *self,
   reset_settings (popcheck_account_get_settings (removed));
 
   data = g_new0 (RemoveData, 1);
+  data->id = g_strdup (id);
   data->host = g_steal_pointer (&host);
   data->user = g_steal_pointer (&user);
   data->port = port;

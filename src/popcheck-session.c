@@ -222,7 +222,9 @@ popcheck_session_open_async (PopcheckSession     *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, popcheck_session_open_async);
 
-  popcheck_secret_lookup_async (popcheck_account_get_host (self->account),
+  popcheck_secret_lookup_async (popcheck_account_get_id (self->account),
+                                POPCHECK_SECRET_KIND_PASSWORD,
+                                popcheck_account_get_host (self->account),
                                 popcheck_account_get_port (self->account),
                                 popcheck_account_get_user (self->account),
                                 cancellable, open_secret_cb,

@@ -249,7 +249,9 @@ lookup_password (CliAccounts     *cli,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  popcheck_secret_lookup_async (popcheck_account_get_host (account),
+  popcheck_secret_lookup_async (popcheck_account_get_id (account),
+                                POPCHECK_SECRET_KIND_PASSWORD,
+                                popcheck_account_get_host (account),
                                 popcheck_account_get_port (account),
                                 popcheck_account_get_user (account),
                                 cli != NULL ? cli->cancellable : NULL,
@@ -1088,6 +1090,27 @@ read_new_password (const char  *user,
   return password;
 }
 
+/* An account added for the id of a secret that the keyring then refused.
+ * It has no server, so it never had a secret to clear either. */
+static void
+remove_unstored_account (CliAccounts     *cli,
+                         PopcheckAccount *account)
+{
+  g_autoptr(PopcheckAccount) held = g_object_ref (account);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  popcheck_account_list_remove_async (cli->accounts, held, NULL,
+                                      store_result_cb, &result);
+  if (!popcheck_account_list_remove_finish (cli->accounts,
+                                            wait_for_result (&result),
+                                            &error))
+    g_printerr (PROGRAM_NAME ": the account \"%s\" could not be removed "
+                "again: %s\n", popcheck_account_get_display_name (held),
+                error->message);
+  g_settings_sync ();
+}
+
 static int
 run_account_add (CliAccounts *cli)
 {
@@ -1151,9 +1174,19 @@ run_account_add (CliAccounts *cli)
       return popcheck_cli_usage_error ("the password is empty");
     }
 
-  /* The keyring first: without it there is no account, rather than an
-   * account whose password was written somewhere else or nowhere. */
-  popcheck_secret_store_async (options->host, port, options->user, password,
+  /* The account first, for the id its password is stored under, and with
+   * no server yet, so that nothing checks it before the password is there. */
+  account = popcheck_account_list_add (cli->accounts, name, &error);
+  if (account == NULL)
+    {
+      explicit_bzero (password, strlen (password));
+      g_free (password);
+      return popcheck_cli_usage_error ("%s", error->message);
+    }
+
+  popcheck_secret_store_async (popcheck_account_get_id (account),
+                               POPCHECK_SECRET_KIND_PASSWORD,
+                               options->host, port, options->user, password,
                                cli->cancellable, store_result_cb, &result);
   wait_for_result (&result);
   explicit_bzero (password, strlen (password));
@@ -1163,12 +1196,12 @@ run_account_add (CliAccounts *cli)
       g_printerr (PROGRAM_NAME ": the account \"%s\" was not added, because "
                   "its password could not be stored in the keyring: %s\n",
                   name, error->message);
+      /* Without the keyring there is no account, rather than an account
+       * whose password was written somewhere else or nowhere. */
+      remove_unstored_account (cli, account);
       return exit_status_for_error (cli, error);
     }
 
-  account = popcheck_account_list_add (cli->accounts, name, &error);
-  if (account == NULL)
-    return popcheck_cli_usage_error ("%s", error->message);
   popcheck_account_set_host (account, options->host);
   popcheck_account_set_port (account, port);
   popcheck_account_set_security (account, security);
