@@ -26,8 +26,11 @@
 #                       token=ok|invalid_grant|http500|slow|garbage|crlf|long
 #                       expire=1  every access token expires now
 #                       revoke=1  every refresh token is revoked
+#                       dead_next=1  the next access token is dead on arrival
 #                       expires_in=SECONDS for the tokens issued next
-#   GET  /stats       JSON: how many token requests of each grant came
+#                       email=ADDRESS      what /introspect names the user
+#   GET  /stats       JSON: how many token requests of each grant came,
+#                     and every token issued
 
 import argparse
 import base64
@@ -52,17 +55,26 @@ class Provider:
         self.authorize_mode = 'ok'
         self.token_mode = 'ok'
         self.expires_in = 3600
+        self.dead_next = False
         self.codes = {}        # code -> dict(challenge, redirect_uri, used)
         self.access = {}       # token -> expiry (time.time())
         self.refresh = {}      # token -> revoked?
         self.stats = {'authorization_code': 0, 'refresh_token': 0,
-                      'introspect': 0}
+                      'introspect': 0, 'issued': []}
 
     def issue(self):
         access = 'at-' + secrets.token_urlsafe(24)
         refresh = 'rt-' + secrets.token_urlsafe(24)
-        self.access[access] = time.time() + self.expires_in
+        # dead_next: the next access token is issued already expired, as
+        # if revoked between the refresh and the login.
+        if self.dead_next:
+            self.dead_next = False
+            self.access[access] = 0
+        else:
+            self.access[access] = time.time() + self.expires_in
         self.refresh[refresh] = False
+        # For the tests to look for them where no token may be.
+        self.stats['issued'] += [access, refresh]
         return {'access_token': access, 'token_type': 'Bearer',
                 'expires_in': self.expires_in, 'refresh_token': refresh,
                 'scope': 'pop'}
@@ -262,11 +274,15 @@ class Handler(BaseHTTPRequestHandler):
                 p.authorize_mode = f['authorize']
             if 'token' in f:
                 p.token_mode = f['token']
+            if 'email' in f:
+                p.email = f['email']
             if 'expires_in' in f:
                 p.expires_in = int(f['expires_in'])
             if f.get('expire'):
                 for token in p.access:
                     p.access[token] = 0
+            if f.get('dead_next'):
+                p.dead_next = True
             if f.get('revoke'):
                 for token in p.refresh:
                     p.refresh[token] = True
