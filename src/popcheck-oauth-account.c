@@ -145,11 +145,12 @@ popcheck_oauth_account_get_token_async (PopcheckAccount     *account,
   g_return_if_fail (POPCHECK_IS_ACCOUNT (account));
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
+  provider_id = popcheck_account_dup_oauth2_provider (account);
+  g_return_if_fail (provider_id != NULL);
+
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, popcheck_oauth_account_get_token_async);
 
-  provider_id = popcheck_account_dup_oauth2_provider (account);
-  g_return_if_fail (provider_id != NULL);
   provider = popcheck_oauth_provider_new_preset (provider_id, &error);
   if (provider == NULL)
     {

@@ -13,6 +13,7 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/random.h>
 #include <glib/gi18n.h>
@@ -157,10 +158,13 @@ random_base64url (gsize n_bytes)
     {
       gssize got = getrandom (bytes + done, n_bytes - done, 0);
 
-      /* Only interrupted by a signal: the kernel's pool never runs dry
-       * once initialised. */
+      /* Only a signal interrupts it: the kernel's pool never runs dry once
+       * initialised.  Without it (a kernel before 3.17) there is no safe
+       * state or verifier to make. */
       if (got > 0)
         done += got;
+      else if (got < 0 && errno != EINTR)
+        g_error ("No random numbers from the kernel: %s", g_strerror (errno));
     }
 
   text = g_base64_encode (bytes, n_bytes);

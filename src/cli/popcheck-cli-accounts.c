@@ -295,6 +295,7 @@ popcheck_cli_resolve_account (const char      *name,
   g_autoptr(PopcheckAccountList) accounts = NULL;
   g_autoptr(GError) error = NULL;
   PopcheckAccount *account;
+  g_autofree char *provider = NULL;
   gboolean oauth;
   char *secret;
   int status;
@@ -307,8 +308,8 @@ popcheck_cli_resolve_account (const char      *name,
   if (account == NULL)
     return CLI_EXIT_USAGE;
 
-  oauth = popcheck_account_get_auth_method (account) == POP3_AUTH_XOAUTH2 ||
-          popcheck_account_get_auth_method (account) == POP3_AUTH_OAUTHBEARER;
+  provider = popcheck_account_dup_oauth2_provider (account);
+  oauth = provider != NULL;
   if (oauth)
     secret = get_access_token (account, &error);
   else
