@@ -203,7 +203,7 @@ secret_stored_cb (GObject      *object,
       return;
     }
 
-  /* The server last: the account is checked once it has one, and by then
+  /* Now the server: the account is checked once it has one, and by then
    * its password is in the keyring. */
   popcheck_account_set_host (account, env->host);
   popcheck_account_set_port (account, env->port);
