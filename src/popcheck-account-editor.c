@@ -432,7 +432,8 @@ clear_old_password (PopcheckAccountEditor *self)
        self->old_port == popcheck_account_get_port (self->account)))
     return;
 
-  popcheck_secret_clear_async (self->old_host, self->old_port, self->old_user,
+  popcheck_secret_clear_async (popcheck_account_get_id (self->account),
+                               self->old_host, self->old_port, self->old_user,
                                NULL, clear_old_password_cb, NULL);
   g_clear_pointer (&self->old_host, g_free);
   g_clear_pointer (&self->old_user, g_free);
@@ -530,7 +531,9 @@ apply (PopcheckAccountEditor *self,
       return;
     }
 
-  popcheck_secret_store_async (popcheck_account_get_host (self->account),
+  popcheck_secret_store_async (popcheck_account_get_id (self->account),
+                               POPCHECK_SECRET_KIND_PASSWORD,
+                               popcheck_account_get_host (self->account),
                                popcheck_account_get_port (self->account),
                                popcheck_account_get_user (self->account),
                                password, self->cancellable,
@@ -695,6 +698,7 @@ start_session (PopcheckAccountEditor *self,
    * only with the server and user it was stored for. */
   if (*password == '\0' && self->account != NULL && !identity_changed (self))
     popcheck_connection_test_set_stored_password (self->test,
+                                                  popcheck_account_get_id (self->account),
                                                   popcheck_account_get_host (self->account),
                                                   popcheck_account_get_port (self->account),
                                                   popcheck_account_get_user (self->account));

@@ -823,3 +823,29 @@ popcheck_account_set_pinned_fingerprint (PopcheckAccount *self,
   set_string (self, PROP_PINNED_FINGERPRINT, &self->pinned_fingerprint,
               fingerprint != NULL ? fingerprint : "");
 }
+
+/* Read from the settings each time: only opening a session needs it. */
+char *
+popcheck_account_dup_oauth2_provider (PopcheckAccount *self)
+{
+  g_autofree char *provider = NULL;
+
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT (self), NULL);
+
+  provider = g_settings_get_string (popcheck_account_get_settings (self),
+                                    "oauth2-provider");
+  if (*provider == '\0')
+    return NULL;
+
+  return g_steal_pointer (&provider);
+}
+
+void
+popcheck_account_set_oauth2_provider (PopcheckAccount *self,
+                                      const char      *provider)
+{
+  g_return_if_fail (POPCHECK_IS_ACCOUNT (self));
+
+  g_settings_set_string (popcheck_account_get_settings (self),
+                         "oauth2-provider", provider != NULL ? provider : "");
+}

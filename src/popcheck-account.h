@@ -105,5 +105,10 @@ void             popcheck_account_set_preview_lines     (PopcheckAccount *self,
 const char      *popcheck_account_get_pinned_fingerprint (PopcheckAccount *self);
 void             popcheck_account_set_pinned_fingerprint (PopcheckAccount *self,
                                                           const char      *fingerprint);
+/* The OAuth2 provider preset the account signs in with ("microsoft",
+ * "google"), or NULL for an account with a password. */
+char            *popcheck_account_dup_oauth2_provider   (PopcheckAccount *self);
+void             popcheck_account_set_oauth2_provider   (PopcheckAccount *self,
+                                                         const char      *provider);
 
 G_END_DECLS

@@ -365,7 +365,9 @@ fix_account_action (GSimpleAction *action,
       review->self = g_object_ref (self);
       g_set_weak_pointer (&review->parent, _popcheck_application_ensure_main_window (self));
       review->account = g_object_ref (account);
-      popcheck_secret_lookup_async (popcheck_account_get_host (account),
+      popcheck_secret_lookup_async (popcheck_account_get_id (account),
+                                    POPCHECK_SECRET_KIND_PASSWORD,
+                                    popcheck_account_get_host (account),
                                     popcheck_account_get_port (account),
                                     popcheck_account_get_user (account),
                                     NULL, review_password_cb, review);

@@ -416,9 +416,6 @@ add_demo_account (Fixture    *fixture,
 
   fixture->demo = popcheck_test_demo_start ();
   popcheck_test_demo_add_user (fixture->demo, user, "right-password", FALSE);
-  popcheck_secret_store_async (fixture->demo->host, fixture->demo->pop3s_port,
-                               user, password, NULL, stored_cb, &stored);
-  WAIT_UNTIL (stored);
 
   g_signal_connect (checker, "first-check", G_CALLBACK (first_check_cb), fixture);
   g_signal_connect (checker, "new-messages", G_CALLBACK (new_messages_cb), fixture);
@@ -426,6 +423,13 @@ add_demo_account (Fixture    *fixture,
 
   fixture->account = g_object_ref (popcheck_account_list_add (accounts, name, &error));
   g_assert_no_error (error);
+  /* The password under the account's id, before the server that gets it
+   * checked. */
+  popcheck_secret_store_async (popcheck_account_get_id (fixture->account),
+                               POPCHECK_SECRET_KIND_PASSWORD,
+                               fixture->demo->host, fixture->demo->pop3s_port,
+                               user, password, NULL, stored_cb, &stored);
+  WAIT_UNTIL (stored);
   popcheck_account_set_host (fixture->account, fixture->demo->host);
   popcheck_account_set_port (fixture->account, fixture->demo->pop3s_port);
   popcheck_account_set_security (fixture->account, POP3_SECURITY_TLS);
@@ -1063,8 +1067,9 @@ test_check_once_account (void)
   gboolean stored = FALSE;
 
   popcheck_test_demo_add_user (demo, "once1", "right-password", FALSE);
-  popcheck_secret_store_async (demo->host, demo->pop3s_port, "once1", "right-password",
-                               NULL, stored_cb, &stored);
+  popcheck_secret_store_async ("once", POPCHECK_SECRET_KIND_PASSWORD,
+                               demo->host, demo->pop3s_port, "once1",
+                               "right-password", NULL, stored_cb, &stored);
   WAIT_UNTIL (stored);
 
   dir = g_build_filename (g_get_user_config_dir (), "glib-2.0", "settings", NULL);
@@ -1091,8 +1096,9 @@ test_check_once_account (void)
    * and the first account is still checked. */
   popcheck_test_demo_add_user (demo, "once2", "right-password", FALSE);
   stored = FALSE;
-  popcheck_secret_store_async (demo->host, demo->pop3s_port, "once2", "wrong-password",
-                               NULL, stored_cb, &stored);
+  popcheck_secret_store_async ("other", POPCHECK_SECRET_KIND_PASSWORD,
+                               demo->host, demo->pop3s_port, "once2",
+                               "wrong-password", NULL, stored_cb, &stored);
   WAIT_UNTIL (stored);
   g_clear_pointer (&settings, g_free);
   other = keyfile_account (demo, "other", "Other Mail", "once2");

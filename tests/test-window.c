@@ -109,12 +109,15 @@ add_account_pinned (Fixture    *fixture,
   PopcheckAccount *account;
   gboolean stored = FALSE;
 
-  popcheck_secret_store_async (fixture->demo->host, fixture->demo->pop3s_port,
-                               user, password, NULL, stored_cb, &stored);
-  WAIT_UNTIL (stored);
-
+  /* The password under the account's id, before the server that gets it
+   * checked. */
   account = popcheck_account_list_add (accounts, name, &error);
   g_assert_no_error (error);
+  popcheck_secret_store_async (popcheck_account_get_id (account),
+                               POPCHECK_SECRET_KIND_PASSWORD,
+                               fixture->demo->host, fixture->demo->pop3s_port,
+                               user, password, NULL, stored_cb, &stored);
+  WAIT_UNTIL (stored);
   popcheck_account_set_host (account, fixture->demo->host);
   popcheck_account_set_port (account, fixture->demo->pop3s_port);
   popcheck_account_set_security (account, POP3_SECURITY_TLS);

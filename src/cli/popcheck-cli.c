@@ -666,6 +666,10 @@ cli_summary (void)
                        "password is read from\n"
                        "                              standard input (a "
                        "prompt without echo on a terminal)\n"
+                       "  account add NAME --oauth microsoft|google --user "
+                       "ADDRESS [--no-browser]\n"
+                       "                              sign in in the "
+                       "browser; the keyring keeps the sign-in\n"
                        "  account list                the accounts\n"
                        "  account remove NAME         remove an account and "
                        "its password");
@@ -767,6 +771,12 @@ cli_session_parse_arguments (CliSession  *session,
       "waybar|json|text" },
     { "all", 0, 0, G_OPTION_ARG_NONE, &options.all,
       "With mark-seen: every message, not the UIDs given", NULL },
+    { "oauth", 0, 0, G_OPTION_ARG_STRING, &options.oauth,
+      "With account add: sign in with Microsoft or Google in the browser "
+      "instead of a password", "microsoft|google" },
+    { "no-browser", 0, 0, G_OPTION_ARG_NONE, &options.no_browser,
+      "With --oauth: do not open a browser, only print the address to open",
+      NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.commands,
       NULL, "COMMAND..." },
     { NULL }

@@ -51,6 +51,8 @@ typedef struct
   char      *format;
   gboolean   json;
   gboolean   all;
+  char      *oauth;
+  gboolean   no_browser;
   char     **commands;
 } CliOptions;
 
