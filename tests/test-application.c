@@ -29,6 +29,7 @@
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
 #include "popcheck-application.h"
+#include "popcheck-application-private.h"
 #include "popcheck-autostart.h"
 #include "popcheck-checker.h"
 #include "popcheck-mailbox.h"
@@ -879,6 +880,138 @@ test_service (void)
   fixture_tear_down (&fixture);
 }
 
+/* On a desktop with no tray (no StatusNotifierWatcher here), closing the
+ * window while PopCheck keeps running says once, in a notification, how
+ * to get it back; its click brings the window.  Not on the next close,
+ * nor after a restart (the setting remembers). */
+
+static gboolean
+tray_host_known (Fixture *fixture)
+{
+  PopcheckApplication *app = fixture->app;
+
+  return app->tray != NULL && popcheck_tray_get_host_known (app->tray);
+}
+
+static const char *
+notify_summary (Fixture *fixture,
+                guint    index)
+{
+  g_autoptr(GPtrArray) calls = notify_calls (fixture);
+  g_autoptr(GVariant) summary = call_argument (g_ptr_array_index (calls, index), 3);
+  char *text = g_variant_dup_string (summary, NULL);
+
+  g_test_queue_free (text);
+  return text;
+}
+
+/* Closes the window, then new mail comes for an account "Later": its
+ * notification is the next one after whatever the close sent, so it
+ * shows what the close did not send.  Returns how many notifications
+ * went out before the mail's. */
+static guint
+close_then_new_mail (Fixture *fixture)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  PopcheckMailbox *mailbox;
+  guint before = n_notify_calls (fixture);
+
+  if (popcheck_account_list_lookup (accounts, "later") == NULL)
+    {
+      g_assert_nonnull (popcheck_account_list_add (accounts, "Later", &error));
+      g_assert_no_error (error);
+    }
+  mailbox = popcheck_checker_get_mailbox (checker, "later");
+  g_assert_nonnull (mailbox);
+
+  gtk_window_close (GTK_WINDOW (main_window (fixture)));
+  WAIT_UNTIL (window_hidden (fixture));
+  g_ptr_array_add (messages,
+                   popcheck_test_message_new ("later-1", "Bob <bob@example.org>",
+                                              "After the close",
+                                              "Mon, 2 Mar 2026 10:00:00 +0000"));
+  g_signal_emit_by_name (checker, "new-messages", mailbox, messages);
+  WAIT_UNTIL (n_notify_calls (fixture) > before);
+  g_assert_cmpstr (notify_summary (fixture, n_notify_calls (fixture) - 1), ==,
+                   "1 new message — Later");
+  return n_notify_calls (fixture) - 1;
+}
+
+static void
+background_hint_steps (Fixture *fixture)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GVariant) body = NULL;
+
+  WAIT_UNTIL (window_shown (fixture));
+  WAIT_UNTIL (tray_host_known (fixture));
+  g_assert_false (popcheck_tray_get_has_host (fixture->app->tray));
+  g_assert_false (g_settings_get_boolean (settings, "background-hint-shown"));
+
+  gtk_window_close (GTK_WINDOW (main_window (fixture)));
+  WAIT_UNTIL (window_hidden (fixture));
+  WAIT_UNTIL (n_notify_calls (fixture) == 1);
+  g_assert_cmpstr (notify_summary (fixture, 0), ==, "PopCheck Is Still Running");
+  calls = notify_calls (fixture);
+  body = call_argument (g_ptr_array_index (calls, 0), 4);
+  g_assert_cmpstr (g_variant_get_string (body, NULL), ==,
+                   "It keeps checking your mail. To open it again, choose "
+                   "PopCheck in the application menu, or click a new-mail "
+                   "notification.");
+  g_assert_true (g_settings_get_boolean (settings, "background-hint-shown"));
+
+  /* Its click brings the window back. */
+  emit_action_invoked (fixture, 1, "default");
+  WAIT_UNTIL (window_shown (fixture));
+
+  /* Closed again: not again. */
+  g_assert_cmpuint (close_then_new_mail (fixture), ==, 1);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_background_hint (void)
+{
+  Fixture fixture = { 0 };
+
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, NULL, background_hint_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  /* Quit closed the window: no hint for that either. */
+  g_assert_cmpuint (n_notify_calls (&fixture), ==, 2);
+  fixture_tear_down (&fixture);
+}
+
+/* Told once before: a later run says nothing on close. */
+
+static void
+hint_remembered_steps (Fixture *fixture)
+{
+  WAIT_UNTIL (window_shown (fixture));
+  WAIT_UNTIL (tray_host_known (fixture));
+  g_assert_cmpuint (close_then_new_mail (fixture), ==, 0);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_background_hint_remembered (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+
+  g_settings_set_boolean (settings, "background-hint-shown", TRUE);
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, NULL, hint_remembered_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+}
+
 /* With "Run in background" off, closing the window ends PopCheck. */
 
 static void
@@ -1183,6 +1316,10 @@ main (int   argc,
   g_test_add_data_func ("/application/single-instance", test_single_instance,
                         run_isolated);
   g_test_add_data_func ("/application/problem-once", test_problem, run_isolated);
+  g_test_add_data_func ("/application/background-hint", test_background_hint,
+                        run_isolated);
+  g_test_add_data_func ("/application/background-hint-remembered",
+                        test_background_hint_remembered, run_isolated);
   g_test_add_data_func ("/application/no-background", test_no_background,
                         run_isolated);
   g_test_add_data_func ("/application/service", test_service, run_isolated);
