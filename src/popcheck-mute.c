@@ -140,8 +140,9 @@ popcheck_mute_class_init (PopcheckMuteClass *klass)
   object_class->set_property = popcheck_mute_set_property;
 
   properties[PROP_MUTED_UNTIL] =
+    /* Any value the setting may hold; a negative one means 0. */
     g_param_spec_int64 ("muted-until", NULL, NULL,
-                        0, G_MAXINT64, 0,
+                        G_MININT64, G_MAXINT64, 0,
                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS));
 
