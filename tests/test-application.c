@@ -950,6 +950,10 @@ background_hint_steps (Fixture *fixture)
   WAIT_UNTIL (window_shown (fixture));
   WAIT_UNTIL (tray_host_known (fixture));
   g_assert_false (popcheck_tray_get_has_host (fixture->app->tray));
+  /* No mail program yet (open-mail-client, the last test, sets one): the
+   * window menu's Open Mail Client is insensitive. */
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->app),
+                                                     "open-mail-client"));
   g_assert_false (g_settings_get_boolean (settings, "background-hint-shown"));
 
   gtk_window_close (GTK_WINDOW (main_window (fixture)));
@@ -1010,6 +1014,42 @@ test_background_hint_remembered (void)
   g_assert_cmpint (run_application (&fixture, NULL, hint_remembered_steps), ==, 0);
   g_assert_true (fixture.steps_done);
   fixture_tear_down (&fixture);
+}
+
+/* The window menu's Open Mail Client starts the desktop's mail program:
+ * the default mailto: handler, here a script that leaves a file. */
+
+static char *mail_client_ran;
+
+static void
+open_mail_client_steps (Fixture *fixture)
+{
+  g_autofree char *contents = NULL;
+
+  WAIT_UNTIL (window_shown (fixture));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->app),
+                                                    "open-mail-client"));
+  /* What the menu item does. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (main_window (fixture)),
+                                             "app.open-mail-client", NULL));
+  WAIT_UNTIL (g_file_test (mail_client_ran, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (mail_client_ran, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "ran:");
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_open_mail_client (void)
+{
+  Fixture fixture = { 0 };
+
+  mail_client_ran = popcheck_test_install_mail_handler ();
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, NULL, open_mail_client_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+  g_clear_pointer (&mail_client_ran, g_free);
 }
 
 /* With "Run in background" off, closing the window ends PopCheck. */
@@ -1332,6 +1372,9 @@ main (int   argc,
   g_test_add_data_func ("/application/sigterm", test_sigterm, run_isolated);
   g_test_add_data_func ("/application/hanging-notification-server",
                         test_hanging_server, run_isolated);
+  /* Last: the mail program it sets stays in this run's XDG directories. */
+  g_test_add_data_func ("/application/open-mail-client", test_open_mail_client,
+                        run_isolated);
 
   return g_test_run ();
 }
