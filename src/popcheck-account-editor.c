@@ -77,6 +77,7 @@ struct _PopcheckAccountEditor
   GtkSpinButton          *interval_spin;
   GtkSpinButton          *preview_spin;
   GtkSwitch              *notify_switch;
+  GtkSwitch              *sound_switch;
   GtkSpinner             *test_spinner;
   GtkButton              *test_button;
   GtkButton              *cancel_test_button;
@@ -519,6 +520,8 @@ apply (PopcheckAccountEditor *self,
     self->account, gtk_spin_button_get_value_as_int (self->preview_spin));
   popcheck_account_set_notify (self->account,
                                gtk_switch_get_active (self->notify_switch));
+  popcheck_account_set_sound (self->account,
+                              gtk_switch_get_active (self->sound_switch));
   popcheck_account_set_pinned_fingerprint (self->account,
                                            self->pinned_fingerprint);
 
@@ -770,6 +773,7 @@ load (PopcheckAccountEditor *self)
       security_changed_cb (self);
       gtk_switch_set_active (self->enabled_switch, TRUE);
       gtk_switch_set_active (self->notify_switch, TRUE);
+      gtk_switch_set_active (self->sound_switch, TRUE);
       gtk_spin_button_set_value (self->interval_spin, 5);
       gtk_spin_button_set_value (self->preview_spin, 20);
       return;
@@ -816,6 +820,8 @@ load (PopcheckAccountEditor *self)
                              popcheck_account_get_preview_lines (account));
   gtk_switch_set_active (self->notify_switch,
                          popcheck_account_get_notify (account));
+  gtk_switch_set_active (self->sound_switch,
+                         popcheck_account_get_sound (account));
   self->pinned_fingerprint =
     g_strdup (popcheck_account_get_pinned_fingerprint (account));
   self->old_host = g_strdup (popcheck_account_get_host (account));
@@ -906,6 +912,7 @@ popcheck_account_editor_class_init (PopcheckAccountEditorClass *klass)
   BIND (interval_spin);
   BIND (preview_spin);
   BIND (notify_switch);
+  BIND (sound_switch);
   BIND (test_spinner);
   BIND (test_button);
   BIND (cancel_test_button);

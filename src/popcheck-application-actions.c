@@ -207,6 +207,8 @@ quit_action (GSimpleAction *action,
   PopcheckApplication *self = user_data;
   GList *windows;
 
+  self->quitting = TRUE;
+
   /* Destroying the windows first lets a pending delete start (and hold the
    * application until it finishes) instead of being lost. */
   while ((windows = gtk_application_get_windows (GTK_APPLICATION (self))) != NULL)
@@ -477,6 +479,65 @@ mark_all_seen_action (GSimpleAction *action,
   popcheck_checker_mark_seen (self->checker, NULL, NULL);
 }
 
+/* The tray's "Mute for 1 Hour" and "Unmute": the setting follows, so a
+ * restart keeps the mute. */
+static void
+mute_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+
+  popcheck_mute_mute_for (self->mute, 60 * 60);
+}
+
+static void
+unmute_action (GSimpleAction *action,
+               GVariant      *parameter,
+               gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+
+  popcheck_mute_unmute (self->mute);
+}
+
+static void
+mail_client_launched_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(PopcheckApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  GtkWindow *window;
+
+  if (popcheck_mail_client_launch_finish (POPCHECK_MAIL_CLIENT (object), result, &error) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  /* From a notification the window may be closed: it comes, to say why. */
+  window = _popcheck_application_ensure_main_window (self);
+  gtk_window_present (window);
+  text = g_strdup_printf (_("The mail program did not start: %s"), error->message);
+  popcheck_window_show_error (POPCHECK_WINDOW (window), text);
+}
+
+/* The window's menu and the notifications: the desktop's mail program,
+ * for mail PopCheck only shows.  Disabled while there is none. */
+static void
+open_mail_client_action (GSimpleAction *action,
+                         GVariant      *parameter,
+                         gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+  g_autoptr(GdkAppLaunchContext) context = NULL;
+
+  context = gdk_display_get_app_launch_context (gdk_display_get_default ());
+  popcheck_mail_client_launch_async (self->mail_client, G_APP_LAUNCH_CONTEXT (context),
+                                     self->cancellable, mail_client_launched_cb,
+                                     g_object_ref (self));
+}
+
 static void
 n_new_changed_cb (PopcheckChecker     *checker,
                   GParamSpec          *pspec,
@@ -504,6 +565,9 @@ _popcheck_application_actions_init (PopcheckApplication *self)
     { "mark-seen", mark_seen_action, "(sas)" },
     { "mark-account-seen", mark_account_seen_action, "s" },
     { "mark-all-seen", mark_all_seen_action },
+    { "mute", mute_action },
+    { "unmute", unmute_action },
+    { "open-mail-client", open_mail_client_action },
     { "shortcuts", shortcuts_action },
     { "about", about_action },
     { "quit", quit_action },
@@ -526,6 +590,7 @@ _popcheck_application_actions_init (PopcheckApplication *self)
     { "window.close", { "<Control>w", NULL } },
   };
   GAction *try_demo;
+  GAction *action;
 
   g_assert (POPCHECK_IS_APPLICATION (self));
   g_assert (POPCHECK_IS_DEMO (self->demo));
@@ -540,6 +605,13 @@ _popcheck_application_actions_init (PopcheckApplication *self)
   g_signal_connect_object (self->checker, "notify::n-new",
                            G_CALLBACK (n_new_changed_cb), self, 0);
   n_new_changed_cb (self->checker, NULL, self);
+
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "open-mail-client");
+  g_object_bind_property (self->mail_client, "available", action, "enabled",
+                          G_BINDING_SYNC_CREATE);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "unmute");
+  g_object_bind_property (self->mute, "muted", action, "enabled",
+                          G_BINDING_SYNC_CREATE);
 
   /* One start at a time; the button shows a spinner meanwhile. */
   try_demo = g_action_map_lookup_action (G_ACTION_MAP (self), "try-demo");

@@ -1528,6 +1528,9 @@ test_fix_password (Fixture       *fixture,
   PopcheckMailbox *mailbox;
   GtkWindow *preferences;
   GtkWidget *editor;
+  GtkWidget *sound_row;
+  GtkSwitch *sound;
+  GtkSwitch *notify_switch;
 
   popcheck_test_demo_add_user (fixture->demo, "forgetful", "the-real-one", FALSE);
   wrong = add_account (fixture, "Forgetful", "forgetful", "not-the-password");
@@ -1543,12 +1546,29 @@ test_fix_password (Fixture       *fixture,
                                              POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row_titled (editor, "Name"))), ==,
                    "Forgetful");
+
+  /* While here, the account's sound: one row beside Notify About New
+   * Mail, greyed out while that is off, saved with the account. */
+  sound_row = row_titled (editor, "Play a Sound");
+  sound = GTK_SWITCH (find_widget_of_type (sound_row, GTK_TYPE_SWITCH));
+  notify_switch = GTK_SWITCH (find_widget_of_type (row_titled (editor, "Notify About New Mail"),
+                                                   GTK_TYPE_SWITCH));
+  g_assert_true (gtk_switch_get_active (sound));
+  g_assert_true (gtk_widget_get_sensitive (sound_row));
+  gtk_switch_set_active (notify_switch, FALSE);
+  g_assert_false (gtk_widget_get_sensitive (sound_row));
+  gtk_switch_set_active (notify_switch, TRUE);
+  g_assert_true (gtk_widget_get_sensitive (sound_row));
+  gtk_switch_set_active (sound, FALSE);
+
   gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Password")), "the-real-one");
   gtk_widget_activate_action (editor, "editor.save", NULL);
 
   WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE &&
               popcheck_mailbox_get_last_check (mailbox) != NULL);
   WAIT_UNTIL (n_listed (fixture) == 2 * N_SAMPLES);
+  g_assert_false (popcheck_account_get_sound (wrong));
+  g_assert_true (popcheck_account_get_notify (wrong));
   gtk_window_destroy (preferences);
 }
 
