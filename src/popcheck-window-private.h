@@ -18,7 +18,10 @@ struct _PopcheckWindow
   PopcheckChecker      *checker;
   /* The first time the window showed messages went to the debug log. */
   gboolean              logged_showing;
-  guint                 scroll_to_top_id;
+  /* Whether the list stays at its top (see keep_list_at_top ()), and the
+   * value of its adjustment that the last layout set. */
+  gboolean              list_pinned_top;
+  double                laid_out_value;
   /* The new message whose preview is on screen, until it counts as seen. */
   PopcheckMessage      *seen_pending;
   guint                 seen_timeout_id;

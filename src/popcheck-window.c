@@ -282,34 +282,61 @@ scroll_list_to_top (PopcheckWindow *self)
   gtk_widget_activate_action (GTK_WIDGET (self->list_view), "list.scroll-to-item", "u", 0);
 }
 
+/* The list at its top shows new mail as it comes (README).  GtkListView
+ * does not keep its top in place but a row: the one last scrolled to,
+ * which a click or the keyboard makes the focused row, at the height it
+ * had on screen.  When that row moves (mail arrives above it), or the list
+ * changes height (an account's status line comes or goes above it, a
+ * second account adds its badge to every row), GTK moves the list off its
+ * top by itself, and the newest message lands above the visible top.
+ *
+ * So whether the list is at its top is the user's choice, not a pixel
+ * value: it is at its top until the user scrolls down, and back there once
+ * the user scrolls up to it.  While it is, every layout that moved it is
+ * undone and every item that arrives is followed to the top. */
 static gboolean
-scroll_to_top_cb (gpointer user_data)
+list_at_top (GtkAdjustment *adjustment)
 {
-  PopcheckWindow *self = user_data;
-
-  self->scroll_to_top_id = 0;
-  scroll_list_to_top (self);
-
-  return G_SOURCE_REMOVE;
+  return gtk_adjustment_get_value (adjustment) <= gtk_adjustment_get_lower (adjustment);
 }
 
-/* Items that came before the list's first layout may have moved it off its
- * top; once laid out, and only then, it can be scrolled back. */
+static void
+keep_list_at_top (PopcheckWindow *self)
+{
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
+
+  /* Scrolling a list that has no height yet breaks it in GTK 4.8; its
+   * first layout comes back here. */
+  if (!self->list_pinned_top ||
+      gtk_adjustment_get_page_size (vadjustment) <= 0 ||
+      g_list_model_get_n_items (G_LIST_MODEL (self->sorted)) == 0)
+    return;
+
+  scroll_list_to_top (self);
+}
+
+/* A layout: GTK emits "changed" when it set the list's height or length,
+ * after the value it computed for them and before "value-changed". */
 static void
 list_adjustment_changed_cb (GtkAdjustment  *adjustment,
                             PopcheckWindow *self)
 {
-  if (gtk_adjustment_get_page_size (adjustment) <= 0)
-    return;
-
-  g_signal_handlers_disconnect_by_func (adjustment, list_adjustment_changed_cb, self);
-  if (self->scroll_to_top_id == 0)
-    self->scroll_to_top_id = g_idle_add_full (G_PRIORITY_DEFAULT, scroll_to_top_cb,
-                                              self, NULL);
+  self->laid_out_value = gtk_adjustment_get_value (adjustment);
 }
 
-/* GtkListView keeps the rows it showed in place when items arrive above
- * them; a list at its top should show new mail as it comes. */
+static void
+list_value_changed_cb (GtkAdjustment  *adjustment,
+                       PopcheckWindow *self)
+{
+  if (list_at_top (adjustment))
+    self->list_pinned_top = TRUE;
+  /* A value that no layout set: the user scrolled. */
+  else if (gtk_adjustment_get_value (adjustment) != self->laid_out_value)
+    self->list_pinned_top = FALSE;
+  else
+    keep_list_at_top (self);
+}
+
 static void
 sorted_items_changed_cb (GListModel     *model,
                          guint           position,
@@ -317,20 +344,7 @@ sorted_items_changed_cb (GListModel     *model,
                          guint           added,
                          PopcheckWindow *self)
 {
-  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
-
-  /* Until the next layout the adjustment is where the user left it. */
-  if (gtk_adjustment_get_value (vadjustment) > gtk_adjustment_get_lower (vadjustment) ||
-      g_list_model_get_n_items (model) == 0)
-    return;
-
-  /* Scrolling a list that has no height yet breaks it in GTK 4.8; its
-   * first layout takes care of it. */
-  if (gtk_adjustment_get_page_size (vadjustment) <= 0)
-    return;
-
-  g_clear_handle_id (&self->scroll_to_top_id, g_source_remove);
-  scroll_list_to_top (self);
+  keep_list_at_top (self);
 }
 
 /* A turned-off account's messages leave the list, and come back when it
@@ -948,6 +962,8 @@ popcheck_window_constructed (GObject *object)
                     G_CALLBACK (sorted_items_changed_cb), self);
   g_signal_connect (gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view)),
                     "changed", G_CALLBACK (list_adjustment_changed_cb), self);
+  g_signal_connect (gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view)),
+                    "value-changed", G_CALLBACK (list_value_changed_cb), self);
 
   /* The account filter: "All Accounts", then each account. */
   all_accounts = gtk_string_object_new (_("All Accounts"));
@@ -1001,7 +1017,6 @@ popcheck_window_dispose (GObject *object)
   if (self->list_view != NULL)
     g_signal_handlers_disconnect_by_data (gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view)),
                                           self);
-  g_clear_handle_id (&self->scroll_to_top_id, g_source_remove);
   g_clear_handle_id (&self->seen_timeout_id, g_source_remove);
   g_clear_object (&self->seen_pending);
   if (self->visible != NULL)
@@ -1118,6 +1133,7 @@ popcheck_window_init (PopcheckWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->undo_timeout = DEFAULT_UNDO_TIMEOUT;
+  self->list_pinned_top = TRUE;
   self->pending = g_hash_table_new (NULL, NULL);
   g_queue_init (&self->batches);
   _popcheck_window_toasts_init (self);

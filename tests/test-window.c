@@ -2151,6 +2151,144 @@ test_keyboard (Fixture       *fixture,
   WAIT_UNTIL (fixture->window == NULL);
 }
 
+/* New mail at the top of the list */
+
+static gboolean
+is_row_of (GtkWidget     *widget,
+           gconstpointer  message)
+{
+  return POPCHECK_IS_MESSAGE_ROW (widget) &&
+         popcheck_message_row_get_message (POPCHECK_MESSAGE_ROW (widget)) == message;
+}
+
+static GtkWidget *
+list_widget (Fixture *fixture)
+{
+  return GTK_WIDGET (popcheck_window_get_list_view (fixture->window));
+}
+
+/* Selects the message at position as a click on its row does: the row
+ * takes the focus too. */
+static void
+click_row (Fixture *fixture,
+           guint    position)
+{
+  GtkWidget *list = list_widget (fixture);
+  GtkWidget *row;
+
+  WAIT_UNTIL ((row = find_widget (list, is_row_of, listed (fixture, position), TRUE)) != NULL);
+  gtk_widget_activate_action (row, "list.select-item", "(ubb)", position, FALSE, FALSE);
+  gtk_widget_grab_focus (gtk_widget_get_parent (row));
+  g_assert_true (gtk_widget_has_focus (gtk_widget_get_parent (row)));
+}
+
+/* The README's promise: new mail shows as it comes when the list is at
+ * its top.  Once laid out, the list has not left its top and the newest
+ * message's row lies whole within it. */
+static void
+assert_newest_in_view (Fixture    *fixture,
+                       const char *subject)
+{
+  GtkWidget *list = list_widget (fixture);
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (list));
+  graphene_rect_t bounds;
+  GtkWidget *row;
+
+  g_assert_cmpstr (popcheck_message_get_subject (listed (fixture, 0)), ==, subject);
+  wait_for_layout (fixture, list);
+  g_assert_cmpfloat (gtk_adjustment_get_value (vadjustment), ==,
+                     gtk_adjustment_get_lower (vadjustment));
+  row = find_widget (list, is_row_of, listed (fixture, 0), TRUE);
+  g_assert_nonnull (row);
+  g_assert_true (gtk_widget_compute_bounds (row, list, &bounds));
+  g_assert_cmpfloat (bounds.origin.y, >=, 0);
+  g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=, gtk_widget_get_height (list));
+}
+
+/* A message selected with a click, then Ctrl+R brings new mail. */
+static void
+test_new_mail_selected (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  GtkSelectionModel *selection = popcheck_window_get_selection (fixture->window);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  PopcheckMessage *picked;
+
+  wait_for_layout (fixture, list_widget (fixture));
+  click_row (fixture, 2);
+  picked = listed (fixture, 2);
+
+  popcheck_test_demo_deliver_dated (fixture->demo, fixture->user, "<newest@example.org>",
+                                    "The newest message", now);
+  WAIT_UNTIL (has_focus (GTK_WINDOW (fixture->window)));
+  PRESS (fixture->window, XK_Control_L, XK_r);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 1 && mailbox_idle (fixture));
+
+  assert_newest_in_view (fixture, "The newest message");
+  /* The message the user picked stays selected. */
+  g_assert_true (listed (fixture, 3) == picked);
+  g_assert_true (gtk_selection_model_is_selected (selection, 3));
+}
+
+/* A message picked with a click, then a second account comes whose newest
+ * message is newer than any of the first's. */
+static void
+test_new_mail_second_account (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  g_autofree char *user = g_strdup_printf ("ui%u", ++user_counter);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  PopcheckAccount *second;
+  PopcheckMailbox *mailbox;
+
+  popcheck_test_demo_add_user (fixture->demo, user, "second-pw", FALSE);
+  popcheck_test_demo_deliver_dated (fixture->demo, user, "<second@example.org>",
+                                    "Newest, on the second account", now);
+  wait_for_layout (fixture, list_widget (fixture));
+  click_row (fixture, 1);
+
+  second = add_account (fixture, "Second", user, "second-pw");
+  mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (second));
+  WAIT_UNTIL (n_listed (fixture) == 2 * N_SAMPLES + 1 &&
+              popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE);
+
+  assert_newest_in_view (fixture, "Newest, on the second account");
+}
+
+#define N_AT_ONCE 200
+
+/* One check brings many messages, a message selected meanwhile. */
+static void
+test_new_mail_many (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) subjects = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) dates = g_ptr_array_new_with_free_func ((GDestroyNotify) g_date_time_unref);
+
+  for (guint i = 0; i < N_AT_ONCE; i++)
+    {
+      g_ptr_array_add (ids, g_strdup_printf ("<at-once-%u@example.org>", i));
+      g_ptr_array_add (subjects, g_strdup_printf ("At once %u", i));
+      g_ptr_array_add (dates, g_date_time_add_minutes (now, (int) i - N_AT_ONCE));
+    }
+  g_ptr_array_add (ids, NULL);
+  g_ptr_array_add (subjects, NULL);
+  popcheck_test_demo_deliver_all (fixture->demo, fixture->user,
+                                  (const char * const *) ids->pdata,
+                                  (const char * const *) subjects->pdata,
+                                  (GDateTime * const *) dates->pdata);
+
+  wait_for_layout (fixture, list_widget (fixture));
+  click_row (fixture, 4);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + N_AT_ONCE && mailbox_idle (fixture));
+
+  assert_newest_in_view (fixture, "At once 199");
+}
+
 /* With no account: the welcome page; "Try the Demo Mailbox" starts the
  * demo server and shows its messages. */
 static void
@@ -2365,6 +2503,10 @@ main (int   argc,
   g_test_add_data_func ("/window/without-uid", test_without_uid, run_isolated);
   g_test_add_data_func ("/window/mark-seen", test_mark_seen, run_isolated);
   g_test_add_data_func ("/window/many-messages", test_many_messages, run_isolated);
+  g_test_add_data_func ("/window/new-mail-selected", test_new_mail_selected, run_isolated);
+  g_test_add_data_func ("/window/new-mail-second-account", test_new_mail_second_account,
+                        run_isolated);
+  g_test_add_data_func ("/window/new-mail-many", test_new_mail_many, run_isolated);
   g_test_add_data_func ("/window/general-settings", test_general_settings, run_isolated);
   g_test_add_data_func ("/window/try-demo", test_try_demo, run_isolated_bare);
 
