@@ -173,6 +173,25 @@ popcheck_test_demo_deliver_dated (PopcheckTestDemo *demo,
   popcheck_test_demo_deliver_all (demo, user, message_ids, subjects, dates);
 }
 
+/* A Date: header, in English whatever the locale (RFC 5322 3.3). */
+static char *
+format_date_header (GDateTime *date)
+{
+  static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+  static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  g_autoptr(GDateTime) utc = g_date_time_to_utc (date);
+
+  return g_strdup_printf ("%s, %02d %s %d %02d:%02d:%02d +0000",
+                          days[g_date_time_get_day_of_week (utc) - 1],
+                          g_date_time_get_day_of_month (utc),
+                          months[g_date_time_get_month (utc) - 1],
+                          g_date_time_get_year (utc),
+                          g_date_time_get_hour (utc),
+                          g_date_time_get_minute (utc),
+                          g_date_time_get_second (utc));
+}
+
 /* One run of the script for them all: starting it once a message would
  * make a test of many messages wait for hundreds of processes. */
 void
@@ -193,7 +212,7 @@ popcheck_test_demo_deliver_all (PopcheckTestDemo  *demo,
 
   for (guint i = 0; message_ids[i] != NULL; i++)
     {
-      g_autofree char *date_text = g_date_time_format (dates[i], "%a, %d %b %Y %H:%M:%S %z");
+      g_autofree char *date_text = format_date_header (dates[i]);
       g_autofree char *text = NULL;
       g_autoptr(GError) error = NULL;
       char *path = NULL;

@@ -35,7 +35,7 @@ void              popcheck_test_demo_deliver    (PopcheckTestDemo *demo,
                                                  const char       *user,
                                                  const char       *message_id,
                                                  const char       *subject);
-/* The same, sent at date (in English, as a Date: header has it). */
+/* The same, sent at date. */
 void              popcheck_test_demo_deliver_dated (PopcheckTestDemo *demo,
                                                  const char       *user,
                                                  const char       *message_id,
