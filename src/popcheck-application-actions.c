@@ -54,7 +54,11 @@ check_now_action (GSimpleAction *action,
                   gpointer       user_data)
 {
   PopcheckApplication *self = user_data;
+  GtkWindow *window = _popcheck_application_get_main_window (self);
 
+  /* Ctrl+R or the button, with nothing to check: the window says why. */
+  if (window != NULL && gtk_widget_get_visible (GTK_WIDGET (window)))
+    popcheck_window_explain_nothing_to_check (POPCHECK_WINDOW (window));
   popcheck_checker_check_now (self->checker, NULL);
 }
 
