@@ -148,7 +148,13 @@ update_title (PopcheckWindow *self)
   guint n_new = popcheck_checker_get_n_new (self->checker);
   g_autofree char *subtitle = NULL;
 
-  if (n_new > 0)
+  /* A narrow window's header bar has room for the count, not the words. */
+  if (n_new > 0 && self->leaflet != NULL && adw_leaflet_get_folded (self->leaflet))
+    /* Translators: the count of new messages under the title of a narrow
+     * window; keep it short */
+    subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u new", "%u new", n_new),
+                                n_new);
+  else if (n_new > 0)
     subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u new message",
                                              "%u new messages", n_new),
                                 n_new);
@@ -460,6 +466,7 @@ update_panes (PopcheckWindow *self)
    * Ctrl+F) still do what they do. */
   gtk_widget_set_visible (self->check_button, !folded);
   gtk_widget_set_visible (GTK_WIDGET (self->search_button), !folded);
+  update_title (self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.go-back",
                                  folded && showing_preview);
   /* Going back to the list, or unfolding, changes whether the preview
