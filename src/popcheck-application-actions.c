@@ -145,8 +145,16 @@ show_message_action (GSimpleAction *action,
   gtk_window_present (window);
 
   if (*uid == '\0')
-    popcheck_window_show_account (POPCHECK_WINDOW (window), account_id);
-  else if (!select_message (POPCHECK_WINDOW (window), account_id, uid))
+    {
+      popcheck_window_show_account (POPCHECK_WINDOW (window), account_id);
+      return;
+    }
+
+  /* A search may hide the message asked for. */
+  popcheck_window_stop_search (POPCHECK_WINDOW (window));
+  if (select_message (POPCHECK_WINDOW (window), account_id, uid))
+    popcheck_window_show_preview (POPCHECK_WINDOW (window));
+  else
     g_debug ("Message %s of %s is not in the list", uid, account_id);
 }
 
@@ -588,7 +596,8 @@ _popcheck_application_actions_init (PopcheckApplication *self)
     { "win.undo-delete", { "<Control>z", NULL } },
     { "win.mark-seen", { "<Control>k", NULL } },
     { "win.mark-all-seen", { "<Shift><Control>k", NULL } },
-    { "win.filter-accounts", { "<Control>f", NULL } },
+    { "win.search", { "<Control>f", NULL } },
+    { "win.filter-accounts", { "<Shift><Control>f", NULL } },
     { "win.load-more", { "<Control>m", NULL } },
     { "win.show-whole-message", { "<Control>u", NULL } },
     { "window.close", { "<Control>w", NULL } },

@@ -108,19 +108,47 @@ update_account (PopcheckMessageRow *self)
                           self->show_account && self->account_name != NULL);
 }
 
+/* A narrow list has room for a name, not for "Name <address>": the
+ * address goes to the tooltip, and stands in for a name there is not. */
+static void
+set_sender (PopcheckMessageRow *self)
+{
+  const char *name = popcheck_message_get_from_name (self->message);
+  const char *address = popcheck_message_get_from_address (self->message);
+  const char *from = popcheck_message_get_from (self->message);
+  const char *shown = NULL;
+  const char *tooltip = NULL;
+
+  if (name != NULL && *name != '\0')
+    {
+      shown = name;
+      if (address != NULL && *address != '\0')
+        tooltip = address;
+    }
+  else if (address != NULL && *address != '\0')
+    shown = address;
+  else if (from != NULL && *from != '\0')
+    shown = from;
+  else
+    shown = _("(unknown sender)");
+
+  gtk_label_set_text (self->from_label, shown);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->from_label), tooltip);
+}
+
 static void
 update_message (PopcheckMessageRow *self)
 {
   g_autoptr(GDateTime) now = NULL;
   g_autofree char *date = NULL;
   g_autofree char *size = NULL;
-  const char *from;
   const char *subject;
   gboolean is_new;
 
   if (self->message == NULL)
     {
       gtk_label_set_text (self->from_label, "");
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->from_label), NULL);
       gtk_label_set_text (self->subject_label, "");
       gtk_label_set_text (self->date_label, "");
       gtk_label_set_text (self->size_label, "");
@@ -128,12 +156,10 @@ update_message (PopcheckMessageRow *self)
       return;
     }
 
-  from = popcheck_message_get_from (self->message);
   subject = popcheck_message_get_subject (self->message);
   is_new = popcheck_message_get_is_new (self->message);
 
-  gtk_label_set_text (self->from_label,
-                      from != NULL && *from != '\0' ? from : _("(unknown sender)"));
+  set_sender (self);
 
   if (subject != NULL && *subject != '\0')
     {

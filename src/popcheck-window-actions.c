@@ -3,8 +3,9 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The window's actions that only pass a request on, to the preview, the
- * account filter or the checker.  Delete and Undo live in popcheck-window.c, beside the
- * deletes they keep waiting for the undo toast.  What the application does
+ * panes, the search, the account filter or the checker.  Delete and Undo
+ * live in popcheck-window.c, beside the deletes they keep waiting for the
+ * undo toast.  What the application does
  * for the window (checking, adding or fixing an account, the demo mailbox)
  * are the application's own actions.
  */
@@ -44,8 +45,27 @@ filter_accounts_action (GtkWidget  *widget,
 {
   PopcheckWindow *self = POPCHECK_WINDOW (widget);
 
-  if (gtk_widget_get_visible (GTK_WIDGET (self->account_dropdown)))
-    gtk_widget_grab_focus (GTK_WIDGET (self->account_dropdown));
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->account_dropdown)))
+    return;
+
+  _popcheck_window_show_list (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->account_dropdown));
+}
+
+static void
+search_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  _popcheck_window_start_search (POPCHECK_WINDOW (widget));
+}
+
+static void
+go_back_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  _popcheck_window_show_list (POPCHECK_WINDOW (widget));
 }
 
 /* Marks the new messages among those of the list at positions (all of
@@ -123,6 +143,8 @@ _popcheck_window_class_actions_init (GtkWidgetClass *widget_class)
                                    show_whole_message_action);
   gtk_widget_class_install_action (widget_class, "win.filter-accounts", NULL,
                                    filter_accounts_action);
+  gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "win.go-back", NULL, go_back_action);
   gtk_widget_class_install_action (widget_class, "win.mark-seen", NULL,
                                    mark_seen_action);
   gtk_widget_class_install_action (widget_class, "win.mark-all-seen", NULL,

@@ -30,6 +30,9 @@ struct _PopcheckWindow
   /* The row context menu, and the message it was opened for. */
   GtkWidget            *row_menu;
   PopcheckMessage      *menu_message;
+  /* A click in the folded list opens the preview once it has selected. */
+  guint                 open_clicked_id;
+  guint                 update_panes_id;
   /* The new message whose preview is on screen, until it counts as seen. */
   PopcheckMessage      *seen_pending;
   guint                 seen_timeout_id;
@@ -42,6 +45,10 @@ struct _PopcheckWindow
   GtkFlattenListModel  *flattened;
   GtkCustomFilter      *pending_filter;
   GtkFilterListModel   *visible;
+  /* What the search looks for, case-folded; NULL without a search. */
+  char                 *search_key;
+  GtkCustomFilter      *search_filter;
+  GtkFilterListModel   *matching;
   GtkSortListModel     *sorted;
   GtkMultiSelection    *selection;
 
@@ -58,12 +65,19 @@ struct _PopcheckWindow
 
   AdwToastOverlay      *toast_overlay;
   AdwWindowTitle       *window_title;
+  GtkWidget            *back_button;
+  GtkWidget            *check_button;
+  GtkToggleButton      *search_button;
   GtkDropDown          *account_dropdown;
   GtkStack             *main_stack;
+  AdwLeaflet           *leaflet;
+  GtkSearchBar         *search_bar;
+  GtkSearchEntry       *search_entry;
   GtkListBox           *status_list;
   GtkStack             *list_stack;
   GtkListView          *list_view;
   AdwStatusPage        *empty_page;
+  AdwStatusPage        *no_matches_page;
   PopcheckPreview      *preview;
 };
 
@@ -73,6 +87,9 @@ struct _PopcheckWindow
 
 /* popcheck-window-actions.c */
 void               _popcheck_window_class_actions_init (GtkWidgetClass *widget_class);
+/* popcheck-window.c, for the actions */
+void               _popcheck_window_show_list        (PopcheckWindow *self);
+void               _popcheck_window_start_search     (PopcheckWindow *self);
 
 /* popcheck-window-menu.c: the context menu of the list's rows */
 void               _popcheck_window_class_menu_init  (GtkWidgetClass *widget_class);
@@ -107,8 +124,17 @@ PopcheckPreview   *popcheck_window_get_preview       (PopcheckWindow *self);
 GtkListView       *popcheck_window_get_list_view     (PopcheckWindow *self);
 /* "welcome", "messages" */
 const char        *popcheck_window_get_page          (PopcheckWindow *self);
-/* Within "messages": "list", or "empty" when no message is listed. */
+/* Within "messages": "list", "empty" when no message is listed, or
+ * "no-matches" when the search finds none of those listed. */
 const char        *popcheck_window_get_list_page     (PopcheckWindow *self);
+/* When the window is too narrow for both panes: the list or the preview. */
+gboolean           popcheck_window_get_folded        (PopcheckWindow *self);
+/* "list" or "preview": the pane on screen when folded. */
+const char        *popcheck_window_get_pane          (PopcheckWindow *self);
+/* Shows the preview of the selected message, over the list when folded. */
+void               popcheck_window_show_preview      (PopcheckWindow *self);
+/* Closes the search, so that every message is listed again. */
+void               popcheck_window_stop_search       (PopcheckWindow *self);
 /* The account filter: "All Accounts", then one item per account. */
 GtkDropDown       *popcheck_window_get_account_filter (PopcheckWindow *self);
 void               popcheck_window_show_account      (PopcheckWindow *self,

@@ -6,7 +6,8 @@
  *
  *   mailboxes of enabled accounts (or the one the account filter picked)
  *     → GtkFlattenListModel → GtkFilterListModel (hides pending deletes)
- *     → GtkSortListModel (newest first) → GtkMultiSelection → GtkListView
+ *     → GtkFilterListModel (the search) → GtkSortListModel (newest first)
+ *     → GtkMultiSelection → GtkListView
  *
  * so a check that changes a mailbox changes the list in place, and 10,000
  * messages cost 10,000 list items, not 10,000 widgets.
@@ -118,14 +119,21 @@ update_page (PopcheckWindow *self)
   GListModel *mailboxes = popcheck_checker_get_mailboxes (self->checker);
   guint n_accounts = g_list_model_get_n_items (mailboxes);
   guint n_visible = g_list_model_get_n_items (G_LIST_MODEL (self->visible));
+  guint n_matching = g_list_model_get_n_items (G_LIST_MODEL (self->matching));
   gboolean several = n_accounts > 1;
+  const char *list_page = "list";
+
+  /* "No Mail" is about the server; a search that finds nothing says so
+   * instead, so nobody thinks their mail has gone. */
+  if (n_visible == 0)
+    list_page = "empty";
+  else if (n_matching == 0)
+    list_page = "no-matches";
 
   gtk_stack_set_visible_child_name (self->main_stack,
                                     n_accounts == 0 ? "welcome" : "messages");
-  gtk_stack_set_visible_child_name (self->list_stack,
-                                    n_visible == 0 ? "empty" : "list");
+  gtk_stack_set_visible_child_name (self->list_stack, list_page);
   gtk_widget_set_visible (GTK_WIDGET (self->account_dropdown), several);
-  gtk_widget_set_visible (GTK_WIDGET (self->window_title), !several);
 
   if (several != self->several_accounts)
     {
@@ -140,7 +148,13 @@ update_title (PopcheckWindow *self)
   guint n_new = popcheck_checker_get_n_new (self->checker);
   g_autofree char *subtitle = NULL;
 
-  if (n_new > 0)
+  /* A narrow window's header bar has room for the count, not the words. */
+  if (n_new > 0 && self->leaflet != NULL && adw_leaflet_get_folded (self->leaflet))
+    /* Translators: the count of new messages under the title of a narrow
+     * window; keep it short */
+    subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u new", "%u new", n_new),
+                                n_new);
+  else if (n_new > 0)
     subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u new message",
                                              "%u new messages", n_new),
                                 n_new);
@@ -164,9 +178,19 @@ seen_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Folded, the window shows the list or the preview, not both. */
+static gboolean
+preview_on_screen (PopcheckWindow *self)
+{
+  return gtk_widget_get_mapped (GTK_WIDGET (self)) &&
+         (!adw_leaflet_get_folded (self->leaflet) ||
+          g_strcmp0 (adw_leaflet_get_visible_child_name (self->leaflet), "preview") == 0);
+}
+
 /* Seen by looking, as in other mail programs: a new message whose preview
  * stays on screen for a moment is seen; one passed over with the arrow
- * keys, or selected in a hidden window, is not. */
+ * keys, selected in a hidden window, or selected in a narrow window that
+ * shows only the list, is not. */
 static void
 watch_seen (PopcheckWindow  *self,
             PopcheckMessage *message)
@@ -178,7 +202,7 @@ watch_seen (PopcheckWindow  *self,
   g_clear_object (&self->seen_pending);
 
   if (message == NULL || !popcheck_message_get_is_new (message) ||
-      !gtk_widget_get_mapped (GTK_WIDGET (self)))
+      !preview_on_screen (self))
     return;
 
   self->seen_pending = g_object_ref (message);
@@ -239,6 +263,20 @@ update_selection (PopcheckWindow *self)
       popcheck_preview_set_message (self->preview, NULL, NULL);
       popcheck_preview_set_n_selected (self->preview, n_selected);
     }
+}
+
+/* The message whose preview shows, or NULL. */
+static PopcheckMessage *
+dup_single_selected (PopcheckWindow *self)
+{
+  g_autoptr(GtkBitset) selected =
+    gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+
+  if (gtk_bitset_get_size (selected) != 1)
+    return NULL;
+
+  return g_list_model_get_item (G_LIST_MODEL (self->selection),
+                                gtk_bitset_get_nth (selected, 0));
 }
 
 static void
@@ -451,6 +489,267 @@ account_selected_cb (GtkDropDown    *dropdown,
                                         G_LIST_MODEL (self->enabled_mailboxes));
       g_list_store_remove_all (self->one_mailbox);
     }
+}
+
+/* The panes */
+
+static void
+update_panes (PopcheckWindow *self)
+{
+  gboolean folded = adw_leaflet_get_folded (self->leaflet);
+  gboolean showing_preview =
+    g_strcmp0 (adw_leaflet_get_visible_child_name (self->leaflet), "preview") == 0;
+  g_autoptr(PopcheckMessage) message = NULL;
+
+  /* The template sets the leaflet up before the models exist. */
+  if (self->selection == NULL)
+    return;
+
+  message = dup_single_selected (self);
+  gtk_widget_set_visible (self->back_button, folded && showing_preview);
+  /* 360 pixels leave no room for these beside Back, Delete, the title,
+   * the menu and the window's own buttons; the menu and the keys (Ctrl+R,
+   * Ctrl+F) still do what they do. */
+  gtk_widget_set_visible (self->check_button, !folded);
+  gtk_widget_set_visible (GTK_WIDGET (self->search_button), !folded);
+  update_title (self);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.go-back",
+                                 folded && showing_preview);
+  /* Going back to the list, or unfolding, changes whether the preview
+   * is on screen, and so whether it is being looked at. */
+  watch_seen (self, message);
+}
+
+static gboolean
+update_panes_cb (gpointer user_data)
+{
+  PopcheckWindow *self = user_data;
+
+  self->update_panes_id = 0;
+  update_panes (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* The leaflet folds while it is laid out, after the header bar was: a
+ * button shown or hidden there now would be painted without a place. */
+static void
+leaflet_changed_cb (AdwLeaflet     *leaflet,
+                    GParamSpec     *pspec,
+                    PopcheckWindow *self)
+{
+  if (self->update_panes_id == 0)
+    self->update_panes_id = g_idle_add (update_panes_cb, self);
+}
+
+/* The list, as after Back: the selection stays, and so does the focus on
+ * its row, for the arrow keys to go on from there. */
+void
+_popcheck_window_show_list (PopcheckWindow *self)
+{
+  gboolean had_focus =
+    gtk_widget_get_focus_child (GTK_WIDGET (self->leaflet)) != NULL ||
+    gtk_widget_has_focus (self->back_button);
+
+  adw_leaflet_set_visible_child_name (self->leaflet, "list");
+  if (had_focus && g_strcmp0 (popcheck_window_get_list_page (self), "list") == 0)
+    gtk_widget_grab_focus (GTK_WIDGET (self->list_view));
+}
+
+void
+popcheck_window_show_preview (PopcheckWindow *self)
+{
+  g_return_if_fail (POPCHECK_IS_WINDOW (self));
+
+  adw_leaflet_set_visible_child_name (self->leaflet, "preview");
+}
+
+/* Folded, a message opened in the list (clicked, or Enter) shows its
+ * preview; the arrow keys only move through the list. */
+static void
+list_activate_cb (GtkListView    *list_view,
+                  guint           position,
+                  PopcheckWindow *self)
+{
+  if (gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->selection), position))
+    popcheck_window_show_preview (self);
+}
+
+static gboolean
+open_clicked_cb (gpointer user_data)
+{
+  PopcheckWindow *self = user_data;
+  g_autoptr(PopcheckMessage) message = NULL;
+
+  self->open_clicked_id = 0;
+  message = dup_single_selected (self);
+  if (message != NULL && adw_leaflet_get_folded (self->leaflet))
+    popcheck_window_show_preview (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* The row selects on release, after this handler (it runs first, in the
+ * capture phase): what the click selected is known once the event is
+ * handled.  A click with Ctrl or Shift picks several messages and stays
+ * in the list. */
+static void
+list_released_cb (GtkGestureClick *gesture,
+                  int              n_press,
+                  double           x,
+                  double           y,
+                  PopcheckWindow  *self)
+{
+  GdkModifierType state =
+    gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (gesture));
+
+  if ((state & (GDK_CONTROL_MASK | GDK_SHIFT_MASK)) != 0 ||
+      !adw_leaflet_get_folded (self->leaflet))
+    return;
+
+  if (self->open_clicked_id == 0)
+    self->open_clicked_id = g_idle_add (open_clicked_cb, self);
+}
+
+/* Alt+Left and Escape: the key is left to others when there is no way
+ * back. */
+static gboolean
+go_back_shortcut (GtkWidget *widget,
+                  GVariant  *args,
+                  gpointer   user_data)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+
+  /* Not the back button's state: that follows a moment later. */
+  if (!adw_leaflet_get_folded (self->leaflet) ||
+      g_strcmp0 (adw_leaflet_get_visible_child_name (self->leaflet), "preview") != 0)
+    return FALSE;
+
+  _popcheck_window_show_list (self);
+  return TRUE;
+}
+
+/* The search */
+
+/* Case-folded and in one normal form, so that "muller" finds neither
+ * more nor less than "Muller" does, and "é" finds both ways of writing
+ * it. */
+static char *
+search_fold (const char *text)
+{
+  g_autofree char *normalized = g_utf8_normalize (text, -1, G_NORMALIZE_ALL);
+
+  return normalized != NULL ? g_utf8_casefold (normalized, -1) : NULL;
+}
+
+static gboolean
+contains_key (const char *text,
+              const char *key)
+{
+  g_autofree char *folded = NULL;
+
+  if (text == NULL || *text == '\0')
+    return FALSE;
+
+  folded = search_fold (text);
+  return folded != NULL && strstr (folded, key) != NULL;
+}
+
+/* The sender as "Name <address>", so that either finds it. */
+static gboolean
+matches_search (gpointer item,
+                gpointer user_data)
+{
+  PopcheckWindow *self = user_data;
+  PopcheckMessage *message = item;
+
+  if (self->search_key == NULL)
+    return TRUE;
+
+  return contains_key (popcheck_message_get_from (message), self->search_key) ||
+         contains_key (popcheck_message_get_subject (message), self->search_key);
+}
+
+static void
+set_search_text (PopcheckWindow *self,
+                 const char     *text)
+{
+  g_autofree char *stripped = g_strstrip (g_strdup (text != NULL ? text : ""));
+  g_autofree char *key = NULL;
+  g_autofree char *description = NULL;
+  GtkFilterChange change = GTK_FILTER_CHANGE_DIFFERENT;
+
+  if (*stripped != '\0')
+    key = search_fold (stripped);
+  if (g_strcmp0 (key, self->search_key) == 0)
+    return;
+
+  /* A longer text finds fewer messages: only those are looked at again. */
+  if (key == NULL)
+    change = GTK_FILTER_CHANGE_LESS_STRICT;
+  else if (self->search_key == NULL || strstr (key, self->search_key) != NULL)
+    change = GTK_FILTER_CHANGE_MORE_STRICT;
+  else if (strstr (self->search_key, key) != NULL)
+    change = GTK_FILTER_CHANGE_LESS_STRICT;
+
+  g_free (self->search_key);
+  self->search_key = g_steal_pointer (&key);
+  if (self->search_filter == NULL || self->no_matches_page == NULL)
+    return;
+
+  /* The status page reads its description as markup. */
+  description = g_markup_printf_escaped (_("No sender or subject contains “%s”."), stripped);
+  adw_status_page_set_description (self->no_matches_page, description);
+  gtk_filter_changed (GTK_FILTER (self->search_filter), change);
+}
+
+static void
+search_changed_cb (GtkSearchEntry *entry,
+                   PopcheckWindow *self)
+{
+  set_search_text (self, gtk_editable_get_text (GTK_EDITABLE (entry)));
+}
+
+/* Closed (Escape, or the button), the search lists every message again,
+ * and the keys go back to the list. */
+static void
+search_mode_cb (GtkSearchBar   *search_bar,
+                GParamSpec     *pspec,
+                PopcheckWindow *self)
+{
+  /* Not while the window goes. */
+  if (self->search_entry == NULL || self->leaflet == NULL || self->list_view == NULL)
+    return;
+
+  if (gtk_search_bar_get_search_mode (search_bar))
+    {
+      adw_leaflet_set_visible_child_name (self->leaflet, "list");
+      return;
+    }
+
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+  set_search_text (self, NULL);
+  if (gtk_widget_get_mapped (GTK_WIDGET (self->list_view)))
+    gtk_widget_grab_focus (GTK_WIDGET (self->list_view));
+}
+
+void
+_popcheck_window_start_search (PopcheckWindow *self)
+{
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->main_stack)) ||
+      g_strcmp0 (popcheck_window_get_page (self), "messages") != 0)
+    return;
+
+  gtk_search_bar_set_search_mode (self->search_bar, TRUE);
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+void
+popcheck_window_stop_search (PopcheckWindow *self)
+{
+  g_return_if_fail (POPCHECK_IS_WINDOW (self));
+
+  gtk_search_bar_set_search_mode (self->search_bar, FALSE);
 }
 
 /* List items */
@@ -1127,8 +1426,11 @@ popcheck_window_constructed (GObject *object)
   self->pending_filter = gtk_custom_filter_new (not_pending, self, NULL);
   self->visible = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->flattened)),
                                              g_object_ref (GTK_FILTER (self->pending_filter)));
+  self->search_filter = gtk_custom_filter_new (matches_search, self, NULL);
+  self->matching = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->visible)),
+                                              g_object_ref (GTK_FILTER (self->search_filter)));
   sorter = GTK_SORTER (gtk_custom_sorter_new (newest_first, NULL, NULL));
-  self->sorted = gtk_sort_list_model_new (g_object_ref (G_LIST_MODEL (self->visible)), sorter);
+  self->sorted = gtk_sort_list_model_new (g_object_ref (G_LIST_MODEL (self->matching)), sorter);
   self->selection = gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->sorted)));
 
   row_factory = gtk_signal_list_item_factory_new ();
@@ -1141,6 +1443,8 @@ popcheck_window_constructed (GObject *object)
   g_signal_connect (self->selection, "selection-changed",
                     G_CALLBACK (selection_changed_cb), self);
   g_signal_connect (self->visible, "items-changed",
+                    G_CALLBACK (visible_items_changed_cb), self);
+  g_signal_connect (self->matching, "items-changed",
                     G_CALLBACK (visible_items_changed_cb), self);
   g_signal_connect (self->sorted, "items-changed",
                     G_CALLBACK (sorted_items_changed_cb), self);
@@ -1185,6 +1489,7 @@ popcheck_window_constructed (GObject *object)
   update_page (self);
   update_title (self);
   update_selection (self);
+  update_panes (self);
 }
 
 static void
@@ -1217,11 +1522,18 @@ popcheck_window_dispose (GObject *object)
   _popcheck_window_menu_dispose (self);
   if (self->visible != NULL)
     g_signal_handlers_disconnect_by_data (self->visible, self);
+  if (self->matching != NULL)
+    g_signal_handlers_disconnect_by_data (self->matching, self);
+  g_clear_handle_id (&self->open_clicked_id, g_source_remove);
+  g_clear_handle_id (&self->update_panes_id, g_source_remove);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), POPCHECK_TYPE_WINDOW);
 
   g_clear_object (&self->selection);
   g_clear_object (&self->sorted);
+  g_clear_object (&self->matching);
+  g_clear_object (&self->search_filter);
+  g_clear_pointer (&self->search_key, g_free);
   g_clear_object (&self->visible);
   g_clear_object (&self->pending_filter);
   g_clear_object (&self->flattened);
@@ -1313,12 +1625,28 @@ popcheck_window_class_init (PopcheckWindowClass *klass)
                                                "/org/example/PopCheck/popcheck-window.ui");
   gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, back_button);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, check_button);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, search_button);
   gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, account_dropdown);
   gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, search_bar);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, search_entry);
   gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, status_list);
   gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, list_stack);
   gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, list_view);
   gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, no_matches_page);
+  gtk_widget_class_bind_template_callback (widget_class, leaflet_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, list_activate_cb);
+  gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, search_mode_cb);
+
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Left, GDK_ALT_MASK,
+                                go_back_shortcut, NULL);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_Escape, 0,
+                                go_back_shortcut, NULL);
   gtk_widget_class_bind_template_child (widget_class, PopcheckWindow, preview);
 }
 
@@ -1337,6 +1665,20 @@ popcheck_window_init (PopcheckWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.mark-seen", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-delete", FALSE);
+
+  gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
+  g_object_bind_property (self->search_button, "active",
+                          self->search_bar, "search-mode-enabled",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  {
+    GtkGesture *click = gtk_gesture_click_new ();
+
+    gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_PRIMARY);
+    gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click),
+                                                GTK_PHASE_CAPTURE);
+    g_signal_connect (click, "released", G_CALLBACK (list_released_cb), self);
+    gtk_widget_add_controller (GTK_WIDGET (self->list_view), GTK_EVENT_CONTROLLER (click));
+  }
 
   /* Running in the background, closing the window only hides it: the
    * checker and the tray go on, and activating the application shows it
@@ -1401,6 +1743,22 @@ popcheck_window_get_list_page (PopcheckWindow *self)
   return gtk_stack_get_visible_child_name (self->list_stack);
 }
 
+gboolean
+popcheck_window_get_folded (PopcheckWindow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), FALSE);
+
+  return adw_leaflet_get_folded (self->leaflet);
+}
+
+const char *
+popcheck_window_get_pane (PopcheckWindow *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_WINDOW (self), NULL);
+
+  return adw_leaflet_get_visible_child_name (self->leaflet);
+}
+
 /* The account's line in the tray: only that account's messages, when
  * there are several. */
 void
@@ -1411,6 +1769,10 @@ popcheck_window_show_account (PopcheckWindow *self,
   guint n;
 
   g_return_if_fail (POPCHECK_IS_WINDOW (self));
+
+  /* All of the account's messages, not those a search left. */
+  popcheck_window_stop_search (self);
+  _popcheck_window_show_list (self);
 
   mailboxes = popcheck_checker_get_mailboxes (self->checker);
   n = g_list_model_get_n_items (mailboxes);

@@ -1,6 +1,7 @@
 #!/bin/sh
-# screenshots.sh: the main window, the preview and the preferences over the
-# demo mailbox, as PNG files to look at.
+# screenshots.sh: the main window (wide, and 360 pixels wide with the list
+# and with a preview), the preview and the preferences over the demo
+# mailbox, as PNG files to look at.
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #

@@ -1670,7 +1670,7 @@ test_rows (Fixture       *fixture,
 
   row = row_of_subject (fixture, subject);
   g_assert_nonnull (row);
-  g_assert_true (find_visible_label (row, popcheck_message_get_from (message)));
+  g_assert_true (find_visible_label (row, popcheck_message_get_from_name (message)));
   size = g_format_size (popcheck_message_get_size (message));
   g_assert_true (find_visible_label (row, size));
   /* With one account the row does not name it. */
@@ -2741,6 +2741,381 @@ test_check_none_enabled (Fixture       *fixture,
                                   "for one in Preferences."));
 }
 
+static gboolean
+label_is_cut (GtkWidget     *widget,
+              gconstpointer  data)
+{
+  return GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget) &&
+         *gtk_label_get_text (GTK_LABEL (widget)) != '\0' &&
+         pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (widget)));
+}
+
+/* Everything the header bar shows is whole: no title cut short, no button
+ * pushed past its edge. */
+static void
+assert_header_whole (Fixture *fixture)
+{
+  GtkWidget *header = find_widget_of_type (GTK_WIDGET (fixture->window), ADW_TYPE_HEADER_BAR);
+  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+  GtkWidget *cut;
+
+  g_assert_nonnull (header);
+  /* Once laid out again: a title that just changed may not be yet. */
+  WAIT_UNTIL ((cut = find_widget (header, label_is_cut, NULL, TRUE)) == NULL);
+
+  collect_descendants (header, GTK_TYPE_BUTTON, buttons);
+  collect_descendants (header, GTK_TYPE_MENU_BUTTON, buttons);
+  for (guint i = 0; i < buttons->len; i++)
+    {
+      GtkWidget *button = buttons->pdata[i];
+      graphene_rect_t bounds;
+
+      /* (One squeezed below its size is a GTK warning, fatal here.) */
+      if (!gtk_widget_get_mapped (button))
+        continue;
+      g_assert_true (gtk_widget_compute_bounds (button, header, &bounds));
+      g_assert_cmpfloat (bounds.origin.x, >=, 0);
+      g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, gtk_widget_get_width (header));
+    }
+}
+
+static gboolean
+is_named_button (GtkWidget     *widget,
+                 gconstpointer  name)
+{
+  return GTK_IS_BUTTON (widget) &&
+         gtk_test_accessible_check_property (GTK_ACCESSIBLE (widget),
+                                             GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                             name) == NULL;
+}
+
+static PopcheckMessage *
+selected_message (Fixture *fixture)
+{
+  g_autoptr(GtkBitset) selected =
+    gtk_selection_model_get_selection (popcheck_window_get_selection (fixture->window));
+
+  if (gtk_bitset_get_size (selected) != 1)
+    return NULL;
+
+  return listed (fixture, gtk_bitset_get_minimum (selected));
+}
+
+/* The window as the screen has it, its decorations included. */
+static int
+window_width (Fixture *fixture)
+{
+  return gdk_surface_get_width (gtk_native_get_surface (GTK_NATIVE (fixture->window)));
+}
+
+/* The window to the given width, as the screen has it. */
+static void
+resize (Fixture *fixture,
+        int      width)
+{
+  gint64 deadline = popcheck_test_deadline (TIMEOUT_SECONDS * 1000);
+
+  gtk_window_set_default_size (GTK_WINDOW (fixture->window), width, 640);
+  while (window_width (fixture) != width)
+    if (!popcheck_test_iterate (deadline))
+      g_error ("The window is %d pixels wide, not %d", window_width (fixture), width);
+}
+
+/* 360 pixels wide: the list alone; a message clicked shows its preview,
+ * and Back (the button, Alt+Left or Escape) returns to the list with the
+ * message still selected.  Wide: both side by side. */
+static void
+test_adaptive (Fixture       *fixture,
+               gconstpointer  data)
+{
+  GtkWindow *window = GTK_WINDOW (fixture->window);
+  PopcheckPreview *preview = popcheck_window_get_preview (fixture->window);
+  GtkWidget *list = GTK_WIDGET (popcheck_window_get_list_view (fixture->window));
+  const char *subject = "Café crème et crêpes à volonté";
+  PopcheckMessage *message;
+  GtkWidget *back;
+  GtkWidget *check;
+  int min_width;
+
+  /* A title with its subtitle, as with new mail. */
+  popcheck_test_demo_deliver (fixture->demo, fixture->user, "<narrow@example.org>",
+                              "Narrow news");
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 1 && mailbox_idle (fixture));
+  WAIT_UNTIL (*title_subtitle (fixture) != '\0');
+
+  /* Narrowed as by hand: the window folds before it gets that narrow. */
+  resize (fixture, 500);
+  WAIT_UNTIL (popcheck_window_get_folded (fixture->window));
+  /* Folded, Check Now leaves the header bar for the menu. */
+  check = find_widget (GTK_WIDGET (fixture->window), is_named_button, "Check now", FALSE);
+  g_assert_nonnull (check);
+  WAIT_UNTIL (!gtk_widget_get_visible (check));
+  /* The count of new mail, without the words that would not fit. */
+  WAIT_UNTIL (g_str_has_suffix (title_subtitle (fixture), " new"));
+  resize (fixture, 360);
+  /* Nothing squeezed below its size. */
+  gtk_widget_measure (gtk_window_get_child (window), GTK_ORIENTATION_HORIZONTAL, -1,
+                      &min_width, NULL, NULL, NULL);
+  WAIT_UNTIL (gtk_widget_get_width (gtk_window_get_child (window)) <= 360);
+  g_assert_cmpint (gtk_widget_get_width (gtk_window_get_child (window)), >=, min_width);
+  g_assert_cmpstr (popcheck_window_get_pane (fixture->window), ==, "list");
+  WAIT_UNTIL (gtk_widget_get_mapped (list) && !gtk_widget_get_mapped (GTK_WIDGET (preview)));
+  back = find_widget (GTK_WIDGET (fixture->window), is_named_button, "Back", FALSE);
+  g_assert_nonnull (back);
+  g_assert_false (gtk_widget_get_visible (back));
+  assert_header_whole (fixture);
+
+  /* A click opens the message. */
+  message = listed (fixture, position_of_subject (fixture, subject));
+  click_widget (row_of_subject (fixture, subject), 1);
+  WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "preview") == 0);
+  g_assert_true (selected_message (fixture) == message);
+  g_assert_true (popcheck_preview_get_message (preview) == message);
+  WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (preview)) && gtk_widget_get_mapped (back));
+  WAIT_UNTIL (!gtk_widget_get_mapped (list));
+  assert_header_whole (fixture);
+
+  /* The button goes back, with the same message selected. */
+  click_widget (back, 1);
+  WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "list") == 0);
+  g_assert_true (selected_message (fixture) == message);
+  WAIT_UNTIL (!gtk_widget_get_visible (back));
+
+  /* So do Alt+Left and Escape; Enter on a row opens it. */
+  WAIT_UNTIL (has_focus (window));
+  click_widget (row_of_subject (fixture, subject), 1);
+  WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "preview") == 0);
+  PRESS (window, XK_Alt_L, XK_Left);
+  WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "list") == 0);
+  g_assert_true (selected_message (fixture) == message);
+  WAIT_UNTIL (gtk_widget_get_mapped (list) && focus_in (window));
+  gtk_widget_grab_focus (row_of_subject (fixture, subject));
+  PRESS (window, XK_Return);
+  WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "preview") == 0);
+  PRESS (window, XK_Escape);
+  WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "list") == 0);
+  g_assert_true (selected_message (fixture) == message);
+
+  /* The arrow keys move through the list and stay there. */
+  WAIT_UNTIL (focus_in (window));
+  gtk_widget_grab_focus (row_of_subject (fixture, subject));
+  PRESS (window, XK_Down);
+  WAIT_UNTIL (selected_message (fixture) != message);
+  g_assert_cmpstr (popcheck_window_get_pane (fixture->window), ==, "list");
+
+  /* Delete and Undo from the preview: the next message takes its place
+   * there, and comes back. */
+  popcheck_window_set_undo_timeout (fixture->window, 60);
+  click_widget (row_of_subject (fixture, subject), 1);
+  WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "preview") == 0 &&
+              selected_message (fixture) == message);
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.delete", NULL);
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+  g_assert_nonnull (selected_message (fixture));
+  g_assert_true (popcheck_preview_get_message (preview) == selected_message (fixture));
+  g_assert_cmpstr (popcheck_window_get_pane (fixture->window), ==, "preview");
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.undo-delete", NULL);
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES + 1);
+
+  /* Wide: both, side by side, and no way back to go. */
+  resize (fixture, 1000);
+  WAIT_UNTIL (!popcheck_window_get_folded (fixture->window));
+  WAIT_UNTIL (gtk_widget_get_mapped (list) && gtk_widget_get_mapped (GTK_WIDGET (preview)));
+  WAIT_UNTIL (!gtk_widget_get_visible (back) && gtk_widget_get_visible (check));
+  WAIT_UNTIL (g_str_has_suffix (title_subtitle (fixture), " new message") ||
+              g_str_has_suffix (title_subtitle (fixture), " new messages"));
+  {
+    graphene_rect_t list_bounds, preview_bounds;
+
+    g_assert_true (gtk_widget_compute_bounds (list, GTK_WIDGET (window), &list_bounds));
+    g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (preview), GTK_WIDGET (window),
+                                              &preview_bounds));
+    g_assert_cmpfloat (list_bounds.origin.x + list_bounds.size.width, <=,
+                       preview_bounds.origin.x);
+    g_assert_cmpfloat (list_bounds.size.width, >=, 300);
+  }
+  assert_header_whole (fixture);
+}
+
+/* A second account with the sample mail, checked and listed. */
+static PopcheckAccount *
+add_second_account (Fixture    *fixture,
+                    const char *name)
+{
+  g_autofree char *user = g_ascii_strdown (name, -1);
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+
+  popcheck_test_demo_add_user (fixture->demo, user, "second-pw", FALSE);
+  account = add_account (fixture, name, user, "second-pw");
+  mailbox = popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                          popcheck_account_get_id (account));
+  WAIT_UNTIL (popcheck_mailbox_get_last_check (mailbox) != NULL &&
+              n_listed (fixture) == 2 * N_SAMPLES);
+  return account;
+}
+
+/* The list names the sender, with the address in a tooltip (or the
+ * address alone, without a name); the account only when there are
+ * several. */
+static void
+test_sender_name (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const char *subject = "Café crème et crêpes à volonté";
+  PopcheckAccount *second;
+  GtkWidget *row;
+  GtkLabel *name;
+
+  row = row_of_subject (fixture, subject);
+  name = find_label_prefix (row, "Renée Dupré");
+  g_assert_nonnull (name);
+  g_assert_cmpstr (gtk_label_get_text (name), ==, "Renée Dupré");
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (name)), ==, "chef@bistro.example");
+  g_assert_false (find_visible_label (row, "Renée Dupré <chef@bistro.example>"));
+  g_assert_false (find_visible_label (row, "Demo"));
+
+  /* No name: the address, and no tooltip that says it again. */
+  {
+    const char *top = "From: bare@example.org\r\nSubject: Bare\r\n\r\nText\r\n";
+    g_autoptr(GBytes) bytes = g_bytes_new_static (top, strlen (top));
+    g_autoptr(PopcheckMessage) bare = popcheck_message_new_from_top ("bare", 100, 1, bytes, 10);
+    GtkWidget *bare_row = g_object_ref_sink (popcheck_message_row_new ());
+    GtkLabel *label;
+
+    popcheck_message_row_set_message (POPCHECK_MESSAGE_ROW (bare_row), bare);
+    label = find_label_prefix (bare_row, "bare@");
+    g_assert_nonnull (label);
+    g_assert_cmpstr (gtk_label_get_text (label), ==, "bare@example.org");
+    g_assert_null (gtk_widget_get_tooltip_text (GTK_WIDGET (label)));
+    g_object_unref (bare_row);
+  }
+
+  /* A second account: each row names its own. */
+  second = add_second_account (fixture, "Second");
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (popcheck_window_get_list_view (fixture->window)),
+                                  "Second"));
+  g_assert_true (find_visible_label (GTK_WIDGET (popcheck_window_get_list_view (fixture->window)),
+                                     "Demo"));
+
+  /* One again: the badge goes.  (The account leaves the list at once;
+   * its password is removed later.) */
+  popcheck_account_list_remove_async (popcheck_application_get_accounts (fixture->app),
+                                      second, NULL, NULL, NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES);
+  WAIT_UNTIL (!find_visible_label (GTK_WIDGET (popcheck_window_get_list_view (fixture->window)),
+                                   "Demo"));
+}
+
+static GtkEditable *
+search_entry (Fixture *fixture)
+{
+  return GTK_EDITABLE (find_widget_of_type (GTK_WIDGET (fixture->window),
+                                            GTK_TYPE_SEARCH_ENTRY));
+}
+
+/* Text typed into the search entry, which has the focus, and Escape
+ * there.  (Under Xvfb, keys sent through XTEST reach the window's
+ * shortcuts but not the text of an entry, so the entry gets them as its
+ * own key handling would give them.) */
+static void
+type_search (Fixture    *fixture,
+             const char *text)
+{
+  GtkWidget *focus = gtk_window_get_focus (GTK_WINDOW (fixture->window));
+  int position = -1;
+
+  g_assert_nonnull (focus);
+  g_assert_true (gtk_widget_is_ancestor (focus, GTK_WIDGET (search_entry (fixture))));
+  position = strlen (gtk_editable_get_text (search_entry (fixture)));
+  gtk_editable_insert_text (search_entry (fixture), text, -1, &position);
+}
+
+static void
+escape_search (Fixture *fixture)
+{
+  GtkWidget *focus = gtk_window_get_focus (GTK_WINDOW (fixture->window));
+
+  g_assert_nonnull (focus);
+  g_assert_true (gtk_widget_is_ancestor (focus, GTK_WIDGET (search_entry (fixture))));
+  g_signal_emit_by_name (search_entry (fixture), "stop-search");
+}
+
+/* Ctrl+F searches sender and subject, together with the account filter;
+ * Escape lists everything again; a search that finds nothing says so. */
+static void
+test_search (Fixture       *fixture,
+             gconstpointer  data)
+{
+  GtkWindow *window = GTK_WINDOW (fixture->window);
+  GtkWidget *bar = find_widget_of_type (GTK_WIDGET (window), GTK_TYPE_SEARCH_BAR);
+  PopcheckAccount *second;
+
+  g_assert_nonnull (bar);
+  g_assert_false (gtk_search_bar_get_search_mode (GTK_SEARCH_BAR (bar)));
+
+  /* By the sender's name. */
+  WAIT_UNTIL (has_focus (window));
+  PRESS (window, XK_Control_L, XK_f);
+  WAIT_UNTIL (gtk_search_bar_get_search_mode (GTK_SEARCH_BAR (bar)) &&
+              GTK_IS_TEXT (gtk_window_get_focus (window)));
+  type_search (fixture, "dupr");
+  WAIT_UNTIL (n_listed (fixture) == 1);
+  g_assert_cmpstr (popcheck_message_get_subject (listed (fixture, 0)), ==,
+                   "Café crème et crêpes à volonté");
+
+  /* Escape: every message again, and an empty search. */
+  escape_search (fixture);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES);
+  WAIT_UNTIL (!gtk_search_bar_get_search_mode (GTK_SEARCH_BAR (bar)));
+  g_assert_cmpstr (gtk_editable_get_text (search_entry (fixture)), ==, "");
+
+  /* By the sender's address, and by the subject, whatever the case. */
+  WAIT_UNTIL (has_focus (window));
+  PRESS (window, XK_Control_L, XK_f);
+  WAIT_UNTIL (GTK_IS_TEXT (gtk_window_get_focus (window)));
+  type_search (fixture, "bistro.example");
+  WAIT_UNTIL (n_listed (fixture) == 1);
+  escape_search (fixture);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES);
+  WAIT_UNTIL (has_focus (window));
+  PRESS (window, XK_Control_L, XK_f);
+  WAIT_UNTIL (GTK_IS_TEXT (gtk_window_get_focus (window)));
+  type_search (fixture, "abc123");
+  WAIT_UNTIL (n_listed (fixture) == 1);
+  g_assert_cmpstr (popcheck_message_get_subject (listed (fixture, 0)), ==,
+                   "Your booking ABC123 is confirmed");
+  g_assert_cmpstr (popcheck_window_get_list_page (fixture->window), ==, "list");
+
+  /* Nothing found: said in words, not "No Mail". */
+  type_search (fixture, "zz");
+  WAIT_UNTIL (n_listed (fixture) == 0);
+  g_assert_cmpstr (popcheck_window_get_list_page (fixture->window), ==, "no-matches");
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (window), "No Matching Messages"));
+  g_assert_true (find_visible_label (GTK_WIDGET (window),
+                                     "No sender or subject contains “abc123zz”."));
+  g_assert_false (gtk_widget_get_mapped (find_widget (GTK_WIDGET (window), shows_text,
+                                                      "No Mail", FALSE)));
+  escape_search (fixture);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES);
+  g_assert_cmpstr (popcheck_window_get_list_page (fixture->window), ==, "list");
+
+  /* With a second account, the search and the account filter combine. */
+  second = add_second_account (fixture, "Other");
+  WAIT_UNTIL (has_focus (window));
+  PRESS (window, XK_Control_L, XK_f);
+  WAIT_UNTIL (GTK_IS_TEXT (gtk_window_get_focus (window)));
+  type_search (fixture, "abc123");
+  WAIT_UNTIL (n_listed (fixture) == 2);
+  select_account (fixture, "Other");
+  g_assert_cmpuint (n_listed (fixture), ==, 1);
+  g_assert_cmpstr (popcheck_window_get_message_account_id (fixture->window, listed (fixture, 0)),
+                   ==, popcheck_account_get_id (second));
+  select_account (fixture, "All Accounts");
+  g_assert_cmpuint (n_listed (fixture), ==, 2);
+}
+
 /* With no account: the welcome page; "Try the Demo Mailbox" starts the
  * demo server and shows its messages. */
 static void
@@ -2771,8 +3146,9 @@ test_try_demo (Fixture       *fixture,
    * cannot do without running it: run_isolated_full() stops it. */
 }
 
-/* --screenshot DIR: the window, the preview and the preferences over the
- * demo mailbox as PNG files, for a person to look at (tests/screenshots.sh). */
+/* --screenshot DIR: the window (wide, and 360 pixels wide with the list
+ * and with a preview), the preview and the preferences over the demo
+ * mailbox as PNG files, for a person to look at (tests/screenshots.sh). */
 static void
 save_widget (GtkWidget  *widget,
              const char *dir,
@@ -2805,8 +3181,28 @@ take_screenshots (const char *dir)
 
   fixture_setup (&fixture, NULL);
   window = fixture.window;
-  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
+  /* A phone's width: the list alone, then the preview over it.  (First:
+   * once it has shown a message, the preview asks for a few pixels more
+   * than 360.) */
+  resize (&fixture, 500);
+  {
+    gint64 deadline = popcheck_test_deadline (TIMEOUT_SECONDS * 1000);
+
+    while (!popcheck_window_get_folded (window))
+      if (!popcheck_test_iterate (deadline))
+        g_error ("The window did not fold");
+  }
+  spin (500);
+  resize (&fixture, 360);
+  spin (1500);
   select_subject (&fixture, "Café crème et crêpes à volonté");
+  spin (1500);
+  save_widget (GTK_WIDGET (window), dir, "narrow-list.png");
+  popcheck_window_show_preview (window);
+  spin (1500);
+  save_widget (GTK_WIDGET (window), dir, "narrow-preview.png");
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
   spin (1500);
   save_widget (GTK_WIDGET (window), dir, "main-window.png");
   save_widget (GTK_WIDGET (popcheck_window_get_preview (window)), dir, "preview.png");
@@ -2998,6 +3394,9 @@ main (int   argc,
   add_test ("/window/undo-focus", test_undo_focus, run_isolated);
   add_test ("/window/check-nothing", test_check_nothing, run_isolated_bare);
   add_test ("/window/check-none-enabled", test_check_none_enabled, run_isolated);
+  add_test ("/window/adaptive", test_adaptive, run_isolated);
+  add_test ("/window/sender-name", test_sender_name, run_isolated);
+  add_test ("/window/search", test_search, run_isolated);
   add_test ("/window/try-demo", test_try_demo, run_isolated_bare);
 
   return g_test_run ();
