@@ -1373,16 +1373,29 @@ popcheck_window_map (GtkWidget *widget)
 
 /* As the window's help overlay, the shortcuts window shows the keys the
  * application binds to each action (it looks them up through the window
- * it belongs to); made on its own, it would show none. */
+ * it belongs to); made on its own, it would show none.  It looks them up
+ * when it is set, so only once the window has its application: before,
+ * it would find none and wait for a "keys-changed" that may never come. */
 static void
 set_up_shortcuts_window (PopcheckWindow *self)
 {
   g_autoptr(GtkBuilder) builder = NULL;
 
+  if (gtk_window_get_application (GTK_WINDOW (self)) == NULL)
+    return;
+
   builder = gtk_builder_new_from_resource ("/org/example/PopCheck/popcheck-shortcuts-window.ui");
   gtk_application_window_set_help_overlay (
     GTK_APPLICATION_WINDOW (self),
     GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "shortcuts_window")));
+}
+
+static void
+application_changed_cb (PopcheckWindow *self,
+                        GParamSpec     *pspec,
+                        gpointer        user_data)
+{
+  set_up_shortcuts_window (self);
 }
 
 static void
@@ -1411,6 +1424,8 @@ popcheck_window_constructed (GObject *object)
 
   G_OBJECT_CLASS (popcheck_window_parent_class)->constructed (object);
 
+  g_signal_connect (self, "notify::application",
+                    G_CALLBACK (application_changed_cb), NULL);
   set_up_shortcuts_window (self);
 
   g_assert (POPCHECK_IS_CHECKER (checker));

@@ -1192,6 +1192,20 @@ test_shortcuts (Fixture       *fixture,
   g_autoptr(GPtrArray) entries = g_ptr_array_new ();
   const char *ui;
   GtkWindow *shortcuts;
+  g_autoptr(GPtrArray) fresh_entries = g_ptr_array_new ();
+  PopcheckWindow *fresh;
+  GtkShortcutsWindow *overlay;
+
+  /* A new window's shortcuts window shows the keys at once, before
+   * anything in the window changes (the window gets its application
+   * only after it is made). */
+  fresh = popcheck_window_new (GTK_APPLICATION (fixture->app),
+                               popcheck_application_get_checker (fixture->app));
+  overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (fresh));
+  g_assert_nonnull (overlay);
+  collect_descendants (GTK_WIDGET (overlay), GTK_TYPE_SHORTCUTS_SHORTCUT, fresh_entries);
+  g_assert_true (shortcut_shows (fresh_entries, "app.check-now", "<Control>r"));
+  gtk_window_destroy (GTK_WINDOW (fresh));
 
   shortcuts_ui = g_resources_lookup_data ("/org/example/PopCheck/popcheck-shortcuts-window.ui",
                                           0, NULL);
