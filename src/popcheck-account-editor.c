@@ -588,6 +588,8 @@ ask_about_certificate (PopcheckAccountEditor *self,
                                               ? GTK_WINDOW (root) : NULL,
                                             NULL, info,
                                             self->pinned_fingerprint);
+  popcheck_certificate_dialog_set_host (POPCHECK_CERTIFICATE_DIALOG (dialog),
+                                        popcheck_connection_test_get_host (self->test));
   g_signal_connect_object (dialog, "trusted",
                            G_CALLBACK (certificate_trusted_cb), self,
                            G_CONNECT_SWAPPED);

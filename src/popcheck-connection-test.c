@@ -577,6 +577,14 @@ popcheck_connection_test_run_finish (PopcheckConnectionTest *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+const char *
+popcheck_connection_test_get_host (PopcheckConnectionTest *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_CONNECTION_TEST (self), NULL);
+
+  return self->host;
+}
+
 guint16
 popcheck_connection_test_get_port (PopcheckConnectionTest *self)
 {
@@ -657,12 +665,19 @@ security_label (Pop3Security security)
     }
 }
 
-static char *
-format_date (GDateTime *date)
+/* ISO 8601 in UTC: the same in every language and time zone, so that a
+ * date read from the certificate dialog matches the report and what a
+ * provider publishes. */
+char *
+popcheck_connection_test_format_date (GDateTime *date)
 {
+  g_autoptr(GDateTime) utc = NULL;
+
   if (date == NULL)
     return g_strdup (_("unknown"));
-  return g_date_time_format (date, "%Y-%m-%d %H:%M UTC");
+
+  utc = g_date_time_to_utc (date);
+  return g_date_time_format (utc, "%Y-%m-%d %H:%M UTC");
 }
 
 char *
@@ -685,8 +700,8 @@ popcheck_connection_test_format_report (PopcheckConnectionTest *self)
 
   if (self->tls_info != NULL)
     {
-      g_autofree char *from = format_date (self->tls_info->not_before);
-      g_autofree char *until = format_date (self->tls_info->not_after);
+      g_autofree char *from = popcheck_connection_test_format_date (self->tls_info->not_before);
+      g_autofree char *until = popcheck_connection_test_format_date (self->tls_info->not_after);
 
       g_string_append_printf (report, _("TLS version: %s, cipher suite %s"),
                               pop3_tls_protocol_to_string (

@@ -1452,6 +1452,92 @@ test_certificate_changed (Fixture       *fixture,
                    fixture->demo->fingerprint);
 }
 
+/* Every line of a wrapped fingerprint but the last ends with a colon: a
+ * byte is never split over two lines. */
+static void
+assert_breaks_between_bytes (PangoLayout *layout)
+{
+  const char *text = pango_layout_get_text (layout);
+  GSList *lines = pango_layout_get_lines_readonly (layout);
+
+  g_assert_cmpuint (g_slist_length (lines), >, 1);
+  for (GSList *l = lines; l->next != NULL; l = l->next)
+    {
+      PangoLayoutLine *line = l->data;
+
+      g_assert_cmpint (line->length, >, 0);
+      g_assert_cmpint (text[line->start_index + line->length - 1], ==, ':');
+    }
+}
+
+/* A certificate made out to another server: the mismatch in words, and
+ * trusting it destructive and never the default; the fingerprint wraps
+ * between bytes only, and the dates read the same everywhere. */
+static void
+test_certificate_mismatch (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(Pop3TlsInfo) info = g_new0 (Pop3TlsInfo, 1);
+  g_autoptr(GString) fingerprint = g_string_new (NULL);
+  g_autoptr(GDateTime) from_utc = g_date_time_new_utc (2026, 3, 1, 8, 5, 0);
+  g_autoptr(GTimeZone) zone = g_time_zone_new_identifier ("+05:30");
+  g_autoptr(GDateTime) until_elsewhere = g_date_time_new (zone, 2027, 3, 1, 4, 0, 0);
+  g_autoptr(PangoLayout) narrower = NULL;
+  g_autoptr(PopcheckAccountList) accounts = NULL;
+  PopcheckAccount *account;
+  GtkWindow *dialog;
+  GtkLabel *label;
+
+  for (guint i = 0; i < 32; i++)
+    g_string_append_printf (fingerprint, i ? ":%02X" : "%02X", (i * 37 + 11) & 0xff);
+  info->errors = G_TLS_CERTIFICATE_UNKNOWN_CA | G_TLS_CERTIFICATE_BAD_IDENTITY;
+  info->subject = g_strdup ("CN=mail.elsewhere.example");
+  info->issuer = g_strdup ("CN=mail.elsewhere.example");
+  info->fingerprint = g_strdup (fingerprint->str);
+  info->not_before = g_date_time_ref (from_utc);
+  info->not_after = g_date_time_ref (until_elsewhere);
+
+  accounts = popcheck_account_list_new ();
+  account = popcheck_account_list_add (accounts, "Elsewhere", NULL);
+  popcheck_account_set_host (account, "pop.example.com");
+  dialog = popcheck_certificate_dialog_new (NULL, account, info, NULL);
+  gtk_window_present (dialog);
+
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "The Certificate Is for Another Server");
+  g_assert_true (g_str_has_prefix (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)),
+                                   "You asked for pop.example.com, but the certificate it "
+                                   "showed is made out to “CN=mail.elsewhere.example”."));
+  g_assert_cmpint (adw_message_dialog_get_response_appearance (ADW_MESSAGE_DIALOG (dialog),
+                                                               "trust"),
+                   ==, ADW_RESPONSE_DESTRUCTIVE);
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "cancel");
+  g_assert_cmpstr (adw_message_dialog_get_close_response (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "cancel");
+
+  /* One format, in UTC, whatever the certificate's zone. */
+  g_assert_true (find_visible_label (GTK_WIDGET (dialog),
+                                     "2026-03-01 08:05 UTC to 2027-02-28 22:30 UTC"));
+
+  /* The text is the fingerprint itself, so that a copy compares equal;
+   * on screen and at any width, lines end only after a colon. */
+  label = GTK_LABEL (find_widget (GTK_WIDGET (dialog), shows_text, fingerprint->str, TRUE));
+  g_assert_nonnull (label);
+  WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (label)) &&
+              pango_layout_get_line_count (gtk_label_get_layout (label)) > 1);
+  assert_breaks_between_bytes (gtk_label_get_layout (label));
+  narrower = pango_layout_copy (gtk_label_get_layout (label));
+  for (int width = 60; width < 400; width += 17)
+    {
+      pango_layout_set_width (narrower, width * PANGO_SCALE);
+      assert_breaks_between_bytes (narrower);
+    }
+
+  gtk_window_destroy (dialog);
+}
+
 static GtkWidget *
 row_of_subject (Fixture    *fixture,
                 const char *subject)
@@ -2359,6 +2445,7 @@ main (int   argc,
   g_test_add_data_func ("/window/fix-password", test_fix_password, run_isolated);
   g_test_add_data_func ("/window/certificate-changed", test_certificate_changed,
                         run_isolated);
+  g_test_add_func ("/window/certificate-mismatch", test_certificate_mismatch);
   g_test_add_data_func ("/window/delete-several", test_delete_several, run_isolated);
   g_test_add_data_func ("/window/rows", test_rows, run_isolated);
   g_test_add_data_func ("/window/without-headers", test_without_headers, run_isolated);
