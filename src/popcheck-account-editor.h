@@ -27,4 +27,9 @@ GtkWidget       *popcheck_account_editor_new         (PopcheckAccountList   *acc
 PopcheckAccount *popcheck_account_editor_get_account (PopcheckAccountEditor *self);
 gboolean         popcheck_account_editor_get_busy    (PopcheckAccountEditor *self);
 
+/* Says beside the password what went wrong with it (the last check's
+ * words) and puts the focus there. */
+void             popcheck_account_editor_show_password_problem (PopcheckAccountEditor *self,
+                                                                const char            *problem);
+
 G_END_DECLS

@@ -773,6 +773,45 @@ popcheck_connection_test_format_report (PopcheckConnectionTest *self)
   return g_string_free (g_steal_pointer (&report), FALSE);
 }
 
+char *
+popcheck_connection_test_format_summary (PopcheckConnectionTest *self)
+{
+  const char *version = NULL;
+
+  g_return_val_if_fail (POPCHECK_IS_CONNECTION_TEST (self), NULL);
+
+  if (self->tls_info != NULL)
+    version = pop3_tls_protocol_to_string (self->tls_info->protocol_version);
+
+  switch (current_candidate (self)->security)
+    {
+    case POP3_SECURITY_TLS:
+      /* Translators: "Connected securely with TLS 1.3, signed in as
+       * jane@example.com." */
+      return g_strdup_printf (_("Connected securely with %s, signed in as %s."),
+                              version ? version : _("TLS"), self->user);
+    case POP3_SECURITY_STARTTLS:
+      /* Translators: "Connected securely with STARTTLS (TLS 1.3), signed
+       * in as jane@example.com." */
+      return g_strdup_printf (_("Connected securely with STARTTLS (%s), signed in as %s."),
+                              version ? version : _("TLS"), self->user);
+    case POP3_SECURITY_NONE:
+    default:
+      return g_strdup_printf (_("Connected without encryption, signed in as %s."),
+                              self->user);
+    }
+}
+
+gboolean
+popcheck_connection_test_get_offers_starttls (PopcheckConnectionTest *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_CONNECTION_TEST (self), FALSE);
+
+  /* RFC 2595 section 4: STLS in the CAPA list. */
+  return self->capabilities != NULL &&
+         g_strv_contains ((const char * const *) self->capabilities, "STLS");
+}
+
 /* What to look at in the settings, for each kind of failure; the details
  * are the engine's or the server's words, said once. */
 char *

@@ -69,6 +69,12 @@ const char * const *popcheck_connection_test_get_sasl_methods (PopcheckConnectio
 guint         popcheck_connection_test_get_message_count  (PopcheckConnectionTest *self);
 guint64       popcheck_connection_test_get_mailbox_size   (PopcheckConnectionTest *self);
 
+/* One line for a successful run: how secure the connection was and who
+ * signed in ("Connected securely with TLS 1.3, signed in as jane"). */
+char         *popcheck_connection_test_format_summary     (PopcheckConnectionTest *self);
+/* The server listed STLS: an unencrypted account could use STARTTLS. */
+gboolean      popcheck_connection_test_get_offers_starttls (PopcheckConnectionTest *self);
+
 /* The report of a successful run, translated, one fact a line. */
 char         *popcheck_connection_test_format_report      (PopcheckConnectionTest *self);
 

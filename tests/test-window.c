@@ -1219,6 +1219,18 @@ test_preferences_remove (Fixture       *fixture,
   gtk_window_destroy (preferences);
 }
 
+/* Opens the details of a successful test. */
+static gboolean
+details_opened (GtkWidget *editor)
+{
+  GtkWidget *expander = find_widget_of_type (editor, GTK_TYPE_EXPANDER);
+
+  if (expander == NULL || !gtk_widget_get_visible (expander))
+    return FALSE;
+  gtk_expander_set_expanded (GTK_EXPANDER (expander), TRUE);
+  return TRUE;
+}
+
 /* The account editor's "Test Connection" runs a real session. */
 static void
 test_editor_test_connection (Fixture       *fixture,
@@ -1245,7 +1257,8 @@ test_editor_test_connection (Fixture       *fixture,
   g_assert_true (popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
   WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
   /* The report: where it connected, the server's greeting, TLS. */
-  WAIT_UNTIL ((report = find_label_prefix (editor, "Connected to ")) != NULL);
+  WAIT_UNTIL (details_opened (editor) &&
+              (report = find_label_prefix (editor, "Connected to ")) != NULL);
   g_assert_nonnull (report);
   g_assert_nonnull (strstr (gtk_label_get_text (report), "Server greeting: +OK"));
   g_assert_nonnull (strstr (gtk_label_get_text (report), "SHA-256 fingerprint: "));
@@ -1331,7 +1344,7 @@ test_editor_add_account (Fixture       *fixture,
                    ==, fixture->demo->fingerprint);
   g_assert_true (find_visible_label (GTK_WIDGET (dialog), fixture->demo->fingerprint));
   respond ("trust");
-  WAIT_UNTIL (find_label_prefix (editor, "Connected to ") != NULL);
+  WAIT_UNTIL (details_opened (editor) && find_label_prefix (editor, "Connected to ") != NULL);
 
   gtk_widget_activate_action (editor, "editor.save", NULL);
   WAIT_UNTIL (g_list_model_get_n_items (G_LIST_MODEL (accounts)) == 2);
@@ -1348,6 +1361,285 @@ test_editor_add_account (Fixture       *fixture,
   WAIT_UNTIL (n_listed (fixture) == 2 * N_SAMPLES);
   /* The account's name is text in the preferences list, not markup. */
   WAIT_UNTIL (find_visible_label (GTK_WIDGET (preferences), "Second <&>"));
+  gtk_window_destroy (preferences);
+}
+
+/* An editor for a new account in a window of its own, without the
+ * preferences around it. */
+static GtkWidget *
+standalone_editor (GtkWindow           **window_out,
+                   PopcheckAccountList  *accounts)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *editor = popcheck_account_editor_new (accounts, NULL);
+
+  gtk_window_set_child (GTK_WINDOW (window), editor);
+  gtk_window_present (GTK_WINDOW (window));
+  *window_out = GTK_WINDOW (window);
+
+  return editor;
+}
+
+static const char *
+row_subtitle (GtkWidget  *widget,
+              const char *title)
+{
+  return adw_action_row_get_subtitle (ADW_ACTION_ROW (row_titled (widget, title)));
+}
+
+static const char *
+row_text (GtkWidget  *widget,
+          const char *title)
+{
+  return gtk_editable_get_text (GTK_EDITABLE (row_titled (widget, title)));
+}
+
+/* The Security row says what each choice means; the port follows the
+ * choice, and a port the user typed is kept, also across Automatic. */
+static void
+test_editor_security_port (void)
+{
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  GtkWindow *window;
+  GtkWidget *editor = standalone_editor (&window, accounts);
+  AdwComboRow *security = ADW_COMBO_ROW (row_titled (editor, "Security"));
+  GtkWidget *port = row_titled (editor, "Port");
+
+  g_assert_cmpstr (row_subtitle (editor, "Security"), ==,
+                   "Tries TLS on port 995, then STARTTLS on port 110, never unencrypted");
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "");
+  g_assert_false (gtk_widget_get_sensitive (port));
+
+  adw_combo_row_set_selected (security, 1);
+  g_assert_cmpstr (row_subtitle (editor, "Security"), ==,
+                   "Encrypted from the first byte, usually on port 995");
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "995");
+  g_assert_true (gtk_widget_get_sensitive (port));
+
+  adw_combo_row_set_selected (security, 2);
+  g_assert_cmpstr (row_subtitle (editor, "Security"), ==,
+                   "Connects, then switches to encryption before the password is sent, "
+                   "usually on port 110");
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "110");
+
+  adw_combo_row_set_selected (security, 3);
+  g_assert_cmpstr (row_subtitle (editor, "Security"), ==,
+                   "Nothing is encrypted: the password and the mail can be read on the way");
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "110");
+
+  /* A port of the user's own stays, whatever the choice. */
+  gtk_editable_set_text (GTK_EDITABLE (port), "2110");
+  adw_combo_row_set_selected (security, 1);
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "2110");
+  adw_combo_row_set_selected (security, 0);
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "");
+  adw_combo_row_set_selected (security, 2);
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "2110");
+  g_assert_true (gtk_widget_get_sensitive (port));
+
+  gtk_window_destroy (window);
+}
+
+/* Test refused for a missing confirmation says so next to the button. */
+static void
+test_editor_test_explains (void)
+{
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  GtkWindow *window;
+  GtkWidget *editor = standalone_editor (&window, accounts);
+
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "User Name or Email Address")), "jane");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")), "127.0.0.1");
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row_titled (editor, "Security")), 3);
+
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  g_assert_false (popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  /* In the button's group, not only beside the switch above. */
+  g_assert_nonnull (find_label_prefix (gtk_widget_get_ancestor (row_titled (editor, "Test Connection"),
+                                                                ADW_TYPE_PREFERENCES_GROUP),
+                                       "Not tested: first confirm above that the password may "
+                                       "travel unencrypted, or choose TLS or STARTTLS."));
+
+  gtk_window_destroy (window);
+}
+
+static void
+count_cb (gpointer  instance,
+          guint    *count)
+{
+  (*count)++;
+}
+
+static void
+saved_cb (PopcheckAccountEditor *editor,
+          PopcheckAccount       *account,
+          guint                 *count)
+{
+  (*count)++;
+}
+
+/* Leaving a form with something typed asks first; Keep Editing keeps
+ * it, Discard leaves; an untouched form leaves at once. */
+static void
+test_editor_leave_asks (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  GtkWindow *window;
+  GtkWidget *editor = standalone_editor (&window, accounts);
+  GtkWindow *dialog;
+  guint closed = 0;
+
+  g_signal_connect (editor, "closed", G_CALLBACK (count_cb), &closed);
+  gtk_widget_activate_action (editor, "editor.close", NULL);
+  g_assert_cmpuint (closed, ==, 1);
+  g_assert_null (find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  gtk_window_destroy (window);
+
+  editor = standalone_editor (&window, accounts);
+  closed = 0;
+  g_signal_connect (editor, "closed", G_CALLBACK (count_cb), &closed);
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")), "pop.example.com");
+  gtk_widget_activate_action (editor, "editor.close", NULL);
+  WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL);
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "Discard This Account?");
+  g_assert_cmpstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "What you typed for the new account is not saved.");
+  g_assert_cmpint (adw_message_dialog_get_response_appearance (ADW_MESSAGE_DIALOG (dialog),
+                                                               "discard"),
+                   ==, ADW_RESPONSE_DESTRUCTIVE);
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "cancel");
+  respond ("cancel");
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == NULL);
+  g_assert_cmpuint (closed, ==, 0);
+  g_assert_cmpstr (row_text (editor, "Server Name"), ==, "pop.example.com");
+
+  gtk_widget_activate_action (editor, "editor.close", NULL);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  respond ("discard");
+  WAIT_UNTIL (closed == 1);
+  gtk_window_destroy (window);
+}
+
+/* Saving settings whose test failed asks first: Cancel keeps the editor
+ * and what was typed, Save Anyway saves. */
+static void
+test_editor_save_after_failed_test (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  guint n_before = g_list_model_get_n_items (G_LIST_MODEL (accounts));
+  GtkWindow *window;
+  GtkWidget *editor = standalone_editor (&window, accounts);
+  GtkWindow *dialog;
+  GtkLabel *result;
+  g_autofree char *failure = NULL;
+  guint saved = 0;
+
+  g_signal_connect (editor, "saved", G_CALLBACK (saved_cb), &saved);
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Name")), "Nowhere");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "User Name or Email Address")), "jane");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Password")), "secret");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")), "127.0.0.1");
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row_titled (editor, "Security")), 1);
+  /* Nothing listens on port 1. */
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Port")), "1");
+
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  result = find_label_prefix (editor, "The connection was refused");
+  g_assert_nonnull (result);
+  failure = g_strdup (gtk_label_get_text (result));
+
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+  WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL);
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "Save Settings That Failed the Test?");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)), failure));
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "cancel");
+  respond ("cancel");
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == NULL);
+  g_assert_cmpuint (saved, ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, n_before);
+  g_assert_cmpstr (row_text (editor, "Name"), ==, "Nowhere");
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "1");
+  g_assert_cmpstr (row_text (editor, "Password"), ==, "secret");
+
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  respond ("save");
+  WAIT_UNTIL (saved == 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, n_before + 1);
+  gtk_window_destroy (window);
+}
+
+/* A test without encryption against a server that offers STLS: one line
+ * says how it went, a suggestion leads to STARTTLS, the raw report waits
+ * behind Details.  With STARTTLS, the certificate's dates read as in the
+ * report. */
+static void
+test_editor_summary_and_starttls (Fixture       *fixture,
+                                  gconstpointer  data)
+{
+  g_autofree char *expected = NULL;
+  g_autofree char *port = g_strdup_printf ("%u", fixture->demo->pop3_port);
+  g_autofree char *valid = NULL;
+  GtkWindow *preferences;
+  GtkWindow *dialog;
+  GtkWidget *editor;
+  GtkLabel *label;
+  char *to;
+
+  popcheck_test_demo_add_user (fixture->demo, "careful", "careful-pw", FALSE);
+  editor = new_account_editor (fixture, &preferences, "Careful", "careful", "careful-pw",
+                               3, fixture->demo->pop3_port);
+  gtk_switch_set_active (GTK_SWITCH (find_widget_of_type (row_titled (editor,
+                                                                      "Send the password unencrypted"),
+                                                          GTK_TYPE_SWITCH)), TRUE);
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+
+  g_assert_true (find_visible_label (editor, "Connected without encryption, signed in as careful."));
+  g_assert_true (find_visible_label (editor, "The server offers STARTTLS: choose it, and your "
+                                     "password and mail are encrypted on the way."));
+  /* The raw report only behind Details. */
+  g_assert_null (find_label_prefix (editor, "Connected to "));
+  WAIT_UNTIL (details_opened (editor));
+  label = find_label_prefix (editor, "Connected to ");
+  g_assert_nonnull (label);
+  g_assert_nonnull (strstr (gtk_label_get_text (label), "Capabilities: "));
+  g_assert_nonnull (strstr (gtk_label_get_text (label), "STLS"));
+
+  /* The suggestion's button: STARTTLS, on the port typed. */
+  gtk_widget_activate_action (editor, "editor.use-starttls", NULL);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (row_titled (editor, "Security"))),
+                    ==, 2);
+  g_assert_cmpstr (row_text (editor, "Port"), ==, port);
+  g_assert_null (find_label_prefix (editor, "The server offers STARTTLS"));
+
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL ((dialog = find_toplevel (POPCHECK_TYPE_CERTIFICATE_DIALOG)) != NULL);
+  label = find_label_prefix (GTK_WIDGET (dialog), "20");
+  g_assert_nonnull (label);
+  valid = g_strdup (gtk_label_get_text (label));
+  to = strstr (valid, " to ");
+  g_assert_nonnull (to);
+  *to = '\0';
+  expected = g_strdup_printf ("Valid from %s until %s", valid, to + strlen (" to "));
+  respond ("trust");
+
+  WAIT_UNTIL (find_label_prefix (editor, "Connected securely with STARTTLS (TLS 1.") != NULL);
+  g_assert_nonnull (strstr (gtk_label_get_text (find_label_prefix (editor, "Connected securely")),
+                            ", signed in as careful."));
+  WAIT_UNTIL (details_opened (editor));
+  label = find_label_prefix (editor, "Connected to ");
+  g_assert_nonnull (label);
+  g_assert_nonnull (strstr (gtk_label_get_text (label), expected));
   gtk_window_destroy (preferences);
 }
 
@@ -2443,6 +2735,12 @@ main (int   argc,
   g_test_add_data_func ("/window/editor-add-account", test_editor_add_account, run_isolated);
   g_test_add_data_func ("/window/editor-plaintext", test_editor_plaintext, run_isolated);
   g_test_add_data_func ("/window/fix-password", test_fix_password, run_isolated);
+  g_test_add_func ("/window/editor-security-port", test_editor_security_port);
+  g_test_add_func ("/window/editor-test-explains", test_editor_test_explains);
+  g_test_add_func ("/window/editor-leave-asks", test_editor_leave_asks);
+  g_test_add_func ("/window/editor-save-after-failed-test", test_editor_save_after_failed_test);
+  g_test_add_data_func ("/window/editor-summary-and-starttls", test_editor_summary_and_starttls,
+                        run_isolated);
   g_test_add_data_func ("/window/certificate-changed", test_certificate_changed,
                         run_isolated);
   g_test_add_func ("/window/certificate-mismatch", test_certificate_mismatch);
