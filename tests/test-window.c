@@ -1643,6 +1643,69 @@ test_editor_summary_and_starttls (Fixture       *fixture,
   gtk_window_destroy (preferences);
 }
 
+/* The preferences list the port, and set apart accounts that are turned
+ * off, failing or unencrypted, in words. */
+static void
+test_preferences_account_rows (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
+  g_autofree char *demo_subtitle = NULL;
+  g_autofree char *failing = NULL;
+  PopcheckAccount *wrong;
+  PopcheckAccount *plain;
+  PopcheckMailbox *mailbox;
+  GtkWindow *preferences;
+  const char *subtitle;
+
+  popcheck_test_demo_add_user (fixture->demo, "forgetful", "the-real-one", FALSE);
+  wrong = add_account (fixture, "Forgetful", "forgetful", "not-the-password");
+  mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (wrong));
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR);
+
+  plain = popcheck_account_list_add (accounts, "Plain", NULL);
+  popcheck_account_set_host (plain, fixture->demo->host);
+  popcheck_account_set_port (plain, fixture->demo->pop3_port);
+  popcheck_account_set_security (plain, POP3_SECURITY_NONE);
+  popcheck_account_set_user (plain, "plain");
+  popcheck_account_set_enabled (plain, FALSE);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (preferences), "Plain"));
+
+  demo_subtitle = g_strdup_printf ("%s@%s, port %u", fixture->user, fixture->demo->host,
+                                   fixture->demo->pop3s_port);
+  g_assert_cmpstr (row_subtitle (GTK_WIDGET (preferences), "Demo"), ==, demo_subtitle);
+  g_assert_false (gtk_widget_has_css_class (row_titled (GTK_WIDGET (preferences), "Demo"),
+                                            "dim-label"));
+
+  failing = g_strdup_printf ("forgetful@%s, port %u\nFailing: %s", fixture->demo->host,
+                             fixture->demo->pop3s_port,
+                             popcheck_mailbox_get_error_message (mailbox));
+  g_assert_cmpstr (row_subtitle (GTK_WIDGET (preferences), "Forgetful"), ==, failing);
+  g_assert_cmpstr (adw_action_row_get_icon_name (ADW_ACTION_ROW (row_titled (GTK_WIDGET (preferences),
+                                                                             "Forgetful"))),
+                   ==, "dialog-error-symbolic");
+
+  subtitle = row_subtitle (GTK_WIDGET (preferences), "Plain");
+  g_assert_true (g_str_has_suffix (subtitle,
+                                   "\nUnencrypted: the password and the mail can be read on the way"
+                                   "\nTurned off: not checked"));
+  g_assert_true (gtk_widget_has_css_class (row_titled (GTK_WIDGET (preferences), "Plain"),
+                                           "dim-label"));
+
+  /* Turned on again, the row follows. */
+  popcheck_account_set_enabled (plain, TRUE);
+  g_assert_false (g_str_has_suffix (row_subtitle (GTK_WIDGET (preferences), "Plain"),
+                                    "Turned off: not checked"));
+  g_assert_cmpstr (adw_action_row_get_icon_name (ADW_ACTION_ROW (row_titled (GTK_WIDGET (preferences),
+                                                                             "Plain"))),
+                   ==, "channel-insecure-symbolic");
+  gtk_window_destroy (preferences);
+}
+
 /* The error state's button leads to the fix: a new password, saved, and
  * the account works. */
 static void
@@ -1669,6 +1732,18 @@ test_fix_password (Fixture       *fixture,
                                              POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row_titled (editor, "Name"))), ==,
                    "Forgetful");
+  /* The editor says what went wrong, and the password is where the
+   * typing goes. */
+  {
+    g_autofree char *problem = g_strdup_printf ("%s\nType the right password and save; it "
+                                                "replaces the one in your keyring.",
+                                                popcheck_mailbox_get_error_message (mailbox));
+    GtkWidget *password = row_titled (editor, "Password");
+
+    g_assert_true (find_visible_label (editor, problem));
+    WAIT_UNTIL (gtk_root_get_focus (GTK_ROOT (preferences)) != NULL &&
+                gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (preferences)), password));
+  }
   gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Password")), "the-real-one");
   gtk_widget_activate_action (editor, "editor.save", NULL);
 
@@ -2740,6 +2815,8 @@ main (int   argc,
   g_test_add_func ("/window/editor-leave-asks", test_editor_leave_asks);
   g_test_add_func ("/window/editor-save-after-failed-test", test_editor_save_after_failed_test);
   g_test_add_data_func ("/window/editor-summary-and-starttls", test_editor_summary_and_starttls,
+                        run_isolated);
+  g_test_add_data_func ("/window/preferences-account-rows", test_preferences_account_rows,
                         run_isolated);
   g_test_add_data_func ("/window/certificate-changed", test_certificate_changed,
                         run_isolated);
