@@ -59,6 +59,11 @@ struct _PopcheckAccountEditor
   /* What the last test found wrong, while the fields are as tested. */
   char                   *failed_test;
   gboolean                focus_password;
+  /* Saved, or the person chose to discard what was typed: nothing more
+   * to ask before leaving. */
+  gboolean                left;
+  /* The window whose closing waits for the answer, if any. */
+  GtkWindow              *closing_window;
 
   AdwWindowTitle         *window_title;
   GtkSpinner             *save_spinner;
@@ -535,6 +540,7 @@ close_editor (PopcheckAccountEditor *self)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
 
+  self->left = TRUE;
   g_cancellable_cancel (self->cancellable);
   if (ADW_IS_PREFERENCES_WINDOW (root))
     adw_preferences_window_close_subpage (ADW_PREFERENCES_WINDOW (root));
@@ -958,28 +964,56 @@ cancel_test_action (GtkWidget  *widget,
     }
 }
 
+static gboolean
+close_window_cb (gpointer data)
+{
+  gtk_window_close (GTK_WINDOW (data));
+  return G_SOURCE_REMOVE;
+}
+
 static void
 discard_cb (PopcheckAccountEditor *self,
             const char            *response,
             AdwMessageDialog      *dialog)
 {
-  if (g_strcmp0 (response, "discard") == 0)
+  GtkWindow *window = g_steal_pointer (&self->closing_window);
+
+  if (window != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (window),
+                                  (gpointer *) &self->closing_window);
+
+  if (g_strcmp0 (response, "discard") != 0)
+    return;
+
+  self->left = TRUE;
+  /* The question is transient for the window: the window goes once the
+   * question is done with it. */
+  if (window != NULL)
+    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, close_window_cb,
+                     g_object_ref (window), g_object_unref);
+  else
     close_editor (self);
 }
 
-static void
-close_action (GtkWidget  *widget,
-              const char *action_name,
-              GVariant   *parameter)
+gboolean
+popcheck_account_editor_ask_before_leaving (PopcheckAccountEditor *self,
+                                            GtkWindow             *window)
 {
-  PopcheckAccountEditor *self = POPCHECK_ACCOUNT_EDITOR (widget);
   GtkWidget *dialog;
 
-  if (!form_changed (self))
-    {
-      close_editor (self);
-      return;
-    }
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT_EDITOR (self), FALSE);
+  g_return_val_if_fail (!window || GTK_IS_WINDOW (window), FALSE);
+
+  if (self->left || !form_changed (self))
+    return FALSE;
+
+  if (self->closing_window != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->closing_window),
+                                  (gpointer *) &self->closing_window);
+  self->closing_window = window;
+  if (window != NULL)
+    g_object_add_weak_pointer (G_OBJECT (window),
+                               (gpointer *) &self->closing_window);
 
   if (self->account == NULL)
     dialog = new_question (self, _("Discard This Account?"),
@@ -998,6 +1032,19 @@ close_action (GtkWidget  *widget,
   g_signal_connect_object (dialog, "response", G_CALLBACK (discard_cb),
                            self, G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (dialog));
+
+  return TRUE;
+}
+
+static void
+close_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  PopcheckAccountEditor *self = POPCHECK_ACCOUNT_EDITOR (widget);
+
+  if (!popcheck_account_editor_ask_before_leaving (self, NULL))
+    close_editor (self);
 }
 
 /* Loading */
@@ -1117,6 +1164,9 @@ popcheck_account_editor_finalize (GObject *object)
   g_clear_pointer (&self->typed_port, g_free);
   g_clear_pointer (&self->loaded_state, g_free);
   g_clear_pointer (&self->failed_test, g_free);
+  if (self->closing_window != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->closing_window),
+                                  (gpointer *) &self->closing_window);
 
   G_OBJECT_CLASS (popcheck_account_editor_parent_class)->finalize (object);
 }

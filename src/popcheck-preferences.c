@@ -27,6 +27,8 @@ struct _PopcheckPreferencesWindow
   PopcheckChecker      *checker;
   GSettings            *settings;
   GCancellable         *cancellable;
+  /* The editor on screen, if any. */
+  PopcheckAccountEditor *editor;
 
   GtkListBox           *accounts_list;
   GtkSwitch            *run_in_background_switch;
@@ -73,6 +75,7 @@ open_editor (PopcheckPreferencesWindow *self,
   GtkWidget *editor = popcheck_account_editor_new (self->accounts, account);
 
   g_signal_connect_object (editor, "saved", G_CALLBACK (editor_saved_cb), self, 0);
+  g_set_weak_pointer (&self->editor, POPCHECK_ACCOUNT_EDITOR (editor));
 
   adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (self),
                                                 "accounts");
@@ -362,12 +365,29 @@ remove_account_action (GtkWidget  *widget,
 
 /* The object */
 
+/* Closing the window is leaving the editor too. */
+static gboolean
+popcheck_preferences_window_close_request (GtkWindow *window)
+{
+  PopcheckPreferencesWindow *self = POPCHECK_PREFERENCES_WINDOW (window);
+
+  if (self->editor != NULL &&
+      gtk_widget_get_mapped (GTK_WIDGET (self->editor)) &&
+      popcheck_account_editor_ask_before_leaving (self->editor, window))
+    return TRUE;
+
+  if (GTK_WINDOW_CLASS (popcheck_preferences_window_parent_class)->close_request == NULL)
+    return FALSE;
+  return GTK_WINDOW_CLASS (popcheck_preferences_window_parent_class)->close_request (window);
+}
+
 static void
 popcheck_preferences_window_dispose (GObject *object)
 {
   PopcheckPreferencesWindow *self = (PopcheckPreferencesWindow *) object;
 
   g_cancellable_cancel (self->cancellable);
+  g_clear_weak_pointer (&self->editor);
   gtk_widget_dispose_template (GTK_WIDGET (self),
                                POPCHECK_TYPE_PREFERENCES_WINDOW);
 
@@ -395,6 +415,7 @@ popcheck_preferences_window_class_init (PopcheckPreferencesWindowClass *klass)
 
   object_class->dispose = popcheck_preferences_window_dispose;
   object_class->finalize = popcheck_preferences_window_finalize;
+  GTK_WINDOW_CLASS (klass)->close_request = popcheck_preferences_window_close_request;
 
   gtk_widget_class_set_template_from_resource (
     widget_class, "/org/example/PopCheck/popcheck-preferences.ui");

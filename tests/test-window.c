@@ -1524,6 +1524,42 @@ test_editor_leave_asks (void)
   gtk_window_destroy (window);
 }
 
+/* Closing the preferences while the editor holds changes asks too;
+ * Keep Editing keeps both, Discard closes the window. */
+static void
+test_preferences_close_asks (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  GtkWindow *preferences = popcheck_preferences_window_new (NULL, accounts);
+  GtkWindow *dialog;
+  GtkWidget *editor;
+
+  g_object_add_weak_pointer (G_OBJECT (preferences), (gpointer *) &preferences);
+  gtk_window_present (preferences);
+  popcheck_preferences_window_add_account (POPCHECK_PREFERENCES_WINDOW (preferences));
+  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL &&
+              gtk_widget_get_mapped (editor));
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")), "pop.example.com");
+
+  gtk_window_close (preferences);
+  WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL);
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "Discard This Account?");
+  respond ("cancel");
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == NULL);
+  g_assert_nonnull (preferences);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (preferences)));
+  g_assert_cmpstr (row_text (editor, "Server Name"), ==, "pop.example.com");
+
+  gtk_window_close (preferences);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  respond ("discard");
+  WAIT_UNTIL (preferences == NULL);
+}
+
 /* Saving settings whose test failed asks first: Cancel keeps the editor
  * and what was typed, Save Anyway saves. */
 static void
@@ -2813,6 +2849,7 @@ main (int   argc,
   g_test_add_func ("/window/editor-security-port", test_editor_security_port);
   g_test_add_func ("/window/editor-test-explains", test_editor_test_explains);
   g_test_add_func ("/window/editor-leave-asks", test_editor_leave_asks);
+  g_test_add_func ("/window/preferences-close-asks", test_preferences_close_asks);
   g_test_add_func ("/window/editor-save-after-failed-test", test_editor_save_after_failed_test);
   g_test_add_data_func ("/window/editor-summary-and-starttls", test_editor_summary_and_starttls,
                         run_isolated);
