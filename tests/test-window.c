@@ -2817,22 +2817,22 @@ main (int   argc,
   g_test_add_data_func ("/window/shortcuts", test_shortcuts, run_isolated);
   g_test_add_data_func ("/window/keyboard", test_keyboard, run_isolated);
   g_test_add_data_func ("/window/accessible-names", test_accessible_names, run_isolated);
-  g_test_add_data_func ("/editor/preferences-remove", test_preferences_remove, run_isolated);
-  g_test_add_data_func ("/editor/editor-test-connection", test_editor_test_connection,
+  g_test_add_data_func ("/window/preferences-remove", test_preferences_remove, run_isolated);
+  g_test_add_data_func ("/window/editor-test-connection", test_editor_test_connection,
                         run_isolated);
-  g_test_add_data_func ("/editor/editor-add-account", test_editor_add_account, run_isolated);
-  g_test_add_data_func ("/editor/editor-plaintext", test_editor_plaintext, run_isolated);
-  g_test_add_data_func ("/editor/fix-password", test_fix_password, run_isolated);
-  g_test_add_func ("/editor/editor-security-port", test_editor_security_port);
-  g_test_add_func ("/editor/editor-test-explains", test_editor_test_explains);
-  g_test_add_func ("/editor/editor-leave-asks", test_editor_leave_asks);
-  g_test_add_func ("/editor/preferences-close-asks", test_preferences_close_asks);
-  g_test_add_func ("/editor/editor-save-after-failed-test", test_editor_save_after_failed_test);
-  g_test_add_data_func ("/editor/editor-summary-and-starttls", test_editor_summary_and_starttls,
+  g_test_add_data_func ("/window/editor-add-account", test_editor_add_account, run_isolated);
+  g_test_add_data_func ("/window/editor-plaintext", test_editor_plaintext, run_isolated);
+  g_test_add_data_func ("/window/fix-password", test_fix_password, run_isolated);
+  g_test_add_func ("/window/editor-security-port", test_editor_security_port);
+  g_test_add_func ("/window/editor-test-explains", test_editor_test_explains);
+  g_test_add_func ("/window/editor-leave-asks", test_editor_leave_asks);
+  g_test_add_func ("/window/preferences-close-asks", test_preferences_close_asks);
+  g_test_add_func ("/window/editor-save-after-failed-test", test_editor_save_after_failed_test);
+  g_test_add_data_func ("/window/editor-summary-and-starttls", test_editor_summary_and_starttls,
                         run_isolated);
-  g_test_add_data_func ("/editor/certificate-changed", test_certificate_changed,
+  g_test_add_data_func ("/window/certificate-changed", test_certificate_changed,
                         run_isolated);
-  g_test_add_func ("/editor/certificate-mismatch", test_certificate_mismatch);
+  g_test_add_func ("/window/certificate-mismatch", test_certificate_mismatch);
   g_test_add_data_func ("/window/delete-several", test_delete_several, run_isolated);
   g_test_add_data_func ("/window/rows", test_rows, run_isolated);
   g_test_add_data_func ("/window/without-headers", test_without_headers, run_isolated);
