@@ -90,6 +90,7 @@ struct _PopcheckAccountEditor
   GtkSpinButton          *interval_spin;
   GtkSpinButton          *preview_spin;
   GtkSwitch              *notify_switch;
+  GtkSwitch              *sound_switch;
   GtkSpinner             *test_spinner;
   GtkButton              *test_button;
   GtkButton              *cancel_test_button;
@@ -583,7 +584,8 @@ clear_old_password (PopcheckAccountEditor *self)
        self->old_port == popcheck_account_get_port (self->account)))
     return;
 
-  popcheck_secret_clear_async (self->old_host, self->old_port, self->old_user,
+  popcheck_secret_clear_async (popcheck_account_get_id (self->account),
+                               self->old_host, self->old_port, self->old_user,
                                NULL, clear_old_password_cb, NULL);
   g_clear_pointer (&self->old_host, g_free);
   g_clear_pointer (&self->old_user, g_free);
@@ -669,6 +671,8 @@ apply (PopcheckAccountEditor *self,
     self->account, gtk_spin_button_get_value_as_int (self->preview_spin));
   popcheck_account_set_notify (self->account,
                                gtk_switch_get_active (self->notify_switch));
+  popcheck_account_set_sound (self->account,
+                              gtk_switch_get_active (self->sound_switch));
   popcheck_account_set_pinned_fingerprint (self->account,
                                            self->pinned_fingerprint);
 
@@ -681,7 +685,9 @@ apply (PopcheckAccountEditor *self,
       return;
     }
 
-  popcheck_secret_store_async (popcheck_account_get_host (self->account),
+  popcheck_secret_store_async (popcheck_account_get_id (self->account),
+                               POPCHECK_SECRET_KIND_PASSWORD,
+                               popcheck_account_get_host (self->account),
                                popcheck_account_get_port (self->account),
                                popcheck_account_get_user (self->account),
                                password, self->cancellable,
@@ -890,6 +896,7 @@ start_session (PopcheckAccountEditor *self,
    * only with the server and user it was stored for. */
   if (*password == '\0' && self->account != NULL && !identity_changed (self))
     popcheck_connection_test_set_stored_password (self->test,
+                                                  popcheck_account_get_id (self->account),
                                                   popcheck_account_get_host (self->account),
                                                   popcheck_account_get_port (self->account),
                                                   popcheck_account_get_user (self->account));
@@ -1062,6 +1069,7 @@ load (PopcheckAccountEditor *self)
       security_changed_cb (self);
       gtk_switch_set_active (self->enabled_switch, TRUE);
       gtk_switch_set_active (self->notify_switch, TRUE);
+      gtk_switch_set_active (self->sound_switch, TRUE);
       gtk_spin_button_set_value (self->interval_spin, 5);
       gtk_spin_button_set_value (self->preview_spin, 20);
       self->loaded_state = form_state (self);
@@ -1109,6 +1117,8 @@ load (PopcheckAccountEditor *self)
                              popcheck_account_get_preview_lines (account));
   gtk_switch_set_active (self->notify_switch,
                          popcheck_account_get_notify (account));
+  gtk_switch_set_active (self->sound_switch,
+                         popcheck_account_get_sound (account));
   self->pinned_fingerprint =
     g_strdup (popcheck_account_get_pinned_fingerprint (account));
   self->old_host = g_strdup (popcheck_account_get_host (account));
@@ -1222,6 +1232,7 @@ popcheck_account_editor_class_init (PopcheckAccountEditorClass *klass)
   BIND (interval_spin);
   BIND (preview_spin);
   BIND (notify_switch);
+  BIND (sound_switch);
   BIND (test_spinner);
   BIND (test_button);
   BIND (cancel_test_button);

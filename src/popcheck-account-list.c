@@ -310,41 +310,48 @@ popcheck_account_list_add (PopcheckAccountList  *self,
 
 /* Removing */
 
+typedef struct
+{
+  char     *id;
+  char     *host;
+  char     *user;
+  guint16   port;
+  /* Another account is for the same mailbox. */
+  gboolean  shared;
+} RemoveData;
+
 static void
 remove_secret_cb (GObject      *object,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  RemoveData *data = g_task_get_task_data (task);
   GError *error = NULL;
 
-  if (!popcheck_secret_clear_finish (result, &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+  if (!popcheck_secret_clear_finish (result, &error) && !data->shared)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* While another account uses the mailbox, the removal stands without
+   * the keyring, as it did when the two shared one password; the keyring
+   * is reported when the mailbox's last account goes. */
+  if (error != NULL)
+    {
+      g_message ("Could not remove the secrets of a removed account: %s",
+                 error->message);
+      g_error_free (error);
+    }
+  g_task_return_boolean (task, TRUE);
 }
 
-static gboolean
-shares_secret (PopcheckAccount *a,
-               const char      *host,
-               guint16          port,
-               const char      *user)
-{
-  return g_strcmp0 (popcheck_account_get_host (a), host) == 0 &&
-         popcheck_account_get_port (a) == port &&
-         g_strcmp0 (popcheck_account_get_user (a), user) == 0;
-}
-
-typedef struct
-{
-  char    *host;
-  char    *user;
-  guint16  port;
-} RemoveData;
 
 static void
 remove_data_free (RemoveData *data)
 {
+  g_free (data->id);
   g_free (data->host);
   g_free (data->user);
   g_free (data);
@@ -376,20 +383,20 @@ state_deleted_cb (GObject      *object,
       return;
     }
 
-  /* Two accounts for the same mailbox share one password; it goes with
-   * the last of them. */
+  /* The secrets are the account's own, even when another account is for
+   * the same mailbox. */
   for (guint i = 0; i < self->items->len; i++)
     {
-      if (shares_secret (g_ptr_array_index (self->items, i), data->host,
-                         data->port, data->user))
-        {
-          g_task_return_boolean (task, TRUE);
-          return;
-        }
+      PopcheckAccount *other = g_ptr_array_index (self->items, i);
+
+      if (g_strcmp0 (popcheck_account_get_host (other), data->host) == 0 &&
+          popcheck_account_get_port (other) == data->port &&
+          g_strcmp0 (popcheck_account_get_user (other), data->user) == 0)
+        data->shared = TRUE;
     }
 
   cancellable = g_task_get_cancellable (task);
-  popcheck_secret_clear_async (data->host, data->port, data->user,
+  popcheck_secret_clear_async (data->id, data->host, data->port, data->user,
                                cancellable, remove_secret_cb,
                                g_steal_pointer (&task));
 }
@@ -455,6 +462,7 @@ popcheck_account_list_remove_async (PopcheckAccountList *self,
   reset_settings (popcheck_account_get_settings (removed));
 
   data = g_new0 (RemoveData, 1);
+  data->id = g_strdup (id);
   data->host = g_steal_pointer (&host);
   data->user = g_steal_pointer (&user);
   data->port = port;

@@ -34,6 +34,7 @@ struct _PopcheckAccount
   guint           preview_lines;
   gboolean        enabled;
   gboolean        notify;
+  gboolean        sound;
 };
 
 G_DEFINE_FINAL_TYPE (PopcheckAccount, popcheck_account, G_TYPE_OBJECT)
@@ -53,6 +54,7 @@ enum {
   PROP_ENABLED,
   PROP_CHECK_INTERVAL,
   PROP_NOTIFY,
+  PROP_SOUND,
   PROP_PREVIEW_LINES,
   PROP_PINNED_FINGERPRINT,
   N_PROPS
@@ -294,6 +296,9 @@ load_property (PopcheckAccount *self,
     case PROP_NOTIFY:
       return load_boolean (self, "notify", &self->notify);
 
+    case PROP_SOUND:
+      return load_boolean (self, "sound", &self->sound);
+
     case PROP_CHECK_INTERVAL:
       return load_uint (self, "check-interval", &self->check_interval);
 
@@ -399,6 +404,10 @@ popcheck_account_get_property (GObject    *object,
     case PROP_NOTIFY:
       g_value_set_boolean (value, self->notify);
       break;
+
+    case PROP_SOUND:
+      g_value_set_boolean (value, self->sound);
+      break;
     case PROP_PREVIEW_LINES:
       g_value_set_uint (value, self->preview_lines);
       break;
@@ -466,6 +475,10 @@ popcheck_account_set_property (GObject      *object,
     case PROP_NOTIFY:
       popcheck_account_set_notify (self, g_value_get_boolean (value));
       break;
+
+    case PROP_SOUND:
+      popcheck_account_set_sound (self, g_value_get_boolean (value));
+      break;
     case PROP_PREVIEW_LINES:
       popcheck_account_set_preview_lines (self, g_value_get_uint (value));
       break;
@@ -512,6 +525,8 @@ popcheck_account_class_init (PopcheckAccountClass *klass)
     g_param_spec_uint ("check-interval", NULL, NULL, 1, 1440, 5, flags);
   properties[PROP_NOTIFY] =
     g_param_spec_boolean ("notify", NULL, NULL, TRUE, flags);
+  properties[PROP_SOUND] =
+    g_param_spec_boolean ("sound", NULL, NULL, TRUE, flags);
   properties[PROP_PREVIEW_LINES] =
     g_param_spec_uint ("preview-lines", NULL, NULL, 0, 1000, 20, flags);
   properties[PROP_PINNED_FINGERPRINT] =
@@ -783,6 +798,23 @@ popcheck_account_set_notify (PopcheckAccount *self,
   set_boolean (self, PROP_NOTIFY, &self->notify, notify);
 }
 
+gboolean
+popcheck_account_get_sound (PopcheckAccount *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT (self), FALSE);
+
+  return self->sound;
+}
+
+void
+popcheck_account_set_sound (PopcheckAccount *self,
+                            gboolean         sound)
+{
+  g_return_if_fail (POPCHECK_IS_ACCOUNT (self));
+
+  set_boolean (self, PROP_SOUND, &self->sound, sound);
+}
+
 guint
 popcheck_account_get_preview_lines (PopcheckAccount *self)
 {
@@ -822,4 +854,30 @@ popcheck_account_set_pinned_fingerprint (PopcheckAccount *self,
 
   set_string (self, PROP_PINNED_FINGERPRINT, &self->pinned_fingerprint,
               fingerprint != NULL ? fingerprint : "");
+}
+
+/* Read from the settings each time: only opening a session needs it. */
+char *
+popcheck_account_dup_oauth2_provider (PopcheckAccount *self)
+{
+  g_autofree char *provider = NULL;
+
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT (self), NULL);
+
+  provider = g_settings_get_string (popcheck_account_get_settings (self),
+                                    "oauth2-provider");
+  if (*provider == '\0')
+    return NULL;
+
+  return g_steal_pointer (&provider);
+}
+
+void
+popcheck_account_set_oauth2_provider (PopcheckAccount *self,
+                                      const char      *provider)
+{
+  g_return_if_fail (POPCHECK_IS_ACCOUNT (self));
+
+  g_settings_set_string (popcheck_account_get_settings (self),
+                         "oauth2-provider", provider != NULL ? provider : "");
 }

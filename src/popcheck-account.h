@@ -97,6 +97,10 @@ void             popcheck_account_set_check_interval    (PopcheckAccount *self,
 gboolean         popcheck_account_get_notify            (PopcheckAccount *self);
 void             popcheck_account_set_notify            (PopcheckAccount *self,
                                                          gboolean         notify);
+/* Whether its new-mail notification asks the desktop for a sound. */
+gboolean         popcheck_account_get_sound             (PopcheckAccount *self);
+void             popcheck_account_set_sound             (PopcheckAccount *self,
+                                                         gboolean         sound);
 /* 0 to 1000. */
 guint            popcheck_account_get_preview_lines     (PopcheckAccount *self);
 void             popcheck_account_set_preview_lines     (PopcheckAccount *self,
@@ -105,5 +109,10 @@ void             popcheck_account_set_preview_lines     (PopcheckAccount *self,
 const char      *popcheck_account_get_pinned_fingerprint (PopcheckAccount *self);
 void             popcheck_account_set_pinned_fingerprint (PopcheckAccount *self,
                                                           const char      *fingerprint);
+/* The OAuth2 provider preset the account signs in with ("microsoft",
+ * "google"), or NULL for an account with a password. */
+char            *popcheck_account_dup_oauth2_provider   (PopcheckAccount *self);
+void             popcheck_account_set_oauth2_provider   (PopcheckAccount *self,
+                                                         const char      *provider);
 
 G_END_DECLS

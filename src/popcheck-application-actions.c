@@ -54,7 +54,11 @@ check_now_action (GSimpleAction *action,
                   gpointer       user_data)
 {
   PopcheckApplication *self = user_data;
+  GtkWindow *window = _popcheck_application_get_main_window (self);
 
+  /* Ctrl+R or the button, with nothing to check: the window says why. */
+  if (window != NULL && gtk_widget_get_visible (GTK_WIDGET (window)))
+    popcheck_window_explain_nothing_to_check (POPCHECK_WINDOW (window));
   popcheck_checker_check_now (self->checker, NULL);
 }
 
@@ -206,6 +210,8 @@ quit_action (GSimpleAction *action,
 {
   PopcheckApplication *self = user_data;
   GList *windows;
+
+  self->quitting = TRUE;
 
   /* Destroying the windows first lets a pending delete start (and hold the
    * application until it finishes) instead of being lost. */
@@ -366,7 +372,9 @@ fix_account_action (GSimpleAction *action,
       review->self = g_object_ref (self);
       g_set_weak_pointer (&review->parent, _popcheck_application_ensure_main_window (self));
       review->account = g_object_ref (account);
-      popcheck_secret_lookup_async (popcheck_account_get_host (account),
+      popcheck_secret_lookup_async (popcheck_account_get_id (account),
+                                    POPCHECK_SECRET_KIND_PASSWORD,
+                                    popcheck_account_get_host (account),
                                     popcheck_account_get_port (account),
                                     popcheck_account_get_user (account),
                                     NULL, review_password_cb, review);
@@ -476,6 +484,65 @@ mark_all_seen_action (GSimpleAction *action,
   popcheck_checker_mark_seen (self->checker, NULL, NULL);
 }
 
+/* The tray's "Mute for 1 Hour" and "Unmute": the setting follows, so a
+ * restart keeps the mute. */
+static void
+mute_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+
+  popcheck_mute_mute_for (self->mute, 60 * 60);
+}
+
+static void
+unmute_action (GSimpleAction *action,
+               GVariant      *parameter,
+               gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+
+  popcheck_mute_unmute (self->mute);
+}
+
+static void
+mail_client_launched_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(PopcheckApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  GtkWindow *window;
+
+  if (popcheck_mail_client_launch_finish (POPCHECK_MAIL_CLIENT (object), result, &error) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  /* From a notification the window may be closed: it comes, to say why. */
+  window = _popcheck_application_ensure_main_window (self);
+  gtk_window_present (window);
+  text = g_strdup_printf (_("The mail program did not start: %s"), error->message);
+  popcheck_window_show_error (POPCHECK_WINDOW (window), text);
+}
+
+/* The window's menu and the notifications: the desktop's mail program,
+ * for mail PopCheck only shows.  Disabled while there is none. */
+static void
+open_mail_client_action (GSimpleAction *action,
+                         GVariant      *parameter,
+                         gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+  g_autoptr(GdkAppLaunchContext) context = NULL;
+
+  context = gdk_display_get_app_launch_context (gdk_display_get_default ());
+  popcheck_mail_client_launch_async (self->mail_client, G_APP_LAUNCH_CONTEXT (context),
+                                     self->cancellable, mail_client_launched_cb,
+                                     g_object_ref (self));
+}
+
 static void
 n_new_changed_cb (PopcheckChecker     *checker,
                   GParamSpec          *pspec,
@@ -503,6 +570,9 @@ _popcheck_application_actions_init (PopcheckApplication *self)
     { "mark-seen", mark_seen_action, "(sas)" },
     { "mark-account-seen", mark_account_seen_action, "s" },
     { "mark-all-seen", mark_all_seen_action },
+    { "mute", mute_action },
+    { "unmute", unmute_action },
+    { "open-mail-client", open_mail_client_action },
     { "shortcuts", shortcuts_action },
     { "about", about_action },
     { "quit", quit_action },
@@ -525,6 +595,7 @@ _popcheck_application_actions_init (PopcheckApplication *self)
     { "window.close", { "<Control>w", NULL } },
   };
   GAction *try_demo;
+  GAction *action;
 
   g_assert (POPCHECK_IS_APPLICATION (self));
   g_assert (POPCHECK_IS_DEMO (self->demo));
@@ -539,6 +610,13 @@ _popcheck_application_actions_init (PopcheckApplication *self)
   g_signal_connect_object (self->checker, "notify::n-new",
                            G_CALLBACK (n_new_changed_cb), self, 0);
   n_new_changed_cb (self->checker, NULL, self);
+
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "open-mail-client");
+  g_object_bind_property (self->mail_client, "available", action, "enabled",
+                          G_BINDING_SYNC_CREATE);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "unmute");
+  g_object_bind_property (self->mute, "muted", action, "enabled",
+                          G_BINDING_SYNC_CREATE);
 
   /* One start at a time; the button shows a spinner meanwhile. */
   try_demo = g_action_map_lookup_action (G_ACTION_MAP (self), "try-demo");

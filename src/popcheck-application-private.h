@@ -7,6 +7,8 @@
 
 #include "popcheck-application.h"
 #include "popcheck-demo.h"
+#include "popcheck-mail-client.h"
+#include "popcheck-mute.h"
 #include "popcheck-notifier.h"
 #include "popcheck-resume-monitor.h"
 #include "popcheck-tray.h"
@@ -26,6 +28,10 @@ struct _PopcheckApplication
   /* Desktop integration. */
   PopcheckNotifier      *notifier;
   PopcheckTray          *tray;
+  /* "Mute for 1 Hour": bound to the "muted-until" setting. */
+  PopcheckMute          *mute;
+  /* "Open Mail Client": the desktop's mailto: handler. */
+  PopcheckMailClient    *mail_client;
   PopcheckResumeMonitor *resume_monitor;
   /* Cancelled at shutdown: the autostart entry's reads and writes, the
    * demo server's start. */
@@ -39,6 +45,8 @@ struct _PopcheckApplication
   gboolean               autostart_writing;
 
   guint                  background_hold : 1;
+  /* Quit is closing the windows: no hint about the background then. */
+  guint                  quitting : 1;
   guint                  quit_signalled : 1;
   guint                  start_hidden : 1;
 };

@@ -61,6 +61,34 @@ update_background_hold (PopcheckApplication *self)
     g_application_release (G_APPLICATION (self));
 }
 
+/* On a desktop with no tray (stock GNOME), a window that goes away while
+ * PopCheck stays is a PopCheck that seems gone: say once where it is. */
+static void
+main_window_visible_cb (GtkWindow           *window,
+                        GParamSpec          *pspec,
+                        PopcheckApplication *self)
+{
+  if (gtk_widget_get_visible (GTK_WIDGET (window)) ||
+      gtk_widget_in_destruction (GTK_WIDGET (window)) ||
+      self->quitting || !self->background_hold ||
+      self->settings == NULL || self->notifier == NULL || self->tray == NULL)
+    return;
+
+  /* Still asking the watcher: say nothing rather than something wrong;
+   * the next close tells it. */
+  if (!popcheck_tray_get_host_known (self->tray) ||
+      popcheck_tray_get_has_host (self->tray) ||
+      g_settings_get_boolean (self->settings, "background-hint-shown"))
+    return;
+
+  /* Muted: the user asked for quiet, and the next close tells it. */
+  if (popcheck_mute_get_muted (self->mute))
+    return;
+
+  g_settings_set_boolean (self->settings, "background-hint-shown", TRUE);
+  popcheck_notifier_show_background_hint (self->notifier);
+}
+
 static void
 run_in_background_changed_cb (GSettings           *settings,
                               const char          *key,
@@ -88,7 +116,11 @@ _popcheck_application_ensure_main_window (PopcheckApplication *self)
   GtkWindow *window = _popcheck_application_get_main_window (self);
 
   if (window == NULL)
-    window = GTK_WINDOW (popcheck_window_new (GTK_APPLICATION (self), self->checker));
+    {
+      window = GTK_WINDOW (popcheck_window_new (GTK_APPLICATION (self), self->checker));
+      g_signal_connect_object (window, "notify::visible",
+                               G_CALLBACK (main_window_visible_cb), self, 0);
+    }
 
   return window;
 }
@@ -203,6 +235,8 @@ resumed_cb (PopcheckResumeMonitor *monitor,
             PopcheckApplication   *self)
 {
   g_debug ("Resumed from sleep: checking every account");
+  /* A mute that ended while asleep ends now, not an hour of sleep late. */
+  popcheck_mute_refresh (self->mute);
   popcheck_checker_check_now (self->checker, NULL);
 }
 
@@ -373,6 +407,10 @@ popcheck_application_startup (GApplication *app)
   self->accounts = popcheck_account_list_new ();
   self->checker = popcheck_checker_new (self->accounts);
   self->demo = popcheck_demo_new (self->accounts);
+  self->mute = popcheck_mute_new ();
+  g_settings_bind (self->settings, "muted-until",
+                   self->mute, "muted-until", G_SETTINGS_BIND_DEFAULT);
+  self->mail_client = popcheck_mail_client_new ();
   _popcheck_application_actions_init (self);
 
   self->notifier = popcheck_notifier_new (G_ACTION_GROUP (self), self->checker);
@@ -380,9 +418,11 @@ popcheck_application_startup (GApplication *app)
                    self->notifier, "notify-new-mail", G_SETTINGS_BIND_GET);
   g_settings_bind (self->settings, "notify-errors",
                    self->notifier, "notify-errors", G_SETTINGS_BIND_GET);
+  popcheck_notifier_set_mute (self->notifier, self->mute);
 
   self->tray = popcheck_tray_new (G_ACTION_GROUP (self),
                                   popcheck_checker_get_mailboxes (self->checker));
+  popcheck_tray_set_mute (self->tray, self->mute);
 
   /* Waking from sleep, every account's timer may be far off and its
    * connections are dead: check at once.  The network coming back is the
@@ -482,6 +522,8 @@ popcheck_application_dispose (GObject *object)
   g_clear_object (&self->tray);
   g_clear_object (&self->notifier);
   g_clear_object (&self->resume_monitor);
+  g_clear_object (&self->mute);
+  g_clear_object (&self->mail_client);
   g_clear_object (&self->checker);
   g_clear_object (&self->accounts);
   g_clear_object (&self->settings);

@@ -28,6 +28,7 @@ struct _PopcheckConnectionTest
   char         *user;
   char         *password;
   /* Where the password is stored, for an empty password field. */
+  char         *stored_account_id;
   char         *stored_host;
   guint16       stored_port;
   char         *stored_user;
@@ -116,6 +117,7 @@ popcheck_connection_test_finalize (GObject *object)
   g_free (self->host);
   g_free (self->user);
   g_clear_pointer (&self->password, free_password);
+  g_free (self->stored_account_id);
   g_free (self->stored_host);
   g_free (self->stored_user);
   g_free (self->pinned_fingerprint);
@@ -164,15 +166,19 @@ popcheck_connection_test_new (const char     *host,
 
 void
 popcheck_connection_test_set_stored_password (PopcheckConnectionTest *self,
+                                              const char             *account_id,
                                               const char             *host,
                                               guint16                 port,
                                               const char             *user)
 {
   g_return_if_fail (POPCHECK_IS_CONNECTION_TEST (self));
+  g_return_if_fail (account_id != NULL);
   g_return_if_fail (host != NULL);
   g_return_if_fail (user != NULL);
   g_return_if_fail (!self->running);
 
+  g_free (self->stored_account_id);
+  self->stored_account_id = g_strdup (account_id);
   g_free (self->stored_host);
   self->stored_host = g_strdup (host);
   g_free (self->stored_user);
@@ -556,7 +562,9 @@ popcheck_connection_test_run_async (PopcheckConnectionTest *self,
    * test with that one, not with an empty PASS. */
   if (*self->password == '\0' && self->stored_host != NULL)
     {
-      popcheck_secret_lookup_async (self->stored_host, self->stored_port,
+      popcheck_secret_lookup_async (self->stored_account_id,
+                                    POPCHECK_SECRET_KIND_PASSWORD,
+                                    self->stored_host, self->stored_port,
                                     self->stored_user, cancellable,
                                     stored_password_cb,
                                     g_steal_pointer (&task));

@@ -39,6 +39,7 @@ void          popcheck_connection_test_set_automatic      (PopcheckConnectionTes
  * rather than an empty PASS (which can count towards a server's lockout).
  * Only for the server, port and user the password was stored for. */
 void          popcheck_connection_test_set_stored_password (PopcheckConnectionTest *self,
+                                                           const char             *account_id,
                                                            const char             *host,
                                                            guint16                 port,
                                                            const char             *user);

@@ -159,6 +159,18 @@ demo_env_parse (const char  *contents,
 /* Starting */
 
 static void
+unstored_account_removed_cb (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!popcheck_account_list_remove_finish (POPCHECK_ACCOUNT_LIST (object),
+                                            result, &error))
+    g_message ("Could not remove the demo account: %s", error->message);
+}
+
+static void
 secret_stored_cb (GObject      *object,
                   GAsyncResult *result,
                   gpointer      user_data)
@@ -169,29 +181,36 @@ secret_stored_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   PopcheckAccount *account;
 
+  account = popcheck_account_list_lookup (self->accounts, self->account_id);
   if (!popcheck_secret_store_finish (result, &error))
     {
+      /* Without its password the account would only fail. */
+      if (account != NULL)
+        popcheck_account_list_remove_async (self->accounts, account, NULL,
+                                            unstored_account_removed_cb,
+                                            NULL);
+      g_clear_pointer (&self->account_id, g_free);
       start_return (task, g_steal_pointer (&error));
       return;
     }
 
-  /* The password is in the keyring before the account exists, so its
-   * first check finds it. */
-  account = popcheck_account_list_add (self->accounts, _("Demo mailbox"), &error);
   if (account == NULL)
     {
-      start_return (task, g_steal_pointer (&error));
+      start_return (task, g_error_new_literal (POPCHECK_DEMO_ERROR,
+                                               POPCHECK_DEMO_ERROR_FAILED,
+                                               _("The demo account was removed "
+                                                 "while it was being added.")));
       return;
     }
 
+  /* Now the server: the account is checked once it has one, and by then
+   * its password is in the keyring. */
   popcheck_account_set_host (account, env->host);
   popcheck_account_set_port (account, env->port);
   popcheck_account_set_security (account, POP3_SECURITY_TLS);
   popcheck_account_set_user (account, env->user);
   /* The demo server's certificate is self-signed: trust exactly it. */
   popcheck_account_set_pinned_fingerprint (account, env->fingerprint);
-  g_free (self->account_id);
-  self->account_id = g_strdup (popcheck_account_get_id (account));
 
   start_return (task, NULL);
 }
@@ -202,9 +221,11 @@ env_loaded_cb (GObject      *object,
                gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  PopcheckDemo *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
   g_autofree char *contents = NULL;
   DemoEnv *env;
+  PopcheckAccount *account;
 
   if (!g_file_load_contents_finish (G_FILE (object), result, &contents, NULL, NULL, &error))
     {
@@ -220,7 +241,21 @@ env_loaded_cb (GObject      *object,
     }
 
   g_task_set_task_data (task, env, (GDestroyNotify) demo_env_free);
-  popcheck_secret_store_async (env->host, env->port, env->user, env->password,
+
+  /* The account first, for the id its password is stored under; with no
+   * server yet, nothing checks it before the password is there. */
+  account = popcheck_account_list_add (self->accounts, _("Demo mailbox"), &error);
+  if (account == NULL)
+    {
+      start_return (task, g_steal_pointer (&error));
+      return;
+    }
+  g_free (self->account_id);
+  self->account_id = g_strdup (popcheck_account_get_id (account));
+
+  popcheck_secret_store_async (self->account_id,
+                               POPCHECK_SECRET_KIND_PASSWORD,
+                               env->host, env->port, env->user, env->password,
                                g_task_get_cancellable (task),
                                secret_stored_cb, g_object_ref (task));
 }

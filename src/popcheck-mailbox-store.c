@@ -33,6 +33,7 @@
  * writes it): of a message, or of one listed without headers.  Only used
  * to find summaries in a file cut short. */
 #define SUMMARY_TYPE         "(ustssssssssasb)"
+#define SUMMARY_TYPE_2       "(ustsssssssssa(sst)bb)"
 #define HEADERLESS_TYPE      "(ustbu)"
 /* Far more than any one summary takes. */
 #define SUMMARY_MAX_SIZE     ((gsize) 256 * 1024)
@@ -340,7 +341,9 @@ summary_type_at (const guint8 *data,
                  gsize         size,
                  gsize         end)
 {
-  static const char * const types[] = { SUMMARY_TYPE, HEADERLESS_TYPE };
+  static const char * const types[] = {
+    SUMMARY_TYPE_2, SUMMARY_TYPE, HEADERLESS_TYPE
+  };
 
   if (data[end] != '\0')
     return NULL;

@@ -19,6 +19,8 @@
 /* A hostile message can nest multiparts thousands deep. */
 #define MAX_MIME_DEPTH       32
 #define MAX_ATTACHMENT_NAME  255
+/* RFC 6838, section 4.2: type and subtype names are at most 127 each. */
+#define MAX_MIME_TYPE_LENGTH 255
 
 /* HTML to text ----------------------------------------------------------- */
 
@@ -51,6 +53,21 @@ static const char * const block_tags[] = {
   "section", "article", "header", "footer", "address", "center", "form",
   NULL
 };
+
+/* Tags that start a paragraph: a blank line before them, as a browser
+ * leaves a margin. */
+static const char * const paragraph_tags[] = {
+  "p", "h1", "h2", "h3", "h4", "h5", "h6", NULL
+};
+
+/* Link targets shown after the link's text.  Only absolute ones: a
+ * relative target or a script means nothing outside the sender's page. */
+static const char * const link_schemes[] = {
+  "http:", "https:", "ftp:", "mailto:", NULL
+};
+
+/* A longer target is not a link a person reads; the text stays. */
+#define MAX_LINK_LENGTH 2048
 
 /* Tags whose content is not text a person should see. */
 static const char * const hidden_tags[] = {
@@ -172,6 +189,123 @@ skip_tag (const char *p,
   return end;
 }
 
+/* The value of attribute @name in the tag between @p and @end (after the
+ * tag's name), entities decoded; NULL when it has none or it is too long
+ * to be a target anyone reads. */
+static char *
+find_attribute (const char *p,
+                const char *end,
+                const char *name)
+{
+  while (p < end)
+    {
+      const char *name_start, *name_end;
+      const char *value_start = NULL, *value_end = NULL;
+
+      while (p < end && (g_ascii_isspace (*p) || *p == '/'))
+        p++;
+      if (p >= end || *p == '>')
+        return NULL;
+
+      name_start = p;
+      while (p < end && !g_ascii_isspace (*p) && *p != '=' && *p != '>' &&
+             *p != '/')
+        p++;
+      name_end = p;
+      if (name_end == name_start)
+        p++;
+
+      while (p < end && g_ascii_isspace (*p))
+        p++;
+      if (p < end && *p == '=')
+        {
+          p++;
+          while (p < end && g_ascii_isspace (*p))
+            p++;
+          if (p < end && (*p == '"' || *p == '\''))
+            {
+              const char *close = memchr (p + 1, *p, end - p - 1);
+
+              value_start = p + 1;
+              value_end = close != NULL ? close : end;
+              p = close != NULL ? close + 1 : end;
+            }
+          else
+            {
+              value_start = p;
+              while (p < end && !g_ascii_isspace (*p) && *p != '>')
+                p++;
+              value_end = p;
+            }
+        }
+
+      if (value_start != NULL &&
+          (gsize) (name_end - name_start) == strlen (name) &&
+          g_ascii_strncasecmp (name_start, name, name_end - name_start) == 0)
+        {
+          GString *value;
+          const char *v = value_start;
+
+          if (value_end - value_start > MAX_LINK_LENGTH)
+            return NULL;
+
+          value = g_string_sized_new (value_end - value_start);
+          while (v < value_end)
+            {
+              if (*v == '&')
+                v = decode_entity (v, value_end, value);
+              else
+                g_string_append_c (value, *v++);
+            }
+
+          return g_strstrip (g_string_free (value, FALSE));
+        }
+    }
+
+  return NULL;
+}
+
+/* A target worth showing: absolute, and nothing in it that would make
+ * "text <target>" ambiguous or hide part of it. */
+static gboolean
+link_target_is_shown (const char *target)
+{
+  gboolean known_scheme = FALSE;
+
+  for (guint i = 0; link_schemes[i] != NULL && !known_scheme; i++)
+    known_scheme = g_ascii_strncasecmp (target, link_schemes[i],
+                                        strlen (link_schemes[i])) == 0;
+  if (!known_scheme)
+    return FALSE;
+
+  for (const guchar *p = (const guchar *) target; *p != '\0'; p++)
+    if (*p <= ' ' || *p == '<' || *p == '>' || *p == 0x7F)
+      return FALSE;
+
+  return TRUE;
+}
+
+/* At the end of a link: its target after its text, unless the text
+ * already says it ("https://example.org", or the address of a mailto:). */
+static void
+append_link_target (GString    *out,
+                    gsize       text_start,
+                    const char *target)
+{
+  const char *text = out->str + MIN (text_start, out->len);
+  g_autofree char *stripped = g_strstrip (g_strdup (text));
+
+  if (strcmp (stripped, target) == 0 ||
+      (g_ascii_strncasecmp (target, "mailto:", 7) == 0 &&
+       strcmp (stripped, target + 7) == 0))
+    return;
+
+  if (out->len > 0 && out->str[out->len - 1] != '\n' &&
+      out->str[out->len - 1] != ' ')
+    g_string_append_c (out, ' ');
+  g_string_append_printf (out, "<%s>", target);
+}
+
 static const char *
 find_ascii_case (const char *p,
                  const char *end,
@@ -193,6 +327,9 @@ popcheck_message_html_to_text (const char *html,
   const char *p, *end;
   GString *out;
   gboolean pending_space = FALSE;
+  /* The open link's target, and where its text began in @out. */
+  g_autofree char *link_target = NULL;
+  gsize link_start = 0;
 
   g_return_val_if_fail (html != NULL || len == 0, NULL);
 
@@ -211,6 +348,7 @@ popcheck_message_html_to_text (const char *html,
         {
           const char *q = p + 1;
           const char *name_start;
+          const char *tag_end;
           char name[16];
           gsize name_len;
           gboolean closing = FALSE;
@@ -255,7 +393,26 @@ popcheck_message_html_to_text (const char *html,
             name[i] = g_ascii_tolower (name_start[i]);
           name[name_len] = '\0';
 
-          p = skip_tag (q, end);
+          tag_end = skip_tag (q, end);
+
+          if (strcmp (name, "a") == 0)
+            {
+              /* An <a> inside another ends the first: links do not nest. */
+              if (link_target != NULL)
+                append_link_target (out, link_start, link_target);
+              g_clear_pointer (&link_target, g_free);
+
+              if (!closing)
+                {
+                  link_target = find_attribute (q, tag_end, "href");
+                  if (link_target != NULL &&
+                      !link_target_is_shown (link_target))
+                    g_clear_pointer (&link_target, g_free);
+                  link_start = out->len;
+                }
+            }
+
+          p = tag_end;
 
           if (!closing && name_in (name, hidden_tags))
             {
@@ -266,7 +423,13 @@ popcheck_message_html_to_text (const char *html,
               continue;
             }
 
-          if (name_in (name, block_tags))
+          if (!closing && name_in (name, paragraph_tags))
+            {
+              append_newline (out, FALSE);
+              append_newline (out, TRUE);
+              pending_space = FALSE;
+            }
+          else if (name_in (name, block_tags))
             {
               append_newline (out, strcmp (name, "br") == 0 && !closing);
               pending_space = FALSE;
@@ -294,6 +457,14 @@ popcheck_message_html_to_text (const char *html,
       else
         g_string_append_c (out, *p++);
     }
+
+  /* A link never closed still shows where it leads. */
+  if (link_target != NULL)
+    append_link_target (out, link_start, link_target);
+
+  /* "</p>" at the end leaves a line break that ends nothing. */
+  while (out->len > 0 && out->str[out->len - 1] == '\n')
+    g_string_truncate (out, out->len - 1);
 
   return g_string_free (out, FALSE);
 }
@@ -501,51 +672,163 @@ popcheck_message_sanitize_file_name (const char *name)
   return g_strdup (base);
 }
 
+char *
+popcheck_message_sanitize_mime_type (const char *mime_type)
+{
+  g_autofree char *line = NULL;
+
+  if (mime_type == NULL || *mime_type == '\0')
+    return g_strdup ("application/octet-stream");
+
+  line = popcheck_message_sanitize_text (mime_type, -1, TRUE,
+                                         MAX_MIME_TYPE_LENGTH);
+  if (*line == '\0')
+    return g_strdup ("application/octet-stream");
+
+  return g_ascii_strdown (line, -1);
+}
+
+void
+popcheck_attachment_clear (gpointer attachment)
+{
+  PopcheckAttachment *self = attachment;
+
+  g_clear_pointer (&self->name, g_free);
+  g_clear_pointer (&self->mime_type, g_free);
+}
+
+/* The bytes a part decodes to (a forwarded message: the message as
+ * written); it is whole, as its closing boundary came. */
+static guint64
+decoded_size (GMimeObject *object)
+{
+  g_autoptr(GMimeStream) counter = g_mime_stream_null_new ();
+
+  if (GMIME_IS_PART (object))
+    {
+      GMimeDataWrapper *content = g_mime_part_get_content (GMIME_PART (object));
+
+      if (content != NULL)
+        g_mime_data_wrapper_write_to_stream (content, counter);
+    }
+  else if (GMIME_IS_MESSAGE_PART (object))
+    {
+      GMimeMessage *message =
+        g_mime_message_part_get_message (GMIME_MESSAGE_PART (object));
+
+      if (message != NULL)
+        g_mime_object_write_to_stream (GMIME_OBJECT (message), NULL, counter);
+    }
+
+  return GMIME_STREAM_NULL (counter)->written;
+}
+
+/* A forwarded message (message/rfc822) is an attachment too: named by
+ * its part's file name, else by its subject, whose slashes ("Minutes
+ * 3/4") are not a path. */
+static char *
+forwarded_message_name (GMimeMessagePart *part)
+{
+  GMimeObject *object = GMIME_OBJECT (part);
+  GMimeMessage *message = g_mime_message_part_get_message (part);
+  const char *name;
+
+  name = g_mime_object_get_content_disposition_parameter (object, "filename");
+  if (name == NULL)
+    name = g_mime_object_get_content_type_parameter (object, "name");
+  if (name != NULL)
+    return g_strdup (name);
+
+  name = message != NULL ? g_mime_message_get_subject (message) : NULL;
+  if (name == NULL)
+    return NULL;
+
+  return g_strdelimit (g_strdup (name), "/\\", '-');
+}
+
+/* RFC 2183's size parameter: what the sender claims, for a part the
+ * fetched lines end in. */
+static guint64
+declared_size (GMimeObject *object)
+{
+  const char *value =
+    g_mime_object_get_content_disposition_parameter (object, "size");
+  guint64 size;
+
+  if (value == NULL ||
+      !g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT64 - 1, &size, NULL))
+    return POPCHECK_MESSAGE_SIZE_UNKNOWN;
+
+  return size;
+}
+
+/* @open is TRUE when the fetched lines may end inside @object: it is the
+ * message's body, or the last part of an open multipart whose closing
+ * boundary never came.  A multipart left open inside a closed one ended
+ * at its parent's boundary, so its parts are whole. */
 static void
 collect_attachments (GMimeObject *object,
                      GMimePart   *text_part,
-                     GPtrArray   *names,
+                     gboolean     open,
+                     GArray      *attachments,
                      guint        depth)
 {
+  PopcheckAttachment attachment = { NULL, };
+  GMimeContentType *type;
+  g_autofree char *mime_type = NULL;
+  g_autofree char *filename = NULL;
+
   if (object == NULL || depth > MAX_MIME_DEPTH ||
-      names->len >= POPCHECK_MESSAGE_MAX_ATTACHMENTS)
+      attachments->len >= POPCHECK_MESSAGE_MAX_ATTACHMENTS)
     return;
 
   if (GMIME_IS_MULTIPART (object))
     {
       GMimeMultipart *multipart = GMIME_MULTIPART (object);
       int n = g_mime_multipart_get_count (multipart);
+      /* GMime's parser sets this only when it read the closing boundary. */
+      gboolean closed = multipart->write_end_boundary;
 
       for (int i = 0; i < n; i++)
         collect_attachments (g_mime_multipart_get_part (multipart, i),
-                             text_part, names, depth + 1);
+                             text_part, open && !closed && i == n - 1,
+                             attachments, depth + 1);
       return;
     }
 
+  /* Content-Disposition filename, else Content-Type name; GMime decodes
+   * RFC 2231 and RFC 2047 forms of both.  Inline parts with a name count
+   * too: a person sees them as attached files. */
   if (GMIME_IS_PART (object) && GMIME_PART (object) != text_part)
-    {
-      /* Content-Disposition filename, else Content-Type name; GMime
-       * decodes RFC 2231 and RFC 2047 forms of both. */
-      const char *filename = g_mime_part_get_filename (GMIME_PART (object));
-      char *name;
+    filename = g_strdup (g_mime_part_get_filename (GMIME_PART (object)));
+  else if (GMIME_IS_MESSAGE_PART (object))
+    filename = forwarded_message_name (GMIME_MESSAGE_PART (object));
+  else
+    return;
 
-      if (filename == NULL)
-        return;
-      name = popcheck_message_sanitize_file_name (filename);
-      if (name != NULL)
-        g_ptr_array_add (names, name);
-    }
+  if (filename == NULL)
+    return;
+  attachment.name = popcheck_message_sanitize_file_name (filename);
+  if (attachment.name == NULL)
+    return;
+
+  type = g_mime_object_get_content_type (object);
+  if (type != NULL)
+    mime_type = g_mime_content_type_get_mime_type (type);
+  attachment.mime_type = popcheck_message_sanitize_mime_type (mime_type);
+  attachment.size = open ? declared_size (object) : decoded_size (object);
+  g_array_append_val (attachments, attachment);
 }
 
 void
 popcheck_message_decode_body (GMimeMessage  *message,
                               guint          preview_lines,
                               char         **preview,
-                              GStrv         *attachments)
+                              GArray        *attachments,
+                              gboolean      *incomplete)
 {
   GMimeObject *body = g_mime_message_get_mime_part (message);
   GMimePart *text_part = find_text_part (body, 0);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
 
   if (text_part != NULL && preview_lines > 0)
     {
@@ -563,7 +846,9 @@ popcheck_message_decode_body (GMimeMessage  *message,
       *preview = take_lines (clean, preview_lines);
     }
 
-  collect_attachments (body, text_part, names, 0);
-  g_ptr_array_add (names, NULL);
-  *attachments = (GStrv) g_ptr_array_steal (names, NULL);
+  /* TOP cuts the body after N lines: a multipart whose closing boundary
+   * is not among them may have more parts after the ones seen. */
+  *incomplete = GMIME_IS_MULTIPART (body) &&
+                !GMIME_MULTIPART (body)->write_end_boundary;
+  collect_attachments (body, text_part, TRUE, attachments, 0);
 }

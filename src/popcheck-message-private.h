@@ -30,11 +30,18 @@ char *popcheck_message_sanitize_text      (const char    *text,
 /* The base name of an attachment, made safe; NULL when nothing is left. */
 char *popcheck_message_sanitize_file_name (const char    *name);
 
+/* A MIME type made safe and lower case; never NULL or empty. */
+char *popcheck_message_sanitize_mime_type (const char  *mime_type);
+/* Frees what a PopcheckAttachment holds, for a GArray's clear func. */
+void  popcheck_attachment_clear           (gpointer       attachment);
+
 /* The preview (the first preview_lines lines of the text part; left alone
- * when there is none or preview_lines is 0) and the attachment names. */
+ * when there is none or preview_lines is 0), the attachments (a GArray of
+ * PopcheckAttachment) and whether the structure was cut off. */
 void  popcheck_message_decode_body        (GMimeMessage  *message,
                                            guint          preview_lines,
                                            char         **preview,
-                                           GStrv         *attachments);
+                                           GArray        *attachments,
+                                           gboolean      *incomplete);
 
 G_END_DECLS

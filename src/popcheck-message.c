@@ -27,6 +27,10 @@
 
 #define CACHE_VERSION        1
 #define CACHE_TYPE_STRING    "(ustssssssssasb)"
+/* Version 2 adds Cc, each attachment's type and size, and whether the
+ * structure was cut off; version 1 summaries are still read. */
+#define CACHE_VERSION_2      2
+#define CACHE_TYPE_STRING_2  "(ustsssssssssa(sst)bb)"
 /* A summary without headers: version, UID, size, "new", refused TOPs.  A
  * type of its own, so that a PopCheck that does not know it drops just
  * that summary (and sends TOP again) rather than read it as a message
@@ -44,11 +48,15 @@ struct _PopcheckMessage
   char      *from_name;
   char      *from_address;
   char      *to;
+  char      *cc;
   char      *subject;
   GDateTime *date;
   char      *message_id;
   char      *preview;
+  /* The names, and the same attachments as PopcheckAttachment. */
   GStrv      attachments;
+  GArray    *attachment_details;
+  gboolean   attachments_incomplete;
   gboolean   is_new;
   /* FALSE for a message the server would not TOP: only its UID and size
    * are known, and top_refusals says how many TOPs were refused. */
@@ -72,6 +80,7 @@ enum {
   PROP_FROM_NAME,
   PROP_FROM_ADDRESS,
   PROP_TO,
+  PROP_CC,
   PROP_SUBJECT,
   PROP_DATE,
   PROP_MESSAGE_ID,
@@ -243,10 +252,26 @@ decode_headers (PopcheckMessage *self,
 
   self->to = format_address_list (g_mime_message_get_to (message),
                                   g_mime_object_get_header (object, "To"));
+  self->cc = format_address_list (g_mime_message_get_cc (message),
+                                  g_mime_object_get_header (object, "Cc"));
 
   date = g_mime_message_get_date (message);
   if (date != NULL)
     self->date = g_date_time_ref (date);
+}
+
+/* The names follow the details, which hold at most
+ * POPCHECK_MESSAGE_MAX_ATTACHMENTS. */
+static void
+set_attachments_from_details (PopcheckMessage *self)
+{
+  GArray *details = self->attachment_details;
+
+  g_clear_pointer (&self->attachments, g_strfreev);
+  self->attachments = g_new0 (char *, details->len + 1);
+  for (guint i = 0; i < details->len; i++)
+    self->attachments[i] =
+      g_strdup (g_array_index (details, PopcheckAttachment, i).name);
 }
 
 static void
@@ -254,7 +279,7 @@ fill_empty_fields (PopcheckMessage *self)
 {
   char **fields[] = {
     &self->from, &self->from_name, &self->from_address, &self->to,
-    &self->subject, &self->message_id, &self->preview,
+    &self->cc, &self->subject, &self->message_id, &self->preview,
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
@@ -262,7 +287,7 @@ fill_empty_fields (PopcheckMessage *self)
       *fields[i] = g_strdup ("");
 
   if (self->attachments == NULL)
-    self->attachments = g_new0 (char *, 1);
+    set_attachments_from_details (self);
 }
 
 PopcheckMessage *
@@ -302,7 +327,8 @@ popcheck_message_new_from_top (const char *uid,
     {
       decode_headers (self, message);
       popcheck_message_decode_body (message, preview_lines,
-                                    &self->preview, &self->attachments);
+                                    &self->preview, self->attachment_details,
+                                    &self->attachments_incomplete);
     }
 
   fill_empty_fields (self);
@@ -487,6 +513,7 @@ GVariant *
 popcheck_message_to_variant (PopcheckMessage *self)
 {
   g_autofree char *date = NULL;
+  GVariantBuilder attachments;
 
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
 
@@ -497,19 +524,31 @@ popcheck_message_to_variant (PopcheckMessage *self)
   if (self->date != NULL)
     date = g_date_time_format_iso8601 (self->date);
 
-  return g_variant_new ("(ustssssssss^asb)",
-                        CACHE_VERSION,
+  g_variant_builder_init (&attachments, G_VARIANT_TYPE ("a(sst)"));
+  for (guint i = 0; i < self->attachment_details->len; i++)
+    {
+      const PopcheckAttachment *attachment =
+        &g_array_index (self->attachment_details, PopcheckAttachment, i);
+
+      g_variant_builder_add (&attachments, "(sst)", attachment->name,
+                             attachment->mime_type, attachment->size);
+    }
+
+  return g_variant_new (CACHE_TYPE_STRING_2,
+                        CACHE_VERSION_2,
                         self->uid,
                         self->size,
                         self->from,
                         self->from_name,
                         self->from_address,
                         self->to,
+                        self->cc,
                         self->subject,
                         date != NULL ? date : "",
                         self->message_id,
                         self->preview,
-                        self->attachments,
+                        &attachments,
+                        self->attachments_incomplete,
                         self->is_new);
 }
 
@@ -548,30 +587,55 @@ headerless_from_variant (GVariant  *normal,
   return self;
 }
 
+/* A cached attachment, cleaned as one from a server would be. */
+static void
+add_cached_attachment (PopcheckMessage *self,
+                       const char      *name,
+                       const char      *mime_type,
+                       guint64          size)
+{
+  PopcheckAttachment attachment = { NULL, };
+
+  if (self->attachment_details->len >= POPCHECK_MESSAGE_MAX_ATTACHMENTS)
+    return;
+
+  attachment.name = popcheck_message_sanitize_file_name (name);
+  if (attachment.name == NULL)
+    return;
+
+  /* Version 1 kept only the name: NULL, the generic type. */
+  attachment.mime_type = popcheck_message_sanitize_mime_type (mime_type);
+  attachment.size = size;
+  g_array_append_val (self->attachment_details, attachment);
+}
+
 PopcheckMessage *
 popcheck_message_new_from_variant (GVariant  *variant,
                                    GError   **error)
 {
   g_autoptr(PopcheckMessage) self = NULL;
   g_autoptr(GVariant) normal = NULL;
-  g_autoptr(GPtrArray) names = NULL;
   g_autoptr(GVariantIter) attachments = NULL;
   guint32 version = 0;
-  const char *uid, *from, *from_name, *from_address, *to, *subject;
-  const char *date, *message_id, *preview, *name;
-  gboolean headerless;
+  guint32 expected_version = CACHE_VERSION;
+  const char *uid, *from, *from_name, *from_address, *to, *cc = "", *subject;
+  const char *date, *message_id, *preview, *name, *mime_type;
+  guint64 attachment_size;
+  gboolean headerless, version_2;
 
   g_return_val_if_fail (variant != NULL, NULL);
 
   headerless = g_variant_is_of_type (variant,
                                      G_VARIANT_TYPE (HEADERLESS_TYPE_STRING));
-  if (!headerless &&
+  version_2 = g_variant_is_of_type (variant,
+                                    G_VARIANT_TYPE (CACHE_TYPE_STRING_2));
+  if (!headerless && !version_2 &&
       !g_variant_is_of_type (variant, G_VARIANT_TYPE (CACHE_TYPE_STRING)))
     {
       g_set_error (error, POPCHECK_MESSAGE_ERROR,
                    POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
                    "A cached summary has the type “%s”, expected “%s”",
-                   g_variant_get_type_string (variant), CACHE_TYPE_STRING);
+                   g_variant_get_type_string (variant), CACHE_TYPE_STRING_2);
       return NULL;
     }
 
@@ -579,13 +643,17 @@ popcheck_message_new_from_variant (GVariant  *variant,
    * safe to access. */
   normal = g_variant_get_normal_form (variant);
 
+  /* Each type has its own version: the same type with another version is
+   * a future PopCheck's, not one this version can read. */
+  if (version_2)
+    expected_version = CACHE_VERSION_2;
   g_variant_get_child (normal, 0, "u", &version);
-  if (version != CACHE_VERSION)
+  if (version != expected_version)
     {
       g_set_error (error, POPCHECK_MESSAGE_ERROR,
                    POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
                    "A cached summary has version %u, expected %u",
-                   version, CACHE_VERSION);
+                   version, expected_version);
       return NULL;
     }
 
@@ -593,10 +661,17 @@ popcheck_message_new_from_variant (GVariant  *variant,
     return headerless_from_variant (normal, error);
 
   self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
-  g_variant_get (normal, "(u&st&s&s&s&s&s&s&s&sasb)",
-                 &version, &uid, &self->size, &from, &from_name,
-                 &from_address, &to, &subject, &date, &message_id, &preview,
-                 &attachments, &self->is_new);
+  if (version_2)
+    g_variant_get (normal, "(u&st&s&s&s&s&s&s&s&s&sa(sst)bb)",
+                   &version, &uid, &self->size, &from, &from_name,
+                   &from_address, &to, &cc, &subject, &date, &message_id,
+                   &preview, &attachments, &self->attachments_incomplete,
+                   &self->is_new);
+  else
+    g_variant_get (normal, "(u&st&s&s&s&s&s&s&s&sasb)",
+                   &version, &uid, &self->size, &from, &from_name,
+                   &from_address, &to, &subject, &date, &message_id, &preview,
+                   &attachments, &self->is_new);
 
   if (!pop3_uid_is_valid (uid))
     {
@@ -611,6 +686,7 @@ popcheck_message_new_from_variant (GVariant  *variant,
   self->from_name = sanitize_line (from_name);
   self->from_address = sanitize_line (from_address);
   self->to = sanitize_line (to);
+  self->cc = sanitize_line (cc);
   self->subject = sanitize_line (subject);
   self->message_id = sanitize_line (message_id);
   {
@@ -622,17 +698,19 @@ popcheck_message_new_from_variant (GVariant  *variant,
   if (*date != '\0')
     self->date = g_date_time_new_from_iso8601 (date, NULL);
 
-  names = g_ptr_array_new_with_free_func (g_free);
-  while (names->len < POPCHECK_MESSAGE_MAX_ATTACHMENTS &&
-         g_variant_iter_next (attachments, "&s", &name))
+  if (version_2)
     {
-      char *clean = popcheck_message_sanitize_file_name (name);
-
-      if (clean != NULL)
-        g_ptr_array_add (names, clean);
+      while (g_variant_iter_next (attachments, "(&s&st)", &name, &mime_type,
+                                  &attachment_size))
+        add_cached_attachment (self, name, mime_type, attachment_size);
     }
-  g_ptr_array_add (names, NULL);
-  self->attachments = (GStrv) g_ptr_array_steal (names, NULL);
+  else
+    {
+      while (g_variant_iter_next (attachments, "&s", &name))
+        add_cached_attachment (self, name, NULL,
+                               POPCHECK_MESSAGE_SIZE_UNKNOWN);
+    }
+  set_attachments_from_details (self);
 
   return g_steal_pointer (&self);
 }
@@ -735,6 +813,13 @@ popcheck_message_get_to (PopcheckMessage *self)
 }
 
 const char *
+popcheck_message_get_cc (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  return self->cc;
+}
+
+const char *
 popcheck_message_get_subject (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
@@ -769,6 +854,24 @@ popcheck_message_get_attachments (PopcheckMessage *self)
   return (const char * const *) self->attachments;
 }
 
+const PopcheckAttachment *
+popcheck_message_get_attachment_details (PopcheckMessage *self,
+                                         guint           *n_attachments)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  g_return_val_if_fail (n_attachments != NULL, NULL);
+
+  *n_attachments = self->attachment_details->len;
+  return (const PopcheckAttachment *) self->attachment_details->data;
+}
+
+gboolean
+popcheck_message_get_attachments_incomplete (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), FALSE);
+  return self->attachments_incomplete;
+}
+
 gboolean
 popcheck_message_get_is_new (PopcheckMessage *self)
 {
@@ -800,11 +903,13 @@ popcheck_message_finalize (GObject *object)
   g_clear_pointer (&self->from_name, g_free);
   g_clear_pointer (&self->from_address, g_free);
   g_clear_pointer (&self->to, g_free);
+  g_clear_pointer (&self->cc, g_free);
   g_clear_pointer (&self->subject, g_free);
   g_clear_pointer (&self->date, g_date_time_unref);
   g_clear_pointer (&self->message_id, g_free);
   g_clear_pointer (&self->preview, g_free);
   g_clear_pointer (&self->attachments, g_strfreev);
+  g_clear_pointer (&self->attachment_details, g_array_unref);
 
   G_OBJECT_CLASS (popcheck_message_parent_class)->finalize (object);
 }
@@ -839,6 +944,9 @@ popcheck_message_get_property (GObject    *object,
       break;
     case PROP_TO:
       g_value_set_string (value, self->to);
+      break;
+    case PROP_CC:
+      g_value_set_string (value, self->cc);
       break;
     case PROP_SUBJECT:
       g_value_set_string (value, self->subject);
@@ -906,6 +1014,8 @@ popcheck_message_class_init (PopcheckMessageClass *klass)
     g_param_spec_string ("from-address", NULL, NULL, NULL, ro);
   properties[PROP_TO] =
     g_param_spec_string ("to", NULL, NULL, NULL, ro);
+  properties[PROP_CC] =
+    g_param_spec_string ("cc", NULL, NULL, NULL, ro);
   properties[PROP_SUBJECT] =
     g_param_spec_string ("subject", NULL, NULL, NULL, ro);
   properties[PROP_DATE] =
@@ -929,4 +1039,7 @@ popcheck_message_init (PopcheckMessage *self)
 {
   self->headers_known = TRUE;
   self->has_uid = TRUE;
+  self->attachment_details = g_array_new (FALSE, TRUE,
+                                          sizeof (PopcheckAttachment));
+  g_array_set_clear_func (self->attachment_details, popcheck_attachment_clear);
 }

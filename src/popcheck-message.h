@@ -22,6 +22,9 @@ G_BEGIN_DECLS
 /* The preview is a glance, not the message. */
 #define POPCHECK_MESSAGE_MAX_PREVIEW (16 * 1024)
 
+/* An attachment's size when the fetched lines end inside it. */
+#define POPCHECK_MESSAGE_SIZE_UNKNOWN G_MAXUINT64
+
 #define POPCHECK_MESSAGE_ERROR (popcheck_message_error_quark ())
 
 typedef enum
@@ -31,6 +34,17 @@ typedef enum
 } PopcheckMessageError;
 
 GQuark popcheck_message_error_quark (void);
+
+/* One attachment as the fetched part of the MIME structure describes it. */
+typedef struct
+{
+  /* Never empty, never a path. */
+  char    *name;
+  /* Lower case "type/subtype", as the part declared it. */
+  char    *mime_type;
+  /* Decoded bytes, or POPCHECK_MESSAGE_SIZE_UNKNOWN. */
+  guint64  size;
+} PopcheckAttachment;
 
 #define POPCHECK_TYPE_MESSAGE (popcheck_message_get_type ())
 
@@ -65,11 +79,19 @@ const char         *popcheck_message_get_from         (PopcheckMessage *self);
 const char         *popcheck_message_get_from_name    (PopcheckMessage *self);
 const char         *popcheck_message_get_from_address (PopcheckMessage *self);
 const char         *popcheck_message_get_to           (PopcheckMessage *self);
+const char         *popcheck_message_get_cc           (PopcheckMessage *self);
 const char         *popcheck_message_get_subject      (PopcheckMessage *self);
 GDateTime          *popcheck_message_get_date         (PopcheckMessage *self);
 const char         *popcheck_message_get_message_id   (PopcheckMessage *self);
 const char         *popcheck_message_get_preview      (PopcheckMessage *self);
+/* The attachment names; the details below are in the same order. */
 const char * const *popcheck_message_get_attachments  (PopcheckMessage *self);
+const PopcheckAttachment *
+                    popcheck_message_get_attachment_details (PopcheckMessage *self,
+                                                             guint           *n_attachments);
+/* TRUE when the fetched lines end before the MIME structure does, so
+ * that more attachments may follow the ones listed. */
+gboolean            popcheck_message_get_attachments_incomplete (PopcheckMessage *self);
 gboolean            popcheck_message_get_is_new       (PopcheckMessage *self);
 void                popcheck_message_set_is_new       (PopcheckMessage *self,
                                                        gboolean         is_new);

@@ -232,6 +232,7 @@ typedef struct
   char                    *summary;
   char                    *body;
   char                    *category;
+  char                    *sound_name;
   char                   **actions;
 } Call;
 
@@ -243,6 +244,7 @@ call_free (Call *call)
   g_free (call->summary);
   g_free (call->body);
   g_free (call->category);
+  g_free (call->sound_name);
   g_strfreev (call->actions);
   g_free (call);
 }
@@ -269,7 +271,17 @@ run_show (PopcheckNotifierThread *self,
     notify_notification_update (notification, call->summary, call->body,
                                 APPLICATION_ID);
 
-  notify_notification_set_category (notification, call->category);
+  if (call->category != NULL)
+    notify_notification_set_category (notification, call->category);
+  else
+    notify_notification_set_hint (notification, "category", NULL);
+  /* A replaced notification keeps the hints it had: a silent update of a
+   * sounding one must drop the sound. */
+  if (call->sound_name != NULL)
+    notify_notification_set_hint_string (notification, "sound-name",
+                                         call->sound_name);
+  else
+    notify_notification_set_hint (notification, "sound-name", NULL);
   notify_notification_clear_actions (notification);
   for (guint i = 0; call->actions[i] != NULL && call->actions[i + 1] != NULL; i += 2)
     notify_notification_add_action (notification, call->actions[i],
@@ -411,12 +423,13 @@ popcheck_notifier_thread_show (PopcheckNotifierThread *self,
                                const char             *summary,
                                const char             *body,
                                const char             *category,
+                               const char             *sound_name,
                                const char * const     *actions)
 {
   Call *call;
 
   g_return_if_fail (self != NULL && !self->stopped);
-  g_return_if_fail (key != NULL && summary != NULL && category != NULL);
+  g_return_if_fail (key != NULL && summary != NULL);
 
   call = g_new0 (Call, 1);
   call->kind = CALL_SHOW;
@@ -424,6 +437,7 @@ popcheck_notifier_thread_show (PopcheckNotifierThread *self,
   call->summary = g_strdup (summary);
   call->body = g_strdup (body);
   call->category = g_strdup (category);
+  call->sound_name = g_strdup (sound_name);
   call->actions = g_strdupv ((char **) actions);
   if (call->actions == NULL)
     call->actions = g_new0 (char *, 1);

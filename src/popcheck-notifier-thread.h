@@ -39,12 +39,15 @@ PopcheckNotifierThread *popcheck_notifier_thread_new   (const char              
                                                         gpointer                               user_data);
 
 /* Shows the key's notification, replacing what it showed before.
- * actions: pairs of action id and label, NULL-terminated. */
+ * category: NULL for none; sound_name: the desktop's sound to play with
+ * it (a sound theme name), NULL for silence; actions: pairs of action id
+ * and label, NULL-terminated. */
 void                    popcheck_notifier_thread_show  (PopcheckNotifierThread *self,
                                                         const char             *key,
                                                         const char             *summary,
                                                         const char             *body,
                                                         const char             *category,
+                                                        const char             *sound_name,
                                                         const char * const     *actions);
 /* Asks the server to close the key's notification. */
 void                    popcheck_notifier_thread_close (PopcheckNotifierThread *self,

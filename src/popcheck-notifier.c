@@ -8,7 +8,11 @@
  * ("body-markup" capability) and sent as they are to the others.
  *
  * Settings: "notify-new-mail" and "notify-errors" (bound by the application
- * to the keys of the same name) and each account's "notify" key.
+ * to the keys of the same name) and each account's "notify" and "sound"
+ * keys.  While the PopcheckMute says so, nothing is shown: new mail stays
+ * in the window and the tray, and a problem waits for the mute's end.
+ * Do Not Disturb is the notification server's business: it keeps or hides
+ * what is sent, so nothing here asks about it.
  *
  * Each account keeps its NotifyNotification while it is on screen, and the
  * messages announced in it: a later check adds its messages and replaces
@@ -40,6 +44,7 @@
 #include "popcheck-checker.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
+#include "popcheck-mute.h"
 #include "popcheck-notifier.h"
 #include "popcheck-notifier-thread.h"
 
@@ -56,6 +61,14 @@
 /* The notification thread's keys: one notification per account and kind. */
 #define MAIL_KEY_PREFIX "new-mail:"
 #define PROBLEM_KEY_PREFIX "problem:"
+#define BACKGROUND_KEY "background"
+
+/* The freedesktop sound theme's name for it. */
+#define NEW_MAIL_SOUND "message-new-email"
+
+/* The application's action that opens the desktop's mail program; the
+ * notification offers it only while it is enabled (there is one). */
+#define OPEN_MAIL_CLIENT_ACTION "open-mail-client"
 
 typedef struct
 {
@@ -89,6 +102,9 @@ struct _PopcheckNotifier
   /* libnotify's calls, away from the main loop. */
   PopcheckNotifierThread *thread;
 
+  /* NULL: never muted. */
+  PopcheckMute    *mute;
+
   /* Cancelled at dispose: capability queries in flight. */
   GCancellable    *cancellable;
 
@@ -105,6 +121,7 @@ enum {
   PROP_CHECKER,
   PROP_NOTIFY_NEW_MAIL,
   PROP_NOTIFY_ERRORS,
+  PROP_MUTE,
   N_PROPS
 };
 
@@ -302,6 +319,20 @@ mailbox_name (PopcheckMailbox *mailbox)
   return name;
 }
 
+static gboolean
+is_muted (PopcheckNotifier *self)
+{
+  return self->mute != NULL && popcheck_mute_get_muted (self->mute);
+}
+
+static gboolean
+can_open_mail_client (PopcheckNotifier *self)
+{
+  return self->actions != NULL &&
+         g_action_group_has_action (self->actions, OPEN_MAIL_CLIENT_ACTION) &&
+         g_action_group_get_action_enabled (self->actions, OPEN_MAIL_CLIENT_ACTION);
+}
+
 /* New mail */
 
 static const char *
@@ -440,6 +471,12 @@ announcement_action (PopcheckNotifier *self,
       return;
     }
 
+  if (g_str_equal (action, OPEN_MAIL_CLIENT_ACTION))
+    {
+      activate_app_action (self, OPEN_MAIL_CLIENT_ACTION, NULL);
+      return;
+    }
+
   /* "default" and "open": the window, the newest message selected. */
   if (announcement != NULL && announcement->messages->len > 0)
     uid = popcheck_message_get_uid (g_ptr_array_index (announcement->messages, 0));
@@ -462,8 +499,11 @@ new_messages_cb (PopcheckNotifier *self,
   g_autoptr(GPtrArray) batch = NULL;
   Announcement *announcement;
 
+  /* Muted: not even kept for later, as an hour's mail announced at once
+   * would be the noise the user asked to be spared. */
   if (messages == NULL || messages->len == 0 ||
-      !account_wants_mail_notifications (self, mailbox))
+      !account_wants_mail_notifications (self, mailbox) ||
+      is_muted (self))
     return;
 
   announcement = g_hash_table_lookup (self->announcements, account_id);
@@ -500,12 +540,21 @@ show_announcement (PopcheckNotifier *self,
 {
   Announcement *announcement = g_hash_table_lookup (self->announcements, account_id);
   PopcheckMailbox *mailbox = popcheck_checker_get_mailbox (self->checker, account_id);
+  PopcheckAccountList *accounts = popcheck_checker_get_accounts (self->checker);
+  PopcheckAccount *account = NULL;
   g_autofree char *summary = NULL;
   g_autofree char *body = NULL;
 
   if (announcement == NULL)
     return;
   announcement->show_pending = FALSE;
+
+  /* Muted while the server was asked. */
+  if (is_muted (self))
+    {
+      g_hash_table_remove (self->announcements, account_id);
+      return;
+    }
 
   /* The account was removed meanwhile, or there is no server: the
    * messages wait for the next mail, which announces them all. */
@@ -521,13 +570,26 @@ show_announcement (PopcheckNotifier *self,
                              mailbox_name (mailbox));
   body = build_body (announcement->messages, caps.body_markup);
 
+  if (accounts != NULL)
+    account = popcheck_account_list_lookup (accounts, account_id);
+
   {
     const char *actions[] = { "default", _("Open"), "open", _("Open"),
-                              "mark-seen", _("Mark as Seen"), NULL };
+                              "mark-seen", _("Mark as Seen"),
+                              NULL, NULL, NULL };
     g_autofree char *key = notification_key (MAIL_KEY_PREFIX, account_id);
+
+    /* Only when the desktop has a mail program: no action that fails. */
+    if (can_open_mail_client (self))
+      {
+        actions[6] = OPEN_MAIL_CLIENT_ACTION;
+        actions[7] = _("Open Mail Client");
+      }
 
     popcheck_notifier_thread_show (self->thread, key, summary, body,
                                    "email.arrived",
+                                   account != NULL && popcheck_account_get_sound (account) ?
+                                     NEW_MAIL_SOUND : NULL,
                                    caps.actions ? actions : NULL);
   }
 }
@@ -582,7 +644,9 @@ problem_cb (PopcheckNotifier *self,
   g_signal_connect (mailbox, "notify::state", G_CALLBACK (problem_state_cb),
                     notice);
 
-  show_when_ready (self, account_id, show_problem);
+  /* Muted: told when the mute ends, if still unsolved (see muted_cb). */
+  if (!is_muted (self))
+    show_when_ready (self, account_id, show_problem);
 }
 
 static void
@@ -595,8 +659,9 @@ show_problem (PopcheckNotifier *self,
   g_autofree char *summary = NULL;
   g_autofree char *body = NULL;
 
-  /* Solved before the server answered, or no server: nothing to show. */
-  if (notice == NULL || notice->shown || !caps.available)
+  /* Solved before the server answered, or no server: nothing to show.
+   * Muted meanwhile: the end of the mute shows it. */
+  if (notice == NULL || notice->shown || !caps.available || is_muted (self))
     return;
 
   message = popcheck_mailbox_get_error_message (notice->mailbox);
@@ -615,8 +680,49 @@ show_problem (PopcheckNotifier *self,
 
     notice->shown = TRUE;
     popcheck_notifier_thread_show (self->thread, key, summary, body, "email",
-                                   caps.actions ? actions : NULL);
+                                   NULL, caps.actions ? actions : NULL);
   }
+}
+
+/* The mute */
+
+/* Problems that came while muted and are still there get their notice
+ * now: they wait for the user, unlike mail, which the window lists. */
+static void
+muted_cb (PopcheckNotifier *self)
+{
+  GHashTableIter iter;
+  ProblemNotice *notice;
+
+  if (is_muted (self))
+    return;
+
+  g_hash_table_iter_init (&iter, self->problems);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &notice))
+    {
+      if (!notice->shown)
+        show_when_ready (self, notice->account_id, show_problem);
+    }
+}
+
+/* Running in the background with no tray */
+
+static void
+show_background_hint (PopcheckNotifier *self,
+                      const char       *account_id,
+                      ServerCaps        caps)
+{
+  const char *actions[] = { "default", _("Open PopCheck"), NULL };
+
+  if (!caps.available)
+    return;
+
+  popcheck_notifier_thread_show (self->thread, BACKGROUND_KEY,
+                                 _("PopCheck Is Still Running"),
+                                 _("It keeps checking your mail. To open it again, "
+                                   "choose PopCheck in the application menu, or click "
+                                   "a new-mail notification."),
+                                 NULL, NULL, caps.actions ? actions : NULL);
 }
 
 /* Removed accounts */
@@ -693,6 +799,8 @@ thread_action_cb (gpointer    user_data,
 
   if (g_str_has_prefix (key, MAIL_KEY_PREFIX))
     announcement_action (self, key + strlen (MAIL_KEY_PREFIX), action);
+  else if (g_str_equal (key, BACKGROUND_KEY))
+    activate_app_action (self, "show-window", NULL);
   else if (g_str_has_prefix (key, PROBLEM_KEY_PREFIX))
     /* "default" and "show": the account, to see what is wrong. */
     activate_app_action (self, "show-message",
@@ -753,6 +861,9 @@ popcheck_notifier_dispose (GObject *object)
                                           mailboxes_changed_cb, self);
   g_clear_object (&self->checker);
   g_clear_object (&self->actions);
+  if (self->mute != NULL)
+    g_signal_handlers_disconnect_by_func (self->mute, muted_cb, self);
+  g_clear_object (&self->mute);
 
   G_OBJECT_CLASS (popcheck_notifier_parent_class)->dispose (object);
 }
@@ -796,6 +907,10 @@ popcheck_notifier_get_property (GObject    *object,
       g_value_set_boolean (value, self->notify_errors);
       break;
 
+    case PROP_MUTE:
+      g_value_set_object (value, self->mute);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -825,6 +940,10 @@ popcheck_notifier_set_property (GObject      *object,
 
     case PROP_NOTIFY_ERRORS:
       popcheck_notifier_set_notify_errors (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_MUTE:
+      popcheck_notifier_set_mute (self, g_value_get_object (value));
       break;
 
     default:
@@ -866,6 +985,12 @@ popcheck_notifier_class_init (PopcheckNotifierClass *klass)
                           TRUE,
                           (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                            G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_MUTE] =
+    g_param_spec_object ("mute", NULL, NULL,
+                         POPCHECK_TYPE_MUTE,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -948,4 +1073,40 @@ popcheck_notifier_set_notify_errors (PopcheckNotifier *self,
 
   self->notify_errors = notify_errors;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NOTIFY_ERRORS]);
+}
+
+PopcheckMute *
+popcheck_notifier_get_mute (PopcheckNotifier *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_NOTIFIER (self), NULL);
+
+  return self->mute;
+}
+
+void
+popcheck_notifier_set_mute (PopcheckNotifier *self,
+                            PopcheckMute     *mute)
+{
+  g_return_if_fail (POPCHECK_IS_NOTIFIER (self));
+  g_return_if_fail (mute == NULL || POPCHECK_IS_MUTE (mute));
+
+  if (self->mute == mute)
+    return;
+
+  if (self->mute != NULL)
+    g_signal_handlers_disconnect_by_func (self->mute, muted_cb, self);
+  g_set_object (&self->mute, mute);
+  if (self->mute != NULL)
+    g_signal_connect_object (self->mute, "notify::muted",
+                             G_CALLBACK (muted_cb), self, G_CONNECT_SWAPPED);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MUTE]);
+}
+
+void
+popcheck_notifier_show_background_hint (PopcheckNotifier *self)
+{
+  g_return_if_fail (POPCHECK_IS_NOTIFIER (self));
+
+  show_when_ready (self, "", show_background_hint);
 }

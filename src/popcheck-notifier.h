@@ -10,13 +10,16 @@
  * both properties to the settings of the same names.
  *
  * Notification actions activate the application's actions: "show-message"
- * ((ss): account id and UID; an empty UID shows the account).
+ * ((ss): account id and UID; an empty UID shows the account), "mark-seen"
+ * ((sas)), "open-mail-client" (offered while it is enabled) and
+ * "show-window".
  */
 
 #pragma once
 
 #include <gio/gio.h>
 
+#include "popcheck-mute.h"
 #include "popcheck-types.h"
 
 G_BEGIN_DECLS
@@ -35,5 +38,15 @@ void              popcheck_notifier_set_notify_new_mail (PopcheckNotifier *self,
 gboolean          popcheck_notifier_get_notify_errors   (PopcheckNotifier *self);
 void              popcheck_notifier_set_notify_errors   (PopcheckNotifier *self,
                                                          gboolean          notify_errors);
+
+/* While it says muted, nothing is shown (NULL: never muted). */
+PopcheckMute     *popcheck_notifier_get_mute            (PopcheckNotifier *self);
+void              popcheck_notifier_set_mute            (PopcheckNotifier *self,
+                                                         PopcheckMute     *mute);
+
+/* Tells that PopCheck keeps running without its window, and how to open
+ * it again: for desktops without a tray.  Its click activates the
+ * application's "show-window". */
+void              popcheck_notifier_show_background_hint (PopcheckNotifier *self);
 
 G_END_DECLS

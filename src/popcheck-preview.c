@@ -49,10 +49,13 @@ struct _PopcheckPreview
   GtkLabel        *from_label;
   GtkLabel        *to_label;
   GtkLabel        *to_caption;
+  GtkLabel        *cc_label;
+  GtkLabel        *cc_caption;
   GtkLabel        *date_label;
   GtkLabel        *size_label;
   GtkImage        *attachments_icon;
   GtkLabel        *attachments_label;
+  GtkLabel        *attachments_hint_label;
   GtkTextView     *body_view;
   GtkSpinner      *spinner;
   GtkLabel        *status_label;
@@ -86,6 +89,16 @@ count_lines (const char *text)
     n++;
 
   return n;
+}
+
+/* Fewer lines than asked for is the whole text, unless the lines end
+ * inside the MIME structure: then more parts (attachments) follow. */
+static gboolean
+preview_is_complete (PopcheckMessage *message,
+                     guint            lines)
+{
+  return count_lines (popcheck_message_get_preview (message)) < lines &&
+         !popcheck_message_get_attachments_incomplete (message);
 }
 
 static void
@@ -159,17 +172,93 @@ set_body (PopcheckPreview *self,
   gtk_text_buffer_place_cursor (buffer, &start);
 }
 
+/* "report.pdf (PDF document, 1.2 MB)": the name, the type in words and
+ * the size when the fetched lines hold the whole part. */
+static char *
+format_attachment (const PopcheckAttachment *attachment)
+{
+  g_autofree char *content_type = NULL;
+  g_autofree char *description = NULL;
+  g_autofree char *size = NULL;
+
+  /* Many mail programs send every file as the generic type (and older
+   * cached summaries know only the name): the name then says more. */
+  if (g_strcmp0 (attachment->mime_type, "application/octet-stream") == 0)
+    content_type = g_content_type_guess (attachment->name, NULL, 0, NULL);
+  else
+    content_type = g_content_type_from_mime_type (attachment->mime_type);
+
+  if (content_type != NULL)
+    description = g_content_type_get_description (content_type);
+  if (description == NULL)
+    description = g_strdup (attachment->mime_type);
+
+  if (attachment->size == POPCHECK_MESSAGE_SIZE_UNKNOWN)
+    /* Translators: an attachment: its file name and its type, as in
+     * "report.pdf (PDF document)". */
+    return g_strdup_printf (_("%s (%s)"), attachment->name, description);
+
+  size = g_format_size (attachment->size);
+  /* Translators: an attachment: its file name, its type and its size, as
+   * in "report.pdf (PDF document, 1.2 MB)". */
+  return g_strdup_printf (_("%s (%s, %s)"), attachment->name, description,
+                          size);
+}
+
+/* One line per attachment, and a hint when the lines fetched end before
+ * the MIME structure does: nothing is fetched for it behind the user's
+ * back, the user chooses Load More or Show Whole Message. */
+static void
+show_attachments (PopcheckPreview *self,
+                  PopcheckMessage *message)
+{
+  g_autoptr(GString) lines = g_string_new (NULL);
+  const PopcheckAttachment *attachments;
+  const char *hint = NULL;
+  gboolean incomplete;
+  guint n = 0;
+
+  attachments = popcheck_message_get_attachment_details (message, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *line = format_attachment (&attachments[i]);
+
+      if (lines->len > 0)
+        g_string_append_c (lines, '\n');
+      g_string_append (lines, line);
+    }
+
+  /* A whole message with an unclosed structure is broken, not cut:
+   * there is nothing more to fetch. */
+  incomplete = !self->whole &&
+               popcheck_message_get_attachments_incomplete (message);
+  if (incomplete && n > 0)
+    hint = _("More attachments may follow: the lines fetched so far end "
+             "before the message does. Load More or Show Whole Message "
+             "shows them all.");
+  else if (incomplete)
+    hint = _("Attachments may follow: the lines fetched so far end before "
+             "the message does. Load More or Show Whole Message shows "
+             "them all.");
+
+  gtk_label_set_text (self->attachments_label, lines->str);
+  gtk_widget_set_visible (GTK_WIDGET (self->attachments_label), n > 0);
+  gtk_label_set_text (self->attachments_hint_label, hint != NULL ? hint : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->attachments_hint_label), hint != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->attachments_icon),
+                          n > 0 || hint != NULL);
+}
+
 static void
 show_message (PopcheckPreview *self)
 {
   PopcheckMessage *message = self->shown;
   g_autofree char *date = NULL;
   g_autofree char *size = NULL;
-  g_autofree char *attachments = NULL;
-  const char * const *names;
   const char *subject;
   const char *from;
   const char *to;
+  const char *cc;
   GDateTime *when;
 
   if (message == NULL)
@@ -182,8 +271,8 @@ show_message (PopcheckPreview *self)
   subject = popcheck_message_get_subject (message);
   from = popcheck_message_get_from (message);
   to = popcheck_message_get_to (message);
+  cc = popcheck_message_get_cc (message);
   when = popcheck_message_get_date (message);
-  names = popcheck_message_get_attachments (message);
 
   if (subject != NULL && *subject != '\0')
     gtk_label_set_text (self->subject_label, subject);
@@ -198,6 +287,9 @@ show_message (PopcheckPreview *self)
   gtk_label_set_text (self->to_label, to != NULL ? to : "");
   gtk_widget_set_visible (GTK_WIDGET (self->to_label), to != NULL && *to != '\0');
   gtk_widget_set_visible (GTK_WIDGET (self->to_caption), to != NULL && *to != '\0');
+  gtk_label_set_text (self->cc_label, cc != NULL ? cc : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->cc_label), cc != NULL && *cc != '\0');
+  gtk_widget_set_visible (GTK_WIDGET (self->cc_caption), cc != NULL && *cc != '\0');
 
   if (when != NULL)
     date = popcheck_format_date_full (when);
@@ -206,11 +298,7 @@ show_message (PopcheckPreview *self)
   size = g_format_size (popcheck_message_get_size (message));
   gtk_label_set_text (self->size_label, size);
 
-  if (names != NULL && names[0] != NULL)
-    attachments = g_strjoinv (", ", (char **) names);
-  gtk_label_set_text (self->attachments_label, attachments != NULL ? attachments : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->attachments_label), attachments != NULL);
-  gtk_widget_set_visible (GTK_WIDGET (self->attachments_icon), attachments != NULL);
+  show_attachments (self, message);
 
   set_body (self, popcheck_message_get_preview (message));
 
@@ -275,7 +363,7 @@ preview_cb (GObject      *object,
     }
 
   /* Fewer lines than asked for: that was the whole text. */
-  self->complete = count_lines (popcheck_message_get_preview (message)) < self->lines;
+  self->complete = preview_is_complete (message, self->lines);
   g_set_object (&self->shown, message);
   show_message (self);
 }
@@ -494,10 +582,13 @@ popcheck_preview_class_init (PopcheckPreviewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, from_label);
   gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, to_label);
   gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, to_caption);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, cc_label);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, cc_caption);
   gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, date_label);
   gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, size_label);
   gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, attachments_icon);
   gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, attachments_label);
+  gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, attachments_hint_label);
   gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, body_view);
   gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, spinner);
   gtk_widget_class_bind_template_child (widget_class, PopcheckPreview, status_label);
@@ -579,7 +670,7 @@ popcheck_preview_set_message (PopcheckPreview *self,
   if (message != NULL)
     {
       self->lines = account_preview_lines (self, account_id);
-      self->complete = count_lines (popcheck_message_get_preview (message)) < self->lines;
+      self->complete = preview_is_complete (message, self->lines);
     }
 
   show_message (self);

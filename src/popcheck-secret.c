@@ -27,18 +27,24 @@ typedef enum
 
 typedef struct
 {
-  Operation      operation;
-  char          *host;
-  guint16        port;
-  char          *user;
+  Operation           operation;
+  char               *account_id;
+  PopcheckSecretKind  kind;
+  char               *host;
+  guint16             port;
+  char               *user;
   /* Only for OPERATION_STORE; wiped when freed. */
-  char          *password;
-  SecretService *service;
+  char               *password;
+  SecretService      *service;
+  /* Lookup: the password found in an item stored by an older PopCheck,
+   * returned once that item is moved to the account. */
+  char               *migrated;
 } SecretData;
 
 static void
 secret_data_free (SecretData *data)
 {
+  g_free (data->account_id);
   g_free (data->host);
   g_free (data->user);
   if (data->password != NULL)
@@ -46,6 +52,7 @@ secret_data_free (SecretData *data)
       secret_password_wipe (data->password);
       g_free (data->password);
     }
+  g_clear_pointer (&data->migrated, secret_password_free);
   g_clear_object (&data->service);
   g_free (data);
 }
@@ -60,6 +67,8 @@ popcheck_secret_get_schema (void)
       { "port", SECRET_SCHEMA_ATTRIBUTE_INTEGER },
       { "user", SECRET_SCHEMA_ATTRIBUTE_STRING },
       { "protocol", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "account", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "kind", SECRET_SCHEMA_ATTRIBUTE_STRING },
       { NULL, 0 },
     }
   };
@@ -67,8 +76,24 @@ popcheck_secret_get_schema (void)
   return &schema;
 }
 
+const char *
+popcheck_secret_kind_to_string (PopcheckSecretKind kind)
+{
+  switch (kind)
+    {
+    case POPCHECK_SECRET_KIND_PASSWORD:
+      return "password";
+    case POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN:
+      return "oauth2-refresh-token";
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+/* What an older PopCheck stored: server, port and user only, so that two
+ * accounts of the same mailbox shared one item. */
 static GHashTable *
-build_attributes (SecretData *data)
+build_legacy_attributes (SecretData *data)
 {
   /* "protocol" leaves room for other protocols of the same server and
    * user (an IMAP password is often a different one). */
@@ -78,6 +103,24 @@ build_attributes (SecretData *data)
                                   "user", data->user,
                                   "protocol", "pop3",
                                   NULL);
+}
+
+/* The account's own item.  Server, port and user stay in it: a secret
+ * typed for one server is never sent to another the account was changed
+ * to.  Clearing leaves out the kind, to remove every kind at once. */
+static GHashTable *
+build_attributes (SecretData *data,
+                  gboolean    with_kind)
+{
+  GHashTable *attributes = build_legacy_attributes (data);
+
+  g_hash_table_insert (attributes, g_strdup ("account"),
+                       g_strdup (data->account_id));
+  if (with_kind)
+    g_hash_table_insert (attributes, g_strdup ("kind"),
+                         g_strdup (popcheck_secret_kind_to_string (data->kind)));
+
+  return attributes;
 }
 
 static GError *
@@ -197,13 +240,17 @@ static void
 start_store (GTask *task)
 {
   SecretData *data = g_task_get_task_data (task);
-  g_autoptr(GHashTable) attributes = build_attributes (data);
+  g_autoptr(GHashTable) attributes = build_attributes (data, TRUE);
   g_autoptr(SecretValue) value = NULL;
   g_autofree char *label = NULL;
 
   value = secret_value_new (data->password, -1, "text/plain");
-  label = g_strdup_printf (_("PopCheck password for %s@%s"),
-                           data->user, data->host);
+  if (data->kind == POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN)
+    label = g_strdup_printf (_("PopCheck sign-in for %s@%s"),
+                             data->user, data->host);
+  else
+    label = g_strdup_printf (_("PopCheck password for %s@%s"),
+                             data->user, data->host);
 
   /* With these attributes already in the collection, the Secret Service
    * replaces that item rather than adding a second one. */
@@ -215,14 +262,153 @@ start_store (GTask *task)
 
 /* Lookup */
 
+static GError *
+not_found_error (PopcheckSecretKind kind)
+{
+  if (kind == POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN)
+    return g_error_new_literal (POPCHECK_SECRET_ERROR,
+                                POPCHECK_SECRET_ERROR_NOT_FOUND,
+                                _("This account is not signed in."));
+
+  return g_error_new_literal (POPCHECK_SECRET_ERROR,
+                              POPCHECK_SECRET_ERROR_NOT_FOUND,
+                              _("No password is stored for this account."));
+}
+
+/* The secret of the first item that gave one; NULL and
+ * POPCHECK_SECRET_ERROR_LOCKED when items matched but none was unlocked. */
+static char *
+first_secret (GList     *items,
+              GError   **error)
+{
+  for (GList *l = items; l != NULL; l = l->next)
+    {
+      SecretValue *value = secret_item_get_secret (l->data);
+      gsize length;
+      char *password;
+
+      if (value == NULL)
+        continue;
+
+      password = (char *) secret_value_unref_to_password (value, &length);
+      if (password == NULL)
+        g_set_error_literal (error, POPCHECK_SECRET_ERROR,
+                             POPCHECK_SECRET_ERROR_FAILED,
+                             _("The password stored for this account "
+                               "is not text."));
+      return password;
+    }
+
+  /* Items match but none gave its secret: the search asked to unlock them
+   * and the unlock was refused, or its prompt dismissed.  (libsecret's own
+   * secret_password_lookup() reports this as "nothing stored".) */
+  g_propagate_error (error, locked_error ());
+  return NULL;
+}
+
+/* Every matching item, unlocked, with its secret. */
+static void
+search_secrets (GTask               *task,
+                GHashTable          *attributes,
+                GAsyncReadyCallback  callback)
+{
+  SecretData *data = g_task_get_task_data (task);
+
+  secret_service_search (data->service, popcheck_secret_get_schema (),
+                         attributes,
+                         SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK |
+                         SECRET_SEARCH_LOAD_SECRETS,
+                         g_task_get_cancellable (task),
+                         callback, g_object_ref (task));
+}
+
+static void
+migrate_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SecretData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  /* The password was found all the same: a keyring that refuses the
+   * change only means the next lookup tries again. */
+  if (!secret_item_set_attributes_finish (SECRET_ITEM (object), result,
+                                          &error))
+    g_message ("Could not move a password stored by an older PopCheck to "
+               "its account: %s", error->message);
+
+  g_task_return_pointer (task, g_steal_pointer (&data->migrated),
+                         (GDestroyNotify) secret_password_free);
+}
+
+static void
+legacy_lookup_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SecretData *data = g_task_get_task_data (task);
+  g_autoptr(GHashTable) attributes = NULL;
+  GError *error = NULL;
+  GList *items;
+  GList *legacy = NULL;
+  SecretItem *item;
+
+  items = secret_service_search_finish (SECRET_SERVICE (object), result,
+                                        &error);
+  if (error != NULL)
+    {
+      return_error (task, error);
+      return;
+    }
+
+  /* The search also matches other accounts' items for the same mailbox:
+   * only one without an account is an older PopCheck's. */
+  for (GList *l = items; l != NULL; l = l->next)
+    {
+      g_autoptr(GHashTable) item_attributes = secret_item_get_attributes (l->data);
+
+      if (!g_hash_table_contains (item_attributes, "account"))
+        legacy = g_list_prepend (legacy, g_object_ref (l->data));
+    }
+  g_list_free_full (items, g_object_unref);
+
+  if (legacy == NULL)
+    {
+      g_task_return_error (task, not_found_error (data->kind));
+      return;
+    }
+
+  data->migrated = first_secret (legacy, &error);
+  if (data->migrated == NULL)
+    {
+      g_list_free_full (legacy, g_object_unref);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* Moved, not copied: the item becomes this account's.  A second account
+   * of the same mailbox then asks for its password once, and from then on
+   * each keeps its own. */
+  item = legacy->data;
+  attributes = build_attributes (data, TRUE);
+  secret_item_set_attributes (item, popcheck_secret_get_schema (), attributes,
+                              g_task_get_cancellable (task),
+                              migrate_cb, g_object_ref (task));
+  g_list_free_full (legacy, g_object_unref);
+}
+
 static void
 lookup_cb (GObject      *object,
            GAsyncResult *result,
            gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  SecretData *data = g_task_get_task_data (task);
   GError *error = NULL;
   GList *items;
+  char *password;
 
   items = secret_service_search_finish (SECRET_SERVICE (object), result,
                                         &error);
@@ -234,55 +420,36 @@ lookup_cb (GObject      *object,
 
   if (items == NULL)
     {
-      g_task_return_new_error (task, POPCHECK_SECRET_ERROR,
-                               POPCHECK_SECRET_ERROR_NOT_FOUND, "%s",
-                               _("No password is stored for this account."));
-      return;
-    }
+      g_autoptr(GHashTable) attributes = NULL;
 
-  for (GList *l = items; l != NULL; l = l->next)
-    {
-      SecretValue *value = secret_item_get_secret (l->data);
-      gsize length;
-      char *password;
-
-      if (value == NULL)
-        continue;
-
-      password = (char *) secret_value_unref_to_password (value, &length);
-      g_list_free_full (items, g_object_unref);
-      if (password == NULL)
+      /* Older PopChecks stored only passwords. */
+      if (data->kind != POPCHECK_SECRET_KIND_PASSWORD)
         {
-          g_task_return_new_error (task, POPCHECK_SECRET_ERROR,
-                                   POPCHECK_SECRET_ERROR_FAILED, "%s",
-                                   _("The password stored for this account "
-                                     "is not text."));
+          g_task_return_error (task, not_found_error (data->kind));
           return;
         }
-      g_task_return_pointer (task, password,
-                             (GDestroyNotify) secret_password_free);
+
+      attributes = build_legacy_attributes (data);
+      search_secrets (task, attributes, legacy_lookup_cb);
       return;
     }
 
-  /* Items match but none gave its secret: the search asked to unlock them
-   * and the unlock was refused, or its prompt dismissed.  (libsecret's own
-   * secret_password_lookup() reports this as "nothing stored".) */
+  password = first_secret (items, &error);
   g_list_free_full (items, g_object_unref);
-  g_task_return_error (task, locked_error ());
+  if (password == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, password,
+                           (GDestroyNotify) secret_password_free);
 }
 
 static void
 start_lookup (GTask *task)
 {
   SecretData *data = g_task_get_task_data (task);
-  g_autoptr(GHashTable) attributes = build_attributes (data);
+  g_autoptr(GHashTable) attributes = build_attributes (data, TRUE);
 
-  secret_service_search (data->service, popcheck_secret_get_schema (),
-                         attributes,
-                         SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK |
-                         SECRET_SEARCH_LOAD_SECRETS,
-                         g_task_get_cancellable (task),
-                         lookup_cb, g_object_ref (task));
+  search_secrets (task, attributes, lookup_cb);
 }
 
 /* Clear */
@@ -333,7 +500,7 @@ clear_cb (GObject      *object,
 
   /* Clearing skips locked items without a word; whatever still matches
    * now could not be removed. */
-  attributes = build_attributes (data);
+  attributes = build_attributes (data, FALSE);
   secret_service_search (data->service, popcheck_secret_get_schema (),
                          attributes, SECRET_SEARCH_ALL,
                          g_task_get_cancellable (task),
@@ -344,7 +511,7 @@ static void
 start_clear (GTask *task)
 {
   SecretData *data = g_task_get_task_data (task);
-  g_autoptr(GHashTable) attributes = build_attributes (data);
+  g_autoptr(GHashTable) attributes = build_attributes (data, FALSE);
 
   secret_service_clear (data->service, popcheck_secret_get_schema (),
                         attributes, g_task_get_cancellable (task),
@@ -418,6 +585,8 @@ bus_cb (GObject      *object,
 
 static void
 start (Operation            operation,
+       const char          *account_id,
+       PopcheckSecretKind   kind,
        const char          *host,
        guint16              port,
        const char          *user,
@@ -435,6 +604,8 @@ start (Operation            operation,
 
   data = g_new0 (SecretData, 1);
   data->operation = operation;
+  data->account_id = g_strdup (account_id);
+  data->kind = kind;
   data->host = g_strdup (host);
   data->port = port;
   data->user = g_strdup (user);
@@ -445,7 +616,9 @@ start (Operation            operation,
 }
 
 void
-popcheck_secret_store_async (const char          *host,
+popcheck_secret_store_async (const char          *account_id,
+                             PopcheckSecretKind   kind,
+                             const char          *host,
                              guint16              port,
                              const char          *user,
                              const char          *password,
@@ -453,13 +626,14 @@ popcheck_secret_store_async (const char          *host,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
+  g_return_if_fail (account_id != NULL);
   g_return_if_fail (host != NULL);
   g_return_if_fail (user != NULL);
   g_return_if_fail (password != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  start (OPERATION_STORE, host, port, user, password, cancellable,
-         callback, user_data, popcheck_secret_store_async);
+  start (OPERATION_STORE, account_id, kind, host, port, user, password,
+         cancellable, callback, user_data, popcheck_secret_store_async);
 }
 
 gboolean
@@ -474,19 +648,22 @@ popcheck_secret_store_finish (GAsyncResult  *result,
 }
 
 void
-popcheck_secret_lookup_async (const char          *host,
+popcheck_secret_lookup_async (const char          *account_id,
+                              PopcheckSecretKind   kind,
+                              const char          *host,
                               guint16              port,
                               const char          *user,
                               GCancellable        *cancellable,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
+  g_return_if_fail (account_id != NULL);
   g_return_if_fail (host != NULL);
   g_return_if_fail (user != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  start (OPERATION_LOOKUP, host, port, user, NULL, cancellable,
-         callback, user_data, popcheck_secret_lookup_async);
+  start (OPERATION_LOOKUP, account_id, kind, host, port, user, NULL,
+         cancellable, callback, user_data, popcheck_secret_lookup_async);
 }
 
 char *
@@ -501,19 +678,23 @@ popcheck_secret_lookup_finish (GAsyncResult  *result,
 }
 
 void
-popcheck_secret_clear_async (const char          *host,
+popcheck_secret_clear_async (const char          *account_id,
+                             const char          *host,
                              guint16              port,
                              const char          *user,
                              GCancellable        *cancellable,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
+  g_return_if_fail (account_id != NULL);
   g_return_if_fail (host != NULL);
   g_return_if_fail (user != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  start (OPERATION_CLEAR, host, port, user, NULL, cancellable,
-         callback, user_data, popcheck_secret_clear_async);
+  /* Every kind goes: the kind is left out of the attributes. */
+  start (OPERATION_CLEAR, account_id, POPCHECK_SECRET_KIND_PASSWORD, host,
+         port, user, NULL, cancellable, callback, user_data,
+         popcheck_secret_clear_async);
 }
 
 gboolean

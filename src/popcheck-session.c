@@ -13,6 +13,7 @@
 
 #include "popcheck-account.h"
 #include "popcheck-message.h"
+#include "popcheck-oauth-account.h"
 #include "popcheck-secret.h"
 #include "popcheck-session.h"
 
@@ -34,6 +35,9 @@ struct _PopcheckSession
   guint            n_without_uid;
   gboolean         has_uidl;
   guint            login_delay;
+  /* An OAuth2 account whose access token the server refused has had its
+   * one more token in this session. */
+  gboolean         token_retried;
 };
 
 G_DEFINE_FINAL_TYPE (PopcheckSession, popcheck_session, G_TYPE_OBJECT)
@@ -130,6 +134,10 @@ popcheck_session_close (PopcheckSession *self)
 
 /* Opening: password, connection, login */
 
+static void open_token_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data);
+
 static void
 open_login_cb (GObject      *object,
                GAsyncResult *result,
@@ -143,6 +151,23 @@ open_login_cb (GObject      *object,
 
   if (!pop3_client_login_finish (self->client, result, &error))
     {
+      g_autofree char *provider = popcheck_account_dup_oauth2_provider (self->account);
+
+      /* The token may have expired or been revoked since it was given:
+       * one more, on the same connection (the server is still waiting
+       * for a login), and then the error stands. */
+      if (provider != NULL && !self->token_retried &&
+          g_error_matches (error, POP3_ERROR, POP3_ERROR_AUTH_TOKEN))
+        {
+          self->token_retried = TRUE;
+          g_clear_error (&error);
+          popcheck_oauth_account_get_token_async (self->account,
+                                                  g_task_get_cancellable (task),
+                                                  open_token_cb,
+                                                  g_object_ref (task));
+          return;
+        }
+
       g_task_return_error (task, error);
       return;
     }
@@ -159,6 +184,20 @@ open_login_cb (GObject      *object,
   g_task_return_boolean (task, TRUE);
 }
 
+/* The password (or access token) is the task's data. */
+static void
+open_login (GTask *task)
+{
+  PopcheckSession *self = g_task_get_source_object (task);
+
+  pop3_client_login_async (self->client,
+                           popcheck_account_get_user (self->account),
+                           g_task_get_task_data (task),
+                           popcheck_account_get_auth_method (self->account),
+                           g_task_get_cancellable (task),
+                           open_login_cb, g_object_ref (task));
+}
+
 static void
 open_connected_cb (GObject      *object,
                    GAsyncResult *result,
@@ -166,7 +205,6 @@ open_connected_cb (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   PopcheckSession *self = g_task_get_source_object (task);
-  const char *password = g_task_get_task_data (task);
   GError *error = NULL;
 
   if (!pop3_client_connect_finish (self->client, result, &error))
@@ -175,12 +213,7 @@ open_connected_cb (GObject      *object,
       return;
     }
 
-  pop3_client_login_async (self->client,
-                           popcheck_account_get_user (self->account),
-                           password,
-                           popcheck_account_get_auth_method (self->account),
-                           g_task_get_cancellable (task),
-                           open_login_cb, g_object_ref (task));
+  open_login (task);
 }
 
 static void
@@ -209,6 +242,42 @@ open_secret_cb (GObject      *object,
                              open_connected_cb, g_object_ref (task));
 }
 
+/* An account that signs in with OAuth2: a fresh access token each time,
+ * sent where the password would be; after the server refused one, the
+ * next goes on the same connection. */
+static void
+open_token_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PopcheckSession *self = g_task_get_source_object (task);
+  g_autoptr(PopcheckOAuthToken) token = NULL;
+  GError *error = NULL;
+
+  token = popcheck_oauth_account_get_token_finish (result, &error);
+  if (token == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_set_task_data (task, g_steal_pointer (&token->access_token),
+                        (GDestroyNotify) secret_password_free);
+  if (self->token_retried)
+    {
+      open_login (task);
+      return;
+    }
+
+  pop3_client_connect_async (self->client,
+                             popcheck_account_get_host (self->account),
+                             popcheck_account_get_port (self->account),
+                             popcheck_account_get_security (self->account),
+                             g_task_get_cancellable (task),
+                             open_connected_cb, g_object_ref (task));
+}
+
 void
 popcheck_session_open_async (PopcheckSession     *self,
                              GCancellable        *cancellable,
@@ -216,13 +285,26 @@ popcheck_session_open_async (PopcheckSession     *self,
                              gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  g_autofree char *provider = NULL;
 
   g_return_if_fail (POPCHECK_IS_SESSION (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, popcheck_session_open_async);
 
-  popcheck_secret_lookup_async (popcheck_account_get_host (self->account),
+  self->token_retried = FALSE;
+  provider = popcheck_account_dup_oauth2_provider (self->account);
+  if (provider != NULL)
+    {
+      popcheck_oauth_account_get_token_async (self->account, cancellable,
+                                              open_token_cb,
+                                              g_steal_pointer (&task));
+      return;
+    }
+
+  popcheck_secret_lookup_async (popcheck_account_get_id (self->account),
+                                POPCHECK_SECRET_KIND_PASSWORD,
+                                popcheck_account_get_host (self->account),
                                 popcheck_account_get_port (self->account),
                                 popcheck_account_get_user (self->account),
                                 cancellable, open_secret_cb,

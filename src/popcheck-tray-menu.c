@@ -28,6 +28,9 @@ enum {
   ITEM_PREFERENCES,
   ITEM_QUIT,
   ITEM_MARK_ALL_SEEN,
+  ITEM_MUTE,
+  ITEM_MUTED_UNTIL,
+  ITEM_UNMUTE,
   ACCOUNT_ID_FIRST = 100,
 };
 
@@ -78,6 +81,17 @@ action_item_props (PopcheckTray *self,
     g_variant_dict_insert (&dict, "icon-name", "s", icon_name);
   g_variant_dict_insert (&dict, "enabled", "b",
                          popcheck_tray_action_available (self, action));
+  return g_variant_dict_end (&dict);
+}
+
+/* A line that only says something: never enabled. */
+static GVariant *
+text_item_props (const char *label)
+{
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+
+  g_variant_dict_insert (&dict, "label", "s", label);
+  g_variant_dict_insert (&dict, "enabled", "b", FALSE);
   return g_variant_dict_end (&dict);
 }
 
@@ -142,6 +156,34 @@ build_menu (PopcheckTray *self)
                    menu_item_new (ITEM_MARK_ALL_SEEN, "mark-all-seen", NULL,
                                   action_item_props (self, _("_Mark All as Seen"),
                                                      NULL, "mark-all-seen")));
+  if (self->mute != NULL && popcheck_mute_get_muted (self->mute))
+    {
+      g_autoptr(GDateTime) until = NULL;
+      g_autofree char *time = NULL;
+      g_autofree char *escaped = NULL;
+      g_autofree char *label = NULL;
+
+      until = g_date_time_new_from_unix_local (popcheck_mute_get_muted_until (self->mute));
+      /* Translators: the time a mute ends, as g_date_time_format() takes
+       * it; "%H:%M" is "21:30", "%l:%M %p" would be " 9:30 PM" */
+      time = until != NULL ? g_date_time_format (until, C_("mute end", "%H:%M")) : NULL;
+      escaped = escape_mnemonics (time != NULL ? time : "");
+      /* Translators: in the tray menu while notifications are muted; %s is
+       * the time, as "21:30" */
+      label = g_strdup_printf (_("Muted until %s"), escaped);
+      g_ptr_array_add (items, menu_item_new (ITEM_MUTED_UNTIL, NULL, NULL,
+                                             text_item_props (label)));
+      g_ptr_array_add (items,
+                       menu_item_new (ITEM_UNMUTE, "unmute", NULL,
+                                      action_item_props (self, _("_Unmute"),
+                                                         NULL, "unmute")));
+    }
+  else if (self->mute != NULL)
+    g_ptr_array_add (items,
+                     menu_item_new (ITEM_MUTE, "mute", NULL,
+                                    action_item_props (self, _("M_ute for 1 Hour"),
+                                                       NULL, "mute")));
+
   g_ptr_array_add (items, menu_item_new (ITEM_SEPARATOR_TOP, NULL, NULL,
                                          separator_props ()));
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "popcheck-mailbox.h"
+#include "popcheck-mute.h"
 #include "popcheck-tray.h"
 
 G_BEGIN_DECLS
@@ -23,6 +24,7 @@ struct _PopcheckTray
 
   GActionGroup    *actions;
   GListModel      *mailboxes;
+  PopcheckMute    *mute;             /* NULL: no mute item */
   GPtrArray       *watched;          /* the mailboxes we listen to */
 
   char            *bus_name;
@@ -42,6 +44,15 @@ struct _PopcheckTray
   char            *title;
   GVariant        *tool_tip;
   guint            n_new;
+  /* The full-colour icon, a(iiay), for hosts without our icon names or
+   * that draw symbolic icons dark on a dark panel. */
+  GVariant        *pixmaps;
+
+  /* Whether the watcher says a host shows items (host_known: it has
+   * answered, or it is known that there is none). */
+  guint            host_subscription_id;
+  guint            has_host : 1;
+  guint            host_known : 1;
 
   /* The menu: items in order, the root first. */
   GPtrArray       *items;

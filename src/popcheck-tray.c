@@ -9,7 +9,14 @@
  * menu.  Hosts come and go: when the watcher appears again (a restarted
  * panel) it has forgotten us, so every appearance registers again.  On a
  * desktop without a watcher nothing shows and nothing is logged above
- * debug: the notifications and the window do the job there.
+ * debug: the notifications and the window do the job there.  Whether a
+ * host shows the item at all ("has-host") comes from the watcher's
+ * IsStatusNotifierHostRegistered and its Host(Un)Registered signals: a
+ * watcher may run with no panel to show what it knows.
+ *
+ * Icons: the names are symbolic, which most hosts draw in the panel's own
+ * colour; IconPixmap and AttentionIconPixmap carry the full-colour
+ * application icon for hosts that cannot find or recolour them.
  *
  * The menu is in popcheck-tray-menu.c; the interfaces' introspection data
  * comes from data/dbus/ through the desktop library's resource.
@@ -19,6 +26,7 @@
 
 #include "config.h"
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gi18n.h>
 #include <unistd.h>
 
@@ -32,6 +40,9 @@
 #define LAUNCHER_INTERFACE "com.canonical.Unity.LauncherEntry"
 #define LAUNCHER_PATH "/org/example/PopCheck/LauncherEntry"
 #define LAUNCHER_APP_URI "application://" APPLICATION_ID ".desktop"
+#define PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
+
+#define PIXMAP_RESOURCE "/org/example/PopCheck/tray/icon.svg"
 
 #define ICON_NO_MAIL "mail-read-symbolic"
 #define ICON_NEW_MAIL "mail-unread-symbolic"
@@ -46,6 +57,9 @@ enum {
   PROP_BUS_NAME,
   PROP_REGISTERED,
   PROP_N_NEW,
+  PROP_MUTE,
+  PROP_HAS_HOST,
+  PROP_HOST_KNOWN,
   N_PROPS
 };
 
@@ -111,6 +125,84 @@ interface_info (const char *name)
 }
 
 /* The item's look */
+
+/* One ARGB32 image per size, in network byte order as the specification
+ * asks, for hosts to pick the closest. */
+static GVariant *
+render_pixmaps (void)
+{
+  static const int sizes[] = { 22, 32, 48 };
+  g_autoptr(GBytes) svg = NULL;
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(iiay)"));
+
+  svg = g_resource_lookup_data (popcheck_desktop_get_resource (), PIXMAP_RESOURCE,
+                                G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  /* Our own resource, built in. */
+  g_assert (svg != NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GdkPixbufLoader) loader = NULL;
+      g_autoptr(GdkPixbuf) rgba = NULL;
+      g_autofree guint8 *argb = NULL;
+      GdkPixbuf *pixbuf = NULL;
+      const guint8 *pixels;
+      int width, height, stride;
+
+      /* By type: gdk-pixbuf does not recognise an SVG that starts with
+       * an XML declaration from its first bytes alone. */
+      loader = gdk_pixbuf_loader_new_with_mime_type ("image/svg+xml", &error);
+      if (loader != NULL)
+        {
+          gboolean written;
+
+          gdk_pixbuf_loader_set_size (loader, sizes[i], sizes[i]);
+          written = gdk_pixbuf_loader_write_bytes (loader, svg, &error);
+          /* Closed in any case: a loader left open warns when freed. */
+          if (gdk_pixbuf_loader_close (loader, written ? &error : NULL) && written)
+            pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
+        }
+      if (pixbuf == NULL)
+        {
+          /* No SVG loader for gdk-pixbuf: the icon names alone. */
+          g_debug ("Could not draw the tray icon: %s",
+                   error != NULL ? error->message : "no image");
+          break;
+        }
+
+      rgba = gdk_pixbuf_get_has_alpha (pixbuf) ? g_object_ref (pixbuf)
+                                               : gdk_pixbuf_add_alpha (pixbuf, FALSE, 0, 0, 0);
+      width = gdk_pixbuf_get_width (rgba);
+      height = gdk_pixbuf_get_height (rgba);
+      stride = gdk_pixbuf_get_rowstride (rgba);
+      pixels = gdk_pixbuf_read_pixels (rgba);
+      argb = g_malloc ((gsize) width * height * 4);
+
+      for (int y = 0; y < height; y++)
+        {
+          for (int x = 0; x < width; x++)
+            {
+              const guint8 *in = pixels + y * stride + x * 4;
+              guint8 *out = argb + ((gsize) y * width + x) * 4;
+
+              out[0] = in[3];
+              out[1] = in[0];
+              out[2] = in[1];
+              out[3] = in[2];
+            }
+        }
+
+      g_variant_builder_add (&builder, "(ii@ay)", width, height,
+                             g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, argb,
+                                                        (gsize) width * height * 4,
+                                                        1));
+    }
+
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
 
 char *
 popcheck_tray_describe_mailbox (PopcheckMailbox *mailbox)
@@ -400,6 +492,12 @@ actions_changed_cb (PopcheckTray *self)
   schedule_update (self);
 }
 
+static void
+mute_changed_cb (PopcheckTray *self)
+{
+  schedule_update (self);
+}
+
 /* Commands from the bus */
 
 gboolean
@@ -479,8 +577,9 @@ sni_get_property (GDBusConnection  *connection,
   if (g_str_equal (property_name, "AttentionIconName"))
     return g_variant_new_string (self->attention_icon_name);
   if (g_str_equal (property_name, "IconPixmap") ||
-      g_str_equal (property_name, "OverlayIconPixmap") ||
       g_str_equal (property_name, "AttentionIconPixmap"))
+    return g_variant_ref (self->pixmaps);
+  if (g_str_equal (property_name, "OverlayIconPixmap"))
     return g_variant_new_array (G_VARIANT_TYPE ("(iiay)"), NULL, 0);
   if (g_str_equal (property_name, "ToolTip"))
     return g_variant_ref (self->tool_tip);
@@ -527,6 +626,101 @@ static const GDBusInterfaceVTable launcher_vtable = {
 /* The session bus */
 
 static void
+set_host (PopcheckTray *self,
+          gboolean      has_host)
+{
+  g_object_freeze_notify (G_OBJECT (self));
+  if (!self->host_known)
+    {
+      self->host_known = TRUE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOST_KNOWN]);
+    }
+  if (self->has_host != !!has_host)
+    {
+      self->has_host = !!has_host;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_HOST]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static void
+host_registered_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(PopcheckTray) self = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (object), result,
+                                         &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (reply == NULL)
+    {
+      /* A watcher without the property accepted us: it is there for a
+       * host, so take it that one shows the item. */
+      g_debug ("The watcher does not say whether a host runs: %s",
+               error->message);
+      set_host (self, self->registered);
+      return;
+    }
+
+  g_variant_get (reply, "(v)", &value);
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+    {
+      set_host (self, self->registered);
+      return;
+    }
+
+  set_host (self, self->registered && g_variant_get_boolean (value));
+}
+
+static void
+query_host (PopcheckTray    *self,
+            GDBusConnection *connection,
+            const char      *name_owner)
+{
+  g_dbus_connection_call (connection, name_owner, WATCHER_PATH,
+                          PROPERTIES_INTERFACE, "Get",
+                          g_variant_new ("(ss)", WATCHER_NAME,
+                                         "IsStatusNotifierHostRegistered"),
+                          G_VARIANT_TYPE ("(v)"),
+                          G_DBUS_CALL_FLAGS_NO_AUTO_START, -1,
+                          self->cancellable, host_registered_cb,
+                          g_object_ref (self));
+}
+
+/* A panel started or ended while the watcher ran. */
+static void
+host_changed_cb (GDBusConnection *connection,
+                 const char      *sender_name,
+                 const char      *object_path,
+                 const char      *interface_name,
+                 const char      *signal_name,
+                 GVariant        *parameters,
+                 gpointer         user_data)
+{
+  PopcheckTray *self = user_data;
+
+  /* Items come and go too; only hosts matter here. */
+  if (self->registered &&
+      (g_str_equal (signal_name, "StatusNotifierHostRegistered") ||
+       g_str_equal (signal_name, "StatusNotifierHostUnregistered")))
+    query_host (self, connection, sender_name);
+}
+
+static void
+unsubscribe_host (PopcheckTray *self)
+{
+  if (self->host_subscription_id != 0 && self->connection != NULL)
+    g_dbus_connection_signal_unsubscribe (self->connection,
+                                          self->host_subscription_id);
+  self->host_subscription_id = 0;
+}
+
+static void
 register_item_cb (GObject      *object,
                   GAsyncResult *result,
                   gpointer      user_data)
@@ -541,9 +735,11 @@ register_item_cb (GObject      *object,
     {
       /* A watcher that refuses us, or vanished meanwhile: no tray icon,
        * which is what a desktop without one has anyway. */
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("The StatusNotifierWatcher did not register %s: %s",
-                 self->bus_name, error->message);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_debug ("The StatusNotifierWatcher did not register %s: %s",
+               self->bus_name, error->message);
+      set_host (self, FALSE);
       return;
     }
 
@@ -553,6 +749,8 @@ register_item_cb (GObject      *object,
       self->registered = TRUE;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REGISTERED]);
     }
+
+  query_host (self, G_DBUS_CONNECTION (object), WATCHER_NAME);
 }
 
 static void
@@ -562,6 +760,13 @@ watcher_appeared_cb (GDBusConnection *connection,
                      gpointer         user_data)
 {
   PopcheckTray *self = user_data;
+
+  unsubscribe_host (self);
+  self->host_subscription_id =
+    g_dbus_connection_signal_subscribe (connection, name_owner, WATCHER_NAME,
+                                        NULL, WATCHER_PATH, NULL,
+                                        G_DBUS_SIGNAL_FLAGS_NONE,
+                                        host_changed_cb, self, NULL);
 
   /* Every appearance is a watcher that does not know us yet. */
   g_dbus_connection_call (connection, name_owner, WATCHER_PATH, WATCHER_NAME,
@@ -580,11 +785,13 @@ watcher_vanished_cb (GDBusConnection *connection,
   PopcheckTray *self = user_data;
 
   g_debug ("No StatusNotifierWatcher on the session bus");
+  unsubscribe_host (self);
   if (self->registered)
     {
       self->registered = FALSE;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REGISTERED]);
     }
+  set_host (self, FALSE);
 }
 
 static void
@@ -593,6 +800,7 @@ unregister_objects (PopcheckTray *self)
   if (self->connection == NULL)
     return;
 
+  unsubscribe_host (self);
   if (self->sni_id != 0)
     g_dbus_connection_unregister_object (self->connection, self->sni_id);
   if (self->menu_id != 0)
@@ -663,8 +871,11 @@ name_lost_cb (GDBusConnection *connection,
               const char      *name,
               gpointer         user_data)
 {
+  PopcheckTray *self = user_data;
+
   /* No session bus (a plain console, a test without one): no tray. */
   g_debug ("The tray has no bus name %s", name);
+  set_host (self, FALSE);
 }
 
 /* GObject */
@@ -728,6 +939,9 @@ popcheck_tray_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->mailboxes, self);
   if (self->actions != NULL)
     g_signal_handlers_disconnect_by_data (self->actions, self);
+  if (self->mute != NULL)
+    g_signal_handlers_disconnect_by_data (self->mute, self);
+  g_clear_object (&self->mute);
   g_clear_object (&self->mailboxes);
   g_clear_object (&self->actions);
 
@@ -743,6 +957,7 @@ popcheck_tray_finalize (GObject *object)
   g_clear_pointer (&self->watched, g_ptr_array_unref);
   popcheck_tray_menu_finalize (self);
   g_clear_pointer (&self->tool_tip, g_variant_unref);
+  g_clear_pointer (&self->pixmaps, g_variant_unref);
   g_free (self->bus_name);
   g_free (self->status);
   g_free (self->icon_name);
@@ -782,6 +997,18 @@ popcheck_tray_get_property (GObject    *object,
       g_value_set_uint (value, self->n_new);
       break;
 
+    case PROP_MUTE:
+      g_value_set_object (value, self->mute);
+      break;
+
+    case PROP_HAS_HOST:
+      g_value_set_boolean (value, self->has_host);
+      break;
+
+    case PROP_HOST_KNOWN:
+      g_value_set_boolean (value, self->host_known);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -803,6 +1030,10 @@ popcheck_tray_set_property (GObject      *object,
 
     case PROP_MAILBOXES:
       self->mailboxes = g_value_dup_object (value);
+      break;
+
+    case PROP_MUTE:
+      popcheck_tray_set_mute (self, g_value_get_object (value));
       break;
 
     default:
@@ -850,6 +1081,24 @@ popcheck_tray_class_init (PopcheckTrayClass *klass)
                        (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
                         G_PARAM_STATIC_STRINGS));
 
+  properties[PROP_MUTE] =
+    g_param_spec_object ("mute", NULL, NULL,
+                         POPCHECK_TYPE_MUTE,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_HAS_HOST] =
+    g_param_spec_boolean ("has-host", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_HOST_KNOWN] =
+    g_param_spec_boolean ("host-known", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -858,6 +1107,7 @@ popcheck_tray_init (PopcheckTray *self)
 {
   self->cancellable = g_cancellable_new ();
   self->watched = g_ptr_array_new_with_free_func (g_object_unref);
+  self->pixmaps = render_pixmaps ();
   popcheck_tray_menu_init (self);
 }
 
@@ -896,4 +1146,50 @@ popcheck_tray_get_n_new (PopcheckTray *self)
   g_return_val_if_fail (POPCHECK_IS_TRAY (self), 0);
 
   return self->n_new;
+}
+
+gboolean
+popcheck_tray_get_has_host (PopcheckTray *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_TRAY (self), FALSE);
+
+  return self->has_host;
+}
+
+gboolean
+popcheck_tray_get_host_known (PopcheckTray *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_TRAY (self), FALSE);
+
+  return self->host_known;
+}
+
+PopcheckMute *
+popcheck_tray_get_mute (PopcheckTray *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_TRAY (self), NULL);
+
+  return self->mute;
+}
+
+void
+popcheck_tray_set_mute (PopcheckTray *self,
+                        PopcheckMute *mute)
+{
+  g_return_if_fail (POPCHECK_IS_TRAY (self));
+  g_return_if_fail (mute == NULL || POPCHECK_IS_MUTE (mute));
+
+  if (self->mute == mute)
+    return;
+
+  if (self->mute != NULL)
+    g_signal_handlers_disconnect_by_data (self->mute, self);
+  g_set_object (&self->mute, mute);
+  if (self->mute != NULL)
+    g_signal_connect_object (self->mute, "notify",
+                             G_CALLBACK (mute_changed_cb), self,
+                             G_CONNECT_SWAPPED);
+
+  schedule_update (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MUTE]);
 }

@@ -7,13 +7,15 @@
  * sends com.canonical.Unity.LauncherEntry updates so docks show a badge.
  * It observes the mailboxes and commands the application through its
  * actions: "toggle-window", "show-window", "show-message" ((ss): account
- * id and UID, "" for none), "check-now", "preferences" and "quit".
+ * id and UID, "" for none), "check-now", "mark-all-seen", "mute",
+ * "unmute", "preferences" and "quit".
  */
 
 #pragma once
 
 #include <gio/gio.h>
 
+#include "popcheck-mute.h"
 #include "popcheck-types.h"
 
 G_BEGIN_DECLS
@@ -48,5 +50,17 @@ gboolean      popcheck_tray_get_registered (PopcheckTray *self);
 
 /* The new mail the tray shows, over all mailboxes. */
 guint         popcheck_tray_get_n_new      (PopcheckTray *self);
+
+/* Whether a host (a panel) shows the item, as the StatusNotifierWatcher
+ * says; host-known is FALSE until the watcher answered, or until it is
+ * known that there is none.  Both notify. */
+gboolean      popcheck_tray_get_has_host   (PopcheckTray *self);
+gboolean      popcheck_tray_get_host_known (PopcheckTray *self);
+
+/* The menu offers "Mute for 1 Hour", or says until when it is muted and
+ * offers "Unmute" (NULL: neither). */
+PopcheckMute *popcheck_tray_get_mute       (PopcheckTray *self);
+void          popcheck_tray_set_mute       (PopcheckTray *self,
+                                            PopcheckMute *mute);
 
 G_END_DECLS

@@ -50,9 +50,9 @@ filter_accounts_action (GtkWidget  *widget,
 
 /* Marks the new messages among those of the list at positions (all of
  * them when NULL), one request per account. */
-static void
-mark_listed_seen (PopcheckWindow *self,
-                  GtkBitset      *positions)
+void
+_popcheck_window_mark_seen (PopcheckWindow *self,
+                            GtkBitset      *positions)
 {
   GListModel *list = G_LIST_MODEL (self->selection);
   g_autoptr(GHashTable) by_account = NULL;
@@ -103,7 +103,7 @@ mark_seen_action (GtkWidget  *widget,
   g_autoptr(GtkBitset) selected =
     gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
 
-  mark_listed_seen (self, selected);
+  _popcheck_window_mark_seen (self, selected);
 }
 
 /* What the list shows: with the account filter, that account's. */
@@ -112,7 +112,7 @@ mark_all_seen_action (GtkWidget  *widget,
                       const char *action_name,
                       GVariant   *parameter)
 {
-  mark_listed_seen (POPCHECK_WINDOW (widget), NULL);
+  _popcheck_window_mark_seen (POPCHECK_WINDOW (widget), NULL);
 }
 
 void

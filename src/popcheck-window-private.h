@@ -18,7 +18,18 @@ struct _PopcheckWindow
   PopcheckChecker      *checker;
   /* The first time the window showed messages went to the debug log. */
   gboolean              logged_showing;
-  guint                 scroll_to_top_id;
+  /* Whether the list stays at its top (see keep_list_at_top ()), and the
+   * value of its adjustment that the last layout set. */
+  gboolean              list_pinned_top;
+  double                laid_out_value;
+  /* The message whose row gets the focus once the list has made it. */
+  PopcheckMessage      *focus_message;
+  guint                 focus_tick_id;
+  /* Weak: the toast that says Check Now has nothing to check. */
+  AdwToast             *nothing_to_check_toast;
+  /* The row context menu, and the message it was opened for. */
+  GtkWidget            *row_menu;
+  PopcheckMessage      *menu_message;
   /* The new message whose preview is on screen, until it counts as seen. */
   PopcheckMessage      *seen_pending;
   guint                 seen_timeout_id;
@@ -63,6 +74,21 @@ struct _PopcheckWindow
 /* popcheck-window-actions.c */
 void               _popcheck_window_class_actions_init (GtkWidgetClass *widget_class);
 
+/* popcheck-window-menu.c: the context menu of the list's rows */
+void               _popcheck_window_class_menu_init  (GtkWidgetClass *widget_class);
+void               _popcheck_window_menu_init        (PopcheckWindow *self);
+void               _popcheck_window_menu_dispose     (PopcheckWindow *self);
+
+/* What the selection's actions do, for any messages of the list (by their
+ * positions in popcheck_window_get_selection ()). */
+void               _popcheck_window_delete           (PopcheckWindow *self,
+                                                      GtkBitset      *positions);
+void               _popcheck_window_mark_seen        (PopcheckWindow *self,
+                                                      GtkBitset      *positions);
+gboolean           _popcheck_window_find_message     (PopcheckWindow  *self,
+                                                      PopcheckMessage *message,
+                                                      guint           *position);
+
 /* popcheck-window-toasts.c: toasts go through these, never straight to
  * the overlay (see there why). */
 void               _popcheck_window_toasts_init      (PopcheckWindow *self);
@@ -98,5 +124,8 @@ guint              popcheck_window_get_n_pending_deletes (PopcheckWindow *self);
  * for it (the demo mailbox not starting). */
 void               popcheck_window_show_error        (PopcheckWindow *self,
                                                       const char     *text);
+/* Check Now found no account to check (none, or none turned on): a toast
+ * says so. */
+void               popcheck_window_explain_nothing_to_check (PopcheckWindow *self);
 
 G_END_DECLS

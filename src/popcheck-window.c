@@ -282,34 +282,61 @@ scroll_list_to_top (PopcheckWindow *self)
   gtk_widget_activate_action (GTK_WIDGET (self->list_view), "list.scroll-to-item", "u", 0);
 }
 
+/* The list at its top shows new mail as it comes (README).  GtkListView
+ * does not keep its top in place but a row: the one last scrolled to,
+ * which a click or the keyboard makes the focused row, at the height it
+ * had on screen.  When that row moves (mail arrives above it), or the list
+ * changes height (an account's status line comes or goes above it, a
+ * second account adds its badge to every row), GTK moves the list off its
+ * top by itself, and the newest message lands above the visible top.
+ *
+ * So whether the list is at its top is the user's choice, not a pixel
+ * value: it is at its top until the user scrolls down, and back there once
+ * the user scrolls up to it.  While it is, every layout that moved it is
+ * undone and every item that arrives is followed to the top. */
 static gboolean
-scroll_to_top_cb (gpointer user_data)
+list_at_top (GtkAdjustment *adjustment)
 {
-  PopcheckWindow *self = user_data;
-
-  self->scroll_to_top_id = 0;
-  scroll_list_to_top (self);
-
-  return G_SOURCE_REMOVE;
+  return gtk_adjustment_get_value (adjustment) <= gtk_adjustment_get_lower (adjustment);
 }
 
-/* Items that came before the list's first layout may have moved it off its
- * top; once laid out, and only then, it can be scrolled back. */
+static void
+keep_list_at_top (PopcheckWindow *self)
+{
+  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
+
+  /* Scrolling a list that has no height yet breaks it in GTK 4.8; its
+   * first layout comes back here. */
+  if (!self->list_pinned_top ||
+      gtk_adjustment_get_page_size (vadjustment) <= 0 ||
+      g_list_model_get_n_items (G_LIST_MODEL (self->sorted)) == 0)
+    return;
+
+  scroll_list_to_top (self);
+}
+
+/* A layout: GTK emits "changed" when it set the list's height or length,
+ * after the value it computed for them and before "value-changed". */
 static void
 list_adjustment_changed_cb (GtkAdjustment  *adjustment,
                             PopcheckWindow *self)
 {
-  if (gtk_adjustment_get_page_size (adjustment) <= 0)
-    return;
-
-  g_signal_handlers_disconnect_by_func (adjustment, list_adjustment_changed_cb, self);
-  if (self->scroll_to_top_id == 0)
-    self->scroll_to_top_id = g_idle_add_full (G_PRIORITY_DEFAULT, scroll_to_top_cb,
-                                              self, NULL);
+  self->laid_out_value = gtk_adjustment_get_value (adjustment);
 }
 
-/* GtkListView keeps the rows it showed in place when items arrive above
- * them; a list at its top should show new mail as it comes. */
+static void
+list_value_changed_cb (GtkAdjustment  *adjustment,
+                       PopcheckWindow *self)
+{
+  if (list_at_top (adjustment))
+    self->list_pinned_top = TRUE;
+  /* A value that no layout set: the user scrolled. */
+  else if (gtk_adjustment_get_value (adjustment) != self->laid_out_value)
+    self->list_pinned_top = FALSE;
+  else
+    keep_list_at_top (self);
+}
+
 static void
 sorted_items_changed_cb (GListModel     *model,
                          guint           position,
@@ -317,20 +344,39 @@ sorted_items_changed_cb (GListModel     *model,
                          guint           added,
                          PopcheckWindow *self)
 {
-  GtkAdjustment *vadjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view));
+  keep_list_at_top (self);
+}
 
-  /* Until the next layout the adjustment is where the user left it. */
-  if (gtk_adjustment_get_value (vadjustment) > gtk_adjustment_get_lower (vadjustment) ||
-      g_list_model_get_n_items (model) == 0)
-    return;
+/* The list is one stop for Tab, as in other mail programs: the arrows move
+ * within it.  GTK 4.8's list moves the focus row by row on Tab (it has no
+ * "tab-behavior" before 4.12), so for Tab the list steps aside: GTK looks
+ * for the next stop as if the list could not take the focus. */
+static gboolean
+list_key_pressed_cb (GtkEventControllerKey *controller,
+                     guint                  keyval,
+                     guint                  keycode,
+                     GdkModifierType        state,
+                     PopcheckWindow        *self)
+{
+  GtkWidget *list = GTK_WIDGET (self->list_view);
+  GtkDirectionType direction;
 
-  /* Scrolling a list that has no height yet breaks it in GTK 4.8; its
-   * first layout takes care of it. */
-  if (gtk_adjustment_get_page_size (vadjustment) <= 0)
-    return;
+  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK)) != 0)
+    return FALSE;
 
-  g_clear_handle_id (&self->scroll_to_top_id, g_source_remove);
-  scroll_list_to_top (self);
+  if (keyval == GDK_KEY_ISO_Left_Tab ||
+      ((keyval == GDK_KEY_Tab || keyval == GDK_KEY_KP_Tab) && (state & GDK_SHIFT_MASK) != 0))
+    direction = GTK_DIR_TAB_BACKWARD;
+  else if (keyval == GDK_KEY_Tab || keyval == GDK_KEY_KP_Tab)
+    direction = GTK_DIR_TAB_FORWARD;
+  else
+    return FALSE;
+
+  gtk_widget_set_can_focus (list, FALSE);
+  gtk_widget_child_focus (GTK_WIDGET (self), direction);
+  gtk_widget_set_can_focus (list, TRUE);
+
+  return TRUE;
 }
 
 /* A turned-off account's messages leave the list, and come back when it
@@ -499,11 +545,10 @@ create_status_row (gpointer item,
   return popcheck_account_status_new (POPCHECK_MAILBOX (item));
 }
 
-/* An error is read to its end: a toast's own title is cut at one line,
- * so the text is a label of ours that wraps (plain text, not markup). */
-static void
-show_error_toast (PopcheckWindow *self,
-                  const char     *text)
+/* A toast is read to its end: its own title is cut at one line, so the
+ * text is a label of ours that wraps (plain text, not markup). */
+static AdwToast *
+wrapping_toast_new (const char *text)
 {
   AdwToast *toast = adw_toast_new ("");
   GtkWidget *label = gtk_label_new (text);
@@ -513,6 +558,16 @@ show_error_toast (PopcheckWindow *self,
   gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   adw_toast_set_custom_title (toast, label);
+
+  return toast;
+}
+
+static void
+show_error_toast (PopcheckWindow *self,
+                  const char     *text)
+{
+  AdwToast *toast = wrapping_toast_new (text);
+
   adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
   adw_toast_set_timeout (toast, 0);
   popcheck_window_add_toast (self, toast);
@@ -694,6 +749,126 @@ delete_batch_settle (PopcheckWindow *self,
   return toast;
 }
 
+/* The message's row, once the list has made one for it. */
+static GtkWidget *
+find_row_item (PopcheckWindow  *self,
+               PopcheckMessage *message)
+{
+  for (GtkWidget *item = gtk_widget_get_first_child (GTK_WIDGET (self->list_view));
+       item != NULL;
+       item = gtk_widget_get_next_sibling (item))
+    {
+      GtkWidget *row = gtk_widget_get_first_child (item);
+
+      if (POPCHECK_IS_MESSAGE_ROW (row) &&
+          popcheck_message_row_get_message (POPCHECK_MESSAGE_ROW (row)) == message)
+        return item;
+    }
+
+  return NULL;
+}
+
+/* Where the list shows message now; FALSE when it is not listed. */
+gboolean
+_popcheck_window_find_message (PopcheckWindow  *self,
+                               PopcheckMessage *message,
+                               guint           *position)
+{
+  GListModel *list = G_LIST_MODEL (self->selection);
+  guint n = g_list_model_get_n_items (list);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PopcheckMessage) item = g_list_model_get_item (list, i);
+
+      if (item == message)
+        {
+          *position = i;
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+/* GTK 4.8 has no way to focus a list item that has no row yet: the row
+ * comes with the list's next layout, and each frame's tick, which comes
+ * before its layout, looks for the row the last one made. */
+static gboolean
+focus_row_tick_cb (GtkWidget     *widget,
+                   GdkFrameClock *frame_clock,
+                   gpointer       user_data)
+{
+  PopcheckWindow *self = user_data;
+  GtkWidget *item;
+  guint position;
+
+  if (self->focus_message == NULL ||
+      !_popcheck_window_find_message (self, self->focus_message, &position))
+    goto done;
+
+  item = find_row_item (self, self->focus_message);
+  if (item == NULL)
+    return G_SOURCE_CONTINUE;
+
+  gtk_widget_grab_focus (item);
+
+done:
+  self->focus_tick_id = 0;
+  g_clear_object (&self->focus_message);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+focus_message (PopcheckWindow  *self,
+               PopcheckMessage *message)
+{
+  guint position;
+
+  if (!_popcheck_window_find_message (self, message, &position))
+    return;
+
+  gtk_widget_activate_action (GTK_WIDGET (self->list_view), "list.scroll-to-item", "u", position);
+  g_set_object (&self->focus_message, message);
+  if (self->focus_tick_id == 0)
+    self->focus_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self->list_view),
+                                                        focus_row_tick_cb, self, NULL);
+}
+
+/* What Undo brings back is selected and has the focus, as if it had
+ * never gone: Delete pressed again deletes it again. */
+static void
+select_undone (PopcheckWindow *self,
+               DeleteBatch    *batch)
+{
+  g_autoptr(GtkBitset) positions = gtk_bitset_new_empty ();
+  g_autoptr(GtkBitset) all = NULL;
+  PopcheckMessage *first = NULL;
+  guint first_position = G_MAXUINT;
+
+  for (guint i = 0; i < batch->messages->len; i++)
+    {
+      PopcheckMessage *message = g_ptr_array_index (batch->messages, i);
+      guint position;
+
+      if (!_popcheck_window_find_message (self, message, &position))
+        continue;
+      gtk_bitset_add (positions, position);
+      if (position < first_position)
+        {
+          first_position = position;
+          first = message;
+        }
+    }
+
+  if (first == NULL)
+    return;
+
+  all = gtk_bitset_new_range (0, g_list_model_get_n_items (G_LIST_MODEL (self->selection)));
+  gtk_selection_model_set_selection (GTK_SELECTION_MODEL (self->selection), positions, all);
+  focus_message (self, first);
+}
+
 static void
 delete_batch_undo (PopcheckWindow *self,
                    DeleteBatch    *batch)
@@ -701,6 +876,8 @@ delete_batch_undo (PopcheckWindow *self,
   g_autoptr(AdwToast) toast = delete_batch_settle (self, batch);
 
   delete_batch_unhide (batch);
+  if (self != NULL)
+    select_undone (self, batch);
   delete_batch_free (batch);
 }
 
@@ -741,22 +918,27 @@ select_after_delete (PopcheckWindow *self,
                                    MIN (position, n_items - 1), TRUE);
 }
 
-static void
-delete_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
+/* Deletes the messages at positions of the list, after the undo toast. */
+void
+_popcheck_window_delete (PopcheckWindow *self,
+                         GtkBitset      *positions)
 {
-  PopcheckWindow *self = POPCHECK_WINDOW (widget);
   g_autoptr(GtkBitset) selected = NULL;
+  g_autoptr(GtkBitset) deleted_selected = NULL;
   g_autofree char *title = NULL;
   GtkBitsetIter iter;
   DeleteBatch *batch;
   guint position;
   guint first;
 
-  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
-  if (!selection_is_deletable (self, selected))
+  if (!selection_is_deletable (self, positions))
     return;
+
+  /* The selection model's bitset is live: copied before the filter takes
+   * the messages out. */
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  deleted_selected = gtk_bitset_copy (selected);
+  gtk_bitset_intersect (deleted_selected, positions);
 
   batch = g_new0 (DeleteBatch, 1);
   g_weak_ref_init (&batch->window, self);
@@ -765,7 +947,7 @@ delete_action (GtkWidget  *widget,
   batch->messages = g_ptr_array_new_with_free_func (g_object_unref);
   batch->account_ids = g_ptr_array_new_with_free_func (g_free);
 
-  for (gboolean ok = gtk_bitset_iter_init_first (&iter, selected, &position);
+  for (gboolean ok = gtk_bitset_iter_init_first (&iter, positions, &position);
        ok;
        ok = gtk_bitset_iter_next (&iter, &position))
     {
@@ -788,13 +970,15 @@ delete_action (GtkWidget  *widget,
       return;
     }
 
-  /* The selection model's bitset is live: read it before the filter
-   * takes the messages out. */
-  first = gtk_bitset_get_minimum (selected);
+  first = gtk_bitset_get_minimum (positions);
   for (guint i = 0; i < batch->messages->len; i++)
     g_hash_table_insert (self->pending, g_ptr_array_index (batch->messages, i), batch);
   gtk_filter_changed (GTK_FILTER (self->pending_filter), GTK_FILTER_CHANGE_MORE_STRICT);
-  select_after_delete (self, first);
+  /* A message deleted from its context menu leaves a selection elsewhere
+   * alone. */
+  if (!gtk_bitset_is_empty (deleted_selected) &&
+      gtk_bitset_is_empty (selected))
+    select_after_delete (self, first);
 
   if (batch->messages->len == 1)
     title = g_strdup (_("Message deleted"));
@@ -813,6 +997,19 @@ delete_action (GtkWidget  *widget,
   /* The overlay takes a reference of its own; the batch keeps one until
    * it is settled. */
   popcheck_window_add_toast (self, g_object_ref (batch->toast));
+}
+
+static void
+delete_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+  g_autoptr(GtkBitset) live =
+    gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  g_autoptr(GtkBitset) selected = gtk_bitset_copy (live);
+
+  _popcheck_window_delete (self, selected);
 }
 
 static void
@@ -910,6 +1107,7 @@ popcheck_window_constructed (GObject *object)
   g_autoptr(GtkListItemFactory) account_factory = NULL;
   g_autoptr(GtkStringObject) all_accounts = NULL;
   g_autoptr(GListStore) dropdown_parts = NULL;
+  GtkEventController *key_controller;
   GtkSorter *sorter;
 
   G_OBJECT_CLASS (popcheck_window_parent_class)->constructed (object);
@@ -948,6 +1146,14 @@ popcheck_window_constructed (GObject *object)
                     G_CALLBACK (sorted_items_changed_cb), self);
   g_signal_connect (gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view)),
                     "changed", G_CALLBACK (list_adjustment_changed_cb), self);
+  g_signal_connect (gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view)),
+                    "value-changed", G_CALLBACK (list_value_changed_cb), self);
+
+  key_controller = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (key_controller, GTK_PHASE_CAPTURE);
+  g_signal_connect (key_controller, "key-pressed", G_CALLBACK (list_key_pressed_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->list_view), key_controller);
+  _popcheck_window_menu_init (self);
 
   /* The account filter: "All Accounts", then each account. */
   all_accounts = gtk_string_object_new (_("All Accounts"));
@@ -1001,9 +1207,14 @@ popcheck_window_dispose (GObject *object)
   if (self->list_view != NULL)
     g_signal_handlers_disconnect_by_data (gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->list_view)),
                                           self);
-  g_clear_handle_id (&self->scroll_to_top_id, g_source_remove);
   g_clear_handle_id (&self->seen_timeout_id, g_source_remove);
   g_clear_object (&self->seen_pending);
+  if (self->focus_tick_id != 0 && self->list_view != NULL)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self->list_view), self->focus_tick_id);
+  self->focus_tick_id = 0;
+  g_clear_object (&self->focus_message);
+  g_clear_weak_pointer (&self->nothing_to_check_toast);
+  _popcheck_window_menu_dispose (self);
   if (self->visible != NULL)
     g_signal_handlers_disconnect_by_data (self->visible, self);
 
@@ -1096,6 +1307,7 @@ popcheck_window_class_init (PopcheckWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.delete", NULL, delete_action);
   gtk_widget_class_install_action (widget_class, "win.undo-delete", NULL, undo_delete_action);
   _popcheck_window_class_actions_init (widget_class);
+  _popcheck_window_class_menu_init (widget_class);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/example/PopCheck/popcheck-window.ui");
@@ -1118,6 +1330,7 @@ popcheck_window_init (PopcheckWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->undo_timeout = DEFAULT_UNDO_TIMEOUT;
+  self->list_pinned_top = TRUE;
   self->pending = g_hash_table_new (NULL, NULL);
   g_queue_init (&self->batches);
   _popcheck_window_toasts_init (self);
@@ -1244,4 +1457,31 @@ popcheck_window_show_error (PopcheckWindow *self,
   g_return_if_fail (text != NULL);
 
   show_error_toast (self, text);
+}
+
+/* Check Now with nothing to check says why nothing happens. */
+void
+popcheck_window_explain_nothing_to_check (PopcheckWindow *self)
+{
+  GListModel *mailboxes;
+  const char *text;
+  AdwToast *toast;
+
+  g_return_if_fail (POPCHECK_IS_WINDOW (self));
+
+  mailboxes = popcheck_checker_get_mailboxes (self->checker);
+  if (g_list_model_get_n_items (mailboxes) == 0)
+    text = _("No account to check. Add one in Preferences.");
+  else if (g_list_model_get_n_items (G_LIST_MODEL (self->enabled_mailboxes)) == 0)
+    text = _("No account is turned on. Turn on “Check This Account” for one in Preferences.");
+  else
+    return;
+
+  /* Pressed again while it still shows: once is enough. */
+  if (self->nothing_to_check_toast != NULL)
+    return;
+
+  toast = wrapping_toast_new (text);
+  g_set_weak_pointer (&self->nothing_to_check_toast, toast);
+  popcheck_window_add_toast (self, toast);
 }

@@ -531,3 +531,45 @@ popcheck_test_hanging_server_free (PopcheckTestHangingServer *server)
   g_object_unref (server->connection);
   g_free (server);
 }
+
+/* The desktop's default mailto: handler */
+
+char *
+popcheck_test_install_mail_handler (void)
+{
+  g_autofree char *applications = g_build_filename (g_get_user_data_dir (),
+                                                    "applications", NULL);
+  g_autofree char *script = g_build_filename (g_get_user_data_dir (),
+                                              "test-mail-client", NULL);
+  g_autofree char *desktop = g_build_filename (applications,
+                                               "test-mail-client.desktop", NULL);
+  g_autofree char *mimeapps = g_build_filename (g_get_user_config_dir (),
+                                                "mimeapps.list", NULL);
+  char *ran = g_build_filename (g_get_user_data_dir (), "mail-client-ran", NULL);
+  g_autofree char *script_text = NULL;
+  g_autofree char *desktop_text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (applications, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_config_dir (), 0700), ==, 0);
+
+  /* It writes what it was given: nothing, as from the menu. */
+  script_text = g_strdup_printf ("#!/bin/sh\nprintf 'ran:%%s' \"$*\" > '%s.tmp'\n"
+                                 "mv '%s.tmp' '%s'\n", ran, ran, ran);
+  g_file_set_contents_full (script, script_text, -1, G_FILE_SET_CONTENTS_NONE,
+                            0700, &error);
+  g_assert_no_error (error);
+
+  desktop_text = g_strdup_printf ("[Desktop Entry]\nType=Application\n"
+                                  "Name=Test Mail\nExec=%s %%u\n"
+                                  "MimeType=x-scheme-handler/mailto;\n", script);
+  g_file_set_contents (desktop, desktop_text, -1, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (mimeapps,
+                       "[Default Applications]\n"
+                       "x-scheme-handler/mailto=test-mail-client.desktop\n",
+                       -1, &error);
+  g_assert_no_error (error);
+
+  return ran;
+}

@@ -143,4 +143,10 @@ PopcheckMessage *popcheck_test_message_new  (const char      *uid,
 GPtrArray       *popcheck_test_mailbox_sync (PopcheckMailbox    *mailbox,
                                              const char * const *uids);
 
+/* Makes a script of the test's the desktop's mail program (the default
+ * handler of mailto: in the XDG data and config directories), before any
+ * application lookup in this process.  Returns the path of the file it
+ * writes when it runs: "ran:" and its arguments. */
+char            *popcheck_test_install_mail_handler (void);
+
 G_END_DECLS

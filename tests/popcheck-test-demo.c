@@ -154,30 +154,111 @@ popcheck_test_demo_deliver (PopcheckTestDemo *demo,
                             const char       *message_id,
                             const char       *subject)
 {
-  g_autofree char *path = NULL;
-  g_autofree char *text = NULL;
-  g_autofree char *out = NULL;
+  g_autoptr(GDateTime) date = g_date_time_new_utc (2023, 1, 3, 10, 0, 0);
+
+  popcheck_test_demo_deliver_dated (demo, user, message_id, subject, date);
+}
+
+void
+popcheck_test_demo_deliver_dated (PopcheckTestDemo *demo,
+                                  const char       *user,
+                                  const char       *message_id,
+                                  const char       *subject,
+                                  GDateTime        *date)
+{
+  const char *message_ids[] = { message_id, NULL };
+  const char *subjects[] = { subject, NULL };
+  GDateTime *dates[] = { date, NULL };
+
+  popcheck_test_demo_deliver_all (demo, user, message_ids, subjects, dates);
+}
+
+/* A temporary file holding text, for the script to deliver. */
+static char *
+write_message_file (const char *text)
+{
   g_autoptr(GError) error = NULL;
+  char *path = NULL;
   int fd;
 
   fd = g_file_open_tmp ("popcheck-mail-XXXXXX.eml", &path, &error);
   g_assert_no_error (error);
   close (fd);
-
-  text = g_strdup_printf ("From: Test Sender <sender@example.org>\n"
-                          "To: %s@localhost\n"
-                          "Subject: %s\n"
-                          "Date: Tue, 03 Jan 2023 10:00:00 +0000\n"
-                          "Message-ID: %s\n"
-                          "\n"
-                          "Body of %s.\n",
-                          user, subject, message_id, subject);
   g_file_set_contents (path, text, -1, &error);
   g_assert_no_error (error);
+  return path;
+}
+
+void
+popcheck_test_demo_deliver_raw (PopcheckTestDemo *demo,
+                                const char       *user,
+                                const char       *text)
+{
+  g_autofree char *path = write_message_file (text);
+  g_autofree char *out = NULL;
 
   out = run_script ((const char *[]) {
     "deliver", "--dir", demo->dir, "--user", user, path, NULL });
   g_unlink (path);
+}
+
+/* A Date: header, in English whatever the locale (RFC 5322 3.3). */
+static char *
+format_date_header (GDateTime *date)
+{
+  static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+  static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  g_autoptr(GDateTime) utc = g_date_time_to_utc (date);
+
+  return g_strdup_printf ("%s, %02d %s %d %02d:%02d:%02d +0000",
+                          days[g_date_time_get_day_of_week (utc) - 1],
+                          g_date_time_get_day_of_month (utc),
+                          months[g_date_time_get_month (utc) - 1],
+                          g_date_time_get_year (utc),
+                          g_date_time_get_hour (utc),
+                          g_date_time_get_minute (utc),
+                          g_date_time_get_second (utc));
+}
+
+/* One run of the script for them all: starting it once a message would
+ * make a test of many messages wait for hundreds of processes. */
+void
+popcheck_test_demo_deliver_all (PopcheckTestDemo  *demo,
+                                const char        *user,
+                                const char *const *message_ids,
+                                const char *const *subjects,
+                                GDateTime * const *dates)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *out = NULL;
+
+  g_ptr_array_add (args, g_strdup ("deliver"));
+  g_ptr_array_add (args, g_strdup ("--dir"));
+  g_ptr_array_add (args, g_strdup (demo->dir));
+  g_ptr_array_add (args, g_strdup ("--user"));
+  g_ptr_array_add (args, g_strdup (user));
+
+  for (guint i = 0; message_ids[i] != NULL; i++)
+    {
+      g_autofree char *date_text = format_date_header (dates[i]);
+      g_autofree char *text = NULL;
+
+      text = g_strdup_printf ("From: Test Sender <sender@example.org>\n"
+                              "To: %s@localhost\n"
+                              "Subject: %s\n"
+                              "Date: %s\n"
+                              "Message-ID: %s\n"
+                              "\n"
+                              "Body of %s.\n",
+                              user, subjects[i], date_text, message_ids[i], subjects[i]);
+      g_ptr_array_add (args, write_message_file (text));
+    }
+  g_ptr_array_add (args, NULL);
+
+  out = run_script ((const char * const *) args->pdata);
+  for (guint i = 5; i < args->len - 1; i++)
+    g_unlink (g_ptr_array_index (args, i));
 }
 
 char *

@@ -35,6 +35,23 @@ void              popcheck_test_demo_deliver    (PopcheckTestDemo *demo,
                                                  const char       *user,
                                                  const char       *message_id,
                                                  const char       *subject);
+/* Delivers a message as it is written (LF line ends). */
+void              popcheck_test_demo_deliver_raw (PopcheckTestDemo *demo,
+                                                 const char       *user,
+                                                 const char       *text);
+/* The same, sent at date. */
+void              popcheck_test_demo_deliver_dated (PopcheckTestDemo *demo,
+                                                 const char       *user,
+                                                 const char       *message_id,
+                                                 const char       *subject,
+                                                 GDateTime        *date);
+/* Many at once: message i has message_ids[i], subjects[i] and dates[i];
+ * message_ids ends with NULL. */
+void              popcheck_test_demo_deliver_all (PopcheckTestDemo  *demo,
+                                                 const char        *user,
+                                                 const char *const *message_ids,
+                                                 const char *const *subjects,
+                                                 GDateTime * const *dates);
 char             *popcheck_test_demo_maildir    (PopcheckTestDemo *demo,
                                                  const char       *user);
 /* Message-IDs of the messages in the user's Maildir, sorted. */

@@ -148,7 +148,7 @@ class DemoServer:
                                   result.stdout, result.stderr))
         return result
 
-    def start(self):
+    def start(self, *options):
         dovecot = shutil.which('dovecot', path=os.environ.get('PATH', '')
                                + ':/usr/sbin:/sbin')
         if dovecot is None or not os.path.exists('/usr/lib/dovecot/pop3'):
@@ -158,7 +158,7 @@ class DemoServer:
                                'dovecot-pop3d)')
         # Short, and searchable by the mail user when we run as root.
         self.directory = tempfile.mkdtemp(prefix='popcheck-dovecot-')
-        self._script('start', '--dir', self.directory)
+        self._script('start', '--dir', self.directory, *options)
         with open(os.path.join(self.directory, 'env.json'), encoding='utf-8') as f:
             self.env = json.load(f)
         return self

@@ -207,6 +207,7 @@ test_account_defaults (Fixture       *fixture,
   g_assert_true (popcheck_account_get_enabled (account));
   g_assert_cmpuint (popcheck_account_get_check_interval (account), ==, 5);
   g_assert_true (popcheck_account_get_notify (account));
+  g_assert_true (popcheck_account_get_sound (account));
   g_assert_cmpuint (popcheck_account_get_preview_lines (account), ==, 20);
   g_assert_null (popcheck_account_get_pinned_fingerprint (account));
 
@@ -542,6 +543,13 @@ test_outside_key_change (Fixture       *fixture,
   g_settings_set_string (outside, "user", "me@example.net");
   g_assert_cmpstr (popcheck_account_get_user (account), ==, "me@example.net");
   g_assert_cmpuint (all_notifies, ==, 11);
+
+  /* The sound, both ways. */
+  g_settings_set_boolean (outside, "sound", FALSE);
+  g_assert_false (popcheck_account_get_sound (account));
+  g_assert_cmpuint (all_notifies, ==, 12);
+  popcheck_account_set_sound (account, TRUE);
+  g_assert_true (g_settings_get_boolean (outside, "sound"));
 
   /* Writing what is already there notifies nobody. */
   g_settings_set_string (outside, "host", "pop.example.net");

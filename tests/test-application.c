@@ -29,6 +29,7 @@
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
 #include "popcheck-application.h"
+#include "popcheck-application-private.h"
 #include "popcheck-autostart.h"
 #include "popcheck-checker.h"
 #include "popcheck-mailbox.h"
@@ -223,16 +224,15 @@ tray_click (Fixture    *fixture,
   g_assert_no_error (error);
 }
 
-/* Clicks the tray menu's item of that label, found in GetLayout as a
- * host finds it. */
-static void
-tray_menu_click (Fixture    *fixture,
-                 const char *label)
+/* The id of the tray menu's item of that label, found in GetLayout as a
+ * host finds it; -1 when there is none. */
+static int
+tray_menu_item (Fixture    *fixture,
+                const char *label)
 {
   g_autofree char *name = tray_bus_name (fixture);
   g_autoptr(GVariant) layout = NULL;
   g_autoptr(GVariant) children = NULL;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
   int id = -1;
 
@@ -255,6 +255,20 @@ tray_menu_click (Fixture    *fixture,
           g_str_equal (item_label, label))
         id = item_id;
     }
+
+  return id;
+}
+
+/* Clicks the tray menu's item of that label. */
+static void
+tray_menu_click (Fixture    *fixture,
+                 const char *label)
+{
+  g_autofree char *name = tray_bus_name (fixture);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  int id = tray_menu_item (fixture, label);
+
   g_assert_cmpint (id, >, 0);
 
   reply = popcheck_test_call (fixture->client, name, "/MenuBar",
@@ -416,9 +430,6 @@ add_demo_account (Fixture    *fixture,
 
   fixture->demo = popcheck_test_demo_start ();
   popcheck_test_demo_add_user (fixture->demo, user, "right-password", FALSE);
-  popcheck_secret_store_async (fixture->demo->host, fixture->demo->pop3s_port,
-                               user, password, NULL, stored_cb, &stored);
-  WAIT_UNTIL (stored);
 
   g_signal_connect (checker, "first-check", G_CALLBACK (first_check_cb), fixture);
   g_signal_connect (checker, "new-messages", G_CALLBACK (new_messages_cb), fixture);
@@ -426,6 +437,13 @@ add_demo_account (Fixture    *fixture,
 
   fixture->account = g_object_ref (popcheck_account_list_add (accounts, name, &error));
   g_assert_no_error (error);
+  /* The password under the account's id, before the server that gets it
+   * checked. */
+  popcheck_secret_store_async (popcheck_account_get_id (fixture->account),
+                               POPCHECK_SECRET_KIND_PASSWORD,
+                               fixture->demo->host, fixture->demo->pop3s_port,
+                               user, password, NULL, stored_cb, &stored);
+  WAIT_UNTIL (stored);
   popcheck_account_set_host (fixture->account, fixture->demo->host);
   popcheck_account_set_port (fixture->account, fixture->demo->pop3s_port);
   popcheck_account_set_security (fixture->account, POP3_SECURITY_TLS);
@@ -879,6 +897,240 @@ test_service (void)
   fixture_tear_down (&fixture);
 }
 
+/* On a desktop with no tray (no StatusNotifierWatcher here), closing the
+ * window while PopCheck keeps running says once, in a notification, how
+ * to get it back; its click brings the window.  Not on the next close,
+ * nor after a restart (the setting remembers). */
+
+static gboolean
+tray_host_known (Fixture *fixture)
+{
+  PopcheckApplication *app = fixture->app;
+
+  return app->tray != NULL && popcheck_tray_get_host_known (app->tray);
+}
+
+static const char *
+notify_summary (Fixture *fixture,
+                guint    index)
+{
+  g_autoptr(GPtrArray) calls = notify_calls (fixture);
+  g_autoptr(GVariant) summary = call_argument (g_ptr_array_index (calls, index), 3);
+  char *text = g_variant_dup_string (summary, NULL);
+
+  g_test_queue_free (text);
+  return text;
+}
+
+/* New mail for an account "Later" (added the first time), as the checker
+ * announces it. */
+static void
+emit_new_mail (Fixture    *fixture,
+               const char *uid,
+               const char *subject)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  PopcheckMailbox *mailbox;
+
+  if (popcheck_account_list_lookup (accounts, "later") == NULL)
+    {
+      g_assert_nonnull (popcheck_account_list_add (accounts, "Later", &error));
+      g_assert_no_error (error);
+    }
+  mailbox = popcheck_checker_get_mailbox (checker, "later");
+  g_assert_nonnull (mailbox);
+
+  g_ptr_array_add (messages,
+                   popcheck_test_message_new (uid, "Bob <bob@example.org>", subject,
+                                              "Mon, 2 Mar 2026 10:00:00 +0000"));
+  g_signal_emit_by_name (checker, "new-messages", mailbox, messages);
+}
+
+/* Closes the window, then new mail comes: its notification is the next
+ * one after whatever the close sent, so it shows what the close did not
+ * send.  Returns how many notifications went out before the mail's. */
+static guint
+close_then_new_mail (Fixture *fixture)
+{
+  guint before = n_notify_calls (fixture);
+
+  gtk_window_close (GTK_WINDOW (main_window (fixture)));
+  WAIT_UNTIL (window_hidden (fixture));
+  emit_new_mail (fixture, "later-1", "After the close");
+  WAIT_UNTIL (n_notify_calls (fixture) > before);
+  g_assert_cmpstr (notify_summary (fixture, n_notify_calls (fixture) - 1), ==,
+                   "1 new message — Later");
+  return n_notify_calls (fixture) - 1;
+}
+
+static void
+background_hint_steps (Fixture *fixture)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GVariant) body = NULL;
+
+  WAIT_UNTIL (window_shown (fixture));
+  WAIT_UNTIL (tray_host_known (fixture));
+  g_assert_false (popcheck_tray_get_has_host (fixture->app->tray));
+  /* No mail program yet (open-mail-client, the last test, sets one): the
+   * window menu's Open Mail Client is insensitive. */
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->app),
+                                                     "open-mail-client"));
+  g_assert_false (g_settings_get_boolean (settings, "background-hint-shown"));
+
+  gtk_window_close (GTK_WINDOW (main_window (fixture)));
+  WAIT_UNTIL (window_hidden (fixture));
+  WAIT_UNTIL (n_notify_calls (fixture) == 1);
+  g_assert_cmpstr (notify_summary (fixture, 0), ==, "PopCheck Is Still Running");
+  calls = notify_calls (fixture);
+  body = call_argument (g_ptr_array_index (calls, 0), 4);
+  g_assert_cmpstr (g_variant_get_string (body, NULL), ==,
+                   "It keeps checking your mail. To open it again, choose "
+                   "PopCheck in the application menu, or click a new-mail "
+                   "notification.");
+  g_assert_true (g_settings_get_boolean (settings, "background-hint-shown"));
+
+  /* Its click brings the window back. */
+  emit_action_invoked (fixture, 1, "default");
+  WAIT_UNTIL (window_shown (fixture));
+
+  /* Closed again: not again. */
+  g_assert_cmpuint (close_then_new_mail (fixture), ==, 1);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_background_hint (void)
+{
+  Fixture fixture = { 0 };
+
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, NULL, background_hint_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  /* Quit closed the window: no hint for that either. */
+  g_assert_cmpuint (n_notify_calls (&fixture), ==, 2);
+  fixture_tear_down (&fixture);
+}
+
+/* A mute set before (the setting, as a restart finds it) holds: the tray
+ * says until when, new mail is silent; Unmute in the tray ends it, and
+ * Mute for 1 Hour sets it again. */
+
+static gint64 muted_until;
+
+static void
+mute_steps (Fixture *fixture)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  g_autoptr(GDateTime) until = g_date_time_new_from_unix_local (muted_until);
+  g_autofree char *time = g_date_time_format (until, "%H:%M");
+  g_autofree char *muted_label = g_strdup_printf ("Muted until %s", time);
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GVariant) body = NULL;
+
+  WAIT_UNTIL (window_shown (fixture));
+  WAIT_UNTIL (tray_menu_item (fixture, muted_label) > 0);
+  g_assert_cmpint (tray_menu_item (fixture, "M_ute for 1 Hour"), <, 0);
+
+  /* Silent; the notification after Unmute is the first. */
+  emit_new_mail (fixture, "later-1", "While muted");
+  tray_menu_click (fixture, "_Unmute");
+  WAIT_UNTIL (g_settings_get_int64 (settings, "muted-until") == 0);
+  g_assert_cmpint (tray_menu_item (fixture, muted_label), <, 0);
+  emit_new_mail (fixture, "later-2", "After the mute");
+  WAIT_UNTIL (n_notify_calls (fixture) == 1);
+  calls = notify_calls (fixture);
+  body = call_argument (g_ptr_array_index (calls, 0), 4);
+  g_assert_cmpstr (g_variant_get_string (body, NULL), ==, "<b>Bob</b>: After the mute");
+
+  /* Mute for 1 Hour: the setting holds an hour from now. */
+  tray_menu_click (fixture, "M_ute for 1 Hour");
+  WAIT_UNTIL (g_settings_get_int64 (settings, "muted-until") >
+              g_get_real_time () / G_USEC_PER_SEC + 60 * 59);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_mute (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+
+  muted_until = g_get_real_time () / G_USEC_PER_SEC + 30 * 60;
+  g_settings_set_int64 (settings, "muted-until", muted_until);
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, NULL, mute_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+}
+
+/* Told once before: a later run says nothing on close. */
+
+static void
+hint_remembered_steps (Fixture *fixture)
+{
+  WAIT_UNTIL (window_shown (fixture));
+  WAIT_UNTIL (tray_host_known (fixture));
+  g_assert_cmpuint (close_then_new_mail (fixture), ==, 0);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_background_hint_remembered (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+
+  g_settings_set_boolean (settings, "background-hint-shown", TRUE);
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, NULL, hint_remembered_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+}
+
+/* The window menu's Open Mail Client starts the desktop's mail program:
+ * the default mailto: handler, here a script that leaves a file. */
+
+static char *mail_client_ran;
+
+static void
+open_mail_client_steps (Fixture *fixture)
+{
+  g_autofree char *contents = NULL;
+
+  WAIT_UNTIL (window_shown (fixture));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->app),
+                                                    "open-mail-client"));
+  /* What the menu item does. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (main_window (fixture)),
+                                             "app.open-mail-client", NULL));
+  WAIT_UNTIL (g_file_test (mail_client_ran, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (mail_client_ran, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "ran:");
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "quit", NULL);
+}
+
+static void
+test_open_mail_client (void)
+{
+  Fixture fixture = { 0 };
+
+  mail_client_ran = popcheck_test_install_mail_handler ();
+  fixture_set_up (&fixture);
+  g_assert_cmpint (run_application (&fixture, NULL, open_mail_client_steps), ==, 0);
+  g_assert_true (fixture.steps_done);
+  fixture_tear_down (&fixture);
+  g_clear_pointer (&mail_client_ran, g_free);
+}
+
 /* With "Run in background" off, closing the window ends PopCheck. */
 
 static void
@@ -1063,8 +1315,9 @@ test_check_once_account (void)
   gboolean stored = FALSE;
 
   popcheck_test_demo_add_user (demo, "once1", "right-password", FALSE);
-  popcheck_secret_store_async (demo->host, demo->pop3s_port, "once1", "right-password",
-                               NULL, stored_cb, &stored);
+  popcheck_secret_store_async ("once", POPCHECK_SECRET_KIND_PASSWORD,
+                               demo->host, demo->pop3s_port, "once1",
+                               "right-password", NULL, stored_cb, &stored);
   WAIT_UNTIL (stored);
 
   dir = g_build_filename (g_get_user_config_dir (), "glib-2.0", "settings", NULL);
@@ -1091,8 +1344,9 @@ test_check_once_account (void)
    * and the first account is still checked. */
   popcheck_test_demo_add_user (demo, "once2", "right-password", FALSE);
   stored = FALSE;
-  popcheck_secret_store_async (demo->host, demo->pop3s_port, "once2", "wrong-password",
-                               NULL, stored_cb, &stored);
+  popcheck_secret_store_async ("other", POPCHECK_SECRET_KIND_PASSWORD,
+                               demo->host, demo->pop3s_port, "once2",
+                               "wrong-password", NULL, stored_cb, &stored);
   WAIT_UNTIL (stored);
   g_clear_pointer (&settings, g_free);
   other = keyfile_account (demo, "other", "Other Mail", "once2");
@@ -1183,6 +1437,11 @@ main (int   argc,
   g_test_add_data_func ("/application/single-instance", test_single_instance,
                         run_isolated);
   g_test_add_data_func ("/application/problem-once", test_problem, run_isolated);
+  g_test_add_data_func ("/application/background-hint", test_background_hint,
+                        run_isolated);
+  g_test_add_data_func ("/application/background-hint-remembered",
+                        test_background_hint_remembered, run_isolated);
+  g_test_add_data_func ("/application/mute", test_mute, run_isolated);
   g_test_add_data_func ("/application/no-background", test_no_background,
                         run_isolated);
   g_test_add_data_func ("/application/service", test_service, run_isolated);
@@ -1195,6 +1454,9 @@ main (int   argc,
   g_test_add_data_func ("/application/sigterm", test_sigterm, run_isolated);
   g_test_add_data_func ("/application/hanging-notification-server",
                         test_hanging_server, run_isolated);
+  /* Last: the mail program it sets stays in this run's XDG directories. */
+  g_test_add_data_func ("/application/open-mail-client", test_open_mail_client,
+                        run_isolated);
 
   return g_test_run ();
 }

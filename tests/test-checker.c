@@ -411,7 +411,8 @@ fixture_tear_down (Fixture       *fixture,
 /* Accounts ----------------------------------------------------------------- */
 
 static void
-store_password (const char *host,
+store_password (const char *account_id,
+                const char *host,
                 guint16     port,
                 const char *user,
                 const char *password)
@@ -419,21 +420,24 @@ store_password (const char *host,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  popcheck_secret_store_async (host, port, user, password, NULL,
+  popcheck_secret_store_async (account_id, POPCHECK_SECRET_KIND_PASSWORD,
+                               host, port, user, password, NULL,
                                store_result_cb, &result);
   g_assert_true (popcheck_secret_store_finish (await_result (&result), &error));
   g_assert_no_error (error);
 }
 
 static char *
-lookup_password (const char  *host,
+lookup_password (const char  *account_id,
+                 const char  *host,
                  guint16      port,
                  const char  *user,
                  GError     **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  popcheck_secret_lookup_async (host, port, user, NULL, store_result_cb,
+  popcheck_secret_lookup_async (account_id, POPCHECK_SECRET_KIND_PASSWORD,
+                                host, port, user, NULL, store_result_cb,
                                 &result);
   return popcheck_secret_lookup_finish (await_result (&result), error);
 }
@@ -460,7 +464,8 @@ add_dovecot_account (Fixture    *fixture,
   popcheck_account_set_pinned_fingerprint (account, demo->fingerprint);
   popcheck_account_set_user (account, user);
   if (store)
-    store_password (demo->host, demo->pop3s_port, user, password);
+    store_password (popcheck_account_get_id (account), demo->host,
+                    demo->pop3s_port, user, password);
 
   return account;
 }
@@ -479,7 +484,8 @@ add_fake_account (Fixture        *fixture,
   popcheck_account_set_port (account, pop3_fake_server_get_port (server));
   popcheck_account_set_security (account, POP3_SECURITY_NONE);
   popcheck_account_set_user (account, FAKE_USER);
-  store_password ("127.0.0.1", pop3_fake_server_get_port (server), FAKE_USER,
+  store_password (popcheck_account_get_id (account), "127.0.0.1",
+                  pop3_fake_server_get_port (server), FAKE_USER,
                   FAKE_PASSWORD);
 
   return account;
@@ -1963,7 +1969,8 @@ test_response_code (Fixture       *fixture,
   g_assert_cmpstr (events, ==, expected_events);
 
   /* The stored password is never thrown away for a server's error. */
-  password = lookup_password ("127.0.0.1", pop3_fake_server_get_port (server),
+  password = lookup_password (id, "127.0.0.1",
+                              pop3_fake_server_get_port (server),
                               FAKE_USER, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (password, ==, FAKE_PASSWORD);
@@ -2094,11 +2101,12 @@ test_connection_test_stored_password (Fixture       *fixture,
 
   g_assert_true (pop3_fake_server_start (server, &error));
   port = pop3_fake_server_get_port (server);
-  store_password ("127.0.0.1", port, FAKE_USER, FAKE_PASSWORD);
+  store_password ("stored", "127.0.0.1", port, FAKE_USER, FAKE_PASSWORD);
 
   test = popcheck_connection_test_new ("127.0.0.1", port, POP3_SECURITY_NONE,
                                        FAKE_USER, "", POP3_AUTH_USER);
-  popcheck_connection_test_set_stored_password (test, "127.0.0.1", port,
+  popcheck_connection_test_set_stored_password (test, "stored", "127.0.0.1",
+                                                port,
                                                 FAKE_USER);
   popcheck_connection_test_run_async (test, NULL, store_result_cb, &result);
   g_assert_true (popcheck_connection_test_run_finish (test,
@@ -2199,7 +2207,8 @@ test_added_while_running (Fixture       *fixture,
   popcheck_checker_start (fixture->checker);
   popcheck_test_demo_add_user (demo, "outside", "outside-password", TRUE);
   deliver ("outside", "Waiting");
-  store_password (demo->host, demo->pop3s_port, "outside", "outside-password");
+  store_password ("outside", demo->host, demo->pop3s_port, "outside",
+                  "outside-password");
 
   settings = g_settings_new_with_path (POPCHECK_ACCOUNT_SCHEMA_ID,
                                        POPCHECK_ACCOUNT_PATH_PREFIX "outside/");
@@ -2342,7 +2351,9 @@ test_secret_locked (Fixture       *fixture,
   GList *objects;
   GList *locked = NULL;
 
-  store_password (demo->host, demo->pop3s_port, "keyringuser", "secret");
+  /* The id the account "Keyring" gets. */
+  store_password ("keyring", demo->host, demo->pop3s_port, "keyringuser",
+                  "secret");
   service = secret_service_get_sync (SECRET_SERVICE_NONE, NULL, &error);
   g_assert_no_error (error);
   collection = secret_collection_for_alias_sync (service,

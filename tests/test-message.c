@@ -73,6 +73,25 @@ assert_clean (const char *text,
     }
 }
 
+/* The details name the same attachments as the names, each with a type
+ * that is one clean line. */
+static void
+assert_details_clean (PopcheckMessage *message)
+{
+  const char * const *names = popcheck_message_get_attachments (message);
+  const PopcheckAttachment *details;
+  guint n = 0;
+
+  details = popcheck_message_get_attachment_details (message, &n);
+  g_assert_cmpuint (n, ==, g_strv_length ((char **) names));
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_cmpstr (details[i].name, ==, names[i]);
+      assert_clean (details[i].mime_type, TRUE);
+      g_assert_cmpstr (details[i].mime_type, !=, "");
+    }
+}
+
 static void
 assert_message_clean (PopcheckMessage *message)
 {
@@ -83,11 +102,13 @@ assert_message_clean (PopcheckMessage *message)
   assert_clean (popcheck_message_get_from_name (message), TRUE);
   assert_clean (popcheck_message_get_from_address (message), TRUE);
   assert_clean (popcheck_message_get_to (message), TRUE);
+  assert_clean (popcheck_message_get_cc (message), TRUE);
   assert_clean (popcheck_message_get_message_id (message), TRUE);
   assert_clean (popcheck_message_get_preview (message), FALSE);
   g_assert_nonnull (attachments);
   for (guint i = 0; attachments[i] != NULL; i++)
     assert_clean (attachments[i], TRUE);
+  assert_details_clean (message);
 }
 
 /* Headers ---------------------------------------------------------------- */
@@ -501,13 +522,30 @@ test_preview_html (void)
                    "end link \xef\xbf\xbd \xef\xbf\xbd \xef\xbf\xbd &bogus;");
 }
 
+typedef struct
+{
+  const char *html;
+  const char *text;
+} HtmlCase;
+
+/* Each HTML reduced to exactly its text. */
+static void
+assert_html_cases (const HtmlCase *cases,
+                   gsize           n_cases)
+{
+  for (gsize i = 0; i < n_cases; i++)
+    {
+      g_autofree char *text = popcheck_message_html_to_text (cases[i].html, -1);
+
+      g_test_message ("html %" G_GSIZE_FORMAT ": %s", i, cases[i].html);
+      g_assert_cmpstr (text, ==, cases[i].text);
+    }
+}
+
 static void
 test_html_to_text_edges (void)
 {
-  static const struct {
-    const char *html;
-    const char *text;
-  } cases[] = {
+  static const HtmlCase cases[] = {
     { "", "" },
     { "<", "<" },
     { "<p", "" },
@@ -521,13 +559,7 @@ test_html_to_text_edges (void)
     { "<!-- never closed", "" },
   };
 
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autofree char *text = popcheck_message_html_to_text (cases[i].html, -1);
-
-      g_test_message ("html %u: %s", i, cases[i].html);
-      g_assert_cmpstr (text, ==, cases[i].text);
-    }
+  assert_html_cases (cases, G_N_ELEMENTS (cases));
 }
 
 static void
@@ -1000,6 +1032,389 @@ test_variant_malformed (void)
     }
 }
 
+static void
+test_cc (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(PopcheckMessage) none = NULL;
+  g_autoptr(PopcheckMessage) hostile = NULL;
+
+  message = message_from ("From: a@example.org\n"
+                          "To: b@example.org\n"
+                          "Cc: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <jm@example.org>,\n"
+                          " \"Doe, Jane\" <jane@example.org>, Team: c@example.org;\n"
+                          "Subject: hi\n"
+                          "\n"
+                          "body\n", 5);
+  g_assert_cmpstr (popcheck_message_get_cc (message), ==,
+                   "Jürgen Müller <jm@example.org>, Doe, Jane <jane@example.org>, "
+                   "c@example.org");
+
+  none = message_from ("From: a@example.org\nSubject: no cc\n\nbody\n", 5);
+  g_assert_cmpstr (popcheck_message_get_cc (none), ==, "");
+
+  /* Escapes and markup stay text; the control characters go. */
+  hostile = message_from ("Cc: \"<b>Evil</b>\x1b[2J\" <e@example.org>\n"
+                          "Subject: x\n\nbody\n", 5);
+  g_assert_cmpstr (popcheck_message_get_cc (hostile), ==,
+                   "<b>Evil</b> <e@example.org>");
+  assert_message_clean (hostile);
+}
+
+/* An attachment's name, MIME type and size. */
+static void
+assert_attachment (PopcheckMessage *message,
+                   guint            index,
+                   const char      *name,
+                   const char      *mime_type,
+                   guint64          size)
+{
+  const PopcheckAttachment *details;
+  guint n = 0;
+
+  details = popcheck_message_get_attachment_details (message, &n);
+  g_assert_cmpuint (index, <, n);
+  g_assert_cmpstr (details[index].name, ==, name);
+  g_assert_cmpstr (details[index].mime_type, ==, mime_type);
+  g_assert_cmpuint (details[index].size, ==, size);
+}
+
+static guint
+n_attachments (PopcheckMessage *message)
+{
+  guint n = 0;
+
+  popcheck_message_get_attachment_details (message, &n);
+  return n;
+}
+
+/* Every named part, at any depth, inline ones too, with its decoded size:
+ * the closing boundary came, so the structure is known whole. */
+static void
+test_attachments_nested (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+
+  message = message_from ("Subject: nested\n"
+                          "MIME-Version: 1.0\n"
+                          "Content-Type: multipart/mixed; boundary=outer\n"
+                          "\n"
+                          "--outer\n"
+                          "Content-Type: multipart/related; boundary=related\n"
+                          "\n"
+                          "--related\n"
+                          "Content-Type: multipart/alternative; boundary=alt\n"
+                          "\n"
+                          "--alt\n"
+                          "Content-Type: text/plain\n"
+                          "\n"
+                          "Hello.\n"
+                          "--alt\n"
+                          "Content-Type: text/html\n"
+                          "\n"
+                          "<p>Hello.</p>\n"
+                          "--alt--\n"
+                          "--related\n"
+                          "Content-Type: IMAGE/PNG\n"
+                          "Content-Disposition: inline; filename=logo.png\n"
+                          "Content-Transfer-Encoding: base64\n"
+                          "\n"
+                          "iVBORw0KGgo=\n"
+                          "--related--\n"
+                          "--outer\n"
+                          "Content-Type: application/pdf; name=report.pdf\n"
+                          "Content-Disposition: attachment; filename=report.pdf; size=99999\n"
+                          "Content-Transfer-Encoding: base64\n"
+                          "\n"
+                          "JVBERi0xLjQK\n"
+                          "--outer\n"
+                          "Content-Disposition: attachment; filename=notes.txt\n"
+                          "\n"
+                          "one\n"
+                          "two\n"
+                          "--outer--\n", 10);
+
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==, "Hello.");
+  g_assert_false (popcheck_message_get_attachments_incomplete (message));
+  g_assert_cmpuint (n_attachments (message), ==, 3);
+  /* 8 bytes of PNG signature; "%PDF-1.4\n" is 9, whatever the sender
+   * claims; the last line break belongs to the boundary. */
+  assert_attachment (message, 0, "logo.png", "image/png", 8);
+  assert_attachment (message, 1, "report.pdf", "application/pdf", 9);
+  assert_attachment (message, 2, "notes.txt", "text/plain", 8);
+  assert_details_clean (message);
+}
+
+/* A forwarded message is an attachment, named by its file name or else
+ * its subject. */
+static void
+test_attachments_forwarded (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  const char *forwarded = "From: b@example.org\n"
+                          "Subject: Minutes 3/4\n"
+                          "\n"
+                          "Minutes.\n";
+
+  message = message_from ("Subject: Fwd\n"
+                          "Content-Type: multipart/mixed; boundary=b\n"
+                          "\n"
+                          "--b\n"
+                          "Content-Type: text/plain\n"
+                          "\n"
+                          "Forwarding two.\n"
+                          "--b\n"
+                          "Content-Type: message/rfc822\n"
+                          "Content-Disposition: attachment; filename=\"original.eml\"\n"
+                          "\n"
+                          "From: a@example.org\n"
+                          "Subject: Original\n"
+                          "\n"
+                          "Hello.\n"
+                          "--b\n"
+                          "Content-Type: message/rfc822\n"
+                          "\n"
+                          "From: b@example.org\n"
+                          "Subject: Minutes 3/4\n"
+                          "\n"
+                          "Minutes.\n"
+                          "--b--\n", 10);
+
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==, "Forwarding two.");
+  g_assert_cmpuint (n_attachments (message), ==, 2);
+  g_assert_cmpstr (popcheck_message_get_attachments (message)[0], ==, "original.eml");
+  g_assert_cmpstr (popcheck_message_get_attachments (message)[1], ==, "Minutes 3-4");
+  /* The forwarded message as GMime writes it, with LF line ends; the
+   * last line break belongs to the boundary. */
+  assert_attachment (message, 1, "Minutes 3-4", "message/rfc822",
+                     strlen (forwarded) - 1);
+  assert_details_clean (message);
+}
+
+/* TOP's lines end inside the structure: what came is listed, the part cut
+ * has no size (unless its sender declared one), and the message says that
+ * more may follow. */
+static void
+test_attachments_truncated (void)
+{
+  g_autoptr(PopcheckMessage) cut = NULL;
+  g_autoptr(PopcheckMessage) declared = NULL;
+  g_autoptr(PopcheckMessage) headers_only = NULL;
+  g_autoptr(PopcheckMessage) inner_open = NULL;
+  g_autoptr(PopcheckMessage) single = NULL;
+
+  cut = message_from ("Subject: cut\n"
+                      "Content-Type: multipart/mixed; boundary=b\n"
+                      "\n"
+                      "--b\n"
+                      "Content-Type: text/plain\n"
+                      "\n"
+                      "See attached.\n"
+                      "--b\n"
+                      "Content-Type: application/zip\n"
+                      "Content-Disposition: attachment; filename=first.zip\n"
+                      "Content-Transfer-Encoding: base64\n"
+                      "\n"
+                      "UEsDBA==\n"
+                      "--b\n"
+                      "Content-Type: application/zip\n"
+                      "Content-Disposition: attachment; filename=second.zip\n"
+                      "Content-Transfer-Encoding: base64\n"
+                      "\n"
+                      "UEsDBBQAAAAIAA\n", 10);
+  g_assert_true (popcheck_message_get_attachments_incomplete (cut));
+  g_assert_cmpuint (n_attachments (cut), ==, 2);
+  assert_attachment (cut, 0, "first.zip", "application/zip", 4);
+  assert_attachment (cut, 1, "second.zip", "application/zip",
+                     POPCHECK_MESSAGE_SIZE_UNKNOWN);
+
+  declared = message_from ("Subject: cut\n"
+                           "Content-Type: multipart/mixed; boundary=b\n"
+                           "\n"
+                           "--b\n"
+                           "Content-Type: video/mp4\n"
+                           "Content-Disposition: attachment; filename=clip.mp4; size=1048576\n"
+                           "\n"
+                           "AAAA\n", 10);
+  g_assert_true (popcheck_message_get_attachments_incomplete (declared));
+  assert_attachment (declared, 0, "clip.mp4", "video/mp4", 1048576);
+
+  /* TOP n 0: nothing of the body yet, but a multipart may hold anything. */
+  headers_only = message_from ("Subject: only headers\n"
+                               "Content-Type: multipart/mixed; boundary=x\n"
+                               "\n", 10);
+  g_assert_true (popcheck_message_get_attachments_incomplete (headers_only));
+  g_assert_cmpuint (n_attachments (headers_only), ==, 0);
+
+  /* An inner multipart left open ends at its parent's boundary: its parts
+   * are whole, and so is the structure. */
+  inner_open = message_from ("Subject: inner open\n"
+                             "Content-Type: multipart/mixed; boundary=o\n"
+                             "\n"
+                             "--o\n"
+                             "Content-Type: multipart/mixed; boundary=i\n"
+                             "\n"
+                             "--i\n"
+                             "Content-Disposition: attachment; filename=a.bin\n"
+                             "Content-Type: application/octet-stream\n"
+                             "\n"
+                             "abc\n"
+                             "--o--\n", 10);
+  g_assert_false (popcheck_message_get_attachments_incomplete (inner_open));
+  assert_attachment (inner_open, 0, "a.bin", "application/octet-stream", 3);
+
+  /* A message of one part has no structure to wait for. */
+  single = message_from ("Subject: plain\n\nJust text.\n", 10);
+  g_assert_false (popcheck_message_get_attachments_incomplete (single));
+  g_assert_cmpuint (n_attachments (single), ==, 0);
+}
+
+/* HTML-only mail keeps its paragraphs, lists, rows and the targets of
+ * its links, as text: nothing in it is loaded or followed. */
+static void
+test_html_paragraphs_and_links (void)
+{
+  static const HtmlCase cases[] = {
+    { "<h1>News</h1><p>First paragraph<br>second line.</p>"
+      "<p>Read <a href=\"https://example.org/a?x=1&amp;y=2\">more</a>.</p>",
+      "News\n\nFirst paragraph\nsecond line.\n\n"
+      "Read more <https://example.org/a?x=1&y=2>." },
+    { "<ul><li>One</li><li>Two</li></ul><table><tr><td>a</td><td>b</td></tr>"
+      "<tr><td>c</td></tr></table>",
+      "One\nTwo\na b\nc" },
+    /* The text already says where it leads. */
+    { "<a href=\"mailto:bob@example.org\">bob@example.org</a> "
+      "<a href='https://example.org'> https://example.org </a>",
+      "bob@example.org https://example.org" },
+    { "<a href=\"mailto:bob@example.org\">Bob</a>",
+      "Bob <mailto:bob@example.org>" },
+    /* Targets that mean nothing outside the sender's page, or would run. */
+    { "<a href=\"javascript:alert(1)\">click</a> <a href=\"#top\">top</a> "
+      "<a href=\"/relative\">rel</a> <a name=\"x\">anchor</a>",
+      "click top rel anchor" },
+    { "<A HREF=https://example.org/u TITLE=\"a>b\">unquoted</A>",
+      "unquoted <https://example.org/u>" },
+    { "<img src=\"https://tracker.example.org/pixel.gif\" alt=\"\">Hi",
+      "Hi" },
+    { "&eacute;t&eacute; &#233; &lt;tag&gt; &quot;q&quot;",
+      "été é <tag> \"q\"" },
+    { "<style>p { color: red }</style><script>document.write('<p>x</p>')"
+      "</script>Text<SCRIPT>evil()</SCRIPT>",
+      "Text" },
+  };
+
+  assert_html_cases (cases, G_N_ELEMENTS (cases));
+}
+
+/* Input made to hurt: unclosed tags and links, huge attributes, targets
+ * that would make the text lie. */
+static void
+test_html_hostile (void)
+{
+  static const HtmlCase cases[] = {
+    { "<a href=\"https://example.org/x\">never closed", "never closed <https://example.org/x>" },
+    { "<a href=\"https://e.org/1\">one<a href=\"https://e.org/2\">two</a>",
+      "one <https://e.org/1>two <https://e.org/2>" },
+    { "<a href=\"https://e.org/a b\">space</a>", "space" },
+    { "<a href=\"https://e.org/&lt;x&gt;\">angle</a>", "angle" },
+    { "<a href=\"https://e.org/\x1b[2J\">escape</a>", "escape" },
+    { "<a href=\"https://e.org/never-closed-quote>text", "" },
+    { "<a href", "" },
+    { "<a href=>x</a>", "x" },
+    { "<p <p <p>text", "text" },
+    { "</p></a></li>text", "text" },
+  };
+  g_autoptr(GString) huge = g_string_new ("<a href=\"https://example.org/");
+  g_autoptr(GString) many = g_string_new (NULL);
+  g_autofree char *text = NULL;
+
+  assert_html_cases (cases, G_N_ELEMENTS (cases));
+
+  /* A target of 100,000 characters is not shown; the text is. */
+  for (guint i = 0; i < 100000; i++)
+    g_string_append_c (huge, 'x');
+  g_string_append (huge, "\" title=\"t\">big</a> after");
+  text = popcheck_message_html_to_text (huge->str, huge->len);
+  g_assert_cmpstr (text, ==, "big after");
+  g_clear_pointer (&text, g_free);
+
+  /* Thousands of paragraphs and links: still one blank line at most. */
+  for (guint i = 0; i < 5000; i++)
+    g_string_append (many, "<p><p><a href=\"https://e.org/\"></a>");
+  g_string_append (many, "<p>end");
+  text = popcheck_message_html_to_text (many->str, many->len);
+  g_assert_null (strstr (text, "\n\n\n"));
+  g_assert_true (g_str_has_suffix (text, "\n\nend"));
+}
+
+/* A whole HTML-only message, through the decoder. */
+static void
+test_preview_html_only (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+
+  message = message_from ("Subject: newsletter\n"
+                          "Content-Type: text/html; charset=utf-8\n"
+                          "Content-Transfer-Encoding: quoted-printable\n"
+                          "\n"
+                          "<html><body><p>Dear reader,</p>\n"
+                          "<p>our news is <a href=3D\"https://news.example.org/1\">here=\n"
+                          "</a>.</p><p>Bye</p></body></html>\n", 20);
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==,
+                   "Dear reader,\n\nour news is here <https://news.example.org/1>.\n\nBye");
+}
+
+/* Version 2 keeps Cc and the details; a version 1 summary still reads,
+ * with the generic type and no size. */
+static void
+test_variant_details (void)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(PopcheckMessage) copy = NULL;
+  g_autoptr(PopcheckMessage) old = NULL;
+  g_autoptr(GVariant) variant = NULL;
+  g_autoptr(GVariant) v1 = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *names[] = { "a.pdf", NULL };
+
+  message = message_from ("Cc: Ann <ann@example.org>\n"
+                          "Subject: details\n"
+                          "Content-Type: multipart/mixed; boundary=b\n"
+                          "\n"
+                          "--b\n"
+                          "Content-Type: text/plain\n"
+                          "\n"
+                          "Text\n"
+                          "--b\n"
+                          "Content-Type: application/pdf\n"
+                          "Content-Disposition: attachment; filename=a.pdf\n"
+                          "\n"
+                          "12345\n"
+                          "--b\n"
+                          "Content-Disposition: attachment; filename=cut.bin\n"
+                          "\n"
+                          "xx", 10);
+  variant = g_variant_ref_sink (popcheck_message_to_variant (message));
+  copy = popcheck_message_new_from_variant (variant, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (popcheck_message_get_cc (copy), ==, "Ann <ann@example.org>");
+  g_assert_true (popcheck_message_get_attachments_incomplete (copy));
+  g_assert_cmpuint (n_attachments (copy), ==, 2);
+  assert_attachment (copy, 0, "a.pdf", "application/pdf", 5);
+  assert_attachment (copy, 1, "cut.bin", "text/plain",
+                     POPCHECK_MESSAGE_SIZE_UNKNOWN);
+
+  v1 = g_variant_ref_sink (g_variant_new ("(ustssssssss^asb)", 1, "u", 1,
+                                          "", "", "", "", "", "", "", "",
+                                          names, FALSE));
+  old = popcheck_message_new_from_variant (v1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (popcheck_message_get_cc (old), ==, "");
+  g_assert_false (popcheck_message_get_attachments_incomplete (old));
+  assert_attachment (old, 0, "a.pdf", "application/octet-stream",
+                     POPCHECK_MESSAGE_SIZE_UNKNOWN);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1028,6 +1443,15 @@ main (int   argc,
                    test_preview_truncated_multipart);
   g_test_add_func ("/message/preview/cut-in-headers", test_preview_cut_in_headers);
   g_test_add_func ("/message/attachments", test_attachment_names);
+  g_test_add_func ("/message/attachments/nested", test_attachments_nested);
+  g_test_add_func ("/message/attachments/truncated", test_attachments_truncated);
+  g_test_add_func ("/message/attachments/forwarded", test_attachments_forwarded);
+  g_test_add_func ("/message/headers/cc", test_cc);
+  g_test_add_func ("/message/preview/html-paragraphs-and-links",
+                   test_html_paragraphs_and_links);
+  g_test_add_func ("/message/preview/html-hostile", test_html_hostile);
+  g_test_add_func ("/message/preview/html-only", test_preview_html_only);
+  g_test_add_func ("/message/cache/details", test_variant_details);
   g_test_add_func ("/message/hostile/control-characters",
                    test_control_characters_stripped);
   g_test_add_func ("/message/hostile/nul", test_nul_in_body);

@@ -17,6 +17,8 @@
 
 #include "popcheck-account-list.h"
 #include "popcheck-checker.h"
+#include "popcheck-mail-client.h"
+#include "popcheck-mute.h"
 #include "popcheck-notifier.h"
 #include "popcheck-test-bus.h"
 #include "popcheck-test-util.h"
@@ -205,6 +207,7 @@ wait_for_activated (Fixture *fixture,
 static const GActionEntry action_entries[] = {
   { "show-message", action_cb, "(ss)", NULL, NULL, { 0 } },
   { "mark-seen", action_cb, "(sas)", NULL, NULL, { 0 } },
+  { "show-window", action_cb, NULL, NULL, NULL, { 0 } },
 };
 
 static void
@@ -775,6 +778,251 @@ test_hanging_server (Fixture       *fixture,
   popcheck_test_hanging_server_free (server);
 }
 
+/* The sound: the desktop's new-mail sound goes with the notification of
+ * an account that has it on, and with no other. */
+static void
+test_sound (Fixture       *fixture,
+            gconstpointer  user_data)
+{
+  PopcheckAccount *work = popcheck_account_list_lookup (fixture->accounts, "work-co");
+  PopcheckAccount *quiet = popcheck_account_list_lookup (fixture->accounts, "quiet");
+  g_autoptr(GPtrArray) calls = NULL;
+  const char *sound = NULL;
+
+  /* On by default; Quiet notifies, without a sound. */
+  g_assert_true (popcheck_account_get_sound (work));
+  popcheck_account_set_notify (quiet, TRUE);
+  popcheck_account_set_sound (quiet, FALSE);
+
+  emit_new_messages (fixture, fixture->work, 1, 1);
+  g_ptr_array_unref (notify_calls (fixture, 1));
+  emit_new_messages (fixture, fixture->quiet, 2, 1);
+  g_ptr_array_unref (notify_calls (fixture, 2));
+  /* Turned off: the replacing notification is silent too. */
+  popcheck_account_set_sound (work, FALSE);
+  emit_new_messages (fixture, fixture->work, 3, 1);
+
+  calls = notify_calls (fixture, 3);
+  g_assert_cmpuint (calls->len, ==, 3);
+  g_assert_true (g_variant_lookup (((NotifyCall *) g_ptr_array_index (calls, 0))->hints,
+                                   "sound-name", "&s", &sound));
+  g_assert_cmpstr (sound, ==, "message-new-email");
+  g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 1))->summary, ==,
+                   "1 new message — Quiet");
+  g_assert_false (g_variant_lookup (((NotifyCall *) g_ptr_array_index (calls, 1))->hints,
+                                    "sound-name", "&s", &sound));
+  g_assert_cmpuint (((NotifyCall *) g_ptr_array_index (calls, 2))->replaces_id, ==, 1);
+  g_assert_false (g_variant_lookup (((NotifyCall *) g_ptr_array_index (calls, 2))->hints,
+                                    "sound-name", "&s", &sound));
+}
+
+/* The mute, on a clock the test moves. */
+static gint64 fake_now;
+
+static gint64
+fake_clock (gpointer user_data)
+{
+  return fake_now;
+}
+
+static NotifyCall *
+find_call (GPtrArray  *calls,
+           const char *summary)
+{
+  for (guint i = 0; i < calls->len; i++)
+    {
+      NotifyCall *call = g_ptr_array_index (calls, i);
+
+      if (g_str_equal (call->summary, summary))
+        return call;
+    }
+
+  return NULL;
+}
+
+static void
+test_mute (Fixture       *fixture,
+           gconstpointer  user_data)
+{
+  g_autoptr(PopcheckMute) mute = popcheck_mute_new ();
+  g_autoptr(GPtrArray) calls = NULL;
+  NotifyCall *mail;
+
+  fake_now = 1772445600;
+  popcheck_mute_set_clock (mute, fake_clock, NULL);
+  popcheck_notifier_set_mute (fixture->notifier, mute);
+
+  /* Muted: neither mail nor a problem is shown. */
+  popcheck_mute_mute_for (mute, 60 * 60);
+  emit_new_messages (fixture, fixture->work, 1, 2);
+  popcheck_mailbox_set_state (fixture->quiet, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_AUTH, "Wrong password");
+  g_signal_emit_by_name (fixture->checker, "problem", fixture->quiet);
+
+  /* Unmuted by the user: mail is shown again, only what came since. */
+  popcheck_mute_unmute (mute);
+  emit_new_messages (fixture, fixture->work, 3, 1);
+  calls = notify_calls (fixture, 2);
+  g_assert_cmpuint (calls->len, ==, 2);
+  /* The problem, which still needs the user, comes when the mute ends;
+   * the two go out in either order. */
+  mail = find_call (calls, "1 new message — Work <& Co>");
+  g_assert_nonnull (mail);
+  g_assert_cmpstr (mail->body, ==, "<b>Bob</b>: Report 3");
+  g_assert_nonnull (find_call (calls, "PopCheck cannot check Quiet"));
+
+  /* Muted for an hour, and the hour passes: notifications resume on
+   * their own. */
+  popcheck_mute_mute_for (mute, 60 * 60);
+  emit_new_messages (fixture, fixture->work, 4, 1);
+  fake_now += 60 * 59;
+  popcheck_mute_refresh (mute);
+  g_assert_true (popcheck_mute_get_muted (mute));
+  emit_new_messages (fixture, fixture->work, 5, 1);
+  fake_now += 60;
+  popcheck_mute_refresh (mute);
+  g_assert_false (popcheck_mute_get_muted (mute));
+  emit_new_messages (fixture, fixture->work, 6, 1);
+
+  g_clear_pointer (&calls, g_ptr_array_unref);
+  calls = notify_calls (fixture, 3);
+  g_assert_cmpuint (calls->len, ==, 3);
+  /* The notification still on screen is replaced: 3 and 6, nothing from
+   * the muted hour. */
+  mail = g_ptr_array_index (calls, 2);
+  g_assert_cmpuint (mail->replaces_id, !=, 0);
+  g_assert_cmpstr (mail->summary, ==, "2 new messages — Work <& Co>");
+  g_assert_cmpstr (mail->body, ==,
+                   "<b>Bob</b>: Report 6\n"
+                   "<b>Bob</b>: Report 3");
+}
+
+/* "Open Mail Client": the desktop's mailto: handler, a script of the
+ * test's that leaves a file behind when it runs. */
+static void
+mail_client_launched_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  GError **error = user_data;
+
+  popcheck_mail_client_launch_finish (POPCHECK_MAIL_CLIENT (object), result, error);
+}
+
+static void
+open_mail_client_cb (GSimpleAction *action,
+                     GVariant      *parameter,
+                     gpointer       user_data)
+{
+  PopcheckMailClient *mail_client = user_data;
+  static GError *error;
+
+  /* What the application's action does, with no display. */
+  popcheck_mail_client_launch_async (mail_client, NULL, NULL,
+                                     mail_client_launched_cb, &error);
+}
+
+/* The application's "open-mail-client", enabled while there is one. */
+static PopcheckMailClient *
+add_open_mail_client (Fixture *fixture)
+{
+  PopcheckMailClient *mail_client = popcheck_mail_client_new ();
+  g_autoptr(GSimpleAction) action = g_simple_action_new ("open-mail-client", NULL);
+
+  g_signal_connect (action, "activate", G_CALLBACK (open_mail_client_cb), mail_client);
+  g_object_bind_property (mail_client, "available", action, "enabled",
+                          G_BINDING_SYNC_CREATE);
+  g_action_map_add_action (G_ACTION_MAP (fixture->actions), G_ACTION (action));
+  return mail_client;
+}
+
+static void
+test_open_mail_client (Fixture       *fixture,
+                       gconstpointer  user_data)
+{
+  g_autofree char *ran = popcheck_test_install_mail_handler ();
+  g_autoptr(PopcheckMailClient) mail_client = add_open_mail_client (fixture);
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autofree char *contents = NULL;
+  const char *expected_actions[] = { "default", "Open", "open", "Open",
+                                     "mark-seen", "Mark as Seen",
+                                     "open-mail-client", "Open Mail Client", NULL };
+
+  g_assert_true (popcheck_mail_client_get_available (mail_client));
+
+  emit_new_messages (fixture, fixture->work, 1, 1);
+  calls = notify_calls (fixture, 1);
+  g_assert_cmpstrv (((NotifyCall *) g_ptr_array_index (calls, 0))->actions,
+                    expected_actions);
+
+  emit_daemon_signal (fixture, "ActionInvoked",
+                      g_variant_new_parsed ("[<uint32 1>, <'open-mail-client'>]"));
+  POPCHECK_TEST_WAIT_UNTIL (g_file_test (ran, G_FILE_TEST_EXISTS), WAIT_MS);
+  g_assert_true (g_file_get_contents (ran, &contents, NULL, NULL));
+  /* Opened as from the menu, not to write to someone. */
+  g_assert_cmpstr (contents, ==, "ran:");
+  g_assert_cmpuint (fixture->activated->len, ==, 0);
+}
+
+/* No mail program set: the notification offers no action that would
+ * fail, and asked anyway, the reason is in words. */
+static void
+test_no_mail_client (Fixture       *fixture,
+                     gconstpointer  user_data)
+{
+  g_autoptr(PopcheckMailClient) mail_client = add_open_mail_client (fixture);
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *expected_actions[] = { "default", "Open", "open", "Open",
+                                     "mark-seen", "Mark as Seen", NULL };
+
+  g_assert_false (popcheck_mail_client_get_available (mail_client));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->actions),
+                                                     "open-mail-client"));
+
+  emit_new_messages (fixture, fixture->work, 1, 1);
+  calls = notify_calls (fixture, 1);
+  g_assert_cmpstrv (((NotifyCall *) g_ptr_array_index (calls, 0))->actions,
+                    expected_actions);
+
+  popcheck_mail_client_launch_async (mail_client, NULL, NULL,
+                                     mail_client_launched_cb, &error);
+  POPCHECK_TEST_WAIT_UNTIL (error != NULL, WAIT_MS);
+  g_assert_error (error, POPCHECK_MAIL_CLIENT_ERROR,
+                  POPCHECK_MAIL_CLIENT_ERROR_NONE_SET);
+  g_assert_cmpstr (error->message, ==,
+                   "No mail program is set. Choose one in your desktop’s "
+                   "settings, under Default Applications.");
+}
+
+/* Running in the background on a desktop without a tray: how to get the
+ * window back, and a click on it does. */
+static void
+test_background_hint (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) calls = NULL;
+  NotifyCall *call;
+  const char *expected_actions[] = { "default", "Open PopCheck", NULL };
+
+  popcheck_notifier_show_background_hint (fixture->notifier);
+  calls = notify_calls (fixture, 1);
+  g_assert_cmpuint (calls->len, ==, 1);
+  call = g_ptr_array_index (calls, 0);
+  g_assert_cmpstr (call->summary, ==, "PopCheck Is Still Running");
+  g_assert_cmpstr (call->body, ==,
+                   "It keeps checking your mail. To open it again, choose "
+                   "PopCheck in the application menu, or click a new-mail "
+                   "notification.");
+  g_assert_cmpstrv (call->actions, expected_actions);
+  g_assert_false (g_variant_lookup (call->hints, "sound-name", "&s", NULL));
+
+  emit_daemon_signal (fixture, "ActionInvoked",
+                      g_variant_new_parsed ("[<uint32 1>, <'default'>]"));
+  wait_for_activated (fixture, 1);
+  g_assert_cmpstr (g_ptr_array_index (fixture->activated, 0), ==, "show-window ");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -802,6 +1050,11 @@ main (int   argc,
   ADD ("/notifier/no-actions", test_no_actions, "body");
   ADD ("/notifier/without-headers", test_without_headers, "body");
   ADD ("/notifier/problem", test_problem, "actions body body-markup");
+  ADD ("/notifier/sound", test_sound, "actions body body-markup");
+  ADD ("/notifier/mute", test_mute, "actions body body-markup");
+  ADD ("/notifier/no-mail-client", test_no_mail_client, "actions body body-markup");
+  ADD ("/notifier/open-mail-client", test_open_mail_client, "actions body body-markup");
+  ADD ("/notifier/background-hint", test_background_hint, "actions body body-markup");
   /* Its own server, which never answers Notify. */
   ADD ("/notifier/hanging-server", test_hanging_server, NULL);
 

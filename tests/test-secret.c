@@ -26,6 +26,8 @@
 #define WAIT_TIMEOUT_MS 30000
 
 #define HOST "pop.example.org"
+/* The account the tests of the calls themselves store under. */
+#define ACCOUNT "test-account"
 
 static const char no_service_message[] =
   "No keyring service is running. PopCheck keeps passwords only in the "
@@ -56,17 +58,57 @@ wait_for (GAsyncResult **result)
 }
 
 static gboolean
+store_kind (const char          *account,
+            PopcheckSecretKind   kind,
+            const char          *host,
+            guint16              port,
+            const char          *user,
+            const char          *password,
+            GError             **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  popcheck_secret_store_async (account, kind, host, port, user, password,
+                               NULL, store_result_cb, &result);
+  return popcheck_secret_store_finish (wait_for (&result), error);
+}
+
+static gboolean
+store_for (const char    *account,
+           const char    *host,
+           guint16        port,
+           const char    *user,
+           const char    *password,
+           GError       **error)
+{
+  return store_kind (account, POPCHECK_SECRET_KIND_PASSWORD, host, port,
+                     user, password, error);
+}
+
+static gboolean
 store (const char    *host,
        guint16        port,
        const char    *user,
        const char    *password,
        GError       **error)
 {
+  return store_for (ACCOUNT, host, port, user, password, error);
+}
+
+static char *
+lookup_kind (const char          *account,
+             PopcheckSecretKind   kind,
+             const char          *host,
+             guint16              port,
+             const char          *user,
+             GCancellable        *cancellable,
+             GError             **error)
+{
   g_autoptr(GAsyncResult) result = NULL;
 
-  popcheck_secret_store_async (host, port, user, password, NULL,
-                               store_result_cb, &result);
-  return popcheck_secret_store_finish (wait_for (&result), error);
+  popcheck_secret_lookup_async (account, kind, host, port, user, cancellable,
+                                store_result_cb, &result);
+  return popcheck_secret_lookup_finish (wait_for (&result), error);
 }
 
 static char *
@@ -76,11 +118,8 @@ lookup_cancellable (const char    *host,
                     GCancellable  *cancellable,
                     GError       **error)
 {
-  g_autoptr(GAsyncResult) result = NULL;
-
-  popcheck_secret_lookup_async (host, port, user, cancellable,
-                                store_result_cb, &result);
-  return popcheck_secret_lookup_finish (wait_for (&result), error);
+  return lookup_kind (ACCOUNT, POPCHECK_SECRET_KIND_PASSWORD, host, port,
+                      user, cancellable, error);
 }
 
 static char *
@@ -93,16 +132,26 @@ lookup (const char    *host,
 }
 
 static gboolean
+clear_for (const char    *account,
+           const char    *host,
+           guint16        port,
+           const char    *user,
+           GError       **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  popcheck_secret_clear_async (account, host, port, user, NULL,
+                               store_result_cb, &result);
+  return popcheck_secret_clear_finish (wait_for (&result), error);
+}
+
+static gboolean
 clear (const char    *host,
        guint16        port,
        const char    *user,
        GError       **error)
 {
-  g_autoptr(GAsyncResult) result = NULL;
-
-  popcheck_secret_clear_async (host, port, user, NULL,
-                               store_result_cb, &result);
-  return popcheck_secret_clear_finish (wait_for (&result), error);
+  return clear_for (ACCOUNT, host, port, user, error);
 }
 
 static gboolean
@@ -119,13 +168,16 @@ remove_account (PopcheckAccountList  *list,
 }
 
 static void
-assert_password (const char *host,
-                 guint16     port,
-                 const char *user,
-                 const char *expected)
+assert_secret (const char         *account,
+               PopcheckSecretKind  kind,
+               const char         *host,
+               guint16             port,
+               const char         *user,
+               const char         *expected)
 {
   g_autoptr(GError) error = NULL;
-  char *password = lookup (host, port, user, &error);
+  char *password = lookup_kind (account, kind, host, port, user, NULL,
+                                &error);
 
   g_assert_no_error (error);
   g_assert_cmpstr (password, ==, expected);
@@ -133,17 +185,47 @@ assert_password (const char *host,
 }
 
 static void
-assert_no_password (const char *host,
-                    guint16     port,
-                    const char *user)
+assert_password_for (const char *account,
+                     const char *host,
+                     guint16     port,
+                     const char *user,
+                     const char *expected)
+{
+  assert_secret (account, POPCHECK_SECRET_KIND_PASSWORD, host, port, user,
+                 expected);
+}
+
+static void
+assert_password (const char *host,
+                 guint16     port,
+                 const char *user,
+                 const char *expected)
+{
+  assert_password_for (ACCOUNT, host, port, user, expected);
+}
+
+static void
+assert_no_password_for (const char *account,
+                        const char *host,
+                        guint16     port,
+                        const char *user)
 {
   g_autoptr(GError) error = NULL;
-  char *password = lookup (host, port, user, &error);
+  char *password = lookup_kind (account, POPCHECK_SECRET_KIND_PASSWORD,
+                                host, port, user, NULL, &error);
 
   g_assert_null (password);
   g_assert_error (error, POPCHECK_SECRET_ERROR,
                   POPCHECK_SECRET_ERROR_NOT_FOUND);
   g_assert_cmpstr (error->message, ==, not_found_message);
+}
+
+static void
+assert_no_password (const char *host,
+                    guint16     port,
+                    const char *user)
+{
+  assert_no_password_for (ACCOUNT, host, port, user);
 }
 
 /* The items the keyring holds for one account, looked up with libsecret
@@ -262,6 +344,150 @@ test_separate (void)
   g_assert_no_error (error);
 }
 
+/* Issue 13: two accounts of the same mailbox keep their own passwords. */
+static void
+test_same_mailbox (void)
+{
+  g_autoptr(GError) error = NULL;
+  GList *items;
+
+  g_assert_true (store_for ("first", HOST, 995, "shared", "first-pw", &error));
+  g_assert_true (store_for ("second", HOST, 995, "shared", "second-pw",
+                            &error));
+  g_assert_no_error (error);
+
+  assert_password_for ("first", HOST, 995, "shared", "first-pw");
+  assert_password_for ("second", HOST, 995, "shared", "second-pw");
+  assert_no_password_for ("third", HOST, 995, "shared");
+
+  items = items_for (HOST, 995, "shared");
+  g_assert_cmpuint (g_list_length (items), ==, 2);
+  g_list_free_full (items, g_object_unref);
+
+  /* Clearing one leaves the other. */
+  g_assert_true (clear_for ("first", HOST, 995, "shared", &error));
+  g_assert_no_error (error);
+  assert_no_password_for ("first", HOST, 995, "shared");
+  assert_password_for ("second", HOST, 995, "shared", "second-pw");
+
+  g_assert_true (clear_for ("second", HOST, 995, "shared", &error));
+  g_assert_no_error (error);
+  g_assert_null (items_for (HOST, 995, "shared"));
+}
+
+/* A password and a refresh token of one account are two items, told apart
+ * by their "kind"; clearing the account removes both. */
+static void
+test_kinds (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) attributes = NULL;
+  g_autofree char *label = NULL;
+  GList *items;
+  char *token;
+
+  g_assert_true (store_kind ("kinds", POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN,
+                             HOST, 995, "kinder", "refresh-token", &error));
+  g_assert_no_error (error);
+
+  /* A refresh token is not a password, and says so in words. */
+  assert_no_password_for ("kinds", HOST, 995, "kinder");
+  assert_secret ("kinds", POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN,
+                 HOST, 995, "kinder", "refresh-token");
+  token = lookup_kind ("other", POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN,
+                       HOST, 995, "kinder", NULL, &error);
+  g_assert_null (token);
+  g_assert_error (error, POPCHECK_SECRET_ERROR,
+                  POPCHECK_SECRET_ERROR_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==, "This account is not signed in.");
+  g_clear_error (&error);
+
+  items = items_for (HOST, 995, "kinder");
+  g_assert_cmpuint (g_list_length (items), ==, 1);
+  label = secret_item_get_label (items->data);
+  g_assert_cmpstr (label, ==, "PopCheck sign-in for kinder@" HOST);
+  attributes = secret_item_get_attributes (items->data);
+  g_assert_cmpstr (g_hash_table_lookup (attributes, "account"), ==, "kinds");
+  g_assert_cmpstr (g_hash_table_lookup (attributes, "kind"), ==,
+                   "oauth2-refresh-token");
+  g_list_free_full (items, g_object_unref);
+
+  g_assert_true (store_for ("kinds", HOST, 995, "kinder", "a-password",
+                            &error));
+  g_assert_no_error (error);
+  assert_password_for ("kinds", HOST, 995, "kinder", "a-password");
+  assert_secret ("kinds", POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN,
+                 HOST, 995, "kinder", "refresh-token");
+
+  g_assert_true (clear_for ("kinds", HOST, 995, "kinder", &error));
+  g_assert_no_error (error);
+  g_assert_null (items_for (HOST, 995, "kinder"));
+}
+
+/* An item as PopCheck stored it before items carried the account. */
+static void
+store_legacy (const char *user,
+              const char *password)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (secret_password_store_sync (popcheck_secret_get_schema (),
+                                             SECRET_COLLECTION_DEFAULT,
+                                             "PopCheck password", password,
+                                             NULL, &error,
+                                             "host", HOST, "port", 995,
+                                             "user", user, "protocol", "pop3",
+                                             NULL));
+  g_assert_no_error (error);
+}
+
+static void
+test_legacy (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) attributes = NULL;
+  GList *items;
+
+  store_legacy ("old", "old-pw");
+
+  /* Found for the account, and moved to it on that first lookup. */
+  assert_password_for ("oldie", HOST, 995, "old", "old-pw");
+  items = items_for (HOST, 995, "old");
+  g_assert_cmpuint (g_list_length (items), ==, 1);
+  attributes = secret_item_get_attributes (items->data);
+  g_assert_cmpstr (g_hash_table_lookup (attributes, "account"), ==, "oldie");
+  g_assert_cmpstr (g_hash_table_lookup (attributes, "kind"), ==, "password");
+  g_assert_cmpstr (g_hash_table_lookup (attributes, "host"), ==, HOST);
+  g_assert_cmpstr (g_hash_table_lookup (attributes, "user"), ==, "old");
+  g_assert_cmpstr (g_hash_table_lookup (attributes, "xdg:schema"), ==,
+                   "org.example.PopCheck.Account");
+  g_list_free_full (items, g_object_unref);
+  assert_password_for ("oldie", HOST, 995, "old", "old-pw");
+
+  /* Now the account's own: another account of the mailbox does not find
+   * it, and an account's own item is never taken for an older one. */
+  assert_no_password_for ("newcomer", HOST, 995, "old");
+
+  /* Older PopChecks stored no refresh tokens: none is found in it. */
+  g_assert_null (lookup_kind ("oldie",
+                              POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN,
+                              HOST, 995, "old", NULL, &error));
+  g_assert_error (error, POPCHECK_SECRET_ERROR,
+                  POPCHECK_SECRET_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* An older item is only ever found for its own server and user. */
+  store_legacy ("old2", "old2-pw");
+  assert_no_password_for ("oldie2", HOST, 110, "old2");
+  assert_password_for ("oldie2", HOST, 995, "old2", "old2-pw");
+
+  g_assert_true (clear_for ("oldie", HOST, 995, "old", &error));
+  g_assert_true (clear_for ("oldie2", HOST, 995, "old2", &error));
+  g_assert_no_error (error);
+  g_assert_null (items_for (HOST, 995, "old"));
+  g_assert_null (items_for (HOST, 995, "old2"));
+}
+
 static PopcheckAccount *
 add_account (PopcheckAccountList *list,
              const char          *name,
@@ -277,8 +503,9 @@ add_account (PopcheckAccountList *list,
   popcheck_account_set_user (account, user);
   if (password != NULL)
     {
-      g_assert_true (store (HOST, popcheck_account_get_port (account), user,
-                            password, &error));
+      g_assert_true (store_for (popcheck_account_get_id (account), HOST,
+                                popcheck_account_get_port (account), user,
+                                password, &error));
       g_assert_no_error (error);
     }
 
@@ -293,26 +520,33 @@ test_account_removal (void)
   PopcheckAccount *work;
   PopcheckAccount *home;
   PopcheckAccount *work_again;
+  g_autofree char *work_id = NULL;
+  g_autofree char *home_id = NULL;
+  g_autofree char *work_again_id = NULL;
 
   reset_accounts ();
   list = popcheck_account_list_new ();
   work = add_account (list, "Work", "worker", "work-pw");
   home = add_account (list, "Home", "homer", "home-pw");
-  /* A second account for the same mailbox shares the password. */
-  work_again = add_account (list, "Work again", "worker", NULL);
+  /* A second account for the same mailbox, with a password of its own. */
+  work_again = add_account (list, "Work again", "worker", "work-again-pw");
+  work_id = g_strdup (popcheck_account_get_id (work));
+  home_id = g_strdup (popcheck_account_get_id (home));
+  work_again_id = g_strdup (popcheck_account_get_id (work_again));
 
   g_assert_true (remove_account (list, home, &error));
   g_assert_no_error (error);
-  assert_no_password (HOST, 995, "homer");
-  assert_password (HOST, 995, "worker", "work-pw");
+  assert_no_password_for (home_id, HOST, 995, "homer");
+  assert_password_for (work_id, HOST, 995, "worker", "work-pw");
 
   g_assert_true (remove_account (list, work, &error));
   g_assert_no_error (error);
-  assert_password (HOST, 995, "worker", "work-pw");
+  assert_no_password_for (work_id, HOST, 995, "worker");
+  assert_password_for (work_again_id, HOST, 995, "worker", "work-again-pw");
 
   g_assert_true (remove_account (list, work_again, &error));
   g_assert_no_error (error);
-  assert_no_password (HOST, 995, "worker");
+  assert_no_password_for (work_again_id, HOST, 995, "worker");
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 0);
 }
 
@@ -349,7 +583,8 @@ test_not_in_settings (void)
   list = popcheck_account_list_new ();
   account = add_account (list, "Settings", "settler", password);
   popcheck_account_set_pinned_fingerprint (account, "AA:BB");
-  assert_password (HOST, 995, "settler", password);
+  assert_password_for (popcheck_account_get_id (account), HOST, 995,
+                       "settler", password);
 
   /* Every key of both schemas, of every account: not one holds it. */
   app_settings = g_settings_new (POPCHECK_SETTINGS_SCHEMA_ID);
@@ -526,6 +761,9 @@ main (int   argc,
     {
       g_test_add_func ("/secret/keyring/round-trip", test_round_trip);
       g_test_add_func ("/secret/keyring/separate", test_separate);
+      g_test_add_func ("/secret/keyring/same-mailbox", test_same_mailbox);
+      g_test_add_func ("/secret/keyring/kinds", test_kinds);
+      g_test_add_func ("/secret/keyring/legacy", test_legacy);
       g_test_add_func ("/secret/keyring/account-removal",
                        test_account_removal);
       g_test_add_func ("/secret/keyring/not-in-settings",

@@ -29,6 +29,9 @@ static const char watcher_xml[] =
   "    <method name='RegisterStatusNotifierItem'>"
   "      <arg name='service' type='s' direction='in'/>"
   "    </method>"
+  "    <property name='IsStatusNotifierHostRegistered' type='b' access='read'/>"
+  "    <signal name='StatusNotifierHostRegistered'/>"
+  "    <signal name='StatusNotifierHostUnregistered'/>"
   "  </interface>"
   "</node>";
 
@@ -42,6 +45,8 @@ typedef struct
   guint            owner_id;
   gboolean         owned;
   GPtrArray       *registrations;  /* service names, as sent */
+  /* Whether a panel shows items: TRUE unless a test says otherwise. */
+  gboolean         host_registered;
 } FakeWatcher;
 
 static void
@@ -62,7 +67,40 @@ watcher_method_call (GDBusConnection       *connection,
   g_dbus_method_invocation_return_value (invocation, NULL);
 }
 
-static const GDBusInterfaceVTable watcher_vtable = { watcher_method_call, NULL, NULL };
+static GVariant *
+watcher_get_property (GDBusConnection  *connection,
+                      const char       *sender,
+                      const char       *object_path,
+                      const char       *interface_name,
+                      const char       *property_name,
+                      GError          **error,
+                      gpointer          user_data)
+{
+  FakeWatcher *watcher = user_data;
+
+  return g_variant_new_boolean (watcher->host_registered);
+}
+
+static const GDBusInterfaceVTable watcher_vtable = {
+  watcher_method_call, watcher_get_property, NULL
+};
+
+/* A panel starts or ends, as the watcher tells it. */
+static void
+fake_watcher_set_host (FakeWatcher *watcher,
+                       gboolean     host_registered)
+{
+  g_autoptr(GError) error = NULL;
+
+  watcher->host_registered = host_registered;
+  g_dbus_connection_emit_signal (watcher->connection, NULL,
+                                 "/StatusNotifierWatcher",
+                                 "org.kde.StatusNotifierWatcher",
+                                 host_registered ? "StatusNotifierHostRegistered"
+                                                 : "StatusNotifierHostUnregistered",
+                                 NULL, &error);
+  g_assert_no_error (error);
+}
 
 static void
 watcher_name_acquired_cb (GDBusConnection *connection,
@@ -81,6 +119,7 @@ fake_watcher_start (void)
   g_autoptr(GError) error = NULL;
 
   watcher->registrations = g_ptr_array_new_with_free_func (g_free);
+  watcher->host_registered = TRUE;
   watcher->connection = popcheck_test_connect ();
   watcher->info = g_dbus_node_info_new_for_xml (watcher_xml, &error);
   g_assert_no_error (error);
@@ -150,6 +189,8 @@ action_cb (GSimpleAction *action,
 }
 
 static const GActionEntry action_entries[] = {
+  { "mute", action_cb },
+  { "unmute", action_cb },
   { "toggle-window", action_cb },
   { "show-window", action_cb },
   { "show-message", action_cb, "(ss)" },
@@ -394,6 +435,9 @@ test_no_watcher (Fixture       *fixture,
   tray_barrier ();
   tray_barrier ();
   g_assert_false (popcheck_tray_get_registered (fixture->tray));
+  /* And the application can tell that nothing shows the icon. */
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_host_known (fixture->tray), WAIT_MS);
+  g_assert_false (popcheck_tray_get_has_host (fixture->tray));
   props = get_all (fixture, "/StatusNotifierItem", SNI_INTERFACE);
   g_assert_cmpstr (lookup_string (props, "Status"), ==, "Active");
 
@@ -414,6 +458,7 @@ test_no_watcher (Fixture       *fixture,
   fixture->watcher = fake_watcher_start ();
   POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_registered (fixture->tray), WAIT_MS);
   g_assert_cmpuint (fixture->watcher->registrations->len, ==, 1);
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_has_host (fixture->tray), WAIT_MS);
 
   g_assert_cmpuint (n_loud_messages, ==, 0);
   g_log_remove_handler ("popcheck-tray", handler);
@@ -1049,6 +1094,208 @@ test_accounts_change (Fixture       *fixture,
   g_assert_cmpuint (children->len, ==, 6);
 }
 
+/* A watcher with no panel to show items (a stock GNOME session with
+ * only a watcher running, or a panel that ended) is no tray either. */
+static void
+test_host (Fixture       *fixture,
+           gconstpointer  user_data)
+{
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_host_known (fixture->tray), WAIT_MS);
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_has_host (fixture->tray), WAIT_MS);
+
+  fake_watcher_set_host (fixture->watcher, FALSE);
+  POPCHECK_TEST_WAIT_UNTIL (!popcheck_tray_get_has_host (fixture->tray), WAIT_MS);
+  g_assert_true (popcheck_tray_get_host_known (fixture->tray));
+
+  fake_watcher_set_host (fixture->watcher, TRUE);
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_has_host (fixture->tray), WAIT_MS);
+
+  /* The watcher itself goes: no tray. */
+  g_clear_pointer (&fixture->watcher, fake_watcher_stop);
+  POPCHECK_TEST_WAIT_UNTIL (!popcheck_tray_get_has_host (fixture->tray), WAIT_MS);
+}
+
+/* A watcher that starts without a panel: the tray learns it at
+ * registration, not only from a later signal. */
+static void
+test_host_absent_at_start (Fixture       *fixture,
+                           gconstpointer  user_data)
+{
+  g_autofree char *bus_name = g_strdup (popcheck_tray_get_bus_name (fixture->tray));
+
+  fixture->watcher->host_registered = FALSE;
+  g_clear_object (&fixture->tray);
+  popcheck_test_wait_for_owner (fixture->host, bus_name, FALSE);
+  g_clear_pointer (&fixture->signals, popcheck_test_signals_free);
+  g_clear_pointer (&fixture->tray_owner, g_free);
+  start_tray (fixture);
+
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_registered (fixture->tray), WAIT_MS);
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_tray_get_host_known (fixture->tray), WAIT_MS);
+  g_assert_false (popcheck_tray_get_has_host (fixture->tray));
+}
+
+/* The icon: symbolic names, and a full-colour picture for hosts that
+ * cannot find them or draw them dark on a dark panel. */
+static void
+test_icon_pixmap (Fixture       *fixture,
+                  gconstpointer  user_data)
+{
+  static const char *names[] = { "IconPixmap", "AttentionIconPixmap" };
+  g_autoptr(GVariant) props = get_all (fixture, "/StatusNotifierItem", SNI_INTERFACE);
+
+  g_assert_true (g_str_has_suffix (lookup_string (props, "IconName"), "-symbolic"));
+
+  for (guint n = 0; n < G_N_ELEMENTS (names); n++)
+    {
+      g_autoptr(GVariant) pixmaps = g_variant_lookup_value (props, names[n],
+                                                            G_VARIANT_TYPE ("a(iiay)"));
+      gboolean sized_22 = FALSE;
+
+      g_assert_nonnull (pixmaps);
+      g_assert_cmpuint (g_variant_n_children (pixmaps), >, 0);
+
+      for (gsize i = 0; i < g_variant_n_children (pixmaps); i++)
+        {
+          g_autoptr(GVariant) data = NULL;
+          const guint8 *argb;
+          gsize length;
+          gboolean coloured = FALSE;
+          int width, height;
+
+          g_variant_get_child (pixmaps, i, "(ii@ay)", &width, &height, &data);
+          argb = g_variant_get_fixed_array (data, &length, 1);
+          g_assert_cmpint (width, >, 0);
+          g_assert_cmpint (height, ==, width);
+          g_assert_cmpuint (length, ==, (gsize) width * height * 4);
+          if (width == 22)
+            sized_22 = TRUE;
+
+          /* ARGB, alpha first: opaque pixels of real colour (the
+           * envelope's blue, the badge's green), and a transparent
+           * corner. */
+          for (gsize p = 0; p < length; p += 4)
+            {
+              guint8 r = argb[p + 1], g = argb[p + 2], b = argb[p + 3];
+
+              if (argb[p] == 255 && MAX (r, MAX (g, b)) - MIN (r, MIN (g, b)) > 64)
+                coloured = TRUE;
+            }
+          g_assert_true (coloured);
+          g_assert_cmpuint (argb[0], ==, 0);
+        }
+
+      /* The size panels use most. */
+      g_assert_true (sized_22);
+    }
+}
+
+/* The mute, on a clock the test moves. */
+static gint64 fake_now;
+
+static gint64
+fake_clock (gpointer user_data)
+{
+  return fake_now;
+}
+
+static Child *
+child_labelled (GArray     *children,
+                const char *label)
+{
+  for (guint i = 0; i < children->len; i++)
+    {
+      Child *child = &g_array_index (children, Child, i);
+      const char *child_label = NULL;
+
+      if (g_variant_lookup (child->props, "label", "&s", &child_label) &&
+          g_str_equal (child_label, label))
+        return child;
+    }
+
+  return NULL;
+}
+
+static gboolean
+item_enabled (Child *child)
+{
+  gboolean enabled = TRUE;
+
+  g_variant_lookup (child->props, "enabled", "b", &enabled);
+  return enabled;
+}
+
+/* The menu's children now, freed when the test ends. */
+static GArray *
+menu_now (Fixture *fixture)
+{
+  g_autoptr(GVariant) layout = NULL;
+  GArray *children;
+  guint revision;
+
+  layout = get_layout (fixture, 0, -1, &revision);
+  children = layout_children (layout);
+  g_test_queue_destroy ((GDestroyNotify) children_free, children);
+  return children;
+}
+
+static void
+test_mute (Fixture       *fixture,
+           gconstpointer  user_data)
+{
+  g_autoptr(PopcheckMute) mute = popcheck_mute_new ();
+  GArray *children;
+  Child *item;
+
+  /* 10:00 UTC (the test's time zone), 2 March 2026. */
+  fake_now = 1772445600;
+  popcheck_mute_set_clock (mute, fake_clock, NULL);
+  popcheck_tray_set_mute (fixture->tray, mute);
+  popcheck_test_signals_wait (fixture->signals, MENU_INTERFACE ".LayoutUpdated", 1);
+
+  children = menu_now (fixture);
+  item = child_labelled (children, "M_ute for 1 Hour");
+  g_assert_nonnull (item);
+  g_assert_true (item_enabled (item));
+  g_assert_null (child_labelled (children, "_Unmute"));
+  click (fixture, item->id);
+  assert_activated (fixture, "mute");
+
+  /* The application's "mute" does this: the menu says until when. */
+  popcheck_mute_mute_for (mute, 60 * 60);
+  popcheck_test_signals_wait (fixture->signals, MENU_INTERFACE ".LayoutUpdated", 2);
+  children = menu_now (fixture);
+  g_assert_null (child_labelled (children, "M_ute for 1 Hour"));
+  item = child_labelled (children, "Muted until 11:00");
+  g_assert_nonnull (item);
+  g_assert_false (item_enabled (item));
+  /* Only words: clicking it does nothing. */
+  click (fixture, item->id);
+  item = child_labelled (children, "_Unmute");
+  g_assert_nonnull (item);
+  g_assert_true (item_enabled (item));
+  click (fixture, item->id);
+  assert_activated (fixture, "unmute");
+
+  /* Unmuted: Mute again. */
+  popcheck_mute_unmute (mute);
+  popcheck_test_signals_wait (fixture->signals, MENU_INTERFACE ".LayoutUpdated", 3);
+  children = menu_now (fixture);
+  g_assert_nonnull (child_labelled (children, "M_ute for 1 Hour"));
+  g_assert_null (child_labelled (children, "_Unmute"));
+
+  /* Muted again, and the hour passes. */
+  popcheck_mute_mute_for (mute, 60 * 60);
+  popcheck_test_signals_wait (fixture->signals, MENU_INTERFACE ".LayoutUpdated", 4);
+  g_assert_nonnull (child_labelled (menu_now (fixture), "Muted until 11:00"));
+  fake_now += 60 * 60;
+  popcheck_mute_refresh (mute);
+  popcheck_test_signals_wait (fixture->signals, MENU_INTERFACE ".LayoutUpdated", 5);
+  children = menu_now (fixture);
+  g_assert_nonnull (child_labelled (children, "M_ute for 1 Hour"));
+  g_assert_null (child_labelled (children, "Muted until 11:00"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1056,6 +1303,8 @@ main (int   argc,
   g_autoptr(GTestDBus) bus = NULL;
   int ret;
 
+  /* "Muted until 11:00" is in local time. */
+  g_setenv ("TZ", "UTC", TRUE);
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   /* One private session bus for the whole program: GDBus keeps the
@@ -1077,6 +1326,10 @@ main (int   argc,
   ADD ("/tray/new-mail", test_new_mail, TRUE);
   ADD ("/tray/error-state", test_error_state, TRUE);
   ADD ("/tray/accounts-change", test_accounts_change, TRUE);
+  ADD ("/tray/host", test_host, TRUE);
+  ADD ("/tray/host-absent-at-start", test_host_absent_at_start, TRUE);
+  ADD ("/tray/icon-pixmap", test_icon_pixmap, TRUE);
+  ADD ("/tray/mute", test_mute, TRUE);
 
 #undef ADD
 

@@ -7,6 +7,8 @@
  *   popcheck-cli --account NAME [--json] delete UID...
  *   popcheck-cli account add NAME --host HOST --user USER [--port N]
  *                [--security tls|starttls|none] [--auth METHOD] [--pin SHA256]
+ *   popcheck-cli account add NAME --oauth microsoft|google --user ADDRESS
+ *                [--no-browser] [--host HOST ...]
  *   popcheck-cli [--json] account list
  *   popcheck-cli account remove NAME
  *
@@ -43,6 +45,7 @@
 #include "popcheck-cli-json.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
+#include "popcheck-oauth-account.h"
 #include "popcheck-remote.h"
 #include "popcheck-secret.h"
 #include "popcheck-session.h"
@@ -141,15 +144,15 @@ enum_nick (GType type,
 }
 
 static void
-json_member_nullable (PopcheckJson *json,
+json_member_nullable (JsonBuilder  *json,
                       const char   *key,
                       const char   *value)
 {
-  popcheck_json_key (json, key);
+  json_builder_set_member_name (json, key);
   if (value != NULL)
-    popcheck_json_string (json, value);
+    popcheck_cli_json_add_string (json, value);
   else
-    popcheck_json_null (json);
+    json_builder_add_null_value (json);
 }
 
 /* The one-line answer of delete, account add and account remove. */
@@ -159,17 +162,17 @@ print_result_json (const char *account_id,
                    gboolean    ok,
                    const char *error_message)
 {
-  g_autoptr(PopcheckJson) json = popcheck_json_new ();
+  g_autoptr(JsonBuilder) json = json_builder_new ();
 
-  popcheck_json_begin_object (json);
-  popcheck_json_member_string (json, "account", account_id);
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_string (json, "account", account_id);
   if (name != NULL)
-    popcheck_json_member_string (json, "name", name);
-  popcheck_json_member_boolean (json, "ok", ok);
+    popcheck_cli_json_set_string (json, "name", name);
+  popcheck_cli_json_set_boolean (json, "ok", ok);
   json_member_nullable (json, "error", error_message);
-  popcheck_json_end_object (json);
+  json_builder_end_object (json);
 
-  popcheck_cli_write_line (popcheck_json_get_text (json));
+  popcheck_cli_json_write_line (json);
 }
 
 static char *
@@ -249,13 +252,34 @@ lookup_password (CliAccounts     *cli,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  popcheck_secret_lookup_async (popcheck_account_get_host (account),
+  popcheck_secret_lookup_async (popcheck_account_get_id (account),
+                                POPCHECK_SECRET_KIND_PASSWORD,
+                                popcheck_account_get_host (account),
                                 popcheck_account_get_port (account),
                                 popcheck_account_get_user (account),
                                 cli != NULL ? cli->cancellable : NULL,
                                 store_result_cb, &result);
 
   return popcheck_secret_lookup_finish (wait_for_result (&result), error);
+}
+
+/* A fresh access token from the account's refresh token; freed with
+ * secret_password_free(), which wipes it. */
+static char *
+get_access_token (PopcheckAccount  *account,
+                  GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(PopcheckOAuthToken) token = NULL;
+
+  popcheck_oauth_account_get_token_async (account, NULL, store_result_cb,
+                                          &result);
+  token = popcheck_oauth_account_get_token_finish (wait_for_result (&result),
+                                                   error);
+  if (token == NULL)
+    return NULL;
+
+  return g_steal_pointer (&token->access_token);
 }
 
 int
@@ -271,6 +295,8 @@ popcheck_cli_resolve_account (const char      *name,
   g_autoptr(PopcheckAccountList) accounts = NULL;
   g_autoptr(GError) error = NULL;
   PopcheckAccount *account;
+  g_autofree char *provider = NULL;
+  gboolean oauth;
   char *secret;
   int status;
 
@@ -282,7 +308,18 @@ popcheck_cli_resolve_account (const char      *name,
   if (account == NULL)
     return CLI_EXIT_USAGE;
 
-  secret = lookup_password (NULL, account, &error);
+  provider = popcheck_account_dup_oauth2_provider (account);
+  oauth = provider != NULL;
+  if (oauth)
+    secret = get_access_token (account, &error);
+  else
+    secret = lookup_password (NULL, account, &error);
+  if (secret == NULL && oauth && error->domain != POPCHECK_SECRET_ERROR)
+    {
+      g_printerr (PROGRAM_NAME ": could not sign in to the account \"%s\": "
+                  "%s\n", name, error->message);
+      return exit_status_for_error (NULL, error);
+    }
   if (secret == NULL)
     {
       g_printerr (PROGRAM_NAME ": could not get the password of the "
@@ -325,6 +362,8 @@ refuse_options (CliOptions               *options,
     { "--auth", options->auth != NULL, command->allow_server },
     { "--pin", options->pin != NULL, command->allow_server },
     { "--password-stdin", options->password_stdin, command->allow_server },
+    { "--oauth", options->oauth != NULL, command->allow_server },
+    { "--no-browser", options->no_browser, command->allow_server },
     { "--ca-file", options->ca_file != NULL, FALSE },
     { "--timeout", options->timeout != NULL, FALSE },
     { "--debug", options->debug != NULL, FALSE },
@@ -342,40 +381,36 @@ refuse_options (CliOptions               *options,
 
 /* Messages and mailboxes as JSON */
 
+/* One element of "messages": written one at a time, as a mailbox may
+ * hold a million. */
 static void
-json_add_messages (PopcheckJson    *json,
-                   PopcheckMailbox *mailbox)
+add_json_message (JsonBuilder *json,
+                  guint        index,
+                  gpointer     user_data)
 {
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (mailbox));
+  PopcheckMailbox *mailbox = user_data;
+  g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), index);
+  g_autofree char *date = format_date (popcheck_message_get_date (message));
 
-  popcheck_json_key (json, "messages");
-  popcheck_json_begin_array (json);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
-      g_autofree char *date = format_date (popcheck_message_get_date (message));
+  guint number = popcheck_message_get_msg_number (message);
 
-      guint number = popcheck_message_get_msg_number (message);
-
-      popcheck_json_begin_object (json);
-      /* Without a UID, the key is no UID: a script must not act on it. */
-      json_member_nullable (json, "uid",
-                            popcheck_message_get_has_uid (message)
-                              ? popcheck_message_get_uid (message) : NULL);
-      /* The number holds for the session of this check only. */
-      popcheck_json_key (json, "number");
-      if (number > 0)
-        popcheck_json_uint (json, number);
-      else
-        popcheck_json_null (json);
-      json_member_nullable (json, "from", popcheck_message_get_from (message));
-      json_member_nullable (json, "subject", popcheck_message_get_subject (message));
-      json_member_nullable (json, "date", date);
-      popcheck_json_member_uint (json, "size", popcheck_message_get_size (message));
-      popcheck_json_member_boolean (json, "new", popcheck_message_get_is_new (message));
-      popcheck_json_end_object (json);
-    }
-  popcheck_json_end_array (json);
+  json_builder_begin_object (json);
+  /* Without a UID, the key is no UID: a script must not act on it. */
+  json_member_nullable (json, "uid",
+                        popcheck_message_get_has_uid (message)
+                          ? popcheck_message_get_uid (message) : NULL);
+  /* The number holds for the session of this check only. */
+  json_builder_set_member_name (json, "number");
+  if (number > 0)
+    popcheck_cli_json_add_uint (json, number);
+  else
+    json_builder_add_null_value (json);
+  json_member_nullable (json, "from", popcheck_message_get_from (message));
+  json_member_nullable (json, "subject", popcheck_message_get_subject (message));
+  json_member_nullable (json, "date", date);
+  popcheck_cli_json_set_uint (json, "size", popcheck_message_get_size (message));
+  popcheck_cli_json_set_boolean (json, "new", popcheck_message_get_is_new (message));
+  json_builder_end_object (json);
 }
 
 /* One account's object, for check and status --format json. */
@@ -385,26 +420,27 @@ print_mailbox_json (PopcheckAccount      *account,
                     PopcheckMailboxState  state,
                     const char           *error_message)
 {
-  g_autoptr(PopcheckJson) json = popcheck_json_new ();
+  g_autoptr(JsonBuilder) json = json_builder_new ();
   g_autofree char *last_check = format_date (popcheck_mailbox_get_last_check (mailbox));
 
-  popcheck_json_begin_object (json);
-  popcheck_json_member_string (json, "account", popcheck_account_get_id (account));
-  popcheck_json_member_string (json, "name", popcheck_account_get_display_name (account));
-  popcheck_json_member_uint (json, "total", popcheck_mailbox_get_n_items (mailbox));
-  popcheck_json_member_uint (json, "new", popcheck_mailbox_get_n_new (mailbox));
-  popcheck_json_member_string (json, "state",
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_string (json, "account", popcheck_account_get_id (account));
+  popcheck_cli_json_set_string (json, "name", popcheck_account_get_display_name (account));
+  popcheck_cli_json_set_uint (json, "total", popcheck_mailbox_get_n_items (mailbox));
+  popcheck_cli_json_set_uint (json, "new", popcheck_mailbox_get_n_new (mailbox));
+  popcheck_cli_json_set_string (json, "state",
                                enum_nick (POPCHECK_TYPE_MAILBOX_STATE, state));
   json_member_nullable (json, "error", error_message);
   json_member_nullable (json, "last_check", last_check);
-  popcheck_json_member_boolean (json, "approximate_ids",
+  popcheck_cli_json_set_boolean (json, "approximate_ids",
                                 popcheck_mailbox_get_approximate_ids (mailbox));
-  popcheck_json_member_uint (json, "without_uid",
+  popcheck_cli_json_set_uint (json, "without_uid",
                              popcheck_mailbox_get_n_without_uid (mailbox));
-  json_add_messages (json, mailbox);
-  popcheck_json_end_object (json);
+  json_builder_end_object (json);
 
-  popcheck_cli_write_line (popcheck_json_get_text (json));
+  popcheck_cli_json_write_line_with_array (json, "messages",
+                                           g_list_model_get_n_items (G_LIST_MODEL (mailbox)),
+                                           add_json_message, mailbox);
 }
 
 /* What a person calls the account: its name, or its id when the name was
@@ -613,7 +649,7 @@ static void
 print_status_waybar (GPtrArray *selected,
                      GPtrArray *mailboxes)
 {
-  g_autoptr(PopcheckJson) json = popcheck_json_new ();
+  g_autoptr(JsonBuilder) json = json_builder_new ();
   g_autoptr(GString) tooltip = g_string_new (NULL);
   g_autofree char *text = NULL;
   const char *class;
@@ -646,14 +682,14 @@ print_status_waybar (GPtrArray *selected,
   class = n_new > 0 ? "new" : "none";
   text = g_strdup_printf ("%u", n_new);
 
-  popcheck_json_begin_object (json);
-  popcheck_json_member_string (json, "text", text);
-  popcheck_json_member_string (json, "tooltip", tooltip->str);
-  popcheck_json_member_string (json, "class", class);
-  popcheck_json_member_string (json, "alt", class);
-  popcheck_json_end_object (json);
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_string (json, "text", text);
+  popcheck_cli_json_set_string (json, "tooltip", tooltip->str);
+  popcheck_cli_json_set_string (json, "class", class);
+  popcheck_cli_json_set_string (json, "alt", class);
+  json_builder_end_object (json);
 
-  popcheck_cli_write_line (popcheck_json_get_text (json));
+  popcheck_cli_json_write_line (json);
 }
 
 static void
@@ -776,15 +812,15 @@ run_status (CliAccounts *cli)
 /* delete */
 
 static void
-print_uids_json (PopcheckJson       *json,
+print_uids_json (JsonBuilder        *json,
                  const char         *key,
                  const char * const *uids)
 {
-  popcheck_json_key (json, key);
-  popcheck_json_begin_array (json);
+  json_builder_set_member_name (json, key);
+  json_builder_begin_array (json);
   for (guint i = 0; uids != NULL && uids[i] != NULL; i++)
-    popcheck_json_string (json, uids[i]);
-  popcheck_json_end_array (json);
+    popcheck_cli_json_add_string (json, uids[i]);
+  json_builder_end_array (json);
 }
 
 static int
@@ -846,17 +882,17 @@ run_delete (CliAccounts *cli)
 
   if (cli->options->json)
     {
-      g_autoptr(PopcheckJson) json = popcheck_json_new ();
+      g_autoptr(JsonBuilder) json = json_builder_new ();
 
-      popcheck_json_begin_object (json);
-      popcheck_json_member_string (json, "account", id);
-      popcheck_json_member_boolean (json, "ok", TRUE);
+      json_builder_begin_object (json);
+      popcheck_cli_json_set_string (json, "account", id);
+      popcheck_cli_json_set_boolean (json, "ok", TRUE);
       print_uids_json (json, "deleted",
                        (const char * const *) deleted->pdata);
       print_uids_json (json, "already_gone",
                        (const char * const *) already_gone);
-      popcheck_json_end_object (json);
-      popcheck_cli_write_line (popcheck_json_get_text (json));
+      json_builder_end_object (json);
+      popcheck_cli_json_write_line (json);
       return CLI_EXIT_OK;
     }
 
@@ -977,13 +1013,13 @@ ask_running_popcheck (CliAccounts        *cli,
 
       if (cli->options->json)
         {
-          g_autoptr(PopcheckJson) json = popcheck_json_new ();
+          g_autoptr(JsonBuilder) json = json_builder_new ();
 
-          popcheck_json_begin_object (json);
-          popcheck_json_member_string (json, "account", id);
-          popcheck_json_member_boolean (json, "running", TRUE);
-          popcheck_json_end_object (json);
-          popcheck_cli_write_line (popcheck_json_get_text (json));
+          json_builder_begin_object (json);
+          popcheck_cli_json_set_string (json, "account", id);
+          popcheck_cli_json_set_boolean (json, "running", TRUE);
+          json_builder_end_object (json);
+          popcheck_cli_json_write_line (json);
         }
       else
         {
@@ -1088,6 +1124,213 @@ read_new_password (const char  *user,
   return password;
 }
 
+/* An account added for the id of a secret that the keyring then refused.
+ * It has no server, so it never had a secret to clear either. */
+static void
+remove_unstored_account (CliAccounts     *cli,
+                         PopcheckAccount *account)
+{
+  g_autoptr(PopcheckAccount) held = g_object_ref (account);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  popcheck_account_list_remove_async (cli->accounts, held, NULL,
+                                      store_result_cb, &result);
+  if (!popcheck_account_list_remove_finish (cli->accounts,
+                                            wait_for_result (&result),
+                                            &error))
+    g_printerr (PROGRAM_NAME ": the account \"%s\" could not be removed "
+                "again: %s\n", popcheck_account_get_display_name (held),
+                error->message);
+  g_settings_sync ();
+}
+
+/* The user, server and login options of account add. */
+static int
+parse_new_account_options (CliOptions      *options,
+                           Pop3Security    *security,
+                           guint16         *port,
+                           Pop3AuthMethod  *auth,
+                           char           **pin)
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  if (!popcheck_account_validate_user (options->user, &error) ||
+      !pop3_auth_is_safe_argument (options->user))
+    return popcheck_cli_usage_error ("--user: %s", error != NULL
+                                                     ? error->message
+                                                     : "a line break");
+
+  status = popcheck_cli_parse_security_options (options, security, port,
+                                                auth);
+  if (status == CLI_EXIT_OK)
+    status = popcheck_cli_parse_pin (options->pin, pin);
+
+  return status;
+}
+
+/* The settings of an account whose secret is stored, the server last (the
+ * account is checked once it has one), then what was added. */
+static int
+save_added_account (CliAccounts     *cli,
+                    const char      *name,
+                    PopcheckAccount *account,
+                    const char      *host,
+                    guint16          port,
+                    Pop3Security     security,
+                    Pop3AuthMethod   auth,
+                    const char      *pin,
+                    const char      *added_line)
+{
+  popcheck_account_set_user (account, cli->options->user);
+  popcheck_account_set_port (account, port);
+  popcheck_account_set_security (account, security);
+  popcheck_account_set_auth_method (account, auth);
+  popcheck_account_set_pinned_fingerprint (account, pin);
+  popcheck_account_set_host (account, host);
+  g_settings_sync ();
+
+  if (cli->options->json)
+    print_result_json (popcheck_account_get_id (account), name, TRUE, NULL);
+  else
+    popcheck_cli_write_line (added_line);
+
+  return CLI_EXIT_OK;
+}
+
+/* The browser for --oauth: the address always goes to standard error, so
+ * that it can be opened by hand (over ssh, say), and to the desktop's
+ * browser unless --no-browser. */
+static gboolean
+print_and_open_uri (const char  *uri,
+                    gpointer     user_data,
+                    GError     **error)
+{
+  CliAccounts *cli = user_data;
+  g_autoptr(GError) launch_error = NULL;
+
+  g_printerr ("To sign in, open this address in a web browser:\n%s\n", uri);
+  if (cli->options->no_browser)
+    return TRUE;
+
+  if (!g_app_info_launch_default_for_uri (uri, NULL, &launch_error))
+    g_printerr (PROGRAM_NAME ": no browser could be opened (%s); open the "
+                "address yourself\n", launch_error->message);
+
+  return TRUE;
+}
+
+static int
+run_account_add_oauth (CliAccounts *cli,
+                       const char  *name)
+{
+  CliOptions *options = cli->options;
+  g_autoptr(PopcheckOAuthProvider) provider = NULL;
+  g_autoptr(PopcheckOAuthClient) client = NULL;
+  g_autoptr(PopcheckOAuthToken) token = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pin = NULL;
+  Pop3Security security = POP3_SECURITY_TLS;
+  Pop3AuthMethod auth = POP3_AUTH_XOAUTH2;
+  const char *host;
+  guint16 port = 0;
+  PopcheckAccount *account;
+  g_autofree char *line = NULL;
+  int status;
+
+  if (options->password_stdin)
+    return popcheck_cli_usage_error ("--password-stdin does not go with "
+                                     "--oauth, which signs in in the "
+                                     "browser");
+  /* XOAUTH2 names the mailbox; nothing else tells which one it is. */
+  if (options->user == NULL)
+    return popcheck_cli_usage_error ("account add --oauth needs --user "
+                                     "ADDRESS, the mail address to sign in "
+                                     "with");
+
+  provider = popcheck_oauth_provider_new_preset (options->oauth, &error);
+  if (provider == NULL)
+    return popcheck_cli_usage_error ("--oauth: %s", error->message);
+
+  /* The provider's server unless told otherwise (a server of one's own
+   * that takes the provider's tokens). */
+  status = parse_new_account_options (options, &security, &port, &auth,
+                                      &pin);
+  if (status != CLI_EXIT_OK)
+    return status;
+  if (auth != POP3_AUTH_XOAUTH2 && auth != POP3_AUTH_OAUTHBEARER)
+    return popcheck_cli_usage_error ("--oauth logs in with --auth xoauth2 "
+                                     "or oauthbearer");
+  if (options->port == NULL && options->security == NULL)
+    port = popcheck_oauth_provider_get_pop3_port (provider);
+  host = options->host != NULL ? options->host
+                               : popcheck_oauth_provider_get_pop3_host (provider);
+  if (!popcheck_account_validate_host (host, &error))
+    return popcheck_cli_usage_error ("--host: %s", error->message);
+  if (!popcheck_oauth_provider_check (provider, &error))
+    {
+      g_printerr (PROGRAM_NAME ": %s\n", error->message);
+      return CLI_EXIT_USAGE;
+    }
+
+  client = popcheck_oauth_client_new (provider);
+  popcheck_oauth_client_set_uri_launcher (client, print_and_open_uri, cli,
+                                          NULL);
+  popcheck_oauth_client_sign_in_async (client, options->user,
+                                       cli->cancellable, store_result_cb,
+                                       &result);
+  token = popcheck_oauth_client_sign_in_finish (client,
+                                                wait_for_result (&result),
+                                                &error);
+  if (token == NULL)
+    {
+      g_printerr (PROGRAM_NAME ": the account \"%s\" was not added: %s\n",
+                  name, error->message);
+      return exit_status_for_error (cli, error);
+    }
+  if (token->refresh_token == NULL)
+    {
+      g_printerr (PROGRAM_NAME ": the account \"%s\" was not added: %s "
+                  "gave no refresh token, so PopCheck could not stay "
+                  "signed in\n", name,
+                  popcheck_oauth_provider_get_display_name (provider));
+      return CLI_EXIT_SERVER;
+    }
+
+  /* As with a password: the account first, without a server, for the id
+   * its refresh token is stored under. */
+  account = popcheck_account_list_add (cli->accounts, name, &error);
+  if (account == NULL)
+    return popcheck_cli_usage_error ("%s", error->message);
+
+  popcheck_secret_store_async (popcheck_account_get_id (account),
+                               POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN,
+                               host, port, options->user,
+                               token->refresh_token,
+                               cli->cancellable, store_result_cb, &stored);
+  if (!popcheck_secret_store_finish (wait_for_result (&stored), &error))
+    {
+      g_printerr (PROGRAM_NAME ": the account \"%s\" was not added, because "
+                  "its sign-in could not be stored in the keyring: %s\n",
+                  name, error->message);
+      remove_unstored_account (cli, account);
+      return exit_status_for_error (cli, error);
+    }
+
+  popcheck_account_set_oauth2_provider (account,
+                                        popcheck_oauth_provider_get_id (provider));
+  line = g_strdup_printf ("Signed in to %s as %s; added the account \"%s\" "
+                          "(id %s).",
+                          popcheck_oauth_provider_get_display_name (provider),
+                          options->user, name,
+                          popcheck_account_get_id (account));
+  return save_added_account (cli, name, account, host, port, security, auth, pin,
+                             line);
+}
+
 static int
 run_account_add (CliAccounts *cli)
 {
@@ -1095,6 +1338,7 @@ run_account_add (CliAccounts *cli)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *pin = NULL;
+  g_autofree char *line = NULL;
   const char *name = options->commands[2];
   Pop3Security security = POP3_SECURITY_TLS;
   Pop3AuthMethod auth = POP3_AUTH_AUTO;
@@ -1115,21 +1359,19 @@ run_account_add (CliAccounts *cli)
     return popcheck_cli_usage_error ("there is an account \"%s\" already",
                                      name);
 
+  if (options->oauth != NULL)
+    return run_account_add_oauth (cli, name);
+  if (options->no_browser)
+    return popcheck_cli_usage_error ("--no-browser goes only with --oauth");
+
   if (options->host == NULL)
     return popcheck_cli_usage_error ("account add needs --host HOST");
   if (!popcheck_account_validate_host (options->host, &error))
     return popcheck_cli_usage_error ("--host: %s", error->message);
   if (options->user == NULL)
     return popcheck_cli_usage_error ("account add needs --user USER");
-  if (!popcheck_account_validate_user (options->user, &error) ||
-      !pop3_auth_is_safe_argument (options->user))
-    return popcheck_cli_usage_error ("--user: %s", error != NULL
-                                                     ? error->message
-                                                     : "a line break");
-  status = popcheck_cli_parse_security_options (options, &security, &port,
-                                                &auth);
-  if (status == CLI_EXIT_OK)
-    status = popcheck_cli_parse_pin (options->pin, &pin);
+  status = parse_new_account_options (options, &security, &port, &auth,
+                                      &pin);
   if (status != CLI_EXIT_OK)
     return status;
   /* An access token expires within hours: stored like a password, it
@@ -1151,9 +1393,19 @@ run_account_add (CliAccounts *cli)
       return popcheck_cli_usage_error ("the password is empty");
     }
 
-  /* The keyring first: without it there is no account, rather than an
-   * account whose password was written somewhere else or nowhere. */
-  popcheck_secret_store_async (options->host, port, options->user, password,
+  /* The account first, for the id its password is stored under, and with
+   * no server yet, so that nothing checks it before the password is there. */
+  account = popcheck_account_list_add (cli->accounts, name, &error);
+  if (account == NULL)
+    {
+      explicit_bzero (password, strlen (password));
+      g_free (password);
+      return popcheck_cli_usage_error ("%s", error->message);
+    }
+
+  popcheck_secret_store_async (popcheck_account_get_id (account),
+                               POPCHECK_SECRET_KIND_PASSWORD,
+                               options->host, port, options->user, password,
                                cli->cancellable, store_result_cb, &result);
   wait_for_result (&result);
   explicit_bzero (password, strlen (password));
@@ -1163,32 +1415,16 @@ run_account_add (CliAccounts *cli)
       g_printerr (PROGRAM_NAME ": the account \"%s\" was not added, because "
                   "its password could not be stored in the keyring: %s\n",
                   name, error->message);
+      /* Without the keyring there is no account, rather than an account
+       * whose password was written somewhere else or nowhere. */
+      remove_unstored_account (cli, account);
       return exit_status_for_error (cli, error);
     }
 
-  account = popcheck_account_list_add (cli->accounts, name, &error);
-  if (account == NULL)
-    return popcheck_cli_usage_error ("%s", error->message);
-  popcheck_account_set_host (account, options->host);
-  popcheck_account_set_port (account, port);
-  popcheck_account_set_security (account, security);
-  popcheck_account_set_user (account, options->user);
-  popcheck_account_set_auth_method (account, auth);
-  popcheck_account_set_pinned_fingerprint (account, pin);
-  g_settings_sync ();
-
-  if (options->json)
-    print_result_json (popcheck_account_get_id (account), name, TRUE, NULL);
-  else
-    {
-      g_autofree char *line = NULL;
-
-      line = g_strdup_printf ("Added the account \"%s\" (id %s).", name,
-                              popcheck_account_get_id (account));
-      popcheck_cli_write_line (line);
-    }
-
-  return CLI_EXIT_OK;
+  line = g_strdup_printf ("Added the account \"%s\" (id %s).", name,
+                          popcheck_account_get_id (account));
+  return save_added_account (cli, name, account, options->host, port, security,
+                             auth, pin, line);
 }
 
 static int
@@ -1209,21 +1445,21 @@ run_account_list (CliAccounts *cli)
 
       if (cli->options->json)
         {
-          g_autoptr(PopcheckJson) json = popcheck_json_new ();
+          g_autoptr(JsonBuilder) json = json_builder_new ();
 
-          popcheck_json_begin_object (json);
-          popcheck_json_member_string (json, "account", popcheck_account_get_id (account));
-          popcheck_json_member_string (json, "name", popcheck_account_get_display_name (account));
-          popcheck_json_member_string (json, "host", popcheck_account_get_host (account));
-          popcheck_json_member_uint (json, "port", popcheck_account_get_port (account));
-          popcheck_json_member_string (json, "security", security);
-          popcheck_json_member_string (json, "user", popcheck_account_get_user (account));
-          popcheck_json_member_string (json, "auth", auth);
-          popcheck_json_member_boolean (json, "enabled", popcheck_account_get_enabled (account));
-          popcheck_json_member_uint (json, "interval", popcheck_account_get_check_interval (account));
+          json_builder_begin_object (json);
+          popcheck_cli_json_set_string (json, "account", popcheck_account_get_id (account));
+          popcheck_cli_json_set_string (json, "name", popcheck_account_get_display_name (account));
+          popcheck_cli_json_set_string (json, "host", popcheck_account_get_host (account));
+          popcheck_cli_json_set_uint (json, "port", popcheck_account_get_port (account));
+          popcheck_cli_json_set_string (json, "security", security);
+          popcheck_cli_json_set_string (json, "user", popcheck_account_get_user (account));
+          popcheck_cli_json_set_string (json, "auth", auth);
+          popcheck_cli_json_set_boolean (json, "enabled", popcheck_account_get_enabled (account));
+          popcheck_cli_json_set_uint (json, "interval", popcheck_account_get_check_interval (account));
           json_member_nullable (json, "pin", popcheck_account_get_pinned_fingerprint (account));
-          popcheck_json_end_object (json);
-          popcheck_cli_write_line (popcheck_json_get_text (json));
+          json_builder_end_object (json);
+          popcheck_cli_json_write_line (json);
         }
       else
         {

@@ -53,7 +53,7 @@ typedef void (*CliTextFunc)  (Pop3Client          *client,
 typedef void (*CliJsonFunc)  (Pop3Client          *client,
                               const CliCommand    *command,
                               Pop3Reply           *reply,
-                              PopcheckJson        *json);
+                              JsonBuilder         *json);
 
 struct _CliCommandSpec
 {
@@ -69,8 +69,12 @@ struct _CliCommandSpec
   CliTextFunc   print_text;
   /* Adds the command's own members; NULL when it has none. */
   CliJsonFunc   add_json;
-  /* For list and uidl: their answer as CliItems. */
+  /* For list and uidl: their answer as CliItems, in JSON the member
+   * "items". */
   CliItemsFunc  collect_items;
+  /* It changes what QUIT commits: never sent behind a command whose
+   * answer is not known yet. */
+  gboolean      waits_for_success;
 };
 
 /* Text printers */
@@ -266,78 +270,72 @@ static void
 json_welcome (Pop3Client       *client,
               const CliCommand *command,
               Pop3Reply        *reply,
-              PopcheckJson     *json)
+              JsonBuilder      *json)
 {
   const char *welcome = pop3_client_get_welcome (client);
 
-  popcheck_json_member_string (json, "welcome", welcome ? welcome : "");
+  popcheck_cli_json_set_string (json, "welcome", welcome ? welcome : "");
 }
 
 static void
 json_capa (Pop3Client       *client,
            const CliCommand *command,
            Pop3Reply        *reply,
-           PopcheckJson     *json)
+           JsonBuilder      *json)
 {
   g_autoptr(GPtrArray) names = sorted_capability_names (reply->capabilities);
 
-  popcheck_json_key (json, "capabilities");
-  popcheck_json_begin_object (json);
+  json_builder_set_member_name (json, "capabilities");
+  json_builder_begin_object (json);
   for (guint i = 0; i < names->len; i++)
     {
       const char *name = g_ptr_array_index (names, i);
       const char * const *params = g_hash_table_lookup (reply->capabilities,
                                                         name);
 
-      popcheck_json_key (json, name);
-      popcheck_json_begin_array (json);
+      popcheck_cli_json_set_key (json, name);
+      json_builder_begin_array (json);
       for (guint j = 0; params != NULL && params[j] != NULL; j++)
-        popcheck_json_string (json, params[j]);
-      popcheck_json_end_array (json);
+        popcheck_cli_json_add_string (json, params[j]);
+      json_builder_end_array (json);
     }
-  popcheck_json_end_object (json);
+  json_builder_end_object (json);
 }
 
 static void
 json_stat (Pop3Client       *client,
            const CliCommand *command,
            Pop3Reply        *reply,
-           PopcheckJson     *json)
+           JsonBuilder      *json)
 {
-  popcheck_json_member_uint (json, "count", reply->count);
-  popcheck_json_member_uint (json, "size", reply->size);
+  popcheck_cli_json_set_uint (json, "count", reply->count);
+  popcheck_cli_json_set_uint (json, "size", reply->size);
 }
 
+/* One element of "items", for list and uidl: written one at a time,
+ * as a listing may have a million. */
 static void
-json_items (Pop3Client       *client,
-            const CliCommand *command,
-            Pop3Reply        *reply,
-            PopcheckJson     *json)
+add_json_item (JsonBuilder *json,
+               guint        index,
+               gpointer     user_data)
 {
-  g_autoptr(GArray) items = command->spec->collect_items (command, reply);
+  GArray *items = user_data;
+  const CliItem *item = &g_array_index (items, CliItem, index);
 
-  popcheck_json_key (json, "items");
-  popcheck_json_begin_array (json);
-  for (guint i = 0; i < items->len; i++)
-    {
-      const CliItem *item = &g_array_index (items, CliItem, i);
-
-      popcheck_json_begin_object (json);
-      popcheck_json_member_uint (json, "msg", item->msg);
-      if (item->uid != NULL)
-        popcheck_json_member_string (json, "uid", item->uid);
-      else
-        popcheck_json_member_uint (json, "octets", item->octets);
-      popcheck_json_end_object (json);
-    }
-  popcheck_json_end_array (json);
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_uint (json, "msg", item->msg);
+  if (item->uid != NULL)
+    popcheck_cli_json_set_string (json, "uid", item->uid);
+  else
+    popcheck_cli_json_set_uint (json, "octets", item->octets);
+  json_builder_end_object (json);
 }
 
 static void
 json_body (Pop3Client       *client,
            const CliCommand *command,
            Pop3Reply        *reply,
-           PopcheckJson     *json)
+           JsonBuilder      *json)
 {
   g_autofree char *base64 = NULL;
   gsize len = 0;
@@ -347,8 +345,8 @@ json_body (Pop3Client       *client,
     data = g_bytes_get_data (reply->body, &len);
   base64 = g_base64_encode (data, len);
 
-  popcheck_json_member_uint (json, "octets", len);
-  popcheck_json_member_string (json, "data_base64", base64);
+  popcheck_cli_json_set_uint (json, "octets", len);
+  popcheck_cli_json_set_string (json, "data_base64", base64);
 }
 
 static const CliCommandSpec command_specs[] = {
@@ -361,11 +359,11 @@ static const CliCommandSpec command_specs[] = {
     pop3_client_stat_async, NULL, NULL, print_stat, json_stat },
   { "list", CLI_ARGS_OPTIONAL_MSG, "list [N]",
     "\"MSG OCTETS\" of every message, or of message N",
-    NULL, pop3_client_list_async, NULL, print_items, json_items,
+    NULL, pop3_client_list_async, NULL, print_items, NULL,
     collect_list_items },
   { "uidl", CLI_ARGS_OPTIONAL_MSG, "uidl [N]",
     "\"MSG UID\" of every message, or of message N",
-    NULL, pop3_client_uidl_async, NULL, print_items, json_items,
+    NULL, pop3_client_uidl_async, NULL, print_items, NULL,
     collect_uidl_items },
   { "top", CLI_ARGS_MSG_LINES, "top N LINES",
     "the header and first LINES body lines of message N",
@@ -374,9 +372,11 @@ static const CliCommandSpec command_specs[] = {
     NULL, pop3_client_retr_async, NULL, print_body, json_body },
   { "dele", CLI_ARGS_MSG, "dele N",
     "mark message N deleted (done at the end, by QUIT)",
-    NULL, pop3_client_dele_async, NULL, print_status_line, NULL },
+    NULL, pop3_client_dele_async, NULL, print_status_line, NULL, NULL,
+    TRUE },
   { "rset", CLI_ARGS_NONE, "rset", "unmark every message marked deleted",
-    pop3_client_rset_async, NULL, NULL, print_status_line, NULL },
+    pop3_client_rset_async, NULL, NULL, print_status_line, NULL, NULL,
+    TRUE },
   { "noop", CLI_ARGS_NONE, "noop", "do nothing, get an answer",
     pop3_client_noop_async, NULL, NULL, print_status_line, NULL },
   { "utf8", CLI_ARGS_NONE, "utf8", "switch the session to UTF-8 (RFC 6856)",
@@ -560,13 +560,19 @@ popcheck_cli_command_start (const CliCommand    *command,
   return TRUE;
 }
 
+gboolean
+popcheck_cli_command_waits_for_success (const CliCommand *command)
+{
+  return command->spec->waits_for_success;
+}
+
 void
 popcheck_cli_command_report (const CliCommand *command,
                              Pop3Client       *client,
                              Pop3Reply        *reply,
                              gboolean          json_output)
 {
-  g_autoptr(PopcheckJson) json = NULL;
+  g_autoptr(JsonBuilder) json = NULL;
   const char *response;
 
   if (!json_output)
@@ -581,14 +587,23 @@ popcheck_cli_command_report (const CliCommand *command,
   else
     response = pop3_client_get_welcome (client);
 
-  json = popcheck_json_new ();
-  popcheck_json_begin_object (json);
-  popcheck_json_member_string (json, "command", command->word);
-  popcheck_json_member_boolean (json, "ok", TRUE);
-  popcheck_json_member_string (json, "response", response ? response : "");
+  json = json_builder_new ();
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_string (json, "command", command->word);
+  popcheck_cli_json_set_boolean (json, "ok", TRUE);
+  popcheck_cli_json_set_string (json, "response", response ? response : "");
   if (command->spec->add_json != NULL)
     command->spec->add_json (client, command, reply, json);
-  popcheck_json_end_object (json);
+  json_builder_end_object (json);
 
-  popcheck_cli_write_line (popcheck_json_get_text (json));
+  if (command->spec->collect_items != NULL)
+    {
+      g_autoptr(GArray) items = command->spec->collect_items (command, reply);
+
+      popcheck_cli_json_write_line_with_array (json, "items", items->len,
+                                               add_json_item, items);
+      return;
+    }
+
+  popcheck_cli_json_write_line (json);
 }

@@ -40,6 +40,7 @@ popcheck_cli_options_clear (CliOptions *options)
   g_free (options->pin);
   g_free (options->timeout);
   g_free (options->debug);
+  g_free (options->oauth);
   g_strfreev (options->commands);
 }
 

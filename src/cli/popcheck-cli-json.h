@@ -1,61 +1,63 @@
-/* popcheck-cli-json.h: a small JSON writer for popcheck-cli's output
+/* popcheck-cli-json.h: popcheck-cli's JSON output, built with json-glib
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * popcheck-cli prints one JSON object per line and must not pull in a JSON
- * library for that, so this writer does just enough: objects, arrays,
- * strings, unsigned integers and booleans, with commas placed for the
- * caller.  Strings are always emitted as valid UTF-8.
+ * Each answer is a JsonBuilder object written as one line.  These helpers
+ * add what json-glib leaves to the caller: strings made valid UTF-8, NULL
+ * as null, unsigned numbers, a line in which every control character is
+ * escaped as \u00XX (as popcheck-cli has always written them), and long
+ * arrays written one element at a time.
  */
 
 #pragma once
 
-#include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
-typedef struct _PopcheckJson PopcheckJson;
+/* A string value; NULL adds null.  Bytes that are not UTF-8 are replaced,
+ * as they would make the whole line unparseable. */
+void      popcheck_cli_json_add_string    (JsonBuilder *builder,
+                                           const char  *value);
+void      popcheck_cli_json_add_uint      (JsonBuilder *builder,
+                                           guint64      value);
 
-PopcheckJson *popcheck_json_new           (void);
-void          popcheck_json_free          (PopcheckJson *json);
+/* A member name from elsewhere (a server's capability), made valid
+ * UTF-8 like a string value. */
+void      popcheck_cli_json_set_key       (JsonBuilder *builder,
+                                           const char  *key);
 
-void          popcheck_json_begin_object  (PopcheckJson *json);
-void          popcheck_json_end_object    (PopcheckJson *json);
-void          popcheck_json_begin_array   (PopcheckJson *json);
-void          popcheck_json_end_array     (PopcheckJson *json);
-void          popcheck_json_key           (PopcheckJson *json,
-                                           const char   *key);
-void          popcheck_json_string        (PopcheckJson *json,
-                                           const char   *value);
-void          popcheck_json_string_len    (PopcheckJson *json,
-                                           const char   *value,
-                                           gssize        len);
-void          popcheck_json_uint          (PopcheckJson *json,
-                                           guint64       value);
-void          popcheck_json_boolean       (PopcheckJson *json,
-                                           gboolean      value);
-void          popcheck_json_null          (PopcheckJson *json);
+/* "key": value inside an object. */
+void      popcheck_cli_json_set_string    (JsonBuilder *builder,
+                                           const char  *key,
+                                           const char  *value);
+void      popcheck_cli_json_set_uint      (JsonBuilder *builder,
+                                           const char  *key,
+                                           guint64      value);
+void      popcheck_cli_json_set_boolean   (JsonBuilder *builder,
+                                           const char  *key,
+                                           gboolean     value);
 
-/* Shorthands for "key": value inside an object. */
-void          popcheck_json_member_string  (PopcheckJson *json,
-                                            const char   *key,
-                                            const char   *value);
-void          popcheck_json_member_uint    (PopcheckJson *json,
-                                            const char   *key,
-                                            guint64       value);
-void          popcheck_json_member_boolean (PopcheckJson *json,
-                                            const char   *key,
-                                            gboolean      value);
+/* Adds element @index of an array to @builder, which is empty. */
+typedef void (*PopcheckCliJsonElementFunc) (JsonBuilder *builder,
+                                            guint        index,
+                                            gpointer     user_data);
 
-/* The text written so far; valid JSON once every container is closed. */
-const char   *popcheck_json_get_text      (PopcheckJson *json);
+/* Writes the object of @builder, built and closed, as one line with one
+ * more member last: the array @key (a plain ASCII name) of @n_elements,
+ * which @add_element builds one at a time.  Each element is generated
+ * and written before the next is built, so that a listing of a million
+ * messages never becomes a tree in memory. */
+void      popcheck_cli_json_write_line_with_array
+                                          (JsonBuilder                *builder,
+                                           const char                 *key,
+                                           guint                       n_elements,
+                                           PopcheckCliJsonElementFunc  add_element,
+                                           gpointer                    user_data);
 
-/* Appends @str (@len bytes, or up to NUL when -1) to @out as a quoted JSON
- * string. */
-void          popcheck_json_append_escaped (GString    *out,
-                                            const char *str,
-                                            gssize      len);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PopcheckJson, popcheck_json_free)
+/* The builder's root as one line of JSON, without the newline. */
+char     *popcheck_cli_json_to_line       (JsonBuilder *builder);
+/* The same, written to standard output with its newline. */
+void      popcheck_cli_json_write_line    (JsonBuilder *builder);
 
 G_END_DECLS

@@ -30,6 +30,22 @@
 
 typedef struct _CliSession CliSession;
 
+/* What came back for one command word, kept until the words before it
+ * have been reported. */
+typedef struct
+{
+  gboolean   done;
+  Pop3Reply *reply;
+  GError    *error;
+} CliResult;
+
+/* The user data of one command's callback. */
+typedef struct
+{
+  CliSession *session;
+  guint       index;
+} CliPending;
+
 struct _CliSession
 {
   /* What the options asked for, validated. */
@@ -49,16 +65,31 @@ struct _CliSession
   Pop3Client        *client;
   GMainLoop         *loop;
   GCancellable      *cancellable;
-  guint              next_command;
+  /* One CliResult per command word: the words go out up to next_to_send
+   * and their answers are reported, in order, up to next_to_report. */
+  GArray            *results;
+  guint              next_to_send;
+  guint              next_to_report;
+  /* A word failed: nothing more is sent or reported. */
+  gboolean           failed;
   gboolean           interrupted;
   int                exit_status;
   /* The command line was a command on stored accounts, already run. */
   gboolean           finished;
 };
 
-static void run_next_command (CliSession *session);
+static void command_cb (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data);
 
 /* The session */
+
+static void
+cli_result_clear (CliResult *result)
+{
+  g_clear_pointer (&result->reply, pop3_reply_unref);
+  g_clear_error (&result->error);
+}
 
 static CliSession *
 cli_session_new (void)
@@ -69,6 +100,8 @@ cli_session_new (void)
   session->auth = POP3_AUTH_AUTO;
   session->commands =
     g_ptr_array_new_with_free_func ((GDestroyNotify) popcheck_cli_command_free);
+  session->results = g_array_new (FALSE, TRUE, sizeof (CliResult));
+  g_array_set_clear_func (session->results, (GDestroyNotify) cli_result_clear);
   session->cancellable = g_cancellable_new ();
   session->loop = g_main_loop_new (NULL, FALSE);
 
@@ -88,6 +121,7 @@ cli_session_free (CliSession *session)
   g_free (session->pin);
   g_clear_object (&session->tls_database);
   g_ptr_array_unref (session->commands);
+  g_array_unref (session->results);
   g_clear_object (&session->client);
   g_clear_object (&session->cancellable);
   g_main_loop_unref (session->loop);
@@ -159,7 +193,7 @@ describe_error (const GError *error)
 }
 
 static void
-json_add_certificate (PopcheckJson      *json,
+json_add_certificate (JsonBuilder       *json,
                       const Pop3TlsInfo *info)
 {
   g_autofree char *problems = pop3_tls_describe_errors (info->errors);
@@ -171,15 +205,15 @@ json_add_certificate (PopcheckJson      *json,
   if (info->not_after != NULL)
     not_after = g_date_time_format_iso8601 (info->not_after);
 
-  popcheck_json_key (json, "certificate");
-  popcheck_json_begin_object (json);
-  popcheck_json_member_string (json, "problems", problems);
-  popcheck_json_member_string (json, "subject", info->subject);
-  popcheck_json_member_string (json, "issuer", info->issuer);
-  popcheck_json_member_string (json, "not_before", not_before);
-  popcheck_json_member_string (json, "not_after", not_after);
-  popcheck_json_member_string (json, "fingerprint", info->fingerprint);
-  popcheck_json_end_object (json);
+  json_builder_set_member_name (json, "certificate");
+  json_builder_begin_object (json);
+  popcheck_cli_json_set_string (json, "problems", problems);
+  popcheck_cli_json_set_string (json, "subject", info->subject);
+  popcheck_cli_json_set_string (json, "issuer", info->issuer);
+  popcheck_cli_json_set_string (json, "not_before", not_before);
+  popcheck_cli_json_set_string (json, "not_after", not_after);
+  popcheck_cli_json_set_string (json, "fingerprint", info->fingerprint);
+  json_builder_end_object (json);
 }
 
 static void
@@ -245,13 +279,13 @@ report_failure (CliSession   *session,
 
   if (session->json)
     {
-      g_autoptr(PopcheckJson) json = popcheck_json_new ();
+      g_autoptr(JsonBuilder) json = json_builder_new ();
       const Pop3TlsInfo *info = pop3_client_get_tls_info (session->client);
 
-      popcheck_json_begin_object (json);
-      popcheck_json_member_string (json, "command", what);
-      popcheck_json_member_boolean (json, "ok", FALSE);
-      popcheck_json_member_string (json, "error",
+      json_builder_begin_object (json);
+      popcheck_cli_json_set_string (json, "command", what);
+      popcheck_cli_json_set_boolean (json, "ok", FALSE);
+      popcheck_cli_json_set_string (json, "error",
                                    interrupted ? "Interrupted."
                                                : error->message);
       if (!interrupted && pop3_error_get_server_text (error) != NULL)
@@ -263,20 +297,20 @@ report_failure (CliSession   *session,
             {
               g_autofree char *response =
                 g_strdup_printf ("-ERR %s", pop3_error_get_server_text (error));
-              popcheck_json_member_string (json, "response", response);
+              popcheck_cli_json_set_string (json, "response", response);
             }
           if (code != NULL)
-            popcheck_json_member_string (json, "code", code);
+            popcheck_cli_json_set_string (json, "code", code);
         }
       if (pop3_error_get_oauth_status (error) != NULL)
-        popcheck_json_member_string (json, "oauth_status",
+        popcheck_cli_json_set_string (json, "oauth_status",
                                      pop3_error_get_oauth_status (error));
       if (g_error_matches (error, POP3_ERROR, POP3_ERROR_CERTIFICATE) &&
           info != NULL)
         json_add_certificate (json, info);
-      popcheck_json_end_object (json);
+      json_builder_end_object (json);
 
-      popcheck_cli_write_line (popcheck_json_get_text (json));
+      popcheck_cli_json_write_line (json);
     }
 
   if (session->exit_status == CLI_EXIT_OK)
@@ -336,64 +370,137 @@ end_after_failure (CliSession   *session,
   g_main_loop_quit (session->loop);
 }
 
+/* Whether @command may go out while earlier ones are unanswered.  With
+ * PIPELINING (RFC 2449, section 6.6) the words go out back to back, as the
+ * checker sends its commands; without it, one at a time.  A word that
+ * changes what QUIT commits (dele, rset) waits until every earlier word
+ * has succeeded: after a failure it is never sent, as without
+ * pipelining. */
+static gboolean
+may_send (CliSession       *session,
+          const CliCommand *command)
+{
+  if (session->next_to_report == session->next_to_send)
+    return TRUE;
+
+  if (!pop3_client_is_pipelining (session->client))
+    return FALSE;
+
+  return !popcheck_cli_command_waits_for_success (command);
+}
+
+/* Reports, in the order of the words, what has come back; sends what may
+ * go out now; ends the session with QUIT once every word has succeeded. */
+static void
+advance (CliSession *session)
+{
+  guint n_commands = session->commands->len;
+
+  while (!session->failed)
+    {
+      gboolean progress = FALSE;
+
+      while (session->next_to_report < session->next_to_send)
+        {
+          CliCommand *command = g_ptr_array_index (session->commands,
+                                                   session->next_to_report);
+          CliResult *result = &g_array_index (session->results, CliResult,
+                                              session->next_to_report);
+
+          if (!result->done)
+            break;
+
+          if (result->error != NULL)
+            {
+              /* Commands pipelined behind this one are answered, but their
+               * replies are not reported: the first failure ends the
+               * session, as without pipelining. */
+              session->failed = TRUE;
+              report_failure (session, command->word, result->error);
+              end_after_failure (session, result->error);
+              return;
+            }
+
+          popcheck_cli_command_report (command, session->client,
+                                       result->reply, session->json);
+          g_clear_pointer (&result->reply, pop3_reply_unref);
+          session->next_to_report++;
+          progress = TRUE;
+        }
+
+      while (session->next_to_send < n_commands)
+        {
+          CliCommand *command = g_ptr_array_index (session->commands,
+                                                   session->next_to_send);
+          CliResult *result = &g_array_index (session->results, CliResult,
+                                              session->next_to_send);
+          CliPending *pending;
+
+          if (session->interrupted)
+            {
+              /* Ctrl+C may land between two commands, when nothing is
+               * pending to be cancelled; otherwise the pending command
+               * reports it. */
+              if (session->next_to_report == session->next_to_send)
+                {
+                  g_autoptr(GError) error =
+                    g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                         "Interrupted.");
+
+                  session->failed = TRUE;
+                  report_failure (session, command->word, error);
+                  end_after_failure (session, error);
+                }
+              return;
+            }
+
+          if (!may_send (session, command))
+            break;
+
+          pending = g_new0 (CliPending, 1);
+          pending->session = session;
+          pending->index = session->next_to_send;
+          if (!popcheck_cli_command_start (command, session->client,
+                                           session->cancellable, command_cb,
+                                           pending))
+            {
+              /* welcome: answered by the greeting. */
+              g_free (pending);
+              result->done = TRUE;
+            }
+          session->next_to_send++;
+          progress = TRUE;
+        }
+
+      if (session->next_to_report == n_commands)
+        {
+          send_quit (session);
+          return;
+        }
+
+      if (!progress)
+        return;
+    }
+}
+
 static void
 command_cb (GObject      *source,
             GAsyncResult *result,
             gpointer      user_data)
 {
-  CliSession *session = user_data;
-  CliCommand *command;
-  g_autoptr(Pop3Reply) reply = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autofree CliPending *pending = user_data;
+  CliSession *session = pending->session;
+  CliResult *slot;
 
-  g_assert (session->next_command < session->commands->len);
-  command = g_ptr_array_index (session->commands, session->next_command);
+  g_assert (pending->index < session->results->len);
+  slot = &g_array_index (session->results, CliResult, pending->index);
+  g_assert (!slot->done);
 
-  reply = pop3_client_command_finish (session->client, result, &error);
-  if (reply == NULL)
-    {
-      report_failure (session, command->word, error);
-      end_after_failure (session, error);
-      return;
-    }
+  slot->reply = pop3_client_command_finish (session->client, result,
+                                            &slot->error);
+  slot->done = TRUE;
 
-  popcheck_cli_command_report (command, session->client, reply,
-                               session->json);
-  session->next_command++;
-  run_next_command (session);
-}
-
-static void
-run_next_command (CliSession *session)
-{
-  while (session->next_command < session->commands->len)
-    {
-      CliCommand *command = g_ptr_array_index (session->commands,
-                                               session->next_command);
-
-      /* Ctrl+C may land between two commands, when nothing is pending to
-       * be cancelled. */
-      if (session->interrupted)
-        {
-          g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR,
-                                                         G_IO_ERROR_CANCELLED,
-                                                         "Interrupted.");
-          report_failure (session, command->word, error);
-          end_after_failure (session, error);
-          return;
-        }
-
-      if (popcheck_cli_command_start (command, session->client,
-                                      session->cancellable, command_cb,
-                                      session))
-        return;
-
-      popcheck_cli_command_report (command, session->client, NULL,
-                                   session->json);
-      session->next_command++;
-    }
-
-  send_quit (session);
+  advance (session);
 }
 
 static void
@@ -411,7 +518,7 @@ login_cb (GObject      *source,
       return;
     }
 
-  run_next_command (session);
+  advance (session);
 }
 
 static void
@@ -432,7 +539,7 @@ connect_cb (GObject      *source,
 
   if (session->user == NULL)
     {
-      run_next_command (session);
+      advance (session);
       return;
     }
 
@@ -476,6 +583,8 @@ cli_session_run (CliSession *session)
 {
   guint sigint_id;
   guint sigterm_id;
+
+  g_array_set_size (session->results, session->commands->len);
 
   session->client = pop3_client_new ();
   if (session->timeout != 0)
@@ -557,6 +666,10 @@ cli_summary (void)
                        "password is read from\n"
                        "                              standard input (a "
                        "prompt without echo on a terminal)\n"
+                       "  account add NAME --oauth microsoft|google --user "
+                       "ADDRESS [--no-browser]\n"
+                       "                              sign in in the "
+                       "browser; the keyring keeps the sign-in\n"
                        "  account list                the accounts\n"
                        "  account remove NAME         remove an account and "
                        "its password");
@@ -658,6 +771,12 @@ cli_session_parse_arguments (CliSession  *session,
       "waybar|json|text" },
     { "all", 0, 0, G_OPTION_ARG_NONE, &options.all,
       "With mark-seen: every message, not the UIDs given", NULL },
+    { "oauth", 0, 0, G_OPTION_ARG_STRING, &options.oauth,
+      "With account add: sign in with Microsoft or Google in the browser "
+      "instead of a password", "microsoft|google" },
+    { "no-browser", 0, 0, G_OPTION_ARG_NONE, &options.no_browser,
+      "With --oauth: do not open a browser, only print the address to open",
+      NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.commands,
       NULL, "COMMAND..." },
     { NULL }

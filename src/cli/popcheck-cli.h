@@ -51,6 +51,8 @@ typedef struct
   char      *format;
   gboolean   json;
   gboolean   all;
+  char      *oauth;
+  gboolean   no_browser;
   char     **commands;
 } CliOptions;
 
@@ -111,6 +113,9 @@ gboolean  popcheck_cli_command_start        (const CliCommand    *command,
                                              GCancellable        *cancellable,
                                              GAsyncReadyCallback  callback,
                                              gpointer             user_data);
+/* Whether the command changes what QUIT commits (dele, rset), and so
+ * must not go out before every earlier command has succeeded. */
+gboolean  popcheck_cli_command_waits_for_success (const CliCommand *command);
 /* Prints the answer: text, or one JSON object; @reply is NULL for
  * welcome. */
 void      popcheck_cli_command_report       (const CliCommand    *command,

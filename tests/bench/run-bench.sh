@@ -3,18 +3,26 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-#   tests/bench/run-bench.sh [--quick] [--messages N] [--rtts "0 20"]
-#                            [--repeat N] [--build-dir DIR] [--results FILE]
+#   tests/bench/run-bench.sh [--quick] [--messages N]
+#                            [--links "0 20 20/10mbit"] [--repeat N]
+#                            [--build-dir DIR] [--results FILE]
 #                            [--pop3-bench PROGRAM]
 #   tests/bench/run-bench.sh --table RESULTS
 #
 # Starts a demo Dovecot (build-aux/popcheck-demo-server) with a generated
 # mailbox of 10,000 messages (1,000 with --quick), measures what the
-# latency proxy carries at 0 ms, then for each round-trip time starts
-# latency-proxy.py in front of Dovecot and runs the four scenarios with
-# PopCheck's engine (pop3-bench) and with poplib (poplib-bench.py), one
-# after the other, on the same mailbox.  Prints a table; every measurement
-# is also kept as a JSON line in --results.
+# latency proxy carries at 0 ms, then for each link starts latency-proxy.py
+# in front of Dovecot and runs the four scenarios with PopCheck's engine
+# (pop3-bench) and with poplib (poplib-bench.py), one after the other, on
+# the same mailbox.  Prints a table; every measurement is also kept as a
+# JSON line in --results.
+#
+# A link is a round-trip time in ms, alone ("20") or with a bandwidth for
+# each direction in latency-proxy.py's units ("20/10mbit": 20 ms and
+# 10 Mbit/s).  The default is "0 20 20/10mbit"; --rtts "0 20" is the same
+# as --links "0 20".  100,000 messages on the 10 Mbit/s line alone (poplib
+# needs one round trip per message, about 40 minutes at 20 ms):
+#   tests/bench/run-bench.sh --messages 100000 --links 20/10mbit --repeat 1
 #
 # Before the first measurement one uncounted first check warms Dovecot's
 # index and cache files, which the first client would otherwise pay for
@@ -30,7 +38,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(cd "$here/../.." && pwd)
 messages=10000
-rtts="0 20"
+links="0 20 20/10mbit"
 repeat=3
 build_dir=
 results=
@@ -42,7 +50,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) messages=1000 ;;
     --messages) messages=$2; shift ;;
-    --rtts) rtts=$2; shift ;;
+    --links|--rtts) links=$2; shift ;;
     --repeat) repeat=$2; shift ;;
     --build-dir) build_dir=$2; shift ;;
     --results) results=$2; shift ;;
@@ -57,7 +65,9 @@ done
 # The table.  The lower bound of scenario 1 counts the exchanges whose
 # reply decides what is sent next: TCP's handshake, the greeting, CAPA, one
 # login exchange, UIDL + LIST, and the TOPs with QUIT; plus every byte both
-# ways at the throughput the proxy itself reached at 0 ms.
+# ways at the throughput the proxy itself reached at 0 ms, or, on a line
+# with a bandwidth, the bytes of the busier direction at that rate (each
+# direction has a line of its own).
 print_table() {
   "$python" - "$1" <<'EOF'
 import json
@@ -77,8 +87,17 @@ with open(sys.argv[1], encoding='utf-8') as f:
         else:
             runs.append(record)
 
-def best(rtt, client, scenario):
-    found = [r for r in runs if r['rtt_ms'] == rtt and
+def link_of(record):
+    return (record['rtt_ms'], record.get('rate') or 0)
+
+def link_name(link):
+    rtt, rate = link
+    if not rate:
+        return '%g ms' % rtt
+    return '%g ms, %g Mbit/s' % (rtt, rate * 8 / 1e6)
+
+def best(link, client, scenario):
+    found = [r for r in runs if link_of(r) == link and
              r['result'].get('client') == client and
              r['result'].get('scenario') == scenario]
     ok = [r for r in found if 'seconds' in r['result']]
@@ -88,13 +107,13 @@ def best(rtt, client, scenario):
 
 messages = cold['messages'] if cold and 'messages' in cold else '?'
 print('PopCheck engine vs poplib, Dovecot on loopback, %s messages' % messages)
-print('%-7s %-12s %10s %6s %10s %6s %9s' % (
-    'RTT', 'scenario', 'PopCheck', 'trips', 'poplib', 'trips', 'ratio'))
-rtts = sorted({r['rtt_ms'] for r in runs})
-for rtt in rtts:
+print('%-17s %-12s %10s %6s %10s %6s %9s' % (
+    'link', 'scenario', 'PopCheck', 'trips', 'poplib', 'trips', 'ratio'))
+links = sorted({link_of(r) for r in runs}, key=lambda l: (l[1] != 0, l))
+for link in links:
     for scenario in (1, 2, 3, 4):
-        ours = best(rtt, 'popcheck', scenario)
-        theirs = best(rtt, 'poplib', scenario)
+        ours = best(link, 'popcheck', scenario)
+        theirs = best(link, 'poplib', scenario)
         cells = []
         for r in (ours, theirs):
             if r is None:
@@ -106,25 +125,42 @@ for rtt in rtts:
         if ours and theirs:
             ratio = '%.1fx' % (theirs['result']['seconds'] /
                                ours['result']['seconds'])
-        print('%-7s %-12s %10s %6s %10s %6s %9s' % (
-            '%g ms' % rtt, '%d %s' % (scenario, NAMES[scenario]),
+        print('%-17s %-12s %10s %6s %10s %6s %9s' % (
+            link_name(link), '%d %s' % (scenario, NAMES[scenario]),
             cells[0], cells[1], cells[2], cells[3], ratio))
 
 print()
 print('Proxy throughput at 0 ms: %.0f MB/s' % (throughput / 1e6))
-zero = best(0, 'popcheck', 1) if 0 in rtts else None
-for rtt in rtts:
-    ours = best(rtt, 'popcheck', 1)
+zero = best((0, 0), 'popcheck', 1) if (0, 0) in links else None
+for link in links:
+    rtt, rate = link
+    ours = best(link, 'popcheck', 1)
     if ours is None or not ours.get('proxy'):
         continue
-    moved = ours['proxy']['up'] + ours['proxy']['down']
-    bound = BOUND_ROUND_TRIPS * rtt / 1000 + moved / throughput
-    print('Scenario 1 at %g ms: lower bound %d x %g ms + %.1f MB / %.0f MB/s '
+    if rate:
+        moved = max(ours['proxy']['up'], ours['proxy']['down'])
+        speed = rate
+    else:
+        moved = ours['proxy']['up'] + ours['proxy']['down']
+        speed = throughput
+    bound = BOUND_ROUND_TRIPS * rtt / 1000 + moved / speed
+    print('Scenario 1 at %s: lower bound %d x %g ms + %.1f MB / %.*f MB/s '
           '= %.3f s; PopCheck %.3f s = %.2fx the bound'
-          % (rtt, BOUND_ROUND_TRIPS, rtt, moved / 1e6, throughput / 1e6,
-             bound, ours['result']['seconds'],
+          % (link_name(link), BOUND_ROUND_TRIPS, rtt, moved / 1e6,
+             2 if rate else 0, speed / 1e6, bound, ours['result']['seconds'],
              ours['result']['seconds'] / bound))
-    if zero is not None and rtt != 0:
+    theirs = best(link, 'poplib', 1)
+    if rate and theirs is not None and theirs.get('proxy'):
+        # poplib waits a round trip for each command, on top of the bytes.
+        poplib_bound = (theirs['result']['round_trips'] * rtt / 1000 +
+                        max(theirs['proxy']['up'], theirs['proxy']['down']) /
+                        rate)
+        print('    poplib: lower bound %d x %g ms + %.1f MB / %.2f MB/s = '
+              '%.3f s; poplib %.3f s'
+              % (theirs['result']['round_trips'], rtt,
+                 max(theirs['proxy']['up'], theirs['proxy']['down']) / 1e6,
+                 rate / 1e6, poplib_bound, theirs['result']['seconds']))
+    if zero is not None and rtt != 0 and not rate:
         # The bound leaves out the work of Dovecot (and of the proxy and
         # the client), which no client can hide; the 0 ms check is mostly
         # that work.  What the link's latency adds to it is what pipelining
@@ -196,7 +232,8 @@ throughput=$("$python" "$here/latency-proxy.py" bulk --megabytes 512)
 echo "{\"kind\": \"throughput\", \"result\": $throughput}" >> "$results"
 
 # run RTT CLIENT SCENARIO ARGS...: one measurement, recorded with the bytes
-# the proxy carried for it.
+# the proxy carried for it and the link's rate ($rate_bytes, bytes a
+# second, or null).
 run() {
   local rtt=$1 client=$2 scenario=$3
   shift 3
@@ -215,7 +252,7 @@ run() {
     sleep 0.02
   done
   bytes=$(cat "$work/stats" 2>/dev/null || echo null)
-  echo "{\"kind\": \"run\", \"rtt_ms\": $rtt, \"result\": $line, \"proxy\": ${bytes:-null}}" \
+  echo "{\"kind\": \"run\", \"rtt_ms\": $rtt, \"rate\": $rate_bytes, \"result\": $line, \"proxy\": ${bytes:-null}}" \
     >> "$results"
 }
 
@@ -230,9 +267,17 @@ run_both() {
   run "$rtt" poplib "$scenario" "$@"
 }
 
-for rtt in $rtts; do
+for link in $links; do
+  rtt=${link%%/*}
+  rate_args=()
+  rate_bytes=null
+  if [ "$link" != "$rtt" ]; then
+    rate_args=(--rate "${link#*/}")
+    rate_bytes=$("$python" "$here/latency-proxy.py" rate "${link#*/}")
+  fi
   delay=$("$python" -c "print($rtt / 2)")
   "$python" "$here/latency-proxy.py" serve --delay-ms "$delay" \
+    "${rate_args[@]}" \
     --target "127.0.0.1:$port" --lifetime 3600 --stats "$work/stats" \
     > "$work/proxy-port" &
   proxy_pid=$!
@@ -242,17 +287,17 @@ for rtt in $rtts; do
   done
   proxy_port=$(cat "$work/proxy-port")
 
-  log "$rtt ms: 1. first check"
+  log "$link: 1. first check"
   run_both "$rtt" 1 --save-uids "$work/known"
-  log "$rtt ms: 2. nothing new"
+  log "$link: 2. nothing new"
   run_both "$rtt" 2 --known-uids "$work/known"
-  log "$rtt ms: 3. 50 new messages"
+  log "$link: 3. 50 new messages"
   "$python" "$here/gen-mailbox.py" --dir "$work/demo" --user $user \
     --count 50 --first "$next_message" >/dev/null
   next_message=$((next_message + 50))
   run_both "$rtt" 3 --known-uids "$work/known"
   # Deleting changes the mailbox: each run deletes 100 other messages.
-  log "$rtt ms: 4. deleting 100 messages"
+  log "$link: 4. deleting 100 messages"
   "$python" "$here/poplib-bench.py" "${common[@]}" --port "$port" \
     --scenario 4 --delete-uids /dev/null --save-uids "$work/uids" >/dev/null
   for i in $(seq 0 "$repeat"); do

@@ -48,6 +48,8 @@ static void
 check_message (PopcheckMessage *message)
 {
   const char * const *attachments = popcheck_message_get_attachments (message);
+  const PopcheckAttachment *details;
+  guint n_details = 0;
 
   check (pop3_uid_is_valid (popcheck_message_get_uid (message)));
   check_text (popcheck_message_get_subject (message), TRUE,
@@ -59,6 +61,8 @@ check_message (PopcheckMessage *message)
   check_text (popcheck_message_get_from_address (message), TRUE,
               POPCHECK_MESSAGE_MAX_FIELD);
   check_text (popcheck_message_get_to (message), TRUE,
+              POPCHECK_MESSAGE_MAX_FIELD);
+  check_text (popcheck_message_get_cc (message), TRUE,
               POPCHECK_MESSAGE_MAX_FIELD);
   check_text (popcheck_message_get_message_id (message), TRUE,
               POPCHECK_MESSAGE_MAX_FIELD);
@@ -73,6 +77,15 @@ check_message (PopcheckMessage *message)
       check (strchr (attachments[i], '/') == NULL);
       check (strchr (attachments[i], '\\') == NULL);
     }
+
+  details = popcheck_message_get_attachment_details (message, &n_details);
+  check (n_details == g_strv_length ((char **) attachments));
+  for (guint i = 0; i < n_details; i++)
+    {
+      check (strcmp (details[i].name, attachments[i]) == 0);
+      check_text (details[i].mime_type, TRUE, 255);
+      check (details[i].mime_type[0] != '\0');
+    }
 }
 
 static void
@@ -81,6 +94,8 @@ check_same (PopcheckMessage *a,
 {
   GDateTime *date_a = popcheck_message_get_date (a);
   GDateTime *date_b = popcheck_message_get_date (b);
+  const PopcheckAttachment *details_a, *details_b;
+  guint n_a = 0, n_b = 0;
 
   check (g_strcmp0 (popcheck_message_get_uid (a), popcheck_message_get_uid (b)) == 0);
   check (popcheck_message_get_size (a) == popcheck_message_get_size (b));
@@ -91,8 +106,17 @@ check_same (PopcheckMessage *a,
   check (g_strcmp0 (popcheck_message_get_to (a), popcheck_message_get_to (b)) == 0);
   check (g_strcmp0 (popcheck_message_get_message_id (a), popcheck_message_get_message_id (b)) == 0);
   check (g_strcmp0 (popcheck_message_get_preview (a), popcheck_message_get_preview (b)) == 0);
+  check (g_strcmp0 (popcheck_message_get_cc (a), popcheck_message_get_cc (b)) == 0);
   check (g_strv_equal ((const char * const *) popcheck_message_get_attachments (a),
                        (const char * const *) popcheck_message_get_attachments (b)));
+  check (popcheck_message_get_attachments_incomplete (a) ==
+         popcheck_message_get_attachments_incomplete (b));
+  details_a = popcheck_message_get_attachment_details (a, &n_a);
+  details_b = popcheck_message_get_attachment_details (b, &n_b);
+  check (n_a == n_b);
+  for (guint i = 0; i < n_a; i++)
+    check (strcmp (details_a[i].mime_type, details_b[i].mime_type) == 0 &&
+           details_a[i].size == details_b[i].size);
   check ((date_a == NULL) == (date_b == NULL));
   if (date_a != NULL)
     check (g_date_time_to_unix (date_a) == g_date_time_to_unix (date_b));
