@@ -51,6 +51,19 @@ struct _PopcheckAccountEditor
   PopcheckConnectionTest *test;
   gboolean                validated;
   gboolean                busy;
+  /* The port typed for TLS, STARTTLS or none, kept while Automatic (which
+   * tries the standard ports) is chosen. */
+  char                   *typed_port;
+  /* The fields as loaded: leaving with others asks first. */
+  char                   *loaded_state;
+  /* What the last test found wrong, while the fields are as tested. */
+  char                   *failed_test;
+  gboolean                focus_password;
+  /* Saved, or the person chose to discard what was typed: nothing more
+   * to ask before leaving. */
+  gboolean                left;
+  /* The window whose closing waits for the answer, if any. */
+  GtkWindow              *closing_window;
 
   AdwWindowTitle         *window_title;
   GtkSpinner             *save_spinner;
@@ -82,6 +95,10 @@ struct _PopcheckAccountEditor
   GtkButton              *test_button;
   GtkButton              *cancel_test_button;
   GtkLabel               *test_result_label;
+  GtkWidget              *suggestion_box;
+  GtkLabel               *suggestion_label;
+  GtkExpander            *details_expander;
+  GtkLabel               *details_label;
 };
 
 G_DEFINE_FINAL_TYPE (PopcheckAccountEditor, popcheck_account_editor,
@@ -305,10 +322,61 @@ validate (PopcheckAccountEditor *self,
 static void
 field_changed_cb (PopcheckAccountEditor *self)
 {
+  /* A failed test says nothing about settings that changed since. */
+  g_clear_pointer (&self->failed_test, g_free);
+
   /* Once Save or Test showed what is wrong, the messages follow the
    * typing; before that, nobody is scolded for a field not filled yet. */
   if (self->validated)
     validate (self, FALSE);
+}
+
+static void
+set_port_text (PopcheckAccountEditor *self,
+               const char            *text)
+{
+  g_signal_handlers_block_matched (self->port_row, G_SIGNAL_MATCH_DATA,
+                                   0, 0, NULL, NULL, self);
+  gtk_editable_set_text (GTK_EDITABLE (self->port_row), text);
+  g_signal_handlers_unblock_matched (self->port_row, G_SIGNAL_MATCH_DATA,
+                                     0, 0, NULL, NULL, self);
+}
+
+static void
+port_changed_cb (PopcheckAccountEditor *self)
+{
+  g_clear_pointer (&self->typed_port, g_free);
+  field_changed_cb (self);
+}
+
+static const char *
+security_description (guint index)
+{
+  switch (index)
+    {
+    case SECURITY_TLS:
+      return _("Encrypted from the first byte, usually on port 995");
+    case SECURITY_STARTTLS:
+      return _("Connects, then switches to encryption before the password "
+               "is sent, usually on port 110");
+    case SECURITY_NONE:
+      return _("Nothing is encrypted: the password and the mail can be read "
+               "on the way");
+    case SECURITY_AUTOMATIC:
+    default:
+      return _("Tries TLS on port 995, then STARTTLS on port 110, never "
+               "unencrypted");
+    }
+}
+
+static gboolean
+is_standard_port (const char *port)
+{
+  g_autofree char *tls_port = g_strdup_printf ("%u", pop3_security_default_port (POP3_SECURITY_TLS));
+  g_autofree char *starttls_port = g_strdup_printf ("%u", pop3_security_default_port (POP3_SECURITY_STARTTLS));
+
+  return *port == '\0' || g_str_equal (port, tls_port) ||
+         g_str_equal (port, starttls_port);
 }
 
 static void
@@ -317,28 +385,38 @@ security_changed_cb (PopcheckAccountEditor *self)
   guint index = security_index (self);
   g_autofree char *port = entry_text (self->port_row);
 
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->security_row),
+                               security_description (index));
+
   gtk_widget_set_visible (GTK_WIDGET (self->plaintext_row),
                           index == SECURITY_NONE);
   if (index != SECURITY_NONE)
     gtk_switch_set_active (self->plaintext_switch, FALSE);
 
-  /* Automatic tries both standard ports; otherwise follow the standard
-   * port of the choice unless another port was typed. */
+  /* Automatic tries both standard ports; otherwise the port follows the
+   * standard port of the choice unless another port was typed, which is
+   * kept, also across a visit to Automatic. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->port_row),
                             index != SECURITY_AUTOMATIC);
   if (index == SECURITY_AUTOMATIC)
-    gtk_editable_set_text (GTK_EDITABLE (self->port_row), "");
-  else
     {
-      g_autofree char *tls_port = NULL;
-      g_autofree char *starttls_port = NULL;
+      if (!is_standard_port (port))
+        {
+          g_free (self->typed_port);
+          self->typed_port = g_steal_pointer (&port);
+        }
+      set_port_text (self, "");
+    }
+  else if (self->typed_port != NULL)
+    set_port_text (self, self->typed_port);
+  else if (is_standard_port (port))
+    {
+      g_autofree char *standard = g_strdup_printf (
+        "%u", pop3_security_default_port (index == SECURITY_TLS
+                                            ? POP3_SECURITY_TLS
+                                            : POP3_SECURITY_STARTTLS));
 
-      tls_port = g_strdup_printf ("%u", pop3_security_default_port (POP3_SECURITY_TLS));
-      starttls_port = g_strdup_printf ("%u", pop3_security_default_port (POP3_SECURITY_STARTTLS));
-      if (*port == '\0' || g_str_equal (port, tls_port) ||
-          g_str_equal (port, starttls_port))
-        gtk_editable_set_text (GTK_EDITABLE (self->port_row),
-                               index == SECURITY_TLS ? tls_port : starttls_port);
+      set_port_text (self, standard);
     }
 
   field_changed_cb (self);
@@ -384,6 +462,78 @@ show_result (PopcheckAccountEditor *self,
   else
     gtk_widget_remove_css_class (GTK_WIDGET (self->test_result_label),
                                  "error");
+  gtk_widget_set_visible (self->suggestion_box, FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->details_expander), FALSE);
+}
+
+/* A successful test: one line that says how secure the connection is,
+ * the way to encryption when the server offers it, and the raw facts
+ * for whoever wants them. */
+static void
+show_report (PopcheckAccountEditor  *self,
+             PopcheckConnectionTest *test)
+{
+  g_autofree char *summary = popcheck_connection_test_format_summary (test);
+  g_autofree char *report = popcheck_connection_test_format_report (test);
+
+  show_result (self, summary, FALSE);
+
+  if (popcheck_connection_test_get_security (test) == POP3_SECURITY_NONE &&
+      popcheck_connection_test_get_offers_starttls (test))
+    {
+      gtk_label_set_text (self->suggestion_label,
+                          _("The server offers STARTTLS: choose it, and "
+                            "your password and mail are encrypted on the "
+                            "way."));
+      gtk_widget_set_visible (self->suggestion_box, TRUE);
+    }
+
+  gtk_label_set_text (self->details_label, report);
+  gtk_expander_set_expanded (self->details_expander, FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->details_expander), TRUE);
+}
+
+/* The fields as one string, to know whether leaving loses something. */
+static char *
+form_state (PopcheckAccountEditor *self)
+{
+  return g_strdup_printf ("%s\n%s\n%s\n%s\n%u\n%s\n%u\n%d\n%d\n%d\n%d\n%d",
+                          gtk_editable_get_text (GTK_EDITABLE (self->name_row)),
+                          gtk_editable_get_text (GTK_EDITABLE (self->user_row)),
+                          gtk_editable_get_text (GTK_EDITABLE (self->password_row)),
+                          gtk_editable_get_text (GTK_EDITABLE (self->host_row)),
+                          security_index (self),
+                          gtk_editable_get_text (GTK_EDITABLE (self->port_row)),
+                          adw_combo_row_get_selected (self->auth_row),
+                          gtk_switch_get_active (self->plaintext_switch),
+                          gtk_switch_get_active (self->enabled_switch),
+                          gtk_spin_button_get_value_as_int (self->interval_spin),
+                          gtk_spin_button_get_value_as_int (self->preview_spin),
+                          gtk_switch_get_active (self->notify_switch));
+}
+
+static gboolean
+form_changed (PopcheckAccountEditor *self)
+{
+  g_autofree char *state = form_state (self);
+
+  return g_strcmp0 (state, self->loaded_state) != 0;
+}
+
+static GtkWidget *
+new_question (PopcheckAccountEditor *self,
+              const char            *heading,
+              const char            *body)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog;
+
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   heading, body);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+
+  return dialog;
 }
 
 static void
@@ -391,6 +541,7 @@ close_editor (PopcheckAccountEditor *self)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
 
+  self->left = TRUE;
   g_cancellable_cancel (self->cancellable);
   if (ADW_IS_PREFERENCES_WINDOW (root))
     adw_preferences_window_close_subpage (ADW_PREFERENCES_WINDOW (root));
@@ -544,16 +695,10 @@ apply (PopcheckAccountEditor *self,
 }
 
 static void
-save_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *parameter)
+save (PopcheckAccountEditor *self)
 {
-  PopcheckAccountEditor *self = POPCHECK_ACCOUNT_EDITOR (widget);
   g_autofree char *port = entry_text (self->port_row);
   guint16 port_number = 0;
-
-  if (self->busy || !validate (self, TRUE))
-    return;
 
   /* "Automatic" is never stored: find out what works first. */
   if (security_index (self) == SECURITY_AUTOMATIC)
@@ -565,6 +710,52 @@ save_action (GtkWidget  *widget,
   set_busy (self, PURPOSE_SAVE, TRUE);
   parse_port (port, &port_number);
   apply (self, chosen_security (self), port_number);
+}
+
+static void
+save_anyway_cb (PopcheckAccountEditor *self,
+                const char            *response,
+                AdwMessageDialog      *dialog)
+{
+  if (g_strcmp0 (response, "save") != 0 || self->busy ||
+      !validate (self, TRUE))
+    return;
+
+  save (self);
+}
+
+static void
+save_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  PopcheckAccountEditor *self = POPCHECK_ACCOUNT_EDITOR (widget);
+  GtkWidget *dialog;
+
+  if (self->busy || !validate (self, TRUE))
+    return;
+
+  if (self->failed_test == NULL)
+    {
+      save (self);
+      return;
+    }
+
+  /* Saved, the account would fail the same way at every check. */
+  dialog = new_question (self, _("Save Settings That Failed the Test?"), NULL);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  _("The connection test with these "
+                                    "settings failed:\n%s\nSaved as they "
+                                    "are, every check of this account fails "
+                                    "the same way."),
+                                  self->failed_test);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "save", _("_Save Anyway"),
+                                    NULL);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (save_anyway_cb),
+                           self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 /* The connection test */
@@ -594,6 +785,8 @@ ask_about_certificate (PopcheckAccountEditor *self,
                                               ? GTK_WINDOW (root) : NULL,
                                             NULL, info,
                                             self->pinned_fingerprint);
+  popcheck_certificate_dialog_set_host (POPCHECK_CERTIFICATE_DIALOG (dialog),
+                                        popcheck_connection_test_get_host (self->test));
   g_signal_connect_object (dialog, "trusted",
                            G_CALLBACK (certificate_trusted_cb), self,
                            G_CONNECT_SWAPPED);
@@ -653,8 +846,8 @@ session_cb (GObject      *object,
 
   if (connected)
     {
-      text = popcheck_connection_test_format_report (test);
-      show_result (self, text, FALSE);
+      g_clear_pointer (&self->failed_test, g_free);
+      show_report (self, test);
       return;
     }
 
@@ -668,6 +861,8 @@ session_cb (GObject      *object,
     }
   else
     show_result (self, text, TRUE);
+  g_free (self->failed_test);
+  self->failed_test = g_steal_pointer (&text);
 
   if (g_error_matches (error, POP3_ERROR, POP3_ERROR_CERTIFICATE) &&
       popcheck_connection_test_get_tls_info (test) != NULL)
@@ -725,10 +920,36 @@ test_action (GtkWidget  *widget,
 {
   PopcheckAccountEditor *self = POPCHECK_ACCOUNT_EDITOR (widget);
 
-  if (self->busy || !validate (self, FALSE))
+  if (self->busy)
     return;
 
+  /* Said next to the button that was pressed, not only beside a field
+   * that may be scrolled out of sight. */
+  if (!validate (self, FALSE))
+    {
+      if (security_index (self) == SECURITY_NONE &&
+          !gtk_switch_get_active (self->plaintext_switch))
+        show_result (self, _("Not tested: first confirm above that the "
+                             "password may travel unencrypted, or choose TLS "
+                             "or STARTTLS."), TRUE);
+      else
+        show_result (self, _("Not tested: first correct the fields marked "
+                             "above."), TRUE);
+      return;
+    }
+
   start_session (self, PURPOSE_TEST);
+}
+
+static void
+use_starttls_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  PopcheckAccountEditor *self = POPCHECK_ACCOUNT_EDITOR (widget);
+
+  adw_combo_row_set_selected (self->security_row, SECURITY_STARTTLS);
+  gtk_widget_set_visible (self->suggestion_box, FALSE);
 }
 
 static void
@@ -750,12 +971,87 @@ cancel_test_action (GtkWidget  *widget,
     }
 }
 
+static gboolean
+close_window_cb (gpointer data)
+{
+  gtk_window_close (GTK_WINDOW (data));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+discard_cb (PopcheckAccountEditor *self,
+            const char            *response,
+            AdwMessageDialog      *dialog)
+{
+  GtkWindow *window = g_steal_pointer (&self->closing_window);
+
+  if (window != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (window),
+                                  (gpointer *) &self->closing_window);
+
+  if (g_strcmp0 (response, "discard") != 0)
+    return;
+
+  self->left = TRUE;
+  /* The question is transient for the window: the window goes once the
+   * question is done with it. */
+  if (window != NULL)
+    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, close_window_cb,
+                     g_object_ref (window), g_object_unref);
+  else
+    close_editor (self);
+}
+
+gboolean
+popcheck_account_editor_ask_before_leaving (PopcheckAccountEditor *self,
+                                            GtkWindow             *window)
+{
+  GtkWidget *dialog;
+
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT_EDITOR (self), FALSE);
+  g_return_val_if_fail (!window || GTK_IS_WINDOW (window), FALSE);
+
+  if (self->left || !form_changed (self))
+    return FALSE;
+
+  if (self->closing_window != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->closing_window),
+                                  (gpointer *) &self->closing_window);
+  self->closing_window = window;
+  if (window != NULL)
+    g_object_add_weak_pointer (G_OBJECT (window),
+                               (gpointer *) &self->closing_window);
+
+  if (self->account == NULL)
+    dialog = new_question (self, _("Discard This Account?"),
+                           _("What you typed for the new account is not "
+                             "saved."));
+  else
+    dialog = new_question (self, _("Discard Your Changes?"),
+                           _("The changes to this account are not saved."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Keep Editing"),
+                                    "discard", _("_Discard"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog),
+                                              "discard",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (discard_cb),
+                           self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+
+  return TRUE;
+}
+
 static void
 close_action (GtkWidget  *widget,
               const char *action_name,
               GVariant   *parameter)
 {
-  close_editor (POPCHECK_ACCOUNT_EDITOR (widget));
+  PopcheckAccountEditor *self = POPCHECK_ACCOUNT_EDITOR (widget);
+
+  if (!popcheck_account_editor_ask_before_leaving (self, NULL))
+    close_editor (self);
 }
 
 /* Loading */
@@ -776,6 +1072,7 @@ load (PopcheckAccountEditor *self)
       gtk_switch_set_active (self->sound_switch, TRUE);
       gtk_spin_button_set_value (self->interval_spin, 5);
       gtk_spin_button_set_value (self->preview_spin, 20);
+      self->loaded_state = form_state (self);
       return;
     }
 
@@ -831,6 +1128,7 @@ load (PopcheckAccountEditor *self)
   show_message (self->password_message_row, self->password_message, NULL,
                 _("A password is stored in your keyring. Type a new one "
                   "only to replace it."));
+  self->loaded_state = form_state (self);
 }
 
 static void
@@ -847,6 +1145,21 @@ popcheck_account_editor_dispose (GObject *object)
 }
 
 static void
+popcheck_account_editor_map (GtkWidget *widget)
+{
+  PopcheckAccountEditor *self = POPCHECK_ACCOUNT_EDITOR (widget);
+
+  GTK_WIDGET_CLASS (popcheck_account_editor_parent_class)->map (widget);
+
+  /* Focus can only go to a field on screen. */
+  if (self->focus_password)
+    {
+      self->focus_password = FALSE;
+      gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
+    }
+}
+
+static void
 popcheck_account_editor_finalize (GObject *object)
 {
   PopcheckAccountEditor *self = (PopcheckAccountEditor *) object;
@@ -858,6 +1171,12 @@ popcheck_account_editor_finalize (GObject *object)
   g_clear_pointer (&self->pinned_fingerprint, g_free);
   g_clear_pointer (&self->old_host, g_free);
   g_clear_pointer (&self->old_user, g_free);
+  g_clear_pointer (&self->typed_port, g_free);
+  g_clear_pointer (&self->loaded_state, g_free);
+  g_clear_pointer (&self->failed_test, g_free);
+  if (self->closing_window != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->closing_window),
+                                  (gpointer *) &self->closing_window);
 
   G_OBJECT_CLASS (popcheck_account_editor_parent_class)->finalize (object);
 }
@@ -873,6 +1192,7 @@ popcheck_account_editor_class_init (PopcheckAccountEditorClass *klass)
 
   object_class->dispose = popcheck_account_editor_dispose;
   object_class->finalize = popcheck_account_editor_finalize;
+  widget_class->map = popcheck_account_editor_map;
 
   signals[SAVED] = g_signal_new ("saved",
                                  G_TYPE_FROM_CLASS (klass),
@@ -917,8 +1237,13 @@ popcheck_account_editor_class_init (PopcheckAccountEditorClass *klass)
   BIND (test_button);
   BIND (cancel_test_button);
   BIND (test_result_label);
+  BIND (suggestion_box);
+  BIND (suggestion_label);
+  BIND (details_expander);
+  BIND (details_label);
   gtk_widget_class_bind_template_callback (widget_class, field_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, security_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, port_changed_cb);
 
   gtk_widget_class_install_action (widget_class, "editor.save", NULL,
                                    save_action);
@@ -928,6 +1253,8 @@ popcheck_account_editor_class_init (PopcheckAccountEditorClass *klass)
                                    cancel_test_action);
   gtk_widget_class_install_action (widget_class, "editor.close", NULL,
                                    close_action);
+  gtk_widget_class_install_action (widget_class, "editor.use-starttls", NULL,
+                                   use_starttls_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s,
                                        GDK_CONTROL_MASK, "editor.save", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_t,
@@ -976,4 +1303,29 @@ popcheck_account_editor_get_busy (PopcheckAccountEditor *self)
   g_return_val_if_fail (POPCHECK_IS_ACCOUNT_EDITOR (self), FALSE);
 
   return self->busy;
+}
+
+void
+popcheck_account_editor_show_password_problem (PopcheckAccountEditor *self,
+                                               const char            *problem)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (POPCHECK_IS_ACCOUNT_EDITOR (self));
+  g_return_if_fail (problem != NULL);
+
+  /* Translators: %s says what went wrong, such as "The server refused
+   * the user name or password." */
+  text = g_strdup_printf (_("%s\nType the right password and save; it "
+                            "replaces the one in your keyring."), problem);
+  show_message (self->password_message_row, self->password_message,
+                GTK_WIDGET (self->password_row), text);
+  gtk_widget_remove_css_class (GTK_WIDGET (self->password_message),
+                               "dim-label");
+  gtk_widget_add_css_class (GTK_WIDGET (self->password_message), "error");
+
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
+  else
+    self->focus_password = TRUE;
 }

@@ -27,4 +27,15 @@ GtkWidget       *popcheck_account_editor_new         (PopcheckAccountList   *acc
 PopcheckAccount *popcheck_account_editor_get_account (PopcheckAccountEditor *self);
 gboolean         popcheck_account_editor_get_busy    (PopcheckAccountEditor *self);
 
+/* When the form holds changes not saved, asks whether to discard them and
+ * returns TRUE: Discard then closes window (or, for NULL, the editor).
+ * Returns FALSE when there is nothing to lose. */
+gboolean         popcheck_account_editor_ask_before_leaving (PopcheckAccountEditor *self,
+                                                             GtkWindow             *window);
+
+/* Says beside the password what went wrong with it (the last check's
+ * words) and puts the focus there. */
+void             popcheck_account_editor_show_password_problem (PopcheckAccountEditor *self,
+                                                                const char            *problem);
+
 G_END_DECLS

@@ -370,8 +370,9 @@ fix_account_action (GSimpleAction *action,
     case POPCHECK_PROBLEM_SECRET:
       preferences = show_preferences (self);
       gtk_window_present (preferences);
-      popcheck_preferences_window_edit_account (POPCHECK_PREFERENCES_WINDOW (preferences),
-                                                account_id);
+      popcheck_preferences_window_fix_password (POPCHECK_PREFERENCES_WINDOW (preferences),
+                                                account_id,
+                                                popcheck_mailbox_get_error_message (mailbox));
       break;
 
     case POPCHECK_PROBLEM_CERTIFICATE:

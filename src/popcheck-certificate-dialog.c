@@ -19,6 +19,9 @@ struct _PopcheckCertificateDialog
 
   PopcheckAccount  *account;
   char             *fingerprint;
+  char             *host;
+  char             *subject;
+  GTlsCertificateFlags errors;
   gboolean          changed;
 
   GtkLabel         *problems_label;
@@ -77,6 +80,8 @@ popcheck_certificate_dialog_finalize (GObject *object)
 
   g_clear_object (&self->account);
   g_clear_pointer (&self->fingerprint, g_free);
+  g_clear_pointer (&self->host, g_free);
+  g_clear_pointer (&self->subject, g_free);
 
   G_OBJECT_CLASS (popcheck_certificate_dialog_parent_class)->finalize (object);
 }
@@ -134,22 +139,104 @@ popcheck_certificate_dialog_init (PopcheckCertificateDialog *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 
-static char *
-format_date (GDateTime *date)
+/* A fingerprint is compared byte by byte with what a provider publishes:
+ * a line may end only after a colon, never inside a byte.  The text
+ * itself stays as it is, so that a copy of it compares equal. */
+static void
+set_fingerprint (GtkLabel   *label,
+                 const char *fingerprint)
 {
-  g_autoptr(GDateTime) local = NULL;
+  g_autoptr(PangoAttrList) attributes = pango_attr_list_new ();
+  const char *group = fingerprint;
 
-  if (date == NULL)
-    return g_strdup (_("unknown"));
+  for (const char *p = fingerprint; *p != '\0'; p++)
+    {
+      PangoAttribute *unbroken;
 
-  local = g_date_time_to_local (date);
-  return g_date_time_format (local, "%x");
+      if (*p != ':' && p[1] != '\0')
+        continue;
+
+      unbroken = pango_attr_allow_breaks_new (FALSE);
+      unbroken->start_index = group - fingerprint;
+      unbroken->end_index = p + 1 - fingerprint;
+      pango_attr_list_insert (attributes, unbroken);
+      group = p + 1;
+    }
+
+  gtk_label_set_text (label, fingerprint);
+  gtk_label_set_attributes (label, attributes);
 }
 
 static const char *
 or_unknown (const char *text)
 {
   return (text != NULL && *text != '\0') ? text : _("unknown");
+}
+
+/* The heading, the body and the weight of "Trust" follow what is wrong;
+ * they are set again when the server's name becomes known. */
+static void
+update_message (PopcheckCertificateDialog *self)
+{
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (self);
+  gboolean mismatch = (self->errors & G_TLS_CERTIFICATE_BAD_IDENTITY) != 0;
+
+  if (self->changed)
+    {
+      adw_message_dialog_set_heading (dialog,
+                                      _("The Server’s Certificate Changed"));
+      adw_message_dialog_format_body (
+        dialog,
+        _("%s now shows a different certificate from the one you trusted "
+          "before. This happens when the certificate is renewed, but it "
+          "can also mean that someone is intercepting the connection. "
+          "Compare the fingerprints with what your mail provider "
+          "publishes before you trust it."),
+        self->host ? self->host : _("The server"));
+    }
+  else if (mismatch && self->host != NULL)
+    {
+      adw_message_dialog_set_heading (dialog,
+                                      _("The Certificate Is for Another Server"));
+      adw_message_dialog_format_body (
+        dialog,
+        _("You asked for %s, but the certificate it showed is made out to "
+          "“%s”. Someone may be intercepting the connection, or the server "
+          "name may be wrong. Check the server name with your mail "
+          "provider; trust this certificate only if they tell you to."),
+        self->host, or_unknown (self->subject));
+    }
+  else if (mismatch)
+    {
+      adw_message_dialog_set_heading (dialog,
+                                      _("The Certificate Is for Another Server"));
+      adw_message_dialog_format_body (
+        dialog,
+        _("The certificate is made out to “%s”, not to the server name you "
+          "entered. Someone may be intercepting the connection, or the "
+          "server name may be wrong. Check the server name with your mail "
+          "provider; trust this certificate only if they tell you to."),
+        or_unknown (self->subject));
+    }
+  else
+    {
+      adw_message_dialog_set_heading (dialog,
+                                      _("Untrusted Certificate"));
+      adw_message_dialog_format_body (
+        dialog,
+        _("The certificate of %s could not be verified. Trust it only if "
+          "you know it is the right one, for example because its "
+          "fingerprint matches what your mail provider publishes. It is "
+          "then the only certificate PopCheck accepts for this account."),
+        self->host ? self->host : _("the server"));
+    }
+
+  /* Trusting a certificate that changed or names another server can hand
+   * the password to someone else: it is never the easy way out. */
+  adw_message_dialog_set_response_appearance (dialog, "trust",
+                                              self->changed || mismatch
+                                                ? ADW_RESPONSE_DESTRUCTIVE
+                                                : ADW_RESPONSE_SUGGESTED);
 }
 
 GtkWindow *
@@ -164,7 +251,6 @@ popcheck_certificate_dialog_new (GtkWindow         *parent,
   g_autofree char *from = NULL;
   g_autofree char *until = NULL;
   g_autofree char *validity = NULL;
-  const char *server = NULL;
 
   g_return_val_if_fail (!parent || GTK_IS_WINDOW (parent), NULL);
   g_return_val_if_fail (!account || POPCHECK_IS_ACCOUNT (account), NULL);
@@ -178,44 +264,23 @@ popcheck_certificate_dialog_new (GtkWindow         *parent,
   if (account != NULL)
     {
       self->account = g_object_ref (account);
-      server = popcheck_account_get_host (account);
+      self->host = g_strdup (popcheck_account_get_host (account));
     }
   self->fingerprint = g_strdup (info->fingerprint);
+  self->subject = g_strdup (info->subject);
+  self->errors = info->errors;
   self->changed = old_fingerprint != NULL && *old_fingerprint != '\0' &&
                   !pop3_tls_fingerprint_equal (old_fingerprint,
                                                info->fingerprint);
 
   if (self->changed)
     {
-      adw_message_dialog_set_heading (dialog,
-                                      _("The Server’s Certificate Changed"));
-      adw_message_dialog_format_body (
-        dialog,
-        _("%s now shows a different certificate from the one you trusted "
-          "before. This happens when the certificate is renewed, but it "
-          "can also mean that someone is intercepting the connection. "
-          "Compare the fingerprints with what your mail provider "
-          "publishes before you trust it."),
-        server ? server : _("The server"));
-      adw_message_dialog_set_response_appearance (dialog, "trust",
-                                                  ADW_RESPONSE_DESTRUCTIVE);
-      gtk_label_set_text (self->old_fingerprint_label, old_fingerprint);
+      set_fingerprint (self->old_fingerprint_label, old_fingerprint);
       gtk_widget_set_visible (GTK_WIDGET (self->old_fingerprint_title), TRUE);
       gtk_widget_set_visible (GTK_WIDGET (self->old_fingerprint_label), TRUE);
       gtk_label_set_text (self->fingerprint_title, _("Now"));
     }
-  else
-    {
-      adw_message_dialog_set_heading (dialog,
-                                      _("Untrusted Certificate"));
-      adw_message_dialog_format_body (
-        dialog,
-        _("The certificate of %s could not be verified. Trust it only if "
-          "you know it is the right one, for example because its "
-          "fingerprint matches what your mail provider publishes. It is "
-          "then the only certificate PopCheck accepts for this account."),
-        server ? server : _("the server"));
-    }
+  update_message (self);
 
   /* Whatever happens, Enter and Escape never trust a certificate. */
   adw_message_dialog_set_default_response (dialog, "cancel");
@@ -227,14 +292,28 @@ popcheck_certificate_dialog_new (GtkWindow         *parent,
 
   gtk_label_set_text (self->subject_label, or_unknown (info->subject));
   gtk_label_set_text (self->issuer_label, or_unknown (info->issuer));
-  from = format_date (info->not_before);
-  until = format_date (info->not_after);
+  from = popcheck_connection_test_format_date (info->not_before);
+  until = popcheck_connection_test_format_date (info->not_after);
   /* Translators: the validity of a certificate, from one date to another */
   validity = g_strdup_printf (_("%s to %s"), from, until);
   gtk_label_set_text (self->validity_label, validity);
-  gtk_label_set_text (self->fingerprint_label, or_unknown (info->fingerprint));
+  set_fingerprint (self->fingerprint_label, or_unknown (info->fingerprint));
 
   return GTK_WINDOW (self);
+}
+
+void
+popcheck_certificate_dialog_set_host (PopcheckCertificateDialog *self,
+                                      const char                *host)
+{
+  g_return_if_fail (POPCHECK_IS_CERTIFICATE_DIALOG (self));
+
+  if (g_strcmp0 (self->host, host) == 0)
+    return;
+
+  g_free (self->host);
+  self->host = g_strdup (host);
+  update_message (self);
 }
 
 const char *

@@ -27,6 +27,12 @@ GtkWindow  *popcheck_certificate_dialog_new             (GtkWindow         *pare
                                                          const Pop3TlsInfo *info,
                                                          const char        *old_fingerprint);
 
+/* The server's name, when there is no account to take it from (a new
+ * account in the editor): the dialog then names it, and a certificate
+ * made out to another name is spelled out against it. */
+void        popcheck_certificate_dialog_set_host        (PopcheckCertificateDialog *self,
+                                                         const char                *host);
+
 const char *popcheck_certificate_dialog_get_fingerprint (PopcheckCertificateDialog *self);
 gboolean    popcheck_certificate_dialog_get_changed     (PopcheckCertificateDialog *self);
 

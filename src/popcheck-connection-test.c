@@ -585,6 +585,14 @@ popcheck_connection_test_run_finish (PopcheckConnectionTest *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+const char *
+popcheck_connection_test_get_host (PopcheckConnectionTest *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_CONNECTION_TEST (self), NULL);
+
+  return self->host;
+}
+
 guint16
 popcheck_connection_test_get_port (PopcheckConnectionTest *self)
 {
@@ -665,12 +673,19 @@ security_label (Pop3Security security)
     }
 }
 
-static char *
-format_date (GDateTime *date)
+/* ISO 8601 in UTC: the same in every language and time zone, so that a
+ * date read from the certificate dialog matches the report and what a
+ * provider publishes. */
+char *
+popcheck_connection_test_format_date (GDateTime *date)
 {
+  g_autoptr(GDateTime) utc = NULL;
+
   if (date == NULL)
     return g_strdup (_("unknown"));
-  return g_date_time_format (date, "%Y-%m-%d %H:%M UTC");
+
+  utc = g_date_time_to_utc (date);
+  return g_date_time_format (utc, "%Y-%m-%d %H:%M UTC");
 }
 
 char *
@@ -693,8 +708,8 @@ popcheck_connection_test_format_report (PopcheckConnectionTest *self)
 
   if (self->tls_info != NULL)
     {
-      g_autofree char *from = format_date (self->tls_info->not_before);
-      g_autofree char *until = format_date (self->tls_info->not_after);
+      g_autofree char *from = popcheck_connection_test_format_date (self->tls_info->not_before);
+      g_autofree char *until = popcheck_connection_test_format_date (self->tls_info->not_after);
 
       g_string_append_printf (report, _("TLS version: %s, cipher suite %s"),
                               pop3_tls_protocol_to_string (
@@ -764,6 +779,45 @@ popcheck_connection_test_format_report (PopcheckConnectionTest *self)
                           self->message_count, size);
 
   return g_string_free (g_steal_pointer (&report), FALSE);
+}
+
+char *
+popcheck_connection_test_format_summary (PopcheckConnectionTest *self)
+{
+  const char *version = NULL;
+
+  g_return_val_if_fail (POPCHECK_IS_CONNECTION_TEST (self), NULL);
+
+  if (self->tls_info != NULL)
+    version = pop3_tls_protocol_to_string (self->tls_info->protocol_version);
+
+  switch (current_candidate (self)->security)
+    {
+    case POP3_SECURITY_TLS:
+      /* Translators: "Connected securely with TLS 1.3, signed in as
+       * jane@example.com." */
+      return g_strdup_printf (_("Connected securely with %s, signed in as %s."),
+                              version ? version : _("TLS"), self->user);
+    case POP3_SECURITY_STARTTLS:
+      /* Translators: "Connected securely with STARTTLS (TLS 1.3), signed
+       * in as jane@example.com." */
+      return g_strdup_printf (_("Connected securely with STARTTLS (%s), signed in as %s."),
+                              version ? version : _("TLS"), self->user);
+    case POP3_SECURITY_NONE:
+    default:
+      return g_strdup_printf (_("Connected without encryption, signed in as %s."),
+                              self->user);
+    }
+}
+
+gboolean
+popcheck_connection_test_get_offers_starttls (PopcheckConnectionTest *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_CONNECTION_TEST (self), FALSE);
+
+  /* RFC 2595 section 4: STLS in the CAPA list. */
+  return self->capabilities != NULL &&
+         g_strv_contains ((const char * const *) self->capabilities, "STLS");
 }
 
 /* What to look at in the settings, for each kind of failure; the details

@@ -60,6 +60,7 @@ gboolean      popcheck_connection_test_run_finish         (PopcheckConnectionTes
 
 /* What the last run found; valid after _run_finish(), also on failure for
  * what was reached (the TLS information of a refused certificate). */
+const char   *popcheck_connection_test_get_host           (PopcheckConnectionTest *self);
 guint16       popcheck_connection_test_get_port           (PopcheckConnectionTest *self);
 Pop3Security  popcheck_connection_test_get_security       (PopcheckConnectionTest *self);
 const char   *popcheck_connection_test_get_greeting       (PopcheckConnectionTest *self);
@@ -69,12 +70,22 @@ const char * const *popcheck_connection_test_get_sasl_methods (PopcheckConnectio
 guint         popcheck_connection_test_get_message_count  (PopcheckConnectionTest *self);
 guint64       popcheck_connection_test_get_mailbox_size   (PopcheckConnectionTest *self);
 
+/* One line for a successful run: how secure the connection was and who
+ * signed in ("Connected securely with TLS 1.3, signed in as jane"). */
+char         *popcheck_connection_test_format_summary     (PopcheckConnectionTest *self);
+/* The server listed STLS: an unencrypted account could use STARTTLS. */
+gboolean      popcheck_connection_test_get_offers_starttls (PopcheckConnectionTest *self);
+
 /* The report of a successful run, translated, one fact a line. */
 char         *popcheck_connection_test_format_report      (PopcheckConnectionTest *self);
 
 /* A translated sentence for a failure, chosen by its POP3_ERROR code, with
  * the server's own words where it gave some. */
 char         *popcheck_connection_test_describe_error     (const GError           *error);
+
+/* A certificate's date as the report and the certificate dialog show it:
+ * "2026-12-04 20:10 UTC", or "unknown" for NULL. */
+char         *popcheck_connection_test_format_date        (GDateTime              *date);
 
 /* The problems of a certificate, translated, one a line. */
 char         *popcheck_connection_test_describe_certificate_errors (GTlsCertificateFlags errors);

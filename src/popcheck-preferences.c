@@ -12,6 +12,9 @@
 #include "popcheck-account.h"
 #include "popcheck-account-editor.h"
 #include "popcheck-account-list.h"
+#include "popcheck-application.h"
+#include "popcheck-checker.h"
+#include "popcheck-mailbox.h"
 #include "popcheck-preferences.h"
 #include "popcheck-secret.h"
 
@@ -20,8 +23,12 @@ struct _PopcheckPreferencesWindow
   AdwPreferencesWindow  parent_instance;
 
   PopcheckAccountList  *accounts;
+  /* For the state of each account's last check; NULL without one. */
+  PopcheckChecker      *checker;
   GSettings            *settings;
   GCancellable         *cancellable;
+  /* The editor on screen, if any. */
+  PopcheckAccountEditor *editor;
 
   GtkListBox           *accounts_list;
   GtkSwitch            *run_in_background_switch;
@@ -61,36 +68,79 @@ editor_saved_cb (PopcheckAccountEditor     *editor,
                               popcheck_account_get_id (account));
 }
 
-static void
+static GtkWidget *
 open_editor (PopcheckPreferencesWindow *self,
              PopcheckAccount           *account)
 {
   GtkWidget *editor = popcheck_account_editor_new (self->accounts, account);
 
   g_signal_connect_object (editor, "saved", G_CALLBACK (editor_saved_cb), self, 0);
+  g_set_weak_pointer (&self->editor, POPCHECK_ACCOUNT_EDITOR (editor));
 
   adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (self),
                                                 "accounts");
   adw_preferences_window_present_subpage (ADW_PREFERENCES_WINDOW (self),
                                           editor);
+
+  return editor;
 }
 
-static char *
-describe_account (PopcheckAccount *account)
-{
-  return g_strdup_printf ("%s@%s", popcheck_account_get_user (account),
-                          popcheck_account_get_host (account));
-}
-
+/* The row says what sets the account apart, a line each: turned off,
+ * failing (in the check's own words) or unencrypted; its icon shows the
+ * most pressing of them. */
 static void
-update_row (GtkWidget       *row,
-            PopcheckAccount *account)
+update_row (PopcheckPreferencesWindow *self,
+            GtkWidget                 *row,
+            PopcheckAccount           *account)
 {
-  g_autofree char *subtitle = describe_account (account);
+  g_autoptr(GString) subtitle = g_string_new (NULL);
+  PopcheckMailbox *mailbox = NULL;
+  const char *icon_name = NULL;
+  gboolean enabled = popcheck_account_get_enabled (account);
+
+  if (self != NULL && self->checker != NULL)
+    mailbox = popcheck_checker_get_mailbox (self->checker,
+                                            popcheck_account_get_id (account));
+
+  /* Translators: user@server, then the port number */
+  g_string_printf (subtitle, _("%s@%s, port %u"),
+                   popcheck_account_get_user (account),
+                   popcheck_account_get_host (account),
+                   popcheck_account_get_port (account));
+
+  if (popcheck_account_get_security (account) == POP3_SECURITY_NONE)
+    {
+      g_string_append_c (subtitle, '\n');
+      g_string_append (subtitle, _("Unencrypted: the password and the mail "
+                                   "can be read on the way"));
+      icon_name = "channel-insecure-symbolic";
+    }
+
+  if (!enabled)
+    {
+      g_string_append_c (subtitle, '\n');
+      g_string_append (subtitle, _("Turned off: not checked"));
+      icon_name = "media-playback-pause-symbolic";
+    }
+  else if (mailbox != NULL &&
+           popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR &&
+           popcheck_mailbox_get_error_message (mailbox) != NULL)
+    {
+      g_string_append_c (subtitle, '\n');
+      /* Translators: %s is what went wrong in the last check */
+      g_string_append_printf (subtitle, _("Failing: %s"),
+                              popcheck_mailbox_get_error_message (mailbox));
+      icon_name = "dialog-error-symbolic";
+    }
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
                                  popcheck_account_get_display_name (account));
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle->str);
+  adw_action_row_set_icon_name (ADW_ACTION_ROW (row), icon_name);
+  if (enabled)
+    gtk_widget_remove_css_class (row, "dim-label");
+  else
+    gtk_widget_add_css_class (row, "dim-label");
 }
 
 static void
@@ -98,7 +148,53 @@ account_notify_cb (PopcheckAccount *account,
                    GParamSpec      *pspec,
                    GtkWidget       *row)
 {
-  update_row (row, account);
+  GtkWidget *self = gtk_widget_get_ancestor (row, POPCHECK_TYPE_PREFERENCES_WINDOW);
+
+  update_row (self ? POPCHECK_PREFERENCES_WINDOW (self) : NULL, row, account);
+}
+
+/* A check ended or failed: every row follows. */
+static void
+refresh_rows (PopcheckPreferencesWindow *self)
+{
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->accounts_list));
+       row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      GVariant *target;
+      PopcheckAccount *account;
+
+      if (!ADW_IS_ACTION_ROW (row))
+        continue;
+      target = gtk_actionable_get_action_target_value (GTK_ACTIONABLE (row));
+      if (target == NULL)
+        continue;
+      account = popcheck_account_list_lookup (self->accounts,
+                                              g_variant_get_string (target, NULL));
+      if (account != NULL)
+        update_row (self, row, account);
+    }
+}
+
+static void
+mailboxes_changed_cb (GListModel                *mailboxes,
+                      guint                      position,
+                      guint                      removed,
+                      guint                      added,
+                      PopcheckPreferencesWindow *self)
+{
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(PopcheckMailbox) mailbox = g_list_model_get_item (mailboxes, i);
+
+      g_signal_connect_object (mailbox, "notify::state",
+                               G_CALLBACK (refresh_rows), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (mailbox, "notify::error-message",
+                               G_CALLBACK (refresh_rows), self,
+                               G_CONNECT_SWAPPED);
+    }
+  refresh_rows (self);
 }
 
 static GtkWidget *
@@ -116,7 +212,7 @@ create_account_row (gpointer item,
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (row), "prefs.edit-account");
   gtk_actionable_set_action_target (GTK_ACTIONABLE (row), "s", id);
-  update_row (row, account);
+  update_row (user_data, row, account);
   /* The row follows the account when it is edited elsewhere. */
   g_signal_connect_object (account, "notify",
                            G_CALLBACK (account_notify_cb), row, 0);
@@ -269,12 +365,29 @@ remove_account_action (GtkWidget  *widget,
 
 /* The object */
 
+/* Closing the window is leaving the editor too. */
+static gboolean
+popcheck_preferences_window_close_request (GtkWindow *window)
+{
+  PopcheckPreferencesWindow *self = POPCHECK_PREFERENCES_WINDOW (window);
+
+  if (self->editor != NULL &&
+      gtk_widget_get_mapped (GTK_WIDGET (self->editor)) &&
+      popcheck_account_editor_ask_before_leaving (self->editor, window))
+    return TRUE;
+
+  if (GTK_WINDOW_CLASS (popcheck_preferences_window_parent_class)->close_request == NULL)
+    return FALSE;
+  return GTK_WINDOW_CLASS (popcheck_preferences_window_parent_class)->close_request (window);
+}
+
 static void
 popcheck_preferences_window_dispose (GObject *object)
 {
   PopcheckPreferencesWindow *self = (PopcheckPreferencesWindow *) object;
 
   g_cancellable_cancel (self->cancellable);
+  g_clear_weak_pointer (&self->editor);
   gtk_widget_dispose_template (GTK_WIDGET (self),
                                POPCHECK_TYPE_PREFERENCES_WINDOW);
 
@@ -287,6 +400,7 @@ popcheck_preferences_window_finalize (GObject *object)
   PopcheckPreferencesWindow *self = (PopcheckPreferencesWindow *) object;
 
   g_clear_object (&self->accounts);
+  g_clear_object (&self->checker);
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
 
@@ -301,6 +415,7 @@ popcheck_preferences_window_class_init (PopcheckPreferencesWindowClass *klass)
 
   object_class->dispose = popcheck_preferences_window_dispose;
   object_class->finalize = popcheck_preferences_window_finalize;
+  GTK_WINDOW_CLASS (klass)->close_request = popcheck_preferences_window_close_request;
 
   gtk_widget_class_set_template_from_resource (
     widget_class, "/org/example/PopCheck/popcheck-preferences.ui");
@@ -378,29 +493,47 @@ popcheck_preferences_window_new (GtkApplication      *app,
                        "application", app,
                        NULL);
   self->accounts = g_object_ref (accounts);
+  if (POPCHECK_IS_APPLICATION (app))
+    {
+      GListModel *mailboxes;
+
+      self->checker = g_object_ref (popcheck_application_get_checker (POPCHECK_APPLICATION (app)));
+      mailboxes = popcheck_checker_get_mailboxes (self->checker);
+      g_signal_connect_object (mailboxes, "items-changed",
+                               G_CALLBACK (mailboxes_changed_cb), self, 0);
+      mailboxes_changed_cb (mailboxes, 0, 0,
+                            g_list_model_get_n_items (mailboxes), self);
+    }
   gtk_list_box_bind_model (self->accounts_list, G_LIST_MODEL (accounts),
-                           create_account_row, NULL, NULL);
+                           create_account_row, self, NULL);
 
   return GTK_WINDOW (self);
+}
+
+/* The editor of the account with this id, or NULL when it is gone. */
+static GtkWidget *
+open_editor_by_id (PopcheckPreferencesWindow *self,
+                   const char                *account_id)
+{
+  g_autoptr(PopcheckAccount) account = find_account (self, account_id);
+
+  if (account == NULL)
+    {
+      g_warning ("No account with the id %s", account_id);
+      return NULL;
+    }
+
+  return open_editor (self, account);
 }
 
 void
 popcheck_preferences_window_edit_account (PopcheckPreferencesWindow *self,
                                           const char                *account_id)
 {
-  g_autoptr(PopcheckAccount) account = NULL;
-
   g_return_if_fail (POPCHECK_IS_PREFERENCES_WINDOW (self));
   g_return_if_fail (account_id != NULL);
 
-  account = find_account (self, account_id);
-  if (account == NULL)
-    {
-      g_warning ("No account with the id %s", account_id);
-      return;
-    }
-
-  open_editor (self, account);
+  open_editor_by_id (self, account_id);
 }
 
 void
@@ -409,4 +542,20 @@ popcheck_preferences_window_add_account (PopcheckPreferencesWindow *self)
   g_return_if_fail (POPCHECK_IS_PREFERENCES_WINDOW (self));
 
   open_editor (self, NULL);
+}
+
+void
+popcheck_preferences_window_fix_password (PopcheckPreferencesWindow *self,
+                                          const char                *account_id,
+                                          const char                *problem)
+{
+  GtkWidget *editor;
+
+  g_return_if_fail (POPCHECK_IS_PREFERENCES_WINDOW (self));
+  g_return_if_fail (account_id != NULL);
+
+  editor = open_editor_by_id (self, account_id);
+  if (editor != NULL && problem != NULL)
+    popcheck_account_editor_show_password_problem (POPCHECK_ACCOUNT_EDITOR (editor),
+                                                   problem);
 }

@@ -23,6 +23,12 @@ GtkWindow *popcheck_preferences_window_new          (GtkApplication            *
 void       popcheck_preferences_window_edit_account (PopcheckPreferencesWindow *self,
                                                      const char                *account_id);
 
+/* Opens the editor of one account at its password, saying beside it what
+ * went wrong (problem: the last check's words, or NULL). */
+void       popcheck_preferences_window_fix_password (PopcheckPreferencesWindow *self,
+                                                     const char                *account_id,
+                                                     const char                *problem);
+
 /* Opens the editor of a new account. */
 void       popcheck_preferences_window_add_account  (PopcheckPreferencesWindow *self);
 

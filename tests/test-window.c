@@ -1399,6 +1399,18 @@ test_preferences_remove (Fixture       *fixture,
   gtk_window_destroy (preferences);
 }
 
+/* Opens the details of a successful test. */
+static gboolean
+details_opened (GtkWidget *editor)
+{
+  GtkWidget *expander = find_widget_of_type (editor, GTK_TYPE_EXPANDER);
+
+  if (expander == NULL || !gtk_widget_get_visible (expander))
+    return FALSE;
+  gtk_expander_set_expanded (GTK_EXPANDER (expander), TRUE);
+  return TRUE;
+}
+
 /* The account editor's "Test Connection" runs a real session. */
 static void
 test_editor_test_connection (Fixture       *fixture,
@@ -1425,7 +1437,8 @@ test_editor_test_connection (Fixture       *fixture,
   g_assert_true (popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
   WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
   /* The report: where it connected, the server's greeting, TLS. */
-  WAIT_UNTIL ((report = find_label_prefix (editor, "Connected to ")) != NULL);
+  WAIT_UNTIL (details_opened (editor) &&
+              (report = find_label_prefix (editor, "Connected to ")) != NULL);
   g_assert_nonnull (report);
   g_assert_nonnull (strstr (gtk_label_get_text (report), "Server greeting: +OK"));
   g_assert_nonnull (strstr (gtk_label_get_text (report), "SHA-256 fingerprint: "));
@@ -1511,7 +1524,7 @@ test_editor_add_account (Fixture       *fixture,
                    ==, fixture->demo->fingerprint);
   g_assert_true (find_visible_label (GTK_WIDGET (dialog), fixture->demo->fingerprint));
   respond ("trust");
-  WAIT_UNTIL (find_label_prefix (editor, "Connected to ") != NULL);
+  WAIT_UNTIL (details_opened (editor) && find_label_prefix (editor, "Connected to ") != NULL);
 
   gtk_widget_activate_action (editor, "editor.save", NULL);
   WAIT_UNTIL (g_list_model_get_n_items (G_LIST_MODEL (accounts)) == 2);
@@ -1531,14 +1544,335 @@ test_editor_add_account (Fixture       *fixture,
   gtk_window_destroy (preferences);
 }
 
+/* An editor for a new account in a window of its own, without the
+ * preferences around it. */
+static GtkWidget *
+standalone_editor (GtkWindow           **window_out,
+                   PopcheckAccountList  *accounts)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *editor = popcheck_account_editor_new (accounts, NULL);
+
+  gtk_window_set_child (GTK_WINDOW (window), editor);
+  gtk_window_present (GTK_WINDOW (window));
+  *window_out = GTK_WINDOW (window);
+
+  return editor;
+}
+
+static const char *
+row_subtitle (GtkWidget  *widget,
+              const char *title)
+{
+  return adw_action_row_get_subtitle (ADW_ACTION_ROW (row_titled (widget, title)));
+}
+
+static const char *
+row_text (GtkWidget  *widget,
+          const char *title)
+{
+  return gtk_editable_get_text (GTK_EDITABLE (row_titled (widget, title)));
+}
+
+/* The Security row says what each choice means; the port follows the
+ * choice, and a port the user typed is kept, also across Automatic. */
+static void
+test_editor_security_port (void)
+{
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  GtkWindow *window;
+  GtkWidget *editor = standalone_editor (&window, accounts);
+  AdwComboRow *security = ADW_COMBO_ROW (row_titled (editor, "Security"));
+  GtkWidget *port = row_titled (editor, "Port");
+
+  g_assert_cmpstr (row_subtitle (editor, "Security"), ==,
+                   "Tries TLS on port 995, then STARTTLS on port 110, never unencrypted");
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "");
+  g_assert_false (gtk_widget_get_sensitive (port));
+
+  adw_combo_row_set_selected (security, 1);
+  g_assert_cmpstr (row_subtitle (editor, "Security"), ==,
+                   "Encrypted from the first byte, usually on port 995");
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "995");
+  g_assert_true (gtk_widget_get_sensitive (port));
+
+  adw_combo_row_set_selected (security, 2);
+  g_assert_cmpstr (row_subtitle (editor, "Security"), ==,
+                   "Connects, then switches to encryption before the password is sent, "
+                   "usually on port 110");
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "110");
+
+  adw_combo_row_set_selected (security, 3);
+  g_assert_cmpstr (row_subtitle (editor, "Security"), ==,
+                   "Nothing is encrypted: the password and the mail can be read on the way");
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "110");
+
+  /* A port of the user's own stays, whatever the choice. */
+  gtk_editable_set_text (GTK_EDITABLE (port), "2110");
+  adw_combo_row_set_selected (security, 1);
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "2110");
+  adw_combo_row_set_selected (security, 0);
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "");
+  adw_combo_row_set_selected (security, 2);
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "2110");
+  g_assert_true (gtk_widget_get_sensitive (port));
+
+  gtk_window_destroy (window);
+}
+
+/* Test refused for a missing confirmation says so next to the button. */
+static void
+test_editor_test_explains (void)
+{
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  GtkWindow *window;
+  GtkWidget *editor = standalone_editor (&window, accounts);
+
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "User Name or Email Address")), "jane");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")), "127.0.0.1");
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row_titled (editor, "Security")), 3);
+
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  g_assert_false (popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  /* In the button's group, not only beside the switch above. */
+  g_assert_nonnull (find_label_prefix (gtk_widget_get_ancestor (row_titled (editor, "Test Connection"),
+                                                                ADW_TYPE_PREFERENCES_GROUP),
+                                       "Not tested: first confirm above that the password may "
+                                       "travel unencrypted, or choose TLS or STARTTLS."));
+
+  gtk_window_destroy (window);
+}
+
+static void
+count_cb (gpointer  instance,
+          guint    *count)
+{
+  (*count)++;
+}
+
+static void
+saved_cb (PopcheckAccountEditor *editor,
+          PopcheckAccount       *account,
+          guint                 *count)
+{
+  (*count)++;
+}
+
+/* Leaving a form with something typed asks first; Keep Editing keeps
+ * it, Discard leaves; an untouched form leaves at once. */
+static void
+test_editor_leave_asks (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  GtkWindow *window;
+  GtkWidget *editor = standalone_editor (&window, accounts);
+  GtkWindow *dialog;
+  guint closed = 0;
+
+  g_signal_connect (editor, "closed", G_CALLBACK (count_cb), &closed);
+  gtk_widget_activate_action (editor, "editor.close", NULL);
+  g_assert_cmpuint (closed, ==, 1);
+  g_assert_null (find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  gtk_window_destroy (window);
+
+  editor = standalone_editor (&window, accounts);
+  closed = 0;
+  g_signal_connect (editor, "closed", G_CALLBACK (count_cb), &closed);
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")), "pop.example.com");
+  gtk_widget_activate_action (editor, "editor.close", NULL);
+  WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL);
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "Discard This Account?");
+  g_assert_cmpstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "What you typed for the new account is not saved.");
+  g_assert_cmpint (adw_message_dialog_get_response_appearance (ADW_MESSAGE_DIALOG (dialog),
+                                                               "discard"),
+                   ==, ADW_RESPONSE_DESTRUCTIVE);
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "cancel");
+  respond ("cancel");
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == NULL);
+  g_assert_cmpuint (closed, ==, 0);
+  g_assert_cmpstr (row_text (editor, "Server Name"), ==, "pop.example.com");
+
+  gtk_widget_activate_action (editor, "editor.close", NULL);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  respond ("discard");
+  WAIT_UNTIL (closed == 1);
+  gtk_window_destroy (window);
+}
+
+/* Closing the preferences while the editor holds changes asks too;
+ * Keep Editing keeps both, Discard closes the window. */
+static void
+test_preferences_close_asks (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  GtkWindow *preferences = popcheck_preferences_window_new (NULL, accounts);
+  GtkWindow *dialog;
+  GtkWidget *editor;
+
+  g_object_add_weak_pointer (G_OBJECT (preferences), (gpointer *) &preferences);
+  gtk_window_present (preferences);
+  popcheck_preferences_window_add_account (POPCHECK_PREFERENCES_WINDOW (preferences));
+  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL &&
+              gtk_widget_get_mapped (editor));
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")), "pop.example.com");
+
+  gtk_window_close (preferences);
+  WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL);
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "Discard This Account?");
+  respond ("cancel");
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == NULL);
+  g_assert_nonnull (preferences);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (preferences)));
+  g_assert_cmpstr (row_text (editor, "Server Name"), ==, "pop.example.com");
+
+  gtk_window_close (preferences);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  respond ("discard");
+  WAIT_UNTIL (preferences == NULL);
+}
+
+/* Saving settings whose test failed asks first: Cancel keeps the editor
+ * and what was typed, Save Anyway saves. */
+static void
+test_editor_save_after_failed_test (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  guint n_before = g_list_model_get_n_items (G_LIST_MODEL (accounts));
+  GtkWindow *window;
+  GtkWidget *editor = standalone_editor (&window, accounts);
+  GtkWindow *dialog;
+  GtkLabel *result;
+  g_autofree char *failure = NULL;
+  guint saved = 0;
+
+  g_signal_connect (editor, "saved", G_CALLBACK (saved_cb), &saved);
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Name")), "Nowhere");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "User Name or Email Address")), "jane");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Password")), "secret");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")), "127.0.0.1");
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row_titled (editor, "Security")), 1);
+  /* Nothing listens on port 1. */
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Port")), "1");
+
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  result = find_label_prefix (editor, "The connection was refused");
+  g_assert_nonnull (result);
+  failure = g_strdup (gtk_label_get_text (result));
+
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+  WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL);
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "Save Settings That Failed the Test?");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)), failure));
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "cancel");
+  respond ("cancel");
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) == NULL);
+  g_assert_cmpuint (saved, ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, n_before);
+  g_assert_cmpstr (row_text (editor, "Name"), ==, "Nowhere");
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "1");
+  g_assert_cmpstr (row_text (editor, "Password"), ==, "secret");
+
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  respond ("save");
+  WAIT_UNTIL (saved == 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, n_before + 1);
+  gtk_window_destroy (window);
+}
+
+/* A test without encryption against a server that offers STLS: one line
+ * says how it went, a suggestion leads to STARTTLS, the raw report waits
+ * behind Details.  With STARTTLS, the certificate's dates read as in the
+ * report. */
+static void
+test_editor_summary_and_starttls (Fixture       *fixture,
+                                  gconstpointer  data)
+{
+  g_autofree char *expected = NULL;
+  g_autofree char *port = g_strdup_printf ("%u", fixture->demo->pop3_port);
+  g_autofree char *valid = NULL;
+  GtkWindow *preferences;
+  GtkWindow *dialog;
+  GtkWidget *editor;
+  GtkLabel *label;
+  char *to;
+
+  popcheck_test_demo_add_user (fixture->demo, "careful", "careful-pw", FALSE);
+  editor = new_account_editor (fixture, &preferences, "Careful", "careful", "careful-pw",
+                               3, fixture->demo->pop3_port);
+  gtk_switch_set_active (GTK_SWITCH (find_widget_of_type (row_titled (editor,
+                                                                      "Send the password unencrypted"),
+                                                          GTK_TYPE_SWITCH)), TRUE);
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+
+  g_assert_true (find_visible_label (editor, "Connected without encryption, signed in as careful."));
+  g_assert_true (find_visible_label (editor, "The server offers STARTTLS: choose it, and your "
+                                     "password and mail are encrypted on the way."));
+  /* The raw report only behind Details. */
+  g_assert_null (find_label_prefix (editor, "Connected to "));
+  WAIT_UNTIL (details_opened (editor));
+  label = find_label_prefix (editor, "Connected to ");
+  g_assert_nonnull (label);
+  g_assert_nonnull (strstr (gtk_label_get_text (label), "Capabilities: "));
+  g_assert_nonnull (strstr (gtk_label_get_text (label), "STLS"));
+
+  /* The suggestion's button: STARTTLS, on the port typed. */
+  gtk_widget_activate_action (editor, "editor.use-starttls", NULL);
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (row_titled (editor, "Security"))),
+                    ==, 2);
+  g_assert_cmpstr (row_text (editor, "Port"), ==, port);
+  g_assert_null (find_label_prefix (editor, "The server offers STARTTLS"));
+
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL ((dialog = find_toplevel (POPCHECK_TYPE_CERTIFICATE_DIALOG)) != NULL);
+  label = find_label_prefix (GTK_WIDGET (dialog), "20");
+  g_assert_nonnull (label);
+  valid = g_strdup (gtk_label_get_text (label));
+  to = strstr (valid, " to ");
+  g_assert_nonnull (to);
+  *to = '\0';
+  expected = g_strdup_printf ("Valid from %s until %s", valid, to + strlen (" to "));
+  respond ("trust");
+
+  WAIT_UNTIL (find_label_prefix (editor, "Connected securely with STARTTLS (TLS 1.") != NULL);
+  g_assert_nonnull (strstr (gtk_label_get_text (find_label_prefix (editor, "Connected securely")),
+                            ", signed in as careful."));
+  WAIT_UNTIL (details_opened (editor));
+  label = find_label_prefix (editor, "Connected to ");
+  g_assert_nonnull (label);
+  g_assert_nonnull (strstr (gtk_label_get_text (label), expected));
+  gtk_window_destroy (preferences);
+}
+
 /* The error state's button leads to the fix: a new password, saved, and
- * the account works. */
+ * the account works.  On the way, the preferences list the port and set
+ * apart accounts that are failing, turned off or unencrypted, in words. */
 static void
 test_fix_password (Fixture       *fixture,
                    gconstpointer  data)
 {
   PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
+  g_autofree char *demo_subtitle = NULL;
+  g_autofree char *wrong_subtitle = NULL;
+  g_autofree char *failing = NULL;
   PopcheckAccount *wrong;
+  PopcheckAccount *plain;
   PopcheckMailbox *mailbox;
   GtkWindow *preferences;
   GtkWidget *editor;
@@ -1552,6 +1886,37 @@ test_fix_password (Fixture       *fixture,
   WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR);
   g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==, POPCHECK_PROBLEM_AUTH);
 
+  plain = popcheck_account_list_add (accounts, "Plain", NULL);
+  popcheck_account_set_host (plain, fixture->demo->host);
+  popcheck_account_set_port (plain, fixture->demo->pop3_port);
+  popcheck_account_set_security (plain, POP3_SECURITY_NONE);
+  popcheck_account_set_user (plain, "plain");
+  popcheck_account_set_enabled (plain, FALSE);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (preferences), "Plain"));
+  demo_subtitle = g_strdup_printf ("%s@%s, port %u", fixture->user, fixture->demo->host,
+                                   fixture->demo->pop3s_port);
+  g_assert_cmpstr (row_subtitle (GTK_WIDGET (preferences), "Demo"), ==, demo_subtitle);
+  g_assert_null (adw_action_row_get_icon_name (ADW_ACTION_ROW (row_titled (GTK_WIDGET (preferences),
+                                                                          "Demo"))));
+  wrong_subtitle = g_strdup_printf ("forgetful@%s, port %u", fixture->demo->host,
+                                    fixture->demo->pop3s_port);
+  failing = g_strdup_printf ("%s\nFailing: %s", wrong_subtitle,
+                             popcheck_mailbox_get_error_message (mailbox));
+  g_assert_cmpstr (row_subtitle (GTK_WIDGET (preferences), "Forgetful"), ==, failing);
+  g_assert_cmpstr (adw_action_row_get_icon_name (ADW_ACTION_ROW (row_titled (GTK_WIDGET (preferences),
+                                                                             "Forgetful"))),
+                   ==, "dialog-error-symbolic");
+  g_assert_true (g_str_has_suffix (row_subtitle (GTK_WIDGET (preferences), "Plain"),
+                                   "\nUnencrypted: the password and the mail can be read on the way"
+                                   "\nTurned off: not checked"));
+  g_assert_true (gtk_widget_has_css_class (row_titled (GTK_WIDGET (preferences), "Plain"),
+                                           "dim-label"));
+  g_assert_false (gtk_widget_has_css_class (row_titled (GTK_WIDGET (preferences), "Demo"),
+                                            "dim-label"));
+
   /* What the "Fix Password…" button does. */
   gtk_widget_activate_action (GTK_WIDGET (fixture->window), "app.fix-account", "s",
                               popcheck_account_get_id (wrong));
@@ -1560,6 +1925,18 @@ test_fix_password (Fixture       *fixture,
                                              POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row_titled (editor, "Name"))), ==,
                    "Forgetful");
+  /* The editor says what went wrong, and the password is where the
+   * typing goes. */
+  {
+    g_autofree char *problem = g_strdup_printf ("%s\nType the right password and save; it "
+                                                "replaces the one in your keyring.",
+                                                popcheck_mailbox_get_error_message (mailbox));
+    GtkWidget *password = row_titled (editor, "Password");
+
+    g_assert_true (find_visible_label (editor, problem));
+    WAIT_UNTIL (gtk_root_get_focus (GTK_ROOT (preferences)) != NULL &&
+                gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (preferences)), password));
+  }
 
   /* While here, the account's sound: one row beside Notify About New
    * Mail, greyed out while that is off, saved with the account. */
@@ -1581,6 +1958,9 @@ test_fix_password (Fixture       *fixture,
   WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE &&
               popcheck_mailbox_get_last_check (mailbox) != NULL);
   WAIT_UNTIL (n_listed (fixture) == 2 * N_SAMPLES);
+  /* The row follows the account out of its failure. */
+  WAIT_UNTIL (g_strcmp0 (row_subtitle (GTK_WIDGET (preferences), "Forgetful"),
+                         wrong_subtitle) == 0);
   g_assert_false (popcheck_account_get_sound (wrong));
   g_assert_true (popcheck_account_get_notify (wrong));
   gtk_window_destroy (preferences);
@@ -1650,6 +2030,92 @@ test_certificate_changed (Fixture       *fixture,
   /* The first account's pin is its own. */
   g_assert_cmpstr (popcheck_account_get_pinned_fingerprint (fixture->account), ==,
                    fixture->demo->fingerprint);
+}
+
+/* Every line of a wrapped fingerprint but the last ends with a colon: a
+ * byte is never split over two lines. */
+static void
+assert_breaks_between_bytes (PangoLayout *layout)
+{
+  const char *text = pango_layout_get_text (layout);
+  GSList *lines = pango_layout_get_lines_readonly (layout);
+
+  g_assert_cmpuint (g_slist_length (lines), >, 1);
+  for (GSList *l = lines; l->next != NULL; l = l->next)
+    {
+      PangoLayoutLine *line = l->data;
+
+      g_assert_cmpint (line->length, >, 0);
+      g_assert_cmpint (text[line->start_index + line->length - 1], ==, ':');
+    }
+}
+
+/* A certificate made out to another server: the mismatch in words, and
+ * trusting it destructive and never the default; the fingerprint wraps
+ * between bytes only, and the dates read the same everywhere. */
+static void
+test_certificate_mismatch (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(Pop3TlsInfo) info = g_new0 (Pop3TlsInfo, 1);
+  g_autoptr(GString) fingerprint = g_string_new (NULL);
+  g_autoptr(GDateTime) from_utc = g_date_time_new_utc (2026, 3, 1, 8, 5, 0);
+  g_autoptr(GTimeZone) zone = g_time_zone_new_identifier ("+05:30");
+  g_autoptr(GDateTime) until_elsewhere = g_date_time_new (zone, 2027, 3, 1, 4, 0, 0);
+  g_autoptr(PangoLayout) narrower = NULL;
+  g_autoptr(PopcheckAccountList) accounts = NULL;
+  PopcheckAccount *account;
+  GtkWindow *dialog;
+  GtkLabel *label;
+
+  for (guint i = 0; i < 32; i++)
+    g_string_append_printf (fingerprint, i ? ":%02X" : "%02X", (i * 37 + 11) & 0xff);
+  info->errors = G_TLS_CERTIFICATE_UNKNOWN_CA | G_TLS_CERTIFICATE_BAD_IDENTITY;
+  info->subject = g_strdup ("CN=mail.elsewhere.example");
+  info->issuer = g_strdup ("CN=mail.elsewhere.example");
+  info->fingerprint = g_strdup (fingerprint->str);
+  info->not_before = g_date_time_ref (from_utc);
+  info->not_after = g_date_time_ref (until_elsewhere);
+
+  accounts = popcheck_account_list_new ();
+  account = popcheck_account_list_add (accounts, "Elsewhere", NULL);
+  popcheck_account_set_host (account, "pop.example.com");
+  dialog = popcheck_certificate_dialog_new (NULL, account, info, NULL);
+  gtk_window_present (dialog);
+
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "The Certificate Is for Another Server");
+  g_assert_true (g_str_has_prefix (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)),
+                                   "You asked for pop.example.com, but the certificate it "
+                                   "showed is made out to “CN=mail.elsewhere.example”."));
+  g_assert_cmpint (adw_message_dialog_get_response_appearance (ADW_MESSAGE_DIALOG (dialog),
+                                                               "trust"),
+                   ==, ADW_RESPONSE_DESTRUCTIVE);
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "cancel");
+  g_assert_cmpstr (adw_message_dialog_get_close_response (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "cancel");
+
+  /* One format, in UTC, whatever the certificate's zone. */
+  g_assert_true (find_visible_label (GTK_WIDGET (dialog),
+                                     "2026-03-01 08:05 UTC to 2027-02-28 22:30 UTC"));
+
+  /* The text is the fingerprint itself, so that a copy compares equal;
+   * on screen and at any width, lines end only after a colon. */
+  label = GTK_LABEL (find_widget (GTK_WIDGET (dialog), shows_text, fingerprint->str, TRUE));
+  g_assert_nonnull (label);
+  WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (label)) &&
+              pango_layout_get_line_count (gtk_label_get_layout (label)) > 1);
+  assert_breaks_between_bytes (gtk_label_get_layout (label));
+  narrower = pango_layout_copy (gtk_label_get_layout (label));
+  for (int width = 60; width < 400; width += 17)
+    {
+      pango_layout_set_width (narrower, width * PANGO_SCALE);
+      assert_breaks_between_bytes (narrower);
+    }
+
+  gtk_window_destroy (dialog);
 }
 
 static GtkWidget *
@@ -3391,6 +3857,18 @@ main (int   argc,
   add_test ("/window/fix-password", test_fix_password, run_isolated);
   add_test ("/window/certificate-changed", test_certificate_changed,
             run_isolated);
+  add_test ("/window/editor-summary-and-starttls", test_editor_summary_and_starttls,
+            run_isolated);
+  if (shard_index == 0)
+    {
+      g_test_add_func ("/window/editor-security-port", test_editor_security_port);
+      g_test_add_func ("/window/editor-test-explains", test_editor_test_explains);
+      g_test_add_func ("/window/editor-leave-asks", test_editor_leave_asks);
+      g_test_add_func ("/window/preferences-close-asks", test_preferences_close_asks);
+      g_test_add_func ("/window/editor-save-after-failed-test",
+                       test_editor_save_after_failed_test);
+      g_test_add_func ("/window/certificate-mismatch", test_certificate_mismatch);
+    }
   add_test ("/window/delete-several", test_delete_several, run_isolated);
   add_test ("/window/rows", test_rows, run_isolated);
   add_test ("/window/without-headers", test_without_headers, run_isolated);
