@@ -134,16 +134,17 @@ def role_of(acc):
         return None
 
 
-def walk(acc, prune=()):
+def walk(acc, prune=(), depth=-1):
     """@acc and what is under it, but not under the roles in @prune (the
-    message list is long, and every step is a round trip on the bus)."""
+    message list is long, and every step is a round trip on the bus) nor
+    deeper than @depth levels."""
     if not has_state(acc, Atspi.StateType.VISIBLE):
         return
     yield acc
-    if role_of(acc) in prune:
+    if role_of(acc) in prune or depth == 0:
         return
     for child in children(acc):
-        yield from walk(child, prune)
+        yield from walk(child, prune, depth - 1)
 
 
 def name_of(acc):
@@ -172,16 +173,16 @@ def find_all(root, role, name=None, prune=()):
     return [a for a in walk(root, prune) if matches(a, role, name)]
 
 
-def find(root, role, name=None, prune=()):
-    for a in walk(root, prune):
+def find(root, role, name=None, prune=(), depth=-1):
+    for a in walk(root, prune, depth):
         if matches(a, role, name):
             return a
     return None
 
 
-def wait_find(root, role, name, prune=()):
+def wait_find(root, role, name, prune=(), depth=-1):
     try:
-        return wait_for(lambda: find(root, role, name, prune),
+        return wait_for(lambda: find(root, role, name, prune, depth),
                         'a %s named "%s" shows' % (role.value_nick, name))
     except Timeout as e:
         # What there is instead, as a screen reader would list it.
@@ -461,9 +462,10 @@ def test_delete_undo(ctx):
     wait_for(lambda: row_named(ctx.app, WELCOME) is None,
              'the deleted message leaves the list')
     check(True, 'Delete takes the message off the list')
-    # The toast offers Undo for a few seconds: the search leaves out the
-    # lists to find it in time.
-    undo = wait_find(window, R.PUSH_BUTTON, 'Undo', prune=(R.LIST, R.TEXT))
+    # The toast offers Undo for a few seconds: it sits on top of the
+    # window's content, so the search stays near the top to find it in
+    # time whatever the load.
+    undo = wait_find(window, R.PUSH_BUTTON, 'Undo', depth=4)
     toast = undo.get_parent()
     press(undo)
     check_names(toast, 'in the Undo notice')
@@ -483,11 +485,17 @@ def menu_item(ctx, label):
     return wait_find(button, R.MENU_ITEM, label)
 
 
-def choose(ctx, label):
+def choose(ctx, label, check_menu=False):
     """Chooses @label in the main menu with the keyboard: down to it, then
     Enter, which closes the menu before the window that the item opens
     takes the focus."""
+    seen = len(ctx.focus.events)
     item = menu_item(ctx, label)
+    wait_for(lambda: len(ctx.focus.events) > seen and
+             role_of(ctx.focus.current()) == R.MENU_ITEM,
+             'the menu takes the focus')
+    if check_menu:
+        check_names(menu_button(ctx), 'in the main menu')
     for _ in range(20):
         if matches(ctx.focus.current(), R.MENU_ITEM, label):
             break
@@ -509,15 +517,13 @@ def close_window(ctx, window):
 
 
 def test_shortcuts(ctx):
-    menu_item(ctx, 'Keyboard Shortcuts')
-    check_names(menu_button(ctx), 'in the main menu')
-    press(menu_button(ctx))
-    choose(ctx, 'Keyboard Shortcuts')
+    choose(ctx, 'Keyboard Shortcuts', check_menu=True)
     shortcuts = wait_window(ctx.app, lambda n: n != 'PopCheck')
     check_names(shortcuts, 'in the shortcuts window')
     check(name_of(shortcuts) == 'Keyboard Shortcuts',
           'the shortcuts window says what it is', describe(shortcuts))
-    close_window(ctx, shortcuts)
+    # Left open: the last test.  (Hiding it has once made GTK 4.8's AT-SPI
+    # code log a critical warning, fatal here, in PopCheck.)
 
 
 def test_add_account(ctx):
@@ -619,8 +625,8 @@ def main():
         check(True, "PopCheck's window appears in the accessibility tree")
 
         for test in (test_welcome, test_rows, test_preview, test_delete_undo,
-                     test_shortcuts, test_add_account, test_new_mail,
-                     test_mark_all_seen, test_keyboard):
+                     test_add_account, test_new_mail, test_mark_all_seen,
+                     test_keyboard, test_shortcuts):
             try:
                 test(ctx)
             except Exception as e:  # noqa: B902 - one test's trouble fails it alone
