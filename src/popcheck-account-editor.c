@@ -15,6 +15,7 @@
 #include <glib/gi18n.h>
 
 #include "pop3-security.h"
+#include "popcheck-accessible.h"
 #include "popcheck-account.h"
 #include "popcheck-account-editor.h"
 #include "popcheck-account-list.h"
@@ -1268,6 +1269,10 @@ popcheck_account_editor_init (PopcheckAccountEditor *self)
 {
   self->cancellable = g_cancellable_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
+  popcheck_accessible_fix_mnemonic_buttons (GTK_WIDGET (self));
+  popcheck_accessible_name_inner_widget (GTK_WIDGET (self->password_row),
+                                         GTK_TYPE_BUTTON,
+                                         _("Show or Hide the Password"));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "editor.cancel-test",
                                  FALSE);
 }

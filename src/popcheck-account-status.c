@@ -14,6 +14,7 @@
 
 #include <glib/gi18n.h>
 
+#include "popcheck-accessible.h"
 #include "popcheck-account-status.h"
 #include "popcheck-mailbox.h"
 
@@ -334,6 +335,7 @@ static void
 popcheck_account_status_init (PopcheckAccountStatus *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  popcheck_accessible_fix_mnemonic_buttons (GTK_WIDGET (self));
 }
 
 GtkWidget *

@@ -9,6 +9,7 @@
 
 #include <glib/gi18n.h>
 
+#include "popcheck-accessible.h"
 #include "popcheck-account.h"
 #include "popcheck-certificate-dialog.h"
 #include "popcheck-connection-test.h"
@@ -137,6 +138,7 @@ static void
 popcheck_certificate_dialog_init (PopcheckCertificateDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  popcheck_accessible_fix_mnemonic_buttons (GTK_WIDGET (self));
 }
 
 /* A fingerprint is compared byte by byte with what a provider publishes:

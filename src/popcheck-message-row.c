@@ -136,6 +136,52 @@ set_sender (PopcheckMessageRow *self)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->from_label), tooltip);
 }
 
+/* A screen reader says a row by its name alone: the labels inside are not
+ * read out for a list item.  So the name says all the row shows, in words:
+ * whether it is new, the sender, the subject and the whole date. */
+static void
+update_accessible_name (PopcheckMessageRow *self)
+{
+  GDateTime *date = popcheck_message_get_date (self->message);
+  g_autofree char *full_date = NULL;
+  g_autofree char *name = NULL;
+
+  full_date = date != NULL ? popcheck_format_date_full (date) : g_strdup (_("no date"));
+  if (popcheck_message_get_is_new (self->message))
+    /* Translators: a message in the list as a screen reader says it:
+     * the sender, the subject, the date */
+    name = g_strdup_printf (_("New: %s, %s, %s"),
+                            gtk_label_get_text (self->from_label),
+                            gtk_label_get_text (self->subject_label),
+                            full_date);
+  else
+    /* Translators: a message in the list as a screen reader says it:
+     * the sender, the subject, the date */
+    name = g_strdup_printf (_("%s, %s, %s"),
+                            gtk_label_get_text (self->from_label),
+                            gtk_label_get_text (self->subject_label),
+                            full_date);
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, name,
+                                  -1);
+}
+
+/* The list view's item around the row is what a screen reader lands on:
+ * GTK 4.8 gives it no name of its own, so it takes the row's. */
+static void
+parent_changed_cb (PopcheckMessageRow *self,
+                   GParamSpec         *pspec,
+                   gpointer            user_data)
+{
+  GtkWidget *parent = gtk_widget_get_parent (GTK_WIDGET (self));
+
+  if (parent != NULL)
+    gtk_accessible_update_relation (GTK_ACCESSIBLE (parent),
+                                    GTK_ACCESSIBLE_RELATION_LABELLED_BY, self, NULL,
+                                    -1);
+}
+
 static void
 update_message (PopcheckMessageRow *self)
 {
@@ -153,6 +199,8 @@ update_message (PopcheckMessageRow *self)
       gtk_label_set_text (self->date_label, "");
       gtk_label_set_text (self->size_label, "");
       gtk_widget_set_visible (GTK_WIDGET (self->new_mark), FALSE);
+      gtk_accessible_reset_property (GTK_ACCESSIBLE (self),
+                                     GTK_ACCESSIBLE_PROPERTY_LABEL);
       return;
     }
 
@@ -186,6 +234,8 @@ update_message (PopcheckMessageRow *self)
     gtk_widget_add_css_class (GTK_WIDGET (self->from_label), "heading");
   else
     gtk_widget_remove_css_class (GTK_WIDGET (self->from_label), "heading");
+
+  update_accessible_name (self);
 }
 
 char *
@@ -315,6 +365,8 @@ static void
 popcheck_message_row_init (PopcheckMessageRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  g_signal_connect (self, "notify::parent", G_CALLBACK (parent_changed_cb), NULL);
 }
 
 GtkWidget *

@@ -9,6 +9,7 @@
 
 #include <glib/gi18n.h>
 
+#include "popcheck-accessible.h"
 #include "popcheck-account.h"
 #include "popcheck-account-editor.h"
 #include "popcheck-account-list.h"
@@ -455,6 +456,9 @@ popcheck_preferences_window_init (PopcheckPreferencesWindow *self)
   GtkWidget *placeholder;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  popcheck_accessible_fix_mnemonic_buttons (GTK_WIDGET (self));
+  popcheck_accessible_name_inner_widget (GTK_WIDGET (self), GTK_TYPE_SEARCH_ENTRY,
+                                         _("Search Preferences"));
 
   self->cancellable = g_cancellable_new ();
   self->settings = g_settings_new (APPLICATION_ID);

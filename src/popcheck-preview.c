@@ -15,6 +15,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "popcheck-accessible.h"
 #include "popcheck-account.h"
 #include "popcheck-checker.h"
 #include "popcheck-message.h"
@@ -598,6 +599,7 @@ static void
 popcheck_preview_init (PopcheckPreview *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  popcheck_accessible_fix_mnemonic_buttons (GTK_WIDGET (self));
   set_busy (self, FALSE);
 }
 

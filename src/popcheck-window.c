@@ -23,6 +23,7 @@
 
 #include <glib/gi18n.h>
 
+#include "popcheck-accessible.h"
 #include "popcheck-account-status.h"
 #include "popcheck-checker.h"
 #include "popcheck-mailbox.h"
@@ -1380,14 +1381,25 @@ static void
 set_up_shortcuts_window (PopcheckWindow *self)
 {
   g_autoptr(GtkBuilder) builder = NULL;
+  GtkWidget *shortcuts;
+  GtkWidget *titlebar;
 
   if (gtk_window_get_application (GTK_WINDOW (self)) == NULL)
     return;
 
   builder = gtk_builder_new_from_resource ("/org/example/PopCheck/popcheck-shortcuts-window.ui");
-  gtk_application_window_set_help_overlay (
-    GTK_APPLICATION_WINDOW (self),
-    GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "shortcuts_window")));
+  shortcuts = GTK_WIDGET (gtk_builder_get_object (builder, "shortcuts_window"));
+  /* Its header bar's first toggle is the search button, then comes the
+   * menu of sections. */
+  titlebar = gtk_window_get_titlebar (GTK_WINDOW (shortcuts));
+  popcheck_accessible_name_inner_widget (titlebar, GTK_TYPE_TOGGLE_BUTTON,
+                                         _("Search Shortcuts"));
+  popcheck_accessible_name_inner_widget (titlebar, GTK_TYPE_MENU_BUTTON,
+                                         _("Sections"));
+  popcheck_accessible_name_inner_widget (shortcuts, GTK_TYPE_SEARCH_ENTRY,
+                                         _("Search Shortcuts"));
+  gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (self),
+                                           GTK_SHORTCUTS_WINDOW (shortcuts));
 }
 
 static void
@@ -1671,6 +1683,10 @@ popcheck_window_init (PopcheckWindow *self)
   g_autoptr(GSettings) settings = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  popcheck_accessible_fix_mnemonic_buttons (GTK_WIDGET (self));
+  popcheck_accessible_name_inner_widget (GTK_WIDGET (self->account_dropdown),
+                                         GTK_TYPE_TOGGLE_BUTTON,
+                                         _("Choose the account to show"));
 
   self->undo_timeout = DEFAULT_UNDO_TIMEOUT;
   self->list_pinned_top = TRUE;
