@@ -756,6 +756,7 @@ save_action (GtkWidget  *widget,
                                     NULL);
   g_signal_connect_object (dialog, "response", G_CALLBACK (save_anyway_cb),
                            self, G_CONNECT_SWAPPED);
+  popcheck_accessible_fix_mnemonic_buttons (GTK_WIDGET (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -1039,6 +1040,7 @@ popcheck_account_editor_ask_before_leaving (PopcheckAccountEditor *self,
                                               ADW_RESPONSE_DESTRUCTIVE);
   g_signal_connect_object (dialog, "response", G_CALLBACK (discard_cb),
                            self, G_CONNECT_SWAPPED);
+  popcheck_accessible_fix_mnemonic_buttons (GTK_WIDGET (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
 
   return TRUE;

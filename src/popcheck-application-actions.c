@@ -16,6 +16,7 @@
 
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
+#include "popcheck-accessible.h"
 #include "popcheck-application-private.h"
 #include "popcheck-certificate-dialog.h"
 #include "popcheck-checker.h"
@@ -307,6 +308,7 @@ review_tested_cb (GObject      *object,
                                                    text);
 
       adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (message), "close", _("_Close"));
+      popcheck_accessible_fix_mnemonic_buttons (GTK_WIDGET (message));
       gtk_window_present (GTK_WINDOW (message));
     }
   else

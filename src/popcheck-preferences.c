@@ -361,6 +361,7 @@ remove_account_action (GtkWidget  *widget,
   data->display_name = g_strdup (popcheck_account_get_display_name (account));
   g_signal_connect (dialog, "response", G_CALLBACK (remove_response_cb), data);
 
+  popcheck_accessible_fix_mnemonic_buttons (GTK_WIDGET (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
