@@ -140,9 +140,10 @@ popcheck_wrap_box_measure (GtkWidget      *widget,
       return;
     }
 
-  /* Without a width, the row at its natural width. */
+  /* Without a width, the height the narrowest width needs. */
   if (for_size < 0)
-    for_size = full_row;
+    gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1,
+                        &for_size, NULL, NULL, NULL);
   in_row = for_size >= full_row;
   if (in_row)
     {
