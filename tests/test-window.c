@@ -3023,6 +3023,7 @@ assert_preview_fits (Fixture *fixture)
   for (guint i = 0; i < buttons->len; i++)
     {
       GtkWidget *button = buttons->pdata[i];
+      graphene_rect_t bounds;
       int natural_height;
 
       if (!gtk_widget_get_mapped (button))
@@ -3033,6 +3034,15 @@ assert_preview_fits (Fixture *fixture)
         g_error ("“%s” is %d pixels tall, not about %d",
                  gtk_button_get_label (GTK_BUTTON (button)),
                  gtk_widget_get_height (button), natural_height);
+      /* Whole on screen, not cut off by the bar it is in. */
+      g_assert_true (gtk_widget_compute_bounds (button, preview, &bounds));
+      if (bounds.origin.x < 0 || bounds.origin.y < 0 ||
+          bounds.origin.x + bounds.size.width > gtk_widget_get_width (preview) ||
+          bounds.origin.y + bounds.size.height > gtk_widget_get_height (preview) ||
+          !gtk_widget_compute_bounds (button, gtk_widget_get_parent (button), &bounds) ||
+          bounds.origin.y + bounds.size.height > gtk_widget_get_height (gtk_widget_get_parent (button)))
+        g_error ("“%s” does not fit in the preview",
+                 gtk_button_get_label (GTK_BUTTON (button)));
     }
 }
 
