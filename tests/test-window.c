@@ -3328,9 +3328,9 @@ take_screenshots (const char *dir)
 
   fixture_setup (&fixture, NULL);
   window = fixture.window;
-  /* A phone's width: the list alone, then the preview over it.  (First:
-   * once it has shown a message, the preview asks for a few pixels more
-   * than 360.) */
+  /* A phone's width: the list alone, then the preview over it.  (First,
+   * and through a width that folds the window: folded, its header bar
+   * sheds buttons and asks for less.) */
   resize (&fixture, 500);
   {
     gint64 deadline = popcheck_test_deadline (TIMEOUT_SECONDS * 1000);
