@@ -21,6 +21,7 @@
 #include "popcheck-message.h"
 #include "popcheck-message-row.h"
 #include "popcheck-preview.h"
+#include "popcheck-wrap-box.h"
 
 /* "Load More" asks TOP for this many times the lines shown so far, and at
  * least this many lines. */
@@ -573,6 +574,8 @@ popcheck_preview_class_init (PopcheckPreviewClass *klass)
                                    load_more_action);
   gtk_widget_class_install_action (widget_class, "preview.show-whole", NULL,
                                    show_whole_action);
+
+  g_type_ensure (POPCHECK_TYPE_WRAP_BOX);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "preview");

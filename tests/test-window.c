@@ -781,7 +781,8 @@ check_quarterly_report (Fixture *fixture)
 /* A message whose second attachment comes after more lines than the
  * preview fetches first. */
 static void
-deliver_two_files (Fixture *fixture)
+deliver_two_files (Fixture    *fixture,
+                   const char *subject)
 {
   g_autoptr(GString) text = g_string_new (NULL);
   g_autofree guchar *zip = g_malloc (3420);
@@ -794,7 +795,7 @@ deliver_two_files (Fixture *fixture)
   g_string_append_printf (text,
                           "From: Ann <ann@example.org>\n"
                           "To: %s@localhost\n"
-                          "Subject: Two files\n"
+                          "Subject: %s\n"
                           "Date: Tue, 03 Jan 2023 12:00:00 +0000\n"
                           "Message-ID: <cut@example.org>\n"
                           "MIME-Version: 1.0\n"
@@ -809,7 +810,7 @@ deliver_two_files (Fixture *fixture)
                           "Content-Disposition: attachment; filename=archive.zip\n"
                           "Content-Transfer-Encoding: base64\n"
                           "\n",
-                          fixture->user);
+                          fixture->user, subject);
   /* 60 lines of base64: more than the 20 lines a preview fetches first,
    * fewer than Load More's 100. */
   for (const char *p = encoded; *p != '\0'; p += MIN (strlen (p), 76))
@@ -872,7 +873,7 @@ test_preview_parts (Fixture       *fixture,
                     gconstpointer  data)
 {
   deliver_quarterly_report (fixture);
-  deliver_two_files (fixture);
+  deliver_two_files (fixture, "Two files");
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
   WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 2);
 
@@ -3418,6 +3419,152 @@ test_adaptive (Fixture       *fixture,
   assert_header_whole (fixture);
 }
 
+/* Waits for a frame to be drawn. */
+static void
+after_paint_cb (GdkFrameClock *clock,
+                gboolean      *painted)
+{
+  *painted = TRUE;
+}
+
+static void
+wait_for_frame (Fixture *fixture)
+{
+  GtkWidget *widget = GTK_WIDGET (fixture->window);
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  gboolean painted = FALSE;
+  gulong handler;
+
+  handler = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), &painted);
+  gtk_widget_queue_draw (widget);
+  WAIT_UNTIL (painted);
+  g_signal_handler_disconnect (clock, handler);
+}
+
+/* Everything GTK was asked to do is done: the window laid out, the X
+ * server's answer to any resize that asked for handled, and laid out
+ * again. */
+static void
+settle (Fixture *fixture)
+{
+  wait_for_frame (fixture);
+  gdk_display_sync (gtk_widget_get_display (GTK_WIDGET (fixture->window)));
+  for (guint i = 0; i < 100 && g_main_context_pending (NULL); i++)
+    g_main_context_iteration (NULL, FALSE);
+  wait_for_frame (fixture);
+}
+
+/* Asked for 360 pixels as by hand, through a width that folds the window
+ * first: its header bar sheds buttons once folded. */
+static void
+narrow_to_360 (Fixture *fixture)
+{
+  GtkWidget *check;
+
+  resize (fixture, 500);
+  WAIT_UNTIL (popcheck_window_get_folded (fixture->window));
+  check = find_widget (GTK_WIDGET (fixture->window), is_named_button, "Check now", FALSE);
+  g_assert_nonnull (check);
+  WAIT_UNTIL (!gtk_widget_get_visible (check));
+  gtk_window_set_default_size (GTK_WINDOW (fixture->window), 360, 640);
+  settle (fixture);
+}
+
+/* A preview at 360 pixels: everything fits the window, the words wrap
+ * rather than widen it, none is squeezed into a narrow column, and the
+ * buttons keep their height. */
+static void
+assert_preview_fits (Fixture *fixture)
+{
+  GtkWidget *preview = GTK_WIDGET (popcheck_window_get_preview (fixture->window));
+  GtkWidget *child = gtk_window_get_child (GTK_WINDOW (fixture->window));
+  g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+  int min_width;
+
+  gtk_widget_measure (child, GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL, NULL, NULL);
+  g_assert_cmpint (min_width, <=, 360);
+  g_assert_cmpint (window_width (fixture), ==, 360);
+
+  collect_descendants (preview, GTK_TYPE_LABEL, labels);
+  for (guint i = 0; i < labels->len; i++)
+    {
+      GtkWidget *label = labels->pdata[i];
+
+      if (!gtk_widget_get_mapped (label) || !gtk_label_get_wrap (GTK_LABEL (label)))
+        continue;
+      if (gtk_widget_get_width (label) < 200)
+        g_error ("“%s” is squeezed into %d pixels",
+                 gtk_label_get_text (GTK_LABEL (label)), gtk_widget_get_width (label));
+    }
+
+  collect_descendants (preview, GTK_TYPE_BUTTON, buttons);
+  g_assert_cmpuint (buttons->len, >=, 2);
+  for (guint i = 0; i < buttons->len; i++)
+    {
+      GtkWidget *button = buttons->pdata[i];
+      graphene_rect_t bounds;
+      int natural_height;
+
+      if (!gtk_widget_get_mapped (button))
+        continue;
+      gtk_widget_measure (button, GTK_ORIENTATION_VERTICAL, -1,
+                          NULL, &natural_height, NULL, NULL);
+      if (gtk_widget_get_height (button) > 2 * natural_height)
+        g_error ("“%s” is %d pixels tall, not about %d",
+                 gtk_button_get_label (GTK_BUTTON (button)),
+                 gtk_widget_get_height (button), natural_height);
+      /* Whole on screen, not cut off by the bar it is in. */
+      g_assert_true (gtk_widget_compute_bounds (button, preview, &bounds));
+      if (bounds.origin.x < 0 || bounds.origin.y < 0 ||
+          bounds.origin.x + bounds.size.width > gtk_widget_get_width (preview) ||
+          bounds.origin.y + bounds.size.height > gtk_widget_get_height (preview) ||
+          !gtk_widget_compute_bounds (button, gtk_widget_get_parent (button), &bounds) ||
+          bounds.origin.y + bounds.size.height > gtk_widget_get_height (gtk_widget_get_parent (button)))
+        g_error ("“%s” does not fit in the preview",
+                 gtk_button_get_label (GTK_BUTTON (button)));
+    }
+}
+
+/* The preview folded at 360 pixels, with a long subject, attachments, the
+ * hint that more may follow and the status under the text: the window
+ * stays 360 pixels wide, whether it was narrowed before or after the
+ * preview showed a message. */
+static void
+test_narrow_preview (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  GtkWidget *preview = GTK_WIDGET (popcheck_window_get_preview (fixture->window));
+  const char *subject = "Minutes of the Donaudampfschifffahrtsgesellschaft "
+                        "meeting about the quarterly figures and the new office";
+  const char *status = "The first 20 lines, without marking the message read";
+
+  /* Narrowed first, then the message opened. */
+  narrow_to_360 (fixture);
+  g_assert_cmpint (window_width (fixture), ==, 360);
+  deliver_two_files (fixture, subject);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 1 && mailbox_idle (fixture));
+  click_widget (row_of_subject (fixture, subject), 1);
+  WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "preview") == 0);
+  WAIT_UNTIL (gtk_widget_get_mapped (preview) &&
+              find_visible_label (preview, subject) &&
+              find_visible_label (preview, status) &&
+              find_label_prefix (preview, "More attachments may follow") != NULL);
+  settle (fixture);
+  assert_preview_fits (fixture);
+
+  /* Wide again, then narrowed with the message shown. */
+  resize (fixture, 1000);
+  WAIT_UNTIL (!popcheck_window_get_folded (fixture->window));
+  narrow_to_360 (fixture);
+  popcheck_window_show_preview (fixture->window);
+  WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "preview") == 0 &&
+              gtk_widget_get_mapped (preview));
+  settle (fixture);
+  assert_preview_fits (fixture);
+}
+
 /* A second account with the sample mail, checked and listed. */
 static PopcheckAccount *
 add_second_account (Fixture    *fixture,
@@ -3661,9 +3808,9 @@ take_screenshots (const char *dir)
 
   fixture_setup (&fixture, NULL);
   window = fixture.window;
-  /* A phone's width: the list alone, then the preview over it.  (First:
-   * once it has shown a message, the preview asks for a few pixels more
-   * than 360.) */
+  /* A phone's width: the list alone, then the preview over it.  (First,
+   * and through a width that folds the window: folded, its header bar
+   * sheds buttons and asks for less.) */
   resize (&fixture, 500);
   {
     gint64 deadline = popcheck_test_deadline (TIMEOUT_SECONDS * 1000);
@@ -3890,6 +4037,7 @@ main (int   argc,
   add_test ("/window/sender-name", test_sender_name, run_isolated);
   add_test ("/window/search", test_search, run_isolated);
   add_test ("/window/try-demo", test_try_demo, run_isolated_bare);
+  add_test ("/window/narrow-preview", test_narrow_preview, run_isolated);
 
   return g_test_run ();
 }
