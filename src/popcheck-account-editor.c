@@ -6,6 +6,11 @@
  * or the keyring while a field is invalid, and a refused Save keeps every
  * field as it was.  The password is never read back from the keyring: an
  * empty password field on an existing account keeps the stored one.
+ *
+ * A Microsoft or Google account has no password here: Sign In runs the
+ * provider's sign-in in the browser, and Save keeps its refresh token in
+ * the keyring.  Leaving the editor during the sign-in cancels it, which
+ * closes the loopback listener waiting for the browser.
  */
 
 #define G_LOG_DOMAIN "popcheck-account-editor"
@@ -21,6 +26,8 @@
 #include "popcheck-account-list.h"
 #include "popcheck-certificate-dialog.h"
 #include "popcheck-connection-test.h"
+#include "popcheck-oauth-account.h"
+#include "popcheck-oauth.h"
 #include "popcheck-secret.h"
 
 /* The rows of the security combo. */
@@ -65,8 +72,32 @@ struct _PopcheckAccountEditor
   gboolean                left;
   /* The window whose closing waits for the answer, if any. */
   GtkWindow              *closing_window;
+  /* The provider of the kind chosen, NULL for a password. */
+  char                   *kind;
+  /* The browser sign-in of a Microsoft or Google account: the client
+   * while it runs, then the tokens it got for signed_in_user. */
+  PopcheckOAuthClient    *signin_client;
+  GCancellable           *signin_cancellable;
+  char                   *signing_in_user;
+  PopcheckOAuthToken     *token;
+  char                   *signed_in_user;
+  PopcheckOAuthUriLauncher uri_launcher;
+  gpointer                uri_launcher_data;
 
   AdwWindowTitle         *window_title;
+  AdwPreferencesGroup    *kind_group;
+  AdwActionRow           *microsoft_row;
+  GtkCheckButton         *microsoft_check;
+  AdwActionRow           *google_row;
+  GtkCheckButton         *google_check;
+  AdwActionRow           *password_kind_row;
+  GtkCheckButton         *password_check;
+  AdwPreferencesGroup    *signin_group;
+  GtkSpinner             *signin_spinner;
+  GtkButton              *signin_button;
+  GtkButton              *cancel_signin_button;
+  GtkLabel               *signin_result_label;
+  AdwPreferencesGroup    *test_group;
   GtkSpinner             *save_spinner;
   AdwEntryRow            *name_row;
   AdwEntryRow            *user_row;
@@ -115,6 +146,7 @@ static guint signals[N_SIGNALS];
 
 static void start_session (PopcheckAccountEditor *self,
                            Purpose                purpose);
+static gboolean cancel_sign_in (PopcheckAccountEditor *self);
 
 /* Reading and checking the fields */
 
@@ -149,6 +181,22 @@ show_message (AdwPreferencesRow *message_row,
     gtk_widget_remove_css_class (field, "error");
 }
 
+/* Said next to Sign In: where the person looks after pressing it. */
+static void
+show_signin_result (PopcheckAccountEditor *self,
+                    const char            *text,
+                    gboolean               failed)
+{
+  gtk_label_set_text (self->signin_result_label, text ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->signin_result_label),
+                          text != NULL);
+  if (failed)
+    gtk_widget_add_css_class (GTK_WIDGET (self->signin_result_label), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->signin_result_label),
+                                 "error");
+}
+
 static guint
 security_index (PopcheckAccountEditor *self)
 {
@@ -171,6 +219,18 @@ chosen_security (PopcheckAccountEditor *self)
     }
 }
 
+/* "microsoft" or "google" (the presets' ids), or NULL for an account
+ * with a password. */
+static const char *
+chosen_provider (PopcheckAccountEditor *self)
+{
+  if (gtk_check_button_get_active (self->microsoft_check))
+    return "microsoft";
+  if (gtk_check_button_get_active (self->google_check))
+    return "google";
+  return NULL;
+}
+
 static Pop3AuthMethod
 chosen_auth (PopcheckAccountEditor *self)
 {
@@ -179,6 +239,13 @@ chosen_auth (PopcheckAccountEditor *self)
     POP3_AUTH_PLAIN, POP3_AUTH_LOGIN, POP3_AUTH_CRAM_MD5,
   };
   guint selected = adw_combo_row_get_selected (self->auth_row);
+
+  /* As the command line adds them: XOAUTH2, which both providers take,
+   * unless the account was set to OAUTHBEARER there. */
+  if (chosen_provider (self) != NULL)
+    return self->account != NULL &&
+           popcheck_account_get_auth_method (self->account) == POP3_AUTH_OAUTHBEARER
+             ? POP3_AUTH_OAUTHBEARER : POP3_AUTH_XOAUTH2;
 
   return selected < G_N_ELEMENTS (methods) ? methods[selected]
                                            : POP3_AUTH_AUTO;
@@ -290,6 +357,24 @@ validate (PopcheckAccountEditor *self,
                 NULL, problem);
   valid &= problem == NULL;
 
+  /* A Microsoft or Google account has no password; its sign-in is what
+   * must be there, for the address and server it is stored under. */
+  if (chosen_provider (self) != NULL)
+    {
+      g_autofree char *stored = self->account != NULL
+        ? popcheck_account_dup_oauth2_provider (self->account) : NULL;
+
+      if (need_password && self->token == NULL &&
+          (g_strcmp0 (stored, chosen_provider (self)) != 0 ||
+           identity_changed (self)))
+        {
+          show_signin_result (self, _("Sign in first: the account is saved "
+                                      "once you are signed in."), TRUE);
+          valid = FALSE;
+        }
+      return valid;
+    }
+
   if (need_password && *password == '\0' &&
       (self->account == NULL || identity_changed (self)))
     {
@@ -325,6 +410,20 @@ field_changed_cb (PopcheckAccountEditor *self)
 {
   /* A failed test says nothing about settings that changed since. */
   g_clear_pointer (&self->failed_test, g_free);
+
+  /* The sign-in is for the address it was made with: another address
+   * needs its own. */
+  if (self->token != NULL)
+    {
+      g_autofree char *user = entry_text (self->user_row);
+
+      if (g_strcmp0 (user, self->signed_in_user) != 0)
+        {
+          g_clear_pointer (&self->token, popcheck_oauth_token_free);
+          g_clear_pointer (&self->signed_in_user, g_free);
+          show_signin_result (self, NULL, FALSE);
+        }
+    }
 
   /* Once Save or Test showed what is wrong, the messages follow the
    * typing; before that, nobody is scolded for a field not filled yet. */
@@ -498,7 +597,9 @@ show_report (PopcheckAccountEditor  *self,
 static char *
 form_state (PopcheckAccountEditor *self)
 {
-  return g_strdup_printf ("%s\n%s\n%s\n%s\n%u\n%s\n%u\n%d\n%d\n%d\n%d\n%d",
+  return g_strdup_printf ("%s\n%d\n%s\n%s\n%s\n%s\n%u\n%s\n%u\n%d\n%d\n%d\n%d\n%d",
+                          chosen_provider (self) ? chosen_provider (self) : "",
+                          self->token != NULL,
                           gtk_editable_get_text (GTK_EDITABLE (self->name_row)),
                           gtk_editable_get_text (GTK_EDITABLE (self->user_row)),
                           gtk_editable_get_text (GTK_EDITABLE (self->password_row)),
@@ -544,6 +645,7 @@ close_editor (PopcheckAccountEditor *self)
 
   self->left = TRUE;
   g_cancellable_cancel (self->cancellable);
+  cancel_sign_in (self);
   if (ADW_IS_PREFERENCES_WINDOW (root))
     adw_preferences_window_close_subpage (ADW_PREFERENCES_WINDOW (root));
   g_signal_emit (self, signals[CLOSED], 0);
@@ -593,6 +695,14 @@ clear_old_password (PopcheckAccountEditor *self)
 }
 
 static void
+saved (PopcheckAccountEditor *self)
+{
+  g_signal_emit (self, signals[SAVED], 0, self->account);
+  add_toast (self, _("Account saved"));
+  close_editor (self);
+}
+
+static void
 store_password_cb (GObject      *object,
                    GAsyncResult *result,
                    gpointer      user_data)
@@ -623,9 +733,37 @@ store_password_cb (GObject      *object,
 
   gtk_editable_set_text (GTK_EDITABLE (self->password_row), "");
   clear_old_password (self);
-  g_signal_emit (self, signals[SAVED], 0, self->account);
-  add_toast (self, _("Account saved"));
-  close_editor (self);
+  saved (self);
+}
+
+static void
+sign_in_stored_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(PopcheckAccountEditor) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  set_busy (self, PURPOSE_SAVE, FALSE);
+
+  if (popcheck_oauth_account_store_sign_in_finish (POPCHECK_ACCOUNT (object),
+                                                   result, &error))
+    {
+      g_clear_pointer (&self->token, popcheck_oauth_token_free);
+      clear_old_password (self);
+      saved (self);
+      return;
+    }
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  /* The sign-in stays in memory, so that Save can be tried again. */
+  text = g_strdup_printf (_("The settings are saved, but the sign-in could "
+                            "not be stored in your keyring: %s"),
+                          error->message);
+  show_signin_result (self, text, TRUE);
 }
 
 static void
@@ -677,12 +815,26 @@ apply (PopcheckAccountEditor *self,
   popcheck_account_set_pinned_fingerprint (self->account,
                                            self->pinned_fingerprint);
 
-  if (*password == '\0')
+  if (chosen_provider (self) != NULL && self->token != NULL)
+    {
+      popcheck_oauth_account_store_sign_in_async (self->account,
+                                                  chosen_provider (self),
+                                                  popcheck_account_get_host (self->account),
+                                                  popcheck_account_get_port (self->account),
+                                                  popcheck_account_get_user (self->account),
+                                                  self->token->refresh_token,
+                                                  self->cancellable,
+                                                  sign_in_stored_cb,
+                                                  g_object_ref (self));
+      return;
+    }
+
+  /* No password with a Microsoft or Google account: its sign-in is
+   * stored already. */
+  if (*password == '\0' || chosen_provider (self) != NULL)
     {
       set_busy (self, PURPOSE_SAVE, FALSE);
-      g_signal_emit (self, signals[SAVED], 0, self->account);
-      add_toast (self, _("Account saved"));
-      close_editor (self);
+      saved (self);
       return;
     }
 
@@ -733,7 +885,7 @@ save_action (GtkWidget  *widget,
   PopcheckAccountEditor *self = POPCHECK_ACCOUNT_EDITOR (widget);
   GtkWidget *dialog;
 
-  if (self->busy || !validate (self, TRUE))
+  if (self->busy || self->signin_client != NULL || !validate (self, TRUE))
     return;
 
   if (self->failed_test == NULL)
@@ -973,6 +1125,215 @@ cancel_test_action (GtkWidget  *widget,
     }
 }
 
+/* The kind of account and the browser sign-in */
+
+static void
+set_signing_in (PopcheckAccountEditor *self,
+                gboolean               signing_in)
+{
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "editor.sign-in",
+                                 !signing_in);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "editor.cancel-sign-in",
+                                 signing_in);
+  gtk_widget_set_visible (GTK_WIDGET (self->signin_spinner), signing_in);
+  gtk_spinner_set_spinning (self->signin_spinner, signing_in);
+  gtk_widget_set_visible (GTK_WIDGET (self->signin_button), !signing_in);
+  gtk_widget_set_visible (GTK_WIDGET (self->cancel_signin_button), signing_in);
+}
+
+/* Stops a sign-in that runs: its listener closes, and the browser's
+ * answer, if it still comes, finds nobody. */
+static gboolean
+cancel_sign_in (PopcheckAccountEditor *self)
+{
+  if (self->signin_client == NULL)
+    return FALSE;
+
+  g_cancellable_cancel (self->signin_cancellable);
+  g_clear_object (&self->signin_cancellable);
+  g_clear_object (&self->signin_client);
+  g_clear_pointer (&self->signing_in_user, g_free);
+  set_signing_in (self, FALSE);
+
+  return TRUE;
+}
+
+static void
+sign_in_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  PopcheckOAuthClient *client = POPCHECK_OAUTH_CLIENT (object);
+  g_autoptr(PopcheckAccountEditor) self = user_data;
+  g_autoptr(PopcheckOAuthToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  token = popcheck_oauth_client_sign_in_finish (client, result, &error);
+  /* Cancelled, or another sign-in started since. */
+  if (client != self->signin_client)
+    return;
+
+  g_clear_object (&self->signin_client);
+  g_clear_object (&self->signin_cancellable);
+  set_signing_in (self, FALSE);
+
+  if (token == NULL)
+    {
+      g_clear_pointer (&self->signing_in_user, g_free);
+      show_signin_result (self, error->message, TRUE);
+      return;
+    }
+
+  /* Without a refresh token, the account would stop working within the
+   * hour. */
+  if (token->refresh_token == NULL)
+    {
+      g_clear_pointer (&self->signing_in_user, g_free);
+      text = g_strdup_printf (_("%s gave no refresh token, so PopCheck could "
+                                "not stay signed in. Try again later."),
+                              popcheck_oauth_provider_get_display_name (popcheck_oauth_client_get_provider (client)));
+      show_signin_result (self, text, TRUE);
+      return;
+    }
+
+  g_clear_pointer (&self->token, popcheck_oauth_token_free);
+  self->token = g_steal_pointer (&token);
+  g_free (self->signed_in_user);
+  self->signed_in_user = g_steal_pointer (&self->signing_in_user);
+  /* Translators: %s is the mail address signed in with. */
+  text = g_strdup_printf (_("Signed in as %s"), self->signed_in_user);
+  show_signin_result (self, text, FALSE);
+}
+
+static void
+sign_in_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  PopcheckAccountEditor *self = POPCHECK_ACCOUNT_EDITOR (widget);
+  g_autoptr(PopcheckOAuthProvider) provider = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *user = entry_text (self->user_row);
+
+  if (self->signin_client != NULL || chosen_provider (self) == NULL)
+    return;
+
+  /* XOAUTH2 names the mailbox: the address is needed before the browser
+   * opens, and the provider's page suggests it. */
+  if (*user == '\0' || has_space (user))
+    {
+      validate (self, FALSE);
+      show_signin_result (self, _("Enter your email address above first: it "
+                                  "is the mailbox PopCheck signs in to."),
+                          TRUE);
+      return;
+    }
+
+  provider = popcheck_oauth_provider_new_preset (chosen_provider (self),
+                                                 &error);
+  if (provider == NULL || !popcheck_oauth_provider_check (provider, &error))
+    {
+      show_signin_result (self, error->message, TRUE);
+      return;
+    }
+
+  self->signin_client = popcheck_oauth_client_new (provider);
+  if (self->uri_launcher != NULL)
+    popcheck_oauth_client_set_uri_launcher (self->signin_client,
+                                            self->uri_launcher,
+                                            self->uri_launcher_data, NULL);
+  self->signin_cancellable = g_cancellable_new ();
+  g_free (self->signing_in_user);
+  self->signing_in_user = g_steal_pointer (&user);
+
+  set_signing_in (self, TRUE);
+  show_signin_result (self, _("Waiting for you to sign in in your web "
+                              "browser…"), FALSE);
+  popcheck_oauth_client_sign_in_async (self->signin_client,
+                                       self->signing_in_user,
+                                       self->signin_cancellable, sign_in_cb,
+                                       g_object_ref (self));
+}
+
+static void
+cancel_sign_in_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  PopcheckAccountEditor *self = POPCHECK_ACCOUNT_EDITOR (widget);
+
+  if (cancel_sign_in (self))
+    show_signin_result (self, _("The sign-in was cancelled."), FALSE);
+}
+
+/* Microsoft and Google: the provider's server, no password, the browser
+ * sign-in instead of the connection test (which needs a password). */
+static void
+kind_changed_cb (PopcheckAccountEditor *self)
+{
+  const char *provider_id = chosen_provider (self);
+  gboolean oauth = provider_id != NULL;
+
+  /* notify::active comes from the button turned off too. */
+  if (g_strcmp0 (provider_id, self->kind) == 0)
+    return;
+  g_free (self->kind);
+  self->kind = g_strdup (provider_id);
+
+  cancel_sign_in (self);
+  g_clear_pointer (&self->token, popcheck_oauth_token_free);
+  g_clear_pointer (&self->signed_in_user, g_free);
+  show_signin_result (self, NULL, FALSE);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->password_row), !oauth);
+  if (oauth)
+    gtk_widget_set_visible (GTK_WIDGET (self->password_message_row), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->auth_row), !oauth);
+  gtk_widget_set_visible (GTK_WIDGET (self->test_group), !oauth);
+  gtk_widget_set_visible (GTK_WIDGET (self->signin_group), oauth);
+  /* The providers' servers take TLS only; the server and port can still
+   * be another that takes the provider's tokens, as on the command
+   * line. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->security_row), !oauth);
+
+  if (oauth && self->account == NULL)
+    {
+      g_autoptr(PopcheckOAuthProvider) provider =
+        popcheck_oauth_provider_new_preset (provider_id, NULL);
+      g_autofree char *port = NULL;
+
+      g_assert (provider != NULL);
+      port = g_strdup_printf ("%u", popcheck_oauth_provider_get_pop3_port (provider));
+      gtk_editable_set_text (GTK_EDITABLE (self->host_row),
+                             popcheck_oauth_provider_get_pop3_host (provider));
+      adw_combo_row_set_selected (self->security_row, SECURITY_TLS);
+      gtk_editable_set_text (GTK_EDITABLE (self->port_row), port);
+    }
+
+  field_changed_cb (self);
+}
+
+/* A provider PopCheck has no client ID for is shown, greyed out, with
+ * what is missing, rather than as a button that can only fail. */
+static void
+describe_provider (AdwActionRow *row,
+                   const char   *provider_id)
+{
+  g_autoptr(PopcheckOAuthProvider) provider = NULL;
+  g_autoptr(GError) error = NULL;
+
+  provider = popcheck_oauth_provider_new_preset (provider_id, &error);
+  if (provider != NULL && popcheck_oauth_provider_check (provider, &error))
+    {
+      adw_action_row_set_subtitle (row, _("Signs in in your web browser"));
+      return;
+    }
+
+  adw_action_row_set_subtitle (row, error->message);
+  gtk_widget_set_sensitive (GTK_WIDGET (row), FALSE);
+}
+
 static gboolean
 close_window_cb (gpointer data)
 {
@@ -1064,9 +1425,12 @@ load (PopcheckAccountEditor *self)
 {
   PopcheckAccount *account = self->account;
   g_autofree char *port = NULL;
+  g_autofree char *provider = NULL;
 
   if (account == NULL)
     {
+      describe_provider (self->microsoft_row, "microsoft");
+      describe_provider (self->google_row, "google");
       adw_window_title_set_title (self->window_title, _("New Account"));
       adw_combo_row_set_selected (self->security_row, SECURITY_AUTOMATIC);
       security_changed_cb (self);
@@ -1084,6 +1448,27 @@ load (PopcheckAccountEditor *self)
                                  popcheck_account_get_display_name (account));
   gtk_editable_set_text (GTK_EDITABLE (self->name_row),
                          popcheck_account_get_display_name (account));
+
+  /* The kind is what the account's secret is: it stays. */
+  provider = popcheck_account_dup_oauth2_provider (account);
+  if (g_strcmp0 (provider, "microsoft") == 0)
+    gtk_check_button_set_active (self->microsoft_check, TRUE);
+  else if (g_strcmp0 (provider, "google") == 0)
+    gtk_check_button_set_active (self->google_check, TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->microsoft_row),
+                          gtk_check_button_get_active (self->microsoft_check));
+  gtk_widget_set_visible (GTK_WIDGET (self->google_row),
+                          gtk_check_button_get_active (self->google_check));
+  gtk_widget_set_visible (GTK_WIDGET (self->password_kind_row),
+                          gtk_check_button_get_active (self->password_check));
+  gtk_widget_set_sensitive (GTK_WIDGET (self->microsoft_check), FALSE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->google_check), FALSE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->password_check), FALSE);
+  adw_action_row_set_subtitle (self->microsoft_row,
+                               _("Signs in in your web browser"));
+  adw_action_row_set_subtitle (self->google_row,
+                               _("Signs in in your web browser"));
+
   gtk_editable_set_text (GTK_EDITABLE (self->user_row),
                          popcheck_account_get_user (account));
   gtk_editable_set_text (GTK_EDITABLE (self->host_row),
@@ -1128,9 +1513,10 @@ load (PopcheckAccountEditor *self)
   self->old_user = g_strdup (popcheck_account_get_user (account));
   self->old_port = popcheck_account_get_port (account);
 
-  show_message (self->password_message_row, self->password_message, NULL,
-                _("A password is stored in your keyring. Type a new one "
-                  "only to replace it."));
+  if (provider == NULL)
+    show_message (self->password_message_row, self->password_message, NULL,
+                  _("A password is stored in your keyring. Type a new one "
+                    "only to replace it."));
   self->loaded_state = form_state (self);
 }
 
@@ -1141,6 +1527,7 @@ popcheck_account_editor_dispose (GObject *object)
 
   /* Closing the editor (or the window) stops a running test. */
   g_cancellable_cancel (self->cancellable);
+  cancel_sign_in (self);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), POPCHECK_TYPE_ACCOUNT_EDITOR);
 
@@ -1162,6 +1549,16 @@ popcheck_account_editor_map (GtkWidget *widget)
     }
 }
 
+/* The sign-in holds the editor until the browser answers: leaving the
+ * window or the page stops it then, not only when the editor goes. */
+static void
+popcheck_account_editor_unroot (GtkWidget *widget)
+{
+  cancel_sign_in (POPCHECK_ACCOUNT_EDITOR (widget));
+
+  GTK_WIDGET_CLASS (popcheck_account_editor_parent_class)->unroot (widget);
+}
+
 static void
 popcheck_account_editor_finalize (GObject *object)
 {
@@ -1177,6 +1574,12 @@ popcheck_account_editor_finalize (GObject *object)
   g_clear_pointer (&self->typed_port, g_free);
   g_clear_pointer (&self->loaded_state, g_free);
   g_clear_pointer (&self->failed_test, g_free);
+  g_clear_pointer (&self->kind, g_free);
+  g_clear_pointer (&self->token, popcheck_oauth_token_free);
+  g_clear_pointer (&self->signed_in_user, g_free);
+  g_clear_pointer (&self->signing_in_user, g_free);
+  g_clear_object (&self->signin_client);
+  g_clear_object (&self->signin_cancellable);
   if (self->closing_window != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->closing_window),
                                   (gpointer *) &self->closing_window);
@@ -1196,6 +1599,7 @@ popcheck_account_editor_class_init (PopcheckAccountEditorClass *klass)
   object_class->dispose = popcheck_account_editor_dispose;
   object_class->finalize = popcheck_account_editor_finalize;
   widget_class->map = popcheck_account_editor_map;
+  widget_class->unroot = popcheck_account_editor_unroot;
 
   signals[SAVED] = g_signal_new ("saved",
                                  G_TYPE_FROM_CLASS (klass),
@@ -1211,6 +1615,19 @@ popcheck_account_editor_class_init (PopcheckAccountEditorClass *klass)
   gtk_widget_class_set_template_from_resource (
     widget_class, "/org/example/PopCheck/popcheck-account-editor.ui");
   BIND (window_title);
+  BIND (kind_group);
+  BIND (microsoft_row);
+  BIND (microsoft_check);
+  BIND (google_row);
+  BIND (google_check);
+  BIND (password_kind_row);
+  BIND (password_check);
+  BIND (signin_group);
+  BIND (signin_spinner);
+  BIND (signin_button);
+  BIND (cancel_signin_button);
+  BIND (signin_result_label);
+  BIND (test_group);
   BIND (save_spinner);
   BIND (name_row);
   BIND (user_row);
@@ -1247,6 +1664,7 @@ popcheck_account_editor_class_init (PopcheckAccountEditorClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, field_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, security_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, port_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, kind_changed_cb);
 
   gtk_widget_class_install_action (widget_class, "editor.save", NULL,
                                    save_action);
@@ -1256,6 +1674,10 @@ popcheck_account_editor_class_init (PopcheckAccountEditorClass *klass)
                                    cancel_test_action);
   gtk_widget_class_install_action (widget_class, "editor.close", NULL,
                                    close_action);
+  gtk_widget_class_install_action (widget_class, "editor.sign-in", NULL,
+                                   sign_in_action);
+  gtk_widget_class_install_action (widget_class, "editor.cancel-sign-in",
+                                   NULL, cancel_sign_in_action);
   gtk_widget_class_install_action (widget_class, "editor.use-starttls", NULL,
                                    use_starttls_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s,
@@ -1277,6 +1699,7 @@ popcheck_account_editor_init (PopcheckAccountEditor *self)
                                          _("Show or Hide the Password"));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "editor.cancel-test",
                                  FALSE);
+  set_signing_in (self, FALSE);
 }
 
 GtkWidget *
@@ -1335,4 +1758,15 @@ popcheck_account_editor_show_password_problem (PopcheckAccountEditor *self,
     gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
   else
     self->focus_password = TRUE;
+}
+
+void
+popcheck_account_editor_set_uri_launcher (PopcheckAccountEditor    *self,
+                                          PopcheckOAuthUriLauncher  launcher,
+                                          gpointer                  user_data)
+{
+  g_return_if_fail (POPCHECK_IS_ACCOUNT_EDITOR (self));
+
+  self->uri_launcher = launcher;
+  self->uri_launcher_data = user_data;
 }

@@ -7,6 +7,7 @@
 
 #include <adwaita.h>
 
+#include "popcheck-oauth.h"
 #include "popcheck-types.h"
 
 G_BEGIN_DECLS
@@ -37,5 +38,12 @@ gboolean         popcheck_account_editor_ask_before_leaving (PopcheckAccountEdit
  * words) and puts the focus there. */
 void             popcheck_account_editor_show_password_problem (PopcheckAccountEditor *self,
                                                                 const char            *problem);
+
+/* Where a Microsoft or Google sign-in opens its address, instead of the
+ * desktop's browser (the tests follow it themselves).  user_data must
+ * outlive the editor. */
+void             popcheck_account_editor_set_uri_launcher (PopcheckAccountEditor    *self,
+                                                           PopcheckOAuthUriLauncher  launcher,
+                                                           gpointer                  user_data);
 
 G_END_DECLS

@@ -182,3 +182,66 @@ popcheck_oauth_account_get_token_finish (GAsyncResult  *result,
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+static void
+sign_in_stored_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PopcheckAccount *account = g_task_get_source_object (task);
+  GError *error = NULL;
+
+  if (!popcheck_secret_store_finish (result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* Only now: an account marked before its refresh token is there would
+   * be checked, and told to sign in again, in between. */
+  popcheck_account_set_oauth2_provider (account, g_task_get_task_data (task));
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+popcheck_oauth_account_store_sign_in_async (PopcheckAccount     *account,
+                                            const char          *provider_id,
+                                            const char          *host,
+                                            guint16              port,
+                                            const char          *user,
+                                            const char          *refresh_token,
+                                            GCancellable        *cancellable,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (POPCHECK_IS_ACCOUNT (account));
+  g_return_if_fail (provider_id != NULL);
+  g_return_if_fail (host != NULL);
+  g_return_if_fail (user != NULL);
+  g_return_if_fail (refresh_token != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (account, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_oauth_account_store_sign_in_async);
+  g_task_set_task_data (task, g_strdup (provider_id), g_free);
+
+  popcheck_secret_store_async (popcheck_account_get_id (account),
+                               POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN,
+                               host, port, user, refresh_token, cancellable,
+                               sign_in_stored_cb, g_object_ref (task));
+}
+
+gboolean
+popcheck_oauth_account_store_sign_in_finish (PopcheckAccount  *account,
+                                             GAsyncResult     *result,
+                                             GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, account), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        popcheck_oauth_account_store_sign_in_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

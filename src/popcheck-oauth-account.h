@@ -28,4 +28,22 @@ void                popcheck_oauth_account_get_token_async  (PopcheckAccount    
 PopcheckOAuthToken *popcheck_oauth_account_get_token_finish (GAsyncResult         *result,
                                                              GError              **error);
 
+/* Stores @refresh_token in the keyring as the account's sign-in with
+ * @provider_id, under @host, @port and @user (the server the account is
+ * about to have), and only then marks the account as one that signs in
+ * with that provider.  Fails with POPCHECK_SECRET_ERROR, leaving the
+ * account as it was. */
+void                popcheck_oauth_account_store_sign_in_async  (PopcheckAccount      *account,
+                                                                 const char           *provider_id,
+                                                                 const char           *host,
+                                                                 guint16               port,
+                                                                 const char           *user,
+                                                                 const char           *refresh_token,
+                                                                 GCancellable         *cancellable,
+                                                                 GAsyncReadyCallback   callback,
+                                                                 gpointer              user_data);
+gboolean            popcheck_oauth_account_store_sign_in_finish (PopcheckAccount      *account,
+                                                                 GAsyncResult         *result,
+                                                                 GError              **error);
+
 G_END_DECLS

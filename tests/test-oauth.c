@@ -17,6 +17,7 @@
 #include <libsoup/soup.h>
 
 #include "popcheck-oauth.h"
+#include "popcheck-test-oauth-provider.h"
 #include "popcheck-test-util.h"
 
 #define WAIT_MS 20000
@@ -47,33 +48,12 @@ log_writer (GLogLevelFlags   log_level,
 
 typedef struct
 {
-  GSubprocess           *provider_process;
-  guint16                provider_port;
+  PopcheckTestOAuthProvider local;
   PopcheckOAuthProvider *provider;
   PopcheckOAuthClient   *client;
-  SoupSession           *browser;
   char                  *opened_uri;
   GAsyncResult          *result;
 } Fixture;
-
-typedef struct
-{
-  guint  status;
-  char  *location;
-  char  *body;
-  GError *error;
-} Page;
-
-static void
-page_free (Page *page)
-{
-  g_free (page->location);
-  g_free (page->body);
-  g_clear_error (&page->error);
-  g_free (page);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Page, page_free)
 
 static void
 result_cb (GObject      *object,
@@ -101,47 +81,17 @@ static char *
 provider_uri (Fixture    *fixture,
               const char *path)
 {
-  return g_strdup_printf ("http://127.0.0.1:%u%s", fixture->provider_port,
-                          path);
+  return popcheck_test_oauth_provider_uri (&fixture->local, path);
 }
 
 /* The browser: one GET or POST, no redirect followed. */
-static Page *
+static PopcheckTestPage *
 fetch (Fixture    *fixture,
        const char *method,
        const char *uri,
        const char *form)
 {
-  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GBytes) body = NULL;
-  Page *page = g_new0 (Page, 1);
-
-  g_assert_nonnull (message);
-  soup_message_add_flags (message, SOUP_MESSAGE_NO_REDIRECT);
-  if (form != NULL)
-    {
-      g_autoptr(GBytes) request = g_bytes_new (form, strlen (form));
-
-      soup_message_set_request_body_from_bytes (message,
-                                                SOUP_FORM_MIME_TYPE_URLENCODED,
-                                                request);
-    }
-
-  soup_session_send_and_read_async (fixture->browser, message,
-                                    G_PRIORITY_DEFAULT, NULL, result_cb,
-                                    &result);
-  WAIT_UNTIL (result != NULL);
-  body = soup_session_send_and_read_finish (fixture->browser, result,
-                                            &page->error);
-  page->status = soup_message_get_status (message);
-  page->location = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (message),
-                                                           "Location"));
-  if (body != NULL)
-    page->body = g_strndup (g_bytes_get_data (body, NULL),
-                            g_bytes_get_size (body));
-
-  return page;
+  return popcheck_test_oauth_fetch (&fixture->local, method, uri, form);
 }
 
 static void
@@ -149,7 +99,7 @@ control (Fixture    *fixture,
          const char *form)
 {
   g_autofree char *uri = provider_uri (fixture, "/control");
-  g_autoptr(Page) page = fetch (fixture, "POST", uri, form);
+  g_autoptr(PopcheckTestPage) page = fetch (fixture, "POST", uri, form);
 
   g_assert_no_error (page->error);
   g_assert_cmpuint (page->status, ==, 200);
@@ -212,10 +162,10 @@ start_sign_in (Fixture *fixture)
 }
 
 /* The provider's page, then its redirect to PopCheck's listener. */
-static Page *
+static PopcheckTestPage *
 browse (Fixture *fixture)
 {
-  g_autoptr(Page) authorize = fetch (fixture, "GET", fixture->opened_uri,
+  g_autoptr(PopcheckTestPage) authorize = fetch (fixture, "GET", fixture->opened_uri,
                                      NULL);
 
   g_assert_no_error (authorize->error);
@@ -268,7 +218,7 @@ sign_in_with_token_mode (Fixture    *fixture,
                          const char *mode)
 {
   g_autofree char *form = g_strdup_printf ("token=%s", mode);
-  g_autoptr(Page) page = NULL;
+  g_autoptr(PopcheckTestPage) page = NULL;
 
   control (fixture, form);
   start_sign_in (fixture);
@@ -277,20 +227,6 @@ sign_in_with_token_mode (Fixture    *fixture,
 }
 
 /* Fixture */
-
-static void
-provider_port_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  char **line = user_data;
-  g_autoptr(GError) error = NULL;
-
-  *line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (object),
-                                                     result, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (*line);
-}
 
 static PopcheckOAuthProvider *
 local_provider (Fixture    *fixture,
@@ -308,59 +244,22 @@ static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  data)
 {
-  g_autofree char *script = NULL;
-  g_autoptr(GDataInputStream) out = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  guint64 port;
-
-  script = g_build_filename (g_getenv ("POPCHECK_SOURCE_DIR"), "tests",
-                             "oauth-provider.py", NULL);
-  fixture->provider_process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                                G_SUBPROCESS_FLAGS_STDOUT_PIPE,
-                                                &error, "/usr/bin/python3",
-                                                script, "--client-id",
-                                                CLIENT_ID, NULL);
-  g_assert_no_error (error);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fixture->provider_process));
-  g_data_input_stream_read_line_async (out, G_PRIORITY_DEFAULT, NULL,
-                                       provider_port_cb, &line);
-  WAIT_UNTIL (line != NULL);
-  g_assert_true (g_ascii_string_to_unsigned (line, 10, 1, G_MAXUINT16, &port,
-                                             NULL));
-  fixture->provider_port = port;
-
+  popcheck_test_oauth_provider_start (&fixture->local, CLIENT_ID);
   fixture->provider = local_provider (fixture, CLIENT_ID);
   fixture->client = popcheck_oauth_client_new (fixture->provider);
   popcheck_oauth_client_set_uri_launcher (fixture->client, capture_uri,
                                           fixture, NULL);
-  fixture->browser = soup_session_new ();
 }
 
 static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
   g_clear_object (&fixture->client);
   g_clear_object (&fixture->provider);
-  g_clear_object (&fixture->browser);
   g_clear_object (&fixture->result);
   g_clear_pointer (&fixture->opened_uri, g_free);
-
-  /* The provider stops when its standard input closes. */
-  g_output_stream_close (g_subprocess_get_stdin_pipe (fixture->provider_process),
-                         NULL, &error);
-  g_assert_no_error (error);
-  g_subprocess_wait_async (fixture->provider_process, NULL, result_cb,
-                           &result);
-  WAIT_UNTIL (result != NULL);
-  g_assert_true (g_subprocess_wait_finish (fixture->provider_process, result,
-                                           &error));
-  g_assert_no_error (error);
-  g_clear_object (&fixture->provider_process);
+  popcheck_test_oauth_provider_stop (&fixture->local);
 
   /* Let the client's last sources (a closed listener, a cancelled
    * request) run before the next test. */
@@ -374,7 +273,7 @@ static void
 test_good_path (Fixture       *fixture,
                 gconstpointer  data)
 {
-  g_autoptr(Page) page = NULL;
+  g_autoptr(PopcheckTestPage) page = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PopcheckOAuthToken) token = NULL;
   g_autoptr(PopcheckOAuthToken) refreshed = NULL;
@@ -441,7 +340,7 @@ assert_redirect_fails (Fixture    *fixture,
                        const char *message)
 {
   g_autofree char *form = g_strdup_printf ("authorize=%s", mode);
-  g_autoptr(Page) page = NULL;
+  g_autoptr(PopcheckTestPage) page = NULL;
   guint16 port;
 
   control (fixture, form);
@@ -481,8 +380,8 @@ static void
 test_other_path (Fixture       *fixture,
                  gconstpointer  data)
 {
-  g_autoptr(Page) page = NULL;
-  g_autoptr(Page) again = NULL;
+  g_autoptr(PopcheckTestPage) page = NULL;
+  g_autoptr(PopcheckTestPage) again = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PopcheckOAuthToken) token = NULL;
 
@@ -507,9 +406,9 @@ static void
 test_code_used_twice (Fixture       *fixture,
                       gconstpointer  data)
 {
-  g_autoptr(Page) authorize = NULL;
-  g_autoptr(Page) first = NULL;
-  g_autoptr(Page) replay = NULL;
+  g_autoptr(PopcheckTestPage) authorize = NULL;
+  g_autoptr(PopcheckTestPage) first = NULL;
+  g_autoptr(PopcheckTestPage) replay = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PopcheckOAuthToken) token = NULL;
   g_autofree char *code = NULL;
@@ -631,7 +530,7 @@ static void
 test_refresh_invalid_grant (Fixture       *fixture,
                             gconstpointer  data)
 {
-  g_autoptr(Page) page = NULL;
+  g_autoptr(PopcheckTestPage) page = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PopcheckOAuthToken) token = NULL;
   g_autoptr(PopcheckOAuthToken) refreshed = NULL;

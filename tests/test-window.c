@@ -36,6 +36,7 @@
 #include "popcheck-preview.h"
 #include "popcheck-secret.h"
 #include "popcheck-test-demo.h"
+#include "popcheck-test-oauth-provider.h"
 #include "popcheck-test-util.h"
 #include "popcheck-window-private.h"
 
@@ -3846,6 +3847,335 @@ take_screenshots (const char *dir)
   fixture_teardown (&fixture, NULL);
 }
 
+/* Microsoft and Google accounts: the editor signs in against
+ * tests/oauth-provider.py on loopback, pointed at by the Google preset's
+ * settings; the test plays the browser, following the address the
+ * editor "opened". */
+
+#define OAUTH_CLIENT_ID "popcheck-window-test"
+
+typedef struct
+{
+  PopcheckTestOAuthProvider local;
+  char                     *opened_uri;
+} LocalProvider;
+
+static void
+oauth_result_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+open_in_test_browser (const char  *uri,
+                      gpointer     user_data,
+                      GError     **error)
+{
+  LocalProvider *provider = user_data;
+
+  g_free (provider->opened_uri);
+  provider->opened_uri = g_strdup (uri);
+  return TRUE;
+}
+
+/* The user at the provider's page: it sends the browser back to the
+ * editor's listener, which answers the page. */
+static void
+follow_sign_in (LocalProvider *provider)
+{
+  g_autoptr(PopcheckTestPage) authorize = NULL;
+  g_autoptr(PopcheckTestPage) back = NULL;
+
+  authorize = popcheck_test_oauth_fetch (&provider->local, "GET",
+                                         provider->opened_uri, NULL);
+  g_assert_no_error (authorize->error);
+  g_assert_cmpuint (authorize->status, ==, 302);
+  g_assert_nonnull (authorize->location);
+  back = popcheck_test_oauth_fetch (&provider->local, "GET",
+                                    authorize->location, NULL);
+  g_assert_no_error (back->error);
+  g_assert_cmpuint (back->status, ==, 200);
+}
+
+/* Starts the provider and points the Google preset at it, as a packager
+ * (client ID) and the tests (endpoints) can through GSettings. */
+static void
+local_provider_start (LocalProvider *provider)
+{
+  g_autofree char *authorize = NULL;
+  g_autofree char *token = NULL;
+  g_autoptr(GSettings) google = NULL;
+
+  popcheck_test_oauth_provider_start (&provider->local, OAUTH_CLIENT_ID);
+  authorize = popcheck_test_oauth_provider_uri (&provider->local, "/authorize");
+  token = popcheck_test_oauth_provider_uri (&provider->local, "/token");
+  google = g_settings_new_with_path ("org.example.PopCheck.OAuth2Provider",
+                                     "/org/example/PopCheck/oauth2/google/");
+  g_settings_set_string (google, "client-id", OAUTH_CLIENT_ID);
+  g_settings_set_string (google, "authorization-endpoint", authorize);
+  g_settings_set_string (google, "token-endpoint", token);
+}
+
+static void
+local_provider_stop (LocalProvider *provider)
+{
+  popcheck_test_oauth_provider_stop (&provider->local);
+  g_clear_pointer (&provider->opened_uri, g_free);
+}
+
+static gboolean
+is_button_for (GtkWidget     *widget,
+               gconstpointer  action)
+{
+  return GTK_IS_BUTTON (widget) &&
+         g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), action) == 0;
+}
+
+static GtkWidget *
+button_for (GtkWidget  *editor,
+            const char *action)
+{
+  GtkWidget *button = find_widget (editor, is_button_for, action, FALSE);
+
+  g_assert_nonnull (button);
+  return button;
+}
+
+/* The port of the listener the sign-in waits on. */
+static guint16
+listener_port (LocalProvider *provider)
+{
+  g_autoptr(GUri) opened = g_uri_parse (provider->opened_uri, G_URI_FLAGS_NONE, NULL);
+  g_autoptr(GHashTable) params = NULL;
+  g_autoptr(GUri) redirect = NULL;
+
+  g_assert_nonnull (opened);
+  params = g_uri_parse_params (g_uri_get_query (opened), -1, "&",
+                               G_URI_PARAMS_NONE, NULL);
+  g_assert_nonnull (params);
+  redirect = g_uri_parse (g_hash_table_lookup (params, "redirect_uri"),
+                          G_URI_FLAGS_NONE, NULL);
+  g_assert_nonnull (redirect);
+  return g_uri_get_port (redirect);
+}
+
+static gboolean
+listener_closed (guint16 port)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_socket_client_connect_to_host_async (client, "127.0.0.1", port, NULL,
+                                         oauth_result_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  connection = g_socket_client_connect_to_host_finish (client, result, &error);
+
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+}
+
+/* A new account's editor with Google chosen and the address typed. */
+static GtkWidget *
+google_editor (GtkWindow           **window,
+               PopcheckAccountList  *accounts,
+               LocalProvider        *provider)
+{
+  GtkWidget *editor = standalone_editor (window, accounts);
+
+  popcheck_account_editor_set_uri_launcher (POPCHECK_ACCOUNT_EDITOR (editor),
+                                            open_in_test_browser, provider);
+  adw_action_row_activate (ADW_ACTION_ROW (row_titled (editor, "Google")));
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "User Name or Email Address")),
+                         "jane@example.org");
+
+  return editor;
+}
+
+static void
+stored_refresh_token_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  char **secret = user_data;
+
+  *secret = popcheck_secret_lookup_finish (result, &error);
+  g_assert_no_error (error);
+}
+
+/* Choose Google, type the address, Sign In, allow access in the browser:
+ * the editor says who signed in, and Save keeps the account with its
+ * provider and the refresh token in the keyring. */
+static void
+test_editor_oauth_sign_in (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  g_autoptr(PopcheckAccount) added = NULL;
+  g_autofree char *provider_id = NULL;
+  char *secret = NULL;
+  LocalProvider provider = { 0 };
+  GtkWidget *microsoft;
+  GtkWindow *window;
+  GtkWidget *editor;
+  /* Accounts other tests in this process saved stay in the settings. */
+  guint before = g_list_model_get_n_items (G_LIST_MODEL (accounts));
+
+  local_provider_start (&provider);
+  editor = standalone_editor (&window, accounts);
+
+  /* A provider PopCheck cannot sign in with says why, greyed out. */
+  microsoft = row_titled (editor, "Microsoft");
+  if (POPCHECK_MICROSOFT_CLIENT_ID[0] == '\0')
+    {
+      g_assert_false (gtk_widget_get_sensitive (microsoft));
+      g_assert_cmpstr (row_subtitle (editor, "Microsoft"), ==,
+                       "This PopCheck cannot sign in with Microsoft: it was "
+                       "built without a client ID for Microsoft. Whoever "
+                       "built it can set one (the build option or the "
+                       "client-id setting).");
+    }
+  g_assert_true (gtk_widget_get_sensitive (row_titled (editor, "Google")));
+  g_assert_cmpstr (row_subtitle (editor, "Google"), ==,
+                   "Signs in in your web browser");
+  gtk_window_destroy (window);
+
+  editor = google_editor (&window, accounts, &provider);
+  /* The preset's server, and no password to type. */
+  g_assert_cmpstr (row_text (editor, "Server Name"), ==, "pop.gmail.com");
+  g_assert_cmpstr (row_text (editor, "Port"), ==, "995");
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (row_titled (editor, "Security"))),
+                    ==, 1);
+  g_assert_false (gtk_widget_get_visible (row_titled (editor, "Password")));
+
+  /* Save before signing in says what is missing and saves nothing. */
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+  g_assert_true (find_visible_label (editor, "Sign in first: the account is "
+                                             "saved once you are signed in."));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, before);
+
+  gtk_widget_activate_action (editor, "editor.sign-in", NULL);
+  WAIT_UNTIL (provider.opened_uri != NULL);
+  g_assert_true (find_visible_label (editor, "Waiting for you to sign in in "
+                                             "your web browser…"));
+  g_assert_true (gtk_widget_get_visible (button_for (editor, "editor.cancel-sign-in")));
+  g_assert_true (gtk_widget_get_visible (find_widget_of_type (row_titled (editor, "Sign In With Your Browser"), GTK_TYPE_SPINNER)));
+
+  follow_sign_in (&provider);
+  WAIT_UNTIL (find_visible_label (editor, "Signed in as jane@example.org"));
+  g_assert_false (gtk_widget_get_visible (button_for (editor, "editor.cancel-sign-in")));
+
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+  WAIT_UNTIL (g_list_model_get_n_items (G_LIST_MODEL (accounts)) == before + 1);
+  added = g_list_model_get_item (G_LIST_MODEL (accounts), before);
+  WAIT_UNTIL ((provider_id = popcheck_account_dup_oauth2_provider (added)) != NULL);
+  g_assert_cmpstr (provider_id, ==, "google");
+  g_assert_cmpstr (popcheck_account_get_user (added), ==, "jane@example.org");
+  g_assert_cmpstr (popcheck_account_get_host (added), ==, "pop.gmail.com");
+  g_assert_cmpuint (popcheck_account_get_port (added), ==, 995);
+  g_assert_cmpint (popcheck_account_get_security (added), ==, POP3_SECURITY_TLS);
+  g_assert_cmpint (popcheck_account_get_auth_method (added), ==, POP3_AUTH_XOAUTH2);
+
+  /* The refresh token the provider issued is in the keyring, as the
+   * account's sign-in. */
+  popcheck_secret_lookup_async (popcheck_account_get_id (added),
+                                POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN,
+                                "pop.gmail.com", 995, "jane@example.org",
+                                NULL, stored_refresh_token_cb, &secret);
+  WAIT_UNTIL (secret != NULL);
+  g_assert_true (g_str_has_prefix (secret, "rt-"));
+  /* Kept in the keyring's own memory, wiped when freed. */
+  secret_password_free (secret);
+
+  gtk_window_destroy (window);
+  local_provider_stop (&provider);
+}
+
+/* The user refuses access at the provider: the editor says so in words
+ * beside the button, and nothing can be saved. */
+static void
+test_editor_oauth_denied (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  g_autofree char *control = NULL;
+  g_autoptr(PopcheckTestPage) denying = NULL;
+  LocalProvider provider = { 0 };
+  GtkWindow *window;
+  GtkWidget *editor;
+  guint before = g_list_model_get_n_items (G_LIST_MODEL (accounts));
+
+  local_provider_start (&provider);
+  control = popcheck_test_oauth_provider_uri (&provider.local, "/control");
+  denying = popcheck_test_oauth_fetch (&provider.local, "POST", control,
+                                       "authorize=deny");
+  g_assert_no_error (denying->error);
+  g_assert_cmpuint (denying->status, ==, 200);
+  editor = google_editor (&window, accounts, &provider);
+
+  gtk_widget_activate_action (editor, "editor.sign-in", NULL);
+  WAIT_UNTIL (provider.opened_uri != NULL);
+  follow_sign_in (&provider);
+  WAIT_UNTIL (find_visible_label (editor, "Access to the mailbox was not allowed."));
+  g_assert_true (gtk_widget_get_visible (button_for (editor, "editor.sign-in")));
+
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+  g_assert_true (find_visible_label (editor, "Sign in first: the account is "
+                                             "saved once you are signed in."));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, before);
+
+  gtk_window_destroy (window);
+  local_provider_stop (&provider);
+}
+
+/* Cancel during the sign-in returns the editor to where it was and
+ * closes the listener; so does leaving the editor. */
+static void
+test_editor_oauth_cancel (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  LocalProvider provider = { 0 };
+  GtkWindow *window;
+  GtkWidget *editor;
+  guint16 port;
+
+  local_provider_start (&provider);
+  editor = google_editor (&window, accounts, &provider);
+
+  gtk_widget_activate_action (editor, "editor.sign-in", NULL);
+  WAIT_UNTIL (provider.opened_uri != NULL);
+  port = listener_port (&provider);
+  g_assert_false (listener_closed (port));
+  gtk_widget_activate_action (editor, "editor.cancel-sign-in", NULL);
+  g_assert_true (find_visible_label (editor, "The sign-in was cancelled."));
+  g_assert_true (gtk_widget_get_visible (button_for (editor, "editor.sign-in")));
+  g_assert_false (gtk_widget_get_visible (button_for (editor, "editor.cancel-sign-in")));
+  g_assert_false (gtk_widget_get_visible (find_widget_of_type (row_titled (editor, "Sign In With Your Browser"), GTK_TYPE_SPINNER)));
+  WAIT_UNTIL (listener_closed (port));
+
+  /* Signing in again works from there. */
+  g_clear_pointer (&provider.opened_uri, g_free);
+  gtk_widget_activate_action (editor, "editor.sign-in", NULL);
+  WAIT_UNTIL (provider.opened_uri != NULL);
+  port = listener_port (&provider);
+  g_assert_false (listener_closed (port));
+
+  /* Leaving the editor stops it too. */
+  gtk_window_destroy (window);
+  WAIT_UNTIL (listener_closed (port));
+
+  local_provider_stop (&provider);
+}
+
 /* Stops every demo server still running under root, then removes it. */
 static void
 stop_servers_under (const char *root)
@@ -3929,6 +4259,13 @@ static void
 run_isolated_bare (gconstpointer data)
 {
   run_isolated_full ((FixtureTest) data, TRUE);
+}
+
+/* A test of the editor alone, in this process: it needs no application. */
+static void
+run_in_process (gconstpointer data)
+{
+  ((GTestFunc) data) ();
 }
 
 /* meson runs these tests in shards, each its own test with its own timeout
@@ -4038,6 +4375,12 @@ main (int   argc,
   add_test ("/window/search", test_search, run_isolated);
   add_test ("/window/try-demo", test_try_demo, run_isolated_bare);
   add_test ("/window/narrow-preview", test_narrow_preview, run_isolated);
+  add_test ("/window/editor-oauth-sign-in", test_editor_oauth_sign_in,
+            run_in_process);
+  add_test ("/window/editor-oauth-denied", test_editor_oauth_denied,
+            run_in_process);
+  add_test ("/window/editor-oauth-cancel", test_editor_oauth_cancel,
+            run_in_process);
 
   return g_test_run ();
 }

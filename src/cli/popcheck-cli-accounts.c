@@ -1306,12 +1306,15 @@ run_account_add_oauth (CliAccounts *cli,
   if (account == NULL)
     return popcheck_cli_usage_error ("%s", error->message);
 
-  popcheck_secret_store_async (popcheck_account_get_id (account),
-                               POPCHECK_SECRET_KIND_OAUTH2_REFRESH_TOKEN,
-                               host, port, options->user,
-                               token->refresh_token,
-                               cli->cancellable, store_result_cb, &stored);
-  if (!popcheck_secret_store_finish (wait_for_result (&stored), &error))
+  popcheck_oauth_account_store_sign_in_async (account,
+                                              popcheck_oauth_provider_get_id (provider),
+                                              host, port, options->user,
+                                              token->refresh_token,
+                                              cli->cancellable,
+                                              store_result_cb, &stored);
+  if (!popcheck_oauth_account_store_sign_in_finish (account,
+                                                    wait_for_result (&stored),
+                                                    &error))
     {
       g_printerr (PROGRAM_NAME ": the account \"%s\" was not added, because "
                   "its sign-in could not be stored in the keyring: %s\n",
@@ -1320,8 +1323,6 @@ run_account_add_oauth (CliAccounts *cli,
       return exit_status_for_error (cli, error);
     }
 
-  popcheck_account_set_oauth2_provider (account,
-                                        popcheck_oauth_provider_get_id (provider));
   line = g_strdup_printf ("Signed in to %s as %s; added the account \"%s\" "
                           "(id %s).",
                           popcheck_oauth_provider_get_display_name (provider),
