@@ -642,6 +642,9 @@ static void
 close_editor (PopcheckAccountEditor *self)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  /* Closing the subpage drops the preferences' hold on the editor, which
+   * may be inside its own save action: it lives until "closed" is out. */
+  g_autoptr(PopcheckAccountEditor) hold = g_object_ref (self);
 
   self->left = TRUE;
   g_cancellable_cancel (self->cancellable);

@@ -1968,6 +1968,45 @@ test_fix_password (Fixture       *fixture,
   gtk_window_destroy (preferences);
 }
 
+/* An account saved again without its password typed keeps the one in the
+ * keyring, and the editor closes cleanly (it used to be freed inside its
+ * own save action). */
+static void
+test_editor_save_without_password (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  PopcheckMailbox *mailbox =
+    popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                  popcheck_account_get_id (fixture->account));
+  g_autoptr(GDateTime) last_check = NULL;
+  GtkWindow *preferences;
+  GtkWidget *editor;
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  gtk_widget_activate_action (GTK_WIDGET (preferences), "prefs.edit-account", "s",
+                              popcheck_account_get_id (fixture->account));
+  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row_titled (editor, "Password"))),
+                   ==, "");
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Name")), "Renamed");
+  gtk_widget_activate_action (editor, "editor.save", NULL);
+
+  WAIT_UNTIL (g_strcmp0 (popcheck_account_get_display_name (fixture->account), "Renamed") == 0);
+  WAIT_UNTIL (find_widget_of_type (GTK_WIDGET (preferences),
+                                   POPCHECK_TYPE_ACCOUNT_EDITOR) == NULL);
+  g_assert_true (find_visible_label (GTK_WIDGET (preferences), "Account saved"));
+  gtk_window_destroy (preferences);
+
+  /* The password in the keyring still signs in. */
+  last_check = g_date_time_ref (popcheck_mailbox_get_last_check (mailbox));
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (popcheck_mailbox_get_last_check (mailbox) != NULL &&
+              !g_date_time_equal (popcheck_mailbox_get_last_check (mailbox), last_check) &&
+              popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE);
+}
+
 /* General settings are GSettings keys. */
 static void
 test_general_settings (Fixture       *fixture,
@@ -4375,6 +4414,8 @@ main (int   argc,
   add_test ("/window/search", test_search, run_isolated);
   add_test ("/window/try-demo", test_try_demo, run_isolated_bare);
   add_test ("/window/narrow-preview", test_narrow_preview, run_isolated);
+  add_test ("/window/editor-save-without-password", test_editor_save_without_password,
+            run_isolated);
   add_test ("/window/editor-oauth-sign-in", test_editor_oauth_sign_in,
             run_in_process);
   add_test ("/window/editor-oauth-denied", test_editor_oauth_denied,
