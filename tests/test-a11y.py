@@ -32,6 +32,14 @@ from gi.repository import Atspi, GLib  # noqa: E402
 GLib.log_set_always_fatal(GLib.LogLevelFlags.LEVEL_ERROR |
                           GLib.LogLevelFlags.LEVEL_CRITICAL)
 
+# GTK 4.8's AT-SPI backend logs this critical when a window goes away while
+# the accessibility bus watches it (a child's context has no object path
+# left to announce).  It comes from GTK with GTK_A11Y=atspi only, never in
+# the other UI tests, and changes nothing PopCheck does; so PopCheck runs
+# here without fatal warnings, and anything else it logs at warning level
+# or above fails the run (see check_app_log ()).
+GTK_ATSPI_CRITICAL = "g_variant_is_object_path: assertion 'string != NULL' failed"
+
 # Generous: the machine may be busy.  Nothing waits for this long unless
 # something is broken.
 DEADLINE_MS = 60000
@@ -523,7 +531,7 @@ def test_shortcuts(ctx):
     check(name_of(shortcuts) == 'Keyboard Shortcuts',
           'the shortcuts window says what it is', describe(shortcuts))
     # Left open: the last test.  (Hiding it has once made GTK 4.8's AT-SPI
-    # code log a critical warning, fatal here, in PopCheck.)
+    # code log a critical warning in PopCheck: see GTK_ATSPI_CRITICAL.)
 
 
 def test_add_account(ctx):
@@ -616,6 +624,17 @@ class Context:
     pass
 
 
+def check_app_log(path):
+    """PopCheck logged no warning or critical but GTK 4.8's own."""
+    with open(path, encoding='utf-8', errors='replace') as f:
+        log = f.read()
+    sys.stderr.write(log)
+    problems = [line for line in log.splitlines()
+                if ('WARNING **' in line or 'CRITICAL **' in line) and
+                GTK_ATSPI_CRITICAL not in line]
+    check(not problems, 'PopCheck logs no warning', '\n'.join(problems))
+
+
 def main():
     ctx = Context()
     ctx.tmp = tempfile.mkdtemp(prefix='popcheck-a11y-')
@@ -631,13 +650,18 @@ def main():
     env.pop('NO_AT_BRIDGE', None)
     env['GTK_A11Y'] = 'atspi'
     env['TMPDIR'] = ctx.app_tmp
+    env['G_DEBUG'] = ','.join(flag for flag in env.get('G_DEBUG', '').split(',')
+                              if flag and not flag.startswith('fatal'))
+    app_log_path = os.path.join(ctx.tmp, 'popcheck.log')
 
     launcher = app_proc = None
     try:
         launcher = start_a11y_bus(env)
         ctx.focus = Focus()
-        app_proc = subprocess.Popen([os.path.join(os.environ['POPCHECK_BUILD_DIR'],
-                                                  'src', 'popcheck')], env=env)
+        with open(app_log_path, 'w') as app_log:
+            app_proc = subprocess.Popen([os.path.join(os.environ['POPCHECK_BUILD_DIR'],
+                                                      'src', 'popcheck')],
+                                        env=env, stderr=app_log)
         ctx.app = wait_for(lambda: find_app(app_proc.pid),
                            "PopCheck's window appears in the accessibility tree")
         check(True, "PopCheck's window appears in the accessibility tree")
@@ -655,6 +679,8 @@ def main():
         # Quitting stops the demo server PopCheck started.
         stop(app_proc)
         stop(launcher)
+        if os.path.exists(app_log_path):
+            check_app_log(app_log_path)
         shutil.rmtree(ctx.tmp, ignore_errors=True)
 
     print('1..%d' % len(results), flush=True)
