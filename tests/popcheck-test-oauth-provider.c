@@ -74,6 +74,7 @@ popcheck_test_oauth_provider_stop (PopcheckTestOAuthProvider *self)
   g_autoptr(GError) error = NULL;
 
   g_clear_object (&self->browser);
+  g_clear_pointer (&self->opened_uri, g_free);
 
   /* The provider stops when its standard input closes. */
   g_output_stream_close (g_subprocess_get_stdin_pipe (self->process),
@@ -84,6 +85,18 @@ popcheck_test_oauth_provider_stop (PopcheckTestOAuthProvider *self)
   g_assert_true (g_subprocess_wait_finish (self->process, result, &error));
   g_assert_no_error (error);
   g_clear_object (&self->process);
+}
+
+gboolean
+popcheck_test_oauth_provider_open_uri (const char  *uri,
+                                       gpointer     user_data,
+                                       GError     **error)
+{
+  PopcheckTestOAuthProvider *self = user_data;
+
+  g_free (self->opened_uri);
+  self->opened_uri = g_strdup (uri);
+  return TRUE;
 }
 
 char *

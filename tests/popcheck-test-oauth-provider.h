@@ -20,6 +20,8 @@ typedef struct
   GSubprocess *process;
   guint16      port;
   SoupSession *browser;
+  /* What PopCheck last asked the browser to open. */
+  char        *opened_uri;
 } PopcheckTestOAuthProvider;
 
 typedef struct
@@ -34,6 +36,11 @@ void              popcheck_test_oauth_provider_start (PopcheckTestOAuthProvider 
                                                       const char                *client_id);
 /* Stops the provider and waits until it has gone. */
 void              popcheck_test_oauth_provider_stop  (PopcheckTestOAuthProvider *self);
+/* A PopcheckOAuthUriLauncher (user data: the provider) that opens
+ * nothing: it keeps the address in opened_uri for the test to follow. */
+gboolean          popcheck_test_oauth_provider_open_uri (const char  *uri,
+                                                         gpointer     user_data,
+                                                         GError     **error);
 /* http://127.0.0.1:PORT@path */
 char             *popcheck_test_oauth_provider_uri   (PopcheckTestOAuthProvider *self,
                                                       const char                *path);

@@ -51,7 +51,6 @@ typedef struct
   PopcheckTestOAuthProvider local;
   PopcheckOAuthProvider *provider;
   PopcheckOAuthClient   *client;
-  char                  *opened_uri;
   GAsyncResult          *result;
 } Fixture;
 
@@ -63,18 +62,6 @@ result_cb (GObject      *object,
   GAsyncResult **out = user_data;
 
   *out = g_object_ref (result);
-}
-
-static gboolean
-capture_uri (const char  *uri,
-             gpointer     user_data,
-             GError     **error)
-{
-  Fixture *fixture = user_data;
-
-  g_free (fixture->opened_uri);
-  fixture->opened_uri = g_strdup (uri);
-  return TRUE;
 }
 
 static char *
@@ -123,7 +110,7 @@ query_value (const char *uri,
 static guint16
 redirect_port (Fixture *fixture)
 {
-  g_autofree char *redirect = query_value (fixture->opened_uri,
+  g_autofree char *redirect = query_value (fixture->local.opened_uri,
                                            "redirect_uri");
   g_autoptr(GUri) parsed = g_uri_parse (redirect, G_URI_FLAGS_NONE, NULL);
 
@@ -154,10 +141,10 @@ static void
 start_sign_in (Fixture *fixture)
 {
   g_clear_object (&fixture->result);
-  g_clear_pointer (&fixture->opened_uri, g_free);
+  g_clear_pointer (&fixture->local.opened_uri, g_free);
   popcheck_oauth_client_sign_in_async (fixture->client, "user@example.org",
                                        NULL, result_cb, &fixture->result);
-  WAIT_UNTIL (fixture->opened_uri != NULL || fixture->result != NULL);
+  WAIT_UNTIL (fixture->local.opened_uri != NULL || fixture->result != NULL);
   g_assert_null (fixture->result);
 }
 
@@ -165,7 +152,7 @@ start_sign_in (Fixture *fixture)
 static PopcheckTestPage *
 browse (Fixture *fixture)
 {
-  g_autoptr(PopcheckTestPage) authorize = fetch (fixture, "GET", fixture->opened_uri,
+  g_autoptr(PopcheckTestPage) authorize = fetch (fixture, "GET", fixture->local.opened_uri,
                                      NULL);
 
   g_assert_no_error (authorize->error);
@@ -247,8 +234,9 @@ fixture_set_up (Fixture       *fixture,
   popcheck_test_oauth_provider_start (&fixture->local, CLIENT_ID);
   fixture->provider = local_provider (fixture, CLIENT_ID);
   fixture->client = popcheck_oauth_client_new (fixture->provider);
-  popcheck_oauth_client_set_uri_launcher (fixture->client, capture_uri,
-                                          fixture, NULL);
+  popcheck_oauth_client_set_uri_launcher (fixture->client,
+                                          popcheck_test_oauth_provider_open_uri,
+                                          &fixture->local, NULL);
 }
 
 static void
@@ -258,7 +246,6 @@ fixture_tear_down (Fixture       *fixture,
   g_clear_object (&fixture->client);
   g_clear_object (&fixture->provider);
   g_clear_object (&fixture->result);
-  g_clear_pointer (&fixture->opened_uri, g_free);
   popcheck_test_oauth_provider_stop (&fixture->local);
 
   /* Let the client's last sources (a closed listener, a cancelled
@@ -285,13 +272,13 @@ test_good_path (Fixture       *fixture,
   guint16 port;
 
   start_sign_in (fixture);
-  g_assert_true (g_str_has_prefix (fixture->opened_uri,
+  g_assert_true (g_str_has_prefix (fixture->local.opened_uri,
                                    "http://127.0.0.1:"));
-  client_id = query_value (fixture->opened_uri, "client_id");
-  method = query_value (fixture->opened_uri, "code_challenge_method");
-  challenge = query_value (fixture->opened_uri, "code_challenge");
-  state = query_value (fixture->opened_uri, "state");
-  hint = query_value (fixture->opened_uri, "login_hint");
+  client_id = query_value (fixture->local.opened_uri, "client_id");
+  method = query_value (fixture->local.opened_uri, "code_challenge_method");
+  challenge = query_value (fixture->local.opened_uri, "code_challenge");
+  state = query_value (fixture->local.opened_uri, "state");
+  hint = query_value (fixture->local.opened_uri, "login_hint");
   g_assert_cmpstr (client_id, ==, CLIENT_ID);
   g_assert_cmpstr (method, ==, "S256");
   g_assert_cmpuint (strlen (challenge), ==, 43);
@@ -416,7 +403,7 @@ test_code_used_twice (Fixture       *fixture,
   g_autofree char *uri = NULL;
 
   start_sign_in (fixture);
-  authorize = fetch (fixture, "GET", fixture->opened_uri, NULL);
+  authorize = fetch (fixture, "GET", fixture->local.opened_uri, NULL);
   g_assert_cmpuint (authorize->status, ==, 302);
   code = query_value (authorize->location, "code");
   first = fetch (fixture, "GET", authorize->location, NULL);
@@ -425,7 +412,7 @@ test_code_used_twice (Fixture       *fixture,
   g_assert_no_error (error);
 
   start_sign_in (fixture);
-  state = query_value (fixture->opened_uri, "state");
+  state = query_value (fixture->local.opened_uri, "state");
   uri = g_strdup_printf ("http://127.0.0.1:%u/?code=%s&state=%s",
                          redirect_port (fixture), code, state);
   replay = fetch (fixture, "GET", uri, NULL);
@@ -477,7 +464,7 @@ test_cancelled (Fixture       *fixture,
 
   popcheck_oauth_client_sign_in_async (fixture->client, NULL, cancellable,
                                        result_cb, &fixture->result);
-  WAIT_UNTIL (fixture->opened_uri != NULL);
+  WAIT_UNTIL (fixture->local.opened_uri != NULL);
   port = redirect_port (fixture);
   g_cancellable_cancel (cancellable);
   token = sign_in_finish (fixture, &error);

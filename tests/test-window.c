@@ -3893,12 +3893,6 @@ take_screenshots (const char *dir)
 
 #define OAUTH_CLIENT_ID "popcheck-window-test"
 
-typedef struct
-{
-  PopcheckTestOAuthProvider local;
-  char                     *opened_uri;
-} LocalProvider;
-
 static void
 oauth_result_cb (GObject      *object,
                  GAsyncResult *result,
@@ -3907,32 +3901,20 @@ oauth_result_cb (GObject      *object,
   *(GAsyncResult **) user_data = g_object_ref (result);
 }
 
-static gboolean
-open_in_test_browser (const char  *uri,
-                      gpointer     user_data,
-                      GError     **error)
-{
-  LocalProvider *provider = user_data;
-
-  g_free (provider->opened_uri);
-  provider->opened_uri = g_strdup (uri);
-  return TRUE;
-}
-
 /* The user at the provider's page: it sends the browser back to the
  * editor's listener, which answers the page. */
 static void
-follow_sign_in (LocalProvider *provider)
+follow_sign_in (PopcheckTestOAuthProvider *provider)
 {
   g_autoptr(PopcheckTestPage) authorize = NULL;
   g_autoptr(PopcheckTestPage) back = NULL;
 
-  authorize = popcheck_test_oauth_fetch (&provider->local, "GET",
+  authorize = popcheck_test_oauth_fetch (provider, "GET",
                                          provider->opened_uri, NULL);
   g_assert_no_error (authorize->error);
   g_assert_cmpuint (authorize->status, ==, 302);
   g_assert_nonnull (authorize->location);
-  back = popcheck_test_oauth_fetch (&provider->local, "GET",
+  back = popcheck_test_oauth_fetch (provider, "GET",
                                     authorize->location, NULL);
   g_assert_no_error (back->error);
   g_assert_cmpuint (back->status, ==, 200);
@@ -3941,27 +3923,20 @@ follow_sign_in (LocalProvider *provider)
 /* Starts the provider and points the Google preset at it, as a packager
  * (client ID) and the tests (endpoints) can through GSettings. */
 static void
-local_provider_start (LocalProvider *provider)
+local_provider_start (PopcheckTestOAuthProvider *provider)
 {
   g_autofree char *authorize = NULL;
   g_autofree char *token = NULL;
   g_autoptr(GSettings) google = NULL;
 
-  popcheck_test_oauth_provider_start (&provider->local, OAUTH_CLIENT_ID);
-  authorize = popcheck_test_oauth_provider_uri (&provider->local, "/authorize");
-  token = popcheck_test_oauth_provider_uri (&provider->local, "/token");
+  popcheck_test_oauth_provider_start (provider, OAUTH_CLIENT_ID);
+  authorize = popcheck_test_oauth_provider_uri (provider, "/authorize");
+  token = popcheck_test_oauth_provider_uri (provider, "/token");
   google = g_settings_new_with_path ("org.example.PopCheck.OAuth2Provider",
                                      "/org/example/PopCheck/oauth2/google/");
   g_settings_set_string (google, "client-id", OAUTH_CLIENT_ID);
   g_settings_set_string (google, "authorization-endpoint", authorize);
   g_settings_set_string (google, "token-endpoint", token);
-}
-
-static void
-local_provider_stop (LocalProvider *provider)
-{
-  popcheck_test_oauth_provider_stop (&provider->local);
-  g_clear_pointer (&provider->opened_uri, g_free);
 }
 
 static gboolean
@@ -3984,7 +3959,7 @@ button_for (GtkWidget  *editor,
 
 /* The port of the listener the sign-in waits on. */
 static guint16
-listener_port (LocalProvider *provider)
+listener_port (PopcheckTestOAuthProvider *provider)
 {
   g_autoptr(GUri) opened = g_uri_parse (provider->opened_uri, G_URI_FLAGS_NONE, NULL);
   g_autoptr(GHashTable) params = NULL;
@@ -4020,14 +3995,15 @@ listener_closed (guint16 port)
 
 /* A new account's editor with Google chosen and the address typed. */
 static GtkWidget *
-google_editor (GtkWindow           **window,
-               PopcheckAccountList  *accounts,
-               LocalProvider        *provider)
+google_editor (GtkWindow                 **window,
+               PopcheckAccountList        *accounts,
+               PopcheckTestOAuthProvider  *provider)
 {
   GtkWidget *editor = standalone_editor (window, accounts);
 
   popcheck_account_editor_set_uri_launcher (POPCHECK_ACCOUNT_EDITOR (editor),
-                                            open_in_test_browser, provider);
+                                            popcheck_test_oauth_provider_open_uri,
+                                            provider);
   adw_action_row_activate (ADW_ACTION_ROW (row_titled (editor, "Google")));
   gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "User Name or Email Address")),
                          "jane@example.org");
@@ -4059,7 +4035,7 @@ test_editor_oauth_sign_in (void)
   g_autoptr(PopcheckAccount) added = NULL;
   g_autofree char *provider_id = NULL;
   char *secret = NULL;
-  LocalProvider provider = { 0 };
+  PopcheckTestOAuthProvider provider = { 0 };
   GtkWidget *microsoft;
   GtkWindow *window;
   GtkWidget *editor;
@@ -4133,7 +4109,7 @@ test_editor_oauth_sign_in (void)
   secret_password_free (secret);
 
   gtk_window_destroy (window);
-  local_provider_stop (&provider);
+  popcheck_test_oauth_provider_stop (&provider);
 }
 
 /* The user refuses access at the provider: the editor says so in words
@@ -4146,14 +4122,14 @@ test_editor_oauth_denied (void)
   g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
   g_autofree char *control = NULL;
   g_autoptr(PopcheckTestPage) denying = NULL;
-  LocalProvider provider = { 0 };
+  PopcheckTestOAuthProvider provider = { 0 };
   GtkWindow *window;
   GtkWidget *editor;
   guint before = g_list_model_get_n_items (G_LIST_MODEL (accounts));
 
   local_provider_start (&provider);
-  control = popcheck_test_oauth_provider_uri (&provider.local, "/control");
-  denying = popcheck_test_oauth_fetch (&provider.local, "POST", control,
+  control = popcheck_test_oauth_provider_uri (&provider, "/control");
+  denying = popcheck_test_oauth_fetch (&provider, "POST", control,
                                        "authorize=deny");
   g_assert_no_error (denying->error);
   g_assert_cmpuint (denying->status, ==, 200);
@@ -4171,7 +4147,7 @@ test_editor_oauth_denied (void)
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, before);
 
   gtk_window_destroy (window);
-  local_provider_stop (&provider);
+  popcheck_test_oauth_provider_stop (&provider);
 }
 
 /* Cancel during the sign-in returns the editor to where it was and
@@ -4182,7 +4158,7 @@ test_editor_oauth_cancel (void)
   Fixture fixture_data = { 0 };
   Fixture *fixture = &fixture_data;
   g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
-  LocalProvider provider = { 0 };
+  PopcheckTestOAuthProvider provider = { 0 };
   GtkWindow *window;
   GtkWidget *editor;
   guint16 port;
@@ -4212,7 +4188,7 @@ test_editor_oauth_cancel (void)
   gtk_window_destroy (window);
   WAIT_UNTIL (listener_closed (port));
 
-  local_provider_stop (&provider);
+  popcheck_test_oauth_provider_stop (&provider);
 }
 
 /* Stops every demo server still running under root, then removes it. */
