@@ -273,14 +273,33 @@ sync_object (PopcheckGoaAccounts *self,
   const PopcheckGoaProvider *provider;
   g_autofree char *id = NULL;
   const char *goa_id;
-  Entry *entry;
+  Entry *entry = NULL;
   guint position = 0;
 
-  if (goa_account == NULL)
-    return;
+  /* The object as it was listed: while it goes, its Account interface
+   * may already be gone. */
+  for (guint i = 0; i < self->entries->len && entry == NULL; i++)
+    {
+      Entry *listed = g_ptr_array_index (self->entries, i);
 
-  goa_id = goa_account_get_id (goa_account);
-  entry = find_entry (self, goa_id, &position);
+      if (listed->object == object)
+        {
+          entry = listed;
+          position = i;
+        }
+    }
+
+  if (goa_account == NULL)
+    {
+      removed = TRUE;
+      goa_id = NULL;
+    }
+  else
+    {
+      goa_id = goa_account_get_id (goa_account);
+      if (entry == NULL)
+        entry = find_entry (self, goa_id, &position);
+    }
   provider = removed ? NULL : usable_provider (object);
 
   if (provider == NULL)
