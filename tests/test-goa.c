@@ -24,6 +24,7 @@
 #include "popcheck-test-demo.h"
 #include "popcheck-test-oauth-provider.h"
 #include "popcheck-test-util.h"
+#include "popcheck-token-source.h"
 
 #define WAIT_MS 20000
 
@@ -414,6 +415,30 @@ test_token_still_refused (Fixture       *fixture,
   g_assert_cmpstr (g_ptr_array_index (fixture->problems, 0), ==, "goa_refused");
 }
 
+/* A token with a line break would end the SASL line and let the rest be
+ * read as a command: it never reaches the server. */
+static void
+test_token_with_line_break (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  PopcheckMailbox *mailbox;
+
+  goa_add (fixture, "crlf", "google");
+  goa_set_tokens ("crlf", (const char *[]) { "at-x\r\nDELE 1", NULL });
+  wait_listed_for_dovecot (fixture, "crlf");
+
+  g_assert_false (check (fixture, "crlf", &error));
+  g_assert_error (error, POPCHECK_TOKEN_SOURCE_ERROR,
+                  POPCHECK_TOKEN_SOURCE_ERROR_FAILED);
+  mailbox = mailbox_of (fixture, "crlf");
+  g_assert_cmpstr (popcheck_mailbox_get_error_message (mailbox), ==,
+                   "Online Accounts gave an access token that cannot be "
+                   "sent to the server.");
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_TEMPORARY);
+}
+
 static void
 test_attention_needed (Fixture       *fixture,
                        gconstpointer  data)
@@ -571,6 +596,7 @@ main (int   argc,
   ADD ("/goa/removed", test_removed);
   ADD ("/goa/token/refused-then-renewed", test_token_refused_then_renewed);
   ADD ("/goa/token/still-refused", test_token_still_refused);
+  ADD ("/goa/token/line-break", test_token_with_line_break);
   ADD ("/goa/attention-needed", test_attention_needed);
   ADD ("/goa/other-provider", test_other_provider);
   ADD ("/goa/open-settings", test_open_settings);
