@@ -30,6 +30,8 @@ struct _PopcheckAccountList
   GPtrArray       *items;
   /* The account popcheck_account_list_add() is about to publish. */
   PopcheckAccount *pending;
+  /* Accounts from elsewhere (Online Accounts), after the items. */
+  GListModel      *external;
 };
 
 static void list_model_iface_init (GListModelInterface *iface);
@@ -51,8 +53,11 @@ static guint
 popcheck_account_list_get_n_items (GListModel *model)
 {
   PopcheckAccountList *self = POPCHECK_ACCOUNT_LIST (model);
+  guint n_external = self->external != NULL
+                       ? g_list_model_get_n_items (self->external)
+                       : 0;
 
-  return self->items->len;
+  return self->items->len + n_external;
 }
 
 static gpointer
@@ -62,7 +67,10 @@ popcheck_account_list_get_item (GListModel *model,
   PopcheckAccountList *self = POPCHECK_ACCOUNT_LIST (model);
 
   if (position >= self->items->len)
-    return NULL;
+    return self->external != NULL
+             ? g_list_model_get_item (self->external,
+                                      position - self->items->len)
+             : NULL;
 
   return g_object_ref (g_ptr_array_index (self->items, position));
 }
@@ -179,6 +187,9 @@ popcheck_account_list_finalize (GObject *object)
 {
   PopcheckAccountList *self = (PopcheckAccountList *) object;
 
+  if (self->external != NULL)
+    g_signal_handlers_disconnect_by_data (self->external, self);
+  g_clear_object (&self->external);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->items, g_ptr_array_unref);
 
@@ -208,6 +219,55 @@ PopcheckAccountList *
 popcheck_account_list_new (void)
 {
   return g_object_new (POPCHECK_TYPE_ACCOUNT_LIST, NULL);
+}
+
+/* Accounts from elsewhere */
+
+static void
+external_items_changed_cb (GListModel          *model,
+                           guint                position,
+                           guint                removed,
+                           guint                added,
+                           PopcheckAccountList *self)
+{
+  g_list_model_items_changed (G_LIST_MODEL (self),
+                              self->items->len + position, removed, added);
+}
+
+void
+popcheck_account_list_set_external (PopcheckAccountList *self,
+                                    GListModel          *accounts)
+{
+  guint removed = 0;
+  guint added = 0;
+
+  g_return_if_fail (POPCHECK_IS_ACCOUNT_LIST (self));
+  g_return_if_fail (accounts == NULL || G_IS_LIST_MODEL (accounts));
+  g_return_if_fail (accounts == NULL ||
+                    g_list_model_get_item_type (accounts) ==
+                    POPCHECK_TYPE_ACCOUNT);
+
+  if (self->external == accounts)
+    return;
+
+  if (self->external != NULL)
+    {
+      removed = g_list_model_get_n_items (self->external);
+      g_signal_handlers_disconnect_by_data (self->external, self);
+      g_clear_object (&self->external);
+    }
+  if (accounts != NULL)
+    {
+      self->external = g_object_ref (accounts);
+      added = g_list_model_get_n_items (accounts);
+      g_signal_connect_object (accounts, "items-changed",
+                               G_CALLBACK (external_items_changed_cb), self,
+                               0);
+    }
+
+  if (removed > 0 || added > 0)
+    g_list_model_items_changed (G_LIST_MODEL (self), self->items->len,
+                                removed, added);
 }
 
 /* Adding */
@@ -497,10 +557,25 @@ PopcheckAccount *
 popcheck_account_list_lookup (PopcheckAccountList *self,
                               const char          *id)
 {
+  PopcheckAccount *account;
+
   g_return_val_if_fail (POPCHECK_IS_ACCOUNT_LIST (self), NULL);
   g_return_val_if_fail (id != NULL, NULL);
 
-  return find_by_id (self->items, id);
+  account = find_by_id (self->items, id);
+  for (guint i = 0; account == NULL && self->external != NULL &&
+                    i < g_list_model_get_n_items (self->external); i++)
+    {
+      g_autoptr(PopcheckAccount) external =
+        g_list_model_get_item (self->external, i);
+
+      /* The external model holds a reference as long as the account is
+       * listed. */
+      if (g_strcmp0 (popcheck_account_get_id (external), id) == 0)
+        account = external;
+    }
+
+  return account;
 }
 
 PopcheckAccount *

@@ -48,6 +48,13 @@ gboolean             popcheck_account_list_remove_finish           (PopcheckAcco
                                                                     GAsyncResult         *result,
                                                                     GError              **error);
 
+/* Lists the accounts of @accounts (a GListModel of PopcheckAccount made
+ * with popcheck_account_new_external, such as PopcheckGoaAccounts) after
+ * those of the settings, following its changes; NULL for none.  They are
+ * never written to the "accounts" key and cannot be removed here. */
+void                 popcheck_account_list_set_external            (PopcheckAccountList  *self,
+                                                                    GListModel           *accounts);
+
 /* NULL when there is no such account. */
 PopcheckAccount     *popcheck_account_list_lookup                  (PopcheckAccountList  *self,
                                                                     const char           *id);

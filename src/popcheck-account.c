@@ -13,8 +13,11 @@
 
 #include <string.h>
 #include <glib/gi18n.h>
+#define G_SETTINGS_ENABLE_BACKEND
+#include <gio/gsettingsbackend.h>
 
 #include "popcheck-account.h"
+#include "popcheck-token-source.h"
 
 struct _PopcheckAccount
 {
@@ -22,6 +25,11 @@ struct _PopcheckAccount
 
   char           *id;
   GSettings      *settings;
+  /* Set for an account whose sign-in lives elsewhere (Online Accounts):
+   * its keys are then in memory only, and its tokens come from there.
+   * Weak, as the source owns its accounts. */
+  GWeakRef        token_source;
+  gboolean        external;
 
   char           *display_name;
   char           *host;
@@ -45,6 +53,7 @@ G_DEFINE_QUARK (popcheck-account-error-quark, popcheck_account_error)
 enum {
   PROP_0,
   PROP_ID,
+  PROP_TOKEN_SOURCE,
   PROP_DISPLAY_NAME,
   PROP_HOST,
   PROP_PORT,
@@ -339,7 +348,20 @@ popcheck_account_constructed (GObject *object)
   g_assert (popcheck_account_id_is_valid (self->id));
 
   path = g_strconcat (POPCHECK_ACCOUNT_PATH_PREFIX, self->id, "/", NULL);
-  self->settings = g_settings_new_with_path (POPCHECK_ACCOUNT_SCHEMA_ID, path);
+  if (self->external)
+    {
+      /* What PopCheck would store of it is not PopCheck's to keep: it
+       * comes from the source each time. */
+      g_autoptr(GSettingsBackend) backend = g_memory_settings_backend_new ();
+
+      self->settings = g_settings_new_with_backend_and_path (POPCHECK_ACCOUNT_SCHEMA_ID,
+                                                             backend, path);
+    }
+  else
+    {
+      self->settings = g_settings_new_with_path (POPCHECK_ACCOUNT_SCHEMA_ID,
+                                                 path);
+    }
 
   for (guint i = PROP_DISPLAY_NAME; i < N_PROPS; i++)
     load_property (self, i);
@@ -354,6 +376,7 @@ popcheck_account_finalize (GObject *object)
   PopcheckAccount *self = (PopcheckAccount *) object;
 
   g_clear_object (&self->settings);
+  g_weak_ref_clear (&self->token_source);
   g_free (self->id);
   g_free (self->display_name);
   g_free (self->host);
@@ -375,6 +398,9 @@ popcheck_account_get_property (GObject    *object,
     {
     case PROP_ID:
       g_value_set_string (value, self->id);
+      break;
+    case PROP_TOKEN_SOURCE:
+      g_value_take_object (value, g_weak_ref_get (&self->token_source));
       break;
     case PROP_DISPLAY_NAME:
       g_value_set_string (value, self->display_name);
@@ -431,6 +457,10 @@ popcheck_account_set_property (GObject      *object,
     {
     case PROP_ID:
       self->id = g_value_dup_string (value);
+      break;
+    case PROP_TOKEN_SOURCE:
+      g_weak_ref_set (&self->token_source, g_value_get_object (value));
+      self->external = g_value_get_object (value) != NULL;
       break;
     case PROP_DISPLAY_NAME:
       popcheck_account_set_display_name (self, g_value_get_string (value));
@@ -507,6 +537,11 @@ popcheck_account_class_init (PopcheckAccountClass *klass)
     g_param_spec_string ("id", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
                          G_PARAM_STATIC_STRINGS);
+  properties[PROP_TOKEN_SOURCE] =
+    g_param_spec_object ("token-source", NULL, NULL,
+                         POPCHECK_TYPE_TOKEN_SOURCE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_STATIC_STRINGS);
   properties[PROP_DISPLAY_NAME] =
     g_param_spec_string ("display-name", NULL, NULL, "", flags);
   properties[PROP_HOST] =
@@ -546,6 +581,35 @@ popcheck_account_new (const char *id)
   g_return_val_if_fail (popcheck_account_id_is_valid (id), NULL);
 
   return g_object_new (POPCHECK_TYPE_ACCOUNT, "id", id, NULL);
+}
+
+PopcheckAccount *
+popcheck_account_new_external (const char          *id,
+                               PopcheckTokenSource *token_source)
+{
+  g_return_val_if_fail (popcheck_account_id_is_valid (id), NULL);
+  g_return_val_if_fail (POPCHECK_IS_TOKEN_SOURCE (token_source), NULL);
+
+  return g_object_new (POPCHECK_TYPE_ACCOUNT,
+                       "id", id,
+                       "token-source", token_source,
+                       NULL);
+}
+
+gboolean
+popcheck_account_is_external (PopcheckAccount *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT (self), FALSE);
+
+  return self->external;
+}
+
+PopcheckTokenSource *
+popcheck_account_dup_token_source (PopcheckAccount *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT (self), NULL);
+
+  return g_weak_ref_get (&self->token_source);
 }
 
 const char *

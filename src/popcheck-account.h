@@ -61,6 +61,15 @@ gboolean         popcheck_account_validate_port         (guint            port,
 
 PopcheckAccount *popcheck_account_new                   (const char      *id);
 
+/* An account whose sign-in lives elsewhere (GNOME Online Accounts): its
+ * keys are kept in memory, never in PopCheck's settings, whoever sets
+ * them, and the session gets its access tokens from @token_source. */
+PopcheckAccount *popcheck_account_new_external          (const char          *id,
+                                                         PopcheckTokenSource *token_source);
+gboolean         popcheck_account_is_external           (PopcheckAccount *self);
+/* NULL for an account of PopCheck's own, or once the source is gone. */
+PopcheckTokenSource *popcheck_account_dup_token_source  (PopcheckAccount *self);
+
 /* Checks the stored host, user and port as they are now: settings changed
  * from outside are not checked when they are written. */
 gboolean         popcheck_account_validate              (PopcheckAccount *self,

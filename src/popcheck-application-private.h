@@ -7,6 +7,7 @@
 
 #include "popcheck-application.h"
 #include "popcheck-demo.h"
+#include "popcheck-goa-accounts.h"
 #include "popcheck-mail-client.h"
 #include "popcheck-mute.h"
 #include "popcheck-notifier.h"
@@ -20,6 +21,9 @@ struct _PopcheckApplication
   AdwApplication         parent_instance;
 
   PopcheckAccountList   *accounts;
+  /* Google accounts of Settings → Online Accounts, listed in accounts
+   * after PopCheck's own. */
+  PopcheckGoaAccounts   *online_accounts;
   PopcheckChecker       *checker;
   GSettings             *settings;
   /* "Try the demo mailbox": its server, stopped at quit. */

@@ -25,6 +25,7 @@
 #include "popcheck-autostart.h"
 #include "popcheck-checker.h"
 #include "popcheck-demo.h"
+#include "popcheck-goa-accounts.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-notifier.h"
 #include "popcheck-remote.h"
@@ -405,6 +406,9 @@ popcheck_application_startup (GApplication *app)
                            G_CALLBACK (run_in_background_changed_cb), self, 0);
 
   self->accounts = popcheck_account_list_new ();
+  self->online_accounts = popcheck_goa_accounts_new ();
+  popcheck_account_list_set_external (self->accounts,
+                                      G_LIST_MODEL (self->online_accounts));
   self->checker = popcheck_checker_new (self->accounts);
   self->demo = popcheck_demo_new (self->accounts);
   self->mute = popcheck_mute_new ();
@@ -526,6 +530,7 @@ popcheck_application_dispose (GObject *object)
   g_clear_object (&self->mail_client);
   g_clear_object (&self->checker);
   g_clear_object (&self->accounts);
+  g_clear_object (&self->online_accounts);
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->demo);

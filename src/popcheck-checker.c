@@ -26,6 +26,7 @@
 #include "popcheck-message.h"
 #include "popcheck-secret.h"
 #include "popcheck-session.h"
+#include "popcheck-token-source.h"
 
 /* Back-off after failures: 1, 2, 4 ... minutes, never more than an hour,
  * and never giving up. */
@@ -856,6 +857,14 @@ classify_error (const GError *error)
                        POPCHECK_MAILBOX_ERROR_NEWER_FORMAT))
     return POPCHECK_PROBLEM_PERMANENT;
 
+  /* Online Accounts says so, or the server refused its renewed token. */
+  if (g_error_matches (error, POPCHECK_TOKEN_SOURCE_ERROR,
+                       POPCHECK_TOKEN_SOURCE_ERROR_SIGN_IN))
+    return POPCHECK_PROBLEM_SIGN_IN;
+  /* Online Accounts could not give a token this time. */
+  if (error->domain == POPCHECK_TOKEN_SOURCE_ERROR)
+    return POPCHECK_PROBLEM_TEMPORARY;
+
   switch (pop3_error_get_kind (error))
     {
     case POP3_ERROR_KIND_SERVER_BUSY:
@@ -895,6 +904,7 @@ slot_record_failure (Slot         *slot,
                               problem, message);
 
   needs_user = problem == POPCHECK_PROBLEM_AUTH ||
+               problem == POPCHECK_PROBLEM_SIGN_IN ||
                problem == POPCHECK_PROBLEM_CERTIFICATE ||
                problem == POPCHECK_PROBLEM_SECRET ||
                problem == POPCHECK_PROBLEM_PERMANENT;

@@ -15,6 +15,7 @@
 #include "popcheck-account-list.h"
 #include "popcheck-application.h"
 #include "popcheck-checker.h"
+#include "popcheck-goa-accounts.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-preferences.h"
 #include "popcheck-secret.h"
@@ -32,6 +33,10 @@ struct _PopcheckPreferencesWindow
   PopcheckAccountEditor *editor;
 
   GtkListBox           *accounts_list;
+  AdwPreferencesGroup  *online_group;
+  GtkListBox           *online_list;
+  /* Accounts from Online Accounts, listed apart. */
+  GListModel           *online_accounts;
   GtkSwitch            *run_in_background_switch;
   GtkSwitch            *start_at_login_switch;
   GtkSwitch            *notify_new_mail_switch;
@@ -236,7 +241,98 @@ create_account_row (gpointer item,
   return row;
 }
 
+/* Accounts from Online Accounts: a switch, and Settings for the rest. */
+static GtkWidget *
+create_online_row (gpointer item,
+                   gpointer user_data)
+{
+  PopcheckAccount *account = item;
+  GtkWidget *row;
+  GtkWidget *toggle;
+  GtkWidget *button;
+
+  row = adw_action_row_new ();
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  g_object_bind_property (account, "display-name", row, "title",
+                          G_BINDING_SYNC_CREATE);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _("Check this account"));
+
+  toggle = gtk_switch_new ();
+  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (toggle),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Check this account"), -1);
+  g_object_bind_property (account, "enabled", toggle, "active",
+                          G_BINDING_SYNC_CREATE | G_BINDING_BIDIRECTIONAL);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), toggle);
+
+  button = gtk_button_new_with_mnemonic (_("Open _Settings"));
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text (button, _("Change or remove this account in "
+                                         "Settings → Online Accounts"));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button),
+                                  "prefs.open-online-accounts");
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s",
+                                    popcheck_account_get_id (account));
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+
+  return row;
+}
+
+static void
+online_accounts_changed_cb (GListModel                *model,
+                            guint                      position,
+                            guint                      removed,
+                            guint                      added,
+                            PopcheckPreferencesWindow *self)
+{
+  /* No placeholder: without such accounts, the group is not there. */
+  gtk_widget_set_visible (GTK_WIDGET (self->online_group),
+                          g_list_model_get_n_items (model) > 0);
+}
+
+static gboolean
+is_external (gpointer item,
+             gpointer user_data)
+{
+  return popcheck_account_is_external (item) == GPOINTER_TO_INT (user_data);
+}
+
+/* The accounts of the list, those from elsewhere or PopCheck's own. */
+static GListModel *
+filter_accounts (PopcheckAccountList *accounts,
+                 gboolean             external)
+{
+  GtkCustomFilter *filter = gtk_custom_filter_new (is_external,
+                                                   GINT_TO_POINTER (external),
+                                                   NULL);
+
+  return G_LIST_MODEL (gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (accounts)),
+                                                  GTK_FILTER (filter)));
+}
+
 /* Actions */
+
+static void
+open_online_accounts_action (GtkWidget  *widget,
+                             const char *action_name,
+                             GVariant   *parameter)
+{
+  PopcheckPreferencesWindow *self = POPCHECK_PREFERENCES_WINDOW (widget);
+  g_autoptr(PopcheckAccount) account = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *title = NULL;
+
+  account = find_account (self, g_variant_get_string (parameter, NULL));
+  if (account == NULL || popcheck_goa_open_settings (account, &error))
+    return;
+
+  /* Toast titles are markup in libadwaita 1.2. */
+  title = g_markup_escape_text (error->message, -1);
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                    adw_toast_new (title));
+}
 
 static void
 add_account_action (GtkWidget  *widget,
@@ -402,6 +498,7 @@ popcheck_preferences_window_finalize (GObject *object)
   PopcheckPreferencesWindow *self = (PopcheckPreferencesWindow *) object;
 
   g_clear_object (&self->accounts);
+  g_clear_object (&self->online_accounts);
   g_clear_object (&self->checker);
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
@@ -426,6 +523,12 @@ popcheck_preferences_window_class_init (PopcheckPreferencesWindowClass *klass)
                                         accounts_list);
   gtk_widget_class_bind_template_child (widget_class,
                                         PopcheckPreferencesWindow,
+                                        online_group);
+  gtk_widget_class_bind_template_child (widget_class,
+                                        PopcheckPreferencesWindow,
+                                        online_list);
+  gtk_widget_class_bind_template_child (widget_class,
+                                        PopcheckPreferencesWindow,
                                         run_in_background_switch);
   gtk_widget_class_bind_template_child (widget_class,
                                         PopcheckPreferencesWindow,
@@ -443,6 +546,8 @@ popcheck_preferences_window_class_init (PopcheckPreferencesWindowClass *klass)
                                    edit_account_action);
   gtk_widget_class_install_action (widget_class, "prefs.remove-account", "s",
                                    remove_account_action);
+  gtk_widget_class_install_action (widget_class, "prefs.open-online-accounts",
+                                   "s", open_online_accounts_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n,
                                        GDK_CONTROL_MASK, "prefs.add-account",
                                        NULL);
@@ -490,6 +595,7 @@ popcheck_preferences_window_new (GtkApplication      *app,
                                  PopcheckAccountList *accounts)
 {
   PopcheckPreferencesWindow *self;
+  g_autoptr(GListModel) model = NULL;
 
   g_return_val_if_fail (!app || GTK_IS_APPLICATION (app), NULL);
   g_return_val_if_fail (POPCHECK_IS_ACCOUNT_LIST (accounts), NULL);
@@ -509,8 +615,15 @@ popcheck_preferences_window_new (GtkApplication      *app,
       mailboxes_changed_cb (mailboxes, 0, 0,
                             g_list_model_get_n_items (mailboxes), self);
     }
-  gtk_list_box_bind_model (self->accounts_list, G_LIST_MODEL (accounts),
-                           create_account_row, self, NULL);
+  model = filter_accounts (accounts, FALSE);
+  gtk_list_box_bind_model (self->accounts_list, model, create_account_row,
+                           self, NULL);
+  self->online_accounts = filter_accounts (accounts, TRUE);
+  gtk_list_box_bind_model (self->online_list, self->online_accounts,
+                           create_online_row, self, NULL);
+  g_signal_connect_object (self->online_accounts, "items-changed",
+                           G_CALLBACK (online_accounts_changed_cb), self, 0);
+  online_accounts_changed_cb (self->online_accounts, 0, 0, 0, self);
 
   return GTK_WINDOW (self);
 }
@@ -525,6 +638,15 @@ open_editor_by_id (PopcheckPreferencesWindow *self,
   if (account == NULL)
     {
       g_warning ("No account with the id %s", account_id);
+      return NULL;
+    }
+
+  /* What there is to change of an account from Online Accounts is
+   * changed in Settings: the page with its switch and button instead. */
+  if (popcheck_account_is_external (account))
+    {
+      adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (self),
+                                                    "accounts");
       return NULL;
     }
 

@@ -16,6 +16,7 @@
 #include "popcheck-oauth-account.h"
 #include "popcheck-secret.h"
 #include "popcheck-session.h"
+#include "popcheck-token-source.h"
 
 struct _PopcheckSession
 {
@@ -137,6 +138,9 @@ popcheck_session_close (PopcheckSession *self)
 static void open_token_cb (GObject      *object,
                            GAsyncResult *result,
                            gpointer      user_data);
+static void open_renewed_cb (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data);
 
 static void
 open_login_cb (GObject      *object,
@@ -152,6 +156,33 @@ open_login_cb (GObject      *object,
   if (!pop3_client_login_finish (self->client, result, &error))
     {
       g_autofree char *provider = popcheck_account_dup_oauth2_provider (self->account);
+      g_autoptr(PopcheckTokenSource) source =
+        popcheck_account_dup_token_source (self->account);
+
+      if (source != NULL &&
+          g_error_matches (error, POP3_ERROR, POP3_ERROR_AUTH_TOKEN))
+        {
+          g_clear_error (&error);
+          if (!self->token_retried)
+            {
+              /* The source may hold an expired token: it renews the
+               * sign-in once, and the next token goes on the same
+               * connection. */
+              self->token_retried = TRUE;
+              popcheck_token_source_renew_async (source, self->account,
+                                                 g_task_get_cancellable (task),
+                                                 open_renewed_cb,
+                                                 g_object_ref (task));
+              return;
+            }
+
+          g_task_return_new_error (task, POPCHECK_TOKEN_SOURCE_ERROR,
+                                   POPCHECK_TOKEN_SOURCE_ERROR_SIGN_IN,
+                                   _("The server refused the sign-in from "
+                                     "Online Accounts. Sign in again in "
+                                     "Settings → Online Accounts."));
+          return;
+        }
 
       /* The token may have expired or been revoked since it was given:
        * one more, on the same connection (the server is still waiting
@@ -242,28 +273,15 @@ open_secret_cb (GObject      *object,
                              open_connected_cb, g_object_ref (task));
 }
 
-/* An account that signs in with OAuth2: a fresh access token each time,
- * sent where the password would be; after the server refused one, the
- * next goes on the same connection. */
+/* The token goes where the password would; after the server refused one,
+ * the next goes on the same connection. */
 static void
-open_token_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+open_with_token (GTask *task,
+                 char  *token)
 {
-  g_autoptr(GTask) task = user_data;
   PopcheckSession *self = g_task_get_source_object (task);
-  g_autoptr(PopcheckOAuthToken) token = NULL;
-  GError *error = NULL;
 
-  token = popcheck_oauth_account_get_token_finish (result, &error);
-  if (token == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  g_task_set_task_data (task, g_steal_pointer (&token->access_token),
-                        (GDestroyNotify) secret_password_free);
+  g_task_set_task_data (task, token, (GDestroyNotify) secret_password_free);
   if (self->token_retried)
     {
       open_login (task);
@@ -278,6 +296,73 @@ open_token_cb (GObject      *object,
                              open_connected_cb, g_object_ref (task));
 }
 
+/* An account that signs in with OAuth2: a fresh access token each time,
+ * sent where the password would be; after the server refused one, the
+ * next goes on the same connection. */
+static void
+open_token_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(PopcheckOAuthToken) token = NULL;
+  GError *error = NULL;
+
+  token = popcheck_oauth_account_get_token_finish (result, &error);
+  if (token == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  open_with_token (task, g_steal_pointer (&token->access_token));
+}
+
+/* An account from Online Accounts: its source hands out the token, as
+ * open_token_cb does for PopCheck's own OAuth2 accounts. */
+static void
+open_source_token_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  char *token;
+
+  token = popcheck_token_source_get_token_finish (POPCHECK_TOKEN_SOURCE (object),
+                                                  result, &error);
+  if (token == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  open_with_token (task, token);
+}
+
+static void
+open_renewed_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PopcheckSession *self = g_task_get_source_object (task);
+  PopcheckTokenSource *source = POPCHECK_TOKEN_SOURCE (object);
+  GCancellable *cancellable;
+  GError *error = NULL;
+
+  if (!popcheck_token_source_renew_finish (source, result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  cancellable = g_task_get_cancellable (task);
+  popcheck_token_source_get_token_async (source, self->account, cancellable,
+                                         open_source_token_cb,
+                                         g_steal_pointer (&task));
+}
+
 void
 popcheck_session_open_async (PopcheckSession     *self,
                              GCancellable        *cancellable,
@@ -286,6 +371,7 @@ popcheck_session_open_async (PopcheckSession     *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autofree char *provider = NULL;
+  g_autoptr(PopcheckTokenSource) source = NULL;
 
   g_return_if_fail (POPCHECK_IS_SESSION (self));
 
@@ -293,6 +379,22 @@ popcheck_session_open_async (PopcheckSession     *self,
   g_task_set_source_tag (task, popcheck_session_open_async);
 
   self->token_retried = FALSE;
+  source = popcheck_account_dup_token_source (self->account);
+  if (source != NULL)
+    {
+      popcheck_token_source_get_token_async (source, self->account,
+                                             cancellable, open_source_token_cb,
+                                             g_steal_pointer (&task));
+      return;
+    }
+  if (popcheck_account_is_external (self->account))
+    {
+      g_task_return_new_error (task, POPCHECK_TOKEN_SOURCE_ERROR,
+                               POPCHECK_TOKEN_SOURCE_ERROR_GONE,
+                               _("The account is no longer in Online Accounts."));
+      return;
+    }
+
   provider = popcheck_account_dup_oauth2_provider (self->account);
   if (provider != NULL)
     {

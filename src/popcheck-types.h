@@ -14,6 +14,7 @@ typedef struct _PopcheckAccountList PopcheckAccountList;
 typedef struct _PopcheckChecker     PopcheckChecker;
 typedef struct _PopcheckMailbox     PopcheckMailbox;
 typedef struct _PopcheckMessage     PopcheckMessage;
+typedef struct _PopcheckTokenSource PopcheckTokenSource;
 
 /* What an account is doing, as the window, tray and CLI show it. */
 typedef enum
@@ -35,6 +36,7 @@ typedef enum
   POPCHECK_PROBLEM_BUSY,         /*< nick=busy >*/
   /* Wrong password, [AUTH]: the user must act; the secret is kept. */
   POPCHECK_PROBLEM_AUTH,         /*< nick=auth >*/
+  POPCHECK_PROBLEM_SIGN_IN, /*< nick=sign-in >*/
   /* The certificate was refused: the user must decide. */
   POPCHECK_PROBLEM_CERTIFICATE,  /*< nick=certificate >*/
   /* No keyring, keyring locked, no password stored. */

@@ -29,6 +29,8 @@
 #                       dead_next=1  the next access token is dead on arrival
 #                       expires_in=SECONDS for the tokens issued next
 #                       email=ADDRESS      what /introspect names the user
+#                       mint=1  answers with a new access token, as if
+#                               signed in elsewhere (Online Accounts)
 #   GET  /stats       JSON: how many token requests of each grant came,
 #                     and every token issued
 
@@ -269,7 +271,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def control(self, f):
         p = self.provider
+        reply = {'ok': True}
         with p.lock:
+            if f.get('mint'):
+                # A token as if signed in elsewhere (GNOME Online
+                # Accounts hands such tokens to PopCheck).
+                reply['access_token'] = p.issue()['access_token']
             if 'authorize' in f:
                 p.authorize_mode = f['authorize']
             if 'token' in f:
@@ -286,7 +293,7 @@ class Handler(BaseHTTPRequestHandler):
             if f.get('revoke'):
                 for token in p.refresh:
                     p.refresh[token] = True
-        self.send_json(200, {'ok': True})
+        self.send_json(200, reply)
 
 
 def main():

@@ -297,6 +297,17 @@ popcheck_test_notification_daemon_start (GDBusConnection *connection,
 }
 
 GSubprocess *
+popcheck_test_goa_start (GDBusConnection *connection)
+{
+  g_autofree char *template = g_build_filename (g_getenv ("POPCHECK_SOURCE_DIR"),
+                                                "tests", "goa-template.py",
+                                                NULL);
+
+  return mock_start (connection, "org.gnome.OnlineAccounts",
+                     (const char *[]) { "--template", template, NULL });
+}
+
+GSubprocess *
 popcheck_test_logind_start (GDBusConnection *connection)
 {
   return mock_start (connection, "org.freedesktop.login1",

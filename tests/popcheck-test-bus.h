@@ -124,6 +124,12 @@ void                       popcheck_test_hanging_server_free    (PopcheckTestHan
  * g_subprocess_send_signal() and g_subprocess_wait(). */
 GSubprocess     *popcheck_test_logind_start    (GDBusConnection *connection);
 
+/* GNOME Online Accounts (tests/goa-template.py), owning
+ * org.gnome.OnlineAccounts on `connection` when this returns; accounts are
+ * added and changed with its org.freedesktop.DBus.Mock methods at
+ * /org/gnome/OnlineAccounts.  Stop it as the notification daemon. */
+GSubprocess     *popcheck_test_goa_start       (GDBusConnection *connection);
+
 /* A dbusmock object's recorded calls of one method, in order: each an
  * "av" of the arguments (org.freedesktop.DBus.Mock.GetCalls). */
 GPtrArray       *popcheck_test_mock_calls      (GDBusConnection *connection,

@@ -93,8 +93,8 @@ read_env (PopcheckTestDemo *demo)
   g_assert_nonnull (demo->fingerprint);
 }
 
-PopcheckTestDemo *
-popcheck_test_demo_start (void)
+static PopcheckTestDemo *
+demo_start (const char *oauth2_introspect)
 {
   PopcheckTestDemo *demo = g_new0 (PopcheckTestDemo, 1);
   g_autofree char *out = NULL;
@@ -106,10 +106,27 @@ popcheck_test_demo_start (void)
   g_assert_no_error (error);
   g_chmod (demo->dir, 0755);
 
-  out = run_script ((const char *[]) { "start", "--dir", demo->dir, NULL });
+  if (oauth2_introspect != NULL)
+    out = run_script ((const char *[]) { "start", "--dir", demo->dir,
+                                         "--oauth2-introspect",
+                                         oauth2_introspect, NULL });
+  else
+    out = run_script ((const char *[]) { "start", "--dir", demo->dir, NULL });
   read_env (demo);
 
   return demo;
+}
+
+PopcheckTestDemo *
+popcheck_test_demo_start (void)
+{
+  return demo_start (NULL);
+}
+
+PopcheckTestDemo *
+popcheck_test_demo_start_oauth2 (const char *introspect_url)
+{
+  return demo_start (introspect_url);
 }
 
 void

@@ -29,12 +29,14 @@
 #include "popcheck-application.h"
 #include "popcheck-certificate-dialog.h"
 #include "popcheck-checker.h"
+#include "popcheck-goa-accounts.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message-row.h"
 #include "popcheck-message.h"
 #include "popcheck-preferences.h"
 #include "popcheck-preview.h"
 #include "popcheck-secret.h"
+#include "popcheck-test-bus.h"
 #include "popcheck-test-demo.h"
 #include "popcheck-test-oauth-provider.h"
 #include "popcheck-test-util.h"
@@ -4283,6 +4285,115 @@ run_in_process (gconstpointer data)
   ((GTestFunc) data) ();
 }
 
+static void
+goa_mock_call (GDBusConnection *connection,
+               const char      *method,
+               GVariant        *parameters)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = popcheck_test_call (connection, "org.gnome.OnlineAccounts",
+                              "/org/gnome/OnlineAccounts",
+                              "org.freedesktop.DBus.Mock", method, parameters,
+                              NULL, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+online_group_shown (GtkWindow *preferences)
+{
+  return find_visible_label (GTK_WIDGET (preferences), "From Online Accounts");
+}
+
+/* Preferences: a Google account of Online Accounts (tests/goa-template.py
+ * on the test's bus) is listed apart, under "From Online Accounts", with
+ * a switch to check it and a button to Settings, and never opens the
+ * editor; the heading is not there without such an account, even when
+ * Online Accounts has others. */
+static void
+test_preferences_online_accounts (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(GDBusConnection) connection = popcheck_test_connect ();
+  g_autoptr(GSubprocess) goa = popcheck_test_goa_start (connection);
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  g_autoptr(PopcheckGoaAccounts) online = popcheck_goa_accounts_new ();
+  g_autoptr(GSettings) settings = g_settings_new ("org.example.PopCheck");
+  g_auto(GStrv) checked = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWindow *preferences;
+  GtkWidget *row;
+  GtkWidget *toggle;
+  GtkWidget *button;
+  PopcheckAccount *account;
+
+  popcheck_account_list_set_external (accounts, G_LIST_MODEL (online));
+  preferences = popcheck_preferences_window_new (NULL, accounts);
+  gtk_window_present (preferences);
+
+  goa_mock_call (connection, "AddAccount",
+                 g_variant_new ("(ssss)", "exchange", "exchange", "reader",
+                                "reader@example.com"));
+  g_assert_false (online_group_shown (preferences));
+
+  goa_mock_call (connection, "AddAccount",
+                 g_variant_new ("(ssss)", "google", "google", "reader",
+                                "reader@gmail.com"));
+  WAIT_UNTIL (online_group_shown (preferences));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, 1);
+  account = popcheck_account_list_lookup (accounts, "goa_google");
+  g_assert_nonnull (account);
+
+  row = find_widget (GTK_WIDGET (preferences), is_row_titled,
+                     "reader@gmail.com", TRUE);
+  g_assert_nonnull (row);
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==,
+                   "Check this account");
+  g_assert_null (find_widget (GTK_WIDGET (preferences), is_row_titled,
+                              "reader@example.com", FALSE));
+  /* PopCheck's own list still has none. */
+  g_assert_true (find_visible_label (GTK_WIDGET (preferences),
+                                     "No accounts yet. Add one to start "
+                                     "checking mail."));
+
+  /* The switch is off, and turns checking on. */
+  toggle = find_widget_of_type (row, GTK_TYPE_SWITCH);
+  g_assert_nonnull (toggle);
+  g_assert_false (gtk_switch_get_active (GTK_SWITCH (toggle)));
+  gtk_switch_set_active (GTK_SWITCH (toggle), TRUE);
+  g_assert_true (popcheck_account_get_enabled (account));
+  checked = g_settings_get_strv (settings, "online-accounts");
+  g_assert_cmpstrv (checked, ((const char *[]) { "google", NULL }));
+
+  button = find_widget (row, shows_text, "Open _Settings", TRUE);
+  g_assert_nonnull (button);
+  g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (button)), ==,
+                   "prefs.open-online-accounts");
+  g_assert_cmpstr (g_variant_get_string (gtk_actionable_get_action_target_value (GTK_ACTIONABLE (button)),
+                                         NULL), ==, "goa_google");
+
+  /* Editing it shows the row, never the editor. */
+  popcheck_preferences_window_edit_account (POPCHECK_PREFERENCES_WINDOW (preferences),
+                                            "goa_google");
+  g_assert_null (find_widget_of_type (GTK_WIDGET (preferences),
+                                      POPCHECK_TYPE_ACCOUNT_EDITOR));
+
+  /* Removed in Online Accounts: the heading goes with it. */
+  goa_mock_call (connection, "RemoveAccount", g_variant_new ("(s)", "google"));
+  WAIT_UNTIL (!online_group_shown (preferences));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, 0);
+
+  goa_mock_call (connection, "RemoveAccount", g_variant_new ("(s)", "exchange"));
+  g_settings_reset (settings, "online-accounts");
+  gtk_window_destroy (preferences);
+  g_subprocess_send_signal (goa, SIGTERM);
+  g_subprocess_wait (goa, NULL, &error);
+  g_assert_no_error (error);
+  popcheck_test_wait_for_owner (connection, "org.gnome.OnlineAccounts", FALSE);
+}
+
 /* meson runs these tests in shards, each its own test with its own timeout
  * (POPCHECK_TEST_SHARD="I/N"): a test belongs to shard I when its place in
  * the list, modulo N, is I.  Without the variable, all run. */
@@ -4394,6 +4505,8 @@ main (int   argc,
             run_isolated);
   add_test ("/window/editor-oauth-sign-in", test_editor_oauth_sign_in,
             run_in_process);
+  add_test ("/window/preferences-online-accounts",
+            test_preferences_online_accounts, run_in_process);
   add_test ("/window/editor-oauth-denied", test_editor_oauth_denied,
             run_in_process);
   add_test ("/window/editor-oauth-cancel", test_editor_oauth_cancel,
