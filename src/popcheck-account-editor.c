@@ -83,6 +83,8 @@ struct _PopcheckAccountEditor
   char                   *signed_in_user;
   PopcheckOAuthUriLauncher uri_launcher;
   gpointer                uri_launcher_data;
+  /* Opened to sign in again: the sign-in is saved once it is done. */
+  gboolean                save_after_sign_in;
 
   AdwWindowTitle         *window_title;
   AdwPreferencesGroup    *kind_group;
@@ -1152,6 +1154,7 @@ cancel_sign_in (PopcheckAccountEditor *self)
   if (self->signin_client == NULL)
     return FALSE;
 
+  self->save_after_sign_in = FALSE;
   g_cancellable_cancel (self->signin_cancellable);
   g_clear_object (&self->signin_cancellable);
   g_clear_object (&self->signin_client);
@@ -1183,6 +1186,7 @@ sign_in_cb (GObject      *object,
 
   if (token == NULL)
     {
+      self->save_after_sign_in = FALSE;
       g_clear_pointer (&self->signing_in_user, g_free);
       show_signin_result (self, error->message, TRUE);
       return;
@@ -1192,6 +1196,7 @@ sign_in_cb (GObject      *object,
    * hour. */
   if (token->refresh_token == NULL)
     {
+      self->save_after_sign_in = FALSE;
       g_clear_pointer (&self->signing_in_user, g_free);
       text = g_strdup_printf (_("%s gave no refresh token, so PopCheck could "
                                 "not stay signed in. Try again later."),
@@ -1207,6 +1212,13 @@ sign_in_cb (GObject      *object,
   /* Translators: %s is the mail address signed in with. */
   text = g_strdup_printf (_("Signed in as %s"), self->signed_in_user);
   show_signin_result (self, text, FALSE);
+
+  /* Nothing else to decide: the account waits for this sign-in. */
+  if (self->save_after_sign_in)
+    {
+      self->save_after_sign_in = FALSE;
+      gtk_widget_activate_action (GTK_WIDGET (self), "editor.save", NULL);
+    }
 }
 
 static void
@@ -1761,6 +1773,20 @@ popcheck_account_editor_show_password_problem (PopcheckAccountEditor *self,
     gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
   else
     self->focus_password = TRUE;
+}
+
+void
+popcheck_account_editor_sign_in_again (PopcheckAccountEditor *self)
+{
+  g_return_if_fail (POPCHECK_IS_ACCOUNT_EDITOR (self));
+  g_return_if_fail (chosen_provider (self) != NULL);
+
+  self->save_after_sign_in = TRUE;
+  gtk_widget_activate_action (GTK_WIDGET (self), "editor.sign-in", NULL);
+  /* Refused before it started (no client ID any more, say): it says why
+   * beside the button, and saves nothing. */
+  if (self->signin_client == NULL)
+    self->save_after_sign_in = FALSE;
 }
 
 void

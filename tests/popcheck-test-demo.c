@@ -94,7 +94,7 @@ read_env (PopcheckTestDemo *demo)
 }
 
 PopcheckTestDemo *
-popcheck_test_demo_start (void)
+popcheck_test_demo_start_oauth2 (const char *introspect_url)
 {
   PopcheckTestDemo *demo = g_new0 (PopcheckTestDemo, 1);
   g_autofree char *out = NULL;
@@ -106,10 +106,19 @@ popcheck_test_demo_start (void)
   g_assert_no_error (error);
   g_chmod (demo->dir, 0755);
 
-  out = run_script ((const char *[]) { "start", "--dir", demo->dir, NULL });
+  out = run_script ((const char *[]) {
+    "start", "--dir", demo->dir,
+    introspect_url != NULL ? "--oauth2-introspect" : NULL, introspect_url,
+    NULL });
   read_env (demo);
 
   return demo;
+}
+
+PopcheckTestDemo *
+popcheck_test_demo_start (void)
+{
+  return popcheck_test_demo_start_oauth2 (NULL);
 }
 
 void

@@ -25,6 +25,9 @@ typedef struct
 } PopcheckTestDemo;
 
 PopcheckTestDemo *popcheck_test_demo_start      (void);
+/* Also takes OAuth2 bearer tokens (XOAUTH2, OAUTHBEARER), which Dovecot
+ * checks at the provider's @introspect_url. */
+PopcheckTestDemo *popcheck_test_demo_start_oauth2 (const char *introspect_url);
 void              popcheck_test_demo_stop       (PopcheckTestDemo *demo);
 void              popcheck_test_demo_add_user   (PopcheckTestDemo *demo,
                                                  const char       *user,
