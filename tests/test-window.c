@@ -4362,6 +4362,70 @@ test_sign_in_again (Fixture       *fixture,
   gtk_window_destroy (preferences);
 }
 
+/* An OAuth2 account's Test Connection logs in to Dovecot with a fresh
+ * access token: the stored sign-in's, or the one just made; a token the
+ * server refuses is said in words. */
+static void
+test_editor_oauth_test_connection (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  PopcheckTestOAuthProvider *provider = (PopcheckTestOAuthProvider *) data;
+  g_autofree char *control = popcheck_test_oauth_provider_uri (provider, "/control");
+  g_autoptr(PopcheckTestPage) dead = NULL;
+  g_autofree char *signed_in = NULL;
+  GtkWindow *preferences;
+  GtkWidget *editor;
+  GtkLabel *result;
+
+  fixture->account = add_google_account (fixture, provider);
+  WAIT_UNTIL (mailbox_idle (fixture));
+  signed_in = g_strdup_printf (", signed in as %s.", fixture->user);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  popcheck_preferences_window_set_uri_launcher (POPCHECK_PREFERENCES_WINDOW (preferences),
+                                                popcheck_test_oauth_provider_open_uri,
+                                                provider);
+  popcheck_preferences_window_edit_account (POPCHECK_PREFERENCES_WINDOW (preferences),
+                                            popcheck_account_get_id (fixture->account));
+  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
+
+  /* The stored sign-in. */
+  g_assert_true (gtk_widget_get_visible (row_titled (editor, "Test Connection")));
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  g_assert_true (popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  result = find_label_prefix (editor, "Connected securely with TLS");
+  g_assert_nonnull (result);
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (result), signed_in));
+
+  /* The provider hands out a token the server does not take. */
+  dead = popcheck_test_oauth_fetch (provider, "POST", control, "dead_next=1");
+  g_assert_no_error (dead->error);
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  g_assert_nonnull (find_label_prefix (editor, "The server refused the access token; it "
+                                               "may have expired or been revoked."));
+  g_assert_null (find_label_prefix (editor, "Connected securely"));
+
+  /* A sign-in made in the editor: its own token. */
+  gtk_widget_activate_action (editor, "editor.sign-in", NULL);
+  WAIT_UNTIL (provider->opened_uri != NULL);
+  follow_sign_in (provider);
+  {
+    g_autofree char *who = g_strdup_printf ("Signed in as %s", fixture->user);
+
+    WAIT_UNTIL (find_visible_label (editor, who));
+  }
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  result = find_label_prefix (editor, "Connected securely with TLS");
+  g_assert_nonnull (result);
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (result), signed_in));
+  gtk_window_destroy (preferences);
+}
+
 /* Stops every demo server still running under root, then removes it. */
 static void
 stop_servers_under (const char *root)
@@ -4599,6 +4663,8 @@ main (int   argc,
   add_test ("/window/editor-oauth-cancel", test_editor_oauth_cancel,
             run_in_process);
   add_test ("/window/sign-in-again", test_sign_in_again, run_isolated_oauth);
+  add_test ("/window/editor-oauth-test-connection", test_editor_oauth_test_connection,
+            run_isolated_oauth);
 
   return g_test_run ();
 }
