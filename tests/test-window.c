@@ -4154,6 +4154,30 @@ test_editor_oauth_denied (void)
   popcheck_test_oauth_provider_stop (&provider);
 }
 
+/* Before any sign-in, a new account has no token to test the connection
+ * with: the editor says so and connects nowhere. */
+static void
+test_editor_oauth_test_needs_sign_in (void)
+{
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  PopcheckTestOAuthProvider provider = { 0 };
+  GtkWindow *window;
+  GtkWidget *editor;
+
+  local_provider_start (&provider);
+  editor = google_editor (&window, accounts, &provider);
+
+  g_assert_true (gtk_widget_get_visible (row_titled (editor, "Test Connection")));
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  g_assert_false (popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  g_assert_true (find_visible_label (editor, "Not tested: sign in first, then "
+                                             "test the connection with that "
+                                             "sign-in."));
+
+  gtk_window_destroy (window);
+  popcheck_test_oauth_provider_stop (&provider);
+}
+
 /* Cancel during the sign-in returns the editor to where it was and
  * closes the listener; so does leaving the editor. */
 static void
@@ -4662,6 +4686,8 @@ main (int   argc,
             run_in_process);
   add_test ("/window/editor-oauth-cancel", test_editor_oauth_cancel,
             run_in_process);
+  add_test ("/window/editor-oauth-test-needs-sign-in",
+            test_editor_oauth_test_needs_sign_in, run_in_process);
   add_test ("/window/sign-in-again", test_sign_in_again, run_isolated_oauth);
   add_test ("/window/editor-oauth-test-connection", test_editor_oauth_test_connection,
             run_isolated_oauth);
