@@ -83,6 +83,8 @@ struct _PopcheckAccountEditor
   char                   *signed_in_user;
   PopcheckOAuthUriLauncher uri_launcher;
   gpointer                uri_launcher_data;
+  /* Opened to sign in again: the sign-in is saved once it is done. */
+  gboolean                save_after_sign_in;
 
   AdwWindowTitle         *window_title;
   AdwPreferencesGroup    *kind_group;
@@ -145,7 +147,9 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void start_session (PopcheckAccountEditor *self,
-                           Purpose                purpose);
+                           Purpose                purpose,
+                           const char            *access_token);
+static void run_test (PopcheckAccountEditor *self);
 static gboolean cancel_sign_in (PopcheckAccountEditor *self);
 
 /* Reading and checking the fields */
@@ -859,7 +863,7 @@ save (PopcheckAccountEditor *self)
   /* "Automatic" is never stored: find out what works first. */
   if (security_index (self) == SECURITY_AUTOMATIC)
     {
-      start_session (self, PURPOSE_SAVE);
+      start_session (self, PURPOSE_SAVE, NULL);
       return;
     }
 
@@ -926,7 +930,7 @@ certificate_trusted_cb (PopcheckAccountEditor     *self,
   self->pinned_fingerprint = g_strdup (fingerprint);
   show_result (self, _("The certificate is trusted for this account. "
                        "Testing again…"), FALSE);
-  start_session (self, PURPOSE_TEST);
+  run_test (self);
 }
 
 static void
@@ -1026,14 +1030,19 @@ session_cb (GObject      *object,
     ask_about_certificate (self, popcheck_connection_test_get_tls_info (test));
 }
 
+/* access_token: what an account that signs in with OAuth2 sends instead
+ * of the password, or NULL. */
 static void
 start_session (PopcheckAccountEditor *self,
-               Purpose                purpose)
+               Purpose                purpose,
+               const char            *access_token)
 {
   g_autofree char *user = entry_text (self->user_row);
   g_autofree char *host = entry_text (self->host_row);
   g_autofree char *port = entry_text (self->port_row);
-  const char *password = gtk_editable_get_text (GTK_EDITABLE (self->password_row));
+  const char *password = access_token != NULL
+    ? access_token
+    : gtk_editable_get_text (GTK_EDITABLE (self->password_row));
   GTask *task;
   guint16 port_number = 0;
 
@@ -1095,7 +1104,68 @@ test_action (GtkWidget  *widget,
       return;
     }
 
-  start_session (self, PURPOSE_TEST);
+  run_test (self);
+}
+
+static void
+test_token_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(PopcheckAccountEditor) self = user_data;
+  g_autoptr(PopcheckOAuthToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  token = popcheck_oauth_account_get_token_finish (result, &error);
+  /* Cancel said so already; a closed editor has nobody to tell. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (token == NULL)
+    {
+      set_busy (self, PURPOSE_TEST, FALSE);
+      text = popcheck_connection_test_describe_error (error);
+      show_result (self, text, TRUE);
+      return;
+    }
+
+  start_session (self, PURPOSE_TEST, token->access_token);
+}
+
+/* A password account is tested with what is typed (or stored); one that
+ * signs in with Microsoft or Google with a fresh access token: from the
+ * sign-in just made, or else from the stored one. */
+static void
+run_test (PopcheckAccountEditor *self)
+{
+  g_autofree char *stored = NULL;
+
+  if (chosen_provider (self) == NULL)
+    {
+      start_session (self, PURPOSE_TEST, NULL);
+      return;
+    }
+
+  if (self->token != NULL)
+    {
+      start_session (self, PURPOSE_TEST, self->token->access_token);
+      return;
+    }
+
+  if (self->account != NULL)
+    stored = popcheck_account_dup_oauth2_provider (self->account);
+  if (g_strcmp0 (stored, chosen_provider (self)) != 0 || identity_changed (self))
+    {
+      show_result (self, _("Not tested: sign in first, then test the "
+                           "connection with that sign-in."), TRUE);
+      return;
+    }
+
+  set_busy (self, PURPOSE_TEST, TRUE);
+  show_result (self, _("Connecting…"), FALSE);
+  popcheck_oauth_account_get_token_async (self->account, self->cancellable,
+                                          test_token_cb, g_object_ref (self));
 }
 
 static void
@@ -1152,6 +1222,7 @@ cancel_sign_in (PopcheckAccountEditor *self)
   if (self->signin_client == NULL)
     return FALSE;
 
+  self->save_after_sign_in = FALSE;
   g_cancellable_cancel (self->signin_cancellable);
   g_clear_object (&self->signin_cancellable);
   g_clear_object (&self->signin_client);
@@ -1183,6 +1254,7 @@ sign_in_cb (GObject      *object,
 
   if (token == NULL)
     {
+      self->save_after_sign_in = FALSE;
       g_clear_pointer (&self->signing_in_user, g_free);
       show_signin_result (self, error->message, TRUE);
       return;
@@ -1192,6 +1264,7 @@ sign_in_cb (GObject      *object,
    * hour. */
   if (token->refresh_token == NULL)
     {
+      self->save_after_sign_in = FALSE;
       g_clear_pointer (&self->signing_in_user, g_free);
       text = g_strdup_printf (_("%s gave no refresh token, so PopCheck could "
                                 "not stay signed in. Try again later."),
@@ -1207,6 +1280,13 @@ sign_in_cb (GObject      *object,
   /* Translators: %s is the mail address signed in with. */
   text = g_strdup_printf (_("Signed in as %s"), self->signed_in_user);
   show_signin_result (self, text, FALSE);
+
+  /* Nothing else to decide: the account waits for this sign-in. */
+  if (self->save_after_sign_in)
+    {
+      self->save_after_sign_in = FALSE;
+      gtk_widget_activate_action (GTK_WIDGET (self), "editor.save", NULL);
+    }
 }
 
 static void
@@ -1271,7 +1351,7 @@ cancel_sign_in_action (GtkWidget  *widget,
 }
 
 /* Microsoft and Google: the provider's server, no password, the browser
- * sign-in instead of the connection test (which needs a password). */
+ * sign-in (whose token the connection test then uses). */
 static void
 kind_changed_cb (PopcheckAccountEditor *self)
 {
@@ -1293,7 +1373,6 @@ kind_changed_cb (PopcheckAccountEditor *self)
   if (oauth)
     gtk_widget_set_visible (GTK_WIDGET (self->password_message_row), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->auth_row), !oauth);
-  gtk_widget_set_visible (GTK_WIDGET (self->test_group), !oauth);
   gtk_widget_set_visible (GTK_WIDGET (self->signin_group), oauth);
   /* The providers' servers take TLS only; the server and port can still
    * be another that takes the provider's tokens, as on the command
@@ -1761,6 +1840,20 @@ popcheck_account_editor_show_password_problem (PopcheckAccountEditor *self,
     gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
   else
     self->focus_password = TRUE;
+}
+
+void
+popcheck_account_editor_sign_in_again (PopcheckAccountEditor *self)
+{
+  g_return_if_fail (POPCHECK_IS_ACCOUNT_EDITOR (self));
+  g_return_if_fail (chosen_provider (self) != NULL);
+
+  self->save_after_sign_in = TRUE;
+  gtk_widget_activate_action (GTK_WIDGET (self), "editor.sign-in", NULL);
+  /* Refused before it started (no client ID any more, say): it says why
+   * beside the button, and saves nothing. */
+  if (self->signin_client == NULL)
+    self->save_after_sign_in = FALSE;
 }
 
 void

@@ -39,6 +39,11 @@ gboolean         popcheck_account_editor_ask_before_leaving (PopcheckAccountEdit
 void             popcheck_account_editor_show_password_problem (PopcheckAccountEditor *self,
                                                                 const char            *problem);
 
+/* For an account that signs in with Microsoft or Google: starts the
+ * browser sign-in at once, and saves the account as soon as it is done,
+ * which replaces the sign-in in the keyring. */
+void             popcheck_account_editor_sign_in_again (PopcheckAccountEditor *self);
+
 /* Where a Microsoft or Google sign-in opens its address, instead of the
  * desktop's browser (the tests follow it themselves).  user_data must
  * outlive the editor. */

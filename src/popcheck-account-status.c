@@ -4,7 +4,8 @@
  *
  * The error text is the server's own words as the checker kept them, so it
  * is set as plain text.  The button leads to what fixes the problem: the
- * password for [AUTH], the certificate dialog for a refused certificate,
+ * password for [AUTH], the browser sign-in for an OAuth2 sign-in no longer
+ * taken, the certificate dialog for a refused certificate,
  * another try for everything else.
  */
 
@@ -175,6 +176,10 @@ update (PopcheckAccountStatus *self)
         case POPCHECK_PROBLEM_AUTH:
           set_icon (self, "dialog-password-symbolic", "error");
           set_button (self, _("Fix _Password…"), "app.fix-account");
+          break;
+        case POPCHECK_PROBLEM_SIGN_IN:
+          set_icon (self, "dialog-password-symbolic", "error");
+          set_button (self, _("Sign _In Again…"), "app.sign-in-again");
           break;
         case POPCHECK_PROBLEM_SECRET:
           set_icon (self, "dialog-password-symbolic", "error");

@@ -377,6 +377,11 @@ fix_account_action (GSimpleAction *action,
                                                 popcheck_mailbox_get_error_message (mailbox));
       break;
 
+    case POPCHECK_PROBLEM_SIGN_IN:
+      g_action_group_activate_action (G_ACTION_GROUP (self), "sign-in-again",
+                                      parameter);
+      break;
+
     case POPCHECK_PROBLEM_CERTIFICATE:
       review = g_new0 (ReviewCertificate, 1);
       review->self = g_object_ref (self);
@@ -398,6 +403,32 @@ fix_account_action (GSimpleAction *action,
       popcheck_checker_check_now (self->checker, account_id);
       break;
     }
+}
+
+/* An account whose OAuth2 sign-in is no longer taken: its editor, with
+ * the browser sign-in started; saving it checks the account again. */
+static void
+sign_in_again_action (GSimpleAction *action,
+                      GVariant      *parameter,
+                      gpointer       user_data)
+{
+  PopcheckApplication *self = user_data;
+  const char *account_id = g_variant_get_string (parameter, NULL);
+  PopcheckAccount *account;
+  g_autofree char *provider = NULL;
+  GtkWindow *preferences;
+
+  account = popcheck_account_list_lookup (self->accounts, account_id);
+  if (account == NULL)
+    return;
+  provider = popcheck_account_dup_oauth2_provider (account);
+  if (provider == NULL)
+    return;
+
+  preferences = show_preferences (self);
+  gtk_window_present (preferences);
+  popcheck_preferences_window_sign_in_again (POPCHECK_PREFERENCES_WINDOW (preferences),
+                                             account_id);
 }
 
 /* One account now: its "Try Again", or one just saved in the
@@ -576,6 +607,7 @@ _popcheck_application_actions_init (PopcheckApplication *self)
     { "preferences", preferences_action },
     { "add-account", add_account_action },
     { "fix-account", fix_account_action, "s" },
+    { "sign-in-again", sign_in_again_action, "s" },
     { "try-demo", try_demo_action },
     { "mark-seen", mark_seen_action, "(sas)" },
     { "mark-account-seen", mark_account_seen_action, "s" },

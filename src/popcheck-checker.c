@@ -24,6 +24,7 @@
 #include "popcheck-checker-private.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
+#include "popcheck-oauth-provider.h"
 #include "popcheck-secret.h"
 #include "popcheck-session.h"
 #include "popcheck-token-source.h"
@@ -444,6 +445,7 @@ slot_next_delay (Slot *slot)
       break;
 
     case POPCHECK_PROBLEM_AUTH:
+    case POPCHECK_PROBLEM_SIGN_IN:
     case POPCHECK_PROBLEM_CERTIFICATE:
     case POPCHECK_PROBLEM_SECRET:
     case POPCHECK_PROBLEM_PERMANENT:
@@ -891,13 +893,44 @@ classify_error (const GError *error)
     }
 }
 
+/* An account that signs in with OAuth2 and is refused although the
+ * session refreshed its token (and tried once more after the server
+ * refused one): the provider no longer takes the sign-in (invalid_grant),
+ * or the server no longer takes what it gives.  A new password would not
+ * help; a new sign-in does. */
+static char *
+describe_sign_in_problem (PopcheckAccount *account,
+                          const char      *provider_id)
+{
+  g_autoptr(PopcheckOAuthProvider) provider =
+    popcheck_oauth_provider_new_preset (provider_id, NULL);
+  const char *name = provider != NULL
+    ? popcheck_oauth_provider_get_display_name (provider) : provider_id;
+
+  /* Translators: the first %s is Microsoft or Google, the second the
+   * mail address the account signs in with. */
+  return g_strdup_printf (_("%s no longer accepts PopCheck’s sign-in for %s. "
+                            "Sign in again to keep checking."),
+                          name, popcheck_account_get_user (account));
+}
+
 static void
 slot_record_failure (Slot         *slot,
                      const GError *error)
 {
   PopcheckProblem problem = classify_error (error);
-  g_autofree char *message = popcheck_session_describe_error (error);
+  g_autofree char *message = NULL;
+  g_autofree char *provider_id = NULL;
   gboolean needs_user;
+
+  provider_id = popcheck_account_dup_oauth2_provider (slot->account);
+  if (problem == POPCHECK_PROBLEM_AUTH && provider_id != NULL)
+    {
+      problem = POPCHECK_PROBLEM_SIGN_IN;
+      message = describe_sign_in_problem (slot->account, provider_id);
+    }
+  else
+    message = popcheck_session_describe_error (error);
 
   slot->failures++;
   popcheck_mailbox_set_state (slot->mailbox, POPCHECK_MAILBOX_STATE_ERROR,

@@ -61,6 +61,7 @@
 /* The notification thread's keys: one notification per account and kind. */
 #define MAIL_KEY_PREFIX "new-mail:"
 #define PROBLEM_KEY_PREFIX "problem:"
+#define SIGN_IN_AGAIN_ACTION "sign-in-again"
 #define BACKGROUND_KEY "background"
 
 /* The freedesktop sound theme's name for it. */
@@ -656,6 +657,7 @@ show_problem (PopcheckNotifier *self,
 {
   ProblemNotice *notice = g_hash_table_lookup (self->problems, account_id);
   const char *message;
+  gboolean sign_in;
   g_autofree char *summary = NULL;
   g_autofree char *body = NULL;
 
@@ -665,10 +667,16 @@ show_problem (PopcheckNotifier *self,
     return;
 
   message = popcheck_mailbox_get_error_message (notice->mailbox);
+  sign_in = popcheck_mailbox_get_problem (notice->mailbox) == POPCHECK_PROBLEM_SIGN_IN;
 
-  /* Translators: a notification title; %s is the account's name */
-  summary = g_strdup_printf (_("PopCheck cannot check %s"),
-                             mailbox_name (notice->mailbox));
+  if (sign_in)
+    /* Translators: a notification title; %s is the account's name */
+    summary = g_strdup_printf (_("Sign in to %s again"),
+                               mailbox_name (notice->mailbox));
+  else
+    /* Translators: a notification title; %s is the account's name */
+    summary = g_strdup_printf (_("PopCheck cannot check %s"),
+                               mailbox_name (notice->mailbox));
   if (message == NULL || *message == '\0')
     message = _("The account needs your attention.");
   body = caps.body_markup ? g_markup_escape_text (message, -1)
@@ -676,11 +684,17 @@ show_problem (PopcheckNotifier *self,
 
   {
     const char *actions[] = { "default", _("Show"), "show", _("Show"), NULL };
+    /* What fixes it, from the notification itself. */
+    const char *sign_in_actions[] = { "default", _("Show"),
+                                      SIGN_IN_AGAIN_ACTION, _("Sign In Again"),
+                                      NULL };
     g_autofree char *key = notification_key (PROBLEM_KEY_PREFIX, account_id);
 
     notice->shown = TRUE;
     popcheck_notifier_thread_show (self->thread, key, summary, body, "email",
-                                   NULL, caps.actions ? actions : NULL);
+                                   NULL,
+                                   !caps.actions ? NULL
+                                   : sign_in ? sign_in_actions : actions);
   }
 }
 
@@ -801,6 +815,10 @@ thread_action_cb (gpointer    user_data,
     announcement_action (self, key + strlen (MAIL_KEY_PREFIX), action);
   else if (g_str_equal (key, BACKGROUND_KEY))
     activate_app_action (self, "show-window", NULL);
+  else if (g_str_has_prefix (key, PROBLEM_KEY_PREFIX) &&
+           g_str_equal (action, SIGN_IN_AGAIN_ACTION))
+    activate_app_action (self, "sign-in-again",
+                         g_variant_new_string (key + strlen (PROBLEM_KEY_PREFIX)));
   else if (g_str_has_prefix (key, PROBLEM_KEY_PREFIX))
     /* "default" and "show": the account, to see what is wrong. */
     activate_app_action (self, "show-message",

@@ -31,6 +31,8 @@ struct _PopcheckPreferencesWindow
   GCancellable         *cancellable;
   /* The editor on screen, if any. */
   PopcheckAccountEditor *editor;
+  PopcheckOAuthUriLauncher uri_launcher;
+  gpointer                 uri_launcher_data;
 
   GtkListBox           *accounts_list;
   AdwPreferencesGroup  *online_group;
@@ -81,6 +83,10 @@ open_editor (PopcheckPreferencesWindow *self,
   GtkWidget *editor = popcheck_account_editor_new (self->accounts, account);
 
   g_signal_connect_object (editor, "saved", G_CALLBACK (editor_saved_cb), self, 0);
+  if (self->uri_launcher != NULL)
+    popcheck_account_editor_set_uri_launcher (POPCHECK_ACCOUNT_EDITOR (editor),
+                                              self->uri_launcher,
+                                              self->uri_launcher_data);
   g_set_weak_pointer (&self->editor, POPCHECK_ACCOUNT_EDITOR (editor));
 
   adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (self),
@@ -685,4 +691,29 @@ popcheck_preferences_window_fix_password (PopcheckPreferencesWindow *self,
   if (editor != NULL && problem != NULL)
     popcheck_account_editor_show_password_problem (POPCHECK_ACCOUNT_EDITOR (editor),
                                                    problem);
+}
+
+void
+popcheck_preferences_window_sign_in_again (PopcheckPreferencesWindow *self,
+                                           const char                *account_id)
+{
+  GtkWidget *editor;
+
+  g_return_if_fail (POPCHECK_IS_PREFERENCES_WINDOW (self));
+  g_return_if_fail (account_id != NULL);
+
+  editor = open_editor_by_id (self, account_id);
+  if (editor != NULL)
+    popcheck_account_editor_sign_in_again (POPCHECK_ACCOUNT_EDITOR (editor));
+}
+
+void
+popcheck_preferences_window_set_uri_launcher (PopcheckPreferencesWindow *self,
+                                              PopcheckOAuthUriLauncher   launcher,
+                                              gpointer                   user_data)
+{
+  g_return_if_fail (POPCHECK_IS_PREFERENCES_WINDOW (self));
+
+  self->uri_launcher = launcher;
+  self->uri_launcher_data = user_data;
 }

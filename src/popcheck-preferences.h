@@ -7,6 +7,7 @@
 
 #include <adwaita.h>
 
+#include "popcheck-oauth.h"
 #include "popcheck-types.h"
 
 G_BEGIN_DECLS
@@ -28,6 +29,18 @@ void       popcheck_preferences_window_edit_account (PopcheckPreferencesWindow *
 void       popcheck_preferences_window_fix_password (PopcheckPreferencesWindow *self,
                                                      const char                *account_id,
                                                      const char                *problem);
+
+/* Opens the editor of an account that signs in with OAuth2 and starts
+ * its browser sign-in; the new sign-in is saved as soon as it is done. */
+void       popcheck_preferences_window_sign_in_again (PopcheckPreferencesWindow *self,
+                                                      const char                *account_id);
+
+/* Where the editors' sign-ins open their address (see
+ * popcheck_account_editor_set_uri_launcher()); user_data must outlive the
+ * window. */
+void       popcheck_preferences_window_set_uri_launcher (PopcheckPreferencesWindow *self,
+                                                         PopcheckOAuthUriLauncher   launcher,
+                                                         gpointer                   user_data);
 
 /* Opens the editor of a new account. */
 void       popcheck_preferences_window_add_account  (PopcheckPreferencesWindow *self);

@@ -36,7 +36,8 @@ typedef enum
   POPCHECK_PROBLEM_BUSY,         /*< nick=busy >*/
   /* Wrong password, [AUTH]: the user must act; the secret is kept. */
   POPCHECK_PROBLEM_AUTH,         /*< nick=auth >*/
-  POPCHECK_PROBLEM_SIGN_IN, /*< nick=sign-in >*/
+  /* An OAuth2 sign-in the provider or server no longer takes: sign in again. */
+  POPCHECK_PROBLEM_SIGN_IN,      /*< nick=sign-in >*/
   /* The certificate was refused: the user must decide. */
   POPCHECK_PROBLEM_CERTIFICATE,  /*< nick=certificate >*/
   /* No keyring, keyring locked, no password stored. */

@@ -93,8 +93,8 @@ read_env (PopcheckTestDemo *demo)
   g_assert_nonnull (demo->fingerprint);
 }
 
-static PopcheckTestDemo *
-demo_start (const char *oauth2_introspect)
+PopcheckTestDemo *
+popcheck_test_demo_start_oauth2 (const char *introspect_url)
 {
   PopcheckTestDemo *demo = g_new0 (PopcheckTestDemo, 1);
   g_autofree char *out = NULL;
@@ -106,12 +106,10 @@ demo_start (const char *oauth2_introspect)
   g_assert_no_error (error);
   g_chmod (demo->dir, 0755);
 
-  if (oauth2_introspect != NULL)
-    out = run_script ((const char *[]) { "start", "--dir", demo->dir,
-                                         "--oauth2-introspect",
-                                         oauth2_introspect, NULL });
-  else
-    out = run_script ((const char *[]) { "start", "--dir", demo->dir, NULL });
+  out = run_script ((const char *[]) {
+    "start", "--dir", demo->dir,
+    introspect_url != NULL ? "--oauth2-introspect" : NULL, introspect_url,
+    NULL });
   read_env (demo);
 
   return demo;
@@ -120,13 +118,7 @@ demo_start (const char *oauth2_introspect)
 PopcheckTestDemo *
 popcheck_test_demo_start (void)
 {
-  return demo_start (NULL);
-}
-
-PopcheckTestDemo *
-popcheck_test_demo_start_oauth2 (const char *introspect_url)
-{
-  return demo_start (introspect_url);
+  return popcheck_test_demo_start_oauth2 (NULL);
 }
 
 void

@@ -25,8 +25,8 @@ typedef struct
 } PopcheckTestDemo;
 
 PopcheckTestDemo *popcheck_test_demo_start      (void);
-/* With Dovecot's oauth2 passdb against @introspect_url as well
- * (tests/oauth-provider.py's /introspect): XOAUTH2 and OAUTHBEARER. */
+/* Also takes OAuth2 bearer tokens (XOAUTH2, OAUTHBEARER), which Dovecot
+ * checks at the provider's @introspect_url. */
 PopcheckTestDemo *popcheck_test_demo_start_oauth2 (const char *introspect_url);
 void              popcheck_test_demo_stop       (PopcheckTestDemo *demo);
 void              popcheck_test_demo_add_user   (PopcheckTestDemo *demo,

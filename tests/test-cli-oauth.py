@@ -152,13 +152,16 @@ class OAuthCliTestCase(unittest.TestCase):
         self.results.append(result)
         return result
 
-    def sign_in(self, name='Work', page_says=b'PopCheck is signed in.'):
-        """account add --oauth, with the test as the browser."""
+    def sign_in(self, name='Work', page_says=b'PopCheck is signed in.',
+                again=False):
+        """account add --oauth, with the test as the browser; again: for
+        an account there already, which keeps its server."""
         args = ['account', 'add', name, '--oauth', 'microsoft',
-                '--user', self.user.name, '--no-browser',
-                '--host', self.server.host,
-                '--port', str(self.server.port('tls')),
-                '--pin', self.server.fingerprint]
+                '--user', self.user.name, '--no-browser']
+        if not again:
+            args += ['--host', self.server.host,
+                     '--port', str(self.server.port('tls')),
+                     '--pin', self.server.fingerprint]
         process = subprocess.Popen([popchecktest.cli_path()] + args,
                                    stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE,
@@ -244,6 +247,73 @@ class OAuthCliTestCase(unittest.TestCase):
                          uidl.describe())
         self.assertIn('could not sign in to the account "Work": '
                       + SIGN_IN_AGAIN, uidl.stderr)
+
+    def test_direct_commands(self):
+        """The engine's commands with --account: the token is refreshed
+        as needed, once more after the server refused it, and a revoked
+        sign-in says how to sign in again, which then works."""
+        result = self.sign_in()
+        self.assertEqual(result.returncode, EXIT_OK, result.describe())
+        listing = self.run_cli('--account', 'Work', 'uidl')
+        self.assertEqual(listing.returncode, EXIT_OK, listing.describe())
+
+        # Every access token expires: a fresh one, silently.
+        control(expire='1')
+        uidl = self.run_cli('--account', 'Work', 'uidl')
+        self.assertEqual(uidl.returncode, EXIT_OK, uidl.describe())
+        self.assertEqual(uidl.stderr, '')
+        self.assertEqual(uidl.stdout, listing.stdout)
+
+        # The server refuses the first token: one more refresh, on the
+        # same connection, and the command goes through.
+        control(dead_next='1')
+        before = stats()
+        uidl = self.run_cli('--debug', '1', '--account', 'Work', 'uidl')
+        self.assertEqual(uidl.returncode, EXIT_OK, uidl.describe())
+        self.assertEqual(uidl.stdout, listing.stdout)
+        self.assertEqual(stats()['refresh_token'],
+                         before['refresh_token'] + 2)
+        self.assertEqual(uidl.stderr.count('AUTH XOAUTH2'), 2)
+        # One connection: one greeting, one CAPA.
+        self.assertEqual(uidl.stderr.count('C: CAPA'), 1, uidl.stderr)
+
+        # Revoked: the words say how to sign in again.
+        control(revoke='1')
+        hint = ("popcheck-cli: to sign in again, run: popcheck-cli account "
+                "add 'Work' --oauth microsoft\n")
+        uidl = self.run_cli('--account', 'Work', 'uidl')
+        self.assertEqual(uidl.returncode, popchecktest.EXIT_AUTH,
+                         uidl.describe())
+        self.assertEqual(uidl.stdout, b'')
+        self.assertIn('could not sign in to the account "Work": '
+                      + SIGN_IN_AGAIN + '\n' + hint, uidl.stderr)
+        check = self.run_cli('--account', 'Work', 'check')
+        self.assertEqual(check.returncode, popchecktest.EXIT_AUTH,
+                         check.describe())
+        self.assertIn(SIGN_IN_AGAIN + '\n' + hint, check.stderr)
+
+        # Which works, and keeps the account as it was.
+        again = self.sign_in(again=True)
+        self.assertEqual(again.returncode, EXIT_OK, again.describe())
+        self.assertEqual(again.stdout.decode(),
+                         'Signed in to Microsoft as %s again; the account '
+                         '"Work" (id work) keeps its settings.\n'
+                         % self.user.name)
+        listed = json.loads(self.run_cli('--json', 'account', 'list').stdout)
+        self.assertEqual(listed['host'], self.server.host)
+        self.assertEqual(listed['port'], self.server.port('tls'))
+        uidl = self.run_cli('--account', 'Work', 'uidl')
+        self.assertEqual(uidl.returncode, EXIT_OK, uidl.describe())
+        self.assertEqual(uidl.stdout, listing.stdout)
+
+        # Another address is another account.
+        other = self.run_cli('account', 'add', 'Work', '--oauth',
+                             'microsoft', '--user', 'someone@example.org',
+                             '--no-browser')
+        self.assertEqual(other.returncode, popchecktest.EXIT_USAGE)
+        self.assertIn('the account "Work" signs in as %s; another address '
+                      'needs an account of its own' % self.user.name,
+                      other.stderr)
 
     def test_access_denied(self):
         control(authorize='deny')

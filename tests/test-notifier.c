@@ -208,6 +208,7 @@ static const GActionEntry action_entries[] = {
   { "show-message", action_cb, "(ss)", NULL, NULL, { 0 } },
   { "mark-seen", action_cb, "(sas)", NULL, NULL, { 0 } },
   { "show-window", action_cb, NULL, NULL, NULL, { 0 } },
+  { "sign-in-again", action_cb, "s", NULL, NULL, { 0 } },
 };
 
 static void
@@ -617,6 +618,43 @@ test_problem (Fixture       *fixture,
     g_assert_cmpstr (((NotifyCall *) g_ptr_array_index (calls, 3))->body, ==,
                      "Wrong again");
   }
+}
+
+/* An OAuth2 sign-in no longer taken: its own words, and a button that
+ * signs in again; once, however often the checker retries. */
+static void
+test_sign_in_again (Fixture       *fixture,
+                    gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) calls = NULL;
+  NotifyCall *call;
+  const char *expected_actions[] = { "default", "Show",
+                                     "sign-in-again", "Sign In Again", NULL };
+  const char *words = "Microsoft no longer accepts PopCheck’s sign-in for "
+                      "bob@example.org. Sign in again to keep checking.";
+
+  popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_SIGN_IN, words);
+  g_signal_emit_by_name (fixture->checker, "problem", fixture->work);
+  /* The next check fails the same way: nothing new to say. */
+  popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_CHECKING,
+                              POPCHECK_PROBLEM_NONE, NULL);
+  popcheck_mailbox_set_state (fixture->work, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_SIGN_IN, words);
+  g_signal_emit_by_name (fixture->checker, "problem", fixture->work);
+
+  calls = notify_calls (fixture, 1);
+  g_assert_cmpuint (calls->len, ==, 1);
+  call = g_ptr_array_index (calls, 0);
+  g_assert_cmpstr (call->summary, ==, "Sign in to Work <& Co> again");
+  g_assert_cmpstr (call->body, ==, words);
+  g_assert_cmpstrv (call->actions, expected_actions);
+
+  emit_daemon_signal (fixture, "ActionInvoked",
+                      g_variant_new_parsed ("[<uint32 1>, <'sign-in-again'>]"));
+  wait_for_activated (fixture, 1);
+  g_assert_cmpstr (g_ptr_array_index (fixture->activated, 0), ==,
+                   "sign-in-again 'work-co'");
 }
 
 static guint n_messages_logged;
@@ -1050,6 +1088,7 @@ main (int   argc,
   ADD ("/notifier/no-actions", test_no_actions, "body");
   ADD ("/notifier/without-headers", test_without_headers, "body");
   ADD ("/notifier/problem", test_problem, "actions body body-markup");
+  ADD ("/notifier/sign-in-again", test_sign_in_again, "actions body body-markup");
   ADD ("/notifier/sound", test_sound, "actions body body-markup");
   ADD ("/notifier/mute", test_mute, "actions body body-markup");
   ADD ("/notifier/no-mail-client", test_no_mail_client, "actions body body-markup");

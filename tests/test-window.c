@@ -33,6 +33,7 @@
 #include "popcheck-mailbox.h"
 #include "popcheck-message-row.h"
 #include "popcheck-message.h"
+#include "popcheck-oauth-account.h"
 #include "popcheck-preferences.h"
 #include "popcheck-preview.h"
 #include "popcheck-secret.h"
@@ -54,6 +55,8 @@ struct _Fixture
   PopcheckWindow      *window;
   PopcheckAccount     *account;
   char                *user;
+  /* Where Dovecot asks about OAuth2 tokens, for a test that needs it. */
+  char                *introspect_url;
 };
 
 static guint user_counter;
@@ -287,7 +290,7 @@ fixture_setup_full (Fixture  *fixture,
 {
   g_autoptr(GError) error = NULL;
 
-  fixture->demo = popcheck_test_demo_start ();
+  fixture->demo = popcheck_test_demo_start_oauth2 (fixture->introspect_url);
   fixture->user = g_strdup_printf ("ui%u", ++user_counter);
   popcheck_test_demo_add_user (fixture->demo, fixture->user, "right-password", FALSE);
 
@@ -338,6 +341,7 @@ fixture_teardown (Fixture       *fixture,
   g_clear_object (&fixture->app);
   g_clear_pointer (&fixture->demo, popcheck_test_demo_stop);
   g_clear_pointer (&fixture->user, g_free);
+  g_clear_pointer (&fixture->introspect_url, g_free);
 }
 
 static void
@@ -4152,6 +4156,30 @@ test_editor_oauth_denied (void)
   popcheck_test_oauth_provider_stop (&provider);
 }
 
+/* Before any sign-in, a new account has no token to test the connection
+ * with: the editor says so and connects nowhere. */
+static void
+test_editor_oauth_test_needs_sign_in (void)
+{
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  PopcheckTestOAuthProvider provider = { 0 };
+  GtkWindow *window;
+  GtkWidget *editor;
+
+  local_provider_start (&provider);
+  editor = google_editor (&window, accounts, &provider);
+
+  g_assert_true (gtk_widget_get_visible (row_titled (editor, "Test Connection")));
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  g_assert_false (popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  g_assert_true (find_visible_label (editor, "Not tested: sign in first, then "
+                                             "test the connection with that "
+                                             "sign-in."));
+
+  gtk_window_destroy (window);
+  popcheck_test_oauth_provider_stop (&provider);
+}
+
 /* Cancel during the sign-in returns the editor to where it was and
  * closes the listener; so does leaving the editor. */
 static void
@@ -4193,6 +4221,237 @@ test_editor_oauth_cancel (void)
   popcheck_test_oauth_provider_stop (&provider);
 }
 
+static gboolean
+is_button_labelled (GtkWidget     *widget,
+                    gconstpointer  label)
+{
+  return GTK_IS_BUTTON (widget) &&
+         g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
+}
+
+static void
+signed_in_stored_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (popcheck_oauth_account_store_sign_in_finish (POPCHECK_ACCOUNT (object),
+                                                              result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+/* A Google account on the demo server (which asks the local provider
+ * about its tokens), signed in as the tests' browser allows. */
+static PopcheckAccount *
+add_google_account (Fixture                   *fixture,
+                    PopcheckTestOAuthProvider *provider)
+{
+  PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
+  g_autoptr(PopcheckOAuthProvider) google = NULL;
+  g_autoptr(PopcheckOAuthClient) client = NULL;
+  g_autoptr(PopcheckOAuthToken) token = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *account;
+  gboolean stored = FALSE;
+
+  google = popcheck_oauth_provider_new_preset ("google", &error);
+  g_assert_no_error (error);
+  client = popcheck_oauth_client_new (google);
+  popcheck_oauth_client_set_uri_launcher (client, popcheck_test_oauth_provider_open_uri,
+                                          provider, NULL);
+  popcheck_oauth_client_sign_in_async (client, fixture->user, NULL, oauth_result_cb, &result);
+  WAIT_UNTIL (provider->opened_uri != NULL);
+  follow_sign_in (provider);
+  WAIT_UNTIL (result != NULL);
+  token = popcheck_oauth_client_sign_in_finish (client, result, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&provider->opened_uri, g_free);
+
+  account = popcheck_account_list_add (accounts, "Mail", &error);
+  g_assert_no_error (error);
+  popcheck_oauth_account_store_sign_in_async (account, "google", fixture->demo->host,
+                                              fixture->demo->pop3s_port, fixture->user,
+                                              token->refresh_token, NULL,
+                                              signed_in_stored_cb, &stored);
+  WAIT_UNTIL (stored);
+  popcheck_account_set_auth_method (account, POP3_AUTH_XOAUTH2);
+  popcheck_account_set_security (account, POP3_SECURITY_TLS);
+  popcheck_account_set_port (account, fixture->demo->pop3s_port);
+  popcheck_account_set_pinned_fingerprint (account, fixture->demo->fingerprint);
+  popcheck_account_set_user (account, fixture->user);
+  popcheck_account_set_host (account, fixture->demo->host);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+
+  return account;
+}
+
+static void
+count_problems_cb (PopcheckChecker *checker,
+                   PopcheckMailbox *mailbox,
+                   guint           *n_problems)
+{
+  (*n_problems)++;
+}
+
+static void
+count_errors_cb (PopcheckMailbox *mailbox,
+                 GParamSpec      *pspec,
+                 guint           *n_errors)
+{
+  if (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR)
+    (*n_errors)++;
+}
+
+/* The provider revokes the account's sign-in: the window says to sign in
+ * again, with a button that does; the new sign-in is stored and the
+ * account checked again. */
+static void
+test_sign_in_again (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  PopcheckTestOAuthProvider *provider = (PopcheckTestOAuthProvider *) data;
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  g_autofree char *control = popcheck_test_oauth_provider_uri (provider, "/control");
+  g_autoptr(PopcheckTestPage) revoked = NULL;
+  g_autofree char *words = NULL;
+  g_autofree char *failing = NULL;
+  GtkWindow *preferences;
+  PopcheckMailbox *mailbox;
+  GtkWidget *button;
+  GtkWidget *editor;
+  guint n_problems = 0;
+  guint n_errors = 0;
+
+  fixture->account = add_google_account (fixture, provider);
+  mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (fixture->account));
+  WAIT_UNTIL (mailbox_idle (fixture));
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES);
+
+  revoked = popcheck_test_oauth_fetch (provider, "POST", control, "revoke=1");
+  g_assert_no_error (revoked->error);
+  g_signal_connect (checker, "problem", G_CALLBACK (count_problems_cb), &n_problems);
+  g_signal_connect (mailbox, "notify::state", G_CALLBACK (count_errors_cb), &n_errors);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_errors == 1);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==, POPCHECK_PROBLEM_SIGN_IN);
+  /* Reported once (one notification): another check that fails the same
+   * way says nothing new. */
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_errors == 2);
+  g_assert_cmpuint (n_problems, ==, 1);
+  g_signal_handlers_disconnect_by_data (checker, &n_problems);
+  g_signal_handlers_disconnect_by_data (mailbox, &n_errors);
+
+  /* Not a password to fix: a sign-in to make again, said in words. */
+  words = g_strdup_printf ("Google no longer accepts PopCheck’s sign-in for %s. "
+                           "Sign in again to keep checking.", fixture->user);
+  g_assert_cmpstr (popcheck_mailbox_get_error_message (mailbox), ==, words);
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (fixture->window), words));
+  g_assert_false (find_visible_label (GTK_WIDGET (fixture->window), "Fix _Password…"));
+  button = find_widget (GTK_WIDGET (fixture->window), is_button_labelled,
+                        "Sign _In Again…", TRUE);
+  g_assert_nonnull (button);
+
+  /* The preferences' account row says so too. */
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  popcheck_preferences_window_set_uri_launcher (POPCHECK_PREFERENCES_WINDOW (preferences),
+                                                popcheck_test_oauth_provider_open_uri,
+                                                provider);
+  failing = g_strdup_printf ("%s@%s, port %u\nFailing: %s", fixture->user,
+                             fixture->demo->host, fixture->demo->pop3s_port, words);
+  WAIT_UNTIL (g_strcmp0 (row_subtitle (GTK_WIDGET (preferences), "Mail"), failing) == 0);
+
+  /* The button: the account's editor, its browser sign-in under way. */
+  gtk_widget_activate (button);
+  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row_titled (editor, "Name"))), ==,
+                   "Mail");
+  WAIT_UNTIL (provider->opened_uri != NULL);
+  g_assert_true (find_visible_label (editor, "Waiting for you to sign in in "
+                                             "your web browser…"));
+  g_assert_true (gtk_widget_get_visible (button_for (editor, "editor.cancel-sign-in")));
+
+  /* Signed in: stored, checked, and the banner goes. */
+  follow_sign_in (provider);
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE &&
+              popcheck_mailbox_get_problem (mailbox) == POPCHECK_PROBLEM_NONE);
+  g_assert_null (popcheck_mailbox_get_error_message (mailbox));
+  WAIT_UNTIL (!find_visible_label (GTK_WIDGET (fixture->window), words));
+  g_assert_null (find_widget (GTK_WIDGET (fixture->window), is_button_labelled,
+                              "Sign _In Again…", TRUE));
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES);
+  gtk_window_destroy (preferences);
+}
+
+/* An OAuth2 account's Test Connection logs in to Dovecot with a fresh
+ * access token: the stored sign-in's, or the one just made; a token the
+ * server refuses is said in words. */
+static void
+test_editor_oauth_test_connection (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  PopcheckTestOAuthProvider *provider = (PopcheckTestOAuthProvider *) data;
+  g_autofree char *control = popcheck_test_oauth_provider_uri (provider, "/control");
+  g_autoptr(PopcheckTestPage) dead = NULL;
+  g_autofree char *signed_in = NULL;
+  GtkWindow *preferences;
+  GtkWidget *editor;
+  GtkLabel *result;
+
+  fixture->account = add_google_account (fixture, provider);
+  WAIT_UNTIL (mailbox_idle (fixture));
+  signed_in = g_strdup_printf (", signed in as %s.", fixture->user);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  popcheck_preferences_window_set_uri_launcher (POPCHECK_PREFERENCES_WINDOW (preferences),
+                                                popcheck_test_oauth_provider_open_uri,
+                                                provider);
+  popcheck_preferences_window_edit_account (POPCHECK_PREFERENCES_WINDOW (preferences),
+                                            popcheck_account_get_id (fixture->account));
+  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL);
+
+  /* The stored sign-in. */
+  g_assert_true (gtk_widget_get_visible (row_titled (editor, "Test Connection")));
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  g_assert_true (popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  result = find_label_prefix (editor, "Connected securely with TLS");
+  g_assert_nonnull (result);
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (result), signed_in));
+
+  /* The provider hands out a token the server does not take. */
+  dead = popcheck_test_oauth_fetch (provider, "POST", control, "dead_next=1");
+  g_assert_no_error (dead->error);
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  g_assert_nonnull (find_label_prefix (editor, "The server refused the access token; it "
+                                               "may have expired or been revoked."));
+  g_assert_null (find_label_prefix (editor, "Connected securely"));
+
+  /* A sign-in made in the editor: its own token. */
+  gtk_widget_activate_action (editor, "editor.sign-in", NULL);
+  WAIT_UNTIL (provider->opened_uri != NULL);
+  follow_sign_in (provider);
+  {
+    g_autofree char *who = g_strdup_printf ("Signed in as %s", fixture->user);
+
+    WAIT_UNTIL (find_visible_label (editor, who));
+  }
+  gtk_widget_activate_action (editor, "editor.test", NULL);
+  WAIT_UNTIL (!popcheck_account_editor_get_busy (POPCHECK_ACCOUNT_EDITOR (editor)));
+  result = find_label_prefix (editor, "Connected securely with TLS");
+  g_assert_nonnull (result);
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (result), signed_in));
+  gtk_window_destroy (preferences);
+}
+
 /* Stops every demo server still running under root, then removes it. */
 static void
 stop_servers_under (const char *root)
@@ -4230,15 +4489,37 @@ static void run_isolated (gconstpointer data);
  * bus under its id once per process, and every test wants a fresh one. */
 static void
 run_isolated_full (FixtureTest test,
-                   gboolean    bare)
+                   gboolean    bare,
+                   gboolean    oauth)
 {
   if (g_test_subprocess ())
     {
       Fixture fixture = { 0 };
+      PopcheckTestOAuthProvider provider = { 0 };
 
+      /* The provider first: Dovecot asks it about every token. */
+      if (oauth)
+        {
+          local_provider_start (&provider);
+          fixture.introspect_url =
+            popcheck_test_oauth_provider_uri (&provider, "/introspect");
+        }
       fixture_setup_full (&fixture, bare);
-      test (&fixture, NULL);
+      if (oauth)
+        {
+          g_autofree char *control =
+            popcheck_test_oauth_provider_uri (&provider, "/control");
+          g_autofree char *form = g_strdup_printf ("email=%s", fixture.user);
+          g_autoptr(PopcheckTestPage) named =
+            popcheck_test_oauth_fetch (&provider, "POST", control, form);
+
+          g_assert_no_error (named->error);
+          g_assert_cmpuint (named->status, ==, 200);
+        }
+      test (&fixture, &provider);
       fixture_teardown (&fixture, NULL);
+      if (oauth)
+        popcheck_test_oauth_provider_stop (&provider);
       return;
     }
 
@@ -4269,13 +4550,20 @@ run_isolated_full (FixtureTest test,
 static void
 run_isolated (gconstpointer data)
 {
-  run_isolated_full ((FixtureTest) data, FALSE);
+  run_isolated_full ((FixtureTest) data, FALSE, FALSE);
 }
 
 static void
 run_isolated_bare (gconstpointer data)
 {
-  run_isolated_full ((FixtureTest) data, TRUE);
+  run_isolated_full ((FixtureTest) data, TRUE, FALSE);
+}
+
+/* Bare, with the local provider, and a Dovecot that takes its tokens. */
+static void
+run_isolated_oauth (gconstpointer data)
+{
+  run_isolated_full ((FixtureTest) data, TRUE, TRUE);
 }
 
 /* A test of the editor alone, in this process: it needs no application. */
@@ -4511,6 +4799,11 @@ main (int   argc,
             run_in_process);
   add_test ("/window/editor-oauth-cancel", test_editor_oauth_cancel,
             run_in_process);
+  add_test ("/window/editor-oauth-test-needs-sign-in",
+            test_editor_oauth_test_needs_sign_in, run_in_process);
+  add_test ("/window/sign-in-again", test_sign_in_again, run_isolated_oauth);
+  add_test ("/window/editor-oauth-test-connection", test_editor_oauth_test_connection,
+            run_isolated_oauth);
 
   return g_test_run ();
 }

@@ -282,6 +282,74 @@ get_access_token (PopcheckAccount  *account,
   return g_steal_pointer (&token->access_token);
 }
 
+/* The refresh token no longer works, or the server no longer takes what
+ * it gives: only a new sign-in helps, and account add makes one for an
+ * account that has one already. */
+static void
+print_sign_in_hint (PopcheckAccount *account,
+                    const char      *name)
+{
+  g_autofree char *provider = popcheck_account_dup_oauth2_provider (account);
+  g_autofree char *quoted = g_shell_quote (name);
+
+  if (provider == NULL)
+    return;
+
+  g_printerr (PROGRAM_NAME ": to sign in again, run: " PROGRAM_NAME
+              " account add %s --oauth %s\n", quoted, provider);
+}
+
+void
+popcheck_cli_print_sign_in_hint (const char *name)
+{
+  g_autoptr(PopcheckAccountList) accounts = NULL;
+  PopcheckAccount *account;
+  int status;
+
+  accounts = open_accounts (&status);
+  account = accounts != NULL ? popcheck_account_list_find (accounts, name, NULL)
+                             : NULL;
+  if (account != NULL)
+    print_sign_in_hint (account, name);
+}
+
+/* The account's access token, or its password: freed with
+ * secret_password_free(), which wipes it. */
+static char *
+get_secret (PopcheckAccount  *account,
+            const char       *name,
+            int              *status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *provider = popcheck_account_dup_oauth2_provider (account);
+  char *secret;
+
+  if (provider != NULL)
+    secret = get_access_token (account, &error);
+  else
+    secret = lookup_password (NULL, account, &error);
+  if (secret == NULL && provider != NULL && error->domain != POPCHECK_SECRET_ERROR)
+    {
+      g_printerr (PROGRAM_NAME ": could not sign in to the account \"%s\": "
+                  "%s\n", name, error->message);
+      if (pop3_error_get_kind (error) == POP3_ERROR_KIND_AUTH)
+        print_sign_in_hint (account, name);
+      *status = exit_status_for_error (NULL, error);
+      return NULL;
+    }
+  if (secret == NULL)
+    {
+      g_printerr (PROGRAM_NAME ": could not get the password of the "
+                  "account \"%s\" from the keyring: %s\n", name,
+                  error->message);
+      *status = exit_status_for_error (NULL, error);
+      return NULL;
+    }
+
+  *status = CLI_EXIT_OK;
+  return secret;
+}
+
 int
 popcheck_cli_resolve_account (const char      *name,
                               char           **host,
@@ -293,10 +361,7 @@ popcheck_cli_resolve_account (const char      *name,
                               char           **password)
 {
   g_autoptr(PopcheckAccountList) accounts = NULL;
-  g_autoptr(GError) error = NULL;
   PopcheckAccount *account;
-  g_autofree char *provider = NULL;
-  gboolean oauth;
   char *secret;
   int status;
 
@@ -308,25 +373,9 @@ popcheck_cli_resolve_account (const char      *name,
   if (account == NULL)
     return CLI_EXIT_USAGE;
 
-  provider = popcheck_account_dup_oauth2_provider (account);
-  oauth = provider != NULL;
-  if (oauth)
-    secret = get_access_token (account, &error);
-  else
-    secret = lookup_password (NULL, account, &error);
-  if (secret == NULL && oauth && error->domain != POPCHECK_SECRET_ERROR)
-    {
-      g_printerr (PROGRAM_NAME ": could not sign in to the account \"%s\": "
-                  "%s\n", name, error->message);
-      return exit_status_for_error (NULL, error);
-    }
+  secret = get_secret (account, name, &status);
   if (secret == NULL)
-    {
-      g_printerr (PROGRAM_NAME ": could not get the password of the "
-                  "account \"%s\" from the keyring: %s\n", name,
-                  error->message);
-      return exit_status_for_error (NULL, error);
-    }
+    return status;
 
   /* The engine's session frees the password with g_free(); it wipes
    * nothing, but a copy made here lives no longer than the session. */
@@ -610,8 +659,12 @@ run_check (CliAccounts *cli)
         }
 
       if (message != NULL)
-        g_printerr (PROGRAM_NAME ": %s: %s\n", account_label (account),
-                    message);
+        {
+          g_printerr (PROGRAM_NAME ": %s: %s\n", account_label (account),
+                      message);
+          if (pop3_error_get_kind (outcome->error) == POP3_ERROR_KIND_AUTH)
+            print_sign_in_hint (account, popcheck_account_get_display_name (account));
+        }
       else if (state == POPCHECK_MAILBOX_STATE_IDLE)
         print_without_uid (account, mailbox);
 
@@ -1221,15 +1274,127 @@ print_and_open_uri (const char  *uri,
   return TRUE;
 }
 
+/* The browser sign-in for the account @name, with the words for what
+ * went wrong (@not_done: what did not happen to the account, as "was not
+ * added"); @status is set when it returns NULL. */
+static PopcheckOAuthToken *
+browser_sign_in (CliAccounts           *cli,
+                 PopcheckOAuthProvider *provider,
+                 const char            *user,
+                 const char            *name,
+                 const char            *not_done,
+                 int                   *status)
+{
+  g_autoptr(PopcheckOAuthClient) client = NULL;
+  g_autoptr(PopcheckOAuthToken) token = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  client = popcheck_oauth_client_new (provider);
+  popcheck_oauth_client_set_uri_launcher (client, print_and_open_uri, cli,
+                                          NULL);
+  popcheck_oauth_client_sign_in_async (client, user, cli->cancellable,
+                                       store_result_cb, &result);
+  token = popcheck_oauth_client_sign_in_finish (client,
+                                                wait_for_result (&result),
+                                                &error);
+  if (token == NULL)
+    {
+      g_printerr (PROGRAM_NAME ": the account \"%s\" %s: %s\n", name,
+                  not_done, error->message);
+      *status = exit_status_for_error (cli, error);
+      return NULL;
+    }
+  if (token->refresh_token == NULL)
+    {
+      g_printerr (PROGRAM_NAME ": the account \"%s\" %s: %s gave no "
+                  "refresh token, so PopCheck could not stay signed in\n",
+                  name, not_done,
+                  popcheck_oauth_provider_get_display_name (provider));
+      *status = CLI_EXIT_SERVER;
+      return NULL;
+    }
+
+  return g_steal_pointer (&token);
+}
+
+/* account add NAME --oauth PROVIDER for an account that signs in with
+ * PROVIDER already: a new sign-in for it, its settings as they are. */
+static int
+run_account_sign_in_again (CliAccounts     *cli,
+                           PopcheckAccount *account,
+                           const char      *name)
+{
+  CliOptions *options = cli->options;
+  g_autoptr(PopcheckOAuthProvider) provider = NULL;
+  g_autoptr(PopcheckOAuthToken) token = NULL;
+  g_autoptr(GAsyncResult) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *user = popcheck_account_get_user (account);
+  g_autofree char *line = NULL;
+  int status;
+
+  if (options->host != NULL || options->port != NULL ||
+      options->security != NULL || options->auth != NULL ||
+      options->pin != NULL || options->password_stdin)
+    return popcheck_cli_usage_error ("there is an account \"%s\" already: "
+                                     "account add --oauth signs it in again "
+                                     "and takes no other settings", name);
+  if (options->user != NULL && g_strcmp0 (options->user, user) != 0)
+    return popcheck_cli_usage_error ("the account \"%s\" signs in as %s; "
+                                     "another address needs an account of "
+                                     "its own", name, user);
+
+  provider = popcheck_oauth_provider_new_preset (options->oauth, &error);
+  if (provider == NULL)
+    return popcheck_cli_usage_error ("--oauth: %s", error->message);
+  if (!popcheck_oauth_provider_check (provider, &error))
+    {
+      g_printerr (PROGRAM_NAME ": %s\n", error->message);
+      return CLI_EXIT_USAGE;
+    }
+
+  token = browser_sign_in (cli, provider, user, name,
+                           "was not signed in again", &status);
+  if (token == NULL)
+    return status;
+
+  popcheck_oauth_account_store_sign_in_async (account,
+                                              popcheck_oauth_provider_get_id (provider),
+                                              popcheck_account_get_host (account),
+                                              popcheck_account_get_port (account),
+                                              user, token->refresh_token,
+                                              cli->cancellable,
+                                              store_result_cb, &stored);
+  if (!popcheck_oauth_account_store_sign_in_finish (account,
+                                                    wait_for_result (&stored),
+                                                    &error))
+    {
+      g_printerr (PROGRAM_NAME ": the account \"%s\" was not signed in "
+                  "again, because its sign-in could not be stored in the "
+                  "keyring: %s\n", name, error->message);
+      return exit_status_for_error (cli, error);
+    }
+
+  line = g_strdup_printf ("Signed in to %s as %s again; the account \"%s\" "
+                          "(id %s) keeps its settings.",
+                          popcheck_oauth_provider_get_display_name (provider),
+                          user, name, popcheck_account_get_id (account));
+  if (options->json)
+    print_result_json (popcheck_account_get_id (account), name, TRUE, NULL);
+  else
+    popcheck_cli_write_line (line);
+
+  return CLI_EXIT_OK;
+}
+
 static int
 run_account_add_oauth (CliAccounts *cli,
                        const char  *name)
 {
   CliOptions *options = cli->options;
   g_autoptr(PopcheckOAuthProvider) provider = NULL;
-  g_autoptr(PopcheckOAuthClient) client = NULL;
   g_autoptr(PopcheckOAuthToken) token = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GAsyncResult) stored = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *pin = NULL;
@@ -1276,29 +1441,10 @@ run_account_add_oauth (CliAccounts *cli,
       return CLI_EXIT_USAGE;
     }
 
-  client = popcheck_oauth_client_new (provider);
-  popcheck_oauth_client_set_uri_launcher (client, print_and_open_uri, cli,
-                                          NULL);
-  popcheck_oauth_client_sign_in_async (client, options->user,
-                                       cli->cancellable, store_result_cb,
-                                       &result);
-  token = popcheck_oauth_client_sign_in_finish (client,
-                                                wait_for_result (&result),
-                                                &error);
+  token = browser_sign_in (cli, provider, options->user, name,
+                           "was not added", &status);
   if (token == NULL)
-    {
-      g_printerr (PROGRAM_NAME ": the account \"%s\" was not added: %s\n",
-                  name, error->message);
-      return exit_status_for_error (cli, error);
-    }
-  if (token->refresh_token == NULL)
-    {
-      g_printerr (PROGRAM_NAME ": the account \"%s\" was not added: %s "
-                  "gave no refresh token, so PopCheck could not stay "
-                  "signed in\n", name,
-                  popcheck_oauth_provider_get_display_name (provider));
-      return CLI_EXIT_SERVER;
-    }
+    return status;
 
   /* As with a password: the account first, without a server, for the id
    * its refresh token is stored under. */
@@ -1343,6 +1489,7 @@ run_account_add (CliAccounts *cli)
   const char *name = options->commands[2];
   Pop3Security security = POP3_SECURITY_TLS;
   Pop3AuthMethod auth = POP3_AUTH_AUTO;
+  PopcheckAccount *existing;
   PopcheckAccount *account;
   guint16 port;
   int status;
@@ -1355,10 +1502,18 @@ run_account_add (CliAccounts *cli)
   if (g_utf8_strlen (name, -1) == 0 || !g_utf8_validate (name, -1, NULL))
     return popcheck_cli_usage_error ("the account NAME must be non-empty "
                                      "UTF-8 text");
-  if (popcheck_account_list_lookup_by_display_name (cli->accounts, name) != NULL ||
-      popcheck_account_list_lookup (cli->accounts, name) != NULL)
-    return popcheck_cli_usage_error ("there is an account \"%s\" already",
-                                     name);
+  existing = popcheck_account_list_lookup_by_display_name (cli->accounts, name);
+  if (existing == NULL)
+    existing = popcheck_account_list_lookup (cli->accounts, name);
+  if (existing != NULL)
+    {
+      g_autofree char *provider = popcheck_account_dup_oauth2_provider (existing);
+
+      if (options->oauth != NULL && g_strcmp0 (provider, options->oauth) == 0)
+        return run_account_sign_in_again (cli, existing, name);
+      return popcheck_cli_usage_error ("there is an account \"%s\" already",
+                                       name);
+    }
 
   if (options->oauth != NULL)
     return run_account_add_oauth (cli, name);
@@ -1624,4 +1779,20 @@ popcheck_cli_run_account_command (CliOptions *options)
   g_clear_object (&cli.accounts);
 
   return popcheck_cli_finish_output (status);
+}
+
+int
+popcheck_cli_refresh_access_token (const char  *name,
+                                   char       **token)
+{
+  g_autofree char *host = NULL;
+  g_autofree char *user = NULL;
+  g_autofree char *pin = NULL;
+  Pop3Security security;
+  Pop3AuthMethod auth;
+  guint16 port;
+
+  /* The account's settings are what the session has already. */
+  return popcheck_cli_resolve_account (name, &host, &port, &security, &user,
+                                       &auth, &pin, token);
 }

@@ -61,6 +61,10 @@ struct _CliSession
   guint              debug;
   gboolean           json;
   GPtrArray         *commands;
+  /* --account NAME: a stored account, whose OAuth2 access token can be
+   * refreshed once after the server refused it. */
+  char              *account;
+  gboolean           token_retried;
 
   Pop3Client        *client;
   GMainLoop         *loop;
@@ -119,6 +123,7 @@ cli_session_free (CliSession *session)
   g_free (session->host);
   g_free (session->user);
   g_free (session->pin);
+  g_free (session->account);
   g_clear_object (&session->tls_database);
   g_ptr_array_unref (session->commands);
   g_array_unref (session->results);
@@ -503,6 +508,14 @@ command_cb (GObject      *source,
   advance (session);
 }
 
+static gboolean
+is_oauth_account (CliSession *session)
+{
+  return session->account != NULL &&
+         (session->auth == POP3_AUTH_XOAUTH2 ||
+          session->auth == POP3_AUTH_OAUTHBEARER);
+}
+
 static void
 login_cb (GObject      *source,
           GAsyncResult *result,
@@ -510,15 +523,45 @@ login_cb (GObject      *source,
 {
   CliSession *session = user_data;
   g_autoptr(GError) error = NULL;
+  char *token = NULL;
+  int status;
 
-  if (!pop3_client_login_finish (session->client, result, &error))
+  if (pop3_client_login_finish (session->client, result, &error))
     {
-      report_failure (session, "login", error);
-      end_after_failure (session, error);
+      advance (session);
       return;
     }
 
-  advance (session);
+  /* The token may have expired or been revoked since it was given: one
+   * more, on the same connection (the server still waits for a login),
+   * and then the error stands. */
+  if (is_oauth_account (session) && !session->token_retried &&
+      g_error_matches (error, POP3_ERROR, POP3_ERROR_AUTH_TOKEN))
+    {
+      session->token_retried = TRUE;
+      status = popcheck_cli_refresh_access_token (session->account, &token);
+      if (status != CLI_EXIT_OK)
+        {
+          session->exit_status = status;
+          pop3_client_close (session->client);
+          g_main_loop_quit (session->loop);
+          return;
+        }
+
+      explicit_bzero (session->password, strlen (session->password));
+      g_free (session->password);
+      session->password = token;
+      pop3_client_login_async (session->client, session->user,
+                               session->password, session->auth,
+                               session->cancellable, login_cb, session);
+      return;
+    }
+
+  report_failure (session, "login", error);
+  if (is_oauth_account (session) &&
+      pop3_error_get_kind (error) == POP3_ERROR_KIND_AUTH)
+    popcheck_cli_print_sign_in_hint (session->account);
+  end_after_failure (session, error);
 }
 
 static void
@@ -670,6 +713,8 @@ cli_summary (void)
                        "ADDRESS [--no-browser]\n"
                        "                              sign in in the "
                        "browser; the keyring keeps the sign-in\n"
+                       "                              (for an account "
+                       "there already: sign in again)\n"
                        "  account list                the accounts\n"
                        "  account remove NAME         remove an account and "
                        "its password");
@@ -910,6 +955,7 @@ cli_session_parse_arguments (CliSession  *session,
                                              &pin, &session->password);
       if (status != CLI_EXIT_OK)
         return status;
+      session->account = g_strdup (options.account);
       /* A --pin given now wins over the account's. */
       if (session->pin == NULL)
         session->pin = g_steal_pointer (&pin);

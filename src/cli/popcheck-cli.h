@@ -137,6 +137,13 @@ int       popcheck_cli_run_account_command  (CliOptions    *options);
 /* For --account with the engine's commands: the stored account's settings
  * and its password from the keyring.  Returns CLI_EXIT_OK, or the exit
  * status after printing why not. */
+/* A fresh access token for the stored account @name that signs in with
+ * OAuth2, after the server refused the one it had.  Returns CLI_EXIT_OK,
+ * or the exit status after printing why not. */
+int       popcheck_cli_refresh_access_token (const char    *name,
+                                             char         **token);
+/* After an OAuth2 account @name failed to log in: how to sign in again. */
+void      popcheck_cli_print_sign_in_hint   (const char    *name);
 int       popcheck_cli_resolve_account      (const char    *name,
                                              char         **host,
                                              guint16       *port,
