@@ -21,6 +21,7 @@
 #include "popcheck-certificate-dialog.h"
 #include "popcheck-checker.h"
 #include "popcheck-connection-test.h"
+#include "popcheck-goa-accounts.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
 #include "popcheck-preferences.h"
@@ -406,7 +407,10 @@ fix_account_action (GSimpleAction *action,
 }
 
 /* An account whose OAuth2 sign-in is no longer taken: its editor, with
- * the browser sign-in started; saving it checks the account again. */
+ * the browser sign-in started; saving it checks the account again.  An
+ * account from Online Accounts signs in again in Settings, where its
+ * sign-in lives: the preferences open Settings at it (and say so when
+ * they cannot). */
 static void
 sign_in_again_action (GSimpleAction *action,
                       GVariant      *parameter,
@@ -416,19 +420,25 @@ sign_in_again_action (GSimpleAction *action,
   const char *account_id = g_variant_get_string (parameter, NULL);
   PopcheckAccount *account;
   g_autofree char *provider = NULL;
+  g_autofree char *goa_id = NULL;
   GtkWindow *preferences;
 
   account = popcheck_account_list_lookup (self->accounts, account_id);
   if (account == NULL)
     return;
   provider = popcheck_account_dup_oauth2_provider (account);
-  if (provider == NULL)
+  goa_id = popcheck_goa_accounts_dup_goa_id (account);
+  if (provider == NULL && goa_id == NULL)
     return;
 
   preferences = show_preferences (self);
   gtk_window_present (preferences);
-  popcheck_preferences_window_sign_in_again (POPCHECK_PREFERENCES_WINDOW (preferences),
-                                             account_id);
+  if (goa_id != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (preferences),
+                                "prefs.open-online-accounts", "s", account_id);
+  else
+    popcheck_preferences_window_sign_in_again (POPCHECK_PREFERENCES_WINDOW (preferences),
+                                               account_id);
 }
 
 /* One account now: its "Try Again", or one just saved in the
