@@ -406,6 +406,8 @@ popcheck_application_startup (GApplication *app)
 
   self->accounts = popcheck_account_list_new ();
   self->checker = popcheck_checker_new (self->accounts);
+  g_settings_bind (self->settings, "first-headers",
+                   self->checker, "first-headers", G_SETTINGS_BIND_GET);
   self->demo = popcheck_demo_new (self->accounts);
   self->mute = popcheck_mute_new ();
   g_settings_bind (self->settings, "muted-until",
