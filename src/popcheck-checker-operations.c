@@ -632,6 +632,8 @@ backlog_send_batch (GTask *task)
         n++;
     }
 
+  g_debug ("Account %s: a batch of the backlog, %u rows in view first",
+           popcheck_account_get_id (slot->account), n);
   while (n < batch && data->next < data->order->len)
     {
       Pop3UidEntry *entry = g_ptr_array_index (data->order, data->next++);

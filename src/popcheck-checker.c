@@ -819,6 +819,9 @@ popcheck_checker_want_headers (PopcheckChecker    *self,
 
   g_clear_pointer (&slot->wanted, g_strfreev);
   slot->wanted = g_strv_builder_end (wanted);
+  g_debug ("Account %s: %u rows wanted, %s without headers",
+           account_id, g_strv_length (slot->wanted),
+           any_pending ? "some" : "none");
 
   /* The backlog may have stopped (a failure, a changed account, a
    * restart before the next check): these are worth a session anyway. */
