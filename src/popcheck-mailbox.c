@@ -544,6 +544,20 @@ find_position (PopcheckMailbox *self,
   return -1;
 }
 
+guint
+popcheck_mailbox_count_headers_pending (PopcheckMailbox *self)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), 0);
+
+  for (guint i = 0; i < self->items->len; i++)
+    if (popcheck_message_get_headers_pending (g_ptr_array_index (self->items, i)))
+      n++;
+
+  return n;
+}
+
 gboolean
 popcheck_mailbox_fill_pending (PopcheckMailbox *self,
                                PopcheckMessage *message)

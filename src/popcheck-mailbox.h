@@ -118,6 +118,8 @@ void                 popcheck_mailbox_add_headers_pending    (PopcheckMailbox   
  * Returns FALSE, changing nothing, when no such message is listed. */
 gboolean             popcheck_mailbox_fill_pending           (PopcheckMailbox      *self,
                                                               PopcheckMessage      *message);
+/* How many listed messages wait for their headers (one pass over them). */
+guint                popcheck_mailbox_count_headers_pending  (PopcheckMailbox      *self);
 /* Returns the messages whose UID was never seen before (empty on the first
  * check), owned by the array. */
 GPtrArray           *popcheck_mailbox_end_update             (PopcheckMailbox      *self);

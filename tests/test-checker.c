@@ -1988,23 +1988,6 @@ headers_known (PopcheckMailbox *mailbox,
   return message != NULL && popcheck_message_get_headers_known (message);
 }
 
-static guint
-n_pending (PopcheckMailbox *mailbox)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (mailbox)); i++)
-    {
-      g_autoptr(PopcheckMessage) message =
-        g_list_model_get_item (G_LIST_MODEL (mailbox), i);
-
-      if (popcheck_message_get_headers_pending (message))
-        n++;
-    }
-
-  return n;
-}
-
 typedef struct
 {
   Fixture         *fixture;
@@ -2111,7 +2094,8 @@ test_backlog_order (Fixture       *fixture,
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
   mailbox = start_backlog (fixture, &test, server, "Backlog");
 
-  WAIT_UNTIL (test.at_first_check != NULL && n_pending (mailbox) == 0 &&
+  WAIT_UNTIL (test.at_first_check != NULL &&
+              popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
               pop3_fake_server_all_ended (server), WAIT_SECONDS);
   g_assert_cmpstr (test.at_first_check, ==, "known: 16 17 18 19 20; pending: 15");
   g_assert_cmpuint (test.sessions_at_first_check, ==, 1);
@@ -2147,7 +2131,8 @@ test_backlog_yields (Fixture       *fixture,
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
   mailbox = start_backlog (fixture, &test, server, "Yields");
 
-  WAIT_UNTIL (test.preview != NULL && n_pending (mailbox) == 0 &&
+  WAIT_UNTIL (test.preview != NULL &&
+              popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
               pop3_fake_server_all_ended (server), WAIT_SECONDS);
   preview = popcheck_checker_preview_finish (fixture->checker, test.preview,
                                              &error);
@@ -2179,7 +2164,7 @@ test_backlog_new_mail (Fixture       *fixture,
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
   mailbox = start_backlog (fixture, &test, server, "Backlog new");
 
-  WAIT_UNTIL (test.done && n_pending (mailbox) == 0 &&
+  WAIT_UNTIL (test.done && popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
               popcheck_mailbox_get_n_items (mailbox) == 22 &&
               pop3_fake_server_all_ended (server), WAIT_SECONDS);
   g_assert_cmpuint (count_events (fixture, "new backlog-new Message 21"), ==, 1);
@@ -2234,8 +2219,8 @@ test_backlog_restart (Fixture       *fixture,
   popcheck_checker_set_first_headers (fixture->checker, 5);
   popcheck_checker_set_backlog_batch (fixture->checker, 5);
   popcheck_checker_start (fixture->checker);
-  WAIT_UNTIL (n_pending (mailbox) == 0 && answered_quit_after (server, "ACCEPT 3"),
-              WAIT_SECONDS);
+  WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
+              answered_quit_after (server, "ACCEPT 3"), WAIT_SECONDS);
   after = describe_headers (mailbox, 20);
   g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 "
                               "17 18 19 20; pending: 0");

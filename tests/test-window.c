@@ -3042,22 +3042,6 @@ fixture_mailbox (Fixture *fixture)
                                        popcheck_account_get_id (fixture->account));
 }
 
-static guint
-n_headers_pending (PopcheckMailbox *mailbox)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (mailbox)); i++)
-    {
-      g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
-
-      if (popcheck_message_get_headers_pending (message))
-        n++;
-    }
-
-  return n;
-}
-
 /* N_BACKLOG older messages come, numbered 11 to 50 after the samples; a
  * check that fetches 5 headers takes the newest five, and the checker
  * stops as it reports, so the other 35 wait without headers. */
@@ -3077,7 +3061,7 @@ check_leaving_backlog (Fixture *fixture)
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
   WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + N_BACKLOG && mailbox_idle (fixture));
   g_signal_handler_disconnect (checker, handler);
-  g_assert_cmpuint (n_headers_pending (fixture_mailbox (fixture)), ==, N_BACKLOG - 5);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (fixture_mailbox (fixture)), ==, N_BACKLOG - 5);
 }
 
 /* The row of a message whose headers did not come yet shows its place
@@ -3173,7 +3157,7 @@ test_scroll_fetches_headers (Fixture       *fixture,
 
   g_signal_connect (mailbox, "items-changed", G_CALLBACK (fill_log_items_changed_cb), &log);
   popcheck_checker_start (popcheck_application_get_checker (fixture->app));
-  WAIT_UNTIL (n_headers_pending (mailbox) == 0 && mailbox_idle (fixture));
+  WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 && mailbox_idle (fixture));
   g_signal_handlers_disconnect_by_data (mailbox, &log);
 
   /* Old 41 to 45 came with the check; then the rows in view (Old 11 is
@@ -3206,11 +3190,11 @@ test_new_mail_during_backlog (Fixture       *fixture,
   popcheck_checker_start (popcheck_application_get_checker (fixture->app));
   WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + N_BACKLOG + 1 &&
               popcheck_message_get_headers_known (listed (fixture, 0)));
-  g_assert_cmpuint (n_headers_pending (mailbox), >, 0);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), >, 0);
   assert_newest_in_view (fixture, "The newest message");
   g_assert_true (popcheck_message_get_is_new (listed (fixture, 0)));
 
-  WAIT_UNTIL (n_headers_pending (mailbox) == 0 && mailbox_idle (fixture));
+  WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 && mailbox_idle (fixture));
   assert_newest_in_view (fixture, "The newest message");
   for (position = 0; listed (fixture, position) != picked; position++)
     g_assert_cmpuint (position, <, n_listed (fixture));
