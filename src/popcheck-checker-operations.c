@@ -528,7 +528,8 @@ typedef struct
    * headers pending, newest first, taken from next on. */
   GPtrArray     *order;
   guint          next;
-  /* UIDs whose TOP this session sent. */
+  /* UIDs whose TOP this batch sent: once answered, a message is no longer
+   * pending, so no batch sends it again. */
   GHashTable    *sent;
   guint          preview_lines;
   guint          pending_tops;
@@ -621,6 +622,8 @@ backlog_send_batch (GTask *task)
   PopcheckCheckerSlot *slot = data->op.slot;
   guint batch = popcheck_checker_get_backlog_batch (slot->checker);
   guint n = 0;
+
+  g_hash_table_remove_all (data->sent);
 
   for (guint i = 0; slot->wanted != NULL && slot->wanted[i] != NULL &&
                     n < batch; i++)
