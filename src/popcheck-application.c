@@ -410,6 +410,8 @@ popcheck_application_startup (GApplication *app)
   popcheck_account_list_set_external (self->accounts,
                                       G_LIST_MODEL (self->online_accounts));
   self->checker = popcheck_checker_new (self->accounts);
+  g_settings_bind (self->settings, "first-headers",
+                   self->checker, "first-headers", G_SETTINGS_BIND_GET);
   self->demo = popcheck_demo_new (self->accounts);
   self->mute = popcheck_mute_new ();
   g_settings_bind (self->settings, "muted-until",

@@ -172,6 +172,8 @@ typedef struct
   guint                preview_lines;
   guint                pending_tops;
   GError              *top_error;
+  /* Messages were left for the backlog. */
+  gboolean             deferred;
 } CheckData;
 
 static void
@@ -205,6 +207,9 @@ check_done (GTask  *task,
     {
       popcheck_checker_slot_record_check (slot, data->op.session, NULL);
       g_task_return_boolean (task, TRUE);
+      /* After whatever was queued meanwhile. */
+      if (data->deferred)
+        popcheck_checker_slot_queue_backlog (slot);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
@@ -228,26 +233,30 @@ check_done (GTask  *task,
 }
 
 static void
-check_quit_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+operation_quit_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  OperationData *op = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
 
   /* Nothing was changed on the server, so a failed QUIT loses nothing. */
   popcheck_session_quit_finish (POPCHECK_SESSION (object), result, &error);
-  check_done (task, NULL);
+  op->fail (task, NULL);
 }
 
+/* For an operation that changes nothing on the server (a check, the
+ * backlog): QUIT, then it ends well, through its fail function. */
 static void
-check_quit (GTask *task)
+operation_quit (GTask *task)
 {
-  CheckData *data = g_task_get_task_data (task);
+  OperationData *op = g_task_get_task_data (task);
 
-  popcheck_session_quit_async (data->op.session, data->op.cancel.cancellable,
-                               check_quit_cb, g_object_ref (task));
+  popcheck_session_quit_async (op->session, op->cancel.cancellable,
+                               operation_quit_cb, g_object_ref (task));
 }
+
 
 typedef struct
 {
@@ -342,7 +351,63 @@ check_top_cb (GObject      *object,
   if (data->top_error != NULL)
     check_done (task, g_steal_pointer (&data->top_error));
   else
-    check_quit (task);
+    operation_quit (task);
+}
+
+static int
+compare_newest_first (gconstpointer a,
+                      gconstpointer b)
+{
+  const Pop3UidEntry *entry_a = *(Pop3UidEntry **) a;
+  const Pop3UidEntry *entry_b = *(Pop3UidEntry **) b;
+
+  return (entry_a->msg < entry_b->msg) - (entry_a->msg > entry_b->msg);
+}
+
+static int
+compare_oldest_first (gconstpointer a,
+                      gconstpointer b)
+{
+  return compare_newest_first (b, a);
+}
+
+/* Keeps the newest `first_headers` messages of need_top for this check
+ * and lists the others with their headers pending, for the backlog.  A
+ * server numbers messages in the order they arrived (RFC 1939, section
+ * 5, numbers them 1 to n; every server we know appends new mail), so
+ * the newest have the highest numbers. */
+static void
+check_defer_oldest (CheckData *data,
+                    guint      first_headers)
+{
+  g_autoptr(GHashTable) sizes = g_hash_table_new (NULL, NULL);
+
+  if (data->need_top->len <= first_headers)
+    return;
+
+  for (guint i = 0; data->listing != NULL && i < data->listing->len; i++)
+    {
+      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
+
+      g_hash_table_insert (sizes, GUINT_TO_POINTER (entry->msg), entry);
+    }
+
+  g_ptr_array_sort (data->need_top, compare_newest_first);
+  for (guint i = first_headers; i < data->need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (data->need_top, i);
+      Pop3ListEntry *listed = g_hash_table_lookup (sizes,
+                                                   GUINT_TO_POINTER (entry->msg));
+
+      popcheck_mailbox_add_headers_pending (data->op.slot->mailbox, entry->uid,
+                                            entry->msg,
+                                            listed != NULL ? listed->octets : 0);
+    }
+  g_ptr_array_set_size (data->need_top, first_headers);
+  /* The mailbox takes all of this check's summaries at once when it ends,
+   * so their order on the wire shows nowhere: the server's own. */
+  g_ptr_array_sort (data->need_top, compare_oldest_first);
+  data->deferred = TRUE;
 }
 
 static void
@@ -364,9 +429,11 @@ check_listed_cb (GObject      *object,
 
   data->need_top = popcheck_mailbox_begin_update (data->op.slot->mailbox,
                                                   data->uids, data->listing);
+  check_defer_oldest (data,
+                      popcheck_checker_get_first_headers (data->op.slot->checker));
   if (data->need_top->len == 0)
     {
-      check_quit (task);
+      operation_quit (task);
       return;
     }
 
@@ -444,6 +511,274 @@ popcheck_checker_check_finish (PopcheckChecker  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* The backlog: the headers a check left for later, newest first, a batch
+ * at a time.  It runs as an operation of the account's slot like any
+ * other, so it never overlaps one (POP3 locks the maildrop for one
+ * session, RFC 1939, section 8); between batches it looks whether anything
+ * was queued (a preview, a delete, a check), and if so ends, to be queued
+ * again after it. */
+
+typedef struct
+{
+  OperationData  op;
+  GPtrArray     *uids;
+  /* Pop3UidEntry * borrowed from uids: the messages listed with their
+   * headers pending, newest first, taken from next on. */
+  GPtrArray     *order;
+  guint          next;
+  /* UIDs whose TOP this batch sent: once answered, a message is no longer
+   * pending, so no batch sends it again. */
+  GHashTable    *sent;
+  guint          preview_lines;
+  guint          pending_tops;
+  GError        *error;
+  /* Headers are left to fetch. */
+  gboolean       more;
+} BacklogData;
+
+static void
+backlog_data_free (BacklogData *data)
+{
+  operation_clear (&data->op);
+  g_clear_pointer (&data->uids, g_ptr_array_unref);
+  g_clear_pointer (&data->order, g_ptr_array_unref);
+  g_clear_pointer (&data->sent, g_hash_table_unref);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static void
+backlog_done (GTask  *task,
+              GError *error)
+{
+  BacklogData *data = g_task_get_task_data (task);
+  PopcheckCheckerSlot *slot = data->op.slot;
+
+  if (data->op.session != NULL)
+    popcheck_session_close (data->op.session);
+
+  /* What came is kept whatever stopped it: a restart asks only for the
+   * rest. */
+  if (popcheck_mailbox_get_dirty (slot->mailbox))
+    popcheck_checker_slot_save (slot);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, data->more);
+  popcheck_checker_slot_done (slot);
+}
+
+static gboolean
+is_pending (PopcheckMailbox *mailbox,
+            const char      *uid)
+{
+  PopcheckMessage *message = popcheck_mailbox_lookup (mailbox, uid);
+
+  return message != NULL && popcheck_message_get_headers_pending (message);
+}
+
+typedef struct
+{
+  GTask *task;
+  char  *uid;
+} BacklogTopCall;
+
+static void backlog_top_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data);
+
+static gboolean
+backlog_send_top (GTask      *task,
+                  const char *uid,
+                  guint       msg)
+{
+  BacklogData *data = g_task_get_task_data (task);
+  BacklogTopCall *call;
+
+  if (msg == 0 || g_hash_table_contains (data->sent, uid) ||
+      !is_pending (data->op.slot->mailbox, uid))
+    return FALSE;
+
+  call = g_new0 (BacklogTopCall, 1);
+  call->task = g_object_ref (task);
+  call->uid = g_strdup (uid);
+  g_hash_table_add (data->sent, g_strdup (uid));
+  data->pending_tops++;
+  popcheck_session_summary_async (data->op.session, msg, uid,
+                                  data->preview_lines,
+                                  data->op.cancel.cancellable,
+                                  backlog_top_cb, call);
+  return TRUE;
+}
+
+/* The next batch: first what the user looks at, then the newest left. */
+static void
+backlog_send_batch (GTask *task)
+{
+  BacklogData *data = g_task_get_task_data (task);
+  PopcheckCheckerSlot *slot = data->op.slot;
+  guint batch = popcheck_checker_get_backlog_batch (slot->checker);
+  guint n = 0;
+
+  g_hash_table_remove_all (data->sent);
+
+  for (guint i = 0; slot->wanted != NULL && slot->wanted[i] != NULL &&
+                    n < batch; i++)
+    {
+      const char *uid = slot->wanted[i];
+
+      if (backlog_send_top (task, uid,
+                            popcheck_session_get_number (data->op.session, uid)))
+        n++;
+    }
+
+  g_debug ("Account %s: a batch of the backlog, %u rows in view first",
+           popcheck_account_get_id (slot->account), n);
+  while (n < batch && data->next < data->order->len)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (data->order, data->next++);
+
+      if (backlog_send_top (task, entry->uid, entry->msg))
+        n++;
+    }
+}
+
+static void
+backlog_next (GTask *task)
+{
+  BacklogData *data = g_task_get_task_data (task);
+  PopcheckCheckerSlot *slot = data->op.slot;
+
+  if (!g_queue_is_empty (&slot->operations))
+    {
+      data->more = TRUE;
+      operation_quit (task);
+      return;
+    }
+
+  backlog_send_batch (task);
+  if (data->pending_tops == 0)
+    {
+      data->more = FALSE;
+      operation_quit (task);
+    }
+}
+
+static void
+backlog_top_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  BacklogTopCall *call = user_data;
+  g_autoptr(GTask) task = call->task;
+  g_autofree char *uid = call->uid;
+  BacklogData *data = g_task_get_task_data (task);
+  PopcheckMailbox *mailbox = data->op.slot->mailbox;
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_free (call);
+
+  message = popcheck_session_summary_finish (POPCHECK_SESSION (object),
+                                             result, &error);
+  if (message == NULL &&
+      !g_error_matches (error, POP3_ERROR, POP3_ERROR_SERVER))
+    {
+      if (data->error == NULL)
+        data->error = g_steal_pointer (&error);
+    }
+  /* A removed account's mailbox hears nothing more. */
+  else if (data->op.slot->removed)
+    g_debug ("Account removed: dropping the headers of %s", uid);
+  else if (message != NULL)
+    popcheck_mailbox_fill_pending (mailbox, message);
+  else
+    {
+      PopcheckMessage *listed = popcheck_mailbox_lookup (mailbox, uid);
+      g_autoptr(PopcheckMessage) refused = NULL;
+
+      /* As in a check: -ERR fails this message only, listed as one the
+       * server refused, and tried again by the checks to come. */
+      if (listed != NULL)
+        {
+          refused = popcheck_message_new_without_headers (uid,
+                                                          popcheck_message_get_size (listed),
+                                                          0);
+          popcheck_mailbox_fill_pending (mailbox, refused);
+        }
+    }
+
+  if (--data->pending_tops > 0)
+    return;
+
+  if (data->error != NULL)
+    backlog_done (task, g_steal_pointer (&data->error));
+  else
+    backlog_next (task);
+}
+
+static void
+backlog_listed_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BacklogData *data = g_task_get_task_data (task);
+  PopcheckMailbox *mailbox = data->op.slot->mailbox;
+  GError *error = NULL;
+
+  if (!popcheck_session_list_finish (POPCHECK_SESSION (object), result,
+                                     &data->uids, NULL, &error))
+    {
+      backlog_done (task, error);
+      return;
+    }
+
+  data->order = g_ptr_array_new ();
+  for (guint i = 0; i < data->uids->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (data->uids, i);
+
+      if (entry != NULL && entry->uid != NULL && is_pending (mailbox, entry->uid))
+        g_ptr_array_add (data->order, entry);
+    }
+  g_ptr_array_sort (data->order, compare_newest_first);
+
+  data->preview_lines =
+    popcheck_account_get_preview_lines (data->op.slot->account);
+  backlog_next (task);
+}
+
+void
+popcheck_checker_backlog_operation (PopcheckCheckerSlot *slot,
+                                    GTask               *task)
+{
+  BacklogData *data = g_new0 (BacklogData, 1);
+
+  operation_begin (&data->op, slot, task, backlog_done, backlog_listed_cb);
+  data->sent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_task_set_task_data (task, data, (GDestroyNotify) backlog_data_free);
+
+  /* Queued behind something queued after it: that goes first. */
+  if (!g_queue_is_empty (&slot->operations))
+    {
+      data->more = TRUE;
+      backlog_done (task, NULL);
+      return;
+    }
+
+  /* The next check says why, and queues it again. */
+  if (slot->state_error != NULL || popcheck_checker_is_offline (slot->checker) ||
+      !popcheck_account_get_enabled (slot->account))
+    {
+      backlog_done (task, NULL);
+      return;
+    }
+
+  operation_open (task);
 }
 
 /* Checking accounts once */

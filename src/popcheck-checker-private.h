@@ -36,6 +36,12 @@ guint            popcheck_checker_get_next_delay     (PopcheckChecker           
 void             popcheck_checker_set_network_monitor (PopcheckChecker           *self,
                                                        GNetworkMonitor           *monitor);
 
+/* How many TOPs one batch of the backlog sends before it looks whether
+ * anything else waits for the account; tests make it small. */
+void             popcheck_checker_set_backlog_batch  (PopcheckChecker            *self,
+                                                      guint                       batch);
+guint            popcheck_checker_get_backlog_batch  (PopcheckChecker            *self);
+
 /* Between popcheck-checker.c (slots, queues, schedule) and
  * popcheck-checker-operations.c (what an operation does on the server). */
 
@@ -72,6 +78,13 @@ struct _PopcheckCheckerSlot
   gboolean         loaded;
   gboolean         check_queued;
   gboolean         problem_reported;
+  /* The backlog (headers a check left for later) is queued or running. */
+  gboolean         backlog_queued;
+  /* Cancels the backlog alone: the account changed or was turned off. */
+  GCancellable    *backlog_cancellable;
+  /* The UIDs of the rows without headers the window shows: the backlog
+   * takes them next. */
+  GStrv            wanted;
   GQueue           operations;
   gulong           account_changed_id;
 };
@@ -98,6 +111,15 @@ PopcheckSession     *popcheck_checker_slot_new_session  (PopcheckCheckerSlot    
 void                 popcheck_checker_slot_record_check (PopcheckCheckerSlot      *slot,
                                                          PopcheckSession          *session,
                                                          const GError             *error);
+/* Queues the backlog of the account's pending headers at the end of its
+ * queue, unless it is queued already; only in a started checker (a
+ * process that checks once does not wait for it). */
+void                 popcheck_checker_slot_queue_backlog (PopcheckCheckerSlot    *slot);
+/* popcheck-checker-operations.c: one run of the backlog, a batch at a
+ * time until something else is queued for the account.  Its task returns
+ * TRUE when headers are left to fetch. */
+void                 popcheck_checker_backlog_operation (PopcheckCheckerSlot      *slot,
+                                                         GTask                    *task);
 /* Started, and the network monitor says there is no network. */
 gboolean             popcheck_checker_is_offline        (PopcheckChecker          *self);
 

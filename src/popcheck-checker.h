@@ -55,6 +55,24 @@ void             popcheck_checker_mark_seen       (PopcheckChecker     *self,
                                                    const char          *account_id,
                                                    const char * const  *uids);
 
+/* How many message headers a check fetches before it reports (the
+ * newest); the rest come in the background, newest first, in a checker
+ * that was started.  G_MAXUINT: all of them, in the check. */
+#define POPCHECK_CHECKER_FIRST_HEADERS 300
+
+guint            popcheck_checker_get_first_headers (PopcheckChecker   *self);
+void             popcheck_checker_set_first_headers (PopcheckChecker   *self,
+                                                     guint              first_headers);
+
+/* The rows without headers yet that the user looks at, by UID: the
+ * account's backlog fetches them next.  Each call replaces the last
+ * (only the first POPCHECK_CHECKER_MAX_WANTED count). */
+#define POPCHECK_CHECKER_MAX_WANTED 100
+
+void             popcheck_checker_want_headers    (PopcheckChecker     *self,
+                                                   const char          *account_id,
+                                                   const char * const  *uids);
+
 /* Loads the saved state, checks every enabled account and schedules the
  * next checks; stop cancels everything in flight, fails what is queued
  * with G_IO_ERROR_CANCELLED, and saves what changed since the last save.

@@ -505,6 +505,103 @@ popcheck_mailbox_add_top_refused (PopcheckMailbox *self,
   popcheck_mailbox_add_summary (self, message);
 }
 
+void
+popcheck_mailbox_add_headers_pending (PopcheckMailbox *self,
+                                      const char      *uid,
+                                      guint            msg_number,
+                                      guint64          size)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  g_return_if_fail (uid != NULL);
+  g_return_if_fail (self->updating);
+
+  /* One listed already (pending, or refused) stays as it is. */
+  if (!pop3_uid_is_valid (uid) || find_summary (self, uid) != NULL)
+    return;
+
+  message = popcheck_message_new_headers_pending (uid, size, msg_number);
+  popcheck_mailbox_add_summary (self, message);
+}
+
+/* Where message is in the sorted model, or -1. */
+static int
+find_position (PopcheckMailbox *self,
+               PopcheckMessage *message)
+{
+  guint position = find_insert_position (self, message);
+
+  if (position < self->items->len &&
+      g_ptr_array_index (self->items, position) == message)
+    return position;
+
+  /* Not sorted (message numbers changed since): look everywhere. */
+  for (guint i = 0; i < self->items->len; i++)
+    if (g_ptr_array_index (self->items, i) == message)
+      return i;
+
+  return -1;
+}
+
+guint
+popcheck_mailbox_count_headers_pending (PopcheckMailbox *self)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), 0);
+
+  for (guint i = 0; i < self->items->len; i++)
+    if (popcheck_message_get_headers_pending (g_ptr_array_index (self->items, i)))
+      n++;
+
+  return n;
+}
+
+gboolean
+popcheck_mailbox_fill_pending (PopcheckMailbox *self,
+                               PopcheckMessage *message)
+{
+  g_autoptr(PopcheckMessage) old = NULL;
+  PopcheckMessage *listed;
+  int old_position;
+  guint position;
+
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), FALSE);
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (message), FALSE);
+  g_return_val_if_fail (!self->updating, FALSE);
+
+  listed = g_hash_table_lookup (self->by_uid, popcheck_message_get_uid (message));
+  if (listed == NULL || !popcheck_message_get_headers_pending (listed))
+    return FALSE;
+
+  old_position = find_position (self, listed);
+  if (old_position < 0)
+    return FALSE;
+  /* Alive until the list view has heard it is gone. */
+  old = g_object_ref (listed);
+
+  /* The model is ordered by the numbers of the last check; this TOP's
+   * session may number messages otherwise. */
+  popcheck_message_set_msg_number (message, popcheck_message_get_msg_number (old));
+  popcheck_message_set_is_new (message, popcheck_message_get_is_new (old));
+
+  /* Two exact changes rather than a replacement of the list, so a list
+   * view keeps its scroll position and selection while they come in. */
+  untrack_message (self, old);
+  g_ptr_array_remove_index (self->items, old_position);
+  g_list_model_items_changed (G_LIST_MODEL (self), old_position, 1, 0);
+
+  position = find_insert_position (self, message);
+  g_ptr_array_insert (self->items, position, g_object_ref (message));
+  track_message (self, message);
+  g_list_model_items_changed (G_LIST_MODEL (self), position, 0, 1);
+
+  self->dirty = TRUE;
+
+  return TRUE;
+}
+
 GPtrArray *
 popcheck_mailbox_end_update (PopcheckMailbox *self)
 {

@@ -105,6 +105,21 @@ void                 popcheck_mailbox_add_top_refused        (PopcheckMailbox   
                                                               const char           *uid,
                                                               guint                 msg_number,
                                                               guint64               size);
+/* The check leaves the TOP of uid for later (it fetches the newest first):
+ * unless a summary is already known, the message is listed with its size
+ * only, its headers pending, and counts as any other (new or not). */
+void                 popcheck_mailbox_add_headers_pending    (PopcheckMailbox      *self,
+                                                              const char           *uid,
+                                                              guint                 msg_number,
+                                                              guint64               size);
+/* Outside a check: what a later TOP brought for a message listed with its
+ * headers pending (a summary, or one without headers when the server
+ * refused) takes its place in the list, keeping whether it is new.
+ * Returns FALSE, changing nothing, when no such message is listed. */
+gboolean             popcheck_mailbox_fill_pending           (PopcheckMailbox      *self,
+                                                              PopcheckMessage      *message);
+/* How many listed messages wait for their headers (one pass over them). */
+guint                popcheck_mailbox_count_headers_pending  (PopcheckMailbox      *self);
 /* Returns the messages whose UID was never seen before (empty on the first
  * check), owned by the array. */
 GPtrArray           *popcheck_mailbox_end_update             (PopcheckMailbox      *self);

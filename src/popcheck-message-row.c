@@ -24,6 +24,8 @@ struct _PopcheckMessageRow
   PopcheckMessage *message;
   char            *account_name;
   gboolean         show_account;
+  /* How many messages the row's mailbox lists. */
+  guint            mailbox_size;
 
   GtkImage        *new_mark;
   GtkLabel        *from_label;
@@ -183,6 +185,61 @@ parent_changed_cb (PopcheckMessageRow *self,
 }
 
 static void
+set_new_mark (PopcheckMessageRow *self,
+              gboolean            is_new)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->new_mark), is_new);
+  if (is_new)
+    gtk_widget_add_css_class (GTK_WIDGET (self->from_label), "heading");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->from_label), "heading");
+}
+
+/* Its headers come later (the newest are fetched first): what LIST and
+ * UIDL said is all there is, its place on the server and its size. */
+static void
+update_headers_pending (PopcheckMessageRow *self)
+{
+  guint number = popcheck_message_get_msg_number (self->message);
+  gboolean is_new = popcheck_message_get_is_new (self->message);
+  g_autofree char *position = NULL;
+  g_autofree char *size = NULL;
+  g_autofree char *name = NULL;
+
+  /* Numbers come with a check: a list restored at start has none yet. */
+  if (number > 0 && number <= self->mailbox_size)
+    /* Translators: a message whose headers were not fetched yet, by its
+     * number on the server and the number of messages there */
+    position = g_strdup_printf (_("Message %u of %u"), number,
+                                self->mailbox_size);
+  else
+    position = g_strdup (_("A message on the server"));
+  size = g_format_size (popcheck_message_get_size (self->message));
+
+  gtk_label_set_text (self->from_label, position);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->from_label), NULL);
+  gtk_label_set_text (self->subject_label, _("(headers not fetched yet)"));
+  gtk_widget_add_css_class (GTK_WIDGET (self->subject_label), "dim-label");
+  gtk_label_set_text (self->date_label, "");
+  gtk_label_set_text (self->size_label, size);
+  set_new_mark (self, is_new);
+
+  if (is_new)
+    /* Translators: a message whose headers were not fetched yet as a
+     * screen reader says it: "Message 40 of 900", its size */
+    name = g_strdup_printf (_("New: %s, %s, headers not fetched yet"),
+                            position, size);
+  else
+    /* Translators: a message whose headers were not fetched yet as a
+     * screen reader says it: "Message 40 of 900", its size */
+    name = g_strdup_printf (_("%s, %s, headers not fetched yet"),
+                            position, size);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, name,
+                                  -1);
+}
+
+static void
 update_message (PopcheckMessageRow *self)
 {
   g_autoptr(GDateTime) now = NULL;
@@ -201,6 +258,12 @@ update_message (PopcheckMessageRow *self)
       gtk_widget_set_visible (GTK_WIDGET (self->new_mark), FALSE);
       gtk_accessible_reset_property (GTK_ACCESSIBLE (self),
                                      GTK_ACCESSIBLE_PROPERTY_LABEL);
+      return;
+    }
+
+  if (popcheck_message_get_headers_pending (self->message))
+    {
+      update_headers_pending (self);
       return;
     }
 
@@ -229,11 +292,7 @@ update_message (PopcheckMessageRow *self)
   size = g_format_size (popcheck_message_get_size (self->message));
   gtk_label_set_text (self->size_label, size);
 
-  gtk_widget_set_visible (GTK_WIDGET (self->new_mark), is_new);
-  if (is_new)
-    gtk_widget_add_css_class (GTK_WIDGET (self->from_label), "heading");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->from_label), "heading");
+  set_new_mark (self, is_new);
 
   update_accessible_name (self);
 }
@@ -404,6 +463,21 @@ popcheck_message_row_set_message (PopcheckMessageRow *self,
 
   update_message (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE]);
+}
+
+/* For a message whose headers are not fetched yet: "Message N of M". */
+void
+popcheck_message_row_set_mailbox_size (PopcheckMessageRow *self,
+                                       guint               mailbox_size)
+{
+  g_return_if_fail (POPCHECK_IS_MESSAGE_ROW (self));
+
+  if (self->mailbox_size == mailbox_size)
+    return;
+
+  self->mailbox_size = mailbox_size;
+  if (self->message != NULL && popcheck_message_get_headers_pending (self->message))
+    update_message (self);
 }
 
 const char *

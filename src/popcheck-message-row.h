@@ -21,6 +21,8 @@ GtkWidget       *popcheck_message_row_new              (void);
 PopcheckMessage *popcheck_message_row_get_message      (PopcheckMessageRow *self);
 void             popcheck_message_row_set_message      (PopcheckMessageRow *self,
                                                         PopcheckMessage    *message);
+void             popcheck_message_row_set_mailbox_size (PopcheckMessageRow *self,
+                                                        guint               mailbox_size);
 const char      *popcheck_message_row_get_account_name (PopcheckMessageRow *self);
 void             popcheck_message_row_set_account_name (PopcheckMessageRow *self,
                                                         const char         *account_name);

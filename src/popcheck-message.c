@@ -360,6 +360,23 @@ popcheck_message_new_without_headers (const char *uid,
   return self;
 }
 
+/* A message a check listed and left for later: its TOP has not been
+ * sent yet (the newest go first, the rest in the background).  Listed by
+ * what LIST and UIDL said, as one whose TOP was refused, but with no
+ * refusal: that is what tells the two apart, here and in the cache. */
+PopcheckMessage *
+popcheck_message_new_headers_pending (const char *uid,
+                                      guint64     size,
+                                      guint       msg_number)
+{
+  PopcheckMessage *self = popcheck_message_new_without_headers (uid, size,
+                                                                msg_number);
+
+  self->top_refusals = 0;
+
+  return self;
+}
+
 /* A message the server's UIDL listing gave no sound UID (a garbled line,
  * or one UID for several messages): listed by its number and LIST size
  * for this session only.  Its key has a space, which no UID has
@@ -560,8 +577,8 @@ set_invalid_uid_error (GError **error)
                        "A cached summary has an invalid UID");
 }
 
-/* @normal is a HEADERLESS_TYPE_STRING of this version.  Such a summary
- * exists because a TOP was refused, so it counts at least one. */
+/* @normal is a HEADERLESS_TYPE_STRING of this version: a TOP was refused
+ * (one refusal or more), or none was sent yet (none). */
 static PopcheckMessage *
 headerless_from_variant (GVariant  *normal,
                          GError   **error)
@@ -582,7 +599,7 @@ headerless_from_variant (GVariant  *normal,
 
   self = popcheck_message_new_without_headers (uid, size, 0);
   self->is_new = is_new;
-  self->top_refusals = MAX (refusals, 1);
+  self->top_refusals = refusals;
 
   return self;
 }
@@ -755,6 +772,14 @@ popcheck_message_count_top_refusal (PopcheckMessage *self)
 
   if (!self->headers_known && self->top_refusals < G_MAXUINT)
     self->top_refusals++;
+}
+
+gboolean
+popcheck_message_get_headers_pending (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), FALSE);
+
+  return !self->headers_known && self->has_uid && self->top_refusals == 0;
 }
 
 guint64

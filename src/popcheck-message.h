@@ -59,6 +59,9 @@ PopcheckMessage    *popcheck_message_new_from_top     (const char      *uid,
 PopcheckMessage    *popcheck_message_new_without_headers (const char    *uid,
                                                           guint64        size,
                                                           guint          msg_number);
+PopcheckMessage    *popcheck_message_new_headers_pending (const char    *uid,
+                                                          guint64        size,
+                                                          guint          msg_number);
 PopcheckMessage    *popcheck_message_new_without_uid  (guint            msg_number,
                                                        guint64          size);
 
@@ -70,6 +73,9 @@ gboolean            popcheck_message_get_headers_known (PopcheckMessage *self);
 /* For a message without headers: how many TOPs the server refused. */
 guint               popcheck_message_get_top_refusals (PopcheckMessage *self);
 void                popcheck_message_count_top_refusal (PopcheckMessage *self);
+/* Listed without headers because its TOP was not sent yet (not refused):
+ * they come later, newest first. */
+gboolean            popcheck_message_get_headers_pending (PopcheckMessage *self);
 guint64             popcheck_message_get_size         (PopcheckMessage *self);
 guint               popcheck_message_get_msg_number   (PopcheckMessage *self);
 /* For the mailbox: the number this message has in the current session. */

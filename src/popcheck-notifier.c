@@ -368,12 +368,18 @@ build_body (GPtrArray *messages,
             gboolean   markup)
 {
   g_autoptr(GString) body = g_string_new (NULL);
-  guint shown = MIN (messages->len, MAX_BODY_MESSAGES);
+  guint shown = 0;
 
-  for (guint i = 0; i < shown; i++)
+  for (guint i = 0; i < messages->len && shown < MAX_BODY_MESSAGES; i++)
     {
       PopcheckMessage *message = g_ptr_array_index (messages, i);
       g_autofree char *line = NULL;
+
+      /* Its headers come later, in the background: counted below, as
+       * there is nothing to name it by yet. */
+      if (popcheck_message_get_headers_pending (message))
+        continue;
+      shown++;
 
       if (markup)
         line = g_markup_printf_escaped ("<b>%s</b>: %s",
@@ -392,7 +398,8 @@ build_body (GPtrArray *messages,
     {
       guint more = messages->len - shown;
 
-      g_string_append_c (body, '\n');
+      if (body->len > 0)
+        g_string_append_c (body, '\n');
       g_string_append_printf (body,
                               g_dngettext (GETTEXT_PACKAGE,
                                            "and %u more",

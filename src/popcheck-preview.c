@@ -136,6 +136,11 @@ update_status (PopcheckPreview *self)
     text = g_strdup (_("The server gave this message no unique ID, so "
                        "PopCheck cannot tell it apart from the others: it "
                        "cannot show, download or delete it."));
+  /* Listed before its headers came: they are fetched next, as its row
+   * is in view. */
+  else if (popcheck_message_get_headers_pending (self->shown))
+    text = g_strdup (_("The headers of this message are not fetched yet; "
+                       "they come next."));
   /* The server refused its TOP (or has none, RFC 1939 makes it
    * optional): only RETR, which the user must ask for, could show it. */
   else if (!popcheck_message_get_headers_known (self->shown))

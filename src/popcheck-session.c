@@ -768,6 +768,16 @@ lookup_number (PopcheckSession  *self,
   return GPOINTER_TO_UINT (value);
 }
 
+guint
+popcheck_session_get_number (PopcheckSession *self,
+                             const char      *uid)
+{
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), 0);
+  g_return_val_if_fail (uid != NULL, 0);
+
+  return GPOINTER_TO_UINT (g_hash_table_lookup (self->numbers, uid));
+}
+
 /* Summaries */
 
 typedef struct

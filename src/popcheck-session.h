@@ -54,6 +54,11 @@ gboolean         popcheck_session_list_finish      (PopcheckSession     *self,
                                                     GArray             **listing,
                                                     GError             **error);
 
+/* The number the listing gave the message with this UID; 0 when it is
+ * not listed, or more than one message has it. */
+guint            popcheck_session_get_number       (PopcheckSession     *self,
+                                                    const char          *uid);
+
 /* TOP msg lines, decoded into a summary.  Needs a listing first. */
 void             popcheck_session_summary_async    (PopcheckSession     *self,
                                                     guint                msg,

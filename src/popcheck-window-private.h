@@ -52,6 +52,11 @@ struct _PopcheckWindow
   GtkSortListModel     *sorted;
   GtkMultiSelection    *selection;
 
+  /* The checker hears which rows without headers are in view after the
+   * next frame: want_headers_id on want_headers_clock's "after-paint". */
+  GdkFrameClock        *want_headers_clock;
+  gulong                want_headers_id;
+
   /* PopcheckMessage → DeleteBatch, for the messages waiting to be deleted. */
   GHashTable           *pending;
   /* The batches whose toast still shows, oldest first. */

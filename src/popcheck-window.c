@@ -363,6 +363,8 @@ list_adjustment_changed_cb (GtkAdjustment  *adjustment,
   self->laid_out_value = gtk_adjustment_get_value (adjustment);
 }
 
+static void queue_want_headers (PopcheckWindow *self);
+
 static void
 list_value_changed_cb (GtkAdjustment  *adjustment,
                        PopcheckWindow *self)
@@ -374,6 +376,8 @@ list_value_changed_cb (GtkAdjustment  *adjustment,
     self->list_pinned_top = FALSE;
   else
     keep_list_at_top (self);
+
+  queue_want_headers (self);
 }
 
 static void
@@ -755,6 +759,105 @@ popcheck_window_stop_search (PopcheckWindow *self)
 
 /* List items */
 
+/* The checker fetches the headers of the rows in view next, top to
+ * bottom.  Each call replaces the account's last one, so what scrolled
+ * out of view is dropped.  Worked out after a frame was painted: the rows
+ * are bound and placed then (the list view binds many more rows than it
+ * shows, and rebinds them when its model changes). */
+static void
+want_headers_after_paint_cb (GdkFrameClock  *clock,
+                             PopcheckWindow *self)
+{
+  GtkWidget *list = GTK_WIDGET (self->list_view);
+  g_autoptr(GHashTable) by_account = NULL;
+  GListModel *mailboxes;
+  int height = gtk_widget_get_height (list);
+
+  g_clear_signal_handler (&self->want_headers_id, self->want_headers_clock);
+  g_clear_object (&self->want_headers_clock);
+  if (self->checker == NULL)
+    return;
+
+  by_account = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                      (GDestroyNotify) g_ptr_array_unref);
+  for (GtkWidget *item = gtk_widget_get_first_child (list);
+       item != NULL;
+       item = gtk_widget_get_next_sibling (item))
+    {
+      GtkWidget *child = gtk_widget_get_first_child (item);
+      PopcheckMessage *message;
+      const char *account_id;
+      graphene_rect_t bounds;
+      GPtrArray *uids;
+
+      if (!POPCHECK_IS_MESSAGE_ROW (child) || !gtk_widget_get_child_visible (item) ||
+          !gtk_widget_compute_bounds (item, list, &bounds) ||
+          bounds.origin.y + bounds.size.height <= 0 || bounds.origin.y >= height)
+        continue;
+      message = popcheck_message_row_get_message (POPCHECK_MESSAGE_ROW (child));
+      if (message == NULL || !popcheck_message_get_headers_pending (message))
+        continue;
+      account_id = popcheck_window_get_message_account_id (self, message);
+      if (account_id == NULL)
+        continue;
+
+      uids = g_hash_table_lookup (by_account, account_id);
+      if (uids == NULL)
+        {
+          uids = g_ptr_array_new ();
+          g_hash_table_insert (by_account, (gpointer) account_id, uids);
+        }
+      g_ptr_array_add (uids, (gpointer) popcheck_message_get_uid (message));
+    }
+
+  mailboxes = popcheck_checker_get_mailboxes (self->checker);
+  for (guint i = 0; i < g_list_model_get_n_items (mailboxes); i++)
+    {
+      g_autoptr(PopcheckMailbox) mailbox = g_list_model_get_item (mailboxes, i);
+      const char *account_id = popcheck_mailbox_get_account_id (mailbox);
+      GPtrArray *uids = g_hash_table_lookup (by_account, account_id);
+
+      if (uids != NULL)
+        g_ptr_array_add (uids, NULL);
+      popcheck_checker_want_headers (self->checker, account_id,
+                                     uids != NULL
+                                       ? (const char * const *) uids->pdata
+                                       : NULL);
+    }
+}
+
+/* Once per frame at most, however many rows a scroll rebinds. */
+static void
+queue_want_headers (PopcheckWindow *self)
+{
+  GdkFrameClock *clock;
+
+  if (self->list_view == NULL)
+    return;
+
+  /* Not shown: no row is in view. */
+  clock = gtk_widget_get_frame_clock (GTK_WIDGET (self->list_view));
+  if (clock == NULL)
+    return;
+
+  /* Queued on this clock already; or on that of a window unrealized since
+   * (closed to the background), whose handlers are gone. */
+  if (self->want_headers_id != 0 &&
+      g_signal_handler_is_connected (self->want_headers_clock, self->want_headers_id))
+    {
+      if (self->want_headers_clock == clock)
+        return;
+      g_signal_handler_disconnect (self->want_headers_clock, self->want_headers_id);
+    }
+  g_clear_object (&self->want_headers_clock);
+
+  self->want_headers_clock = g_object_ref (clock);
+  self->want_headers_id = g_signal_connect (clock, "after-paint",
+                                            G_CALLBACK (want_headers_after_paint_cb),
+                                            self);
+  gtk_widget_queue_draw (GTK_WIDGET (self->list_view));
+}
+
 static void
 row_setup_cb (GtkSignalListItemFactory *factory,
               GtkListItem              *item,
@@ -777,7 +880,13 @@ row_bind_cb (GtkSignalListItemFactory *factory,
   PopcheckMailbox *mailbox;
 
   mailbox = find_mailbox (self, popcheck_window_get_message_account_id (self, message));
+  popcheck_message_row_set_mailbox_size (row,
+                                         mailbox != NULL
+                                           ? popcheck_mailbox_get_n_items (mailbox)
+                                           : 0);
   popcheck_message_row_set_message (row, message);
+  if (popcheck_message_get_headers_pending (message))
+    queue_want_headers (self);
   popcheck_message_row_set_account_name (row,
                                          mailbox != NULL
                                            ? popcheck_mailbox_get_display_name (mailbox)
@@ -1541,6 +1650,12 @@ popcheck_window_dispose (GObject *object)
                                           self);
   g_clear_handle_id (&self->seen_timeout_id, g_source_remove);
   g_clear_object (&self->seen_pending);
+  /* The clock of a window already unrealized has dropped its handlers. */
+  if (self->want_headers_clock != NULL &&
+      g_signal_handler_is_connected (self->want_headers_clock, self->want_headers_id))
+    g_signal_handler_disconnect (self->want_headers_clock, self->want_headers_id);
+  self->want_headers_id = 0;
+  g_clear_object (&self->want_headers_clock);
   if (self->focus_tick_id != 0 && self->list_view != NULL)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self->list_view), self->focus_tick_id);
   self->focus_tick_id = 0;

@@ -1810,6 +1810,8 @@ assert_top_window (gboolean has_uidl,
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
   account = add_fake_account (fixture, "Window", server);
+  /* Every header in the check, however many. */
+  popcheck_checker_set_first_headers (fixture->checker, G_MAXUINT);
 
   check_ok (fixture, account);
   g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox_of (fixture, account)),
@@ -1902,6 +1904,330 @@ test_no_uidl (Fixture       *fixture,
 }
 
 /* Fake server: what the server's errors mean ------------------------------ */
+
+/* The backlog: a check fetches the newest headers, the rest follow ------- */
+
+/* Expects TOP from..to (either way), answering each. */
+static void
+script_tops (Pop3FakeScript *script,
+             guint           from,
+             guint           to)
+{
+  for (guint i = from;; i = from <= to ? i + 1 : i - 1)
+    {
+      g_autofree char *top = g_strdup_printf ("TOP %u 20", i);
+
+      pop3_fake_script_expect (script, top);
+      script_send_top (script, i);
+      if (i == to)
+        break;
+    }
+}
+
+/* A session of a mailbox of n messages "uid-1".."uid-n" that answers the
+ * TOPs of the ranges given as pairs (from, to), ended by 0, then QUIT. */
+static Pop3FakeScript *
+ranges_script (guint n,
+               ...)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  g_autofree char *uidl = mailbox_uidl (n);
+  va_list args;
+  guint from;
+
+  script_until_listed (script, uidl, n);
+  va_start (args, n);
+  while ((from = va_arg (args, guint)) != 0)
+    script_tops (script, from, va_arg (args, guint));
+  va_end (args);
+
+  return script_quit (script);
+}
+
+/* "known: N N ...; pending: N" of the mailbox, by message number. */
+static char *
+describe_headers (PopcheckMailbox *mailbox,
+                  guint            n)
+{
+  g_autoptr(GString) text = g_string_new ("known:");
+  guint pending = 0;
+
+  for (guint i = 1; i <= n; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("uid-%u", i);
+      PopcheckMessage *message = popcheck_mailbox_lookup (mailbox, uid);
+
+      if (message == NULL)
+        continue;
+      if (popcheck_message_get_headers_known (message))
+        g_string_append_printf (text, " %u", i);
+      else if (popcheck_message_get_headers_pending (message))
+        pending++;
+    }
+  g_string_append_printf (text, "; pending: %u", pending);
+
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* The server said goodbye after log entry @entry. */
+static gboolean
+answered_quit_after (Pop3FakeServer *server,
+                     const char     *entry)
+{
+  int from = pop3_fake_server_find_log (server, entry, 0);
+
+  return from >= 0 && pop3_fake_server_find_log (server, "S: +OK bye", from) >= 0;
+}
+
+static gboolean
+headers_known (PopcheckMailbox *mailbox,
+               const char      *uid)
+{
+  PopcheckMessage *message = popcheck_mailbox_lookup (mailbox, uid);
+
+  return message != NULL && popcheck_message_get_headers_known (message);
+}
+
+typedef struct
+{
+  Fixture         *fixture;
+  PopcheckAccount *account;
+  /* What the mailbox held when the first check reported. */
+  char            *at_first_check;
+  guint            sessions_at_first_check;
+  /* Done once uid-15's headers arrive. */
+  const char      *then;
+  gboolean         done;
+  GAsyncResult    *preview;
+} BacklogTest;
+
+static void
+backlog_first_check_cb (PopcheckChecker *checker,
+                        PopcheckMailbox *mailbox,
+                        guint            count,
+                        BacklogTest     *test)
+{
+  test->at_first_check = describe_headers (mailbox, 20);
+  test->sessions_at_first_check =
+    count_commands (test->fixture, popcheck_account_get_id (test->account),
+                    "SESSION", 0);
+}
+
+/* While the backlog's first batch is still on its way: the headers of
+ * uid-15 came, those of uid-11 to uid-14 not yet. */
+static void
+backlog_items_changed_cb (GListModel  *model,
+                          guint        position,
+                          guint        removed,
+                          guint        added,
+                          BacklogTest *test)
+{
+  PopcheckMailbox *mailbox = POPCHECK_MAILBOX (model);
+  const char *account_id = popcheck_account_get_id (test->account);
+
+  if (test->done || test->then == NULL || !headers_known (mailbox, "uid-15"))
+    return;
+
+  test->done = TRUE;
+  g_assert_false (headers_known (mailbox, "uid-14"));
+  if (g_str_equal (test->then, "preview"))
+    popcheck_checker_preview_async (test->fixture->checker, account_id,
+                                    "uid-3", 20, NULL, store_result_cb,
+                                    &test->preview);
+  else if (g_str_equal (test->then, "check"))
+    popcheck_checker_check_now (test->fixture->checker, account_id);
+}
+
+/* An account of the scripted server, checked by a started checker that
+ * fetches 5 headers per check and per batch of the backlog. */
+static PopcheckMailbox *
+start_backlog (Fixture        *fixture,
+               BacklogTest    *test,
+               Pop3FakeServer *server,
+               const char     *name)
+{
+  PopcheckMailbox *mailbox;
+
+  test->fixture = fixture;
+  test->account = add_fake_account (fixture, name, server);
+  mailbox = mailbox_of (fixture, test->account);
+  popcheck_checker_set_first_headers (fixture->checker, 5);
+  popcheck_checker_set_backlog_batch (fixture->checker, 5);
+  g_signal_connect (fixture->checker, "first-check",
+                    G_CALLBACK (backlog_first_check_cb), test);
+  g_signal_connect (mailbox, "items-changed",
+                    G_CALLBACK (backlog_items_changed_cb), test);
+  popcheck_checker_start (fixture->checker);
+
+  return mailbox;
+}
+
+static void
+backlog_test_clear (BacklogTest *test,
+                    PopcheckMailbox *mailbox)
+{
+  if (mailbox != NULL)
+    g_signal_handlers_disconnect_by_data (mailbox, test);
+  if (test->fixture->checker != NULL)
+    g_signal_handlers_disconnect_by_data (test->fixture->checker, test);
+  g_clear_pointer (&test->at_first_check, g_free);
+  g_clear_object (&test->preview);
+}
+
+/* A first check of 20 messages reports with the newest 5 summaries, the
+ * other 15 listed with their headers pending; the backlog then fetches
+ * them newest to oldest, a batch at a time, in a session of its own. */
+static void
+test_backlog_order (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autofree char *after = NULL;
+  g_autofree char *events = NULL;
+  BacklogTest test = { 0 };
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    ranges_script (20, 16, 20, 0),                    /* the check */
+    ranges_script (20, 15, 11, 10, 6, 5, 1, 0),       /* the backlog */
+  };
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  mailbox = start_backlog (fixture, &test, server, "Backlog");
+
+  WAIT_UNTIL (test.at_first_check != NULL &&
+              popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
+              pop3_fake_server_all_ended (server), WAIT_SECONDS);
+  g_assert_cmpstr (test.at_first_check, ==, "known: 16 17 18 19 20; pending: 15");
+  g_assert_cmpuint (test.sessions_at_first_check, ==, 1);
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first backlog 20");
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 20);
+  after = describe_headers (mailbox, 20);
+  g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 "
+                              "17 18 19 20; pending: 0");
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
+  backlog_test_clear (&test, mailbox);
+  stop_scripted (server);
+}
+
+/* A preview asked for while a batch is on its way runs before the next
+ * batch; the backlog goes on after it, where it was. */
+static void
+test_backlog_yields (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(PopcheckMessage) preview = NULL;
+  g_autoptr(GError) error = NULL;
+  BacklogTest test = { .then = "preview" };
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    ranges_script (20, 16, 20, 0),                    /* the check */
+    ranges_script (20, 15, 11, 0),                    /* a batch */
+    ranges_script (20, 3, 3, 0),                      /* the preview */
+    ranges_script (20, 10, 6, 5, 1, 0),               /* the rest */
+  };
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  mailbox = start_backlog (fixture, &test, server, "Yields");
+
+  WAIT_UNTIL (test.preview != NULL &&
+              popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
+              pop3_fake_server_all_ended (server), WAIT_SECONDS);
+  preview = popcheck_checker_preview_finish (fixture->checker, test.preview,
+                                             &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (popcheck_message_get_subject (preview), ==, "Message 3");
+  g_assert_cmpuint (count_commands (fixture, "yields", "SESSION", 0), ==, 4);
+  backlog_test_clear (&test, mailbox);
+  stop_scripted (server);
+}
+
+/* New mail found by a check while the backlog is still going gets its
+ * headers in that check, before the backlog goes on, and is announced. */
+static void
+test_backlog_new_mail (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  BacklogTest test = { .then = "check" };
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    ranges_script (20, 16, 20, 0),                    /* the first check */
+    ranges_script (20, 15, 11, 0),                    /* a batch */
+    /* Two new: with the newest three still pending, in the server's
+     * order. */
+    ranges_script (22, 8, 10, 21, 22, 0),
+    ranges_script (22, 7, 3, 2, 1, 0),                /* the rest */
+  };
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  mailbox = start_backlog (fixture, &test, server, "Backlog new");
+
+  WAIT_UNTIL (test.done && popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
+              popcheck_mailbox_get_n_items (mailbox) == 22 &&
+              pop3_fake_server_all_ended (server), WAIT_SECONDS);
+  g_assert_cmpuint (count_events (fixture, "new backlog-new Message 21"), ==, 1);
+  g_assert_cmpuint (count_events (fixture, "new backlog-new Message 22"), ==, 1);
+  g_assert_cmpuint (fixture->events->len, ==, 3);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 2);
+  g_assert_true (popcheck_message_get_is_new (popcheck_mailbox_lookup (mailbox,
+                                                                       "uid-22")));
+  backlog_test_clear (&test, mailbox);
+  stop_scripted (server);
+}
+
+/* Stopped half way (quit), the backlog keeps what it fetched; after a
+ * restart, the next check and its backlog fetch only the rest, newest
+ * first. */
+static void
+test_backlog_restart (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autofree char *kept = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *uidl = mailbox_uidl (20);
+  g_autofree char *events = NULL;
+  BacklogTest test = { 0 };
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *stalled = pop3_fake_script_new ();
+  Pop3FakeScript *scripts[] = {
+    ranges_script (20, 16, 20, 0),                    /* the first check */
+    stalled,                                          /* stopped in it */
+    ranges_script (20, 10, 14, 0),                    /* after the restart */
+    ranges_script (20, 9, 5, 4, 1, 0),
+  };
+
+  /* One answer, then nothing until the server stops. */
+  script_until_listed (stalled, uidl, 20);
+  script_tops (stalled, 15, 15);
+  pop3_fake_script_pause (stalled, 1000 * 1000);
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  mailbox = start_backlog (fixture, &test, server, "Backlog restart");
+  WAIT_UNTIL (headers_known (mailbox, "uid-15"), WAIT_SECONDS);
+  backlog_test_clear (&test, mailbox);
+
+  fixture_drop_checker (fixture);
+  fixture->checker = fixture_new_checker (fixture);
+  mailbox = mailbox_of (fixture, test.account);
+  WAIT_UNTIL (popcheck_mailbox_get_n_items (mailbox) == 20, WAIT_SECONDS);
+  kept = describe_headers (mailbox, 20);
+  g_assert_cmpstr (kept, ==, "known: 15 16 17 18 19 20; pending: 14");
+
+  popcheck_checker_set_first_headers (fixture->checker, 5);
+  popcheck_checker_set_backlog_batch (fixture->checker, 5);
+  popcheck_checker_start (fixture->checker);
+  WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
+              answered_quit_after (server, "ACCEPT 3"), WAIT_SECONDS);
+  after = describe_headers (mailbox, 20);
+  g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 "
+                              "17 18 19 20; pending: 0");
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first backlog-restart 20");
+  stop_scripted (server);
+}
 
 typedef struct
 {
@@ -3040,6 +3366,10 @@ main (int   argc,
       ADD ("/checker/fake/broken-uidl", test_broken_uidl);
       ADD ("/checker/fake/top-window", test_top_window);
       ADD ("/checker/fake/fingerprint-window", test_fingerprint_window);
+      ADD ("/checker/fake/backlog/order", test_backlog_order);
+      ADD ("/checker/fake/backlog/yields", test_backlog_yields);
+      ADD ("/checker/fake/backlog/new-mail", test_backlog_new_mail);
+      ADD ("/checker/fake/backlog/restart", test_backlog_restart);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",

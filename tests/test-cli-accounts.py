@@ -567,6 +567,59 @@ class AccountsTestCase(popchecktest.DovecotTestCase):
         result = self.run_cli('status', '--format', 'xml')
         self.assertExit(result, EXIT_USAGE)
 
+    def test_check_first_headers(self):
+        """A check fetches the headers of the newest messages only (300 by
+        default); the others are listed, and counted, without them."""
+        self.add_account_ok()
+        count = len(popchecktest.sample_messages())
+        self.assertGreater(count, 5)
+        everything = {'uid', 'number', 'from', 'subject', 'date', 'size',
+                      'new'}
+
+        result = self.run_cli('--account', 'work-mail', 'check',
+                              '--first-headers', '3')
+        self.assertExit(result, EXIT_OK)
+        self.assertEqual(result.stdout.decode(),
+                         'Work Mail: 0 new, %d total, %d without headers '
+                         'yet\n' % (count, count - 3))
+
+        # The next check takes the newest of those left.
+        result = self.run_cli('--account', 'work-mail', '--json', 'check',
+                              '--first-headers', '2')
+        self.assertExit(result, EXIT_OK)
+        (obj,) = result.json_lines()
+        self.assertEqual((obj['total'], len(obj['messages'])), (count, count))
+        known = {m['number'] for m in obj['messages'] if 'subject' in m}
+        self.assertEqual(known, set(range(count - 4, count + 1)))
+        for message in obj['messages']:
+            if message['number'] in known:
+                self.assertEqual(set(message), everything)
+            else:
+                self.assertEqual(set(message),
+                                 {'uid', 'number', 'size', 'new'})
+                self.assertGreater(message['size'], 0)
+
+        # Every header, waited for.
+        result = self.run_cli('--account', 'work-mail', '--json', 'check',
+                              '--all-headers')
+        self.assertExit(result, EXIT_OK)
+        (obj,) = result.json_lines()
+        self.assertEqual(len(obj['messages']), count)
+        for message in obj['messages']:
+            self.assertEqual(set(message), everything)
+        result = self.run_cli('--account', 'work-mail', 'check')
+        self.assertEqual(result.stdout.decode(),
+                         'Work Mail: 0 new, %d total\n' % count)
+
+        for args in (['check', '--first-headers', 'many'],
+                     ['check', '--first-headers', '-1'],
+                     ['check', '--first-headers', '3', '--all-headers'],
+                     ['status', '--all-headers'],
+                     ['--host', 'localhost', '--first-headers', '3', 'stat']):
+            result = self.run_cli(*args)
+            self.assertExit(result, EXIT_USAGE)
+            self.assertIn('headers', result.stderr)
+
     def test_status_of_no_accounts(self):
         result = self.run_cli('status', '--format', 'waybar')
         self.assertExit(result, EXIT_OK)

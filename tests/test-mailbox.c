@@ -1313,6 +1313,91 @@ test_damaged_recovers_without_headers (void)
   g_assert_cmpuint (third->len, ==, 0);
 }
 
+/* A check that leaves the oldest new messages for later lists them with
+ * their headers pending and announces them; their summaries, when they
+ * come, take their places one by one (two exact changes, so a list view
+ * keeps its scroll position), keeping whether they are new; a restart
+ * keeps them pending, and the next check asks for them again. */
+static void
+test_headers_pending (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("pending");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GPtrArray) third = NULL;
+  g_autoptr(GPtrArray) uids = NULL;
+  g_autoptr(GArray) sizes = NULL;
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(PopcheckMessage) summary = NULL;
+  g_autoptr(PopcheckMessage) again = NULL;
+  g_autoptr(Mirror) mirror = NULL;
+  g_autofree guint *ids = range (1, 8);
+  PopcheckMessage *message;
+  guint emissions, n_tops = 0;
+
+  first = run_check (mailbox, ids, 3, NULL);
+
+  uids = make_server_list (ids, 8);
+  sizes = make_sizes (ids, 8);
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
+  g_assert_cmpuint (need_top->len, ==, 5);
+  for (guint i = 4; i <= 8; i++)
+    {
+      g_autofree char *uid = test_uid (i);
+      g_autoptr(PopcheckMessage) fetched = NULL;
+
+      if (i <= 6)
+        {
+          popcheck_mailbox_add_headers_pending (mailbox, uid, i, 1000 + i);
+          continue;
+        }
+      fetched = make_summary (i, i);
+      popcheck_mailbox_add_summary (mailbox, fetched);
+    }
+  second = popcheck_mailbox_end_update (mailbox);
+  g_assert_cmpuint (second->len, ==, 5);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 8);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 5);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 3);
+  assert_sorted (mailbox);
+  message = popcheck_mailbox_lookup (mailbox, "uid-5");
+  g_assert_true (popcheck_message_get_headers_pending (message));
+  g_assert_false (popcheck_message_get_headers_known (message));
+  g_assert_cmpuint (popcheck_message_get_top_refusals (message), ==, 0);
+  g_assert_cmpuint (popcheck_message_get_size (message), ==, 1005);
+
+  /* Across a restart: still pending, still new. */
+  reloaded = reload (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 8);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (reloaded), ==, 3);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (reloaded), ==, 5);
+
+  mirror = mirror_new (mailbox);
+  emissions = mirror->emissions;
+  summary = make_summary (5, 5);
+  g_assert_true (popcheck_mailbox_fill_pending (mailbox, summary));
+  g_assert_cmpuint (mirror->emissions, ==, emissions + 2);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+  g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-5") == summary);
+  g_assert_true (popcheck_message_get_is_new (summary));
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 5);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 2);
+  g_assert_true (popcheck_mailbox_get_dirty (mailbox));
+  /* Only what waits for its headers is filled in. */
+  again = make_summary (5, 5);
+  g_assert_false (popcheck_mailbox_fill_pending (mailbox, again));
+  g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-5") == summary);
+
+  /* The next check asks for the two left, and announces nothing again. */
+  third = run_check (mailbox, ids, 8, &n_tops);
+  g_assert_cmpuint (n_tops, ==, 2);
+  g_assert_cmpuint (third->len, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 5);
+}
+
 static void
 test_account_id_escaping (void)
 {
@@ -1496,6 +1581,7 @@ main (int   argc,
   g_test_add_func ("/mailbox/new-messages", test_new_messages);
   g_test_add_func ("/mailbox/removed-messages", test_removed_messages);
   g_test_add_func ("/mailbox/failed-top", test_failed_top);
+  g_test_add_func ("/mailbox/headers-pending", test_headers_pending);
   g_test_add_func ("/mailbox/invalid-and-duplicate-uids",
                    test_invalid_and_duplicate_uids);
   g_test_add_func ("/mailbox/size-change", test_size_change);

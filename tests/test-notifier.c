@@ -509,6 +509,37 @@ test_without_headers (Fixture       *fixture,
                    "Unknown sender: (headers not available)");
 }
 
+/* A check that left headers for later announces every new message but
+ * names only those it has the headers of; the others are counted. */
+static void
+test_headers_pending (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) calls = NULL;
+  NotifyCall *call;
+
+  for (guint i = 1; i <= 3; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("later-%u", i);
+
+      g_ptr_array_add (messages, popcheck_message_new_headers_pending (uid, 1000, i));
+    }
+  g_ptr_array_add (messages,
+                   popcheck_test_message_new ("u1", "Bob <bob@example.org>", "Report 1",
+                                              "Mon, 2 Mar 2026 10:01:00 +0000"));
+  g_ptr_array_add (messages,
+                   popcheck_test_message_new ("u2", "Bob <bob@example.org>", "Report 2",
+                                              "Mon, 2 Mar 2026 10:02:00 +0000"));
+  g_signal_emit_by_name (fixture->checker, "new-messages", fixture->work, messages);
+
+  calls = notify_calls (fixture, 1);
+  g_assert_cmpuint (calls->len, ==, 1);
+  call = g_ptr_array_index (calls, 0);
+  g_assert_cmpstr (call->summary, ==, "5 new messages — Work <& Co>");
+  g_assert_cmpstr (call->body, ==, "Bob: Report 2\nBob: Report 1\nand 3 more");
+}
+
 static void
 test_no_actions (Fixture       *fixture,
                  gconstpointer  user_data)
@@ -1087,6 +1118,7 @@ main (int   argc,
        "actions body body-markup");
   ADD ("/notifier/no-actions", test_no_actions, "body");
   ADD ("/notifier/without-headers", test_without_headers, "body");
+  ADD ("/notifier/headers-pending", test_headers_pending, "body");
   ADD ("/notifier/problem", test_problem, "actions body body-markup");
   ADD ("/notifier/sign-in-again", test_sign_in_again, "actions body body-markup");
   ADD ("/notifier/sound", test_sound, "actions body body-markup");

@@ -2979,6 +2979,35 @@ test_new_mail_second_account (Fixture       *fixture,
   assert_newest_in_view (fixture, "Newest, on the second account");
 }
 
+/* Delivers messages first to last (inclusive): "<ID_NAME-i@example.org>",
+ * subject "SUBJECT i", sent offset + i minutes after base. */
+static void
+deliver_series (Fixture    *fixture,
+                const char *id_name,
+                const char *subject,
+                guint       first,
+                guint       last,
+                GDateTime  *base,
+                int         offset)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) subjects = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) dates = g_ptr_array_new_with_free_func ((GDestroyNotify) g_date_time_unref);
+
+  for (guint i = first; i <= last; i++)
+    {
+      g_ptr_array_add (ids, g_strdup_printf ("<%s-%u@example.org>", id_name, i));
+      g_ptr_array_add (subjects, g_strdup_printf ("%s %u", subject, i));
+      g_ptr_array_add (dates, g_date_time_add_minutes (base, offset + (int) i));
+    }
+  g_ptr_array_add (ids, NULL);
+  g_ptr_array_add (subjects, NULL);
+  popcheck_test_demo_deliver_all (fixture->demo, fixture->user,
+                                  (const char * const *) ids->pdata,
+                                  (const char * const *) subjects->pdata,
+                                  (GDateTime * const *) dates->pdata);
+}
+
 #define N_AT_ONCE 200
 
 /* One check brings many messages, a message selected meanwhile. */
@@ -2987,22 +3016,8 @@ test_new_mail_many (Fixture       *fixture,
                     gconstpointer  data)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) subjects = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) dates = g_ptr_array_new_with_free_func ((GDestroyNotify) g_date_time_unref);
 
-  for (guint i = 0; i < N_AT_ONCE; i++)
-    {
-      g_ptr_array_add (ids, g_strdup_printf ("<at-once-%u@example.org>", i));
-      g_ptr_array_add (subjects, g_strdup_printf ("At once %u", i));
-      g_ptr_array_add (dates, g_date_time_add_minutes (now, (int) i - N_AT_ONCE));
-    }
-  g_ptr_array_add (ids, NULL);
-  g_ptr_array_add (subjects, NULL);
-  popcheck_test_demo_deliver_all (fixture->demo, fixture->user,
-                                  (const char * const *) ids->pdata,
-                                  (const char * const *) subjects->pdata,
-                                  (GDateTime * const *) dates->pdata);
+  deliver_series (fixture, "at-once", "At once", 0, N_AT_ONCE - 1, now, -N_AT_ONCE);
 
   wait_for_layout (fixture, list_widget (fixture));
   click_row (fixture, 4);
@@ -3010,6 +3025,186 @@ test_new_mail_many (Fixture       *fixture,
   WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + N_AT_ONCE && mailbox_idle (fixture));
 
   assert_newest_in_view (fixture, "At once 199");
+}
+
+/* Headers that come later ------------------------------------------------- */
+
+#define N_BACKLOG 40
+
+static void
+stop_checker_cb (PopcheckChecker *checker,
+                 PopcheckMailbox *mailbox,
+                 GPtrArray       *messages,
+                 gpointer         user_data)
+{
+  /* At once, before the check would queue its backlog. */
+  popcheck_checker_stop (checker);
+}
+
+static PopcheckMailbox *
+fixture_mailbox (Fixture *fixture)
+{
+  return popcheck_checker_get_mailbox (popcheck_application_get_checker (fixture->app),
+                                       popcheck_account_get_id (fixture->account));
+}
+
+/* N_BACKLOG older messages come, numbered 11 to 50 after the samples; a
+ * check that fetches 5 headers takes the newest five, and the checker
+ * stops as it reports, so the other 35 wait without headers. */
+static void
+check_leaving_backlog (Fixture *fixture)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  g_autoptr(GSettings) settings = g_settings_new ("org.example.PopCheck");
+  g_autoptr(GDateTime) base = g_date_time_new_utc (2020, 1, 1, 0, 0, 0);
+  gulong handler;
+
+  deliver_series (fixture, "old", "Old", N_SAMPLES + 1, N_SAMPLES + N_BACKLOG, base, 0);
+
+  g_settings_set_uint (settings, "first-headers", 5);
+  g_assert_cmpuint (popcheck_checker_get_first_headers (checker), ==, 5);
+  handler = g_signal_connect (checker, "new-messages", G_CALLBACK (stop_checker_cb), NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + N_BACKLOG && mailbox_idle (fixture));
+  g_signal_handler_disconnect (checker, handler);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (fixture_mailbox (fixture)), ==, N_BACKLOG - 5);
+}
+
+/* The row of a message whose headers did not come yet shows its place
+ * on the server and its size, and says so to a screen reader; not
+ * "(headers not available)", which is for what the server refused. */
+static void
+test_rows_headers_pending (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  GtkWidget *list = list_widget (fixture);
+  PopcheckMessage *oldest;
+  GtkWidget *row;
+  g_autofree char *size = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *mismatch = NULL;
+
+  check_leaving_backlog (fixture);
+
+  /* Without a date, they are listed last, the oldest at the end. */
+  oldest = listed (fixture, n_listed (fixture) - 1);
+  g_assert_true (popcheck_message_get_headers_pending (oldest));
+  scroll_list (fixture, list, TRUE);
+  WAIT_UNTIL ((row = find_widget (list, is_row_of, oldest, TRUE)) != NULL);
+  wait_for_layout (fixture, list);
+
+  size = g_format_size (popcheck_message_get_size (oldest));
+  g_assert_true (find_visible_label (row, "Message 11 of 50"));
+  g_assert_true (find_visible_label (row, "(headers not fetched yet)"));
+  g_assert_true (find_visible_label (row, size));
+  g_assert_false (find_visible_label (list, "(headers not available)"));
+  g_assert_false (find_visible_label (list, "(unknown sender)"));
+
+  /* New to PopCheck: this check found it. */
+  name = g_strdup_printf ("New: Message 11 of 50, %s, headers not fetched yet", size);
+  mismatch = gtk_test_accessible_check_property (GTK_ACCESSIBLE (row),
+                                                 GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                                 name);
+  g_assert_null (mismatch);
+}
+
+typedef struct
+{
+  /* The subjects whose headers came, in the order they came. */
+  GPtrArray *came;
+} FillLog;
+
+static void
+fill_log_items_changed_cb (GListModel *model,
+                           guint       position,
+                           guint       removed,
+                           guint       added,
+                           FillLog    *log)
+{
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(PopcheckMessage) message = g_list_model_get_item (model, i);
+
+      if (popcheck_message_get_headers_known (message))
+        g_ptr_array_add (log->came, g_strdup (popcheck_message_get_subject (message)));
+    }
+}
+
+static int
+index_of (GPtrArray  *strings,
+          const char *string)
+{
+  guint index;
+
+  if (!g_ptr_array_find_with_equal_func (strings, string, g_str_equal, &index))
+    return -1;
+  return index;
+}
+
+/* Scrolled to the end, the rows there get their headers before the newer
+ * messages that are out of view. */
+static void
+test_scroll_fetches_headers (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  PopcheckMailbox *mailbox = fixture_mailbox (fixture);
+  GtkWidget *list = list_widget (fixture);
+  g_autoptr(GPtrArray) came = g_ptr_array_new_with_free_func (g_free);
+  FillLog log = { came };
+  PopcheckMessage *oldest;
+
+  check_leaving_backlog (fixture);
+
+  oldest = listed (fixture, n_listed (fixture) - 1);
+  scroll_list (fixture, list, TRUE);
+  WAIT_UNTIL (find_widget (list, is_row_of, oldest, TRUE) != NULL);
+  /* The window has told the checker what it shows. */
+  WAIT_UNTIL (fixture->window->want_headers_id == 0);
+
+  g_signal_connect (mailbox, "items-changed", G_CALLBACK (fill_log_items_changed_cb), &log);
+  popcheck_checker_start (popcheck_application_get_checker (fixture->app));
+  WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 && mailbox_idle (fixture));
+  g_signal_handlers_disconnect_by_data (mailbox, &log);
+
+  /* Old 41 to 45 came with the check; then the rows in view (Old 11 is
+   * the oldest, at the end), before Old 40, the newest left. */
+  g_assert_cmpint (index_of (came, "Old 11"), >=, 0);
+  g_assert_cmpint (index_of (came, "Old 40"), >=, 0);
+  g_assert_cmpint (index_of (came, "Old 11"), <, index_of (came, "Old 40"));
+}
+
+/* New mail found while the backlog is still being fetched comes at the
+ * top, in view, with its headers; the message the user picked stays
+ * selected while the rows below fill in. */
+static void
+test_new_mail_during_backlog (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  GtkSelectionModel *selection = popcheck_window_get_selection (fixture->window);
+  PopcheckMailbox *mailbox = fixture_mailbox (fixture);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  PopcheckMessage *picked;
+  guint position;
+
+  check_leaving_backlog (fixture);
+  wait_for_layout (fixture, list_widget (fixture));
+  click_row (fixture, 2);
+  picked = listed (fixture, 2);
+
+  popcheck_test_demo_deliver_dated (fixture->demo, fixture->user, "<newest@example.org>",
+                                    "The newest message", now);
+  popcheck_checker_start (popcheck_application_get_checker (fixture->app));
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + N_BACKLOG + 1 &&
+              popcheck_message_get_headers_known (listed (fixture, 0)));
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), >, 0);
+  assert_newest_in_view (fixture, "The newest message");
+  g_assert_true (popcheck_message_get_is_new (listed (fixture, 0)));
+
+  WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 && mailbox_idle (fixture));
+  assert_newest_in_view (fixture, "The newest message");
+  for (position = 0; listed (fixture, position) != picked; position++)
+    g_assert_cmpuint (position, <, n_listed (fixture));
+  g_assert_true (gtk_selection_model_is_selected (selection, position));
 }
 
 /* Clicks widget's middle with the given mouse button, as a person would. */
@@ -4778,6 +4973,10 @@ main (int   argc,
   add_test ("/window/new-mail-second-account", test_new_mail_second_account,
             run_isolated);
   add_test ("/window/new-mail-many", test_new_mail_many, run_isolated);
+  add_test ("/window/rows-headers-pending", test_rows_headers_pending, run_isolated);
+  add_test ("/window/scroll-fetches-headers", test_scroll_fetches_headers, run_isolated);
+  add_test ("/window/new-mail-during-backlog", test_new_mail_during_backlog,
+            run_isolated);
   add_test ("/window/row-menu", test_row_menu, run_isolated);
   add_test ("/window/row-menu-mark-seen", test_row_menu_mark_seen, run_isolated);
   add_test ("/window/tab-to-preview", test_tab_to_preview, run_isolated);

@@ -77,6 +77,7 @@ typedef struct
   gboolean            allow_server;
   gboolean            allow_format;
   gboolean            allow_all;
+  gboolean            allow_headers;
 } CliAccountsCommand;
 
 /* Waiting: the core is asynchronous; the command line simply runs the
@@ -418,6 +419,8 @@ refuse_options (CliOptions               *options,
     { "--debug", options->debug != NULL, FALSE },
     { "--format", options->format != NULL, command->allow_format },
     { "--all", options->all, command->allow_all },
+    { "--first-headers", options->first_headers != NULL, command->allow_headers },
+    { "--all-headers", options->all_headers, command->allow_headers },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (checks); i++)
@@ -454,9 +457,14 @@ add_json_message (JsonBuilder *json,
     popcheck_cli_json_add_uint (json, number);
   else
     json_builder_add_null_value (json);
-  json_member_nullable (json, "from", popcheck_message_get_from (message));
-  json_member_nullable (json, "subject", popcheck_message_get_subject (message));
-  json_member_nullable (json, "date", date);
+  /* Absent, not empty, where nothing is known: the headers of a message
+   * listed without them (not fetched yet, or refused by the server). */
+  if (popcheck_message_get_headers_known (message))
+    {
+      json_member_nullable (json, "from", popcheck_message_get_from (message));
+      json_member_nullable (json, "subject", popcheck_message_get_subject (message));
+      json_member_nullable (json, "date", date);
+    }
   popcheck_cli_json_set_uint (json, "size", popcheck_message_get_size (message));
   popcheck_cli_json_set_boolean (json, "new", popcheck_message_get_is_new (message));
   json_builder_end_object (json);
@@ -521,6 +529,7 @@ describe_counts (PopcheckMailbox *mailbox)
                           popcheck_mailbox_get_n_new (mailbox),
                           popcheck_mailbox_get_n_items (mailbox));
 }
+
 
 static gboolean
 save_mailbox (PopcheckMailbox *mailbox)
@@ -589,10 +598,22 @@ run_check (CliAccounts *cli)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GPtrArray) results = NULL;
   guint next_result = 0;
+  guint64 first_headers = POPCHECK_CHECKER_FIRST_HEADERS;
   int status;
 
   if (cli->options->commands[1] != NULL)
     return popcheck_cli_usage_error ("check takes no arguments");
+  if (cli->options->first_headers != NULL && cli->options->all_headers)
+    return popcheck_cli_usage_error ("--first-headers and --all-headers do "
+                                     "not go together");
+  if (cli->options->first_headers != NULL &&
+      !popcheck_cli_parse_unsigned (cli->options->first_headers, 0,
+                                    G_MAXUINT - 1, &first_headers))
+    return popcheck_cli_usage_error ("\"%s\" is not a number of messages for "
+                                     "--first-headers",
+                                     cli->options->first_headers);
+  if (cli->options->all_headers)
+    first_headers = G_MAXUINT;
 
   selected = select_accounts (cli, &status);
   if (status != CLI_EXIT_OK)
@@ -616,6 +637,9 @@ run_check (CliAccounts *cli)
   /* Not started: no timers, no network monitor, just the checks asked
    * for, through the same sessions and state files as the app's. */
   checker = popcheck_checker_new (cli->accounts);
+  /* A process that checks once has no background to fetch the rest in:
+   * what it does not fetch now, the next check (or the app) does. */
+  popcheck_checker_set_first_headers (checker, (guint) first_headers);
   cli->checker = checker;
   popcheck_checker_check_accounts_async (checker,
                                          (const char * const *) account_ids->pdata,
@@ -673,9 +697,14 @@ run_check (CliAccounts *cli)
       else if (state == POPCHECK_MAILBOX_STATE_IDLE)
         {
           g_autofree char *counts = describe_counts (mailbox);
-          g_autofree char *line = g_strdup_printf ("%s: %s",
-                                                   account_label (account),
-                                                   counts);
+          guint pending = popcheck_mailbox_count_headers_pending (mailbox);
+          g_autofree char *line = NULL;
+
+          if (pending > 0)
+            line = g_strdup_printf ("%s: %s, %u without headers yet",
+                                    account_label (account), counts, pending);
+          else
+            line = g_strdup_printf ("%s: %s", account_label (account), counts);
           popcheck_cli_write_line (line);
         }
       else if (state == POPCHECK_MAILBOX_STATE_DISABLED)
@@ -1691,7 +1720,7 @@ static int run_account (CliAccounts *cli);
 static const CliAccountsCommand account_commands[] = {
   { "account", NULL, run_account, FALSE, FALSE, FALSE, FALSE },
   { "status", "status", run_status, TRUE, FALSE, TRUE, FALSE },
-  { "check", "check", run_check, TRUE, FALSE, FALSE, FALSE },
+  { "check", "check", run_check, TRUE, FALSE, FALSE, FALSE, TRUE },
   { "delete", "delete", run_delete, TRUE, FALSE, FALSE, FALSE },
   { "mark-seen", "mark-seen", run_mark_seen, TRUE, FALSE, FALSE, TRUE },
 };

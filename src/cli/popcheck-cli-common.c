@@ -31,6 +31,7 @@ popcheck_cli_options_clear (CliOptions *options)
 {
   g_free (options->account);
   g_free (options->format);
+  g_free (options->first_headers);
   g_free (options->host);
   g_free (options->port);
   g_free (options->security);

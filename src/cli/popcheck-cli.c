@@ -816,6 +816,11 @@ cli_session_parse_arguments (CliSession  *session,
       "waybar|json|text" },
     { "all", 0, 0, G_OPTION_ARG_NONE, &options.all,
       "With mark-seen: every message, not the UIDs given", NULL },
+    { "first-headers", 0, 0, G_OPTION_ARG_STRING, &options.first_headers,
+      "With check: fetch the headers of the newest N messages (300 by "
+      "default); the others are listed without them", "N" },
+    { "all-headers", 0, 0, G_OPTION_ARG_NONE, &options.all_headers,
+      "With check: wait for the headers of every message", NULL },
     { "oauth", 0, 0, G_OPTION_ARG_STRING, &options.oauth,
       "With account add: sign in with Microsoft or Google in the browser "
       "instead of a password", "microsoft|google" },
@@ -853,6 +858,9 @@ cli_session_parse_arguments (CliSession  *session,
     return popcheck_cli_usage_error ("--format goes with status");
   if (options.all)
     return popcheck_cli_usage_error ("--all goes with mark-seen");
+  if (options.first_headers != NULL || options.all_headers)
+    return popcheck_cli_usage_error ("--first-headers and --all-headers go "
+                                     "with check");
 
   if (options.account != NULL)
     {

@@ -51,6 +51,8 @@ typedef struct
   char      *format;
   gboolean   json;
   gboolean   all;
+  char      *first_headers;
+  gboolean   all_headers;
   char      *oauth;
   gboolean   no_browser;
   char     **commands;
