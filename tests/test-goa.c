@@ -17,6 +17,7 @@
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
 #include "popcheck-checker.h"
+#include "popcheck-checker-private.h"
 #include "popcheck-goa-accounts.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
@@ -473,6 +474,73 @@ test_attention_needed (Fixture       *fixture,
 }
 
 static void
+count_checks_cb (PopcheckMailbox *mailbox,
+                 GParamSpec      *pspec,
+                 guint           *n_checks)
+{
+  if (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_CHECKING)
+    (*n_checks)++;
+}
+
+/* While PopCheck runs: Online Accounts asks for a new sign-in, and the
+ * account says so at once, without a check; the user signs in again in
+ * Settings, and the account is checked at once, without being asked. */
+static void
+test_attention_needed_live (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autofree char *token = mint_token ();
+  PopcheckMailbox *mailbox;
+  guint n_checks = 0;
+
+  goa_add (fixture, "live", "google");
+  goa_set_tokens ("live", (const char *[]) { token, NULL });
+  wait_listed_for_dovecot (fixture, "live");
+  mailbox = mailbox_of (fixture, "live");
+  g_signal_connect (mailbox, "notify::state", G_CALLBACK (count_checks_cb),
+                    &n_checks);
+
+  popcheck_checker_start (fixture->checker);
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_mailbox_get_first_check_done (mailbox) &&
+                            popcheck_mailbox_get_state (mailbox) ==
+                              POPCHECK_MAILBOX_STATE_IDLE,
+                            WAIT_MS);
+  g_assert_cmpuint (n_checks, ==, 1);
+  g_assert_cmpuint (goa_n_calls ("live", "GetAccessToken"), ==, 1);
+
+  goa_call ("SetAttentionNeeded", g_variant_new ("(sb)", "live", TRUE));
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_mailbox_get_problem (mailbox) ==
+                              POPCHECK_PROBLEM_SIGN_IN,
+                            WAIT_MS);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpstr (popcheck_mailbox_get_error_message (mailbox), ==,
+                   "Online Accounts needs you to sign in to this account "
+                   "again. Open Settings → Online Accounts.");
+  /* Without a check, and none waits on a timer: the user acts next. */
+  g_assert_cmpuint (n_checks, ==, 1);
+  g_assert_cmpuint (goa_n_calls ("live", "GetAccessToken"), ==, 1);
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker,
+                                                     "goa_live"), ==, 0);
+  /* Told once (the notification). */
+  g_assert_cmpuint (fixture->problems->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (fixture->problems, 0), ==, "goa_live");
+
+  goa_call ("SetAttentionNeeded", g_variant_new ("(sb)", "live", FALSE));
+  POPCHECK_TEST_WAIT_UNTIL (n_checks == 2 &&
+                            popcheck_mailbox_get_state (mailbox) ==
+                              POPCHECK_MAILBOX_STATE_IDLE,
+                            WAIT_MS);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_NONE);
+  g_assert_null (popcheck_mailbox_get_error_message (mailbox));
+  g_assert_cmpuint (goa_n_calls ("live", "GetAccessToken"), ==, 2);
+  g_assert_cmpuint (fixture->problems->len, ==, 1);
+
+  g_signal_handlers_disconnect_by_data (mailbox, &n_checks);
+}
+
+static void
 test_other_provider (Fixture       *fixture,
                      gconstpointer  data)
 {
@@ -598,6 +666,7 @@ main (int   argc,
   ADD ("/goa/token/still-refused", test_token_still_refused);
   ADD ("/goa/token/line-break", test_token_with_line_break);
   ADD ("/goa/attention-needed", test_attention_needed);
+  ADD ("/goa/attention-needed-live", test_attention_needed_live);
   ADD ("/goa/other-provider", test_other_provider);
   ADD ("/goa/open-settings", test_open_settings);
 
