@@ -556,23 +556,11 @@ test_other_provider (Fixture       *fixture,
                     ==, 1);
 }
 
-static gboolean
-file_has_contents (const char *path,
-                   char      **contents)
-{
-  g_clear_pointer (contents, g_free);
-  return g_file_get_contents (path, contents, NULL, NULL) &&
-         strchr (*contents, '\n') != NULL;
-}
-
 static void
 test_open_settings (Fixture       *fixture,
                     gconstpointer  data)
 {
   g_autofree char *bin = g_dir_make_tmp ("popcheck-goa-bin-XXXXXX", NULL);
-  g_autofree char *script = g_build_filename (bin, "gnome-control-center", NULL);
-  g_autofree char *ran = g_build_filename (bin, "ran", NULL);
-  g_autofree char *text = NULL;
   g_autofree char *contents = NULL;
   g_autofree char *old_path = g_strdup (g_getenv ("PATH"));
   g_autoptr(PopcheckAccount) own = popcheck_account_new ("own");
@@ -593,22 +581,18 @@ test_open_settings (Fixture       *fixture,
   g_clear_error (&error);
 
   /* With it: its Online Accounts panel at this account. */
-  text = g_strdup_printf ("#!/bin/sh\necho \"$*\" > '%s'\n", ran);
-  g_assert_true (g_file_set_contents (script, text, -1, NULL));
-  g_assert_cmpint (g_chmod (script, 0700), ==, 0);
+  popcheck_test_fake_settings_write (bin);
   g_assert_true (popcheck_goa_open_settings (account, &error));
   g_assert_no_error (error);
   g_setenv ("PATH", old_path, TRUE);
-  POPCHECK_TEST_WAIT_UNTIL (file_has_contents (ran, &contents), WAIT_MS);
+  contents = popcheck_test_fake_settings_wait (bin);
   g_assert_cmpstr (contents, ==, "online-accounts settings\n");
 
   /* An account of PopCheck's own is not Online Accounts'. */
   g_assert_false (popcheck_goa_open_settings (own, &error));
   g_assert_error (error, POPCHECK_GOA_ERROR, POPCHECK_GOA_ERROR_NOT_ONLINE);
 
-  g_assert_cmpint (g_unlink (ran), ==, 0);
-  g_assert_cmpint (g_unlink (script), ==, 0);
-  g_assert_cmpint (g_rmdir (bin), ==, 0);
+  popcheck_test_fake_settings_remove (bin);
 }
 
 int
