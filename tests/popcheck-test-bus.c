@@ -310,6 +310,21 @@ popcheck_test_goa_start (GDBusConnection *connection)
 }
 
 void
+popcheck_test_goa_call (GDBusConnection *connection,
+                        const char      *method,
+                        GVariant        *parameters)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = popcheck_test_call (connection, "org.gnome.OnlineAccounts",
+                              "/org/gnome/OnlineAccounts",
+                              "org.freedesktop.DBus.Mock", method, parameters,
+                              NULL, &error);
+  g_assert_no_error (error);
+}
+
+void
 popcheck_test_fake_settings_write (const char *dir)
 {
   g_autofree char *program = g_build_filename (dir, "gnome-control-center",

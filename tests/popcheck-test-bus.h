@@ -129,6 +129,10 @@ GSubprocess     *popcheck_test_logind_start    (GDBusConnection *connection);
  * added and changed with its org.freedesktop.DBus.Mock methods at
  * /org/gnome/OnlineAccounts.  Stop it as the notification daemon. */
 GSubprocess     *popcheck_test_goa_start       (GDBusConnection *connection);
+/* Calls one of those methods and waits; the test fails if it fails. */
+void             popcheck_test_goa_call        (GDBusConnection *connection,
+                                                const char      *method,
+                                                GVariant        *parameters);
 
 /* Settings, as Online Accounts' accounts open it: writes an executable
  * gnome-control-center into `dir` (to go first in PATH) that writes the

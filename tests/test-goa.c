@@ -32,7 +32,6 @@
 #define GOA_NAME "org.gnome.OnlineAccounts"
 #define GOA_PATH "/org/gnome/OnlineAccounts"
 #define GOA_ACCOUNTS_PATH GOA_PATH "/Accounts/"
-#define MOCK_INTERFACE "org.freedesktop.DBus.Mock"
 
 /* Dovecot takes the user the provider's introspection names. */
 #define USER "goareader"
@@ -58,12 +57,7 @@ static void
 goa_call (const char *method,
           GVariant   *parameters)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-
-  reply = popcheck_test_call (client, GOA_NAME, GOA_PATH, MOCK_INTERFACE,
-                              method, parameters, NULL, &error);
-  g_assert_no_error (error);
+  popcheck_test_goa_call (client, method, parameters);
 }
 
 /* The mock emitted PropertiesChanged before it answered; a round trip on

@@ -4573,21 +4573,6 @@ run_in_process (gconstpointer data)
   ((GTestFunc) data) ();
 }
 
-static void
-goa_mock_call (GDBusConnection *connection,
-               const char      *method,
-               GVariant        *parameters)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-
-  reply = popcheck_test_call (connection, "org.gnome.OnlineAccounts",
-                              "/org/gnome/OnlineAccounts",
-                              "org.freedesktop.DBus.Mock", method, parameters,
-                              NULL, &error);
-  g_assert_no_error (error);
-}
-
 static gboolean
 online_group_shown (GtkWindow *preferences)
 {
@@ -4621,14 +4606,14 @@ test_preferences_online_accounts (void)
   preferences = popcheck_preferences_window_new (NULL, accounts);
   gtk_window_present (preferences);
 
-  goa_mock_call (connection, "AddAccount",
-                 g_variant_new ("(ssss)", "exchange", "exchange", "reader",
-                                "reader@example.com"));
+  popcheck_test_goa_call (connection, "AddAccount",
+                          g_variant_new ("(ssss)", "exchange", "exchange", "reader",
+                                         "reader@example.com"));
   g_assert_false (online_group_shown (preferences));
 
-  goa_mock_call (connection, "AddAccount",
-                 g_variant_new ("(ssss)", "google", "google", "reader",
-                                "reader@gmail.com"));
+  popcheck_test_goa_call (connection, "AddAccount",
+                          g_variant_new ("(ssss)", "google", "google", "reader",
+                                         "reader@gmail.com"));
   WAIT_UNTIL (online_group_shown (preferences));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, 1);
   account = popcheck_account_list_lookup (accounts, "goa_google");
@@ -4669,11 +4654,11 @@ test_preferences_online_accounts (void)
                                       POPCHECK_TYPE_ACCOUNT_EDITOR));
 
   /* Removed in Online Accounts: the heading goes with it. */
-  goa_mock_call (connection, "RemoveAccount", g_variant_new ("(s)", "google"));
+  popcheck_test_goa_call (connection, "RemoveAccount", g_variant_new ("(s)", "google"));
   WAIT_UNTIL (!online_group_shown (preferences));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, 0);
 
-  goa_mock_call (connection, "RemoveAccount", g_variant_new ("(s)", "exchange"));
+  popcheck_test_goa_call (connection, "RemoveAccount", g_variant_new ("(s)", "exchange"));
   g_settings_reset (settings, "online-accounts");
   gtk_window_destroy (preferences);
   g_subprocess_send_signal (goa, SIGTERM);
@@ -4710,11 +4695,11 @@ test_online_sign_in_again (Fixture       *fixture,
 
   /* Settings asks for a new sign-in before PopCheck checks it: the
    * barrier lets the application's Online Accounts hear of both. */
-  goa_mock_call (connection, "AddAccount",
-                 g_variant_new ("(ssss)", "google", "google", "reader",
-                                "reader@gmail.com"));
-  goa_mock_call (connection, "SetAttentionNeeded",
-                 g_variant_new ("(sb)", "google", TRUE));
+  popcheck_test_goa_call (connection, "AddAccount",
+                          g_variant_new ("(ssss)", "google", "google", "reader",
+                                         "reader@gmail.com"));
+  popcheck_test_goa_call (connection, "SetAttentionNeeded",
+                          g_variant_new ("(sb)", "google", TRUE));
   popcheck_test_bus_barrier (session);
   WAIT_UNTIL ((account = popcheck_account_list_lookup (accounts, "goa_google")) != NULL);
   mailbox = popcheck_checker_get_mailbox (checker, "goa_google");
