@@ -4734,6 +4734,18 @@ test_online_sign_in_again (Fixture       *fixture,
   WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
   WAIT_UNTIL (g_strcmp0 (row_subtitle (GTK_WIDGET (preferences), "reader@gmail.com"),
                          failing) == 0);
+  g_assert_cmpstr (adw_action_row_get_icon_name (ADW_ACTION_ROW (row_titled (GTK_WIDGET (preferences),
+                                                                             "reader@gmail.com"))),
+                   ==, "dialog-error-symbolic");
+
+  /* Turned off: no longer failing, and its icon says it is off (its
+   * switch says the rest). */
+  popcheck_account_set_enabled (account, FALSE);
+  WAIT_UNTIL (g_strcmp0 (row_subtitle (GTK_WIDGET (preferences), "reader@gmail.com"),
+                         "Check this account") == 0);
+  g_assert_cmpstr (adw_action_row_get_icon_name (ADW_ACTION_ROW (row_titled (GTK_WIDGET (preferences),
+                                                                             "reader@gmail.com"))),
+                   ==, "media-playback-pause-symbolic");
 
   gtk_window_destroy (preferences);
   popcheck_test_fake_settings_remove (bin);
