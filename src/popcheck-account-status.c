@@ -5,8 +5,9 @@
  * The error text is the server's own words as the checker kept them, so it
  * is set as plain text.  The button leads to what fixes the problem: the
  * password for [AUTH], the browser sign-in for an OAuth2 sign-in no longer
- * taken, the certificate dialog for a refused certificate,
- * another try for everything else.
+ * taken (Settings, for an account whose sign-in lives there), the
+ * certificate dialog for a refused certificate, another try for
+ * everything else.
  */
 
 #define G_LOG_DOMAIN "popcheck-account-status"
@@ -16,6 +17,7 @@
 #include <glib/gi18n.h>
 
 #include "popcheck-accessible.h"
+#include "popcheck-account.h"
 #include "popcheck-account-status.h"
 #include "popcheck-mailbox.h"
 
@@ -24,6 +26,8 @@ struct _PopcheckAccountStatus
   GtkListBoxRow    parent_instance;
 
   PopcheckMailbox *mailbox;
+  /* NULL when the mailbox's account is not known. */
+  PopcheckAccount *account;
 
   GtkStack        *icon_stack;
   GtkSpinner      *spinner;
@@ -40,6 +44,7 @@ G_DEFINE_FINAL_TYPE (PopcheckAccountStatus, popcheck_account_status,
 enum {
   PROP_0,
   PROP_MAILBOX,
+  PROP_ACCOUNT,
   N_PROPS
 };
 
@@ -179,7 +184,12 @@ update (PopcheckAccountStatus *self)
           break;
         case POPCHECK_PROBLEM_SIGN_IN:
           set_icon (self, "dialog-password-symbolic", "error");
-          set_button (self, _("Sign _In Again…"), "app.sign-in-again");
+          /* PopCheck cannot sign such an account in itself: the button
+           * says where it leads. */
+          if (self->account != NULL && popcheck_account_is_external (self->account))
+            set_button (self, _("Open _Settings…"), "app.sign-in-again");
+          else
+            set_button (self, _("Sign _In Again…"), "app.sign-in-again");
           break;
         case POPCHECK_PROBLEM_SECRET:
           set_icon (self, "dialog-password-symbolic", "error");
@@ -266,6 +276,7 @@ popcheck_account_status_dispose (GObject *object)
 
   gtk_widget_dispose_template (GTK_WIDGET (self), POPCHECK_TYPE_ACCOUNT_STATUS);
   g_clear_object (&self->mailbox);
+  g_clear_object (&self->account);
 
   G_OBJECT_CLASS (popcheck_account_status_parent_class)->dispose (object);
 }
@@ -282,6 +293,9 @@ popcheck_account_status_get_property (GObject    *object,
     {
     case PROP_MAILBOX:
       g_value_set_object (value, self->mailbox);
+      break;
+    case PROP_ACCOUNT:
+      g_value_set_object (value, self->account);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -300,6 +314,9 @@ popcheck_account_status_set_property (GObject      *object,
     {
     case PROP_MAILBOX:
       self->mailbox = g_value_dup_object (value);
+      break;
+    case PROP_ACCOUNT:
+      self->account = g_value_dup_object (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -323,6 +340,11 @@ popcheck_account_status_class_init (PopcheckAccountStatusClass *klass)
                          POPCHECK_TYPE_MAILBOX,
                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
                           G_PARAM_STATIC_STRINGS));
+  properties[PROP_ACCOUNT] =
+    g_param_spec_object ("account", NULL, NULL,
+                         POPCHECK_TYPE_ACCOUNT,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_STATIC_STRINGS));
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -344,12 +366,15 @@ popcheck_account_status_init (PopcheckAccountStatus *self)
 }
 
 GtkWidget *
-popcheck_account_status_new (PopcheckMailbox *mailbox)
+popcheck_account_status_new (PopcheckMailbox *mailbox,
+                             PopcheckAccount *account)
 {
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (mailbox), NULL);
+  g_return_val_if_fail (account == NULL || POPCHECK_IS_ACCOUNT (account), NULL);
 
   return g_object_new (POPCHECK_TYPE_ACCOUNT_STATUS,
                        "mailbox", mailbox,
+                       "account", account,
                        NULL);
 }
 

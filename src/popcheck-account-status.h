@@ -17,8 +17,10 @@ G_DECLARE_FINAL_TYPE (PopcheckAccountStatus, popcheck_account_status,
                       POPCHECK, ACCOUNT_STATUS, GtkListBoxRow)
 
 /* A row that shows itself while the mailbox is checking, offline or in
- * trouble, and hides while all is well. */
-GtkWidget       *popcheck_account_status_new         (PopcheckMailbox       *mailbox);
+ * trouble, and hides while all is well.  @account, the mailbox's, may be
+ * NULL when it is not known. */
+GtkWidget       *popcheck_account_status_new         (PopcheckMailbox       *mailbox,
+                                                      PopcheckAccount       *account);
 PopcheckMailbox *popcheck_account_status_get_mailbox (PopcheckAccountStatus *self);
 
 G_END_DECLS

@@ -87,6 +87,9 @@ struct _PopcheckCheckerSlot
   GStrv            wanted;
   GQueue           operations;
   gulong           account_changed_id;
+  /* The account's token source, for an account whose sign-in lives
+   * elsewhere: its "sign-in-changed". */
+  GSignalGroup    *token_source_signals;
 };
 
 PopcheckCheckerSlot *popcheck_checker_find_slot         (PopcheckChecker          *self,

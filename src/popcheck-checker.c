@@ -89,6 +89,9 @@ static guint signals[N_SIGNALS];
 
 static void slot_run_next (Slot *slot);
 static gboolean slot_timer_cb (gpointer user_data);
+static void token_source_sign_in_changed_cb (PopcheckTokenSource *source,
+                                             PopcheckAccount     *account,
+                                             Slot                *slot);
 
 /* Slots */
 
@@ -211,6 +214,7 @@ slot_release (Slot *slot)
   g_cancellable_cancel (slot->backlog_cancellable);
   slot_fail_queued (slot, _("The account was removed."));
   g_clear_signal_handler (&slot->account_changed_id, slot->account);
+  g_clear_object (&slot->token_source_signals);
   popcheck_checker_slot_unref (slot);
 }
 
@@ -370,6 +374,7 @@ slot_new (PopcheckChecker *self,
           PopcheckAccount *account)
 {
   Slot *slot = g_new0 (Slot, 1);
+  g_autoptr(PopcheckTokenSource) token_source = NULL;
 
   g_atomic_ref_count_init (&slot->ref_count);
   slot->checker = self;
@@ -386,6 +391,15 @@ slot_new (PopcheckChecker *self,
                            G_CALLBACK (mailbox_n_new_cb), self, 0);
   slot->account_changed_id =
     g_signal_connect (account, "notify", G_CALLBACK (account_changed_cb), slot);
+  token_source = popcheck_account_dup_token_source (account);
+  if (token_source != NULL)
+    {
+      slot->token_source_signals = g_signal_group_new (POPCHECK_TYPE_TOKEN_SOURCE);
+      g_signal_group_connect (slot->token_source_signals, "sign-in-changed",
+                              G_CALLBACK (token_source_sign_in_changed_cb),
+                              slot);
+      g_signal_group_set_target (slot->token_source_signals, token_source);
+    }
 
   popcheck_mailbox_load_async (slot->mailbox, slot->load_cancellable,
                                mailbox_loaded_cb, g_object_ref (self));
@@ -1121,6 +1135,46 @@ slot_record_failure (Slot         *slot,
     {
       slot->problem_reported = TRUE;
       g_signal_emit (slot->checker, signals[PROBLEM], 0, slot->mailbox);
+    }
+}
+
+/* The user must sign in to an account again where it lives (Online
+ * Accounts' AttentionNeeded), or just did: said at once rather than at the
+ * next check, and an account that waited for the new sign-in is checked
+ * at once, without the user asking. */
+static void
+token_source_sign_in_changed_cb (PopcheckTokenSource *source,
+                                 PopcheckAccount     *account,
+                                 Slot                *slot)
+{
+  g_autoptr(GError) error = NULL;
+  PopcheckMailboxState state = popcheck_mailbox_get_state (slot->mailbox);
+  gboolean waiting;
+
+  if (account != slot->account || slot->removed || !slot->checker->started ||
+      !popcheck_account_get_enabled (account))
+    return;
+
+  waiting = state == POPCHECK_MAILBOX_STATE_ERROR &&
+            popcheck_mailbox_get_problem (slot->mailbox) == POPCHECK_PROBLEM_SIGN_IN;
+
+  if (!popcheck_token_source_check_sign_in (source, account, &error))
+    {
+      /* A check under way ends in the state that fits then. */
+      if (waiting || state == POPCHECK_MAILBOX_STATE_CHECKING)
+        return;
+      slot_cancel_timer (slot);
+      slot_record_failure (slot, error);
+      return;
+    }
+
+  if (waiting)
+    {
+      /* A new sign-in: should it fail too, the user hears of it again. */
+      slot->failures = 0;
+      slot->problem_reported = FALSE;
+      popcheck_checker_check_now (slot->checker,
+                                  popcheck_account_get_id (account));
     }
 }
 

@@ -42,6 +42,9 @@ typedef struct
 {
   GoaObject       *object;
   PopcheckAccount *account;
+  /* AttentionNeeded as last reported, to tell the checker when it
+   * changes ("sign-in-changed"). */
+  gboolean         attention_needed;
 } Entry;
 
 struct _PopcheckGoaAccounts
@@ -314,8 +317,17 @@ sync_object (PopcheckGoaAccounts *self,
 
   if (entry != NULL)
     {
+      gboolean attention_needed = goa_account_get_attention_needed (goa_account);
+
       g_set_object (&entry->object, object);
       update_account (entry->account, goa_account);
+      /* Signed in again in Settings, or told to: the checker need not
+       * wait for a check, or for the user, to learn it. */
+      if (entry->attention_needed != attention_needed)
+        {
+          entry->attention_needed = attention_needed;
+          g_signal_emit_by_name (self, "sign-in-changed", entry->account);
+        }
       return;
     }
 
@@ -329,6 +341,7 @@ sync_object (PopcheckGoaAccounts *self,
 
   entry = g_new0 (Entry, 1);
   entry->object = g_object_ref (object);
+  entry->attention_needed = goa_account_get_attention_needed (goa_account);
   entry->account = popcheck_account_new_external (id,
                                                   POPCHECK_TOKEN_SOURCE (self));
   /* The server is the table's; the rest of the account's keys keep
@@ -423,13 +436,38 @@ client_ready_cb (GObject      *source,
 
 /* Tokens */
 
+static gboolean
+entry_check_sign_in (Entry   *entry,
+                     GError **error)
+{
+  if (goa_account_get_attention_needed (goa_object_peek_account (entry->object)))
+    {
+      g_set_error_literal (error, POPCHECK_TOKEN_SOURCE_ERROR,
+                           POPCHECK_TOKEN_SOURCE_ERROR_SIGN_IN,
+                           _("Online Accounts needs you to sign in to this "
+                             "account again. Open Settings → Online "
+                             "Accounts."));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static Entry *
+lookup_entry (PopcheckGoaAccounts *self,
+              PopcheckAccount     *account)
+{
+  g_autofree char *goa_id = dup_goa_id (account);
+
+  return goa_id != NULL ? find_entry (self, goa_id, NULL) : NULL;
+}
+
 static GoaObject *
 lookup_object (PopcheckGoaAccounts  *self,
                PopcheckAccount      *account,
                GError              **error)
 {
-  g_autofree char *goa_id = dup_goa_id (account);
-  Entry *entry = goa_id != NULL ? find_entry (self, goa_id, NULL) : NULL;
+  Entry *entry = lookup_entry (self, account);
 
   if (entry == NULL)
     {
@@ -439,15 +477,8 @@ lookup_object (PopcheckGoaAccounts  *self,
       return NULL;
     }
 
-  if (goa_account_get_attention_needed (goa_object_peek_account (entry->object)))
-    {
-      g_set_error_literal (error, POPCHECK_TOKEN_SOURCE_ERROR,
-                           POPCHECK_TOKEN_SOURCE_ERROR_SIGN_IN,
-                           _("Online Accounts needs you to sign in to this "
-                             "account again. Open Settings → Online "
-                             "Accounts."));
-      return NULL;
-    }
+  if (!entry_check_sign_in (entry, error))
+    return NULL;
 
   return entry->object;
 }
@@ -640,6 +671,17 @@ popcheck_goa_accounts_renew_finish (PopcheckTokenSource  *source,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+static gboolean
+popcheck_goa_accounts_check_sign_in (PopcheckTokenSource  *source,
+                                     PopcheckAccount      *account,
+                                     GError              **error)
+{
+  Entry *entry = lookup_entry (POPCHECK_GOA_ACCOUNTS (source), account);
+
+  /* An account gone is not one to sign in to: its next check says so. */
+  return entry == NULL || entry_check_sign_in (entry, error);
+}
+
 static void
 token_source_iface_init (PopcheckTokenSourceInterface *iface)
 {
@@ -647,6 +689,7 @@ token_source_iface_init (PopcheckTokenSourceInterface *iface)
   iface->get_token_finish = popcheck_goa_accounts_get_token_finish;
   iface->renew_async = popcheck_goa_accounts_renew_async;
   iface->renew_finish = popcheck_goa_accounts_renew_finish;
+  iface->check_sign_in = popcheck_goa_accounts_check_sign_in;
 }
 
 /* Settings → Online Accounts */

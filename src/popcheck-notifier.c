@@ -294,20 +294,43 @@ activate_app_action (PopcheckNotifier *self,
 
 /* Lookups */
 
+/* NULL for an account removed while its check ran. */
+static PopcheckAccount *
+lookup_account (PopcheckNotifier *self,
+                PopcheckMailbox  *mailbox)
+{
+  PopcheckAccountList *accounts = popcheck_checker_get_accounts (self->checker);
+
+  if (accounts == NULL)
+    return NULL;
+
+  return popcheck_account_list_lookup (accounts,
+                                       popcheck_mailbox_get_account_id (mailbox));
+}
+
 static gboolean
 account_wants_mail_notifications (PopcheckNotifier *self,
                                   PopcheckMailbox  *mailbox)
 {
-  PopcheckAccountList *accounts = popcheck_checker_get_accounts (self->checker);
   PopcheckAccount *account;
 
-  if (!self->notify_new_mail || accounts == NULL)
+  if (!self->notify_new_mail)
     return FALSE;
 
   /* An account removed while its check ran says nothing any more. */
-  account = popcheck_account_list_lookup (accounts,
-                                          popcheck_mailbox_get_account_id (mailbox));
+  account = lookup_account (self, mailbox);
   return account != NULL && popcheck_account_get_notify (account);
+}
+
+/* Its sign-in lives elsewhere (Online Accounts): PopCheck cannot sign it
+ * in again itself, only open Settings at it. */
+static gboolean
+signs_in_elsewhere (PopcheckNotifier *self,
+                    PopcheckMailbox  *mailbox)
+{
+  PopcheckAccount *account = lookup_account (self, mailbox);
+
+  return account != NULL && popcheck_account_is_external (account);
 }
 
 static const char *
@@ -693,7 +716,9 @@ show_problem (PopcheckNotifier *self,
     const char *actions[] = { "default", _("Show"), "show", _("Show"), NULL };
     /* What fixes it, from the notification itself. */
     const char *sign_in_actions[] = { "default", _("Show"),
-                                      SIGN_IN_AGAIN_ACTION, _("Sign In Again"),
+                                      SIGN_IN_AGAIN_ACTION,
+                                      signs_in_elsewhere (self, notice->mailbox)
+                                        ? _("Open Settings") : _("Sign In Again"),
                                       NULL };
     g_autofree char *key = notification_key (PROBLEM_KEY_PREFIX, account_id);
 

@@ -97,22 +97,61 @@ open_editor (PopcheckPreferencesWindow *self,
   return editor;
 }
 
-/* The row says what sets the account apart, a line each: turned off,
- * failing (in the check's own words) or unencrypted; its icon shows the
- * most pressing of them. */
+/* After what the row says first, the account's state, a line each:
+ * turned off, or failing (in the check's own words, sign in again
+ * included); the row's icon shows the most pressing of its lines. */
+static void
+show_state (PopcheckPreferencesWindow *self,
+            GtkWidget                 *row,
+            PopcheckAccount           *account,
+            GString                   *subtitle,
+            const char                *icon_name)
+{
+  PopcheckMailbox *mailbox = NULL;
+  gboolean enabled = popcheck_account_get_enabled (account);
+
+  if (self != NULL && self->checker != NULL)
+    mailbox = popcheck_checker_get_mailbox (self->checker,
+                                            popcheck_account_get_id (account));
+
+  if (!enabled)
+    {
+      /* An account from Online Accounts says it with its row's switch. */
+      if (!popcheck_account_is_external (account))
+        {
+          g_string_append_c (subtitle, '\n');
+          g_string_append (subtitle, _("Turned off: not checked"));
+        }
+      icon_name = "media-playback-pause-symbolic";
+    }
+  else if (mailbox != NULL &&
+           popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR &&
+           popcheck_mailbox_get_error_message (mailbox) != NULL)
+    {
+      g_string_append_c (subtitle, '\n');
+      /* Translators: %s is what went wrong in the last check */
+      g_string_append_printf (subtitle, _("Failing: %s"),
+                              popcheck_mailbox_get_error_message (mailbox));
+      icon_name = "dialog-error-symbolic";
+    }
+
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle->str);
+  adw_action_row_set_icon_name (ADW_ACTION_ROW (row), icon_name);
+  if (enabled)
+    gtk_widget_remove_css_class (row, "dim-label");
+  else
+    gtk_widget_add_css_class (row, "dim-label");
+}
+
+/* The row says what sets the account apart, a line each: unencrypted,
+ * then its state. */
 static void
 update_row (PopcheckPreferencesWindow *self,
             GtkWidget                 *row,
             PopcheckAccount           *account)
 {
   g_autoptr(GString) subtitle = g_string_new (NULL);
-  PopcheckMailbox *mailbox = NULL;
   const char *icon_name = NULL;
-  gboolean enabled = popcheck_account_get_enabled (account);
-
-  if (self != NULL && self->checker != NULL)
-    mailbox = popcheck_checker_get_mailbox (self->checker,
-                                            popcheck_account_get_id (account));
 
   /* Translators: user@server, then the port number */
   g_string_printf (subtitle, _("%s@%s, port %u"),
@@ -128,31 +167,21 @@ update_row (PopcheckPreferencesWindow *self,
       icon_name = "channel-insecure-symbolic";
     }
 
-  if (!enabled)
-    {
-      g_string_append_c (subtitle, '\n');
-      g_string_append (subtitle, _("Turned off: not checked"));
-      icon_name = "media-playback-pause-symbolic";
-    }
-  else if (mailbox != NULL &&
-           popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR &&
-           popcheck_mailbox_get_error_message (mailbox) != NULL)
-    {
-      g_string_append_c (subtitle, '\n');
-      /* Translators: %s is what went wrong in the last check */
-      g_string_append_printf (subtitle, _("Failing: %s"),
-                              popcheck_mailbox_get_error_message (mailbox));
-      icon_name = "dialog-error-symbolic";
-    }
-
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
                                  popcheck_account_get_display_name (account));
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle->str);
-  adw_action_row_set_icon_name (ADW_ACTION_ROW (row), icon_name);
-  if (enabled)
-    gtk_widget_remove_css_class (row, "dim-label");
-  else
-    gtk_widget_add_css_class (row, "dim-label");
+  show_state (self, row, account, subtitle, icon_name);
+}
+
+/* An account from Online Accounts: its server is Online Accounts'
+ * provider's, so the row says what its switch does, then its state. */
+static void
+update_online_row (PopcheckPreferencesWindow *self,
+                   GtkWidget                 *row,
+                   PopcheckAccount           *account)
+{
+  g_autoptr(GString) subtitle = g_string_new (_("Check this account"));
+
+  show_state (self, row, account, subtitle, NULL);
 }
 
 static void
@@ -162,7 +191,11 @@ account_notify_cb (PopcheckAccount *account,
 {
   GtkWidget *self = gtk_widget_get_ancestor (row, POPCHECK_TYPE_PREFERENCES_WINDOW);
 
-  update_row (self ? POPCHECK_PREFERENCES_WINDOW (self) : NULL, row, account);
+  if (popcheck_account_is_external (account))
+    update_online_row (self ? POPCHECK_PREFERENCES_WINDOW (self) : NULL, row,
+                       account);
+  else
+    update_row (self ? POPCHECK_PREFERENCES_WINDOW (self) : NULL, row, account);
 }
 
 /* A check ended or failed: every row follows. */
@@ -185,6 +218,21 @@ refresh_rows (PopcheckPreferencesWindow *self)
                                               g_variant_get_string (target, NULL));
       if (account != NULL)
         update_row (self, row, account);
+    }
+
+  /* Their rows are the online accounts' model's items, in its order. */
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->online_list));
+       row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      g_autoptr(PopcheckAccount) account = NULL;
+
+      if (!ADW_IS_ACTION_ROW (row))
+        continue;
+      account = g_list_model_get_item (self->online_accounts,
+                                       gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (row)));
+      if (account != NULL)
+        update_online_row (self, row, account);
     }
 }
 
@@ -261,7 +309,9 @@ create_online_row (gpointer item,
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   g_object_bind_property (account, "display-name", row, "title",
                           G_BINDING_SYNC_CREATE);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _("Check this account"));
+  update_online_row (user_data, row, account);
+  g_signal_connect_object (account, "notify::enabled",
+                           G_CALLBACK (account_notify_cb), row, 0);
 
   toggle = gtk_switch_new ();
   gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);

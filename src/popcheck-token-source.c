@@ -17,6 +17,11 @@ G_DEFINE_INTERFACE (PopcheckTokenSource, popcheck_token_source, G_TYPE_OBJECT)
 static void
 popcheck_token_source_default_init (PopcheckTokenSourceInterface *iface)
 {
+  g_signal_new ("sign-in-changed",
+                G_TYPE_FROM_INTERFACE (iface),
+                G_SIGNAL_RUN_LAST,
+                0, NULL, NULL, NULL,
+                G_TYPE_NONE, 1, POPCHECK_TYPE_ACCOUNT);
 }
 
 void
@@ -72,4 +77,17 @@ popcheck_token_source_renew_finish (PopcheckTokenSource  *self,
 
   return POPCHECK_TOKEN_SOURCE_GET_IFACE (self)->renew_finish (self, result,
                                                                error);
+}
+
+gboolean
+popcheck_token_source_check_sign_in (PopcheckTokenSource  *self,
+                                     PopcheckAccount      *account,
+                                     GError              **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_TOKEN_SOURCE (self), FALSE);
+  g_return_val_if_fail (POPCHECK_IS_ACCOUNT (account), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return POPCHECK_TOKEN_SOURCE_GET_IFACE (self)->check_sign_in (self, account,
+                                                                error);
 }

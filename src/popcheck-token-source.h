@@ -7,6 +7,12 @@
  * Accounts hands out and renews; PopCheck stores none of them.  The session
  * asks the account's source for a token at each connection and, after the
  * server refused one, asks it to renew the sign-in once.
+ *
+ * Signals:
+ *   "sign-in-changed" (PopcheckTokenSource *, PopcheckAccount *account)
+ *       whether the user must sign in to @account again where it lives
+ *       changed (Online Accounts' AttentionNeeded): ask
+ *       popcheck_token_source_check_sign_in() what it is now.
  */
 
 #pragma once
@@ -59,6 +65,9 @@ struct _PopcheckTokenSourceInterface
   gboolean  (*renew_finish)     (PopcheckTokenSource  *self,
                                  GAsyncResult         *result,
                                  GError              **error);
+  gboolean  (*check_sign_in)    (PopcheckTokenSource  *self,
+                                 PopcheckAccount      *account,
+                                 GError              **error);
 };
 
 GQuark   popcheck_token_source_error_quark      (void);
@@ -83,6 +92,13 @@ void     popcheck_token_source_renew_async      (PopcheckTokenSource  *self,
                                                  gpointer              user_data);
 gboolean popcheck_token_source_renew_finish     (PopcheckTokenSource  *self,
                                                  GAsyncResult         *result,
+                                                 GError              **error);
+
+/* Without asking the account's server or provider: FALSE, with
+ * POPCHECK_TOKEN_SOURCE_ERROR_SIGN_IN, while the source already knows that
+ * the user must sign in to @account again where it lives. */
+gboolean popcheck_token_source_check_sign_in    (PopcheckTokenSource  *self,
+                                                 PopcheckAccount      *account,
                                                  GError              **error);
 
 G_END_DECLS

@@ -24,6 +24,7 @@
 #include <glib/gi18n.h>
 
 #include "popcheck-accessible.h"
+#include "popcheck-account-list.h"
 #include "popcheck-account-status.h"
 #include "popcheck-checker.h"
 #include "popcheck-mailbox.h"
@@ -951,7 +952,13 @@ static GtkWidget *
 create_status_row (gpointer item,
                    gpointer user_data)
 {
-  return popcheck_account_status_new (POPCHECK_MAILBOX (item));
+  PopcheckWindow *self = user_data;
+  PopcheckMailbox *mailbox = POPCHECK_MAILBOX (item);
+  PopcheckAccount *account;
+
+  account = popcheck_account_list_lookup (popcheck_checker_get_accounts (self->checker),
+                                          popcheck_mailbox_get_account_id (mailbox));
+  return popcheck_account_status_new (mailbox, account);
 }
 
 /* A toast is read to its end: its own title is cut at one line, so the
@@ -1614,7 +1621,7 @@ popcheck_window_constructed (GObject *object)
                     G_CALLBACK (account_selected_cb), self);
 
   /* What each account is doing */
-  gtk_list_box_bind_model (self->status_list, mailboxes, create_status_row, NULL, NULL);
+  gtk_list_box_bind_model (self->status_list, mailboxes, create_status_row, self, NULL);
 
   popcheck_preview_set_checker (self->preview, checker);
 

@@ -6,7 +6,9 @@
 #include "config.h"
 
 #include <signal.h>
+#include <string.h>
 #include <unistd.h>
+#include <glib/gstdio.h>
 
 #include "pop3-parser.h"
 #include "popcheck-test-bus.h"
@@ -305,6 +307,66 @@ popcheck_test_goa_start (GDBusConnection *connection)
 
   return mock_start (connection, "org.gnome.OnlineAccounts",
                      (const char *[]) { "--template", template, NULL });
+}
+
+void
+popcheck_test_goa_call (GDBusConnection *connection,
+                        const char      *method,
+                        GVariant        *parameters)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = popcheck_test_call (connection, "org.gnome.OnlineAccounts",
+                              "/org/gnome/OnlineAccounts",
+                              "org.freedesktop.DBus.Mock", method, parameters,
+                              NULL, &error);
+  g_assert_no_error (error);
+}
+
+void
+popcheck_test_fake_settings_write (const char *dir)
+{
+  g_autofree char *program = g_build_filename (dir, "gnome-control-center",
+                                               NULL);
+  g_autofree char *ran = g_build_filename (dir, "ran", NULL);
+  g_autofree char *text = g_strdup_printf ("#!/bin/sh\necho \"$*\" > '%s'\n",
+                                           ran);
+
+  g_assert_true (g_file_set_contents (program, text, -1, NULL));
+  g_assert_cmpint (g_chmod (program, 0700), ==, 0);
+}
+
+/* A whole line: the shell may have opened the file and not yet written. */
+static gboolean
+fake_settings_ran (const char  *ran,
+                   char       **contents)
+{
+  g_clear_pointer (contents, g_free);
+  return g_file_get_contents (ran, contents, NULL, NULL) &&
+         strchr (*contents, '\n') != NULL;
+}
+
+char *
+popcheck_test_fake_settings_wait (const char *dir)
+{
+  g_autofree char *ran = g_build_filename (dir, "ran", NULL);
+  char *contents = NULL;
+
+  POPCHECK_TEST_WAIT_UNTIL (fake_settings_ran (ran, &contents), 20000);
+  return contents;
+}
+
+void
+popcheck_test_fake_settings_remove (const char *dir)
+{
+  g_autofree char *program = g_build_filename (dir, "gnome-control-center",
+                                               NULL);
+  g_autofree char *ran = g_build_filename (dir, "ran", NULL);
+
+  g_assert_cmpint (g_unlink (ran), ==, 0);
+  g_assert_cmpint (g_unlink (program), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
 GSubprocess *

@@ -129,6 +129,19 @@ GSubprocess     *popcheck_test_logind_start    (GDBusConnection *connection);
  * added and changed with its org.freedesktop.DBus.Mock methods at
  * /org/gnome/OnlineAccounts.  Stop it as the notification daemon. */
 GSubprocess     *popcheck_test_goa_start       (GDBusConnection *connection);
+/* Calls one of those methods and waits; the test fails if it fails. */
+void             popcheck_test_goa_call        (GDBusConnection *connection,
+                                                const char      *method,
+                                                GVariant        *parameters);
+
+/* Settings, as Online Accounts' accounts open it: writes an executable
+ * gnome-control-center into `dir` (to go first in PATH) that writes the
+ * arguments it was run with, on one line, to the file "ran" beside it.
+ * _wait returns that line once it is there (failing after 20 s); _remove
+ * takes the program, the line and `dir` away. */
+void             popcheck_test_fake_settings_write  (const char *dir);
+char            *popcheck_test_fake_settings_wait   (const char *dir);
+void             popcheck_test_fake_settings_remove (const char *dir);
 
 /* A dbusmock object's recorded calls of one method, in order: each an
  * "av" of the arguments (org.freedesktop.DBus.Mock.GetCalls). */

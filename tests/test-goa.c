@@ -17,6 +17,7 @@
 #include "popcheck-account.h"
 #include "popcheck-account-list.h"
 #include "popcheck-checker.h"
+#include "popcheck-checker-private.h"
 #include "popcheck-goa-accounts.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
@@ -31,7 +32,6 @@
 #define GOA_NAME "org.gnome.OnlineAccounts"
 #define GOA_PATH "/org/gnome/OnlineAccounts"
 #define GOA_ACCOUNTS_PATH GOA_PATH "/Accounts/"
-#define MOCK_INTERFACE "org.freedesktop.DBus.Mock"
 
 /* Dovecot takes the user the provider's introspection names. */
 #define USER "goareader"
@@ -57,12 +57,7 @@ static void
 goa_call (const char *method,
           GVariant   *parameters)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-
-  reply = popcheck_test_call (client, GOA_NAME, GOA_PATH, MOCK_INTERFACE,
-                              method, parameters, NULL, &error);
-  g_assert_no_error (error);
+  popcheck_test_goa_call (client, method, parameters);
 }
 
 /* The mock emitted PropertiesChanged before it answered; a round trip on
@@ -473,6 +468,73 @@ test_attention_needed (Fixture       *fixture,
 }
 
 static void
+count_checks_cb (PopcheckMailbox *mailbox,
+                 GParamSpec      *pspec,
+                 guint           *n_checks)
+{
+  if (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_CHECKING)
+    (*n_checks)++;
+}
+
+/* While PopCheck runs: Online Accounts asks for a new sign-in, and the
+ * account says so at once, without a check; the user signs in again in
+ * Settings, and the account is checked at once, without being asked. */
+static void
+test_attention_needed_live (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autofree char *token = mint_token ();
+  PopcheckMailbox *mailbox;
+  guint n_checks = 0;
+
+  goa_add (fixture, "live", "google");
+  goa_set_tokens ("live", (const char *[]) { token, NULL });
+  wait_listed_for_dovecot (fixture, "live");
+  mailbox = mailbox_of (fixture, "live");
+  g_signal_connect (mailbox, "notify::state", G_CALLBACK (count_checks_cb),
+                    &n_checks);
+
+  popcheck_checker_start (fixture->checker);
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_mailbox_get_first_check_done (mailbox) &&
+                            popcheck_mailbox_get_state (mailbox) ==
+                              POPCHECK_MAILBOX_STATE_IDLE,
+                            WAIT_MS);
+  g_assert_cmpuint (n_checks, ==, 1);
+  g_assert_cmpuint (goa_n_calls ("live", "GetAccessToken"), ==, 1);
+
+  goa_call ("SetAttentionNeeded", g_variant_new ("(sb)", "live", TRUE));
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_mailbox_get_problem (mailbox) ==
+                              POPCHECK_PROBLEM_SIGN_IN,
+                            WAIT_MS);
+  g_assert_cmpint (popcheck_mailbox_get_state (mailbox), ==,
+                   POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpstr (popcheck_mailbox_get_error_message (mailbox), ==,
+                   "Online Accounts needs you to sign in to this account "
+                   "again. Open Settings → Online Accounts.");
+  /* Without a check, and none waits on a timer: the user acts next. */
+  g_assert_cmpuint (n_checks, ==, 1);
+  g_assert_cmpuint (goa_n_calls ("live", "GetAccessToken"), ==, 1);
+  g_assert_cmpuint (popcheck_checker_get_next_delay (fixture->checker,
+                                                     "goa_live"), ==, 0);
+  /* Told once (the notification). */
+  g_assert_cmpuint (fixture->problems->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (fixture->problems, 0), ==, "goa_live");
+
+  goa_call ("SetAttentionNeeded", g_variant_new ("(sb)", "live", FALSE));
+  POPCHECK_TEST_WAIT_UNTIL (n_checks == 2 &&
+                            popcheck_mailbox_get_state (mailbox) ==
+                              POPCHECK_MAILBOX_STATE_IDLE,
+                            WAIT_MS);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_NONE);
+  g_assert_null (popcheck_mailbox_get_error_message (mailbox));
+  g_assert_cmpuint (goa_n_calls ("live", "GetAccessToken"), ==, 2);
+  g_assert_cmpuint (fixture->problems->len, ==, 1);
+
+  g_signal_handlers_disconnect_by_data (mailbox, &n_checks);
+}
+
+static void
 test_other_provider (Fixture       *fixture,
                      gconstpointer  data)
 {
@@ -488,23 +550,11 @@ test_other_provider (Fixture       *fixture,
                     ==, 1);
 }
 
-static gboolean
-file_has_contents (const char *path,
-                   char      **contents)
-{
-  g_clear_pointer (contents, g_free);
-  return g_file_get_contents (path, contents, NULL, NULL) &&
-         strchr (*contents, '\n') != NULL;
-}
-
 static void
 test_open_settings (Fixture       *fixture,
                     gconstpointer  data)
 {
   g_autofree char *bin = g_dir_make_tmp ("popcheck-goa-bin-XXXXXX", NULL);
-  g_autofree char *script = g_build_filename (bin, "gnome-control-center", NULL);
-  g_autofree char *ran = g_build_filename (bin, "ran", NULL);
-  g_autofree char *text = NULL;
   g_autofree char *contents = NULL;
   g_autofree char *old_path = g_strdup (g_getenv ("PATH"));
   g_autoptr(PopcheckAccount) own = popcheck_account_new ("own");
@@ -525,22 +575,18 @@ test_open_settings (Fixture       *fixture,
   g_clear_error (&error);
 
   /* With it: its Online Accounts panel at this account. */
-  text = g_strdup_printf ("#!/bin/sh\necho \"$*\" > '%s'\n", ran);
-  g_assert_true (g_file_set_contents (script, text, -1, NULL));
-  g_assert_cmpint (g_chmod (script, 0700), ==, 0);
+  popcheck_test_fake_settings_write (bin);
   g_assert_true (popcheck_goa_open_settings (account, &error));
   g_assert_no_error (error);
   g_setenv ("PATH", old_path, TRUE);
-  POPCHECK_TEST_WAIT_UNTIL (file_has_contents (ran, &contents), WAIT_MS);
+  contents = popcheck_test_fake_settings_wait (bin);
   g_assert_cmpstr (contents, ==, "online-accounts settings\n");
 
   /* An account of PopCheck's own is not Online Accounts'. */
   g_assert_false (popcheck_goa_open_settings (own, &error));
   g_assert_error (error, POPCHECK_GOA_ERROR, POPCHECK_GOA_ERROR_NOT_ONLINE);
 
-  g_assert_cmpint (g_unlink (ran), ==, 0);
-  g_assert_cmpint (g_unlink (script), ==, 0);
-  g_assert_cmpint (g_rmdir (bin), ==, 0);
+  popcheck_test_fake_settings_remove (bin);
 }
 
 int
@@ -598,6 +644,7 @@ main (int   argc,
   ADD ("/goa/token/still-refused", test_token_still_refused);
   ADD ("/goa/token/line-break", test_token_with_line_break);
   ADD ("/goa/attention-needed", test_attention_needed);
+  ADD ("/goa/attention-needed-live", test_attention_needed_live);
   ADD ("/goa/other-provider", test_other_provider);
   ADD ("/goa/open-settings", test_open_settings);
 

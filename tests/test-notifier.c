@@ -17,6 +17,7 @@
 
 #include "popcheck-account-list.h"
 #include "popcheck-checker.h"
+#include "popcheck-goa-accounts.h"
 #include "popcheck-mail-client.h"
 #include "popcheck-mute.h"
 #include "popcheck-notifier.h"
@@ -651,16 +652,39 @@ test_problem (Fixture       *fixture,
   }
 }
 
+/* The one notification of a sign-in to make again: its words, and a
+ * button labelled @button that asks the application to sign the account
+ * in again ("sign-in-again 'ID'" in fixture->activated). */
+static void
+assert_sign_in_notice (Fixture    *fixture,
+                       const char *summary,
+                       const char *words,
+                       const char *button,
+                       const char *activated)
+{
+  g_autoptr(GPtrArray) calls = notify_calls (fixture, 1);
+  const char *expected_actions[] = { "default", "Show",
+                                     "sign-in-again", button, NULL };
+  NotifyCall *call;
+
+  g_assert_cmpuint (calls->len, ==, 1);
+  call = g_ptr_array_index (calls, 0);
+  g_assert_cmpstr (call->summary, ==, summary);
+  g_assert_cmpstr (call->body, ==, words);
+  g_assert_cmpstrv (call->actions, expected_actions);
+
+  emit_daemon_signal (fixture, "ActionInvoked",
+                      g_variant_new_parsed ("[<uint32 1>, <'sign-in-again'>]"));
+  wait_for_activated (fixture, 1);
+  g_assert_cmpstr (g_ptr_array_index (fixture->activated, 0), ==, activated);
+}
+
 /* An OAuth2 sign-in no longer taken: its own words, and a button that
  * signs in again; once, however often the checker retries. */
 static void
 test_sign_in_again (Fixture       *fixture,
                     gconstpointer  user_data)
 {
-  g_autoptr(GPtrArray) calls = NULL;
-  NotifyCall *call;
-  const char *expected_actions[] = { "default", "Show",
-                                     "sign-in-again", "Sign In Again", NULL };
   const char *words = "Microsoft no longer accepts PopCheck’s sign-in for "
                       "bob@example.org. Sign in again to keep checking.";
 
@@ -674,18 +698,47 @@ test_sign_in_again (Fixture       *fixture,
                               POPCHECK_PROBLEM_SIGN_IN, words);
   g_signal_emit_by_name (fixture->checker, "problem", fixture->work);
 
-  calls = notify_calls (fixture, 1);
-  g_assert_cmpuint (calls->len, ==, 1);
-  call = g_ptr_array_index (calls, 0);
-  g_assert_cmpstr (call->summary, ==, "Sign in to Work <& Co> again");
-  g_assert_cmpstr (call->body, ==, words);
-  g_assert_cmpstrv (call->actions, expected_actions);
+  assert_sign_in_notice (fixture, "Sign in to Work <& Co> again", words,
+                         "Sign In Again", "sign-in-again 'work-co'");
+}
 
-  emit_daemon_signal (fixture, "ActionInvoked",
-                      g_variant_new_parsed ("[<uint32 1>, <'sign-in-again'>]"));
-  wait_for_activated (fixture, 1);
-  g_assert_cmpstr (g_ptr_array_index (fixture->activated, 0), ==,
-                   "sign-in-again 'work-co'");
+/* An account of Online Accounts to sign in to again: PopCheck cannot sign
+ * it in itself, so the notification's button says where it leads, and
+ * still asks the application to sign it in again. */
+static void
+test_sign_in_again_online (Fixture       *fixture,
+                           gconstpointer  user_data)
+{
+  g_autoptr(GSubprocess) goa = popcheck_test_goa_start (fixture->client);
+  g_autoptr(PopcheckGoaAccounts) online = popcheck_goa_accounts_new ();
+  g_autoptr(GError) error = NULL;
+  const char *words = "Online Accounts needs you to sign in to this account "
+                      "again. Open Settings → Online Accounts.";
+  PopcheckMailbox *mailbox;
+
+  popcheck_account_list_set_external (fixture->accounts, G_LIST_MODEL (online));
+  popcheck_test_goa_call (fixture->client, "AddAccount",
+                          g_variant_new ("(ssss)", "google", "google", "reader",
+                                         "reader@gmail.com"));
+  POPCHECK_TEST_WAIT_UNTIL ((mailbox = popcheck_checker_get_mailbox (fixture->checker,
+                                                                     "goa_google")) != NULL,
+                            WAIT_MS);
+
+  popcheck_mailbox_set_state (mailbox, POPCHECK_MAILBOX_STATE_ERROR,
+                              POPCHECK_PROBLEM_SIGN_IN, words);
+  g_signal_emit_by_name (fixture->checker, "problem", mailbox);
+  assert_sign_in_notice (fixture, "Sign in to reader@gmail.com again", words,
+                         "Open Settings", "sign-in-again 'goa_google'");
+
+  popcheck_test_goa_call (fixture->client, "RemoveAccount",
+                          g_variant_new ("(s)", "google"));
+  POPCHECK_TEST_WAIT_UNTIL (popcheck_checker_get_mailbox (fixture->checker,
+                                                          "goa_google") == NULL,
+                            WAIT_MS);
+  g_subprocess_send_signal (goa, SIGTERM);
+  g_subprocess_wait (goa, NULL, &error);
+  g_assert_no_error (error);
+  popcheck_test_wait_for_owner (fixture->client, "org.gnome.OnlineAccounts", FALSE);
 }
 
 static guint n_messages_logged;
@@ -1121,6 +1174,8 @@ main (int   argc,
   ADD ("/notifier/headers-pending", test_headers_pending, "body");
   ADD ("/notifier/problem", test_problem, "actions body body-markup");
   ADD ("/notifier/sign-in-again", test_sign_in_again, "actions body body-markup");
+  ADD ("/notifier/sign-in-again-online", test_sign_in_again_online,
+       "actions body body-markup");
   ADD ("/notifier/sound", test_sound, "actions body body-markup");
   ADD ("/notifier/mute", test_mute, "actions body body-markup");
   ADD ("/notifier/no-mail-client", test_no_mail_client, "actions body body-markup");

@@ -4768,21 +4768,6 @@ run_in_process (gconstpointer data)
   ((GTestFunc) data) ();
 }
 
-static void
-goa_mock_call (GDBusConnection *connection,
-               const char      *method,
-               GVariant        *parameters)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-
-  reply = popcheck_test_call (connection, "org.gnome.OnlineAccounts",
-                              "/org/gnome/OnlineAccounts",
-                              "org.freedesktop.DBus.Mock", method, parameters,
-                              NULL, &error);
-  g_assert_no_error (error);
-}
-
 static gboolean
 online_group_shown (GtkWindow *preferences)
 {
@@ -4816,14 +4801,14 @@ test_preferences_online_accounts (void)
   preferences = popcheck_preferences_window_new (NULL, accounts);
   gtk_window_present (preferences);
 
-  goa_mock_call (connection, "AddAccount",
-                 g_variant_new ("(ssss)", "exchange", "exchange", "reader",
-                                "reader@example.com"));
+  popcheck_test_goa_call (connection, "AddAccount",
+                          g_variant_new ("(ssss)", "exchange", "exchange", "reader",
+                                         "reader@example.com"));
   g_assert_false (online_group_shown (preferences));
 
-  goa_mock_call (connection, "AddAccount",
-                 g_variant_new ("(ssss)", "google", "google", "reader",
-                                "reader@gmail.com"));
+  popcheck_test_goa_call (connection, "AddAccount",
+                          g_variant_new ("(ssss)", "google", "google", "reader",
+                                         "reader@gmail.com"));
   WAIT_UNTIL (online_group_shown (preferences));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, 1);
   account = popcheck_account_list_lookup (accounts, "goa_google");
@@ -4864,13 +4849,101 @@ test_preferences_online_accounts (void)
                                       POPCHECK_TYPE_ACCOUNT_EDITOR));
 
   /* Removed in Online Accounts: the heading goes with it. */
-  goa_mock_call (connection, "RemoveAccount", g_variant_new ("(s)", "google"));
+  popcheck_test_goa_call (connection, "RemoveAccount", g_variant_new ("(s)", "google"));
   WAIT_UNTIL (!online_group_shown (preferences));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (accounts)), ==, 0);
 
-  goa_mock_call (connection, "RemoveAccount", g_variant_new ("(s)", "exchange"));
+  popcheck_test_goa_call (connection, "RemoveAccount", g_variant_new ("(s)", "exchange"));
   g_settings_reset (settings, "online-accounts");
   gtk_window_destroy (preferences);
+  g_subprocess_send_signal (goa, SIGTERM);
+  g_subprocess_wait (goa, NULL, &error);
+  g_assert_no_error (error);
+  popcheck_test_wait_for_owner (connection, "org.gnome.OnlineAccounts", FALSE);
+}
+
+/* An account of Online Accounts to sign in to again: PopCheck cannot do
+ * it itself, so the banner's button says where it leads, Settings, and
+ * opens Settings → Online Accounts at the account; the preferences' row
+ * of the account says it is failing, and why. */
+static void
+test_online_sign_in_again (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  const char *words = "Online Accounts needs you to sign in to this account "
+                      "again. Open Settings → Online Accounts.";
+  g_autoptr(GDBusConnection) connection = popcheck_test_connect ();
+  g_autoptr(GDBusConnection) session = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  g_autoptr(GSubprocess) goa = popcheck_test_goa_start (connection);
+  PopcheckAccountList *accounts = popcheck_application_get_accounts (fixture->app);
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  g_autofree char *bin = g_dir_make_tmp ("popcheck-settings-XXXXXX", NULL);
+  g_autofree char *old_path = g_strdup (g_getenv ("PATH"));
+  g_autofree char *path = NULL;
+  g_autofree char *failing = g_strconcat ("Check this account\nFailing: ", words, NULL);
+  g_autofree char *ran = NULL;
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  GtkWindow *preferences;
+  GtkWidget *button;
+
+  /* Settings asks for a new sign-in before PopCheck checks it: the
+   * barrier lets the application's Online Accounts hear of both. */
+  popcheck_test_goa_call (connection, "AddAccount",
+                          g_variant_new ("(ssss)", "google", "google", "reader",
+                                         "reader@gmail.com"));
+  popcheck_test_goa_call (connection, "SetAttentionNeeded",
+                          g_variant_new ("(sb)", "google", TRUE));
+  popcheck_test_bus_barrier (session);
+  WAIT_UNTIL ((account = popcheck_account_list_lookup (accounts, "goa_google")) != NULL);
+  mailbox = popcheck_checker_get_mailbox (checker, "goa_google");
+  popcheck_account_set_enabled (account, TRUE);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-account",
+                                  g_variant_new_string ("goa_google"));
+  WAIT_UNTIL (popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_ERROR);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==, POPCHECK_PROBLEM_SIGN_IN);
+  g_assert_cmpstr (popcheck_mailbox_get_error_message (mailbox), ==, words);
+
+  /* The banner: the words, and Settings on the button. */
+  WAIT_UNTIL (find_visible_label (GTK_WIDGET (fixture->window), words));
+  button = find_widget (GTK_WIDGET (fixture->window), is_button_labelled,
+                        "Open _Settings…", TRUE);
+  g_assert_nonnull (button);
+  g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (button)), ==,
+                   "app.sign-in-again");
+  g_assert_null (find_widget (GTK_WIDGET (fixture->window), is_button_labelled,
+                              "Sign _In Again…", TRUE));
+
+  /* The button (it clicks once it has shown itself pressed): Settings,
+   * at the account. */
+  popcheck_test_fake_settings_write (bin);
+  path = g_strconcat (bin, G_SEARCHPATH_SEPARATOR_S, old_path, NULL);
+  g_setenv ("PATH", path, TRUE);
+  gtk_widget_activate (button);
+  ran = popcheck_test_fake_settings_wait (bin);
+  g_setenv ("PATH", old_path, TRUE);
+  g_assert_cmpstr (ran, ==, "online-accounts google\n");
+
+  /* On the way, the preferences opened; the account's row says it fails. */
+  WAIT_UNTIL ((preferences = find_toplevel (POPCHECK_TYPE_PREFERENCES_WINDOW)) != NULL);
+  WAIT_UNTIL (g_strcmp0 (row_subtitle (GTK_WIDGET (preferences), "reader@gmail.com"),
+                         failing) == 0);
+  g_assert_cmpstr (adw_action_row_get_icon_name (ADW_ACTION_ROW (row_titled (GTK_WIDGET (preferences),
+                                                                             "reader@gmail.com"))),
+                   ==, "dialog-error-symbolic");
+
+  /* Turned off: no longer failing, and its icon says it is off (its
+   * switch says the rest). */
+  popcheck_account_set_enabled (account, FALSE);
+  WAIT_UNTIL (g_strcmp0 (row_subtitle (GTK_WIDGET (preferences), "reader@gmail.com"),
+                         "Check this account") == 0);
+  g_assert_cmpstr (adw_action_row_get_icon_name (ADW_ACTION_ROW (row_titled (GTK_WIDGET (preferences),
+                                                                             "reader@gmail.com"))),
+                   ==, "media-playback-pause-symbolic");
+
+  gtk_window_destroy (preferences);
+  popcheck_test_fake_settings_remove (bin);
   g_subprocess_send_signal (goa, SIGTERM);
   g_subprocess_wait (goa, NULL, &error);
   g_assert_no_error (error);
@@ -5003,6 +5076,8 @@ main (int   argc,
   add_test ("/window/sign-in-again", test_sign_in_again, run_isolated_oauth);
   add_test ("/window/editor-oauth-test-connection", test_editor_oauth_test_connection,
             run_isolated_oauth);
+  add_test ("/window/online-sign-in-again", test_online_sign_in_again,
+            run_isolated_bare);
 
   return g_test_run ();
 }
