@@ -12,7 +12,8 @@
 # With --naive (line-bench.py) the program is the plain way to list a
 # mailbox: UIDL, then `TOP n 0` for every message it does not know, newest
 # first, without LIST; "screen_seconds" is when the newest --screen (50)
-# summaries were known, and "screen_bytes" what their replies weighed.
+# summaries were known, and "screen_bytes" what their replies weighed;
+# --max-tops stops after that many TOPs.
 
 import argparse
 import json
@@ -73,6 +74,8 @@ def run(args):
         for msg, uid in uids:
             if args.scenario != 1 and uid in known:
                 continue
+            if args.max_tops is not None and tops == args.max_tops:
+                break
             response, lines, _ = pop.top(msg, 0)
             round_trips += 1
             data = b''.join(line + b'\r\n' for line in lines)
@@ -115,6 +118,7 @@ def main(argv):
     parser.add_argument('--dump-tops')
     parser.add_argument('--naive', action='store_true')
     parser.add_argument('--screen', type=int, default=50)
+    parser.add_argument('--max-tops', type=int)
     args = parser.parse_args(argv)
     if args.scenario in (2, 3) and not args.known_uids:
         parser.error('scenarios 2 and 3 need --known-uids')
