@@ -8,6 +8,12 @@
 # then its reply, then the next.  CAPA is sent too, as the engine does, so
 # both send the same commands; "round_trips" counts the greeting and one per
 # command, which is what poplib waits for.
+#
+# With --naive (line-bench.py) the program is the plain way to list a
+# mailbox: UIDL, then `TOP n 0` for every message it does not know, newest
+# first, without LIST; "screen_seconds" is when the newest --screen (50)
+# summaries were known, and "screen_bytes" what their replies weighed;
+# --max-tops stops after that many TOPs.
 
 import argparse
 import json
@@ -28,6 +34,7 @@ def run(args):
     known = set(read_lines(args.known_uids)) if args.known_uids else set()
     delete = read_lines(args.delete_uids) if args.delete_uids else []
     tops = top_bytes = deleted = 0
+    screen_seconds = screen_bytes = None
     round_trips = 1
     dump = open(args.dump_tops, 'wb') if args.dump_tops else None
 
@@ -59,11 +66,16 @@ def run(args):
             round_trips += 1
             deleted += 1
     else:
-        pop.list()
-        round_trips += 1
+        if not args.naive:
+            pop.list()
+            round_trips += 1
+        else:
+            uids.sort(reverse=True)
         for msg, uid in uids:
             if args.scenario != 1 and uid in known:
                 continue
+            if args.max_tops is not None and tops == args.max_tops:
+                break
             response, lines, _ = pop.top(msg, 0)
             round_trips += 1
             data = b''.join(line + b'\r\n' for line in lines)
@@ -71,6 +83,9 @@ def run(args):
             top_bytes += len(data)
             if dump:
                 dump.write(response + b'\n' + data)
+            if tops == args.screen:
+                screen_seconds = round(time.monotonic() - started, 6)
+                screen_bytes = top_bytes
     pop.quit()
     round_trips += 1
     elapsed = time.monotonic() - started
@@ -80,6 +95,10 @@ def run(args):
     result.update({'seconds': round(elapsed, 6), 'round_trips': round_trips,
                    'messages': len(uids), 'tops': tops,
                    'top_bytes': top_bytes, 'deleted': deleted})
+    if args.naive:
+        # Fewer new messages than a screen: the screen is complete at the end.
+        result.update({'screen_seconds': screen_seconds or result['seconds'],
+                       'screen_bytes': screen_bytes or top_bytes})
     return result
 
 
@@ -97,6 +116,9 @@ def main(argv):
     parser.add_argument('--delete-uids')
     parser.add_argument('--save-uids')
     parser.add_argument('--dump-tops')
+    parser.add_argument('--naive', action='store_true')
+    parser.add_argument('--screen', type=int, default=50)
+    parser.add_argument('--max-tops', type=int)
     args = parser.parse_args(argv)
     if args.scenario in (2, 3) and not args.known_uids:
         parser.error('scenarios 2 and 3 need --known-uids')
