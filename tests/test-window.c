@@ -395,6 +395,8 @@ test_preview_leaves_unseen (Fixture       *fixture,
   g_assert_true (popcheck_preview_get_message (preview) == listed (fixture, position));
   g_assert_cmpstr (popcheck_preview_get_account_id (preview), ==,
                    popcheck_account_get_id (fixture->account));
+  /* A saved summary's first lines are read from the cache. */
+  WAIT_UNTIL (!popcheck_preview_get_busy (preview));
   body = popcheck_preview_dup_body_text (preview);
   /* Dot-unstuffed text of the preview, as plain text. */
   g_assert_nonnull (strstr (body, "."));
@@ -635,7 +637,11 @@ cancel_whole_message (Fixture *fixture)
 static char *
 preview_body (Fixture *fixture)
 {
-  return popcheck_preview_dup_body_text (popcheck_window_get_preview (fixture->window));
+  PopcheckPreview *preview = popcheck_window_get_preview (fixture->window);
+
+  /* A saved summary's first lines are read from the cache. */
+  WAIT_UNTIL (!popcheck_preview_get_busy (preview));
+  return popcheck_preview_dup_body_text (preview);
 }
 
 static guint
