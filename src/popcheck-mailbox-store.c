@@ -803,36 +803,35 @@ serialize_state (SaveData *data)
   for (guint i = 0; i < data->cached->len; i++)
     {
       const CachedSummary *cached = &g_array_index (data->cached, CachedSummary, i);
-      GVariant *summary = cached->summary;
-      g_autoptr(GVariant) reread = NULL;
+      g_autoptr(GVariant) boxed = NULL;
 
       if (cached->message != NULL)
-        {
-          reread = g_variant_ref_sink (popcheck_message_to_variant_in_thread (cached->message,
-                                                                            cached->is_new));
-          summary = reread;
-        }
-      else if (summary == NULL)
+        boxed = g_variant_ref_sink (g_variant_new_variant (popcheck_message_to_variant_in_thread (cached->message,
+                                                                                                  cached->is_new)));
+      else if (cached->summary != NULL)
+        boxed = g_variant_ref_sink (g_variant_new_variant (cached->summary));
+      else
         {
           g_autoptr(GBytes) bytes = NULL;
           g_autoptr(GError) error = NULL;
 
+          /* The summary's bytes as they are in the file, unless "new"
+           * changed: no summary is taken apart and built again. */
           bytes = popcheck_summary_file_read (cached->file, cached->offset,
                                               cached->length, &error);
           if (bytes != NULL)
-            reread = popcheck_message_variant_from_cache (bytes, cached->is_new,
-                                                          &error);
+            boxed = popcheck_message_boxed_from_cache (bytes, cached->is_new,
+                                                       &error);
           /* Lost: the next check sends TOP for it again.  The UID is
            * still in "seen", so it is not announced as new. */
-          if (reread == NULL)
+          if (boxed == NULL)
             {
               g_message ("Account \"%s\": dropping a cached summary: %s",
                          data->account_id, error->message);
               continue;
             }
-          summary = reread;
         }
-      g_variant_builder_add (&messages, "v", summary);
+      g_variant_builder_add_value (&messages, boxed);
     }
 
   payload = g_variant_new ("(sbx^asav)",
@@ -952,7 +951,10 @@ save_thread (GTask        *task,
 
   note_written (data, state);
   self->saved_generation = data->generation;
+  /* Only the messages are needed after this, on the main thread. */
   g_clear_pointer (&state, g_variant_unref);
+  g_clear_pointer (&data->cached, g_array_unref);
+  g_clear_pointer (&data->seen, g_strfreev);
   release_free_memory ();
   g_task_return_boolean (task, TRUE);
 }

@@ -63,6 +63,8 @@ struct _PopcheckMessage
   char      *subject;
   GDateTime *date;
   char      *message_id;
+  /* TRUE once the six strings above share one allocation, at uid. */
+  gboolean   packed;
   /* What only the preview shows: NULL while it is in the state file
    * alone (cached_file), where a list of 100,000 messages keeps it. */
   char      *to;
@@ -314,6 +316,37 @@ fill_empty_fields (PopcheckMessage *self)
     set_attachments_from_details (self);
 }
 
+/* The strings every listed summary keeps, in one allocation rather than
+ * six: in a list of 100,000 that is 60 MB less of malloc headers and
+ * padding.  Called once a constructor has set them all. */
+static void
+pack_strings (PopcheckMessage *self)
+{
+  char **fields[] = {
+    &self->uid, &self->from, &self->from_name, &self->from_address,
+    &self->subject, &self->message_id,
+  };
+  gsize total = 0;
+  char *block, *at;
+
+  g_assert (!self->packed);
+
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    total += (*fields[i] != NULL ? strlen (*fields[i]) : 0) + 1;
+
+  at = block = g_malloc (total);
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      gsize len = *fields[i] != NULL ? strlen (*fields[i]) : 0;
+
+      memcpy (at, *fields[i] != NULL ? *fields[i] : "", len + 1);
+      g_free (*fields[i]);
+      *fields[i] = at;
+      at += len + 1;
+    }
+  self->packed = TRUE;
+}
+
 PopcheckMessage *
 popcheck_message_new_from_top (const char *uid,
                                guint64     size,
@@ -356,6 +389,7 @@ popcheck_message_new_from_top (const char *uid,
     }
 
   fill_empty_fields (self);
+  pack_strings (self);
 
   return g_steal_pointer (&self);
 }
@@ -364,6 +398,24 @@ popcheck_message_new_from_top (const char *uid,
  * some servers fail it for one damaged message): listed and counted by what
  * LIST and UIDL said, with empty headers the list shows as unknown.  That
  * TOP is its first refusal. */
+static PopcheckMessage *
+new_headerless (char    *uid,
+                guint64  size,
+                guint    msg_number)
+{
+  PopcheckMessage *self;
+
+  self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+  self->uid = uid;
+  self->size = size;
+  self->msg_number = msg_number;
+  self->headers_known = FALSE;
+  self->top_refusals = 1;
+  fill_empty_fields (self);
+
+  return self;
+}
+
 PopcheckMessage *
 popcheck_message_new_without_headers (const char *uid,
                                       guint64     size,
@@ -373,13 +425,8 @@ popcheck_message_new_without_headers (const char *uid,
 
   g_return_val_if_fail (uid != NULL, NULL);
 
-  self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
-  self->uid = g_strdup (uid);
-  self->size = size;
-  self->msg_number = msg_number;
-  self->headers_known = FALSE;
-  self->top_refusals = 1;
-  fill_empty_fields (self);
+  self = new_headerless (g_strdup (uid), size, msg_number);
+  pack_strings (self);
 
   return self;
 }
@@ -397,11 +444,11 @@ popcheck_message_new_without_uid (guint   msg_number,
 
   g_return_val_if_fail (msg_number > 0, NULL);
 
-  self = popcheck_message_new_without_headers ("", size, msg_number);
-  g_free (self->uid);
-  self->uid = g_strdup_printf ("no uid %u", msg_number);
+  self = new_headerless (g_strdup_printf ("no uid %u", msg_number), size,
+                        msg_number);
   self->has_uid = FALSE;
   self->top_refusals = 0;
+  pack_strings (self);
 
   return self;
 }
@@ -577,7 +624,7 @@ GVariant *
 popcheck_message_to_variant (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  /* Only in the file: popcheck_message_variant_from_cache() reads it. */
+  /* Only in the file: popcheck_message_boxed_from_cache() reads it. */
   g_return_val_if_fail (self->headers_known == FALSE ||
                         self->attachment_details != NULL, NULL);
 
@@ -739,6 +786,8 @@ message_from_variant (GVariant  *variant,
   if (*date != '\0')
     self->date = g_date_time_new_from_iso8601 (date, NULL);
 
+  pack_strings (self);
+
   if (!with_details && version_2)
     {
       g_clear_pointer (&self->attachment_details, g_array_unref);
@@ -860,11 +909,11 @@ popcheck_summary_file_read (PopcheckSummaryFile  *file,
   return g_bytes_new_take (g_steal_pointer (&buffer), length);
 }
 
-/* The summary inside a boxed "v" as the state file holds it, checked as
- * anything read from a file is. */
+/* A boxed "v" as the state file holds it, checked as anything read from
+ * a file is. */
 static GVariant *
-summary_from_boxed_bytes (GBytes  *boxed_bytes,
-                          GError **error)
+boxed_from_bytes (GBytes  *boxed_bytes,
+                  GError **error)
 {
   g_autoptr(GVariant) boxed = NULL;
 
@@ -885,7 +934,17 @@ summary_from_boxed_bytes (GBytes  *boxed_bytes,
       return NULL;
     }
 
-  return g_variant_get_variant (boxed);
+  return g_steal_pointer (&boxed);
+}
+
+/* The summary inside it. */
+static GVariant *
+summary_from_boxed_bytes (GBytes  *boxed_bytes,
+                          GError **error)
+{
+  g_autoptr(GVariant) boxed = boxed_from_bytes (boxed_bytes, error);
+
+  return boxed != NULL ? g_variant_get_variant (boxed) : NULL;
 }
 
 PopcheckMessage *
@@ -971,18 +1030,23 @@ popcheck_message_get_details_loaded (PopcheckMessage *self)
 }
 
 GVariant *
-popcheck_message_variant_from_cache (GBytes    *boxed_bytes,
-                                     gboolean   is_new,
-                                     GError   **error)
+popcheck_message_boxed_from_cache (GBytes    *boxed_bytes,
+                                   gboolean   is_new,
+                                   GError   **error)
 {
+  g_autoptr(GVariant) boxed = NULL;
   g_autoptr(GVariant) summary = NULL;
+  g_autoptr(GVariant) last = NULL;
+  g_autofree GVariant **children = NULL;
+  GVariant *patched;
   gsize n;
 
   g_return_val_if_fail (boxed_bytes != NULL, NULL);
 
-  summary = summary_from_boxed_bytes (boxed_bytes, error);
-  if (summary == NULL)
+  boxed = boxed_from_bytes (boxed_bytes, error);
+  if (boxed == NULL)
     return NULL;
+  summary = g_variant_get_variant (boxed);
   if (!g_variant_is_of_type (summary, G_VARIANT_TYPE (CACHE_TYPE_STRING_2)))
     {
       g_set_error (error, POPCHECK_MESSAGE_ERROR,
@@ -993,29 +1057,22 @@ popcheck_message_variant_from_cache (GBytes    *boxed_bytes,
     }
 
   /* "new" is the last field, and the only one that changes once the
-   * message is listed: the summary is written again as it was unless
-   * that changed. */
+   * message is listed: the summary is written again as it was, bytes
+   * and all, unless that changed. */
   n = g_variant_n_children (summary);
-  {
-    g_autoptr(GVariant) last = g_variant_get_child_value (summary, n - 1);
-    g_autofree GVariant **children = NULL;
+  last = g_variant_get_child_value (summary, n - 1);
+  if (g_variant_get_boolean (last) == !!is_new)
+    return g_steal_pointer (&boxed);
 
-    if (g_variant_get_boolean (last) == !!is_new)
-      return g_steal_pointer (&summary);
+  children = g_new (GVariant *, n);
+  for (gsize i = 0; i + 1 < n; i++)
+    children[i] = g_variant_get_child_value (summary, i);
+  children[n - 1] = g_variant_new_boolean (is_new);
+  patched = g_variant_new_variant (g_variant_new_tuple (children, n));
+  for (gsize i = 0; i + 1 < n; i++)
+    g_variant_unref (children[i]);
 
-    children = g_new (GVariant *, n);
-    for (gsize i = 0; i + 1 < n; i++)
-      children[i] = g_variant_get_child_value (summary, i);
-    children[n - 1] = g_variant_new_boolean (is_new);
-
-    {
-      GVariant *patched = g_variant_ref_sink (g_variant_new_tuple (children, n));
-
-      for (gsize i = 0; i + 1 < n; i++)
-        g_variant_unref (children[i]);
-      return patched;
-    }
-  }
+  return g_variant_ref_sink (patched);
 }
 
 typedef struct
@@ -1330,6 +1387,13 @@ popcheck_message_finalize (GObject *object)
 {
   PopcheckMessage *self = POPCHECK_MESSAGE (object);
 
+  if (self->packed)
+    {
+      /* One block, at uid. */
+      g_clear_pointer (&self->uid, g_free);
+      self->from = self->from_name = self->from_address = NULL;
+      self->subject = self->message_id = NULL;
+    }
   g_clear_pointer (&self->uid, g_free);
   g_clear_pointer (&self->from, g_free);
   g_clear_pointer (&self->from_name, g_free);

@@ -160,11 +160,11 @@ gboolean            popcheck_message_get_cached       (PopcheckMessage      *sel
                                                        guint64              *offset,
                                                        gsize                *length);
 gboolean            popcheck_message_get_details_loaded (PopcheckMessage    *self);
-/* For saving in a thread: the summary from the file again, with "new" as
- * it is now. */
-GVariant           *popcheck_message_variant_from_cache (GBytes             *boxed_bytes,
-                                                         gboolean            is_new,
-                                                         GError            **error);
+/* For saving in a thread: the summary from the file again, boxed as the
+ * file holds it, with "new" as it is now. */
+GVariant           *popcheck_message_boxed_from_cache (GBytes              *boxed_bytes,
+                                                       gboolean             is_new,
+                                                       GError             **error);
 /* The message with all its details: itself when they are in memory, else
  * a copy read from the file in a thread. */
 void                popcheck_message_load_details_async  (PopcheckMessage     *self,
