@@ -994,6 +994,7 @@ save_thread_done_cb (GObject      *object,
                                      data->written, at->offset, at->length);
       }
   g_clear_pointer (&data->messages, g_ptr_array_unref);
+  g_debug ("Account %s: saved", self->account_id);
 
   g_task_return_boolean (task, TRUE);
 }
