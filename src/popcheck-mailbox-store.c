@@ -793,17 +793,40 @@ take_snapshot (PopcheckMailbox *self)
   return data;
 }
 
-static GVariant *
-serialize_state (SaveData *data)
+/* GVariant's framing offsets: each the smallest size that can address
+ * the whole container (the GVariant specification, "Framing Offsets"). */
+static gsize
+array_total_size (gsize body_size,
+                  gsize n_offsets)
 {
-  g_auto(GVariantBuilder) messages = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("av"));
-  GVariant *payload;
-  GVariant *state;
+  if (body_size + n_offsets <= G_MAXUINT8)
+    return body_size + n_offsets;
+  if (body_size + 2 * n_offsets <= G_MAXUINT16)
+    return body_size + 2 * n_offsets;
+  if (body_size + 4 * n_offsets <= G_MAXUINT32)
+    return body_size + 4 * n_offsets;
+  return body_size + 8 * n_offsets;
+}
+
+/* The summaries as an "av", serialized straight into one buffer: a
+ * cached summary's bytes go from the old file to the new one as they are,
+ * without a GVariant each (100,000 of them, and what they allocate, would
+ * stay with the process after the save). */
+static GVariant *
+serialize_summaries (SaveData *data)
+{
+  g_autoptr(GByteArray) body = g_byte_array_new ();
+  g_autoptr(GArray) ends = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GBytes) serialized = NULL;
+  gsize total, offset_size;
+  guint8 *out;
 
   for (guint i = 0; i < data->cached->len; i++)
     {
       const CachedSummary *cached = &g_array_index (data->cached, CachedSummary, i);
       g_autoptr(GVariant) boxed = NULL;
+      static const guint8 padding[8] = { 0, };
+      guint64 end;
 
       if (cached->message != NULL)
         boxed = g_variant_ref_sink (g_variant_new_variant (popcheck_message_to_variant_in_thread (cached->message,
@@ -815,8 +838,6 @@ serialize_state (SaveData *data)
           g_autoptr(GBytes) bytes = NULL;
           g_autoptr(GError) error = NULL;
 
-          /* The summary's bytes as they are in the file, unless "new"
-           * changed: no summary is taken apart and built again. */
           bytes = popcheck_summary_file_read (cached->file, cached->offset,
                                               cached->length, &error);
           if (bytes != NULL)
@@ -831,14 +852,73 @@ serialize_state (SaveData *data)
               continue;
             }
         }
-      g_variant_builder_add_value (&messages, boxed);
+
+      /* Each child of an "av" starts at a multiple of 8. */
+      g_byte_array_append (body, padding, (8 - body->len % 8) % 8);
+      {
+        gsize size = g_variant_get_size (boxed);
+        guint old_len = body->len;
+
+        g_byte_array_set_size (body, old_len + size);
+        g_variant_store (boxed, body->data + old_len);
+      }
+      end = body->len;
+      g_array_append_val (ends, end);
     }
 
-  payload = g_variant_new ("(sbx^asav)",
+  total = array_total_size (body->len, ends->len);
+  offset_size = ends->len > 0 ? (total - body->len) / ends->len : 0;
+  g_byte_array_set_size (body, total);
+  out = body->data + total - ends->len * offset_size;
+  /* In this machine's byte order, as the children are: serialize_state()
+   * swaps the whole file on a big-endian one. */
+  for (guint i = 0; i < ends->len; i++)
+    {
+      guint64 end = g_array_index (ends, guint64, i);
+      guint8 *at = out + i * offset_size;
+
+      switch (offset_size)
+        {
+        case 1:
+          *at = (guint8) end;
+          break;
+        case 2:
+          {
+            guint16 value = (guint16) end;
+
+            memcpy (at, &value, sizeof value);
+          }
+          break;
+        case 4:
+          {
+            guint32 value = (guint32) end;
+
+            memcpy (at, &value, sizeof value);
+          }
+          break;
+        default:
+          memcpy (at, &end, sizeof end);
+          break;
+        }
+    }
+
+  serialized = g_byte_array_free_to_bytes (g_steal_pointer (&body));
+  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("av"),
+                                                       serialized, FALSE));
+}
+
+static GVariant *
+serialize_state (SaveData *data)
+{
+  g_autoptr(GVariant) messages = serialize_summaries (data);
+  GVariant *payload;
+  GVariant *state;
+
+  payload = g_variant_new ("(sbx^as@av)",
                            data->account_id,
                            data->first_check_done,
                            data->last_check,
-                           data->seen, &messages);
+                           data->seen, messages);
   state = g_variant_ref_sink (g_variant_new ("(suv)", STATE_MAGIC,
                                              STATE_VERSION, payload));
 
