@@ -55,6 +55,8 @@ struct _PopcheckMailbox
   GMutex                save_lock;
   guint64               save_generation;
   guint64               saved_generation;
+  /* Saves whose thread may read messages' details. */
+  guint                 saves_in_flight;
 };
 
 /* What a state file held: read in a thread, applied on the main thread. */

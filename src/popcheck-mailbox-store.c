@@ -15,7 +15,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -95,52 +101,6 @@ popcheck_mailbox_dup_state_path (PopcheckMailbox *self)
   return g_build_filename (g_get_user_state_dir (), "popcheck", name, NULL);
 }
 
-static GBytes *
-serialize_state (PopcheckMailbox *self)
-{
-  g_auto(GVariantBuilder) seen = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("as"));
-  g_auto(GVariantBuilder) messages = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("av"));
-  g_autoptr(GVariant) state = NULL;
-  GHashTableIter iter;
-  gpointer key;
-  GVariant *payload;
-
-  g_hash_table_iter_init (&iter, self->seen);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_variant_builder_add (&seen, "s", key);
-
-  /* A message without a UID is this session's only: nothing could tell
-   * it again at the next one. */
-  for (guint i = 0; i < self->items->len; i++)
-    {
-      PopcheckMessage *message = g_ptr_array_index (self->items, i);
-
-      if (popcheck_message_get_has_uid (message))
-        g_variant_builder_add (&messages, "v",
-                               popcheck_message_to_variant (message));
-    }
-
-  payload = g_variant_new ("(sbxasav)",
-                           self->account_id,
-                           self->first_check_done,
-                           self->last_check != NULL
-                             ? g_date_time_to_unix (self->last_check) : G_GINT64_CONSTANT (0),
-                           &seen, &messages);
-  state = g_variant_ref_sink (g_variant_new ("(suv)", STATE_MAGIC,
-                                             STATE_VERSION, payload));
-
-  /* The file is little-endian wherever it was written. */
-  if (G_BYTE_ORDER == G_BIG_ENDIAN)
-    {
-      GVariant *swapped = g_variant_byteswap (state);
-
-      g_variant_unref (state);
-      state = swapped;
-    }
-
-  return g_variant_get_data_as_bytes (state);
-}
-
 static void
 loaded_state_free (PopcheckMailboxLoadedState *state)
 {
@@ -184,10 +144,11 @@ variant_from_file (const char *type,
 /* Parses a state file; on failure, *reason says why in a few words and
  * *newer whether a newer PopCheck wrote it. */
 static PopcheckMailboxLoadedState *
-parse_state (GBytes      *bytes,
-             const char  *account_id,
-             const char **reason,
-             gboolean    *newer)
+parse_state (GBytes               *bytes,
+             PopcheckSummaryFile  *file,
+             const char           *account_id,
+             const char          **reason,
+             gboolean             *newer)
 {
   g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
   g_autoptr(GVariant) outer = NULL;
@@ -260,18 +221,32 @@ parse_state (GBytes      *bytes,
     if (pop3_uid_is_valid (uid))
       g_hash_table_add (state->seen, g_strdup (uid));
 
+  /* A swapped copy is not where the file has it. */
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    file = NULL;
+
   loaded_uids = g_hash_table_new (g_str_hash, g_str_equal);
   while ((child = g_variant_iter_next_value (messages)) != NULL)
     {
       g_autoptr(GVariant) boxed = child;
-      g_autoptr(GVariant) inner = g_variant_get_variant (boxed);
       g_autoptr(GError) error = NULL;
       g_autoptr(PopcheckMessage) message = NULL;
+      const guint8 *at = g_variant_get_data (boxed);
+      const guint8 *base = g_bytes_get_data (bytes, NULL);
       const char *message_uid;
 
       /* One unreadable summary costs one TOP at the next check, not the
-       * whole state. */
-      message = popcheck_message_new_from_variant (inner, &error);
+       * whole state.  The list keeps only what it shows of each; the rest
+       * is read from the file when the preview needs it. */
+      if (file != NULL && at >= base &&
+          at + g_variant_get_size (boxed) <= base + g_bytes_get_size (bytes))
+        message = popcheck_message_new_from_cache (boxed, file, at - base, &error);
+      else
+        {
+          g_autoptr(GVariant) inner = g_variant_get_variant (boxed);
+
+          message = popcheck_message_new_from_variant (inner, &error);
+        }
       if (message == NULL)
         {
           g_debug ("Account %s: dropping a cached summary: %s",
@@ -451,6 +426,80 @@ set_aside (const char *path,
                account_id, reason, g_strerror (errno));
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PopcheckSummaryFile, popcheck_summary_file_unref)
+
+/* Reading or writing a state file of 100,000 summaries allocates and frees
+ * as much again as the summaries keep, in small pieces between them: the
+ * freed pages stay with the process unless they are handed back. */
+static void
+release_free_memory (void)
+{
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
+}
+
+static void
+set_error_from_errno (GError    **error,
+                      const char *what,
+                      const char *path)
+{
+  int saved_errno = errno;
+
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+               "Could not %s %s: %s", what, path, g_strerror (saved_errno));
+}
+
+/* The whole file, and the file kept open: the summaries' details are read
+ * from it again when asked for, even after a save renamed another file
+ * over its name. */
+static GBytes *
+read_state_file (const char           *path,
+                 PopcheckSummaryFile **file,
+                 GError              **error)
+{
+  g_autoptr(PopcheckSummaryFile) opened = NULL;
+  g_autofree char *contents = NULL;
+  GStatBuf info;
+  gsize length, done = 0;
+  int fd;
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      set_error_from_errno (error, "open", path);
+      return NULL;
+    }
+  opened = popcheck_summary_file_new (fd);
+
+  if (fstat (fd, &info) != 0)
+    {
+      set_error_from_errno (error, "read", path);
+      return NULL;
+    }
+  /* parse_state() turns away what is too large to be ours. */
+  length = MIN ((guint64) info.st_size, STATE_MAX_SIZE + 1);
+  contents = g_malloc (MAX (length, 1));
+  while (done < length)
+    {
+      gssize n = read (fd, contents + done, length - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          set_error_from_errno (error, "read", path);
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      done += n;
+    }
+
+  *file = g_steal_pointer (&opened);
+  return g_bytes_new_take (g_steal_pointer (&contents), done);
+}
+
 typedef struct
 {
   char     *path;
@@ -478,15 +527,15 @@ load_thread (GTask        *task,
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(PopcheckMailboxLoadedState) state = NULL;
+  g_autoptr(PopcheckSummaryFile) file = NULL;
   const char *reason = NULL;
   gboolean newer = FALSE;
-  char *contents = NULL;
-  gsize length = 0;
 
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  if (!g_file_get_contents (path, &contents, &length, &error))
+  bytes = read_state_file (path, &file, &error);
+  if (bytes == NULL)
     {
       if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         g_task_return_pointer (task, loaded_state_new (),
@@ -496,8 +545,12 @@ load_thread (GTask        *task,
       return;
     }
 
-  bytes = g_bytes_new_take (contents, length);
-  state = parse_state (bytes, account_id, &reason, &newer);
+  state = parse_state (bytes, file, account_id, &reason, &newer);
+  if (state != NULL)
+    {
+      g_clear_pointer (&bytes, g_bytes_unref);
+      release_free_memory ();
+    }
 
   /* A newer PopCheck's file is that version's to read: moving it aside
    * would make it start from scratch and announce nothing it should. */
@@ -626,19 +679,307 @@ popcheck_mailbox_load_finish (PopcheckMailbox  *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* What a save writes, taken on the main thread; the thread builds the
+ * file from it.  A summary whose details are in a file is read from
+ * there by the thread, not on the main loop. */
 typedef struct
 {
-  char   *path;
-  GBytes *bytes;
-  guint64 generation;
+  /* The summary; or a message whose details are in memory, to build it
+   * from in the thread; or where it is in a file. */
+  GVariant            *summary;
+  PopcheckMessage     *message;
+  PopcheckSummaryFile *file;
+  guint64              offset;
+  gsize                length;
+  gboolean             is_new;
+} CachedSummary;
+
+typedef struct
+{
+  char     *path;
+  char     *account_id;
+  gboolean  first_check_done;
+  gint64    last_check;
+  GStrv     seen;
+  /* For each message written, in order: CachedSummary. */
+  GArray    *cached;
+  /* The messages themselves, touched on the main thread only. */
+  GPtrArray *messages;
+  guint64    generation;
+  /* Where the thread wrote each summary: the new file, and offsets
+   * (CachedSummary without a file) in the order above. */
+  PopcheckSummaryFile *written;
+  GArray    *written_at;
 } SaveData;
+
+static void
+cached_summary_clear (gpointer data)
+{
+  CachedSummary *cached = data;
+
+  g_clear_pointer (&cached->summary, g_variant_unref);
+  g_clear_object (&cached->message);
+  g_clear_pointer (&cached->file, popcheck_summary_file_unref);
+}
 
 static void
 save_data_free (SaveData *data)
 {
   g_free (data->path);
-  g_bytes_unref (data->bytes);
+  g_free (data->account_id);
+  g_strfreev (data->seen);
+  g_clear_pointer (&data->cached, g_array_unref);
+  g_clear_pointer (&data->messages, g_ptr_array_unref);
+  g_clear_pointer (&data->written, popcheck_summary_file_unref);
+  g_clear_pointer (&data->written_at, g_array_unref);
   g_free (data);
+}
+
+static SaveData *
+take_snapshot (PopcheckMailbox *self)
+{
+  SaveData *data = g_new0 (SaveData, 1);
+  GHashTableIter iter;
+  gpointer key;
+  guint n_seen = 0;
+
+  data->path = popcheck_mailbox_dup_state_path (self);
+  data->account_id = g_strdup (self->account_id);
+  data->first_check_done = self->first_check_done;
+  data->last_check = self->last_check != NULL
+                       ? g_date_time_to_unix (self->last_check) : G_GINT64_CONSTANT (0);
+
+  data->seen = g_new (char *, g_hash_table_size (self->seen) + 1);
+  g_hash_table_iter_init (&iter, self->seen);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    data->seen[n_seen++] = g_strdup (key);
+  data->seen[n_seen] = NULL;
+
+  data->cached = g_array_sized_new (FALSE, TRUE, sizeof (CachedSummary),
+                                    self->items->len);
+  g_array_set_clear_func (data->cached, cached_summary_clear);
+  data->messages = g_ptr_array_new_full (self->items->len, g_object_unref);
+
+  /* A message without a UID is this session's only: nothing could tell
+   * it again at the next one. */
+  for (guint i = 0; i < self->items->len; i++)
+    {
+      PopcheckMessage *message = g_ptr_array_index (self->items, i);
+      CachedSummary cached = { NULL, };
+
+      if (!popcheck_message_get_has_uid (message))
+        continue;
+
+      if (popcheck_message_get_cached (message, &cached.file, &cached.offset,
+                                       &cached.length))
+        {
+          cached.file = popcheck_summary_file_ref (cached.file);
+          cached.is_new = popcheck_message_get_is_new (message);
+        }
+      /* A whole mailbox's summaries take seconds to build: the thread
+       * does it.  Their details stay in memory until no save is under
+       * way (save_thread_done_cb()). */
+      else if (popcheck_message_get_headers_known (message))
+        {
+          cached.message = g_object_ref (message);
+          cached.is_new = popcheck_message_get_is_new (message);
+        }
+      else
+        cached.summary = g_variant_ref_sink (popcheck_message_to_variant (message));
+      g_array_append_val (data->cached, cached);
+      g_ptr_array_add (data->messages, g_object_ref (message));
+    }
+
+  return data;
+}
+
+/* GVariant's framing offsets: each the smallest size that can address
+ * the whole container (the GVariant specification, "Framing Offsets"). */
+static gsize
+array_total_size (gsize body_size,
+                  gsize n_offsets)
+{
+  if (body_size + n_offsets <= G_MAXUINT8)
+    return body_size + n_offsets;
+  if (body_size + 2 * n_offsets <= G_MAXUINT16)
+    return body_size + 2 * n_offsets;
+  if (body_size + 4 * n_offsets <= G_MAXUINT32)
+    return body_size + 4 * n_offsets;
+  return body_size + 8 * n_offsets;
+}
+
+/* The summaries as an "av", serialized straight into one buffer: a
+ * cached summary's bytes go from the old file to the new one as they are,
+ * without a GVariant each (100,000 of them, and what they allocate, would
+ * stay with the process after the save). */
+static GVariant *
+serialize_summaries (SaveData *data)
+{
+  g_autoptr(GByteArray) body = g_byte_array_new ();
+  g_autoptr(GArray) ends = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr(GBytes) serialized = NULL;
+  gsize total, offset_size;
+  guint8 *out;
+
+  for (guint i = 0; i < data->cached->len; i++)
+    {
+      const CachedSummary *cached = &g_array_index (data->cached, CachedSummary, i);
+      g_autoptr(GVariant) boxed = NULL;
+      static const guint8 padding[8] = { 0, };
+      guint64 end;
+
+      if (cached->message != NULL)
+        boxed = g_variant_ref_sink (g_variant_new_variant (popcheck_message_to_variant_in_thread (cached->message,
+                                                                                                  cached->is_new)));
+      else if (cached->summary != NULL)
+        boxed = g_variant_ref_sink (g_variant_new_variant (cached->summary));
+      else
+        {
+          g_autoptr(GBytes) bytes = NULL;
+          g_autoptr(GError) error = NULL;
+
+          bytes = popcheck_summary_file_read (cached->file, cached->offset,
+                                              cached->length, &error);
+          if (bytes != NULL)
+            boxed = popcheck_message_boxed_from_cache (bytes, cached->is_new,
+                                                       &error);
+          /* Lost: the next check sends TOP for it again.  The UID is
+           * still in "seen", so it is not announced as new. */
+          if (boxed == NULL)
+            {
+              g_message ("Account \"%s\": dropping a cached summary: %s",
+                         data->account_id, error->message);
+              continue;
+            }
+        }
+
+      /* Each child of an "av" starts at a multiple of 8. */
+      g_byte_array_append (body, padding, (8 - body->len % 8) % 8);
+      {
+        gsize size = g_variant_get_size (boxed);
+        guint old_len = body->len;
+
+        g_byte_array_set_size (body, old_len + size);
+        g_variant_store (boxed, body->data + old_len);
+      }
+      end = body->len;
+      g_array_append_val (ends, end);
+    }
+
+  total = array_total_size (body->len, ends->len);
+  offset_size = ends->len > 0 ? (total - body->len) / ends->len : 0;
+  g_byte_array_set_size (body, total);
+  out = body->data + total - ends->len * offset_size;
+  /* In this machine's byte order, as the children are: serialize_state()
+   * swaps the whole file on a big-endian one. */
+  for (guint i = 0; i < ends->len; i++)
+    {
+      guint64 end = g_array_index (ends, guint64, i);
+      guint8 *at = out + i * offset_size;
+
+      switch (offset_size)
+        {
+        case 1:
+          *at = (guint8) end;
+          break;
+        case 2:
+          {
+            guint16 value = (guint16) end;
+
+            memcpy (at, &value, sizeof value);
+          }
+          break;
+        case 4:
+          {
+            guint32 value = (guint32) end;
+
+            memcpy (at, &value, sizeof value);
+          }
+          break;
+        default:
+          memcpy (at, &end, sizeof end);
+          break;
+        }
+    }
+
+  serialized = g_byte_array_free_to_bytes (g_steal_pointer (&body));
+  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("av"),
+                                                       serialized, FALSE));
+}
+
+static GVariant *
+serialize_state (SaveData *data)
+{
+  g_autoptr(GVariant) messages = serialize_summaries (data);
+  GVariant *payload;
+  GVariant *state;
+
+  payload = g_variant_new ("(sbx^as@av)",
+                           data->account_id,
+                           data->first_check_done,
+                           data->last_check,
+                           data->seen, messages);
+  state = g_variant_ref_sink (g_variant_new ("(suv)", STATE_MAGIC,
+                                             STATE_VERSION, payload));
+
+  /* The file is little-endian wherever it was written. */
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_byteswap (state);
+
+      g_variant_unref (state);
+      state = swapped;
+    }
+
+  return state;
+}
+
+/* Where each summary went in the file just written, and the file held
+ * open: the messages' details can be dropped and read from there. */
+static void
+note_written (SaveData *data,
+              GVariant *state)
+{
+  g_autoptr(GVariant) payload_box = NULL;
+  g_autoptr(GVariant) payload = NULL;
+  g_autoptr(GVariant) messages = NULL;
+  const guint8 *base = g_variant_get_data (state);
+  GStatBuf info;
+  gsize n;
+  int fd;
+
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    return;
+
+  payload_box = g_variant_get_child_value (state, 2);
+  payload = g_variant_get_variant (payload_box);
+  messages = g_variant_get_child_value (payload, 4);
+  n = g_variant_n_children (messages);
+  /* A summary that could not be read again was left out: then the
+   * order no longer matches, and the details stay where they are. */
+  if (n != data->messages->len)
+    return;
+
+  fd = g_open (data->path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return;
+  if (fstat (fd, &info) != 0 || (guint64) info.st_size != g_variant_get_size (state))
+    {
+      g_close (fd, NULL);
+      return;
+    }
+
+  data->written = popcheck_summary_file_new (fd);
+  data->written_at = g_array_sized_new (FALSE, FALSE, sizeof (CachedSummary), n);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (messages, i);
+      CachedSummary at = { NULL, };
+
+      at.offset = (const guint8 *) g_variant_get_data (boxed) - base;
+      at.length = g_variant_get_size (boxed);
+      g_array_append_val (data->written_at, at);
+    }
 }
 
 static void
@@ -650,6 +991,7 @@ save_thread (GTask        *task,
   PopcheckMailbox *self = source_object;
   SaveData *data = task_data;
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->save_lock);
+  g_autoptr(GVariant) state = NULL;
   g_autofree char *dir = NULL;
   GError *error = NULL;
 
@@ -672,11 +1014,13 @@ save_thread (GTask        *task,
       return;
     }
 
+  state = serialize_state (data);
+
   /* Temporary file, fsync, rename: a crash leaves the old state or the
    * new one, never half of one. */
   if (!g_file_set_contents_full (data->path,
-                                 g_bytes_get_data (data->bytes, NULL),
-                                 g_bytes_get_size (data->bytes),
+                                 g_variant_get_data (state),
+                                 g_variant_get_size (state),
                                  G_FILE_SET_CONTENTS_CONSISTENT |
                                  G_FILE_SET_CONTENTS_DURABLE,
                                  0600, &error))
@@ -685,7 +1029,13 @@ save_thread (GTask        *task,
       return;
     }
 
+  note_written (data, state);
   self->saved_generation = data->generation;
+  /* Only the messages are needed after this, on the main thread. */
+  g_clear_pointer (&state, g_variant_unref);
+  g_clear_pointer (&data->cached, g_array_unref);
+  g_clear_pointer (&data->seen, g_strfreev);
+  release_free_memory ();
   g_task_return_boolean (task, TRUE);
 }
 
@@ -696,7 +1046,11 @@ save_thread_done_cb (GObject      *object,
 {
   PopcheckMailbox *self = POPCHECK_MAILBOX (object);
   g_autoptr(GTask) task = user_data;
+  SaveData *data = g_task_get_task_data (G_TASK (result));
   GError *error = NULL;
+
+  g_assert (self->saves_in_flight > 0);
+  self->saves_in_flight--;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
@@ -707,6 +1061,20 @@ save_thread_done_cb (GObject      *object,
       g_task_return_error (task, error);
       return;
     }
+
+  /* Written: what only the preview shows is read from the file from now
+   * on, and the older file is closed once nothing points into it.  Not
+   * while another save's thread may still read a message's details. */
+  if (data->written != NULL && self->saves_in_flight == 0)
+    for (guint i = 0; i < data->messages->len; i++)
+      {
+        const CachedSummary *at = &g_array_index (data->written_at, CachedSummary, i);
+
+        popcheck_message_set_cached (g_ptr_array_index (data->messages, i),
+                                     data->written, at->offset, at->length);
+      }
+  g_clear_pointer (&data->messages, g_ptr_array_unref);
+  g_debug ("Account %s: saved", self->account_id);
 
   g_task_return_boolean (task, TRUE);
 }
@@ -739,11 +1107,10 @@ popcheck_mailbox_save_async (PopcheckMailbox     *self,
     }
 
   /* The snapshot is taken now, on the main thread, where the messages
-   * live; the thread only writes bytes. */
-  data = g_new0 (SaveData, 1);
-  data->path = popcheck_mailbox_dup_state_path (self);
-  data->bytes = serialize_state (self);
+   * live; the thread builds and writes the file. */
+  data = take_snapshot (self);
   data->generation = ++self->save_generation;
+  self->saves_in_flight++;
   self->dirty = FALSE;
 
   /* Once the snapshot is taken the write is not cancelled: a half-done

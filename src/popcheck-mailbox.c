@@ -131,9 +131,10 @@ set_n_new (PopcheckMailbox *self,
 
 static void
 message_is_new_cb (PopcheckMessage *message,
-                   GParamSpec      *pspec,
-                   PopcheckMailbox *self)
+                   gpointer         user_data)
 {
+  PopcheckMailbox *self = user_data;
+
   /* The setter notifies only on a change, so this is a delta. */
   if (popcheck_message_get_is_new (message))
     set_n_new (self, self->n_new + 1);
@@ -161,15 +162,15 @@ track_message (PopcheckMailbox *self,
 {
   g_hash_table_replace (self->by_uid,
                         (gpointer) popcheck_message_get_uid (message), message);
-  g_signal_connect (message, "notify::is-new",
-                    G_CALLBACK (message_is_new_cb), self);
+  popcheck_message_set_owner (message, message_is_new_cb, self);
 }
 
 static void
 untrack_message (PopcheckMailbox *self,
                  PopcheckMessage *message)
 {
-  g_signal_handlers_disconnect_by_func (message, message_is_new_cb, self);
+  if (popcheck_message_get_owner (message) == self)
+    popcheck_message_set_owner (message, NULL, NULL);
   if (g_hash_table_lookup (self->by_uid,
                            popcheck_message_get_uid (message)) == message)
     g_hash_table_remove (self->by_uid, popcheck_message_get_uid (message));
@@ -1042,8 +1043,12 @@ popcheck_mailbox_dispose (GObject *object)
 
   /* Messages may outlive the mailbox (a notification holds one). */
   for (guint i = 0; i < self->items->len; i++)
-    g_signal_handlers_disconnect_by_func (g_ptr_array_index (self->items, i),
-                                          message_is_new_cb, self);
+    {
+      PopcheckMessage *message = g_ptr_array_index (self->items, i);
+
+      if (popcheck_message_get_owner (message) == self)
+        popcheck_message_set_owner (message, NULL, NULL);
+    }
   g_ptr_array_set_size (self->items, 0);
   g_ptr_array_set_size (self->without_uid, 0);
   g_hash_table_remove_all (self->by_uid);

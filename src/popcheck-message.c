@@ -14,7 +14,11 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "pop3-parser.h"
 #include "pop3-text.h"
@@ -37,6 +41,14 @@
  * with no subject. */
 #define HEADERLESS_TYPE_STRING "(ustbu)"
 
+/* A state file kept open: the summaries in it are read again on demand.
+ * The file is only ever replaced by a rename, so the open one keeps the
+ * bytes it had when it was read or written. */
+struct _PopcheckSummaryFile
+{
+  int fd;
+};
+
 struct _PopcheckMessage
 {
   GObject    parent_instance;
@@ -44,18 +56,32 @@ struct _PopcheckMessage
   char      *uid;
   guint64    size;
   guint      msg_number;
+  /* What the list shows and searches stays in memory. */
   char      *from;
   char      *from_name;
   char      *from_address;
-  char      *to;
-  char      *cc;
   char      *subject;
   GDateTime *date;
   char      *message_id;
+  /* TRUE once the six strings above share one allocation, at uid. */
+  gboolean   packed;
+  /* What only the preview shows: NULL while it is in the state file
+   * alone (cached_file), where a list of 100,000 messages keeps it. */
+  char      *to;
+  char      *cc;
   char      *preview;
   /* The names, and the same attachments as PopcheckAttachment. */
   GStrv      attachments;
   GArray    *attachment_details;
+  /* The list the message is in, told when "new" changes: a function
+   * rather than a signal handler, one of which costs more than this
+   * whole summary does. */
+  PopcheckMessageOwnerFunc owner_func;
+  gpointer   owner;
+  /* The summary as the state file holds it: a boxed "v". */
+  PopcheckSummaryFile *cached_file;
+  guint64    cached_offset;
+  gsize      cached_length;
   gboolean   attachments_incomplete;
   gboolean   is_new;
   /* FALSE for a message the server would not TOP: only its UID and size
@@ -290,6 +316,37 @@ fill_empty_fields (PopcheckMessage *self)
     set_attachments_from_details (self);
 }
 
+/* The strings every listed summary keeps, in one allocation rather than
+ * six: in a list of 100,000 that is 60 MB less of malloc headers and
+ * padding.  Called once a constructor has set them all. */
+static void
+pack_strings (PopcheckMessage *self)
+{
+  char **fields[] = {
+    &self->uid, &self->from, &self->from_name, &self->from_address,
+    &self->subject, &self->message_id,
+  };
+  gsize total = 0;
+  char *block, *at;
+
+  g_assert (!self->packed);
+
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    total += (*fields[i] != NULL ? strlen (*fields[i]) : 0) + 1;
+
+  at = block = g_malloc (total);
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      gsize len = *fields[i] != NULL ? strlen (*fields[i]) : 0;
+
+      memcpy (at, *fields[i] != NULL ? *fields[i] : "", len + 1);
+      g_free (*fields[i]);
+      *fields[i] = at;
+      at += len + 1;
+    }
+  self->packed = TRUE;
+}
+
 PopcheckMessage *
 popcheck_message_new_from_top (const char *uid,
                                guint64     size,
@@ -332,6 +389,7 @@ popcheck_message_new_from_top (const char *uid,
     }
 
   fill_empty_fields (self);
+  pack_strings (self);
 
   return g_steal_pointer (&self);
 }
@@ -340,6 +398,24 @@ popcheck_message_new_from_top (const char *uid,
  * some servers fail it for one damaged message): listed and counted by what
  * LIST and UIDL said, with empty headers the list shows as unknown.  That
  * TOP is its first refusal. */
+static PopcheckMessage *
+new_headerless (char    *uid,
+                guint64  size,
+                guint    msg_number)
+{
+  PopcheckMessage *self;
+
+  self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+  self->uid = uid;
+  self->size = size;
+  self->msg_number = msg_number;
+  self->headers_known = FALSE;
+  self->top_refusals = 1;
+  fill_empty_fields (self);
+
+  return self;
+}
+
 PopcheckMessage *
 popcheck_message_new_without_headers (const char *uid,
                                       guint64     size,
@@ -349,13 +425,8 @@ popcheck_message_new_without_headers (const char *uid,
 
   g_return_val_if_fail (uid != NULL, NULL);
 
-  self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
-  self->uid = g_strdup (uid);
-  self->size = size;
-  self->msg_number = msg_number;
-  self->headers_known = FALSE;
-  self->top_refusals = 1;
-  fill_empty_fields (self);
+  self = new_headerless (g_strdup (uid), size, msg_number);
+  pack_strings (self);
 
   return self;
 }
@@ -390,11 +461,11 @@ popcheck_message_new_without_uid (guint   msg_number,
 
   g_return_val_if_fail (msg_number > 0, NULL);
 
-  self = popcheck_message_new_without_headers ("", size, msg_number);
-  g_free (self->uid);
-  self->uid = g_strdup_printf ("no uid %u", msg_number);
+  self = new_headerless (g_strdup_printf ("no uid %u", msg_number), size,
+                        msg_number);
   self->has_uid = FALSE;
   self->top_refusals = 0;
+  pack_strings (self);
 
   return self;
 }
@@ -526,17 +597,14 @@ popcheck_message_fingerprint_uid (GBytes  *top0_headers,
 
 /* The cache -------------------------------------------------------------- */
 
-GVariant *
-popcheck_message_to_variant (PopcheckMessage *self)
+/* Reads only what never changes once the summary is built, and "new" as
+ * given: callable from a thread while the main thread holds the message. */
+static GVariant *
+summary_to_variant (PopcheckMessage *self,
+                    gboolean         is_new)
 {
   g_autofree char *date = NULL;
   GVariantBuilder attachments;
-
-  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-
-  if (!self->headers_known)
-    return g_variant_new (HEADERLESS_TYPE_STRING, CACHE_VERSION, self->uid,
-                          self->size, self->is_new, self->top_refusals);
 
   if (self->date != NULL)
     date = g_date_time_format_iso8601 (self->date);
@@ -566,7 +634,32 @@ popcheck_message_to_variant (PopcheckMessage *self)
                         self->preview,
                         &attachments,
                         self->attachments_incomplete,
-                        self->is_new);
+                        is_new);
+}
+
+GVariant *
+popcheck_message_to_variant (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  /* Only in the file: popcheck_message_boxed_from_cache() reads it. */
+  g_return_val_if_fail (self->headers_known == FALSE ||
+                        self->attachment_details != NULL, NULL);
+
+  if (!self->headers_known)
+    return g_variant_new (HEADERLESS_TYPE_STRING, CACHE_VERSION, self->uid,
+                          self->size, self->is_new, self->top_refusals);
+
+  return summary_to_variant (self, self->is_new);
+}
+
+GVariant *
+popcheck_message_to_variant_in_thread (PopcheckMessage *self,
+                                       gboolean         is_new)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  g_return_val_if_fail (self->headers_known && self->attachment_details != NULL, NULL);
+
+  return summary_to_variant (self, is_new);
 }
 
 static void
@@ -626,9 +719,12 @@ add_cached_attachment (PopcheckMessage *self,
   g_array_append_val (self->attachment_details, attachment);
 }
 
-PopcheckMessage *
-popcheck_message_new_from_variant (GVariant  *variant,
-                                   GError   **error)
+/* With @with_details FALSE, a version 2 summary keeps only what the list
+ * shows and searches; the caller says where the rest can be read. */
+static PopcheckMessage *
+message_from_variant (GVariant  *variant,
+                      gboolean   with_details,
+                      GError   **error)
 {
   g_autoptr(PopcheckMessage) self = NULL;
   g_autoptr(GVariant) normal = NULL;
@@ -702,18 +798,27 @@ popcheck_message_new_from_variant (GVariant  *variant,
   self->from = sanitize_line (from);
   self->from_name = sanitize_line (from_name);
   self->from_address = sanitize_line (from_address);
-  self->to = sanitize_line (to);
-  self->cc = sanitize_line (cc);
   self->subject = sanitize_line (subject);
   self->message_id = sanitize_line (message_id);
+  if (*date != '\0')
+    self->date = g_date_time_new_from_iso8601 (date, NULL);
+
+  pack_strings (self);
+
+  if (!with_details && version_2)
+    {
+      g_clear_pointer (&self->attachment_details, g_array_unref);
+      return g_steal_pointer (&self);
+    }
+
+  self->to = sanitize_line (to);
+  self->cc = sanitize_line (cc);
   {
     g_autofree char *clean =
       popcheck_message_sanitize_text (preview, -1, FALSE,
                                       POPCHECK_MESSAGE_MAX_PREVIEW);
     self->preview = g_steal_pointer (&clean);
   }
-  if (*date != '\0')
-    self->date = g_date_time_new_from_iso8601 (date, NULL);
 
   if (version_2)
     {
@@ -732,6 +837,363 @@ popcheck_message_new_from_variant (GVariant  *variant,
   return g_steal_pointer (&self);
 }
 
+PopcheckMessage *
+popcheck_message_new_from_variant (GVariant  *variant,
+                                   GError   **error)
+{
+  g_return_val_if_fail (variant != NULL, NULL);
+
+  return message_from_variant (variant, TRUE, error);
+}
+
+/* Summaries on demand ---------------------------------------------------- */
+
+static void
+summary_file_clear (PopcheckSummaryFile *file)
+{
+  if (file->fd >= 0)
+    g_close (file->fd, NULL);
+}
+
+PopcheckSummaryFile *
+popcheck_summary_file_new (int fd)
+{
+  PopcheckSummaryFile *file;
+
+  g_return_val_if_fail (fd >= 0, NULL);
+
+  file = g_atomic_rc_box_new0 (PopcheckSummaryFile);
+  file->fd = fd;
+
+  return file;
+}
+
+PopcheckSummaryFile *
+popcheck_summary_file_ref (PopcheckSummaryFile *file)
+{
+  g_return_val_if_fail (file != NULL, NULL);
+
+  return g_atomic_rc_box_acquire (file);
+}
+
+void
+popcheck_summary_file_unref (PopcheckSummaryFile *file)
+{
+  g_return_if_fail (file != NULL);
+
+  g_atomic_rc_box_release_full (file, (GDestroyNotify) summary_file_clear);
+}
+
+GBytes *
+popcheck_summary_file_read (PopcheckSummaryFile  *file,
+                            guint64               offset,
+                            gsize                 length,
+                            GError              **error)
+{
+  g_autofree guint8 *buffer = NULL;
+  gsize done = 0;
+
+  g_return_val_if_fail (file != NULL, NULL);
+
+  buffer = g_malloc (MAX (length, 1));
+  while (done < length)
+    {
+      gssize n = pread (file->fd, buffer + done, length - done,
+                        (off_t) (offset + done));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       "Could not read a cached summary: %s",
+                       g_strerror (saved_errno));
+          return NULL;
+        }
+      /* Someone cut the file short behind our back. */
+      if (n == 0)
+        {
+          g_set_error_literal (error, POPCHECK_MESSAGE_ERROR,
+                               POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                               "A cached summary is no longer in its file");
+          return NULL;
+        }
+      done += n;
+    }
+
+  return g_bytes_new_take (g_steal_pointer (&buffer), length);
+}
+
+/* A boxed "v" as the state file holds it, checked as anything read from
+ * a file is. */
+static GVariant *
+boxed_from_bytes (GBytes  *boxed_bytes,
+                  GError **error)
+{
+  g_autoptr(GVariant) boxed = NULL;
+
+  boxed = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARIANT,
+                                                        boxed_bytes, FALSE));
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_byteswap (boxed);
+
+      g_variant_unref (boxed);
+      boxed = swapped;
+    }
+  if (!g_variant_is_normal_form (boxed))
+    {
+      g_set_error_literal (error, POPCHECK_MESSAGE_ERROR,
+                           POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                           "A cached summary is damaged");
+      return NULL;
+    }
+
+  return g_steal_pointer (&boxed);
+}
+
+/* The summary inside it. */
+static GVariant *
+summary_from_boxed_bytes (GBytes  *boxed_bytes,
+                          GError **error)
+{
+  g_autoptr(GVariant) boxed = boxed_from_bytes (boxed_bytes, error);
+
+  return boxed != NULL ? g_variant_get_variant (boxed) : NULL;
+}
+
+PopcheckMessage *
+popcheck_message_new_from_cache (GVariant             *boxed,
+                                 PopcheckSummaryFile  *file,
+                                 guint64               offset,
+                                 GError              **error)
+{
+  g_autoptr(GVariant) summary = NULL;
+  PopcheckMessage *self;
+
+  g_return_val_if_fail (boxed != NULL, NULL);
+  g_return_val_if_fail (g_variant_is_of_type (boxed, G_VARIANT_TYPE_VARIANT), NULL);
+  g_return_val_if_fail (file != NULL, NULL);
+
+  summary = g_variant_get_variant (boxed);
+  self = message_from_variant (summary, FALSE, error);
+  if (self != NULL && self->attachment_details == NULL)
+    {
+      self->cached_file = popcheck_summary_file_ref (file);
+      self->cached_offset = offset;
+      self->cached_length = g_variant_get_size (boxed);
+    }
+
+  return self;
+}
+
+static void
+clear_details (PopcheckMessage *self)
+{
+  g_clear_pointer (&self->to, g_free);
+  g_clear_pointer (&self->cc, g_free);
+  g_clear_pointer (&self->preview, g_free);
+  g_clear_pointer (&self->attachments, g_strfreev);
+  g_clear_pointer (&self->attachment_details, g_array_unref);
+}
+
+void
+popcheck_message_set_cached (PopcheckMessage     *self,
+                             PopcheckSummaryFile *file,
+                             guint64              offset,
+                             gsize                length)
+{
+  g_return_if_fail (POPCHECK_IS_MESSAGE (self));
+  g_return_if_fail (file != NULL);
+
+  /* A message without headers has no details to leave in the file. */
+  if (!self->headers_known || !self->has_uid)
+    return;
+
+  clear_details (self);
+  popcheck_summary_file_ref (file);
+  g_clear_pointer (&self->cached_file, popcheck_summary_file_unref);
+  self->cached_file = file;
+  self->cached_offset = offset;
+  self->cached_length = length;
+}
+
+gboolean
+popcheck_message_get_cached (PopcheckMessage      *self,
+                             PopcheckSummaryFile **file,
+                             guint64              *offset,
+                             gsize                *length)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), FALSE);
+  g_return_val_if_fail (file != NULL && offset != NULL && length != NULL, FALSE);
+
+  if (self->attachment_details != NULL)
+    return FALSE;
+
+  *file = self->cached_file;
+  *offset = self->cached_offset;
+  *length = self->cached_length;
+  return TRUE;
+}
+
+gboolean
+popcheck_message_get_details_loaded (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), FALSE);
+
+  return self->attachment_details != NULL;
+}
+
+GVariant *
+popcheck_message_boxed_from_cache (GBytes    *boxed_bytes,
+                                   gboolean   is_new,
+                                   GError   **error)
+{
+  g_autoptr(GVariant) boxed = NULL;
+  g_autoptr(GVariant) summary = NULL;
+  g_autoptr(GVariant) last = NULL;
+  g_autofree GVariant **children = NULL;
+  GVariant *patched;
+  gsize n;
+
+  g_return_val_if_fail (boxed_bytes != NULL, NULL);
+
+  boxed = boxed_from_bytes (boxed_bytes, error);
+  if (boxed == NULL)
+    return NULL;
+  summary = g_variant_get_variant (boxed);
+  if (!g_variant_is_of_type (summary, G_VARIANT_TYPE (CACHE_TYPE_STRING_2)))
+    {
+      g_set_error (error, POPCHECK_MESSAGE_ERROR,
+                   POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                   "A cached summary has the type “%s”, expected “%s”",
+                   g_variant_get_type_string (summary), CACHE_TYPE_STRING_2);
+      return NULL;
+    }
+
+  /* "new" is the last field, and the only one that changes once the
+   * message is listed: the summary is written again as it was, bytes
+   * and all, unless that changed. */
+  n = g_variant_n_children (summary);
+  last = g_variant_get_child_value (summary, n - 1);
+  if (g_variant_get_boolean (last) == !!is_new)
+    return g_steal_pointer (&boxed);
+
+  children = g_new (GVariant *, n);
+  for (gsize i = 0; i + 1 < n; i++)
+    children[i] = g_variant_get_child_value (summary, i);
+  children[n - 1] = g_variant_new_boolean (is_new);
+  patched = g_variant_new_variant (g_variant_new_tuple (children, n));
+  for (gsize i = 0; i + 1 < n; i++)
+    g_variant_unref (children[i]);
+
+  return g_variant_ref_sink (patched);
+}
+
+typedef struct
+{
+  PopcheckSummaryFile *file;
+  guint64              offset;
+  gsize                length;
+} LoadDetailsData;
+
+static void
+load_details_data_free (LoadDetailsData *data)
+{
+  g_clear_pointer (&data->file, popcheck_summary_file_unref);
+  g_free (data);
+}
+
+static void
+load_details_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  LoadDetailsData *data = task_data;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GVariant) summary = NULL;
+  PopcheckMessage *full;
+  GError *error = NULL;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  /* The file and where the summary is in it were copied when the task
+   * began: the message may be pointed at a newer file meanwhile. */
+  bytes = popcheck_summary_file_read (data->file, data->offset,
+                                      data->length, &error);
+  if (bytes != NULL)
+    summary = summary_from_boxed_bytes (bytes, &error);
+  if (summary == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  full = message_from_variant (summary, TRUE, &error);
+  if (full == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_return_pointer (task, full, g_object_unref);
+}
+
+void
+popcheck_message_load_details_async (PopcheckMessage     *self,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  LoadDetailsData *data;
+
+  g_return_if_fail (POPCHECK_IS_MESSAGE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_message_load_details_async);
+
+  if (self->attachment_details != NULL)
+    {
+      g_task_return_pointer (task, g_object_ref (self), g_object_unref);
+      return;
+    }
+
+  data = g_new0 (LoadDetailsData, 1);
+  data->file = popcheck_summary_file_ref (self->cached_file);
+  data->offset = self->cached_offset;
+  data->length = self->cached_length;
+  g_task_set_task_data (task, data, (GDestroyNotify) load_details_data_free);
+  g_task_run_in_thread (task, load_details_thread);
+}
+
+PopcheckMessage *
+popcheck_message_load_details_finish (PopcheckMessage  *self,
+                                      GAsyncResult     *result,
+                                      GError          **error)
+{
+  PopcheckMessage *full;
+
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        popcheck_message_load_details_async, NULL);
+
+  full = g_task_propagate_pointer (G_TASK (result), error);
+  if (full == NULL || full == self)
+    return full;
+
+  /* What changed since the summary was written is this message's. */
+  full->msg_number = self->msg_number;
+  full->is_new = self->is_new;
+
+  return full;
+}
 /* GObject ---------------------------------------------------------------- */
 
 const char *
@@ -886,6 +1348,12 @@ popcheck_message_get_attachment_details (PopcheckMessage *self,
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
   g_return_val_if_fail (n_attachments != NULL, NULL);
 
+  if (self->attachment_details == NULL)
+    {
+      *n_attachments = 0;
+      return NULL;
+    }
+
   *n_attachments = self->attachment_details->len;
   return (const PopcheckAttachment *) self->attachment_details->data;
 }
@@ -916,6 +1384,27 @@ popcheck_message_set_is_new (PopcheckMessage *self,
 
   self->is_new = is_new;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IS_NEW]);
+  if (self->owner_func != NULL)
+    self->owner_func (self, self->owner);
+}
+
+void
+popcheck_message_set_owner (PopcheckMessage          *self,
+                            PopcheckMessageOwnerFunc  func,
+                            gpointer                  owner)
+{
+  g_return_if_fail (POPCHECK_IS_MESSAGE (self));
+
+  self->owner_func = func;
+  self->owner = owner;
+}
+
+gpointer
+popcheck_message_get_owner (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+
+  return self->owner;
 }
 
 static void
@@ -923,6 +1412,13 @@ popcheck_message_finalize (GObject *object)
 {
   PopcheckMessage *self = POPCHECK_MESSAGE (object);
 
+  if (self->packed)
+    {
+      /* One block, at uid. */
+      g_clear_pointer (&self->uid, g_free);
+      self->from = self->from_name = self->from_address = NULL;
+      self->subject = self->message_id = NULL;
+    }
   g_clear_pointer (&self->uid, g_free);
   g_clear_pointer (&self->from, g_free);
   g_clear_pointer (&self->from_name, g_free);
@@ -935,6 +1431,7 @@ popcheck_message_finalize (GObject *object)
   g_clear_pointer (&self->preview, g_free);
   g_clear_pointer (&self->attachments, g_strfreev);
   g_clear_pointer (&self->attachment_details, g_array_unref);
+  g_clear_pointer (&self->cached_file, popcheck_summary_file_unref);
 
   G_OBJECT_CLASS (popcheck_message_parent_class)->finalize (object);
 }

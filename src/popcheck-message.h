@@ -102,6 +102,16 @@ gboolean            popcheck_message_get_is_new       (PopcheckMessage *self);
 void                popcheck_message_set_is_new       (PopcheckMessage *self,
                                                        gboolean         is_new);
 
+/* For the list a message is in (one at a time): told after every change
+ * of "new".  A list of 100,000 messages cannot afford a signal handler
+ * on each. */
+typedef void (*PopcheckMessageOwnerFunc) (PopcheckMessage *message,
+                                          gpointer         owner);
+void                popcheck_message_set_owner        (PopcheckMessage          *self,
+                                                       PopcheckMessageOwnerFunc  func,
+                                                       gpointer                  owner);
+gpointer            popcheck_message_get_owner        (PopcheckMessage          *self);
+
 /* For servers without UIDL: "fp-" and the hex SHA-256 of Message-ID, Date,
  * From and Subject (as sent, unfolded) and the size.  Always a valid UID. */
 char               *popcheck_message_fingerprint_uid  (GBytes          *top0_headers,
@@ -113,6 +123,63 @@ char               *popcheck_message_fingerprint_uid  (GBytes          *top0_hea
 GVariant           *popcheck_message_to_variant       (PopcheckMessage *self);
 PopcheckMessage    *popcheck_message_new_from_variant (GVariant        *variant,
                                                        GError         **error);
+/* The same for a message with headers and its details in memory, from a
+ * thread: it reads only what never changes, and "new" as given.  The
+ * caller keeps the details from being dropped meanwhile (see
+ * popcheck_message_set_cached()). */
+GVariant           *popcheck_message_to_variant_in_thread (PopcheckMessage *self,
+                                                           gboolean         is_new);
+
+/* A state file held open, from which summaries are read again on
+ * demand; thread-safe, reference counted. */
+typedef struct _PopcheckSummaryFile PopcheckSummaryFile;
+
+/* Takes @fd. */
+PopcheckSummaryFile *popcheck_summary_file_new       (int                   fd);
+PopcheckSummaryFile *popcheck_summary_file_ref       (PopcheckSummaryFile  *file);
+void                 popcheck_summary_file_unref     (PopcheckSummaryFile  *file);
+/* Blocking: for threads. */
+GBytes              *popcheck_summary_file_read      (PopcheckSummaryFile  *file,
+                                                      guint64               offset,
+                                                      gsize                 length,
+                                                      GError              **error);
+
+/* A summary of a big mailbox keeps in memory what the list shows and
+ * searches (UID, size, sender, subject, date, Message-ID); its To, Cc,
+ * preview and attachments stay in the state file it was read from
+ * (@boxed: a "v", at @offset in @file) until
+ * popcheck_message_load_details_async() reads them.  Until then their
+ * getters return NULL (no attachments). */
+PopcheckMessage    *popcheck_message_new_from_cache   (GVariant             *boxed,
+                                                       PopcheckSummaryFile  *file,
+                                                       guint64               offset,
+                                                       GError              **error);
+/* Once written to @file, the details of a summary need not stay in
+ * memory: they are dropped, and read from there when asked for. */
+void                popcheck_message_set_cached       (PopcheckMessage      *self,
+                                                       PopcheckSummaryFile  *file,
+                                                       guint64               offset,
+                                                       gsize                 length);
+/* TRUE (and where) when the details are in a file only. */
+gboolean            popcheck_message_get_cached       (PopcheckMessage      *self,
+                                                       PopcheckSummaryFile **file,
+                                                       guint64              *offset,
+                                                       gsize                *length);
+gboolean            popcheck_message_get_details_loaded (PopcheckMessage    *self);
+/* For saving in a thread: the summary from the file again, boxed as the
+ * file holds it, with "new" as it is now. */
+GVariant           *popcheck_message_boxed_from_cache (GBytes              *boxed_bytes,
+                                                       gboolean             is_new,
+                                                       GError             **error);
+/* The message with all its details: itself when they are in memory, else
+ * a copy read from the file in a thread. */
+void                popcheck_message_load_details_async  (PopcheckMessage     *self,
+                                                          GCancellable        *cancellable,
+                                                          GAsyncReadyCallback  callback,
+                                                          gpointer             user_data);
+PopcheckMessage    *popcheck_message_load_details_finish (PopcheckMessage     *self,
+                                                          GAsyncResult        *result,
+                                                          GError             **error);
 
 /* Exposed for the tests and the fuzzer: HTML reduced to plain text. */
 char               *popcheck_message_html_to_text     (const char      *html,

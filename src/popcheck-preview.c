@@ -345,6 +345,44 @@ account_preview_lines (PopcheckPreview *self,
   return 0;
 }
 
+/* The details of a listed message are read from the cache in a thread:
+ * a big mailbox keeps only what its list shows in memory. */
+static void
+details_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(PopcheckPreview) self = user_data;
+  g_autoptr(PopcheckMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  message = popcheck_message_load_details_finish (POPCHECK_MESSAGE (object),
+                                                  result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  g_clear_object (&self->cancellable);
+
+  if (message == NULL)
+    {
+      g_autoptr(GError) shown = NULL;
+
+      g_debug ("Could not read a cached summary: %s", error->message);
+      set_busy (self, FALSE);
+      shown = g_error_new_literal (POPCHECK_MESSAGE_ERROR,
+                                   POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                                   _("The first lines of this message could "
+                                     "not be read from PopCheck’s cache. "
+                                     "Load More fetches them from the server."));
+      show_error (self, shown);
+      return;
+    }
+
+  self->complete = preview_is_complete (message, self->lines);
+  g_set_object (&self->shown, message);
+  show_message (self);
+}
+
 /* Load more */
 
 static void
@@ -681,10 +719,20 @@ popcheck_preview_set_message (PopcheckPreview *self,
   if (message != NULL)
     {
       self->lines = account_preview_lines (self, account_id);
-      self->complete = preview_is_complete (message, self->lines);
+      if (popcheck_message_get_details_loaded (message))
+        self->complete = preview_is_complete (message, self->lines);
     }
 
   show_message (self);
+
+  if (message != NULL && !popcheck_message_get_details_loaded (message))
+    {
+      self->cancellable = g_cancellable_new ();
+      set_busy (self, TRUE);
+      popcheck_message_load_details_async (message, self->cancellable,
+                                           details_cb, g_object_ref (self));
+    }
+
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE]);
 }
 
@@ -715,6 +763,14 @@ popcheck_preview_set_n_selected (PopcheckPreview *self,
   adw_status_page_set_title (self->empty_page, title);
   adw_status_page_set_description (self->empty_page,
                                    _("Press Delete to delete them from the server."));
+}
+
+gboolean
+popcheck_preview_get_busy (PopcheckPreview *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_PREVIEW (self), FALSE);
+
+  return self->cancellable != NULL;
 }
 
 char *

@@ -33,6 +33,10 @@ void             popcheck_preview_set_message       (PopcheckPreview *self,
 void             popcheck_preview_set_n_selected    (PopcheckPreview *self,
                                                      guint            n_selected);
 
+/* TRUE while something is read for the message shown: its first lines
+ * from the cache, more lines or the whole message from the server. */
+gboolean         popcheck_preview_get_busy          (PopcheckPreview *self);
+
 /* The body text shown, for tests. */
 char            *popcheck_preview_dup_body_text     (PopcheckPreview *self);
 

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -307,6 +308,30 @@ save_sync (PopcheckMailbox  *mailbox,
     g_main_context_iteration (NULL, TRUE);
 
   return popcheck_mailbox_save_finish (mailbox, result, error);
+}
+
+static void
+details_loaded_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/* The message with what the preview shows: from the state file, in a
+ * thread, for one that was loaded from there. */
+static PopcheckMessage *
+load_details_sync (PopcheckMessage  *message,
+                   GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  popcheck_message_load_details_async (message, NULL, details_loaded_cb, &result);
+  POPCHECK_TEST_WAIT_UNTIL (result != NULL, 10000);
+
+  return popcheck_message_load_details_finish (message, result, error);
 }
 
 static PopcheckMailbox *
@@ -714,6 +739,144 @@ test_state_properties (void)
 
 /* The state file --------------------------------------------------------- */
 
+/* A big mailbox keeps in memory only what its list shows of each summary;
+ * the preview reads the rest from the state file, and finds there what
+ * the server sent. */
+static void
+test_details_on_demand (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("details");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(PopcheckMailbox) again = NULL;
+  g_autoptr(PopcheckMessage) details = NULL;
+  g_autoptr(PopcheckMessage) full = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 3);
+  const char *text =
+    "From: Alice <alice@example.org>\r\n"
+    "To: Bob <bob@example.org>\r\n"
+    "Cc: Carol <carol@example.org>\r\n"
+    "Subject: Report\r\n"
+    "Message-ID: <report@example.org>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=b\r\n"
+    "\r\n"
+    "--b\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "The figures are attached.\r\n"
+    "--b\r\n"
+    "Content-Type: application/pdf; name=report.pdf\r\n"
+    "Content-Disposition: attachment; filename=report.pdf\r\n"
+    "\r\n"
+    "JVBERi0=\r\n"
+    "--b--\r\n";
+  g_autoptr(GBytes) bytes = g_bytes_new_static (text, strlen (text));
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) server = make_server_list (ids, 3);
+  g_autoptr(GArray) sizes = make_sizes (ids, 3);
+  g_autoptr(GPtrArray) announced = NULL;
+  PopcheckMessage *message;
+  const PopcheckAttachment *attachments;
+  guint n = 0;
+
+  need_top = popcheck_mailbox_begin_update (mailbox, server, sizes);
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+      g_autoptr(PopcheckMessage) summary = NULL;
+
+      if (g_strcmp0 (entry->uid, "uid-2") == 0)
+        summary = popcheck_message_new_from_top (entry->uid, 5000, entry->msg,
+                                                 bytes, 20);
+      else
+        summary = make_summary (id_of_uid (entry->uid), entry->msg);
+      popcheck_mailbox_add_summary (mailbox, summary);
+    }
+  announced = popcheck_mailbox_end_update (mailbox);
+  full = g_object_ref (popcheck_mailbox_lookup (mailbox, "uid-2"));
+  g_assert_true (popcheck_message_get_details_loaded (full));
+  g_assert_cmpstr (popcheck_message_get_preview (full), ==,
+                   "The figures are attached.");
+
+  reloaded = reload (mailbox);
+  message = popcheck_mailbox_lookup (reloaded, "uid-2");
+  g_assert_nonnull (message);
+
+  /* The list's part is there at once... */
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==, "Report");
+  g_assert_cmpstr (popcheck_message_get_from (message), ==,
+                   "Alice <alice@example.org>");
+  g_assert_cmpstr (popcheck_message_get_message_id (message), ==,
+                   "report@example.org");
+  g_assert_false (popcheck_message_get_attachments_incomplete (message));
+  /* ...the rest is not kept in memory... */
+  g_assert_false (popcheck_message_get_details_loaded (message));
+  g_assert_null (popcheck_message_get_preview (message));
+  g_assert_null (popcheck_message_get_to (message));
+
+  /* ...and read back as it was. */
+  details = load_details_sync (message, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (details);
+  g_assert_cmpstr (popcheck_message_get_uid (details), ==, "uid-2");
+  g_assert_cmpstr (popcheck_message_get_preview (details), ==,
+                   "The figures are attached.");
+  g_assert_cmpstr (popcheck_message_get_to (details), ==, "Bob <bob@example.org>");
+  g_assert_cmpstr (popcheck_message_get_cc (details), ==, "Carol <carol@example.org>");
+  attachments = popcheck_message_get_attachment_details (details, &n);
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_cmpstr (attachments[0].name, ==, "report.pdf");
+  g_assert_cmpstr (attachments[0].mime_type, ==, "application/pdf");
+  g_clear_object (&details);
+
+  /* Saved again (the details now come from the old file) and read by
+   * yet another start: nothing lost on the way, and the message read
+   * since is no longer new. */
+  popcheck_message_set_is_new (message, TRUE);
+  again = reload (reloaded);
+  message = popcheck_mailbox_lookup (again, "uid-2");
+  g_assert_true (popcheck_message_get_is_new (message));
+  details = load_details_sync (message, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (popcheck_message_get_preview (details), ==,
+                   "The figures are attached.");
+  g_assert_cmpstr (popcheck_message_get_cc (details), ==, "Carol <carol@example.org>");
+  g_assert_true (popcheck_message_get_is_new (details));
+
+  /* The list of the first mailbox, saved, dropped its copy too. */
+  g_assert_false (popcheck_message_get_details_loaded (full));
+}
+
+/* A state file cut short behind PopCheck's back (by another program: a
+ * save always replaces it whole) fails that one read, not the app. */
+static void
+test_details_file_cut (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("details-cut");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(PopcheckMessage) details = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 3);
+  g_autofree char *path = NULL;
+  PopcheckMessage *message;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  reloaded = reload (mailbox);
+  path = popcheck_mailbox_dup_state_path (reloaded);
+  g_assert_cmpint (truncate (path, 64), ==, 0);
+
+  message = popcheck_mailbox_lookup (reloaded, "uid-3");
+  g_assert_false (popcheck_message_get_details_loaded (message));
+  details = load_details_sync (message, &error);
+  g_assert_null (details);
+  g_assert_error (error, POPCHECK_MESSAGE_ERROR,
+                  POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
+  /* What the list shows is still there. */
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==, "Message 3");
+}
+
 static void
 test_restart (void)
 {
@@ -746,9 +909,12 @@ test_restart (void)
   {
     PopcheckMessage *message = popcheck_mailbox_lookup (reloaded, "uid-4");
 
+    g_autoptr(PopcheckMessage) details = NULL;
+
     g_assert_nonnull (message);
     g_assert_cmpstr (popcheck_message_get_subject (message), ==, "Message 4");
-    g_assert_cmpstr (popcheck_message_get_preview (message), ==, "Body of 4");
+    details = load_details_sync (message, NULL);
+    g_assert_cmpstr (popcheck_message_get_preview (details), ==, "Body of 4");
   }
 
   /* The next check announces nothing and sends no TOP. */
@@ -1588,6 +1754,10 @@ main (int   argc,
   g_test_add_func ("/mailbox/order", test_order);
   g_test_add_func ("/mailbox/state-properties", test_state_properties);
   g_test_add_func ("/mailbox/state-file/restart", test_restart);
+  g_test_add_func ("/mailbox/state-file/details-on-demand",
+                   test_details_on_demand);
+  g_test_add_func ("/mailbox/state-file/details-file-cut",
+                   test_details_file_cut);
   g_test_add_func ("/mailbox/state-file/restart-without-headers",
                    test_restart_without_headers);
   g_test_add_func ("/mailbox/state-file/missing", test_missing_file);

@@ -15,6 +15,7 @@
 
 #include <dlfcn.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -401,6 +402,8 @@ test_preview_leaves_unseen (Fixture       *fixture,
   g_assert_true (popcheck_preview_get_message (preview) == listed (fixture, position));
   g_assert_cmpstr (popcheck_preview_get_account_id (preview), ==,
                    popcheck_account_get_id (fixture->account));
+  /* A saved summary's first lines are read from the cache. */
+  WAIT_UNTIL (!popcheck_preview_get_busy (preview));
   body = popcheck_preview_dup_body_text (preview);
   /* Dot-unstuffed text of the preview, as plain text. */
   g_assert_nonnull (strstr (body, "."));
@@ -641,7 +644,11 @@ cancel_whole_message (Fixture *fixture)
 static char *
 preview_body (Fixture *fixture)
 {
-  return popcheck_preview_dup_body_text (popcheck_window_get_preview (fixture->window));
+  PopcheckPreview *preview = popcheck_window_get_preview (fixture->window);
+
+  /* A saved summary's first lines are read from the cache. */
+  WAIT_UNTIL (!popcheck_preview_get_busy (preview));
+  return popcheck_preview_dup_body_text (preview);
 }
 
 static guint
@@ -886,6 +893,54 @@ test_preview_parts (Fixture       *fixture,
 
   check_quarterly_report (fixture);
   check_two_files (fixture);
+}
+
+static guint position_of_subject (Fixture    *fixture,
+                                  const char *subject);
+
+/* A big mailbox keeps in memory only what its list shows: once the check
+ * is saved, a preview reads the rest back from the state file, and shows
+ * what it showed before.  When the file cannot give it back, the preview
+ * says so in words, and Load More fetches the lines from the server. */
+static void
+test_preview_from_cache (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  PopcheckPreview *preview = popcheck_window_get_preview (fixture->window);
+  PopcheckMailbox *mailbox;
+  g_autofree char *path = NULL;
+  g_autofree char *body = NULL;
+  const char *cut =
+    "The first lines of this message could not be read from PopCheck’s "
+    "cache. Load More fetches them from the server.";
+  guint position;
+
+  deliver_quarterly_report (fixture);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 1);
+  position = position_of_subject (fixture, "Quarterly report");
+  WAIT_UNTIL (!popcheck_message_get_details_loaded (listed (fixture, position)));
+  position = position_of_subject (fixture, "Lines that start with dots");
+  g_assert_false (popcheck_message_get_details_loaded (listed (fixture, position)));
+
+  check_quarterly_report (fixture);
+
+  /* Another program cuts the file short (a save would replace it). */
+  mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (fixture->account));
+  path = popcheck_mailbox_dup_state_path (mailbox);
+  g_assert_cmpint (truncate (path, 64), ==, 0);
+  select_subject (fixture, "Lines that start with dots");
+  WAIT_UNTIL (find_label_prefix (GTK_WIDGET (preview), cut) != NULL);
+  g_assert_cmpstr (gtk_label_get_text (find_label_prefix (GTK_WIDGET (preview), cut)),
+                   ==, cut);
+  g_assert_false (popcheck_preview_get_busy (preview));
+
+  gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.load-more", NULL);
+  WAIT_UNTIL (find_label_prefix (GTK_WIDGET (preview), cut) == NULL &&
+              !popcheck_preview_get_busy (preview));
+  body = preview_body (fixture);
+  g_assert_nonnull (strstr (body, "."));
 }
 
 /* A delete that fails brings the message back and says why. */
@@ -5005,6 +5060,7 @@ main (int   argc,
   add_test ("/window/load-more-and-whole", test_load_more_and_whole, run_isolated);
   add_test ("/window/markup-is-text", test_markup_is_text, run_isolated);
   add_test ("/window/preview-parts", test_preview_parts, run_isolated);
+  add_test ("/window/preview-from-cache", test_preview_from_cache, run_isolated);
   add_test ("/window/delete-fails", test_delete_fails, run_isolated);
   add_test ("/window/accounts-filter-and-empty", test_accounts_filter_and_empty,
             run_isolated);

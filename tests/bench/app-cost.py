@@ -42,6 +42,7 @@ DEMO = os.path.join(SOURCE_DIR, 'build-aux', 'popcheck-demo-server')
 SHOWN = re.compile(r'popcheck-window-DEBUG.*: Showing (\d+) messages')
 CHECKED = re.compile(r'popcheck-checker-DEBUG.*: Account \S+: checked, (\d+) messages')
 SHOWN_WINDOW = re.compile(r'popcheck-window-DEBUG.*: Window shown')
+SAVED = re.compile(r'popcheck-mailbox-DEBUG.*: Account \S+: saved')
 
 
 def log(msg):
@@ -209,7 +210,7 @@ def inside(args):
     env = dict(os.environ,
                GSETTINGS_BACKEND='keyfile',
                GSETTINGS_SCHEMA_DIR=os.path.join(build, 'data'),
-               G_MESSAGES_DEBUG='popcheck-window popcheck-checker',
+               G_MESSAGES_DEBUG='popcheck-window popcheck-checker popcheck-mailbox',
                GTK_A11Y='none', NO_AT_BRIDGE='1')
     results = {}
     try:
@@ -251,6 +252,9 @@ def inside(args):
         results['cached_window_s'], match = app.wait_for(SHOWN, 60)
         results['cached_shown'] = int(match.group(1))
         app.wait_for(CHECKED, 600)
+        # Memory once the check's state file is written: a save in
+        # progress holds a copy of the whole file.
+        app.wait_for(SAVED, 600)
         time.sleep(2)
         app.drain()
         results['rss_kib'] = app.rss_kib()
