@@ -194,6 +194,7 @@ check_done (GTask  *task,
 {
   CheckData *data = g_task_get_task_data (task);
   PopcheckCheckerSlot *slot = data->op.slot;
+  gboolean ended = error == NULL;
 
   slot->check_queued = FALSE;
 
@@ -227,6 +228,12 @@ check_done (GTask  *task,
 
   if (data->op.session != NULL)
     popcheck_session_close (data->op.session);
+
+  /* Cancelled or failed, the check keeps the summaries it fetched (the
+   * mailbox holds them for the next one): a restart asks only for the
+   * rest. */
+  if (!ended && popcheck_mailbox_get_dirty (slot->mailbox))
+    popcheck_checker_slot_save (slot);
 
   popcheck_checker_slot_schedule (slot);
   popcheck_checker_slot_done (slot);

@@ -102,7 +102,7 @@ serialize_state (PopcheckMailbox *self)
   g_auto(GVariantBuilder) messages = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("av"));
   g_autoptr(GVariant) state = NULL;
   GHashTableIter iter;
-  gpointer key;
+  gpointer key, value;
   GVariant *payload;
 
   g_hash_table_iter_init (&iter, self->seen);
@@ -116,6 +116,22 @@ serialize_state (PopcheckMailbox *self)
       PopcheckMessage *message = g_ptr_array_index (self->items, i);
 
       if (popcheck_message_get_has_uid (message))
+        g_variant_builder_add (&messages, "v",
+                               popcheck_message_to_variant (message));
+    }
+
+  /* What a check fetched and has not listed yet (it was cancelled, or
+   * failed): its UID is not among the seen, which is what tells it apart
+   * when it is read back.  A row still waiting for its headers holds
+   * nothing a check would not list again. */
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      PopcheckMessage *message = value;
+
+      if (popcheck_message_get_has_uid (message) &&
+          !popcheck_message_get_headers_pending (message) &&
+          !g_hash_table_contains (self->by_uid, key))
         g_variant_builder_add (&messages, "v",
                                popcheck_message_to_variant (message));
     }
@@ -146,6 +162,7 @@ loaded_state_free (PopcheckMailboxLoadedState *state)
 {
   g_clear_pointer (&state->seen, g_hash_table_unref);
   g_clear_pointer (&state->messages, g_ptr_array_unref);
+  g_clear_pointer (&state->fetched, g_ptr_array_unref);
   g_free (state);
 }
 
@@ -158,6 +175,7 @@ loaded_state_new (void)
 
   state->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   state->messages = g_ptr_array_new_with_free_func (g_object_unref);
+  state->fetched = g_ptr_array_new_with_free_func (g_object_unref);
 
   return state;
 }
@@ -283,13 +301,18 @@ parse_state (GBytes      *bytes,
       if (g_hash_table_contains (loaded_uids, message_uid))
         continue;
       g_hash_table_add (loaded_uids, (gpointer) message_uid);
-      if (!g_hash_table_contains (state->seen, message_uid))
-        g_hash_table_add (state->seen, g_strdup (message_uid));
 
-      g_ptr_array_add (state->messages, g_steal_pointer (&message));
+      /* Every listed message is seen; one that is not was fetched by a
+       * check that did not end, and waits for the next one, which lists
+       * it (and announces it, if it is new). */
+      if (g_hash_table_contains (state->seen, message_uid))
+        g_ptr_array_add (state->messages, g_steal_pointer (&message));
+      else
+        g_ptr_array_add (state->fetched, g_steal_pointer (&message));
     }
 
-  /* A file that says "never checked" cannot hold summaries of a check. */
+  /* A file that says "never checked" cannot hold summaries of a check
+   * that ended, only what the first one fetched before it stopped. */
   if (!state->first_check_done)
     {
       g_hash_table_remove_all (state->seen);

@@ -2229,6 +2229,54 @@ test_backlog_restart (Fixture       *fixture,
   stop_scripted (server);
 }
 
+/* A check that fails half way through its TOPs keeps the summaries that
+ * came: after a restart, the next check asks only for the rest and lists
+ * them all, as a first check. */
+static void
+test_failed_check_keeps_fetched (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uidl = mailbox_uidl (10);
+  g_autofree char *after = NULL;
+  g_autofree char *events = NULL;
+  Pop3FakeScript *failing = pop3_fake_script_new ();
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *account_id;
+  guint from;
+  Pop3FakeScript *scripts[] = {
+    failing,
+    ranges_script (10, 5, 10, 0),                     /* after the restart */
+  };
+
+  /* Four answers, then the server hangs up. */
+  script_until_listed (failing, uidl, 10);
+  script_tops (failing, 1, 4);
+  pop3_fake_script_close (failing);
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "Fetched kept", server);
+  account_id = popcheck_account_get_id (account);
+  g_assert_false (check (fixture, account, &error));
+  g_assert_nonnull (error);
+
+  fixture_drop_checker (fixture);
+  fixture->checker = fixture_new_checker (fixture);
+  mailbox = mailbox_of (fixture, account);
+  from = n_commands (fixture, account_id);
+  check_ok (fixture, account);
+
+  g_assert_cmpuint (count_commands (fixture, account_id, "TOP ", from), ==, 6);
+  after = describe_headers (mailbox, 10);
+  g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10; pending: 0");
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first fetched-kept 10");
+  g_assert_true (pop3_fake_server_all_ended (server));
+  stop_scripted (server);
+}
+
 typedef struct
 {
   const char      *reply;
@@ -3370,6 +3418,8 @@ main (int   argc,
       ADD ("/checker/fake/backlog/yields", test_backlog_yields);
       ADD ("/checker/fake/backlog/new-mail", test_backlog_new_mail);
       ADD ("/checker/fake/backlog/restart", test_backlog_restart);
+      ADD ("/checker/fake/failed-check-keeps-fetched",
+           test_failed_check_keeps_fetched);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",
