@@ -2076,7 +2076,8 @@ backlog_test_clear (BacklogTest *test,
 
 /* A first check of 20 messages reports with the newest 5 summaries, the
  * other 15 listed with their headers pending; the backlog then fetches
- * them newest to oldest, a batch at a time, in a session of its own. */
+ * them newest to oldest, a batch at a time, in the check's session, as
+ * nothing else waits: one login for both. */
 static void
 test_backlog_order (Fixture       *fixture,
                     gconstpointer  data)
@@ -2087,8 +2088,8 @@ test_backlog_order (Fixture       *fixture,
   BacklogTest test = { 0 };
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
-    ranges_script (20, 16, 20, 0),                    /* the check */
-    ranges_script (20, 15, 11, 10, 6, 5, 1, 0),       /* the backlog */
+    /* The check, then the backlog. */
+    ranges_script (20, 16, 20, 15, 11, 10, 6, 5, 1, 0),
   };
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
@@ -2106,12 +2107,16 @@ test_backlog_order (Fixture       *fixture,
   g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 "
                               "17 18 19 20; pending: 0");
   g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
+  g_assert_cmpuint (count_commands (fixture, "backlog", "SESSION", 0), ==, 1);
+  g_assert_cmpuint (count_commands (fixture, "backlog", "PASS", 0), ==, 1);
+  g_assert_cmpuint (count_commands (fixture, "backlog", "UIDL", 0), ==, 1);
   backlog_test_clear (&test, mailbox);
   stop_scripted (server);
 }
 
 /* A preview asked for while a batch is on its way runs before the next
- * batch; the backlog goes on after it, where it was. */
+ * batch; the backlog goes on after it, where it was, in a session of its
+ * own. */
 static void
 test_backlog_yields (Fixture       *fixture,
                      gconstpointer  data)
@@ -2122,8 +2127,7 @@ test_backlog_yields (Fixture       *fixture,
   BacklogTest test = { .then = "preview" };
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
-    ranges_script (20, 16, 20, 0),                    /* the check */
-    ranges_script (20, 15, 11, 0),                    /* a batch */
+    ranges_script (20, 16, 20, 15, 11, 0),            /* the check, a batch */
     ranges_script (20, 3, 3, 0),                      /* the preview */
     ranges_script (20, 10, 6, 5, 1, 0),               /* the rest */
   };
@@ -2138,7 +2142,7 @@ test_backlog_yields (Fixture       *fixture,
                                              &error);
   g_assert_no_error (error);
   g_assert_cmpstr (popcheck_message_get_subject (preview), ==, "Message 3");
-  g_assert_cmpuint (count_commands (fixture, "yields", "SESSION", 0), ==, 4);
+  g_assert_cmpuint (count_commands (fixture, "yields", "SESSION", 0), ==, 3);
   backlog_test_clear (&test, mailbox);
   stop_scripted (server);
 }
@@ -2153,12 +2157,10 @@ test_backlog_new_mail (Fixture       *fixture,
   BacklogTest test = { .then = "check" };
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
-    ranges_script (20, 16, 20, 0),                    /* the first check */
-    ranges_script (20, 15, 11, 0),                    /* a batch */
+    ranges_script (20, 16, 20, 15, 11, 0),            /* the first check, a batch */
     /* Two new: with the newest three still pending, in the server's
-     * order. */
-    ranges_script (22, 8, 10, 21, 22, 0),
-    ranges_script (22, 7, 3, 2, 1, 0),                /* the rest */
+     * order; then the rest. */
+    ranges_script (22, 8, 10, 21, 22, 7, 3, 2, 1, 0),
   };
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
@@ -2193,14 +2195,14 @@ test_backlog_restart (Fixture       *fixture,
   PopcheckMailbox *mailbox;
   Pop3FakeScript *stalled = pop3_fake_script_new ();
   Pop3FakeScript *scripts[] = {
-    ranges_script (20, 16, 20, 0),                    /* the first check */
-    stalled,                                          /* stopped in it */
-    ranges_script (20, 10, 14, 0),                    /* after the restart */
-    ranges_script (20, 9, 5, 4, 1, 0),
+    stalled,                                          /* the first check */
+    ranges_script (20, 10, 14, 9, 5, 4, 1, 0),        /* after the restart */
   };
 
-  /* One answer, then nothing until the server stops. */
+  /* The check, the backlog's first answer, then nothing until the server
+   * stops. */
   script_until_listed (stalled, uidl, 20);
+  script_tops (stalled, 16, 20);
   script_tops (stalled, 15, 15);
   pop3_fake_script_pause (stalled, 1000 * 1000);
 
@@ -2220,7 +2222,7 @@ test_backlog_restart (Fixture       *fixture,
   popcheck_checker_set_backlog_batch (fixture->checker, 5);
   popcheck_checker_start (fixture->checker);
   WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
-              answered_quit_after (server, "ACCEPT 3"), WAIT_SECONDS);
+              answered_quit_after (server, "ACCEPT 1"), WAIT_SECONDS);
   after = describe_headers (mailbox, 20);
   g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 "
                               "17 18 19 20; pending: 0");
