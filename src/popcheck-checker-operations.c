@@ -166,6 +166,9 @@ typedef struct
   PopcheckMailbox     *mailbox;
   GPtrArray           *uids;
   GArray              *listing;
+  /* Message number -> Pop3ListEntry * in listing, made when first asked
+   * (check_listed_size ()). */
+  GHashTable          *sizes;
   /* Pop3UidEntry: the messages to TOP, sent from next_top on. */
   GPtrArray           *need_top;
   guint                next_top;
@@ -189,6 +192,7 @@ check_data_free (CheckData *data)
   operation_clear (&data->op);
   g_clear_object (&data->mailbox);
   g_clear_pointer (&data->uids, g_ptr_array_unref);
+  g_clear_pointer (&data->sizes, g_hash_table_unref);
   g_clear_pointer (&data->listing, g_array_unref);
   g_clear_pointer (&data->need_top, g_ptr_array_unref);
   g_clear_error (&data->top_error);
@@ -320,19 +324,33 @@ typedef struct
   guint    msg;
 } CheckTopCall;
 
+/* The size LIST gave message msg, 0 if it gave none.  Looked up by
+ * number: servers list in message-number order, but nothing makes a
+ * hostile one, so the listing's order is never relied on; and a scan per
+ * message would make a big mailbox whose TOPs are refused quadratic.
+ * Where LIST repeats a number, the last line counts, as for the mailbox
+ * (popcheck_mailbox_begin_update ()). */
 static guint64
 check_listed_size (CheckData *data,
                    guint      msg)
 {
-  for (guint i = 0; data->listing != NULL && i < data->listing->len; i++)
-    {
-      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
+  Pop3ListEntry *entry;
 
-      if (entry->msg == msg)
-        return entry->octets;
+  if (data->listing == NULL)
+    return 0;
+
+  if (data->sizes == NULL)
+    {
+      data->sizes = g_hash_table_new (NULL, NULL);
+      for (guint i = 0; i < data->listing->len; i++)
+        {
+          entry = &g_array_index (data->listing, Pop3ListEntry, i);
+          g_hash_table_insert (data->sizes, GUINT_TO_POINTER (entry->msg), entry);
+        }
     }
 
-  return 0;
+  entry = g_hash_table_lookup (data->sizes, GUINT_TO_POINTER (msg));
+  return entry != NULL ? entry->octets : 0;
 }
 
 static void check_top_cb (GObject      *object,
@@ -435,28 +453,17 @@ static void
 check_defer_oldest (CheckData *data,
                     guint      first_headers)
 {
-  g_autoptr(GHashTable) sizes = g_hash_table_new (NULL, NULL);
-
   if (data->need_top->len <= first_headers)
     return;
-
-  for (guint i = 0; data->listing != NULL && i < data->listing->len; i++)
-    {
-      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
-
-      g_hash_table_insert (sizes, GUINT_TO_POINTER (entry->msg), entry);
-    }
 
   g_ptr_array_sort (data->need_top, compare_newest_first);
   for (guint i = first_headers; i < data->need_top->len; i++)
     {
       Pop3UidEntry *entry = g_ptr_array_index (data->need_top, i);
-      Pop3ListEntry *listed = g_hash_table_lookup (sizes,
-                                                   GUINT_TO_POINTER (entry->msg));
 
       popcheck_mailbox_add_headers_pending (data->op.slot->mailbox, entry->uid,
                                             entry->msg,
-                                            listed != NULL ? listed->octets : 0);
+                                            check_listed_size (data, entry->msg));
     }
   g_ptr_array_set_size (data->need_top, first_headers);
   /* The mailbox takes all of this check's summaries at once when it ends,

@@ -2279,6 +2279,53 @@ test_failed_check_keeps_fetched (Fixture       *fixture,
   stop_scripted (server);
 }
 
+/* LIST in no particular order (nothing in RFC 1939 makes a server keep
+ * one): each message still gets its own size, the one whose TOP the
+ * server refuses and those left for the backlog alike. */
+static void
+test_list_out_of_order (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autofree char *uidl = mailbox_uidl (5);
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+
+  script_until_pass (script);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "UIDL");
+  pop3_fake_script_send (script, uidl);
+  pop3_fake_script_expect (script, "LIST");
+  pop3_fake_script_send (script, "+OK\r\n5 500\r\n3 300\r\n1 100\r\n"
+                                 "4 400\r\n2 200\r\n.\r\n");
+  pop3_fake_script_expect (script, "TOP 4 20");
+  pop3_fake_script_send (script, "-ERR cannot read this one\r\n");
+  pop3_fake_script_expect (script, "TOP 5 20");
+  script_send_top (script, 5);
+  script_quit (script);
+
+  start_scripted (server, &script, 1);
+  account = add_fake_account (fixture, "List order", server);
+  mailbox = mailbox_of (fixture, account);
+  popcheck_checker_set_first_headers (fixture->checker, 2);
+  check_ok (fixture, account);
+
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+  g_assert_true (headers_known (mailbox, "uid-5"));
+  g_assert_false (headers_known (mailbox, "uid-4"));
+  for (guint i = 1; i <= 4; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("uid-%u", i);
+      PopcheckMessage *message = popcheck_mailbox_lookup (mailbox, uid);
+
+      g_assert_nonnull (message);
+      g_assert_cmpuint (popcheck_message_get_size (message), ==, i * 100);
+      g_assert_cmpuint (popcheck_message_get_headers_pending (message), ==, i < 4);
+    }
+  stop_scripted (server);
+}
+
 typedef struct
 {
   const char      *reply;
@@ -3422,6 +3469,7 @@ main (int   argc,
       ADD ("/checker/fake/backlog/restart", test_backlog_restart);
       ADD ("/checker/fake/failed-check-keeps-fetched",
            test_failed_check_keeps_fetched);
+      ADD ("/checker/fake/list-out-of-order", test_list_out_of_order);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",
