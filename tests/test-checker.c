@@ -2231,6 +2231,23 @@ test_backlog_restart (Fixture       *fixture,
   stop_scripted (server);
 }
 
+/* Starts a new checker, as after a restart, and checks account with it:
+ * how many TOPs that check sent. */
+static guint
+restart_and_check (Fixture         *fixture,
+                   PopcheckAccount *account)
+{
+  const char *account_id = popcheck_account_get_id (account);
+  guint from;
+
+  fixture_drop_checker (fixture);
+  fixture->checker = fixture_new_checker (fixture);
+  from = n_commands (fixture, account_id);
+  check_ok (fixture, account);
+
+  return count_commands (fixture, account_id, "TOP ", from);
+}
+
 /* A check that fails half way through its TOPs keeps the summaries that
  * came: after a restart, the next check asks only for the rest and lists
  * them all, as a first check. */
@@ -2245,9 +2262,6 @@ test_failed_check_keeps_fetched (Fixture       *fixture,
   g_autofree char *events = NULL;
   Pop3FakeScript *failing = pop3_fake_script_new ();
   PopcheckAccount *account;
-  PopcheckMailbox *mailbox;
-  const char *account_id;
-  guint from;
   Pop3FakeScript *scripts[] = {
     failing,
     ranges_script (10, 5, 10, 0),                     /* after the restart */
@@ -2260,22 +2274,50 @@ test_failed_check_keeps_fetched (Fixture       *fixture,
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
   account = add_fake_account (fixture, "Fetched kept", server);
-  account_id = popcheck_account_get_id (account);
   g_assert_false (check (fixture, account, &error));
   g_assert_nonnull (error);
 
-  fixture_drop_checker (fixture);
-  fixture->checker = fixture_new_checker (fixture);
-  mailbox = mailbox_of (fixture, account);
-  from = n_commands (fixture, account_id);
-  check_ok (fixture, account);
-
-  g_assert_cmpuint (count_commands (fixture, account_id, "TOP ", from), ==, 6);
-  after = describe_headers (mailbox, 10);
+  g_assert_cmpuint (restart_and_check (fixture, account), ==, 6);
+  after = describe_headers (mailbox_of (fixture, account), 10);
   g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10; pending: 0");
   events = events_text (fixture, 0);
   g_assert_cmpstr (events, ==, "first fetched-kept 10");
   g_assert_true (pop3_fake_server_all_ended (server));
+  stop_scripted (server);
+}
+
+/* Quit while a first check waits for its TOPs: what came is kept, and
+ * the check after the restart asks only for the rest. */
+static void
+test_quit_keeps_fetched (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autofree char *uidl = mailbox_uidl (4);
+  g_autofree char *after = NULL;
+  Pop3FakeScript *stalled = pop3_fake_script_new ();
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    stalled,
+    ranges_script (4, 2, 4, 0),                       /* after the restart */
+  };
+
+  /* One answer, then nothing until the server stops. */
+  script_until_listed (stalled, uidl, 4);
+  script_tops (stalled, 1, 1);
+  pop3_fake_script_pause (stalled, 1000 * 1000);
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "Quit kept", server);
+  mailbox = mailbox_of (fixture, account);
+  popcheck_checker_start (fixture->checker);
+  /* A summary the check holds for its end marks the mailbox for saving. */
+  WAIT_UNTIL (popcheck_mailbox_get_dirty (mailbox), WAIT_SECONDS);
+
+  g_assert_cmpuint (restart_and_check (fixture, account), ==, 3);
+  after = describe_headers (mailbox_of (fixture, account), 4);
+  g_assert_cmpstr (after, ==, "known: 1 2 3 4; pending: 0");
   stop_scripted (server);
 }
 
@@ -3470,6 +3512,7 @@ main (int   argc,
       ADD ("/checker/fake/failed-check-keeps-fetched",
            test_failed_check_keeps_fetched);
       ADD ("/checker/fake/list-out-of-order", test_list_out_of_order);
+      ADD ("/checker/fake/quit-keeps-fetched", test_quit_keeps_fetched);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",
