@@ -191,6 +191,7 @@ static int
 check_once (void)
 {
   g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   g_autoptr(PopcheckChecker) checker = NULL;
   g_autoptr(GPtrArray) account_ids = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
@@ -219,6 +220,11 @@ check_once (void)
   /* What this check saw counts as seen: a PopCheck started later must not
    * announce it again, so the checker writes the state before it ends. */
   checker = popcheck_checker_new (accounts);
+  /* The headers the running PopCheck would fetch; the others stay listed
+   * without them, for the next PopCheck that runs to fetch. */
+  popcheck_checker_set_first_headers (checker,
+                                      g_settings_get_uint (settings,
+                                                           "first-headers"));
   once.loop = loop;
   once.accounts = accounts;
   popcheck_checker_check_accounts_async (checker,

@@ -166,6 +166,9 @@ typedef struct
   PopcheckMailbox     *mailbox;
   GPtrArray           *uids;
   GArray              *listing;
+  /* Message number -> Pop3ListEntry * in listing, made when first asked
+   * (check_listed_size ()). */
+  GHashTable          *sizes;
   /* Pop3UidEntry: the messages to TOP, sent from next_top on. */
   GPtrArray           *need_top;
   guint                next_top;
@@ -174,7 +177,14 @@ typedef struct
   GError              *top_error;
   /* Messages were left for the backlog. */
   gboolean             deferred;
+  /* The backlog that goes on in this check's session once it ends. */
+  GTask               *backlog;
 } CheckData;
+
+static void backlog_continue (PopcheckCheckerSlot *slot,
+                              GTask               *task,
+                              PopcheckSession     *session,
+                              GPtrArray           *uids);
 
 static void
 check_data_free (CheckData *data)
@@ -182,9 +192,11 @@ check_data_free (CheckData *data)
   operation_clear (&data->op);
   g_clear_object (&data->mailbox);
   g_clear_pointer (&data->uids, g_ptr_array_unref);
+  g_clear_pointer (&data->sizes, g_hash_table_unref);
   g_clear_pointer (&data->listing, g_array_unref);
   g_clear_pointer (&data->need_top, g_ptr_array_unref);
   g_clear_error (&data->top_error);
+  g_clear_object (&data->backlog);
   g_free (data);
 }
 
@@ -194,6 +206,8 @@ check_done (GTask  *task,
 {
   CheckData *data = g_task_get_task_data (task);
   PopcheckCheckerSlot *slot = data->op.slot;
+  gboolean ended = error == NULL;
+  gboolean succeeded = FALSE;
 
   slot->check_queued = FALSE;
 
@@ -205,10 +219,11 @@ check_done (GTask  *task,
 
   if (error == NULL)
     {
+      succeeded = TRUE;
       popcheck_checker_slot_record_check (slot, data->op.session, NULL);
       g_task_return_boolean (task, TRUE);
       /* After whatever was queued meanwhile. */
-      if (data->deferred)
+      if (data->deferred && data->backlog == NULL)
         popcheck_checker_slot_queue_backlog (slot);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -225,10 +240,34 @@ check_done (GTask  *task,
       g_task_return_error (task, error);
     }
 
+  /* Cancelled or failed, the check keeps the summaries it fetched (the
+   * mailbox holds them for the next one): a restart asks only for the
+   * rest. */
+  if (!ended && popcheck_mailbox_get_dirty (slot->mailbox))
+    popcheck_checker_slot_save (slot);
+
+  popcheck_checker_slot_schedule (slot);
+
+  /* The backlog takes the session and the slot over, and ends them;
+   * unless what heard of the check stopped the checker, or turned the
+   * account off. */
+  if (data->backlog != NULL && succeeded &&
+      popcheck_account_get_enabled (slot->account) &&
+      !g_cancellable_is_cancelled (data->op.cancel.cancellable) &&
+      !g_task_return_error_if_cancelled (data->backlog))
+    {
+      backlog_continue (slot, g_steal_pointer (&data->backlog),
+                        data->op.session, data->uids);
+      return;
+    }
+  if (data->backlog != NULL && !g_task_had_error (data->backlog))
+    g_task_return_new_error (data->backlog, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             _("PopCheck stopped checking."));
+  g_clear_object (&data->backlog);
+
   if (data->op.session != NULL)
     popcheck_session_close (data->op.session);
 
-  popcheck_checker_slot_schedule (slot);
   popcheck_checker_slot_done (slot);
 }
 
@@ -257,6 +296,26 @@ operation_quit (GTask *task)
                                operation_quit_cb, g_object_ref (task));
 }
 
+/* The check got what it came for.  When it left a backlog and nothing
+ * else waits for the account, the backlog goes on in this session rather
+ * than in one of its own after a QUIT: one login and one listing fewer.
+ * It still makes way, between batches, for what is queued later. */
+static void
+check_end_session (GTask *task)
+{
+  CheckData *data = g_task_get_task_data (task);
+  PopcheckCheckerSlot *slot = data->op.slot;
+
+  /* Taken before the check reports, so that what its signals ask for
+   * (the rows in view) does not queue a backlog of its own. */
+  if (data->deferred || slot->backlog_queued)
+    data->backlog = popcheck_checker_slot_take_backlog (slot);
+
+  if (data->backlog != NULL)
+    check_done (task, NULL);
+  else
+    operation_quit (task);
+}
 
 typedef struct
 {
@@ -265,19 +324,33 @@ typedef struct
   guint    msg;
 } CheckTopCall;
 
+/* The size LIST gave message msg, 0 if it gave none.  Looked up by
+ * number: servers list in message-number order, but nothing makes a
+ * hostile one, so the listing's order is never relied on; and a scan per
+ * message would make a big mailbox whose TOPs are refused quadratic.
+ * Where LIST repeats a number, the last line counts, as for the mailbox
+ * (popcheck_mailbox_begin_update ()). */
 static guint64
 check_listed_size (CheckData *data,
                    guint      msg)
 {
-  for (guint i = 0; data->listing != NULL && i < data->listing->len; i++)
-    {
-      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
+  Pop3ListEntry *entry;
 
-      if (entry->msg == msg)
-        return entry->octets;
+  if (data->listing == NULL)
+    return 0;
+
+  if (data->sizes == NULL)
+    {
+      data->sizes = g_hash_table_new (NULL, NULL);
+      for (guint i = 0; i < data->listing->len; i++)
+        {
+          entry = &g_array_index (data->listing, Pop3ListEntry, i);
+          g_hash_table_insert (data->sizes, GUINT_TO_POINTER (entry->msg), entry);
+        }
     }
 
-  return 0;
+  entry = g_hash_table_lookup (data->sizes, GUINT_TO_POINTER (msg));
+  return entry != NULL ? entry->octets : 0;
 }
 
 static void check_top_cb (GObject      *object,
@@ -351,7 +424,7 @@ check_top_cb (GObject      *object,
   if (data->top_error != NULL)
     check_done (task, g_steal_pointer (&data->top_error));
   else
-    operation_quit (task);
+    check_end_session (task);
 }
 
 static int
@@ -380,28 +453,17 @@ static void
 check_defer_oldest (CheckData *data,
                     guint      first_headers)
 {
-  g_autoptr(GHashTable) sizes = g_hash_table_new (NULL, NULL);
-
   if (data->need_top->len <= first_headers)
     return;
-
-  for (guint i = 0; data->listing != NULL && i < data->listing->len; i++)
-    {
-      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
-
-      g_hash_table_insert (sizes, GUINT_TO_POINTER (entry->msg), entry);
-    }
 
   g_ptr_array_sort (data->need_top, compare_newest_first);
   for (guint i = first_headers; i < data->need_top->len; i++)
     {
       Pop3UidEntry *entry = g_ptr_array_index (data->need_top, i);
-      Pop3ListEntry *listed = g_hash_table_lookup (sizes,
-                                                   GUINT_TO_POINTER (entry->msg));
 
       popcheck_mailbox_add_headers_pending (data->op.slot->mailbox, entry->uid,
                                             entry->msg,
-                                            listed != NULL ? listed->octets : 0);
+                                            check_listed_size (data, entry->msg));
     }
   g_ptr_array_set_size (data->need_top, first_headers);
   /* The mailbox takes all of this check's summaries at once when it ends,
@@ -433,7 +495,7 @@ check_listed_cb (GObject      *object,
                       popcheck_checker_get_first_headers (data->op.slot->checker));
   if (data->need_top->len == 0)
     {
-      operation_quit (task);
+      check_end_session (task);
       return;
     }
 
@@ -720,22 +782,12 @@ backlog_top_cb (GObject      *object,
     backlog_next (task);
 }
 
+/* With the session's listing in data->uids: the batches. */
 static void
-backlog_listed_cb (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+backlog_start (GTask *task)
 {
-  g_autoptr(GTask) task = user_data;
   BacklogData *data = g_task_get_task_data (task);
   PopcheckMailbox *mailbox = data->op.slot->mailbox;
-  GError *error = NULL;
-
-  if (!popcheck_session_list_finish (POPCHECK_SESSION (object), result,
-                                     &data->uids, NULL, &error))
-    {
-      backlog_done (task, error);
-      return;
-    }
 
   data->order = g_ptr_array_new ();
   for (guint i = 0; i < data->uids->len; i++)
@@ -752,15 +804,59 @@ backlog_listed_cb (GObject      *object,
   backlog_next (task);
 }
 
-void
-popcheck_checker_backlog_operation (PopcheckCheckerSlot *slot,
-                                    GTask               *task)
+static void
+backlog_listed_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  BacklogData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!popcheck_session_list_finish (POPCHECK_SESSION (object), result,
+                                     &data->uids, NULL, &error))
+    {
+      backlog_done (task, error);
+      return;
+    }
+
+  backlog_start (task);
+}
+
+static BacklogData *
+backlog_begin (PopcheckCheckerSlot *slot,
+               GTask               *task)
 {
   BacklogData *data = g_new0 (BacklogData, 1);
 
   operation_begin (&data->op, slot, task, backlog_done, backlog_listed_cb);
   data->sent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_task_set_task_data (task, data, (GDestroyNotify) backlog_data_free);
+
+  return data;
+}
+
+/* Takes @task: the backlog on the session of the check that just ended
+ * on @slot, which listed @uids. */
+static void
+backlog_continue (PopcheckCheckerSlot *slot,
+                  GTask               *task,
+                  PopcheckSession     *session,
+                  GPtrArray           *uids)
+{
+  g_autoptr(GTask) owned = task;
+  BacklogData *data = backlog_begin (slot, task);
+
+  data->op.session = g_object_ref (session);
+  data->uids = g_ptr_array_ref (uids);
+  backlog_start (task);
+}
+
+void
+popcheck_checker_backlog_operation (PopcheckCheckerSlot *slot,
+                                    GTask               *task)
+{
+  BacklogData *data = backlog_begin (slot, task);
 
   /* Queued behind something queued after it: that goes first. */
   if (!g_queue_is_empty (&slot->operations))

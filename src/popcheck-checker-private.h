@@ -118,6 +118,11 @@ void                 popcheck_checker_slot_record_check (PopcheckCheckerSlot    
  * queue, unless it is queued already; only in a started checker (a
  * process that checks once does not wait for it). */
 void                 popcheck_checker_slot_queue_backlog (PopcheckCheckerSlot    *slot);
+/* For the running operation to go on with the backlog in its session:
+ * the task of a run of the backlog, marked queued, when nothing else is
+ * queued (taken out of the queue if it waits there); NULL otherwise, or
+ * when no backlog may run. */
+GTask               *popcheck_checker_slot_take_backlog (PopcheckCheckerSlot      *slot);
 /* popcheck-checker-operations.c: one run of the backlog, a batch at a
  * time until something else is queued for the account.  Its task returns
  * TRUE when headers are left to fetch. */

@@ -792,20 +792,53 @@ backlog_done_cb (GObject      *object,
   popcheck_checker_slot_unref (slot);
 }
 
-void
-popcheck_checker_slot_queue_backlog (Slot *slot)
+static GTask *
+backlog_task_new (Slot *slot)
 {
-  g_autoptr(GTask) task = NULL;
+  GTask *task;
 
   if (slot->backlog_queued || slot->removed || !slot->checker->started ||
       !popcheck_account_get_enabled (slot->account))
-    return;
+    return NULL;
 
   task = g_task_new (slot->checker, slot->backlog_cancellable,
                      backlog_done_cb, popcheck_checker_slot_ref (slot));
   g_task_set_source_tag (task, popcheck_checker_slot_queue_backlog);
   slot->backlog_queued = TRUE;
-  popcheck_checker_slot_queue (slot, popcheck_checker_backlog_operation, task);
+
+  return task;
+}
+
+void
+popcheck_checker_slot_queue_backlog (Slot *slot)
+{
+  g_autoptr(GTask) task = backlog_task_new (slot);
+
+  if (task != NULL)
+    popcheck_checker_slot_queue (slot, popcheck_checker_backlog_operation, task);
+}
+
+GTask *
+popcheck_checker_slot_take_backlog (Slot *slot)
+{
+  Operation *operation;
+  GTask *task;
+
+  if (g_queue_is_empty (&slot->operations))
+    return backlog_task_new (slot);
+
+  /* The backlog that made way for the running operation, alone in the
+   * queue: it may as well go on in that operation's session. */
+  operation = g_queue_peek_head (&slot->operations);
+  if (g_queue_get_length (&slot->operations) != 1 ||
+      operation->func != popcheck_checker_backlog_operation)
+    return NULL;
+
+  g_queue_pop_head (&slot->operations);
+  task = g_steal_pointer (&operation->task);
+  g_free (operation);
+
+  return task;
 }
 
 void

@@ -32,8 +32,8 @@ struct _PopcheckMailbox
   /* The UIDs ever seen that are still on the server. */
   GHashTable           *seen;
   /* uid -> PopcheckMessage *, owned: summaries waiting for end_update.
-   * They survive a check that failed before end_update, so the next one
-   * need not TOP them again. */
+   * They survive a check that failed before end_update, in memory and in
+   * the state file, so the next one need not TOP them again. */
   GHashTable           *pending;
   /* What this update lists without a UID: PopcheckMessage *, owned. */
   GPtrArray            *without_uid;
@@ -66,6 +66,8 @@ typedef struct
   gint64      last_check;
   GHashTable *seen;
   GPtrArray  *messages;
+  /* Summaries a check fetched and did not list, as it did not end. */
+  GPtrArray  *fetched;
   gboolean    set_aside;
 } PopcheckMailboxLoadedState;
 

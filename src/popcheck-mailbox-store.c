@@ -106,6 +106,7 @@ loaded_state_free (PopcheckMailboxLoadedState *state)
 {
   g_clear_pointer (&state->seen, g_hash_table_unref);
   g_clear_pointer (&state->messages, g_ptr_array_unref);
+  g_clear_pointer (&state->fetched, g_ptr_array_unref);
   g_free (state);
 }
 
@@ -118,6 +119,7 @@ loaded_state_new (void)
 
   state->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   state->messages = g_ptr_array_new_with_free_func (g_object_unref);
+  state->fetched = g_ptr_array_new_with_free_func (g_object_unref);
 
   return state;
 }
@@ -258,13 +260,18 @@ parse_state (GBytes               *bytes,
       if (g_hash_table_contains (loaded_uids, message_uid))
         continue;
       g_hash_table_add (loaded_uids, (gpointer) message_uid);
-      if (!g_hash_table_contains (state->seen, message_uid))
-        g_hash_table_add (state->seen, g_strdup (message_uid));
 
-      g_ptr_array_add (state->messages, g_steal_pointer (&message));
+      /* Every listed message is seen; one that is not was fetched by a
+       * check that did not end, and waits for the next one, which lists
+       * it (and announces it, if it is new). */
+      if (g_hash_table_contains (state->seen, message_uid))
+        g_ptr_array_add (state->messages, g_steal_pointer (&message));
+      else
+        g_ptr_array_add (state->fetched, g_steal_pointer (&message));
     }
 
-  /* A file that says "never checked" cannot hold summaries of a check. */
+  /* A file that says "never checked" cannot hold summaries of a check
+   * that ended, only what the first one fetched before it stopped. */
   if (!state->first_check_done)
     {
       g_hash_table_remove_all (state->seen);
@@ -735,12 +742,41 @@ save_data_free (SaveData *data)
   g_free (data);
 }
 
+static void
+snapshot_add (SaveData        *data,
+              PopcheckMessage *message)
+{
+  CachedSummary cached = { NULL, };
+
+  if (!popcheck_message_get_has_uid (message))
+    return;
+
+  if (popcheck_message_get_cached (message, &cached.file, &cached.offset,
+                                   &cached.length))
+    {
+      cached.file = popcheck_summary_file_ref (cached.file);
+      cached.is_new = popcheck_message_get_is_new (message);
+    }
+  /* A whole mailbox's summaries take seconds to build: the thread
+   * does it.  Their details stay in memory until no save is under
+   * way (save_thread_done_cb()). */
+  else if (popcheck_message_get_headers_known (message))
+    {
+      cached.message = g_object_ref (message);
+      cached.is_new = popcheck_message_get_is_new (message);
+    }
+  else
+    cached.summary = g_variant_ref_sink (popcheck_message_to_variant (message));
+  g_array_append_val (data->cached, cached);
+  g_ptr_array_add (data->messages, g_object_ref (message));
+}
+
 static SaveData *
 take_snapshot (PopcheckMailbox *self)
 {
   SaveData *data = g_new0 (SaveData, 1);
   GHashTableIter iter;
-  gpointer key;
+  gpointer key, value;
   guint n_seen = 0;
 
   data->path = popcheck_mailbox_dup_state_path (self);
@@ -763,31 +799,20 @@ take_snapshot (PopcheckMailbox *self)
   /* A message without a UID is this session's only: nothing could tell
    * it again at the next one. */
   for (guint i = 0; i < self->items->len; i++)
+    snapshot_add (data, g_ptr_array_index (self->items, i));
+
+  /* What a check fetched and has not listed yet (it was cancelled, or
+   * failed): its UID is not among the seen, which is what tells it apart
+   * when it is read back.  A row still waiting for its headers holds
+   * nothing a check would not list again. */
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      PopcheckMessage *message = g_ptr_array_index (self->items, i);
-      CachedSummary cached = { NULL, };
+      PopcheckMessage *message = value;
 
-      if (!popcheck_message_get_has_uid (message))
-        continue;
-
-      if (popcheck_message_get_cached (message, &cached.file, &cached.offset,
-                                       &cached.length))
-        {
-          cached.file = popcheck_summary_file_ref (cached.file);
-          cached.is_new = popcheck_message_get_is_new (message);
-        }
-      /* A whole mailbox's summaries take seconds to build: the thread
-       * does it.  Their details stay in memory until no save is under
-       * way (save_thread_done_cb()). */
-      else if (popcheck_message_get_headers_known (message))
-        {
-          cached.message = g_object_ref (message);
-          cached.is_new = popcheck_message_get_is_new (message);
-        }
-      else
-        cached.summary = g_variant_ref_sink (popcheck_message_to_variant (message));
-      g_array_append_val (data->cached, cached);
-      g_ptr_array_add (data->messages, g_object_ref (message));
+      if (!popcheck_message_get_headers_pending (message) &&
+          !g_hash_table_contains (self->by_uid, key))
+        snapshot_add (data, message);
     }
 
   return data;

@@ -475,6 +475,8 @@ popcheck_mailbox_add_summary (PopcheckMailbox *self,
     popcheck_message_set_msg_number (message, GPOINTER_TO_UINT (number));
 
   g_hash_table_replace (self->pending, (gpointer) uid, g_object_ref (message));
+  /* Saved even if the check does not end: the next need not TOP it. */
+  self->dirty = TRUE;
 }
 
 void
@@ -813,6 +815,8 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
     self->last_check = g_date_time_new_from_unix_local (state->last_check);
 
   model_apply (self, NULL, state->messages);
+  for (guint i = 0; state->fetched != NULL && i < state->fetched->len; i++)
+    popcheck_mailbox_add_summary (self, g_ptr_array_index (state->fetched, i));
 
   self->dirty = state->set_aside;
 

@@ -36,6 +36,14 @@ struct _PopcheckWindow
   /* The new message whose preview is on screen, until it counts as seen. */
   PopcheckMessage      *seen_pending;
   guint                 seen_timeout_id;
+  /* The message selected alone while its headers are not fetched yet,
+   * and its account; and, from the change that removed it until the next
+   * change of the list, the UID and account to select again (see
+   * reselect_filled ()). */
+  PopcheckMessage      *selected_pending;
+  char                 *selected_pending_account;
+  char                 *refill_uid;
+  char                 *refill_account;
 
   GListStore           *dropdown_head;
   GListStore           *one_mailbox;

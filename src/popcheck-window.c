@@ -236,6 +236,16 @@ selection_is_deletable (PopcheckWindow *self,
 }
 
 static void
+set_selected_pending (PopcheckWindow  *self,
+                      PopcheckMessage *message,
+                      const char      *account_id)
+{
+  g_set_object (&self->selected_pending, message);
+  g_free (self->selected_pending_account);
+  self->selected_pending_account = message != NULL ? g_strdup (account_id) : NULL;
+}
+
+static void
 update_selection (PopcheckWindow *self)
 {
   g_autoptr(GtkBitset) selected = NULL;
@@ -253,14 +263,17 @@ update_selection (PopcheckWindow *self)
       guint position = gtk_bitset_get_nth (selected, 0);
       g_autoptr(PopcheckMessage) message =
         g_list_model_get_item (G_LIST_MODEL (self->selection), position);
+      const char *account_id = popcheck_window_get_message_account_id (self, message);
 
-      popcheck_preview_set_message (self->preview,
-                                    popcheck_window_get_message_account_id (self, message),
-                                    message);
+      popcheck_preview_set_message (self->preview, account_id, message);
       watch_seen (self, message);
+      set_selected_pending (self,
+                            popcheck_message_get_headers_pending (message) ? message : NULL,
+                            account_id);
     }
   else
     {
+      set_selected_pending (self, NULL, NULL);
       watch_seen (self, NULL);
       popcheck_preview_set_message (self->preview, NULL, NULL);
       popcheck_preview_set_n_selected (self->preview, n_selected);
@@ -381,6 +394,65 @@ list_value_changed_cb (GtkAdjustment  *adjustment,
   queue_want_headers (self);
 }
 
+/* When the headers of a row come, the mailbox replaces its message with
+ * one that has them, at its dated place (popcheck_mailbox_fill_pending ()):
+ * a removal, then at once an insertion.  The selection model cannot tell
+ * that the new item is the same message, so a row selected alone would
+ * lose its selection, and its preview, as it fills in.  The removal
+ * notes which message it was; the next change of the list selects it
+ * again, without scrolling to it: the list stays where the user left it. */
+static void
+reselect_filled (PopcheckWindow *self,
+                 guint           position,
+                 guint           removed,
+                 guint           added)
+{
+  g_autofree char *uid = g_steal_pointer (&self->refill_uid);
+  g_autofree char *account_id = g_steal_pointer (&self->refill_account);
+  g_autoptr(GtkBitset) selected = NULL;
+  PopcheckMailbox *mailbox;
+  const char *pending_uid;
+  guint found;
+
+  if (uid != NULL)
+    {
+      for (guint i = position; i < position + added; i++)
+        {
+          g_autoptr(PopcheckMessage) message =
+            g_list_model_get_item (G_LIST_MODEL (self->sorted), i);
+
+          if (g_str_equal (popcheck_message_get_uid (message), uid) &&
+              g_strcmp0 (popcheck_window_get_message_account_id (self, message),
+                         account_id) == 0)
+            {
+              gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection),
+                                               i, TRUE);
+              break;
+            }
+        }
+      return;
+    }
+
+  if (removed == 0 || self->selected_pending == NULL ||
+      self->selected_pending_account == NULL)
+    return;
+
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  if (!gtk_bitset_is_empty (selected) ||
+      _popcheck_window_find_message (self, self->selected_pending, &found))
+    return;
+
+  /* Hidden by a delete, or gone from the server: the mailbox still has
+   * it, or has no message of that UID at all until the insertion. */
+  pending_uid = popcheck_message_get_uid (self->selected_pending);
+  mailbox = popcheck_checker_get_mailbox (self->checker, self->selected_pending_account);
+  if (mailbox == NULL || popcheck_mailbox_lookup (mailbox, pending_uid) != NULL)
+    return;
+
+  self->refill_uid = g_strdup (pending_uid);
+  self->refill_account = g_strdup (self->selected_pending_account);
+}
+
 static void
 sorted_items_changed_cb (GListModel     *model,
                          guint           position,
@@ -389,6 +461,7 @@ sorted_items_changed_cb (GListModel     *model,
                          PopcheckWindow *self)
 {
   keep_list_at_top (self);
+  reselect_filled (self, position, removed, added);
 }
 
 /* The list is one stop for Tab, as in other mail programs: the arrows move
@@ -1657,6 +1730,9 @@ popcheck_window_dispose (GObject *object)
                                           self);
   g_clear_handle_id (&self->seen_timeout_id, g_source_remove);
   g_clear_object (&self->seen_pending);
+  set_selected_pending (self, NULL, NULL);
+  g_clear_pointer (&self->refill_uid, g_free);
+  g_clear_pointer (&self->refill_account, g_free);
   /* The clock of a window already unrealized has dropped its handlers. */
   if (self->want_headers_clock != NULL &&
       g_signal_handler_is_connected (self->want_headers_clock, self->want_headers_id))

@@ -1300,6 +1300,33 @@ keyfile_account (PopcheckTestDemo *demo,
                           demo->fingerprint);
 }
 
+/* A demo user, and the password the keyring holds for account_id. */
+static void
+add_user_with_password (PopcheckTestDemo *demo,
+                        const char       *account_id,
+                        const char       *user,
+                        const char       *stored_password)
+{
+  gboolean stored = FALSE;
+
+  popcheck_test_demo_add_user (demo, user, "right-password", FALSE);
+  popcheck_secret_store_async (account_id, POPCHECK_SECRET_KIND_PASSWORD,
+                               demo->host, demo->pop3s_port, user,
+                               stored_password, NULL, stored_cb, &stored);
+  WAIT_UNTIL (stored);
+}
+
+/* The file of the keyfile settings backend, its directory made. */
+static char *
+keyfile_path (void)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_config_dir (), "glib-2.0",
+                                           "settings", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  return g_build_filename (dir, "keyfile", NULL);
+}
+
 static void
 test_check_once_account (void)
 {
@@ -1308,21 +1335,12 @@ test_check_once_account (void)
   g_autofree char *settings = NULL;
   g_autofree char *once = NULL;
   g_autofree char *other = NULL;
-  g_autofree char *dir = NULL;
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
-  gboolean stored = FALSE;
 
-  popcheck_test_demo_add_user (demo, "once1", "right-password", FALSE);
-  popcheck_secret_store_async ("once", POPCHECK_SECRET_KIND_PASSWORD,
-                               demo->host, demo->pop3s_port, "once1",
-                               "right-password", NULL, stored_cb, &stored);
-  WAIT_UNTIL (stored);
-
-  dir = g_build_filename (g_get_user_config_dir (), "glib-2.0", "settings", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-  keyfile = g_build_filename (dir, "keyfile", NULL);
+  add_user_with_password (demo, "once", "once1", "right-password");
+  keyfile = keyfile_path ();
   once = keyfile_account (demo, "once", "Once", "once1");
   settings = g_strdup_printf ("[org/example/PopCheck]\n"
                               "accounts=['once']\n"
@@ -1342,12 +1360,7 @@ test_check_once_account (void)
 
   /* A second account whose password is wrong: its error names it, once,
    * and the first account is still checked. */
-  popcheck_test_demo_add_user (demo, "once2", "right-password", FALSE);
-  stored = FALSE;
-  popcheck_secret_store_async ("other", POPCHECK_SECRET_KIND_PASSWORD,
-                               demo->host, demo->pop3s_port, "once2",
-                               "wrong-password", NULL, stored_cb, &stored);
-  WAIT_UNTIL (stored);
+  add_user_with_password (demo, "other", "once2", "wrong-password");
   g_clear_pointer (&settings, g_free);
   other = keyfile_account (demo, "other", "Other Mail", "once2");
   settings = g_strdup_printf ("[org/example/PopCheck]\n"
@@ -1362,6 +1375,56 @@ test_check_once_account (void)
   g_assert_true (g_str_has_prefix (err, "Other Mail: "));
   g_assert_null (strstr (err, "Once:"));
   g_assert_null (strstr (err + 1, "Other Mail: "));
+
+  g_unlink (keyfile);
+}
+
+static void
+loaded_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/* `popcheck --check` fetches as many headers as the running PopCheck
+ * would (the first-headers setting); the others are kept listed without
+ * them. */
+static void
+test_check_once_first_headers (void)
+{
+  g_autoptr(PopcheckTestDemo) demo = popcheck_test_demo_start ();
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("few");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *keyfile = NULL;
+  g_autofree char *settings = NULL;
+  g_autofree char *account = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_items;
+
+  add_user_with_password (demo, "few", "few1", "right-password");
+  keyfile = keyfile_path ();
+  account = keyfile_account (demo, "few", "Few", "few1");
+  settings = g_strdup_printf ("[org/example/PopCheck]\n"
+                              "accounts=['few']\n"
+                              "first-headers=uint32 2\n"
+                              "\n%s", account);
+  g_file_set_contents (keyfile, settings, -1, &error);
+  g_assert_no_error (error);
+
+  out = run_check_once_without_display (0, NULL);
+  g_assert_cmpstr (out, ==, "0 new messages\n");
+
+  popcheck_mailbox_load_for_reading_async (mailbox, NULL, loaded_cb, &result);
+  WAIT_UNTIL (result != NULL);
+  g_assert_true (popcheck_mailbox_load_finish (mailbox, result, &error));
+  g_assert_no_error (error);
+  n_items = popcheck_mailbox_get_n_items (mailbox);
+  g_assert_cmpuint (n_items, >, 2);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, n_items - 2);
 
   g_unlink (keyfile);
 }
@@ -1451,6 +1514,8 @@ main (int   argc,
                         run_isolated);
   g_test_add_data_func ("/application/check-once-account", test_check_once_account,
                         run_isolated);
+  g_test_add_data_func ("/application/check-once-first-headers",
+                        test_check_once_first_headers, run_isolated);
   g_test_add_data_func ("/application/sigterm", test_sigterm, run_isolated);
   g_test_add_data_func ("/application/hanging-notification-server",
                         test_hanging_server, run_isolated);

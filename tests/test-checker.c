@@ -2076,7 +2076,8 @@ backlog_test_clear (BacklogTest *test,
 
 /* A first check of 20 messages reports with the newest 5 summaries, the
  * other 15 listed with their headers pending; the backlog then fetches
- * them newest to oldest, a batch at a time, in a session of its own. */
+ * them newest to oldest, a batch at a time, in the check's session, as
+ * nothing else waits: one login for both. */
 static void
 test_backlog_order (Fixture       *fixture,
                     gconstpointer  data)
@@ -2087,8 +2088,8 @@ test_backlog_order (Fixture       *fixture,
   BacklogTest test = { 0 };
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
-    ranges_script (20, 16, 20, 0),                    /* the check */
-    ranges_script (20, 15, 11, 10, 6, 5, 1, 0),       /* the backlog */
+    /* The check, then the backlog. */
+    ranges_script (20, 16, 20, 15, 11, 10, 6, 5, 1, 0),
   };
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
@@ -2106,12 +2107,16 @@ test_backlog_order (Fixture       *fixture,
   g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 "
                               "17 18 19 20; pending: 0");
   g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
+  g_assert_cmpuint (count_commands (fixture, "backlog", "SESSION", 0), ==, 1);
+  g_assert_cmpuint (count_commands (fixture, "backlog", "PASS", 0), ==, 1);
+  g_assert_cmpuint (count_commands (fixture, "backlog", "UIDL", 0), ==, 1);
   backlog_test_clear (&test, mailbox);
   stop_scripted (server);
 }
 
 /* A preview asked for while a batch is on its way runs before the next
- * batch; the backlog goes on after it, where it was. */
+ * batch; the backlog goes on after it, where it was, in a session of its
+ * own. */
 static void
 test_backlog_yields (Fixture       *fixture,
                      gconstpointer  data)
@@ -2122,8 +2127,7 @@ test_backlog_yields (Fixture       *fixture,
   BacklogTest test = { .then = "preview" };
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
-    ranges_script (20, 16, 20, 0),                    /* the check */
-    ranges_script (20, 15, 11, 0),                    /* a batch */
+    ranges_script (20, 16, 20, 15, 11, 0),            /* the check, a batch */
     ranges_script (20, 3, 3, 0),                      /* the preview */
     ranges_script (20, 10, 6, 5, 1, 0),               /* the rest */
   };
@@ -2138,7 +2142,7 @@ test_backlog_yields (Fixture       *fixture,
                                              &error);
   g_assert_no_error (error);
   g_assert_cmpstr (popcheck_message_get_subject (preview), ==, "Message 3");
-  g_assert_cmpuint (count_commands (fixture, "yields", "SESSION", 0), ==, 4);
+  g_assert_cmpuint (count_commands (fixture, "yields", "SESSION", 0), ==, 3);
   backlog_test_clear (&test, mailbox);
   stop_scripted (server);
 }
@@ -2153,12 +2157,10 @@ test_backlog_new_mail (Fixture       *fixture,
   BacklogTest test = { .then = "check" };
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
-    ranges_script (20, 16, 20, 0),                    /* the first check */
-    ranges_script (20, 15, 11, 0),                    /* a batch */
+    ranges_script (20, 16, 20, 15, 11, 0),            /* the first check, a batch */
     /* Two new: with the newest three still pending, in the server's
-     * order. */
-    ranges_script (22, 8, 10, 21, 22, 0),
-    ranges_script (22, 7, 3, 2, 1, 0),                /* the rest */
+     * order; then the rest. */
+    ranges_script (22, 8, 10, 21, 22, 7, 3, 2, 1, 0),
   };
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
@@ -2193,14 +2195,14 @@ test_backlog_restart (Fixture       *fixture,
   PopcheckMailbox *mailbox;
   Pop3FakeScript *stalled = pop3_fake_script_new ();
   Pop3FakeScript *scripts[] = {
-    ranges_script (20, 16, 20, 0),                    /* the first check */
-    stalled,                                          /* stopped in it */
-    ranges_script (20, 10, 14, 0),                    /* after the restart */
-    ranges_script (20, 9, 5, 4, 1, 0),
+    stalled,                                          /* the first check */
+    ranges_script (20, 10, 14, 9, 5, 4, 1, 0),        /* after the restart */
   };
 
-  /* One answer, then nothing until the server stops. */
+  /* The check, the backlog's first answer, then nothing until the server
+   * stops. */
   script_until_listed (stalled, uidl, 20);
+  script_tops (stalled, 16, 20);
   script_tops (stalled, 15, 15);
   pop3_fake_script_pause (stalled, 1000 * 1000);
 
@@ -2220,12 +2222,149 @@ test_backlog_restart (Fixture       *fixture,
   popcheck_checker_set_backlog_batch (fixture->checker, 5);
   popcheck_checker_start (fixture->checker);
   WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
-              answered_quit_after (server, "ACCEPT 3"), WAIT_SECONDS);
+              answered_quit_after (server, "ACCEPT 1"), WAIT_SECONDS);
   after = describe_headers (mailbox, 20);
   g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 "
                               "17 18 19 20; pending: 0");
   events = events_text (fixture, 0);
   g_assert_cmpstr (events, ==, "first backlog-restart 20");
+  stop_scripted (server);
+}
+
+/* Starts a new checker, as after a restart, and checks account with it:
+ * how many TOPs that check sent. */
+static guint
+restart_and_check (Fixture         *fixture,
+                   PopcheckAccount *account)
+{
+  const char *account_id = popcheck_account_get_id (account);
+  guint from;
+
+  fixture_drop_checker (fixture);
+  fixture->checker = fixture_new_checker (fixture);
+  from = n_commands (fixture, account_id);
+  check_ok (fixture, account);
+
+  return count_commands (fixture, account_id, "TOP ", from);
+}
+
+/* A check that fails half way through its TOPs keeps the summaries that
+ * came: after a restart, the next check asks only for the rest and lists
+ * them all, as a first check. */
+static void
+test_failed_check_keeps_fetched (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uidl = mailbox_uidl (10);
+  g_autofree char *after = NULL;
+  g_autofree char *events = NULL;
+  Pop3FakeScript *failing = pop3_fake_script_new ();
+  PopcheckAccount *account;
+  Pop3FakeScript *scripts[] = {
+    failing,
+    ranges_script (10, 5, 10, 0),                     /* after the restart */
+  };
+
+  /* Four answers, then the server hangs up. */
+  script_until_listed (failing, uidl, 10);
+  script_tops (failing, 1, 4);
+  pop3_fake_script_close (failing);
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "Fetched kept", server);
+  g_assert_false (check (fixture, account, &error));
+  g_assert_nonnull (error);
+
+  g_assert_cmpuint (restart_and_check (fixture, account), ==, 6);
+  after = describe_headers (mailbox_of (fixture, account), 10);
+  g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10; pending: 0");
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first fetched-kept 10");
+  g_assert_true (pop3_fake_server_all_ended (server));
+  stop_scripted (server);
+}
+
+/* Quit while a first check waits for its TOPs: what came is kept, and
+ * the check after the restart asks only for the rest. */
+static void
+test_quit_keeps_fetched (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autofree char *uidl = mailbox_uidl (4);
+  g_autofree char *after = NULL;
+  Pop3FakeScript *stalled = pop3_fake_script_new ();
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    stalled,
+    ranges_script (4, 2, 4, 0),                       /* after the restart */
+  };
+
+  /* One answer, then nothing until the server stops. */
+  script_until_listed (stalled, uidl, 4);
+  script_tops (stalled, 1, 1);
+  pop3_fake_script_pause (stalled, 1000 * 1000);
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "Quit kept", server);
+  mailbox = mailbox_of (fixture, account);
+  popcheck_checker_start (fixture->checker);
+  /* A summary the check holds for its end marks the mailbox for saving. */
+  WAIT_UNTIL (popcheck_mailbox_get_dirty (mailbox), WAIT_SECONDS);
+
+  g_assert_cmpuint (restart_and_check (fixture, account), ==, 3);
+  after = describe_headers (mailbox_of (fixture, account), 4);
+  g_assert_cmpstr (after, ==, "known: 1 2 3 4; pending: 0");
+  stop_scripted (server);
+}
+
+/* LIST in no particular order (nothing in RFC 1939 makes a server keep
+ * one): each message still gets its own size, the one whose TOP the
+ * server refuses and those left for the backlog alike. */
+static void
+test_list_out_of_order (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autofree char *uidl = mailbox_uidl (5);
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+
+  script_until_pass (script);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "UIDL");
+  pop3_fake_script_send (script, uidl);
+  pop3_fake_script_expect (script, "LIST");
+  pop3_fake_script_send (script, "+OK\r\n5 500\r\n3 300\r\n1 100\r\n"
+                                 "4 400\r\n2 200\r\n.\r\n");
+  pop3_fake_script_expect (script, "TOP 4 20");
+  pop3_fake_script_send (script, "-ERR cannot read this one\r\n");
+  pop3_fake_script_expect (script, "TOP 5 20");
+  script_send_top (script, 5);
+  script_quit (script);
+
+  start_scripted (server, &script, 1);
+  account = add_fake_account (fixture, "List order", server);
+  mailbox = mailbox_of (fixture, account);
+  popcheck_checker_set_first_headers (fixture->checker, 2);
+  check_ok (fixture, account);
+
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+  g_assert_true (headers_known (mailbox, "uid-5"));
+  g_assert_false (headers_known (mailbox, "uid-4"));
+  for (guint i = 1; i <= 4; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("uid-%u", i);
+      PopcheckMessage *message = popcheck_mailbox_lookup (mailbox, uid);
+
+      g_assert_nonnull (message);
+      g_assert_cmpuint (popcheck_message_get_size (message), ==, i * 100);
+      g_assert_cmpuint (popcheck_message_get_headers_pending (message), ==, i < 4);
+    }
   stop_scripted (server);
 }
 
@@ -3370,6 +3509,10 @@ main (int   argc,
       ADD ("/checker/fake/backlog/yields", test_backlog_yields);
       ADD ("/checker/fake/backlog/new-mail", test_backlog_new_mail);
       ADD ("/checker/fake/backlog/restart", test_backlog_restart);
+      ADD ("/checker/fake/failed-check-keeps-fetched",
+           test_failed_check_keeps_fetched);
+      ADD ("/checker/fake/list-out-of-order", test_list_out_of_order);
+      ADD ("/checker/fake/quit-keeps-fetched", test_quit_keeps_fetched);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",

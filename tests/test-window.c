@@ -3163,6 +3163,52 @@ test_rows_headers_pending (Fixture       *fixture,
   g_assert_null (mismatch);
 }
 
+/* A selected row without headers stays selected when they come, though
+ * the mailbox lists the message anew at its dated place: its preview
+ * goes from "not fetched yet" to the summary. */
+static void
+test_pending_row_stays_selected (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  GtkSelectionModel *selection = popcheck_window_get_selection (fixture->window);
+  PopcheckPreview *preview = popcheck_window_get_preview (fixture->window);
+  PopcheckMailbox *mailbox = fixture_mailbox (fixture);
+  GtkWidget *list = list_widget (fixture);
+  g_autoptr(GtkBitset) selected = NULL;
+  g_autofree char *uid = NULL;
+  PopcheckMessage *filled;
+  guint last;
+  guint position;
+
+  check_leaving_backlog (fixture);
+  last = n_listed (fixture) - 1;
+  g_assert_true (popcheck_message_get_headers_pending (listed (fixture, last)));
+  uid = g_strdup (popcheck_message_get_uid (listed (fixture, last)));
+  scroll_list (fixture, list, TRUE);
+  click_row (fixture, last);
+  WAIT_UNTIL (popcheck_preview_get_message (preview) == listed (fixture, last));
+  g_assert_true (find_visible_label (GTK_WIDGET (preview),
+                                     "The headers of this message are not fetched "
+                                     "yet; they come next."));
+
+  popcheck_checker_start (popcheck_application_get_checker (fixture->app));
+  WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 && mailbox_idle (fixture));
+
+  filled = popcheck_mailbox_lookup (mailbox, uid);
+  g_assert_nonnull (filled);
+  g_assert_true (popcheck_message_get_headers_known (filled));
+  for (position = 0; listed (fixture, position) != filled; position++)
+    g_assert_cmpuint (position, <, n_listed (fixture));
+  selected = gtk_selection_model_get_selection (selection);
+  g_assert_cmpuint (gtk_bitset_get_size (selected), ==, 1);
+  g_assert_true (gtk_selection_model_is_selected (selection, position));
+  WAIT_UNTIL (popcheck_preview_get_message (preview) == filled);
+  g_assert_true (find_visible_label (GTK_WIDGET (preview), "Old 11"));
+  g_assert_false (find_visible_label (GTK_WIDGET (preview),
+                                      "The headers of this message are not fetched "
+                                      "yet; they come next."));
+}
+
 typedef struct
 {
   /* The subjects whose headers came, in the order they came. */
@@ -5105,6 +5151,8 @@ main (int   argc,
   add_test ("/window/rows-headers-pending", test_rows_headers_pending, run_isolated);
   add_test ("/window/scroll-fetches-headers", test_scroll_fetches_headers, run_isolated);
   add_test ("/window/new-mail-during-backlog", test_new_mail_during_backlog,
+            run_isolated);
+  add_test ("/window/pending-row-stays-selected", test_pending_row_stays_selected,
             run_isolated);
   add_test ("/window/row-menu", test_row_menu, run_isolated);
   add_test ("/window/row-menu-mark-seen", test_row_menu_mark_seen, run_isolated);
