@@ -378,7 +378,7 @@ def stop(proc):
 
 def how_it_ended(proc):
     if proc.returncode < 0:
-        return 'killed by %s' % signal.Signals(-proc.returncode).name
+        return 'was killed by %s' % signal.Signals(-proc.returncode).name
     return 'exited with status %d' % proc.returncode
 
 
