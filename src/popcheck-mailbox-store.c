@@ -684,10 +684,14 @@ popcheck_mailbox_load_finish (PopcheckMailbox  *self,
  * there by the thread, not on the main loop. */
 typedef struct
 {
-  /* The summary; or a message whose details are in memory, to build it
-   * from in the thread; or where it is in a file. */
-  GVariant            *summary;
+  /* A message whose details are in memory, to build its summary from in
+   * the thread; or, for a message without headers, its UID (with size,
+   * is_new and top_refusals) to build it from in the thread; or where it
+   * is in a file. */
   PopcheckMessage     *message;
+  char                *headerless_uid;
+  guint64              size;
+  guint                top_refusals;
   PopcheckSummaryFile *file;
   guint64              offset;
   gsize                length;
@@ -717,8 +721,8 @@ cached_summary_clear (gpointer data)
 {
   CachedSummary *cached = data;
 
-  g_clear_pointer (&cached->summary, g_variant_unref);
   g_clear_object (&cached->message);
+  g_clear_pointer (&cached->headerless_uid, g_free);
   g_clear_pointer (&cached->file, popcheck_summary_file_unref);
 }
 
@@ -784,8 +788,16 @@ take_snapshot (PopcheckMailbox *self)
           cached.message = g_object_ref (message);
           cached.is_new = popcheck_message_get_is_new (message);
         }
+      /* A variant each, for a million messages listed without headers,
+       * would cost more than the mailbox itself until the file is
+       * written: the values are copied, the thread builds them. */
       else
-        cached.summary = g_variant_ref_sink (popcheck_message_to_variant (message));
+        {
+          cached.headerless_uid = g_strdup (popcheck_message_get_uid (message));
+          cached.size = popcheck_message_get_size (message);
+          cached.is_new = popcheck_message_get_is_new (message);
+          cached.top_refusals = popcheck_message_get_top_refusals (message);
+        }
       g_array_append_val (data->cached, cached);
       g_ptr_array_add (data->messages, g_object_ref (message));
     }
@@ -831,8 +843,11 @@ serialize_summaries (SaveData *data)
       if (cached->message != NULL)
         boxed = g_variant_ref_sink (g_variant_new_variant (popcheck_message_to_variant_in_thread (cached->message,
                                                                                                   cached->is_new)));
-      else if (cached->summary != NULL)
-        boxed = g_variant_ref_sink (g_variant_new_variant (cached->summary));
+      else if (cached->headerless_uid != NULL)
+        boxed = g_variant_ref_sink (g_variant_new_variant (popcheck_message_headerless_variant_new (cached->headerless_uid,
+                                                                                                    cached->size,
+                                                                                                    cached->is_new,
+                                                                                                    cached->top_refusals)));
       else
         {
           g_autoptr(GBytes) bytes = NULL;
