@@ -833,6 +833,9 @@ serialize_summaries (SaveData *data)
   gsize total, offset_size;
   guint8 *out;
 
+  data->written_at = g_array_sized_new (FALSE, FALSE, sizeof (CachedSummary),
+                                        data->cached->len);
+
   for (guint i = 0; i < data->cached->len; i++)
     {
       const CachedSummary *cached = &g_array_index (data->cached, CachedSummary, i);
@@ -874,8 +877,14 @@ serialize_summaries (SaveData *data)
         gsize size = g_variant_get_size (boxed);
         guint old_len = body->len;
 
+        CachedSummary at = { NULL, };
+
         g_byte_array_set_size (body, old_len + size);
         g_variant_store (boxed, body->data + old_len);
+        /* Where it lies in the "av", for note_written(). */
+        at.offset = old_len;
+        at.length = size;
+        g_array_append_val (data->written_at, at);
       }
       end = body->len;
       g_array_append_val (ends, end);
@@ -960,6 +969,7 @@ note_written (SaveData *data,
   g_autoptr(GVariant) messages = NULL;
   const guint8 *base = g_variant_get_data (state);
   GStatBuf info;
+  guint64 start;
   gsize n;
   int fd;
 
@@ -972,7 +982,7 @@ note_written (SaveData *data,
   n = g_variant_n_children (messages);
   /* A summary that could not be read again was left out: then the
    * order no longer matches, and the details stay where they are. */
-  if (n != data->messages->len)
+  if (n != data->messages->len || n != data->written_at->len)
     return;
 
   fd = g_open (data->path, O_RDONLY | O_CLOEXEC, 0);
@@ -984,17 +994,14 @@ note_written (SaveData *data,
       return;
     }
 
-  data->written = popcheck_summary_file_new (fd);
-  data->written_at = g_array_sized_new (FALSE, FALSE, sizeof (CachedSummary), n);
+  /* The "av" lies in the file as serialize_summaries() laid it out, so
+   * each summary is where it was put there, moved by where the array
+   * begins.  Asking the array for a million children one by one would
+   * take minutes. */
+  start = (const guint8 *) g_variant_get_data (messages) - base;
   for (gsize i = 0; i < n; i++)
-    {
-      g_autoptr(GVariant) boxed = g_variant_get_child_value (messages, i);
-      CachedSummary at = { NULL, };
-
-      at.offset = (const guint8 *) g_variant_get_data (boxed) - base;
-      at.length = g_variant_get_size (boxed);
-      g_array_append_val (data->written_at, at);
-    }
+    g_array_index (data->written_at, CachedSummary, i).offset += start;
+  data->written = popcheck_summary_file_new (fd);
 }
 
 static void
