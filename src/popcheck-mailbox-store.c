@@ -691,10 +691,14 @@ popcheck_mailbox_load_finish (PopcheckMailbox  *self,
  * there by the thread, not on the main loop. */
 typedef struct
 {
-  /* The summary; or a message whose details are in memory, to build it
-   * from in the thread; or where it is in a file. */
-  GVariant            *summary;
+  /* A message whose details are in memory, to build its summary from in
+   * the thread; or, for a message without headers, its UID (with size,
+   * is_new and top_refusals) to build it from in the thread; or where it
+   * is in a file. */
   PopcheckMessage     *message;
+  char                *headerless_uid;
+  guint64              size;
+  guint                top_refusals;
   PopcheckSummaryFile *file;
   guint64              offset;
   gsize                length;
@@ -724,8 +728,8 @@ cached_summary_clear (gpointer data)
 {
   CachedSummary *cached = data;
 
-  g_clear_pointer (&cached->summary, g_variant_unref);
   g_clear_object (&cached->message);
+  g_clear_pointer (&cached->headerless_uid, g_free);
   g_clear_pointer (&cached->file, popcheck_summary_file_unref);
 }
 
@@ -765,8 +769,16 @@ snapshot_add (SaveData        *data,
       cached.message = g_object_ref (message);
       cached.is_new = popcheck_message_get_is_new (message);
     }
+  /* A variant each, for a million messages listed without headers,
+   * would cost more than the mailbox itself until the file is
+   * written: the values are copied, the thread builds them. */
   else
-    cached.summary = g_variant_ref_sink (popcheck_message_to_variant (message));
+    {
+      cached.headerless_uid = g_strdup (popcheck_message_get_uid (message));
+      cached.size = popcheck_message_get_size (message);
+      cached.is_new = popcheck_message_get_is_new (message);
+      cached.top_refusals = popcheck_message_get_top_refusals (message);
+    }
   g_array_append_val (data->cached, cached);
   g_ptr_array_add (data->messages, g_object_ref (message));
 }
@@ -846,6 +858,9 @@ serialize_summaries (SaveData *data)
   gsize total, offset_size;
   guint8 *out;
 
+  data->written_at = g_array_sized_new (FALSE, FALSE, sizeof (CachedSummary),
+                                        data->cached->len);
+
   for (guint i = 0; i < data->cached->len; i++)
     {
       const CachedSummary *cached = &g_array_index (data->cached, CachedSummary, i);
@@ -856,8 +871,11 @@ serialize_summaries (SaveData *data)
       if (cached->message != NULL)
         boxed = g_variant_ref_sink (g_variant_new_variant (popcheck_message_to_variant_in_thread (cached->message,
                                                                                                   cached->is_new)));
-      else if (cached->summary != NULL)
-        boxed = g_variant_ref_sink (g_variant_new_variant (cached->summary));
+      else if (cached->headerless_uid != NULL)
+        boxed = g_variant_ref_sink (g_variant_new_variant (popcheck_message_headerless_variant_new (cached->headerless_uid,
+                                                                                                    cached->size,
+                                                                                                    cached->is_new,
+                                                                                                    cached->top_refusals)));
       else
         {
           g_autoptr(GBytes) bytes = NULL;
@@ -884,8 +902,14 @@ serialize_summaries (SaveData *data)
         gsize size = g_variant_get_size (boxed);
         guint old_len = body->len;
 
+        CachedSummary at = { NULL, };
+
         g_byte_array_set_size (body, old_len + size);
         g_variant_store (boxed, body->data + old_len);
+        /* Where it lies in the "av", for note_written(). */
+        at.offset = old_len;
+        at.length = size;
+        g_array_append_val (data->written_at, at);
       }
       end = body->len;
       g_array_append_val (ends, end);
@@ -970,6 +994,7 @@ note_written (SaveData *data,
   g_autoptr(GVariant) messages = NULL;
   const guint8 *base = g_variant_get_data (state);
   GStatBuf info;
+  guint64 start;
   gsize n;
   int fd;
 
@@ -982,7 +1007,7 @@ note_written (SaveData *data,
   n = g_variant_n_children (messages);
   /* A summary that could not be read again was left out: then the
    * order no longer matches, and the details stay where they are. */
-  if (n != data->messages->len)
+  if (n != data->messages->len || n != data->written_at->len)
     return;
 
   fd = g_open (data->path, O_RDONLY | O_CLOEXEC, 0);
@@ -994,17 +1019,14 @@ note_written (SaveData *data,
       return;
     }
 
-  data->written = popcheck_summary_file_new (fd);
-  data->written_at = g_array_sized_new (FALSE, FALSE, sizeof (CachedSummary), n);
+  /* The "av" lies in the file as serialize_summaries() laid it out, so
+   * each summary is where it was put there, moved by where the array
+   * begins.  Asking the array for a million children one by one would
+   * take minutes. */
+  start = (const guint8 *) g_variant_get_data (messages) - base;
   for (gsize i = 0; i < n; i++)
-    {
-      g_autoptr(GVariant) boxed = g_variant_get_child_value (messages, i);
-      CachedSummary at = { NULL, };
-
-      at.offset = (const guint8 *) g_variant_get_data (boxed) - base;
-      at.length = g_variant_get_size (boxed);
-      g_array_append_val (data->written_at, at);
-    }
+    g_array_index (data->written_at, CachedSummary, i).offset += start;
+  data->written = popcheck_summary_file_new (fd);
 }
 
 static void

@@ -646,10 +646,23 @@ popcheck_message_to_variant (PopcheckMessage *self)
                         self->attachment_details != NULL, NULL);
 
   if (!self->headers_known)
-    return g_variant_new (HEADERLESS_TYPE_STRING, CACHE_VERSION, self->uid,
-                          self->size, self->is_new, self->top_refusals);
+    return popcheck_message_headerless_variant_new (self->uid, self->size,
+                                                    self->is_new,
+                                                    self->top_refusals);
 
   return summary_to_variant (self, self->is_new);
+}
+
+GVariant *
+popcheck_message_headerless_variant_new (const char *uid,
+                                         guint64     size,
+                                         gboolean    is_new,
+                                         guint       top_refusals)
+{
+  g_return_val_if_fail (uid != NULL, NULL);
+
+  return g_variant_new (HEADERLESS_TYPE_STRING, CACHE_VERSION, uid, size,
+                        is_new, top_refusals);
 }
 
 GVariant *

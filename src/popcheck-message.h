@@ -129,6 +129,14 @@ PopcheckMessage    *popcheck_message_new_from_variant (GVariant        *variant,
  * popcheck_message_set_cached()). */
 GVariant           *popcheck_message_to_variant_in_thread (PopcheckMessage *self,
                                                            gboolean         is_new);
+/* The cache's form of a message without headers, from its values: a save
+ * takes them on the main thread and builds the variant in its thread, one
+ * at a time, rather than keeping a variant per message of a mailbox of a
+ * million until the file is written. */
+GVariant           *popcheck_message_headerless_variant_new (const char *uid,
+                                                             guint64     size,
+                                                             gboolean    is_new,
+                                                             guint       top_refusals);
 
 /* A state file held open, from which summaries are read again on
  * demand; thread-safe, reference counted. */

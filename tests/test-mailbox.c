@@ -844,8 +844,15 @@ test_details_on_demand (void)
   g_assert_cmpstr (popcheck_message_get_cc (details), ==, "Carol <carol@example.org>");
   g_assert_true (popcheck_message_get_is_new (details));
 
-  /* The list of the first mailbox, saved, dropped its copy too. */
+  /* The list of the first mailbox, saved, dropped its copy too, and
+   * reads it from where that save wrote it. */
   g_assert_false (popcheck_message_get_details_loaded (full));
+  g_clear_object (&details);
+  details = load_details_sync (full, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (popcheck_message_get_preview (details), ==,
+                   "The figures are attached.");
+  g_assert_cmpstr (popcheck_message_get_to (details), ==, "Bob <bob@example.org>");
 }
 
 /* A state file cut short behind PopCheck's back (by another program: a
