@@ -88,6 +88,8 @@ typedef struct
   OperationFailFunc    fail;
   /* Goes on once the session has listed the messages. */
   GAsyncReadyCallback  listed_cb;
+  /* Sizes known from the mailbox's summaries stand in for LIST. */
+  gboolean             sizes_from_cache;
 } OperationData;
 
 static void
@@ -111,6 +113,15 @@ operation_clear (OperationData *op)
   operation_cancel_clear (&op->cancel);
 }
 
+static guint64
+cached_size (const char *uid,
+             gpointer    user_data)
+{
+  PopcheckMessage *message = popcheck_mailbox_lookup (user_data, uid);
+
+  return message != NULL ? popcheck_message_get_size (message) : 0;
+}
+
 static void
 operation_opened_cb (GObject      *object,
                      GAsyncResult *result,
@@ -126,7 +137,9 @@ operation_opened_cb (GObject      *object,
       return;
     }
 
-  popcheck_session_list_async (op->session, op->cancel.cancellable,
+  popcheck_session_list_async (op->session,
+                               op->sizes_from_cache ? cached_size : NULL,
+                               op->slot->mailbox, op->cancel.cancellable,
                                op->listed_cb, g_object_ref (task));
 }
 
@@ -514,6 +527,11 @@ check_operation (PopcheckCheckerSlot *slot,
 
   operation_begin (&data->op, slot, task, check_done, check_listed_cb);
   g_task_set_task_data (task, data, (GDestroyNotify) check_data_free);
+  /* A check lists the whole mailbox every time; the messages it saw before
+   * keep their size, so a later one sends LIST only for the new ones.  A
+   * first check knows no sizes: UIDL and the whole LIST go together.  The
+   * other operations list as before: they act on what a check listed. */
+  data->op.sizes_from_cache = popcheck_mailbox_get_n_items (slot->mailbox) > 0;
 
   /* Not saved, a check would find the same mail new at every start. */
   if (slot->state_error != NULL)

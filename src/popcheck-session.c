@@ -435,6 +435,10 @@ typedef struct
   guint      next_fingerprint;
   GError    *error;
   gboolean   uidl_refused;
+  /* When set, UIDL goes first and LIST only asks for what this does not
+   * know (see popcheck_session_list_async ()). */
+  PopcheckSessionSizeFunc cached_size;
+  gpointer   size_data;
 } ListData;
 
 static void
@@ -625,6 +629,63 @@ uid_entries_from_listing (Pop3UidListing *listing)
 }
 
 static void
+list_list_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data);
+
+/* After UIDL, on a later check: the sizes of the messages seen before
+ * come from the cache, and only the new ones are asked for, one `LIST n`
+ * each, pipelined; a check with nothing new needs no LIST at all.  The
+ * whole LIST instead when UIDL left anything unsure (refused, broken
+ * lines) or when more are new than a window of commands. */
+static void
+list_sizes (GTask *task,
+            guint  rejected)
+{
+  PopcheckSession *self = g_task_get_source_object (task);
+  ListData *data = g_task_get_task_data (task);
+  g_autoptr(GArray) missing = NULL;
+
+  if (data->error != NULL)
+    return;
+
+  if (data->uids != NULL && rejected == 0)
+    {
+      missing = g_array_new (FALSE, FALSE, sizeof (guint));
+      data->listing = g_array_sized_new (FALSE, FALSE, sizeof (Pop3ListEntry),
+                                         data->uids->len);
+      for (guint i = 0; i < data->uids->len; i++)
+        {
+          Pop3UidEntry *uid = g_ptr_array_index (data->uids, i);
+          Pop3ListEntry entry = { uid->msg, 0 };
+
+          entry.octets = data->cached_size (uid->uid, data->size_data);
+          if (entry.octets != 0)
+            g_array_append_val (data->listing, entry);
+          else
+            g_array_append_val (missing, uid->msg);
+        }
+    }
+
+  if (missing == NULL || missing->len > POPCHECK_SESSION_TOP_WINDOW)
+    {
+      g_clear_pointer (&data->listing, g_array_unref);
+      data->pending++;
+      pop3_client_list_async (self->client, 0, g_task_get_cancellable (task),
+                              list_list_cb, g_object_ref (task));
+      return;
+    }
+
+  for (guint i = 0; i < missing->len; i++)
+    {
+      data->pending++;
+      pop3_client_list_async (self->client, g_array_index (missing, guint, i),
+                              g_task_get_cancellable (task), list_list_cb,
+                              g_object_ref (task));
+    }
+}
+
+static void
 list_uidl_cb (GObject      *object,
               GAsyncResult *result,
               gpointer      user_data)
@@ -633,12 +694,11 @@ list_uidl_cb (GObject      *object,
   ListData *data = g_task_get_task_data (task);
   g_autoptr(Pop3Reply) reply = NULL;
   GError *error = NULL;
+  guint rejected = 0;
 
   reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
   if (reply != NULL)
     {
-      guint rejected = 0;
-
       /* A server that repeats a UID or garbles a line must not cost the
        * whole account: the sound lines are kept.  The messages left
        * without a UID are never acted on, as nothing says which they
@@ -664,6 +724,9 @@ list_uidl_cb (GObject      *object,
   else
     g_clear_error (&error);
 
+  if (data->cached_size != NULL)
+    list_sizes (task, rejected);
+
   list_part_done (task);
 }
 
@@ -678,8 +741,15 @@ list_list_cb (GObject      *object,
   GError *error = NULL;
 
   reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
-  if (reply != NULL)
+  if (reply != NULL && reply->listing != NULL)
     data->listing = g_array_ref (reply->listing);
+  else if (reply != NULL)
+    {
+      /* `LIST n`: the engine has checked that it names message n. */
+      Pop3ListEntry entry = { reply->msg, reply->size };
+
+      g_array_append_val (data->listing, entry);
+    }
   else if (data->error == NULL)
     data->error = error;
   else
@@ -689,7 +759,9 @@ list_list_cb (GObject      *object,
 }
 
 void
-popcheck_session_list_async (PopcheckSession     *self,
+popcheck_session_list_async (PopcheckSession         *self,
+                             PopcheckSessionSizeFunc  cached_size,
+                             gpointer                 size_data,
                              GCancellable        *cancellable,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
@@ -703,7 +775,17 @@ popcheck_session_list_async (PopcheckSession     *self,
   g_task_set_source_tag (task, popcheck_session_list_async);
   data = g_new0 (ListData, 1);
   data->pending = 2;
+  data->cached_size = cached_size;
+  data->size_data = size_data;
   g_task_set_task_data (task, data, (GDestroyNotify) list_data_free);
+
+  if (cached_size != NULL)
+    {
+      data->pending = 1;
+      pop3_client_command_async (self->client, "UIDL", POP3_EXPECT_LISTING,
+                                 cancellable, list_uidl_cb, g_object_ref (task));
+      return;
+    }
 
   /* One round trip when the server pipelines (RFC 2449, section 6.6).
    * UIDL as a plain listing: the session sorts its lines itself, keeping

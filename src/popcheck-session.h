@@ -42,9 +42,18 @@ gboolean         popcheck_session_open_finish      (PopcheckSession     *self,
                                                     GAsyncResult        *result,
                                                     GError             **error);
 
+/* The size a cache knows for the message with this UID; 0 when none. */
+typedef guint64 (*PopcheckSessionSizeFunc) (const char *uid,
+                                             gpointer    user_data);
+
 /* UIDL and LIST together; without UIDL, identities are fingerprints of
- * the headers from TOP n 0.  uids: Pop3UidEntry *, listing: Pop3ListEntry. */
+ * the headers from TOP n 0.  uids: Pop3UidEntry *, listing: Pop3ListEntry.
+ * With cached_size, UIDL goes first and LIST only asks for the messages
+ * whose size the cache does not know; the listing then holds the cached
+ * sizes for the others. */
 void             popcheck_session_list_async       (PopcheckSession     *self,
+                                                    PopcheckSessionSizeFunc cached_size,
+                                                    gpointer             size_data,
                                                     GCancellable        *cancellable,
                                                     GAsyncReadyCallback  callback,
                                                     gpointer             user_data);

@@ -796,12 +796,12 @@ test_nothing_new_no_top (Fixture       *fixture,
   g_assert_cmpuint (count_commands (fixture, id, "TOP ", 0), ==, 1);
 
   /* The whole second session, command by command: CAPA, log in (Dovecot
-   * offers CRAM-MD5, the strongest AUTO takes; the reply is redacted), UIDL and
-   * LIST, QUIT. */
+   * offers CRAM-MD5, the strongest AUTO takes; the reply is redacted), UIDL,
+   * QUIT; no LIST, as the one message's size is known. */
   check_ok (fixture, account);
   session = last_session (fixture, id);
   g_assert_cmpstr (session, ==,
-                   "CAPA | AUTH CRAM-MD5 | ******** | UIDL | LIST | QUIT");
+                   "CAPA | AUTH CRAM-MD5 | ******** | UIDL | QUIT");
 
   /* The password is in no debug line and in no state file. */
   lines = commands_of (fixture, id);
@@ -1161,11 +1161,18 @@ script_until_pass (Pop3FakeScript *script)
 
 /* A session up to the listing: UIDL answered with uidl, LIST with n
  * messages of 100 octets, by a server whose CAPA says capa. */
+/* For script_until_listed_known (): the client knows no size yet. */
+#define LIST_ALL G_MAXUINT
+
+/* A check lists as far as it needs to: the whole LIST when it knows no
+ * size yet (known == LIST_ALL); otherwise, after UIDL, `LIST i` for each message
+ * past the first known ones, whose sizes it has from earlier checks. */
 static void
-script_until_listed_capa (Pop3FakeScript *script,
-                          const char     *capa,
-                          const char     *uidl,
-                          guint           n)
+script_until_listed_known (Pop3FakeScript *script,
+                           const char     *capa,
+                           const char     *uidl,
+                           guint           n,
+                           guint           known)
 {
   g_autoptr(GString) list = g_string_new ("+OK\r\n");
 
@@ -1177,8 +1184,29 @@ script_until_listed_capa (Pop3FakeScript *script,
   pop3_fake_script_send (script, "+OK\r\n");
   pop3_fake_script_expect (script, "UIDL");
   pop3_fake_script_send (script, uidl);
-  pop3_fake_script_expect (script, "LIST");
-  pop3_fake_script_send (script, list->str);
+  if (known == LIST_ALL)
+    {
+      pop3_fake_script_expect (script, "LIST");
+      pop3_fake_script_send (script, list->str);
+      return;
+    }
+  for (guint i = known + 1; i <= n; i++)
+    {
+      g_autofree char *command = g_strdup_printf ("LIST %u", i);
+      g_autofree char *answer = g_strdup_printf ("+OK %u 100\r\n", i);
+
+      pop3_fake_script_expect (script, command);
+      pop3_fake_script_send (script, answer);
+    }
+}
+
+static void
+script_until_listed_capa (Pop3FakeScript *script,
+                          const char     *capa,
+                          const char     *uidl,
+                          guint           n)
+{
+  script_until_listed_known (script, capa, uidl, n, LIST_ALL);
 }
 
 static void
@@ -1227,18 +1255,21 @@ script_quit (Pop3FakeScript *script)
 /* One scripted session of a mailbox of n messages "uid-1".."uid-n",
  * answering TOP for the messages from `first_top` to `last_top`; the TOP of
  * `refused_top` is answered -ERR and the session goes on; at the TOP of
- * `failing_top` the server hangs up (after the -ERR, if it is both). */
+ * `failing_top` the server hangs up (after the -ERR, if it is both).  The
+ * client knows the sizes of the first `known` messages, or LIST_ALL. */
 static Pop3FakeScript *
 mailbox_script_full (guint n,
                      guint first_top,
                      guint last_top,
                      guint refused_top,
-                     guint failing_top)
+                     guint failing_top,
+                     guint known)
 {
   Pop3FakeScript *script = pop3_fake_script_new ();
   g_autofree char *uidl = mailbox_uidl (n);
 
-  script_until_listed (script, uidl, n);
+  script_until_listed_known (script, "+OK\r\nUIDL\r\n.\r\n", uidl, n,
+                             known);
   for (guint i = first_top; i >= 1 && i <= last_top; i++)
     {
       g_autofree char *top = g_strdup_printf ("TOP %u 20", i);
@@ -1266,7 +1297,11 @@ mailbox_script (guint n,
                 guint first_top,
                 guint failing_top)
 {
-  return mailbox_script_full (n, first_top, n, 0, failing_top);
+  /* A first check (or one on an emptied mailbox) TOPs from message 1; a
+   * later one has the sizes of the messages before its first TOP. */
+  return mailbox_script_full (n, first_top, n, 0, failing_top,
+                              first_top == 1 || n == 0 ? LIST_ALL :
+                              first_top == 0 ? n : first_top - 1);
 }
 
 static guint
@@ -1460,12 +1495,12 @@ test_top_refused (Fixture       *fixture,
   PopcheckAccount *account;
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
-    mailbox_script_full (5, 1, 5, 0, 0),   /* the first check */
-    mailbox_script_full (7, 6, 7, 6, 0),   /* two new; TOP 6 refused */
-    mailbox_script_full (7, 6, 6, 6, 0),   /* tried again, refused again */
-    mailbox_script_full (7, 6, 6, 6, 0),   /* and a last time */
-    mailbox_script_full (7, 0, 0, 0, 0),   /* no more TOP for it */
-    mailbox_script_full (7, 6, 6, 6, 6),   /* a preview, refused */
+    mailbox_script_full (5, 1, 5, 0, 0, LIST_ALL), /* the first check */
+    mailbox_script_full (7, 6, 7, 6, 0, 5), /* two new; TOP 6 refused */
+    mailbox_script_full (7, 6, 6, 6, 0, 7), /* tried again, refused again */
+    mailbox_script_full (7, 6, 6, 6, 0, 7), /* and a last time */
+    mailbox_script_full (7, 0, 0, 0, 0, 7), /* no more TOP for it */
+    mailbox_script_full (7, 6, 6, 6, 6, LIST_ALL), /* a preview, refused */
   };
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(PopcheckMessage) preview = NULL;
@@ -1522,11 +1557,11 @@ test_top_refused_restart (Fixture       *fixture,
   PopcheckAccount *account;
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
-    mailbox_script_full (5, 1, 5, 0, 0),   /* the first check */
-    mailbox_script_full (6, 6, 6, 6, 0),   /* a new one; TOP refused */
-    mailbox_script_full (6, 6, 6, 6, 0),   /* after a restart, again */
-    mailbox_script_full (6, 6, 6, 6, 0),   /* and after another */
-    mailbox_script_full (6, 0, 0, 0, 0),   /* no more TOP for it */
+    mailbox_script_full (5, 1, 5, 0, 0, LIST_ALL), /* the first check */
+    mailbox_script_full (6, 6, 6, 6, 0, 5), /* a new one; TOP refused */
+    mailbox_script_full (6, 6, 6, 6, 0, 6), /* after a restart, again */
+    mailbox_script_full (6, 6, 6, 6, 0, 6), /* and after another */
+    mailbox_script_full (6, 0, 0, 0, 0, 6), /* no more TOP for it */
   };
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
@@ -1566,10 +1601,10 @@ test_top_refused_then_read (Fixture       *fixture,
   PopcheckAccount *account;
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
-    mailbox_script_full (5, 1, 5, 0, 0),   /* the first check */
-    mailbox_script_full (6, 6, 6, 6, 0),   /* a new one; TOP refused */
-    mailbox_script_full (6, 6, 6, 0, 0),   /* its TOP works */
-    mailbox_script_full (6, 0, 0, 0, 0),   /* nothing to TOP */
+    mailbox_script_full (5, 1, 5, 0, 0, LIST_ALL), /* the first check */
+    mailbox_script_full (6, 6, 6, 6, 0, 5), /* a new one; TOP refused */
+    mailbox_script_full (6, 6, 6, 0, 0, 6), /* its TOP works */
+    mailbox_script_full (6, 0, 0, 0, 0, 6), /* nothing to TOP */
   };
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
@@ -1924,10 +1959,12 @@ script_tops (Pop3FakeScript *script,
     }
 }
 
-/* A session of a mailbox of n messages "uid-1".."uid-n" that answers the
+/* A session of a mailbox of n messages "uid-1".."uid-n" whose client
+ * knows the sizes of the first `known` (or LIST_ALL), that answers the
  * TOPs of the ranges given as pairs (from, to), ended by 0, then QUIT. */
 static Pop3FakeScript *
 ranges_script (guint n,
+               guint known,
                ...)
 {
   Pop3FakeScript *script = pop3_fake_script_new ();
@@ -1935,8 +1972,9 @@ ranges_script (guint n,
   va_list args;
   guint from;
 
-  script_until_listed (script, uidl, n);
-  va_start (args, n);
+  script_until_listed_known (script, "+OK\r\nUIDL\r\n.\r\n", uidl, n,
+                             known);
+  va_start (args, known);
   while ((from = va_arg (args, guint)) != 0)
     script_tops (script, from, va_arg (args, guint));
   va_end (args);
@@ -2089,7 +2127,7 @@ test_backlog_order (Fixture       *fixture,
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
     /* The check, then the backlog. */
-    ranges_script (20, 16, 20, 15, 11, 10, 6, 5, 1, 0),
+    ranges_script (20, LIST_ALL, 16, 20, 15, 11, 10, 6, 5, 1, 0),
   };
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
@@ -2127,9 +2165,9 @@ test_backlog_yields (Fixture       *fixture,
   BacklogTest test = { .then = "preview" };
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
-    ranges_script (20, 16, 20, 15, 11, 0),            /* the check, a batch */
-    ranges_script (20, 3, 3, 0),                      /* the preview */
-    ranges_script (20, 10, 6, 5, 1, 0),               /* the rest */
+    ranges_script (20, LIST_ALL, 16, 20, 15, 11, 0),            /* the check, a batch */
+    ranges_script (20, LIST_ALL, 3, 3, 0),                      /* the preview */
+    ranges_script (20, LIST_ALL, 10, 6, 5, 1, 0),               /* the rest */
   };
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
@@ -2157,10 +2195,10 @@ test_backlog_new_mail (Fixture       *fixture,
   BacklogTest test = { .then = "check" };
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
-    ranges_script (20, 16, 20, 15, 11, 0),            /* the first check, a batch */
+    ranges_script (20, LIST_ALL, 16, 20, 15, 11, 0),            /* the first check, a batch */
     /* Two new: with the newest three still pending, in the server's
      * order; then the rest. */
-    ranges_script (22, 8, 10, 21, 22, 7, 3, 2, 1, 0),
+    ranges_script (22, 20, 8, 10, 21, 22, 7, 3, 2, 1, 0),
   };
 
   start_scripted (server, scripts, G_N_ELEMENTS (scripts));
@@ -2196,7 +2234,7 @@ test_backlog_restart (Fixture       *fixture,
   Pop3FakeScript *stalled = pop3_fake_script_new ();
   Pop3FakeScript *scripts[] = {
     stalled,                                          /* the first check */
-    ranges_script (20, 10, 14, 9, 5, 4, 1, 0),        /* after the restart */
+    ranges_script (20, 20, 10, 14, 9, 5, 4, 1, 0),        /* after the restart */
   };
 
   /* The check, the backlog's first answer, then nothing until the server
@@ -2264,7 +2302,7 @@ test_failed_check_keeps_fetched (Fixture       *fixture,
   PopcheckAccount *account;
   Pop3FakeScript *scripts[] = {
     failing,
-    ranges_script (10, 5, 10, 0),                     /* after the restart */
+    ranges_script (10, LIST_ALL, 5, 10, 0),                     /* after the restart */
   };
 
   /* Four answers, then the server hangs up. */
@@ -2300,7 +2338,7 @@ test_quit_keeps_fetched (Fixture       *fixture,
   PopcheckMailbox *mailbox;
   Pop3FakeScript *scripts[] = {
     stalled,
-    ranges_script (4, 2, 4, 0),                       /* after the restart */
+    ranges_script (4, LIST_ALL, 2, 4, 0),                       /* after the restart */
   };
 
   /* One answer, then nothing until the server stops. */
@@ -2318,6 +2356,100 @@ test_quit_keeps_fetched (Fixture       *fixture,
   g_assert_cmpuint (restart_and_check (fixture, account), ==, 3);
   after = describe_headers (mailbox_of (fixture, account), 4);
   g_assert_cmpstr (after, ==, "known: 1 2 3 4; pending: 0");
+  stop_scripted (server);
+}
+
+/* A later check of a mailbox of n: UIDL, then `LIST i` for the new
+ * messages from `first_new` on, answered with sizes i * 100 but naming
+ * message `named` instead of `bad`; then TOP for the new ones, QUIT. */
+static Pop3FakeScript *
+new_sizes_script (guint n,
+                  guint first_new,
+                  guint bad,
+                  guint named)
+{
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  g_autofree char *uidl = mailbox_uidl (n);
+
+  script_until_pass (script);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "UIDL");
+  pop3_fake_script_send (script, uidl);
+  for (guint i = first_new; i <= n; i++)
+    {
+      g_autofree char *command = g_strdup_printf ("LIST %u", i);
+      g_autofree char *answer = g_strdup_printf ("+OK %u %u\r\n",
+                                                 i == bad ? named : i, i * 100);
+
+      pop3_fake_script_expect (script, command);
+      pop3_fake_script_send (script, answer);
+      if (i == bad)
+        {
+          pop3_fake_script_close (script);
+          return script;
+        }
+    }
+  script_tops (script, first_new, n);
+
+  return script_quit (script);
+}
+
+/* A later check has the sizes of the messages it listed before: it asks
+ * `LIST n` for the new ones only, and no LIST at all when nothing is new.
+ * A `LIST n` answer about another message fails the check, as a broken
+ * listing does, and changes nothing. */
+static void
+test_list_new_only (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *session = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+  Pop3FakeScript *scripts[] = {
+    mailbox_script (3, 1, 0),          /* the first check: the whole LIST */
+    new_sizes_script (5, 4, 0, 0),     /* two new */
+    new_sizes_script (6, 6, 6, 5),     /* LIST 6 answered for message 5 */
+    mailbox_script (5, 0, 0),          /* nothing new */
+  };
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  account = add_fake_account (fixture, "New sizes", server);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+
+  check_ok (fixture, account);
+  check_ok (fixture, account);
+  session = last_session (fixture, id);
+  g_assert_cmpstr (session, ==,
+                   "CAPA | USER guido | PASS ******** | UIDL | LIST 4 | LIST 5 | "
+                   "TOP 4 20 | TOP 5 20 | QUIT");
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+  g_assert_cmpuint (popcheck_message_get_size (popcheck_mailbox_lookup (mailbox, "uid-1")),
+                    ==, 100);
+  g_assert_cmpuint (popcheck_message_get_size (popcheck_mailbox_lookup (mailbox, "uid-4")),
+                    ==, 400);
+  g_assert_cmpuint (popcheck_message_get_size (popcheck_mailbox_lookup (mailbox, "uid-5")),
+                    ==, 500);
+
+  g_assert_false (check (fixture, account, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpint (popcheck_mailbox_get_problem (mailbox), ==,
+                   POPCHECK_PROBLEM_TEMPORARY);
+  g_assert_cmpstr (popcheck_mailbox_get_error_message (mailbox), ==,
+                   "The server answered about message 5 when asked about "
+                   "message 6.");
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-6"));
+
+  check_ok (fixture, account);
+  g_clear_pointer (&session, g_free);
+  session = last_session (fixture, id);
+  g_assert_cmpstr (session, ==, "CAPA | USER guido | PASS ******** | UIDL | QUIT");
+  g_assert_cmpuint (count_events (fixture, "first new-sizes 3"), ==, 1);
+  g_assert_cmpuint (fixture->events->len, ==, 3);
   stop_scripted (server);
 }
 
@@ -3512,6 +3644,7 @@ main (int   argc,
       ADD ("/checker/fake/failed-check-keeps-fetched",
            test_failed_check_keeps_fetched);
       ADD ("/checker/fake/list-out-of-order", test_list_out_of_order);
+      ADD ("/checker/fake/list-new-only", test_list_new_only);
       ADD ("/checker/fake/quit-keeps-fetched", test_quit_keeps_fetched);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
