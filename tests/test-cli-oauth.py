@@ -221,6 +221,16 @@ class OAuthCliTestCase(unittest.TestCase):
         self.assertEqual(uidl.returncode, EXIT_OK, uidl.describe())
         self.assertIn('AUTH XOAUTH2', uidl.stderr)
 
+        # A preview's TOP and a delete sign in the same way, and the
+        # delete reaches the Maildir.
+        top = self.run_cli('--account', 'Work', 'top 1 0')
+        self.assertEqual(top.returncode, EXIT_OK, top.describe())
+        self.assertIn(b'subject:', top.stdout.lower())
+        before_delete = len(self.user.messages())
+        dele = self.run_cli('--account', 'Work', 'dele 1')
+        self.assertEqual(dele.returncode, EXIT_OK, dele.describe())
+        self.assertEqual(len(self.user.messages()), before_delete - 1)
+
         # Every access token expires: the next check refreshes, silently.
         control(expire='1')
         check = self.run_cli('--account', 'Work', '--json', 'check')
