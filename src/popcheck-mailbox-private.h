@@ -57,6 +57,10 @@ struct _PopcheckMailbox
   guint64               saved_generation;
   /* Saves whose thread may read messages' details. */
   guint                 saves_in_flight;
+  /* The details file the last load or save used, held open, and its id
+   * (its name says it): the next save appends to it.  Main thread. */
+  PopcheckSummaryFile  *details_file;
+  guint64               details_id;
 };
 
 /* What a state file held: read in a thread, applied on the main thread. */
@@ -69,9 +73,15 @@ typedef struct
   /* Summaries a check fetched and did not list, as it did not end. */
   GPtrArray  *fetched;
   gboolean    set_aside;
+  /* The details file the summaries point into, if the state had one. */
+  PopcheckSummaryFile *details_file;
+  guint64     details_id;
 } PopcheckMailboxLoadedState;
 
 void popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
                                           PopcheckMailboxLoadedState *state);
+
+/* The details file the last load or save of @self used; NULL before. */
+char *popcheck_mailbox_dup_details_path  (PopcheckMailbox            *self);
 
 G_END_DECLS

@@ -1,13 +1,16 @@
-/* popcheck-mailbox-store.c: a mailbox's state file
+/* popcheck-mailbox-store.c: a mailbox's state files
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * One file per account holds the UIDs ever seen and the summary of every
+ * Each account's state holds the UIDs ever seen and the summary of every
  * message, so a restart neither announces old mail again nor sends TOP for
- * what it already knows.  It is read and written in threads, written
- * atomically, and a file that cannot be read is set aside, never trusted
- * as a whole (the summaries in it that check out are recovered);
- * one of a newer format is left to the version that wrote it.
+ * what it already knows: an index of what the list shows, rewritten by
+ * each save, and a details file that saves append to (see INDEX_MAGIC).
+ * Both are read and written in threads, the index atomically; an index
+ * that cannot be read is set aside, never trusted as a whole (the
+ * summaries in it that check out are recovered); one of a newer format
+ * is left to the version that wrote it.  A state file of the single-file
+ * format before is still read, and the next save replaces it.
  */
 
 #define G_LOG_DOMAIN "popcheck-mailbox"
@@ -107,6 +110,7 @@ loaded_state_free (PopcheckMailboxLoadedState *state)
   g_clear_pointer (&state->seen, g_hash_table_unref);
   g_clear_pointer (&state->messages, g_ptr_array_unref);
   g_clear_pointer (&state->fetched, g_ptr_array_unref);
+  g_clear_pointer (&state->details_file, popcheck_summary_file_unref);
   g_free (state);
 }
 
@@ -121,6 +125,78 @@ loaded_state_new (void)
   state->messages = g_ptr_array_new_with_free_func (g_object_unref);
   state->fetched = g_ptr_array_new_with_free_func (g_object_unref);
 
+  return state;
+}
+
+/* A summary read from a state file, taken: the first of its UID only.
+ * Every listed message is seen; one that is not was fetched by a check
+ * that did not end, and waits for the next one, which lists it (and
+ * announces it, if it is new). */
+static void
+loaded_state_add (PopcheckMailboxLoadedState *state,
+                  GHashTable                 *loaded_uids,
+                  PopcheckMessage            *message,
+                  gboolean                    seen)
+{
+  const char *uid = popcheck_message_get_uid (message);
+
+  if (!g_hash_table_add (loaded_uids, (gpointer) uid))
+    {
+      g_object_unref (message);
+      return;
+    }
+
+  if (seen)
+    g_ptr_array_add (state->messages, message);
+  else
+    g_ptr_array_add (state->fetched, message);
+}
+
+/* A file that says "never checked" cannot hold summaries of a check that
+ * ended, only what the first one fetched before it stopped. */
+static PopcheckMailboxLoadedState *
+loaded_state_finish (PopcheckMailboxLoadedState *state)
+{
+  if (!state->first_check_done)
+    {
+      g_hash_table_remove_all (state->seen);
+      g_ptr_array_set_size (state->messages, 0);
+    }
+
+  return state;
+}
+
+/* A summary recovered from a damaged file, taken: what the last check
+ * listed, so seen; the first of its UID only. */
+static void
+loaded_state_add_salvaged (PopcheckMailboxLoadedState *state,
+                           PopcheckMessage            *message)
+{
+  const char *uid = popcheck_message_get_uid (message);
+
+  if (g_hash_table_contains (state->seen, uid))
+    {
+      g_object_unref (message);
+      return;
+    }
+
+  g_hash_table_add (state->seen, g_strdup (uid));
+  g_ptr_array_add (state->messages, message);
+}
+
+/* The recovered state, if anything was. */
+static PopcheckMailboxLoadedState *
+salvaged_state_finish (PopcheckMailboxLoadedState *state,
+                       gint64                      last_check)
+{
+  if (state->messages->len == 0)
+    {
+      loaded_state_free (state);
+      return NULL;
+    }
+
+  state->first_check_done = TRUE;
+  state->last_check = last_check;
   return state;
 }
 
@@ -257,28 +333,11 @@ parse_state (GBytes               *bytes,
         }
 
       message_uid = popcheck_message_get_uid (message);
-      if (g_hash_table_contains (loaded_uids, message_uid))
-        continue;
-      g_hash_table_add (loaded_uids, (gpointer) message_uid);
-
-      /* Every listed message is seen; one that is not was fetched by a
-       * check that did not end, and waits for the next one, which lists
-       * it (and announces it, if it is new). */
-      if (g_hash_table_contains (state->seen, message_uid))
-        g_ptr_array_add (state->messages, g_steal_pointer (&message));
-      else
-        g_ptr_array_add (state->fetched, g_steal_pointer (&message));
+      loaded_state_add (state, loaded_uids, g_steal_pointer (&message),
+                        g_hash_table_contains (state->seen, message_uid));
     }
 
-  /* A file that says "never checked" cannot hold summaries of a check
-   * that ended, only what the first one fetched before it stopped. */
-  if (!state->first_check_done)
-    {
-      g_hash_table_remove_all (state->seen);
-      g_ptr_array_set_size (state->messages, 0);
-    }
-
-  return g_steal_pointer (&state);
+  return loaded_state_finish (g_steal_pointer (&state));
 }
 
 /* The summary that ends at @end (where its variant's type string
@@ -379,7 +438,6 @@ salvage_state (GBytes     *bytes,
     {
       g_autoptr(PopcheckMessage) message = NULL;
       const char *type = summary_type_at (data, size, end);
-      const char *uid;
 
       if (type == NULL)
         continue;
@@ -388,22 +446,12 @@ salvage_state (GBytes     *bytes,
       if (message == NULL)
         continue;
 
-      uid = popcheck_message_get_uid (message);
-      if (!g_hash_table_contains (state->seen, uid))
-        {
-          g_hash_table_add (state->seen, g_strdup (uid));
-          g_ptr_array_add (state->messages, g_steal_pointer (&message));
-        }
+      loaded_state_add_salvaged (state, g_steal_pointer (&message));
       next = end + 1 + strlen (type);
     }
 
-  if (state->messages->len == 0)
-    return NULL;
-
-  state->first_check_done = TRUE;
-  state->last_check = GINT64_FROM_LE (last_check);
-
-  return g_steal_pointer (&state);
+  return salvaged_state_finish (g_steal_pointer (&state),
+                                GINT64_FROM_LE (last_check));
 }
 
 static void
@@ -455,6 +503,524 @@ set_error_from_errno (GError    **error,
 
   g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
                "Could not %s %s: %s", what, path, g_strerror (saved_errno));
+}
+
+/* The state since the index: two files.  The index (ESCAPED.state) holds
+ * what the list shows of each summary, the UIDs seen and the account's
+ * marks; a save writes it whole.  The details (ESCAPED.details-ID) hold
+ * each summary whole, as a boxed "v" as in the single file before; a save
+ * only appends the new ones, and rewrites the file only when more than
+ * half of it is no longer pointed at.  ID is random, new for each details
+ * file, and named in the index: an index never reads another file's bytes,
+ * and a crash before the new index is in place leaves the old pair whole.
+ *
+ * The index, little-endian: INDEX_MAGIC, a u32 version, then frames (a
+ * u32 length, a u32 check of the payload, the payload): the header, one
+ * per summary, then the UIDs seen that no summary stands for; INDEX_END
+ * last.  A frame either checks out whole or is not used. */
+#define INDEX_MAGIC          "PopCheck index\n"
+#define INDEX_MAGIC_SIZE     16
+#define INDEX_VERSION        1
+#define INDEX_END            "PopCheck end\n"
+#define INDEX_END_SIZE       14
+#define DETAILS_MAGIC        "PopCheck details"
+#define DETAILS_MAGIC_SIZE   16
+/* The magic, a u32 version, a u32 of zeroes, the u64 id. */
+#define DETAILS_HEADER_SIZE  32
+#define DETAILS_VERSION      1
+/* Garbage in a smaller details file is not worth a rewrite. */
+#define COMPACT_MIN_SIZE     ((guint64) 1024 * 1024)
+/* What a save hands the details file at a time. */
+#define APPEND_CHUNK         ((gsize) 4 * 1024 * 1024)
+/* UTC offsets beyond any real zone's are damage. */
+#define MAX_UTC_OFFSET       (26 * 3600)
+
+enum
+{
+  RECORD_HEADERS_KNOWN          = 1 << 0,
+  RECORD_NEW                    = 1 << 1,
+  RECORD_ATTACHMENTS_INCOMPLETE = 1 << 2,
+  RECORD_HAS_DATE               = 1 << 3,
+  RECORD_SEEN                   = 1 << 4,
+};
+
+/* Not a cryptographic hash: it only tells bytes that changed from bytes
+ * that did not, a word at a time, so checking 100,000 records costs
+ * next to nothing. */
+static guint32
+frame_check (const guint8 *data,
+             gsize         len)
+{
+  guint64 hash = G_GUINT64_CONSTANT (0x9E3779B97F4A7C15) ^ len;
+  gsize i = 0;
+
+  for (; i + 8 <= len; i += 8)
+    {
+      guint64 word;
+
+      memcpy (&word, data + i, sizeof word);
+      hash = (hash ^ GUINT64_FROM_LE (word)) * G_GUINT64_CONSTANT (0xFF51AFD7ED558CCD);
+      hash ^= hash >> 32;
+    }
+  for (; i < len; i++)
+    {
+      hash = (hash ^ data[i]) * G_GUINT64_CONSTANT (0xC4CEB9FE1A85EC53);
+      hash ^= hash >> 32;
+    }
+
+  return (guint32) hash;
+}
+
+static void
+put_u32 (GByteArray *out,
+         guint32     value)
+{
+  value = GUINT32_TO_LE (value);
+  g_byte_array_append (out, (const guint8 *) &value, sizeof value);
+}
+
+static void
+put_u64 (GByteArray *out,
+         guint64     value)
+{
+  value = GUINT64_TO_LE (value);
+  g_byte_array_append (out, (const guint8 *) &value, sizeof value);
+}
+
+static void
+put_string (GByteArray *out,
+            const char *text)
+{
+  if (text == NULL)
+    text = "";
+  g_byte_array_append (out, (const guint8 *) text, strlen (text) + 1);
+}
+
+/* A frame whose length and check end_frame() fills in. */
+static gsize
+begin_frame (GByteArray *out)
+{
+  gsize at = out->len;
+
+  put_u32 (out, 0);
+  put_u32 (out, 0);
+  return at;
+}
+
+static void
+close_frame (GByteArray *out,
+             gsize       at,
+             gsize       end)
+{
+  guint32 length = end - at - 8;
+  guint32 check = frame_check (out->data + at + 8, length);
+
+  length = GUINT32_TO_LE (length);
+  check = GUINT32_TO_LE (check);
+  memcpy (out->data + at, &length, sizeof length);
+  memcpy (out->data + at + 4, &check, sizeof check);
+}
+
+static void
+end_frame (GByteArray *out,
+           gsize       at)
+{
+  close_frame (out, at, out->len);
+}
+
+typedef struct
+{
+  const guint8 *data;
+  gsize         size;
+  gsize         at;
+} Reader;
+
+static gboolean
+read_raw (Reader   *reader,
+          gpointer  value,
+          gsize     size)
+{
+  if (reader->size - reader->at < size)
+    return FALSE;
+  memcpy (value, reader->data + reader->at, size);
+  reader->at += size;
+  return TRUE;
+}
+
+static gboolean
+read_u32 (Reader  *reader,
+          guint32 *value)
+{
+  if (!read_raw (reader, value, sizeof *value))
+    return FALSE;
+  *value = GUINT32_FROM_LE (*value);
+  return TRUE;
+}
+
+static gboolean
+read_u64 (Reader  *reader,
+          guint64 *value)
+{
+  if (!read_raw (reader, value, sizeof *value))
+    return FALSE;
+  *value = GUINT64_FROM_LE (*value);
+  return TRUE;
+}
+
+/* A NUL-terminated string inside the payload, borrowed. */
+static gboolean
+read_string (Reader      *reader,
+             const char **text)
+{
+  const guint8 *nul = memchr (reader->data + reader->at, '\0',
+                              reader->size - reader->at);
+
+  if (nul == NULL)
+    return FALSE;
+  *text = (const char *) reader->data + reader->at;
+  reader->at = nul - reader->data + 1;
+  return TRUE;
+}
+
+/* The next frame's payload, if it checks out. */
+static gboolean
+read_frame (Reader *reader,
+            Reader *payload)
+{
+  guint32 length, check;
+
+  if (!read_u32 (reader, &length) || !read_u32 (reader, &check) ||
+      length > reader->size - reader->at ||
+      frame_check (reader->data + reader->at, length) != check)
+    return FALSE;
+
+  payload->data = reader->data + reader->at;
+  payload->size = length;
+  payload->at = 0;
+  reader->at += length;
+  return TRUE;
+}
+
+static char *
+details_path_for (const char *index_path,
+                  guint64     id)
+{
+  gsize stem = strlen (index_path);
+
+  if (g_str_has_suffix (index_path, ".state"))
+    stem -= strlen (".state");
+
+  return g_strdup_printf ("%.*s.details-%016" G_GINT64_MODIFIER "x",
+                          (int) stem, index_path, id);
+}
+
+char *
+popcheck_mailbox_dup_details_path (PopcheckMailbox *self)
+{
+  g_autofree char *index_path = NULL;
+
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), NULL);
+
+  if (self->details_file == NULL)
+    return NULL;
+
+  index_path = popcheck_mailbox_dup_state_path (self);
+  return details_path_for (index_path, self->details_id);
+}
+
+static void
+put_details_header (guint8  header[DETAILS_HEADER_SIZE],
+                    guint64 id)
+{
+  guint32 version = GUINT32_TO_LE (DETAILS_VERSION);
+
+  memset (header, 0, DETAILS_HEADER_SIZE);
+  memcpy (header, DETAILS_MAGIC, DETAILS_MAGIC_SIZE);
+  memcpy (header + 16, &version, sizeof version);
+  id = GUINT64_TO_LE (id);
+  memcpy (header + 24, &id, sizeof id);
+}
+
+/* The details file @id of the index at @index_path, held open.  One that
+ * is missing or is not that file still gives a file, which every read
+ * fails: the list is whole, and a preview says it cannot read the rest. */
+static PopcheckSummaryFile *
+open_details (const char *index_path,
+              guint64     id)
+{
+  g_autofree char *path = details_path_for (index_path, id);
+  guint8 expected[DETAILS_HEADER_SIZE];
+  guint8 header[DETAILS_HEADER_SIZE];
+  int fd;
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      g_debug ("No details file %s: %s", path, g_strerror (errno));
+      return popcheck_summary_file_new (-1);
+    }
+
+  put_details_header (expected, id);
+  if (pread (fd, header, sizeof header, 0) != sizeof header ||
+      memcmp (header, expected, sizeof header) != 0)
+    {
+      g_debug ("%s is not the details file its index names", path);
+      g_close (fd, NULL);
+      return popcheck_summary_file_new (-1);
+    }
+
+  return popcheck_summary_file_new (fd);
+}
+
+/* Time zones of fixed offsets, one per offset rather than per message. */
+static GDateTime *
+date_from_record (GHashTable *zones,
+                  gint64      unix_time,
+                  gint32      utc_offset)
+{
+  g_autoptr(GDateTime) utc = NULL;
+  GTimeZone *zone;
+
+  if (utc_offset < -MAX_UTC_OFFSET || utc_offset > MAX_UTC_OFFSET)
+    return NULL;
+
+  utc = g_date_time_new_from_unix_utc (unix_time);
+  if (utc == NULL)
+    return NULL;
+
+  zone = g_hash_table_lookup (zones, GINT_TO_POINTER (utc_offset));
+  if (zone == NULL)
+    {
+      zone = g_time_zone_new_offset (utc_offset);
+      g_hash_table_insert (zones, GINT_TO_POINTER (utc_offset), zone);
+    }
+
+  return g_date_time_to_timezone (utc, zone);
+}
+
+/* One summary's frame; *seen says whether its UID is among the seen. */
+static PopcheckMessage *
+message_from_record (Reader               *payload,
+                     PopcheckSummaryFile  *details,
+                     GHashTable           *zones,
+                     gboolean             *seen,
+                     GError              **error)
+{
+  PopcheckListedSummary listed = { NULL, };
+  g_autoptr(GDateTime) date = NULL;
+  guint64 offset, unix_time;
+  guint32 length, refusals, utc_offset, flags;
+
+  if (!read_u64 (payload, &listed.size) ||
+      !read_u64 (payload, &offset) ||
+      !read_u32 (payload, &length) ||
+      !read_u32 (payload, &refusals) ||
+      !read_u64 (payload, &unix_time) ||
+      !read_u32 (payload, &utc_offset) ||
+      !read_u32 (payload, &flags) ||
+      !read_string (payload, &listed.uid) ||
+      !read_string (payload, &listed.from) ||
+      !read_string (payload, &listed.from_name) ||
+      !read_string (payload, &listed.from_address) ||
+      !read_string (payload, &listed.subject) ||
+      !read_string (payload, &listed.message_id))
+    {
+      g_set_error_literal (error, POPCHECK_MESSAGE_ERROR,
+                           POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                           "A summary in the index is cut short");
+      return NULL;
+    }
+
+  if (flags & RECORD_HAS_DATE)
+    date = date_from_record (zones, (gint64) unix_time, (gint32) utc_offset);
+  listed.date = date;
+  listed.headers_known = (flags & RECORD_HEADERS_KNOWN) != 0;
+  listed.top_refusals = refusals;
+  listed.attachments_incomplete = (flags & RECORD_ATTACHMENTS_INCOMPLETE) != 0;
+  listed.is_new = (flags & RECORD_NEW) != 0;
+  *seen = (flags & RECORD_SEEN) != 0;
+
+  return popcheck_message_new_listed (&listed, details, offset, length, error);
+}
+
+typedef struct
+{
+  guint32     flags;
+  gint64      last_check;
+  guint64     details_id;
+  guint32     n_records;
+} IndexHeader;
+
+/* The magic, the version and the header frame; *reason and *newer as for
+ * parse_state(). */
+static gboolean
+read_index_header (Reader       *reader,
+                   const char   *account_id,
+                   IndexHeader  *header,
+                   const char  **reason,
+                   gboolean     *newer)
+{
+  Reader payload;
+  guint32 version = 0;
+  const char *file_account_id;
+
+  reader->at = INDEX_MAGIC_SIZE;
+  if (!read_u32 (reader, &version))
+    {
+      *reason = "damaged index";
+      return FALSE;
+    }
+  if (version > INDEX_VERSION)
+    {
+      *reason = "written by a newer version of PopCheck";
+      *newer = TRUE;
+      return FALSE;
+    }
+  if (version != INDEX_VERSION)
+    {
+      *reason = "unsupported format version";
+      return FALSE;
+    }
+
+  if (!read_frame (reader, &payload) ||
+      !read_u32 (&payload, &header->flags) ||
+      !read_u64 (&payload, (guint64 *) &header->last_check) ||
+      !read_u64 (&payload, &header->details_id) ||
+      !read_u32 (&payload, &header->n_records) ||
+      !read_string (&payload, &file_account_id))
+    {
+      *reason = "damaged index";
+      return FALSE;
+    }
+  if (g_strcmp0 (file_account_id, account_id) != 0)
+    {
+      *reason = "the file belongs to another account";
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+is_index (GBytes *bytes)
+{
+  return g_bytes_get_size (bytes) >= INDEX_MAGIC_SIZE &&
+         memcmp (g_bytes_get_data (bytes, NULL), INDEX_MAGIC, INDEX_MAGIC_SIZE) == 0;
+}
+
+/* An index and its details file.  Any frame that does not check out makes
+ * the whole index unreadable, for salvage_index() to recover from. */
+static PopcheckMailboxLoadedState *
+parse_index (GBytes      *bytes,
+             const char  *index_path,
+             const char  *account_id,
+             const char **reason,
+             gboolean    *newer)
+{
+  g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
+  g_autoptr(GHashTable) loaded_uids = NULL;
+  g_autoptr(GHashTable) zones = NULL;
+  Reader reader = { NULL, };
+  Reader payload;
+  IndexHeader header;
+  const char *uid;
+
+  reader.data = g_bytes_get_data (bytes, &reader.size);
+  if (!read_index_header (&reader, account_id, &header, reason, newer))
+    return NULL;
+
+  state->first_check_done = (header.flags & 1) != 0;
+  state->last_check = header.last_check;
+  state->details_id = header.details_id;
+  state->details_file = open_details (index_path, header.details_id);
+
+  loaded_uids = g_hash_table_new (g_str_hash, g_str_equal);
+  zones = g_hash_table_new_full (NULL, NULL, NULL,
+                                 (GDestroyNotify) g_time_zone_unref);
+  for (guint32 i = 0; i < header.n_records; i++)
+    {
+      g_autoptr(PopcheckMessage) message = NULL;
+      g_autoptr(GError) error = NULL;
+      gboolean seen = FALSE;
+
+      if (!read_frame (&reader, &payload))
+        {
+          *reason = "damaged index";
+          return NULL;
+        }
+
+      message = message_from_record (&payload, state->details_file, zones,
+                                     &seen, &error);
+      if (message == NULL)
+        {
+          g_debug ("Account %s: dropping a cached summary: %s",
+                   account_id, error->message);
+          continue;
+        }
+
+      if (seen)
+        g_hash_table_add (state->seen, g_strdup (popcheck_message_get_uid (message)));
+      loaded_state_add (state, loaded_uids, g_steal_pointer (&message), seen);
+    }
+
+  if (!read_frame (&reader, &payload))
+    {
+      *reason = "damaged index";
+      return NULL;
+    }
+  while (payload.at < payload.size && read_string (&payload, &uid))
+    if (pop3_uid_is_valid (uid))
+      g_hash_table_add (state->seen, g_strdup (uid));
+
+  if (reader.size - reader.at != INDEX_END_SIZE ||
+      memcmp (reader.data + reader.at, INDEX_END, INDEX_END_SIZE) != 0)
+    {
+      *reason = "damaged index";
+      return NULL;
+    }
+
+  return loaded_state_finish (g_steal_pointer (&state));
+}
+
+/* An index cut short or damaged: the summaries before the first frame
+ * that does not check out, each whole, as salvage_state() recovers them
+ * from the single file; what they do not tell about is announced. */
+static PopcheckMailboxLoadedState *
+salvage_index (GBytes     *bytes,
+               const char *index_path,
+               const char *account_id)
+{
+  g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
+  g_autoptr(GHashTable) zones = NULL;
+  Reader reader = { NULL, };
+  Reader payload;
+  IndexHeader header;
+  const char *reason = NULL;
+  gboolean newer = FALSE;
+
+  reader.data = g_bytes_get_data (bytes, &reader.size);
+  if (!is_index (bytes) ||
+      !read_index_header (&reader, account_id, &header, &reason, &newer) ||
+      (header.flags & 1) == 0)
+    return NULL;
+
+  state->details_id = header.details_id;
+  state->details_file = open_details (index_path, header.details_id);
+  zones = g_hash_table_new_full (NULL, NULL, NULL,
+                                 (GDestroyNotify) g_time_zone_unref);
+
+  for (guint32 i = 0; i < header.n_records && read_frame (&reader, &payload); i++)
+    {
+      g_autoptr(PopcheckMessage) message = NULL;
+      gboolean seen = FALSE;
+
+      message = message_from_record (&payload, state->details_file, zones,
+                                     &seen, NULL);
+      if (message != NULL)
+        loaded_state_add_salvaged (state, g_steal_pointer (&message));
+    }
+
+  return salvaged_state_finish (g_steal_pointer (&state), header.last_check);
 }
 
 /* The whole file, and the file kept open: the summaries' details are read
@@ -552,7 +1118,10 @@ load_thread (GTask        *task,
       return;
     }
 
-  state = parse_state (bytes, file, account_id, &reason, &newer);
+  if (is_index (bytes))
+    state = parse_index (bytes, path, account_id, &reason, &newer);
+  else
+    state = parse_state (bytes, file, account_id, &reason, &newer);
   if (state != NULL)
     {
       g_clear_pointer (&bytes, g_bytes_unref);
@@ -584,7 +1153,10 @@ load_thread (GTask        *task,
   if (state == NULL)
     {
       set_aside (path, account_id, reason);
-      state = salvage_state (bytes, account_id);
+      if (is_index (bytes))
+        state = salvage_index (bytes, path, account_id);
+      else
+        state = salvage_state (bytes, account_id);
       if (state != NULL)
         g_message ("Recovered %u message summaries of account \"%s\"; what "
                    "they do not tell about will be announced",
@@ -717,11 +1289,23 @@ typedef struct
   /* The messages themselves, touched on the main thread only. */
   GPtrArray *messages;
   guint64    generation;
-  /* Where the thread wrote each summary: the new file, and offsets
-   * (CachedSummary without a file) in the order above. */
+  /* The details file the messages point into, to append to. */
+  PopcheckSummaryFile *details_file;
+  guint64    details_id;
+  /* Where the thread wrote each summary's details: the details file, and
+   * a WrittenAt for each in the order above. */
   PopcheckSummaryFile *written;
+  guint64    written_id;
   GArray    *written_at;
 } SaveData;
+
+typedef struct
+{
+  guint64  offset;
+  gsize    length;
+  /* Has details (a message with headers), readable or not. */
+  gboolean pointed;
+} WrittenAt;
 
 static void
 cached_summary_clear (gpointer data)
@@ -742,6 +1326,7 @@ save_data_free (SaveData *data)
   g_clear_pointer (&data->cached, g_array_unref);
   g_clear_pointer (&data->messages, g_ptr_array_unref);
   g_clear_pointer (&data->written, popcheck_summary_file_unref);
+  g_clear_pointer (&data->details_file, popcheck_summary_file_unref);
   g_clear_pointer (&data->written_at, g_array_unref);
   g_free (data);
 }
@@ -793,6 +1378,9 @@ take_snapshot (PopcheckMailbox *self)
 
   data->path = popcheck_mailbox_dup_state_path (self);
   data->account_id = g_strdup (self->account_id);
+  if (self->details_file != NULL)
+    data->details_file = popcheck_summary_file_ref (self->details_file);
+  data->details_id = self->details_id;
   data->first_check_done = self->first_check_done;
   data->last_check = self->last_check != NULL
                        ? g_date_time_to_unix (self->last_check) : G_GINT64_CONSTANT (0);
@@ -830,203 +1418,442 @@ take_snapshot (PopcheckMailbox *self)
   return data;
 }
 
-/* GVariant's framing offsets: each the smallest size that can address
- * the whole container (the GVariant specification, "Framing Offsets"). */
-static gsize
-array_total_size (gsize body_size,
-                  gsize n_offsets)
+/* Appends to the details file in big writes; a summary's offset is known
+ * as soon as it is queued. */
+typedef struct
 {
-  if (body_size + n_offsets <= G_MAXUINT8)
-    return body_size + n_offsets;
-  if (body_size + 2 * n_offsets <= G_MAXUINT16)
-    return body_size + 2 * n_offsets;
-  if (body_size + 4 * n_offsets <= G_MAXUINT32)
-    return body_size + 4 * n_offsets;
-  return body_size + 8 * n_offsets;
+  int         fd;
+  const char *path;
+  /* Where pending goes in the file. */
+  guint64     start;
+  GByteArray *pending;
+  gboolean    appended;
+} Appender;
+
+static gboolean
+appender_flush (Appender  *appender,
+                GError   **error)
+{
+  gsize done = 0;
+
+  while (done < appender->pending->len)
+    {
+      gssize n = pwrite (appender->fd, appender->pending->data + done,
+                         appender->pending->len - done,
+                         (off_t) (appender->start + done));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          set_error_from_errno (error, "write", appender->path);
+          return FALSE;
+        }
+      done += n;
+    }
+
+  appender->start += done;
+  appender->appended |= done > 0;
+  g_byte_array_set_size (appender->pending, 0);
+  return TRUE;
 }
 
-/* The summaries as an "av", serialized straight into one buffer: a
- * cached summary's bytes go from the old file to the new one as they are,
- * without a GVariant each (100,000 of them, and what they allocate, would
- * stay with the process after the save). */
-static GVariant *
-serialize_summaries (SaveData *data)
+/* Each summary starts at a multiple of 8, in the file as in the buffer
+ * (start is one too), where GVariant can serialize it in place. */
+static void
+appender_align (Appender *appender)
 {
-  g_autoptr(GByteArray) body = g_byte_array_new ();
-  g_autoptr(GArray) ends = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_autoptr(GBytes) serialized = NULL;
-  gsize total, offset_size;
-  guint8 *out;
+  static const guint8 padding[8] = { 0, };
 
-  data->written_at = g_array_sized_new (FALSE, FALSE, sizeof (CachedSummary),
-                                        data->cached->len);
+  g_byte_array_append (appender->pending, padding,
+                       (8 - appender->pending->len % 8) % 8);
+}
+
+/* Where @bytes (@length of them) will be in the file. */
+static guint64
+appender_add (Appender     *appender,
+              const guint8 *bytes,
+              gsize         length)
+{
+  guint64 offset;
+
+  appender_align (appender);
+  offset = appender->start + appender->pending->len;
+
+  g_byte_array_append (appender->pending, bytes, length);
+  return offset;
+}
+
+/* A summary whose details are in memory, boxed as the details file holds
+ * it, built in place. */
+static guint64
+appender_add_summary (Appender        *appender,
+                      PopcheckMessage *message,
+                      gboolean         is_new,
+                      gsize           *length)
+{
+  g_autoptr(GVariant) boxed = NULL;
+  guint64 offset;
+  guint old_len;
+
+  appender_align (appender);
+  offset = appender->start + appender->pending->len;
+  old_len = appender->pending->len;
+
+  boxed = g_variant_ref_sink (g_variant_new_variant (popcheck_message_to_variant_in_thread (message,
+                                                                                           is_new)));
+  /* Little-endian wherever it was written. */
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_byteswap (boxed);
+
+      g_variant_unref (boxed);
+      boxed = swapped;
+    }
+
+  *length = g_variant_get_size (boxed);
+  g_byte_array_set_size (appender->pending, old_len + *length);
+  g_variant_store (boxed, appender->pending->data + old_len);
+  return offset;
+}
+
+/* A new details file, empty but for its header, and its id. */
+static int
+create_details (const char  *index_path,
+                guint64     *id,
+                char       **path,
+                GError     **error)
+{
+  guint8 header[DETAILS_HEADER_SIZE];
+  int fd = -1;
+
+  for (guint attempt = 0; fd < 0 && attempt < 16; attempt++)
+    {
+      *id = ((guint64) g_random_int () << 32) | g_random_int ();
+      g_free (*path);
+      *path = details_path_for (index_path, *id);
+      fd = g_open (*path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0 && errno != EEXIST)
+        break;
+    }
+  if (fd < 0)
+    {
+      set_error_from_errno (error, "create", *path);
+      return -1;
+    }
+
+  put_details_header (header, *id);
+  if (pwrite (fd, header, sizeof header, 0) != sizeof header)
+    {
+      set_error_from_errno (error, "write", *path);
+      g_close (fd, NULL);
+      g_unlink (*path);
+      return -1;
+    }
+
+  return fd;
+}
+
+/* The details files of this account but @keep: older ones a save replaced,
+ * or one a crash left before its index was written.  Messages that still
+ * point into one hold it open. */
+static void
+remove_other_details (const char *index_path,
+                      const char *keep)
+{
+  g_autofree char *dir_name = g_path_get_dirname (index_path);
+  g_autofree char *some = details_path_for (index_path, 0);
+  g_autofree char *some_base = g_path_get_basename (some);
+  g_autofree char *keep_base = g_path_get_basename (keep);
+  g_autoptr(GDir) dir = g_dir_open (dir_name, 0, NULL);
+  gsize prefix_len = strlen (some_base) - 16;
+  const char *name;
+
+  if (dir == NULL)
+    return;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (strncmp (name, some_base, prefix_len) == 0 &&
+        strlen (name) == strlen (some_base) &&
+        strcmp (name, keep_base) != 0)
+      {
+        g_autofree char *path = g_build_filename (dir_name, name, NULL);
+
+        g_unlink (path);
+      }
+}
+
+static void
+put_record (GByteArray      *index,
+            PopcheckMessage *message,
+            const CachedSummary *cached,
+            guint64          offset,
+            gsize            length,
+            gboolean         seen)
+{
+  gsize frame = begin_frame (index);
+  GDateTime *date = NULL;
+  guint32 flags = 0;
+
+  if (cached->headerless_uid == NULL)
+    {
+      flags |= RECORD_HEADERS_KNOWN;
+      date = popcheck_message_get_date (message);
+      if (popcheck_message_get_attachments_incomplete (message))
+        flags |= RECORD_ATTACHMENTS_INCOMPLETE;
+    }
+  if (cached->is_new)
+    flags |= RECORD_NEW;
+  if (date != NULL)
+    flags |= RECORD_HAS_DATE;
+  if (seen)
+    flags |= RECORD_SEEN;
+
+  put_u64 (index, cached->headerless_uid != NULL
+                    ? cached->size : popcheck_message_get_size (message));
+  put_u64 (index, offset);
+  put_u32 (index, length);
+  put_u32 (index, cached->headerless_uid != NULL ? cached->top_refusals : 0);
+  put_u64 (index, date != NULL ? (guint64) g_date_time_to_unix (date) : 0);
+  put_u32 (index, date != NULL
+                    ? (guint32) (gint32) (g_date_time_get_utc_offset (date) / G_USEC_PER_SEC)
+                    : 0);
+  put_u32 (index, flags);
+  if (cached->headerless_uid != NULL)
+    {
+      put_string (index, cached->headerless_uid);
+      for (guint i = 0; i < 5; i++)
+        put_string (index, "");
+    }
+  else
+    {
+      put_string (index, popcheck_message_get_uid (message));
+      put_string (index, popcheck_message_get_from (message));
+      put_string (index, popcheck_message_get_from_name (message));
+      put_string (index, popcheck_message_get_from_address (message));
+      put_string (index, popcheck_message_get_subject (message));
+      put_string (index, popcheck_message_get_message_id (message));
+    }
+  end_frame (index, frame);
+}
+
+/* The details file this save appends to: the one the snapshot's messages
+ * point into, unless it is gone or more than half garbage; else a new one,
+ * into which every summary is copied. */
+static int
+open_details_for_append (SaveData  *data,
+                         guint64   *start,
+                         GError   **error)
+{
+  g_autofree char *path = NULL;
+  GStatBuf info;
+  guint64 live = 0;
+  int fd;
+
+  if (data->details_file == NULL)
+    return -1;
+
+  path = details_path_for (data->path, data->details_id);
+  if (!popcheck_summary_file_is_at (data->details_file, path))
+    return -1;
+
+  fd = g_open (path, O_WRONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  if (fstat (fd, &info) != 0 || (guint64) info.st_size < DETAILS_HEADER_SIZE)
+    {
+      g_close (fd, NULL);
+      return -1;
+    }
 
   for (guint i = 0; i < data->cached->len; i++)
     {
       const CachedSummary *cached = &g_array_index (data->cached, CachedSummary, i);
-      g_autoptr(GVariant) boxed = NULL;
-      static const guint8 padding[8] = { 0, };
-      guint64 end;
 
-      if (cached->message != NULL)
-        boxed = g_variant_ref_sink (g_variant_new_variant (popcheck_message_to_variant_in_thread (cached->message,
-                                                                                                  cached->is_new)));
-      else if (cached->headerless_uid != NULL)
-        boxed = g_variant_ref_sink (g_variant_new_variant (popcheck_message_headerless_variant_new (cached->headerless_uid,
-                                                                                                    cached->size,
-                                                                                                    cached->is_new,
-                                                                                                    cached->top_refusals)));
-      else
+      if (cached->file == data->details_file)
+        live += cached->length;
+    }
+
+  /* Rewritten once more than half of it is no longer pointed at (what
+   * replaced summaries, messages deleted from the server and saves cut
+   * short left behind), so it never grows past twice what it holds. */
+  if ((guint64) info.st_size > COMPACT_MIN_SIZE &&
+      live < ((guint64) info.st_size - DETAILS_HEADER_SIZE) / 2)
+    {
+      g_debug ("Rewriting %s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+               " bytes in use", path, live, (guint64) info.st_size);
+      g_close (fd, NULL);
+      return -1;
+    }
+
+  /* What a crash left after the last summary stays, as garbage. */
+  *start = ((guint64) info.st_size + 7) & ~(guint64) 7;
+  return fd;
+}
+
+/* Appends what is new to the details file, makes it durable, then writes
+ * the index that points at it: a crash in between leaves the old index,
+ * whose bytes are all still there, and some garbage after them. */
+static gboolean
+write_state (SaveData  *data,
+             GError   **error)
+{
+  g_autoptr(GByteArray) index = NULL;
+  g_autoptr(GByteArray) pending = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+  g_autoptr(PopcheckSummaryFile) target = NULL;
+  g_autofree char *target_path = NULL;
+  Appender appender = { -1, };
+  GHashTableIter iter;
+  gpointer key;
+  guint64 target_id = data->details_id;
+  gboolean created = FALSE;
+  gsize header_frame, header_end, n_at;
+  guint32 n_records = 0;
+  gboolean ok = FALSE;
+
+  appender.fd = open_details_for_append (data, &appender.start, error);
+  if (appender.fd >= 0)
+    {
+      target = popcheck_summary_file_ref (data->details_file);
+      target_path = details_path_for (data->path, target_id);
+    }
+  else
+    {
+      int read_fd;
+
+      appender.fd = create_details (data->path, &target_id, &target_path, error);
+      if (appender.fd < 0)
+        return FALSE;
+      created = TRUE;
+      read_fd = g_open (target_path, O_RDONLY | O_CLOEXEC, 0);
+      if (read_fd < 0)
+        {
+          set_error_from_errno (error, "open", target_path);
+          goto out;
+        }
+      target = popcheck_summary_file_new (read_fd);
+      appender.start = DETAILS_HEADER_SIZE;
+    }
+  appender.path = target_path;
+  pending = g_byte_array_sized_new (APPEND_CHUNK + 256 * 1024);
+  appender.pending = pending;
+
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; data->seen[i] != NULL; i++)
+    g_hash_table_add (seen, data->seen[i]);
+
+  index = g_byte_array_sized_new (64 + data->cached->len * 160);
+  g_byte_array_append (index, (const guint8 *) INDEX_MAGIC, INDEX_MAGIC_SIZE);
+  put_u32 (index, INDEX_VERSION);
+  header_frame = begin_frame (index);
+  put_u32 (index, data->first_check_done ? 1 : 0);
+  put_u64 (index, (guint64) data->last_check);
+  put_u64 (index, target_id);
+  n_at = index->len;
+  put_u32 (index, 0);
+  put_string (index, data->account_id);
+  header_end = index->len;
+  end_frame (index, header_frame);
+
+  data->written_at = g_array_sized_new (FALSE, TRUE, sizeof (WrittenAt),
+                                        data->cached->len);
+  g_array_set_size (data->written_at, data->cached->len);
+
+  for (guint i = 0; i < data->cached->len; i++)
+    {
+      const CachedSummary *cached = &g_array_index (data->cached, CachedSummary, i);
+      PopcheckMessage *message = g_ptr_array_index (data->messages, i);
+      WrittenAt *at = &g_array_index (data->written_at, WrittenAt, i);
+      const char *uid = cached->headerless_uid != NULL
+                          ? cached->headerless_uid
+                          : popcheck_message_get_uid (message);
+
+      if (cached->headerless_uid != NULL)
+        ;
+      else if (cached->file != NULL && cached->file == target)
+        {
+          at->offset = cached->offset;
+          at->length = cached->length;
+        }
+      else if (cached->file != NULL)
         {
           g_autoptr(GBytes) bytes = NULL;
-          g_autoptr(GError) error = NULL;
+          g_autoptr(GError) read_error = NULL;
 
+          /* From the single file of before, or from a details file being
+           * rewritten.  What cannot be read stays listed, its details
+           * unreadable, as they were. */
           bytes = popcheck_summary_file_read (cached->file, cached->offset,
-                                              cached->length, &error);
+                                              cached->length, &read_error);
           if (bytes != NULL)
-            boxed = popcheck_message_boxed_from_cache (bytes, cached->is_new,
-                                                       &error);
-          /* Lost: the next check sends TOP for it again.  The UID is
-           * still in "seen", so it is not announced as new. */
-          if (boxed == NULL)
             {
-              g_message ("Account \"%s\": dropping a cached summary: %s",
-                         data->account_id, error->message);
-              continue;
+              at->length = g_bytes_get_size (bytes);
+              at->offset = appender_add (&appender, g_bytes_get_data (bytes, NULL),
+                                         at->length);
             }
+          else
+            g_debug ("Account %s: the details of %s are lost: %s",
+                     data->account_id, uid, read_error->message);
         }
+      else
+        at->offset = appender_add_summary (&appender, message, cached->is_new,
+                                           &at->length);
+      at->pointed = cached->headerless_uid == NULL;
 
-      /* Each child of an "av" starts at a multiple of 8. */
-      g_byte_array_append (body, padding, (8 - body->len % 8) % 8);
-      {
-        gsize size = g_variant_get_size (boxed);
-        guint old_len = body->len;
+      if (appender.pending->len >= APPEND_CHUNK && !appender_flush (&appender, error))
+        goto out;
 
-        CachedSummary at = { NULL, };
-
-        g_byte_array_set_size (body, old_len + size);
-        g_variant_store (boxed, body->data + old_len);
-        /* Where it lies in the "av", for note_written(). */
-        at.offset = old_len;
-        at.length = size;
-        g_array_append_val (data->written_at, at);
-      }
-      end = body->len;
-      g_array_append_val (ends, end);
+      put_record (index, message, cached, at->offset, at->length,
+                  g_hash_table_remove (seen, uid));
+      n_records++;
     }
 
-  total = array_total_size (body->len, ends->len);
-  offset_size = ends->len > 0 ? (total - body->len) / ends->len : 0;
-  g_byte_array_set_size (body, total);
-  out = body->data + total - ends->len * offset_size;
-  /* In this machine's byte order, as the children are: serialize_state()
-   * swaps the whole file on a big-endian one. */
-  for (guint i = 0; i < ends->len; i++)
+  {
+    gsize frame = begin_frame (index);
+
+    g_hash_table_iter_init (&iter, seen);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      put_string (index, key);
+    end_frame (index, frame);
+  }
+  g_byte_array_append (index, (const guint8 *) INDEX_END, INDEX_END_SIZE);
+
+  n_records = GUINT32_TO_LE (n_records);
+  memcpy (index->data + n_at, &n_records, sizeof n_records);
+  close_frame (index, header_frame, header_end);
+
+  if (!appender_flush (&appender, error))
+    goto out;
+  /* The bytes the index will point at are on the disk before it is. */
+  if ((appender.appended || created) && fsync (appender.fd) != 0)
     {
-      guint64 end = g_array_index (ends, guint64, i);
-      guint8 *at = out + i * offset_size;
-
-      switch (offset_size)
-        {
-        case 1:
-          *at = (guint8) end;
-          break;
-        case 2:
-          {
-            guint16 value = (guint16) end;
-
-            memcpy (at, &value, sizeof value);
-          }
-          break;
-        case 4:
-          {
-            guint32 value = (guint32) end;
-
-            memcpy (at, &value, sizeof value);
-          }
-          break;
-        default:
-          memcpy (at, &end, sizeof end);
-          break;
-        }
+      set_error_from_errno (error, "write", target_path);
+      goto out;
     }
 
-  serialized = g_byte_array_free_to_bytes (g_steal_pointer (&body));
-  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("av"),
-                                                       serialized, FALSE));
-}
+  /* Temporary file, fsync, rename: a crash leaves the old index or the
+   * new one, never half of one. */
+  if (!g_file_set_contents_full (data->path, (const char *) index->data,
+                                 index->len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT |
+                                 G_FILE_SET_CONTENTS_DURABLE,
+                                 0600, error))
+    goto out;
 
-static GVariant *
-serialize_state (SaveData *data)
-{
-  g_autoptr(GVariant) messages = serialize_summaries (data);
-  GVariant *payload;
-  GVariant *state;
+  if (created)
+    remove_other_details (data->path, target_path);
+  data->written = g_steal_pointer (&target);
+  data->written_id = target_id;
+  ok = TRUE;
 
-  payload = g_variant_new ("(sbx^as@av)",
-                           data->account_id,
-                           data->first_check_done,
-                           data->last_check,
-                           data->seen, messages);
-  state = g_variant_ref_sink (g_variant_new ("(suv)", STATE_MAGIC,
-                                             STATE_VERSION, payload));
-
-  /* The file is little-endian wherever it was written. */
-  if (G_BYTE_ORDER == G_BIG_ENDIAN)
-    {
-      GVariant *swapped = g_variant_byteswap (state);
-
-      g_variant_unref (state);
-      state = swapped;
-    }
-
-  return state;
-}
-
-/* Where each summary went in the file just written, and the file held
- * open: the messages' details can be dropped and read from there. */
-static void
-note_written (SaveData *data,
-              GVariant *state)
-{
-  g_autoptr(GVariant) payload_box = NULL;
-  g_autoptr(GVariant) payload = NULL;
-  g_autoptr(GVariant) messages = NULL;
-  const guint8 *base = g_variant_get_data (state);
-  GStatBuf info;
-  guint64 start;
-  gsize n;
-  int fd;
-
-  if (G_BYTE_ORDER == G_BIG_ENDIAN)
-    return;
-
-  payload_box = g_variant_get_child_value (state, 2);
-  payload = g_variant_get_variant (payload_box);
-  messages = g_variant_get_child_value (payload, 4);
-  n = g_variant_n_children (messages);
-  /* A summary that could not be read again was left out: then the
-   * order no longer matches, and the details stay where they are. */
-  if (n != data->messages->len || n != data->written_at->len)
-    return;
-
-  fd = g_open (data->path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
-    return;
-  if (fstat (fd, &info) != 0 || (guint64) info.st_size != g_variant_get_size (state))
-    {
-      g_close (fd, NULL);
-      return;
-    }
-
-  /* The "av" lies in the file as serialize_summaries() laid it out, so
-   * each summary is where it was put there, moved by where the array
-   * begins.  Asking the array for a million children one by one would
-   * take minutes. */
-  start = (const guint8 *) g_variant_get_data (messages) - base;
-  for (gsize i = 0; i < n; i++)
-    g_array_index (data->written_at, CachedSummary, i).offset += start;
-  data->written = popcheck_summary_file_new (fd);
+out:
+  if (appender.fd >= 0)
+    g_close (appender.fd, NULL);
+  /* A new file no index points at is garbage. */
+  if (!ok && created)
+    g_unlink (target_path);
+  return ok;
 }
 
 static void
@@ -1038,7 +1865,6 @@ save_thread (GTask        *task,
   PopcheckMailbox *self = source_object;
   SaveData *data = task_data;
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->save_lock);
-  g_autoptr(GVariant) state = NULL;
   g_autofree char *dir = NULL;
   GError *error = NULL;
 
@@ -1061,25 +1887,14 @@ save_thread (GTask        *task,
       return;
     }
 
-  state = serialize_state (data);
-
-  /* Temporary file, fsync, rename: a crash leaves the old state or the
-   * new one, never half of one. */
-  if (!g_file_set_contents_full (data->path,
-                                 g_variant_get_data (state),
-                                 g_variant_get_size (state),
-                                 G_FILE_SET_CONTENTS_CONSISTENT |
-                                 G_FILE_SET_CONTENTS_DURABLE,
-                                 0600, &error))
+  if (!write_state (data, &error))
     {
       g_task_return_error (task, error);
       return;
     }
 
-  note_written (data, state);
   self->saved_generation = data->generation;
   /* Only the messages are needed after this, on the main thread. */
-  g_clear_pointer (&state, g_variant_unref);
   g_clear_pointer (&data->cached, g_array_unref);
   g_clear_pointer (&data->seen, g_strfreev);
   release_free_memory ();
@@ -1109,16 +1924,25 @@ save_thread_done_cb (GObject      *object,
       return;
     }
 
+  /* The next save appends to the file this one wrote. */
+  if (data->written != NULL)
+    {
+      g_clear_pointer (&self->details_file, popcheck_summary_file_unref);
+      self->details_file = popcheck_summary_file_ref (data->written);
+      self->details_id = data->written_id;
+    }
+
   /* Written: what only the preview shows is read from the file from now
-   * on, and the older file is closed once nothing points into it.  Not
+   * on, and an older file is closed once nothing points into it.  Not
    * while another save's thread may still read a message's details. */
   if (data->written != NULL && self->saves_in_flight == 0)
     for (guint i = 0; i < data->messages->len; i++)
       {
-        const CachedSummary *at = &g_array_index (data->written_at, CachedSummary, i);
+        const WrittenAt *at = &g_array_index (data->written_at, WrittenAt, i);
 
-        popcheck_message_set_cached (g_ptr_array_index (data->messages, i),
-                                     data->written, at->offset, at->length);
+        if (at->pointed)
+          popcheck_message_set_cached (g_ptr_array_index (data->messages, i),
+                                       data->written, at->offset, at->length);
       }
   g_clear_pointer (&data->messages, g_ptr_array_unref);
   g_debug ("Account %s: saved", self->account_id);

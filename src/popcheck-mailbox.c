@@ -819,6 +819,12 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
     popcheck_mailbox_add_summary (self, g_ptr_array_index (state->fetched, i));
 
   self->dirty = state->set_aside;
+  if (state->details_file != NULL)
+    {
+      g_clear_pointer (&self->details_file, popcheck_summary_file_unref);
+      self->details_file = popcheck_summary_file_ref (state->details_file);
+      self->details_id = state->details_id;
+    }
 
   if (first_check_done != self->first_check_done)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIRST_CHECK_DONE]);
@@ -1077,6 +1083,7 @@ popcheck_mailbox_finalize (GObject *object)
   g_clear_pointer (&self->msg_numbers, g_hash_table_unref);
   g_clear_pointer (&self->last_check, g_date_time_unref);
   g_clear_pointer (&self->next_check, g_date_time_unref);
+  g_clear_pointer (&self->details_file, popcheck_summary_file_unref);
   g_mutex_clear (&self->save_lock);
 
   G_OBJECT_CLASS (popcheck_mailbox_parent_class)->finalize (object);

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -873,7 +874,7 @@ popcheck_summary_file_new (int fd)
 {
   PopcheckSummaryFile *file;
 
-  g_return_val_if_fail (fd >= 0, NULL);
+  g_return_val_if_fail (fd >= -1, NULL);
 
   file = g_atomic_rc_box_new0 (PopcheckSummaryFile);
   file->fd = fd;
@@ -908,6 +909,14 @@ popcheck_summary_file_read (PopcheckSummaryFile  *file,
 
   g_return_val_if_fail (file != NULL, NULL);
 
+  if (file->fd < 0)
+    {
+      g_set_error_literal (error, POPCHECK_MESSAGE_ERROR,
+                           POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                           "The file of a cached summary is gone");
+      return NULL;
+    }
+
   buffer = g_malloc (MAX (length, 1));
   while (done < length)
     {
@@ -937,6 +946,22 @@ popcheck_summary_file_read (PopcheckSummaryFile  *file,
     }
 
   return g_bytes_new_take (g_steal_pointer (&buffer), length);
+}
+
+gboolean
+popcheck_summary_file_is_at (PopcheckSummaryFile *file,
+                             const char          *path)
+{
+  GStatBuf held, named;
+
+  g_return_val_if_fail (file != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  return file->fd >= 0 &&
+         fstat (file->fd, &held) == 0 &&
+         g_stat (path, &named) == 0 &&
+         held.st_dev == named.st_dev &&
+         held.st_ino == named.st_ino;
 }
 
 /* A boxed "v" as the state file holds it, checked as anything read from
@@ -1000,6 +1025,56 @@ popcheck_message_new_from_cache (GVariant             *boxed,
     }
 
   return self;
+}
+
+PopcheckMessage *
+popcheck_message_new_listed (const PopcheckListedSummary  *listed,
+                             PopcheckSummaryFile          *file,
+                             guint64                       offset,
+                             gsize                         length,
+                             GError                      **error)
+{
+  g_autoptr(PopcheckMessage) self = NULL;
+
+  g_return_val_if_fail (listed != NULL, NULL);
+  g_return_val_if_fail (file != NULL, NULL);
+
+  if (listed->uid == NULL || !pop3_uid_is_valid (listed->uid))
+    {
+      set_invalid_uid_error (error);
+      return NULL;
+    }
+
+  if (!listed->headers_known)
+    {
+      self = popcheck_message_new_without_headers (listed->uid, listed->size, 0);
+      self->is_new = listed->is_new;
+      self->top_refusals = listed->top_refusals;
+      return g_steal_pointer (&self);
+    }
+
+  /* The file may have been edited or damaged: every field gets the same
+   * treatment as text from a server. */
+  self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+  self->uid = g_strdup (listed->uid);
+  self->size = listed->size;
+  self->from = sanitize_line (listed->from);
+  self->from_name = sanitize_line (listed->from_name);
+  self->from_address = sanitize_line (listed->from_address);
+  self->subject = sanitize_line (listed->subject);
+  self->message_id = sanitize_line (listed->message_id);
+  if (listed->date != NULL)
+    self->date = g_date_time_ref (listed->date);
+  self->attachments_incomplete = listed->attachments_incomplete;
+  self->is_new = listed->is_new;
+  pack_strings (self);
+
+  g_clear_pointer (&self->attachment_details, g_array_unref);
+  self->cached_file = popcheck_summary_file_ref (file);
+  self->cached_offset = offset;
+  self->cached_length = length;
+
+  return g_steal_pointer (&self);
 }
 
 static void

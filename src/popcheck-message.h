@@ -142,7 +142,7 @@ GVariant           *popcheck_message_headerless_variant_new (const char *uid,
  * demand; thread-safe, reference counted. */
 typedef struct _PopcheckSummaryFile PopcheckSummaryFile;
 
-/* Takes @fd. */
+/* Takes @fd; -1 stands for a file that is gone, which every read fails. */
 PopcheckSummaryFile *popcheck_summary_file_new       (int                   fd);
 PopcheckSummaryFile *popcheck_summary_file_ref       (PopcheckSummaryFile  *file);
 void                 popcheck_summary_file_unref     (PopcheckSummaryFile  *file);
@@ -151,6 +151,9 @@ GBytes              *popcheck_summary_file_read      (PopcheckSummaryFile  *file
                                                       guint64               offset,
                                                       gsize                 length,
                                                       GError              **error);
+/* Whether @path names the very file held open (not one renamed over it). */
+gboolean             popcheck_summary_file_is_at     (PopcheckSummaryFile  *file,
+                                                      const char           *path);
 
 /* A summary of a big mailbox keeps in memory what the list shows and
  * searches (UID, size, sender, subject, date, Message-ID); its To, Cc,
@@ -162,6 +165,32 @@ PopcheckMessage    *popcheck_message_new_from_cache   (GVariant             *box
                                                        PopcheckSummaryFile  *file,
                                                        guint64               offset,
                                                        GError              **error);
+/* What the state file's index keeps of a summary: what the list shows
+ * and searches.  The strings and the date are borrowed. */
+typedef struct
+{
+  const char *uid;
+  guint64     size;
+  gboolean    headers_known;
+  guint       top_refusals;
+  const char *from;
+  const char *from_name;
+  const char *from_address;
+  const char *subject;
+  GDateTime  *date;
+  const char *message_id;
+  gboolean    attachments_incomplete;
+  gboolean    is_new;
+} PopcheckListedSummary;
+
+/* A summary from the index, its details at @offset in @file (as in
+ * popcheck_message_new_from_cache()); a message without headers has none
+ * and ignores them.  Every string is cleaned as text from a server is. */
+PopcheckMessage    *popcheck_message_new_listed       (const PopcheckListedSummary *listed,
+                                                       PopcheckSummaryFile         *file,
+                                                       guint64                      offset,
+                                                       gsize                        length,
+                                                       GError                     **error);
 /* Once written to @file, the details of a summary need not stay in
  * memory: they are dropped, and read from there when asked for. */
 void                popcheck_message_set_cached       (PopcheckMessage      *self,

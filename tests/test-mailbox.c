@@ -13,7 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "pop3-parser.h"
-#include "popcheck-mailbox.h"
+#include "popcheck-mailbox-private.h"
 #include "popcheck-test-util.h"
 
 /* Message i of the tests has UID "uid-i" and a date i minutes after a fixed
@@ -871,7 +871,7 @@ test_details_file_cut (void)
 
   first = run_check (mailbox, ids, 3, NULL);
   reloaded = reload (mailbox);
-  path = popcheck_mailbox_dup_state_path (reloaded);
+  path = popcheck_mailbox_dup_details_path (reloaded);
   g_assert_cmpint (truncate (path, 64), ==, 0);
 
   message = popcheck_mailbox_lookup (reloaded, "uid-3");
