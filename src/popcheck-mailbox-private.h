@@ -73,11 +73,20 @@ typedef struct
   /* Summaries a check fetched and did not list, as it did not end. */
   GPtrArray  *fetched;
   gboolean    set_aside;
+  /* Made in the load thread by popcheck_mailbox_prepare_loaded_state():
+   * uid -> message of messages (sorted as the model is), and how many of
+   * them are new. */
+  GHashTable *by_uid;
+  guint       n_new;
   /* The details file the summaries point into, if the state had one. */
   PopcheckSummaryFile *details_file;
   guint64     details_id;
 } PopcheckMailboxLoadedState;
 
+/* In the load thread: what can be done before the main thread takes the
+ * state, so that applying it costs the main loop next to nothing. */
+void popcheck_mailbox_prepare_loaded_state (PopcheckMailbox            *self,
+                                            PopcheckMailboxLoadedState *state);
 void popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
                                           PopcheckMailboxLoadedState *state);
 

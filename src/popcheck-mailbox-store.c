@@ -111,6 +111,7 @@ loaded_state_free (PopcheckMailboxLoadedState *state)
   g_clear_pointer (&state->messages, g_ptr_array_unref);
   g_clear_pointer (&state->fetched, g_ptr_array_unref);
   g_clear_pointer (&state->details_file, popcheck_summary_file_unref);
+  g_clear_pointer (&state->by_uid, g_hash_table_unref);
   g_free (state);
 }
 
@@ -1166,6 +1167,7 @@ load_thread (GTask        *task,
       state->set_aside = TRUE;
     }
 
+  popcheck_mailbox_prepare_loaded_state (source_object, state);
   g_task_return_pointer (task, g_steal_pointer (&state),
                          (GDestroyNotify) loaded_state_free);
 }
@@ -1901,6 +1903,19 @@ save_thread (GTask        *task,
   g_task_return_boolean (task, TRUE);
 }
 
+/* The details a save let the messages drop, freed where it does not
+ * hold up the main loop. */
+static void
+free_dropped_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  g_array_unref (task_data);
+  release_free_memory ();
+  g_task_return_boolean (task, TRUE);
+}
+
 static void
 save_thread_done_cb (GObject      *object,
                      GAsyncResult *result,
@@ -1936,14 +1951,23 @@ save_thread_done_cb (GObject      *object,
    * on, and an older file is closed once nothing points into it.  Not
    * while another save's thread may still read a message's details. */
   if (data->written != NULL && self->saves_in_flight == 0)
-    for (guint i = 0; i < data->messages->len; i++)
-      {
-        const WrittenAt *at = &g_array_index (data->written_at, WrittenAt, i);
+    {
+      g_autoptr(GTask) free_task = g_task_new (NULL, NULL, NULL, NULL);
+      GArray *dropped = popcheck_message_dropped_details_new ();
 
-        if (at->pointed)
-          popcheck_message_set_cached (g_ptr_array_index (data->messages, i),
-                                       data->written, at->offset, at->length);
-      }
+      for (guint i = 0; i < data->messages->len; i++)
+        {
+          const WrittenAt *at = &g_array_index (data->written_at, WrittenAt, i);
+
+          if (at->pointed)
+            popcheck_message_set_cached (g_ptr_array_index (data->messages, i),
+                                         data->written, at->offset, at->length,
+                                         dropped);
+        }
+      g_task_set_source_tag (free_task, free_dropped_thread);
+      g_task_set_task_data (free_task, dropped, NULL);
+      g_task_run_in_thread (free_task, free_dropped_thread);
+    }
   g_clear_pointer (&data->messages, g_ptr_array_unref);
   g_debug ("Account %s: saved", self->account_id);
 

@@ -54,24 +54,30 @@ static GParamSpec *properties[N_PROPS];
 /* Newest date first (undated last), then the higher message number, then
  * the UID so that the order is total and stable across runs. */
 static int
-compare_messages (PopcheckMessage *a,
-                  PopcheckMessage *b)
+compare_dates (PopcheckMessage *a,
+               PopcheckMessage *b)
 {
   GDateTime *date_a = popcheck_message_get_date (a);
   GDateTime *date_b = popcheck_message_get_date (b);
-  guint number_a, number_b;
 
   if (date_a != NULL && date_b != NULL)
-    {
-      int cmp = g_date_time_compare (date_b, date_a);
-
-      if (cmp != 0)
-        return cmp;
-    }
-  else if (date_a != NULL)
+    return g_date_time_compare (date_b, date_a);
+  if (date_a != NULL)
     return -1;
-  else if (date_b != NULL)
+  if (date_b != NULL)
     return 1;
+  return 0;
+}
+
+static int
+compare_messages (PopcheckMessage *a,
+                  PopcheckMessage *b)
+{
+  int cmp = compare_dates (a, b);
+  guint number_a, number_b;
+
+  if (cmp != 0)
+    return cmp;
 
   number_a = popcheck_message_get_msg_number (a);
   number_b = popcheck_message_get_msg_number (b);
@@ -794,6 +800,52 @@ popcheck_mailbox_get_msg_number (PopcheckMailbox *self,
 /* The state file is read and written in popcheck-mailbox-store.c; what it
  * held is applied here, on the main thread, where the model lives. */
 void
+popcheck_mailbox_prepare_loaded_state (PopcheckMailbox            *self,
+                                       PopcheckMailboxLoadedState *state)
+{
+  GPtrArray *messages = state->messages;
+
+  g_return_if_fail (state->by_uid == NULL);
+
+  /* A saved list is in the model's order by date already; messages of
+   * the same minute came in the order of their numbers, which a loaded
+   * message does not have yet, so only those runs are sorted again. */
+  for (guint start = 0, end; start < messages->len; start = end)
+    {
+      for (end = start + 1;
+           end < messages->len &&
+           compare_dates (g_ptr_array_index (messages, end - 1),
+                          g_ptr_array_index (messages, end)) == 0;
+           end++)
+        ;
+      if (end < messages->len &&
+          compare_dates (g_ptr_array_index (messages, end - 1),
+                         g_ptr_array_index (messages, end)) > 0)
+        {
+          g_ptr_array_sort (messages, compare_messages_indirect);
+          break;
+        }
+      if (end - start > 1)
+        qsort (messages->pdata + start, end - start, sizeof (gpointer),
+               compare_messages_indirect);
+    }
+
+  /* The messages are no one else's until the state is applied. */
+  state->by_uid = g_hash_table_new (g_str_hash, g_str_equal);
+  state->n_new = 0;
+  for (guint i = 0; i < messages->len; i++)
+    {
+      PopcheckMessage *message = g_ptr_array_index (messages, i);
+
+      g_hash_table_replace (state->by_uid,
+                            (gpointer) popcheck_message_get_uid (message), message);
+      popcheck_message_set_owner (message, message_is_new_cb, self);
+      if (popcheck_message_get_is_new (message))
+        state->n_new++;
+    }
+}
+
+void
 popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
                                      PopcheckMailboxLoadedState *state)
 {
@@ -814,7 +866,22 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
   if (state->first_check_done && state->last_check > 0)
     self->last_check = g_date_time_new_from_unix_local (state->last_check);
 
-  model_apply (self, NULL, state->messages);
+  /* Prepared in the thread: the list is taken as it is, in one change. */
+  if (state->by_uid != NULL)
+    {
+      g_ptr_array_unref (self->items);
+      self->items = g_steal_pointer (&state->messages);
+      g_hash_table_unref (self->by_uid);
+      self->by_uid = g_steal_pointer (&state->by_uid);
+      if (self->items->len > 0)
+        {
+          g_list_model_items_changed (G_LIST_MODEL (self), 0, 0, self->items->len);
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
+        }
+      set_n_new (self, state->n_new);
+    }
+  else
+    model_apply (self, NULL, state->messages);
   for (guint i = 0; state->fetched != NULL && i < state->fetched->len; i++)
     popcheck_mailbox_add_summary (self, g_ptr_array_index (state->fetched, i));
 

@@ -320,32 +320,49 @@ fill_empty_fields (PopcheckMessage *self)
 /* The strings every listed summary keeps, in one allocation rather than
  * six: in a list of 100,000 that is 60 MB less of malloc headers and
  * padding.  Called once a constructor has set them all. */
+/* The six strings the list shows and searches, copied into one block. */
 static void
-pack_strings (PopcheckMessage *self)
+pack_strings_from (PopcheckMessage    *self,
+                   const char * const  values[6])
 {
   char **fields[] = {
     &self->uid, &self->from, &self->from_name, &self->from_address,
     &self->subject, &self->message_id,
   };
+  gsize lengths[G_N_ELEMENTS (fields)];
   gsize total = 0;
-  char *block, *at;
+  char *at;
+
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      lengths[i] = values[i] != NULL ? strlen (values[i]) : 0;
+      total += lengths[i] + 1;
+    }
+
+  at = g_malloc (total);
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      memcpy (at, values[i] != NULL ? values[i] : "", lengths[i]);
+      at[lengths[i]] = '\0';
+      *fields[i] = at;
+      at += lengths[i] + 1;
+    }
+  self->packed = TRUE;
+}
+
+static void
+pack_strings (PopcheckMessage *self)
+{
+  char *owned[] = {
+    self->uid, self->from, self->from_name, self->from_address,
+    self->subject, self->message_id,
+  };
 
   g_assert (!self->packed);
 
-  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
-    total += (*fields[i] != NULL ? strlen (*fields[i]) : 0) + 1;
-
-  at = block = g_malloc (total);
-  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
-    {
-      gsize len = *fields[i] != NULL ? strlen (*fields[i]) : 0;
-
-      memcpy (at, *fields[i] != NULL ? *fields[i] : "", len + 1);
-      g_free (*fields[i]);
-      *fields[i] = at;
-      at += len + 1;
-    }
-  self->packed = TRUE;
+  pack_strings_from (self, (const char * const *) owned);
+  for (guint i = 0; i < G_N_ELEMENTS (owned); i++)
+    g_free (owned[i]);
 }
 
 PopcheckMessage *
@@ -1054,20 +1071,30 @@ popcheck_message_new_listed (const PopcheckListedSummary  *listed,
     }
 
   /* The file may have been edited or damaged: every field gets the same
-   * treatment as text from a server. */
-  self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
-  self->uid = g_strdup (listed->uid);
+   * treatment as text from a server, and what is clean already (all of
+   * it, unless someone edited the file) is copied once, into the block. */
+  {
+    const char *values[] = {
+      listed->uid, listed->from, listed->from_name, listed->from_address,
+      listed->subject, listed->message_id,
+    };
+    char *cleaned[G_N_ELEMENTS (values)] = { NULL, };
+
+    for (guint i = 1; i < G_N_ELEMENTS (values); i++)
+      if (values[i] == NULL ||
+          !pop3_text_is_sanitized_line (values[i], POPCHECK_MESSAGE_MAX_FIELD))
+        values[i] = cleaned[i] = sanitize_line (values[i]);
+
+    self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+    pack_strings_from (self, values);
+    for (guint i = 0; i < G_N_ELEMENTS (cleaned); i++)
+      g_free (cleaned[i]);
+  }
   self->size = listed->size;
-  self->from = sanitize_line (listed->from);
-  self->from_name = sanitize_line (listed->from_name);
-  self->from_address = sanitize_line (listed->from_address);
-  self->subject = sanitize_line (listed->subject);
-  self->message_id = sanitize_line (listed->message_id);
   if (listed->date != NULL)
     self->date = g_date_time_ref (listed->date);
   self->attachments_incomplete = listed->attachments_incomplete;
   self->is_new = listed->is_new;
-  pack_strings (self);
 
   g_clear_pointer (&self->attachment_details, g_array_unref);
   self->cached_file = popcheck_summary_file_ref (file);
@@ -1077,22 +1104,46 @@ popcheck_message_new_listed (const PopcheckListedSummary  *listed,
   return g_steal_pointer (&self);
 }
 
-static void
-clear_details (PopcheckMessage *self)
+/* What set_cached() takes from a message, to free later. */
+typedef struct
 {
-  g_clear_pointer (&self->to, g_free);
-  g_clear_pointer (&self->cc, g_free);
-  g_clear_pointer (&self->preview, g_free);
-  g_clear_pointer (&self->attachments, g_strfreev);
-  g_clear_pointer (&self->attachment_details, g_array_unref);
+  char   *to;
+  char   *cc;
+  char   *preview;
+  GStrv   attachments;
+  GArray *attachment_details;
+} DroppedDetails;
+
+static void
+dropped_details_clear (gpointer data)
+{
+  DroppedDetails *dropped = data;
+
+  g_free (dropped->to);
+  g_free (dropped->cc);
+  g_free (dropped->preview);
+  g_strfreev (dropped->attachments);
+  g_clear_pointer (&dropped->attachment_details, g_array_unref);
+}
+
+GArray *
+popcheck_message_dropped_details_new (void)
+{
+  GArray *dropped = g_array_new (FALSE, FALSE, sizeof (DroppedDetails));
+
+  g_array_set_clear_func (dropped, dropped_details_clear);
+  return dropped;
 }
 
 void
 popcheck_message_set_cached (PopcheckMessage     *self,
                              PopcheckSummaryFile *file,
                              guint64              offset,
-                             gsize                length)
+                             gsize                length,
+                             GArray              *dropped)
 {
+  DroppedDetails details = { NULL, };
+
   g_return_if_fail (POPCHECK_IS_MESSAGE (self));
   g_return_if_fail (file != NULL);
 
@@ -1100,7 +1151,16 @@ popcheck_message_set_cached (PopcheckMessage     *self,
   if (!self->headers_known || !self->has_uid)
     return;
 
-  clear_details (self);
+  details.to = g_steal_pointer (&self->to);
+  details.cc = g_steal_pointer (&self->cc);
+  details.preview = g_steal_pointer (&self->preview);
+  details.attachments = g_steal_pointer (&self->attachments);
+  details.attachment_details = g_steal_pointer (&self->attachment_details);
+  if (dropped != NULL)
+    g_array_append_val (dropped, details);
+  else
+    dropped_details_clear (&details);
+
   popcheck_summary_file_ref (file);
   g_clear_pointer (&self->cached_file, popcheck_summary_file_unref);
   self->cached_file = file;

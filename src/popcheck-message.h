@@ -192,11 +192,17 @@ PopcheckMessage    *popcheck_message_new_listed       (const PopcheckListedSumma
                                                        gsize                        length,
                                                        GError                     **error);
 /* Once written to @file, the details of a summary need not stay in
- * memory: they are dropped, and read from there when asked for. */
+ * memory: they are dropped, and read from there when asked for.  With
+ * @dropped (from popcheck_message_dropped_details_new()) they are moved
+ * there rather than freed, for whoever frees them off the main loop:
+ * 100,000 summaries' details take a fifth of a second to free. */
 void                popcheck_message_set_cached       (PopcheckMessage      *self,
                                                        PopcheckSummaryFile  *file,
                                                        guint64               offset,
-                                                       gsize                 length);
+                                                       gsize                 length,
+                                                       GArray               *dropped);
+/* An empty array for popcheck_message_set_cached(); unref it anywhere. */
+GArray             *popcheck_message_dropped_details_new (void);
 /* TRUE (and where) when the details are in a file only. */
 gboolean            popcheck_message_get_cached       (PopcheckMessage      *self,
                                                        PopcheckSummaryFile **file,

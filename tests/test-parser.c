@@ -1540,6 +1540,28 @@ test_text_sanitize (void)
   }
 }
 
+/* Text that sanitizing gives back unchanged is recognised as such, and
+ * nothing else is: each case against the sanitizer itself. */
+static void
+test_text_is_sanitized (void)
+{
+  static const char * const cases[] = {
+    "", "plain text", "caf\xc3\xa9 \xd8\xb3\xd9\x84", " leading",
+    "trailing ", "two  spaces", "tab\there", "line\nbreak", "nbsp\xc2\xa0x",
+    "esc\x1b[1m", "csi\xc2\x9bx", "rlo\xe2\x80\xae" "x", "bom\xef\xbb\xbf",
+    "bad \xff byte", "del\x7f", "abcdef",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (gsize max = 3; max <= 100; max += 97)
+      {
+        g_autofree char *clean = pop3_text_sanitize (cases[i], -1, TRUE, max);
+
+        g_assert_cmpint (pop3_text_is_sanitized_line (cases[i], max), ==,
+                         strcmp (clean, cases[i]) == 0);
+      }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1583,6 +1605,7 @@ main (int   argc,
   g_test_add_func ("/parser/uid/is-valid", test_uid_is_valid);
   g_test_add_func ("/parser/uid/listing", test_parse_uid_listing);
   g_test_add_func ("/parser/text/sanitize", test_text_sanitize);
+  g_test_add_func ("/parser/text/is-sanitized", test_text_is_sanitized);
   g_test_add_func ("/parser/uid/uidl-body", test_parse_uidl_body);
   g_test_add_func ("/parser/uid/uidl-body-sound", test_parse_uidl_body_sound);
   g_test_add_func ("/parser/capa/parse", test_parse_capa);

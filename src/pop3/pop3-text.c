@@ -146,3 +146,56 @@ pop3_text_sanitize_line (const char *text)
 {
   return pop3_text_sanitize (text, -1, TRUE, G_MAXSIZE);
 }
+
+gboolean
+pop3_text_is_sanitized_line (const char *text,
+                             gsize       max_chars)
+{
+  const char *p = text;
+  gsize n_chars = 0;
+  /* No space may lead, follow another or end the text. */
+  gboolean after_space = TRUE;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  /* Plain ASCII needs no decoding. */
+  for (; (guchar) *p >= 0x20 && (guchar) *p < 0x7F; p++)
+    {
+      if (*p == ' ')
+        {
+          if (after_space)
+            return FALSE;
+          after_space = TRUE;
+        }
+      else
+        after_space = FALSE;
+    }
+  n_chars = p - text;
+  if (n_chars > max_chars)
+    return FALSE;
+  if (*p != '\0' && !g_utf8_validate (p, -1, NULL))
+    return FALSE;
+
+  while (*p != '\0')
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      p = g_utf8_next_char (p);
+      if (c == ' ')
+        {
+          if (after_space)
+            return FALSE;
+          after_space = TRUE;
+        }
+      else if (c < 0x20 || (c >= 0x7F && c <= 0x9F) ||
+               is_hidden_control (c) || g_unichar_isspace (c))
+        return FALSE;
+      else
+        after_space = FALSE;
+
+      if (++n_chars > max_chars)
+        return FALSE;
+    }
+
+  return n_chars == 0 || !after_space;
+}

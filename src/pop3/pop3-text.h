@@ -28,5 +28,10 @@ char     *pop3_text_sanitize       (const char *text,
 /* One line of server text, whole: pop3_text_sanitize() in single-line
  * mode without a length bound (the parser bounds lines already). */
 char     *pop3_text_sanitize_line  (const char *text);
+/* Whether pop3_text_sanitize() in single-line mode would give @text back
+ * as it is: text read back from PopCheck's own files usually is, and
+ * need not be copied to be sure. */
+gboolean  pop3_text_is_sanitized_line (const char *text,
+                                       gsize       max_chars);
 
 G_END_DECLS
