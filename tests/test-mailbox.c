@@ -13,7 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "pop3-parser.h"
-#include "popcheck-mailbox-private.h"
+#include "popcheck-mailbox.h"
 #include "popcheck-test-util.h"
 
 /* Message i of the tests has UID "uid-i" and a date i minutes after a fixed
@@ -739,6 +739,318 @@ test_state_properties (void)
 
 /* The state file --------------------------------------------------------- */
 
+static char *find_damaged (const char *path);
+
+/* The details file next to a mailbox's index: its only one, or NULL. */
+static char *
+find_details (PopcheckMailbox *mailbox)
+{
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *dir_name = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *prefix = NULL;
+  g_autoptr(GDir) dir = g_dir_open (dir_name, 0, NULL);
+  char *found = NULL;
+  const char *name;
+
+  g_assert_true (g_str_has_suffix (base, ".state"));
+  base[strlen (base) - strlen (".state")] = '\0';
+  prefix = g_strconcat (base, ".details-", NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, prefix))
+      {
+        g_assert_null (found);
+        found = g_build_filename (dir_name, name, NULL);
+      }
+
+  return found;
+}
+
+static GBytes *
+file_bytes (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  g_assert_no_error (error);
+  return g_bytes_new_take (contents, len);
+}
+
+static void
+append_garbage (const char *path,
+                gsize       n)
+{
+  g_autofree char *garbage = g_malloc (n);
+  FILE *file = fopen (path, "ab");
+
+  memset (garbage, 0xA5, n);
+  g_assert_nonnull (file);
+  g_assert_cmpuint (fwrite (garbage, 1, n, file), ==, n);
+  g_assert_cmpint (fclose (file), ==, 0);
+}
+
+/* Every listed message's details, read back: its preview is its own. */
+static void
+assert_details_readable (PopcheckMailbox *mailbox)
+{
+  guint n = popcheck_mailbox_get_n_items (mailbox);
+
+  g_assert_cmpuint (n, >, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
+      g_autoptr(PopcheckMessage) details = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *body = NULL;
+
+      details = load_details_sync (message, &error);
+      g_assert_no_error (error);
+      body = g_strdup_printf ("Body of %u",
+                              id_of_uid (popcheck_message_get_uid (message)));
+      g_assert_cmpstr (popcheck_message_get_preview (details), ==, body);
+    }
+}
+
+/* A start after a save: every message there, and its details readable. */
+static PopcheckMailbox *
+reload_readable (PopcheckMailbox *mailbox,
+                 guint            n_items)
+{
+  PopcheckMailbox *fresh = reload (mailbox);
+
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (fresh), ==, n_items);
+  assert_details_readable (fresh);
+  return fresh;
+}
+
+/* A save after a check that found new mail appends their details and
+ * leaves the bytes already in the details file alone: the same file,
+ * grown, its start unchanged. */
+static void
+test_details_appended (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("appended");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GBytes) before = NULL;
+  g_autoptr(GBytes) after = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 8);
+  g_autofree char *details = NULL;
+  g_autofree char *details_after = NULL;
+  GStatBuf info_before, info_after;
+
+  first = run_check (mailbox, ids, 5, NULL);
+  g_assert_true (save_sync (mailbox, &error));
+  details = find_details (mailbox);
+  g_assert_nonnull (details);
+  g_assert_cmpint (g_stat (details, &info_before), ==, 0);
+  before = file_bytes (details);
+
+  second = run_check (mailbox, ids, 8, NULL);
+  g_assert_cmpuint (second->len, ==, 3);
+  g_assert_true (save_sync (mailbox, &error));
+
+  details_after = find_details (mailbox);
+  g_assert_cmpstr (details_after, ==, details);
+  g_assert_cmpint (g_stat (details, &info_after), ==, 0);
+  g_assert_cmpuint (info_after.st_ino, ==, info_before.st_ino);
+  after = file_bytes (details);
+  g_assert_cmpuint (g_bytes_get_size (after), >, g_bytes_get_size (before));
+  g_assert_cmpmem (g_bytes_get_data (after, NULL), g_bytes_get_size (before),
+                   g_bytes_get_data (before, NULL), g_bytes_get_size (before));
+
+  reloaded = reload_readable (mailbox, 8);
+}
+
+/* Several saves, each adding mail and some deleted on the server, then
+ * one that finds the details file mostly garbage and rewrites it: every
+ * preview still reads what its message said, before and after. */
+static void
+test_details_compacted (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("compacted");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(PopcheckMailbox) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 12);
+  g_autofree char *details = NULL;
+  g_autofree char *compacted = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  for (guint n = 4; n <= 12; n += 4)
+    {
+      g_autoptr(GPtrArray) found = run_check (mailbox, ids, n, NULL);
+
+      g_assert_true (save_sync (mailbox, &error));
+      g_assert_no_error (error);
+    }
+  reloaded = reload_readable (mailbox, 12);
+
+  /* Deleted on the server, and 2 MB that saves cut short left behind. */
+  popcheck_mailbox_remove_uids (reloaded, (const char * const []) { "uid-1", "uid-2", NULL });
+  details = find_details (reloaded);
+  append_garbage (details, 2 * 1024 * 1024);
+  g_assert_true (save_sync (reloaded, &error));
+  g_assert_no_error (error);
+
+  /* A new file, small again, and the old one gone. */
+  compacted = find_details (reloaded);
+  g_assert_nonnull (compacted);
+  g_assert_cmpstr (compacted, !=, details);
+  g_assert_false (g_file_test (details, G_FILE_TEST_EXISTS));
+  bytes = file_bytes (compacted);
+  g_assert_cmpuint (g_bytes_get_size (bytes), <, 64 * 1024);
+
+  /* The list that was saved reads from the new file, and so does the
+   * next start. */
+  assert_details_readable (reloaded);
+  again = reload (reloaded);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (again), ==, 10);
+  g_assert_null (popcheck_mailbox_lookup (again, "uid-1"));
+  assert_details_readable (again);
+}
+
+/* A state file of the single-file format of before (a GVariant holding
+ * every summary whole) loads, previews read from it, and the next save
+ * writes the index and details files in its place. */
+static void
+test_old_format (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("old-format");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GVariant) state = NULL;
+  g_autoptr(GBytes) index = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *details = NULL;
+  GVariantBuilder seen, summaries;
+  PopcheckMessage *message;
+
+  g_variant_builder_init (&seen, G_VARIANT_TYPE ("as"));
+  g_variant_builder_init (&summaries, G_VARIANT_TYPE ("av"));
+  for (guint i = 1; i <= 4; i++)
+    {
+      g_autoptr(PopcheckMessage) summary = make_summary (i, i);
+      g_autofree char *uid = test_uid (i);
+
+      popcheck_message_set_is_new (summary, i == 4);
+      g_variant_builder_add (&seen, "s", uid);
+      g_variant_builder_add (&summaries, "v", popcheck_message_to_variant (summary));
+    }
+  state = g_variant_ref_sink (g_variant_new ("(suv)", "org.example.PopCheck.MailboxState",
+                                             1, g_variant_new ("(sbxasav)", "old-format",
+                                                               TRUE,
+                                                               G_GINT64_CONSTANT (1700000000),
+                                                               &seen, &summaries)));
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, g_variant_get_data (state),
+                                      g_variant_get_size (state), &error));
+
+  g_assert_true (load_sync (mailbox, &error));
+  g_assert_no_error (error);
+  g_assert_null (find_damaged (path));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 4);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 1);
+  assert_details_readable (mailbox);
+
+  /* Saved anew: an index and a details file. */
+  reloaded = reload (mailbox);
+  index = file_bytes (path);
+  g_assert_cmpuint (g_bytes_get_size (index), >, 16);
+  g_assert_cmpmem (g_bytes_get_data (index, NULL), 15, "PopCheck index\n", 15);
+  details = find_details (reloaded);
+  g_assert_nonnull (details);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 4);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (reloaded), ==, 1);
+  message = popcheck_mailbox_lookup (reloaded, "uid-2");
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==, "Message 2");
+  assert_details_readable (reloaded);
+}
+
+/* An index whose details file lost its end (cut by another program, or a
+ * disk that filled up): the list is whole, and a preview fails the way
+ * the preview pane tells the user about (that the first lines could not
+ * be read from PopCheck's cache), not with a crash; a save keeps it so. */
+static void
+test_details_past_end (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("past-end");
+  g_autoptr(PopcheckMailbox) reloaded = popcheck_mailbox_new ("past-end");
+  g_autoptr(PopcheckMailbox) again = NULL;
+  g_autoptr(PopcheckMessage) details = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 3);
+  g_autofree char *path = NULL;
+  g_autofree char *state_path = popcheck_mailbox_dup_state_path (mailbox);
+  PopcheckMessage *message;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  g_assert_true (save_sync (mailbox, &error));
+  path = find_details (mailbox);
+  g_assert_nonnull (path);
+  g_assert_cmpint (truncate (path, 40), ==, 0);
+
+  g_assert_true (load_sync (reloaded, &error));
+  g_assert_no_error (error);
+  g_assert_null (find_damaged (state_path));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 3);
+  message = popcheck_mailbox_lookup (reloaded, "uid-2");
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==, "Message 2");
+  details = load_details_sync (message, &error);
+  g_assert_null (details);
+  g_assert_error (error, POPCHECK_MESSAGE_ERROR,
+                  POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
+  g_clear_error (&error);
+
+  again = reload (reloaded);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (again), ==, 3);
+  message = popcheck_mailbox_lookup (again, "uid-3");
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==, "Message 3");
+  details = load_details_sync (message, &error);
+  g_assert_null (details);
+  g_assert_error (error, POPCHECK_MESSAGE_ERROR,
+                  POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
+}
+
+/* A save killed after appending to the details file and before its
+ * index was renamed into place leaves the old index and garbage after
+ * the bytes it points at: nothing is lost, and the next save goes on. */
+static void
+test_details_garbage_after_crash (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("crashed");
+  g_autoptr(PopcheckMailbox) reloaded = popcheck_mailbox_new ("crashed");
+  g_autoptr(PopcheckMailbox) again = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 6);
+  g_autofree char *path = NULL;
+  g_autofree char *state_path = popcheck_mailbox_dup_state_path (mailbox);
+
+  first = run_check (mailbox, ids, 4, NULL);
+  g_assert_true (save_sync (mailbox, &error));
+  path = find_details (mailbox);
+  g_assert_nonnull (path);
+  append_garbage (path, 1000);
+
+  g_assert_true (load_sync (reloaded, &error));
+  g_assert_no_error (error);
+  g_assert_null (find_damaged (state_path));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 4);
+  assert_details_readable (reloaded);
+
+  second = run_check (reloaded, ids, 6, NULL);
+  g_assert_cmpuint (second->len, ==, 2);
+  again = reload_readable (reloaded, 6);
+}
+
 /* A big mailbox keeps in memory only what its list shows of each summary;
  * the preview reads the rest from the state file, and finds there what
  * the server sent. */
@@ -871,7 +1183,7 @@ test_details_file_cut (void)
 
   first = run_check (mailbox, ids, 3, NULL);
   reloaded = reload (mailbox);
-  path = popcheck_mailbox_dup_details_path (reloaded);
+  path = find_details (reloaded);
   g_assert_cmpint (truncate (path, 64), ==, 0);
 
   message = popcheck_mailbox_lookup (reloaded, "uid-3");
@@ -1765,6 +2077,15 @@ main (int   argc,
                    test_details_on_demand);
   g_test_add_func ("/mailbox/state-file/details-file-cut",
                    test_details_file_cut);
+  g_test_add_func ("/mailbox/state-file/details-appended",
+                   test_details_appended);
+  g_test_add_func ("/mailbox/state-file/details-compacted",
+                   test_details_compacted);
+  g_test_add_func ("/mailbox/state-file/old-format", test_old_format);
+  g_test_add_func ("/mailbox/state-file/details-past-end",
+                   test_details_past_end);
+  g_test_add_func ("/mailbox/state-file/details-garbage-after-crash",
+                   test_details_garbage_after_crash);
   g_test_add_func ("/mailbox/state-file/restart-without-headers",
                    test_restart_without_headers);
   g_test_add_func ("/mailbox/state-file/missing", test_missing_file);
