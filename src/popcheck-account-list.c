@@ -428,8 +428,8 @@ state_deleted_cb (GObject      *object,
   GCancellable *cancellable;
   g_autoptr(GError) error = NULL;
 
-  if (!g_file_delete_finish (G_FILE (object), result, &error) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) &&
+  if (!popcheck_mailbox_delete_state_finish (POPCHECK_MAILBOX (object), result,
+                                             &error) &&
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_message ("Could not remove the saved state of a removed account: %s",
                error->message);
@@ -476,8 +476,6 @@ popcheck_account_list_remove_async (PopcheckAccountList *self,
   g_auto(GStrv) ids = NULL;
   g_auto(GStrv) new_ids = NULL;
   g_autoptr(PopcheckMailbox) mailbox = NULL;
-  g_autofree char *state_path = NULL;
-  g_autoptr(GFile) state_file = NULL;
   RemoveData *data;
   const char *id;
   guint16 port;
@@ -532,10 +530,8 @@ popcheck_account_list_remove_async (PopcheckAccountList *self,
    * same name must not start from them.  The password waits for this, so
    * that a new account never races the old file. */
   mailbox = popcheck_mailbox_new (id);
-  state_path = popcheck_mailbox_dup_state_path (mailbox);
-  state_file = g_file_new_for_path (state_path);
-  g_file_delete_async (state_file, G_PRIORITY_DEFAULT, cancellable,
-                       state_deleted_cb, g_steal_pointer (&task));
+  popcheck_mailbox_delete_state_async (mailbox, cancellable, state_deleted_cb,
+                                       g_steal_pointer (&task));
 }
 
 gboolean

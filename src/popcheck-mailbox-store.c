@@ -1556,8 +1556,8 @@ create_details (const char  *index_path,
   return fd;
 }
 
-/* The details files of this account but @keep: older ones a save replaced,
- * or one a crash left before its index was written.  Messages that still
+/* The details files of this account but @keep (if any): older ones a save
+ * replaced, or one a crash left before its index was written.  Messages that still
  * point into one hold it open. */
 static void
 remove_other_details (const char *index_path,
@@ -1566,7 +1566,7 @@ remove_other_details (const char *index_path,
   g_autofree char *dir_name = g_path_get_dirname (index_path);
   g_autofree char *some = details_path_for (index_path, 0);
   g_autofree char *some_base = g_path_get_basename (some);
-  g_autofree char *keep_base = g_path_get_basename (keep);
+  g_autofree char *keep_base = keep != NULL ? g_path_get_basename (keep) : NULL;
   g_autoptr(GDir) dir = g_dir_open (dir_name, 0, NULL);
   gsize prefix_len = strlen (some_base) - 16;
   const char *name;
@@ -1577,7 +1577,7 @@ remove_other_details (const char *index_path,
   while ((name = g_dir_read_name (dir)) != NULL)
     if (strncmp (name, some_base, prefix_len) == 0 &&
         strlen (name) == strlen (some_base) &&
-        strcmp (name, keep_base) != 0)
+        g_strcmp0 (name, keep_base) != 0)
       {
         g_autofree char *path = g_build_filename (dir_name, name, NULL);
 
@@ -2026,6 +2026,59 @@ popcheck_mailbox_save_finish (PopcheckMailbox  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
                         popcheck_mailbox_save_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+delete_state_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  const char *path = task_data;
+
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    {
+      int saved_errno = errno;
+
+      g_task_return_new_error (task, G_IO_ERROR,
+                               g_io_error_from_errno (saved_errno),
+                               "Could not remove %s: %s", path,
+                               g_strerror (saved_errno));
+      return;
+    }
+
+  remove_other_details (path, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+popcheck_mailbox_delete_state_async (PopcheckMailbox     *self,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_mailbox_delete_state_async);
+  g_task_set_task_data (task, popcheck_mailbox_dup_state_path (self), g_free);
+  g_task_run_in_thread (task, delete_state_thread);
+}
+
+gboolean
+popcheck_mailbox_delete_state_finish (PopcheckMailbox  *self,
+                                      GAsyncResult     *result,
+                                      GError          **error)
+{
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        popcheck_mailbox_delete_state_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }

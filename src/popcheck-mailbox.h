@@ -139,7 +139,8 @@ PopcheckMessage     *popcheck_mailbox_lookup                 (PopcheckMailbox   
 guint                popcheck_mailbox_get_msg_number         (PopcheckMailbox      *self,
                                                               const char           *uid);
 
-/* The state file: g_get_user_state_dir()/popcheck/ESCAPED.state. */
+/* The state file (its index): g_get_user_state_dir()/popcheck/ESCAPED.state;
+ * the details files beside it are ESCAPED.details-ID. */
 char                *popcheck_mailbox_dup_state_path         (PopcheckMailbox      *self);
 char                *popcheck_mailbox_escape_account_id      (const char           *account_id);
 
@@ -171,6 +172,15 @@ void                 popcheck_mailbox_save_async             (PopcheckMailbox   
                                                               GAsyncReadyCallback   callback,
                                                               gpointer              user_data);
 gboolean             popcheck_mailbox_save_finish            (PopcheckMailbox      *self,
+                                                              GAsyncResult         *result,
+                                                              GError              **error);
+/* Removes the state files (the index and its details files) of
+ * @self's account, in a thread; files that are not there are no error. */
+void                 popcheck_mailbox_delete_state_async     (PopcheckMailbox      *self,
+                                                              GCancellable         *cancellable,
+                                                              GAsyncReadyCallback   callback,
+                                                              gpointer              user_data);
+gboolean             popcheck_mailbox_delete_state_finish    (PopcheckMailbox      *self,
                                                               GAsyncResult         *result,
                                                               GError              **error);
 

@@ -1051,6 +1051,55 @@ test_details_garbage_after_crash (void)
   again = reload_readable (reloaded, 6);
 }
 
+static void
+delete_state_sync (PopcheckMailbox *mailbox)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  popcheck_mailbox_delete_state_async (mailbox, NULL, result_cb, &result);
+  POPCHECK_TEST_WAIT_UNTIL (result != NULL, 10000);
+  g_assert_true (popcheck_mailbox_delete_state_finish (mailbox, result, &error));
+  g_assert_no_error (error);
+}
+
+/* A removed account's saved messages go, the details too, and leave no
+ * file behind that an account of the same name would start from. */
+static void
+test_delete_state (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("deleted");
+  g_autoptr(PopcheckMailbox) neighbour = popcheck_mailbox_new ("deleted-not");
+  g_autoptr(PopcheckMailbox) fresh = popcheck_mailbox_new ("deleted");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) other = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 3);
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *details = NULL;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  g_assert_true (save_sync (mailbox, &error));
+  other = run_check (neighbour, ids, 3, NULL);
+  g_assert_true (save_sync (neighbour, &error));
+  details = find_details (mailbox);
+  g_assert_nonnull (details);
+
+  delete_state_sync (mailbox);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (details, G_FILE_TEST_EXISTS));
+  g_assert_null (find_details (mailbox));
+  /* Another account's, whose name begins the same, stay. */
+  g_assert_nonnull (find_details (neighbour));
+
+  g_assert_true (load_sync (fresh, &error));
+  g_assert_false (popcheck_mailbox_get_first_check_done (fresh));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (fresh), ==, 0);
+
+  /* Nothing there: no error either. */
+  delete_state_sync (mailbox);
+}
+
 /* A big mailbox keeps in memory only what its list shows of each summary;
  * the preview reads the rest from the state file, and finds there what
  * the server sent. */
@@ -2082,6 +2131,7 @@ main (int   argc,
   g_test_add_func ("/mailbox/state-file/details-compacted",
                    test_details_compacted);
   g_test_add_func ("/mailbox/state-file/old-format", test_old_format);
+  g_test_add_func ("/mailbox/state-file/delete", test_delete_state);
   g_test_add_func ("/mailbox/state-file/details-past-end",
                    test_details_past_end);
   g_test_add_func ("/mailbox/state-file/details-garbage-after-crash",
