@@ -1277,6 +1277,8 @@ typedef struct
   guint64              offset;
   gsize                length;
   gboolean             is_new;
+  /* Its UID is among the seen. */
+  gboolean             seen;
 } CachedSummary;
 
 typedef struct
@@ -1285,6 +1287,7 @@ typedef struct
   char     *account_id;
   gboolean  first_check_done;
   gint64    last_check;
+  /* The seen UIDs that no summary written stands for. */
   GStrv     seen;
   /* For each message written, in order: CachedSummary. */
   GArray    *cached;
@@ -1305,8 +1308,9 @@ typedef struct
 {
   guint64  offset;
   gsize    length;
-  /* Has details (a message with headers), readable or not. */
-  gboolean pointed;
+  /* Its details were written to the file just now, from memory or from
+   * another file: the message is to point there. */
+  gboolean moved;
 } WrittenAt;
 
 static void
@@ -1333,14 +1337,18 @@ save_data_free (SaveData *data)
   g_free (data);
 }
 
-static void
+/* Whether it was added, as one whose UID is seen or not. */
+static gboolean
 snapshot_add (SaveData        *data,
-              PopcheckMessage *message)
+              PopcheckMessage *message,
+              gboolean         seen)
 {
   CachedSummary cached = { NULL, };
 
   if (!popcheck_message_get_has_uid (message))
-    return;
+    return FALSE;
+
+  cached.seen = seen;
 
   if (popcheck_message_get_cached (message, &cached.file, &cached.offset,
                                    &cached.length))
@@ -1368,6 +1376,7 @@ snapshot_add (SaveData        *data,
     }
   g_array_append_val (data->cached, cached);
   g_ptr_array_add (data->messages, g_object_ref (message));
+  return TRUE;
 }
 
 static SaveData *
@@ -1377,6 +1386,7 @@ take_snapshot (PopcheckMailbox *self)
   GHashTableIter iter;
   gpointer key, value;
   guint n_seen = 0;
+  g_autoptr(GPtrArray) extra_seen = NULL;
 
   data->path = popcheck_mailbox_dup_state_path (self);
   data->account_id = g_strdup (self->account_id);
@@ -1387,12 +1397,6 @@ take_snapshot (PopcheckMailbox *self)
   data->last_check = self->last_check != NULL
                        ? g_date_time_to_unix (self->last_check) : G_GINT64_CONSTANT (0);
 
-  data->seen = g_new (char *, g_hash_table_size (self->seen) + 1);
-  g_hash_table_iter_init (&iter, self->seen);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    data->seen[n_seen++] = g_strdup (key);
-  data->seen[n_seen] = NULL;
-
   data->cached = g_array_sized_new (FALSE, TRUE, sizeof (CachedSummary),
                                     self->items->len);
   g_array_set_clear_func (data->cached, cached_summary_clear);
@@ -1400,8 +1404,10 @@ take_snapshot (PopcheckMailbox *self)
 
   /* A message without a UID is this session's only: nothing could tell
    * it again at the next one. */
+  /* Every listed message is seen (end_update() makes it so): a lookup
+   * each would cost 100,000 of them. */
   for (guint i = 0; i < self->items->len; i++)
-    snapshot_add (data, g_ptr_array_index (self->items, i));
+    n_seen += snapshot_add (data, g_ptr_array_index (self->items, i), TRUE);
 
   /* What a check fetched and has not listed yet (it was cancelled, or
    * failed): its UID is not among the seen, which is what tells it apart
@@ -1414,8 +1420,26 @@ take_snapshot (PopcheckMailbox *self)
 
       if (!popcheck_message_get_headers_pending (message) &&
           !g_hash_table_contains (self->by_uid, key))
-        snapshot_add (data, message);
+        snapshot_add (data, message, g_hash_table_contains (self->seen, key));
     }
+
+  /* The summaries stand for the seen UIDs, as a rule: copying 100,000 of
+   * them would cost the main loop more than the whole rest. */
+  extra_seen = g_ptr_array_new ();
+  if (n_seen != g_hash_table_size (self->seen))
+    {
+      g_hash_table_iter_init (&iter, self->seen);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        {
+          PopcheckMessage *pending = g_hash_table_lookup (self->pending, key);
+
+          if (!g_hash_table_contains (self->by_uid, key) &&
+              (pending == NULL || popcheck_message_get_headers_pending (pending)))
+            g_ptr_array_add (extra_seen, g_strdup (key));
+        }
+    }
+  g_ptr_array_add (extra_seen, NULL);
+  data->seen = (GStrv) g_ptr_array_free (g_steal_pointer (&extra_seen), FALSE);
 
   return data;
 }
@@ -1586,56 +1610,52 @@ remove_other_details (const char *index_path,
 }
 
 static void
-put_record (GByteArray      *index,
-            PopcheckMessage *message,
+put_record (GByteArray          *index,
+            PopcheckMessage     *message,
             const CachedSummary *cached,
-            guint64          offset,
-            gsize            length,
-            gboolean         seen)
+            guint64              offset,
+            gsize                length)
 {
+  PopcheckListedSummary listed = { NULL, };
   gsize frame = begin_frame (index);
-  GDateTime *date = NULL;
+  const char *strings = NULL;
+  gsize strings_length = 0;
   guint32 flags = 0;
 
   if (cached->headerless_uid == NULL)
     {
+      popcheck_message_get_listed (message, &listed, &strings, &strings_length);
       flags |= RECORD_HEADERS_KNOWN;
-      date = popcheck_message_get_date (message);
-      if (popcheck_message_get_attachments_incomplete (message))
+      if (listed.attachments_incomplete)
         flags |= RECORD_ATTACHMENTS_INCOMPLETE;
     }
+  else
+    listed.size = cached->size;
   if (cached->is_new)
     flags |= RECORD_NEW;
-  if (date != NULL)
+  if (listed.date != NULL)
     flags |= RECORD_HAS_DATE;
-  if (seen)
+  if (cached->seen)
     flags |= RECORD_SEEN;
 
-  put_u64 (index, cached->headerless_uid != NULL
-                    ? cached->size : popcheck_message_get_size (message));
+  put_u64 (index, listed.size);
   put_u64 (index, offset);
   put_u32 (index, length);
   put_u32 (index, cached->headerless_uid != NULL ? cached->top_refusals : 0);
-  put_u64 (index, date != NULL ? (guint64) g_date_time_to_unix (date) : 0);
-  put_u32 (index, date != NULL
-                    ? (guint32) (gint32) (g_date_time_get_utc_offset (date) / G_USEC_PER_SEC)
+  put_u64 (index, listed.date != NULL ? (guint64) g_date_time_to_unix (listed.date) : 0);
+  put_u32 (index, listed.date != NULL
+                    ? (guint32) (gint32) (g_date_time_get_utc_offset (listed.date) / G_USEC_PER_SEC)
                     : 0);
   put_u32 (index, flags);
   if (cached->headerless_uid != NULL)
     {
+      static const guint8 empty[5] = { 0, };
+
       put_string (index, cached->headerless_uid);
-      for (guint i = 0; i < 5; i++)
-        put_string (index, "");
+      g_byte_array_append (index, empty, sizeof empty);
     }
   else
-    {
-      put_string (index, popcheck_message_get_uid (message));
-      put_string (index, popcheck_message_get_from (message));
-      put_string (index, popcheck_message_get_from_name (message));
-      put_string (index, popcheck_message_get_from_address (message));
-      put_string (index, popcheck_message_get_subject (message));
-      put_string (index, popcheck_message_get_message_id (message));
-    }
+    g_byte_array_append (index, (const guint8 *) strings, strings_length);
   end_frame (index, frame);
 }
 
@@ -1702,12 +1722,9 @@ write_state (SaveData  *data,
 {
   g_autoptr(GByteArray) index = NULL;
   g_autoptr(GByteArray) pending = NULL;
-  g_autoptr(GHashTable) seen = NULL;
   g_autoptr(PopcheckSummaryFile) target = NULL;
   g_autofree char *target_path = NULL;
   Appender appender = { -1, };
-  GHashTableIter iter;
-  gpointer key;
   guint64 target_id = data->details_id;
   gboolean created = FALSE;
   gsize header_frame, header_end, n_at;
@@ -1741,10 +1758,6 @@ write_state (SaveData  *data,
   pending = g_byte_array_sized_new (APPEND_CHUNK + 256 * 1024);
   appender.pending = pending;
 
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint i = 0; data->seen[i] != NULL; i++)
-    g_hash_table_add (seen, data->seen[i]);
-
   index = g_byte_array_sized_new (64 + data->cached->len * 160);
   g_byte_array_append (index, (const guint8 *) INDEX_MAGIC, INDEX_MAGIC_SIZE);
   put_u32 (index, INDEX_VERSION);
@@ -1767,9 +1780,6 @@ write_state (SaveData  *data,
       const CachedSummary *cached = &g_array_index (data->cached, CachedSummary, i);
       PopcheckMessage *message = g_ptr_array_index (data->messages, i);
       WrittenAt *at = &g_array_index (data->written_at, WrittenAt, i);
-      const char *uid = cached->headerless_uid != NULL
-                          ? cached->headerless_uid
-                          : popcheck_message_get_uid (message);
 
       if (cached->headerless_uid != NULL)
         ;
@@ -1793,30 +1803,32 @@ write_state (SaveData  *data,
               at->length = g_bytes_get_size (bytes);
               at->offset = appender_add (&appender, g_bytes_get_data (bytes, NULL),
                                          at->length);
+              at->moved = TRUE;
             }
           else
             g_debug ("Account %s: the details of %s are lost: %s",
-                     data->account_id, uid, read_error->message);
+                     data->account_id, popcheck_message_get_uid (message),
+                     read_error->message);
         }
       else
-        at->offset = appender_add_summary (&appender, message, cached->is_new,
-                                           &at->length);
-      at->pointed = cached->headerless_uid == NULL;
+        {
+          at->offset = appender_add_summary (&appender, message, cached->is_new,
+                                             &at->length);
+          at->moved = TRUE;
+        }
 
       if (appender.pending->len >= APPEND_CHUNK && !appender_flush (&appender, error))
         goto out;
 
-      put_record (index, message, cached, at->offset, at->length,
-                  g_hash_table_remove (seen, uid));
+      put_record (index, message, cached, at->offset, at->length);
       n_records++;
     }
 
   {
     gsize frame = begin_frame (index);
 
-    g_hash_table_iter_init (&iter, seen);
-    while (g_hash_table_iter_next (&iter, &key, NULL))
-      put_string (index, key);
+    for (guint i = 0; data->seen[i] != NULL; i++)
+      put_string (index, data->seen[i]);
     end_frame (index, frame);
   }
   g_byte_array_append (index, (const guint8 *) INDEX_END, INDEX_END_SIZE);
@@ -1905,13 +1917,23 @@ save_thread (GTask        *task,
 
 /* The details a save let the messages drop, freed where it does not
  * hold up the main loop. */
+typedef struct
+{
+  GArray    *details;
+  GPtrArray *messages;
+} Dropped;
+
 static void
 free_dropped_thread (GTask        *task,
                      gpointer      source_object,
                      gpointer      task_data,
                      GCancellable *cancellable)
 {
-  g_array_unref (task_data);
+  Dropped *dropped = task_data;
+
+  g_array_unref (dropped->details);
+  g_ptr_array_unref (dropped->messages);
+  g_free (dropped);
   release_free_memory ();
   g_task_return_boolean (task, TRUE);
 }
@@ -1950,25 +1972,27 @@ save_thread_done_cb (GObject      *object,
   /* Written: what only the preview shows is read from the file from now
    * on, and an older file is closed once nothing points into it.  Not
    * while another save's thread may still read a message's details. */
-  if (data->written != NULL && self->saves_in_flight == 0)
-    {
-      g_autoptr(GTask) free_task = g_task_new (NULL, NULL, NULL, NULL);
-      GArray *dropped = popcheck_message_dropped_details_new ();
+  {
+    g_autoptr(GTask) free_task = g_task_new (NULL, NULL, NULL, NULL);
+    Dropped *dropped = g_new0 (Dropped, 1);
 
+    dropped->details = popcheck_message_dropped_details_new ();
+    if (data->written != NULL && self->saves_in_flight == 0)
       for (guint i = 0; i < data->messages->len; i++)
         {
           const WrittenAt *at = &g_array_index (data->written_at, WrittenAt, i);
 
-          if (at->pointed)
+          if (at->moved)
             popcheck_message_set_cached (g_ptr_array_index (data->messages, i),
                                          data->written, at->offset, at->length,
-                                         dropped);
+                                         dropped->details);
         }
-      g_task_set_source_tag (free_task, free_dropped_thread);
-      g_task_set_task_data (free_task, dropped, NULL);
-      g_task_run_in_thread (free_task, free_dropped_thread);
-    }
-  g_clear_pointer (&data->messages, g_ptr_array_unref);
+    /* Even 100,000 references take a while to drop. */
+    dropped->messages = g_steal_pointer (&data->messages);
+    g_task_set_source_tag (free_task, free_dropped_thread);
+    g_task_set_task_data (free_task, dropped, NULL);
+    g_task_run_in_thread (free_task, free_dropped_thread);
+  }
   g_debug ("Account %s: saved", self->account_id);
 
   g_task_return_boolean (task, TRUE);

@@ -1044,6 +1044,26 @@ popcheck_message_new_from_cache (GVariant             *boxed,
   return self;
 }
 
+void
+popcheck_message_get_listed (PopcheckMessage        *self,
+                             PopcheckListedSummary  *listed,
+                             const char            **strings,
+                             gsize                  *length)
+{
+  g_return_if_fail (POPCHECK_IS_MESSAGE (self));
+  g_return_if_fail (listed != NULL && strings != NULL && length != NULL);
+  /* Every constructor packs them, in this order. */
+  g_return_if_fail (self->packed);
+
+  memset (listed, 0, sizeof *listed);
+  listed->size = self->size;
+  listed->headers_known = self->headers_known;
+  listed->date = self->date;
+  listed->attachments_incomplete = self->attachments_incomplete;
+  *strings = self->uid;
+  *length = self->message_id + strlen (self->message_id) + 1 - self->uid;
+}
+
 PopcheckMessage *
 popcheck_message_new_listed (const PopcheckListedSummary  *listed,
                              PopcheckSummaryFile          *file,

@@ -183,6 +183,15 @@ typedef struct
   gboolean    is_new;
 } PopcheckListedSummary;
 
+/* What the list shows of a message, for the index, in one call from a
+ * save's thread (it never changes once the message is built): @listed's
+ * strings are NULL; @strings (@length bytes) holds them instead, one
+ * NUL-terminated string after the other: UID, From, its name, its
+ * address, Subject, Message-ID. */
+void                popcheck_message_get_listed       (PopcheckMessage       *self,
+                                                       PopcheckListedSummary *listed,
+                                                       const char           **strings,
+                                                       gsize                 *length);
 /* A summary from the index, its details at @offset in @file (as in
  * popcheck_message_new_from_cache()); a message without headers has none
  * and ignores them.  Every string is cleaned as text from a server is. */
