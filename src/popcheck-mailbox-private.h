@@ -73,10 +73,11 @@ typedef struct
   /* Summaries a check fetched and did not list, as it did not end. */
   GPtrArray  *fetched;
   gboolean    set_aside;
-  /* Made in the load thread by popcheck_mailbox_prepare_loaded_state():
-   * uid -> message of messages (sorted as the model is), and how many of
-   * them are new. */
+  /* uid -> message of messages (borrowed), as they are read. */
   GHashTable *by_uid;
+  /* Made in the load thread by popcheck_mailbox_prepare_loaded_state():
+   * messages sorted as the model is, and how many of them are new. */
+  gboolean    prepared;
   guint       n_new;
   /* The details file the summaries point into, if the state had one. */
   PopcheckSummaryFile *details_file;

@@ -125,32 +125,41 @@ loaded_state_new (void)
   state->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   state->messages = g_ptr_array_new_with_free_func (g_object_unref);
   state->fetched = g_ptr_array_new_with_free_func (g_object_unref);
+  state->by_uid = g_hash_table_new (g_str_hash, g_str_equal);
 
   return state;
 }
 
-/* A summary read from a state file, taken: the first of its UID only.
- * Every listed message is seen; one that is not was fetched by a check
- * that did not end, and waits for the next one, which lists it (and
- * announces it, if it is new). */
+/* A summary read from a state file, taken: the first of its UID only
+ * (@fetched_uids holds those of the fetched ones).  Every listed message
+ * is seen; one that is not was fetched by a check that did not end, and
+ * waits for the next one, which lists it (and announces it, if it is
+ * new). */
 static void
 loaded_state_add (PopcheckMailboxLoadedState *state,
-                  GHashTable                 *loaded_uids,
+                  GHashTable                 *fetched_uids,
                   PopcheckMessage            *message,
                   gboolean                    seen)
 {
   const char *uid = popcheck_message_get_uid (message);
 
-  if (!g_hash_table_add (loaded_uids, (gpointer) uid))
+  if (g_hash_table_contains (state->by_uid, uid) ||
+      g_hash_table_contains (fetched_uids, uid))
     {
       g_object_unref (message);
       return;
     }
 
   if (seen)
-    g_ptr_array_add (state->messages, message);
+    {
+      g_hash_table_insert (state->by_uid, (gpointer) uid, message);
+      g_ptr_array_add (state->messages, message);
+    }
   else
-    g_ptr_array_add (state->fetched, message);
+    {
+      g_hash_table_add (fetched_uids, (gpointer) uid);
+      g_ptr_array_add (state->fetched, message);
+    }
 }
 
 /* A file that says "never checked" cannot hold summaries of a check that
@@ -161,6 +170,7 @@ loaded_state_finish (PopcheckMailboxLoadedState *state)
   if (!state->first_check_done)
     {
       g_hash_table_remove_all (state->seen);
+      g_hash_table_remove_all (state->by_uid);
       g_ptr_array_set_size (state->messages, 0);
     }
 
@@ -182,6 +192,7 @@ loaded_state_add_salvaged (PopcheckMailboxLoadedState *state,
     }
 
   g_hash_table_add (state->seen, g_strdup (uid));
+  g_hash_table_insert (state->by_uid, (gpointer) uid, message);
   g_ptr_array_add (state->messages, message);
 }
 
@@ -235,7 +246,7 @@ parse_state (GBytes               *bytes,
   g_autoptr(GVariant) payload = NULL;
   g_autoptr(GVariantIter) seen = NULL;
   g_autoptr(GVariantIter) messages = NULL;
-  g_autoptr(GHashTable) loaded_uids = NULL;
+  g_autoptr(GHashTable) fetched_uids = NULL;
   const char *magic = NULL;
   const char *file_account_id = NULL;
   const char *uid;
@@ -304,7 +315,7 @@ parse_state (GBytes               *bytes,
   if (G_BYTE_ORDER == G_BIG_ENDIAN)
     file = NULL;
 
-  loaded_uids = g_hash_table_new (g_str_hash, g_str_equal);
+  fetched_uids = g_hash_table_new (g_str_hash, g_str_equal);
   while ((child = g_variant_iter_next_value (messages)) != NULL)
     {
       g_autoptr(GVariant) boxed = child;
@@ -334,7 +345,7 @@ parse_state (GBytes               *bytes,
         }
 
       message_uid = popcheck_message_get_uid (message);
-      loaded_state_add (state, loaded_uids, g_steal_pointer (&message),
+      loaded_state_add (state, fetched_uids, g_steal_pointer (&message),
                         g_hash_table_contains (state->seen, message_uid));
     }
 
@@ -919,7 +930,7 @@ parse_index (GBytes      *bytes,
              gboolean    *newer)
 {
   g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
-  g_autoptr(GHashTable) loaded_uids = NULL;
+  g_autoptr(GHashTable) fetched_uids = NULL;
   g_autoptr(GHashTable) zones = NULL;
   Reader reader = { NULL, };
   Reader payload;
@@ -935,7 +946,7 @@ parse_index (GBytes      *bytes,
   state->details_id = header.details_id;
   state->details_file = open_details (index_path, header.details_id);
 
-  loaded_uids = g_hash_table_new (g_str_hash, g_str_equal);
+  fetched_uids = g_hash_table_new (g_str_hash, g_str_equal);
   zones = g_hash_table_new_full (NULL, NULL, NULL,
                                  (GDestroyNotify) g_time_zone_unref);
   for (guint32 i = 0; i < header.n_records; i++)
@@ -961,7 +972,7 @@ parse_index (GBytes      *bytes,
 
       if (seen)
         g_hash_table_add (state->seen, g_strdup (popcheck_message_get_uid (message)));
-      loaded_state_add (state, loaded_uids, g_steal_pointer (&message), seen);
+      loaded_state_add (state, fetched_uids, g_steal_pointer (&message), seen);
     }
 
   if (!read_frame (&reader, &payload))

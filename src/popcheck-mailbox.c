@@ -805,8 +805,6 @@ popcheck_mailbox_prepare_loaded_state (PopcheckMailbox            *self,
 {
   GPtrArray *messages = state->messages;
 
-  g_return_if_fail (state->by_uid == NULL);
-
   /* A saved list is in the model's order by date already; messages of
    * the same minute came in the order of their numbers, which a loaded
    * message does not have yet, so only those runs are sorted again. */
@@ -831,18 +829,16 @@ popcheck_mailbox_prepare_loaded_state (PopcheckMailbox            *self,
     }
 
   /* The messages are no one else's until the state is applied. */
-  state->by_uid = g_hash_table_new (g_str_hash, g_str_equal);
   state->n_new = 0;
   for (guint i = 0; i < messages->len; i++)
     {
       PopcheckMessage *message = g_ptr_array_index (messages, i);
 
-      g_hash_table_replace (state->by_uid,
-                            (gpointer) popcheck_message_get_uid (message), message);
       popcheck_message_set_owner (message, message_is_new_cb, self);
       if (popcheck_message_get_is_new (message))
         state->n_new++;
     }
+  state->prepared = TRUE;
 }
 
 void
@@ -867,7 +863,7 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
     self->last_check = g_date_time_new_from_unix_local (state->last_check);
 
   /* Prepared in the thread: the list is taken as it is, in one change. */
-  if (state->by_uid != NULL)
+  if (state->prepared)
     {
       g_ptr_array_unref (self->items);
       self->items = g_steal_pointer (&state->messages);
