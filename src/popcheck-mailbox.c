@@ -51,8 +51,7 @@ static GParamSpec *properties[N_PROPS];
 
 /* The model -------------------------------------------------------------- */
 
-/* Newest date first (undated last), then the higher message number, then
- * the UID so that the order is total and stable across runs. */
+/* Newest date first, undated last. */
 static int
 compare_dates (PopcheckMessage *a,
                PopcheckMessage *b)
@@ -69,6 +68,8 @@ compare_dates (PopcheckMessage *a,
   return 0;
 }
 
+/* By date, then the higher message number, then the UID so that the
+ * order is total and stable across runs. */
 static int
 compare_messages (PopcheckMessage *a,
                   PopcheckMessage *b)
@@ -806,7 +807,7 @@ popcheck_mailbox_prepare_loaded_state (PopcheckMailbox            *self,
   GPtrArray *messages = state->messages;
 
   /* A saved list is in the model's order by date already; messages of
-   * the same minute came in the order of their numbers, which a loaded
+   * the same date came in the order of their numbers, which a loaded
    * message does not have yet, so only those runs are sorted again. */
   for (guint start = 0, end; start < messages->len; start = end)
     {
