@@ -31,7 +31,7 @@
 #include "popcheck-certificate-dialog.h"
 #include "popcheck-checker.h"
 #include "popcheck-goa-accounts.h"
-#include "popcheck-mailbox.h"
+#include "popcheck-mailbox-private.h"
 #include "popcheck-message-row.h"
 #include "popcheck-message.h"
 #include "popcheck-oauth-account.h"
@@ -926,9 +926,10 @@ test_preview_from_cache (Fixture       *fixture,
 
   check_quarterly_report (fixture);
 
-  /* Another program cuts the file short (a save would replace it). */
+  /* Another program cuts the details file short (a save would only
+   * append to it). */
   mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (fixture->account));
-  path = popcheck_mailbox_dup_state_path (mailbox);
+  path = popcheck_mailbox_dup_details_path (mailbox);
   g_assert_cmpint (truncate (path, 64), ==, 0);
   select_subject (fixture, "Lines that start with dots");
   WAIT_UNTIL (find_label_prefix (GTK_WIDGET (preview), cut) != NULL);
