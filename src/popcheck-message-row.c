@@ -49,7 +49,7 @@ static GParamSpec *properties[N_PROPS];
 
 /* What every row's date is relative to.  With TZ unset, GLib 2.74 reads
  * /etc/localtime again on each g_time_zone_new_local () (it compares the
- * zone's name with TZ, which is NULL), and a row took four of those to
+ * zone's name with TZ, which is NULL), and a row took five of those to
  * show its date: a jump through the list binds some 200 rows in one
  * frame.  The rows share one zone and one "now", taken again once a
  * second, so a new day or a new system zone still shows within a second. */
@@ -157,7 +157,7 @@ update_account (PopcheckMessageRow *self)
 
 /* The sender's label and its tooltip.  GTK asks the display where the
  * pointer is whenever a visible widget's tooltip changes (to update one
- * that is showing): on X11 a round trip to the server, some 0.3 ms here,
+ * that is showing): on X11 a round trip to the server, some 0.15 ms here,
  * and a jump through the list rebinds some 200 rows in one frame.  A row
  * without a message hides the label, so a row being rebound sets its
  * tooltip while the label is hidden, and shows it after. */
