@@ -599,8 +599,8 @@ popcheck_checker_check_finish (PopcheckChecker  *self,
  * session, RFC 1939, section 8); between batches it looks whether anything
  * was queued (a preview, a delete, a check), and if so ends, to be queued
  * again after it.  It ends too while the account's backlog is held (a
- * person reads or deletes its messages), and is queued again when the
- * hold is released. */
+ * person reads one of its messages), and is queued again when the hold is
+ * released. */
 
 typedef struct
 {
