@@ -598,7 +598,9 @@ popcheck_checker_check_finish (PopcheckChecker  *self,
  * other, so it never overlaps one (POP3 locks the maildrop for one
  * session, RFC 1939, section 8); between batches it looks whether anything
  * was queued (a preview, a delete, a check), and if so ends, to be queued
- * again after it. */
+ * again after it.  It ends too while the account's backlog is held (a
+ * person reads one of its messages), and is queued again when the hold is
+ * released. */
 
 typedef struct
 {
@@ -732,7 +734,7 @@ backlog_next (GTask *task)
   BacklogData *data = g_task_get_task_data (task);
   PopcheckCheckerSlot *slot = data->op.slot;
 
-  if (!g_queue_is_empty (&slot->operations))
+  if (!g_queue_is_empty (&slot->operations) || slot->backlog_holds > 0)
     {
       data->more = TRUE;
       operation_quit (task);
@@ -876,8 +878,9 @@ popcheck_checker_backlog_operation (PopcheckCheckerSlot *slot,
 {
   BacklogData *data = backlog_begin (slot, task);
 
-  /* Queued behind something queued after it: that goes first. */
-  if (!g_queue_is_empty (&slot->operations))
+  /* Queued behind something queued after it: that goes first.  Held
+   * meanwhile: it waits for the release. */
+  if (!g_queue_is_empty (&slot->operations) || slot->backlog_holds > 0)
     {
       data->more = TRUE;
       backlog_done (task, NULL);

@@ -82,6 +82,10 @@ struct _PopcheckCheckerSlot
   gboolean         backlog_queued;
   /* Cancels the backlog alone: the account changed or was turned off. */
   GCancellable    *backlog_cancellable;
+  /* popcheck_checker_hold_backlog() minus releases: while not 0, no
+   * backlog runs; one that would have is queued at the last release. */
+  guint            backlog_holds;
+  gboolean         backlog_held_back;
   /* The UIDs of the rows without headers the window shows: the backlog
    * takes them next. */
   GStrv            wanted;

@@ -800,6 +800,11 @@ backlog_task_new (Slot *slot)
   if (slot->backlog_queued || slot->removed || !slot->checker->started ||
       !popcheck_account_get_enabled (slot->account))
     return NULL;
+  if (slot->backlog_holds > 0)
+    {
+      slot->backlog_held_back = TRUE;
+      return NULL;
+    }
 
   task = g_task_new (slot->checker, slot->backlog_cancellable,
                      backlog_done_cb, popcheck_checker_slot_ref (slot));
@@ -877,6 +882,45 @@ popcheck_checker_want_headers (PopcheckChecker    *self,
    * restart before the next check): these are worth a session anyway. */
   if (any_pending)
     popcheck_checker_slot_queue_backlog (slot);
+}
+
+void
+popcheck_checker_hold_backlog (PopcheckChecker *self,
+                               const char      *account_id)
+{
+  Slot *slot;
+
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_id != NULL);
+
+  slot = popcheck_checker_find_slot (self, account_id);
+  if (slot == NULL)
+    return;
+
+  /* A running batch sees it when its answers are in (backlog_next). */
+  slot->backlog_holds++;
+}
+
+void
+popcheck_checker_release_backlog (PopcheckChecker *self,
+                                  const char      *account_id)
+{
+  Slot *slot;
+
+  g_return_if_fail (POPCHECK_IS_CHECKER (self));
+  g_return_if_fail (account_id != NULL);
+
+  /* The account may have gone, or come again as a new slot, meanwhile. */
+  slot = popcheck_checker_find_slot (self, account_id);
+  if (slot == NULL || slot->backlog_holds == 0)
+    return;
+
+  if (--slot->backlog_holds > 0 || !slot->backlog_held_back)
+    return;
+
+  slot->backlog_held_back = FALSE;
+  g_debug ("Account %s: the backlog goes on", account_id);
+  popcheck_checker_slot_queue_backlog (slot);
 }
 
 void

@@ -73,6 +73,16 @@ void             popcheck_checker_want_headers    (PopcheckChecker     *self,
                                                    const char          *account_id,
                                                    const char * const  *uids);
 
+/* While a person reads a message of the account (the window holds it
+ * when nothing in view needs headers), its backlog (the headers a check
+ * left for later) waits: the batch on the line is
+ * answered, then no TOP is sent until the last hold is released, and the
+ * backlog goes on where it was.  Holds count: release each one once. */
+void             popcheck_checker_hold_backlog    (PopcheckChecker     *self,
+                                                   const char          *account_id);
+void             popcheck_checker_release_backlog (PopcheckChecker     *self,
+                                                   const char          *account_id);
+
 /* Loads the saved state, checks every enabled account and schedules the
  * next checks; stop cancels everything in flight, fails what is queued
  * with G_IO_ERROR_CANCELLED, and saves what changed since the last save.

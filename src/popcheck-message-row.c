@@ -47,41 +47,74 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-/* The preview's date, in local time.  "%-e": no padding space before a
- * day of one digit ("Wednesday, 6 September", "9月6日"). */
-char *
-popcheck_format_date_full (GDateTime *date)
+/* What every row's date is relative to.  With TZ unset, GLib 2.74 reads
+ * /etc/localtime again on each g_time_zone_new_local () (it compares the
+ * zone's name with TZ, which is NULL), and a row took five of those to
+ * show its date: a jump through the list binds some 200 rows in one
+ * frame.  The rows share one zone and one "now", taken again once a
+ * second, so a new day or a new system zone still shows within a second. */
+static gint64     row_clock_second = -1;
+static GDateTime *row_clock_now;
+
+static GDateTime *
+get_row_clock_now (void)
 {
-  g_autoptr(GDateTime) local = NULL;
+  gint64 second = g_get_real_time () / G_USEC_PER_SEC;
 
-  g_return_val_if_fail (date != NULL, NULL);
+  if (row_clock_now == NULL || second != row_clock_second)
+    {
+      g_autoptr(GTimeZone) zone = g_time_zone_new_local ();
 
-  local = g_date_time_to_local (date);
+      g_clear_pointer (&row_clock_now, g_date_time_unref);
+      row_clock_now = g_date_time_new_now (zone);
+      row_clock_second = second;
+    }
+
+  return row_clock_now;
+}
+
+static char *
+format_date_full_in (GDateTime *date,
+                     GTimeZone *zone)
+{
+  g_autoptr(GDateTime) local = g_date_time_to_timezone (date, zone);
+
   /* Translators: a message's full date in the preview, see strftime(3);
    * %-e is the day of the month without padding */
   return g_date_time_format (local, _("%A, %-e %B %Y, %H:%M"));
 }
 
+/* The preview's date, in local time.  "%-e": no padding space before a
+ * day of one digit ("Wednesday, 6 September", "9月6日"). */
 char *
-popcheck_format_date_relative (GDateTime *date,
-                               GDateTime *now)
+popcheck_format_date_full (GDateTime *date)
+{
+  g_autoptr(GTimeZone) zone = NULL;
+
+  g_return_val_if_fail (date != NULL, NULL);
+
+  zone = g_time_zone_new_local ();
+  return format_date_full_in (date, zone);
+}
+
+/* @local_now is in the zone the date is shown in. */
+static char *
+format_date_relative_to (GDateTime *date,
+                         GDateTime *local_now)
 {
   g_autoptr(GDateTime) local = NULL;
-  g_autoptr(GDateTime) local_now = NULL;
   g_autoptr(GDateTime) today = NULL;
   GTimeSpan since_midnight;
-
-  g_return_val_if_fail (now != NULL, NULL);
 
   if (date == NULL)
     return g_strdup ("");
 
-  local = g_date_time_to_local (date);
-  local_now = g_date_time_to_local (now);
-  today = g_date_time_new_local (g_date_time_get_year (local_now),
-                                 g_date_time_get_month (local_now),
-                                 g_date_time_get_day_of_month (local_now),
-                                 0, 0, 0);
+  local = g_date_time_to_timezone (date, g_date_time_get_timezone (local_now));
+  today = g_date_time_new (g_date_time_get_timezone (local_now),
+                           g_date_time_get_year (local_now),
+                           g_date_time_get_month (local_now),
+                           g_date_time_get_day_of_month (local_now),
+                           0, 0, 0);
   since_midnight = g_date_time_difference (local, today);
 
   /* A date after today (a sender's wrong clock) falls through to a date. */
@@ -101,6 +134,18 @@ popcheck_format_date_relative (GDateTime *date,
   return g_date_time_format (local, _("%Y-%m-%d"));
 }
 
+char *
+popcheck_format_date_relative (GDateTime *date,
+                               GDateTime *now)
+{
+  g_autoptr(GDateTime) local_now = NULL;
+
+  g_return_val_if_fail (now != NULL, NULL);
+
+  local_now = g_date_time_to_local (now);
+  return format_date_relative_to (date, local_now);
+}
+
 static void
 update_account (PopcheckMessageRow *self)
 {
@@ -108,6 +153,25 @@ update_account (PopcheckMessageRow *self)
                       self->account_name != NULL ? self->account_name : "");
   gtk_widget_set_visible (GTK_WIDGET (self->account_label),
                           self->show_account && self->account_name != NULL);
+}
+
+/* The sender's label and its tooltip.  GTK asks the display where the
+ * pointer is whenever a visible widget's tooltip changes (to update one
+ * that is showing): on X11 a round trip to the server, some 0.15 ms here,
+ * and a jump through the list rebinds some 200 rows in one frame.  A row
+ * without a message hides the label, so a row being rebound sets its
+ * tooltip while the label is hidden, and shows it after. */
+static void
+set_sender_label (PopcheckMessageRow *self,
+                  const char         *text,
+                  const char         *tooltip)
+{
+  GtkWidget *label = GTK_WIDGET (self->from_label);
+
+  gtk_label_set_text (self->from_label, text);
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (label), tooltip) != 0)
+    gtk_widget_set_tooltip_text (label, tooltip);
+  gtk_widget_set_visible (label, TRUE);
 }
 
 /* A narrow list has room for a name, not for "Name <address>": the
@@ -134,8 +198,7 @@ set_sender (PopcheckMessageRow *self)
   else
     shown = _("(unknown sender)");
 
-  gtk_label_set_text (self->from_label, shown);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->from_label), tooltip);
+  set_sender_label (self, shown, tooltip);
 }
 
 /* A screen reader says a row by its name alone: the labels inside are not
@@ -148,7 +211,9 @@ update_accessible_name (PopcheckMessageRow *self)
   g_autofree char *full_date = NULL;
   g_autofree char *name = NULL;
 
-  full_date = date != NULL ? popcheck_format_date_full (date) : g_strdup (_("no date"));
+  full_date = date != NULL
+    ? format_date_full_in (date, g_date_time_get_timezone (get_row_clock_now ()))
+    : g_strdup (_("no date"));
   if (popcheck_message_get_is_new (self->message))
     /* Translators: a message in the list as a screen reader says it:
      * the sender, the subject, the date */
@@ -216,8 +281,7 @@ update_headers_pending (PopcheckMessageRow *self)
     position = g_strdup (_("A message on the server"));
   size = g_format_size (popcheck_message_get_size (self->message));
 
-  gtk_label_set_text (self->from_label, position);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->from_label), NULL);
+  set_sender_label (self, position, NULL);
   gtk_label_set_text (self->subject_label, _("(headers not fetched yet)"));
   gtk_widget_add_css_class (GTK_WIDGET (self->subject_label), "dim-label");
   gtk_label_set_text (self->date_label, "");
@@ -242,7 +306,6 @@ update_headers_pending (PopcheckMessageRow *self)
 static void
 update_message (PopcheckMessageRow *self)
 {
-  g_autoptr(GDateTime) now = NULL;
   g_autofree char *date = NULL;
   g_autofree char *size = NULL;
   const char *subject;
@@ -251,7 +314,7 @@ update_message (PopcheckMessageRow *self)
   if (self->message == NULL)
     {
       gtk_label_set_text (self->from_label, "");
-      gtk_widget_set_tooltip_text (GTK_WIDGET (self->from_label), NULL);
+      gtk_widget_set_visible (GTK_WIDGET (self->from_label), FALSE);
       gtk_label_set_text (self->subject_label, "");
       gtk_label_set_text (self->date_label, "");
       gtk_label_set_text (self->size_label, "");
@@ -285,8 +348,8 @@ update_message (PopcheckMessageRow *self)
       gtk_widget_add_css_class (GTK_WIDGET (self->subject_label), "dim-label");
     }
 
-  now = g_date_time_new_now_local ();
-  date = popcheck_format_date_relative (popcheck_message_get_date (self->message), now);
+  date = format_date_relative_to (popcheck_message_get_date (self->message),
+                                  get_row_clock_now ());
   gtk_label_set_text (self->date_label, date);
 
   size = g_format_size (popcheck_message_get_size (self->message));

@@ -64,6 +64,9 @@ struct _PopcheckWindow
    * next frame: want_headers_id on want_headers_clock's "after-paint". */
   GdkFrameClock        *want_headers_clock;
   gulong                want_headers_id;
+  /* The account whose backlog this window holds (see
+   * update_backlog_hold()), or NULL. */
+  char                 *backlog_hold;
 
   /* PopcheckMessage → DeleteBatch, for the messages waiting to be deleted. */
   GHashTable           *pending;

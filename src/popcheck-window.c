@@ -245,6 +245,39 @@ set_selected_pending (PopcheckWindow  *self,
   self->selected_pending_account = message != NULL ? g_strdup (account_id) : NULL;
 }
 
+/* A narrow window that shows a message in place of the list holds the
+ * backlog of the message's account: no row in view waits for headers, and
+ * the line is left to what the reader asks next (more lines, the whole
+ * message, a delete).  Back at the list, or wide again, the rows in view
+ * fill in as before.  A message whose own headers are still to come is
+ * waiting for that backlog, and holds nothing. */
+static void
+update_backlog_hold (PopcheckWindow *self)
+{
+  PopcheckMessage *message = NULL;
+  const char *account_id = NULL;
+
+  /* Unmapped as it is destroyed, the window may have lost its children. */
+  if (self->preview != NULL && self->leaflet != NULL)
+    message = popcheck_preview_get_message (self->preview);
+  if (self->checker != NULL && message != NULL &&
+      !popcheck_message_get_headers_pending (message) &&
+      gtk_widget_get_mapped (GTK_WIDGET (self)) &&
+      adw_leaflet_get_folded (self->leaflet) &&
+      g_strcmp0 (adw_leaflet_get_visible_child_name (self->leaflet), "preview") == 0)
+    account_id = popcheck_window_get_message_account_id (self, message);
+
+  if (g_strcmp0 (account_id, self->backlog_hold) == 0)
+    return;
+
+  if (self->backlog_hold != NULL)
+    popcheck_checker_release_backlog (self->checker, self->backlog_hold);
+  g_free (self->backlog_hold);
+  self->backlog_hold = g_strdup (account_id);
+  if (account_id != NULL)
+    popcheck_checker_hold_backlog (self->checker, account_id);
+}
+
 static void
 update_selection (PopcheckWindow *self)
 {
@@ -278,6 +311,7 @@ update_selection (PopcheckWindow *self)
       popcheck_preview_set_message (self->preview, NULL, NULL);
       popcheck_preview_set_n_selected (self->preview, n_selected);
     }
+  update_backlog_hold (self);
 }
 
 /* The message whose preview shows, or NULL. */
@@ -597,6 +631,7 @@ update_panes (PopcheckWindow *self)
   /* Going back to the list, or unfolding, changes whether the preview
    * is on screen, and so whether it is being looked at. */
   watch_seen (self, message);
+  update_backlog_hold (self);
 }
 
 static gboolean
@@ -1559,6 +1594,7 @@ popcheck_window_map (GtkWidget *widget)
 
   g_debug ("Window shown");
   log_showing (POPCHECK_WINDOW (widget));
+  update_backlog_hold (POPCHECK_WINDOW (widget));
 }
 
 /* As the window's help overlay, the shortcuts window shows the keys the
@@ -1606,6 +1642,7 @@ popcheck_window_unmap (GtkWidget *widget)
   watch_seen (POPCHECK_WINDOW (widget), NULL);
 
   GTK_WIDGET_CLASS (popcheck_window_parent_class)->unmap (widget);
+  update_backlog_hold (POPCHECK_WINDOW (widget));
 }
 
 /* The models follow the checker's mailboxes, which the checker keeps for
@@ -1715,6 +1752,9 @@ popcheck_window_dispose (GObject *object)
 
   flush_pending_deletes (self, FALSE);
   g_clear_pointer (&self->late_dismisses, g_ptr_array_unref);
+  if (self->backlog_hold != NULL)
+    popcheck_checker_release_backlog (self->checker, self->backlog_hold);
+  g_clear_pointer (&self->backlog_hold, g_free);
 
   if (self->checker != NULL)
     {

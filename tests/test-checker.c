@@ -2074,6 +2074,8 @@ backlog_items_changed_cb (GListModel  *model,
                                     &test->preview);
   else if (g_str_equal (test->then, "check"))
     popcheck_checker_check_now (test->fixture->checker, account_id);
+  else if (g_str_equal (test->then, "hold"))
+    popcheck_checker_hold_backlog (test->fixture->checker, account_id);
 }
 
 /* An account of the scripted server, checked by a started checker that
@@ -2213,6 +2215,65 @@ test_backlog_new_mail (Fixture       *fixture,
   g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 2);
   g_assert_true (popcheck_message_get_is_new (popcheck_mailbox_lookup (mailbox,
                                                                        "uid-22")));
+  backlog_test_clear (&test, mailbox);
+  stop_scripted (server);
+}
+
+/* Held (a person reads a message of the account), the backlog sends no
+ * TOP after the batch on the line: its session ends, a preview runs in a
+ * session of its own with nothing after it, and rows the window wants
+ * wait too.  Released, the backlog goes on: the rows wanted first, then
+ * the newest left. */
+static void
+test_backlog_held (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autoptr(PopcheckMessage) preview = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *held = NULL;
+  g_autofree char *after = NULL;
+  g_auto(GStrv) mismatches = NULL;
+  const char * const wanted[] = { "uid-2", NULL };
+  BacklogTest test = { .then = "hold" };
+  PopcheckMailbox *mailbox;
+  const char *account_id;
+  Pop3FakeScript *scripts[] = {
+    ranges_script (20, LIST_ALL, 16, 20, 15, 11, 0),        /* the check, a batch */
+    ranges_script (20, LIST_ALL, 3, 3, 0),                  /* the preview */
+    ranges_script (20, LIST_ALL, 2, 2, 10, 3, 1, 1, 0),     /* released */
+  };
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  mailbox = start_backlog (fixture, &test, server, "Held");
+  account_id = popcheck_account_get_id (test.account);
+
+  /* The batch on the line is answered, then QUIT. */
+  WAIT_UNTIL (test.done && answered_quit_after (server, "ACCEPT 0"), WAIT_SECONDS);
+  popcheck_checker_want_headers (fixture->checker, account_id, wanted);
+  popcheck_checker_preview_async (fixture->checker, account_id, "uid-3", 20, NULL,
+                                  store_result_cb, &test.preview);
+  /* A backlog run after the preview would have its session by the time
+   * the preview's is answered and the slot is free. */
+  WAIT_UNTIL (test.preview != NULL && answered_quit_after (server, "ACCEPT 1"),
+              WAIT_SECONDS);
+  preview = popcheck_checker_preview_finish (fixture->checker, test.preview, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (popcheck_message_get_subject (preview), ==, "Message 3");
+  g_assert_cmpuint (count_commands (fixture, "held", "SESSION", 0), ==, 2);
+  /* The check's session ended with QUIT, not another TOP. */
+  mismatches = pop3_fake_server_get_mismatches (server);
+  g_assert_cmpstr (mismatches[0], ==, NULL);
+  held = describe_headers (mailbox, 20);
+  g_assert_cmpstr (held, ==, "known: 11 12 13 14 15 16 17 18 19 20; pending: 10");
+
+  popcheck_checker_release_backlog (fixture->checker, account_id);
+  WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
+              pop3_fake_server_all_ended (server), WAIT_SECONDS);
+  after = describe_headers (mailbox, 20);
+  g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 "
+                              "17 18 19 20; pending: 0");
+  g_assert_cmpuint (count_commands (fixture, "held", "SESSION", 0), ==, 3);
   backlog_test_clear (&test, mailbox);
   stop_scripted (server);
 }
@@ -3641,6 +3702,7 @@ main (int   argc,
       ADD ("/checker/fake/backlog/yields", test_backlog_yields);
       ADD ("/checker/fake/backlog/new-mail", test_backlog_new_mail);
       ADD ("/checker/fake/backlog/restart", test_backlog_restart);
+      ADD ("/checker/fake/backlog/held", test_backlog_held);
       ADD ("/checker/fake/failed-check-keeps-fetched",
            test_failed_check_keeps_fetched);
       ADD ("/checker/fake/list-out-of-order", test_list_out_of_order);

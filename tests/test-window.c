@@ -3645,6 +3645,47 @@ resize (Fixture *fixture,
       g_error ("The window is %d pixels wide, not %d", window_width (fixture), width);
 }
 
+/* A narrow window showing a message in place of the list holds its
+ * account's backlog: two checks come and go and the rest of the headers
+ * wait (the backlog would have fetched them all before the second check
+ * ran); back at the list, they come. */
+static void
+test_preview_holds_backlog (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  GtkSelectionModel *selection = popcheck_window_get_selection (fixture->window);
+  PopcheckMailbox *mailbox = fixture_mailbox (fixture);
+  g_autoptr(GDateTime) last_check = NULL;
+  guint pending;
+
+  check_leaving_backlog (fixture);
+  resize (fixture, 500);
+  WAIT_UNTIL (popcheck_window_get_folded (fixture->window));
+  gtk_selection_model_select_item (selection, 0, TRUE);
+  popcheck_window_show_preview (fixture->window);
+  WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "preview") == 0);
+  g_assert_true (popcheck_message_get_headers_known (selected_message (fixture)));
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_clear_pointer (&last_check, g_date_time_unref);
+      last_check = g_date_time_ref (popcheck_mailbox_get_last_check (mailbox));
+      if (i == 0)
+        popcheck_checker_start (checker);
+      else
+        g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+      WAIT_UNTIL (!g_date_time_equal (popcheck_mailbox_get_last_check (mailbox), last_check) &&
+                  mailbox_idle (fixture));
+    }
+  pending = popcheck_mailbox_count_headers_pending (mailbox);
+  g_assert_cmpuint (pending, >, 0);
+  g_assert_cmpuint (pending, <, N_BACKLOG - 5);
+
+  _popcheck_window_show_list (fixture->window);
+  WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 && mailbox_idle (fixture));
+}
+
 /* 360 pixels wide: the list alone; a message clicked shows its preview,
  * and Back (the button, Alt+Left or Escape) returns to the list with the
  * message still selected.  Wide: both side by side. */
@@ -5183,6 +5224,7 @@ main (int   argc,
             run_isolated_oauth);
   add_test ("/window/online-sign-in-again", test_online_sign_in_again,
             run_isolated_bare);
+  add_test ("/window/preview-holds-backlog", test_preview_holds_backlog, run_isolated);
 
   return g_test_run ();
 }
