@@ -187,6 +187,7 @@ model_apply (PopcheckMailbox *self,
   guint old_len = self->items->len;
   guint n_remove = 0;
   guint n_add = add != NULL ? add->len : 0;
+  guint prefix = 0, suffix = 0;
   gboolean sorted;
 
   if (remove != NULL && g_hash_table_size (remove) > 0)
@@ -247,10 +248,24 @@ model_apply (PopcheckMailbox *self,
         }
       g_ptr_array_sort (items, compare_messages_indirect);
 
+      /* Only the span that differs: the rows before and after it stay
+       * (a list view keeps them, and their selection), as when a first
+       * check's early summaries are followed by the rest of the mailbox. */
+      while (prefix < old_len && prefix < items->len &&
+             g_ptr_array_index (self->items, prefix) ==
+             g_ptr_array_index (items, prefix))
+        prefix++;
+      while (suffix < old_len - prefix && suffix < items->len - prefix &&
+             g_ptr_array_index (self->items, old_len - 1 - suffix) ==
+             g_ptr_array_index (items, items->len - 1 - suffix))
+        suffix++;
+
       g_ptr_array_unref (self->items);
       self->items = items;
-      g_list_model_items_changed (G_LIST_MODEL (self), 0, old_len,
-                                  self->items->len);
+      if (prefix + suffix < MAX (old_len, self->items->len))
+        g_list_model_items_changed (G_LIST_MODEL (self), prefix,
+                                    old_len - prefix - suffix,
+                                    self->items->len - prefix - suffix);
     }
 
   if (old_len != self->items->len)
@@ -526,6 +541,40 @@ popcheck_mailbox_add_headers_pending (PopcheckMailbox *self,
 
   message = popcheck_message_new_headers_pending (uid, size, msg_number);
   popcheck_mailbox_add_summary (self, message);
+}
+
+void
+popcheck_mailbox_add_early_summaries (PopcheckMailbox *self,
+                                      GPtrArray       *messages)
+{
+  g_autoptr(GPtrArray) add = NULL;
+  g_autoptr(GHashTable) added = NULL;
+
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  g_return_if_fail (messages != NULL);
+  g_return_if_fail (!self->updating);
+  g_return_if_fail (!self->first_check_done);
+
+  add = g_ptr_array_new ();
+  added = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < messages->len; i++)
+    {
+      PopcheckMessage *message = g_ptr_array_index (messages, i);
+      const char *uid = popcheck_message_get_uid (message);
+
+      if (!pop3_uid_is_valid (uid) || g_hash_table_contains (self->by_uid, uid) ||
+          !g_hash_table_add (added, (gpointer) uid))
+        continue;
+
+      popcheck_message_set_is_new (message, FALSE);
+      /* Fresher than what a check that did not end kept of it; and kept
+       * out of the update's own summaries, which would replace the row. */
+      g_hash_table_remove (self->pending, uid);
+      g_ptr_array_add (add, message);
+    }
+
+  model_apply (self, NULL, add);
+  self->dirty = TRUE;
 }
 
 /* Where message is in the sorted model, or -1. */

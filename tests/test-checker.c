@@ -750,7 +750,10 @@ test_new_by_uidl (Fixture       *fixture,
   g_assert_nonnull (popcheck_mailbox_get_last_check (mailbox));
   g_assert_false (popcheck_mailbox_get_approximate_ids (mailbox));
   g_assert_cmpuint (count_commands (fixture, id, "TOP ", 0), ==, 3);
-  g_assert_cmpuint (count_commands (fixture, id, "UIDL", 0), ==, 1);
+  /* One full UIDL; Dovecot pipelines, so the three newest went first by
+   * `UIDL n`. */
+  g_assert_cmpuint (count_commands (fixture, id, "UIDL", 0) -
+                    count_commands (fixture, id, "UIDL ", 0), ==, 1);
 
   /* A delivery: exactly it is new, announced once, with one TOP. */
   deliver ("newbyuidl", "Four");
