@@ -183,6 +183,8 @@ typedef struct
   GHashTable          *commands;
   /* The clients' timeout in seconds when not 0. */
   guint                client_timeout;
+  /* The client of the last session opened, for its round trips. */
+  Pop3Client          *last_client;
 } Fixture;
 
 typedef struct
@@ -239,6 +241,7 @@ session_hook (PopcheckChecker *checker,
   debug->fixture = fixture;
   debug->account_id = g_strdup (account_id);
   g_ptr_array_add (commands_of (fixture, account_id), g_strdup ("SESSION"));
+  g_set_object (&fixture->last_client, client);
   pop3_client_set_debug_level (client, 1);
   if (fixture->client_timeout != 0)
     pop3_client_set_timeout (client, fixture->client_timeout);
@@ -406,6 +409,7 @@ fixture_tear_down (Fixture       *fixture,
   g_clear_object (&fixture->monitor);
   g_clear_pointer (&fixture->events, g_ptr_array_unref);
   g_clear_pointer (&fixture->commands, g_hash_table_unref);
+  g_clear_object (&fixture->last_client);
 }
 
 /* Accounts ----------------------------------------------------------------- */
@@ -778,6 +782,51 @@ test_new_by_uidl (Fixture       *fixture,
   g_clear_pointer (&subjects, g_free);
   subjects = model_subjects (mailbox);
   g_assert_cmpstr (subjects, ==, "Four,One,Three,Two");
+}
+
+/* Dovecot pipelines: a first check lists the newest messages from STAT,
+ * `UIDL n` and `TOP n` before the whole mailbox, and the next check, with
+ * nothing new, logs in with USER and PASS together inside TLS: the
+ * greeting, then 4 round trips. */
+static void
+test_first_screen_then_nothing_new (Fixture       *fixture,
+                                    gconstpointer  data)
+{
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *subjects = NULL;
+  g_autofree char *events = NULL;
+
+  account = add_dovecot_account (fixture, "Round trips", "roundtrips", TRUE);
+  popcheck_account_set_auth_method (account, POP3_AUTH_USER);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+  deliver ("roundtrips", "One");
+  deliver ("roundtrips", "Two");
+  deliver ("roundtrips", "Three");
+
+  check_ok (fixture, account);
+  first = last_session (fixture, id);
+  g_assert_cmpstr (first, ==,
+                   "CAPA | USER roundtrips | PASS ******** | STAT | UIDL 3 | "
+                   "UIDL 2 | UIDL 1 | LIST 3 | LIST 2 | LIST 1 | TOP 3 20 | "
+                   "TOP 2 20 | TOP 1 20 | UIDL | LIST | QUIT");
+  subjects = model_subjects (mailbox);
+  g_assert_cmpstr (subjects, ==, "One,Three,Two");
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first round-trips 3");
+
+  check_ok (fixture, account);
+  second = last_session (fixture, id);
+  g_assert_cmpstr (second, ==,
+                   "CAPA | USER roundtrips | PASS ******** | UIDL | QUIT");
+  g_assert_cmpuint (pop3_client_get_round_trips (fixture->last_client), ==,
+                    1 + 4);
+  g_assert_cmpuint (fixture->events->len, ==, 1);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 3);
 }
 
 static void
@@ -3910,6 +3959,8 @@ main (int   argc,
     {
       ADD ("/checker/dovecot/new-by-uidl", test_new_by_uidl);
       ADD ("/checker/dovecot/nothing-new-no-top", test_nothing_new_no_top);
+      ADD ("/checker/dovecot/first-screen-then-nothing-new",
+           test_first_screen_then_nothing_new);
       ADD ("/checker/dovecot/restart", test_restart);
       ADD ("/checker/dovecot/added-while-running", test_added_while_running);
       ADD ("/checker/dovecot/readded", test_readded);
