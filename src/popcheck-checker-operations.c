@@ -90,6 +90,9 @@ typedef struct
   GAsyncReadyCallback  listed_cb;
   /* Sizes known from the mailbox's summaries stand in for LIST. */
   gboolean             sizes_from_cache;
+  /* When set, runs once the session is open, and lists with
+   * operation_list () itself. */
+  void               (*opened) (GTask *task);
 } OperationData;
 
 static void
@@ -123,6 +126,17 @@ cached_size (const char *uid,
 }
 
 static void
+operation_list (GTask *task)
+{
+  OperationData *op = g_task_get_task_data (task);
+
+  popcheck_session_list_async (op->session,
+                               op->sizes_from_cache ? cached_size : NULL,
+                               op->slot->mailbox, op->cancel.cancellable,
+                               op->listed_cb, g_object_ref (task));
+}
+
+static void
 operation_opened_cb (GObject      *object,
                      GAsyncResult *result,
                      gpointer      user_data)
@@ -137,10 +151,10 @@ operation_opened_cb (GObject      *object,
       return;
     }
 
-  popcheck_session_list_async (op->session,
-                               op->sizes_from_cache ? cached_size : NULL,
-                               op->slot->mailbox, op->cancel.cancellable,
-                               op->listed_cb, g_object_ref (task));
+  if (op->opened != NULL)
+    op->opened (task);
+  else
+    operation_list (task);
 }
 
 /* Every operation opens a session of its own and lists the messages
@@ -188,6 +202,8 @@ typedef struct
   guint                preview_lines;
   guint                pending_tops;
   GError              *top_error;
+  /* How many summaries reached the mailbox before the listing. */
+  guint                n_early;
   /* Messages were left for the backlog. */
   gboolean             deferred;
   /* The backlog that goes on in this check's session once it ends. */
@@ -494,6 +510,7 @@ check_listed_cb (GObject      *object,
   CheckData *data = g_task_get_task_data (task);
   PopcheckSession *session = POPCHECK_SESSION (object);
   GError *error = NULL;
+  guint first_headers;
 
   if (!popcheck_session_list_finish (session, result, &data->uids,
                                      &data->listing, &error))
@@ -504,8 +521,10 @@ check_listed_cb (GObject      *object,
 
   data->need_top = popcheck_mailbox_begin_update (data->op.slot->mailbox,
                                                   data->uids, data->listing);
-  check_defer_oldest (data,
-                      popcheck_checker_get_first_headers (data->op.slot->checker));
+  /* The early summaries are listed, so none of them is in need_top; they
+   * count against the check's share of headers all the same. */
+  first_headers = popcheck_checker_get_first_headers (data->op.slot->checker);
+  check_defer_oldest (data, first_headers - MIN (first_headers, data->n_early));
   if (data->need_top->len == 0)
     {
       check_end_session (task);
@@ -517,6 +536,58 @@ check_listed_cb (GObject      *object,
   data->preview_lines =
     popcheck_account_get_preview_lines (data->op.slot->account);
   check_send_tops (task);
+}
+
+static void
+check_peeked_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CheckData *data = g_task_get_task_data (task);
+  PopcheckCheckerSlot *slot = data->op.slot;
+  g_autoptr(GPtrArray) messages = NULL;
+  GError *error = NULL;
+  guint count;
+
+  messages = popcheck_session_peek_newest_finish (POPCHECK_SESSION (object),
+                                                  result, &count, &error);
+  if (messages == NULL)
+    {
+      check_done (task, error);
+      return;
+    }
+
+  /* In the list now, before the listing of the whole mailbox (a few MB
+   * for 100,000 messages, seconds on a slow line) has come.  The check's
+   * outcome (its count, the first-check signal, the notification) waits
+   * for that listing: until then nothing says which messages are there. */
+  if (messages->len > 0 && !slot->removed)
+    {
+      popcheck_mailbox_add_early_summaries (slot->mailbox, messages);
+      data->n_early = messages->len;
+      g_debug ("Account %s: the newest %u of %u messages are listed, "
+               "before the full listing",
+               popcheck_account_get_id (slot->account), messages->len, count);
+    }
+
+  operation_list (task);
+}
+
+/* A first check (nothing listed yet) shows the newest messages before it
+ * lists the whole mailbox. */
+static void
+check_opened (GTask *task)
+{
+  CheckData *data = g_task_get_task_data (task);
+  PopcheckCheckerSlot *slot = data->op.slot;
+
+  data->preview_lines = popcheck_account_get_preview_lines (slot->account);
+  popcheck_session_peek_newest_async (data->op.session,
+                                      popcheck_checker_get_first_headers (slot->checker),
+                                      data->preview_lines,
+                                      data->op.cancel.cancellable,
+                                      check_peeked_cb, g_object_ref (task));
 }
 
 static void
@@ -532,6 +603,9 @@ check_operation (PopcheckCheckerSlot *slot,
    * first check knows no sizes: UIDL and the whole LIST go together.  The
    * other operations list as before: they act on what a check listed. */
   data->op.sizes_from_cache = popcheck_mailbox_get_n_items (slot->mailbox) > 0;
+  if (!data->op.sizes_from_cache &&
+      !popcheck_mailbox_get_first_check_done (slot->mailbox))
+    data->op.opened = check_opened;
 
   /* Not saved, a check would find the same mail new at every start. */
   if (slot->state_error != NULL)

@@ -183,6 +183,102 @@ untrack_message (PopcheckMailbox *self,
     g_hash_table_remove (self->by_uid, popcheck_message_get_uid (message));
 }
 
+/* At most this many exact steps announce a large change; a change made of
+ * more is announced as one span. */
+#define MAX_CHANGE_STEPS     64
+
+/* Turns self->items into items (sorted, holding the rows that stay and
+ * the added ones) in exact steps: the removed rows' runs, then the added
+ * rows' runs, each announced where it is, so a list view keeps every row
+ * that stays, and its selection.  Possible when the rows that stay keep
+ * their order and the change takes at most MAX_CHANGE_STEPS steps;
+ * otherwise returns FALSE, changing nothing. */
+static gboolean
+model_change_in_steps (PopcheckMailbox *self,
+                       GPtrArray       *items)
+{
+  g_autoptr(GHashTable) old_items = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) new_items = g_hash_table_new (NULL, NULL);
+  guint steps = 0;
+  guint kept = 0;
+
+  for (guint i = 0; i < self->items->len; i++)
+    g_hash_table_add (old_items, g_ptr_array_index (self->items, i));
+  for (guint i = 0; i < items->len; i++)
+    g_hash_table_add (new_items, g_ptr_array_index (items, i));
+
+  /* Runs of removed rows. */
+  for (guint i = 0; i < self->items->len; i++)
+    if (!g_hash_table_contains (new_items, g_ptr_array_index (self->items, i)) &&
+        (i == 0 ||
+         g_hash_table_contains (new_items, g_ptr_array_index (self->items, i - 1))))
+      steps++;
+
+  /* Runs of added rows, and the rows that stay in their order. */
+  for (guint i = 0; i < items->len && steps <= MAX_CHANGE_STEPS; i++)
+    {
+      gpointer item = g_ptr_array_index (items, i);
+
+      if (g_hash_table_contains (old_items, item))
+        {
+          while (kept < self->items->len &&
+                 !g_hash_table_contains (new_items,
+                                         g_ptr_array_index (self->items, kept)))
+            kept++;
+          if (kept == self->items->len ||
+              g_ptr_array_index (self->items, kept) != item)
+            return FALSE;
+          kept++;
+        }
+      else if (i == 0 ||
+               g_hash_table_contains (old_items, g_ptr_array_index (items, i - 1)))
+        steps++;
+    }
+  if (steps > MAX_CHANGE_STEPS)
+    return FALSE;
+
+  for (guint i = self->items->len; i-- > 0;)
+    {
+      guint end = i + 1;
+
+      if (g_hash_table_contains (new_items, g_ptr_array_index (self->items, i)))
+        continue;
+      while (i > 0 &&
+             !g_hash_table_contains (new_items, g_ptr_array_index (self->items, i - 1)))
+        i--;
+      g_ptr_array_remove_range (self->items, i, end - i);
+      g_list_model_items_changed (G_LIST_MODEL (self), i, end - i, 0);
+    }
+
+  for (guint i = 0; i < items->len;)
+    {
+      guint old_len = self->items->len;
+      guint end = i;
+
+      if (i < old_len && g_ptr_array_index (self->items, i) ==
+                         g_ptr_array_index (items, i))
+        {
+          i++;
+          continue;
+        }
+      while (end < items->len &&
+             !g_hash_table_contains (old_items, g_ptr_array_index (items, end)))
+        end++;
+      /* The rows that stay are in items in their order. */
+      g_assert (end > i);
+
+      g_ptr_array_set_size (self->items, old_len + (end - i));
+      memmove (&self->items->pdata[end], &self->items->pdata[i],
+               (old_len - i) * sizeof (gpointer));
+      for (guint j = i; j < end; j++)
+        self->items->pdata[j] = g_object_ref (g_ptr_array_index (items, j));
+      g_list_model_items_changed (G_LIST_MODEL (self), i, 0, end - i);
+      i = end;
+    }
+
+  return TRUE;
+}
+
 /* Removes the items whose UID is in remove (a set, may be NULL) and adds
  * the messages in add (may be NULL), keeping the model sorted, with as
  * precise an items-changed as is cheap. */
@@ -194,6 +290,7 @@ model_apply (PopcheckMailbox *self,
   guint old_len = self->items->len;
   guint n_remove = 0;
   guint n_add = add != NULL ? add->len : 0;
+  guint prefix = 0, suffix = 0;
   gboolean sorted;
 
   if (remove != NULL && g_hash_table_size (remove) > 0)
@@ -254,12 +351,34 @@ model_apply (PopcheckMailbox *self,
         }
       g_ptr_array_sort (items, compare_messages_indirect);
 
+      /* As when a first check's early summaries are followed by the rest
+       * of the mailbox: the rows that were there stay. */
+      if (model_change_in_steps (self, items))
+        {
+          g_ptr_array_unref (items);
+          goto changed;
+        }
+
+      /* Else only the span that differs: the rows before and after it
+       * stay. */
+      while (prefix < old_len && prefix < items->len &&
+             g_ptr_array_index (self->items, prefix) ==
+             g_ptr_array_index (items, prefix))
+        prefix++;
+      while (suffix < old_len - prefix && suffix < items->len - prefix &&
+             g_ptr_array_index (self->items, old_len - 1 - suffix) ==
+             g_ptr_array_index (items, items->len - 1 - suffix))
+        suffix++;
+
       g_ptr_array_unref (self->items);
       self->items = items;
-      g_list_model_items_changed (G_LIST_MODEL (self), 0, old_len,
-                                  self->items->len);
+      if (prefix + suffix < MAX (old_len, self->items->len))
+        g_list_model_items_changed (G_LIST_MODEL (self), prefix,
+                                    old_len - prefix - suffix,
+                                    self->items->len - prefix - suffix);
     }
 
+changed:
   if (old_len != self->items->len)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
   recount_n_new (self);
@@ -533,6 +652,40 @@ popcheck_mailbox_add_headers_pending (PopcheckMailbox *self,
 
   message = popcheck_message_new_headers_pending (uid, size, msg_number);
   popcheck_mailbox_add_summary (self, message);
+}
+
+void
+popcheck_mailbox_add_early_summaries (PopcheckMailbox *self,
+                                      GPtrArray       *messages)
+{
+  g_autoptr(GPtrArray) add = NULL;
+  g_autoptr(GHashTable) added = NULL;
+
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  g_return_if_fail (messages != NULL);
+  g_return_if_fail (!self->updating);
+  g_return_if_fail (!self->first_check_done);
+
+  add = g_ptr_array_new ();
+  added = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < messages->len; i++)
+    {
+      PopcheckMessage *message = g_ptr_array_index (messages, i);
+      const char *uid = popcheck_message_get_uid (message);
+
+      if (!pop3_uid_is_valid (uid) || g_hash_table_contains (self->by_uid, uid) ||
+          !g_hash_table_add (added, (gpointer) uid))
+        continue;
+
+      popcheck_message_set_is_new (message, FALSE);
+      /* Fresher than what a check that did not end kept of it; and kept
+       * out of the update's own summaries, which would replace the row. */
+      g_hash_table_remove (self->pending, uid);
+      g_ptr_array_add (add, message);
+    }
+
+  model_apply (self, NULL, add);
+  self->dirty = TRUE;
 }
 
 /* Where message is in the sorted model, or -1. */

@@ -112,6 +112,13 @@ void                 popcheck_mailbox_add_headers_pending    (PopcheckMailbox   
                                                               const char           *uid,
                                                               guint                 msg_number,
                                                               guint64               size);
+/* A first check's newest summaries, before its listing (nothing listed
+ * yet, no update begun): they are listed at once.  The update that follows
+ * reconciles them by UID: the ones it lists stay in place, never fetched,
+ * removed or added again; the ones it does not list go.  Like every
+ * summary of a first check, none of them is new. */
+void                 popcheck_mailbox_add_early_summaries    (PopcheckMailbox      *self,
+                                                              GPtrArray            *messages);
 /* Outside a check: what a later TOP brought for a message listed with its
  * headers pending (a summary, or one without headers when the server
  * refused) takes its place in the list, keeping whether it is new.

@@ -820,6 +820,262 @@ popcheck_session_list_finish (PopcheckSession  *self,
   return TRUE;
 }
 
+/* The newest messages, before any listing */
+
+typedef enum
+{
+  PEEK_UIDL,
+  PEEK_LIST,
+  PEEK_TOP,
+} PeekKind;
+
+typedef struct
+{
+  char    *uid;
+  guint64  size;
+  GBytes  *top;
+  /* The server refused one of this message's commands. */
+  gboolean refused;
+} PeekEntry;
+
+typedef struct
+{
+  guint      count;
+  guint      lines;
+  guint      max;
+  /* Newest first: entries[i] is message count - i. */
+  PeekEntry *entries;
+  guint      n_entries;
+  guint      pending;
+  GError    *error;
+} PeekData;
+
+typedef struct
+{
+  GTask    *task;
+  PeekKind  kind;
+  guint     index;
+} PeekCall;
+
+static void
+peek_data_free (PeekData *data)
+{
+  for (guint i = 0; i < data->n_entries; i++)
+    {
+      g_free (data->entries[i].uid);
+      g_clear_pointer (&data->entries[i].top, g_bytes_unref);
+    }
+  g_free (data->entries);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static void
+peek_complete (GTask *task)
+{
+  PeekData *data = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GHashTable) uids = g_hash_table_new (g_str_hash, g_str_equal);
+
+  if (data->error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&data->error));
+      return;
+    }
+
+  /* RFC 1939, section 7: a unique id is unique in the maildrop.  Of a
+   * server that repeats one, neither message is shown before the listing
+   * says which of them keeps it. */
+  for (guint i = 0; i < data->n_entries; i++)
+    if (data->entries[i].uid != NULL)
+      {
+        guint seen = GPOINTER_TO_UINT (g_hash_table_lookup (uids,
+                                                            data->entries[i].uid));
+
+        g_hash_table_insert (uids, data->entries[i].uid,
+                             GUINT_TO_POINTER (seen + 1));
+      }
+
+  messages = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < data->n_entries; i++)
+    {
+      PeekEntry *entry = &data->entries[i];
+
+      if (entry->refused || entry->uid == NULL || entry->top == NULL ||
+          GPOINTER_TO_UINT (g_hash_table_lookup (uids, entry->uid)) > 1)
+        continue;
+      g_ptr_array_add (messages,
+                       popcheck_message_new_from_top (entry->uid, entry->size,
+                                                      data->count - i,
+                                                      entry->top, data->lines));
+    }
+
+  g_task_return_pointer (task, g_steal_pointer (&messages),
+                         (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+peek_reply_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  PeekCall *call = user_data;
+  g_autoptr(GTask) task = call->task;
+  PeekData *data = g_task_get_task_data (task);
+  PeekEntry *entry = &data->entries[call->index];
+  g_autoptr(Pop3Reply) reply = NULL;
+  GError *error = NULL;
+
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+  if (reply != NULL)
+    {
+      /* The engine has checked that `UIDL n` and `LIST n` answer about
+       * message n, and that the UID is sound. */
+      if (call->kind == PEEK_UIDL)
+        entry->uid = g_strdup (reply->uid);
+      else if (call->kind == PEEK_LIST)
+        entry->size = reply->size;
+      else
+        entry->top = g_bytes_ref (reply->body);
+    }
+  else if (g_error_matches (error, POP3_ERROR, POP3_ERROR_SERVER))
+    {
+      /* -ERR for this message only: the listing that follows says what
+       * it is. */
+      entry->refused = TRUE;
+      g_clear_error (&error);
+    }
+  else if (data->error == NULL)
+    data->error = error;
+  else
+    g_clear_error (&error);
+  g_free (call);
+
+  if (--data->pending == 0)
+    peek_complete (task);
+}
+
+static void
+peek_send (GTask    *task,
+           PeekKind  kind,
+           guint     index)
+{
+  PopcheckSession *self = g_task_get_source_object (task);
+  PeekData *data = g_task_get_task_data (task);
+  PeekCall *call = g_new0 (PeekCall, 1);
+  guint msg = data->count - index;
+
+  call->task = g_object_ref (task);
+  call->kind = kind;
+  call->index = index;
+  data->pending++;
+
+  if (kind == PEEK_UIDL)
+    pop3_client_uidl_async (self->client, msg, g_task_get_cancellable (task),
+                            peek_reply_cb, call);
+  else if (kind == PEEK_LIST)
+    pop3_client_list_async (self->client, msg, g_task_get_cancellable (task),
+                            peek_reply_cb, call);
+  else
+    pop3_client_top_async (self->client, msg, data->lines,
+                           g_task_get_cancellable (task), peek_reply_cb, call);
+}
+
+static void
+peek_stat_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PeekData *data = g_task_get_task_data (task);
+  g_autoptr(Pop3Reply) reply = NULL;
+  GError *error = NULL;
+
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* The engine bounds the count to a guint; only the newest few are
+   * asked about, whatever it says. */
+  data->count = reply->count;
+  data->n_entries = MIN (data->max, data->count);
+  if (data->n_entries == 0)
+    {
+      peek_complete (task);
+      return;
+    }
+
+  /* All the UIDs and sizes first (a few bytes each), then the summaries,
+   * newest first: the engine pipelines them all, within its send
+   * window. */
+  data->entries = g_new0 (PeekEntry, data->n_entries);
+  for (guint i = 0; i < data->n_entries; i++)
+    peek_send (task, PEEK_UIDL, i);
+  for (guint i = 0; i < data->n_entries; i++)
+    peek_send (task, PEEK_LIST, i);
+  for (guint i = 0; i < data->n_entries; i++)
+    peek_send (task, PEEK_TOP, i);
+}
+
+void
+popcheck_session_peek_newest_async (PopcheckSession     *self,
+                                    guint                max,
+                                    guint                lines,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  PeekData *data;
+
+  g_return_if_fail (POPCHECK_IS_SESSION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_session_peek_newest_async);
+  data = g_new0 (PeekData, 1);
+  data->lines = lines;
+  data->max = MIN (max, POPCHECK_SESSION_TOP_WINDOW);
+  g_task_set_task_data (task, data, (GDestroyNotify) peek_data_free);
+
+  /* Three commands a message cost three round trips each without
+   * PIPELINING: there the listing (two round trips) comes first, as
+   * before.  A server with CAPA names UIDL when it has it (RFC 2449,
+   * section 6.3); without it messages are known by fingerprints, which
+   * need the listing. */
+  if (data->max == 0 || !pop3_client_is_pipelining (self->client) ||
+      !pop3_client_has_capability (self->client, "UIDL"))
+    {
+      peek_complete (task);
+      return;
+    }
+
+  pop3_client_stat_async (self->client, cancellable, peek_stat_cb,
+                          g_steal_pointer (&task));
+}
+
+GPtrArray *
+popcheck_session_peek_newest_finish (PopcheckSession  *self,
+                                     GAsyncResult     *result,
+                                     guint            *count,
+                                     GError          **error)
+{
+  PeekData *data;
+  GPtrArray *messages;
+
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  messages = g_task_propagate_pointer (G_TASK (result), error);
+  data = g_task_get_task_data (G_TASK (result));
+  if (count != NULL)
+    *count = messages != NULL ? data->count : 0;
+
+  return messages;
+}
+
 /* Looking a UID up in this session's listing */
 
 static guint

@@ -63,6 +63,26 @@ gboolean         popcheck_session_list_finish      (PopcheckSession     *self,
                                                     GArray             **listing,
                                                     GError             **error);
 
+/* Before any listing, on a server that pipelines and lists UIDL in its
+ * CAPA: STAT, then `UIDL n`, `LIST n` and `TOP n lines` for the newest
+ * (highest numbered) `max` messages, sent back to back.  Returns their
+ * summaries, newest first, without the listing the other calls need:
+ * those messages' numbers hold for this session only until a listing says
+ * otherwise.  A message whose commands the server refused (-ERR) is left
+ * out; a `UIDL n` or `LIST n` answer about another message fails it all.
+ * @count: the message count STAT gave.  Without PIPELINING or UIDL in
+ * CAPA, nothing is sent and the array is empty. */
+void             popcheck_session_peek_newest_async (PopcheckSession    *self,
+                                                     guint               max,
+                                                     guint               lines,
+                                                     GCancellable       *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer            user_data);
+GPtrArray       *popcheck_session_peek_newest_finish (PopcheckSession   *self,
+                                                      GAsyncResult      *result,
+                                                      guint             *count,
+                                                      GError           **error);
+
 /* The number the listing gave the message with this UID; 0 when it is
  * not listed, or more than one message has it. */
 guint            popcheck_session_get_number       (PopcheckSession     *self,

@@ -183,6 +183,8 @@ typedef struct
   GHashTable          *commands;
   /* The clients' timeout in seconds when not 0. */
   guint                client_timeout;
+  /* The client of the last session opened, for its round trips. */
+  Pop3Client          *last_client;
 } Fixture;
 
 typedef struct
@@ -239,6 +241,7 @@ session_hook (PopcheckChecker *checker,
   debug->fixture = fixture;
   debug->account_id = g_strdup (account_id);
   g_ptr_array_add (commands_of (fixture, account_id), g_strdup ("SESSION"));
+  g_set_object (&fixture->last_client, client);
   pop3_client_set_debug_level (client, 1);
   if (fixture->client_timeout != 0)
     pop3_client_set_timeout (client, fixture->client_timeout);
@@ -406,6 +409,7 @@ fixture_tear_down (Fixture       *fixture,
   g_clear_object (&fixture->monitor);
   g_clear_pointer (&fixture->events, g_ptr_array_unref);
   g_clear_pointer (&fixture->commands, g_hash_table_unref);
+  g_clear_object (&fixture->last_client);
 }
 
 /* Accounts ----------------------------------------------------------------- */
@@ -750,7 +754,10 @@ test_new_by_uidl (Fixture       *fixture,
   g_assert_nonnull (popcheck_mailbox_get_last_check (mailbox));
   g_assert_false (popcheck_mailbox_get_approximate_ids (mailbox));
   g_assert_cmpuint (count_commands (fixture, id, "TOP ", 0), ==, 3);
-  g_assert_cmpuint (count_commands (fixture, id, "UIDL", 0), ==, 1);
+  /* One full UIDL; Dovecot pipelines, so the three newest went first by
+   * `UIDL n`. */
+  g_assert_cmpuint (count_commands (fixture, id, "UIDL", 0) -
+                    count_commands (fixture, id, "UIDL ", 0), ==, 1);
 
   /* A delivery: exactly it is new, announced once, with one TOP. */
   deliver ("newbyuidl", "Four");
@@ -775,6 +782,51 @@ test_new_by_uidl (Fixture       *fixture,
   g_clear_pointer (&subjects, g_free);
   subjects = model_subjects (mailbox);
   g_assert_cmpstr (subjects, ==, "Four,One,Three,Two");
+}
+
+/* Dovecot pipelines: a first check lists the newest messages from STAT,
+ * `UIDL n` and `TOP n` before the whole mailbox, and the next check, with
+ * nothing new, logs in with USER and PASS together inside TLS: the
+ * greeting, then 4 round trips. */
+static void
+test_first_screen_then_nothing_new (Fixture       *fixture,
+                                    gconstpointer  data)
+{
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *subjects = NULL;
+  g_autofree char *events = NULL;
+
+  account = add_dovecot_account (fixture, "Round trips", "roundtrips", TRUE);
+  popcheck_account_set_auth_method (account, POP3_AUTH_USER);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+  deliver ("roundtrips", "One");
+  deliver ("roundtrips", "Two");
+  deliver ("roundtrips", "Three");
+
+  check_ok (fixture, account);
+  first = last_session (fixture, id);
+  g_assert_cmpstr (first, ==,
+                   "CAPA | USER roundtrips | PASS ******** | STAT | UIDL 3 | "
+                   "UIDL 2 | UIDL 1 | LIST 3 | LIST 2 | LIST 1 | TOP 3 20 | "
+                   "TOP 2 20 | TOP 1 20 | UIDL | LIST | QUIT");
+  subjects = model_subjects (mailbox);
+  g_assert_cmpstr (subjects, ==, "One,Three,Two");
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first round-trips 3");
+
+  check_ok (fixture, account);
+  second = last_session (fixture, id);
+  g_assert_cmpstr (second, ==,
+                   "CAPA | USER roundtrips | PASS ******** | UIDL | QUIT");
+  g_assert_cmpuint (pop3_client_get_round_trips (fixture->last_client), ==,
+                    1 + 4);
+  g_assert_cmpuint (fixture->events->len, ==, 1);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 3);
 }
 
 static void
@@ -3646,6 +3698,295 @@ test_soak (Fixture       *fixture,
   pop3_fake_server_stop (faulty);
 }
 
+/* Fake server: the first screen before the listing ------------------------- */
+
+#define PIPELINING_CAPA "+OK\r\nPIPELINING\r\nUIDL\r\n.\r\n"
+
+/* A first check's opening on a pipelining server whose STAT says n_stat
+ * messages: STAT, then `UIDL i`, `LIST i` and `TOP i 20` for the newest
+ * n_early, each answered as uid_of[i] says (NULL: -ERR); but when
+ * wrong_msg is not 0, the answer to the first `UIDL i` is about message
+ * wrong_msg. */
+static void
+script_first_screen (Pop3FakeScript     *script,
+                     guint               n_stat,
+                     guint               n_early,
+                     const char * const *uid_of,
+                     guint               wrong_msg)
+{
+  g_autofree char *stat = g_strdup_printf ("+OK %u %u\r\n", n_stat,
+                                           n_stat * 100);
+
+  script_until_pass_capa (script, PIPELINING_CAPA);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "STAT");
+  pop3_fake_script_send (script, stat);
+  for (guint i = n_stat; i > n_stat - n_early; i--)
+    {
+      g_autofree char *command = g_strdup_printf ("UIDL %u", i);
+      g_autofree char *answer = g_strdup_printf ("+OK %u %s\r\n",
+                                                 i == n_stat && wrong_msg != 0
+                                                   ? wrong_msg : i,
+                                                 uid_of[i]);
+
+      pop3_fake_script_expect (script, command);
+      pop3_fake_script_send (script, uid_of[i] != NULL ? answer
+                                                        : "-ERR no such message\r\n");
+    }
+  for (guint i = n_stat; i > n_stat - n_early; i--)
+    {
+      g_autofree char *command = g_strdup_printf ("LIST %u", i);
+      g_autofree char *answer = g_strdup_printf ("+OK %u 100\r\n", i);
+
+      pop3_fake_script_expect (script, command);
+      pop3_fake_script_send (script, answer);
+    }
+  for (guint i = n_stat; i > n_stat - n_early; i--)
+    {
+      g_autofree char *command = g_strdup_printf ("TOP %u 20", i);
+
+      pop3_fake_script_expect (script, command);
+      script_send_top (script, i);
+    }
+}
+
+/* The full listing after it: UIDL (its reply's first line says "full
+ * listing") names the messages 1..n by uid_of, LIST gives 100 octets
+ * each. */
+static void
+script_full_listing (Pop3FakeScript     *script,
+                     guint               n,
+                     const char * const *uid_of)
+{
+  g_autoptr(GString) uidl = g_string_new ("+OK full listing\r\n");
+  g_autoptr(GString) list = g_string_new ("+OK\r\n");
+
+  for (guint i = 1; i <= n; i++)
+    {
+      g_string_append_printf (uidl, "%u %s\r\n", i, uid_of[i]);
+      g_string_append_printf (list, "%u 100\r\n", i);
+    }
+  g_string_append (uidl, ".\r\n");
+  g_string_append (list, ".\r\n");
+
+  pop3_fake_script_expect (script, "UIDL");
+  pop3_fake_script_send (script, uidl->str);
+  pop3_fake_script_expect (script, "LIST");
+  pop3_fake_script_send (script, list->str);
+}
+
+/* What the list went through during a check. */
+typedef struct
+{
+  Pop3FakeServer  *server;
+  /* At the first change: how many rows, whether the server had answered
+   * the full UIDL, and the row of uid-5. */
+  guint            first_n_items;
+  gboolean         listing_answered;
+  PopcheckMessage *first_uid5;
+  /* Rows removed in all the changes. */
+  guint            removed;
+} ListWatch;
+
+static void
+list_watch_changed_cb (GListModel *model,
+                       guint       position,
+                       guint       removed,
+                       guint       added,
+                       ListWatch  *watch)
+{
+  watch->removed += removed;
+}
+
+/* Told once a change is complete. */
+static void
+list_watch_n_items_cb (PopcheckMailbox *mailbox,
+                       GParamSpec      *pspec,
+                       ListWatch       *watch)
+{
+  if (watch->first_n_items > 0)
+    return;
+
+  watch->first_n_items = popcheck_mailbox_get_n_items (mailbox);
+  watch->listing_answered =
+    pop3_fake_server_find_log (watch->server, "S: +OK full listing", 0) >= 0;
+  g_set_object (&watch->first_uid5, popcheck_mailbox_lookup (mailbox, "uid-5"));
+}
+
+/* A check of account, with what its mailbox went through in watch. */
+static void
+check_watched (Fixture         *fixture,
+               PopcheckAccount *account,
+               ListWatch       *watch)
+{
+  PopcheckMailbox *mailbox = mailbox_of (fixture, account);
+  gulong handler, n_items_handler;
+
+  handler = g_signal_connect (mailbox, "items-changed",
+                              G_CALLBACK (list_watch_changed_cb), watch);
+  n_items_handler = g_signal_connect (mailbox, "notify::n-items",
+                                      G_CALLBACK (list_watch_n_items_cb),
+                                      watch);
+  check_ok (fixture, account);
+  g_signal_handler_disconnect (mailbox, handler);
+  g_signal_handler_disconnect (mailbox, n_items_handler);
+}
+
+static const char *
+subject_of (PopcheckMailbox *mailbox,
+            const char      *uid)
+{
+  PopcheckMessage *message = popcheck_mailbox_lookup (mailbox, uid);
+
+  g_assert_nonnull (message);
+  return popcheck_message_get_subject (message);
+}
+
+/* A first check on a pipelining server lists the newest summaries from
+ * STAT, `UIDL n` and `TOP n` before it lists the whole mailbox, and the
+ * listing that follows keeps their rows as they are. */
+static void
+test_first_screen_order (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  static const char *const uids[] = {
+    NULL, "uid-1", "uid-2", "uid-3", "uid-4", "uid-5",
+  };
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  ListWatch watch = { server, 0, FALSE, NULL, 0 };
+  g_autofree char *session = NULL;
+  g_autofree char *events = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  const char *id;
+
+  script_first_screen (script, 5, 2, uids, 0);
+  script_full_listing (script, 5, uids);
+  script_quit (script);
+  start_scripted (server, &script, 1);
+  account = add_fake_account (fixture, "First screen", server);
+  id = popcheck_account_get_id (account);
+  mailbox = mailbox_of (fixture, account);
+  popcheck_checker_set_first_headers (fixture->checker, 2);
+  check_watched (fixture, account, &watch);
+
+  session = last_session (fixture, id);
+  g_assert_cmpstr (session, ==,
+                   "CAPA | USER guido | PASS ******** | STAT | UIDL 5 | "
+                   "UIDL 4 | LIST 5 | LIST 4 | TOP 5 20 | TOP 4 20 | UIDL | "
+                   "LIST | QUIT");
+  /* The two newest were in the list before the server answered UIDL. */
+  g_assert_cmpuint (watch.first_n_items, ==, 2);
+  g_assert_false (watch.listing_answered);
+  /* The listing added the others, headers to come, behind them: no row
+   * left, none came twice, the early ones are the same rows. */
+  g_assert_cmpuint (watch.removed, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+  g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-5") == watch.first_uid5);
+  g_assert_cmpstr (subject_of (mailbox, "uid-5"), ==, "Message 5");
+  g_assert_cmpstr (subject_of (mailbox, "uid-4"), ==, "Message 4");
+  g_assert_cmpuint (popcheck_message_get_size (watch.first_uid5), ==, 100);
+  for (guint i = 1; i <= 3; i++)
+    g_assert_true (popcheck_message_get_headers_pending (
+      popcheck_mailbox_lookup (mailbox, uids[i])));
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
+  events = events_text (fixture, 0);
+  g_assert_cmpstr (events, ==, "first first-screen 5");
+  g_clear_object (&watch.first_uid5);
+  stop_scripted (server);
+}
+
+/* A `UIDL n` answer about another message fails the check, in words. */
+static void
+test_first_screen_wrong_number (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  static const char *const uids[] = { NULL, "uid-1", "uid-2", "uid-3" };
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  g_autoptr(GError) error = NULL;
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+
+  script_first_screen (script, 3, 2, uids, 2);
+  pop3_fake_script_close (script);
+  start_scripted (server, &script, 1);
+  account = add_fake_account (fixture, "Wrong number", server);
+  mailbox = mailbox_of (fixture, account);
+  popcheck_checker_set_first_headers (fixture->checker, 2);
+
+  g_assert_false (check (fixture, account, &error));
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
+  g_assert_cmpstr (popcheck_mailbox_get_error_message (mailbox), ==,
+                   "The server answered about message 2 when asked about "
+                   "message 3.");
+  /* Nothing is listed from a listing that cannot be trusted. */
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 0);
+  g_assert_false (popcheck_mailbox_get_first_check_done (mailbox));
+  stop_scripted (server);
+}
+
+/* Between STAT and the full listing, message 4 went and message 6 came
+ * (a server that does not lock the maildrop): the listing wins.  Nothing
+ * is lost or listed twice, the summary of the message that went is
+ * dropped, and the others keep their rows with the listing's numbers. */
+static void
+test_first_screen_listing_differs (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  static const char *const at_stat[] = {
+    NULL, "uid-1", "uid-2", "uid-3", "uid-4", "uid-5",
+  };
+  static const char *const listed[] = {
+    NULL, "uid-1", "uid-2", "uid-3", "uid-5", "uid-6",
+  };
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  Pop3FakeScript *script = pop3_fake_script_new ();
+  ListWatch watch = { server, 0, FALSE, NULL, 0 };
+  PopcheckAccount *account;
+  PopcheckMailbox *mailbox;
+  g_autoptr(GHashTable) uids = g_hash_table_new (g_str_hash, g_str_equal);
+
+  script_first_screen (script, 5, 3, at_stat, 0);
+  script_full_listing (script, 5, listed);
+  script_quit (script);
+  start_scripted (server, &script, 1);
+  account = add_fake_account (fixture, "Listing differs", server);
+  mailbox = mailbox_of (fixture, account);
+  popcheck_checker_set_first_headers (fixture->checker, 3);
+  check_watched (fixture, account, &watch);
+
+  g_assert_cmpuint (watch.first_n_items, ==, 3);
+  g_assert_false (watch.listing_answered);
+  /* Exactly what the listing names, each once. */
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(PopcheckMessage) message =
+        g_list_model_get_item (G_LIST_MODEL (mailbox), i);
+
+      g_assert_true (g_hash_table_add (uids,
+                                       (gpointer) popcheck_message_get_uid (message)));
+    }
+  for (guint i = 1; i <= 5; i++)
+    g_assert_true (g_hash_table_contains (uids, listed[i]));
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-4"));
+  /* The early rows that stay are the same rows, numbered as listed. */
+  g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-5") == watch.first_uid5);
+  g_assert_cmpstr (subject_of (mailbox, "uid-5"), ==, "Message 5");
+  g_assert_cmpuint (popcheck_message_get_msg_number (watch.first_uid5), ==, 4);
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-5"), ==, 4);
+  g_assert_cmpstr (subject_of (mailbox, "uid-3"), ==, "Message 3");
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-6"), ==, 5);
+  g_assert_true (popcheck_message_get_headers_pending (
+    popcheck_mailbox_lookup (mailbox, "uid-6")));
+  /* Only the row of the message that went was removed. */
+  g_assert_cmpuint (watch.removed, ==, 1);
+  g_clear_object (&watch.first_uid5);
+  stop_scripted (server);
+}
+
 /* main ---------------------------------------------------------------------- */
 
 static const CodeCase code_cases[] = {
@@ -3679,6 +4020,8 @@ main (int   argc,
     {
       ADD ("/checker/dovecot/new-by-uidl", test_new_by_uidl);
       ADD ("/checker/dovecot/nothing-new-no-top", test_nothing_new_no_top);
+      ADD ("/checker/dovecot/first-screen-then-nothing-new",
+           test_first_screen_then_nothing_new);
       ADD ("/checker/dovecot/restart", test_restart);
       ADD ("/checker/dovecot/added-while-running", test_added_while_running);
       ADD ("/checker/dovecot/readded", test_readded);
@@ -3708,6 +4051,11 @@ main (int   argc,
       ADD ("/checker/fake/list-out-of-order", test_list_out_of_order);
       ADD ("/checker/fake/list-new-only", test_list_new_only);
       ADD ("/checker/fake/quit-keeps-fetched", test_quit_keeps_fetched);
+      ADD ("/checker/fake/first-screen/order", test_first_screen_order);
+      ADD ("/checker/fake/first-screen/wrong-number",
+           test_first_screen_wrong_number);
+      ADD ("/checker/fake/first-screen/listing-differs",
+           test_first_screen_listing_differs);
       for (guint i = 0; i < G_N_ELEMENTS (code_cases); i++)
         {
           g_autofree char *path = g_strdup_printf ("/checker/fake/code/%s",

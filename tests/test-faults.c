@@ -2709,6 +2709,87 @@ test_pipeline_err (Fixture       *f,
   stop_server_checked (f);
 }
 
+/* USER and PASS pipelined */
+
+/* A login by USER and PASS on a server that offers PIPELINING: what the
+ * script expects, and how many round trips the login took. */
+static guint
+run_user_pass (Fixture    *f,
+               const char *user_reply,
+               const char *pass_reply,
+               GError    **error)
+{
+  const char *capa = "PIPELINING\r\nUSER\r\n";
+  g_autoptr(Pop3FakeScript) script = greeted_script (f, "+OK hello\r\n", capa);
+  gboolean encrypted = f->mode != MODE_PLAIN;
+  guint before;
+
+  script_add_capa (f, script, capa);
+  pop3_fake_script_expect (script, "USER " USER_NAME);
+  /* Inside TLS both lines come before any answer: a client in lockstep
+   * would wait here for ever.  In plain text PASS must wait for +OK. */
+  if (!encrypted)
+    pop3_fake_script_send (script, user_reply);
+  if (encrypted || g_str_has_prefix (user_reply, "+OK"))
+    {
+      pop3_fake_script_expect (script, "PASS " PASSWORD);
+      if (encrypted)
+        pop3_fake_script_send (script, user_reply);
+      pop3_fake_script_send (script, pass_reply);
+    }
+  script_expect_noop (script);
+  start_and_connect (f, script);
+
+  before = pop3_client_get_round_trips (f->client);
+  login_with (f->client, USER_NAME, PASSWORD, POP3_AUTH_USER, error);
+
+  /* The session goes on in step. */
+  assert_noop_ok (f->client);
+  stop_server_checked (f);
+
+  return pop3_client_get_round_trips (f->client) - before - 1;
+}
+
+/* Inside TLS, with PIPELINING, the login is one round trip after CAPA. */
+static void
+test_user_pass_pipelined (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  guint trips;
+
+  trips = run_user_pass (f, "+OK\r\n", "+OK logged in\r\n", &error);
+  g_assert_no_error (error);
+  /* CAPA (with STLS it came while connecting), then USER and PASS: in
+   * plain text one round trip each. */
+  g_assert_cmpuint (trips, ==, (f->mode == MODE_STLS ? 0 : 1) +
+                               (f->mode == MODE_PLAIN ? 2 : 1));
+  g_assert_cmpuint (count_commands (f, "PASS " PASSWORD), ==, 1);
+}
+
+/* A refused USER is the error, whatever the server said to the PASS
+ * behind it; in plain text the password is never sent. */
+static void
+test_user_refused_pipelined (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *words = NULL;
+
+  run_user_pass (f, "-ERR [AUTH] No such user\r\n",
+                 "-ERR No USER given\r\n", &error);
+  g_assert_error (error, POP3_ERROR, POP3_ERROR_AUTH);
+  g_assert_cmpstr (pop3_error_get_response_code (error), ==, "AUTH");
+  words = pop3_error_describe (error);
+  /* USER's words, not those of the PASS that followed it. */
+  g_assert_cmpstr (words, ==, "The server refused the user name or password. "
+                   "The server said: “[AUTH] No such user”");
+  g_assert_cmpuint (count_commands (f, "PASS " PASSWORD), ==,
+                    f->mode == MODE_PLAIN ? 0 : 1);
+  if (f->mode == MODE_PLAIN)
+    g_assert_false (received_contains (f, PASSWORD));
+}
+
 static void
 add_test (const char *mode_name,
           const Mode *mode,
@@ -2789,6 +2870,8 @@ main (int   argc,
   add_all_modes ("credentials-injection", test_credentials_injection);
   add_all_modes ("debug-redaction", test_debug_redaction);
   add_all_modes ("closed-after-bad-password", test_closed_after_bad_password);
+  add_all_modes ("user-pass-pipelined", test_user_pass_pipelined);
+  add_all_modes ("user-refused-pipelined", test_user_refused_pipelined);
 
   add_all_modes ("sasl-extra-continuation", test_sasl_extra_continuation);
   add_all_modes ("sasl-bad-cram-challenge", test_sasl_bad_cram_challenge);

@@ -154,6 +154,8 @@ typedef struct
 {
   GPtrArray *items;
   guint      emissions;
+  /* Rows removed, over all emissions. */
+  guint      removed;
 } Mirror;
 
 static void
@@ -165,6 +167,7 @@ mirror_items_changed_cb (GListModel *model,
 {
   g_assert_cmpuint (position + removed, <=, mirror->items->len);
   g_ptr_array_remove_range (mirror->items, position, removed);
+  mirror->removed += removed;
   for (guint i = 0; i < added; i++)
     g_ptr_array_insert (mirror->items, position + i,
                         g_list_model_get_item (model, position + i));
@@ -390,6 +393,72 @@ test_first_check (void)
   g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-3"));
   g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-3"), ==, 3);
   g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-99"), ==, 0);
+}
+
+/* A first check's newest summaries are listed before its update; the
+ * update keeps their rows, fetches none of them again, and adds the rest
+ * of the mailbox behind them in one step.  A later check that adds more
+ * than a few rows removes none of those that stay. */
+static void
+test_early_summaries (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("early");
+  g_autoptr(Mirror) mirror = mirror_new (mailbox);
+  g_autoptr(GPtrArray) early = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) uids = NULL;
+  g_autoptr(GArray) sizes = NULL;
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) new_messages = NULL;
+  g_autoptr(GPtrArray) later_new = NULL;
+  g_autofree guint *ids = range (1, 1000);
+  g_autofree guint *later_ids = range (1, 1100);
+  PopcheckMessage *newest;
+  guint emissions;
+
+  for (guint id = 1000; id > 997; id--)
+    g_ptr_array_add (early, make_summary (id, id));
+  popcheck_mailbox_add_early_summaries (mailbox, early);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 3);
+  g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 0);
+  assert_mirror (mirror, mailbox);
+  newest = popcheck_mailbox_lookup (mailbox, "uid-1000");
+  g_assert_true (newest == g_ptr_array_index (early, 0));
+
+  uids = make_server_list (ids, 1000);
+  sizes = make_sizes (ids, 1000);
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
+  g_assert_cmpuint (need_top->len, ==, 997);
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+
+      g_assert_cmpuint (id_of_uid (entry->uid), <, 998);
+      popcheck_mailbox_add_headers_pending (mailbox, entry->uid, entry->msg,
+                                            1000 + id_of_uid (entry->uid));
+    }
+  emissions = mirror->emissions;
+  mirror->removed = 0;
+  new_messages = popcheck_mailbox_end_update (mailbox);
+
+  g_assert_cmpuint (new_messages->len, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_first_check_count (mailbox), ==, 1000);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 1000);
+  g_assert_cmpuint (mirror->emissions - emissions, ==, 1);
+  g_assert_cmpuint (mirror->removed, ==, 0);
+  g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-1000") == newest);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+
+  /* A later check: 100 new, and the 997 pending get their headers, more
+   * changes than are told one by one.  Only the rows it replaces are
+   * removed; the three that stay are not. */
+  mirror->removed = 0;
+  later_new = run_check (mailbox, later_ids, 1100, NULL);
+  g_assert_cmpuint (later_new->len, ==, 100);
+  g_assert_cmpuint (mirror->removed, ==, 997);
+  g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-1000") == newest);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
 }
 
 static void
@@ -2113,6 +2182,7 @@ main (int   argc,
 
   g_test_add_func ("/mailbox/first-check", test_first_check);
   g_test_add_func ("/mailbox/new-messages", test_new_messages);
+  g_test_add_func ("/mailbox/early-summaries", test_early_summaries);
   g_test_add_func ("/mailbox/removed-messages", test_removed_messages);
   g_test_add_func ("/mailbox/failed-top", test_failed_top);
   g_test_add_func ("/mailbox/headers-pending", test_headers_pending);

@@ -20,6 +20,39 @@
 #include "pop3-auth.h"
 #include "pop3-client-private.h"
 
+/* USER, alone (a barrier) or pipelined with the PASS behind it. */
+static void
+send_user (Pop3Client          *self,
+           const char          *user,
+           gboolean             barrier,
+           GCancellable        *cancellable,
+           GAsyncReadyCallback  callback,
+           gpointer             user_data)
+{
+  g_autofree char *line = g_strconcat ("USER ", user, NULL);
+
+  _pop3_client_send_command (self, COMMAND_GENERIC, line, NULL,
+                             POP3_EXPECT_SINGLE, barrier, cancellable,
+                             callback, user_data);
+}
+
+static void
+send_pass (Pop3Client          *self,
+           const char          *password,
+           gboolean             barrier,
+           GCancellable        *cancellable,
+           GAsyncReadyCallback  callback,
+           gpointer             user_data)
+{
+  g_autofree char *line = g_strconcat ("PASS ", password, NULL);
+
+  _pop3_client_send_command (self, COMMAND_GENERIC, line, "PASS ********",
+                             POP3_EXPECT_SINGLE, barrier, cancellable,
+                             callback, user_data);
+  /* The command owns a copy; do not leave one behind in freed memory. */
+  memset (line, 0, strlen (line));
+}
+
 void
 pop3_client_user_async (Pop3Client          *self,
                         const char          *user,
@@ -27,15 +60,10 @@ pop3_client_user_async (Pop3Client          *self,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)
 {
-  g_autofree char *line = NULL;
-
   g_return_if_fail (POP3_IS_CLIENT (self));
   g_return_if_fail (user != NULL);
 
-  line = g_strconcat ("USER ", user, NULL);
-  _pop3_client_send_command (self, COMMAND_GENERIC, line, NULL,
-                             POP3_EXPECT_SINGLE, TRUE, cancellable, callback,
-                             user_data);
+  send_user (self, user, TRUE, cancellable, callback, user_data);
 }
 
 void
@@ -45,17 +73,10 @@ pop3_client_pass_async (Pop3Client          *self,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)
 {
-  g_autofree char *line = NULL;
-
   g_return_if_fail (POP3_IS_CLIENT (self));
   g_return_if_fail (password != NULL);
 
-  line = g_strconcat ("PASS ", password, NULL);
-  _pop3_client_send_command (self, COMMAND_GENERIC, line, "PASS ********",
-                             POP3_EXPECT_SINGLE, TRUE, cancellable, callback,
-                             user_data);
-  /* The command owns a copy; do not leave one behind in freed memory. */
-  memset (line, 0, strlen (line));
+  send_pass (self, password, TRUE, cancellable, callback, user_data);
 }
 
 void
@@ -123,6 +144,8 @@ typedef struct
   /* OAuth2: the server answered the token with its error challenge. */
   gboolean        token_refused;
   char           *oauth_status;
+  /* USER and PASS went together: what the server said to USER. */
+  GError         *user_error;
 } LoginData;
 
 static void
@@ -130,6 +153,7 @@ login_data_free (LoginData *data)
 {
   g_free (data->user);
   g_clear_error (&data->sasl_error);
+  g_clear_error (&data->user_error);
   g_free (data->oauth_status);
   if (data->password != NULL)
     {
@@ -241,6 +265,61 @@ login_user_cb (GObject      *object,
 
   pop3_client_pass_async (self, data->password, g_task_get_cancellable (task),
                           login_done_cb, g_object_ref (task));
+}
+
+static void
+login_pipelined_user_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LoginData *data = g_task_get_task_data (task);
+  g_autoptr(Pop3Reply) reply = NULL;
+
+  /* The login ends with the answer to PASS, which comes next. */
+  reply = pop3_client_command_finish (POP3_CLIENT (object), result,
+                                      &data->user_error);
+}
+
+static void
+login_pipelined_pass_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LoginData *data = g_task_get_task_data (task);
+
+  /* A refused USER is the error that says why, whatever PASS got (a
+   * server answers a PASS without a USER with -ERR). */
+  if (data->user_error != NULL)
+    {
+      g_autoptr(Pop3Reply) reply = NULL;
+      g_autoptr(GError) pass_error = NULL;
+
+      reply = pop3_client_command_finish (POP3_CLIENT (object), result,
+                                          &pass_error);
+      login_return_error (task, g_steal_pointer (&data->user_error));
+      return;
+    }
+
+  login_done_cb (object, result, g_steal_pointer (&task));
+}
+
+/* USER and PASS back to back, one round trip, when the server pipelines
+ * (RFC 2449, section 6.6) and the connection is encrypted.  On a plain
+ * connection PASS still waits for USER's +OK: a server that refuses USER
+ * there (Dovecot does, without TLS) never gets the password in clear.
+ *
+ * Round trips of a login after the greeting, CAPA included: USER/PASS 2
+ * pipelined in TLS, else 3; APOP 2; SASL PLAIN and CRAM-MD5 3 (AUTH, then
+ * the response to the server's "+ "), LOGIN 4; XOAUTH2 and OAUTHBEARER 3
+ * (the two-step form, see oauth_response ()).  A check with nothing new
+ * adds UIDL and QUIT: 4 round trips for USER/PASS in TLS and for APOP,
+ * 5 for PLAIN, CRAM-MD5 and OAuth2, 6 for LOGIN. */
+static gboolean
+can_pipeline_user_pass (Pop3Client *self)
+{
+  return pop3_client_is_pipelining (self) && pop3_client_is_encrypted (self);
 }
 
 static gboolean
@@ -433,6 +512,14 @@ login_start (GTask *task)
   switch (data->method)
     {
     case POP3_AUTH_USER:
+      if (can_pipeline_user_pass (self))
+        {
+          send_user (self, data->user, FALSE, cancellable,
+                     login_pipelined_user_cb, g_object_ref (task));
+          send_pass (self, data->password, FALSE, cancellable,
+                     login_pipelined_pass_cb, g_object_ref (task));
+          return;
+        }
       pop3_client_user_async (self, data->user, cancellable, login_user_cb,
                               g_object_ref (task));
       return;

@@ -181,6 +181,9 @@ async def handle(client_reader, client_writer, target, delay, rate, stats):
             w.close()
     if stats:
         counter['seconds'] = round(time.monotonic() - started, 6)
+        # On the system's monotonic clock, which a client's log can be
+        # timed against.
+        counter['started'] = started
         with open(stats, 'a', encoding='utf-8') as f:
             f.write(json.dumps(counter) + '\n')
 
