@@ -720,6 +720,11 @@ backlog_done (GTask  *task,
   if (popcheck_mailbox_get_dirty (slot->mailbox))
     popcheck_checker_slot_save (slot);
 
+  if (error == NULL && !data->more &&
+      popcheck_mailbox_count_headers_pending (slot->mailbox) == 0)
+    g_debug ("Account %s: every listed message has its headers",
+             popcheck_account_get_id (slot->account));
+
   if (error != NULL)
     g_task_return_error (task, error);
   else
