@@ -3579,16 +3579,11 @@ label_is_cut (GtkWidget     *widget,
 
 /* Everything the header bar shows is whole: no title cut short, no button
  * pushed past its edge. */
-static void
-assert_header_whole (Fixture *fixture)
+/* Whether every button shown in @header lies inside it. */
+static gboolean
+header_buttons_inside (GtkWidget *header)
 {
-  GtkWidget *header = find_widget_of_type (GTK_WIDGET (fixture->window), ADW_TYPE_HEADER_BAR);
   g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
-  GtkWidget *cut;
-
-  g_assert_nonnull (header);
-  /* Once laid out again: a title that just changed may not be yet. */
-  WAIT_UNTIL ((cut = find_widget (header, label_is_cut, NULL, TRUE)) == NULL);
 
   collect_descendants (header, GTK_TYPE_BUTTON, buttons);
   collect_descendants (header, GTK_TYPE_MENU_BUTTON, buttons);
@@ -3600,10 +3595,28 @@ assert_header_whole (Fixture *fixture)
       /* (One squeezed below its size is a GTK warning, fatal here.) */
       if (!gtk_widget_get_mapped (button))
         continue;
-      g_assert_true (gtk_widget_compute_bounds (button, header, &bounds));
-      g_assert_cmpfloat (bounds.origin.x, >=, 0);
-      g_assert_cmpfloat (bounds.origin.x + bounds.size.width, <=, gtk_widget_get_width (header));
+      if (!gtk_widget_compute_bounds (button, header, &bounds) ||
+          bounds.origin.x < 0 ||
+          bounds.origin.x + bounds.size.width > gtk_widget_get_width (header))
+        return FALSE;
     }
+
+  return TRUE;
+}
+
+static void
+assert_header_whole (Fixture *fixture)
+{
+  GtkWidget *header = find_widget_of_type (GTK_WIDGET (fixture->window), ADW_TYPE_HEADER_BAR);
+  GtkWidget *cut;
+
+  g_assert_nonnull (header);
+  /* Once laid out again: a title that just changed may not be yet.  Nor
+   * the buttons right after the window or its pane changed: a loaded run
+   * once read a button at 390 px in a header 191 px wide there.  What is
+   * asserted is where the layout settles. */
+  WAIT_UNTIL ((cut = find_widget (header, label_is_cut, NULL, TRUE)) == NULL);
+  WAIT_UNTIL (header_buttons_inside (header));
 }
 
 static gboolean
