@@ -1146,6 +1146,7 @@ test_delete_state (void)
   g_autofree guint *ids = range (1, 3);
   g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
   g_autofree char *details = NULL;
+  g_autofree char *neighbour_details = NULL;
 
   first = run_check (mailbox, ids, 3, NULL);
   g_assert_true (save_sync (mailbox, &error));
@@ -1159,7 +1160,8 @@ test_delete_state (void)
   g_assert_false (g_file_test (details, G_FILE_TEST_EXISTS));
   g_assert_null (find_details (mailbox));
   /* Another account's, whose name begins the same, stay. */
-  g_assert_nonnull (find_details (neighbour));
+  neighbour_details = find_details (neighbour);
+  g_assert_nonnull (neighbour_details);
 
   g_assert_true (load_sync (fresh, &error));
   g_assert_false (popcheck_mailbox_get_first_check_done (fresh));
