@@ -506,48 +506,6 @@ release_free_memory (void)
 #endif
 }
 
-typedef struct
-{
-  GTask           *task;
-  GTaskThreadFunc  func;
-} StoreJob;
-
-static void
-store_job_run (gpointer data,
-               gpointer user_data)
-{
-  StoreJob *job = data;
-  GTask *task = job->task;
-
-  job->func (task, g_task_get_source_object (task),
-             g_task_get_task_data (task), g_task_get_cancellable (task));
-  g_object_unref (task);
-  g_free (job);
-}
-
-/* As g_task_run_in_thread (), one job at a time.  glibc gives each
- * thread that allocates a heap of its own, and keeps what it frees there:
- * loads, saves and the frees after them running side by side in GLib's
- * pool left the resident size of a process that checks again and again
- * higher for good (the soak test's 400 checks: 25 MB, against 5 MB one
- * at a time).  One at a time, they also never compete for the disk. */
-static void
-run_in_store_thread (GTask           *task,
-                     GTaskThreadFunc  func)
-{
-  static GThreadPool *pool;
-  StoreJob *job;
-
-  if (g_once_init_enter (&pool))
-    g_once_init_leave (&pool, g_thread_pool_new (store_job_run, NULL, 1,
-                                                 FALSE, NULL));
-
-  job = g_new0 (StoreJob, 1);
-  job->task = g_object_ref (task);
-  job->func = func;
-  g_thread_pool_push (pool, job, NULL);
-}
-
 static void
 set_error_from_errno (GError    **error,
                       const char *what,
@@ -1273,7 +1231,7 @@ load_async (PopcheckMailbox     *self,
   data->account_id = g_strdup (self->account_id);
   data->for_reading = for_reading;
   g_task_set_task_data (thread_task, data, (GDestroyNotify) load_data_free);
-  run_in_store_thread (thread_task, load_thread);
+  g_task_run_in_thread (thread_task, load_thread);
 }
 
 void
@@ -1808,7 +1766,7 @@ write_state (SaveData  *data,
       appender.start = DETAILS_HEADER_SIZE;
     }
   appender.path = target_path;
-  pending = g_byte_array_sized_new (APPEND_CHUNK + 256 * 1024);
+  pending = g_byte_array_sized_new (64 * 1024);
   appender.pending = pending;
 
   index = g_byte_array_sized_new (64 + data->cached->len * 160);
@@ -2044,7 +2002,7 @@ save_thread_done_cb (GObject      *object,
     dropped->messages = g_steal_pointer (&data->messages);
     g_task_set_source_tag (free_task, free_dropped_thread);
     g_task_set_task_data (free_task, dropped, NULL);
-    run_in_store_thread (free_task, free_dropped_thread);
+    g_task_run_in_thread (free_task, free_dropped_thread);
   }
   g_debug ("Account %s: saved", self->account_id);
 
@@ -2091,7 +2049,7 @@ popcheck_mailbox_save_async (PopcheckMailbox     *self,
                             g_steal_pointer (&task));
   g_task_set_source_tag (thread_task, save_thread);
   g_task_set_task_data (thread_task, data, (GDestroyNotify) save_data_free);
-  run_in_store_thread (thread_task, save_thread);
+  g_task_run_in_thread (thread_task, save_thread);
 }
 
 gboolean
@@ -2144,7 +2102,7 @@ popcheck_mailbox_delete_state_async (PopcheckMailbox     *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, popcheck_mailbox_delete_state_async);
   g_task_set_task_data (task, popcheck_mailbox_dup_state_path (self), g_free);
-  run_in_store_thread (task, delete_state_thread);
+  g_task_run_in_thread (task, delete_state_thread);
 }
 
 gboolean
