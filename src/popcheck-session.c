@@ -848,6 +848,8 @@ typedef struct
   guint      n_entries;
   guint      pending;
   GError    *error;
+  /* An answer the engine rejected while the connection stayed in step. */
+  GError    *unsound;
 } PeekData;
 
 typedef struct
@@ -867,6 +869,7 @@ peek_data_free (PeekData *data)
     }
   g_free (data->entries);
   g_clear_error (&data->error);
+  g_clear_error (&data->unsound);
   g_free (data);
 }
 
@@ -883,6 +886,19 @@ peek_complete (GTask *task)
       return;
     }
 
+  messages = g_ptr_array_new_with_free_func (g_object_unref);
+  /* A server that answers one of these oddly may still list soundly, as
+   * the full listing tolerates lines it cannot use: nothing from these
+   * answers is shown, and the listing decides. */
+  if (data->unsound != NULL)
+    {
+      g_debug ("Not showing the newest messages before the listing: %s",
+               data->unsound->message);
+      g_task_return_pointer (task, g_steal_pointer (&messages),
+                             (GDestroyNotify) g_ptr_array_unref);
+      return;
+    }
+
   /* RFC 1939, section 7: a unique id is unique in the maildrop.  Of a
    * server that repeats one, neither message is shown before the listing
    * says which of them keeps it. */
@@ -896,7 +912,6 @@ peek_complete (GTask *task)
                              GUINT_TO_POINTER (seen + 1));
       }
 
-  messages = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < data->n_entries; i++)
     {
       PeekEntry *entry = &data->entries[i];
@@ -944,6 +959,14 @@ peek_reply_cb (GObject      *object,
        * it is. */
       entry->refused = TRUE;
       g_clear_error (&error);
+    }
+  else if (g_error_matches (error, POP3_ERROR, POP3_ERROR_PROTOCOL) &&
+           pop3_client_is_connected (POP3_CLIENT (object)))
+    {
+      if (data->unsound == NULL)
+        data->unsound = error;
+      else
+        g_clear_error (&error);
     }
   else if (data->error == NULL)
     data->error = error;
