@@ -23,6 +23,7 @@
 #include <malloc.h>
 #endif
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -713,17 +714,65 @@ read_frame (Reader *reader,
   return TRUE;
 }
 
-static char *
-details_path_for (const char *index_path,
-                  guint64     id)
+/* The length of index_path without its ".state". */
+static int
+state_stem_length (const char *index_path)
 {
   gsize stem = strlen (index_path);
 
   if (g_str_has_suffix (index_path, ".state"))
     stem -= strlen (".state");
 
+  return (int) stem;
+}
+
+static char *
+details_path_for (const char *index_path,
+                  guint64     id)
+{
   return g_strdup_printf ("%.*s.details-%016" G_GINT64_MODIFIER "x",
-                          (int) stem, index_path, id);
+                          state_stem_length (index_path), index_path, id);
+}
+
+static char *
+lock_path_for (const char *index_path)
+{
+  return g_strdup_printf ("%.*s.lock", state_stem_length (index_path),
+                          index_path);
+}
+
+/* The app and popcheck-cli may save one account at the same time.  Each
+ * save appends where the details file ends and then replaces the index,
+ * so they take turns: the second appends after what the first wrote, and
+ * never where the first is writing.  A load waits for a save to be
+ * complete, so the details file its index names is still there.  Returns
+ * the descriptor whose closing ends the turn, or -1 where the file
+ * system cannot lock; saving then goes on as in one process. */
+static int
+lock_state (const char *index_path,
+            int         operation)
+{
+  g_autofree char *path = lock_path_for (index_path);
+  int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    return -1;
+  while (flock (fd, operation) != 0)
+    if (errno != EINTR)
+      {
+        g_debug ("Could not lock %s: %s", path, g_strerror (errno));
+        g_close (fd, NULL);
+        return -1;
+      }
+
+  return fd;
+}
+
+static void
+unlock_state (int fd)
+{
+  if (fd >= 0)
+    g_close (fd, NULL);
 }
 
 char *
@@ -1101,12 +1150,10 @@ load_data_free (LoadData *data)
 }
 
 static void
-load_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+load_locked (GTask           *task,
+             PopcheckMailbox *self,
+             LoadData        *data)
 {
-  LoadData *data = task_data;
   const char *path = data->path;
   const char *account_id = data->account_id;
   g_autoptr(GError) error = NULL;
@@ -1115,9 +1162,6 @@ load_thread (GTask        *task,
   g_autoptr(PopcheckSummaryFile) file = NULL;
   const char *reason = NULL;
   gboolean newer = FALSE;
-
-  if (g_task_return_error_if_cancelled (task))
-    return;
 
   bytes = read_state_file (path, &file, &error);
   if (bytes == NULL)
@@ -1178,9 +1222,25 @@ load_thread (GTask        *task,
       state->set_aside = TRUE;
     }
 
-  popcheck_mailbox_prepare_loaded_state (source_object, state);
+  popcheck_mailbox_prepare_loaded_state (self, state);
   g_task_return_pointer (task, g_steal_pointer (&state),
                          (GDestroyNotify) loaded_state_free);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  int lock;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  lock = lock_state (((LoadData *) task_data)->path, LOCK_SH);
+  load_locked (task, source_object, task_data);
+  unlock_state (lock);
 }
 
 static void
@@ -1892,6 +1952,8 @@ save_thread (GTask        *task,
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->save_lock);
   g_autofree char *dir = NULL;
   GError *error = NULL;
+  gboolean written;
+  int lock;
 
   /* A later snapshot got here first: this one is already out of date. */
   if (data->generation <= self->saved_generation)
@@ -1912,7 +1974,10 @@ save_thread (GTask        *task,
       return;
     }
 
-  if (!write_state (data, &error))
+  lock = lock_state (data->path, LOCK_EX);
+  written = write_state (data, &error);
+  unlock_state (lock);
+  if (!written)
     {
       g_task_return_error (task, error);
       return;
@@ -2085,6 +2150,11 @@ delete_state_thread (GTask        *task,
     }
 
   remove_other_details (path, NULL);
+  {
+    g_autofree char *lock = lock_path_for (path);
+
+    g_unlink (lock);
+  }
   g_task_return_boolean (task, TRUE);
 }
 

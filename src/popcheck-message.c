@@ -1356,6 +1356,18 @@ popcheck_message_load_details_finish (PopcheckMessage  *self,
   if (full == NULL || full == self)
     return full;
 
+  /* Another message's summary is no summary of this one, whatever went
+   * wrong in the file. */
+  if (g_strcmp0 (full->uid, self->uid) != 0)
+    {
+      g_set_error (error, POPCHECK_MESSAGE_ERROR,
+                   POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                   "The cached summary of “%s” is that of “%s”",
+                   self->uid, full->uid);
+      g_object_unref (full);
+      return NULL;
+    }
+
   /* What changed since the summary was written is this message's. */
   full->msg_number = self->msg_number;
   full->is_new = self->is_new;

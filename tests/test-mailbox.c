@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -1087,6 +1089,47 @@ test_details_past_end (void)
                   POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
 }
 
+/* A details file whose summary at one message's place is another's
+ * (UIDs of the same length swapped, so the file is sound otherwise): the
+ * preview does not show the other message's lines under this one. */
+static void
+test_details_of_another (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("another");
+  g_autoptr(PopcheckMailbox) reloaded = popcheck_mailbox_new ("another");
+  g_autoptr(PopcheckMessage) details = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 3);
+  g_autofree char *path = NULL;
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  g_assert_true (save_sync (mailbox, &error));
+  path = find_details (mailbox);
+  g_assert_nonnull (path);
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  for (gsize i = 0; i + 5 <= len; i++)
+    if (memcmp (contents + i, "uid-", 4) == 0 &&
+        (contents[i + 4] == '2' || contents[i + 4] == '3'))
+      contents[i + 4] = contents[i + 4] == '2' ? '3' : '2';
+  g_assert_true (g_file_set_contents (path, contents, len, &error));
+
+  g_assert_true (load_sync (reloaded, &error));
+  details = load_details_sync (popcheck_mailbox_lookup (reloaded, "uid-2"),
+                               &error);
+  g_assert_null (details);
+  g_assert_error (error, POPCHECK_MESSAGE_ERROR,
+                  POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
+  g_clear_error (&error);
+  /* The others are as they were. */
+  details = load_details_sync (popcheck_mailbox_lookup (reloaded, "uid-1"),
+                               &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (popcheck_message_get_uid (details), ==, "uid-1");
+}
+
 /* A save killed after appending to the details file and before its
  * index was renamed into place leaves the old index and garbage after
  * the bytes it points at: nothing is lost, and the next save goes on. */
@@ -1169,6 +1212,71 @@ test_delete_state (void)
 
   /* Nothing there: no error either. */
   delete_state_sync (mailbox);
+}
+
+/* Whether a process waits for a flock () of the file with inode ino:
+ * /proc/locks lists waiters as "N: -> FLOCK ... MAJ:MIN:INODE ...". */
+static gboolean
+lock_has_waiter (guint64 ino)
+{
+  g_autofree char *locks = NULL;
+  g_autofree char *needle = g_strdup_printf (":%" G_GUINT64_FORMAT " ", ino);
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_true (g_file_get_contents ("/proc/locks", &locks, NULL, NULL));
+  lines = g_strsplit (locks, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], "-> FLOCK") != NULL &&
+        strstr (lines[i], needle) != NULL)
+      return TRUE;
+
+  return FALSE;
+}
+
+/* While another process (here, the test) saves the same account, a save
+ * waits its turn and writes nothing; it goes on once that one is done. */
+static void
+test_saves_take_turns (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("turns");
+  g_autoptr(PopcheckMailbox) fresh = popcheck_mailbox_new ("turns");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) before = NULL;
+  g_autoptr(GBytes) during = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 4);
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *lock_path = NULL;
+  GStatBuf info;
+  int fd;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  g_assert_true (save_sync (mailbox, &error));
+  g_assert_true (g_str_has_suffix (path, ".state"));
+  lock_path = g_strdup_printf ("%.*s.lock",
+                               (int) (strlen (path) - strlen (".state")),
+                               path);
+  fd = g_open (lock_path, O_RDWR | O_CREAT, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (fstat (fd, &info), ==, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+  before = file_bytes (path);
+
+  second = run_check (mailbox, ids, 4, NULL);
+  popcheck_mailbox_save_async (mailbox, NULL, result_cb, &result);
+  POPCHECK_TEST_WAIT_UNTIL (lock_has_waiter (info.st_ino), 10000);
+  during = file_bytes (path);
+  g_assert_true (g_bytes_equal (before, during));
+  g_assert_null (result);
+
+  g_assert_no_errno (g_close (fd, NULL) ? 0 : -1);
+  POPCHECK_TEST_WAIT_UNTIL (result != NULL, 10000);
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, result, &error));
+  g_assert_no_error (error);
+  g_assert_true (load_sync (fresh, &error));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (fresh), ==, 4);
 }
 
 /* A big mailbox keeps in memory only what its list shows of each summary;
@@ -2204,8 +2312,12 @@ main (int   argc,
                    test_details_compacted);
   g_test_add_func ("/mailbox/state-file/old-format", test_old_format);
   g_test_add_func ("/mailbox/state-file/delete", test_delete_state);
+  g_test_add_func ("/mailbox/state-file/saves-take-turns",
+                   test_saves_take_turns);
   g_test_add_func ("/mailbox/state-file/details-past-end",
                    test_details_past_end);
+  g_test_add_func ("/mailbox/state-file/details-of-another",
+                   test_details_of_another);
   g_test_add_func ("/mailbox/state-file/details-garbage-after-crash",
                    test_details_garbage_after_crash);
   g_test_add_func ("/mailbox/state-file/restart-without-headers",
