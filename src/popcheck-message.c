@@ -922,6 +922,7 @@ popcheck_summary_file_read (PopcheckSummaryFile  *file,
                             GError              **error)
 {
   g_autofree guint8 *buffer = NULL;
+  GStatBuf info;
   gsize done = 0;
 
   g_return_val_if_fail (file != NULL, NULL);
@@ -931,6 +932,16 @@ popcheck_summary_file_read (PopcheckSummaryFile  *file,
       g_set_error_literal (error, POPCHECK_MESSAGE_ERROR,
                            POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
                            "The file of a cached summary is gone");
+      return NULL;
+    }
+
+  /* The length comes from the index: nothing bounds it but the file. */
+  if (fstat (file->fd, &info) != 0 || offset > (guint64) info.st_size ||
+      length > (guint64) info.st_size - offset)
+    {
+      g_set_error_literal (error, POPCHECK_MESSAGE_ERROR,
+                           POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                           "A cached summary is no longer in its file");
       return NULL;
     }
 

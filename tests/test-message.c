@@ -7,7 +7,10 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #include "pop3-parser.h"
 #include "popcheck-message.h"
@@ -1415,6 +1418,44 @@ test_variant_details (void)
                      POPCHECK_MESSAGE_SIZE_UNKNOWN);
 }
 
+/* Where a summary is and how long comes from the index, which is only a
+ * file: a length past the file's end is an error, before anything of
+ * that size is allocated. */
+static void
+test_summary_file_bounds (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *path = NULL;
+  PopcheckSummaryFile *file;
+  int fd;
+
+  fd = g_file_open_tmp ("summaries-XXXXXX", &path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (write (fd, "0123456789", 10), ==, 10);
+  file = popcheck_summary_file_new (fd);
+
+  bytes = popcheck_summary_file_read (file, 2, 5, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                   "23456", 5);
+  g_clear_pointer (&bytes, g_bytes_unref);
+
+  bytes = popcheck_summary_file_read (file, 4, G_MAXSIZE / 2, &error);
+  g_assert_null (bytes);
+  g_assert_error (error, POPCHECK_MESSAGE_ERROR,
+                  POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
+  g_clear_error (&error);
+
+  bytes = popcheck_summary_file_read (file, G_MAXUINT64 - 2, 5, &error);
+  g_assert_null (bytes);
+  g_assert_error (error, POPCHECK_MESSAGE_ERROR,
+                  POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
+
+  popcheck_summary_file_unref (file);
+  g_unlink (path);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1460,6 +1501,8 @@ main (int   argc,
   g_test_add_func ("/message/fingerprint", test_fingerprint);
   g_test_add_func ("/message/cache/round-trip", test_variant_round_trip);
   g_test_add_func ("/message/cache/malformed", test_variant_malformed);
+  g_test_add_func ("/message/cache/summary-file-bounds",
+                   test_summary_file_bounds);
 
   status = g_test_run ();
 
