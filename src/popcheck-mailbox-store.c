@@ -1053,6 +1053,8 @@ salvage_index (GBytes     *bytes,
 {
   g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
   g_autoptr(GHashTable) zones = NULL;
+  g_autoptr(GHashTable) fetched_uids = g_hash_table_new (g_str_hash,
+                                                         g_str_equal);
   Reader reader = { NULL, };
   Reader payload;
   IndexHeader header;
@@ -1077,7 +1079,16 @@ salvage_index (GBytes     *bytes,
 
       message = message_from_record (&payload, state->details_file, zones,
                                      &seen, NULL);
-      if (message != NULL)
+      /* Unlike the single file, each record says whether it was
+       * announced: one a check fetched and did not get to announce
+       * still will be. */
+      if (message == NULL)
+        continue;
+      if (!seen)
+        loaded_state_add (state, fetched_uids, g_steal_pointer (&message),
+                          FALSE);
+      else if (!g_hash_table_contains (fetched_uids,
+                                       popcheck_message_get_uid (message)))
         loaded_state_add_salvaged (state, g_steal_pointer (&message));
     }
 

@@ -1983,6 +1983,52 @@ test_damaged_recovers (gconstpointer data)
   g_assert_cmpuint (third->len, ==, 7 - n_recovered);
 }
 
+/* A damaged index, saved after a check that fetched message 6 and did not
+ * get to announce it: message 6 is announced by the next check all the
+ * same, with message 5 that arrived unseen. */
+static void
+test_damaged_recovers_fetched (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("recover-fetched");
+  g_autoptr(PopcheckMailbox) reloaded = popcheck_mailbox_new ("recover-fetched");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) uids = NULL;
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) next = NULL;
+  g_autoptr(PopcheckMessage) six = make_summary (6, 6);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *contents = NULL;
+  g_autofree char *aside = NULL;
+  g_autofree guint *ids = range (1, 6);
+  gsize len = 0;
+
+  first = run_check (mailbox, ids, 4, NULL);
+  uids = make_server_list (ids, 6);
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
+  popcheck_mailbox_add_summary (mailbox, six);
+  /* ... the connection drops; no end_update. */
+  g_assert_true (save_sync (mailbox, &error));
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  contents[len - 1] ^= 0x5A;
+  contents[len - 2] ^= 0xA5;
+  g_assert_true (g_file_set_contents (path, contents, len, &error));
+
+  g_assert_true (load_sync (reloaded, &error));
+  aside = find_damaged (path);
+  g_assert_nonnull (aside);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 4);
+  g_assert_null (popcheck_mailbox_lookup (reloaded, "uid-6"));
+
+  next = run_check (reloaded, ids, 6, NULL);
+  g_assert_cmpuint (next->len, ==, 2);
+  g_assert_cmpuint (id_of_uid (popcheck_message_get_uid (g_ptr_array_index (next, 0))) +
+                    id_of_uid (popcheck_message_get_uid (g_ptr_array_index (next, 1))),
+                    ==, 5 + 6);
+  g_assert_cmpstr (popcheck_message_get_uid (g_ptr_array_index (next, 0)), !=,
+                   popcheck_message_get_uid (g_ptr_array_index (next, 1)));
+}
+
 /* A damaged state file: a message listed without headers is recovered
  * as one, with its refused TOPs, and not announced a second time. */
 static void
@@ -2345,6 +2391,8 @@ main (int   argc,
                         test_damaged_recovers);
   g_test_add_func ("/mailbox/state-file/flipped-recovers-without-headers",
                    test_damaged_recovers_without_headers);
+  g_test_add_func ("/mailbox/state-file/flipped-recovers-fetched",
+                   test_damaged_recovers_fetched);
   g_test_add_func ("/mailbox/state-file/account-id-escaping",
                    test_account_id_escaping);
   g_test_add_func ("/mailbox/scale/ten-thousand", test_ten_thousand);
