@@ -1937,8 +1937,9 @@ write_state (SaveData  *data,
                                  0600, error))
     goto out;
 
-  if (created)
-    remove_other_details (data->path, target_path);
+  /* Also what a save that crashed between creating a details file and
+   * writing its index left: the lock says no other save is under way. */
+  remove_other_details (data->path, target_path);
   data->written = g_steal_pointer (&target);
   data->written_id = target_id;
   ok = TRUE;

@@ -1089,6 +1089,37 @@ test_details_past_end (void)
                   POPCHECK_MESSAGE_ERROR_INVALID_CACHE);
 }
 
+/* A details file that no index points at (a save crashed between making
+ * it and writing its index) is removed by the next save, which keeps its
+ * own. */
+static void
+test_details_left_by_crash (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("left");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 4);
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *details = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *stray = NULL;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  g_assert_true (save_sync (mailbox, &error));
+  details = find_details (mailbox);
+  g_assert_nonnull (details);
+  stray = g_strdup_printf ("%.*s.details-00000000deadbeef",
+                           (int) (strlen (path) - strlen (".state")), path);
+  g_assert_true (g_file_set_contents (stray, "left by a crash", -1, &error));
+
+  second = run_check (mailbox, ids, 4, NULL);
+  g_assert_true (save_sync (mailbox, &error));
+  g_assert_false (g_file_test (stray, G_FILE_TEST_EXISTS));
+  after = find_details (mailbox);
+  g_assert_cmpstr (after, ==, details);
+}
+
 /* A details file whose summary at one message's place is another's
  * (UIDs of the same length swapped, so the file is sound otherwise): the
  * preview does not show the other message's lines under this one. */
@@ -2364,6 +2395,8 @@ main (int   argc,
                    test_details_past_end);
   g_test_add_func ("/mailbox/state-file/details-of-another",
                    test_details_of_another);
+  g_test_add_func ("/mailbox/state-file/details-left-by-crash",
+                   test_details_left_by_crash);
   g_test_add_func ("/mailbox/state-file/details-garbage-after-crash",
                    test_details_garbage_after_crash);
   g_test_add_func ("/mailbox/state-file/restart-without-headers",
