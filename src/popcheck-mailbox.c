@@ -352,8 +352,9 @@ model_apply (PopcheckMailbox *self,
       g_ptr_array_sort (items, compare_messages_indirect);
 
       /* As when a first check's early summaries are followed by the rest
-       * of the mailbox: the rows that were there stay. */
-      if (model_change_in_steps (self, items))
+       * of the mailbox: the rows that were there stay.  (A change that
+       * only sorts again moves rows, which steps cannot.) */
+      if (n_remove + n_add > 0 && model_change_in_steps (self, items))
         {
           g_ptr_array_unref (items);
           goto changed;
