@@ -1538,12 +1538,25 @@ typedef struct
   gboolean    appended;
 } Appender;
 
+/* Each summary starts at a multiple of 8, in the file as in the buffer
+ * (start is one too), where GVariant can serialize it in place. */
+static void
+appender_align (Appender *appender)
+{
+  static const guint8 padding[8] = { 0, };
+
+  g_byte_array_append (appender->pending, padding,
+                       (8 - appender->pending->len % 8) % 8);
+}
+
 static gboolean
 appender_flush (Appender  *appender,
                 GError   **error)
 {
   gsize done = 0;
 
+  /* So that start stays a multiple of 8. */
+  appender_align (appender);
   while (done < appender->pending->len)
     {
       gssize n = pwrite (appender->fd, appender->pending->data + done,
@@ -1564,17 +1577,6 @@ appender_flush (Appender  *appender,
   appender->appended |= done > 0;
   g_byte_array_set_size (appender->pending, 0);
   return TRUE;
-}
-
-/* Each summary starts at a multiple of 8, in the file as in the buffer
- * (start is one too), where GVariant can serialize it in place. */
-static void
-appender_align (Appender *appender)
-{
-  static const guint8 padding[8] = { 0, };
-
-  g_byte_array_append (appender->pending, padding,
-                       (8 - appender->pending->len % 8) % 8);
 }
 
 /* Where @bytes (@length of them) will be in the file. */
