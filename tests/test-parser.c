@@ -1550,6 +1550,9 @@ test_text_is_sanitized (void)
     "trailing ", "two  spaces", "tab\there", "line\nbreak", "nbsp\xc2\xa0x",
     "esc\x1b[1m", "csi\xc2\x9bx", "rlo\xe2\x80\xae" "x", "bom\xef\xbb\xbf",
     "bad \xff byte", "del\x7f", "abcdef",
+    /* ASCII after a character that is not: read without decoding. */
+    "\xc3\xa9tab\there", "\xc3\xa9two  spaces", "\xc3\xa9trailing ",
+    "\xc3\xa9" "del\x7f", "\xc3\xa9 ok",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
