@@ -952,6 +952,35 @@ popcheck_mailbox_get_msg_number (PopcheckMailbox *self,
 
 /* The state file --------------------------------------------------------- */
 
+/* A run of loaded messages of one date, in the order of the numbers
+ * they had when saved, newest first, which UIDs often follow as well:
+ * then the run is in reverse, and turned round rather than sorted. */
+static void
+sort_same_date (GPtrArray *messages,
+                guint      start,
+                guint      end)
+{
+  gpointer *run = messages->pdata + start;
+  guint n = end - start;
+  guint i;
+
+  for (i = 1; i < n && compare_messages (run[i - 1], run[i]) > 0; i++)
+    ;
+  if (i < n)
+    {
+      qsort (run, n, sizeof (gpointer), compare_messages_indirect);
+      return;
+    }
+
+  for (i = 0; i < n / 2; i++)
+    {
+      gpointer swap = run[i];
+
+      run[i] = run[n - 1 - i];
+      run[n - 1 - i] = swap;
+    }
+}
+
 /* The state file is read and written in popcheck-mailbox-store.c; what it
  * held is applied here, on the main thread, where the model lives. */
 void
@@ -979,8 +1008,7 @@ popcheck_mailbox_prepare_loaded_state (PopcheckMailbox            *self,
           break;
         }
       if (end - start > 1)
-        qsort (messages->pdata + start, end - start, sizeof (gpointer),
-               compare_messages_indirect);
+        sort_same_date (messages, start, end);
     }
 
   /* The messages are no one else's until the state is applied. */

@@ -780,6 +780,62 @@ test_order (void)
   assert_mirror (mirror, mailbox);
 }
 
+/* Messages of one date in the state file are in the order of the numbers
+ * they had, which a loaded message does not have yet: they load in the
+ * order of their UIDs, whether those followed the numbers (a run in
+ * reverse) or not, and take the numbers' order again at the next check. */
+static void
+test_same_date_reload (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("same-date");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) again = NULL;
+  /* The server's messages 1 to 8; 1 to 4 of one date, 5 to 8 of a later. */
+  static const guint ids[] = { 1, 2, 3, 4, 7, 5, 8, 6 };
+  static const guint loaded[] = { 5, 6, 7, 8, 1, 2, 3, 4 };
+  static const guint checked[] = { 6, 8, 5, 7, 4, 3, 2, 1 };
+  g_autoptr(GPtrArray) uids = make_server_list (ids, G_N_ELEMENTS (ids));
+
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+      const char *text = id_of_uid (entry->uid) <= 4
+        ? "Subject: older\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\n"
+        : "Subject: newer\r\nDate: Tue, 2 Jan 2024 00:00:00 +0000\r\n\r\n";
+      g_autoptr(GBytes) bytes = g_bytes_new_static (text, strlen (text));
+      g_autoptr(PopcheckMessage) message =
+        popcheck_message_new_from_top (entry->uid, 10, entry->msg, bytes, 5);
+
+      popcheck_mailbox_add_summary (mailbox, message);
+    }
+  first = popcheck_mailbox_end_update (mailbox);
+
+  reloaded = reload (mailbox);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (reloaded)), ==,
+                    G_N_ELEMENTS (loaded));
+  for (guint i = 0; i < G_N_ELEMENTS (loaded); i++)
+    {
+      g_autoptr(PopcheckMessage) item = g_list_model_get_item (G_LIST_MODEL (reloaded), i);
+
+      g_assert_cmpuint (id_of_uid (popcheck_message_get_uid (item)), ==, loaded[i]);
+    }
+
+  g_clear_pointer (&need_top, g_ptr_array_unref);
+  need_top = popcheck_mailbox_begin_update (reloaded, uids, NULL);
+  g_assert_cmpuint (need_top->len, ==, 0);
+  again = popcheck_mailbox_end_update (reloaded);
+  g_assert_cmpuint (again->len, ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (checked); i++)
+    {
+      g_autoptr(PopcheckMessage) item = g_list_model_get_item (G_LIST_MODEL (reloaded), i);
+
+      g_assert_cmpuint (id_of_uid (popcheck_message_get_uid (item)), ==, checked[i]);
+    }
+}
+
 static void
 test_state_properties (void)
 {
@@ -2388,6 +2444,7 @@ main (int   argc,
   g_test_add_func ("/mailbox/state-file/details-compacted",
                    test_details_compacted);
   g_test_add_func ("/mailbox/state-file/old-format", test_old_format);
+  g_test_add_func ("/mailbox/state-file/same-date-order", test_same_date_reload);
   g_test_add_func ("/mailbox/state-file/delete", test_delete_state);
   g_test_add_func ("/mailbox/state-file/saves-take-turns",
                    test_saves_take_turns);
