@@ -749,15 +749,19 @@ lock_path_for (const char *index_path)
  * save appends where the details file ends and then replaces the index,
  * so they take turns: the second appends after what the first wrote, and
  * never where the first is writing.  A load waits for a save to be
- * complete, so the details file its index names is still there.  Returns
- * the descriptor whose closing ends the turn, or -1 where the file
- * system cannot lock; saving then goes on as in one process. */
+ * complete, so the details file its index names is still there; it makes
+ * no lock file (reading for a report writes nothing), and there is none
+ * to wait on before the first save.  Returns the descriptor whose closing
+ * ends the turn, or -1 where there is no lock file or the file system
+ * cannot lock; saving then goes on as in one process. */
 static int
 lock_state (const char *index_path,
             int         operation)
 {
   g_autofree char *path = lock_path_for (index_path);
-  int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = g_open (path, O_CLOEXEC | (operation == LOCK_EX ? O_RDWR | O_CREAT
+                                                          : O_RDONLY),
+                   0600);
 
   if (fd < 0)
     return -1;
