@@ -860,14 +860,17 @@ backlog_fill_cb (gpointer user_data)
 
 /* Every change of a mailbox costs the window's list models (its filters,
  * sorter and selection) a pass over all their rows: two changes for each
- * row made the CPU, not the line, the limit of the backlog.  The client
- * parses every answer a read brought, one after the other, before the
- * main loop runs anything else.  The first of them fills its row at once;
- * the others wait for an idle of high priority, which fills them together
+ * row made the CPU, not the line, the limit of the backlog.  So the first
+ * answer fills its row at once, and the answers that come in the next
+ * frame's time wait to fill theirs together
  * (popcheck_mailbox_fill_pending_batch (), a change for each run of
- * neighbouring rows) before the main loop reads more or draws: so every
- * answer that arrived shows in the next frame, even when the server
- * stalls after it in the middle of a batch. */
+ * neighbouring rows), at the latest at the end of their batch.  Waiting
+ * for the main loop to be idle is not enough: over TLS a read brings
+ * about one answer.  A frame is as soon as a person could see them, and
+ * every answer that arrived shows, even when the server stalls in the
+ * middle of a batch. */
+#define BACKLOG_FILL_INTERVAL_MS 16
+
 static void
 backlog_fill (GTask           *task,
               PopcheckMessage *message)
@@ -881,8 +884,9 @@ backlog_fill (GTask           *task,
     }
 
   popcheck_mailbox_fill_pending (data->op.slot->mailbox, message);
-  data->fill_id = g_idle_add_full (G_PRIORITY_HIGH, backlog_fill_cb,
-                                   g_object_ref (task), g_object_unref);
+  data->fill_id = g_timeout_add_full (G_PRIORITY_HIGH, BACKLOG_FILL_INTERVAL_MS,
+                                      backlog_fill_cb, g_object_ref (task),
+                                      g_object_unref);
 }
 
 static void
