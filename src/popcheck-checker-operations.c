@@ -689,6 +689,10 @@ typedef struct
   GHashTable    *sent;
   guint          preview_lines;
   guint          pending_tops;
+  /* Answers that wait for fill_id to fill their rows together:
+   * PopcheckMessage *, owned.  See backlog_fill (). */
+  GPtrArray     *fills;
+  guint          fill_id;
   GError        *error;
   /* Headers are left to fetch. */
   gboolean       more;
@@ -701,6 +705,9 @@ backlog_data_free (BacklogData *data)
   g_clear_pointer (&data->uids, g_ptr_array_unref);
   g_clear_pointer (&data->order, g_ptr_array_unref);
   g_clear_pointer (&data->sent, g_hash_table_unref);
+  /* The idle holds the task: it is gone by now. */
+  g_assert (data->fill_id == 0);
+  g_clear_pointer (&data->fills, g_ptr_array_unref);
   g_clear_error (&data->error);
   g_free (data);
 }
@@ -828,6 +835,60 @@ backlog_next (GTask *task)
     }
 }
 
+/* Fills the rows of the answers that wait, in one go. */
+static void
+backlog_apply_fills (BacklogData *data)
+{
+  g_clear_handle_id (&data->fill_id, g_source_remove);
+
+  /* A removed account's mailbox hears nothing more. */
+  if (data->fills->len > 0 && !data->op.slot->removed)
+    popcheck_mailbox_fill_pending_batch (data->op.slot->mailbox, data->fills);
+  g_ptr_array_set_size (data->fills, 0);
+}
+
+static gboolean
+backlog_fill_cb (gpointer user_data)
+{
+  BacklogData *data = g_task_get_task_data (G_TASK (user_data));
+
+  data->fill_id = 0;
+  backlog_apply_fills (data);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Every change of a mailbox costs the window's list models (its filters,
+ * sorter and selection) a pass over all their rows: two changes for each
+ * row made the CPU, not the line, the limit of the backlog.  So the first
+ * answer fills its row at once, and the answers that come in the next
+ * frame's time wait to fill theirs together
+ * (popcheck_mailbox_fill_pending_batch (), a change for each run of
+ * neighbouring rows), at the latest at the end of their batch.  Waiting
+ * for the main loop to be idle is not enough: over TLS a read brings
+ * about one answer.  A frame is as soon as a person could see them, and
+ * every answer that arrived shows, even when the server stalls in the
+ * middle of a batch. */
+#define BACKLOG_FILL_INTERVAL_MS 16
+
+static void
+backlog_fill (GTask           *task,
+              PopcheckMessage *message)
+{
+  BacklogData *data = g_task_get_task_data (task);
+
+  if (data->fill_id != 0)
+    {
+      g_ptr_array_add (data->fills, g_object_ref (message));
+      return;
+    }
+
+  popcheck_mailbox_fill_pending (data->op.slot->mailbox, message);
+  data->fill_id = g_timeout_add_full (G_PRIORITY_HIGH, BACKLOG_FILL_INTERVAL_MS,
+                                      backlog_fill_cb, g_object_ref (task),
+                                      g_object_unref);
+}
+
 static void
 backlog_top_cb (GObject      *object,
                 GAsyncResult *result,
@@ -855,7 +916,7 @@ backlog_top_cb (GObject      *object,
   else if (data->op.slot->removed)
     g_debug ("Account removed: dropping the headers of %s", uid);
   else if (message != NULL)
-    popcheck_mailbox_fill_pending (mailbox, message);
+    backlog_fill (task, message);
   else
     {
       PopcheckMessage *listed = popcheck_mailbox_lookup (mailbox, uid);
@@ -868,12 +929,16 @@ backlog_top_cb (GObject      *object,
           refused = popcheck_message_new_without_headers (uid,
                                                           popcheck_message_get_size (listed),
                                                           0);
-          popcheck_mailbox_fill_pending (mailbox, refused);
+          backlog_fill (task, refused);
         }
     }
 
   if (--data->pending_tops > 0)
     return;
+
+  /* The next batch asks only for what is still pending, and the end
+   * saves what came. */
+  backlog_apply_fills (data);
 
   if (data->error != NULL)
     backlog_done (task, g_steal_pointer (&data->error));
@@ -930,6 +995,7 @@ backlog_begin (PopcheckCheckerSlot *slot,
 
   operation_begin (&data->op, slot, task, backlog_done, backlog_listed_cb);
   data->sent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  data->fills = g_ptr_array_new_with_free_func (g_object_unref);
   g_task_set_task_data (task, data, (GDestroyNotify) backlog_data_free);
 
   return data;

@@ -722,48 +722,229 @@ popcheck_mailbox_count_headers_pending (PopcheckMailbox *self)
   return n;
 }
 
+static int
+compare_positions (gconstpointer a,
+                   gconstpointer b)
+{
+  guint position_a = *(const guint *) a;
+  guint position_b = *(const guint *) b;
+
+  return position_a < position_b ? -1 : position_a > position_b;
+}
+
+/* How many of positions (sorted) are below position. */
+static guint
+count_positions_below (GArray *positions,
+                       guint   position)
+{
+  guint low = 0, high = positions->len;
+
+  while (low < high)
+    {
+      guint mid = low + (high - low) / 2;
+
+      if (g_array_index (positions, guint, mid) < position)
+        low = mid + 1;
+      else
+        high = mid;
+    }
+
+  return low;
+}
+
+/* Whether each of fills (sorted), in the place of the rows at positions
+ * (sorted, one for each), goes exactly where one of them is: where it
+ * goes among the rows that stay, after the fills before it. */
+static gboolean
+fills_stay_in_place (PopcheckMailbox *self,
+                     GArray          *positions,
+                     GPtrArray       *fills)
+{
+  for (guint i = 0; i < fills->len; i++)
+    {
+      guint at = find_insert_position (self, g_ptr_array_index (fills, i));
+
+      if (at - count_positions_below (positions, at) + i !=
+          g_array_index (positions, guint, i))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Announces the rows at positions (sorted) as replaced, a change for each
+ * run of neighbouring rows. */
+static void
+announce_replaced_runs (PopcheckMailbox *self,
+                        GArray          *positions)
+{
+  for (guint i = 0; i < positions->len;)
+    {
+      guint start = g_array_index (positions, guint, i);
+      guint end = start + 1;
+
+      for (i++; i < positions->len && g_array_index (positions, guint, i) == end; i++)
+        end++;
+      g_list_model_items_changed (G_LIST_MODEL (self), start, end - start, end - start);
+    }
+}
+
+/* Removes the rows at positions (sorted), a run of neighbouring rows at a
+ * time, from the last. */
+static void
+remove_runs (PopcheckMailbox *self,
+             GArray          *positions)
+{
+  for (guint i = positions->len; i-- > 0;)
+    {
+      guint end = g_array_index (positions, guint, i) + 1;
+      guint start = end - 1;
+
+      while (i > 0 && g_array_index (positions, guint, i - 1) == start - 1)
+        start = g_array_index (positions, guint, --i);
+      g_ptr_array_remove_range (self->items, start, end - start);
+      g_list_model_items_changed (G_LIST_MODEL (self), start, end - start, 0);
+    }
+}
+
+/* Inserts messages at their places in their order, a run of them at a
+ * time: those that follow each other in the list and go to one place. */
+static void
+insert_runs (PopcheckMailbox *self,
+             GPtrArray       *messages)
+{
+  for (guint i = 0; i < messages->len;)
+    {
+      guint position = find_insert_position (self, g_ptr_array_index (messages, i));
+      guint old_len = self->items->len;
+      guint end = i + 1;
+
+      while (end < messages->len &&
+             compare_messages (g_ptr_array_index (messages, end - 1),
+                               g_ptr_array_index (messages, end)) < 0 &&
+             (position == old_len ||
+              compare_messages (g_ptr_array_index (messages, end),
+                                g_ptr_array_index (self->items, position)) < 0))
+        end++;
+
+      g_ptr_array_set_size (self->items, old_len + (end - i));
+      memmove (&self->items->pdata[position + (end - i)],
+               &self->items->pdata[position],
+               (old_len - position) * sizeof (gpointer));
+      for (guint j = i; j < end; j++)
+        self->items->pdata[position + (j - i)] =
+          g_object_ref (g_ptr_array_index (messages, j));
+      g_list_model_items_changed (G_LIST_MODEL (self), position, 0, end - i);
+      i = end;
+    }
+}
+
+guint
+popcheck_mailbox_fill_pending_batch (PopcheckMailbox *self,
+                                     GPtrArray       *messages)
+{
+  g_autoptr(GPtrArray) olds = NULL;
+  g_autoptr(GPtrArray) fills = NULL;
+  g_autoptr(GPtrArray) sorted = NULL;
+  g_autoptr(GArray) positions = NULL;
+  g_autoptr(GHashTable) filled = NULL;
+
+  g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), 0);
+  g_return_val_if_fail (messages != NULL, 0);
+  g_return_val_if_fail (!self->updating, 0);
+
+  /* Alive until the list view has heard they are gone. */
+  olds = g_ptr_array_new_with_free_func (g_object_unref);
+  fills = g_ptr_array_new_with_free_func (g_object_unref);
+  positions = g_array_sized_new (FALSE, FALSE, sizeof (guint), messages->len);
+  filled = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < messages->len; i++)
+    {
+      PopcheckMessage *message = g_ptr_array_index (messages, i);
+      PopcheckMessage *listed;
+      int position;
+
+      g_return_val_if_fail (POPCHECK_IS_MESSAGE (message), 0);
+
+      listed = g_hash_table_lookup (self->by_uid, popcheck_message_get_uid (message));
+      /* Once filled, a message is no longer pending: a UID twice in
+       * messages fills its row once. */
+      if (listed == NULL || !popcheck_message_get_headers_pending (listed) ||
+          g_hash_table_contains (filled, listed))
+        continue;
+      position = find_position (self, listed);
+      if (position < 0)
+        continue;
+
+      /* The model is ordered by the numbers of the last check; this TOP's
+       * session may number messages otherwise. */
+      popcheck_message_set_msg_number (message, popcheck_message_get_msg_number (listed));
+      popcheck_message_set_is_new (message, popcheck_message_get_is_new (listed));
+      g_hash_table_add (filled, listed);
+      g_ptr_array_add (olds, g_object_ref (listed));
+      g_ptr_array_add (fills, g_object_ref (message));
+      g_array_append_val (positions, position);
+    }
+  if (fills->len == 0)
+    return 0;
+
+  g_array_sort (positions, compare_positions);
+  sorted = g_ptr_array_new_full (fills->len, NULL);
+  g_ptr_array_extend (sorted, fills, NULL, NULL);
+  g_ptr_array_sort (sorted, compare_messages_indirect);
+  for (guint i = 0; i < olds->len; i++)
+    untrack_message (self, g_ptr_array_index (olds, i));
+
+  /* Every change costs each list model over the mailbox (a window's
+   * filters, sorter and selection) a pass over its rows, and one that
+   * adds as many rows as it removes costs them the least.  Filled in the
+   * backlog's order, newest first, the rows keep their places: the dated
+   * rows are newer, the ones still pending older.  Then a change for each
+   * run of neighbouring rows; else the exact removals, then the
+   * insertions in the order the messages came (the rows in view, then
+   * the newest left), so a list view keeps its scroll position and the
+   * rows that stay selected.  A lookup while a change is announced finds
+   * the filled messages. */
+  if (fills_stay_in_place (self, positions, sorted))
+    {
+      for (guint i = 0; i < sorted->len; i++)
+        {
+          PopcheckMessage *message = g_ptr_array_index (sorted, i);
+          guint position = g_array_index (positions, guint, i);
+
+          track_message (self, message);
+          g_object_unref (self->items->pdata[position]);
+          self->items->pdata[position] = g_object_ref (message);
+        }
+      announce_replaced_runs (self, positions);
+    }
+  else
+    {
+      remove_runs (self, positions);
+      for (guint i = 0; i < fills->len; i++)
+        track_message (self, g_ptr_array_index (fills, i));
+      insert_runs (self, fills);
+    }
+
+  self->dirty = TRUE;
+
+  return fills->len;
+}
+
 gboolean
 popcheck_mailbox_fill_pending (PopcheckMailbox *self,
                                PopcheckMessage *message)
 {
-  g_autoptr(PopcheckMessage) old = NULL;
-  PopcheckMessage *listed;
-  int old_position;
-  guint position;
+  g_autoptr(GPtrArray) messages = NULL;
 
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), FALSE);
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (message), FALSE);
   g_return_val_if_fail (!self->updating, FALSE);
 
-  listed = g_hash_table_lookup (self->by_uid, popcheck_message_get_uid (message));
-  if (listed == NULL || !popcheck_message_get_headers_pending (listed))
-    return FALSE;
+  messages = g_ptr_array_new ();
+  g_ptr_array_add (messages, message);
 
-  old_position = find_position (self, listed);
-  if (old_position < 0)
-    return FALSE;
-  /* Alive until the list view has heard it is gone. */
-  old = g_object_ref (listed);
-
-  /* The model is ordered by the numbers of the last check; this TOP's
-   * session may number messages otherwise. */
-  popcheck_message_set_msg_number (message, popcheck_message_get_msg_number (old));
-  popcheck_message_set_is_new (message, popcheck_message_get_is_new (old));
-
-  /* Two exact changes rather than a replacement of the list, so a list
-   * view keeps its scroll position and selection while they come in. */
-  untrack_message (self, old);
-  g_ptr_array_remove_index (self->items, old_position);
-  g_list_model_items_changed (G_LIST_MODEL (self), old_position, 1, 0);
-
-  position = find_insert_position (self, message);
-  g_ptr_array_insert (self->items, position, g_object_ref (message));
-  track_message (self, message);
-  g_list_model_items_changed (G_LIST_MODEL (self), position, 0, 1);
-
-  self->dirty = TRUE;
-
-  return TRUE;
+  return popcheck_mailbox_fill_pending_batch (self, messages) == 1;
 }
 
 GPtrArray *

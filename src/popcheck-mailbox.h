@@ -125,6 +125,13 @@ void                 popcheck_mailbox_add_early_summaries    (PopcheckMailbox   
  * Returns FALSE, changing nothing, when no such message is listed. */
 gboolean             popcheck_mailbox_fill_pending           (PopcheckMailbox      *self,
                                                               PopcheckMessage      *message);
+/* The same for several messages at once: a change for each run of
+ * neighbouring rows when they keep the places of the rows they fill (as
+ * the backlog's do, newest first); otherwise the removals, then the
+ * insertions in the order of messages, each of a run of neighbouring rows
+ * at a time.  Returns how many took their place. */
+guint                popcheck_mailbox_fill_pending_batch     (PopcheckMailbox      *self,
+                                                              GPtrArray            *messages);
 /* How many listed messages wait for their headers (one pass over them). */
 guint                popcheck_mailbox_count_headers_pending  (PopcheckMailbox      *self);
 /* Returns the messages whose UID was never seen before (empty on the first

@@ -279,6 +279,13 @@ update_backlog_hold (PopcheckWindow *self)
 }
 
 static void
+clear_refill (PopcheckWindow *self)
+{
+  g_clear_pointer (&self->refill_uid, g_free);
+  g_clear_pointer (&self->refill_account, g_free);
+}
+
+static void
 update_selection (PopcheckWindow *self)
 {
   g_autoptr(GtkBitset) selected = NULL;
@@ -290,6 +297,9 @@ update_selection (PopcheckWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete",
                                  selection_is_deletable (self, selected));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.mark-seen", n_selected > 0);
+
+  if (n_selected > 0)
+    clear_refill (self);
 
   if (n_selected == 1)
     {
@@ -428,63 +438,74 @@ list_value_changed_cb (GtkAdjustment  *adjustment,
   queue_want_headers (self);
 }
 
-/* When the headers of a row come, the mailbox replaces its message with
- * one that has them, at its dated place (popcheck_mailbox_fill_pending ()):
- * a removal, then at once an insertion.  The selection model cannot tell
- * that the new item is the same message, so a row selected alone would
- * lose its selection, and its preview, as it fills in.  The removal
- * notes which message it was; the next change of the list selects it
- * again, without scrolling to it: the list stays where the user left it. */
+/* Selects the message noted by reselect_filled () if it is among the
+ * rows just added. */
+static void
+select_refilled (PopcheckWindow *self,
+                 guint           position,
+                 guint           added)
+{
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(PopcheckMessage) message =
+        g_list_model_get_item (G_LIST_MODEL (self->sorted), i);
+
+      if (g_str_equal (popcheck_message_get_uid (message), self->refill_uid) &&
+          g_strcmp0 (popcheck_window_get_message_account_id (self, message),
+                     self->refill_account) == 0)
+        {
+          clear_refill (self);
+          gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection),
+                                           i, TRUE);
+          return;
+        }
+    }
+}
+
+/* When the headers of rows come, the mailbox replaces their messages with
+ * ones that have them, at their dated places
+ * (popcheck_mailbox_fill_pending_batch ()): in a change for each run of
+ * rows when they keep their places; else the removals, then the
+ * insertions.  The selection model cannot tell that a new item is the
+ * same message, so a row selected alone would lose its selection, and its
+ * preview, as it fills in.  The change that takes it away notes which
+ * message it was; the change that brings it back (the same one, or a
+ * later one) selects it again, without scrolling to it: the list stays
+ * where the user left it.  Anything selected meanwhile forgets it. */
 static void
 reselect_filled (PopcheckWindow *self,
                  guint           position,
                  guint           removed,
                  guint           added)
 {
-  g_autofree char *uid = g_steal_pointer (&self->refill_uid);
-  g_autofree char *account_id = g_steal_pointer (&self->refill_account);
   g_autoptr(GtkBitset) selected = NULL;
   PopcheckMailbox *mailbox;
   const char *pending_uid;
   guint found;
 
-  if (uid != NULL)
+  if (self->refill_uid == NULL && removed > 0 && self->selected_pending != NULL &&
+      self->selected_pending_account != NULL)
     {
-      for (guint i = position; i < position + added; i++)
-        {
-          g_autoptr(PopcheckMessage) message =
-            g_list_model_get_item (G_LIST_MODEL (self->sorted), i);
+      selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+      if (!gtk_bitset_is_empty (selected) ||
+          _popcheck_window_find_message (self, self->selected_pending, &found))
+        return;
 
-          if (g_str_equal (popcheck_message_get_uid (message), uid) &&
-              g_strcmp0 (popcheck_window_get_message_account_id (self, message),
-                         account_id) == 0)
-            {
-              gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection),
-                                               i, TRUE);
-              break;
-            }
-        }
-      return;
+      /* Hidden by a delete or the search: the mailbox still has it.
+       * Gone from the server, it has no message of that UID; but neither
+       * has it between the removal and the insertion of a fill. */
+      pending_uid = popcheck_message_get_uid (self->selected_pending);
+      mailbox = popcheck_checker_get_mailbox (self->checker, self->selected_pending_account);
+      if (mailbox == NULL ||
+          popcheck_mailbox_lookup (mailbox, pending_uid) == self->selected_pending)
+        return;
+
+      self->refill_uid = g_strdup (pending_uid);
+      self->refill_account = g_strdup (self->selected_pending_account);
     }
 
-  if (removed == 0 || self->selected_pending == NULL ||
-      self->selected_pending_account == NULL)
-    return;
-
-  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
-  if (!gtk_bitset_is_empty (selected) ||
-      _popcheck_window_find_message (self, self->selected_pending, &found))
-    return;
-
-  /* Hidden by a delete, or gone from the server: the mailbox still has
-   * it, or has no message of that UID at all until the insertion. */
-  pending_uid = popcheck_message_get_uid (self->selected_pending);
-  mailbox = popcheck_checker_get_mailbox (self->checker, self->selected_pending_account);
-  if (mailbox == NULL || popcheck_mailbox_lookup (mailbox, pending_uid) != NULL)
-    return;
-
-  self->refill_uid = g_strdup (pending_uid);
-  self->refill_account = g_strdup (self->selected_pending_account);
+  if (self->refill_uid != NULL && added > 0)
+    select_refilled (self, position, added);
 }
 
 static void
@@ -1771,8 +1792,7 @@ popcheck_window_dispose (GObject *object)
   g_clear_handle_id (&self->seen_timeout_id, g_source_remove);
   g_clear_object (&self->seen_pending);
   set_selected_pending (self, NULL, NULL);
-  g_clear_pointer (&self->refill_uid, g_free);
-  g_clear_pointer (&self->refill_account, g_free);
+  clear_refill (self);
   /* The clock of a window already unrealized has dropped its handlers. */
   if (self->want_headers_clock != NULL &&
       g_signal_handler_is_connected (self->want_headers_clock, self->want_headers_id))

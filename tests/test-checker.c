@@ -2330,6 +2330,66 @@ test_backlog_held (Fixture       *fixture,
   stop_scripted (server);
 }
 
+typedef struct
+{
+  BacklogTest *test;
+  /* Changes of the mailbox after the first check reported. */
+  guint        changes;
+  /* Those of them that did not add as many rows as they removed. */
+  guint        uneven;
+} FillCount;
+
+static void
+fill_count_items_changed_cb (GListModel *model,
+                             guint       position,
+                             guint       removed,
+                             guint       added,
+                             FillCount  *count)
+{
+  if (count->test->at_first_check == NULL)
+    return;
+
+  count->changes++;
+  if (removed != added)
+    count->uneven++;
+}
+
+/* The backlog fills the rows newest first, so each takes the place of
+ * the row it fills: its changes of the mailbox replace rows, never remove
+ * or add them (which costs a list view's models more), and are never
+ * more than the rows filled, whatever the reads the answers came in. */
+static void
+test_backlog_fills_in_place (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autoptr(Pop3FakeServer) server = pop3_fake_server_new ();
+  g_autofree char *after = NULL;
+  BacklogTest test = { 0 };
+  FillCount count = { &test, 0, 0 };
+  PopcheckMailbox *mailbox;
+  Pop3FakeScript *scripts[] = {
+    ranges_script (20, LIST_ALL, 16, 20, 15, 11, 10, 6, 5, 1, 0),
+  };
+
+  start_scripted (server, scripts, G_N_ELEMENTS (scripts));
+  mailbox = start_backlog (fixture, &test, server, "In place");
+  g_signal_connect (mailbox, "items-changed",
+                    G_CALLBACK (fill_count_items_changed_cb), &count);
+
+  WAIT_UNTIL (test.at_first_check != NULL &&
+              popcheck_mailbox_count_headers_pending (mailbox) == 0 &&
+              pop3_fake_server_all_ended (server), WAIT_SECONDS);
+  g_signal_handlers_disconnect_by_data (mailbox, &count);
+  after = describe_headers (mailbox, 20);
+  g_assert_cmpstr (after, ==, "known: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 "
+                              "17 18 19 20; pending: 0");
+  g_assert_cmpuint (count.changes, >, 0);
+  g_assert_cmpuint (count.changes, <=, 15);
+  g_assert_cmpuint (count.uneven, ==, 0);
+  backlog_test_clear (&test, mailbox);
+  stop_scripted (server);
+}
+
 /* Stopped half way (quit), the backlog keeps what it fetched; after a
  * restart, the next check and its backlog fetch only the rest, newest
  * first. */
@@ -4065,6 +4125,7 @@ main (int   argc,
       ADD ("/checker/fake/backlog/new-mail", test_backlog_new_mail);
       ADD ("/checker/fake/backlog/restart", test_backlog_restart);
       ADD ("/checker/fake/backlog/held", test_backlog_held);
+      ADD ("/checker/fake/backlog/fills-in-place", test_backlog_fills_in_place);
       ADD ("/checker/fake/failed-check-keeps-fetched",
            test_failed_check_keeps_fetched);
       ADD ("/checker/fake/list-out-of-order", test_list_out_of_order);

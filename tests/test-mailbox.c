@@ -2159,6 +2159,30 @@ test_damaged_recovers_without_headers (void)
   g_assert_cmpuint (third->len, ==, 0);
 }
 
+/* What an update fetched of messages first to last (numbered as their
+ * ids): those up to last_pending are listed with their headers pending,
+ * the others have their summaries. */
+static void
+add_fetched (PopcheckMailbox *mailbox,
+             guint            first,
+             guint            last,
+             guint            last_pending)
+{
+  for (guint i = first; i <= last; i++)
+    {
+      g_autofree char *uid = test_uid (i);
+      g_autoptr(PopcheckMessage) fetched = NULL;
+
+      if (i <= last_pending)
+        {
+          popcheck_mailbox_add_headers_pending (mailbox, uid, i, 1000 + i);
+          continue;
+        }
+      fetched = make_summary (i, i);
+      popcheck_mailbox_add_summary (mailbox, fetched);
+    }
+}
+
 /* A check that leaves the oldest new messages for later lists them with
  * their headers pending and announces them; their summaries, when they
  * come, take their places one by one (two exact changes, so a list view
@@ -2188,19 +2212,7 @@ test_headers_pending (void)
   sizes = make_sizes (ids, 8);
   need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
   g_assert_cmpuint (need_top->len, ==, 5);
-  for (guint i = 4; i <= 8; i++)
-    {
-      g_autofree char *uid = test_uid (i);
-      g_autoptr(PopcheckMessage) fetched = NULL;
-
-      if (i <= 6)
-        {
-          popcheck_mailbox_add_headers_pending (mailbox, uid, i, 1000 + i);
-          continue;
-        }
-      fetched = make_summary (i, i);
-      popcheck_mailbox_add_summary (mailbox, fetched);
-    }
+  add_fetched (mailbox, 4, 8, 6);
   second = popcheck_mailbox_end_update (mailbox);
   g_assert_cmpuint (second->len, ==, 5);
   g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 8);
@@ -2242,6 +2254,93 @@ test_headers_pending (void)
   g_assert_cmpuint (third->len, ==, 0);
   g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 0);
   g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 5);
+}
+
+/* Fills a batch of fills (message ids, 0 ends) at once: how many rows took
+ * their place. */
+static guint
+fill_batch (PopcheckMailbox *mailbox,
+            ...)
+{
+  g_autoptr(GPtrArray) fills = g_ptr_array_new_with_free_func (g_object_unref);
+  va_list args;
+  guint id;
+
+  va_start (args, mailbox);
+  while ((id = va_arg (args, guint)) != 0)
+    g_ptr_array_add (fills, make_summary (id, id));
+  va_end (args);
+
+  return popcheck_mailbox_fill_pending_batch (mailbox, fills);
+}
+
+/* The backlog fills the rows newest first, and then each takes the place
+ * of the row it fills: a batch of them is one change for each run of
+ * neighbouring rows, however many rows there are, as every change costs a
+ * window's list models a pass over all their rows.  Rows that move (a
+ * summary newer than the ones in the list) are removed and inserted
+ * exactly.  Whatever the changes, a list kept through them is the model,
+ * and every filled row is found by its UID. */
+static void
+test_headers_pending_fill_runs (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("fill-runs");
+  g_autoptr(GPtrArray) uids = NULL;
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(PopcheckMessage) newest_pending = NULL;
+  g_autoptr(Mirror) mirror = NULL;
+  g_autofree guint *ids = range (1, 12);
+  guint emissions;
+
+  /* A first check: the newest three with their headers, nine pending. */
+  uids = make_server_list (ids, 12);
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
+  g_assert_cmpuint (need_top->len, ==, 12);
+  add_fetched (mailbox, 1, 12, 9);
+  first = popcheck_mailbox_end_update (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 9);
+  mirror = mirror_new (mailbox);
+
+  /* One row: one change. */
+  emissions = mirror->emissions;
+  newest_pending = make_summary (9, 9);
+  g_assert_true (popcheck_mailbox_fill_pending (mailbox, newest_pending));
+  g_assert_cmpuint (mirror->emissions, ==, emissions + 1);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+  g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-9") == newest_pending);
+
+  /* Four neighbouring rows, in any order, one of them twice, and one
+   * that waits for nothing: one change. */
+  emissions = mirror->emissions;
+  g_assert_cmpuint (fill_batch (mailbox, 6, 8, 12, 7, 5, 8, 0), ==, 4);
+  g_assert_cmpuint (mirror->emissions, ==, emissions + 1);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 4);
+  for (guint i = 5; i <= 12; i++)
+    {
+      g_autofree char *uid = test_uid (i);
+
+      g_assert_true (popcheck_message_get_headers_known (popcheck_mailbox_lookup (mailbox,
+                                                                                  uid)));
+    }
+
+  /* Rows that move: uid-2 and uid-1, dated now, go before uid-3, still
+   * pending, so they leave their run, then come in together as one. */
+  emissions = mirror->emissions;
+  g_assert_cmpuint (fill_batch (mailbox, 2, 1, 0), ==, 2);
+  g_assert_cmpuint (mirror->emissions, ==, emissions + 2);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 2);
+
+  /* Nothing waits for these any more: no change. */
+  emissions = mirror->emissions;
+  g_assert_cmpuint (fill_batch (mailbox, 2, 9, 0), ==, 0);
+  g_assert_cmpuint (mirror->emissions, ==, emissions);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 12);
 }
 
 static void
@@ -2429,6 +2528,8 @@ main (int   argc,
   g_test_add_func ("/mailbox/removed-messages", test_removed_messages);
   g_test_add_func ("/mailbox/failed-top", test_failed_top);
   g_test_add_func ("/mailbox/headers-pending", test_headers_pending);
+  g_test_add_func ("/mailbox/headers-pending/fill-runs",
+                   test_headers_pending_fill_runs);
   g_test_add_func ("/mailbox/invalid-and-duplicate-uids",
                    test_invalid_and_duplicate_uids);
   g_test_add_func ("/mailbox/size-change", test_size_change);

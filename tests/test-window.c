@@ -3215,6 +3215,80 @@ test_pending_row_stays_selected (Fixture       *fixture,
 
 typedef struct
 {
+  const char *uid;
+  /* Changes of the list after which no row was of that UID. */
+  guint       missing;
+} PlaceLog;
+
+static void
+place_log_items_changed_cb (GListModel *model,
+                            guint       position,
+                            guint       removed,
+                            guint       added,
+                            PlaceLog   *log)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(PopcheckMessage) message = g_list_model_get_item (model, i);
+
+      if (g_str_equal (popcheck_message_get_uid (message), log->uid))
+        return;
+    }
+  log->missing++;
+}
+
+/* A row the backlog fills where it is (the newest still pending, below
+ * the rows with their headers) never leaves the list as it fills: the
+ * list changes no more than that row, and the row stays selected, its
+ * preview now with the headers. */
+static void
+test_pending_row_fills_in_place (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  GtkSelectionModel *selection = popcheck_window_get_selection (fixture->window);
+  PopcheckPreview *preview = popcheck_window_get_preview (fixture->window);
+  PopcheckMailbox *mailbox = fixture_mailbox (fixture);
+  GtkWidget *list = list_widget (fixture);
+  g_autoptr(GtkBitset) selected = NULL;
+  g_autofree char *uid = NULL;
+  PopcheckMessage *filled;
+  PlaceLog log = { NULL, 0 };
+  guint position;
+
+  check_leaving_backlog (fixture);
+  /* Old 40, five rows below the newest pending one: its headers come in
+   * the backlog's order, newest first, once the rows above it have
+   * theirs. */
+  for (position = 0; !popcheck_message_get_headers_pending (listed (fixture, position));
+       position++)
+    ;
+  position += 5;
+  uid = g_strdup (popcheck_message_get_uid (listed (fixture, position)));
+  wait_for_layout (fixture, list);
+  gtk_widget_activate_action (list, "list.scroll-to-item", "u", position);
+  click_row (fixture, position);
+  WAIT_UNTIL (popcheck_preview_get_message (preview) == listed (fixture, position));
+
+  log.uid = uid;
+  g_signal_connect (selection, "items-changed",
+                    G_CALLBACK (place_log_items_changed_cb), &log);
+  popcheck_checker_start (popcheck_application_get_checker (fixture->app));
+  WAIT_UNTIL (popcheck_mailbox_count_headers_pending (mailbox) == 0 && mailbox_idle (fixture));
+  g_signal_handlers_disconnect_by_data (selection, &log);
+  g_assert_cmpuint (log.missing, ==, 0);
+
+  filled = popcheck_mailbox_lookup (mailbox, uid);
+  g_assert_true (popcheck_message_get_headers_known (filled));
+  g_assert_true (listed (fixture, position) == filled);
+  selected = gtk_selection_model_get_selection (selection);
+  g_assert_cmpuint (gtk_bitset_get_size (selected), ==, 1);
+  g_assert_true (gtk_selection_model_is_selected (selection, position));
+  WAIT_UNTIL (popcheck_preview_get_message (preview) == filled);
+  g_assert_true (find_visible_label (GTK_WIDGET (preview), "Old 40"));
+}
+
+typedef struct
+{
   /* The subjects whose headers came, in the order they came. */
   GPtrArray *came;
 } FillLog;
@@ -5241,6 +5315,8 @@ main (int   argc,
   add_test ("/window/online-sign-in-again", test_online_sign_in_again,
             run_isolated_bare);
   add_test ("/window/preview-holds-backlog", test_preview_holds_backlog, run_isolated);
+  add_test ("/window/pending-row-fills-in-place", test_pending_row_fills_in_place,
+            run_isolated);
 
   return g_test_run ();
 }
