@@ -867,11 +867,85 @@ date_from_record (GHashTable *zones,
   return g_date_time_to_timezone (utc, zone);
 }
 
-/* One summary's frame; *seen says whether its UID is among the seen. */
+/* A block of zeroed memory whose pages are made at once, in the mmap()
+ * call, rather than one fault at a time as they are first written: a
+ * state file of 100,000 summaries read whole took 4,800 faults, and a
+ * save's snapshot of as many messages 800, on the main loop; each is
+ * costly in a virtual machine. */
+typedef struct
+{
+  gpointer data;
+  /* Of the mapping; 0 for memory from g_malloc0() where mmap() failed. */
+  gsize    mapped;
+} Block;
+
+static void
+block_free (gpointer data)
+{
+  Block *block = data;
+
+  if (block->mapped > 0)
+    munmap (block->data, block->mapped);
+  else
+    g_free (block->data);
+  g_free (block);
+}
+
+static Block *
+block_new (gsize size)
+{
+  Block *block = g_new0 (Block, 1);
+  void *data = MAP_FAILED;
+
+#ifdef MAP_POPULATE
+  if (size > 0)
+    data = mmap (NULL, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+#endif
+  if (data != MAP_FAILED)
+    {
+      block->data = data;
+      block->mapped = size;
+    }
+  else
+    block->data = g_malloc0 (MAX (size, 1));
+
+  return block;
+}
+
+/* An arena with room for the strings of a record of @record_size bytes
+ * (its strings take no more than that): the current one, or a new one
+ * for what is left of the index, in steps small enough that a mailbox
+ * which loses most of its messages does not keep much of it. */
+#define ARENA_STEP ((gsize) 1024 * 1024)
+
+static PopcheckStringArena *
+arena_for_record (PopcheckStringArena **arena,
+                  gsize                 record_size,
+                  gsize                 bytes_left)
+{
+  gsize page = sysconf (_SC_PAGESIZE);
+  Block *block;
+  gsize size;
+
+  if (*arena != NULL && popcheck_string_arena_get_free (*arena) >= record_size)
+    return *arena;
+
+  size = MAX (record_size, MIN (bytes_left, ARENA_STEP));
+  size = (size + page - 1) / page * page;
+  block = block_new (size);
+  g_clear_pointer (arena, popcheck_string_arena_unref);
+  *arena = popcheck_string_arena_new (block->data, size, block_free, block);
+  return *arena;
+}
+
+/* One summary's frame, its strings in *@arena; *seen says whether its UID
+ * is among the seen. */
 static PopcheckMessage *
 message_from_record (Reader               *payload,
                      PopcheckSummaryFile  *details,
                      GHashTable           *zones,
+                     PopcheckStringArena  *arena,
                      gboolean             *seen,
                      GError              **error)
 {
@@ -909,7 +983,8 @@ message_from_record (Reader               *payload,
   listed.is_new = (flags & RECORD_NEW) != 0;
   *seen = (flags & RECORD_SEEN) != 0;
 
-  return popcheck_message_new_listed (&listed, details, offset, length, error);
+  return popcheck_message_new_listed (&listed, details, offset, length, arena,
+                                      error);
 }
 
 typedef struct
@@ -989,6 +1064,7 @@ parse_index (GBytes      *bytes,
   g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
   g_autoptr(GHashTable) fetched_uids = NULL;
   g_autoptr(GHashTable) zones = NULL;
+  g_autoptr(PopcheckStringArena) arena = NULL;
   Reader reader = { NULL, };
   Reader payload;
   IndexHeader header;
@@ -1019,6 +1095,8 @@ parse_index (GBytes      *bytes,
         }
 
       message = message_from_record (&payload, state->details_file, zones,
+                                     arena_for_record (&arena, payload.size,
+                                                       reader.size - reader.at),
                                      &seen, &error);
       if (message == NULL)
         {
@@ -1061,6 +1139,7 @@ salvage_index (GBytes     *bytes,
 {
   g_autoptr(PopcheckMailboxLoadedState) state = loaded_state_new ();
   g_autoptr(GHashTable) zones = NULL;
+  g_autoptr(PopcheckStringArena) arena = NULL;
   g_autoptr(GHashTable) fetched_uids = g_hash_table_new (g_str_hash,
                                                          g_str_equal);
   Reader reader = { NULL, };
@@ -1086,6 +1165,8 @@ salvage_index (GBytes     *bytes,
       gboolean seen = FALSE;
 
       message = message_from_record (&payload, state->details_file, zones,
+                                     arena_for_record (&arena, payload.size,
+                                                       reader.size - reader.at),
                                      &seen, NULL);
       /* Unlike the single file, each record says whether it was
        * announced: one a check fetched and did not get to announce
@@ -1103,49 +1184,28 @@ salvage_index (GBytes     *bytes,
   return salvaged_state_finish (g_steal_pointer (&state), header.last_check);
 }
 
-/* A block of zeroed memory whose pages are made at once, in the mmap()
- * call, rather than one fault at a time as they are first written: a
- * state file of 100,000 summaries read whole took 4,800 faults, and a
- * save's snapshot of as many messages 800, on the main loop; each is
- * costly in a virtual machine. */
-typedef struct
-{
-  gpointer data;
-  /* Of the mapping; 0 for memory from g_malloc0() where mmap() failed. */
-  gsize    mapped;
-} Block;
-
-static void
-block_free (gpointer data)
-{
-  Block *block = data;
-
-  if (block->mapped > 0)
-    munmap (block->data, block->mapped);
-  else
-    g_free (block->data);
-  g_free (block);
-}
-
+/* The file's pages as the page cache holds them, mapped at once: no
+ * copy and no fault per page.  Only PopCheck writes these files, and
+ * never in place (a save renames a new file over the old one), so the
+ * mapping does not shrink under the reader; NULL where mmap() fails,
+ * for the file to be read. */
 static Block *
-block_new (gsize size)
+block_map_file (int   fd,
+                gsize length)
 {
-  Block *block = g_new0 (Block, 1);
+  Block *block;
   void *data = MAP_FAILED;
 
 #ifdef MAP_POPULATE
-  if (size > 0)
-    data = mmap (NULL, size, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (length > 0)
+    data = mmap (NULL, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 #endif
-  if (data != MAP_FAILED)
-    {
-      block->data = data;
-      block->mapped = size;
-    }
-  else
-    block->data = g_malloc0 (MAX (size, 1));
+  if (data == MAP_FAILED)
+    return NULL;
 
+  block = g_new0 (Block, 1);
+  block->data = data;
+  block->mapped = length;
   return block;
 }
 
@@ -1179,6 +1239,12 @@ read_state_file (const char           *path,
     }
   /* parse_state() turns away what is too large to be ours. */
   length = MIN ((guint64) info.st_size, STATE_MAX_SIZE + 1);
+  buffer = block_map_file (fd, length);
+  if (buffer != NULL)
+    {
+      *file = g_steal_pointer (&opened);
+      return g_bytes_new_with_free_func (buffer->data, length, block_free, buffer);
+    }
   buffer = block_new (length);
   contents = buffer->data;
   while (done < length)

@@ -50,6 +50,15 @@ struct _PopcheckSummaryFile
   int fd;
 };
 
+struct _PopcheckStringArena
+{
+  char  *data;
+  gsize  size;
+  gsize  used;
+  GDestroyNotify free_func;
+  gpointer       free_data;
+};
+
 struct _PopcheckMessage
 {
   GObject    parent_instance;
@@ -64,8 +73,10 @@ struct _PopcheckMessage
   char      *subject;
   GDateTime *date;
   char      *message_id;
-  /* TRUE once the six strings above share one allocation, at uid. */
+  /* TRUE once the six strings above share one allocation, at uid: their
+   * own, or a place in arena. */
   gboolean   packed;
+  PopcheckStringArena *arena;
   /* What only the preview shows: NULL while it is in the state file
    * alone (cached_file), where a list of 100,000 messages keeps it. */
   char      *to;
@@ -318,12 +329,13 @@ fill_empty_fields (PopcheckMessage *self)
 }
 
 /* The strings every listed summary keeps, in one allocation rather than
- * six: in a list of 100,000 that is 60 MB less of malloc headers and
- * padding.  Called once a constructor has set them all. */
-/* The six strings the list shows and searches, copied into one block. */
+ * six (in a list of 100,000 that is 60 MB less of malloc headers and
+ * padding), or in @arena where it has room.  Called once a constructor
+ * has set them all. */
 static void
-pack_strings_from (PopcheckMessage    *self,
-                   const char * const  values[6])
+pack_strings_from (PopcheckMessage     *self,
+                   const char * const   values[6],
+                   PopcheckStringArena *arena)
 {
   char **fields[] = {
     &self->uid, &self->from, &self->from_name, &self->from_address,
@@ -339,7 +351,14 @@ pack_strings_from (PopcheckMessage    *self,
       total += lengths[i] + 1;
     }
 
-  at = g_malloc (total);
+  if (arena != NULL && arena->size - arena->used >= total)
+    {
+      at = arena->data + arena->used;
+      arena->used += total;
+      self->arena = popcheck_string_arena_ref (arena);
+    }
+  else
+    at = g_malloc (total);
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
     {
       memcpy (at, values[i] != NULL ? values[i] : "", lengths[i]);
@@ -360,7 +379,7 @@ pack_strings (PopcheckMessage *self)
 
   g_assert (!self->packed);
 
-  pack_strings_from (self, (const char * const *) owned);
+  pack_strings_from (self, (const char * const *) owned, NULL);
   for (guint i = 0; i < G_N_ELEMENTS (owned); i++)
     g_free (owned[i]);
 }
@@ -877,6 +896,58 @@ popcheck_message_new_from_variant (GVariant  *variant,
   return message_from_variant (variant, TRUE, error);
 }
 
+/* Strings of many summaries ---------------------------------------------- */
+
+static void
+string_arena_clear (PopcheckStringArena *arena)
+{
+  arena->free_func (arena->free_data);
+}
+
+PopcheckStringArena *
+popcheck_string_arena_new (char           *data,
+                           gsize           size,
+                           GDestroyNotify  free_func,
+                           gpointer        free_data)
+{
+  PopcheckStringArena *arena;
+
+  g_return_val_if_fail (data != NULL || size == 0, NULL);
+  g_return_val_if_fail (free_func != NULL, NULL);
+
+  arena = g_atomic_rc_box_new0 (PopcheckStringArena);
+  arena->data = data;
+  arena->size = size;
+  arena->free_func = free_func;
+  arena->free_data = free_data;
+
+  return arena;
+}
+
+PopcheckStringArena *
+popcheck_string_arena_ref (PopcheckStringArena *arena)
+{
+  g_return_val_if_fail (arena != NULL, NULL);
+
+  return g_atomic_rc_box_acquire (arena);
+}
+
+void
+popcheck_string_arena_unref (PopcheckStringArena *arena)
+{
+  g_return_if_fail (arena != NULL);
+
+  g_atomic_rc_box_release_full (arena, (GDestroyNotify) string_arena_clear);
+}
+
+gsize
+popcheck_string_arena_get_free (PopcheckStringArena *arena)
+{
+  g_return_val_if_fail (arena != NULL, 0);
+
+  return arena->size - arena->used;
+}
+
 /* Summaries on demand ---------------------------------------------------- */
 
 static void
@@ -1080,6 +1151,7 @@ popcheck_message_new_listed (const PopcheckListedSummary  *listed,
                              PopcheckSummaryFile          *file,
                              guint64                       offset,
                              gsize                         length,
+                             PopcheckStringArena          *arena,
                              GError                      **error)
 {
   g_autoptr(PopcheckMessage) self = NULL;
@@ -1117,7 +1189,7 @@ popcheck_message_new_listed (const PopcheckListedSummary  *listed,
         values[i] = cleaned[i] = sanitize_line (values[i]);
 
     self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
-    pack_strings_from (self, values);
+    pack_strings_from (self, values, arena);
     for (guint i = 0; i < G_N_ELEMENTS (cleaned); i++)
       g_free (cleaned[i]);
   }
@@ -1605,7 +1677,10 @@ popcheck_message_finalize (GObject *object)
 
   if (self->packed)
     {
-      /* One block, at uid. */
+      /* One block, at uid, unless in the arena. */
+      if (self->arena != NULL)
+        self->uid = NULL;
+      g_clear_pointer (&self->arena, popcheck_string_arena_unref);
       g_clear_pointer (&self->uid, g_free);
       self->from = self->from_name = self->from_address = NULL;
       self->subject = self->message_id = NULL;
