@@ -1169,39 +1169,37 @@ popcheck_mailbox_prepare_loaded_state (PopcheckMailbox            *self,
                                        PopcheckMailboxLoadedState *state)
 {
   GPtrArray *messages = state->messages;
+  gboolean sorted = TRUE;
+  guint run_start = 0;
 
   /* A saved list is in the model's order by date already; messages of
    * the same date came in the order of their numbers, which a loaded
-   * message does not have yet, so only those runs are sorted again. */
-  for (guint start = 0, end; start < messages->len; start = end)
-    {
-      for (end = start + 1;
-           end < messages->len &&
-           compare_dates (g_ptr_array_index (messages, end - 1),
-                          g_ptr_array_index (messages, end)) == 0;
-           end++)
-        ;
-      if (end < messages->len &&
-          compare_dates (g_ptr_array_index (messages, end - 1),
-                         g_ptr_array_index (messages, end)) > 0)
-        {
-          g_ptr_array_sort (messages, compare_messages_indirect);
-          break;
-        }
-      if (end - start > 1)
-        sort_same_date (messages, start, end);
-    }
-
-  /* The messages are no one else's until the state is applied. */
+   * message does not have yet, so only those runs are sorted again.  One
+   * pass over 100,000 messages, which are no one else's until the state
+   * is applied. */
   state->n_new = 0;
   for (guint i = 0; i < messages->len; i++)
     {
       PopcheckMessage *message = g_ptr_array_index (messages, i);
+      int order = i > 0 ? compare_dates (g_ptr_array_index (messages, i - 1),
+                                         message) : 0;
 
       popcheck_message_set_owner (message, message_is_new_cb, self);
       if (popcheck_message_get_is_new (message))
         state->n_new++;
+
+      if (!sorted || order == 0)
+        continue;
+      if (order > 0)
+        sorted = FALSE;
+      else if (i - run_start > 1)
+        sort_same_date (messages, run_start, i);
+      run_start = i;
     }
+  if (!sorted)
+    g_ptr_array_sort (messages, compare_messages_indirect);
+  else if (messages->len - run_start > 1)
+    sort_same_date (messages, run_start, messages->len);
   state->prepared = TRUE;
 }
 
