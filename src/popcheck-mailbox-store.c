@@ -552,6 +552,12 @@ set_error_from_errno (GError    **error,
 /* UTC offsets beyond any real zone's are damage. */
 #define MAX_UTC_OFFSET       (26 * 3600)
 
+/* The index header's flags. */
+enum
+{
+  INDEX_FIRST_CHECK_DONE = 1 << 0,
+};
+
 enum
 {
   RECORD_HEADERS_KNOWN          = 1 << 0,
@@ -1083,7 +1089,7 @@ parse_index (GBytes      *bytes,
   if (!read_index_header (&reader, account_id, &header, reason, newer))
     return NULL;
 
-  state->first_check_done = (header.flags & 1) != 0;
+  state->first_check_done = (header.flags & INDEX_FIRST_CHECK_DONE) != 0;
   state->last_check = header.last_check;
   state->details_id = header.details_id;
   state->details_file = open_details (index_path, header.details_id);
@@ -1160,7 +1166,7 @@ salvage_index (GBytes     *bytes,
   reader.data = g_bytes_get_data (bytes, &reader.size);
   if (!is_index (bytes) ||
       !read_index_header (&reader, account_id, &header, &reason, &newer) ||
-      (header.flags & 1) == 0)
+      (header.flags & INDEX_FIRST_CHECK_DONE) == 0)
     return NULL;
 
   state->details_id = header.details_id;
@@ -2138,7 +2144,7 @@ write_state (SaveData  *data,
   g_byte_array_append (index, (const guint8 *) INDEX_MAGIC, INDEX_MAGIC_SIZE);
   put_u32 (index, INDEX_VERSION);
   header_frame = begin_frame (index);
-  put_u32 (index, data->first_check_done ? 1 : 0);
+  put_u32 (index, data->first_check_done ? INDEX_FIRST_CHECK_DONE : 0);
   put_u64 (index, (guint64) data->last_check);
   put_u64 (index, target_id);
   /* Every summary in the snapshot gets a record. */
