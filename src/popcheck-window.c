@@ -347,18 +347,28 @@ selection_changed_cb (GtkSelectionModel *model,
   update_selection (self);
 }
 
-/* For tests/bench/app-cost.py: when a launch has the list on screen. */
+/* For tests/bench/app-cost.py: when a launch has its window, and then the
+ * list, on screen.  That is once a frame has painted them: a window just
+ * mapped, or a list just filled, is not drawn yet (GTK places its rows and
+ * renders them in the next frame). */
 static void
-log_showing (PopcheckWindow *self)
+log_painted_cb (GdkFrameClock  *clock,
+                PopcheckWindow *self)
 {
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->visible));
 
-  if (self->logged_showing || n == 0 ||
-      !gtk_widget_get_mapped (GTK_WIDGET (self)))
+  if (!self->logged_shown)
+    {
+      self->logged_shown = TRUE;
+      g_debug ("Window shown");
+    }
+
+  if (n == 0)
     return;
 
   self->logged_showing = TRUE;
   g_debug ("Showing %u messages", n);
+  g_signal_handlers_disconnect_by_func (clock, log_painted_cb, self);
 }
 
 static void
@@ -370,7 +380,6 @@ visible_items_changed_cb (GListModel     *model,
 {
   update_page (self);
   update_selection (self);
-  log_showing (self);
 }
 
 static void
@@ -1611,11 +1620,14 @@ popcheck_window_close_request (GtkWindow *window)
 static void
 popcheck_window_map (GtkWidget *widget)
 {
+  PopcheckWindow *self = POPCHECK_WINDOW (widget);
+
   GTK_WIDGET_CLASS (popcheck_window_parent_class)->map (widget);
 
-  g_debug ("Window shown");
-  log_showing (POPCHECK_WINDOW (widget));
-  update_backlog_hold (POPCHECK_WINDOW (widget));
+  if (!self->logged_showing)
+    g_signal_connect_object (gtk_widget_get_frame_clock (widget), "after-paint",
+                             G_CALLBACK (log_painted_cb), self, 0);
+  update_backlog_hold (self);
 }
 
 /* As the window's help overlay, the shortcuts window shows the keys the
@@ -1661,6 +1673,8 @@ popcheck_window_unmap (GtkWidget *widget)
 {
   /* A hidden window's preview is seen by nobody. */
   watch_seen (POPCHECK_WINDOW (widget), NULL);
+  g_signal_handlers_disconnect_by_func (gtk_widget_get_frame_clock (widget),
+                                        log_painted_cb, widget);
 
   GTK_WIDGET_CLASS (popcheck_window_parent_class)->unmap (widget);
   update_backlog_hold (POPCHECK_WINDOW (widget));

@@ -25,7 +25,11 @@
 # Wake-ups are voluntary context switches (/proc/PID/task/TID/status): each
 # is a return from poll() or another wait.  The app reports when its
 # window shows messages and when a check ends through its debug log
-# (G_MESSAGES_DEBUG); nothing else of the app is instrumented.
+# (G_MESSAGES_DEBUG); nothing else of the app is instrumented.  The window
+# and its messages count as shown once a frame has painted them (GTK's
+# "after-paint"), not when the window is mapped or the list filled: GTK
+# lays out and renders that frame afterwards, which takes a while with
+# Mesa's software GL.
 
 import argparse
 import json
