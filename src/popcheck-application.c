@@ -403,6 +403,14 @@ popcheck_application_startup (GApplication *app)
 {
   PopcheckApplication *self = POPCHECK_APPLICATION (app);
 
+  /* The checker starts reading each account's saved list in a thread as
+   * soon as it is made, and a big list takes as long to read as GTK takes
+   * to start (the display, GL, the theme).  Made before GTK starts, which
+   * it does not need, it reads while GTK starts instead of after: the
+   * window shows the list that much sooner. */
+  self->accounts = popcheck_account_list_new ();
+  self->checker = popcheck_checker_new (self->accounts);
+
   G_APPLICATION_CLASS (popcheck_application_parent_class)->startup (app);
 
   gtk_window_set_default_icon_name (APPLICATION_ID);
@@ -411,11 +419,9 @@ popcheck_application_startup (GApplication *app)
   g_signal_connect_object (self->settings, "changed::run-in-background",
                            G_CALLBACK (run_in_background_changed_cb), self, 0);
 
-  self->accounts = popcheck_account_list_new ();
   self->online_accounts = popcheck_goa_accounts_new ();
   popcheck_account_list_set_external (self->accounts,
                                       G_LIST_MODEL (self->online_accounts));
-  self->checker = popcheck_checker_new (self->accounts);
   g_settings_bind (self->settings, "first-headers",
                    self->checker, "first-headers", G_SETTINGS_BIND_GET);
   self->demo = popcheck_demo_new (self->accounts);

@@ -45,7 +45,8 @@ struct _PopcheckTray
   GVariant        *tool_tip;
   guint            n_new;
   /* The full-colour icon, a(iiay), for hosts without our icon names or
-   * that draw symbolic icons dark on a dark panel. */
+   * that draw symbolic icons dark on a dark panel; NULL until a host
+   * asks for it. */
   GVariant        *pixmaps;
 
   /* Whether the watcher says a host shows items (host_known: it has

@@ -578,7 +578,13 @@ sni_get_property (GDBusConnection  *connection,
     return g_variant_new_string (self->attention_icon_name);
   if (g_str_equal (property_name, "IconPixmap") ||
       g_str_equal (property_name, "AttentionIconPixmap"))
-    return g_variant_ref (self->pixmaps);
+    {
+      /* Drawn when a host first asks, not as PopCheck starts: drawing
+       * the SVG three times held up its window. */
+      if (self->pixmaps == NULL)
+        self->pixmaps = render_pixmaps ();
+      return g_variant_ref (self->pixmaps);
+    }
   if (g_str_equal (property_name, "OverlayIconPixmap"))
     return g_variant_new_array (G_VARIANT_TYPE ("(iiay)"), NULL, 0);
   if (g_str_equal (property_name, "ToolTip"))
@@ -1107,7 +1113,6 @@ popcheck_tray_init (PopcheckTray *self)
 {
   self->cancellable = g_cancellable_new ();
   self->watched = g_ptr_array_new_with_free_func (g_object_unref);
-  self->pixmaps = render_pixmaps ();
   popcheck_tray_menu_init (self);
 }
 

@@ -16,7 +16,9 @@ struct _PopcheckWindow
   AdwApplicationWindow  parent_instance;
 
   PopcheckChecker      *checker;
-  /* The first time the window showed messages went to the debug log. */
+  /* The first frames that showed the window, and messages, went to the
+   * debug log. */
+  gboolean              logged_shown;
   gboolean              logged_showing;
   /* Whether the list stays at its top (see keep_list_at_top ()), and the
    * value of its adjustment that the last layout set. */
