@@ -1583,20 +1583,21 @@ take_snapshot (PopcheckMailbox *self)
 
       if (!popcheck_message_get_headers_pending (message) &&
           !g_hash_table_contains (self->by_uid, key))
-        snapshot_add (data, message, g_hash_table_contains (self->seen, key));
+        snapshot_add (data, message, popcheck_mailbox_is_seen (self, key));
     }
 
   /* The summaries stand for the seen UIDs, as a rule: copying 100,000 of
    * them would cost the main loop more than the whole rest. */
   extra_seen = g_ptr_array_new ();
-  if (n_seen != g_hash_table_size (self->seen))
+  if (n_seen != self->n_seen)
     {
-      g_hash_table_iter_init (&iter, self->seen);
-      while (g_hash_table_iter_next (&iter, &key, NULL))
+      g_hash_table_iter_init (&iter, self->uids);
+      while (g_hash_table_iter_next (&iter, &key, &value))
         {
           PopcheckMessage *pending = g_hash_table_lookup (self->pending, key);
 
-          if (!g_hash_table_contains (self->by_uid, key) &&
+          if ((GPOINTER_TO_SIZE (value) & POPCHECK_MAILBOX_UID_SEEN) != 0 &&
+              !g_hash_table_contains (self->by_uid, key) &&
               (pending == NULL || popcheck_message_get_headers_pending (pending)))
             g_ptr_array_add (extra_seen, g_strdup (key));
         }
