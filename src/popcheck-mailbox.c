@@ -198,6 +198,9 @@ model_change_in_steps (PopcheckMailbox *self,
                        GPtrArray       *items)
 {
   g_autoptr(GHashTable) old_items = g_hash_table_new (NULL, NULL);
+  /* The old rows that stay: only old rows are ever looked up in it, so it
+   * need not hold the added ones, which a first check counts in millions
+   * while the old rows are its few early summaries. */
   g_autoptr(GHashTable) new_items = g_hash_table_new (NULL, NULL);
   guint steps = 0;
   guint kept = 0;
@@ -205,7 +208,8 @@ model_change_in_steps (PopcheckMailbox *self,
   for (guint i = 0; i < self->items->len; i++)
     g_hash_table_add (old_items, g_ptr_array_index (self->items, i));
   for (guint i = 0; i < items->len; i++)
-    g_hash_table_add (new_items, g_ptr_array_index (items, i));
+    if (g_hash_table_contains (old_items, g_ptr_array_index (items, i)))
+      g_hash_table_add (new_items, g_ptr_array_index (items, i));
 
   /* Runs of removed rows. */
   for (guint i = 0; i < self->items->len; i++)
@@ -1155,8 +1159,10 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
         }
     }
 
-  model_apply (self, remove, add);
+  /* add holds the summaries now: the table goes first, rather than stay
+   * at its largest while the model and its UID index grow by as much. */
   g_hash_table_remove_all (self->pending);
+  model_apply (self, remove, add);
   self->updating = FALSE;
 
   if (first)
