@@ -62,6 +62,9 @@ struct _PopcheckMailbox
   guint64               saved_generation;
   /* Saves whose thread may read messages' details. */
   guint                 saves_in_flight;
+  /* Saves asked for while nothing changed since the last snapshot: they
+   * end with the save of that snapshot (GTask *). */
+  GPtrArray            *save_waiters;
   /* The details file the last load or save used, held open, and its id
    * (its name says it): the next save appends to it.  Main thread. */
   PopcheckSummaryFile  *details_file;

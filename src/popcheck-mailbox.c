@@ -1652,6 +1652,7 @@ popcheck_mailbox_finalize (GObject *object)
   g_clear_pointer (&self->last_check, g_date_time_unref);
   g_clear_pointer (&self->next_check, g_date_time_unref);
   g_clear_pointer (&self->details_file, popcheck_summary_file_unref);
+  g_clear_pointer (&self->save_waiters, g_ptr_array_unref);
   g_mutex_clear (&self->save_lock);
 
   G_OBJECT_CLASS (popcheck_mailbox_parent_class)->finalize (object);
@@ -1804,5 +1805,6 @@ popcheck_mailbox_init (PopcheckMailbox *self)
   self->uids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                          g_object_unref);
+  self->save_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   g_mutex_init (&self->save_lock);
 }
