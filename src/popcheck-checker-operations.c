@@ -493,6 +493,10 @@ check_defer_oldest (CheckData *data,
       popcheck_mailbox_add_headers_pending (data->op.slot->mailbox, entry->uid,
                                             entry->msg,
                                             check_listed_size (data, entry->msg));
+      /* Freed at once, so that the row just made for it takes its place
+       * in memory: with a million of each at the same time, a first
+       * check of a big mailbox peaked here. */
+      g_clear_pointer (&data->need_top->pdata[i], pop3_uid_entry_free);
     }
   g_ptr_array_set_size (data->need_top, first_headers);
   /* The mailbox takes all of this check's summaries at once when it ends,
