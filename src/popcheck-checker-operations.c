@@ -449,15 +449,19 @@ check_send_tops (GTask *task)
          data->next_top < data->need_top->len)
     {
       Pop3UidEntry *entry = g_ptr_array_index (data->need_top,
-                                               data->next_top++);
+                                               data->next_top);
       CheckTopCall *call = g_new0 (CheckTopCall, 1);
 
       call->task = g_object_ref (task);
-      call->uid = g_strdup (entry->uid);
+      call->uid = g_steal_pointer (&entry->uid);
       call->msg = entry->msg;
+      /* Sent, the entry is the call's: a check of all the headers of a
+       * million messages need not keep a copy of each UID to its end. */
+      g_clear_pointer (&data->need_top->pdata[data->next_top++],
+                       pop3_uid_entry_free);
       data->pending_tops++;
-      popcheck_session_summary_async (data->op.session, entry->msg,
-                                      entry->uid, data->preview_lines,
+      popcheck_session_summary_async (data->op.session, call->msg,
+                                      call->uid, data->preview_lines,
                                       data->op.cancel.cancellable,
                                       check_top_cb, call);
     }
