@@ -193,12 +193,6 @@ typedef struct
   PopcheckMailbox     *mailbox;
   GPtrArray           *uids;
   GArray              *listing;
-  /* Whether listing is in message number order, found when a size is
-   * first asked for (check_listed_size ()); if not, sizes holds its
-   * positions (guint) in that order: four bytes a message, where a hash
-   * table took some thirty. */
-  gboolean             listing_checked;
-  GArray              *sizes;
   /* Pop3UidEntry: the messages to TOP, sent from next_top on. */
   GPtrArray           *need_top;
   guint                next_top;
@@ -224,7 +218,6 @@ check_data_free (CheckData *data)
   operation_clear (&data->op);
   g_clear_object (&data->mailbox);
   g_clear_pointer (&data->uids, g_ptr_array_unref);
-  g_clear_pointer (&data->sizes, g_array_unref);
   g_clear_pointer (&data->listing, g_array_unref);
   g_clear_pointer (&data->need_top, g_ptr_array_unref);
   g_clear_error (&data->top_error);
@@ -362,77 +355,14 @@ typedef struct
  * message would make a big mailbox whose TOPs are refused quadratic.
  * Where LIST repeats a number, the last line counts, as for the mailbox
  * (popcheck_mailbox_begin_update ()). */
-static int
-compare_listed (gconstpointer a,
-                gconstpointer b,
-                gpointer      user_data)
-{
-  GArray *listing = user_data;
-  guint index_a = *(const guint *) a;
-  guint index_b = *(const guint *) b;
-  guint msg_a = g_array_index (listing, Pop3ListEntry, index_a).msg;
-  guint msg_b = g_array_index (listing, Pop3ListEntry, index_b).msg;
-
-  if (msg_a != msg_b)
-    return msg_a < msg_b ? -1 : 1;
-  return (index_a > index_b) - (index_a < index_b);
-}
-
-/* The line of listing at position in message number order. */
-static Pop3ListEntry *
-check_listed_at (CheckData *data,
-                 guint      position)
-{
-  if (data->sizes != NULL)
-    position = g_array_index (data->sizes, guint, position);
-  return &g_array_index (data->listing, Pop3ListEntry, position);
-}
-
 static guint64
 check_listed_size (CheckData *data,
                    guint      msg)
 {
-  GArray *listing = data->listing;
-  Pop3ListEntry *entry;
-  guint low = 0;
-  guint high;
-
-  if (listing == NULL)
+  /* The session's listing is this check's. */
+  if (data->listing == NULL)
     return 0;
-
-  if (!data->listing_checked)
-    {
-      data->listing_checked = TRUE;
-      for (guint i = 1; i < listing->len && data->sizes == NULL; i++)
-        if (g_array_index (listing, Pop3ListEntry, i - 1).msg >
-            g_array_index (listing, Pop3ListEntry, i).msg)
-          data->sizes = g_array_sized_new (FALSE, FALSE, sizeof (guint),
-                                           listing->len);
-      if (data->sizes != NULL)
-        {
-          for (guint i = 0; i < listing->len; i++)
-            g_array_append_val (data->sizes, i);
-          g_array_sort_with_data (data->sizes, compare_listed, listing);
-        }
-    }
-
-  /* Past the last line for msg: the line before it is that last line,
-   * if there is one. */
-  high = listing->len;
-  while (low < high)
-    {
-      guint middle = low + (high - low) / 2;
-
-      if (check_listed_at (data, middle)->msg <= msg)
-        low = middle + 1;
-      else
-        high = middle;
-    }
-  if (low == 0)
-    return 0;
-
-  entry = check_listed_at (data, low - 1);
-  return entry->msg == msg ? entry->octets : 0;
+  return popcheck_session_get_listed_size (data->op.session, msg);
 }
 
 static void check_top_cb (GObject      *object,
