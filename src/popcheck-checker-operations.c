@@ -193,9 +193,6 @@ typedef struct
   PopcheckMailbox     *mailbox;
   GPtrArray           *uids;
   GArray              *listing;
-  /* Message number -> Pop3ListEntry * in listing, made when first asked
-   * (check_listed_size ()). */
-  GHashTable          *sizes;
   /* Pop3UidEntry: the messages to TOP, sent from next_top on. */
   GPtrArray           *need_top;
   guint                next_top;
@@ -221,7 +218,6 @@ check_data_free (CheckData *data)
   operation_clear (&data->op);
   g_clear_object (&data->mailbox);
   g_clear_pointer (&data->uids, g_ptr_array_unref);
-  g_clear_pointer (&data->sizes, g_hash_table_unref);
   g_clear_pointer (&data->listing, g_array_unref);
   g_clear_pointer (&data->need_top, g_ptr_array_unref);
   g_clear_error (&data->top_error);
@@ -363,23 +359,10 @@ static guint64
 check_listed_size (CheckData *data,
                    guint      msg)
 {
-  Pop3ListEntry *entry;
-
+  /* The session's listing is this check's. */
   if (data->listing == NULL)
     return 0;
-
-  if (data->sizes == NULL)
-    {
-      data->sizes = g_hash_table_new (NULL, NULL);
-      for (guint i = 0; i < data->listing->len; i++)
-        {
-          entry = &g_array_index (data->listing, Pop3ListEntry, i);
-          g_hash_table_insert (data->sizes, GUINT_TO_POINTER (entry->msg), entry);
-        }
-    }
-
-  entry = g_hash_table_lookup (data->sizes, GUINT_TO_POINTER (msg));
-  return entry != NULL ? entry->octets : 0;
+  return popcheck_session_get_listed_size (data->op.session, msg);
 }
 
 static void check_top_cb (GObject      *object,
@@ -396,15 +379,19 @@ check_send_tops (GTask *task)
          data->next_top < data->need_top->len)
     {
       Pop3UidEntry *entry = g_ptr_array_index (data->need_top,
-                                               data->next_top++);
+                                               data->next_top);
       CheckTopCall *call = g_new0 (CheckTopCall, 1);
 
       call->task = g_object_ref (task);
-      call->uid = g_strdup (entry->uid);
+      call->uid = g_steal_pointer (&entry->uid);
       call->msg = entry->msg;
+      /* Sent, the entry is the call's: a check of all the headers of a
+       * million messages need not keep a copy of each UID to its end. */
+      g_clear_pointer (&data->need_top->pdata[data->next_top++],
+                       pop3_uid_entry_free);
       data->pending_tops++;
-      popcheck_session_summary_async (data->op.session, entry->msg,
-                                      entry->uid, data->preview_lines,
+      popcheck_session_summary_async (data->op.session, call->msg,
+                                      call->uid, data->preview_lines,
                                       data->op.cancel.cancellable,
                                       check_top_cb, call);
     }
@@ -493,6 +480,10 @@ check_defer_oldest (CheckData *data,
       popcheck_mailbox_add_headers_pending (data->op.slot->mailbox, entry->uid,
                                             entry->msg,
                                             check_listed_size (data, entry->msg));
+      /* Freed at once, so that the row just made for it takes its place
+       * in memory: with a million of each at the same time, a first
+       * check of a big mailbox peaked here. */
+      g_clear_pointer (&data->need_top->pdata[i], pop3_uid_entry_free);
     }
   g_ptr_array_set_size (data->need_top, first_headers);
   /* The mailbox takes all of this check's summaries at once when it ends,

@@ -29,16 +29,21 @@ struct _PopcheckMailbox
   GPtrArray            *items;
   /* uid -> PopcheckMessage * in items (key and value borrowed). */
   GHashTable           *by_uid;
-  /* The UIDs ever seen that are still on the server. */
-  GHashTable           *seen;
+  /* uid (owned) -> what the mailbox knows of it, packed in the pointer
+   * (see popcheck-mailbox.c): whether it is seen (ever seen and still on
+   * the server) and its message number if the last update listed it.
+   * One table and one copy of each UID for both: with a million
+   * messages, two tables and two copies cost 90 MB more. */
+  GHashTable           *uids;
+  /* How many of uids are seen, and how many listed. */
+  guint                 n_seen;
+  guint                 n_listed;
   /* uid -> PopcheckMessage *, owned: summaries waiting for end_update.
    * They survive a check that failed before end_update, in memory and in
    * the state file, so the next one need not TOP them again. */
   GHashTable           *pending;
   /* What this update lists without a UID: PopcheckMessage *, owned. */
   GPtrArray            *without_uid;
-  /* uid -> message number of the last update. */
-  GHashTable           *msg_numbers;
   gboolean              updating;
 
   guint                 n_new;
@@ -57,6 +62,9 @@ struct _PopcheckMailbox
   guint64               saved_generation;
   /* Saves whose thread may read messages' details. */
   guint                 saves_in_flight;
+  /* Saves asked for while nothing changed since the last snapshot: they
+   * end with the save of that snapshot (GTask *). */
+  GPtrArray            *save_waiters;
   /* The details file the last load or save used, held open, and its id
    * (its name says it): the next save appends to it.  Main thread. */
   PopcheckSummaryFile  *details_file;
@@ -93,5 +101,16 @@ void popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
 
 /* The details file the last load or save of @self used; NULL before. */
 char *popcheck_mailbox_dup_details_path  (PopcheckMailbox            *self);
+
+/* A value of uids: the message number the last update listed the UID
+ * with, shifted past two flags.  Never 0: an entry is listed, seen, or
+ * both.  As a message number fits in 32 bits, the value fits in a
+ * 64-bit pointer; on 32 bits, numbers stop at a billion. */
+#define POPCHECK_MAILBOX_UID_LISTED       ((gsize) 1)
+#define POPCHECK_MAILBOX_UID_SEEN         ((gsize) 2)
+#define POPCHECK_MAILBOX_UID_NUMBER_SHIFT 2
+
+gboolean popcheck_mailbox_is_seen        (PopcheckMailbox            *self,
+                                          const char                 *uid);
 
 G_END_DECLS

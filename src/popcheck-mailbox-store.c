@@ -1664,20 +1664,21 @@ take_snapshot (PopcheckMailbox *self)
 
       if (!popcheck_message_get_headers_pending (message) &&
           !g_hash_table_contains (self->by_uid, key))
-        snapshot_add (data, message, g_hash_table_contains (self->seen, key));
+        snapshot_add (data, message, popcheck_mailbox_is_seen (self, key));
     }
 
   /* The summaries stand for the seen UIDs, as a rule: copying 100,000 of
    * them would cost the main loop more than the whole rest. */
   extra_seen = g_ptr_array_new ();
-  if (n_seen != g_hash_table_size (self->seen))
+  if (n_seen != self->n_seen)
     {
-      g_hash_table_iter_init (&iter, self->seen);
-      while (g_hash_table_iter_next (&iter, &key, NULL))
+      g_hash_table_iter_init (&iter, self->uids);
+      while (g_hash_table_iter_next (&iter, &key, &value))
         {
           PopcheckMessage *pending = g_hash_table_lookup (self->pending, key);
 
-          if (!g_hash_table_contains (self->by_uid, key) &&
+          if ((GPOINTER_TO_SIZE (value) & POPCHECK_MAILBOX_UID_SEEN) != 0 &&
+              !g_hash_table_contains (self->by_uid, key) &&
               (pending == NULL || popcheck_message_get_headers_pending (pending)))
             g_ptr_array_add (extra_seen, g_strdup (key));
         }
@@ -2318,6 +2319,31 @@ free_dropped_thread (GTask        *task,
   g_task_return_boolean (task, TRUE);
 }
 
+/* The save of the newest snapshot ended: so do the saves that waited
+ * for it. */
+static void
+finish_save_waiters (PopcheckMailbox *self,
+                     SaveData        *data,
+                     const GError    *error)
+{
+  g_autoptr(GPtrArray) waiters = NULL;
+
+  if (data->generation != self->save_generation || self->save_waiters->len == 0)
+    return;
+
+  waiters = g_steal_pointer (&self->save_waiters);
+  self->save_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      GTask *waiter = g_ptr_array_index (waiters, i);
+
+      if (error != NULL)
+        g_task_return_error (waiter, g_error_copy (error));
+      else
+        g_task_return_boolean (waiter, TRUE);
+    }
+}
+
 static void
 save_thread_done_cb (GObject      *object,
                      GAsyncResult *result,
@@ -2337,6 +2363,7 @@ save_thread_done_cb (GObject      *object,
       self->dirty = TRUE;
       g_message ("Could not save the state of account \"%s\": %s",
                  self->account_id, error->message);
+      finish_save_waiters (self, data, error);
       g_task_return_error (task, error);
       return;
     }
@@ -2375,6 +2402,7 @@ save_thread_done_cb (GObject      *object,
   }
   g_debug ("Account %s: saved", self->account_id);
 
+  finish_save_waiters (self, data, NULL);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -2402,6 +2430,17 @@ popcheck_mailbox_save_async (PopcheckMailbox     *self,
                                "written by a newer version of PopCheck and "
                                "is not overwritten",
                                self->account_id);
+      return;
+    }
+
+  /* Nothing changed since the snapshot a save under way writes (as when
+   * popcheck-cli waits for what the checker saved as the check ended):
+   * that save is this one too.  A snapshot of a big mailbox, and the
+   * file built from it, cost as much as the mailbox: a second one at
+   * once would double the peak. */
+  if (!self->dirty && self->saves_in_flight > 0)
+    {
+      g_ptr_array_add (self->save_waiters, g_steal_pointer (&task));
       return;
     }
 

@@ -198,6 +198,9 @@ model_change_in_steps (PopcheckMailbox *self,
                        GPtrArray       *items)
 {
   g_autoptr(GHashTable) old_items = g_hash_table_new (NULL, NULL);
+  /* The old rows that stay: only old rows are ever looked up in it, so it
+   * need not hold the added ones, which a first check counts in millions
+   * while the old rows are its few early summaries. */
   g_autoptr(GHashTable) new_items = g_hash_table_new (NULL, NULL);
   guint steps = 0;
   guint kept = 0;
@@ -205,7 +208,8 @@ model_change_in_steps (PopcheckMailbox *self,
   for (guint i = 0; i < self->items->len; i++)
     g_hash_table_add (old_items, g_ptr_array_index (self->items, i));
   for (guint i = 0; i < items->len; i++)
-    g_hash_table_add (new_items, g_ptr_array_index (items, i));
+    if (g_hash_table_contains (old_items, g_ptr_array_index (items, i)))
+      g_hash_table_add (new_items, g_ptr_array_index (items, i));
 
   /* Runs of removed rows. */
   for (guint i = 0; i < self->items->len; i++)
@@ -434,6 +438,126 @@ popcheck_mailbox_list_model_init (GListModelInterface *iface)
   iface->get_item = popcheck_mailbox_get_item;
 }
 
+/* The UID table ---------------------------------------------------------- */
+
+#define UID_LISTED       POPCHECK_MAILBOX_UID_LISTED
+#define UID_SEEN         POPCHECK_MAILBOX_UID_SEEN
+#define UID_NUMBER_SHIFT POPCHECK_MAILBOX_UID_NUMBER_SHIFT
+
+static gsize
+uid_value (PopcheckMailbox *self,
+           const char      *uid)
+{
+  return GPOINTER_TO_SIZE (g_hash_table_lookup (self->uids, uid));
+}
+
+static gboolean
+uid_is_listed (PopcheckMailbox *self,
+               const char      *uid)
+{
+  return (uid_value (self, uid) & UID_LISTED) != 0;
+}
+
+gboolean
+popcheck_mailbox_is_seen (PopcheckMailbox *self,
+                          const char      *uid)
+{
+  return (uid_value (self, uid) & UID_SEEN) != 0;
+}
+
+static guint
+uid_get_msg_number (PopcheckMailbox *self,
+                    const char      *uid)
+{
+  gsize value = uid_value (self, uid);
+
+  return (value & UID_LISTED) != 0 ? (guint) (value >> UID_NUMBER_SHIFT) : 0;
+}
+
+static gboolean
+uid_fits_msg_number (guint msg_number)
+{
+#if GLIB_SIZEOF_VOID_P >= 8
+  return TRUE;
+#else
+  return msg_number <= G_MAXSIZE >> UID_NUMBER_SHIFT;
+#endif
+}
+
+static void
+uid_count (PopcheckMailbox *self,
+           gsize            old_value,
+           gsize            value)
+{
+  if ((old_value & UID_SEEN) != (value & UID_SEEN))
+    {
+      if ((value & UID_SEEN) != 0)
+        self->n_seen++;
+      else
+        self->n_seen--;
+    }
+  if ((old_value & UID_LISTED) != (value & UID_LISTED))
+    {
+      if ((value & UID_LISTED) != 0)
+        self->n_listed++;
+      else
+        self->n_listed--;
+    }
+}
+
+/* Sets what the table holds for uid; 0 takes it out. */
+static void
+uid_set_value (PopcheckMailbox *self,
+               const char      *uid,
+               gsize            value)
+{
+  gpointer key = NULL;
+  gpointer old_value = NULL;
+
+  /* Taken out and put back with its own key: inserting an existing key
+   * would free the copy the table keeps. */
+  if (g_hash_table_steal_extended (self->uids, uid, &key, &old_value))
+    uid_count (self, GPOINTER_TO_SIZE (old_value), value);
+  else
+    {
+      uid_count (self, 0, value);
+      key = value != 0 ? g_strdup (uid) : NULL;
+    }
+
+  if (value != 0)
+    g_hash_table_insert (self->uids, key, GSIZE_TO_POINTER (value));
+  else
+    g_free (key);
+}
+
+static void
+uid_list (PopcheckMailbox *self,
+          const char      *uid,
+          guint            msg_number)
+{
+  uid_set_value (self, uid,
+                 (uid_value (self, uid) & UID_SEEN) | UID_LISTED |
+                 (gsize) msg_number << UID_NUMBER_SHIFT);
+}
+
+/* Before an update: nothing is listed yet, and a UID only listed goes. */
+static void
+uids_unlist_all (PopcheckMailbox *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->uids);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      if ((GPOINTER_TO_SIZE (value) & UID_SEEN) != 0)
+        g_hash_table_iter_replace (&iter, GSIZE_TO_POINTER (UID_SEEN));
+      else
+        g_hash_table_iter_remove (&iter);
+    }
+  self->n_listed = 0;
+}
+
 /* Reconciling ------------------------------------------------------------ */
 
 static Pop3UidEntry *
@@ -515,7 +639,7 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
         }
     }
 
-  g_hash_table_remove_all (self->msg_numbers);
+  uids_unlist_all (self);
   g_ptr_array_set_size (self->without_uid, 0);
   self->updating = TRUE;
 
@@ -535,17 +659,23 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
       /* Two messages with one UID: a broken server.  The first one keeps
        * the UID; the other cannot be told apart, so it is left out rather
        * than risk acting on the wrong message. */
-      if (g_hash_table_contains (self->msg_numbers, entry->uid))
+      if (uid_is_listed (self, entry->uid))
         {
           g_debug ("Account %s: message %u repeats the UID of message %u",
                    self->account_id, entry->msg,
-                   GPOINTER_TO_UINT (g_hash_table_lookup (self->msg_numbers,
-                                                          entry->uid)));
+                   uid_get_msg_number (self, entry->uid));
+          continue;
+        }
+      /* Beyond what the table holds (on 32 bits only): no number could
+       * be kept for it, so it is left out as an invalid UID is. */
+      if (!uid_fits_msg_number (entry->msg))
+        {
+          g_debug ("Account %s: skipping message %u, numbered beyond what "
+                   "can be kept", self->account_id, entry->msg);
           continue;
         }
 
-      g_hash_table_insert (self->msg_numbers, g_strdup (entry->uid),
-                           GUINT_TO_POINTER (entry->msg));
+      uid_list (self, entry->uid, entry->msg);
 
       message = find_summary (self, entry->uid);
       if (message != NULL && size_by_msg != NULL)
@@ -588,7 +718,6 @@ popcheck_mailbox_add_summary (PopcheckMailbox *self,
                               PopcheckMessage *message)
 {
   const char *uid;
-  gpointer number;
 
   g_return_if_fail (POPCHECK_IS_MAILBOX (self));
   g_return_if_fail (POPCHECK_IS_MESSAGE (message));
@@ -597,9 +726,9 @@ popcheck_mailbox_add_summary (PopcheckMailbox *self,
   if (!pop3_uid_is_valid (uid))
     return;
 
-  if (g_hash_table_lookup_extended (self->msg_numbers, uid, NULL, &number) &&
+  if (uid_is_listed (self, uid) &&
       popcheck_message_get_msg_number (message) == 0)
-    popcheck_message_set_msg_number (message, GPOINTER_TO_UINT (number));
+    popcheck_message_set_msg_number (message, uid_get_msg_number (self, uid));
 
   g_hash_table_replace (self->pending, (gpointer) uid, g_object_ref (message));
   /* Saved even if the check does not end: the next need not TOP it. */
@@ -971,7 +1100,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
     {
       const char *uid = popcheck_message_get_uid (g_ptr_array_index (self->items, i));
 
-      if (!g_hash_table_contains (self->msg_numbers, uid))
+      if (!uid_is_listed (self, uid))
         g_hash_table_add (remove, g_strdup (uid));
     }
 
@@ -981,7 +1110,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
       PopcheckMessage *message = value;
       PopcheckMessage *old;
 
-      if (!g_hash_table_contains (self->msg_numbers, key))
+      if (!uid_is_listed (self, key))
         continue;
 
       old = g_hash_table_lookup (self->by_uid, key);
@@ -993,7 +1122,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
         }
       else if (first)
         popcheck_message_set_is_new (message, FALSE);
-      else if (!g_hash_table_contains (self->seen, key))
+      else if (!popcheck_mailbox_is_seen (self, key))
         {
           popcheck_message_set_is_new (message, TRUE);
           g_ptr_array_add (new_messages, g_object_ref (message));
@@ -1010,28 +1139,35 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   /* Seen: what is on the server and has a summary.  A UID whose TOP failed
    * stays unseen so that the next check announces it with its summary;
    * except on the first check, where everything there is known. */
-  g_hash_table_iter_init (&iter, self->msg_numbers);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
+  g_hash_table_iter_init (&iter, self->uids);
+  while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      if (first || g_hash_table_contains (self->pending, key) ||
-          g_hash_table_contains (self->by_uid, key))
+      gsize flags = GPOINTER_TO_SIZE (value);
+
+      /* Seen and no longer listed: gone from the server. */
+      if ((flags & UID_LISTED) == 0)
         {
-          if (!g_hash_table_contains (self->seen, key))
-            g_hash_table_add (self->seen, g_strdup (key));
+          self->n_seen--;
+          g_hash_table_iter_remove (&iter);
+        }
+      else if ((flags & UID_SEEN) == 0 &&
+               (first || g_hash_table_contains (self->pending, key) ||
+                g_hash_table_contains (self->by_uid, key)))
+        {
+          self->n_seen++;
+          g_hash_table_iter_replace (&iter, GSIZE_TO_POINTER (flags | UID_SEEN));
         }
     }
-  g_hash_table_iter_init (&iter, self->seen);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    if (!g_hash_table_contains (self->msg_numbers, key))
-      g_hash_table_iter_remove (&iter);
 
-  model_apply (self, remove, add);
+  /* add holds the summaries now: the table goes first, rather than stay
+   * at its largest while the model and its UID index grow by as much. */
   g_hash_table_remove_all (self->pending);
+  model_apply (self, remove, add);
   self->updating = FALSE;
 
   if (first)
     {
-      self->first_check_count = g_hash_table_size (self->msg_numbers);
+      self->first_check_count = self->n_listed;
       self->first_check_done = TRUE;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIRST_CHECK_DONE]);
     }
@@ -1102,9 +1238,8 @@ popcheck_mailbox_remove_uids (PopcheckMailbox    *self,
   for (guint i = 0; uids[i] != NULL; i++)
     {
       g_hash_table_add (remove, g_strdup (uids[i]));
-      g_hash_table_remove (self->seen, uids[i]);
+      uid_set_value (self, uids[i], 0);
       g_hash_table_remove (self->pending, uids[i]);
-      g_hash_table_remove (self->msg_numbers, uids[i]);
     }
 
   model_apply (self, remove, NULL);
@@ -1128,7 +1263,7 @@ popcheck_mailbox_get_msg_number (PopcheckMailbox *self,
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), 0);
   g_return_val_if_fail (uid != NULL, 0);
 
-  return GPOINTER_TO_UINT (g_hash_table_lookup (self->msg_numbers, uid));
+  return uid_get_msg_number (self, uid);
 }
 
 /* The state file --------------------------------------------------------- */
@@ -1208,15 +1343,22 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
                                      PopcheckMailboxLoadedState *state)
 {
   gboolean first_check_done = self->first_check_done;
+  GHashTableIter iter;
 
   model_clear (self);
   g_hash_table_remove_all (self->by_uid);
   g_hash_table_remove_all (self->pending);
-  g_hash_table_remove_all (self->msg_numbers);
   self->updating = FALSE;
 
-  g_hash_table_unref (self->seen);
-  self->seen = g_hash_table_ref (state->seen);
+  /* The loaded set of seen UIDs becomes the table, and its values say
+   * so: its keys are copies the table frees, as its own are. */
+  g_hash_table_unref (self->uids);
+  self->uids = g_hash_table_ref (state->seen);
+  g_hash_table_iter_init (&iter, self->uids);
+  while (g_hash_table_iter_next (&iter, NULL, NULL))
+    g_hash_table_iter_replace (&iter, GSIZE_TO_POINTER (UID_SEEN));
+  self->n_seen = g_hash_table_size (self->uids);
+  self->n_listed = 0;
 
   self->first_check_done = state->first_check_done;
   self->first_check_count = 0;
@@ -1503,12 +1645,12 @@ popcheck_mailbox_finalize (GObject *object)
   g_clear_pointer (&self->items, g_ptr_array_unref);
   g_clear_pointer (&self->without_uid, g_ptr_array_unref);
   g_clear_pointer (&self->by_uid, g_hash_table_unref);
-  g_clear_pointer (&self->seen, g_hash_table_unref);
+  g_clear_pointer (&self->uids, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
-  g_clear_pointer (&self->msg_numbers, g_hash_table_unref);
   g_clear_pointer (&self->last_check, g_date_time_unref);
   g_clear_pointer (&self->next_check, g_date_time_unref);
   g_clear_pointer (&self->details_file, popcheck_summary_file_unref);
+  g_clear_pointer (&self->save_waiters, g_ptr_array_unref);
   g_mutex_clear (&self->save_lock);
 
   G_OBJECT_CLASS (popcheck_mailbox_parent_class)->finalize (object);
@@ -1658,10 +1800,9 @@ popcheck_mailbox_init (PopcheckMailbox *self)
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
   self->without_uid = g_ptr_array_new_with_free_func (g_object_unref);
   self->by_uid = g_hash_table_new (g_str_hash, g_str_equal);
-  self->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->uids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                          g_object_unref);
-  self->msg_numbers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                             NULL);
+  self->save_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   g_mutex_init (&self->save_lock);
 }

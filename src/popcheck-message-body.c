@@ -515,7 +515,13 @@ take_lines (const char *text,
   while (out->len > 0 && out->str[out->len - 1] == '\n')
     g_string_truncate (out, out->len - 1);
 
-  return g_string_free (out, FALSE);
+  /* Cut to its length, as the summary keeps it: a GString's room is
+   * rounded up to a power of two. */
+  {
+    gsize length = out->len;
+
+    return g_realloc (g_string_free (out, FALSE), length + 1);
+  }
 }
 
 static gboolean

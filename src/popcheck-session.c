@@ -28,11 +28,17 @@ struct _PopcheckSession
    * than hold a copy of every UID and size. */
   GPtrArray       *uids;
   GArray          *listing;
-  /* UID -> message number in this session; 0 marks a UID that more than
-   * one message has (possible only with header fingerprints). */
-  GHashTable      *numbers;
-  /* Message number -> its index in listing, plus one. */
-  GHashTable      *listing_index;
+  /* The positions in uids by UID: an open-addressing table on
+   * g_str_hash () of position + 1 (0 is a free slot), UID_REPEATED set
+   * where more than one message has that UID (possible only with header
+   * fingerprints).  Four bytes a slot, two slots a message, where a hash
+   * table of strings took 34 bytes a message. */
+  guint32         *uid_slots;
+  gsize            n_uid_slots;
+  /* The positions in listing (guint) in message number order, or NULL
+   * when LIST answered in that order, as servers do: a size is found by
+   * binary search. */
+  GArray          *listing_order;
   guint            n_without_uid;
   gboolean         has_uidl;
   guint            login_delay;
@@ -53,8 +59,8 @@ popcheck_session_dispose (GObject *object)
 
   g_clear_object (&self->client);
   g_clear_object (&self->account);
-  g_clear_pointer (&self->numbers, g_hash_table_unref);
-  g_clear_pointer (&self->listing_index, g_hash_table_unref);
+  g_clear_pointer (&self->uid_slots, g_free);
+  g_clear_pointer (&self->listing_order, g_array_unref);
   g_clear_pointer (&self->uids, g_ptr_array_unref);
   g_clear_pointer (&self->listing, g_array_unref);
 
@@ -74,8 +80,6 @@ popcheck_session_init (PopcheckSession *self)
 {
   self->client = pop3_client_new ();
   self->has_uidl = TRUE;
-  self->numbers = g_hash_table_new (g_str_hash, g_str_equal);
-  self->listing_index = g_hash_table_new (g_direct_hash, g_direct_equal);
 }
 
 PopcheckSession *
@@ -450,42 +454,150 @@ list_data_free (ListData *data)
   g_free (data);
 }
 
+#define UID_REPEATED ((guint32) 1 << 31)
+
+static Pop3UidEntry *
+uid_at_slot (PopcheckSession *self,
+             guint32          slot)
+{
+  return g_ptr_array_index (self->uids, (slot & ~UID_REPEATED) - 1);
+}
+
+/* The slot of uid, or of the free slot where it would go. */
+static gsize
+find_uid_slot (PopcheckSession *self,
+               const char      *uid)
+{
+  gsize mask = self->n_uid_slots - 1;
+  gsize at = g_str_hash (uid) & mask;
+
+  while (self->uid_slots[at] != 0 &&
+         !g_str_equal (uid_at_slot (self, self->uid_slots[at])->uid, uid))
+    at = (at + 1) & mask;
+
+  return at;
+}
+
+static void
+index_uids (PopcheckSession *self)
+{
+  g_clear_pointer (&self->uid_slots, g_free);
+  /* At most half full: a free slot ends every search soon.  A listing
+   * of 2^31 lines could not be held in memory in the first place. */
+  self->n_uid_slots = 8;
+  while (self->n_uid_slots < (gsize) self->uids->len * 2)
+    self->n_uid_slots *= 2;
+  self->uid_slots = g_new0 (guint32, self->n_uid_slots);
+
+  for (guint i = 0; i < self->uids->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (self->uids, i);
+      gsize at = find_uid_slot (self, entry->uid);
+
+      if (self->uid_slots[at] != 0)
+        self->uid_slots[at] |= UID_REPEATED;
+      else
+        self->uid_slots[at] = i + 1;
+    }
+}
+
+static int
+compare_listed (gconstpointer a,
+                gconstpointer b,
+                gpointer      user_data)
+{
+  GArray *listing = user_data;
+  guint index_a = *(const guint *) a;
+  guint index_b = *(const guint *) b;
+  guint msg_a = g_array_index (listing, Pop3ListEntry, index_a).msg;
+  guint msg_b = g_array_index (listing, Pop3ListEntry, index_b).msg;
+
+  if (msg_a != msg_b)
+    return msg_a < msg_b ? -1 : 1;
+  return (index_a > index_b) - (index_a < index_b);
+}
+
+static void
+index_listing (PopcheckSession *self)
+{
+  GArray *listing = self->listing;
+
+  g_clear_pointer (&self->listing_order, g_array_unref);
+  for (guint i = 1; i < listing->len; i++)
+    if (g_array_index (listing, Pop3ListEntry, i - 1).msg >
+        g_array_index (listing, Pop3ListEntry, i).msg)
+      {
+        self->listing_order = g_array_sized_new (FALSE, FALSE, sizeof (guint),
+                                                 listing->len);
+        for (guint j = 0; j < listing->len; j++)
+          g_array_append_val (self->listing_order, j);
+        g_array_sort_with_data (self->listing_order, compare_listed, listing);
+        return;
+      }
+}
+
+/* The line of the listing at position in message number order. */
+static Pop3ListEntry *
+listed_at (PopcheckSession *self,
+           guint            position)
+{
+  if (self->listing_order != NULL)
+    position = g_array_index (self->listing_order, guint, position);
+  return &g_array_index (self->listing, Pop3ListEntry, position);
+}
+
+/* What LIST said of message msg (its last line for it), or NULL. */
+static Pop3ListEntry *
+listed_entry (PopcheckSession *self,
+              guint            msg)
+{
+  guint low = 0;
+  guint high;
+  Pop3ListEntry *entry;
+
+  if (self->listing == NULL)
+    return NULL;
+
+  /* Past the last line for msg: the line before it is that last line,
+   * if there is one. */
+  high = self->listing->len;
+  while (low < high)
+    {
+      guint middle = low + (high - low) / 2;
+
+      if (listed_at (self, middle)->msg <= msg)
+        low = middle + 1;
+      else
+        high = middle;
+    }
+  if (low == 0)
+    return NULL;
+
+  entry = listed_at (self, low - 1);
+  return entry->msg == msg ? entry : NULL;
+}
+
 static void
 list_record (PopcheckSession *self,
              ListData        *data)
 {
-  g_hash_table_remove_all (self->numbers);
-  g_hash_table_remove_all (self->listing_index);
   g_clear_pointer (&self->uids, g_ptr_array_unref);
   g_clear_pointer (&self->listing, g_array_unref);
   self->uids = g_ptr_array_ref (data->uids);
   self->listing = g_array_ref (data->listing);
-
-  for (guint i = 0; i < data->listing->len; i++)
-    {
-      Pop3ListEntry *entry = &g_array_index (data->listing, Pop3ListEntry, i);
-
-      g_hash_table_insert (self->listing_index, GUINT_TO_POINTER (entry->msg),
-                           GUINT_TO_POINTER (i + 1));
-    }
+  index_listing (self);
+  index_uids (self);
 
   /* What LIST lists and no sound UIDL line names: a broken line left it
    * without a UID.  (Without UIDL, every message has its fingerprint.)
    * The sound lines name each message once. */
   self->n_without_uid = data->listing->len;
-  for (guint i = 0; i < data->uids->len; i++)
+  for (guint i = 0; i < data->uids->len && self->n_without_uid > 0; i++)
     {
       Pop3UidEntry *entry = g_ptr_array_index (data->uids, i);
 
-      if (self->n_without_uid > 0 &&
-          g_hash_table_contains (self->listing_index, GUINT_TO_POINTER (entry->msg)))
+      if (listed_entry (self, entry->msg) != NULL)
         self->n_without_uid--;
-
-      if (g_hash_table_contains (self->numbers, entry->uid))
-        g_hash_table_insert (self->numbers, entry->uid, GUINT_TO_POINTER (0));
-      else
-        g_hash_table_insert (self->numbers, entry->uid,
-                             GUINT_TO_POINTER (entry->msg));
     }
 }
 
@@ -1101,21 +1213,31 @@ popcheck_session_peek_newest_finish (PopcheckSession  *self,
 
 /* Looking a UID up in this session's listing */
 
+/* The slot of uid in this session's listing, 0 if it has none. */
+static guint32
+lookup_uid_slot (PopcheckSession *self,
+                 const char      *uid)
+{
+  if (self->uid_slots == NULL)
+    return 0;
+  return self->uid_slots[find_uid_slot (self, uid)];
+}
+
 static guint
 lookup_number (PopcheckSession  *self,
                const char       *uid,
                GError          **error)
 {
-  gpointer value;
+  guint32 slot = lookup_uid_slot (self, uid);
 
-  if (!g_hash_table_lookup_extended (self->numbers, uid, NULL, &value))
+  if (slot == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                    _("The message is no longer on the server."));
       return 0;
     }
 
-  if (GPOINTER_TO_UINT (value) == 0)
+  if ((slot & UID_REPEATED) != 0)
     {
       /* RFC 1939, section 7: a unique id is unique in the maildrop; a
        * server that repeats one breaks the protocol. */
@@ -1126,17 +1248,22 @@ lookup_number (PopcheckSession  *self,
       return 0;
     }
 
-  return GPOINTER_TO_UINT (value);
+  return uid_at_slot (self, slot)->msg;
 }
 
 guint
 popcheck_session_get_number (PopcheckSession *self,
                              const char      *uid)
 {
+  guint32 slot;
+
   g_return_val_if_fail (POPCHECK_IS_SESSION (self), 0);
   g_return_val_if_fail (uid != NULL, 0);
 
-  return GPOINTER_TO_UINT (g_hash_table_lookup (self->numbers, uid));
+  slot = lookup_uid_slot (self, uid);
+  if (slot == 0 || (slot & UID_REPEATED) != 0)
+    return 0;
+  return uid_at_slot (self, slot)->msg;
 }
 
 /* Summaries */
@@ -1156,17 +1283,16 @@ summary_data_free (SummaryData *data)
 }
 
 /* What LIST said of message msg; 0 when it did not list it. */
-static guint64
-listed_size (PopcheckSession *self,
-             guint            msg)
+guint64
+popcheck_session_get_listed_size (PopcheckSession *self,
+                                  guint            msg)
 {
-  guint index = GPOINTER_TO_UINT (g_hash_table_lookup (self->listing_index,
-                                                       GUINT_TO_POINTER (msg)));
+  Pop3ListEntry *entry;
 
-  if (index == 0)
-    return 0;
+  g_return_val_if_fail (POPCHECK_IS_SESSION (self), 0);
 
-  return g_array_index (self->listing, Pop3ListEntry, index - 1).octets;
+  entry = listed_entry (self, msg);
+  return entry != NULL ? entry->octets : 0;
 }
 
 static void
@@ -1189,8 +1315,8 @@ summary_cb (GObject      *object,
 
   g_task_return_pointer (task,
                          popcheck_message_new_from_top (data->uid,
-                                                        listed_size (self,
-                                                                     data->msg),
+                                                        popcheck_session_get_listed_size (self,
+                                                                                          data->msg),
                                                         data->msg,
                                                         reply->body,
                                                         data->lines),

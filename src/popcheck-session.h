@@ -32,6 +32,9 @@ Pop3Client      *popcheck_session_get_client       (PopcheckSession     *self);
 gboolean         popcheck_session_has_uidl         (PopcheckSession     *self);
 /* Of the messages the last listing found, how many have no sound UID. */
 guint            popcheck_session_get_n_without_uid (PopcheckSession    *self);
+/* What the listing's LIST said of message msg; 0 when it did not list it. */
+guint64          popcheck_session_get_listed_size   (PopcheckSession    *self,
+                                                     guint               msg);
 guint            popcheck_session_get_login_delay  (PopcheckSession     *self);
 
 void             popcheck_session_open_async       (PopcheckSession     *self,

@@ -16,6 +16,8 @@
 
 #include "pop3-parser.h"
 #include "popcheck-mailbox.h"
+/* For the snapshots a save takes (save_generation). */
+#include "popcheck-mailbox-private.h"
 #include "popcheck-test-util.h"
 
 /* Message i of the tests has UID "uid-i" and a date i minutes after a fixed
@@ -1707,6 +1709,40 @@ test_saves_in_order (void)
   g_assert_null (popcheck_mailbox_lookup (reloaded, "uid-1"));
 }
 
+/* popcheck-cli waits for the save the checker started: asked for again
+ * while nothing changed, a save takes no snapshot of its own (of a
+ * million messages, one costs as much as the mailbox) and ends with the
+ * one under way; after a change it does take one. */
+static void
+test_save_joins_unchanged (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("joined-saves");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 3);
+  guint64 generation;
+  guint n_saved = 0;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  popcheck_mailbox_save_async (mailbox, NULL, save_counted_cb, &n_saved);
+  generation = mailbox->save_generation;
+  popcheck_mailbox_save_async (mailbox, NULL, save_counted_cb, &n_saved);
+  g_assert_cmpuint (mailbox->save_generation, ==, generation);
+  POPCHECK_TEST_WAIT_UNTIL (n_saved == 2, 10000);
+
+  popcheck_mailbox_remove_uids (mailbox, (const char * const []) { "uid-1", NULL });
+  popcheck_mailbox_save_async (mailbox, NULL, save_counted_cb, &n_saved);
+  g_assert_cmpuint (mailbox->save_generation, ==, generation + 1);
+  POPCHECK_TEST_WAIT_UNTIL (n_saved == 3, 10000);
+
+  reloaded = popcheck_mailbox_new ("joined-saves");
+  g_assert_true (load_sync (reloaded, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 2);
+  g_assert_null (popcheck_mailbox_lookup (reloaded, "uid-1"));
+}
+
 static void
 test_save_fails (void)
 {
@@ -2562,6 +2598,8 @@ main (int   argc,
   g_test_add_func ("/mailbox/state-file/missing", test_missing_file);
   g_test_add_func ("/mailbox/state-file/mark-seen", test_mark_seen);
   g_test_add_func ("/mailbox/state-file/saves-in-order", test_saves_in_order);
+  g_test_add_func ("/mailbox/state-file/save-joins-unchanged",
+                   test_save_joins_unchanged);
   g_test_add_func ("/mailbox/state-file/save-fails", test_save_fails);
   for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
     {

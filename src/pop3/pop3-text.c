@@ -138,7 +138,14 @@ pop3_text_sanitize (const char *text,
   if (single_line && out->len > 0 && out->str[out->len - 1] == ' ')
     g_string_truncate (out, out->len - 1);
 
-  return g_string_free (out, FALSE);
+  /* Cut to its length: a GString's room is rounded up to a power of two,
+   * and a summary keeps what this returns (a million of them take all
+   * the headers of a big mailbox). */
+  {
+    gsize length = out->len;
+
+    return g_realloc (g_string_free (out, FALSE), length + 1);
+  }
 }
 
 char *
