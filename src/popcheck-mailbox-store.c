@@ -1316,8 +1316,12 @@ load_locked (GTask           *task,
   if (bytes == NULL)
     {
       if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_task_return_pointer (task, loaded_state_new (),
-                               (GDestroyNotify) loaded_state_free);
+        {
+          state = loaded_state_new ();
+          popcheck_mailbox_prepare_loaded_state (self, state);
+          g_task_return_pointer (task, g_steal_pointer (&state),
+                                 (GDestroyNotify) loaded_state_free);
+        }
       else
         g_task_return_error (task, g_steal_pointer (&error));
       return;

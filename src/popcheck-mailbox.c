@@ -1304,6 +1304,7 @@ popcheck_mailbox_prepare_loaded_state (PopcheckMailbox            *self,
                                        PopcheckMailboxLoadedState *state)
 {
   GPtrArray *messages = state->messages;
+  GHashTableIter iter;
   gboolean sorted = TRUE;
   guint run_start = 0;
 
@@ -1335,6 +1336,14 @@ popcheck_mailbox_prepare_loaded_state (PopcheckMailbox            *self,
     g_ptr_array_sort (messages, compare_messages_indirect);
   else if (messages->len - run_start > 1)
     sort_same_date (messages, run_start, messages->len);
+
+  /* The set of seen UIDs becomes the mailbox's table of UIDs, whose
+   * values say what it knows of each: its keys are copies the table
+   * frees, as its own are. */
+  g_hash_table_iter_init (&iter, state->seen);
+  while (g_hash_table_iter_next (&iter, NULL, NULL))
+    g_hash_table_iter_replace (&iter, GSIZE_TO_POINTER (UID_SEEN));
+
   state->prepared = TRUE;
 }
 
@@ -1343,20 +1352,16 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
                                      PopcheckMailboxLoadedState *state)
 {
   gboolean first_check_done = self->first_check_done;
-  GHashTableIter iter;
+
+  g_return_if_fail (state->prepared);
 
   model_clear (self);
   g_hash_table_remove_all (self->by_uid);
   g_hash_table_remove_all (self->pending);
   self->updating = FALSE;
 
-  /* The loaded set of seen UIDs becomes the table, and its values say
-   * so: its keys are copies the table frees, as its own are. */
   g_hash_table_unref (self->uids);
   self->uids = g_hash_table_ref (state->seen);
-  g_hash_table_iter_init (&iter, self->uids);
-  while (g_hash_table_iter_next (&iter, NULL, NULL))
-    g_hash_table_iter_replace (&iter, GSIZE_TO_POINTER (UID_SEEN));
   self->n_seen = g_hash_table_size (self->uids);
   self->n_listed = 0;
 
@@ -1367,21 +1372,16 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
     self->last_check = g_date_time_new_from_unix_local (state->last_check);
 
   /* Prepared in the thread: the list is taken as it is, in one change. */
-  if (state->prepared)
+  g_ptr_array_unref (self->items);
+  self->items = g_steal_pointer (&state->messages);
+  g_hash_table_unref (self->by_uid);
+  self->by_uid = g_steal_pointer (&state->by_uid);
+  if (self->items->len > 0)
     {
-      g_ptr_array_unref (self->items);
-      self->items = g_steal_pointer (&state->messages);
-      g_hash_table_unref (self->by_uid);
-      self->by_uid = g_steal_pointer (&state->by_uid);
-      if (self->items->len > 0)
-        {
-          g_list_model_items_changed (G_LIST_MODEL (self), 0, 0, self->items->len);
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
-        }
-      set_n_new (self, state->n_new);
+      g_list_model_items_changed (G_LIST_MODEL (self), 0, 0, self->items->len);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
     }
-  else
-    model_apply (self, NULL, state->messages);
+  set_n_new (self, state->n_new);
   for (guint i = 0; state->fetched != NULL && i < state->fetched->len; i++)
     popcheck_mailbox_add_summary (self, g_ptr_array_index (state->fetched, i));
 
