@@ -939,13 +939,14 @@ arena_for_record (PopcheckStringArena **arena,
                   gsize                 record_size,
                   gsize                 bytes_left)
 {
-  gsize page = sysconf (_SC_PAGESIZE);
   Block *block;
+  gsize page;
   gsize size;
 
   if (*arena != NULL && popcheck_string_arena_get_free (*arena) >= record_size)
     return *arena;
 
+  page = sysconf (_SC_PAGESIZE);
   size = MAX (record_size, MIN (bytes_left, ARENA_STEP));
   size = (size + page - 1) / page * page;
   block = block_new (size);
