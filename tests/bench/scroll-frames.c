@@ -12,7 +12,9 @@
  * For each frame it takes from GTK's frame clock how long the frame took
  * to make, from its "before-paint" (before it updates, lays out and
  * paints) to its "after-paint", and prints the largest and the 99th percentile against
- * the same window with an empty list scrolled alike (the baseline).
+ * the same window with an empty list scrolled alike (the baseline), and
+ * for the jumps, the longest and the median, with where the median's
+ * time went: binding the rows, laying them out, rendering.
  * The scroll itself happens in the frame's "update" phase, as GTK's
  * kinetic scrolling does: the list binds the rows it scrolls to as the
  * adjustment moves, and that work belongs to the frame that shows them.
@@ -33,13 +35,28 @@ typedef struct
   GtkWidget     *window;
   GtkAdjustment *adjustment;
   GArray        *durations;
+  /* Per jump frame: a Phases each. */
+  GArray        *jumps;
   gint64         frame_start;
+  gint64         update_end;
+  gint64         layout_end;
+  gint64         paint_end;
   /* Where the next frame scrolls to. */
   double         target;
   guint          frame;
   guint          n_frames;
   gboolean       done;
 } Run;
+
+/* Where a frame's time went, in ms: the rows rebound as the list moved
+ * (update), their measure and allocation (layout), and the rendering. */
+typedef struct
+{
+  double total;
+  double update;
+  double layout;
+  double paint;
+} Phases;
 
 static PopcheckMailbox *
 list_of (guint n)
@@ -140,7 +157,20 @@ after_paint_cb (GdkFrameClock *clock,
       double ms = (g_get_monotonic_time () - run->frame_start) / 1000.0;
 
       g_array_append_val (run->durations, ms);
+      if (run->frame >= run->n_frames / 2 && run->update_end != 0 &&
+          run->layout_end != 0 && run->paint_end != 0)
+        {
+          Phases phases = {
+            ms,
+            (run->update_end - run->frame_start) / 1000.0,
+            (run->layout_end - run->update_end) / 1000.0,
+            (run->paint_end - run->layout_end) / 1000.0,
+          };
+
+          g_array_append_val (run->jumps, phases);
+        }
     }
+  run->update_end = run->layout_end = run->paint_end = 0;
   run->frame_start = 0;
 
   if (++run->frame >= run->n_frames + 10)
@@ -165,6 +195,31 @@ update_cb (GdkFrameClock *clock,
   if (run->target >= 0)
     gtk_adjustment_set_value (run->adjustment, run->target);
   run->target = -1;
+  run->update_end = g_get_monotonic_time ();
+}
+
+/* Connected after GTK's own handlers: these mark the end of the phase. */
+static void
+layout_cb (GdkFrameClock *clock,
+           Run           *run)
+{
+  run->layout_end = g_get_monotonic_time ();
+}
+
+static void
+paint_cb (GdkFrameClock *clock,
+          Run           *run)
+{
+  run->paint_end = g_get_monotonic_time ();
+}
+
+static int
+compare_phases (gconstpointer a,
+                gconstpointer b)
+{
+  double x = ((const Phases *) a)->total, y = ((const Phases *) b)->total;
+
+  return (x > y) - (x < y);
 }
 
 static int
@@ -176,12 +231,15 @@ compare_doubles (gconstpointer a,
   return (x > y) - (x < y);
 }
 
-/* Largest and 99th percentile frame, in ms. */
+/* Largest and 99th percentile frame, in ms, and the median and longest
+ * jump. */
 static void
 scroll (GListModel *model,
         guint       n_frames,
         double     *max,
-        double     *p99)
+        double     *p99,
+        Phases     *median_jump,
+        double     *max_jump)
 {
   g_autoptr(GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
   GtkWidget *scrolled, *view;
@@ -201,6 +259,7 @@ scroll (GListModel *model,
   gtk_window_set_child (GTK_WINDOW (run.window), scrolled);
   run.adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
   run.durations = g_array_new (FALSE, FALSE, sizeof (double));
+  run.jumps = g_array_new (FALSE, TRUE, sizeof (Phases));
   run.n_frames = n_frames;
   run.target = -1;
 
@@ -211,6 +270,8 @@ scroll (GListModel *model,
   clock = gtk_widget_get_frame_clock (run.window);
   g_signal_connect (clock, "before-paint", G_CALLBACK (before_paint_cb), &run);
   g_signal_connect (clock, "update", G_CALLBACK (update_cb), &run);
+  g_signal_connect (clock, "layout", G_CALLBACK (layout_cb), &run);
+  g_signal_connect (clock, "paint", G_CALLBACK (paint_cb), &run);
   g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), &run);
   gdk_frame_clock_request_phase (clock, GDK_FRAME_CLOCK_PHASE_PAINT);
   while (!run.done)
@@ -221,8 +282,17 @@ scroll (GListModel *model,
   *max = g_array_index (run.durations, double, run.durations->len - 1);
   *p99 = g_array_index (run.durations, double, (run.durations->len * 99) / 100);
 
+  g_array_sort (run.jumps, compare_phases);
+  *median_jump = run.jumps->len > 0
+    ? g_array_index (run.jumps, Phases, run.jumps->len / 2)
+    : (Phases) { 0, };
+  *max_jump = run.jumps->len > 0
+    ? g_array_index (run.jumps, Phases, run.jumps->len - 1).total
+    : 0;
+
   gtk_window_destroy (GTK_WINDOW (run.window));
   g_array_unref (run.durations);
+  g_array_unref (run.jumps);
 }
 
 int
@@ -236,6 +306,8 @@ main (int    argc,
   int messages = 100000;
   int frames = 600;
   double max, p99, empty_max, empty_p99;
+  Phases jump, empty_jump;
+  double max_jump, empty_max_jump;
   GOptionEntry entries[] = {
     { "messages", 0, 0, G_OPTION_ARG_INT, &messages, "Messages listed (100000)", "N" },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames measured (600)", "N" },
@@ -259,8 +331,9 @@ main (int    argc,
   mailbox = list_of (messages);
   empty = g_list_store_new (POPCHECK_TYPE_MESSAGE);
 
-  scroll (G_LIST_MODEL (empty), frames, &empty_max, &empty_p99);
-  scroll (G_LIST_MODEL (mailbox), frames, &max, &p99);
+  scroll (G_LIST_MODEL (empty), frames, &empty_max, &empty_p99, &empty_jump,
+          &empty_max_jump);
+  scroll (G_LIST_MODEL (mailbox), frames, &max, &p99, &jump, &max_jump);
 
   g_print ("%d frames scrolling %d messages (renderer %s); baseline: the same "
            "window with an empty list, same run\n",
@@ -270,6 +343,12 @@ main (int    argc,
            max / empty_max);
   g_print ("%-22s %7.1f ms %7.1f ms %7.1fx\n", "99th percentile", p99, empty_p99,
            p99 / empty_p99);
+  /* An empty list has nowhere to jump to: no baseline. */
+  g_print ("%-22s %7.1f ms %10s\n", "longest jump", max_jump, "-");
+  g_print ("%-22s %7.1f ms %10s\n", "median jump", jump.total, "-");
+  g_print ("%-22s %7.1f ms %10s\n", "  rows bound", jump.update, "-");
+  g_print ("%-22s %7.1f ms %10s\n", "  laid out", jump.layout, "-");
+  g_print ("%-22s %7.1f ms %10s\n", "  rendered", jump.paint, "-");
 
   return 0;
 }
