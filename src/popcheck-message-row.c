@@ -3,9 +3,16 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * A row is made once per visible slot of the list view and rebound as the
- * list scrolls, so setting a message must be cheap: a few labels, no
- * lookups.  Everything shown comes from the server, so it is set as text,
- * never as markup.
+ * list scrolls, so setting a message must be cheap.  GTK 4.8's list view
+ * keeps some 200 rows around the one in view, and a jump through the list
+ * rebinds, measures and lays out all of them in one frame, though only a
+ * screenful is drawn.  So the texts are GtkInscriptions, whose size comes
+ * from the font and not from the text: setting one neither measures nor
+ * shapes it, and only the rows drawn are shaped.  The row's translated
+ * texts are looked up once, its tooltip is asked for when it is shown, and
+ * a row whose message goes keeps its texts until the next one comes.
+ * Everything shown comes from the server, so it is set as text, never as
+ * markup.
  */
 
 #define G_LOG_DOMAIN "popcheck-message-row"
@@ -22,17 +29,18 @@ struct _PopcheckMessageRow
   GtkWidget        parent_instance;
 
   PopcheckMessage *message;
+  gulong           is_new_handler;
   char            *account_name;
   gboolean         show_account;
   /* How many messages the row's mailbox lists. */
   guint            mailbox_size;
 
   GtkImage        *new_mark;
-  GtkLabel        *from_label;
-  GtkLabel        *date_label;
-  GtkLabel        *subject_label;
+  GtkInscription  *from_label;
+  GtkInscription  *date_label;
+  GtkInscription  *subject_label;
   GtkLabel        *account_label;
-  GtkLabel        *size_label;
+  GtkInscription  *size_label;
 };
 
 G_DEFINE_FINAL_TYPE (PopcheckMessageRow, popcheck_message_row, GTK_TYPE_WIDGET)
@@ -46,6 +54,44 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+/* gettext () looks the catalog up again on each call, and a jump through
+ * the list binds some 200 rows: a row's texts are translated once. */
+enum {
+  TEXT_TIME_TODAY,
+  TEXT_YESTERDAY,
+  TEXT_WEEKDAY,
+  TEXT_THIS_YEAR,
+  TEXT_OLDER,
+  TEXT_FULL_DATE,
+  TEXT_NO_DATE,
+  TEXT_NAME,
+  TEXT_NAME_NEW,
+  TEXT_UNKNOWN_SENDER,
+  TEXT_POSITION,
+  TEXT_ON_SERVER,
+  TEXT_NOT_FETCHED,
+  TEXT_PENDING_NAME,
+  TEXT_PENDING_NAME_NEW,
+  N_TEXTS
+};
+
+static const char *
+row_text (guint       id,
+          const char *msgid) G_GNUC_FORMAT (2);
+
+/* Only the main thread makes rows and dates. */
+static const char *
+row_text (guint       id,
+          const char *msgid)
+{
+  static const char *texts[N_TEXTS];
+
+  if (texts[id] == NULL)
+    texts[id] = gettext (msgid);
+
+  return texts[id];
+}
 
 /* What every row's date is relative to.  With TZ unset, GLib 2.74 reads
  * /etc/localtime again on each g_time_zone_new_local () (it compares the
@@ -81,7 +127,7 @@ format_date_full_in (GDateTime *date,
 
   /* Translators: a message's full date in the preview, see strftime(3);
    * %-e is the day of the month without padding */
-  return g_date_time_format (local, _("%A, %-e %B %Y, %H:%M"));
+  return g_date_time_format (local, row_text (TEXT_FULL_DATE, N_("%A, %-e %B %Y, %H:%M")));
 }
 
 /* The preview's date, in local time.  "%-e": no padding space before a
@@ -120,18 +166,18 @@ format_date_relative_to (GDateTime *date,
   /* A date after today (a sender's wrong clock) falls through to a date. */
   if (since_midnight >= 0 && since_midnight < G_TIME_SPAN_DAY)
     /* Translators: the time of a message received today, see strftime(3) */
-    return g_date_time_format (local, _("%H:%M"));
+    return g_date_time_format (local, row_text (TEXT_TIME_TODAY, N_("%H:%M")));
   if (since_midnight < 0 && since_midnight >= -G_TIME_SPAN_DAY)
-    return g_strdup (_("Yesterday"));
+    return g_strdup (row_text (TEXT_YESTERDAY, N_("Yesterday")));
   if (since_midnight < 0 && since_midnight >= -6 * G_TIME_SPAN_DAY)
     /* Translators: the weekday of a message received this week, see strftime(3) */
-    return g_date_time_format (local, _("%a"));
+    return g_date_time_format (local, row_text (TEXT_WEEKDAY, N_("%a")));
   if (g_date_time_get_year (local) == g_date_time_get_year (local_now))
     /* Translators: the day of a message received this year, see strftime(3) */
-    return g_date_time_format (local, _("%b %-e"));
+    return g_date_time_format (local, row_text (TEXT_THIS_YEAR, N_("%b %-e")));
 
   /* Translators: the date of an older message, see strftime(3) */
-  return g_date_time_format (local, _("%Y-%m-%d"));
+  return g_date_time_format (local, row_text (TEXT_OLDER, N_("%Y-%m-%d")));
 }
 
 char *
@@ -155,27 +201,47 @@ update_account (PopcheckMessageRow *self)
                           self->show_account && self->account_name != NULL);
 }
 
-/* The sender's label and its tooltip.  GTK asks the display where the
- * pointer is whenever a visible widget's tooltip changes (to update one
- * that is showing): on X11 a round trip to the server, some 0.15 ms here,
- * and a jump through the list rebinds some 200 rows in one frame.  A row
- * without a message hides the label, so a row being rebound sets its
- * tooltip while the label is hidden, and shows it after. */
-static void
-set_sender_label (PopcheckMessageRow *self,
-                  const char         *text,
-                  const char         *tooltip)
+/* The address behind the sender's name, or NULL.  A narrow list has room
+ * for a name, not for "Name <address>": the address goes to the tooltip,
+ * and stands in for a name there is not. */
+static const char *
+sender_tooltip (PopcheckMessage *message)
 {
-  GtkWidget *label = GTK_WIDGET (self->from_label);
+  const char *name = popcheck_message_get_from_name (message);
+  const char *address = popcheck_message_get_from_address (message);
 
-  gtk_label_set_text (self->from_label, text);
-  if (g_strcmp0 (gtk_widget_get_tooltip_text (label), tooltip) != 0)
-    gtk_widget_set_tooltip_text (label, tooltip);
-  gtk_widget_set_visible (label, TRUE);
+  if (popcheck_message_get_headers_pending (message) ||
+      name == NULL || *name == '\0' || address == NULL || *address == '\0')
+    return NULL;
+
+  return address;
 }
 
-/* A narrow list has room for a name, not for "Name <address>": the
- * address goes to the tooltip, and stands in for a name there is not. */
+/* Asked for as the tooltip shows, not set with each message: GTK asks the
+ * display where the pointer is whenever a visible widget's tooltip text
+ * changes (to update one that is showing), on X11 a round trip to the
+ * server, some 0.15 ms here, for each of the 200 rows of a jump. */
+static gboolean
+sender_query_tooltip_cb (GtkWidget          *label,
+                         int                 x,
+                         int                 y,
+                         gboolean            keyboard_mode,
+                         GtkTooltip         *tooltip,
+                         PopcheckMessageRow *self)
+{
+  const char *address;
+
+  if (self->message == NULL)
+    return FALSE;
+
+  address = sender_tooltip (self->message);
+  if (address == NULL)
+    return FALSE;
+
+  gtk_tooltip_set_text (tooltip, address);
+  return TRUE;
+}
+
 static void
 set_sender (PopcheckMessageRow *self)
 {
@@ -183,22 +249,17 @@ set_sender (PopcheckMessageRow *self)
   const char *address = popcheck_message_get_from_address (self->message);
   const char *from = popcheck_message_get_from (self->message);
   const char *shown = NULL;
-  const char *tooltip = NULL;
 
   if (name != NULL && *name != '\0')
-    {
-      shown = name;
-      if (address != NULL && *address != '\0')
-        tooltip = address;
-    }
+    shown = name;
   else if (address != NULL && *address != '\0')
     shown = address;
   else if (from != NULL && *from != '\0')
     shown = from;
   else
-    shown = _("(unknown sender)");
+    shown = row_text (TEXT_UNKNOWN_SENDER, N_("(unknown sender)"));
 
-  set_sender_label (self, shown, tooltip);
+  gtk_inscription_set_text (self->from_label, shown);
 }
 
 /* A screen reader says a row by its name alone: the labels inside are not
@@ -213,20 +274,20 @@ update_accessible_name (PopcheckMessageRow *self)
 
   full_date = date != NULL
     ? format_date_full_in (date, g_date_time_get_timezone (get_row_clock_now ()))
-    : g_strdup (_("no date"));
+    : g_strdup (row_text (TEXT_NO_DATE, N_("no date")));
   if (popcheck_message_get_is_new (self->message))
     /* Translators: a message in the list as a screen reader says it:
      * the sender, the subject, the date */
-    name = g_strdup_printf (_("New: %s, %s, %s"),
-                            gtk_label_get_text (self->from_label),
-                            gtk_label_get_text (self->subject_label),
+    name = g_strdup_printf (row_text (TEXT_NAME_NEW, N_("New: %s, %s, %s")),
+                            gtk_inscription_get_text (self->from_label),
+                            gtk_inscription_get_text (self->subject_label),
                             full_date);
   else
     /* Translators: a message in the list as a screen reader says it:
      * the sender, the subject, the date */
-    name = g_strdup_printf (_("%s, %s, %s"),
-                            gtk_label_get_text (self->from_label),
-                            gtk_label_get_text (self->subject_label),
+    name = g_strdup_printf (row_text (TEXT_NAME, N_("%s, %s, %s")),
+                            gtk_inscription_get_text (self->from_label),
+                            gtk_inscription_get_text (self->subject_label),
                             full_date);
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
@@ -275,28 +336,31 @@ update_headers_pending (PopcheckMessageRow *self)
   if (number > 0 && number <= self->mailbox_size)
     /* Translators: a message whose headers were not fetched yet, by its
      * number on the server and the number of messages there */
-    position = g_strdup_printf (_("Message %u of %u"), number,
-                                self->mailbox_size);
+    position = g_strdup_printf (row_text (TEXT_POSITION, N_("Message %u of %u")),
+                                number, self->mailbox_size);
   else
-    position = g_strdup (_("A message on the server"));
+    position = g_strdup (row_text (TEXT_ON_SERVER, N_("A message on the server")));
   size = g_format_size (popcheck_message_get_size (self->message));
 
-  set_sender_label (self, position, NULL);
-  gtk_label_set_text (self->subject_label, _("(headers not fetched yet)"));
+  gtk_inscription_set_text (self->from_label, position);
+  gtk_inscription_set_text (self->subject_label,
+                            row_text (TEXT_NOT_FETCHED, N_("(headers not fetched yet)")));
   gtk_widget_add_css_class (GTK_WIDGET (self->subject_label), "dim-label");
-  gtk_label_set_text (self->date_label, "");
-  gtk_label_set_text (self->size_label, size);
+  gtk_inscription_set_text (self->date_label, "");
+  gtk_inscription_set_text (self->size_label, size);
   set_new_mark (self, is_new);
 
   if (is_new)
     /* Translators: a message whose headers were not fetched yet as a
      * screen reader says it: "Message 40 of 900", its size */
-    name = g_strdup_printf (_("New: %s, %s, headers not fetched yet"),
+    name = g_strdup_printf (row_text (TEXT_PENDING_NAME_NEW,
+                                      N_("New: %s, %s, headers not fetched yet")),
                             position, size);
   else
     /* Translators: a message whose headers were not fetched yet as a
      * screen reader says it: "Message 40 of 900", its size */
-    name = g_strdup_printf (_("%s, %s, headers not fetched yet"),
+    name = g_strdup_printf (row_text (TEXT_PENDING_NAME,
+                                      N_("%s, %s, headers not fetched yet")),
                             position, size);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, name,
@@ -311,14 +375,10 @@ update_message (PopcheckMessageRow *self)
   const char *subject;
   gboolean is_new;
 
+  /* The list view unbinds a row before it binds it again or drops it, and
+   * never shows it in between: its texts stay until the next message. */
   if (self->message == NULL)
     {
-      gtk_label_set_text (self->from_label, "");
-      gtk_widget_set_visible (GTK_WIDGET (self->from_label), FALSE);
-      gtk_label_set_text (self->subject_label, "");
-      gtk_label_set_text (self->date_label, "");
-      gtk_label_set_text (self->size_label, "");
-      gtk_widget_set_visible (GTK_WIDGET (self->new_mark), FALSE);
       gtk_accessible_reset_property (GTK_ACCESSIBLE (self),
                                      GTK_ACCESSIBLE_PROPERTY_LABEL);
       return;
@@ -337,23 +397,23 @@ update_message (PopcheckMessageRow *self)
 
   if (subject != NULL && *subject != '\0')
     {
-      gtk_label_set_text (self->subject_label, subject);
+      gtk_inscription_set_text (self->subject_label, subject);
       gtk_widget_remove_css_class (GTK_WIDGET (self->subject_label), "dim-label");
     }
   else
     {
       g_autofree char *missing = popcheck_format_missing_subject (self->message);
 
-      gtk_label_set_text (self->subject_label, missing);
+      gtk_inscription_set_text (self->subject_label, missing);
       gtk_widget_add_css_class (GTK_WIDGET (self->subject_label), "dim-label");
     }
 
   date = format_date_relative_to (popcheck_message_get_date (self->message),
                                   get_row_clock_now ());
-  gtk_label_set_text (self->date_label, date);
+  gtk_inscription_set_text (self->date_label, date);
 
   size = g_format_size (popcheck_message_get_size (self->message));
-  gtk_label_set_text (self->size_label, size);
+  gtk_inscription_set_text (self->size_label, size);
 
   set_new_mark (self, is_new);
 
@@ -379,6 +439,97 @@ popcheck_format_missing_subject (PopcheckMessage *message)
   return g_strdup (_("(no subject)"));
 }
 
+/* The widest of texts in inscription's font, in the approximate
+ * characters an inscription's width is counted in, and one to spare. */
+static guint
+width_in_chars (GtkWidget *inscription,
+                GPtrArray *texts)
+{
+  PangoContext *context = gtk_widget_get_pango_context (inscription);
+  PangoFontMetrics *metrics = pango_context_get_metrics (context, NULL, NULL);
+  int char_width = MAX (pango_font_metrics_get_approximate_char_width (metrics),
+                        pango_font_metrics_get_approximate_digit_width (metrics));
+  int widest = 0;
+
+  pango_font_metrics_unref (metrics);
+  for (guint i = 0; i < texts->len; i++)
+    {
+      g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (inscription,
+                                                                     texts->pdata[i]);
+      int width;
+
+      pango_layout_get_size (layout, &width, NULL);
+      widest = MAX (widest, width);
+    }
+
+  return (guint) ((widest + char_width - 1) / MAX (char_width, 1)) + 1;
+}
+
+/* Every kind of date a row shows: each weekday and month, a two-digit
+ * day and hour. */
+static GPtrArray *
+date_samples (void)
+{
+  GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GTimeZone) utc = g_time_zone_new_utc ();
+  /* A Monday. */
+  g_autoptr(GDateTime) monday = g_date_time_new (utc, 2024, 10, 28, 23, 58, 0);
+
+  for (int day = 0; day < 7; day++)
+    {
+      g_autoptr(GDateTime) date = g_date_time_add_days (monday, day);
+
+      g_ptr_array_add (texts, g_date_time_format (date, row_text (TEXT_WEEKDAY, N_("%a"))));
+    }
+  for (int month = 1; month <= 12; month++)
+    {
+      g_autoptr(GDateTime) date = g_date_time_new (utc, 2024, month, 28, 23, 58, 0);
+
+      g_ptr_array_add (texts, g_date_time_format (date, row_text (TEXT_THIS_YEAR, N_("%b %-e"))));
+    }
+  g_ptr_array_add (texts, g_date_time_format (monday, row_text (TEXT_TIME_TODAY, N_("%H:%M"))));
+  g_ptr_array_add (texts, g_date_time_format (monday, row_text (TEXT_OLDER, N_("%Y-%m-%d"))));
+  g_ptr_array_add (texts, g_strdup (row_text (TEXT_YESTERDAY, N_("Yesterday"))));
+
+  return texts;
+}
+
+static GPtrArray *
+size_samples (void)
+{
+  const guint64 sizes[] = { 999, 999949, 999949999, G_GUINT64_CONSTANT (999949999999) };
+  GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    g_ptr_array_add (texts, g_format_size (sizes[i]));
+
+  return texts;
+}
+
+/* The date and size columns keep one width, that of their widest text:
+ * an inscription's width does not follow its text.  Counted in
+ * characters, it follows the font. */
+static void
+set_column_widths (PopcheckMessageRow *self)
+{
+  static guint date_chars;
+  static guint size_chars;
+
+  if (date_chars == 0)
+    {
+      g_autoptr(GPtrArray) dates = date_samples ();
+      g_autoptr(GPtrArray) sizes = size_samples ();
+
+      date_chars = width_in_chars (GTK_WIDGET (self->date_label), dates);
+      size_chars = width_in_chars (GTK_WIDGET (self->size_label), sizes);
+    }
+
+  gtk_inscription_set_min_chars (self->date_label, date_chars);
+  gtk_inscription_set_nat_chars (self->date_label, date_chars);
+  gtk_inscription_set_min_chars (self->size_label, size_chars);
+  gtk_inscription_set_nat_chars (self->size_label, size_chars);
+}
+
 static void
 popcheck_message_row_dispose (GObject *object)
 {
@@ -390,6 +541,8 @@ popcheck_message_row_dispose (GObject *object)
        child != NULL;
        child = gtk_widget_get_first_child (GTK_WIDGET (self)))
     gtk_widget_unparent (child);
+  if (self->message != NULL)
+    g_clear_signal_handler (&self->is_new_handler, self->message);
   g_clear_object (&self->message);
   g_clear_pointer (&self->account_name, g_free);
 
@@ -487,8 +640,12 @@ static void
 popcheck_message_row_init (PopcheckMessageRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  set_column_widths (self);
 
   g_signal_connect (self, "notify::parent", G_CALLBACK (parent_changed_cb), NULL);
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self->from_label), TRUE);
+  g_signal_connect (self->from_label, "query-tooltip",
+                    G_CALLBACK (sender_query_tooltip_cb), self);
 }
 
 GtkWidget *
@@ -515,14 +672,15 @@ popcheck_message_row_set_message (PopcheckMessageRow *self,
   if (self->message == message)
     return;
 
-  /* The mark goes when the message stops being new while it is shown. */
+  /* The mark goes when the message stops being new while it is shown.
+   * The row holds the message and disconnects before it lets it go. */
   if (self->message != NULL)
-    g_signal_handlers_disconnect_by_func (self->message, update_message, self);
+    g_clear_signal_handler (&self->is_new_handler, self->message);
   g_set_object (&self->message, message);
   if (message != NULL)
-    g_signal_connect_object (message, "notify::is-new",
-                             G_CALLBACK (update_message), self,
-                             G_CONNECT_SWAPPED);
+    self->is_new_handler = g_signal_connect_swapped (message, "notify::is-new",
+                                                     G_CALLBACK (update_message),
+                                                     self);
 
   update_message (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE]);
