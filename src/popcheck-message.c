@@ -66,6 +66,8 @@ struct _PopcheckMessage
   char      *uid;
   guint64    size;
   guint      msg_number;
+  /* How many TOPs the server refused, for a message without headers. */
+  guint      top_refusals;
   /* What the list shows and searches stays in memory. */
   char      *from;
   char      *from_name;
@@ -73,9 +75,6 @@ struct _PopcheckMessage
   char      *subject;
   GDateTime *date;
   char      *message_id;
-  /* TRUE once the six strings above share one allocation, at uid: their
-   * own, or a place in arena. */
-  gboolean   packed;
   PopcheckStringArena *arena;
   /* What only the preview shows: NULL while it is in the state file
    * alone (cached_file), where a list of 100,000 messages keeps it. */
@@ -94,15 +93,20 @@ struct _PopcheckMessage
   PopcheckSummaryFile *cached_file;
   guint64    cached_offset;
   gsize      cached_length;
-  gboolean   attachments_incomplete;
-  gboolean   is_new;
+  /* Bits, not gbooleans: a first check of a million messages makes a
+   * million of these, and the slice allocator rounds a message up to 16
+   * bytes, which the gbooleans made it cross. */
+  /* TRUE once the six strings above share one allocation, at uid: their
+   * own, or a place in arena. */
+  guint      packed : 1;
+  guint      attachments_incomplete : 1;
+  guint      is_new : 1;
   /* FALSE for a message the server would not TOP: only its UID and size
    * are known, and top_refusals says how many TOPs were refused. */
-  gboolean   headers_known;
-  guint      top_refusals;
+  guint      headers_known : 1;
   /* FALSE for a message a broken UIDL listing left without a UID: uid is
    * then a key no UID can be, valid for this session only. */
-  gboolean   has_uid;
+  guint      has_uid : 1;
 };
 
 G_DEFINE_FINAL_TYPE (PopcheckMessage, popcheck_message, G_TYPE_OBJECT)
@@ -298,6 +302,40 @@ decode_headers (PopcheckMessage *self,
     self->date = g_date_time_ref (date);
 }
 
+static GArray *
+new_attachment_details (void)
+{
+  GArray *details = g_array_new (FALSE, TRUE, sizeof (PopcheckAttachment));
+
+  g_array_set_clear_func (details, popcheck_attachment_clear);
+  return details;
+}
+
+/* A message without headers has no details to show, and all of them
+ * share these instead of an empty copy each: a first check of a million
+ * messages lists most of them without headers, and the copies cost
+ * 180 bytes a message. */
+static char *no_attachments[] = { NULL };
+
+static GArray *
+no_attachment_details (void)
+{
+  static GArray *details;
+
+  if (g_once_init_enter (&details))
+    g_once_init_leave (&details, new_attachment_details ());
+
+  return details;
+}
+
+static void
+share_no_details (PopcheckMessage *self)
+{
+  self->to = self->cc = self->preview = (char *) "";
+  self->attachments = no_attachments;
+  self->attachment_details = g_array_ref (no_attachment_details ());
+}
+
 /* The names follow the details, which hold at most
  * POPCHECK_MESSAGE_MAX_ATTACHMENTS. */
 static void
@@ -405,6 +443,7 @@ popcheck_message_new_from_top (const char *uid,
   self->uid = g_strdup (uid);
   self->size = size;
   self->msg_number = msg_number;
+  self->attachment_details = new_attachment_details ();
 
   if (top_data != NULL)
     data = g_bytes_get_data (top_data, &len);
@@ -419,10 +458,13 @@ popcheck_message_new_from_top (const char *uid,
 
   if (message != NULL)
     {
+      gboolean incomplete = FALSE;
+
       decode_headers (self, message);
       popcheck_message_decode_body (message, preview_lines,
                                     &self->preview, self->attachment_details,
-                                    &self->attachments_incomplete);
+                                    &incomplete);
+      self->attachments_incomplete = !!incomplete;
     }
 
   fill_empty_fields (self);
@@ -436,19 +478,20 @@ popcheck_message_new_from_top (const char *uid,
  * LIST and UIDL said, with empty headers the list shows as unknown.  That
  * TOP is its first refusal. */
 static PopcheckMessage *
-new_headerless (char    *uid,
-                guint64  size,
-                guint    msg_number)
+new_headerless (const char *uid,
+                guint64     size,
+                guint       msg_number)
 {
+  const char *values[] = { uid, "", "", "", "", "" };
   PopcheckMessage *self;
 
   self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
-  self->uid = uid;
   self->size = size;
   self->msg_number = msg_number;
   self->headers_known = FALSE;
   self->top_refusals = 1;
-  fill_empty_fields (self);
+  share_no_details (self);
+  pack_strings_from (self, values, NULL);
 
   return self;
 }
@@ -458,14 +501,9 @@ popcheck_message_new_without_headers (const char *uid,
                                       guint64     size,
                                       guint       msg_number)
 {
-  PopcheckMessage *self;
-
   g_return_val_if_fail (uid != NULL, NULL);
 
-  self = new_headerless (g_strdup (uid), size, msg_number);
-  pack_strings (self);
-
-  return self;
+  return new_headerless (uid, size, msg_number);
 }
 
 /* A message a check listed and left for later: its TOP has not been
@@ -494,15 +532,15 @@ PopcheckMessage *
 popcheck_message_new_without_uid (guint   msg_number,
                                   guint64 size)
 {
+  g_autofree char *key = NULL;
   PopcheckMessage *self;
 
   g_return_val_if_fail (msg_number > 0, NULL);
 
-  self = new_headerless (g_strdup_printf ("no uid %u", msg_number), size,
-                        msg_number);
+  key = g_strdup_printf ("no uid %u", msg_number);
+  self = new_headerless (key, size, msg_number);
   self->has_uid = FALSE;
   self->top_refusals = 0;
-  pack_strings (self);
 
   return self;
 }
@@ -741,7 +779,7 @@ headerless_from_variant (GVariant  *normal,
     }
 
   self = popcheck_message_new_without_headers (uid, size, 0);
-  self->is_new = is_new;
+  self->is_new = !!is_new;
   self->top_refusals = refusals;
 
   return self;
@@ -785,6 +823,7 @@ message_from_variant (GVariant  *variant,
   const char *date, *message_id, *preview, *name, *mime_type;
   guint64 attachment_size;
   gboolean headerless, version_2;
+  gboolean incomplete = FALSE, is_new = FALSE;
 
   g_return_val_if_fail (variant != NULL, NULL);
 
@@ -828,13 +867,14 @@ message_from_variant (GVariant  *variant,
     g_variant_get (normal, "(u&st&s&s&s&s&s&s&s&s&sa(sst)bb)",
                    &version, &uid, &self->size, &from, &from_name,
                    &from_address, &to, &cc, &subject, &date, &message_id,
-                   &preview, &attachments, &self->attachments_incomplete,
-                   &self->is_new);
+                   &preview, &attachments, &incomplete, &is_new);
   else
     g_variant_get (normal, "(u&st&s&s&s&s&s&s&s&sasb)",
                    &version, &uid, &self->size, &from, &from_name,
                    &from_address, &to, &subject, &date, &message_id, &preview,
-                   &attachments, &self->is_new);
+                   &attachments, &is_new);
+  self->attachments_incomplete = !!incomplete;
+  self->is_new = !!is_new;
 
   if (!pop3_uid_is_valid (uid))
     {
@@ -856,11 +896,9 @@ message_from_variant (GVariant  *variant,
   pack_strings (self);
 
   if (!with_details && version_2)
-    {
-      g_clear_pointer (&self->attachment_details, g_array_unref);
-      return g_steal_pointer (&self);
-    }
+    return g_steal_pointer (&self);
 
+  self->attachment_details = new_attachment_details ();
   self->to = sanitize_line (to);
   self->cc = sanitize_line (cc);
   {
@@ -1168,7 +1206,7 @@ popcheck_message_new_listed (const PopcheckListedSummary  *listed,
   if (!listed->headers_known)
     {
       self = popcheck_message_new_without_headers (listed->uid, listed->size, 0);
-      self->is_new = listed->is_new;
+      self->is_new = !!listed->is_new;
       self->top_refusals = listed->top_refusals;
       return g_steal_pointer (&self);
     }
@@ -1196,10 +1234,9 @@ popcheck_message_new_listed (const PopcheckListedSummary  *listed,
   self->size = listed->size;
   if (listed->date != NULL)
     self->date = g_date_time_ref (listed->date);
-  self->attachments_incomplete = listed->attachments_incomplete;
-  self->is_new = listed->is_new;
+  self->attachments_incomplete = !!listed->attachments_incomplete;
+  self->is_new = !!listed->is_new;
 
-  g_clear_pointer (&self->attachment_details, g_array_unref);
   self->cached_file = popcheck_summary_file_ref (file);
   self->cached_offset = offset;
   self->cached_length = length;
@@ -1685,6 +1722,12 @@ popcheck_message_finalize (GObject *object)
       self->from = self->from_name = self->from_address = NULL;
       self->subject = self->message_id = NULL;
     }
+  /* See share_no_details (): only the details are shared. */
+  if (!self->headers_known)
+    {
+      self->to = self->cc = self->preview = NULL;
+      self->attachments = NULL;
+    }
   g_clear_pointer (&self->uid, g_free);
   g_clear_pointer (&self->from, g_free);
   g_clear_pointer (&self->from_name, g_free);
@@ -1827,7 +1870,4 @@ popcheck_message_init (PopcheckMessage *self)
 {
   self->headers_known = TRUE;
   self->has_uid = TRUE;
-  self->attachment_details = g_array_new (FALSE, TRUE,
-                                          sizeof (PopcheckAttachment));
-  g_array_set_clear_func (self->attachment_details, popcheck_attachment_clear);
 }

@@ -867,6 +867,78 @@ test_fingerprint (void)
 
 /* The cache -------------------------------------------------------------- */
 
+/* A message without headers reads as empty everywhere, though messages
+ * without headers share their empty details (see share_no_details ()). */
+static void
+assert_no_headers (PopcheckMessage *message)
+{
+  const char * const *names = popcheck_message_get_attachments (message);
+  guint n_attachments = 1;
+
+  g_assert_false (popcheck_message_get_headers_known (message));
+  g_assert_cmpstr (popcheck_message_get_from (message), ==, "");
+  g_assert_cmpstr (popcheck_message_get_from_name (message), ==, "");
+  g_assert_cmpstr (popcheck_message_get_from_address (message), ==, "");
+  g_assert_cmpstr (popcheck_message_get_subject (message), ==, "");
+  g_assert_cmpstr (popcheck_message_get_message_id (message), ==, "");
+  g_assert_cmpstr (popcheck_message_get_to (message), ==, "");
+  g_assert_cmpstr (popcheck_message_get_cc (message), ==, "");
+  g_assert_cmpstr (popcheck_message_get_preview (message), ==, "");
+  g_assert_null (popcheck_message_get_date (message));
+  g_assert_nonnull (names);
+  g_assert_null (names[0]);
+  popcheck_message_get_attachment_details (message, &n_attachments);
+  g_assert_cmpuint (n_attachments, ==, 0);
+  g_assert_false (popcheck_message_get_attachments_incomplete (message));
+  g_assert_true (popcheck_message_get_details_loaded (message));
+}
+
+static void
+test_without_headers (void)
+{
+  g_autoptr(PopcheckMessage) refused = popcheck_message_new_without_headers ("uid-r", 4321, 3);
+  g_autoptr(PopcheckMessage) pending = popcheck_message_new_headers_pending ("uid-p", 99, 4);
+  g_autoptr(PopcheckMessage) no_uid = popcheck_message_new_without_uid (5, 7);
+  g_autoptr(PopcheckMessage) copy = NULL;
+  g_autoptr(GVariant) variant = NULL;
+  g_autoptr(GError) error = NULL;
+
+  assert_no_headers (refused);
+  g_assert_cmpstr (popcheck_message_get_uid (refused), ==, "uid-r");
+  g_assert_cmpuint (popcheck_message_get_size (refused), ==, 4321);
+  g_assert_cmpuint (popcheck_message_get_msg_number (refused), ==, 3);
+  g_assert_cmpuint (popcheck_message_get_top_refusals (refused), ==, 1);
+  g_assert_false (popcheck_message_get_headers_pending (refused));
+  g_assert_true (popcheck_message_get_has_uid (refused));
+
+  assert_no_headers (pending);
+  g_assert_cmpstr (popcheck_message_get_uid (pending), ==, "uid-p");
+  g_assert_cmpuint (popcheck_message_get_top_refusals (pending), ==, 0);
+  g_assert_true (popcheck_message_get_headers_pending (pending));
+
+  assert_no_headers (no_uid);
+  g_assert_false (popcheck_message_get_has_uid (no_uid));
+  g_assert_cmpuint (popcheck_message_get_msg_number (no_uid), ==, 5);
+  g_assert_cmpuint (popcheck_message_get_size (no_uid), ==, 7);
+
+  /* "New" survives the cache, as a bit of the message. */
+  popcheck_message_set_is_new (pending, TRUE);
+  variant = g_variant_ref_sink (popcheck_message_to_variant (pending));
+  copy = popcheck_message_new_from_variant (variant, &error);
+  g_assert_no_error (error);
+  assert_no_headers (copy);
+  g_assert_cmpstr (popcheck_message_get_uid (copy), ==, "uid-p");
+  g_assert_cmpuint (popcheck_message_get_size (copy), ==, 99);
+  g_assert_true (popcheck_message_get_is_new (copy));
+  g_assert_true (popcheck_message_get_headers_pending (copy));
+
+  /* Each message lets go of the shared details alone. */
+  g_clear_object (&refused);
+  g_clear_object (&pending);
+  assert_no_headers (copy);
+  assert_no_headers (no_uid);
+}
+
 static void
 test_variant_round_trip (void)
 {
@@ -1500,6 +1572,7 @@ main (int   argc,
   g_test_add_func ("/message/hostile/random", test_random_input);
   g_test_add_func ("/message/fingerprint", test_fingerprint);
   g_test_add_func ("/message/cache/round-trip", test_variant_round_trip);
+  g_test_add_func ("/message/without-headers", test_without_headers);
   g_test_add_func ("/message/cache/malformed", test_variant_malformed);
   g_test_add_func ("/message/cache/summary-file-bounds",
                    test_summary_file_bounds);
