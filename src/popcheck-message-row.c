@@ -93,41 +93,76 @@ row_text (guint       id,
   return texts[id];
 }
 
+/* The formats of the dates a row shows, kept in one place for the rows
+ * and for the widths of their date column. */
+static const char *
+date_format (guint id)
+{
+  switch (id)
+    {
+    case TEXT_TIME_TODAY:
+      /* Translators: the time of a message received today, see strftime(3) */
+      return row_text (TEXT_TIME_TODAY, N_("%H:%M"));
+    case TEXT_WEEKDAY:
+      /* Translators: the weekday of a message received this week, see strftime(3) */
+      return row_text (TEXT_WEEKDAY, N_("%a"));
+    case TEXT_THIS_YEAR:
+      /* Translators: the day of a message received this year, see strftime(3) */
+      return row_text (TEXT_THIS_YEAR, N_("%b %-e"));
+    case TEXT_FULL_DATE:
+      /* Translators: a message's full date in the preview, see strftime(3);
+       * %-e is the day of the month without padding */
+      return row_text (TEXT_FULL_DATE, N_("%A, %-e %B %Y, %H:%M"));
+    default:
+      /* Translators: the date of an older message, see strftime(3) */
+      return row_text (TEXT_OLDER, N_("%Y-%m-%d"));
+    }
+}
+
+static const char *
+yesterday (void)
+{
+  /* Translators: the date of a message received yesterday */
+  return row_text (TEXT_YESTERDAY, N_("Yesterday"));
+}
+
+/* The start of local_now's day, in its zone. */
+static GDateTime *
+start_of_day (GDateTime *local_now)
+{
+  return g_date_time_new (g_date_time_get_timezone (local_now),
+                          g_date_time_get_year (local_now),
+                          g_date_time_get_month (local_now),
+                          g_date_time_get_day_of_month (local_now),
+                          0, 0, 0);
+}
+
 /* What every row's date is relative to.  With TZ unset, GLib 2.74 reads
  * /etc/localtime again on each g_time_zone_new_local () (it compares the
  * zone's name with TZ, which is NULL), and a row took five of those to
  * show its date: a jump through the list binds some 200 rows in one
- * frame.  The rows share one zone and one "now", taken again once a
- * second, so a new day or a new system zone still shows within a second. */
+ * frame.  The rows share one zone, one "now" and one start of today,
+ * taken again once a second, so a new day or a new system zone still
+ * shows within a second. */
 static gint64     row_clock_second = -1;
 static GDateTime *row_clock_now;
+static GDateTime *row_clock_today;
 
-static GDateTime *
-get_row_clock_now (void)
+static void
+update_row_clock (void)
 {
   gint64 second = g_get_real_time () / G_USEC_PER_SEC;
+  g_autoptr(GTimeZone) zone = NULL;
 
-  if (row_clock_now == NULL || second != row_clock_second)
-    {
-      g_autoptr(GTimeZone) zone = g_time_zone_new_local ();
+  if (row_clock_now != NULL && second == row_clock_second)
+    return;
 
-      g_clear_pointer (&row_clock_now, g_date_time_unref);
-      row_clock_now = g_date_time_new_now (zone);
-      row_clock_second = second;
-    }
-
-  return row_clock_now;
-}
-
-static char *
-format_date_full_in (GDateTime *date,
-                     GTimeZone *zone)
-{
-  g_autoptr(GDateTime) local = g_date_time_to_timezone (date, zone);
-
-  /* Translators: a message's full date in the preview, see strftime(3);
-   * %-e is the day of the month without padding */
-  return g_date_time_format (local, row_text (TEXT_FULL_DATE, N_("%A, %-e %B %Y, %H:%M")));
+  zone = g_time_zone_new_local ();
+  g_clear_pointer (&row_clock_now, g_date_time_unref);
+  g_clear_pointer (&row_clock_today, g_date_time_unref);
+  row_clock_now = g_date_time_new_now (zone);
+  row_clock_today = start_of_day (row_clock_now);
+  row_clock_second = second;
 }
 
 /* The preview's date, in local time.  "%-e": no padding space before a
@@ -136,48 +171,34 @@ char *
 popcheck_format_date_full (GDateTime *date)
 {
   g_autoptr(GTimeZone) zone = NULL;
+  g_autoptr(GDateTime) local = NULL;
 
   g_return_val_if_fail (date != NULL, NULL);
 
   zone = g_time_zone_new_local ();
-  return format_date_full_in (date, zone);
+  local = g_date_time_to_timezone (date, zone);
+  return g_date_time_format (local, date_format (TEXT_FULL_DATE));
 }
 
-/* @local_now is in the zone the date is shown in. */
+/* local is in the zone of local_now, and today is the start of its day. */
 static char *
-format_date_relative_to (GDateTime *date,
-                         GDateTime *local_now)
+format_local_date_relative (GDateTime *local,
+                            GDateTime *local_now,
+                            GDateTime *today)
 {
-  g_autoptr(GDateTime) local = NULL;
-  g_autoptr(GDateTime) today = NULL;
-  GTimeSpan since_midnight;
-
-  if (date == NULL)
-    return g_strdup ("");
-
-  local = g_date_time_to_timezone (date, g_date_time_get_timezone (local_now));
-  today = g_date_time_new (g_date_time_get_timezone (local_now),
-                           g_date_time_get_year (local_now),
-                           g_date_time_get_month (local_now),
-                           g_date_time_get_day_of_month (local_now),
-                           0, 0, 0);
-  since_midnight = g_date_time_difference (local, today);
+  GTimeSpan since_midnight = g_date_time_difference (local, today);
 
   /* A date after today (a sender's wrong clock) falls through to a date. */
   if (since_midnight >= 0 && since_midnight < G_TIME_SPAN_DAY)
-    /* Translators: the time of a message received today, see strftime(3) */
-    return g_date_time_format (local, row_text (TEXT_TIME_TODAY, N_("%H:%M")));
+    return g_date_time_format (local, date_format (TEXT_TIME_TODAY));
   if (since_midnight < 0 && since_midnight >= -G_TIME_SPAN_DAY)
-    return g_strdup (row_text (TEXT_YESTERDAY, N_("Yesterday")));
+    return g_strdup (yesterday ());
   if (since_midnight < 0 && since_midnight >= -6 * G_TIME_SPAN_DAY)
-    /* Translators: the weekday of a message received this week, see strftime(3) */
-    return g_date_time_format (local, row_text (TEXT_WEEKDAY, N_("%a")));
+    return g_date_time_format (local, date_format (TEXT_WEEKDAY));
   if (g_date_time_get_year (local) == g_date_time_get_year (local_now))
-    /* Translators: the day of a message received this year, see strftime(3) */
-    return g_date_time_format (local, row_text (TEXT_THIS_YEAR, N_("%b %-e")));
+    return g_date_time_format (local, date_format (TEXT_THIS_YEAR));
 
-  /* Translators: the date of an older message, see strftime(3) */
-  return g_date_time_format (local, row_text (TEXT_OLDER, N_("%Y-%m-%d")));
+  return g_date_time_format (local, date_format (TEXT_OLDER));
 }
 
 char *
@@ -185,11 +206,18 @@ popcheck_format_date_relative (GDateTime *date,
                                GDateTime *now)
 {
   g_autoptr(GDateTime) local_now = NULL;
+  g_autoptr(GDateTime) today = NULL;
+  g_autoptr(GDateTime) local = NULL;
 
   g_return_val_if_fail (now != NULL, NULL);
 
+  if (date == NULL)
+    return g_strdup ("");
+
   local_now = g_date_time_to_local (now);
-  return format_date_relative_to (date, local_now);
+  today = start_of_day (local_now);
+  local = g_date_time_to_timezone (date, g_date_time_get_timezone (local_now));
+  return format_local_date_relative (local, local_now, today);
 }
 
 static void
@@ -266,14 +294,14 @@ set_sender (PopcheckMessageRow *self)
  * read out for a list item.  So the name says all the row shows, in words:
  * whether it is new, the sender, the subject and the whole date. */
 static void
-update_accessible_name (PopcheckMessageRow *self)
+update_accessible_name (PopcheckMessageRow *self,
+                        GDateTime          *local_date)
 {
-  GDateTime *date = popcheck_message_get_date (self->message);
   g_autofree char *full_date = NULL;
   g_autofree char *name = NULL;
 
-  full_date = date != NULL
-    ? format_date_full_in (date, g_date_time_get_timezone (get_row_clock_now ()))
+  full_date = local_date != NULL
+    ? g_date_time_format (local_date, date_format (TEXT_FULL_DATE))
     : g_strdup (row_text (TEXT_NO_DATE, N_("no date")));
   if (popcheck_message_get_is_new (self->message))
     /* Translators: a message in the list as a screen reader says it:
@@ -370,7 +398,9 @@ update_headers_pending (PopcheckMessageRow *self)
 static void
 update_message (PopcheckMessageRow *self)
 {
-  g_autofree char *date = NULL;
+  GDateTime *date;
+  g_autoptr(GDateTime) local_date = NULL;
+  g_autofree char *shown_date = NULL;
   g_autofree char *size = NULL;
   const char *subject;
   gboolean is_new;
@@ -408,16 +438,22 @@ update_message (PopcheckMessageRow *self)
       gtk_widget_add_css_class (GTK_WIDGET (self->subject_label), "dim-label");
     }
 
-  date = format_date_relative_to (popcheck_message_get_date (self->message),
-                                  get_row_clock_now ());
-  gtk_inscription_set_text (self->date_label, date);
+  /* Both the date shown and the one a screen reader says are local. */
+  update_row_clock ();
+  date = popcheck_message_get_date (self->message);
+  if (date != NULL)
+    {
+      local_date = g_date_time_to_timezone (date, g_date_time_get_timezone (row_clock_now));
+      shown_date = format_local_date_relative (local_date, row_clock_now, row_clock_today);
+    }
+  gtk_inscription_set_text (self->date_label, shown_date != NULL ? shown_date : "");
 
   size = g_format_size (popcheck_message_get_size (self->message));
   gtk_inscription_set_text (self->size_label, size);
 
   set_new_mark (self, is_new);
 
-  update_accessible_name (self);
+  update_accessible_name (self, local_date);
 }
 
 char *
@@ -479,17 +515,17 @@ date_samples (void)
     {
       g_autoptr(GDateTime) date = g_date_time_add_days (monday, day);
 
-      g_ptr_array_add (texts, g_date_time_format (date, row_text (TEXT_WEEKDAY, N_("%a"))));
+      g_ptr_array_add (texts, g_date_time_format (date, date_format (TEXT_WEEKDAY)));
     }
   for (int month = 1; month <= 12; month++)
     {
       g_autoptr(GDateTime) date = g_date_time_new (utc, 2024, month, 28, 23, 58, 0);
 
-      g_ptr_array_add (texts, g_date_time_format (date, row_text (TEXT_THIS_YEAR, N_("%b %-e"))));
+      g_ptr_array_add (texts, g_date_time_format (date, date_format (TEXT_THIS_YEAR)));
     }
-  g_ptr_array_add (texts, g_date_time_format (monday, row_text (TEXT_TIME_TODAY, N_("%H:%M"))));
-  g_ptr_array_add (texts, g_date_time_format (monday, row_text (TEXT_OLDER, N_("%Y-%m-%d"))));
-  g_ptr_array_add (texts, g_strdup (row_text (TEXT_YESTERDAY, N_("Yesterday"))));
+  g_ptr_array_add (texts, g_date_time_format (monday, date_format (TEXT_TIME_TODAY)));
+  g_ptr_array_add (texts, g_date_time_format (monday, date_format (TEXT_OLDER)));
+  g_ptr_array_add (texts, g_strdup (yesterday ()));
 
   return texts;
 }

@@ -234,21 +234,34 @@ find_widget (GtkWidget     *widget,
   return NULL;
 }
 
-static gboolean
-label_has_prefix (GtkWidget     *widget,
-                  gconstpointer  prefix)
+/* The text of a label, or of an inscription (the list's rows show their
+ * texts in inscriptions); NULL for any other widget. */
+static const char *
+widget_text (GtkWidget *widget)
 {
-  return GTK_IS_LABEL (widget) &&
-         g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix);
+  if (GTK_IS_LABEL (widget))
+    return gtk_label_get_text (GTK_LABEL (widget));
+  if (GTK_IS_INSCRIPTION (widget))
+    return gtk_inscription_get_text (GTK_INSCRIPTION (widget));
+
+  return NULL;
 }
 
-static gboolean
-inscription_has_prefix (GtkWidget     *widget,
-                        gconstpointer  prefix)
+typedef struct
 {
-  return GTK_IS_INSCRIPTION (widget) &&
-         gtk_inscription_get_text (GTK_INSCRIPTION (widget)) != NULL &&
-         g_str_has_prefix (gtk_inscription_get_text (GTK_INSCRIPTION (widget)), prefix);
+  GType       type;
+  const char *prefix;
+} PrefixMatch;
+
+static gboolean
+text_has_prefix (GtkWidget     *widget,
+                 gconstpointer  data)
+{
+  const PrefixMatch *match = data;
+  const char *text = widget_text (widget);
+
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, match->type) &&
+         text != NULL && g_str_has_prefix (text, match->prefix);
 }
 
 /* A visible inscription (a text of the list's rows) whose text starts
@@ -257,7 +270,9 @@ static GtkInscription *
 find_inscription_prefix (GtkWidget  *widget,
                          const char *prefix)
 {
-  return (GtkInscription *) find_widget (widget, inscription_has_prefix, prefix, TRUE);
+  PrefixMatch match = { GTK_TYPE_INSCRIPTION, prefix };
+
+  return (GtkInscription *) find_widget (widget, text_has_prefix, &match, TRUE);
 }
 
 static gboolean
@@ -272,7 +287,9 @@ static GtkLabel *
 find_label_prefix (GtkWidget  *widget,
                    const char *prefix)
 {
-  return (GtkLabel *) find_widget (widget, label_has_prefix, prefix, TRUE);
+  PrefixMatch match = { GTK_TYPE_LABEL, prefix };
+
+  return (GtkLabel *) find_widget (widget, text_has_prefix, &match, TRUE);
 }
 
 static GtkWidget *
@@ -286,11 +303,8 @@ static gboolean
 shows_text (GtkWidget     *widget,
             gconstpointer  text)
 {
-  if (GTK_IS_LABEL (widget))
-    return g_str_equal (gtk_label_get_text (GTK_LABEL (widget)), text);
-  /* The list's rows show their texts in inscriptions. */
-  if (GTK_IS_INSCRIPTION (widget))
-    return g_strcmp0 (gtk_inscription_get_text (GTK_INSCRIPTION (widget)), text) == 0;
+  if (GTK_IS_LABEL (widget) || GTK_IS_INSCRIPTION (widget))
+    return g_strcmp0 (widget_text (widget), text) == 0;
   if (GTK_IS_BUTTON (widget))
     return g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), text) == 0;
 
@@ -3440,11 +3454,13 @@ test_new_mail_during_backlog (Fixture       *fixture,
   g_assert_true (gtk_selection_model_is_selected (selection, position));
 }
 
-/* Moves the pointer to widget's middle, as a person would. */
+/* Clicks widget's middle with the given mouse button, as a person would. */
 static void
-hover_widget (GtkWidget *widget)
+click_widget (GtkWidget *widget,
+              guint      button)
 {
   FakeMotionEventFunc fake_motion_event = xtst_function ("XTestFakeMotionEvent");
+  FakeButtonEventFunc fake_button_event = xtst_function ("XTestFakeButtonEvent");
   GtkNative *native = gtk_widget_get_native (widget);
   Display *xdisplay = gdk_x11_display_get_xdisplay (gtk_widget_get_display (widget));
   Window xid = gdk_x11_surface_get_xid (gtk_native_get_surface (native));
@@ -3462,18 +3478,6 @@ hover_widget (GtkWidget *widget)
                          (int) (point.x + surface_x), (int) (point.y + surface_y),
                          &root_x, &root_y, &child);
   fake_motion_event (xdisplay, -1, root_x, root_y, 0);
-  XFlush (xdisplay);
-}
-
-/* Clicks widget's middle with the given mouse button, as a person would. */
-static void
-click_widget (GtkWidget *widget,
-              guint      button)
-{
-  FakeButtonEventFunc fake_button_event = xtst_function ("XTestFakeButtonEvent");
-  Display *xdisplay = gdk_x11_display_get_xdisplay (gtk_widget_get_display (widget));
-
-  hover_widget (widget);
   fake_button_event (xdisplay, button, True, 0);
   fake_button_event (xdisplay, button, False, 0);
   XFlush (xdisplay);
