@@ -113,9 +113,11 @@ date_format (guint id)
       /* Translators: a message's full date in the preview, see strftime(3);
        * %-e is the day of the month without padding */
       return row_text (TEXT_FULL_DATE, N_("%A, %-e %B %Y, %H:%M"));
-    default:
+    case TEXT_OLDER:
       /* Translators: the date of an older message, see strftime(3) */
       return row_text (TEXT_OLDER, N_("%Y-%m-%d"));
+    default:
+      g_return_val_if_reached ("%Y-%m-%d");
     }
 }
 

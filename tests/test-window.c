@@ -303,12 +303,10 @@ static gboolean
 shows_text (GtkWidget     *widget,
             gconstpointer  text)
 {
-  if (GTK_IS_LABEL (widget) || GTK_IS_INSCRIPTION (widget))
-    return g_strcmp0 (widget_text (widget), text) == 0;
   if (GTK_IS_BUTTON (widget))
     return g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), text) == 0;
 
-  return FALSE;
+  return g_strcmp0 (widget_text (widget), text) == 0;
 }
 
 /* A visible label or button shows exactly text. */
