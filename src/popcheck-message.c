@@ -59,15 +59,12 @@ struct _PopcheckStringArena
   gpointer       free_data;
 };
 
-struct _PopcheckMessage
+/* What a message's headers tell.  A message without headers points at
+ * one shared, empty set (no_headers ()) rather than owning one: a first
+ * check of a million messages lists most of them without headers, and
+ * their own empty sets cost 112 bytes a message. */
+typedef struct
 {
-  GObject    parent_instance;
-
-  char      *uid;
-  guint64    size;
-  guint      msg_number;
-  /* How many TOPs the server refused, for a message without headers. */
-  guint      top_refusals;
   /* What the list shows and searches stays in memory. */
   char      *from;
   char      *from_name;
@@ -84,29 +81,46 @@ struct _PopcheckMessage
   /* The names, and the same attachments as PopcheckAttachment. */
   GStrv      attachments;
   GArray    *attachment_details;
+  /* The summary as the state file holds it: a boxed "v", of the
+   * message's cached_length. */
+  PopcheckSummaryFile *cached_file;
+  guint64    cached_offset;
+} MessageHeaders;
+
+struct _PopcheckMessage
+{
+  GObject    parent_instance;
+
+  char      *uid;
+  guint64    size;
+  guint      msg_number;
+  /* How many TOPs the server refused, for a message without headers. */
+  guint      top_refusals;
+  /* Owned if headers_known, else no_headers (). */
+  MessageHeaders *h;
   /* The list the message is in, told when "new" changes: a function
    * rather than a signal handler, one of which costs more than this
    * whole summary does. */
   PopcheckMessageOwnerFunc owner_func;
   gpointer   owner;
-  /* The summary as the state file holds it: a boxed "v". */
-  PopcheckSummaryFile *cached_file;
-  guint64    cached_offset;
-  gsize      cached_length;
   /* Bits, not gbooleans: a first check of a million messages makes a
-   * million of these, and the slice allocator rounds a message up to 16
-   * bytes, which the gbooleans made it cross. */
-  /* TRUE once the six strings above share one allocation, at uid: their
-   * own, or a place in arena. */
+   * million of these. */
+  /* TRUE once uid and the five strings of h the list shows share one
+   * allocation, at uid: their own, or a place in h->arena. */
   guint      packed : 1;
   guint      attachments_incomplete : 1;
   guint      is_new : 1;
-  /* FALSE for a message the server would not TOP: only its UID and size
-   * are known, and top_refusals says how many TOPs were refused. */
+  /* FALSE for a message the server would not TOP, or not yet: only its
+   * UID and size are known, and top_refusals says how many TOPs were
+   * refused. */
   guint      headers_known : 1;
   /* FALSE for a message a broken UIDL listing left without a UID: uid is
    * then a key no UID can be, valid for this session only. */
   guint      has_uid : 1;
+  /* The length of h's summary in the state file: 32 bits as in the
+   * file's index, and here rather than in h, where it fills what would
+   * be padding. */
+  guint32    cached_length;
 };
 
 G_DEFINE_FINAL_TYPE (PopcheckMessage, popcheck_message, G_TYPE_OBJECT)
@@ -272,34 +286,34 @@ decode_headers (PopcheckMessage *self,
   InternetAddressList *from = g_mime_message_get_from (message);
   GDateTime *date;
 
-  self->subject = sanitize_line (g_mime_message_get_subject (message));
-  self->message_id = sanitize_line (g_mime_message_get_message_id (message));
+  self->h->subject = sanitize_line (g_mime_message_get_subject (message));
+  self->h->message_id = sanitize_line (g_mime_message_get_message_id (message));
 
-  self->from = format_address_list (from,
+  self->h->from = format_address_list (from,
                                     g_mime_object_get_header (object, "From"));
   flatten_addresses (from, from_mailboxes, 0);
   if (from_mailboxes->len > 0)
     {
       InternetAddress *first = g_ptr_array_index (from_mailboxes, 0);
 
-      self->from_name = sanitize_line (internet_address_get_name (first));
-      self->from_address =
+      self->h->from_name = sanitize_line (internet_address_get_name (first));
+      self->h->from_address =
         sanitize_line (internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (first)));
     }
   else
     {
-      self->from_name = g_strdup (self->from);
-      self->from_address = g_strdup ("");
+      self->h->from_name = g_strdup (self->h->from);
+      self->h->from_address = g_strdup ("");
     }
 
-  self->to = format_address_list (g_mime_message_get_to (message),
+  self->h->to = format_address_list (g_mime_message_get_to (message),
                                   g_mime_object_get_header (object, "To"));
-  self->cc = format_address_list (g_mime_message_get_cc (message),
+  self->h->cc = format_address_list (g_mime_message_get_cc (message),
                                   g_mime_object_get_header (object, "Cc"));
 
   date = g_mime_message_get_date (message);
   if (date != NULL)
-    self->date = g_date_time_ref (date);
+    self->h->date = g_date_time_ref (date);
 }
 
 static GArray *
@@ -311,29 +325,51 @@ new_attachment_details (void)
   return details;
 }
 
-/* A message without headers has no details to show, and all of them
- * share these instead of an empty copy each: a first check of a million
- * messages lists most of them without headers, and the copies cost
- * 180 bytes a message. */
 static char *no_attachments[] = { NULL };
 
-static GArray *
-no_attachment_details (void)
+/* Never written to: see MessageHeaders. */
+static MessageHeaders *
+no_headers (void)
 {
-  static GArray *details;
+  static MessageHeaders *shared;
 
-  if (g_once_init_enter (&details))
-    g_once_init_leave (&details, new_attachment_details ());
+  if (g_once_init_enter (&shared))
+    {
+      MessageHeaders *empty = g_new0 (MessageHeaders, 1);
 
-  return details;
+      empty->from = empty->from_name = empty->from_address = (char *) "";
+      empty->subject = empty->message_id = (char *) "";
+      empty->to = empty->cc = empty->preview = (char *) "";
+      empty->attachments = no_attachments;
+      empty->attachment_details = new_attachment_details ();
+      g_once_init_leave (&shared, empty);
+    }
+
+  return shared;
 }
 
 static void
-share_no_details (PopcheckMessage *self)
+message_headers_free (MessageHeaders *h,
+                      gboolean        packed)
 {
-  self->to = self->cc = self->preview = (char *) "";
-  self->attachments = no_attachments;
-  self->attachment_details = g_array_ref (no_attachment_details ());
+  /* Packed, the five strings the list shows are in the block at uid. */
+  if (!packed)
+    {
+      g_free (h->from);
+      g_free (h->from_name);
+      g_free (h->from_address);
+      g_free (h->subject);
+      g_free (h->message_id);
+    }
+  g_clear_pointer (&h->arena, popcheck_string_arena_unref);
+  g_clear_pointer (&h->date, g_date_time_unref);
+  g_free (h->to);
+  g_free (h->cc);
+  g_free (h->preview);
+  g_strfreev (h->attachments);
+  g_clear_pointer (&h->attachment_details, g_array_unref);
+  g_clear_pointer (&h->cached_file, popcheck_summary_file_unref);
+  g_slice_free (MessageHeaders, h);
 }
 
 /* The names follow the details, which hold at most
@@ -341,12 +377,12 @@ share_no_details (PopcheckMessage *self)
 static void
 set_attachments_from_details (PopcheckMessage *self)
 {
-  GArray *details = self->attachment_details;
+  GArray *details = self->h->attachment_details;
 
-  g_clear_pointer (&self->attachments, g_strfreev);
-  self->attachments = g_new0 (char *, details->len + 1);
+  g_clear_pointer (&self->h->attachments, g_strfreev);
+  self->h->attachments = g_new0 (char *, details->len + 1);
   for (guint i = 0; i < details->len; i++)
-    self->attachments[i] =
+    self->h->attachments[i] =
       g_strdup (g_array_index (details, PopcheckAttachment, i).name);
 }
 
@@ -354,15 +390,15 @@ static void
 fill_empty_fields (PopcheckMessage *self)
 {
   char **fields[] = {
-    &self->from, &self->from_name, &self->from_address, &self->to,
-    &self->cc, &self->subject, &self->message_id, &self->preview,
+    &self->h->from, &self->h->from_name, &self->h->from_address, &self->h->to,
+    &self->h->cc, &self->h->subject, &self->h->message_id, &self->h->preview,
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
     if (*fields[i] == NULL)
       *fields[i] = g_strdup ("");
 
-  if (self->attachments == NULL)
+  if (self->h->attachments == NULL)
     set_attachments_from_details (self);
 }
 
@@ -376,8 +412,8 @@ pack_strings_from (PopcheckMessage     *self,
                    PopcheckStringArena *arena)
 {
   char **fields[] = {
-    &self->uid, &self->from, &self->from_name, &self->from_address,
-    &self->subject, &self->message_id,
+    &self->uid, &self->h->from, &self->h->from_name, &self->h->from_address,
+    &self->h->subject, &self->h->message_id,
   };
   gsize lengths[G_N_ELEMENTS (fields)];
   gsize total = 0;
@@ -393,7 +429,7 @@ pack_strings_from (PopcheckMessage     *self,
     {
       at = arena->data + arena->used;
       arena->used += total;
-      self->arena = popcheck_string_arena_ref (arena);
+      self->h->arena = popcheck_string_arena_ref (arena);
     }
   else
     at = g_malloc (total);
@@ -411,8 +447,8 @@ static void
 pack_strings (PopcheckMessage *self)
 {
   char *owned[] = {
-    self->uid, self->from, self->from_name, self->from_address,
-    self->subject, self->message_id,
+    self->uid, self->h->from, self->h->from_name, self->h->from_address,
+    self->h->subject, self->h->message_id,
   };
 
   g_assert (!self->packed);
@@ -443,7 +479,7 @@ popcheck_message_new_from_top (const char *uid,
   self->uid = g_strdup (uid);
   self->size = size;
   self->msg_number = msg_number;
-  self->attachment_details = new_attachment_details ();
+  self->h->attachment_details = new_attachment_details ();
 
   if (top_data != NULL)
     data = g_bytes_get_data (top_data, &len);
@@ -462,7 +498,7 @@ popcheck_message_new_from_top (const char *uid,
 
       decode_headers (self, message);
       popcheck_message_decode_body (message, preview_lines,
-                                    &self->preview, self->attachment_details,
+                                    &self->h->preview, self->h->attachment_details,
                                     &incomplete);
       self->attachments_incomplete = !!incomplete;
     }
@@ -482,16 +518,17 @@ new_headerless (const char *uid,
                 guint64     size,
                 guint       msg_number)
 {
-  const char *values[] = { uid, "", "", "", "", "" };
   PopcheckMessage *self;
 
   self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+  /* init gave it headers of its own, as any message has by default. */
+  message_headers_free (self->h, FALSE);
+  self->h = no_headers ();
+  self->uid = g_strdup (uid);
   self->size = size;
   self->msg_number = msg_number;
   self->headers_known = FALSE;
   self->top_refusals = 1;
-  share_no_details (self);
-  pack_strings_from (self, values, NULL);
 
   return self;
 }
@@ -681,14 +718,14 @@ summary_to_variant (PopcheckMessage *self,
   g_autofree char *date = NULL;
   GVariantBuilder attachments;
 
-  if (self->date != NULL)
-    date = g_date_time_format_iso8601 (self->date);
+  if (self->h->date != NULL)
+    date = g_date_time_format_iso8601 (self->h->date);
 
   g_variant_builder_init (&attachments, G_VARIANT_TYPE ("a(sst)"));
-  for (guint i = 0; i < self->attachment_details->len; i++)
+  for (guint i = 0; i < self->h->attachment_details->len; i++)
     {
       const PopcheckAttachment *attachment =
-        &g_array_index (self->attachment_details, PopcheckAttachment, i);
+        &g_array_index (self->h->attachment_details, PopcheckAttachment, i);
 
       g_variant_builder_add (&attachments, "(sst)", attachment->name,
                              attachment->mime_type, attachment->size);
@@ -698,15 +735,15 @@ summary_to_variant (PopcheckMessage *self,
                         CACHE_VERSION_2,
                         self->uid,
                         self->size,
-                        self->from,
-                        self->from_name,
-                        self->from_address,
-                        self->to,
-                        self->cc,
-                        self->subject,
+                        self->h->from,
+                        self->h->from_name,
+                        self->h->from_address,
+                        self->h->to,
+                        self->h->cc,
+                        self->h->subject,
                         date != NULL ? date : "",
-                        self->message_id,
-                        self->preview,
+                        self->h->message_id,
+                        self->h->preview,
                         &attachments,
                         self->attachments_incomplete,
                         is_new);
@@ -718,7 +755,7 @@ popcheck_message_to_variant (PopcheckMessage *self)
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
   /* Only in the file: popcheck_message_boxed_from_cache() reads it. */
   g_return_val_if_fail (self->headers_known == FALSE ||
-                        self->attachment_details != NULL, NULL);
+                        self->h->attachment_details != NULL, NULL);
 
   if (!self->headers_known)
     return popcheck_message_headerless_variant_new (self->uid, self->size,
@@ -745,7 +782,7 @@ popcheck_message_to_variant_in_thread (PopcheckMessage *self,
                                        gboolean         is_new)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  g_return_val_if_fail (self->headers_known && self->attachment_details != NULL, NULL);
+  g_return_val_if_fail (self->headers_known && self->h->attachment_details != NULL, NULL);
 
   return summary_to_variant (self, is_new);
 }
@@ -794,7 +831,7 @@ add_cached_attachment (PopcheckMessage *self,
 {
   PopcheckAttachment attachment = { NULL, };
 
-  if (self->attachment_details->len >= POPCHECK_MESSAGE_MAX_ATTACHMENTS)
+  if (self->h->attachment_details->len >= POPCHECK_MESSAGE_MAX_ATTACHMENTS)
     return;
 
   attachment.name = popcheck_message_sanitize_file_name (name);
@@ -804,7 +841,7 @@ add_cached_attachment (PopcheckMessage *self,
   /* Version 1 kept only the name: NULL, the generic type. */
   attachment.mime_type = popcheck_message_sanitize_mime_type (mime_type);
   attachment.size = size;
-  g_array_append_val (self->attachment_details, attachment);
+  g_array_append_val (self->h->attachment_details, attachment);
 }
 
 /* With @with_details FALSE, a version 2 summary keeps only what the list
@@ -885,27 +922,27 @@ message_from_variant (GVariant  *variant,
   /* The file may have been edited or damaged: every field gets the same
    * treatment as text from a server. */
   self->uid = g_strdup (uid);
-  self->from = sanitize_line (from);
-  self->from_name = sanitize_line (from_name);
-  self->from_address = sanitize_line (from_address);
-  self->subject = sanitize_line (subject);
-  self->message_id = sanitize_line (message_id);
+  self->h->from = sanitize_line (from);
+  self->h->from_name = sanitize_line (from_name);
+  self->h->from_address = sanitize_line (from_address);
+  self->h->subject = sanitize_line (subject);
+  self->h->message_id = sanitize_line (message_id);
   if (*date != '\0')
-    self->date = g_date_time_new_from_iso8601 (date, NULL);
+    self->h->date = g_date_time_new_from_iso8601 (date, NULL);
 
   pack_strings (self);
 
   if (!with_details && version_2)
     return g_steal_pointer (&self);
 
-  self->attachment_details = new_attachment_details ();
-  self->to = sanitize_line (to);
-  self->cc = sanitize_line (cc);
+  self->h->attachment_details = new_attachment_details ();
+  self->h->to = sanitize_line (to);
+  self->h->cc = sanitize_line (cc);
   {
     g_autofree char *clean =
       popcheck_message_sanitize_text (preview, -1, FALSE,
                                       POPCHECK_MESSAGE_MAX_PREVIEW);
-    self->preview = g_steal_pointer (&clean);
+    self->h->preview = g_steal_pointer (&clean);
   }
 
   if (version_2)
@@ -1152,12 +1189,21 @@ popcheck_message_new_from_cache (GVariant             *boxed,
   g_return_val_if_fail (g_variant_is_of_type (boxed, G_VARIANT_TYPE_VARIANT), NULL);
   g_return_val_if_fail (file != NULL, NULL);
 
+  /* The index keeps 32 bits of length: no summary comes near. */
+  if (g_variant_get_size (boxed) > G_MAXUINT32)
+    {
+      g_set_error_literal (error, POPCHECK_MESSAGE_ERROR,
+                           POPCHECK_MESSAGE_ERROR_INVALID_CACHE,
+                           "A cached summary is too large");
+      return NULL;
+    }
+
   summary = g_variant_get_variant (boxed);
   self = message_from_variant (summary, FALSE, error);
-  if (self != NULL && self->attachment_details == NULL)
+  if (self != NULL && self->h->attachment_details == NULL)
     {
-      self->cached_file = popcheck_summary_file_ref (file);
-      self->cached_offset = offset;
+      self->h->cached_file = popcheck_summary_file_ref (file);
+      self->h->cached_offset = offset;
       self->cached_length = g_variant_get_size (boxed);
     }
 
@@ -1178,10 +1224,10 @@ popcheck_message_get_listed (PopcheckMessage        *self,
   memset (listed, 0, sizeof *listed);
   listed->size = self->size;
   listed->headers_known = self->headers_known;
-  listed->date = self->date;
+  listed->date = self->h->date;
   listed->attachments_incomplete = self->attachments_incomplete;
   *strings = self->uid;
-  *length = self->message_id + strlen (self->message_id) + 1 - self->uid;
+  *length = self->h->message_id + strlen (self->h->message_id) + 1 - self->uid;
 }
 
 PopcheckMessage *
@@ -1196,6 +1242,7 @@ popcheck_message_new_listed (const PopcheckListedSummary  *listed,
 
   g_return_val_if_fail (listed != NULL, NULL);
   g_return_val_if_fail (file != NULL, NULL);
+  g_return_val_if_fail (length <= G_MAXUINT32, NULL);
 
   if (listed->uid == NULL || !pop3_uid_is_valid (listed->uid))
     {
@@ -1233,12 +1280,12 @@ popcheck_message_new_listed (const PopcheckListedSummary  *listed,
   }
   self->size = listed->size;
   if (listed->date != NULL)
-    self->date = g_date_time_ref (listed->date);
+    self->h->date = g_date_time_ref (listed->date);
   self->attachments_incomplete = !!listed->attachments_incomplete;
   self->is_new = !!listed->is_new;
 
-  self->cached_file = popcheck_summary_file_ref (file);
-  self->cached_offset = offset;
+  self->h->cached_file = popcheck_summary_file_ref (file);
+  self->h->cached_offset = offset;
   self->cached_length = length;
 
   return g_steal_pointer (&self);
@@ -1286,25 +1333,26 @@ popcheck_message_set_cached (PopcheckMessage     *self,
 
   g_return_if_fail (POPCHECK_IS_MESSAGE (self));
   g_return_if_fail (file != NULL);
+  g_return_if_fail (length <= G_MAXUINT32);
 
   /* A message without headers has no details to leave in the file. */
   if (!self->headers_known || !self->has_uid)
     return;
 
-  details.to = g_steal_pointer (&self->to);
-  details.cc = g_steal_pointer (&self->cc);
-  details.preview = g_steal_pointer (&self->preview);
-  details.attachments = g_steal_pointer (&self->attachments);
-  details.attachment_details = g_steal_pointer (&self->attachment_details);
+  details.to = g_steal_pointer (&self->h->to);
+  details.cc = g_steal_pointer (&self->h->cc);
+  details.preview = g_steal_pointer (&self->h->preview);
+  details.attachments = g_steal_pointer (&self->h->attachments);
+  details.attachment_details = g_steal_pointer (&self->h->attachment_details);
   if (dropped != NULL)
     g_array_append_val (dropped, details);
   else
     dropped_details_clear (&details);
 
   popcheck_summary_file_ref (file);
-  g_clear_pointer (&self->cached_file, popcheck_summary_file_unref);
-  self->cached_file = file;
-  self->cached_offset = offset;
+  g_clear_pointer (&self->h->cached_file, popcheck_summary_file_unref);
+  self->h->cached_file = file;
+  self->h->cached_offset = offset;
   self->cached_length = length;
 }
 
@@ -1317,11 +1365,11 @@ popcheck_message_get_cached (PopcheckMessage      *self,
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), FALSE);
   g_return_val_if_fail (file != NULL && offset != NULL && length != NULL, FALSE);
 
-  if (self->attachment_details != NULL)
+  if (self->h->attachment_details != NULL)
     return FALSE;
 
-  *file = self->cached_file;
-  *offset = self->cached_offset;
+  *file = self->h->cached_file;
+  *offset = self->h->cached_offset;
   *length = self->cached_length;
   return TRUE;
 }
@@ -1331,7 +1379,7 @@ popcheck_message_get_details_loaded (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), FALSE);
 
-  return self->attachment_details != NULL;
+  return self->h->attachment_details != NULL;
 }
 
 GVariant *
@@ -1446,15 +1494,15 @@ popcheck_message_load_details_async (PopcheckMessage     *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, popcheck_message_load_details_async);
 
-  if (self->attachment_details != NULL)
+  if (self->h->attachment_details != NULL)
     {
       g_task_return_pointer (task, g_object_ref (self), g_object_unref);
       return;
     }
 
   data = g_new0 (LoadDetailsData, 1);
-  data->file = popcheck_summary_file_ref (self->cached_file);
-  data->offset = self->cached_offset;
+  data->file = popcheck_summary_file_ref (self->h->cached_file);
+  data->offset = self->h->cached_offset;
   data->length = self->cached_length;
   g_task_set_task_data (task, data, (GDestroyNotify) load_details_data_free);
   g_task_run_in_thread (task, load_details_thread);
@@ -1575,70 +1623,70 @@ const char *
 popcheck_message_get_from (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  return self->from;
+  return self->h->from;
 }
 
 const char *
 popcheck_message_get_from_name (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  return self->from_name;
+  return self->h->from_name;
 }
 
 const char *
 popcheck_message_get_from_address (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  return self->from_address;
+  return self->h->from_address;
 }
 
 const char *
 popcheck_message_get_to (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  return self->to;
+  return self->h->to;
 }
 
 const char *
 popcheck_message_get_cc (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  return self->cc;
+  return self->h->cc;
 }
 
 const char *
 popcheck_message_get_subject (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  return self->subject;
+  return self->h->subject;
 }
 
 GDateTime *
 popcheck_message_get_date (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  return self->date;
+  return self->h->date;
 }
 
 const char *
 popcheck_message_get_message_id (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  return self->message_id;
+  return self->h->message_id;
 }
 
 const char *
 popcheck_message_get_preview (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  return self->preview;
+  return self->h->preview;
 }
 
 const char * const *
 popcheck_message_get_attachments (PopcheckMessage *self)
 {
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-  return (const char * const *) self->attachments;
+  return (const char * const *) self->h->attachments;
 }
 
 const PopcheckAttachment *
@@ -1648,14 +1696,14 @@ popcheck_message_get_attachment_details (PopcheckMessage *self,
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
   g_return_val_if_fail (n_attachments != NULL, NULL);
 
-  if (self->attachment_details == NULL)
+  if (self->h->attachment_details == NULL)
     {
       *n_attachments = 0;
       return NULL;
     }
 
-  *n_attachments = self->attachment_details->len;
-  return (const PopcheckAttachment *) self->attachment_details->data;
+  *n_attachments = self->h->attachment_details->len;
+  return (const PopcheckAttachment *) self->h->attachment_details->data;
 }
 
 gboolean
@@ -1712,35 +1760,11 @@ popcheck_message_finalize (GObject *object)
 {
   PopcheckMessage *self = POPCHECK_MESSAGE (object);
 
-  if (self->packed)
-    {
-      /* One block, at uid, unless in the arena. */
-      if (self->arena != NULL)
-        self->uid = NULL;
-      g_clear_pointer (&self->arena, popcheck_string_arena_unref);
-      g_clear_pointer (&self->uid, g_free);
-      self->from = self->from_name = self->from_address = NULL;
-      self->subject = self->message_id = NULL;
-    }
-  /* See share_no_details (): only the details are shared. */
-  if (!self->headers_known)
-    {
-      self->to = self->cc = self->preview = NULL;
-      self->attachments = NULL;
-    }
-  g_clear_pointer (&self->uid, g_free);
-  g_clear_pointer (&self->from, g_free);
-  g_clear_pointer (&self->from_name, g_free);
-  g_clear_pointer (&self->from_address, g_free);
-  g_clear_pointer (&self->to, g_free);
-  g_clear_pointer (&self->cc, g_free);
-  g_clear_pointer (&self->subject, g_free);
-  g_clear_pointer (&self->date, g_date_time_unref);
-  g_clear_pointer (&self->message_id, g_free);
-  g_clear_pointer (&self->preview, g_free);
-  g_clear_pointer (&self->attachments, g_strfreev);
-  g_clear_pointer (&self->attachment_details, g_array_unref);
-  g_clear_pointer (&self->cached_file, popcheck_summary_file_unref);
+  /* Packed in the arena, uid is not a block of its own. */
+  if (!self->packed || self->h->arena == NULL)
+    g_free (self->uid);
+  if (self->headers_known)
+    message_headers_free (self->h, self->packed);
 
   G_OBJECT_CLASS (popcheck_message_parent_class)->finalize (object);
 }
@@ -1765,34 +1789,34 @@ popcheck_message_get_property (GObject    *object,
       g_value_set_uint (value, self->msg_number);
       break;
     case PROP_FROM:
-      g_value_set_string (value, self->from);
+      g_value_set_string (value, self->h->from);
       break;
     case PROP_FROM_NAME:
-      g_value_set_string (value, self->from_name);
+      g_value_set_string (value, self->h->from_name);
       break;
     case PROP_FROM_ADDRESS:
-      g_value_set_string (value, self->from_address);
+      g_value_set_string (value, self->h->from_address);
       break;
     case PROP_TO:
-      g_value_set_string (value, self->to);
+      g_value_set_string (value, self->h->to);
       break;
     case PROP_CC:
-      g_value_set_string (value, self->cc);
+      g_value_set_string (value, self->h->cc);
       break;
     case PROP_SUBJECT:
-      g_value_set_string (value, self->subject);
+      g_value_set_string (value, self->h->subject);
       break;
     case PROP_DATE:
-      g_value_set_boxed (value, self->date);
+      g_value_set_boxed (value, self->h->date);
       break;
     case PROP_MESSAGE_ID:
-      g_value_set_string (value, self->message_id);
+      g_value_set_string (value, self->h->message_id);
       break;
     case PROP_PREVIEW:
-      g_value_set_string (value, self->preview);
+      g_value_set_string (value, self->h->preview);
       break;
     case PROP_ATTACHMENTS:
-      g_value_set_boxed (value, self->attachments);
+      g_value_set_boxed (value, self->h->attachments);
       break;
     case PROP_IS_NEW:
       g_value_set_boolean (value, self->is_new);
@@ -1868,6 +1892,7 @@ popcheck_message_class_init (PopcheckMessageClass *klass)
 static void
 popcheck_message_init (PopcheckMessage *self)
 {
+  self->h = g_slice_new0 (MessageHeaders);
   self->headers_known = TRUE;
   self->has_uid = TRUE;
 }

@@ -932,7 +932,7 @@ test_without_headers (void)
   g_assert_true (popcheck_message_get_is_new (copy));
   g_assert_true (popcheck_message_get_headers_pending (copy));
 
-  /* Each message lets go of the shared details alone. */
+  /* Each message lets go of its own UID, not of the shared headers. */
   g_clear_object (&refused);
   g_clear_object (&pending);
   assert_no_headers (copy);
