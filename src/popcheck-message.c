@@ -372,6 +372,18 @@ message_headers_free (MessageHeaders *h,
   g_slice_free (MessageHeaders, h);
 }
 
+/* A message of its own headers, for a constructor to fill in. */
+static PopcheckMessage *
+new_with_headers (void)
+{
+  PopcheckMessage *self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+
+  self->h = g_slice_new0 (MessageHeaders);
+  self->headers_known = TRUE;
+
+  return self;
+}
+
 /* The names follow the details, which hold at most
  * POPCHECK_MESSAGE_MAX_ATTACHMENTS. */
 static void
@@ -475,7 +487,7 @@ popcheck_message_new_from_top (const char *uid,
 
   g_return_val_if_fail (uid != NULL, NULL);
 
-  self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+  self = new_with_headers ();
   self->uid = g_strdup (uid);
   self->size = size;
   self->msg_number = msg_number;
@@ -521,13 +533,9 @@ new_headerless (const char *uid,
   PopcheckMessage *self;
 
   self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
-  /* init gave it headers of its own, as any message has by default. */
-  message_headers_free (self->h, FALSE);
-  self->h = no_headers ();
   self->uid = g_strdup (uid);
   self->size = size;
   self->msg_number = msg_number;
-  self->headers_known = FALSE;
   self->top_refusals = 1;
 
   return self;
@@ -899,7 +907,7 @@ message_from_variant (GVariant  *variant,
   if (headerless)
     return headerless_from_variant (normal, error);
 
-  self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+  self = new_with_headers ();
   if (version_2)
     g_variant_get (normal, "(u&st&s&s&s&s&s&s&s&s&sa(sst)bb)",
                    &version, &uid, &self->size, &from, &from_name,
@@ -1273,7 +1281,7 @@ popcheck_message_new_listed (const PopcheckListedSummary  *listed,
           !pop3_text_is_sanitized_line (values[i], POPCHECK_MESSAGE_MAX_FIELD))
         values[i] = cleaned[i] = sanitize_line (values[i]);
 
-    self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
+    self = new_with_headers ();
     pack_strings_from (self, values, arena);
     for (guint i = 0; i < G_N_ELEMENTS (cleaned); i++)
       g_free (cleaned[i]);
@@ -1892,7 +1900,7 @@ popcheck_message_class_init (PopcheckMessageClass *klass)
 static void
 popcheck_message_init (PopcheckMessage *self)
 {
-  self->h = g_slice_new0 (MessageHeaders);
-  self->headers_known = TRUE;
+  /* Without headers until a constructor gives it some. */
+  self->h = no_headers ();
   self->has_uid = TRUE;
 }
