@@ -75,6 +75,10 @@ struct _Pop3FakeServer
   /* Guards everything below, which the connection threads write. */
   GMutex           mutex;
   GPtrArray       *connection_threads;
+  /* Of connection_threads, those past their last use of the server: the
+   * accept thread joins them, or their stacks would stay mapped until
+   * the server stops (a soak runs thousands of sessions). */
+  GPtrArray       *ended_threads;
   guint            n_connections;
   guint            n_ended;
   guint            n_settled;
@@ -963,6 +967,7 @@ connection_thread (gpointer data)
   connection_settle (conn);
   g_mutex_lock (&self->mutex);
   self->n_ended++;
+  g_ptr_array_add (self->ended_threads, g_thread_self ());
   g_mutex_unlock (&self->mutex);
 
   g_main_context_pop_thread_default (context);
@@ -983,7 +988,18 @@ accept_thread (gpointer data)
     {
       g_autoptr(GSocketConnection) accepted = NULL;
       g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) ended = NULL;
       Connection *conn;
+
+      /* Join the sessions that have ended, so their stacks go. */
+      g_mutex_lock (&self->mutex);
+      ended = g_steal_pointer (&self->ended_threads);
+      self->ended_threads = g_ptr_array_new ();
+      for (guint i = 0; i < ended->len; i++)
+        g_ptr_array_remove_fast (self->connection_threads, ended->pdata[i]);
+      g_mutex_unlock (&self->mutex);
+      for (guint i = 0; i < ended->len; i++)
+        g_thread_join (ended->pdata[i]);
 
       accepted = g_socket_listener_accept (self->listener, NULL,
                                            self->cancellable, &error);
@@ -1037,6 +1053,7 @@ pop3_fake_server_finalize (GObject *object)
   g_clear_pointer (&self->scripts, g_ptr_array_unref);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->connection_threads, g_ptr_array_unref);
+  g_clear_pointer (&self->ended_threads, g_ptr_array_unref);
   g_clear_pointer (&self->plain_received, g_byte_array_unref);
   g_clear_pointer (&self->tls_received, g_byte_array_unref);
   g_clear_pointer (&self->commands, g_ptr_array_unref);
@@ -1073,6 +1090,7 @@ pop3_fake_server_init (Pop3FakeServer *self)
 
   self->cancellable = g_cancellable_new ();
   self->connection_threads = g_ptr_array_new ();
+  self->ended_threads = g_ptr_array_new ();
   self->plain_received = g_byte_array_new ();
   self->tls_received = g_byte_array_new ();
   self->commands = g_ptr_array_new_with_free_func (g_free);
@@ -1246,6 +1264,11 @@ pop3_fake_server_stop (Pop3FakeServer *self)
 
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (threads->pdata[i]);
+
+  /* All joined above, ended or not. */
+  g_mutex_lock (&self->mutex);
+  g_ptr_array_set_size (self->ended_threads, 0);
+  g_mutex_unlock (&self->mutex);
 }
 
 guint16
