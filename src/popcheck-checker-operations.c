@@ -191,7 +191,7 @@ typedef struct
 {
   OperationData        op;
   PopcheckMailbox     *mailbox;
-  GPtrArray           *uids;
+  Pop3UidListing      *uids;
   GArray              *listing;
   /* Pop3UidEntry: the messages to TOP, sent from next_top on. */
   GPtrArray           *need_top;
@@ -210,14 +210,14 @@ typedef struct
 static void backlog_continue (PopcheckCheckerSlot *slot,
                               GTask               *task,
                               PopcheckSession     *session,
-                              GPtrArray           *uids);
+                              Pop3UidListing      *uids);
 
 static void
 check_data_free (CheckData *data)
 {
   operation_clear (&data->op);
   g_clear_object (&data->mailbox);
-  g_clear_pointer (&data->uids, g_ptr_array_unref);
+  g_clear_pointer (&data->uids, pop3_uid_listing_unref);
   g_clear_pointer (&data->listing, g_array_unref);
   g_clear_pointer (&data->need_top, g_ptr_array_unref);
   g_clear_error (&data->top_error);
@@ -460,6 +460,18 @@ compare_oldest_first (gconstpointer a,
   return compare_newest_first (b, a);
 }
 
+/* Positions in the listing user_data, by the messages' numbers. */
+static int
+compare_positions_newest_first (gconstpointer a,
+                                gconstpointer b,
+                                gpointer      user_data)
+{
+  guint msg_a = pop3_uid_listing_get_msg (user_data, *(const guint *) a);
+  guint msg_b = pop3_uid_listing_get_msg (user_data, *(const guint *) b);
+
+  return (msg_a < msg_b) - (msg_a > msg_b);
+}
+
 /* Keeps the newest `first_headers` messages of need_top for this check
  * and lists the others with their headers pending, for the backlog.  A
  * server numbers messages in the order they arrived (RFC 1939, section
@@ -669,32 +681,32 @@ popcheck_checker_check_finish (PopcheckChecker  *self,
 
 typedef struct
 {
-  OperationData  op;
-  GPtrArray     *uids;
-  /* Pop3UidEntry * borrowed from uids: the messages listed with their
-   * headers pending, newest first, taken from next on. */
-  GPtrArray     *order;
-  guint          next;
+  OperationData   op;
+  Pop3UidListing *uids;
+  /* Positions in uids (guint): the messages listed with their headers
+   * pending, newest first, taken from next on. */
+  GArray         *order;
+  guint           next;
   /* UIDs whose TOP this batch sent: once answered, a message is no longer
    * pending, so no batch sends it again. */
-  GHashTable    *sent;
-  guint          preview_lines;
-  guint          pending_tops;
+  GHashTable     *sent;
+  guint           preview_lines;
+  guint           pending_tops;
   /* Answers that wait for fill_id to fill their rows together:
    * PopcheckMessage *, owned.  See backlog_fill (). */
-  GPtrArray     *fills;
-  guint          fill_id;
-  GError        *error;
+  GPtrArray      *fills;
+  guint           fill_id;
+  GError         *error;
   /* Headers are left to fetch. */
-  gboolean       more;
+  gboolean        more;
 } BacklogData;
 
 static void
 backlog_data_free (BacklogData *data)
 {
   operation_clear (&data->op);
-  g_clear_pointer (&data->uids, g_ptr_array_unref);
-  g_clear_pointer (&data->order, g_ptr_array_unref);
+  g_clear_pointer (&data->uids, pop3_uid_listing_unref);
+  g_clear_pointer (&data->order, g_array_unref);
   g_clear_pointer (&data->sent, g_hash_table_unref);
   /* The idle holds the task: it is gone by now. */
   g_assert (data->fill_id == 0);
@@ -798,9 +810,10 @@ backlog_send_batch (GTask *task)
            popcheck_account_get_id (slot->account), n);
   while (n < batch && data->next < data->order->len)
     {
-      Pop3UidEntry *entry = g_ptr_array_index (data->order, data->next++);
+      guint position = g_array_index (data->order, guint, data->next++);
 
-      if (backlog_send_top (task, entry->uid, entry->msg))
+      if (backlog_send_top (task, pop3_uid_listing_get_uid (data->uids, position),
+                            pop3_uid_listing_get_msg (data->uids, position)))
         n++;
     }
 }
@@ -944,15 +957,12 @@ backlog_start (GTask *task)
   BacklogData *data = g_task_get_task_data (task);
   PopcheckMailbox *mailbox = data->op.slot->mailbox;
 
-  data->order = g_ptr_array_new ();
-  for (guint i = 0; i < data->uids->len; i++)
-    {
-      Pop3UidEntry *entry = g_ptr_array_index (data->uids, i);
-
-      if (entry != NULL && entry->uid != NULL && is_pending (mailbox, entry->uid))
-        g_ptr_array_add (data->order, entry);
-    }
-  g_ptr_array_sort (data->order, compare_newest_first);
+  data->order = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint i = 0; i < pop3_uid_listing_get_length (data->uids); i++)
+    if (is_pending (mailbox, pop3_uid_listing_get_uid (data->uids, i)))
+      g_array_append_val (data->order, i);
+  g_array_sort_with_data (data->order, compare_positions_newest_first,
+                          data->uids);
 
   data->preview_lines =
     popcheck_account_get_preview_lines (data->op.slot->account);
@@ -998,13 +1008,13 @@ static void
 backlog_continue (PopcheckCheckerSlot *slot,
                   GTask               *task,
                   PopcheckSession     *session,
-                  GPtrArray           *uids)
+                  Pop3UidListing      *uids)
 {
   g_autoptr(GTask) owned = task;
   BacklogData *data = backlog_begin (slot, task);
 
   data->op.session = g_object_ref (session);
-  data->uids = g_ptr_array_ref (uids);
+  data->uids = pop3_uid_listing_ref (uids);
   backlog_start (task);
 }
 

@@ -561,14 +561,15 @@ uids_unlist_all (PopcheckMailbox *self)
 /* Reconciling ------------------------------------------------------------ */
 
 static Pop3UidEntry *
-uid_entry_copy (const Pop3UidEntry *entry)
+uid_entry_new (guint       msg,
+               const char *uid)
 {
-  Pop3UidEntry *copy = g_new0 (Pop3UidEntry, 1);
+  Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
 
-  copy->msg = entry->msg;
-  copy->uid = g_strdup (entry->uid);
+  entry->msg = msg;
+  entry->uid = g_strdup (uid);
 
-  return copy;
+  return entry;
 }
 
 static PopcheckMessage *
@@ -587,7 +588,7 @@ find_summary (PopcheckMailbox *self,
  * by popcheck_mailbox_begin_update(), as they cannot be told apart. */
 static void
 list_without_uid (PopcheckMailbox *self,
-                  GPtrArray       *server_uids,
+                  Pop3UidListing  *server_uids,
                   GArray          *sizes)
 {
   g_autoptr(GHashTable) numbered = g_hash_table_new (NULL, NULL);
@@ -595,13 +596,9 @@ list_without_uid (PopcheckMailbox *self,
   if (sizes == NULL)
     return;
 
-  for (guint i = 0; i < server_uids->len; i++)
-    {
-      const Pop3UidEntry *entry = g_ptr_array_index (server_uids, i);
-
-      if (entry != NULL)
-        g_hash_table_add (numbered, GUINT_TO_POINTER (entry->msg));
-    }
+  for (guint i = 0; i < pop3_uid_listing_get_length (server_uids); i++)
+    g_hash_table_add (numbered,
+                      GUINT_TO_POINTER (pop3_uid_listing_get_msg (server_uids, i)));
 
   for (guint i = 0; i < sizes->len; i++)
     {
@@ -617,7 +614,7 @@ list_without_uid (PopcheckMailbox *self,
 
 GPtrArray *
 popcheck_mailbox_begin_update (PopcheckMailbox *self,
-                               GPtrArray       *server_uids,
+                               Pop3UidListing  *server_uids,
                                GArray          *sizes)
 {
   g_autoptr(GHashTable) size_by_msg = NULL;
@@ -643,45 +640,46 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
   g_ptr_array_set_size (self->without_uid, 0);
   self->updating = TRUE;
 
-  for (guint i = 0; i < server_uids->len; i++)
+  for (guint i = 0; i < pop3_uid_listing_get_length (server_uids); i++)
     {
-      const Pop3UidEntry *entry = g_ptr_array_index (server_uids, i);
+      guint msg = pop3_uid_listing_get_msg (server_uids, i);
+      const char *uid = pop3_uid_listing_get_uid (server_uids, i);
       PopcheckMessage *message;
 
       /* The engine validates UIDs already; this is the last line before
        * they become hash keys and state file content. */
-      if (entry == NULL || entry->uid == NULL || !pop3_uid_is_valid (entry->uid))
+      if (!pop3_uid_is_valid (uid))
         {
           g_debug ("Account %s: skipping an invalid UID for message %u",
-                   self->account_id, entry != NULL ? entry->msg : 0);
+                   self->account_id, msg);
           continue;
         }
       /* Two messages with one UID: a broken server.  The first one keeps
        * the UID; the other cannot be told apart, so it is left out rather
        * than risk acting on the wrong message. */
-      if (uid_is_listed (self, entry->uid))
+      if (uid_is_listed (self, uid))
         {
           g_debug ("Account %s: message %u repeats the UID of message %u",
-                   self->account_id, entry->msg,
-                   uid_get_msg_number (self, entry->uid));
+                   self->account_id, msg,
+                   uid_get_msg_number (self, uid));
           continue;
         }
       /* Beyond what the table holds (on 32 bits only): no number could
        * be kept for it, so it is left out as an invalid UID is. */
-      if (!uid_fits_msg_number (entry->msg))
+      if (!uid_fits_msg_number (msg))
         {
           g_debug ("Account %s: skipping message %u, numbered beyond what "
-                   "can be kept", self->account_id, entry->msg);
+                   "can be kept", self->account_id, msg);
           continue;
         }
 
-      uid_list (self, entry->uid, entry->msg);
+      uid_list (self, uid, msg);
 
-      message = find_summary (self, entry->uid);
+      message = find_summary (self, uid);
       if (message != NULL && size_by_msg != NULL)
         {
           Pop3ListEntry *listed = g_hash_table_lookup (size_by_msg,
-                                                       GUINT_TO_POINTER (entry->msg));
+                                                       GUINT_TO_POINTER (msg));
 
           /* Same UID, other size: the server reused the UID (some do after
            * a mailbox rebuild); the cached summary describes another
@@ -689,7 +687,7 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
           if (listed != NULL && popcheck_message_get_size (message) != 0 &&
               listed->octets != popcheck_message_get_size (message))
             {
-              g_hash_table_remove (self->pending, entry->uid);
+              g_hash_table_remove (self->pending, uid);
               message = NULL;
             }
         }
@@ -699,13 +697,13 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
       if (message != NULL && !popcheck_message_get_headers_known (message) &&
           popcheck_message_get_top_refusals (message) < POPCHECK_MAILBOX_TOP_ATTEMPTS)
         {
-          popcheck_message_set_msg_number (message, entry->msg);
-          g_ptr_array_add (need_top, uid_entry_copy (entry));
+          popcheck_message_set_msg_number (message, msg);
+          g_ptr_array_add (need_top, uid_entry_new (msg, uid));
         }
       else if (message != NULL)
-        popcheck_message_set_msg_number (message, entry->msg);
+        popcheck_message_set_msg_number (message, msg);
       else
-        g_ptr_array_add (need_top, uid_entry_copy (entry));
+        g_ptr_array_add (need_top, uid_entry_new (msg, uid));
     }
 
   list_without_uid (self, server_uids, sizes);

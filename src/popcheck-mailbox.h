@@ -18,6 +18,7 @@
 
 #include <gio/gio.h>
 
+#include "pop3-parser.h"
 #include "popcheck-types.h"
 /* POPCHECK_TYPE_MAILBOX_STATE and POPCHECK_TYPE_PROBLEM, made by the build. */
 #include "popcheck-enums.h"
@@ -89,11 +90,11 @@ gboolean             popcheck_mailbox_get_dirty              (PopcheckMailbox   
 
 #define POPCHECK_MAILBOX_TOP_ATTEMPTS 3
 
-/* Reconciling with the server (no I/O).  server_uids: Pop3UidEntry *;
- * sizes: Pop3ListEntry, or NULL.  Returns the entries (copies) that need a
- * TOP: no cached summary, or a cached one whose size no longer matches. */
+/* Reconciling with the server (no I/O).  sizes: Pop3ListEntry, or NULL.
+ * Returns the entries (Pop3UidEntry *, copies) that need a TOP: no cached
+ * summary, or a cached one whose size no longer matches. */
 GPtrArray           *popcheck_mailbox_begin_update           (PopcheckMailbox      *self,
-                                                              GPtrArray            *server_uids,
+                                                              Pop3UidListing       *server_uids,
                                                               GArray               *sizes);
 void                 popcheck_mailbox_add_summary            (PopcheckMailbox      *self,
                                                               PopcheckMessage      *message);

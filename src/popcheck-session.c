@@ -26,7 +26,7 @@ struct _PopcheckSession
   Pop3Client      *client;
   /* The last listing, kept whole: the tables below point into it rather
    * than hold a copy of every UID and size. */
-  GPtrArray       *uids;
+  Pop3UidListing  *uids;
   GArray          *listing;
   /* The positions in uids by UID: an open-addressing table on
    * g_str_hash () of position + 1 (0 is a free slot), UID_REPEATED set
@@ -61,7 +61,7 @@ popcheck_session_dispose (GObject *object)
   g_clear_object (&self->account);
   g_clear_pointer (&self->uid_slots, g_free);
   g_clear_pointer (&self->listing_order, g_array_unref);
-  g_clear_pointer (&self->uids, g_ptr_array_unref);
+  g_clear_pointer (&self->uids, pop3_uid_listing_unref);
   g_clear_pointer (&self->listing, g_array_unref);
 
   G_OBJECT_CLASS (popcheck_session_parent_class)->dispose (object);
@@ -432,23 +432,23 @@ popcheck_session_open_finish (PopcheckSession  *self,
 
 typedef struct
 {
-  GPtrArray *uids;
-  GArray    *listing;
-  guint      pending;
+  Pop3UidListing *uids;
+  GArray         *listing;
+  guint           pending;
   /* Without UIDL: the next message of the listing to fingerprint. */
-  guint      next_fingerprint;
-  GError    *error;
-  gboolean   uidl_refused;
+  guint           next_fingerprint;
+  GError         *error;
+  gboolean        uidl_refused;
   /* When set, UIDL goes first and LIST only asks for what this does not
    * know (see popcheck_session_list_async ()). */
   PopcheckSessionSizeFunc cached_size;
-  gpointer   size_data;
+  gpointer        size_data;
 } ListData;
 
 static void
 list_data_free (ListData *data)
 {
-  g_clear_pointer (&data->uids, g_ptr_array_unref);
+  g_clear_pointer (&data->uids, pop3_uid_listing_unref);
   g_clear_pointer (&data->listing, g_array_unref);
   g_clear_error (&data->error);
   g_free (data);
@@ -456,11 +456,25 @@ list_data_free (ListData *data)
 
 #define UID_REPEATED ((guint32) 1 << 31)
 
-static Pop3UidEntry *
+/* The position in uids of the message at slot. */
+static guint
+position_at_slot (guint32 slot)
+{
+  return (slot & ~UID_REPEATED) - 1;
+}
+
+static const char *
 uid_at_slot (PopcheckSession *self,
              guint32          slot)
 {
-  return g_ptr_array_index (self->uids, (slot & ~UID_REPEATED) - 1);
+  return pop3_uid_listing_get_uid (self->uids, position_at_slot (slot));
+}
+
+static guint
+msg_at_slot (PopcheckSession *self,
+             guint32          slot)
+{
+  return pop3_uid_listing_get_msg (self->uids, position_at_slot (slot));
 }
 
 /* The slot of uid, or of the free slot where it would go. */
@@ -472,7 +486,7 @@ find_uid_slot (PopcheckSession *self,
   gsize at = g_str_hash (uid) & mask;
 
   while (self->uid_slots[at] != 0 &&
-         !g_str_equal (uid_at_slot (self, self->uid_slots[at])->uid, uid))
+         !g_str_equal (uid_at_slot (self, self->uid_slots[at]), uid))
     at = (at + 1) & mask;
 
   return at;
@@ -481,18 +495,19 @@ find_uid_slot (PopcheckSession *self,
 static void
 index_uids (PopcheckSession *self)
 {
+  guint n = pop3_uid_listing_get_length (self->uids);
+
   g_clear_pointer (&self->uid_slots, g_free);
   /* At most half full: a free slot ends every search soon.  A listing
    * of 2^31 lines could not be held in memory in the first place. */
   self->n_uid_slots = 8;
-  while (self->n_uid_slots < (gsize) self->uids->len * 2)
+  while (self->n_uid_slots < (gsize) n * 2)
     self->n_uid_slots *= 2;
   self->uid_slots = g_new0 (guint32, self->n_uid_slots);
 
-  for (guint i = 0; i < self->uids->len; i++)
+  for (guint i = 0; i < n; i++)
     {
-      Pop3UidEntry *entry = g_ptr_array_index (self->uids, i);
-      gsize at = find_uid_slot (self, entry->uid);
+      gsize at = find_uid_slot (self, pop3_uid_listing_get_uid (self->uids, i));
 
       if (self->uid_slots[at] != 0)
         self->uid_slots[at] |= UID_REPEATED;
@@ -581,9 +596,9 @@ static void
 list_record (PopcheckSession *self,
              ListData        *data)
 {
-  g_clear_pointer (&self->uids, g_ptr_array_unref);
+  g_clear_pointer (&self->uids, pop3_uid_listing_unref);
   g_clear_pointer (&self->listing, g_array_unref);
-  self->uids = g_ptr_array_ref (data->uids);
+  self->uids = pop3_uid_listing_ref (data->uids);
   self->listing = g_array_ref (data->listing);
   index_listing (self);
   index_uids (self);
@@ -592,11 +607,11 @@ list_record (PopcheckSession *self,
    * without a UID.  (Without UIDL, every message has its fingerprint.)
    * The sound lines name each message once. */
   self->n_without_uid = data->listing->len;
-  for (guint i = 0; i < data->uids->len && self->n_without_uid > 0; i++)
+  for (guint i = 0;
+       i < pop3_uid_listing_get_length (data->uids) && self->n_without_uid > 0;
+       i++)
     {
-      Pop3UidEntry *entry = g_ptr_array_index (data->uids, i);
-
-      if (listed_entry (self, entry->msg) != NULL)
+      if (listed_entry (self, pop3_uid_listing_get_msg (data->uids, i)) != NULL)
         self->n_without_uid--;
     }
 }
@@ -672,11 +687,10 @@ fingerprint_cb (GObject      *object,
 
   if (reply != NULL)
     {
-      Pop3UidEntry *uid = g_new0 (Pop3UidEntry, 1);
+      g_autofree char *uid = popcheck_message_fingerprint_uid (reply->body,
+                                                               call->octets);
 
-      uid->msg = call->msg;
-      uid->uid = popcheck_message_fingerprint_uid (reply->body, call->octets);
-      g_ptr_array_add (data->uids, uid);
+      pop3_uid_listing_add (data->uids, call->msg, uid);
     }
   g_free (call);
 
@@ -696,8 +710,8 @@ list_fingerprint (GTask *task)
   ListData *data = g_task_get_task_data (task);
 
   self->has_uidl = FALSE;
-  g_clear_pointer (&data->uids, g_ptr_array_unref);
-  data->uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  g_clear_pointer (&data->uids, pop3_uid_listing_unref);
+  data->uids = pop3_uid_listing_new ();
 
   if (data->listing->len == 0)
     {
@@ -720,24 +734,6 @@ list_part_done (GTask *task)
     list_fingerprint (task);
   else
     list_complete (task);
-}
-
-static GPtrArray *
-uid_entries_from_listing (Pop3UidListing *listing)
-{
-  guint n = pop3_uid_listing_get_length (listing);
-  GPtrArray *uids = g_ptr_array_new_full (n, (GDestroyNotify) pop3_uid_entry_free);
-
-  for (guint i = 0; i < n; i++)
-    {
-      Pop3UidEntry *entry = g_new (Pop3UidEntry, 1);
-
-      entry->msg = pop3_uid_listing_get_msg (listing, i);
-      entry->uid = g_strdup (pop3_uid_listing_get_uid (listing, i));
-      g_ptr_array_add (uids, entry);
-    }
-
-  return uids;
 }
 
 static void
@@ -764,18 +760,20 @@ list_sizes (GTask *task,
   if (data->uids != NULL && rejected == 0)
     {
       missing = g_array_new (FALSE, FALSE, sizeof (guint));
-      data->listing = g_array_sized_new (FALSE, FALSE, sizeof (Pop3ListEntry),
-                                         data->uids->len);
-      for (guint i = 0; i < data->uids->len; i++)
-        {
-          Pop3UidEntry *uid = g_ptr_array_index (data->uids, i);
-          Pop3ListEntry entry = { uid->msg, 0 };
+      guint n = pop3_uid_listing_get_length (data->uids);
 
-          entry.octets = data->cached_size (uid->uid, data->size_data);
+      data->listing = g_array_sized_new (FALSE, FALSE, sizeof (Pop3ListEntry),
+                                         n);
+      for (guint i = 0; i < n; i++)
+        {
+          Pop3ListEntry entry = { pop3_uid_listing_get_msg (data->uids, i), 0 };
+
+          entry.octets = data->cached_size (pop3_uid_listing_get_uid (data->uids, i),
+                                            data->size_data);
           if (entry.octets != 0)
             g_array_append_val (data->listing, entry);
           else
-            g_array_append_val (missing, uid->msg);
+            g_array_append_val (missing, entry.msg);
         }
     }
 
@@ -815,12 +813,8 @@ list_uidl_cb (GObject      *object,
        * whole account: the sound lines are kept.  The messages left
        * without a UID are never acted on, as nothing says which they
        * are. */
-      g_autoptr(Pop3UidListing) listing = NULL;
-
-      listing = pop3_parse_uidl_body_sound (reply->body, &rejected, &error);
-      if (listing != NULL)
-        data->uids = uid_entries_from_listing (listing);
-      else if (data->error == NULL)
+      data->uids = pop3_parse_uidl_body_sound (reply->body, &rejected, &error);
+      if (data->uids == NULL && data->error == NULL)
         data->error = g_steal_pointer (&error);
       g_clear_error (&error);
       if (rejected > 0)
@@ -911,7 +905,7 @@ popcheck_session_list_async (PopcheckSession         *self,
 gboolean
 popcheck_session_list_finish (PopcheckSession  *self,
                               GAsyncResult     *result,
-                              GPtrArray       **uids,
+                              Pop3UidListing  **uids,
                               GArray          **listing,
                               GError          **error)
 {
@@ -925,7 +919,7 @@ popcheck_session_list_finish (PopcheckSession  *self,
 
   data = g_task_get_task_data (G_TASK (result));
   if (uids != NULL)
-    *uids = g_ptr_array_ref (data->uids);
+    *uids = pop3_uid_listing_ref (data->uids);
   if (listing != NULL)
     *listing = g_array_ref (data->listing);
 
@@ -1248,7 +1242,7 @@ lookup_number (PopcheckSession  *self,
       return 0;
     }
 
-  return uid_at_slot (self, slot)->msg;
+  return msg_at_slot (self, slot);
 }
 
 guint
@@ -1263,7 +1257,7 @@ popcheck_session_get_number (PopcheckSession *self,
   slot = lookup_uid_slot (self, uid);
   if (slot == 0 || (slot & UID_REPEATED) != 0)
     return 0;
-  return uid_at_slot (self, slot)->msg;
+  return msg_at_slot (self, slot);
 }
 
 /* Summaries */

@@ -50,7 +50,7 @@ typedef guint64 (*PopcheckSessionSizeFunc) (const char *uid,
                                              gpointer    user_data);
 
 /* UIDL and LIST together; without UIDL, identities are fingerprints of
- * the headers from TOP n 0.  uids: Pop3UidEntry *, listing: Pop3ListEntry.
+ * the headers from TOP n 0.  listing: Pop3ListEntry.
  * With cached_size, UIDL goes first and LIST only asks for the messages
  * whose size the cache does not know; the listing then holds the cached
  * sizes for the others. */
@@ -62,7 +62,7 @@ void             popcheck_session_list_async       (PopcheckSession     *self,
                                                     gpointer             user_data);
 gboolean         popcheck_session_list_finish      (PopcheckSession     *self,
                                                     GAsyncResult        *result,
-                                                    GPtrArray          **uids,
+                                                    Pop3UidListing     **uids,
                                                     GArray             **listing,
                                                     GError             **error);
 

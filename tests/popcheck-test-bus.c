@@ -444,18 +444,11 @@ GPtrArray *
 popcheck_test_mailbox_sync (PopcheckMailbox    *mailbox,
                             const char * const *uids)
 {
-  g_autoptr(GPtrArray) server = NULL;
+  g_autoptr(Pop3UidListing) server = pop3_uid_listing_new ();
   g_autoptr(GPtrArray) need_top = NULL;
 
-  server = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
   for (guint i = 0; uids[i] != NULL; i++)
-    {
-      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
-
-      entry->msg = i + 1;
-      entry->uid = g_strdup (uids[i]);
-      g_ptr_array_add (server, entry);
-    }
+    pop3_uid_listing_add (server, i + 1, uids[i]);
 
   need_top = popcheck_mailbox_begin_update (mailbox, server, NULL);
   for (guint i = 0; i < need_top->len; i++)

@@ -46,19 +46,17 @@ make_summary (guint i,
   return popcheck_message_new_from_top (uid, 1000 + i, msg, bytes, 5);
 }
 
-static GPtrArray *
+static Pop3UidListing *
 make_server_list (const guint *ids,
                   guint        n_ids)
 {
-  GPtrArray *uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  Pop3UidListing *uids = pop3_uid_listing_new ();
 
   for (guint i = 0; i < n_ids; i++)
     {
-      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+      g_autofree char *uid = test_uid (ids[i]);
 
-      entry->msg = i + 1;
-      entry->uid = test_uid (ids[i]);
-      g_ptr_array_add (uids, entry);
+      pop3_uid_listing_add (uids, i + 1, uid);
     }
 
   return uids;
@@ -100,7 +98,7 @@ run_check_full (PopcheckMailbox *mailbox,
                 gboolean         refused,
                 guint           *n_tops)
 {
-  g_autoptr(GPtrArray) uids = make_server_list (ids, n_ids);
+  g_autoptr(Pop3UidListing) uids = make_server_list (ids, n_ids);
   g_autoptr(GArray) sizes = make_sizes (ids, n_ids);
   g_autoptr(GPtrArray) need_top = NULL;
 
@@ -409,7 +407,7 @@ test_early_summaries (void)
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("early");
   g_autoptr(Mirror) mirror = mirror_new (mailbox);
   g_autoptr(GPtrArray) early = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) uids = NULL;
+  g_autoptr(Pop3UidListing) uids = NULL;
   g_autoptr(GArray) sizes = NULL;
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) new_messages = NULL;
@@ -623,7 +621,7 @@ test_failed_top (void)
    * kept for the next one, and nothing is announced twice. */
   {
     g_autofree guint *more = range (1, 7);
-    g_autoptr(GPtrArray) uids = make_server_list (more, 7);
+    g_autoptr(Pop3UidListing) uids = make_server_list (more, 7);
     g_autoptr(GPtrArray) need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
     g_autoptr(PopcheckMessage) six = make_summary (6, 6);
     g_autoptr(GPtrArray) fourth = NULL;
@@ -642,24 +640,17 @@ static void
 test_invalid_and_duplicate_uids (void)
 {
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("invalid");
-  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) new_messages = NULL;
   static const char * const list[] = {
-    "uid-1", "", "has space", "uid-2", "uid-1", "ctrl\x1b", NULL,
+    "uid-1", "", "has space", "uid-2", "uid-1", "ctrl\x1b",
     "0123456789012345678901234567890123456789012345678901234567890123456789x",
     "uid-3",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (list); i++)
-    {
-      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
-
-      entry->msg = i + 1;
-      entry->uid = g_strdup (list[i]);
-      g_ptr_array_add (uids, entry);
-    }
-  g_ptr_array_add (uids, NULL);
+    pop3_uid_listing_add (uids, i + 1, list[i]);
 
   need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
   g_assert_cmpuint (need_top->len, ==, 3);
@@ -674,7 +665,7 @@ test_invalid_and_duplicate_uids (void)
     }
   /* The first of two messages with one UID keeps it. */
   g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-1"), ==, 1);
-  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-3"), ==, 9);
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-3"), ==, 8);
 
   new_messages = popcheck_mailbox_end_update (mailbox);
   g_assert_cmpuint (new_messages->len, ==, 0);
@@ -702,7 +693,7 @@ test_size_change (void)
 {
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("size");
   g_autoptr(GPtrArray) first = NULL;
-  g_autoptr(GPtrArray) uids = NULL;
+  g_autoptr(Pop3UidListing) uids = NULL;
   g_autoptr(GArray) sizes = NULL;
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) none = NULL;
@@ -734,7 +725,7 @@ test_order (void)
 {
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("order");
   g_autoptr(Mirror) mirror = mirror_new (mailbox);
-  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) new_messages = NULL;
   static const char *texts[] = {
@@ -748,11 +739,9 @@ test_order (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     {
-      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+      g_autofree char *uid = g_strdup_printf ("m%u", i + 1);
 
-      entry->msg = i + 1;
-      entry->uid = g_strdup_printf ("m%u", i + 1);
-      g_ptr_array_add (uids, entry);
+      pop3_uid_listing_add (uids, i + 1, uid);
     }
 
   need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
@@ -798,7 +787,7 @@ test_same_date_reload (void)
   static const guint ids[] = { 1, 2, 3, 4, 7, 5, 8, 6 };
   static const guint loaded[] = { 5, 6, 7, 8, 1, 2, 3, 4 };
   static const guint checked[] = { 6, 8, 5, 7, 4, 3, 2, 1 };
-  g_autoptr(GPtrArray) uids = make_server_list (ids, G_N_ELEMENTS (ids));
+  g_autoptr(Pop3UidListing) uids = make_server_list (ids, G_N_ELEMENTS (ids));
 
   need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
   for (guint i = 0; i < need_top->len; i++)
@@ -1402,7 +1391,7 @@ test_details_on_demand (void)
     "--b--\r\n";
   g_autoptr(GBytes) bytes = g_bytes_new_static (text, strlen (text));
   g_autoptr(GPtrArray) need_top = NULL;
-  g_autoptr(GPtrArray) server = make_server_list (ids, 3);
+  g_autoptr(Pop3UidListing) server = make_server_list (ids, 3);
   g_autoptr(GArray) sizes = make_sizes (ids, 3);
   g_autoptr(GPtrArray) announced = NULL;
   PopcheckMessage *message;
@@ -2115,7 +2104,7 @@ test_damaged_recovers_fetched (void)
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("recover-fetched");
   g_autoptr(PopcheckMailbox) reloaded = popcheck_mailbox_new ("recover-fetched");
   g_autoptr(GPtrArray) first = NULL;
-  g_autoptr(GPtrArray) uids = NULL;
+  g_autoptr(Pop3UidListing) uids = NULL;
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) next = NULL;
   g_autoptr(PopcheckMessage) six = make_summary (6, 6);
@@ -2232,7 +2221,7 @@ test_headers_pending (void)
   g_autoptr(GPtrArray) first = NULL;
   g_autoptr(GPtrArray) second = NULL;
   g_autoptr(GPtrArray) third = NULL;
-  g_autoptr(GPtrArray) uids = NULL;
+  g_autoptr(Pop3UidListing) uids = NULL;
   g_autoptr(GArray) sizes = NULL;
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(PopcheckMessage) summary = NULL;
@@ -2321,7 +2310,7 @@ static void
 test_headers_pending_fill_runs (void)
 {
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("fill-runs");
-  g_autoptr(GPtrArray) uids = NULL;
+  g_autoptr(Pop3UidListing) uids = NULL;
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) first = NULL;
   g_autoptr(PopcheckMessage) newest_pending = NULL;
@@ -2440,7 +2429,7 @@ timed_check (PopcheckMailbox *mailbox,
              guint           *n_tops,
              double          *elapsed)
 {
-  g_autoptr(GPtrArray) uids = make_server_list (ids, n_ids);
+  g_autoptr(Pop3UidListing) uids = make_server_list (ids, n_ids);
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GTimer) timer = g_timer_new ();
   GPtrArray *new_messages;

@@ -1186,6 +1186,31 @@ test_parse_uidl_body_sound (void)
   g_assert_error (error, POP3_ERROR, POP3_ERROR_PROTOCOL);
 }
 
+/* A listing built entry by entry (header fingerprints) grows its buffer
+ * as it goes: every UID stays as given, in order. */
+static void
+test_uid_listing_add (void)
+{
+  g_autoptr(Pop3UidListing) listing = pop3_uid_listing_new ();
+
+  g_assert_cmpuint (pop3_uid_listing_get_length (listing), ==, 0);
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autofree char *uid = g_strnfill (1 + i % 70, 'a' + i % 26);
+
+      pop3_uid_listing_add (listing, 1000 - i, uid);
+    }
+
+  g_assert_cmpuint (pop3_uid_listing_get_length (listing), ==, 1000);
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autofree char *uid = g_strnfill (1 + i % 70, 'a' + i % 26);
+
+      g_assert_cmpuint (pop3_uid_listing_get_msg (listing, i), ==, 1000 - i);
+      g_assert_cmpstr (pop3_uid_listing_get_uid (listing, i), ==, uid);
+    }
+}
+
 /* CAPA */
 
 static void
@@ -1611,6 +1636,7 @@ main (int   argc,
   g_test_add_func ("/parser/text/is-sanitized", test_text_is_sanitized);
   g_test_add_func ("/parser/uid/uidl-body", test_parse_uidl_body);
   g_test_add_func ("/parser/uid/uidl-body-sound", test_parse_uidl_body_sound);
+  g_test_add_func ("/parser/uid/listing-add", test_uid_listing_add);
   g_test_add_func ("/parser/capa/parse", test_parse_capa);
   g_test_add_func ("/parser/capa/hostile", test_parse_capa_hostile);
   g_test_add_func ("/parser/apop/timestamp", test_apop_timestamp);

@@ -2354,19 +2354,15 @@ account_mailbox (Fixture *fixture)
 }
 
 /* The UIDL listing of what is listed, as a check hands it the mailbox. */
-static GPtrArray *
+static Pop3UidListing *
 listed_uids (Fixture *fixture)
 {
-  GPtrArray *uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  Pop3UidListing *uids = pop3_uid_listing_new ();
 
   for (guint i = 0; i < n_listed (fixture); i++)
-    {
-      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
-
-      entry->msg = popcheck_message_get_msg_number (listed (fixture, i));
-      entry->uid = g_strdup (popcheck_message_get_uid (listed (fixture, i)));
-      g_ptr_array_add (uids, entry);
-    }
+    pop3_uid_listing_add (uids,
+                          popcheck_message_get_msg_number (listed (fixture, i)),
+                          popcheck_message_get_uid (listed (fixture, i)));
   return uids;
 }
 
@@ -2378,15 +2374,12 @@ add_refused_message (Fixture    *fixture,
                      guint64     size)
 {
   PopcheckMailbox *mailbox = account_mailbox (fixture);
-  g_autoptr(GPtrArray) uids = listed_uids (fixture);
+  g_autoptr(Pop3UidListing) uids = listed_uids (fixture);
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) added = NULL;
   guint n = n_listed (fixture);
-  Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
 
-  entry->msg = n + 1;
-  entry->uid = g_strdup (uid);
-  g_ptr_array_add (uids, entry);
+  pop3_uid_listing_add (uids, n + 1, uid);
   need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
   g_assert_cmpuint (need_top->len, ==, 1);
   popcheck_mailbox_add_top_refused (mailbox, uid, n + 1, size);
@@ -2431,7 +2424,7 @@ static guint
 add_message_without_uid (Fixture *fixture,
                          guint64  size)
 {
-  g_autoptr(GPtrArray) uids = listed_uids (fixture);
+  g_autoptr(Pop3UidListing) uids = listed_uids (fixture);
   g_autoptr(GArray) sizes = g_array_new (FALSE, TRUE, sizeof (Pop3ListEntry));
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) added = NULL;
@@ -2612,18 +2605,16 @@ static void
 feed_messages (PopcheckMailbox *mailbox,
                guint            n)
 {
-  g_autoptr(GPtrArray) uids = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) added = NULL;
   g_autoptr(GDateTime) base = g_date_time_new_utc (2024, 1, 1, 0, 0, 0);
 
   for (guint i = 0; i < n; i++)
     {
-      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+      g_autofree char *uid = g_strdup_printf ("many-%u", i);
 
-      entry->msg = i + 1;
-      entry->uid = g_strdup_printf ("many-%u", i);
-      g_ptr_array_add (uids, entry);
+      pop3_uid_listing_add (uids, i + 1, uid);
     }
   need_top = popcheck_mailbox_begin_update (mailbox, uids, NULL);
   for (guint j = 0; j < need_top->len; j++)

@@ -950,12 +950,70 @@ struct _Pop3UidListing
 {
   gatomicrefcount ref_count;
   GArray *entries;
-  /* The UIDs, each ending in NUL. */
+  /* The UIDs, each ending in NUL: used bytes of allocated. */
   char *uids;
+  gsize used;
+  gsize allocated;
 };
 
 G_DEFINE_BOXED_TYPE (Pop3UidListing, pop3_uid_listing,
                      pop3_uid_listing_ref, pop3_uid_listing_unref)
+
+static Pop3UidListing *
+uid_listing_new (guint n_entries,
+                 gsize n_bytes)
+{
+  Pop3UidListing *listing = g_new0 (Pop3UidListing, 1);
+
+  g_atomic_ref_count_init (&listing->ref_count);
+  listing->entries = g_array_sized_new (FALSE, FALSE, sizeof (UidListingEntry),
+                                        n_entries);
+  listing->allocated = MAX (n_bytes, 1);
+  listing->uids = g_malloc (listing->allocated);
+
+  return listing;
+}
+
+Pop3UidListing *
+pop3_uid_listing_new (void)
+{
+  return uid_listing_new (0, 64);
+}
+
+static void
+uid_listing_append (Pop3UidListing *listing,
+                    guint           msg,
+                    const char     *uid)
+{
+  gsize len = strlen (uid) + 1;
+  UidListingEntry entry = { msg, listing->used };
+
+  g_assert (listing->used + len <= listing->allocated);
+  memcpy (listing->uids + listing->used, uid, len);
+  listing->used += len;
+  g_array_append_val (listing->entries, entry);
+}
+
+void
+pop3_uid_listing_add (Pop3UidListing *listing,
+                      guint           msg,
+                      const char     *uid)
+{
+  gsize len;
+
+  g_return_if_fail (listing != NULL);
+  g_return_if_fail (uid != NULL);
+
+  len = strlen (uid) + 1;
+  /* Offsets are 32 bits, as a parsed listing's. */
+  g_return_if_fail (listing->used + len <= G_MAXUINT32);
+  if (listing->used + len > listing->allocated)
+    {
+      listing->allocated = MAX (listing->allocated * 2, listing->used + len);
+      listing->uids = g_realloc (listing->uids, listing->allocated);
+    }
+  uid_listing_append (listing, msg, uid);
+}
 
 Pop3UidListing *
 pop3_uid_listing_ref (Pop3UidListing *listing)
@@ -1080,7 +1138,6 @@ uid_listing_parse (GBytes   *body,
   g_auto(BodyLines) lines = { 0 };
   g_autoptr(Pop3UidListing) listing = NULL;
   GError *local_error = NULL;
-  gsize used = 0;
 
   body_lines_init (&lines, body);
   /* Offsets are 32 bits; no sound server's listing comes near 4 GB. */
@@ -1091,20 +1148,15 @@ uid_listing_parse (GBytes   *body,
       return NULL;
     }
 
-  listing = g_new0 (Pop3UidListing, 1);
-  g_atomic_ref_count_init (&listing->ref_count);
-  listing->entries = g_array_sized_new (FALSE, FALSE, sizeof (UidListingEntry),
-                                        body_lines_count (&lines));
   /* A UID and its NUL are shorter than the line that carried it. */
-  listing->uids = g_malloc (lines.size + 1);
+  listing = uid_listing_new (body_lines_count (&lines), lines.size + 1);
 
   while (body_lines_next (&lines, &local_error))
     {
-      UidListingEntry entry;
+      guint msg;
       const char *uid;
-      gsize len;
 
-      if (!parse_uid_line (lines.line->str, &entry.msg, &uid))
+      if (!parse_uid_line (lines.line->str, &msg, &uid))
         {
           if (n_malformed == NULL)
             {
@@ -1116,11 +1168,7 @@ uid_listing_parse (GBytes   *body,
           continue;
         }
 
-      len = strlen (uid) + 1;
-      entry.uid_offset = used;
-      memcpy (listing->uids + used, uid, len);
-      used += len;
-      g_array_append_val (listing->entries, entry);
+      uid_listing_append (listing, msg, uid);
     }
   if (local_error != NULL)
     {
@@ -1128,7 +1176,8 @@ uid_listing_parse (GBytes   *body,
       return NULL;
     }
 
-  listing->uids = g_realloc (listing->uids, MAX (used, 1));
+  listing->allocated = MAX (listing->used, 1);
+  listing->uids = g_realloc (listing->uids, listing->allocated);
   *flaws = g_new0 (guint8, MAX (listing->entries->len, 1));
   uid_listing_mark_repeats (listing, compare_entry_msg, listing->entries,
                             UID_LISTING_REPEATED_MSG, *flaws);

@@ -102,6 +102,11 @@ void       pop3_reply_unref    (Pop3Reply       *reply);
 void pop3_uid_entry_free (Pop3UidEntry *entry);
 
 GType           pop3_uid_listing_get_type   (void) G_GNUC_CONST;
+/* An empty listing, to add entries to. */
+Pop3UidListing *pop3_uid_listing_new        (void);
+void            pop3_uid_listing_add        (Pop3UidListing *listing,
+                                             guint           msg,
+                                             const char     *uid);
 Pop3UidListing *pop3_uid_listing_ref        (Pop3UidListing *listing);
 void            pop3_uid_listing_unref      (Pop3UidListing *listing);
 guint           pop3_uid_listing_get_length (Pop3UidListing *listing);

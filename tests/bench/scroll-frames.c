@@ -62,7 +62,7 @@ static PopcheckMailbox *
 list_of (guint n)
 {
   PopcheckMailbox *mailbox = popcheck_mailbox_new ("scroll");
-  g_autoptr(GPtrArray) server = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  g_autoptr(Pop3UidListing) server = pop3_uid_listing_new ();
   g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (Pop3ListEntry));
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) announced = NULL;
@@ -70,12 +70,10 @@ list_of (guint n)
 
   for (guint i = 1; i <= n; i++)
     {
-      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+      g_autofree char *uid = g_strdup_printf ("scroll-%u", i);
       Pop3ListEntry size = { i, 1000 + (i * 7919) % 50000 };
 
-      entry->msg = i;
-      entry->uid = g_strdup_printf ("scroll-%u", i);
-      g_ptr_array_add (server, entry);
+      pop3_uid_listing_add (server, i, uid);
       g_array_append_val (sizes, size);
     }
 

@@ -110,21 +110,20 @@ generate_top (guint   i,
 /* What UIDL and LIST say of the mailbox. */
 static void
 server_listing (guint       n,
-                GPtrArray **server,
+                Pop3UidListing **server,
                 GArray    **sizes)
 {
-  *server = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  *server = pop3_uid_listing_new ();
   *sizes = g_array_new (FALSE, FALSE, sizeof (Pop3ListEntry));
 
   for (guint i = 1; i <= n; i++)
     {
-      Pop3UidEntry *entry = g_new0 (Pop3UidEntry, 1);
+      g_autofree char *uid = NULL;
       Pop3ListEntry size = { i, 2000 + i % 40000 };
 
-      entry->msg = i;
-      entry->uid = g_strdup_printf ("%08x%016" G_GINT64_MODIFIER "x", i,
-                                    (guint64) i * 2654435761u);
-      g_ptr_array_add (*server, entry);
+      uid = g_strdup_printf ("%08x%016" G_GINT64_MODIFIER "x", i,
+                             (guint64) i * 2654435761u);
+      pop3_uid_listing_add (*server, i, uid);
       g_array_append_val (*sizes, size);
     }
 }
@@ -133,7 +132,7 @@ static PopcheckMailbox *
 generate_mailbox (guint n)
 {
   PopcheckMailbox *mailbox = popcheck_mailbox_new ("bench");
-  g_autoptr(GPtrArray) server = NULL;
+  g_autoptr(Pop3UidListing) server = NULL;
   g_autoptr(GArray) sizes = NULL;
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) announced = NULL;
@@ -248,7 +247,7 @@ static int
 measure_memory (guint n)
 {
   g_autoptr(PopcheckMailbox) loaded = popcheck_mailbox_new ("bench");
-  g_autoptr(GPtrArray) server = NULL;
+  g_autoptr(Pop3UidListing) server = NULL;
   g_autoptr(GArray) sizes = NULL;
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) announced = NULL;
@@ -378,7 +377,7 @@ main (int    argc,
   /* A check that finds nothing new, and its save: what every later check
    * does.  The details come from the file. */
   {
-    g_autoptr(GPtrArray) server = NULL;
+    g_autoptr(Pop3UidListing) server = NULL;
     g_autoptr(GArray) sizes = NULL;
     g_autoptr(GPtrArray) need_top = NULL;
     g_autoptr(GPtrArray) announced = NULL;
