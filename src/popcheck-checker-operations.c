@@ -236,6 +236,18 @@ check_done (GTask  *task,
 
   slot->check_queued = FALSE;
 
+  /* Without a backlog to go on in it, the session has served, and so
+   * has the listing: the mailbox has taken what it needs.  Let go before
+   * the save, which otherwise ran beside them at the peak of a first
+   * check of a big mailbox. */
+  if (data->backlog == NULL)
+    {
+      if (data->op.session != NULL)
+        popcheck_session_close (data->op.session);
+      g_clear_pointer (&data->uids, pop3_uid_listing_unref);
+      g_clear_pointer (&data->listing, g_array_unref);
+    }
+
   /* The account went away while its check was finishing: nothing of it
    * may reach the mailbox or the signals any more. */
   if (slot->removed && error == NULL)

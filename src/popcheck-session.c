@@ -50,6 +50,16 @@ struct _PopcheckSession
 G_DEFINE_FINAL_TYPE (PopcheckSession, popcheck_session, G_TYPE_OBJECT)
 
 static void
+forget_listing (PopcheckSession *self)
+{
+  g_clear_pointer (&self->uid_slots, g_free);
+  self->n_uid_slots = 0;
+  g_clear_pointer (&self->listing_order, g_array_unref);
+  g_clear_pointer (&self->uids, pop3_uid_listing_unref);
+  g_clear_pointer (&self->listing, g_array_unref);
+}
+
+static void
 popcheck_session_dispose (GObject *object)
 {
   PopcheckSession *self = (PopcheckSession *) object;
@@ -59,10 +69,7 @@ popcheck_session_dispose (GObject *object)
 
   g_clear_object (&self->client);
   g_clear_object (&self->account);
-  g_clear_pointer (&self->uid_slots, g_free);
-  g_clear_pointer (&self->listing_order, g_array_unref);
-  g_clear_pointer (&self->uids, pop3_uid_listing_unref);
-  g_clear_pointer (&self->listing, g_array_unref);
+  forget_listing (self);
 
   G_OBJECT_CLASS (popcheck_session_parent_class)->dispose (object);
 }
@@ -135,6 +142,10 @@ popcheck_session_close (PopcheckSession *self)
   g_return_if_fail (POPCHECK_IS_SESSION (self));
 
   pop3_client_close (self->client);
+  /* Nothing is looked up in a closed session: its listing, the most of
+   * a first check of a big mailbox, goes now rather than with the last
+   * reference to the session. */
+  forget_listing (self);
 }
 
 /* Opening: password, connection, login */

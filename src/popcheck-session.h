@@ -135,6 +135,7 @@ gboolean         popcheck_session_quit_finish      (PopcheckSession     *self,
                                                     GAsyncResult        *result,
                                                     GError             **error);
 
+/* Also forgets the listing: a closed session looks up no message. */
 void             popcheck_session_close            (PopcheckSession     *self);
 
 /* A sentence for a person, translated, from any error a session gives. */
