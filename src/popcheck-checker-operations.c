@@ -225,6 +225,17 @@ check_data_free (CheckData *data)
   g_free (data);
 }
 
+/* The session has served, and so has the listing: the mailbox has taken
+ * what it needs. */
+static void
+check_close_session (CheckData *data)
+{
+  if (data->op.session != NULL)
+    popcheck_session_close (data->op.session);
+  g_clear_pointer (&data->uids, pop3_uid_listing_unref);
+  g_clear_pointer (&data->listing, g_array_unref);
+}
+
 static void
 check_done (GTask  *task,
             GError *error)
@@ -233,20 +244,15 @@ check_done (GTask  *task,
   PopcheckCheckerSlot *slot = data->op.slot;
   gboolean ended = error == NULL;
   gboolean succeeded = FALSE;
+  /* Without a backlog to go on in it, the session closes before the
+   * save, which otherwise ran beside its listing at the peak of a first
+   * check of a big mailbox. */
+  gboolean closed = data->backlog == NULL;
 
   slot->check_queued = FALSE;
 
-  /* Without a backlog to go on in it, the session has served, and so
-   * has the listing: the mailbox has taken what it needs.  Let go before
-   * the save, which otherwise ran beside them at the peak of a first
-   * check of a big mailbox. */
-  if (data->backlog == NULL)
-    {
-      if (data->op.session != NULL)
-        popcheck_session_close (data->op.session);
-      g_clear_pointer (&data->uids, pop3_uid_listing_unref);
-      g_clear_pointer (&data->listing, g_array_unref);
-    }
+  if (closed)
+    check_close_session (data);
 
   /* The account went away while its check was finishing: nothing of it
    * may reach the mailbox or the signals any more. */
@@ -302,8 +308,8 @@ check_done (GTask  *task,
                              _("PopCheck stopped checking."));
   g_clear_object (&data->backlog);
 
-  if (data->op.session != NULL)
-    popcheck_session_close (data->op.session);
+  if (!closed)
+    check_close_session (data);
 
   popcheck_checker_slot_done (slot);
 }

@@ -980,6 +980,8 @@ pop3_uid_listing_new (void)
   return uid_listing_new (0, 64);
 }
 
+/* A parsed listing has its buffer sized beforehand; one built entry by
+ * entry grows it as it goes. */
 static void
 uid_listing_append (Pop3UidListing *listing,
                     guint           msg,
@@ -988,7 +990,11 @@ uid_listing_append (Pop3UidListing *listing,
   gsize len = strlen (uid) + 1;
   UidListingEntry entry = { msg, listing->used };
 
-  g_assert (listing->used + len <= listing->allocated);
+  if (listing->used + len > listing->allocated)
+    {
+      listing->allocated = MAX (listing->allocated * 2, listing->used + len);
+      listing->uids = g_realloc (listing->uids, listing->allocated);
+    }
   memcpy (listing->uids + listing->used, uid, len);
   listing->used += len;
   g_array_append_val (listing->entries, entry);
@@ -999,19 +1005,11 @@ pop3_uid_listing_add (Pop3UidListing *listing,
                       guint           msg,
                       const char     *uid)
 {
-  gsize len;
-
   g_return_if_fail (listing != NULL);
   g_return_if_fail (uid != NULL);
-
-  len = strlen (uid) + 1;
   /* Offsets are 32 bits, as a parsed listing's. */
-  g_return_if_fail (listing->used + len <= G_MAXUINT32);
-  if (listing->used + len > listing->allocated)
-    {
-      listing->allocated = MAX (listing->allocated * 2, listing->used + len);
-      listing->uids = g_realloc (listing->uids, listing->allocated);
-    }
+  g_return_if_fail (listing->used + strlen (uid) + 1 <= G_MAXUINT32);
+
   uid_listing_append (listing, msg, uid);
 }
 
