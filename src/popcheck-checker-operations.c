@@ -462,64 +462,13 @@ check_top_cb (GObject      *object,
 }
 
 static int
-compare_newest_first (gconstpointer a,
+compare_oldest_first (gconstpointer a,
                       gconstpointer b)
 {
   const Pop3UidEntry *entry_a = *(Pop3UidEntry **) a;
   const Pop3UidEntry *entry_b = *(Pop3UidEntry **) b;
 
-  return (entry_a->msg < entry_b->msg) - (entry_a->msg > entry_b->msg);
-}
-
-static int
-compare_oldest_first (gconstpointer a,
-                      gconstpointer b)
-{
-  return compare_newest_first (b, a);
-}
-
-/* Positions in the listing user_data, by the messages' numbers. */
-static int
-compare_positions_newest_first (gconstpointer a,
-                                gconstpointer b,
-                                gpointer      user_data)
-{
-  guint msg_a = pop3_uid_listing_get_msg (user_data, *(const guint *) a);
-  guint msg_b = pop3_uid_listing_get_msg (user_data, *(const guint *) b);
-
-  return (msg_a < msg_b) - (msg_a > msg_b);
-}
-
-/* Keeps the newest `first_headers` messages of need_top for this check
- * and lists the others with their headers pending, for the backlog.  A
- * server numbers messages in the order they arrived (RFC 1939, section
- * 5, numbers them 1 to n; every server we know appends new mail), so
- * the newest have the highest numbers. */
-static void
-check_defer_oldest (CheckData *data,
-                    guint      first_headers)
-{
-  if (data->need_top->len <= first_headers)
-    return;
-
-  g_ptr_array_sort (data->need_top, compare_newest_first);
-  for (guint i = first_headers; i < data->need_top->len; i++)
-    {
-      Pop3UidEntry *entry = g_ptr_array_index (data->need_top, i);
-
-      popcheck_mailbox_add_headers_pending (data->op.slot->mailbox, entry->uid,
-                                            entry->msg,
-                                            check_listed_size (data, entry->msg));
-      /* Freed at once, so that the row just made for it takes its place
-       * in memory: with a million of each at the same time, a first
-       * check of a big mailbox peaked here. */
-      g_clear_pointer (&data->need_top->pdata[i], pop3_uid_entry_free);
-    }
-  g_ptr_array_set_size (data->need_top, first_headers);
-  /* The mailbox takes all of this check's summaries at once when it ends,
-   * so their order on the wire shows nowhere: the server's own. */
-  g_ptr_array_sort (data->need_top, compare_oldest_first);
-  data->deferred = TRUE;
+  return (entry_a->msg > entry_b->msg) - (entry_a->msg < entry_b->msg);
 }
 
 static void
@@ -540,12 +489,22 @@ check_listed_cb (GObject      *object,
       return;
     }
 
-  data->need_top = popcheck_mailbox_begin_update (data->op.slot->mailbox,
-                                                  data->uids, data->listing);
   /* The early summaries are listed, so none of them is in need_top; they
-   * count against the check's share of headers all the same. */
+   * count against the check's share of headers all the same.  A server
+   * numbers messages in the order they arrived (RFC 1939, section 5,
+   * numbers them 1 to n; every server we know appends new mail), so the
+   * newest have the highest numbers. */
   first_headers = popcheck_checker_get_first_headers (data->op.slot->checker);
-  check_defer_oldest (data, first_headers - MIN (first_headers, data->n_early));
+  data->need_top =
+    popcheck_mailbox_begin_update_newest (data->op.slot->mailbox, data->uids,
+                                          data->listing,
+                                          first_headers - MIN (first_headers,
+                                                               data->n_early),
+                                          &data->deferred);
+  /* The mailbox takes all of this check's summaries at once when it ends,
+   * so their order on the wire shows nowhere: the server's own. */
+  if (data->deferred)
+    g_ptr_array_sort (data->need_top, compare_oldest_first);
   if (data->need_top->len == 0)
     {
       check_end_session (task);
@@ -979,8 +938,7 @@ backlog_start (GTask *task)
   for (guint i = 0; i < pop3_uid_listing_get_length (data->uids); i++)
     if (is_pending (mailbox, pop3_uid_listing_get_uid (data->uids, i)))
       g_array_append_val (data->order, i);
-  g_array_sort_with_data (data->order, compare_positions_newest_first,
-                          data->uids);
+  pop3_uid_listing_sort_newest_first (data->uids, data->order);
 
   data->preview_lines =
     popcheck_account_get_preview_lines (data->op.slot->account);

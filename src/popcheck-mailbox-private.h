@@ -29,9 +29,11 @@ struct _PopcheckMailbox
   GPtrArray            *items;
   /* uid -> PopcheckMessage * in items (key and value borrowed). */
   GHashTable           *by_uid;
-  /* uid (owned) -> what the mailbox knows of it, packed in the pointer
-   * (see popcheck-mailbox.c): whether it is seen (ever seen and still on
-   * the server) and its message number if the last update listed it.
+  /* uid (a shared UID, see popcheck_uid_new (): a message without
+   * headers holds the same one) -> what the mailbox knows of it, packed
+   * in the pointer (see popcheck-mailbox.c): whether it is seen (ever
+   * seen and still on the server) and its message number if the last
+   * update listed it.
    * One table and one copy of each UID for both: with a million
    * messages, two tables and two copies cost 90 MB more. */
   GHashTable           *uids;

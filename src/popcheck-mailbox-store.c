@@ -124,7 +124,10 @@ loaded_state_new (void)
 {
   PopcheckMailboxLoadedState *state = g_new0 (PopcheckMailboxLoadedState, 1);
 
-  state->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* It becomes the mailbox's table of UIDs: shared UIDs, its messages'
+   * own where it can. */
+  state->seen = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                       popcheck_uid_unref, NULL);
   state->messages = g_ptr_array_new_with_free_func (g_object_unref);
   state->fetched = g_ptr_array_new_with_free_func (g_object_unref);
   state->by_uid = g_hash_table_new (g_str_hash, g_str_equal);
@@ -196,7 +199,7 @@ loaded_state_add_salvaged (PopcheckMailboxLoadedState *state,
       return;
     }
 
-  g_hash_table_add (state->seen, g_strdup (uid));
+  g_hash_table_add (state->seen, popcheck_message_ref_uid (message));
   g_hash_table_insert (state->by_uid, (gpointer) uid, message);
   g_ptr_array_add (state->messages, message);
 }
@@ -314,7 +317,7 @@ parse_state (GBytes               *bytes,
 
   while (g_variant_iter_next (seen, "&s", &uid))
     if (pop3_uid_is_valid (uid))
-      g_hash_table_add (state->seen, g_strdup (uid));
+      g_hash_table_add (state->seen, popcheck_uid_new (uid));
 
   /* A swapped copy is not where the file has it. */
   if (G_BYTE_ORDER == G_BIG_ENDIAN)
@@ -1122,7 +1125,7 @@ parse_index (GBytes      *bytes,
         }
 
       if (seen)
-        g_hash_table_add (state->seen, g_strdup (popcheck_message_get_uid (message)));
+        g_hash_table_add (state->seen, popcheck_message_ref_uid (message));
       loaded_state_add (state, fetched_uids, g_steal_pointer (&message), seen);
     }
 
@@ -1133,7 +1136,7 @@ parse_index (GBytes      *bytes,
     }
   while (payload.at < payload.size && read_string (&payload, &uid))
     if (pop3_uid_is_valid (uid))
-      g_hash_table_add (state->seen, g_strdup (uid));
+      g_hash_table_add (state->seen, popcheck_uid_new (uid));
 
   if (reader.size - reader.at != INDEX_END_SIZE ||
       memcmp (reader.data + reader.at, INDEX_END, INDEX_END_SIZE) != 0)

@@ -521,13 +521,13 @@ uid_set_value (PopcheckMailbox *self,
   else
     {
       uid_count (self, 0, value);
-      key = value != 0 ? g_strdup (uid) : NULL;
+      key = value != 0 ? popcheck_uid_new (uid) : NULL;
     }
 
   if (value != 0)
     g_hash_table_insert (self->uids, key, GSIZE_TO_POINTER (value));
   else
-    g_free (key);
+    popcheck_uid_unref (key);
 }
 
 static void
@@ -612,29 +612,136 @@ list_without_uid (PopcheckMailbox *self,
     }
 }
 
+/* Listed, with its TOP left for later: a UID this update listed is a key
+ * of uids, which the message shares rather than copies. */
+static void
+list_headers_pending (PopcheckMailbox *self,
+                      const char      *uid,
+                      guint            msg_number,
+                      guint64          size)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+  gpointer key = NULL;
+
+  if (g_hash_table_lookup_extended (self->uids, uid, &key, NULL))
+    message = popcheck_message_new_headers_pending_shared (key, size,
+                                                           msg_number);
+  else
+    message = popcheck_message_new_headers_pending (uid, size, msg_number);
+  popcheck_mailbox_add_summary (self, message);
+}
+
+/* What LIST said of each message (its last line for it).  A sound
+ * listing numbers them 1 to n, in order, and is looked up by position;
+ * only another needs a table (for a million messages, 30 MB). */
+typedef struct
+{
+  GArray     *sizes;
+  GHashTable *by_msg;
+} SizeIndex;
+
+static void
+size_index_init (SizeIndex *index,
+                 GArray    *sizes)
+{
+  index->sizes = sizes;
+  index->by_msg = NULL;
+  if (sizes == NULL)
+    return;
+
+  for (guint i = 0; i < sizes->len; i++)
+    if (g_array_index (sizes, Pop3ListEntry, i).msg != i + 1)
+      {
+        index->by_msg = g_hash_table_new (NULL, NULL);
+        break;
+      }
+  if (index->by_msg == NULL)
+    return;
+
+  for (guint i = 0; i < sizes->len; i++)
+    {
+      Pop3ListEntry *entry = &g_array_index (sizes, Pop3ListEntry, i);
+
+      g_hash_table_insert (index->by_msg, GUINT_TO_POINTER (entry->msg), entry);
+    }
+}
+
+static Pop3ListEntry *
+size_index_lookup (SizeIndex *index,
+                   guint      msg)
+{
+  if (index->by_msg != NULL)
+    return g_hash_table_lookup (index->by_msg, GUINT_TO_POINTER (msg));
+  if (index->sizes == NULL || msg == 0 || msg > index->sizes->len)
+    return NULL;
+  return &g_array_index (index->sizes, Pop3ListEntry, msg - 1);
+}
+
+static guint64
+size_index_get_size (SizeIndex *index,
+                     guint      msg)
+{
+  Pop3ListEntry *listed = size_index_lookup (index, msg);
+
+  return listed != NULL ? listed->octets : 0;
+}
+
+/* need: positions in server_uids.  The newest n_newest become entries
+ * to TOP (newest first), the others are listed with their headers
+ * pending, unless a summary is listed for them already. */
+static GPtrArray *
+take_newest (PopcheckMailbox *self,
+             Pop3UidListing  *server_uids,
+             GArray          *need,
+             SizeIndex       *sizes,
+             guint            n_newest)
+{
+  GPtrArray *need_top;
+
+  need_top = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  if (need->len > n_newest)
+    pop3_uid_listing_sort_newest_first (server_uids, need);
+
+  for (guint i = 0; i < need->len; i++)
+    {
+      guint position = g_array_index (need, guint, i);
+      guint msg = pop3_uid_listing_get_msg (server_uids, position);
+      const char *uid = pop3_uid_listing_get_uid (server_uids, position);
+
+      if (i < n_newest)
+        g_ptr_array_add (need_top, uid_entry_new (msg, uid));
+      else if (find_summary (self, uid) == NULL)
+        list_headers_pending (self, uid, msg, size_index_get_size (sizes, msg));
+    }
+
+  return need_top;
+}
+
 GPtrArray *
 popcheck_mailbox_begin_update (PopcheckMailbox *self,
                                Pop3UidListing  *server_uids,
                                GArray          *sizes)
 {
-  g_autoptr(GHashTable) size_by_msg = NULL;
+  return popcheck_mailbox_begin_update_newest (self, server_uids, sizes,
+                                               G_MAXUINT, NULL);
+}
+
+GPtrArray *
+popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
+                                      Pop3UidListing  *server_uids,
+                                      GArray          *sizes,
+                                      guint            n_newest,
+                                      gboolean        *deferred)
+{
+  g_autoptr(GArray) need = NULL;
+  SizeIndex size_index;
   GPtrArray *need_top;
 
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), NULL);
   g_return_val_if_fail (server_uids != NULL, NULL);
 
-  need_top = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
-
-  if (sizes != NULL)
-    {
-      size_by_msg = g_hash_table_new (NULL, NULL);
-      for (guint i = 0; i < sizes->len; i++)
-        {
-          Pop3ListEntry *entry = &g_array_index (sizes, Pop3ListEntry, i);
-
-          g_hash_table_insert (size_by_msg, GUINT_TO_POINTER (entry->msg), entry);
-        }
-    }
+  need = g_array_new (FALSE, FALSE, sizeof (guint));
+  size_index_init (&size_index, sizes);
 
   uids_unlist_all (self);
   g_ptr_array_set_size (self->without_uid, 0);
@@ -676,10 +783,9 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
       uid_list (self, uid, msg);
 
       message = find_summary (self, uid);
-      if (message != NULL && size_by_msg != NULL)
+      if (message != NULL)
         {
-          Pop3ListEntry *listed = g_hash_table_lookup (size_by_msg,
-                                                       GUINT_TO_POINTER (msg));
+          Pop3ListEntry *listed = size_index_lookup (&size_index, msg);
 
           /* Same UID, other size: the server reused the UID (some do after
            * a mailbox rebuild); the cached summary describes another
@@ -698,15 +804,20 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
           popcheck_message_get_top_refusals (message) < POPCHECK_MAILBOX_TOP_ATTEMPTS)
         {
           popcheck_message_set_msg_number (message, msg);
-          g_ptr_array_add (need_top, uid_entry_new (msg, uid));
+          g_array_append_val (need, i);
         }
       else if (message != NULL)
         popcheck_message_set_msg_number (message, msg);
       else
-        g_ptr_array_add (need_top, uid_entry_new (msg, uid));
+        g_array_append_val (need, i);
     }
 
   list_without_uid (self, server_uids, sizes);
+
+  if (deferred != NULL)
+    *deferred = need->len > n_newest;
+  need_top = take_newest (self, server_uids, need, &size_index, n_newest);
+  g_clear_pointer (&size_index.by_msg, g_hash_table_unref);
 
   return need_top;
 }
@@ -768,8 +879,6 @@ popcheck_mailbox_add_headers_pending (PopcheckMailbox *self,
                                       guint            msg_number,
                                       guint64          size)
 {
-  g_autoptr(PopcheckMessage) message = NULL;
-
   g_return_if_fail (POPCHECK_IS_MAILBOX (self));
   g_return_if_fail (uid != NULL);
   g_return_if_fail (self->updating);
@@ -778,8 +887,7 @@ popcheck_mailbox_add_headers_pending (PopcheckMailbox *self,
   if (!pop3_uid_is_valid (uid) || find_summary (self, uid) != NULL)
     return;
 
-  message = popcheck_message_new_headers_pending (uid, size, msg_number);
-  popcheck_mailbox_add_summary (self, message);
+  list_headers_pending (self, uid, msg_number, size);
 }
 
 void
@@ -1798,7 +1906,8 @@ popcheck_mailbox_init (PopcheckMailbox *self)
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
   self->without_uid = g_ptr_array_new_with_free_func (g_object_unref);
   self->by_uid = g_hash_table_new (g_str_hash, g_str_equal);
-  self->uids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->uids = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                      popcheck_uid_unref, NULL);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                          g_object_unref);
   self->save_waiters = g_ptr_array_new_with_free_func (g_object_unref);

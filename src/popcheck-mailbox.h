@@ -96,6 +96,18 @@ gboolean             popcheck_mailbox_get_dirty              (PopcheckMailbox   
 GPtrArray           *popcheck_mailbox_begin_update           (PopcheckMailbox      *self,
                                                               Pop3UidListing       *server_uids,
                                                               GArray               *sizes);
+/* The same for a check that fetches the newest first: only the n_newest
+ * newest of the entries are returned, newest first.  The others are
+ * listed at once with their headers pending (as by
+ * popcheck_mailbox_add_headers_pending()), sharing the UIDs the mailbox
+ * keeps rather than copying them: for a first check of a million
+ * messages, the copies were 60 MB of its peak.  *deferred (may be NULL)
+ * says whether any was left for later. */
+GPtrArray           *popcheck_mailbox_begin_update_newest    (PopcheckMailbox      *self,
+                                                              Pop3UidListing       *server_uids,
+                                                              GArray               *sizes,
+                                                              guint                 n_newest,
+                                                              gboolean             *deferred);
 void                 popcheck_mailbox_add_summary            (PopcheckMailbox      *self,
                                                               PopcheckMessage      *message);
 /* The server refused the TOP of uid (-ERR): unless a summary is already

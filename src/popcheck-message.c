@@ -466,7 +466,8 @@ pack_strings (PopcheckMessage *self)
   g_assert (!self->packed);
 
   pack_strings_from (self, (const char * const *) owned, NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (owned); i++)
+  popcheck_uid_unref (owned[0]);
+  for (guint i = 1; i < G_N_ELEMENTS (owned); i++)
     g_free (owned[i]);
 }
 
@@ -488,7 +489,7 @@ popcheck_message_new_from_top (const char *uid,
   g_return_val_if_fail (uid != NULL, NULL);
 
   self = new_with_headers ();
-  self->uid = g_strdup (uid);
+  self->uid = popcheck_uid_new (uid);
   self->size = size;
   self->msg_number = msg_number;
   self->h->attachment_details = new_attachment_details ();
@@ -526,19 +527,27 @@ popcheck_message_new_from_top (const char *uid,
  * LIST and UIDL said, with empty headers the list shows as unknown.  That
  * TOP is its first refusal. */
 static PopcheckMessage *
-new_headerless (const char *uid,
-                guint64     size,
-                guint       msg_number)
+new_headerless_taking (char    *shared_uid,
+                       guint64  size,
+                       guint    msg_number)
 {
   PopcheckMessage *self;
 
   self = g_object_new (POPCHECK_TYPE_MESSAGE, NULL);
-  self->uid = g_strdup (uid);
+  self->uid = shared_uid;
   self->size = size;
   self->msg_number = msg_number;
   self->top_refusals = 1;
 
   return self;
+}
+
+static PopcheckMessage *
+new_headerless (const char *uid,
+                guint64     size,
+                guint       msg_number)
+{
+  return new_headerless_taking (popcheck_uid_new (uid), size, msg_number);
 }
 
 PopcheckMessage *
@@ -563,6 +572,21 @@ popcheck_message_new_headers_pending (const char *uid,
   PopcheckMessage *self = popcheck_message_new_without_headers (uid, size,
                                                                 msg_number);
 
+  self->top_refusals = 0;
+
+  return self;
+}
+
+PopcheckMessage *
+popcheck_message_new_headers_pending_shared (char    *uid,
+                                             guint64  size,
+                                             guint    msg_number)
+{
+  PopcheckMessage *self;
+
+  g_return_val_if_fail (uid != NULL, NULL);
+
+  self = new_headerless_taking (popcheck_uid_ref (uid), size, msg_number);
   self->top_refusals = 0;
 
   return self;
@@ -929,7 +953,7 @@ message_from_variant (GVariant  *variant,
 
   /* The file may have been edited or damaged: every field gets the same
    * treatment as text from a server. */
-  self->uid = g_strdup (uid);
+  self->uid = popcheck_uid_new (uid);
   self->h->from = sanitize_line (from);
   self->h->from_name = sanitize_line (from_name);
   self->h->from_address = sanitize_line (from_address);
@@ -977,6 +1001,62 @@ popcheck_message_new_from_variant (GVariant  *variant,
   g_return_val_if_fail (variant != NULL, NULL);
 
   return message_from_variant (variant, TRUE, error);
+}
+
+/* Shared UIDs ------------------------------------------------------------ */
+
+/* The count sits just before the string, so that the string itself is
+ * what callers hold, hash and compare: four bytes more than a copy, where
+ * GRefString's header is 32. */
+typedef struct
+{
+  gint ref_count;
+  char uid[];
+} SharedUid;
+
+static SharedUid *
+shared_uid_from_string (char *uid)
+{
+  return (SharedUid *) (uid - G_STRUCT_OFFSET (SharedUid, uid));
+}
+
+char *
+popcheck_uid_new (const char *uid)
+{
+  SharedUid *shared;
+  gsize length;
+
+  g_return_val_if_fail (uid != NULL, NULL);
+
+  length = strlen (uid);
+  shared = g_malloc (G_STRUCT_OFFSET (SharedUid, uid) + length + 1);
+  shared->ref_count = 1;
+  memcpy (shared->uid, uid, length + 1);
+
+  return shared->uid;
+}
+
+char *
+popcheck_uid_ref (char *uid)
+{
+  g_return_val_if_fail (uid != NULL, NULL);
+
+  g_atomic_int_inc (&shared_uid_from_string (uid)->ref_count);
+
+  return uid;
+}
+
+void
+popcheck_uid_unref (gpointer uid)
+{
+  SharedUid *shared;
+
+  if (uid == NULL)
+    return;
+
+  shared = shared_uid_from_string (uid);
+  if (g_atomic_int_dec_and_test (&shared->ref_count))
+    g_free (shared);
 }
 
 /* Strings of many summaries ---------------------------------------------- */
@@ -1559,6 +1639,18 @@ popcheck_message_get_uid (PopcheckMessage *self)
   return self->uid;
 }
 
+char *
+popcheck_message_ref_uid (PopcheckMessage *self)
+{
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
+
+  /* Packed, it is not a block of its own to share. */
+  if (self->packed)
+    return popcheck_uid_new (self->uid);
+
+  return popcheck_uid_ref (self->uid);
+}
+
 gboolean
 popcheck_message_get_headers_known (PopcheckMessage *self)
 {
@@ -1768,8 +1860,11 @@ popcheck_message_finalize (GObject *object)
 {
   PopcheckMessage *self = POPCHECK_MESSAGE (object);
 
-  /* Packed in the arena, uid is not a block of its own. */
-  if (!self->packed || self->h->arena == NULL)
+  /* Packed, uid starts the block of six strings, which an arena may
+   * hold. */
+  if (!self->packed)
+    popcheck_uid_unref (self->uid);
+  else if (self->h->arena == NULL)
     g_free (self->uid);
   if (self->headers_known)
     message_headers_free (self->h, self->packed);

@@ -62,12 +62,20 @@ PopcheckMessage    *popcheck_message_new_without_headers (const char    *uid,
 PopcheckMessage    *popcheck_message_new_headers_pending (const char    *uid,
                                                           guint64        size,
                                                           guint          msg_number);
+/* The same, holding a reference to @uid, a shared UID (see
+ * popcheck_uid_new()) rather than a copy of it. */
+PopcheckMessage    *popcheck_message_new_headers_pending_shared (char    *uid,
+                                                                 guint64  size,
+                                                                 guint    msg_number);
 PopcheckMessage    *popcheck_message_new_without_uid  (guint            msg_number,
                                                        guint64          size);
 
 /* Without a UID (see popcheck_message_new_without_uid()), the UID is a
  * key for this session's list only. */
 const char         *popcheck_message_get_uid          (PopcheckMessage *self);
+/* The UID as a shared string (see popcheck_uid_new()): the message's own
+ * where it can be, so that a table of UIDs need not copy it. */
+char               *popcheck_message_ref_uid          (PopcheckMessage *self);
 gboolean            popcheck_message_get_has_uid      (PopcheckMessage *self);
 gboolean            popcheck_message_get_headers_known (PopcheckMessage *self);
 /* For a message without headers: how many TOPs the server refused. */
@@ -192,6 +200,14 @@ void                popcheck_message_get_listed       (PopcheckMessage       *se
                                                        PopcheckListedSummary *listed,
                                                        const char           **strings,
                                                        gsize                 *length);
+/* A UID shared rather than copied: a million messages listed make each
+ * copy of their UIDs 50 MB.  Read, hashed and compared as any string;
+ * freed only by popcheck_uid_unref() (which takes NULL, and fits a
+ * GDestroyNotify).  Reference counted, thread-safe to hold. */
+char                *popcheck_uid_new                (const char           *uid);
+char                *popcheck_uid_ref                (char                 *uid);
+void                 popcheck_uid_unref              (gpointer              uid);
+
 /* Room for the strings of many summaries in one block of memory, which
  * the caller can make at once rather than a page fault at a time as the
  * heap grows: loading 100,000 summaries took 13,000 faults, and a fault

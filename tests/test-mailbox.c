@@ -688,36 +688,51 @@ test_invalid_and_duplicate_uids (void)
   }
 }
 
+/* The server reused UID 2 for another message: LIST gives it another
+ * size (its last line for message 2 does). */
 static void
-test_size_change (void)
+assert_size_change_found (GArray *sizes)
 {
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("size");
   g_autoptr(GPtrArray) first = NULL;
   g_autoptr(Pop3UidListing) uids = NULL;
-  g_autoptr(GArray) sizes = NULL;
   g_autoptr(GPtrArray) need_top = NULL;
   g_autoptr(GPtrArray) none = NULL;
+  g_autoptr(PopcheckMessage) replacement = make_summary (2, 2);
   g_autofree guint *ids = range (1, 3);
 
   first = run_check (mailbox, ids, 3, NULL);
 
-  /* The server reused UID 2 for another message. */
   uids = make_server_list (ids, 3);
-  sizes = make_sizes (ids, 3);
-  g_array_index (sizes, Pop3ListEntry, 1).octets = 5;
   need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
   g_assert_cmpuint (need_top->len, ==, 1);
   g_assert_cmpstr (((Pop3UidEntry *) g_ptr_array_index (need_top, 0))->uid, ==, "uid-2");
-  {
-    g_autoptr(PopcheckMessage) replacement = make_summary (2, 2);
 
-    popcheck_mailbox_add_summary (mailbox, replacement);
-    none = popcheck_mailbox_end_update (mailbox);
-    /* Not announced: the UID was seen. */
-    g_assert_cmpuint (none->len, ==, 0);
-    g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-2") == replacement);
-    g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 3);
-  }
+  popcheck_mailbox_add_summary (mailbox, replacement);
+  none = popcheck_mailbox_end_update (mailbox);
+  /* Not announced: the UID was seen. */
+  g_assert_cmpuint (none->len, ==, 0);
+  g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-2") == replacement);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 3);
+}
+
+/* Found in a listing numbered 1 to n, and in one out of order that
+ * repeats a message (looked up through a table). */
+static void
+test_size_change (void)
+{
+  g_autofree guint *ids = range (1, 3);
+  g_autoptr(GArray) sound = make_sizes (ids, 3);
+  g_autoptr(GArray) unsorted = g_array_new (FALSE, FALSE, sizeof (Pop3ListEntry));
+  static const Pop3ListEntry lines[] = {
+    { 3, 1003 }, { 2, 1002 }, { 1, 1001 }, { 2, 5 },
+  };
+
+  g_array_index (sound, Pop3ListEntry, 1).octets = 5;
+  assert_size_change_found (sound);
+
+  g_array_append_vals (unsorted, lines, G_N_ELEMENTS (lines));
+  assert_size_change_found (unsorted);
 }
 
 static void
@@ -2208,6 +2223,19 @@ add_fetched (PopcheckMailbox *mailbox,
     }
 }
 
+/* The table of UIDs keeps the listed message's own UID, not a copy. */
+static void
+assert_uid_shared (PopcheckMailbox *mailbox,
+                   const char      *uid)
+{
+  PopcheckMessage *message = popcheck_mailbox_lookup (mailbox, uid);
+  gpointer key = NULL;
+
+  g_assert_nonnull (message);
+  g_assert_true (g_hash_table_lookup_extended (mailbox->uids, uid, &key, NULL));
+  g_assert_true (key == popcheck_message_get_uid (message));
+}
+
 /* A check that leaves the oldest new messages for later lists them with
  * their headers pending and announces them; their summaries, when they
  * come, take their places one by one (two exact changes, so a list view
@@ -2249,12 +2277,14 @@ test_headers_pending (void)
   g_assert_false (popcheck_message_get_headers_known (message));
   g_assert_cmpuint (popcheck_message_get_top_refusals (message), ==, 0);
   g_assert_cmpuint (popcheck_message_get_size (message), ==, 1005);
+  assert_uid_shared (mailbox, "uid-5");
 
   /* Across a restart: still pending, still new. */
   reloaded = reload (mailbox);
   g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 8);
   g_assert_cmpuint (popcheck_mailbox_count_headers_pending (reloaded), ==, 3);
   g_assert_cmpuint (popcheck_mailbox_get_n_new (reloaded), ==, 5);
+  assert_uid_shared (reloaded, "uid-5");
 
   mirror = mirror_new (mailbox);
   emissions = mirror->emissions;
@@ -2279,6 +2309,63 @@ test_headers_pending (void)
   g_assert_cmpuint (third->len, ==, 0);
   g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 0);
   g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 5);
+}
+
+/* An update that fetches the newest first: the newest two to TOP, newest
+ * first; the three older ones listed at once with their headers pending,
+ * sized as LIST says, sharing the mailbox's UIDs; the one already listed
+ * stays as it is.  With room for all, nothing is left for later. */
+static void
+test_begin_update_newest (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("newest");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GPtrArray) new_messages = NULL;
+  g_autoptr(Pop3UidListing) uids = NULL;
+  g_autoptr(GArray) sizes = NULL;
+  g_autofree guint *ids = range (1, 6);
+  PopcheckMessage *kept;
+  gboolean deferred = FALSE;
+
+  first = run_check (mailbox, ids, 1, NULL);
+  kept = popcheck_mailbox_lookup (mailbox, "uid-1");
+
+  uids = make_server_list (ids, 6);
+  sizes = make_sizes (ids, 6);
+  need_top = popcheck_mailbox_begin_update_newest (mailbox, uids, sizes, 2,
+                                                   &deferred);
+  g_assert_true (deferred);
+  g_assert_cmpuint (need_top->len, ==, 2);
+  g_assert_cmpstr (((Pop3UidEntry *) g_ptr_array_index (need_top, 0))->uid, ==, "uid-6");
+  g_assert_cmpuint (((Pop3UidEntry *) g_ptr_array_index (need_top, 0))->msg, ==, 6);
+  g_assert_cmpstr (((Pop3UidEntry *) g_ptr_array_index (need_top, 1))->uid, ==, "uid-5");
+  new_messages = popcheck_mailbox_end_update (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 4);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 3);
+  g_assert_true (popcheck_mailbox_lookup (mailbox, "uid-1") == kept);
+  for (guint id = 2; id <= 4; id++)
+    {
+      g_autofree char *uid = g_strdup_printf ("uid-%u", id);
+      PopcheckMessage *message = popcheck_mailbox_lookup (mailbox, uid);
+
+      g_assert_nonnull (message);
+      g_assert_true (popcheck_message_get_headers_pending (message));
+      g_assert_cmpuint (popcheck_message_get_msg_number (message), ==, id);
+      g_assert_cmpuint (popcheck_message_get_size (message), ==, 1000 + id);
+      assert_uid_shared (mailbox, uid);
+    }
+
+  /* Room for all: the two left, in the listing's order, none deferred. */
+  all = popcheck_mailbox_begin_update_newest (mailbox, uids, sizes, 100,
+                                              &deferred);
+  g_assert_false (deferred);
+  g_assert_cmpuint (all->len, ==, 5);
+  g_assert_cmpstr (((Pop3UidEntry *) g_ptr_array_index (all, 0))->uid, ==, "uid-2");
+  g_assert_cmpstr (((Pop3UidEntry *) g_ptr_array_index (all, 4))->uid, ==, "uid-6");
+  g_clear_pointer (&new_messages, g_ptr_array_unref);
+  new_messages = popcheck_mailbox_end_update (mailbox);
 }
 
 /* Fills a batch of fills (message ids, 0 ends) at once: how many rows took
@@ -2553,6 +2640,7 @@ main (int   argc,
   g_test_add_func ("/mailbox/removed-messages", test_removed_messages);
   g_test_add_func ("/mailbox/failed-top", test_failed_top);
   g_test_add_func ("/mailbox/headers-pending", test_headers_pending);
+  g_test_add_func ("/mailbox/begin-update-newest", test_begin_update_newest);
   g_test_add_func ("/mailbox/headers-pending/fill-runs",
                    test_headers_pending_fill_runs);
   g_test_add_func ("/mailbox/invalid-and-duplicate-uids",

@@ -939,6 +939,37 @@ test_without_headers (void)
   assert_no_headers (no_uid);
 }
 
+/* A message without headers shares its UID, which outlives it; one with
+ * headers has it packed with them, so it gives a copy. */
+static void
+test_shared_uid (void)
+{
+  g_autoptr(PopcheckMessage) pending = popcheck_message_new_headers_pending ("uid-p", 99, 4);
+  g_autoptr(PopcheckMessage) full = message_from ("Subject: Packed\n\nBody\n", 5);
+  const char *own = popcheck_message_get_uid (pending);
+  char *shared = popcheck_message_ref_uid (pending);
+  char *copy = popcheck_message_ref_uid (full);
+  char *loose = popcheck_uid_new ("uid-loose");
+
+  g_assert_true (shared == own);
+  g_assert_cmpstr (copy, ==, "uid-1");
+  g_assert_true (copy != popcheck_message_get_uid (full));
+
+  g_clear_object (&pending);
+  g_clear_object (&full);
+  g_assert_cmpstr (shared, ==, "uid-p");
+  g_assert_cmpstr (copy, ==, "uid-1");
+  g_assert_cmpuint (g_str_hash (shared), ==, g_str_hash ("uid-p"));
+
+  g_assert_true (popcheck_uid_ref (loose) == loose);
+  popcheck_uid_unref (loose);
+  g_assert_cmpstr (loose, ==, "uid-loose");
+  popcheck_uid_unref (loose);
+  popcheck_uid_unref (shared);
+  popcheck_uid_unref (copy);
+  popcheck_uid_unref (NULL);
+}
+
 static void
 test_variant_round_trip (void)
 {
@@ -1573,6 +1604,7 @@ main (int   argc,
   g_test_add_func ("/message/fingerprint", test_fingerprint);
   g_test_add_func ("/message/cache/round-trip", test_variant_round_trip);
   g_test_add_func ("/message/without-headers", test_without_headers);
+  g_test_add_func ("/message/shared-uid", test_shared_uid);
   g_test_add_func ("/message/cache/malformed", test_variant_malformed);
   g_test_add_func ("/message/cache/summary-file-bounds",
                    test_summary_file_bounds);
