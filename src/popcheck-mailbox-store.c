@@ -1508,6 +1508,10 @@ enum
   CACHED_HEADERLESS = 1 << 2,
   /* file is a reference of its own, not the snapshot's details_file. */
   CACHED_FILE_REF   = 1 << 3,
+  /* Set by the thread: its details were written just now (from memory,
+   * or from another file) at offset and length in the written file,
+   * where the message is to point. */
+  CACHED_MOVED      = 1 << 4,
 };
 
 typedef struct
@@ -1540,21 +1544,21 @@ typedef struct
   /* The details file the messages point into, to append to. */
   PopcheckSummaryFile *details_file;
   guint64    details_id;
-  /* Where the thread wrote each summary's details: the details file, and
-   * a WrittenAt for each in the order above. */
+  /* The file the thread wrote the summaries' details to, and a Moved
+   * for each summary whose details it wrote there just now: the message
+   * is to point there. */
   PopcheckSummaryFile *written;
   guint64    written_id;
-  GArray    *written_at;
+  GArray    *moved;
 } SaveData;
 
 typedef struct
 {
-  guint64  offset;
-  gsize    length;
-  /* Its details were written to the file just now, from memory or from
-   * another file: the message is to point there. */
-  gboolean moved;
-} WrittenAt;
+  guint64 offset;
+  guint32 length;
+  /* In messages. */
+  guint   index;
+} Moved;
 
 static void
 save_data_free_cached (SaveData *data)
@@ -1576,9 +1580,9 @@ save_data_free (SaveData *data)
   g_strfreev (data->seen);
   save_data_free_cached (data);
   g_clear_pointer (&data->messages, g_ptr_array_unref);
+  g_clear_pointer (&data->moved, g_array_unref);
   g_clear_pointer (&data->written, popcheck_summary_file_unref);
   g_clear_pointer (&data->details_file, popcheck_summary_file_unref);
-  g_clear_pointer (&data->written_at, g_array_unref);
   g_free (data);
 }
 
@@ -2161,22 +2165,20 @@ write_state (SaveData  *data,
   put_string (index, data->account_id);
   end_frame (index, header_frame);
 
-  data->written_at = g_array_sized_new (FALSE, TRUE, sizeof (WrittenAt),
-                                        data->n_cached);
-  g_array_set_size (data->written_at, data->n_cached);
-
   for (guint i = 0; i < data->n_cached; i++)
     {
-      const CachedSummary *cached = &data->cached[i];
+      CachedSummary *cached = &data->cached[i];
       PopcheckMessage *message = g_ptr_array_index (data->messages, i);
-      WrittenAt *at = &g_array_index (data->written_at, WrittenAt, i);
+      guint64 offset = 0;
+      gsize length = 0;
+      gboolean moved = FALSE;
 
       if (cached->flags & CACHED_HEADERLESS)
         ;
       else if (cached->file != NULL && cached->file == target)
         {
-          at->offset = cached->offset;
-          at->length = cached->length;
+          offset = cached->offset;
+          length = cached->length;
         }
       else if (cached->file != NULL)
         {
@@ -2190,10 +2192,10 @@ write_state (SaveData  *data,
                                               cached->length, &read_error);
           if (bytes != NULL)
             {
-              at->length = g_bytes_get_size (bytes);
-              at->offset = appender_add (&appender, g_bytes_get_data (bytes, NULL),
-                                         at->length);
-              at->moved = TRUE;
+              length = g_bytes_get_size (bytes);
+              offset = appender_add (&appender, g_bytes_get_data (bytes, NULL),
+                                     length);
+              moved = TRUE;
             }
           else
             g_debug ("Account %s: the details of %s are lost: %s",
@@ -2202,18 +2204,27 @@ write_state (SaveData  *data,
         }
       else
         {
-          at->offset = appender_add_summary (&appender, message,
-                                             (cached->flags & CACHED_NEW) != 0,
-                                             &at->length);
-          at->moved = TRUE;
+          offset = appender_add_summary (&appender, message,
+                                         (cached->flags & CACHED_NEW) != 0,
+                                         &length);
+          moved = TRUE;
         }
 
       if (appender.pending->len >= APPEND_CHUNK && !appender_flush (&appender, error))
         goto out;
 
-      put_record (index, message, cached, at->offset, at->length);
+      put_record (index, message, cached, offset, length);
       if (!index_writer_maybe_flush (&writer, error))
         goto out;
+      /* Marked where the snapshot has the message, rather than kept in
+       * an array beside it for all of them (for a million messages, 24 MB
+       * more at the save). */
+      if (moved && length <= G_MAXUINT32)
+        {
+          cached->offset = offset;
+          cached->length = (guint32) length;
+          cached->flags |= CACHED_MOVED;
+        }
     }
 
   {
@@ -2297,7 +2308,16 @@ save_thread (GTask        *task,
     }
 
   self->saved_generation = data->generation;
-  /* Only the messages are needed after this, on the main thread. */
+  /* Only the messages, and where the moved ones are, are needed after
+   * this, on the main thread. */
+  data->moved = g_array_new (FALSE, FALSE, sizeof (Moved));
+  for (guint i = 0; i < data->n_cached; i++)
+    if (data->cached[i].flags & CACHED_MOVED)
+      {
+        Moved moved = { data->cached[i].offset, data->cached[i].length, i };
+
+        g_array_append_val (data->moved, moved);
+      }
   save_data_free_cached (data);
   g_clear_pointer (&data->seen, g_strfreev);
   release_free_memory ();
@@ -2393,14 +2413,14 @@ save_thread_done_cb (GObject      *object,
 
     dropped->details = popcheck_message_dropped_details_new ();
     if (data->written != NULL && self->saves_in_flight == 0)
-      for (guint i = 0; i < data->messages->len; i++)
+      for (guint i = 0; i < data->moved->len; i++)
         {
-          const WrittenAt *at = &g_array_index (data->written_at, WrittenAt, i);
+          const Moved *moved = &g_array_index (data->moved, Moved, i);
 
-          if (at->moved)
-            popcheck_message_set_cached (g_ptr_array_index (data->messages, i),
-                                         data->written, at->offset, at->length,
-                                         dropped->details);
+          popcheck_message_set_cached (g_ptr_array_index (data->messages,
+                                                          moved->index),
+                                       data->written, moved->offset,
+                                       moved->length, dropped->details);
         }
     /* Even 100,000 references take a while to drop. */
     dropped->messages = g_steal_pointer (&data->messages);
