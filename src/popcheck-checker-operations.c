@@ -350,8 +350,9 @@ check_end_session (GTask *task)
   PopcheckCheckerSlot *slot = data->op.slot;
 
   /* Taken before the check reports, so that what its signals ask for
-   * (the rows in view) does not queue a backlog of its own. */
-  if (data->deferred || slot->backlog_queued)
+   * (the rows in view) does not queue a backlog of its own; and only
+   * while the check has its listing to go on with. */
+  if (data->uids != NULL && (data->deferred || slot->backlog_queued))
     data->backlog = popcheck_checker_slot_take_backlog (slot);
 
   if (data->backlog != NULL)
@@ -480,6 +481,7 @@ check_listed_cb (GObject      *object,
   CheckData *data = g_task_get_task_data (task);
   PopcheckSession *session = POPCHECK_SESSION (object);
   GError *error = NULL;
+  Pop3UidListing *uids;
   guint first_headers;
 
   if (!popcheck_session_list_finish (session, result, &data->uids,
@@ -495,8 +497,20 @@ check_listed_cb (GObject      *object,
    * numbers them 1 to n; every server we know appends new mail), so the
    * newest have the highest numbers. */
   first_headers = popcheck_checker_get_first_headers (data->op.slot->checker);
+  /* Nothing but a backlog would look a UID up in the listing once the
+   * mailbox has it: in a process that checks once, which runs none, the
+   * mailbox takes the last reference to it, and frees it before it makes
+   * a row for each message it leaves for later (for a million messages,
+   * 60 MB of the check's peak). */
+  if (popcheck_checker_slot_may_run_backlog (data->op.slot))
+    uids = pop3_uid_listing_ref (data->uids);
+  else
+    {
+      uids = g_steal_pointer (&data->uids);
+      popcheck_session_forget_uids (session);
+    }
   data->need_top =
-    popcheck_mailbox_begin_update_newest (data->op.slot->mailbox, data->uids,
+    popcheck_mailbox_begin_update_newest (data->op.slot->mailbox, uids,
                                           data->listing,
                                           first_headers - MIN (first_headers,
                                                                data->n_early),

@@ -127,6 +127,9 @@ void                 popcheck_checker_slot_queue_backlog (PopcheckCheckerSlot   
  * queued (taken out of the queue if it waits there); NULL otherwise, or
  * when no backlog may run. */
 GTask               *popcheck_checker_slot_take_backlog (PopcheckCheckerSlot      *slot);
+/* Whether a backlog may run for the account: never in a checker that is
+ * not started. */
+gboolean             popcheck_checker_slot_may_run_backlog (PopcheckCheckerSlot   *slot);
 /* popcheck-checker-operations.c: one run of the backlog, a batch at a
  * time until something else is queued for the account.  Its task returns
  * TRUE when headers are left to fetch. */

@@ -814,6 +814,12 @@ backlog_task_new (Slot *slot)
   return task;
 }
 
+gboolean
+popcheck_checker_slot_may_run_backlog (Slot *slot)
+{
+  return slot->checker->started;
+}
+
 void
 popcheck_checker_slot_queue_backlog (Slot *slot)
 {

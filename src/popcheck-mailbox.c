@@ -505,8 +505,9 @@ uid_count (PopcheckMailbox *self,
     }
 }
 
-/* Sets what the table holds for uid; 0 takes it out. */
-static void
+/* Sets what the table holds for uid; 0 takes it out.  Returns the
+ * table's key for it, NULL once taken out. */
+static char *
 uid_set_value (PopcheckMailbox *self,
                const char      *uid,
                gsize            value)
@@ -524,20 +525,24 @@ uid_set_value (PopcheckMailbox *self,
       key = value != 0 ? popcheck_uid_new (uid) : NULL;
     }
 
-  if (value != 0)
-    g_hash_table_insert (self->uids, key, GSIZE_TO_POINTER (value));
-  else
-    popcheck_uid_unref (key);
+  if (value == 0)
+    {
+      popcheck_uid_unref (key);
+      return NULL;
+    }
+
+  g_hash_table_insert (self->uids, key, GSIZE_TO_POINTER (value));
+  return key;
 }
 
-static void
+static char *
 uid_list (PopcheckMailbox *self,
           const char      *uid,
           guint            msg_number)
 {
-  uid_set_value (self, uid,
-                 (uid_value (self, uid) & UID_SEEN) | UID_LISTED |
-                 (gsize) msg_number << UID_NUMBER_SHIFT);
+  return uid_set_value (self, uid,
+                        (uid_value (self, uid) & UID_SEEN) | UID_LISTED |
+                        (gsize) msg_number << UID_NUMBER_SHIFT);
 }
 
 /* Before an update: nothing is listed yet, and a UID only listed goes. */
@@ -631,6 +636,40 @@ list_headers_pending (PopcheckMailbox *self,
   popcheck_mailbox_add_summary (self, message);
 }
 
+/* A message this update wants the TOP of: its number, and its UID as
+ * the table of UIDs holds it (a reference of its own). */
+typedef struct
+{
+  guint  msg;
+  char  *uid;
+} Need;
+
+static void
+need_clear (gpointer data)
+{
+  popcheck_uid_unref (((Need *) data)->uid);
+}
+
+static void
+need_add (GArray *need,
+          guint   msg,
+          char   *uid)
+{
+  Need wanted = { msg, popcheck_uid_ref (uid) };
+
+  g_array_append_val (need, wanted);
+}
+
+static int
+compare_needs_newest_first (gconstpointer a,
+                            gconstpointer b)
+{
+  guint msg_a = ((const Need *) a)->msg;
+  guint msg_b = ((const Need *) b)->msg;
+
+  return (msg_a < msg_b) - (msg_a > msg_b);
+}
+
 /* What LIST said of each message (its last line for it).  A sound
  * listing numbers them 1 to n, in order, and is looked up by position;
  * only another needs a table (for a million messages, 30 MB). */
@@ -686,12 +725,11 @@ size_index_get_size (SizeIndex *index,
   return listed != NULL ? listed->octets : 0;
 }
 
-/* need: positions in server_uids.  The newest n_newest become entries
- * to TOP (newest first), the others are listed with their headers
- * pending, unless a summary is listed for them already. */
+/* need: the messages that want a TOP.  The newest n_newest become
+ * entries to TOP (newest first), the others are listed with their
+ * headers pending, unless a summary is listed for them already. */
 static GPtrArray *
 take_newest (PopcheckMailbox *self,
-             Pop3UidListing  *server_uids,
              GArray          *need,
              SizeIndex       *sizes,
              guint            n_newest)
@@ -700,18 +738,17 @@ take_newest (PopcheckMailbox *self,
 
   need_top = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
   if (need->len > n_newest)
-    pop3_uid_listing_sort_newest_first (server_uids, need);
+    g_array_sort (need, compare_needs_newest_first);
 
   for (guint i = 0; i < need->len; i++)
     {
-      guint position = g_array_index (need, guint, i);
-      guint msg = pop3_uid_listing_get_msg (server_uids, position);
-      const char *uid = pop3_uid_listing_get_uid (server_uids, position);
+      Need *wanted = &g_array_index (need, Need, i);
 
       if (i < n_newest)
-        g_ptr_array_add (need_top, uid_entry_new (msg, uid));
-      else if (find_summary (self, uid) == NULL)
-        list_headers_pending (self, uid, msg, size_index_get_size (sizes, msg));
+        g_ptr_array_add (need_top, uid_entry_new (wanted->msg, wanted->uid));
+      else if (find_summary (self, wanted->uid) == NULL)
+        list_headers_pending (self, wanted->uid, wanted->msg,
+                              size_index_get_size (sizes, wanted->msg));
     }
 
   return need_top;
@@ -722,8 +759,9 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
                                Pop3UidListing  *server_uids,
                                GArray          *sizes)
 {
-  return popcheck_mailbox_begin_update_newest (self, server_uids, sizes,
-                                               G_MAXUINT, NULL);
+  return popcheck_mailbox_begin_update_newest (self,
+                                               pop3_uid_listing_ref (server_uids),
+                                               sizes, G_MAXUINT, NULL);
 }
 
 GPtrArray *
@@ -740,7 +778,8 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), NULL);
   g_return_val_if_fail (server_uids != NULL, NULL);
 
-  need = g_array_new (FALSE, FALSE, sizeof (guint));
+  need = g_array_new (FALSE, FALSE, sizeof (Need));
+  g_array_set_clear_func (need, need_clear);
   size_index_init (&size_index, sizes);
 
   uids_unlist_all (self);
@@ -752,6 +791,7 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
       guint msg = pop3_uid_listing_get_msg (server_uids, i);
       const char *uid = pop3_uid_listing_get_uid (server_uids, i);
       PopcheckMessage *message;
+      char *key;
 
       /* The engine validates UIDs already; this is the last line before
        * they become hash keys and state file content. */
@@ -780,7 +820,7 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
           continue;
         }
 
-      uid_list (self, uid, msg);
+      key = uid_list (self, uid, msg);
 
       message = find_summary (self, uid);
       if (message != NULL)
@@ -804,19 +844,22 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
           popcheck_message_get_top_refusals (message) < POPCHECK_MAILBOX_TOP_ATTEMPTS)
         {
           popcheck_message_set_msg_number (message, msg);
-          g_array_append_val (need, i);
+          need_add (need, msg, key);
         }
       else if (message != NULL)
         popcheck_message_set_msg_number (message, msg);
       else
-        g_array_append_val (need, i);
+        need_add (need, msg, key);
     }
 
   list_without_uid (self, server_uids, sizes);
+  /* Its caller's last reference, in a process that runs no backlog: the
+   * listing goes before a row is made for each message that waits. */
+  g_clear_pointer (&server_uids, pop3_uid_listing_unref);
 
   if (deferred != NULL)
     *deferred = need->len > n_newest;
-  need_top = take_newest (self, server_uids, need, &size_index, n_newest);
+  need_top = take_newest (self, need, &size_index, n_newest);
   g_clear_pointer (&size_index.by_msg, g_hash_table_unref);
 
   return need_top;

@@ -102,7 +102,11 @@ GPtrArray           *popcheck_mailbox_begin_update           (PopcheckMailbox   
  * popcheck_mailbox_add_headers_pending()), sharing the UIDs the mailbox
  * keeps rather than copying them: for a first check of a million
  * messages, the copies were 60 MB of its peak.  *deferred (may be NULL)
- * says whether any was left for later. */
+ * says whether any was left for later.
+ *
+ * Takes the caller's reference to server_uids, and lets go of it before
+ * it makes those rows: a caller that keeps none has the listing freed
+ * there. */
 GPtrArray           *popcheck_mailbox_begin_update_newest    (PopcheckMailbox      *self,
                                                               Pop3UidListing       *server_uids,
                                                               GArray               *sizes,

@@ -50,12 +50,18 @@ struct _PopcheckSession
 G_DEFINE_FINAL_TYPE (PopcheckSession, popcheck_session, G_TYPE_OBJECT)
 
 static void
-forget_listing (PopcheckSession *self)
+forget_uids (PopcheckSession *self)
 {
   g_clear_pointer (&self->uid_slots, g_free);
   self->n_uid_slots = 0;
-  g_clear_pointer (&self->listing_order, g_array_unref);
   g_clear_pointer (&self->uids, pop3_uid_listing_unref);
+}
+
+static void
+forget_listing (PopcheckSession *self)
+{
+  forget_uids (self);
+  g_clear_pointer (&self->listing_order, g_array_unref);
   g_clear_pointer (&self->listing, g_array_unref);
 }
 
@@ -134,6 +140,14 @@ popcheck_session_get_login_delay (PopcheckSession *self)
   g_return_val_if_fail (POPCHECK_IS_SESSION (self), 0);
 
   return self->login_delay;
+}
+
+void
+popcheck_session_forget_uids (PopcheckSession *self)
+{
+  g_return_if_fail (POPCHECK_IS_SESSION (self));
+
+  forget_uids (self);
 }
 
 void
@@ -928,11 +942,13 @@ popcheck_session_list_finish (PopcheckSession  *self,
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return FALSE;
 
+  /* Taken rather than shared: the task lives until its callback returns,
+   * and a caller that lets go of the listing there frees it there. */
   data = g_task_get_task_data (G_TASK (result));
   if (uids != NULL)
-    *uids = pop3_uid_listing_ref (data->uids);
+    *uids = g_steal_pointer (&data->uids);
   if (listing != NULL)
-    *listing = g_array_ref (data->listing);
+    *listing = g_steal_pointer (&data->listing);
 
   return TRUE;
 }

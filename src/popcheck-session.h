@@ -36,6 +36,11 @@ guint            popcheck_session_get_n_without_uid (PopcheckSession    *self);
 guint64          popcheck_session_get_listed_size   (PopcheckSession    *self,
                                                      guint               msg);
 guint            popcheck_session_get_login_delay  (PopcheckSession     *self);
+/* No message of the last listing will be looked up by its UID any more
+ * (its sizes still are): the listing's UIDs go now, for a million
+ * messages 60 MB.  popcheck_session_get_number () and what looks a UID
+ * up then find nothing. */
+void             popcheck_session_forget_uids      (PopcheckSession     *self);
 
 void             popcheck_session_open_async       (PopcheckSession     *self,
                                                     GCancellable        *cancellable,
