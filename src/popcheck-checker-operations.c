@@ -462,6 +462,18 @@ check_top_cb (GObject      *object,
     check_end_session (task);
 }
 
+/* Positions in the listing user_data, by the messages' numbers. */
+static int
+compare_positions_newest_first (gconstpointer a,
+                                gconstpointer b,
+                                gpointer      user_data)
+{
+  guint msg_a = pop3_uid_listing_get_msg (user_data, *(const guint *) a);
+  guint msg_b = pop3_uid_listing_get_msg (user_data, *(const guint *) b);
+
+  return (msg_a < msg_b) - (msg_a > msg_b);
+}
+
 static int
 compare_oldest_first (gconstpointer a,
                       gconstpointer b)
@@ -952,7 +964,8 @@ backlog_start (GTask *task)
   for (guint i = 0; i < pop3_uid_listing_get_length (data->uids); i++)
     if (is_pending (mailbox, pop3_uid_listing_get_uid (data->uids, i)))
       g_array_append_val (data->order, i);
-  pop3_uid_listing_sort_newest_first (data->uids, data->order);
+  g_array_sort_with_data (data->order, compare_positions_newest_first,
+                          data->uids);
 
   data->preview_lines =
     popcheck_account_get_preview_lines (data->op.slot->account);

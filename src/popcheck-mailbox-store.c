@@ -1508,10 +1508,6 @@ enum
   CACHED_HEADERLESS = 1 << 2,
   /* file is a reference of its own, not the snapshot's details_file. */
   CACHED_FILE_REF   = 1 << 3,
-  /* Set by the thread: its details were written just now (from memory,
-   * or from another file) at offset and length in the written file,
-   * where the message is to point. */
-  CACHED_MOVED      = 1 << 4,
 };
 
 typedef struct
@@ -2165,9 +2161,10 @@ write_state (SaveData  *data,
   put_string (index, data->account_id);
   end_frame (index, header_frame);
 
+  data->moved = g_array_new (FALSE, FALSE, sizeof (Moved));
   for (guint i = 0; i < data->n_cached; i++)
     {
-      CachedSummary *cached = &data->cached[i];
+      const CachedSummary *cached = &data->cached[i];
       PopcheckMessage *message = g_ptr_array_index (data->messages, i);
       guint64 offset = 0;
       gsize length = 0;
@@ -2216,14 +2213,13 @@ write_state (SaveData  *data,
       put_record (index, message, cached, offset, length);
       if (!index_writer_maybe_flush (&writer, error))
         goto out;
-      /* Marked where the snapshot has the message, rather than kept in
-       * an array beside it for all of them (for a million messages, 24 MB
-       * more at the save). */
+      /* The moved ones only, rather than where every summary is (for a
+       * million messages, 24 MB more at the save). */
       if (moved && length <= G_MAXUINT32)
         {
-          cached->offset = offset;
-          cached->length = (guint32) length;
-          cached->flags |= CACHED_MOVED;
+          Moved written = { offset, (guint32) length, i };
+
+          g_array_append_val (data->moved, written);
         }
     }
 
@@ -2310,14 +2306,6 @@ save_thread (GTask        *task,
   self->saved_generation = data->generation;
   /* Only the messages, and where the moved ones are, are needed after
    * this, on the main thread. */
-  data->moved = g_array_new (FALSE, FALSE, sizeof (Moved));
-  for (guint i = 0; i < data->n_cached; i++)
-    if (data->cached[i].flags & CACHED_MOVED)
-      {
-        Moved moved = { data->cached[i].offset, data->cached[i].length, i };
-
-        g_array_append_val (data->moved, moved);
-      }
   save_data_free_cached (data);
   g_clear_pointer (&data->seen, g_strfreev);
   release_free_memory ();

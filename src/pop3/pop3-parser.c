@@ -1065,27 +1065,6 @@ pop3_uid_listing_get_uid (Pop3UidListing *listing,
          g_array_index (listing->entries, UidListingEntry, index).uid_offset;
 }
 
-static int
-compare_positions_newest_first (gconstpointer a,
-                                gconstpointer b,
-                                gpointer      user_data)
-{
-  guint msg_a = pop3_uid_listing_get_msg (user_data, *(const guint *) a);
-  guint msg_b = pop3_uid_listing_get_msg (user_data, *(const guint *) b);
-
-  return (msg_a < msg_b) - (msg_a > msg_b);
-}
-
-void
-pop3_uid_listing_sort_newest_first (Pop3UidListing *listing,
-                                    GArray         *positions)
-{
-  g_return_if_fail (listing != NULL);
-  g_return_if_fail (positions != NULL);
-
-  g_array_sort_with_data (positions, compare_positions_newest_first, listing);
-}
-
 typedef enum
 {
   UID_LISTING_SOUND         = 0,

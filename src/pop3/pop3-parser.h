@@ -116,10 +116,6 @@ guint           pop3_uid_listing_get_msg    (Pop3UidListing *listing,
 /* Valid as long as the listing is. */
 const char     *pop3_uid_listing_get_uid    (Pop3UidListing *listing,
                                              guint           index);
-/* Sorts @positions (guint, indexes of @listing) by message number, the
- * highest first: the newest messages, as servers number them. */
-void            pop3_uid_listing_sort_newest_first (Pop3UidListing *listing,
-                                                    GArray         *positions);
 
 typedef struct _Pop3Parser Pop3Parser;
 
