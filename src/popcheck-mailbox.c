@@ -670,57 +670,19 @@ compare_needs_newest_first (gconstpointer a,
   return (msg_a < msg_b) - (msg_a > msg_b);
 }
 
-/* What LIST said of each message (its last line for it).  A sound
- * listing numbers them 1 to n, in order, and is looked up by position;
- * only another needs a table (for a million messages, 30 MB). */
-typedef struct
+/* What LIST said of msg; NULL without a listing or a line for it. */
+static const Pop3ListEntry *
+listed_line (Pop3ListIndex *sizes,
+             guint          msg)
 {
-  GArray     *sizes;
-  GHashTable *by_msg;
-} SizeIndex;
-
-static void
-size_index_init (SizeIndex *index,
-                 GArray    *sizes)
-{
-  index->sizes = sizes;
-  index->by_msg = NULL;
-  if (sizes == NULL)
-    return;
-
-  for (guint i = 0; i < sizes->len; i++)
-    if (g_array_index (sizes, Pop3ListEntry, i).msg != i + 1)
-      {
-        index->by_msg = g_hash_table_new (NULL, NULL);
-        break;
-      }
-  if (index->by_msg == NULL)
-    return;
-
-  for (guint i = 0; i < sizes->len; i++)
-    {
-      Pop3ListEntry *entry = &g_array_index (sizes, Pop3ListEntry, i);
-
-      g_hash_table_insert (index->by_msg, GUINT_TO_POINTER (entry->msg), entry);
-    }
-}
-
-static Pop3ListEntry *
-size_index_lookup (SizeIndex *index,
-                   guint      msg)
-{
-  if (index->by_msg != NULL)
-    return g_hash_table_lookup (index->by_msg, GUINT_TO_POINTER (msg));
-  if (index->sizes == NULL || msg == 0 || msg > index->sizes->len)
-    return NULL;
-  return &g_array_index (index->sizes, Pop3ListEntry, msg - 1);
+  return sizes != NULL ? pop3_list_index_lookup (sizes, msg) : NULL;
 }
 
 static guint64
-size_index_get_size (SizeIndex *index,
-                     guint      msg)
+listed_size (Pop3ListIndex *sizes,
+             guint          msg)
 {
-  Pop3ListEntry *listed = size_index_lookup (index, msg);
+  const Pop3ListEntry *listed = listed_line (sizes, msg);
 
   return listed != NULL ? listed->octets : 0;
 }
@@ -731,7 +693,7 @@ size_index_get_size (SizeIndex *index,
 static GPtrArray *
 take_newest (PopcheckMailbox *self,
              GArray          *need,
-             SizeIndex       *sizes,
+             Pop3ListIndex   *sizes,
              guint            n_newest)
 {
   GPtrArray *need_top;
@@ -748,7 +710,7 @@ take_newest (PopcheckMailbox *self,
         g_ptr_array_add (need_top, uid_entry_new (wanted->msg, wanted->uid));
       else if (find_summary (self, wanted->uid) == NULL)
         list_headers_pending (self, wanted->uid, wanted->msg,
-                              size_index_get_size (sizes, wanted->msg));
+                              listed_size (sizes, wanted->msg));
     }
 
   return need_top;
@@ -772,7 +734,7 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
                                       gboolean        *deferred)
 {
   g_autoptr(GArray) need = NULL;
-  SizeIndex size_index;
+  g_autoptr(Pop3ListIndex) size_index = NULL;
   GPtrArray *need_top;
 
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), NULL);
@@ -780,7 +742,8 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
 
   need = g_array_new (FALSE, FALSE, sizeof (Need));
   g_array_set_clear_func (need, need_clear);
-  size_index_init (&size_index, sizes);
+  if (sizes != NULL)
+    size_index = pop3_list_index_new (sizes);
 
   uids_unlist_all (self);
   g_ptr_array_set_size (self->without_uid, 0);
@@ -825,7 +788,7 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
       message = find_summary (self, uid);
       if (message != NULL)
         {
-          Pop3ListEntry *listed = size_index_lookup (&size_index, msg);
+          const Pop3ListEntry *listed = listed_line (size_index, msg);
 
           /* Same UID, other size: the server reused the UID (some do after
            * a mailbox rebuild); the cached summary describes another
@@ -859,8 +822,7 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
 
   if (deferred != NULL)
     *deferred = need->len > n_newest;
-  need_top = take_newest (self, need, &size_index, n_newest);
-  g_clear_pointer (&size_index.by_msg, g_hash_table_unref);
+  need_top = take_newest (self, need, size_index, n_newest);
 
   return need_top;
 }

@@ -24,10 +24,9 @@ struct _PopcheckSession
 
   PopcheckAccount *account;
   Pop3Client      *client;
-  /* The last listing, kept whole: the tables below point into it rather
-   * than hold a copy of every UID and size. */
+  /* The last UIDL listing, kept whole: the table below points into it
+   * rather than hold a copy of every UID. */
   Pop3UidListing  *uids;
-  GArray          *listing;
   /* The positions in uids by UID: an open-addressing table on
    * g_str_hash () of position + 1 (0 is a free slot), UID_REPEATED set
    * where more than one message has that UID (possible only with header
@@ -35,10 +34,8 @@ struct _PopcheckSession
    * table of strings took 34 bytes a message. */
   guint32         *uid_slots;
   gsize            n_uid_slots;
-  /* The positions in listing (guint) in message number order, or NULL
-   * when LIST answered in that order, as servers do: a size is found by
-   * binary search. */
-  GArray          *listing_order;
+  /* What LIST said of each message. */
+  Pop3ListIndex   *listing_index;
   guint            n_without_uid;
   gboolean         has_uidl;
   guint            login_delay;
@@ -61,8 +58,7 @@ static void
 forget_listing (PopcheckSession *self)
 {
   forget_uids (self);
-  g_clear_pointer (&self->listing_order, g_array_unref);
-  g_clear_pointer (&self->listing, g_array_unref);
+  g_clear_pointer (&self->listing_index, pop3_list_index_free);
 }
 
 static void
@@ -541,80 +537,14 @@ index_uids (PopcheckSession *self)
     }
 }
 
-static int
-compare_listed (gconstpointer a,
-                gconstpointer b,
-                gpointer      user_data)
-{
-  GArray *listing = user_data;
-  guint index_a = *(const guint *) a;
-  guint index_b = *(const guint *) b;
-  guint msg_a = g_array_index (listing, Pop3ListEntry, index_a).msg;
-  guint msg_b = g_array_index (listing, Pop3ListEntry, index_b).msg;
-
-  if (msg_a != msg_b)
-    return msg_a < msg_b ? -1 : 1;
-  return (index_a > index_b) - (index_a < index_b);
-}
-
-static void
-index_listing (PopcheckSession *self)
-{
-  GArray *listing = self->listing;
-
-  g_clear_pointer (&self->listing_order, g_array_unref);
-  for (guint i = 1; i < listing->len; i++)
-    if (g_array_index (listing, Pop3ListEntry, i - 1).msg >
-        g_array_index (listing, Pop3ListEntry, i).msg)
-      {
-        self->listing_order = g_array_sized_new (FALSE, FALSE, sizeof (guint),
-                                                 listing->len);
-        for (guint j = 0; j < listing->len; j++)
-          g_array_append_val (self->listing_order, j);
-        g_array_sort_with_data (self->listing_order, compare_listed, listing);
-        return;
-      }
-}
-
-/* The line of the listing at position in message number order. */
-static Pop3ListEntry *
-listed_at (PopcheckSession *self,
-           guint            position)
-{
-  if (self->listing_order != NULL)
-    position = g_array_index (self->listing_order, guint, position);
-  return &g_array_index (self->listing, Pop3ListEntry, position);
-}
-
 /* What LIST said of message msg (its last line for it), or NULL. */
-static Pop3ListEntry *
+static const Pop3ListEntry *
 listed_entry (PopcheckSession *self,
               guint            msg)
 {
-  guint low = 0;
-  guint high;
-  Pop3ListEntry *entry;
-
-  if (self->listing == NULL)
+  if (self->listing_index == NULL)
     return NULL;
-
-  /* Past the last line for msg: the line before it is that last line,
-   * if there is one. */
-  high = self->listing->len;
-  while (low < high)
-    {
-      guint middle = low + (high - low) / 2;
-
-      if (listed_at (self, middle)->msg <= msg)
-        low = middle + 1;
-      else
-        high = middle;
-    }
-  if (low == 0)
-    return NULL;
-
-  entry = listed_at (self, low - 1);
-  return entry->msg == msg ? entry : NULL;
+  return pop3_list_index_lookup (self->listing_index, msg);
 }
 
 static void
@@ -622,10 +552,9 @@ list_record (PopcheckSession *self,
              ListData        *data)
 {
   g_clear_pointer (&self->uids, pop3_uid_listing_unref);
-  g_clear_pointer (&self->listing, g_array_unref);
   self->uids = pop3_uid_listing_ref (data->uids);
-  self->listing = g_array_ref (data->listing);
-  index_listing (self);
+  g_clear_pointer (&self->listing_index, pop3_list_index_free);
+  self->listing_index = pop3_list_index_new (data->listing);
   index_uids (self);
 
   /* What LIST lists and no sound UIDL line names: a broken line left it
@@ -1308,7 +1237,7 @@ guint64
 popcheck_session_get_listed_size (PopcheckSession *self,
                                   guint            msg)
 {
-  Pop3ListEntry *entry;
+  const Pop3ListEntry *entry;
 
   g_return_val_if_fail (POPCHECK_IS_SESSION (self), 0);
 

@@ -1017,6 +1017,73 @@ bytes_from_string (const char *text)
   return g_bytes_new (text, strlen (text));
 }
 
+static Pop3ListIndex *
+list_index_of (const guint *msgs,
+               guint        n)
+{
+  g_autoptr(GArray) listing = g_array_new (FALSE, FALSE,
+                                           sizeof (Pop3ListEntry));
+
+  /* Each line's size tells it apart: its position times ten. */
+  for (guint i = 0; i < n; i++)
+    {
+      Pop3ListEntry entry = { msgs[i], (i + 1) * 10 };
+
+      g_array_append_val (listing, entry);
+    }
+  return pop3_list_index_new (listing);
+}
+
+static guint64
+index_size (Pop3ListIndex *index,
+            guint          msg)
+{
+  const Pop3ListEntry *entry = pop3_list_index_lookup (index, msg);
+
+  g_assert_true (entry == NULL || entry->msg == msg);
+  return entry != NULL ? entry->octets : 0;
+}
+
+static void
+test_list_index (void)
+{
+  static const guint in_place[] = { 1, 2, 3, 4 };
+  static const guint in_order[] = { 2, 3, 3, 7 };
+  static const guint out_of_order[] = { 7, 2, 3, 2, 9, 1 };
+  g_autoptr(Pop3ListIndex) index = NULL;
+
+  index = list_index_of (in_place, 4);
+  g_assert_cmpuint (index_size (index, 1), ==, 10);
+  g_assert_cmpuint (index_size (index, 4), ==, 40);
+  g_assert_cmpuint (index_size (index, 0), ==, 0);
+  g_assert_cmpuint (index_size (index, 5), ==, 0);
+  g_clear_pointer (&index, pop3_list_index_free);
+
+  /* A message listed twice: its last line counts. */
+  index = list_index_of (in_order, 4);
+  g_assert_cmpuint (index_size (index, 1), ==, 0);
+  g_assert_cmpuint (index_size (index, 2), ==, 10);
+  g_assert_cmpuint (index_size (index, 3), ==, 30);
+  g_assert_cmpuint (index_size (index, 4), ==, 0);
+  g_assert_cmpuint (index_size (index, 7), ==, 40);
+  g_assert_cmpuint (index_size (index, 8), ==, 0);
+  g_clear_pointer (&index, pop3_list_index_free);
+
+  index = list_index_of (out_of_order, 6);
+  g_assert_cmpuint (index_size (index, 1), ==, 60);
+  g_assert_cmpuint (index_size (index, 2), ==, 40);
+  g_assert_cmpuint (index_size (index, 3), ==, 30);
+  g_assert_cmpuint (index_size (index, 4), ==, 0);
+  g_assert_cmpuint (index_size (index, 7), ==, 10);
+  g_assert_cmpuint (index_size (index, 9), ==, 50);
+  g_assert_cmpuint (index_size (index, 10), ==, 0);
+  g_assert_cmpuint (index_size (index, 0), ==, 0);
+  g_clear_pointer (&index, pop3_list_index_free);
+
+  index = list_index_of (NULL, 0);
+  g_assert_cmpuint (index_size (index, 1), ==, 0);
+}
+
 static void
 test_parse_list_body (void)
 {
@@ -1630,6 +1697,7 @@ main (int   argc,
                    test_stat_error_message);
   g_test_add_func ("/parser/numbers/scan-listing", test_parse_scan_listing);
   g_test_add_func ("/parser/numbers/list-body", test_parse_list_body);
+  g_test_add_func ("/parser/numbers/list-index", test_list_index);
   g_test_add_func ("/parser/uid/is-valid", test_uid_is_valid);
   g_test_add_func ("/parser/uid/listing", test_parse_uid_listing);
   g_test_add_func ("/parser/text/sanitize", test_text_sanitize);

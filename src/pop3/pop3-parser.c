@@ -938,6 +938,124 @@ pop3_parse_list_body (GBytes  *body,
   return g_steal_pointer (&listing);
 }
 
+/* LIST lookups */
+
+struct _Pop3ListIndex
+{
+  GArray  *listing;
+  /* Positions in the listing, by message number (and position among
+   * lines for one message); NULL for a listing in order already. */
+  GArray  *order;
+  gboolean numbered_in_place;
+};
+
+static guint
+list_index_msg_at (Pop3ListIndex *index,
+                   guint          position)
+{
+  if (index->order != NULL)
+    position = g_array_index (index->order, guint, position);
+  return g_array_index (index->listing, Pop3ListEntry, position).msg;
+}
+
+static int
+compare_list_positions (gconstpointer a,
+                        gconstpointer b,
+                        gpointer      user_data)
+{
+  GArray *listing = user_data;
+  guint position_a = *(const guint *) a;
+  guint position_b = *(const guint *) b;
+  guint msg_a = g_array_index (listing, Pop3ListEntry, position_a).msg;
+  guint msg_b = g_array_index (listing, Pop3ListEntry, position_b).msg;
+
+  if (msg_a != msg_b)
+    return msg_a < msg_b ? -1 : 1;
+  return (position_a > position_b) - (position_a < position_b);
+}
+
+static void
+list_index_sort (Pop3ListIndex *index)
+{
+  GArray *listing = index->listing;
+
+  index->order = g_array_sized_new (FALSE, FALSE, sizeof (guint),
+                                    listing->len);
+  for (guint i = 0; i < listing->len; i++)
+    g_array_append_val (index->order, i);
+  g_array_sort_with_data (index->order, compare_list_positions, listing);
+}
+
+Pop3ListIndex *
+pop3_list_index_new (GArray *listing)
+{
+  Pop3ListIndex *index;
+
+  g_return_val_if_fail (listing != NULL, NULL);
+
+  index = g_new0 (Pop3ListIndex, 1);
+  index->listing = g_array_ref (listing);
+  index->numbered_in_place = TRUE;
+  for (guint i = 0; i < listing->len; i++)
+    {
+      guint msg = g_array_index (listing, Pop3ListEntry, i).msg;
+
+      if (msg != i + 1)
+        index->numbered_in_place = FALSE;
+      if (i > 0 && msg < g_array_index (listing, Pop3ListEntry, i - 1).msg)
+        {
+          list_index_sort (index);
+          break;
+        }
+    }
+  return index;
+}
+
+void
+pop3_list_index_free (Pop3ListIndex *index)
+{
+  if (index == NULL)
+    return;
+  g_array_unref (index->listing);
+  g_clear_pointer (&index->order, g_array_unref);
+  g_free (index);
+}
+
+const Pop3ListEntry *
+pop3_list_index_lookup (Pop3ListIndex *index,
+                        guint          msg)
+{
+  guint low = 0;
+  guint high;
+
+  g_return_val_if_fail (index != NULL, NULL);
+
+  if (index->numbered_in_place)
+    {
+      if (msg == 0 || msg > index->listing->len)
+        return NULL;
+      return &g_array_index (index->listing, Pop3ListEntry, msg - 1);
+    }
+
+  /* Past the last line for msg: the line before it is that last line,
+   * if there is one. */
+  high = index->listing->len;
+  while (low < high)
+    {
+      guint middle = low + (high - low) / 2;
+
+      if (list_index_msg_at (index, middle) <= msg)
+        low = middle + 1;
+      else
+        high = middle;
+    }
+  if (low == 0 || list_index_msg_at (index, low - 1) != msg)
+    return NULL;
+  if (index->order != NULL)
+    low = g_array_index (index->order, guint, low - 1) + 1;
+  return &g_array_index (index->listing, Pop3ListEntry, low - 1);
+}
+
 /* UIDL listings */
 
 typedef struct

@@ -117,6 +117,19 @@ guint           pop3_uid_listing_get_msg    (Pop3UidListing *listing,
 const char     *pop3_uid_listing_get_uid    (Pop3UidListing *listing,
                                              guint           index);
 
+/* Finds what LIST said of a message (its last line for it) in a
+ * listing of any order.  A listing numbered 1 to n, as servers send
+ * it, is read by position; another one in order is searched; only one
+ * out of order gets an index (4 bytes a line). */
+typedef struct _Pop3ListIndex Pop3ListIndex;
+
+/* listing: Pop3ListEntry; the index holds a reference to it. */
+Pop3ListIndex       *pop3_list_index_new    (GArray        *listing);
+void                 pop3_list_index_free   (Pop3ListIndex *index);
+/* NULL when the listing does not list msg. */
+const Pop3ListEntry *pop3_list_index_lookup (Pop3ListIndex *index,
+                                             guint          msg);
+
 typedef struct _Pop3Parser Pop3Parser;
 
 Pop3Parser *pop3_parser_new          (gsize         max_line,
@@ -171,5 +184,6 @@ gboolean    pop3_parse_number        (const char   *str,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pop3Reply, pop3_reply_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pop3Parser, pop3_parser_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pop3UidListing, pop3_uid_listing_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pop3ListIndex, pop3_list_index_free)
 
 G_END_DECLS
