@@ -565,19 +565,6 @@ popcheck_message_new_without_headers (const char *uid,
  * what LIST and UIDL said, as one whose TOP was refused, but with no
  * refusal: that is what tells the two apart, here and in the cache. */
 PopcheckMessage *
-popcheck_message_new_headers_pending (const char *uid,
-                                      guint64     size,
-                                      guint       msg_number)
-{
-  PopcheckMessage *self = popcheck_message_new_without_headers (uid, size,
-                                                                msg_number);
-
-  self->top_refusals = 0;
-
-  return self;
-}
-
-PopcheckMessage *
 popcheck_message_new_headers_pending_shared (char    *uid,
                                              guint64  size,
                                              guint    msg_number)
@@ -588,6 +575,24 @@ popcheck_message_new_headers_pending_shared (char    *uid,
 
   self = new_headerless_taking (popcheck_uid_ref (uid), size, msg_number);
   self->top_refusals = 0;
+
+  return self;
+}
+
+PopcheckMessage *
+popcheck_message_new_headers_pending (const char *uid,
+                                      guint64     size,
+                                      guint       msg_number)
+{
+  PopcheckMessage *self;
+  char *shared;
+
+  g_return_val_if_fail (uid != NULL, NULL);
+
+  shared = popcheck_uid_new (uid);
+  self = popcheck_message_new_headers_pending_shared (shared, size,
+                                                      msg_number);
+  popcheck_uid_unref (shared);
 
   return self;
 }
