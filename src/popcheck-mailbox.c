@@ -670,19 +670,12 @@ compare_needs_newest_first (gconstpointer a,
   return (msg_a < msg_b) - (msg_a > msg_b);
 }
 
-/* What LIST said of msg; NULL without a listing or a line for it. */
-static const Pop3ListEntry *
-listed_line (Pop3ListIndex *sizes,
-             guint          msg)
-{
-  return sizes != NULL ? pop3_list_index_lookup (sizes, msg) : NULL;
-}
-
+/* What LIST said of msg; 0 without a listing or a line for it. */
 static guint64
 listed_size (Pop3ListIndex *sizes,
              guint          msg)
 {
-  const Pop3ListEntry *listed = listed_line (sizes, msg);
+  const Pop3ListEntry *listed = pop3_list_index_lookup (sizes, msg);
 
   return listed != NULL ? listed->octets : 0;
 }
@@ -788,7 +781,8 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
       message = find_summary (self, uid);
       if (message != NULL)
         {
-          const Pop3ListEntry *listed = listed_line (size_index, msg);
+          const Pop3ListEntry *listed = pop3_list_index_lookup (size_index,
+                                                                msg);
 
           /* Same UID, other size: the server reused the UID (some do after
            * a mailbox rebuild); the cached summary describes another

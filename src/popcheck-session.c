@@ -537,16 +537,6 @@ index_uids (PopcheckSession *self)
     }
 }
 
-/* What LIST said of message msg (its last line for it), or NULL. */
-static const Pop3ListEntry *
-listed_entry (PopcheckSession *self,
-              guint            msg)
-{
-  if (self->listing_index == NULL)
-    return NULL;
-  return pop3_list_index_lookup (self->listing_index, msg);
-}
-
 static void
 list_record (PopcheckSession *self,
              ListData        *data)
@@ -565,7 +555,9 @@ list_record (PopcheckSession *self,
        i < pop3_uid_listing_get_length (data->uids) && self->n_without_uid > 0;
        i++)
     {
-      if (listed_entry (self, pop3_uid_listing_get_msg (data->uids, i)) != NULL)
+      guint msg = pop3_uid_listing_get_msg (data->uids, i);
+
+      if (pop3_list_index_lookup (self->listing_index, msg) != NULL)
         self->n_without_uid--;
     }
 }
@@ -1241,7 +1233,7 @@ popcheck_session_get_listed_size (PopcheckSession *self,
 
   g_return_val_if_fail (POPCHECK_IS_SESSION (self), 0);
 
-  entry = listed_entry (self, msg);
+  entry = pop3_list_index_lookup (self->listing_index, msg);
   return entry != NULL ? entry->octets : 0;
 }
 

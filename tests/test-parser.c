@@ -1082,6 +1082,9 @@ test_list_index (void)
 
   index = list_index_of (NULL, 0);
   g_assert_cmpuint (index_size (index, 1), ==, 0);
+
+  /* No listing at all. */
+  g_assert_null (pop3_list_index_lookup (NULL, 1));
 }
 
 static void

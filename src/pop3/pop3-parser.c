@@ -1028,7 +1028,8 @@ pop3_list_index_lookup (Pop3ListIndex *index,
   guint low = 0;
   guint high;
 
-  g_return_val_if_fail (index != NULL, NULL);
+  if (index == NULL)
+    return NULL;
 
   if (index->numbered_in_place)
     {

@@ -126,7 +126,8 @@ typedef struct _Pop3ListIndex Pop3ListIndex;
 /* listing: Pop3ListEntry; the index holds a reference to it. */
 Pop3ListIndex       *pop3_list_index_new    (GArray        *listing);
 void                 pop3_list_index_free   (Pop3ListIndex *index);
-/* NULL when the listing does not list msg. */
+/* NULL when the listing does not list msg, or index is NULL (no
+ * listing). */
 const Pop3ListEntry *pop3_list_index_lookup (Pop3ListIndex *index,
                                              guint          msg);
 
