@@ -775,6 +775,9 @@ list_uidl_cb (GObject      *object,
     data->error = error;
   else
     g_clear_error (&error);
+  /* What comes next may run the caller's callback, and a body of
+   * 60 MB for a million messages must not live through it. */
+  g_clear_pointer (&reply, pop3_reply_unref);
 
   if (data->cached_size != NULL)
     list_sizes (task, rejected);
@@ -806,6 +809,9 @@ list_list_cb (GObject      *object,
     data->error = error;
   else
     g_clear_error (&error);
+  /* As in list_uidl_cb (): the body is parsed, and goes before the
+   * listing is used. */
+  g_clear_pointer (&reply, pop3_reply_unref);
 
   list_part_done (task);
 }

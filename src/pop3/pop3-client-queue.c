@@ -116,6 +116,8 @@ command_return_error (Command      *command,
     g_task_return_error (task, g_error_copy (error));
 }
 
+/* Takes reply: the task holds the only reference, so the caller that
+ * takes it from the task decides how long a listing's body lives. */
 static void
 command_return_reply (Command   *command,
                       Pop3Reply *reply)
@@ -123,8 +125,9 @@ command_return_reply (Command   *command,
   g_autoptr(GTask) task = command_steal_task (command);
 
   if (task != NULL)
-    g_task_return_pointer (task, pop3_reply_ref (reply),
-                           (GDestroyNotify) pop3_reply_unref);
+    g_task_return_pointer (task, reply, (GDestroyNotify) pop3_reply_unref);
+  else
+    pop3_reply_unref (reply);
 }
 
 /* Takes the tasks of the commands under the watch.  A command not yet
@@ -683,6 +686,7 @@ fill_reply (Pop3Client  *self,
     }
 }
 
+/* Takes reply. */
 static void
 complete_command (Pop3Client *self,
                   Command    *command,
@@ -707,7 +711,10 @@ complete_command (Pop3Client *self,
     close_streams (self);
 
   if (error != NULL)
-    command_return_error (command, error);
+    {
+      command_return_error (command, error);
+      pop3_reply_unref (reply);
+    }
   else
     command_return_reply (command, reply);
 
@@ -762,7 +769,6 @@ read_cb (GObject      *object,
 
   while ((next = pop3_parser_pop_reply (self->parser)) != NULL)
     {
-      g_autoptr(Pop3Reply) reply = next;
       Command *command = g_queue_pop_head (&self->in_flight);
 
       /* The parser only yields as many replies as expectations we pushed,
@@ -773,7 +779,7 @@ read_cb (GObject      *object,
         self->bytes_in_flight -= strlen (command->line) + 2;
       reply_clock_start (self);
 
-      complete_command (self, command, reply);
+      complete_command (self, command, next);
 
       /* A completed QUIT, or a callback that closed us, ends the stream. */
       if (self->stream == NULL)
