@@ -137,21 +137,6 @@ set_n_new (PopcheckMailbox *self,
 }
 
 static void
-message_is_new_cb (PopcheckMessage *message,
-                   gpointer         user_data)
-{
-  PopcheckMailbox *self = user_data;
-
-  /* The setter notifies only on a change, so this is a delta. */
-  if (popcheck_message_get_is_new (message))
-    set_n_new (self, self->n_new + 1);
-  else if (self->n_new > 0)
-    set_n_new (self, self->n_new - 1);
-
-  self->dirty = TRUE;
-}
-
-static void
 recount_n_new (PopcheckMailbox *self)
 {
   guint n_new = 0;
@@ -169,15 +154,12 @@ track_message (PopcheckMailbox *self,
 {
   g_hash_table_replace (self->by_uid,
                         (gpointer) popcheck_message_get_uid (message), message);
-  popcheck_message_set_owner (message, message_is_new_cb, self);
 }
 
 static void
 untrack_message (PopcheckMailbox *self,
                  PopcheckMessage *message)
 {
-  if (popcheck_message_get_owner (message) == self)
-    popcheck_message_set_owner (message, NULL, NULL);
   if (g_hash_table_lookup (self->by_uid,
                            popcheck_message_get_uid (message)) == message)
     g_hash_table_remove (self->by_uid, popcheck_message_get_uid (message));
@@ -1289,14 +1271,19 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   return new_messages;
 }
 
+/* The one place a listed message stops being new: a message tells no
+ * one but its property's watchers, as a pointer back to its list in
+ * each of a million summaries would cost 16 MB. */
 static gboolean
-mark_message_seen (PopcheckMessage *message)
+mark_message_seen (PopcheckMailbox *self,
+                   PopcheckMessage *message)
 {
   if (message == NULL || !popcheck_message_get_is_new (message))
     return FALSE;
 
-  /* The message's notify marks the mailbox dirty and counts it down. */
   popcheck_message_set_is_new (message, FALSE);
+  set_n_new (self, self->n_new > 0 ? self->n_new - 1 : 0);
+  self->dirty = TRUE;
   return TRUE;
 }
 
@@ -1308,7 +1295,7 @@ popcheck_mailbox_mark_all_seen (PopcheckMailbox *self)
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), FALSE);
 
   for (guint i = 0; i < self->items->len; i++)
-    changed |= mark_message_seen (g_ptr_array_index (self->items, i));
+    changed |= mark_message_seen (self, g_ptr_array_index (self->items, i));
 
   return changed;
 }
@@ -1323,7 +1310,8 @@ popcheck_mailbox_mark_seen (PopcheckMailbox    *self,
   g_return_val_if_fail (uids != NULL, FALSE);
 
   for (guint i = 0; uids[i] != NULL; i++)
-    changed |= mark_message_seen (g_hash_table_lookup (self->by_uid, uids[i]));
+    changed |= mark_message_seen (self,
+                                  g_hash_table_lookup (self->by_uid, uids[i]));
 
   return changed;
 }
@@ -1425,7 +1413,6 @@ popcheck_mailbox_prepare_loaded_state (PopcheckMailbox            *self,
       int order = i > 0 ? compare_dates (g_ptr_array_index (messages, i - 1),
                                          message) : 0;
 
-      popcheck_message_set_owner (message, message_is_new_cb, self);
       if (popcheck_message_get_is_new (message))
         state->n_new++;
 
@@ -1723,14 +1710,6 @@ popcheck_mailbox_dispose (GObject *object)
 {
   PopcheckMailbox *self = POPCHECK_MAILBOX (object);
 
-  /* Messages may outlive the mailbox (a notification holds one). */
-  for (guint i = 0; i < self->items->len; i++)
-    {
-      PopcheckMessage *message = g_ptr_array_index (self->items, i);
-
-      if (popcheck_message_get_owner (message) == self)
-        popcheck_message_set_owner (message, NULL, NULL);
-    }
   g_ptr_array_set_size (self->items, 0);
   g_ptr_array_set_size (self->without_uid, 0);
   g_hash_table_remove_all (self->by_uid);

@@ -98,11 +98,6 @@ struct _PopcheckMessage
   guint      top_refusals;
   /* Owned if headers_known, else no_headers (). */
   MessageHeaders *h;
-  /* The list the message is in, told when "new" changes: a function
-   * rather than a signal handler, one of which costs more than this
-   * whole summary does. */
-  PopcheckMessageOwnerFunc owner_func;
-  gpointer   owner;
   /* Bits, not gbooleans: a first check of a million messages makes a
    * million of these. */
   /* TRUE once uid and the five strings of h the list shows share one
@@ -1837,27 +1832,6 @@ popcheck_message_set_is_new (PopcheckMessage *self,
 
   self->is_new = is_new;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IS_NEW]);
-  if (self->owner_func != NULL)
-    self->owner_func (self, self->owner);
-}
-
-void
-popcheck_message_set_owner (PopcheckMessage          *self,
-                            PopcheckMessageOwnerFunc  func,
-                            gpointer                  owner)
-{
-  g_return_if_fail (POPCHECK_IS_MESSAGE (self));
-
-  self->owner_func = func;
-  self->owner = owner;
-}
-
-gpointer
-popcheck_message_get_owner (PopcheckMessage *self)
-{
-  g_return_val_if_fail (POPCHECK_IS_MESSAGE (self), NULL);
-
-  return self->owner;
 }
 
 static void

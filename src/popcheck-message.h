@@ -107,18 +107,10 @@ const PopcheckAttachment *
  * that more attachments may follow the ones listed. */
 gboolean            popcheck_message_get_attachments_incomplete (PopcheckMessage *self);
 gboolean            popcheck_message_get_is_new       (PopcheckMessage *self);
+/* Tells only the "is-new" property's watchers: a mailbox's messages are
+ * marked seen through popcheck_mailbox_mark_seen(), which counts them. */
 void                popcheck_message_set_is_new       (PopcheckMessage *self,
                                                        gboolean         is_new);
-
-/* For the list a message is in (one at a time): told after every change
- * of "new".  A list of 100,000 messages cannot afford a signal handler
- * on each. */
-typedef void (*PopcheckMessageOwnerFunc) (PopcheckMessage *message,
-                                          gpointer         owner);
-void                popcheck_message_set_owner        (PopcheckMessage          *self,
-                                                       PopcheckMessageOwnerFunc  func,
-                                                       gpointer                  owner);
-gpointer            popcheck_message_get_owner        (PopcheckMessage          *self);
 
 /* For servers without UIDL: "fp-" and the hex SHA-256 of Message-ID, Date,
  * From and Subject (as sent, unfolded) and the size.  Always a valid UID. */
