@@ -10,6 +10,7 @@
 #pragma once
 
 #include "popcheck-mailbox.h"
+#include "popcheck-message-index.h"
 
 G_BEGIN_DECLS
 
@@ -27,8 +28,8 @@ struct _PopcheckMailbox
 
   /* The model: PopcheckMessage *, owned, sorted by compare_messages(). */
   GPtrArray            *items;
-  /* uid -> PopcheckMessage * in items (key and value borrowed). */
-  GHashTable           *by_uid;
+  /* The messages of items, by UID. */
+  PopcheckMessageIndex *by_uid;
   /* uid (a shared UID, see popcheck_uid_new (): a message without
    * headers holds the same one) -> what the mailbox knows of it, packed
    * in the pointer (see popcheck-mailbox.c): whether it is seen (ever
@@ -40,10 +41,10 @@ struct _PopcheckMailbox
   /* How many of uids are seen, and how many listed. */
   guint                 n_seen;
   guint                 n_listed;
-  /* uid -> PopcheckMessage *, owned: summaries waiting for end_update.
-   * They survive a check that failed before end_update, in memory and in
-   * the state file, so the next one need not TOP them again. */
-  GHashTable           *pending;
+  /* Summaries waiting for end_update, by UID.  They survive a check that
+   * failed before end_update, in memory and in the state file, so the
+   * next one need not TOP them again. */
+  PopcheckMessageIndex *pending;
   /* What this update lists without a UID: PopcheckMessage *, owned. */
   GPtrArray            *without_uid;
   gboolean              updating;
@@ -83,8 +84,8 @@ typedef struct
   /* Summaries a check fetched and did not list, as it did not end. */
   GPtrArray  *fetched;
   gboolean    set_aside;
-  /* uid -> message of messages (borrowed), as they are read. */
-  GHashTable *by_uid;
+  /* The messages of messages, by UID, as they are read. */
+  PopcheckMessageIndex *by_uid;
   /* Made in the load thread by popcheck_mailbox_prepare_loaded_state():
    * messages sorted as the model is, and how many of them are new. */
   gboolean    prepared;

@@ -113,7 +113,7 @@ loaded_state_free (PopcheckMailboxLoadedState *state)
   g_clear_pointer (&state->messages, g_ptr_array_unref);
   g_clear_pointer (&state->fetched, g_ptr_array_unref);
   g_clear_pointer (&state->details_file, popcheck_summary_file_unref);
-  g_clear_pointer (&state->by_uid, g_hash_table_unref);
+  g_clear_pointer (&state->by_uid, popcheck_message_index_free);
   g_free (state);
 }
 
@@ -130,7 +130,7 @@ loaded_state_new (void)
                                        popcheck_uid_unref, NULL);
   state->messages = g_ptr_array_new_with_free_func (g_object_unref);
   state->fetched = g_ptr_array_new_with_free_func (g_object_unref);
-  state->by_uid = g_hash_table_new (g_str_hash, g_str_equal);
+  state->by_uid = popcheck_message_index_new ();
 
   return state;
 }
@@ -150,7 +150,7 @@ loaded_state_add (PopcheckMailboxLoadedState *state,
 
   /* fetched_uids is empty but after a check that did not end: no need
    * to hash each UID for it. */
-  if (g_hash_table_contains (state->by_uid, uid) ||
+  if (popcheck_message_index_lookup (state->by_uid, uid) != NULL ||
       (g_hash_table_size (fetched_uids) > 0 &&
        g_hash_table_contains (fetched_uids, uid)))
     {
@@ -160,7 +160,7 @@ loaded_state_add (PopcheckMailboxLoadedState *state,
 
   if (seen)
     {
-      g_hash_table_insert (state->by_uid, (gpointer) uid, message);
+      popcheck_message_index_replace (state->by_uid, message);
       g_ptr_array_add (state->messages, message);
     }
   else
@@ -178,7 +178,7 @@ loaded_state_finish (PopcheckMailboxLoadedState *state)
   if (!state->first_check_done)
     {
       g_hash_table_remove_all (state->seen);
-      g_hash_table_remove_all (state->by_uid);
+      popcheck_message_index_remove_all (state->by_uid);
       g_ptr_array_set_size (state->messages, 0);
     }
 
@@ -200,7 +200,7 @@ loaded_state_add_salvaged (PopcheckMailboxLoadedState *state,
     }
 
   g_hash_table_add (state->seen, popcheck_message_ref_uid (message));
-  g_hash_table_insert (state->by_uid, (gpointer) uid, message);
+  popcheck_message_index_replace (state->by_uid, message);
   g_ptr_array_add (state->messages, message);
 }
 
@@ -1101,6 +1101,11 @@ parse_index (GBytes      *bytes,
   fetched_uids = g_hash_table_new (g_str_hash, g_str_equal);
   zones = g_hash_table_new_full (NULL, NULL, NULL,
                                  (GDestroyNotify) g_time_zone_unref);
+  /* As many as the file says, but no more than its frames (8 bytes each
+   * at least) could hold: a damaged count must not reserve gigabytes. */
+  popcheck_message_index_reserve (state->by_uid,
+                                  MIN (header.n_records,
+                                       (reader.size - reader.at) / 8));
   for (guint32 i = 0; i < header.n_records; i++)
     {
       g_autoptr(PopcheckMessage) message = NULL;
@@ -1634,6 +1639,8 @@ static SaveData *
 take_snapshot (PopcheckMailbox *self)
 {
   SaveData *data = g_new0 (SaveData, 1);
+  PopcheckMessageIndexIter pending;
+  PopcheckMessage *message;
   GHashTableIter iter;
   gpointer key, value;
   guint n_seen = 0;
@@ -1650,7 +1657,7 @@ take_snapshot (PopcheckMailbox *self)
 
   /* As many as may be added below. */
   data->cached_block = block_new (sizeof (CachedSummary) *
-                                  (self->items->len + g_hash_table_size (self->pending)));
+                                  (self->items->len + popcheck_message_index_get_size (self->pending)));
   data->cached = data->cached_block->data;
   data->messages = g_ptr_array_new_full (self->items->len, g_object_unref);
 
@@ -1665,14 +1672,14 @@ take_snapshot (PopcheckMailbox *self)
    * failed): its UID is not among the seen, which is what tells it apart
    * when it is read back.  A row still waiting for its headers holds
    * nothing a check would not list again. */
-  g_hash_table_iter_init (&iter, self->pending);
-  while (g_hash_table_iter_next (&iter, &key, &value))
+  popcheck_message_index_iter_init (&pending, self->pending);
+  while (popcheck_message_index_iter_next (&pending, &message))
     {
-      PopcheckMessage *message = value;
+      const char *uid = popcheck_message_get_uid (message);
 
       if (!popcheck_message_get_headers_pending (message) &&
-          !g_hash_table_contains (self->by_uid, key))
-        snapshot_add (data, message, popcheck_mailbox_is_seen (self, key));
+          popcheck_message_index_lookup (self->by_uid, uid) == NULL)
+        snapshot_add (data, message, popcheck_mailbox_is_seen (self, uid));
     }
 
   /* The summaries stand for the seen UIDs, as a rule: copying 100,000 of
@@ -1683,11 +1690,12 @@ take_snapshot (PopcheckMailbox *self)
       g_hash_table_iter_init (&iter, self->uids);
       while (g_hash_table_iter_next (&iter, &key, &value))
         {
-          PopcheckMessage *pending = g_hash_table_lookup (self->pending, key);
+          PopcheckMessage *waiting = popcheck_message_index_lookup (self->pending,
+                                                                    key);
 
           if ((GPOINTER_TO_SIZE (value) & POPCHECK_MAILBOX_UID_SEEN) != 0 &&
-              !g_hash_table_contains (self->by_uid, key) &&
-              (pending == NULL || popcheck_message_get_headers_pending (pending)))
+              popcheck_message_index_lookup (self->by_uid, key) == NULL &&
+              (waiting == NULL || popcheck_message_get_headers_pending (waiting)))
             g_ptr_array_add (extra_seen, g_strdup (key));
         }
     }

@@ -152,17 +152,17 @@ static void
 track_message (PopcheckMailbox *self,
                PopcheckMessage *message)
 {
-  g_hash_table_replace (self->by_uid,
-                        (gpointer) popcheck_message_get_uid (message), message);
+  popcheck_message_index_replace (self->by_uid, message);
 }
 
 static void
 untrack_message (PopcheckMailbox *self,
                  PopcheckMessage *message)
 {
-  if (g_hash_table_lookup (self->by_uid,
-                           popcheck_message_get_uid (message)) == message)
-    g_hash_table_remove (self->by_uid, popcheck_message_get_uid (message));
+  const char *uid = popcheck_message_get_uid (message);
+
+  if (popcheck_message_index_lookup (self->by_uid, uid) == message)
+    popcheck_message_index_remove (self->by_uid, uid);
 }
 
 /* At most this many exact steps announce a large change; a change made of
@@ -563,9 +563,10 @@ static PopcheckMessage *
 find_summary (PopcheckMailbox *self,
               const char      *uid)
 {
-  PopcheckMessage *message = g_hash_table_lookup (self->pending, uid);
+  PopcheckMessage *message = popcheck_message_index_lookup (self->pending, uid);
 
-  return message != NULL ? message : g_hash_table_lookup (self->by_uid, uid);
+  return message != NULL ? message
+                         : popcheck_message_index_lookup (self->by_uid, uid);
 }
 
 /* What LIST lists and the UIDL listing does not name (its line was
@@ -772,7 +773,7 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
           if (listed != NULL && popcheck_message_get_size (message) != 0 &&
               listed->octets != popcheck_message_get_size (message))
             {
-              g_hash_table_remove (self->pending, uid);
+              popcheck_message_index_remove (self->pending, uid);
               message = NULL;
             }
         }
@@ -820,7 +821,7 @@ popcheck_mailbox_add_summary (PopcheckMailbox *self,
       popcheck_message_get_msg_number (message) == 0)
     popcheck_message_set_msg_number (message, uid_get_msg_number (self, uid));
 
-  g_hash_table_replace (self->pending, (gpointer) uid, g_object_ref (message));
+  popcheck_message_index_replace (self->pending, message);
   /* Saved even if the check does not end: the next need not TOP it. */
   self->dirty = TRUE;
 }
@@ -890,14 +891,15 @@ popcheck_mailbox_add_early_summaries (PopcheckMailbox *self,
       PopcheckMessage *message = g_ptr_array_index (messages, i);
       const char *uid = popcheck_message_get_uid (message);
 
-      if (!pop3_uid_is_valid (uid) || g_hash_table_contains (self->by_uid, uid) ||
+      if (!pop3_uid_is_valid (uid) ||
+          popcheck_message_index_lookup (self->by_uid, uid) != NULL ||
           !g_hash_table_add (added, (gpointer) uid))
         continue;
 
       popcheck_message_set_is_new (message, FALSE);
       /* Fresher than what a check that did not end kept of it; and kept
        * out of the update's own summaries, which would replace the row. */
-      g_hash_table_remove (self->pending, uid);
+      popcheck_message_index_remove (self->pending, uid);
       g_ptr_array_add (add, message);
     }
 
@@ -1082,7 +1084,8 @@ popcheck_mailbox_fill_pending_batch (PopcheckMailbox *self,
 
       g_return_val_if_fail (POPCHECK_IS_MESSAGE (message), 0);
 
-      listed = g_hash_table_lookup (self->by_uid, popcheck_message_get_uid (message));
+      listed = popcheck_message_index_lookup (self->by_uid,
+                                              popcheck_message_get_uid (message));
       /* Once filled, a message is no longer pending: a UID twice in
        * messages fills its row once. */
       if (listed == NULL || !popcheck_message_get_headers_pending (listed) ||
@@ -1169,6 +1172,8 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   g_autoptr(GHashTable) remove = NULL;
   g_autoptr(GPtrArray) add = NULL;
   GPtrArray *new_messages;
+  PopcheckMessageIndexIter pending;
+  PopcheckMessage *message;
   GHashTableIter iter;
   gpointer key, value;
   gboolean first;
@@ -1191,16 +1196,16 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
         g_hash_table_add (remove, g_strdup (uid));
     }
 
-  g_hash_table_iter_init (&iter, self->pending);
-  while (g_hash_table_iter_next (&iter, &key, &value))
+  popcheck_message_index_iter_init (&pending, self->pending);
+  while (popcheck_message_index_iter_next (&pending, &message))
     {
-      PopcheckMessage *message = value;
+      const char *uid = popcheck_message_get_uid (message);
       PopcheckMessage *old;
 
-      if (!uid_is_listed (self, key))
+      if (!uid_is_listed (self, uid))
         continue;
 
-      old = g_hash_table_lookup (self->by_uid, key);
+      old = popcheck_message_index_lookup (self->by_uid, uid);
       if (old != NULL)
         {
           /* A replaced summary keeps whether the user has looked at it. */
@@ -1209,7 +1214,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
         }
       else if (first)
         popcheck_message_set_is_new (message, FALSE);
-      else if (!popcheck_mailbox_is_seen (self, key))
+      else if (!popcheck_mailbox_is_seen (self, uid))
         {
           popcheck_message_set_is_new (message, TRUE);
           g_ptr_array_add (new_messages, g_object_ref (message));
@@ -1238,8 +1243,9 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
           g_hash_table_iter_remove (&iter);
         }
       else if ((flags & UID_SEEN) == 0 &&
-               (first || g_hash_table_contains (self->pending, key) ||
-                g_hash_table_contains (self->by_uid, key)))
+               (first ||
+                popcheck_message_index_lookup (self->pending, key) != NULL ||
+                popcheck_message_index_lookup (self->by_uid, key) != NULL))
         {
           self->n_seen++;
           g_hash_table_iter_replace (&iter, GSIZE_TO_POINTER (flags | UID_SEEN));
@@ -1248,7 +1254,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
 
   /* add holds the summaries now: the table goes first, rather than stay
    * at its largest while the model and its UID index grow by as much. */
-  g_hash_table_remove_all (self->pending);
+  popcheck_message_index_remove_all (self->pending);
   model_apply (self, remove, add);
   self->updating = FALSE;
 
@@ -1311,7 +1317,8 @@ popcheck_mailbox_mark_seen (PopcheckMailbox    *self,
 
   for (guint i = 0; uids[i] != NULL; i++)
     changed |= mark_message_seen (self,
-                                  g_hash_table_lookup (self->by_uid, uids[i]));
+                                  popcheck_message_index_lookup (self->by_uid,
+                                                                 uids[i]));
 
   return changed;
 }
@@ -1332,7 +1339,7 @@ popcheck_mailbox_remove_uids (PopcheckMailbox    *self,
     {
       g_hash_table_add (remove, g_strdup (uids[i]));
       uid_set_value (self, uids[i], 0);
-      g_hash_table_remove (self->pending, uids[i]);
+      popcheck_message_index_remove (self->pending, uids[i]);
     }
 
   model_apply (self, remove, NULL);
@@ -1346,7 +1353,7 @@ popcheck_mailbox_lookup (PopcheckMailbox *self,
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), NULL);
   g_return_val_if_fail (uid != NULL, NULL);
 
-  return g_hash_table_lookup (self->by_uid, uid);
+  return popcheck_message_index_lookup (self->by_uid, uid);
 }
 
 guint
@@ -1448,8 +1455,8 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
   g_return_if_fail (state->prepared);
 
   model_clear (self);
-  g_hash_table_remove_all (self->by_uid);
-  g_hash_table_remove_all (self->pending);
+  popcheck_message_index_remove_all (self->by_uid);
+  popcheck_message_index_remove_all (self->pending);
   self->updating = FALSE;
 
   g_hash_table_unref (self->uids);
@@ -1466,7 +1473,7 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
   /* Prepared in the thread: the list is taken as it is, in one change. */
   g_ptr_array_unref (self->items);
   self->items = g_steal_pointer (&state->messages);
-  g_hash_table_unref (self->by_uid);
+  popcheck_message_index_free (self->by_uid);
   self->by_uid = g_steal_pointer (&state->by_uid);
   if (self->items->len > 0)
     {
@@ -1712,8 +1719,8 @@ popcheck_mailbox_dispose (GObject *object)
 
   g_ptr_array_set_size (self->items, 0);
   g_ptr_array_set_size (self->without_uid, 0);
-  g_hash_table_remove_all (self->by_uid);
-  g_hash_table_remove_all (self->pending);
+  popcheck_message_index_remove_all (self->by_uid);
+  popcheck_message_index_remove_all (self->pending);
 
   G_OBJECT_CLASS (popcheck_mailbox_parent_class)->dispose (object);
 }
@@ -1728,9 +1735,9 @@ popcheck_mailbox_finalize (GObject *object)
   g_clear_pointer (&self->error_message, g_free);
   g_clear_pointer (&self->items, g_ptr_array_unref);
   g_clear_pointer (&self->without_uid, g_ptr_array_unref);
-  g_clear_pointer (&self->by_uid, g_hash_table_unref);
+  g_clear_pointer (&self->by_uid, popcheck_message_index_free);
   g_clear_pointer (&self->uids, g_hash_table_unref);
-  g_clear_pointer (&self->pending, g_hash_table_unref);
+  g_clear_pointer (&self->pending, popcheck_message_index_free);
   g_clear_pointer (&self->last_check, g_date_time_unref);
   g_clear_pointer (&self->next_check, g_date_time_unref);
   g_clear_pointer (&self->details_file, popcheck_summary_file_unref);
@@ -1883,11 +1890,10 @@ popcheck_mailbox_init (PopcheckMailbox *self)
 {
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
   self->without_uid = g_ptr_array_new_with_free_func (g_object_unref);
-  self->by_uid = g_hash_table_new (g_str_hash, g_str_equal);
+  self->by_uid = popcheck_message_index_new ();
   self->uids = g_hash_table_new_full (g_str_hash, g_str_equal,
                                       popcheck_uid_unref, NULL);
-  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                         g_object_unref);
+  self->pending = popcheck_message_index_new ();
   self->save_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   g_mutex_init (&self->save_lock);
 }

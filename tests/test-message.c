@@ -14,6 +14,7 @@
 
 #include "pop3-parser.h"
 #include "popcheck-message.h"
+#include "popcheck-message-index.h"
 #include "popcheck-test-util.h"
 
 /* TOP gives CRLF lines; the tests are written with \n. */
@@ -970,6 +971,127 @@ test_shared_uid (void)
   popcheck_uid_unref (NULL);
 }
 
+/* The index against a GHashTable, through thousands of random changes:
+ * it grows and shrinks many times, and removals in the middle of runs
+ * of neighbours move them back.  Every step, what one finds the other
+ * finds. */
+static void
+assert_index_matches (PopcheckMessageIndex *index,
+                      GHashTable           *expected,
+                      GStrv                 uids)
+{
+  PopcheckMessageIndexIter iter;
+  PopcheckMessage *message;
+  guint n = 0;
+
+  g_assert_cmpuint (popcheck_message_index_get_size (index), ==,
+                    g_hash_table_size (expected));
+  for (guint i = 0; uids[i] != NULL; i++)
+    g_assert_true (popcheck_message_index_lookup (index, uids[i]) ==
+                   g_hash_table_lookup (expected, uids[i]));
+
+  popcheck_message_index_iter_init (&iter, index);
+  while (popcheck_message_index_iter_next (&iter, &message))
+    {
+      g_assert_true (g_hash_table_lookup (expected,
+                                          popcheck_message_get_uid (message)) ==
+                     message);
+      n++;
+    }
+  g_assert_cmpuint (n, ==, g_hash_table_size (expected));
+}
+
+static void
+test_message_index (void)
+{
+  g_autoptr(PopcheckMessageIndex) index = popcheck_message_index_new ();
+  g_autoptr(GHashTable) expected = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                          NULL, g_object_unref);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (15);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) uids = NULL;
+  const guint n_uids = 300;
+
+  for (guint i = 0; i < n_uids; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("uid-%u", i);
+
+      g_strv_builder_add (builder, uid);
+    }
+  uids = g_strv_builder_end (builder);
+
+  g_assert_null (popcheck_message_index_lookup (index, "uid-0"));
+  g_assert_false (popcheck_message_index_remove (index, "uid-0"));
+  /* Room made at once, as a load does; removals shrink it again. */
+  popcheck_message_index_reserve (index, n_uids);
+
+  for (guint step = 0; step < 12000; step++)
+    {
+      /* Mostly adding for the first half, mostly removing after. */
+      gboolean add = g_rand_int_range (rand, 0, 100) < (step < 6000 ? 70 : 30);
+      guint i = g_rand_int_range (rand, 0, n_uids);
+
+      if (add)
+        {
+          PopcheckMessage *message = popcheck_message_new_headers_pending (uids[i], i, i + 1);
+
+          popcheck_message_index_replace (index, message);
+          g_hash_table_replace (expected, uids[i], message);
+        }
+      else
+        g_assert_cmpint (popcheck_message_index_remove (index, uids[i]), ==,
+                         g_hash_table_remove (expected, uids[i]));
+
+      /* Every step: a message moved back wrongly is found again at the
+       * next resize, which places them all afresh. */
+      assert_index_matches (index, expected, uids);
+    }
+
+  popcheck_message_index_remove_all (index);
+  g_hash_table_remove_all (expected);
+  assert_index_matches (index, expected, uids);
+}
+
+/* It holds a reference to what it holds, and lets go of it when the
+ * message is replaced, removed, or the index freed. */
+static void
+test_message_index_references (void)
+{
+  PopcheckMessageIndex *index = popcheck_message_index_new ();
+  PopcheckMessage *first = popcheck_message_new_headers_pending ("uid-a", 1, 1);
+  PopcheckMessage *again = popcheck_message_new_headers_pending ("uid-a", 2, 1);
+  PopcheckMessage *other = popcheck_message_new_headers_pending ("uid-b", 3, 2);
+
+  g_object_add_weak_pointer (G_OBJECT (first), (gpointer *) &first);
+  g_object_add_weak_pointer (G_OBJECT (again), (gpointer *) &again);
+  g_object_add_weak_pointer (G_OBJECT (other), (gpointer *) &other);
+
+  popcheck_message_index_replace (index, first);
+  popcheck_message_index_replace (index, other);
+  g_object_unref (first);
+  g_object_unref (other);
+  g_assert_nonnull (first);
+
+  /* The same message again changes nothing. */
+  popcheck_message_index_replace (index, first);
+  g_assert_nonnull (first);
+  g_assert_cmpuint (popcheck_message_index_get_size (index), ==, 2);
+
+  popcheck_message_index_replace (index, again);
+  g_object_unref (again);
+  g_assert_null (first);
+  g_assert_true (popcheck_message_index_lookup (index, "uid-a") == again);
+  g_assert_cmpuint (popcheck_message_index_get_size (index), ==, 2);
+
+  /* Removed by the message's own UID, which goes with it. */
+  g_assert_true (popcheck_message_index_remove (index,
+                                                popcheck_message_get_uid (again)));
+  g_assert_null (again);
+
+  popcheck_message_index_free (index);
+  g_assert_null (other);
+}
+
 static void
 test_variant_round_trip (void)
 {
@@ -1605,6 +1727,8 @@ main (int   argc,
   g_test_add_func ("/message/cache/round-trip", test_variant_round_trip);
   g_test_add_func ("/message/without-headers", test_without_headers);
   g_test_add_func ("/message/shared-uid", test_shared_uid);
+  g_test_add_func ("/message/index", test_message_index);
+  g_test_add_func ("/message/index/references", test_message_index_references);
   g_test_add_func ("/message/cache/malformed", test_variant_malformed);
   g_test_add_func ("/message/cache/summary-file-bounds",
                    test_summary_file_bounds);

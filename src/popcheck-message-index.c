@@ -1,0 +1,278 @@
+/* popcheck-message-index.c: messages found by their UID
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Open addressing with linear probing, at most half full, so that a
+ * search ends soon at a free slot; a removal moves back the messages
+ * after it, so no slot is ever marked deleted.  No hash is kept: one is
+ * computed again from the UID when the table grows or shrinks.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "popcheck-message-index.h"
+
+#define MIN_BITS 3
+
+struct _PopcheckMessageIndex
+{
+  PopcheckMessage **slots;
+  guint             bits;
+  guint             size;
+  /* Each index orders its slots its own way: walking one in its order and
+   * adding each message to another ordered the same way would put them
+   * in one long run, each search longer than the last. */
+  guint32           seed;
+};
+
+static gsize
+n_slots (PopcheckMessageIndex *self)
+{
+  return (gsize) 1 << self->bits;
+}
+
+/* Not g_str_hash (): it mixes little, which GHashTable makes up for by
+ * taking its hashes modulo a prime, and a power of two does not.  UIDs
+ * that differ in a character or two, as servers count them, are spread
+ * by FNV-1a and then MurmurHash3's finaliser. */
+static gsize
+home_slot (PopcheckMessageIndex *self,
+           const char           *uid)
+{
+  guint32 hash = 2166136261u;
+
+  for (const guchar *c = (const guchar *) uid; *c != '\0'; c++)
+    {
+      hash ^= *c;
+      hash *= 16777619u;
+    }
+  hash ^= self->seed;
+  hash ^= hash >> 16;
+  hash *= 0x85ebca6bu;
+  hash ^= hash >> 13;
+  hash *= 0xc2b2ae35u;
+  hash ^= hash >> 16;
+
+  return hash >> (32 - self->bits);
+}
+
+static const char *
+uid_at (PopcheckMessageIndex *self,
+        gsize                 slot)
+{
+  return popcheck_message_get_uid (self->slots[slot]);
+}
+
+/* The slot that holds uid, or the free slot where it would go. */
+static gsize
+find_slot (PopcheckMessageIndex *self,
+           const char           *uid)
+{
+  gsize mask = n_slots (self) - 1;
+  gsize slot = home_slot (self, uid);
+
+  while (self->slots[slot] != NULL && strcmp (uid_at (self, slot), uid) != 0)
+    slot = (slot + 1) & mask;
+
+  return slot;
+}
+
+static void
+resize (PopcheckMessageIndex *self,
+        guint                 bits)
+{
+  PopcheckMessage **old = self->slots;
+  gsize old_n_slots = n_slots (self);
+
+  self->bits = bits;
+  self->slots = g_new0 (PopcheckMessage *, n_slots (self));
+  for (gsize i = 0; i < old_n_slots; i++)
+    if (old[i] != NULL)
+      self->slots[find_slot (self, popcheck_message_get_uid (old[i]))] = old[i];
+  g_free (old);
+}
+
+PopcheckMessageIndex *
+popcheck_message_index_new (void)
+{
+  PopcheckMessageIndex *self = g_new0 (PopcheckMessageIndex, 1);
+
+  self->bits = MIN_BITS;
+  self->slots = g_new0 (PopcheckMessage *, n_slots (self));
+  self->seed = g_random_int ();
+
+  return self;
+}
+
+static void
+unref_all (PopcheckMessageIndex *self)
+{
+  for (gsize i = 0; i < n_slots (self); i++)
+    g_clear_object (&self->slots[i]);
+  self->size = 0;
+}
+
+void
+popcheck_message_index_free (PopcheckMessageIndex *self)
+{
+  if (self == NULL)
+    return;
+
+  unref_all (self);
+  g_free (self->slots);
+  g_free (self);
+}
+
+void
+popcheck_message_index_reserve (PopcheckMessageIndex *self,
+                                guint                 n)
+{
+  guint bits;
+
+  g_return_if_fail (self != NULL);
+
+  bits = self->bits;
+  while (bits < 31 && (gsize) n * 2 > (gsize) 1 << bits)
+    bits++;
+  if (bits > self->bits)
+    resize (self, bits);
+}
+
+guint
+popcheck_message_index_get_size (PopcheckMessageIndex *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->size;
+}
+
+PopcheckMessage *
+popcheck_message_index_lookup (PopcheckMessageIndex *self,
+                               const char           *uid)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (uid != NULL, NULL);
+
+  return self->slots[find_slot (self, uid)];
+}
+
+void
+popcheck_message_index_replace (PopcheckMessageIndex *self,
+                                PopcheckMessage      *message)
+{
+  PopcheckMessage *old;
+  gsize slot;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (POPCHECK_IS_MESSAGE (message));
+
+  if ((gsize) (self->size + 1) * 2 > n_slots (self))
+    resize (self, self->bits + 1);
+
+  slot = find_slot (self, popcheck_message_get_uid (message));
+  old = self->slots[slot];
+  self->slots[slot] = g_object_ref (message);
+  if (old != NULL)
+    g_object_unref (old);
+  else
+    self->size++;
+}
+
+/* Whether the message at slot, whose search starts at home, is still
+ * found from there once free is emptied: it is when home lies
+ * (cyclically) after free and at or before slot. */
+static gboolean
+found_past (gsize free,
+            gsize home,
+            gsize slot)
+{
+  if (free <= slot)
+    return free < home && home <= slot;
+  return free < home || home <= slot;
+}
+
+gboolean
+popcheck_message_index_remove (PopcheckMessageIndex *self,
+                               const char           *uid)
+{
+  gsize mask;
+  gsize free;
+  PopcheckMessage *removed;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (uid != NULL, FALSE);
+
+  mask = n_slots (self) - 1;
+  free = find_slot (self, uid);
+  removed = g_steal_pointer (&self->slots[free]);
+  if (removed == NULL)
+    return FALSE;
+
+  for (gsize slot = (free + 1) & mask; self->slots[slot] != NULL;
+       slot = (slot + 1) & mask)
+    {
+      gsize home = home_slot (self, uid_at (self, slot));
+
+      if (found_past (free, home, slot))
+        continue;
+      self->slots[free] = g_steal_pointer (&self->slots[slot]);
+      free = slot;
+    }
+  self->size--;
+  g_object_unref (removed);
+
+  if (self->bits > MIN_BITS && (gsize) self->size * 8 < n_slots (self))
+    resize (self, self->bits - 1);
+
+  return TRUE;
+}
+
+void
+popcheck_message_index_remove_all (PopcheckMessageIndex *self)
+{
+  g_return_if_fail (self != NULL);
+
+  unref_all (self);
+  if (self->bits > MIN_BITS)
+    {
+      g_free (self->slots);
+      self->bits = MIN_BITS;
+      self->slots = g_new0 (PopcheckMessage *, n_slots (self));
+    }
+}
+
+void
+popcheck_message_index_iter_init (PopcheckMessageIndexIter *iter,
+                                  PopcheckMessageIndex     *index)
+{
+  g_return_if_fail (iter != NULL);
+  g_return_if_fail (index != NULL);
+
+  iter->index = index;
+  iter->position = 0;
+}
+
+gboolean
+popcheck_message_index_iter_next (PopcheckMessageIndexIter  *iter,
+                                  PopcheckMessage          **message)
+{
+  PopcheckMessageIndex *self;
+
+  g_return_val_if_fail (iter != NULL, FALSE);
+
+  self = iter->index;
+  while (iter->position < n_slots (self))
+    {
+      PopcheckMessage *found = self->slots[iter->position++];
+
+      if (found != NULL)
+        {
+          *message = found;
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}

@@ -1,0 +1,53 @@
+/* popcheck-message-index.h: messages found by their UID
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A GHashTable from UID to message costs 20 bytes a slot: the key, the
+ * value and the key's hash.  Here the message is its own key, as it holds
+ * its UID, so a slot is one pointer: 17 MB rather than 42 for a million
+ * messages, which is what a first check of such a mailbox lists.
+ */
+
+#pragma once
+
+#include "popcheck-message.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PopcheckMessageIndex PopcheckMessageIndex;
+
+/* The index holds a reference to each message it holds. */
+PopcheckMessageIndex *popcheck_message_index_new        (void);
+void                  popcheck_message_index_free       (PopcheckMessageIndex *self);
+
+/* Makes room for n messages at once, rather than growing step by step,
+ * each step placing every message again. */
+void                  popcheck_message_index_reserve    (PopcheckMessageIndex *self,
+                                                         guint                 n);
+guint                 popcheck_message_index_get_size   (PopcheckMessageIndex *self);
+/* NULL when no message of the index has this UID. */
+PopcheckMessage      *popcheck_message_index_lookup     (PopcheckMessageIndex *self,
+                                                         const char           *uid);
+/* Adds message, in place of the one with its UID if there is one. */
+void                  popcheck_message_index_replace    (PopcheckMessageIndex *self,
+                                                         PopcheckMessage      *message);
+/* FALSE when no message of the index has this UID. */
+gboolean              popcheck_message_index_remove     (PopcheckMessageIndex *self,
+                                                         const char           *uid);
+void                  popcheck_message_index_remove_all (PopcheckMessageIndex *self);
+
+/* Walks the messages, in no order; the index must not change meanwhile. */
+typedef struct
+{
+  PopcheckMessageIndex *index;
+  gsize                 position;
+} PopcheckMessageIndexIter;
+
+void                  popcheck_message_index_iter_init  (PopcheckMessageIndexIter *iter,
+                                                         PopcheckMessageIndex     *index);
+gboolean              popcheck_message_index_iter_next  (PopcheckMessageIndexIter *iter,
+                                                         PopcheckMessage         **message);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PopcheckMessageIndex, popcheck_message_index_free)
+
+G_END_DECLS
