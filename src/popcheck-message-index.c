@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Open addressing with linear probing, at most half full, so that a
- * search ends soon at a free slot; a removal moves back the messages
+ * search ends soon at an empty slot; a removal moves back the messages
  * after it, so no slot is ever marked deleted.  No hash is kept: one is
  * computed again from the UID when the table grows or shrinks.
  */
@@ -65,7 +65,7 @@ uid_at (PopcheckMessageIndex *self,
   return popcheck_message_get_uid (self->slots[slot]);
 }
 
-/* The slot that holds uid, or the free slot where it would go. */
+/* The slot that holds uid, or the empty slot where it would go. */
 static gsize
 find_slot (PopcheckMessageIndex *self,
            const char           *uid)
@@ -181,16 +181,16 @@ popcheck_message_index_replace (PopcheckMessageIndex *self,
 }
 
 /* Whether the message at slot, whose search starts at home, is still
- * found from there once free is emptied: it is when home lies
- * (cyclically) after free and at or before slot. */
+ * found from there once the hole is made: it is when home lies
+ * (cyclically) after the hole and at or before slot. */
 static gboolean
-found_past (gsize free,
+found_past (gsize hole,
             gsize home,
             gsize slot)
 {
-  if (free <= slot)
-    return free < home && home <= slot;
-  return free < home || home <= slot;
+  if (hole <= slot)
+    return hole < home && home <= slot;
+  return hole < home || home <= slot;
 }
 
 gboolean
@@ -198,27 +198,27 @@ popcheck_message_index_remove (PopcheckMessageIndex *self,
                                const char           *uid)
 {
   gsize mask;
-  gsize free;
+  gsize hole;
   PopcheckMessage *removed;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (uid != NULL, FALSE);
 
   mask = n_slots (self) - 1;
-  free = find_slot (self, uid);
-  removed = g_steal_pointer (&self->slots[free]);
+  hole = find_slot (self, uid);
+  removed = g_steal_pointer (&self->slots[hole]);
   if (removed == NULL)
     return FALSE;
 
-  for (gsize slot = (free + 1) & mask; self->slots[slot] != NULL;
+  for (gsize slot = (hole + 1) & mask; self->slots[slot] != NULL;
        slot = (slot + 1) & mask)
     {
       gsize home = home_slot (self, uid_at (self, slot));
 
-      if (found_past (free, home, slot))
+      if (found_past (hole, home, slot))
         continue;
-      self->slots[free] = g_steal_pointer (&self->slots[slot]);
-      free = slot;
+      self->slots[hole] = g_steal_pointer (&self->slots[slot]);
+      hole = slot;
     }
   self->size--;
   g_object_unref (removed);

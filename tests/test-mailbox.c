@@ -524,14 +524,12 @@ test_new_messages (void)
   {
     g_autoptr(GPtrArray) fourth = NULL;
     g_autofree guint *more = range (1, 9);
+    const char *uids[] = { NULL, NULL };
 
     fourth = run_check (mailbox, more, 9, NULL);
     g_assert_cmpuint (fourth->len, ==, 2);
     g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 2);
-    const char *uids[] = {
-      popcheck_message_get_uid (g_ptr_array_index (fourth, 0)), NULL
-    };
-
+    uids[0] = popcheck_message_get_uid (g_ptr_array_index (fourth, 0));
     g_assert_true (popcheck_mailbox_mark_seen (mailbox, uids));
     g_assert_cmpuint (popcheck_mailbox_get_n_new (mailbox), ==, 1);
     g_assert_false (popcheck_message_get_is_new (g_ptr_array_index (fourth, 0)));
