@@ -192,7 +192,6 @@ typedef struct
   OperationData        op;
   PopcheckMailbox     *mailbox;
   Pop3UidListing      *uids;
-  GArray              *listing;
   /* Pop3UidEntry: the messages to TOP, sent from next_top on. */
   GPtrArray           *need_top;
   guint                next_top;
@@ -218,7 +217,6 @@ check_data_free (CheckData *data)
   operation_clear (&data->op);
   g_clear_object (&data->mailbox);
   g_clear_pointer (&data->uids, pop3_uid_listing_unref);
-  g_clear_pointer (&data->listing, g_array_unref);
   g_clear_pointer (&data->need_top, g_ptr_array_unref);
   g_clear_error (&data->top_error);
   g_clear_object (&data->backlog);
@@ -233,7 +231,6 @@ check_close_session (CheckData *data)
   if (data->op.session != NULL)
     popcheck_session_close (data->op.session);
   g_clear_pointer (&data->uids, pop3_uid_listing_unref);
-  g_clear_pointer (&data->listing, g_array_unref);
 }
 
 static void
@@ -379,8 +376,6 @@ check_listed_size (CheckData *data,
                    guint      msg)
 {
   /* The session's listing is this check's. */
-  if (data->listing == NULL)
-    return 0;
   return popcheck_session_get_listed_size (data->op.session, msg);
 }
 
@@ -494,10 +489,11 @@ check_listed_cb (GObject      *object,
   PopcheckSession *session = POPCHECK_SESSION (object);
   GError *error = NULL;
   Pop3UidListing *uids;
+  GArray *listing = NULL;
   guint first_headers;
 
   if (!popcheck_session_list_finish (session, result, &data->uids,
-                                     &data->listing, &error))
+                                     &listing, &error))
     {
       check_done (task, error);
       return;
@@ -523,7 +519,7 @@ check_listed_cb (GObject      *object,
     }
   data->need_top =
     popcheck_mailbox_begin_update_newest (data->op.slot->mailbox, uids,
-                                          data->listing,
+                                          listing,
                                           first_headers - MIN (first_headers,
                                                                data->n_early),
                                           &data->deferred);

@@ -577,7 +577,7 @@ find_summary (PopcheckMailbox *self,
 static void
 list_without_uid (PopcheckMailbox *self,
                   Pop3UidListing  *server_uids,
-                  GArray          *sizes)
+                  Pop3ListIndex   *sizes)
 {
   g_autoptr(GHashTable) numbered = g_hash_table_new (NULL, NULL);
 
@@ -588,15 +588,15 @@ list_without_uid (PopcheckMailbox *self,
     g_hash_table_add (numbered,
                       GUINT_TO_POINTER (pop3_uid_listing_get_msg (server_uids, i)));
 
-  for (guint i = 0; i < sizes->len; i++)
+  for (guint i = 0; i < pop3_list_index_get_length (sizes); i++)
     {
-      Pop3ListEntry *entry = &g_array_index (sizes, Pop3ListEntry, i);
+      Pop3ListEntry entry = pop3_list_index_get_line (sizes, i);
 
-      if (entry->msg > 0 &&
-          !g_hash_table_contains (numbered, GUINT_TO_POINTER (entry->msg)))
+      if (entry.msg > 0 &&
+          !g_hash_table_contains (numbered, GUINT_TO_POINTER (entry.msg)))
         g_ptr_array_add (self->without_uid,
-                         popcheck_message_new_without_uid (entry->msg,
-                                                           entry->octets));
+                         popcheck_message_new_without_uid (entry.msg,
+                                                           entry.octets));
     }
 }
 
@@ -658,9 +658,10 @@ static guint64
 listed_size (Pop3ListIndex *sizes,
              guint          msg)
 {
-  const Pop3ListEntry *listed = pop3_list_index_lookup (sizes, msg);
+  guint64 octets = 0;
 
-  return listed != NULL ? listed->octets : 0;
+  pop3_list_index_lookup (sizes, msg, &octets);
+  return octets;
 }
 
 /* need: the messages that want a TOP.  The newest n_newest become
@@ -699,7 +700,8 @@ popcheck_mailbox_begin_update (PopcheckMailbox *self,
 {
   return popcheck_mailbox_begin_update_newest (self,
                                                pop3_uid_listing_ref (server_uids),
-                                               sizes, G_MAXUINT, NULL);
+                                               sizes != NULL ? g_array_ref (sizes) : NULL,
+                                               G_MAXUINT, NULL);
 }
 
 GPtrArray *
@@ -718,8 +720,10 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
 
   need = g_array_new (FALSE, FALSE, sizeof (Need));
   g_array_set_clear_func (need, need_clear);
+  /* The index may copy the sizes alone: the listing itself may go. */
   if (sizes != NULL)
     size_index = pop3_list_index_new (sizes);
+  g_clear_pointer (&sizes, g_array_unref);
 
   uids_unlist_all (self);
   g_ptr_array_set_size (self->without_uid, 0);
@@ -764,14 +768,14 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
       message = find_summary (self, uid);
       if (message != NULL)
         {
-          const Pop3ListEntry *listed = pop3_list_index_lookup (size_index,
-                                                                msg);
+          guint64 octets;
 
           /* Same UID, other size: the server reused the UID (some do after
            * a mailbox rebuild); the cached summary describes another
            * message. */
-          if (listed != NULL && popcheck_message_get_size (message) != 0 &&
-              listed->octets != popcheck_message_get_size (message))
+          if (pop3_list_index_lookup (size_index, msg, &octets) &&
+              popcheck_message_get_size (message) != 0 &&
+              octets != popcheck_message_get_size (message))
             {
               popcheck_message_index_remove (self->pending, uid);
               message = NULL;
@@ -792,7 +796,7 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
         need_add (need, msg, key);
     }
 
-  list_without_uid (self, server_uids, sizes);
+  list_without_uid (self, server_uids, size_index);
   /* Its caller's last reference, in a process that runs no backlog: the
    * listing goes before a row is made for each message that waits. */
   g_clear_pointer (&server_uids, pop3_uid_listing_unref);

@@ -104,9 +104,9 @@ GPtrArray           *popcheck_mailbox_begin_update           (PopcheckMailbox   
  * messages, the copies were 60 MB of its peak.  *deferred (may be NULL)
  * says whether any was left for later.
  *
- * Takes the caller's reference to server_uids, and lets go of it before
- * it makes those rows: a caller that keeps none has the listing freed
- * there. */
+ * Takes the caller's references to server_uids and sizes (may be NULL),
+ * and lets go of them before it makes those rows: a caller that keeps
+ * none has the listings freed there. */
 GPtrArray           *popcheck_mailbox_begin_update_newest    (PopcheckMailbox      *self,
                                                               Pop3UidListing       *server_uids,
                                                               GArray               *sizes,

@@ -557,7 +557,7 @@ list_record (PopcheckSession *self,
     {
       guint msg = pop3_uid_listing_get_msg (data->uids, i);
 
-      if (pop3_list_index_lookup (self->listing_index, msg) != NULL)
+      if (pop3_list_index_lookup (self->listing_index, msg, NULL))
         self->n_without_uid--;
     }
 }
@@ -1235,12 +1235,12 @@ guint64
 popcheck_session_get_listed_size (PopcheckSession *self,
                                   guint            msg)
 {
-  const Pop3ListEntry *entry;
+  guint64 octets = 0;
 
   g_return_val_if_fail (POPCHECK_IS_SESSION (self), 0);
 
-  entry = pop3_list_index_lookup (self->listing_index, msg);
-  return entry != NULL ? entry->octets : 0;
+  pop3_list_index_lookup (self->listing_index, msg, &octets);
+  return octets;
 }
 
 static void

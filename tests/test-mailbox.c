@@ -2343,7 +2343,7 @@ test_begin_update_newest (void)
   sizes = make_sizes (ids, 6);
   need_top = popcheck_mailbox_begin_update_newest (mailbox,
                                                    pop3_uid_listing_ref (uids),
-                                                   sizes, 2, &deferred);
+                                                   g_array_ref (sizes), 2, &deferred);
   g_assert_true (deferred);
   g_assert_cmpuint (need_top->len, ==, 2);
   g_assert_cmpstr (((Pop3UidEntry *) g_ptr_array_index (need_top, 0))->uid, ==, "uid-6");
@@ -2368,7 +2368,7 @@ test_begin_update_newest (void)
   /* Room for all: the two left, in the listing's order, none deferred. */
   all = popcheck_mailbox_begin_update_newest (mailbox,
                                               pop3_uid_listing_ref (uids),
-                                              sizes, 100, &deferred);
+                                              g_array_ref (sizes), 100, &deferred);
   g_assert_false (deferred);
   g_assert_cmpuint (all->len, ==, 5);
   g_assert_cmpstr (((Pop3UidEntry *) g_ptr_array_index (all, 0))->uid, ==, "uid-2");

@@ -1038,10 +1038,11 @@ static guint64
 index_size (Pop3ListIndex *index,
             guint          msg)
 {
-  const Pop3ListEntry *entry = pop3_list_index_lookup (index, msg);
+  guint64 octets = 0;
 
-  g_assert_true (entry == NULL || entry->msg == msg);
-  return entry != NULL ? entry->octets : 0;
+  if (!pop3_list_index_lookup (index, msg, &octets))
+    g_assert_cmpuint (octets, ==, 0);
+  return octets;
 }
 
 static void
@@ -1084,7 +1085,66 @@ test_list_index (void)
   g_assert_cmpuint (index_size (index, 1), ==, 0);
 
   /* No listing at all. */
-  g_assert_null (pop3_list_index_lookup (NULL, 1));
+  g_assert_false (pop3_list_index_lookup (NULL, 1, NULL));
+}
+
+static guint lines_cleared;
+
+static void
+line_cleared (gpointer entry)
+{
+  lines_cleared++;
+}
+
+/* A listing numbered in place with sizes under 4 GB, as servers send
+ * them: the index keeps the sizes alone, so the listing goes with its
+ * caller's last reference; it reads the same lines as the listing did.
+ * One size past 32 bits keeps the listing, and its size whole. */
+static void
+test_list_index_compact (void)
+{
+  static const guint64 small[] = { 120, 0, G_MAXUINT32 };
+  static const guint64 big[] = { 120, G_GUINT64_CONSTANT (4294967400), 7 };
+  Pop3ListIndex *index;
+  GArray *listing;
+  guint64 octets;
+
+  for (guint round = 0; round < 2; round++)
+    {
+      const guint64 *sizes = round == 0 ? small : big;
+
+      listing = g_array_new (FALSE, FALSE, sizeof (Pop3ListEntry));
+      g_array_set_clear_func (listing, line_cleared);
+      for (guint i = 0; i < 3; i++)
+        {
+          Pop3ListEntry entry = { i + 1, sizes[i] };
+
+          g_array_append_val (listing, entry);
+        }
+
+      lines_cleared = 0;
+      index = pop3_list_index_new (listing);
+      g_array_unref (listing);
+      g_assert_cmpuint (lines_cleared, ==, round == 0 ? 3 : 0);
+
+      g_assert_cmpuint (pop3_list_index_get_length (index), ==, 3);
+      for (guint i = 0; i < 3; i++)
+        {
+          Pop3ListEntry line = pop3_list_index_get_line (index, i);
+
+          g_assert_cmpuint (line.msg, ==, i + 1);
+          g_assert_cmpuint (line.octets, ==, sizes[i]);
+          g_assert_true (pop3_list_index_lookup (index, i + 1, &octets));
+          g_assert_cmpuint (octets, ==, sizes[i]);
+        }
+      g_assert_false (pop3_list_index_lookup (index, 4, &octets));
+      g_assert_false (pop3_list_index_lookup (index, 0, NULL));
+
+      pop3_list_index_free (index);
+      g_assert_cmpuint (lines_cleared, ==, 3);
+    }
+
+  g_assert_cmpuint (pop3_list_index_get_length (NULL), ==, 0);
 }
 
 static void
@@ -1701,6 +1761,7 @@ main (int   argc,
   g_test_add_func ("/parser/numbers/scan-listing", test_parse_scan_listing);
   g_test_add_func ("/parser/numbers/list-body", test_parse_list_body);
   g_test_add_func ("/parser/numbers/list-index", test_list_index);
+  g_test_add_func ("/parser/numbers/list-index/compact", test_list_index_compact);
   g_test_add_func ("/parser/uid/is-valid", test_uid_is_valid);
   g_test_add_func ("/parser/uid/listing", test_parse_uid_listing);
   g_test_add_func ("/parser/text/sanitize", test_text_sanitize);

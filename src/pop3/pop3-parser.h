@@ -123,13 +123,21 @@ const char     *pop3_uid_listing_get_uid    (Pop3UidListing *listing,
  * out of order gets an index (4 bytes a line). */
 typedef struct _Pop3ListIndex Pop3ListIndex;
 
-/* listing: Pop3ListEntry; the index holds a reference to it. */
-Pop3ListIndex       *pop3_list_index_new    (GArray        *listing);
-void                 pop3_list_index_free   (Pop3ListIndex *index);
-/* NULL when the listing does not list msg, or index is NULL (no
- * listing). */
-const Pop3ListEntry *pop3_list_index_lookup (Pop3ListIndex *index,
-                                             guint          msg);
+/* listing: Pop3ListEntry.  The index holds a reference to it, or, for a
+ * listing numbered 1 to n whose sizes fit in 32 bits, a copy of the
+ * sizes alone. */
+Pop3ListIndex       *pop3_list_index_new        (GArray        *listing);
+void                 pop3_list_index_free       (Pop3ListIndex *index);
+/* FALSE when the listing does not list msg, or index is NULL (no
+ * listing); else *octets (may be NULL) is what its last line for msg
+ * says. */
+gboolean             pop3_list_index_lookup     (Pop3ListIndex *index,
+                                                 guint          msg,
+                                                 guint64       *octets);
+/* The listing's lines, in its order. */
+guint                pop3_list_index_get_length (Pop3ListIndex *index);
+Pop3ListEntry        pop3_list_index_get_line   (Pop3ListIndex *index,
+                                                 guint          line);
 
 typedef struct _Pop3Parser Pop3Parser;
 
