@@ -28,8 +28,12 @@ struct _PopcheckMailbox
 
   /* The model: PopcheckMessage *, owned, sorted by compare_messages(). */
   GPtrArray            *items;
-  /* The messages of items, by UID. */
+  /* The messages of items, by UID: NULL when a change of many rows let
+   * it go, until a lookup makes it again (see get_by_uid ()), so that it
+   * is not built while the old rows and the new are both held. */
   PopcheckMessageIndex *by_uid;
+  /* While such a change is announced: the rows as they will be. */
+  GPtrArray            *by_uid_source;
   /* uid (a shared UID, see popcheck_uid_new (): a message without
    * headers holds the same one) -> what the mailbox knows of it, packed
    * in the pointer (see popcheck-mailbox.c): whether it is seen (ever
@@ -106,12 +110,15 @@ void popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
 char *popcheck_mailbox_dup_details_path  (PopcheckMailbox            *self);
 
 /* A value of uids: the message number the last update listed the UID
- * with, shifted past two flags.  Never 0: an entry is listed, seen, or
- * both.  As a message number fits in 32 bits, the value fits in a
- * 64-bit pointer; on 32 bits, numbers stop at a billion. */
+ * with, shifted past three flags.  Never 0: an entry is listed, seen, or
+ * both; within popcheck_mailbox_begin_update_newest () only, a listed
+ * one may also be wanted (its TOP).  As a message number fits in 32
+ * bits, the value fits in a 64-bit pointer; on 32 bits, numbers stop at
+ * half a billion. */
 #define POPCHECK_MAILBOX_UID_LISTED       ((gsize) 1)
 #define POPCHECK_MAILBOX_UID_SEEN         ((gsize) 2)
-#define POPCHECK_MAILBOX_UID_NUMBER_SHIFT 2
+#define POPCHECK_MAILBOX_UID_WANTED       ((gsize) 4)
+#define POPCHECK_MAILBOX_UID_NUMBER_SHIFT 3
 
 gboolean popcheck_mailbox_is_seen        (PopcheckMailbox            *self,
                                           const char                 *uid);

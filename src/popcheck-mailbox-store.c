@@ -1678,7 +1678,7 @@ take_snapshot (PopcheckMailbox *self)
       const char *uid = popcheck_message_get_uid (message);
 
       if (!popcheck_message_get_headers_pending (message) &&
-          popcheck_message_index_lookup (self->by_uid, uid) == NULL)
+          popcheck_mailbox_lookup (self, uid) == NULL)
         snapshot_add (data, message, popcheck_mailbox_is_seen (self, uid));
     }
 
@@ -1694,7 +1694,7 @@ take_snapshot (PopcheckMailbox *self)
                                                                     key);
 
           if ((GPOINTER_TO_SIZE (value) & POPCHECK_MAILBOX_UID_SEEN) != 0 &&
-              popcheck_message_index_lookup (self->by_uid, key) == NULL &&
+              popcheck_mailbox_lookup (self, key) == NULL &&
               (waiting == NULL || popcheck_message_get_headers_pending (waiting)))
             g_ptr_array_add (extra_seen, g_strdup (key));
         }

@@ -148,11 +148,30 @@ recount_n_new (PopcheckMailbox *self)
   set_n_new (self, n_new);
 }
 
+/* The rows by UID, made again if a change of many rows let it go: while
+ * that change is announced, from the rows as they will be. */
+static PopcheckMessageIndex *
+get_by_uid (PopcheckMailbox *self)
+{
+  GPtrArray *rows = self->by_uid_source != NULL ? self->by_uid_source
+                                                : self->items;
+
+  if (self->by_uid != NULL)
+    return self->by_uid;
+
+  self->by_uid = popcheck_message_index_new ();
+  popcheck_message_index_reserve (self->by_uid, rows->len);
+  for (guint i = 0; i < rows->len; i++)
+    popcheck_message_index_replace (self->by_uid, g_ptr_array_index (rows, i));
+
+  return self->by_uid;
+}
+
 static void
 track_message (PopcheckMailbox *self,
                PopcheckMessage *message)
 {
-  popcheck_message_index_replace (self->by_uid, message);
+  popcheck_message_index_replace (get_by_uid (self), message);
 }
 
 static void
@@ -161,7 +180,7 @@ untrack_message (PopcheckMailbox *self,
 {
   const char *uid = popcheck_message_get_uid (message);
 
-  if (popcheck_message_index_lookup (self->by_uid, uid) == message)
+  if (popcheck_message_index_lookup (get_by_uid (self), uid) == message)
     popcheck_message_index_remove (self->by_uid, uid);
 }
 
@@ -266,8 +285,9 @@ model_change_in_steps (PopcheckMailbox *self,
 }
 
 /* Removes the items whose UID is in remove (a set, may be NULL) and adds
- * the messages in add (may be NULL), keeping the model sorted, with as
- * precise an items-changed as is cheap. */
+ * the messages in add (may be NULL; taken, with the references it holds),
+ * keeping the model sorted, with as precise an items-changed as is
+ * cheap. */
 static void
 model_apply (PopcheckMailbox *self,
              GHashTable      *remove,
@@ -315,33 +335,32 @@ model_apply (PopcheckMailbox *self,
     }
   else if (n_remove + n_add > 0 || !sorted)
     {
-      GPtrArray *items = g_ptr_array_new_full (self->items->len + n_add,
-                                               g_object_unref);
+      /* The new rows' array is add's: with a million rows, a copy of it
+       * is 8 MB more at the check's peak. */
+      GPtrArray *items = add != NULL ? g_steal_pointer (&add)
+                                     : g_ptr_array_new_with_free_func (g_object_unref);
 
       for (guint i = 0; i < self->items->len; i++)
         {
           PopcheckMessage *message = g_ptr_array_index (self->items, i);
 
-          if (n_remove > 0 &&
-              g_hash_table_contains (remove, popcheck_message_get_uid (message)))
-            untrack_message (self, message);
-          else
+          if (n_remove == 0 ||
+              !g_hash_table_contains (remove, popcheck_message_get_uid (message)))
             g_ptr_array_add (items, g_object_ref (message));
         }
-      for (guint i = 0; i < n_add; i++)
-        {
-          PopcheckMessage *message = g_ptr_array_index (add, i);
-
-          g_ptr_array_add (items, g_object_ref (message));
-          track_message (self, message);
-        }
       g_ptr_array_sort (items, compare_messages_indirect);
+
+      /* Let go, and made again from the new rows when a lookup needs
+       * it: not built while the old and new rows are both held. */
+      g_clear_pointer (&self->by_uid, popcheck_message_index_free);
+      self->by_uid_source = items;
 
       /* As when a first check's early summaries are followed by the rest
        * of the mailbox: the rows that were there stay.  (A change that
        * only sorts again moves rows, which steps cannot.) */
       if (n_remove + n_add > 0 && model_change_in_steps (self, items))
         {
+          self->by_uid_source = NULL;
           g_ptr_array_unref (items);
           goto changed;
         }
@@ -359,6 +378,7 @@ model_apply (PopcheckMailbox *self,
 
       g_ptr_array_unref (self->items);
       self->items = items;
+      self->by_uid_source = NULL;
       if (prefix + suffix < MAX (old_len, self->items->len))
         g_list_model_items_changed (G_LIST_MODEL (self), prefix,
                                     old_len - prefix - suffix,
@@ -366,6 +386,7 @@ model_apply (PopcheckMailbox *self,
     }
 
 changed:
+  g_clear_pointer (&add, g_ptr_array_unref);
   if (old_len != self->items->len)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
   recount_n_new (self);
@@ -376,8 +397,7 @@ model_clear (PopcheckMailbox *self)
 {
   guint old_len = self->items->len;
 
-  for (guint i = 0; i < self->items->len; i++)
-    untrack_message (self, g_ptr_array_index (self->items, i));
+  g_clear_pointer (&self->by_uid, popcheck_message_index_free);
   g_ptr_array_set_size (self->items, 0);
 
   if (old_len > 0)
@@ -424,6 +444,7 @@ popcheck_mailbox_list_model_init (GListModelInterface *iface)
 
 #define UID_LISTED       POPCHECK_MAILBOX_UID_LISTED
 #define UID_SEEN         POPCHECK_MAILBOX_UID_SEEN
+#define UID_WANTED       POPCHECK_MAILBOX_UID_WANTED
 #define UID_NUMBER_SHIFT POPCHECK_MAILBOX_UID_NUMBER_SHIFT
 
 static gsize
@@ -517,14 +538,16 @@ uid_set_value (PopcheckMailbox *self,
   return key;
 }
 
-static char *
+static void
 uid_list (PopcheckMailbox *self,
           const char      *uid,
-          guint            msg_number)
+          guint            msg_number,
+          gboolean         wanted)
 {
-  return uid_set_value (self, uid,
-                        (uid_value (self, uid) & UID_SEEN) | UID_LISTED |
-                        (gsize) msg_number << UID_NUMBER_SHIFT);
+  uid_set_value (self, uid,
+                 (uid_value (self, uid) & UID_SEEN) | UID_LISTED |
+                 (wanted ? UID_WANTED : 0) |
+                 (gsize) msg_number << UID_NUMBER_SHIFT);
 }
 
 /* Before an update: nothing is listed yet, and a UID only listed goes. */
@@ -566,7 +589,7 @@ find_summary (PopcheckMailbox *self,
   PopcheckMessage *message = popcheck_message_index_lookup (self->pending, uid);
 
   return message != NULL ? message
-                         : popcheck_message_index_lookup (self->by_uid, uid);
+                         : popcheck_message_index_lookup (get_by_uid (self), uid);
 }
 
 /* What LIST lists and the UIDL listing does not name (its line was
@@ -600,8 +623,20 @@ list_without_uid (PopcheckMailbox *self,
     }
 }
 
-/* Listed, with its TOP left for later: a UID this update listed is a key
- * of uids, which the message shares rather than copies. */
+/* Listed, with its TOP left for later, sharing key, the table's copy of
+ * its UID. */
+static void
+list_headers_pending_shared (PopcheckMailbox *self,
+                             char            *key,
+                             guint            msg_number,
+                             guint64          size)
+{
+  g_autoptr(PopcheckMessage) message = NULL;
+
+  message = popcheck_message_new_headers_pending_shared (key, size, msg_number);
+  popcheck_mailbox_add_summary (self, message);
+}
+
 static void
 list_headers_pending (PopcheckMailbox *self,
                       const char      *uid,
@@ -612,45 +647,37 @@ list_headers_pending (PopcheckMailbox *self,
   gpointer key = NULL;
 
   if (g_hash_table_lookup_extended (self->uids, uid, &key, NULL))
-    message = popcheck_message_new_headers_pending_shared (key, size,
-                                                           msg_number);
-  else
-    message = popcheck_message_new_headers_pending (uid, size, msg_number);
+    {
+      list_headers_pending_shared (self, key, msg_number, size);
+      return;
+    }
+  message = popcheck_message_new_headers_pending (uid, size, msg_number);
   popcheck_mailbox_add_summary (self, message);
 }
 
-/* A message this update wants the TOP of: its number, and its UID as
- * the table of UIDs holds it (a reference of its own). */
-typedef struct
+static int
+compare_numbers_newest_first (gconstpointer a,
+                              gconstpointer b)
 {
-  guint  msg;
-  char  *uid;
-} Need;
+  guint msg_a = *(const guint *) a;
+  guint msg_b = *(const guint *) b;
 
-static void
-need_clear (gpointer data)
-{
-  popcheck_uid_unref (((Need *) data)->uid);
-}
-
-static void
-need_add (GArray *need,
-          guint   msg,
-          char   *uid)
-{
-  Need wanted = { msg, popcheck_uid_ref (uid) };
-
-  g_array_append_val (need, wanted);
+  return (msg_a < msg_b) - (msg_a > msg_b);
 }
 
 static int
-compare_needs_newest_first (gconstpointer a,
-                            gconstpointer b)
+compare_entries_newest_first (gconstpointer a,
+                              gconstpointer b)
 {
-  guint msg_a = ((const Need *) a)->msg;
-  guint msg_b = ((const Need *) b)->msg;
+  return compare_numbers_newest_first (&(*(Pop3UidEntry **) a)->msg,
+                                       &(*(Pop3UidEntry **) b)->msg);
+}
 
-  return (msg_a < msg_b) - (msg_a > msg_b);
+static int
+compare_entries_oldest_first (gconstpointer a,
+                              gconstpointer b)
+{
+  return compare_entries_newest_first (b, a);
 }
 
 /* What LIST said of msg; 0 without a listing or a line for it. */
@@ -664,32 +691,88 @@ listed_size (Pop3ListIndex *sizes,
   return octets;
 }
 
-/* need: the messages that want a TOP.  The newest n_newest become
- * entries to TOP (newest first), the others are listed with their
- * headers pending, unless a summary is listed for them already. */
+/* The newest n_newest of the messages numbered in numbers are those
+ * numbered above *cut, and the first *n_at_cut numbered *cut (numbers
+ * may repeat on a broken server). */
+static void
+find_cut (GArray *numbers,
+          guint   n_newest,
+          guint  *cut,
+          guint  *n_at_cut)
+{
+  *cut = 0;
+  *n_at_cut = G_MAXUINT;
+  if (numbers->len <= n_newest)
+    return;
+
+  *cut = G_MAXUINT;
+  *n_at_cut = 0;
+  if (n_newest == 0)
+    return;
+
+  g_array_sort (numbers, compare_numbers_newest_first);
+  *cut = g_array_index (numbers, guint, n_newest - 1);
+  for (guint i = n_newest; i-- > 0 && g_array_index (numbers, guint, i) == *cut;)
+    (*n_at_cut)++;
+}
+
+static gboolean
+is_before_cut (guint  msg,
+               guint  cut,
+               guint *n_at_cut)
+{
+  if (msg != cut)
+    return msg > cut;
+  if (*n_at_cut == 0)
+    return FALSE;
+  (*n_at_cut)--;
+  return TRUE;
+}
+
+/* The UIDs the update marked wanted (numbers: their message numbers,
+ * taken) want a TOP.  The newest n_newest become entries to TOP, the
+ * others are listed with their headers pending, unless a summary is
+ * listed for them already.  Found through the table rather than a list
+ * of their own: for a million messages, that list was 17 MB of the
+ * check's peak. */
 static GPtrArray *
 take_newest (PopcheckMailbox *self,
-             GArray          *need,
+             GArray          *numbers,
              Pop3ListIndex   *sizes,
              guint            n_newest)
 {
   GPtrArray *need_top;
+  GHashTableIter iter;
+  gpointer key, value;
+  guint n_later = numbers->len - MIN (numbers->len, n_newest);
+  guint cut, n_at_cut;
+
+  find_cut (numbers, n_newest, &cut, &n_at_cut);
+  g_array_unref (numbers);
 
   need_top = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
-  if (need->len > n_newest)
-    g_array_sort (need, compare_needs_newest_first);
+  popcheck_message_index_reserve (self->pending,
+                                  popcheck_message_index_get_size (self->pending) +
+                                  n_later);
 
-  for (guint i = 0; i < need->len; i++)
+  g_hash_table_iter_init (&iter, self->uids);
+  while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      Need *wanted = &g_array_index (need, Need, i);
+      gsize flags = GPOINTER_TO_SIZE (value);
+      guint msg = flags >> UID_NUMBER_SHIFT;
 
-      if (i < n_newest)
-        g_ptr_array_add (need_top, uid_entry_new (wanted->msg, wanted->uid));
-      else if (find_summary (self, wanted->uid) == NULL)
-        list_headers_pending (self, wanted->uid, wanted->msg,
-                              listed_size (sizes, wanted->msg));
+      if ((flags & UID_WANTED) == 0)
+        continue;
+      g_hash_table_iter_replace (&iter, GSIZE_TO_POINTER (flags & ~UID_WANTED));
+
+      if (is_before_cut (msg, cut, &n_at_cut))
+        g_ptr_array_add (need_top, uid_entry_new (msg, key));
+      else if (find_summary (self, key) == NULL)
+        list_headers_pending_shared (self, key, msg, listed_size (sizes, msg));
     }
 
+  g_ptr_array_sort (need_top, n_later > 0 ? compare_entries_newest_first
+                                          : compare_entries_oldest_first);
   return need_top;
 }
 
@@ -711,15 +794,13 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
                                       guint            n_newest,
                                       gboolean        *deferred)
 {
-  g_autoptr(GArray) need = NULL;
+  GArray *wanted_numbers;
   g_autoptr(Pop3ListIndex) size_index = NULL;
-  GPtrArray *need_top;
 
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), NULL);
   g_return_val_if_fail (server_uids != NULL, NULL);
 
-  need = g_array_new (FALSE, FALSE, sizeof (Need));
-  g_array_set_clear_func (need, need_clear);
+  wanted_numbers = g_array_new (FALSE, FALSE, sizeof (guint));
   /* The index may copy the sizes alone: the listing itself may go. */
   if (sizes != NULL)
     size_index = pop3_list_index_new (sizes);
@@ -734,7 +815,7 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
       guint msg = pop3_uid_listing_get_msg (server_uids, i);
       const char *uid = pop3_uid_listing_get_uid (server_uids, i);
       PopcheckMessage *message;
-      char *key;
+      gboolean wanted;
 
       /* The engine validates UIDs already; this is the last line before
        * they become hash keys and state file content. */
@@ -763,8 +844,6 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
           continue;
         }
 
-      key = uid_list (self, uid, msg);
-
       message = find_summary (self, uid);
       if (message != NULL)
         {
@@ -784,16 +863,14 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
 
       /* Listed without headers: worth another TOP, but not forever; a
        * server that never answers it must not cost one at every check. */
-      if (message != NULL && !popcheck_message_get_headers_known (message) &&
-          popcheck_message_get_top_refusals (message) < POPCHECK_MAILBOX_TOP_ATTEMPTS)
-        {
-          popcheck_message_set_msg_number (message, msg);
-          need_add (need, msg, key);
-        }
-      else if (message != NULL)
+      wanted = message == NULL ||
+               (!popcheck_message_get_headers_known (message) &&
+                popcheck_message_get_top_refusals (message) < POPCHECK_MAILBOX_TOP_ATTEMPTS);
+      if (message != NULL)
         popcheck_message_set_msg_number (message, msg);
-      else
-        need_add (need, msg, key);
+      uid_list (self, uid, msg, wanted);
+      if (wanted)
+        g_array_append_val (wanted_numbers, msg);
     }
 
   list_without_uid (self, server_uids, size_index);
@@ -802,10 +879,9 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
   g_clear_pointer (&server_uids, pop3_uid_listing_unref);
 
   if (deferred != NULL)
-    *deferred = need->len > n_newest;
-  need_top = take_newest (self, need, size_index, n_newest);
+    *deferred = wanted_numbers->len > n_newest;
 
-  return need_top;
+  return take_newest (self, wanted_numbers, size_index, n_newest);
 }
 
 void
@@ -888,7 +964,7 @@ popcheck_mailbox_add_early_summaries (PopcheckMailbox *self,
   g_return_if_fail (!self->updating);
   g_return_if_fail (!self->first_check_done);
 
-  add = g_ptr_array_new ();
+  add = g_ptr_array_new_with_free_func (g_object_unref);
   added = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < messages->len; i++)
     {
@@ -896,7 +972,7 @@ popcheck_mailbox_add_early_summaries (PopcheckMailbox *self,
       const char *uid = popcheck_message_get_uid (message);
 
       if (!pop3_uid_is_valid (uid) ||
-          popcheck_message_index_lookup (self->by_uid, uid) != NULL ||
+          popcheck_message_index_lookup (get_by_uid (self), uid) != NULL ||
           !g_hash_table_add (added, (gpointer) uid))
         continue;
 
@@ -904,10 +980,10 @@ popcheck_mailbox_add_early_summaries (PopcheckMailbox *self,
       /* Fresher than what a check that did not end kept of it; and kept
        * out of the update's own summaries, which would replace the row. */
       popcheck_message_index_remove (self->pending, uid);
-      g_ptr_array_add (add, message);
+      g_ptr_array_add (add, g_object_ref (message));
     }
 
-  model_apply (self, NULL, add);
+  model_apply (self, NULL, g_steal_pointer (&add));
   self->dirty = TRUE;
 }
 
@@ -1088,7 +1164,7 @@ popcheck_mailbox_fill_pending_batch (PopcheckMailbox *self,
 
       g_return_val_if_fail (POPCHECK_IS_MESSAGE (message), 0);
 
-      listed = popcheck_message_index_lookup (self->by_uid,
+      listed = popcheck_message_index_lookup (get_by_uid (self),
                                               popcheck_message_get_uid (message));
       /* Once filled, a message is no longer pending: a UID twice in
        * messages fills its row once. */
@@ -1209,7 +1285,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
       if (!uid_is_listed (self, uid))
         continue;
 
-      old = popcheck_message_index_lookup (self->by_uid, uid);
+      old = popcheck_message_index_lookup (get_by_uid (self), uid);
       if (old != NULL)
         {
           /* A replaced summary keeps whether the user has looked at it. */
@@ -1249,7 +1325,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
       else if ((flags & UID_SEEN) == 0 &&
                (first ||
                 popcheck_message_index_lookup (self->pending, key) != NULL ||
-                popcheck_message_index_lookup (self->by_uid, key) != NULL))
+                popcheck_message_index_lookup (get_by_uid (self), key) != NULL))
         {
           self->n_seen++;
           g_hash_table_iter_replace (&iter, GSIZE_TO_POINTER (flags | UID_SEEN));
@@ -1259,7 +1335,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   /* add holds the summaries now: the table goes first, rather than stay
    * at its largest while the model and its UID index grow by as much. */
   popcheck_message_index_remove_all (self->pending);
-  model_apply (self, remove, add);
+  model_apply (self, remove, g_steal_pointer (&add));
   self->updating = FALSE;
 
   if (first)
@@ -1321,7 +1397,7 @@ popcheck_mailbox_mark_seen (PopcheckMailbox    *self,
 
   for (guint i = 0; uids[i] != NULL; i++)
     changed |= mark_message_seen (self,
-                                  popcheck_message_index_lookup (self->by_uid,
+                                  popcheck_message_index_lookup (get_by_uid (self),
                                                                  uids[i]));
 
   return changed;
@@ -1357,7 +1433,7 @@ popcheck_mailbox_lookup (PopcheckMailbox *self,
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), NULL);
   g_return_val_if_fail (uid != NULL, NULL);
 
-  return popcheck_message_index_lookup (self->by_uid, uid);
+  return popcheck_message_index_lookup (get_by_uid (self), uid);
 }
 
 guint
@@ -1459,7 +1535,6 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
   g_return_if_fail (state->prepared);
 
   model_clear (self);
-  popcheck_message_index_remove_all (self->by_uid);
   popcheck_message_index_remove_all (self->pending);
   self->updating = FALSE;
 
@@ -1477,7 +1552,7 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
   /* Prepared in the thread: the list is taken as it is, in one change. */
   g_ptr_array_unref (self->items);
   self->items = g_steal_pointer (&state->messages);
-  popcheck_message_index_free (self->by_uid);
+  g_clear_pointer (&self->by_uid, popcheck_message_index_free);
   self->by_uid = g_steal_pointer (&state->by_uid);
   if (self->items->len > 0)
     {
@@ -1723,7 +1798,7 @@ popcheck_mailbox_dispose (GObject *object)
 
   g_ptr_array_set_size (self->items, 0);
   g_ptr_array_set_size (self->without_uid, 0);
-  popcheck_message_index_remove_all (self->by_uid);
+  g_clear_pointer (&self->by_uid, popcheck_message_index_free);
   popcheck_message_index_remove_all (self->pending);
 
   G_OBJECT_CLASS (popcheck_mailbox_parent_class)->dispose (object);
@@ -1894,7 +1969,6 @@ popcheck_mailbox_init (PopcheckMailbox *self)
 {
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
   self->without_uid = g_ptr_array_new_with_free_func (g_object_unref);
-  self->by_uid = popcheck_message_index_new ();
   self->uids = g_hash_table_new_full (g_str_hash, g_str_equal,
                                       popcheck_uid_unref, NULL);
   self->pending = popcheck_message_index_new ();

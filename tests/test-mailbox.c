@@ -2377,6 +2377,93 @@ test_begin_update_newest (void)
   new_messages = popcheck_mailbox_end_update (mailbox);
 }
 
+/* A broken server numbers three messages 3.  The newest two of those
+ * that want a TOP are two of them, never all three; with room for none,
+ * every one is left for later. */
+static void
+test_begin_update_newest_repeated (void)
+{
+  static const guint msgs[] = { 1, 2, 3, 3, 3 };
+
+  for (guint n_newest = 0; n_newest <= 2; n_newest += 2)
+    {
+      g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("repeated");
+      g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
+      g_autoptr(GPtrArray) need_top = NULL;
+      g_autoptr(GPtrArray) new_messages = NULL;
+      gboolean deferred = FALSE;
+
+      for (guint i = 0; i < G_N_ELEMENTS (msgs); i++)
+        {
+          g_autofree char *uid = test_uid (i + 1);
+
+          pop3_uid_listing_add (uids, msgs[i], uid);
+        }
+
+      need_top = popcheck_mailbox_begin_update_newest (mailbox,
+                                                       pop3_uid_listing_ref (uids),
+                                                       NULL, n_newest, &deferred);
+      g_assert_true (deferred);
+      g_assert_cmpuint (need_top->len, ==, n_newest);
+      for (guint i = 0; i < need_top->len; i++)
+        g_assert_cmpuint (((Pop3UidEntry *) g_ptr_array_index (need_top, i))->msg, ==, 3);
+
+      new_messages = popcheck_mailbox_end_update (mailbox);
+      g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==,
+                        G_N_ELEMENTS (msgs) - n_newest);
+      g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==,
+                        G_N_ELEMENTS (msgs) - n_newest);
+    }
+}
+
+static void
+lookup_during_change_cb (GListModel *model,
+                         guint       position,
+                         guint       removed,
+                         guint       added,
+                         guint      *emissions)
+{
+  PopcheckMailbox *mailbox = POPCHECK_MAILBOX (model);
+
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-1"));
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-2"));
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-200"));
+  (*emissions)++;
+}
+
+/* A change of many rows lets go of the index by UID and makes it again
+ * when needed: a lookup while the change is announced, step by step,
+ * finds the rows as they will be (the added ones, not the removed one),
+ * and so does one after it. */
+static void
+test_lookup_during_change (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("lookup");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autofree guint *ids = range (1, 200);
+  guint emissions = 0;
+  gulong handler;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  handler = g_signal_connect (mailbox, "items-changed",
+                              G_CALLBACK (lookup_during_change_cb), &emissions);
+  second = run_check (mailbox, ids + 1, 199, NULL);
+  g_signal_handler_disconnect (mailbox, handler);
+
+  g_assert_cmpuint (emissions, >=, 2);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 199);
+  g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-1"));
+  for (guint id = 2; id <= 200; id++)
+    {
+      g_autofree char *uid = test_uid (id);
+      PopcheckMessage *message = popcheck_mailbox_lookup (mailbox, uid);
+
+      g_assert_nonnull (message);
+      g_assert_cmpstr (popcheck_message_get_uid (message), ==, uid);
+    }
+}
+
 /* Fills a batch of fills (message ids, 0 ends) at once: how many rows took
  * their place. */
 static guint
@@ -2650,6 +2737,9 @@ main (int   argc,
   g_test_add_func ("/mailbox/failed-top", test_failed_top);
   g_test_add_func ("/mailbox/headers-pending", test_headers_pending);
   g_test_add_func ("/mailbox/begin-update-newest", test_begin_update_newest);
+  g_test_add_func ("/mailbox/begin-update-newest/repeated-numbers",
+                   test_begin_update_newest_repeated);
+  g_test_add_func ("/mailbox/lookup-during-change", test_lookup_during_change);
   g_test_add_func ("/mailbox/headers-pending/fill-runs",
                    test_headers_pending_fill_runs);
   g_test_add_func ("/mailbox/invalid-and-duplicate-uids",
