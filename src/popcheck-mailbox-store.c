@@ -1502,7 +1502,10 @@ popcheck_mailbox_load_finish (PopcheckMailbox  *self,
  * is made (its UID, size, what the list shows, details in memory), and
  * from here what may change meanwhile.  Small, and no reference of its
  * own but for a rare file: taking the snapshot of 100,000 messages is
- * work on the main loop. */
+ * work on the main loop; and where its details are only for those that
+ * have them in a file, in a list of their own: the first save of a
+ * million messages without headers held 32 MB for places it had none
+ * of. */
 enum
 {
   CACHED_NEW        = 1 << 0,
@@ -1511,20 +1514,28 @@ enum
   /* Listed without headers: its UID and size (with is_new and
    * top_refusals) are the whole summary. */
   CACHED_HEADERLESS = 1 << 2,
-  /* file is a reference of its own, not the snapshot's details_file. */
-  CACHED_FILE_REF   = 1 << 3,
+  /* Its details are in a file: the next CachedPlace says where. */
+  CACHED_PLACED     = 1 << 3,
 };
+
+#define CACHED_MAX_REFUSALS ((1u << 24) - 1)
 
 typedef struct
 {
-  /* Where its details are; NULL while they are in memory, or when it has
-   * none. */
+  guint32 flags        : 8;
+  /* At most CACHED_MAX_REFUSALS: far more than a message is ever
+   * asked for. */
+  guint32 top_refusals : 24;
+} CachedSummary;
+
+typedef struct
+{
   PopcheckSummaryFile *file;
   guint64              offset;
   guint32              length;
-  guint32              top_refusals;
-  guint32              flags;
-} CachedSummary;
+  /* file is a reference of its own, not the snapshot's details_file. */
+  gboolean             file_ref;
+} CachedPlace;
 
 typedef struct
 {
@@ -1535,10 +1546,14 @@ typedef struct
   /* The seen UIDs that no summary written stands for. */
   GStrv     seen;
   /* For each message written, in order: n_cached of them, in
-   * cached_block. */
+   * cached_block; and for each of them CACHED_PLACED, in the same order:
+   * n_places of them, in places_block. */
   CachedSummary *cached;
   guint      n_cached;
   Block     *cached_block;
+  CachedPlace *places;
+  guint      n_places;
+  Block     *places_block;
   /* The messages themselves, touched on the main thread only. */
   GPtrArray *messages;
   guint64    generation;
@@ -1564,13 +1579,16 @@ typedef struct
 static void
 save_data_free_cached (SaveData *data)
 {
-  for (guint i = 0; i < data->n_cached; i++)
-    if (data->cached[i].flags & CACHED_FILE_REF)
-      popcheck_summary_file_unref (data->cached[i].file);
+  for (guint i = 0; i < data->n_places; i++)
+    if (data->places[i].file_ref)
+      popcheck_summary_file_unref (data->places[i].file);
 
   data->cached = NULL;
   data->n_cached = 0;
   g_clear_pointer (&data->cached_block, block_free);
+  data->places = NULL;
+  data->n_places = 0;
+  g_clear_pointer (&data->places_block, block_free);
 }
 
 static void
@@ -1608,15 +1626,18 @@ snapshot_add (SaveData        *data,
 
   if (popcheck_message_get_cached (message, &file, &offset, &length))
     {
+      CachedPlace *place = &data->places[data->n_places++];
+
+      cached->flags |= CACHED_PLACED;
       /* Nearly always the file the snapshot holds already. */
       if (file != data->details_file)
         {
           file = popcheck_summary_file_ref (file);
-          cached->flags |= CACHED_FILE_REF;
+          place->file_ref = TRUE;
         }
-      cached->file = file;
-      cached->offset = offset;
-      cached->length = length;
+      place->file = file;
+      place->offset = offset;
+      place->length = length;
     }
   /* A whole mailbox's summaries take seconds to build: the thread
    * does it, from the message.  Their details stay in memory until no
@@ -1629,10 +1650,39 @@ snapshot_add (SaveData        *data,
   else
     {
       cached->flags |= CACHED_HEADERLESS;
-      cached->top_refusals = popcheck_message_get_top_refusals (message);
+      cached->top_refusals = MIN (popcheck_message_get_top_refusals (message),
+                                  CACHED_MAX_REFUSALS);
     }
   g_ptr_array_add (data->messages, g_object_ref (message));
   return TRUE;
+}
+
+static gboolean
+is_placed (PopcheckMessage *message)
+{
+  PopcheckSummaryFile *file;
+  guint64 offset;
+  gsize length;
+
+  return popcheck_message_get_cached (message, &file, &offset, &length);
+}
+
+/* At least as many as snapshot_add () will find a place for. */
+static guint
+count_placed (PopcheckMailbox *self)
+{
+  PopcheckMessageIndexIter pending;
+  PopcheckMessage *message;
+  guint n = 0;
+
+  for (guint i = 0; i < self->items->len; i++)
+    n += is_placed (g_ptr_array_index (self->items, i));
+
+  popcheck_message_index_iter_init (&pending, self->pending);
+  while (popcheck_message_index_iter_next (&pending, &message))
+    n += is_placed (message);
+
+  return n;
 }
 
 static SaveData *
@@ -1659,6 +1709,8 @@ take_snapshot (PopcheckMailbox *self)
   data->cached_block = block_new (sizeof (CachedSummary) *
                                   (self->items->len + popcheck_message_index_get_size (self->pending)));
   data->cached = data->cached_block->data;
+  data->places_block = block_new (sizeof (CachedPlace) * count_placed (self));
+  data->places = data->places_block->data;
   data->messages = g_ptr_array_new_full (self->items->len, g_object_unref);
 
   /* A message without a UID is this session's only: nothing could tell
@@ -1980,12 +2032,12 @@ open_details_for_append (SaveData  *data,
       return -1;
     }
 
-  for (guint i = 0; i < data->n_cached; i++)
+  for (guint i = 0; i < data->n_places; i++)
     {
-      const CachedSummary *cached = &data->cached[i];
+      const CachedPlace *place = &data->places[i];
 
-      if (cached->file == data->details_file)
-        live += cached->length;
+      if (place->file == data->details_file)
+        live += place->length;
     }
 
   /* Rewritten once more than half of it is no longer pointed at (what
@@ -2170,22 +2222,26 @@ write_state (SaveData  *data,
   end_frame (index, header_frame);
 
   data->moved = g_array_new (FALSE, FALSE, sizeof (Moved));
-  for (guint i = 0; i < data->n_cached; i++)
+  for (guint i = 0, placed = 0; i < data->n_cached; i++)
     {
       const CachedSummary *cached = &data->cached[i];
+      const CachedPlace *place = NULL;
       PopcheckMessage *message = g_ptr_array_index (data->messages, i);
       guint64 offset = 0;
       gsize length = 0;
       gboolean moved = FALSE;
 
+      if (cached->flags & CACHED_PLACED)
+        place = &data->places[placed++];
+
       if (cached->flags & CACHED_HEADERLESS)
         ;
-      else if (cached->file != NULL && cached->file == target)
+      else if (place != NULL && place->file == target)
         {
-          offset = cached->offset;
-          length = cached->length;
+          offset = place->offset;
+          length = place->length;
         }
-      else if (cached->file != NULL)
+      else if (place != NULL)
         {
           g_autoptr(GBytes) bytes = NULL;
           g_autoptr(GError) read_error = NULL;
@@ -2193,8 +2249,8 @@ write_state (SaveData  *data,
           /* From the single file of before, or from a details file being
            * rewritten.  What cannot be read stays listed, its details
            * unreadable, as they were. */
-          bytes = popcheck_summary_file_read (cached->file, cached->offset,
-                                              cached->length, &read_error);
+          bytes = popcheck_summary_file_read (place->file, place->offset,
+                                              place->length, &read_error);
           if (bytes != NULL)
             {
               length = g_bytes_get_size (bytes);

@@ -1006,6 +1006,32 @@ test_details_appended (void)
   reloaded = reload_readable (mailbox, 8);
 }
 
+/* New mail that falls between the rows a save put in the details file:
+ * the next save finds each row's details where they are, in memory or
+ * in the file, in the list's order. */
+static void
+test_details_interleaved (void)
+{
+  static const guint even[] = { 2, 4, 6 };
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("interleaved");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 7);
+
+  first = run_check (mailbox, even, G_N_ELEMENTS (even), NULL);
+  g_assert_true (save_sync (mailbox, &error));
+  g_assert_no_error (error);
+
+  second = run_check (mailbox, ids, 7, NULL);
+  g_assert_cmpuint (second->len, ==, 4);
+  g_assert_true (save_sync (mailbox, &error));
+  g_assert_no_error (error);
+
+  reloaded = reload_readable (mailbox, 7);
+}
+
 /* Several saves, each adding mail and some deleted on the server, then
  * one that finds the details file mostly garbage and rewrites it: every
  * preview still reads what its message said, before and after. */
@@ -2754,6 +2780,8 @@ main (int   argc,
                    test_details_file_cut);
   g_test_add_func ("/mailbox/state-file/details-appended",
                    test_details_appended);
+  g_test_add_func ("/mailbox/state-file/details-interleaved",
+                   test_details_interleaved);
   g_test_add_func ("/mailbox/state-file/details-compacted",
                    test_details_compacted);
   g_test_add_func ("/mailbox/state-file/old-format", test_old_format);
