@@ -17,7 +17,9 @@
 #
 # With --check, also measures `popcheck-cli check` on a stored account for
 # that mailbox, first checks all (nothing cached): plain, --json, --json
-# --first-headers 100000 and --json --all-headers.  These runs happen
+# --first-headers 100000 and --json --all-headers.  --max-mb holds for
+# the first two; the other two keep the summaries they fetch (100,000, or
+# all of them), and are reported without a bound.  These runs happen
 # inside tests/keyring-harness (a private bus and keyring) with the
 # settings in a key file, so the user's own are never touched.
 
@@ -247,9 +249,12 @@ def measure_checks(args, port):
             status, ours = peak_rss_mb(
                 [args.cli, '--account', 'bench'] +
                 options + ['check'], b'', env)
-            print('%-40s %11.1f MB' % (' '.join(['check'] + options), ours),
+            bounded = '--first-headers' not in options and \
+                '--all-headers' not in options
+            print('%-40s %11.1f MB%s' % (' '.join(['check'] + options), ours,
+                                         '' if bounded else '  (no bound)'),
                   flush=True)
-            if status != 0 or ours > args.max_mb:
+            if status != 0 or (bounded and ours > args.max_mb):
                 failed = True
         return 1 if failed else 0
     finally:
