@@ -509,7 +509,8 @@ check_listed_cb (GObject      *object,
    * mailbox has it: in a process that checks once, which runs none, the
    * mailbox takes the last reference to it, and frees it before it makes
    * a row for each message it leaves for later (for a million messages,
-   * 60 MB of the check's peak). */
+   * 60 MB of the check's peak).  The sizes it always takes: the
+   * session keeps its own index of them, for the TOPs. */
   if (popcheck_checker_slot_may_run_backlog (data->op.slot))
     uids = pop3_uid_listing_ref (data->uids);
   else

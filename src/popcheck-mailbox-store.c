@@ -2236,12 +2236,12 @@ write_state (SaveData  *data,
 
       if (cached->flags & CACHED_HEADERLESS)
         ;
-      else if (place != NULL && place->file == target)
+      else if (place != NULL && place->file != NULL && place->file == target)
         {
           offset = place->offset;
           length = place->length;
         }
-      else if (place != NULL)
+      else if (place != NULL && place->file != NULL)
         {
           g_autoptr(GBytes) bytes = NULL;
           g_autoptr(GError) read_error = NULL;
