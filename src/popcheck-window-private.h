@@ -60,6 +60,9 @@ struct _PopcheckWindow
   GtkCustomFilter      *search_filter;
   GtkFilterListModel   *matching;
   GtkSortListModel     *sorted;
+  /* The sorter of sorted while it shows several mailboxes: see
+   * update_sorter(). */
+  GtkSorter            *newest_first;
   GtkMultiSelection    *selection;
 
   /* The checker hears which rows without headers are in view after the

@@ -3095,6 +3095,105 @@ test_new_mail_second_account (Fixture       *fixture,
   assert_newest_in_view (fixture, "Newest, on the second account");
 }
 
+/* The rows from top to bottom: newest first, the undated last; and the
+ * top ones' subjects are expected[], in order. */
+static void
+assert_newest_first (Fixture           *fixture,
+                     const char * const expected[])
+{
+  guint n_expected = g_strv_length ((char **) expected);
+  GDateTime *previous = NULL;
+  gboolean undated = FALSE;
+
+  g_assert_cmpuint (n_listed (fixture), >=, n_expected);
+  for (guint i = 0; i < n_listed (fixture); i++)
+    {
+      PopcheckMessage *message = listed (fixture, i);
+      GDateTime *date = popcheck_message_get_date (message);
+
+      if (i < n_expected)
+        g_assert_cmpstr (popcheck_message_get_subject (message), ==, expected[i]);
+      if (date == NULL)
+        undated = TRUE;
+      else
+        g_assert_false (undated);
+      if (previous != NULL && date != NULL)
+        g_assert_cmpint (g_date_time_compare (previous, date), >=, 0);
+      if (date != NULL)
+        previous = date;
+    }
+}
+
+/* Delivers to user "NAME, h h ago" for every other hour from first to
+ * last (inclusive), sent that long ago. */
+static void
+deliver_hours_ago (Fixture    *fixture,
+                   const char *user,
+                   const char *name,
+                   int         first,
+                   int         last)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+  for (int hours = first; hours <= last; hours += 2)
+    {
+      g_autoptr(GDateTime) date = g_date_time_add_hours (now, -hours);
+      g_autofree char *id = g_strdup_printf ("<%s-%d@example.org>", name, hours);
+      g_autofree char *subject = g_strdup_printf ("%s, %d h ago", name, hours);
+
+      popcheck_test_demo_deliver_dated (fixture->demo, user, id, subject, date);
+    }
+}
+
+/* The rows of two accounts merge by date, in the list and when the
+ * account filter shows one and then both again; the rows of one are
+ * shown in their mailbox's order, with nothing sorted again. */
+static void
+test_accounts_merged_by_date (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  PopcheckChecker *checker = popcheck_application_get_checker (fixture->app);
+  g_autofree char *user = g_strdup_printf ("ui%u", ++user_counter);
+  const char *both[] = { "Second, 1 h ago", "First, 2 h ago", "Second, 3 h ago",
+                         "First, 4 h ago", "Second, 5 h ago", NULL };
+  const char *first[] = { "First, 2 h ago", "First, 4 h ago", NULL };
+  const char *second_only[] = { "Second, 1 h ago", "Second, 3 h ago",
+                                "Second, 5 h ago", NULL };
+  PopcheckAccount *second;
+  PopcheckMailbox *mailbox;
+
+  deliver_hours_ago (fixture, fixture->user, "First", 2, 4);
+  WAIT_UNTIL (has_focus (GTK_WINDOW (fixture->window)));
+  PRESS (fixture->window, XK_Control_L, XK_r);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 2 && mailbox_idle (fixture));
+  assert_newest_first (fixture, first);
+  g_assert_null (gtk_sort_list_model_get_sorter (fixture->window->sorted));
+
+  popcheck_test_demo_add_user (fixture->demo, user, "second-pw", TRUE);
+  deliver_hours_ago (fixture, user, "Second", 1, 5);
+  second = add_account (fixture, "Second", user, "second-pw");
+  mailbox = popcheck_checker_get_mailbox (checker, popcheck_account_get_id (second));
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 5 &&
+              popcheck_mailbox_get_state (mailbox) == POPCHECK_MAILBOX_STATE_IDLE);
+  assert_newest_first (fixture, both);
+
+  select_account (fixture, "Second");
+  g_assert_cmpuint (n_listed (fixture), ==, 3);
+  assert_newest_first (fixture, second_only);
+  g_assert_null (gtk_sort_list_model_get_sorter (fixture->window->sorted));
+
+  select_account (fixture, "All Accounts");
+  g_assert_cmpuint (n_listed (fixture), ==, N_SAMPLES + 5);
+  assert_newest_first (fixture, both);
+
+  /* One account again. */
+  popcheck_account_list_remove_async (popcheck_application_get_accounts (fixture->app),
+                                      second, NULL, NULL, NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 2);
+  assert_newest_first (fixture, first);
+  g_assert_null (gtk_sort_list_model_get_sorter (fixture->window->sorted));
+}
+
 /* Delivers messages first to last (inclusive): "<ID_NAME-i@example.org>",
  * subject "SUBJECT i", sent offset + i minutes after base. */
 static void
@@ -5356,6 +5455,8 @@ main (int   argc,
   add_test ("/window/general-settings", test_general_settings, run_isolated);
   add_test ("/window/new-mail-selected", test_new_mail_selected, run_isolated);
   add_test ("/window/new-mail-second-account", test_new_mail_second_account,
+            run_isolated);
+  add_test ("/window/accounts-merged-by-date", test_accounts_merged_by_date,
             run_isolated);
   add_test ("/window/new-mail-many", test_new_mail_many, run_isolated);
   add_test ("/window/rows-headers-pending", test_rows_headers_pending, run_isolated);
