@@ -184,6 +184,73 @@ test_subject_broken_encoded_words (void)
     }
 }
 
+/* Whether glibc's conversion module in file (as "KOI8-R.so") is loaded. */
+static gboolean
+gconv_module_loaded (const char *file)
+{
+  g_autofree char *maps = NULL;
+  g_autofree char *needle = g_strconcat ("/gconv/", file, "\n", NULL);
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  return strstr (maps, needle) != NULL;
+}
+
+/* Mail in several charsets, one after the other: each decodes, and each
+ * charset's conversion module stays loaded.  glibc unloads a module that
+ * no converter uses once two others have been let go, and GMime lets a
+ * converter go after each encoded word, so without a converter kept
+ * open each message would load its module again. */
+static void
+test_charsets_stay_loaded (void)
+{
+  const struct {
+    const char *word;
+    const char *decoded;
+    const char *module;
+  } mails[] = {
+    { "=?koi8-r?B?8NLJ18XU?=", "Привет", "KOI8-R.so" },
+    { "=?ISO-2022-JP?B?GyRCOzNFRBsoQg==?=", "山田", "ISO-2022-JP.so" },
+    { "=?koi8-u*uk?B?8NLJ16bU?=", "Привіт", "KOI8-U.so" },
+    { "=?iso-8859-5?B?v+DY0tXi?=", "Привет", "ISO8859-5.so" },
+    { "=?windows-1251?B?z/Do4uXy?=", "Привет", "CP1251.so" },
+  };
+
+  for (guint round = 0; round < 2; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (mails); i++)
+      {
+        g_autofree char *text =
+          g_strdup_printf ("From: %s <a@example.org>\r\nSubject: %s\r\n\r\nHi\r\n",
+                           mails[i].word, mails[i].word);
+        g_autoptr(GBytes) top = g_bytes_new (text, strlen (text));
+        g_autoptr(PopcheckMessage) message =
+          popcheck_message_new_from_top ("uid", 100, 1, top, 5);
+
+        g_assert_cmpstr (popcheck_message_get_subject (message), ==, mails[i].decoded);
+      }
+
+  for (guint i = 0; i < G_N_ELEMENTS (mails); i++)
+    {
+      g_test_message ("%s", mails[i].module);
+      g_assert_true (gconv_module_loaded (mails[i].module));
+    }
+
+  /* Mail may name any number of charsets, known or not: what is kept is
+   * bounded, and the rest still decodes. */
+  {
+    g_autoptr(GString) text = g_string_new ("Subject: ");
+    g_autoptr(GBytes) top = NULL;
+    g_autoptr(PopcheckMessage) message = NULL;
+
+    for (guint i = 0; i < 200; i++)
+      g_string_append_printf (text, "=?x-unknown-%u?B?QQ==?= =?%s-%u?B?QQ==?= ",
+                              i, i % 2 ? "windows-1251" : "koi8-r", i);
+    g_string_append_printf (text, "%s\r\n\r\nHi\r\n", mails[0].word);
+    top = g_bytes_new (text->str, text->len);
+    message = popcheck_message_new_from_top ("uid", 100, 1, top, 5);
+    g_assert_true (g_str_has_suffix (popcheck_message_get_subject (message), "Привет"));
+  }
+}
+
 static void
 test_raw_8bit_headers (void)
 {
@@ -1693,6 +1760,7 @@ main (int   argc,
   g_test_add_func ("/message/headers/broken-encoded-words",
                    test_subject_broken_encoded_words);
   g_test_add_func ("/message/headers/raw-8bit", test_raw_8bit_headers);
+  g_test_add_func ("/message/headers/charsets-stay-loaded", test_charsets_stay_loaded);
   g_test_add_func ("/message/headers/addresses", test_addresses);
   g_test_add_func ("/message/headers/dates", test_dates);
   g_test_add_func ("/message/headers/other", test_other_headers);
