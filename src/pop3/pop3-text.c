@@ -92,8 +92,21 @@ pop3_text_sanitize (const char *text,
 
   while (p < end && n_chars < max_chars)
     {
-      gunichar c = g_utf8_get_char (p);
-      const char *next = g_utf8_next_char (p);
+      gunichar c;
+      const char *next;
+
+      /* Most of mail is ASCII, which needs no decoding: a background
+       * fetch sanitizes the headers and preview of 100,000 messages. */
+      if ((guchar) *p < 0x80)
+        {
+          c = (guchar) *p;
+          next = p + 1;
+        }
+      else
+        {
+          c = g_utf8_get_char (p);
+          next = g_utf8_next_char (p);
+        }
 
       if (c == 0x1B || c == 0x9B)
         {
@@ -130,7 +143,10 @@ pop3_text_sanitize (const char *text,
         }
       pending_space = FALSE;
 
-      g_string_append_unichar (out, c);
+      if (c < 0x80)
+        g_string_append_c (out, (char) c);
+      else
+        g_string_append_unichar (out, c);
       n_chars++;
     }
 
