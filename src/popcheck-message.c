@@ -189,7 +189,7 @@ is_charset_char (char c)
   return g_ascii_isalnum (c) || c == '-' || c == '_' || c == '.' || c == ':';
 }
 
-/* The charsets data names: in encoded words ("=?koi8-r?B?...?=", or
+/* The charsets that data names: in encoded words ("=?koi8-r?B?...?=", or
  * "=?koi8-r*ru?B?...?=") and in charset parameters ("charset=koi8-r",
  * quoted or not). */
 static void
