@@ -2231,17 +2231,21 @@ write_state (SaveData  *data,
       gsize length = 0;
       gboolean moved = FALSE;
 
+      /* A place without a file is built from the message, as any
+       * summary whose details are in memory. */
       if (cached->flags & CACHED_PLACED)
         place = &data->places[placed++];
+      if (place != NULL && place->file == NULL)
+        place = NULL;
 
       if (cached->flags & CACHED_HEADERLESS)
         ;
-      else if (place != NULL && place->file != NULL && place->file == target)
+      else if (place != NULL && place->file == target)
         {
           offset = place->offset;
           length = place->length;
         }
-      else if (place != NULL && place->file != NULL)
+      else if (place != NULL)
         {
           g_autoptr(GBytes) bytes = NULL;
           g_autoptr(GError) read_error = NULL;
