@@ -1566,6 +1566,8 @@ typedef struct
   PopcheckSummaryFile *written;
   guint64    written_id;
   GArray    *moved;
+  /* Room for the details the moved messages drop, made by the thread. */
+  GArray    *dropped;
 } SaveData;
 
 typedef struct
@@ -1600,6 +1602,7 @@ save_data_free (SaveData *data)
   save_data_free_cached (data);
   g_clear_pointer (&data->messages, g_ptr_array_unref);
   g_clear_pointer (&data->moved, g_array_unref);
+  g_clear_pointer (&data->dropped, g_array_unref);
   g_clear_pointer (&data->written, popcheck_summary_file_unref);
   g_clear_pointer (&data->details_file, popcheck_summary_file_unref);
   g_free (data);
@@ -1667,6 +1670,37 @@ is_placed (PopcheckMessage *message)
   return popcheck_message_get_cached (message, &file, &offset, &length);
 }
 
+/* A walk of 100,000 messages waits on memory, twice for each: for the
+ * message, then for its headers (is_placed () reads both).  Asked for a
+ * few messages ahead, they are there when the walk gets to them: a
+ * save's snapshot took a third of the time (state-bench). */
+#define PREFETCH_DISTANCE 8
+
+/* The k-th message of a walk of @messages, or of those @moved points at. */
+static inline PopcheckMessage *
+walked_message (GPtrArray *messages,
+                GArray    *moved,
+                guint      k)
+{
+  return g_ptr_array_index (messages,
+                            moved != NULL ? g_array_index (moved, Moved, k).index : k);
+}
+
+static inline void
+prefetch_ahead (GPtrArray *messages,
+                GArray    *moved,
+                guint      i)
+{
+  guint len = moved != NULL ? moved->len : messages->len;
+
+  if (i + 2 * PREFETCH_DISTANCE < len)
+    __builtin_prefetch (walked_message (messages, moved, i + 2 * PREFETCH_DISTANCE));
+  /* Its message was asked for PREFETCH_DISTANCE messages ago. */
+  if (i + PREFETCH_DISTANCE < len)
+    popcheck_message_prefetch_cached (walked_message (messages, moved,
+                                                      i + PREFETCH_DISTANCE));
+}
+
 /* At least as many as snapshot_add () will find a place for. */
 static guint
 count_placed (PopcheckMailbox *self)
@@ -1676,7 +1710,10 @@ count_placed (PopcheckMailbox *self)
   guint n = 0;
 
   for (guint i = 0; i < self->items->len; i++)
-    n += is_placed (g_ptr_array_index (self->items, i));
+    {
+      prefetch_ahead (self->items, NULL, i);
+      n += is_placed (g_ptr_array_index (self->items, i));
+    }
 
   popcheck_message_index_iter_init (&pending, self->pending);
   while (popcheck_message_index_iter_next (&pending, &message))
@@ -1718,7 +1755,10 @@ take_snapshot (PopcheckMailbox *self)
   /* Every listed message is seen (end_update() makes it so): a lookup
    * each would cost 100,000 of them. */
   for (guint i = 0; i < self->items->len; i++)
-    n_seen += snapshot_add (data, g_ptr_array_index (self->items, i), TRUE);
+    {
+      prefetch_ahead (self->items, NULL, i);
+      n_seen += snapshot_add (data, g_ptr_array_index (self->items, i), TRUE);
+    }
 
   /* What a check fetched and has not listed yet (it was cancelled, or
    * failed): its UID is not among the seen, which is what tells it apart
@@ -2372,6 +2412,8 @@ save_thread (GTask        *task,
     }
 
   self->saved_generation = data->generation;
+  /* 100,000 messages' details take 4 MB of pages to make. */
+  data->dropped = popcheck_message_dropped_details_new (data->moved->len);
   /* Only the messages, and where the moved ones are, are needed after
    * this, on the main thread. */
   save_data_free_cached (data);
@@ -2467,12 +2509,16 @@ save_thread_done_cb (GObject      *object,
     g_autoptr(GTask) free_task = g_task_new (NULL, NULL, NULL, NULL);
     Dropped *dropped = g_new0 (Dropped, 1);
 
-    dropped->details = popcheck_message_dropped_details_new ();
+    /* None when a later snapshot's thread got there first. */
+    dropped->details = data->dropped != NULL
+                         ? g_steal_pointer (&data->dropped)
+                         : popcheck_message_dropped_details_new (0);
     if (data->written != NULL && self->saves_in_flight == 0)
       for (guint i = 0; i < data->moved->len; i++)
         {
           const Moved *moved = &g_array_index (data->moved, Moved, i);
 
+          prefetch_ahead (data->messages, data->moved, i);
           popcheck_message_set_cached (g_ptr_array_index (data->messages,
                                                           moved->index),
                                        data->written, moved->offset,

@@ -1481,9 +1481,12 @@ dropped_details_clear (gpointer data)
 }
 
 GArray *
-popcheck_message_dropped_details_new (void)
+popcheck_message_dropped_details_new (guint reserve)
 {
-  GArray *dropped = g_array_new (FALSE, FALSE, sizeof (DroppedDetails));
+  GArray *dropped = g_array_sized_new (FALSE, FALSE, sizeof (DroppedDetails),
+                                       reserve);
+
+  memset (dropped->data, 0, (gsize) reserve * sizeof (DroppedDetails));
 
   g_array_set_clear_func (dropped, dropped_details_clear);
   return dropped;
@@ -1539,6 +1542,14 @@ popcheck_message_get_cached (PopcheckMessage      *self,
   *offset = self->h->cached_offset;
   *length = self->cached_length;
   return TRUE;
+}
+
+/* No type check: a save calls it for each of 100,000 messages, and the
+ * check's reads took back a third of what it saves (state-bench). */
+void
+popcheck_message_prefetch_cached (PopcheckMessage *self)
+{
+  __builtin_prefetch (self->h);
 }
 
 gboolean

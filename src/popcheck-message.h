@@ -240,8 +240,16 @@ void                popcheck_message_set_cached       (PopcheckMessage      *sel
                                                        guint64               offset,
                                                        gsize                 length,
                                                        GArray               *dropped);
-/* An empty array for popcheck_message_set_cached(); unref it anywhere. */
-GArray             *popcheck_message_dropped_details_new (void);
+/* An empty array for popcheck_message_set_cached(), with room for
+ * @reserve of them, its memory written already: the pages are made by the
+ * thread that calls this, not a fault at a time as the main loop fills
+ * them.  Unref it anywhere. */
+GArray             *popcheck_message_dropped_details_new (guint reserve);
+/* Asks the CPU to bring in what popcheck_message_get_cached() and
+ * popcheck_message_set_cached() read beyond @self itself, for a walk of
+ * many messages: a few messages ahead, so that it is there when the walk
+ * gets to it.  @self must be in the cache already, or on its way. */
+void                popcheck_message_prefetch_cached  (PopcheckMessage      *self);
 /* TRUE (and where) when the details are in a file only. */
 gboolean            popcheck_message_get_cached       (PopcheckMessage      *self,
                                                        PopcheckSummaryFile **file,
