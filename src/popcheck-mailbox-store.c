@@ -150,24 +150,18 @@ loaded_state_add (PopcheckMailboxLoadedState *state,
 
   /* fetched_uids is empty but after a check that did not end: no need
    * to hash each UID for it. */
-  if (popcheck_message_index_lookup (state->by_uid, uid) != NULL ||
-      (g_hash_table_size (fetched_uids) > 0 &&
-       g_hash_table_contains (fetched_uids, uid)))
-    {
-      g_object_unref (message);
-      return;
-    }
-
-  if (seen)
-    {
-      popcheck_message_index_replace (state->by_uid, message);
-      g_ptr_array_add (state->messages, message);
-    }
-  else
+  if (g_hash_table_size (fetched_uids) > 0 &&
+      g_hash_table_contains (fetched_uids, uid))
+    g_object_unref (message);
+  else if (seen && popcheck_message_index_add (state->by_uid, message))
+    g_ptr_array_add (state->messages, message);
+  else if (!seen && popcheck_message_index_lookup (state->by_uid, uid) == NULL)
     {
       g_hash_table_add (fetched_uids, (gpointer) uid);
       g_ptr_array_add (state->fetched, message);
     }
+  else
+    g_object_unref (message);
 }
 
 /* A file that says "never checked" cannot hold summaries of a check that

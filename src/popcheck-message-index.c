@@ -158,6 +158,35 @@ popcheck_message_index_lookup (PopcheckMessageIndex *self,
   return self->slots[find_slot (self, uid)];
 }
 
+/* The slot of message's UID, in an index with room for one more. */
+static gsize
+find_slot_to_add (PopcheckMessageIndex *self,
+                  PopcheckMessage      *message)
+{
+  if ((gsize) (self->size + 1) * 2 > n_slots (self))
+    resize (self, self->bits + 1);
+
+  return find_slot (self, popcheck_message_get_uid (message));
+}
+
+gboolean
+popcheck_message_index_add (PopcheckMessageIndex *self,
+                            PopcheckMessage      *message)
+{
+  gsize slot;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (message), FALSE);
+
+  slot = find_slot_to_add (self, message);
+  if (self->slots[slot] != NULL)
+    return FALSE;
+
+  self->slots[slot] = g_object_ref (message);
+  self->size++;
+  return TRUE;
+}
+
 void
 popcheck_message_index_replace (PopcheckMessageIndex *self,
                                 PopcheckMessage      *message)
@@ -168,10 +197,7 @@ popcheck_message_index_replace (PopcheckMessageIndex *self,
   g_return_if_fail (self != NULL);
   g_return_if_fail (POPCHECK_IS_MESSAGE (message));
 
-  if ((gsize) (self->size + 1) * 2 > n_slots (self))
-    resize (self, self->bits + 1);
-
-  slot = find_slot (self, popcheck_message_get_uid (message));
+  slot = find_slot_to_add (self, message);
   old = self->slots[slot];
   self->slots[slot] = g_object_ref (message);
   if (old != NULL)

@@ -31,6 +31,11 @@ PopcheckMessage      *popcheck_message_index_lookup     (PopcheckMessageIndex *s
 /* Adds message, in place of the one with its UID if there is one. */
 void                  popcheck_message_index_replace    (PopcheckMessageIndex *self,
                                                          PopcheckMessage      *message);
+/* Adds message unless a message of the index has its UID: FALSE then,
+ * and that one stays.  One search, where a lookup and then a replace
+ * are two. */
+gboolean              popcheck_message_index_add        (PopcheckMessageIndex *self,
+                                                         PopcheckMessage      *message);
 /* FALSE when no message of the index has this UID. */
 gboolean              popcheck_message_index_remove     (PopcheckMessageIndex *self,
                                                          const char           *uid);

@@ -1082,7 +1082,8 @@ test_details_compacted (void)
 
 /* A state file of the single-file format of before (a GVariant holding
  * every summary whole) loads, previews read from it, and the next save
- * writes the index and details files in its place. */
+ * writes the index and details files in its place.  Of two summaries
+ * with one UID, the first is taken. */
 static void
 test_old_format (void)
 {
@@ -1108,6 +1109,14 @@ test_old_format (void)
       g_variant_builder_add (&seen, "s", uid);
       g_variant_builder_add (&summaries, "v", popcheck_message_to_variant (summary));
     }
+  /* A second summary of one UID, which only a damaged file holds: the
+   * first is the one kept. */
+  {
+    g_autoptr(PopcheckMessage) again = make_summary (2, 2);
+
+    popcheck_message_set_is_new (again, TRUE);
+    g_variant_builder_add (&summaries, "v", popcheck_message_to_variant (again));
+  }
   state = g_variant_ref_sink (g_variant_new ("(suv)", "org.example.PopCheck.MailboxState",
                                              1, g_variant_new ("(sbxasav)", "old-format",
                                                                TRUE,

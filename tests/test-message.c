@@ -1150,13 +1150,30 @@ test_message_index_references (void)
   g_assert_true (popcheck_message_index_lookup (index, "uid-a") == again);
   g_assert_cmpuint (popcheck_message_index_get_size (index), ==, 2);
 
+  /* Added only where its UID is not: the one there stays. */
+  first = popcheck_message_new_headers_pending ("uid-a", 4, 1);
+  g_object_add_weak_pointer (G_OBJECT (first), (gpointer *) &first);
+  g_assert_false (popcheck_message_index_add (index, first));
+  g_object_unref (first);
+  g_assert_null (first);
+  g_assert_true (popcheck_message_index_lookup (index, "uid-a") == again);
+  g_assert_cmpuint (popcheck_message_index_get_size (index), ==, 2);
+
   /* Removed by the message's own UID, which goes with it. */
   g_assert_true (popcheck_message_index_remove (index,
                                                 popcheck_message_get_uid (again)));
   g_assert_null (again);
 
+  first = popcheck_message_new_headers_pending ("uid-a", 5, 1);
+  g_object_add_weak_pointer (G_OBJECT (first), (gpointer *) &first);
+  g_assert_true (popcheck_message_index_add (index, first));
+  g_object_unref (first);
+  g_assert_true (popcheck_message_index_lookup (index, "uid-a") == first);
+  g_assert_cmpuint (popcheck_message_index_get_size (index), ==, 2);
+
   popcheck_message_index_free (index);
   g_assert_null (other);
+  g_assert_null (first);
 }
 
 static void
