@@ -1,0 +1,249 @@
+/* update-bench.c: what a check of a big mailbox costs the main loop
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ *   update-bench [--messages N]
+ *
+ * The checker reconciles each check's listing with the mailbox on the
+ * main loop: popcheck_mailbox_begin_update_newest () before the TOPs,
+ * popcheck_mailbox_end_update () after them, and
+ * popcheck_mailbox_fill_pending_batch () for each batch of the backlog.
+ * Each is one stretch the main loop cannot draw a frame in.  With N
+ * messages (100,000 by default), listed as a server lists them, this
+ * times:
+ *
+ *   - a first check that fetches the newest 300 (the rest wait);
+ *   - the backlog, in batches of 100, newest to oldest: the longest batch;
+ *   - a check with nothing new, three times: the longest;
+ *   - a check with 50 new messages;
+ *   - a check after another client deleted the oldest tenth.
+ *
+ * The baseline, in the same run: each listed UID looked up once in a
+ * GHashTable of them, GLib alone, the least a reconcile by UID costs.
+ *
+ * Not part of `meson test`: run it by hand or with `meson test --benchmark`.
+ */
+
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "pop3-client.h"
+#include "popcheck-mailbox-private.h"
+
+#define N_NEWEST 300
+#define BATCH    100
+
+static char *
+uid_of (guint i)
+{
+  return g_strdup_printf ("%08X.%u.pop.example.org", i * 2654435761u, i);
+}
+
+static PopcheckMessage *
+summary_of (guint i,
+            guint msg)
+{
+  g_autofree char *uid = uid_of (i);
+  g_autofree char *text = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  text = g_strdup_printf ("From: Sender %u <sender%u@example.org>\r\n"
+                          "Subject: Message %u\r\n"
+                          "Date: Mon, 1 Jan 2024 %02u:%02u:%02u +0000\r\n"
+                          "\r\n", i, i, i, (i / 3600) % 24, (i / 60) % 60, i % 60);
+  bytes = g_bytes_new (text, strlen (text));
+  return popcheck_message_new_from_top (uid, 1000 + i, msg, bytes, 0);
+}
+
+/* Messages first to first + n - 1, numbered from 1 as a server does. */
+static Pop3UidListing *
+listing_of (guint    first,
+            guint    n,
+            GArray **sizes)
+{
+  Pop3UidListing *listing = pop3_uid_listing_new ();
+
+  *sizes = g_array_sized_new (FALSE, FALSE, sizeof (Pop3ListEntry), n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *uid = uid_of (first + i);
+      Pop3ListEntry entry = { i + 1, 1000 + first + i };
+
+      pop3_uid_listing_add (listing, i + 1, uid);
+      g_array_append_val (*sizes, entry);
+    }
+
+  return listing;
+}
+
+static double
+ms_since (gint64 start)
+{
+  return (g_get_monotonic_time () - start) / 1000.0;
+}
+
+typedef struct
+{
+  double begin;
+  double end;
+  guint  n_top;
+} Check;
+
+/* A check as the checker runs it: the listing, TOPs for what it asks,
+ * the end. */
+static Check
+run_check (PopcheckMailbox *mailbox,
+           guint            first,
+           guint            n)
+{
+  g_autoptr(GPtrArray) need = NULL;
+  GArray *sizes;
+  Pop3UidListing *listing = listing_of (first, n, &sizes);
+  Check check;
+  gint64 start;
+
+  start = g_get_monotonic_time ();
+  need = popcheck_mailbox_begin_update_newest (mailbox, listing, sizes,
+                                               N_NEWEST, NULL);
+  check.begin = ms_since (start);
+  check.n_top = need->len;
+
+  for (guint i = 0; i < need->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need, i);
+      g_autoptr(PopcheckMessage) message = summary_of (first + entry->msg - 1,
+                                                       entry->msg);
+
+      popcheck_mailbox_add_summary (mailbox, message);
+    }
+
+  start = g_get_monotonic_time ();
+  g_ptr_array_unref (popcheck_mailbox_end_update (mailbox));
+  check.end = ms_since (start);
+
+  return check;
+}
+
+/* The longest batch; messages 1 to n - N_NEWEST wait. */
+static double
+run_backlog (PopcheckMailbox *mailbox,
+             guint            n)
+{
+  double longest = 0;
+
+  for (guint msg = n - MIN (n, N_NEWEST); msg > 0;)
+    {
+      g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
+      gint64 start;
+
+      for (; msg > 0 && batch->len < BATCH; msg--)
+        g_ptr_array_add (batch, summary_of (msg - 1, msg));
+      start = g_get_monotonic_time ();
+      popcheck_mailbox_fill_pending_batch (mailbox, batch);
+      longest = MAX (longest, ms_since (start));
+    }
+
+  return longest;
+}
+
+static double
+run_baseline (guint n)
+{
+  g_autoptr(GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                       g_free, NULL);
+  GArray *sizes;
+  Pop3UidListing *listing = listing_of (0, n, &sizes);
+  guint found = 0;
+  gint64 start;
+  double ms;
+
+  for (guint i = 0; i < n; i++)
+    g_hash_table_add (table, uid_of (i));
+
+  start = g_get_monotonic_time ();
+  for (guint i = 0; i < pop3_uid_listing_get_length (listing); i++)
+    found += g_hash_table_contains (table, pop3_uid_listing_get_uid (listing, i));
+  ms = ms_since (start);
+  g_assert_cmpuint (found, ==, n);
+
+  pop3_uid_listing_unref (listing);
+  g_array_unref (sizes);
+  return ms;
+}
+
+static void
+print_row (const char *what,
+           double      ms,
+           double      baseline)
+{
+  g_print ("%-36s %8.1f ms %8.1f ms %7.1fx\n", what, ms, baseline, ms / baseline);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("update-bench");
+  int messages = 100000;
+  double baseline = G_MAXDOUBLE;
+  double backlog;
+  Check first, unchanged = { 0, 0, 0 }, arrived, deleted;
+  GOptionEntry entries[] = {
+    { "messages", 0, 0, G_OPTION_ARG_INT, &messages, "Messages (100000)", "N" },
+    { NULL }
+  };
+
+  context = g_option_context_new ("- what a check of a big mailbox costs the main loop");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error) ||
+      messages < 10 * N_NEWEST)
+    {
+      g_printerr ("%s\n", error != NULL ? error->message : "--messages: at least 3000");
+      return 2;
+    }
+
+  /* The best of three: a floor. */
+  for (int i = 0; i < 3; i++)
+    baseline = MIN (baseline, run_baseline (messages));
+
+  g_printerr ("update-bench: checking %d messages\n", messages);
+  first = run_check (mailbox, 0, messages);
+  g_assert_cmpuint (first.n_top, ==, N_NEWEST);
+  backlog = run_backlog (mailbox, messages);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 0);
+  for (int i = 0; i < 3; i++)
+    {
+      Check check = run_check (mailbox, 0, messages);
+
+      g_assert_cmpuint (check.n_top, ==, 0);
+      unchanged.begin = MAX (unchanged.begin, check.begin);
+      unchanged.end = MAX (unchanged.end, check.end);
+    }
+  arrived = run_check (mailbox, 0, messages + 50);
+  g_assert_cmpuint (arrived.n_top, ==, 50);
+  deleted = run_check (mailbox, messages / 10, messages + 50 - messages / 10);
+  g_assert_cmpuint (deleted.n_top, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==,
+                    messages + 50 - messages / 10);
+
+  g_print ("%d messages; baseline: each listed UID looked up once in a "
+           "GHashTable of them by GLib alone, same run\n", messages);
+  g_print ("%-36s %11s %11s %8s\n", "on the main loop", "PopCheck", "baseline", "ratio");
+  print_row ("first check, newest 300: begin", first.begin, baseline);
+  print_row ("first check, newest 300: end", first.end, baseline);
+  print_row ("backlog, longest batch of 100", backlog, baseline);
+  print_row ("nothing new: begin (longest of 3)", unchanged.begin, baseline);
+  print_row ("nothing new: end (longest of 3)", unchanged.end, baseline);
+  print_row ("50 new: begin", arrived.begin, baseline);
+  print_row ("50 new: end", arrived.end, baseline);
+  print_row ("oldest tenth deleted: begin", deleted.begin, baseline);
+  print_row ("oldest tenth deleted: end", deleted.end, baseline);
+  g_print ("(\"begin\": popcheck_mailbox_begin_update_newest (); \"end\": "
+           "popcheck_mailbox_end_update (), after the TOPs)\n");
+
+  return 0;
+}
