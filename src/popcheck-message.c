@@ -1486,7 +1486,9 @@ popcheck_message_dropped_details_new (guint reserve)
   GArray *dropped = g_array_sized_new (FALSE, FALSE, sizeof (DroppedDetails),
                                        reserve);
 
-  memset (dropped->data, 0, (gsize) reserve * sizeof (DroppedDetails));
+  /* No memory at all for none. */
+  if (reserve > 0)
+    memset (dropped->data, 0, (gsize) reserve * sizeof (DroppedDetails));
 
   g_array_set_clear_func (dropped, dropped_details_clear);
   return dropped;
