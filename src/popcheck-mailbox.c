@@ -148,6 +148,22 @@ recount_n_new (PopcheckMailbox *self)
   set_n_new (self, n_new);
 }
 
+/* A walk of 100,000 rows that reads each one's UID waits on memory for
+ * the row, then for its UID: asked for a few rows ahead, both are there
+ * when the walk gets to them. */
+#define PREFETCH_DISTANCE 8
+#define PREFETCH_MIN_ROWS 10000
+
+static inline void
+prefetch_uids_ahead (GPtrArray *rows,
+                     guint      i)
+{
+  if (i + 2 * PREFETCH_DISTANCE < rows->len)
+    __builtin_prefetch (g_ptr_array_index (rows, i + 2 * PREFETCH_DISTANCE));
+  if (i + PREFETCH_DISTANCE < rows->len)
+    popcheck_message_prefetch_uid (g_ptr_array_index (rows, i + PREFETCH_DISTANCE));
+}
+
 /* The rows by UID, made again if a change of many rows let it go: while
  * that change is announced, from the rows as they will be. */
 static PopcheckMessageIndex *
@@ -162,7 +178,10 @@ get_by_uid (PopcheckMailbox *self)
   self->by_uid = popcheck_message_index_new ();
   popcheck_message_index_reserve (self->by_uid, rows->len);
   for (guint i = 0; i < rows->len; i++)
-    popcheck_message_index_replace (self->by_uid, g_ptr_array_index (rows, i));
+    {
+      prefetch_uids_ahead (rows, i);
+      popcheck_message_index_replace (self->by_uid, g_ptr_array_index (rows, i));
+    }
 
   return self->by_uid;
 }
@@ -776,6 +795,39 @@ take_newest (PopcheckMailbox *self,
   return need_top;
 }
 
+/* find_summary () of the UIDs a few entries ahead of i, in the rows:
+ * the three steps of popcheck_message_index_prefetch (), each
+ * PREFETCH_DISTANCE entries after the one before.  Nearly every UID of
+ * a check is a row's. */
+static void
+prefetch_summaries_ahead (PopcheckMailbox *self,
+                          Pop3UidListing  *server_uids,
+                          guint            i)
+{
+  PopcheckMessageIndex *rows = get_by_uid (self);
+  guint len = pop3_uid_listing_get_length (server_uids);
+  PopcheckMessageIndexPrefetch steps[] = {
+    POPCHECK_MESSAGE_INDEX_PREFETCH_UID,
+    POPCHECK_MESSAGE_INDEX_PREFETCH_MESSAGE,
+    POPCHECK_MESSAGE_INDEX_PREFETCH_SLOT,
+  };
+
+  /* A first check has no rows to find, and a small mailbox's are in
+   * the cache: hashing each UID three times more would be all it did. */
+  if (popcheck_message_index_get_size (rows) < PREFETCH_MIN_ROWS)
+    return;
+
+  for (guint step = 0; step < G_N_ELEMENTS (steps); step++)
+    {
+      guint ahead = i + (step + 1) * PREFETCH_DISTANCE;
+
+      if (ahead < len)
+        popcheck_message_index_prefetch (rows,
+                                         pop3_uid_listing_get_uid (server_uids, ahead),
+                                         steps[step]);
+    }
+}
+
 GPtrArray *
 popcheck_mailbox_begin_update (PopcheckMailbox *self,
                                Pop3UidListing  *server_uids,
@@ -844,6 +896,7 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
           continue;
         }
 
+      prefetch_summaries_ahead (self, server_uids, i);
       message = find_summary (self, uid);
       if (message != NULL)
         {
@@ -1270,8 +1323,10 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   /* Gone from the server: out of the model and the cache. */
   for (guint i = 0; i < self->items->len; i++)
     {
-      const char *uid = popcheck_message_get_uid (g_ptr_array_index (self->items, i));
+      const char *uid;
 
+      prefetch_uids_ahead (self->items, i);
+      uid = popcheck_message_get_uid (g_ptr_array_index (self->items, i));
       if (!uid_is_listed (self, uid))
         g_hash_table_add (remove, g_strdup (uid));
     }

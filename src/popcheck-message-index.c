@@ -158,6 +158,27 @@ popcheck_message_index_lookup (PopcheckMessageIndex *self,
   return self->slots[find_slot (self, uid)];
 }
 
+void
+popcheck_message_index_prefetch (PopcheckMessageIndex        *self,
+                                 const char                  *uid,
+                                 PopcheckMessageIndexPrefetch what)
+{
+  PopcheckMessage **slot;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (uid != NULL);
+
+  slot = &self->slots[home_slot (self, uid)];
+  if (what == POPCHECK_MESSAGE_INDEX_PREFETCH_SLOT)
+    __builtin_prefetch (slot);
+  else if (*slot == NULL)
+    return;
+  else if (what == POPCHECK_MESSAGE_INDEX_PREFETCH_MESSAGE)
+    __builtin_prefetch (*slot);
+  else
+    popcheck_message_prefetch_uid (*slot);
+}
+
 /* The slot of message's UID, in an index with room for one more. */
 static gsize
 find_slot_to_add (PopcheckMessageIndex *self,

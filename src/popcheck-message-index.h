@@ -36,6 +36,20 @@ void                  popcheck_message_index_replace    (PopcheckMessageIndex *s
  * are two. */
 gboolean              popcheck_message_index_add        (PopcheckMessageIndex *self,
                                                          PopcheckMessage      *message);
+/* For a walk that looks many UIDs up: each lookup waits on memory three
+ * times, for the slot where uid's search starts, the message there and
+ * its UID.  Asked for in that order, each some lookups ahead and once the
+ * one before is in, they are there when the lookup comes. */
+typedef enum
+{
+  POPCHECK_MESSAGE_INDEX_PREFETCH_SLOT,
+  POPCHECK_MESSAGE_INDEX_PREFETCH_MESSAGE,
+  POPCHECK_MESSAGE_INDEX_PREFETCH_UID,
+} PopcheckMessageIndexPrefetch;
+
+void                  popcheck_message_index_prefetch   (PopcheckMessageIndex        *self,
+                                                         const char                  *uid,
+                                                         PopcheckMessageIndexPrefetch what);
 /* FALSE when no message of the index has this UID. */
 gboolean              popcheck_message_index_remove     (PopcheckMessageIndex *self,
                                                          const char           *uid);

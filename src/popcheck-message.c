@@ -1554,6 +1554,13 @@ popcheck_message_prefetch_cached (PopcheckMessage *self)
   __builtin_prefetch (self->h);
 }
 
+/* No type check, as above. */
+void
+popcheck_message_prefetch_uid (PopcheckMessage *self)
+{
+  __builtin_prefetch (self->uid);
+}
+
 gboolean
 popcheck_message_get_details_loaded (PopcheckMessage *self)
 {

@@ -250,6 +250,8 @@ GArray             *popcheck_message_dropped_details_new (guint reserve);
  * many messages: a few messages ahead, so that it is there when the walk
  * gets to it.  @self must be in the cache already, or on its way. */
 void                popcheck_message_prefetch_cached  (PopcheckMessage      *self);
+/* The same for popcheck_message_get_uid ()'s string. */
+void                popcheck_message_prefetch_uid     (PopcheckMessage      *self);
 /* TRUE (and where) when the details are in a file only. */
 gboolean            popcheck_message_get_cached       (PopcheckMessage      *self,
                                                        PopcheckSummaryFile **file,
