@@ -120,6 +120,11 @@ char *popcheck_mailbox_dup_details_path  (PopcheckMailbox            *self);
 #define POPCHECK_MAILBOX_UID_WANTED       ((gsize) 4)
 #define POPCHECK_MAILBOX_UID_NUMBER_SHIFT 3
 
+/* How many messages ahead the mailbox's long walks ask for a message,
+ * and then, this many later, for what the walk reads through it: far
+ * enough that it is in by the time the walk gets there. */
+#define POPCHECK_MAILBOX_PREFETCH_DISTANCE 8
+
 gboolean popcheck_mailbox_is_seen        (PopcheckMailbox            *self,
                                           const char                 *uid);
 

@@ -1668,7 +1668,7 @@ is_placed (PopcheckMessage *message)
  * message, then for its headers (is_placed () reads both).  Asked for a
  * few messages ahead, they are there when the walk gets to them: a
  * save's snapshot took a third of the time (state-bench). */
-#define PREFETCH_DISTANCE 8
+#define PREFETCH_DISTANCE POPCHECK_MAILBOX_PREFETCH_DISTANCE
 
 /* The k-th message of a walk of @messages, or of those @moved points at. */
 static inline PopcheckMessage *

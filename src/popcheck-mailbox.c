@@ -151,7 +151,7 @@ recount_n_new (PopcheckMailbox *self)
 /* A walk of 100,000 rows that reads each one's UID waits on memory for
  * the row, then for its UID: asked for a few rows ahead, both are there
  * when the walk gets to them. */
-#define PREFETCH_DISTANCE 8
+#define PREFETCH_DISTANCE POPCHECK_MAILBOX_PREFETCH_DISTANCE
 #define PREFETCH_MIN_ROWS 10000
 
 static inline void
