@@ -207,55 +207,83 @@ untrack_message (PopcheckMailbox *self,
  * more is announced as one span. */
 #define MAX_CHANGE_STEPS     64
 
+/* A change of many rows marks them a bit each: a byte each would be
+ * 1 MB of a million-message check's peak. */
+static guint8 *
+bits_new (guint n_bits)
+{
+  return g_malloc0 (n_bits / 8 + 1);
+}
+
+static inline gboolean
+bits_get (const guint8 *bits,
+          guint         i)
+{
+  return (bits[i / 8] >> (i % 8)) & 1;
+}
+
+static inline void
+bits_set (guint8 *bits,
+          guint   i)
+{
+  bits[i / 8] |= 1 << (i % 8);
+}
+
+/* Which rows stay: those not in remove (a set of rows, may be NULL).
+ * Sets *n_kept to how many. */
+static guint8 *
+rows_that_stay (PopcheckMailbox *self,
+                GHashTable      *remove,
+                guint           *n_kept)
+{
+  guint8 *stays = bits_new (self->items->len);
+  gboolean removes = remove != NULL && g_hash_table_size (remove) > 0;
+
+  *n_kept = 0;
+  for (guint i = 0; i < self->items->len; i++)
+    if (!removes || !g_hash_table_contains (remove, g_ptr_array_index (self->items, i)))
+      {
+        bits_set (stays, i);
+        (*n_kept)++;
+      }
+
+  return stays;
+}
+
 /* Turns self->items into items (sorted, holding the rows that stay and
  * the added ones) in exact steps: the removed rows' runs, then the added
  * rows' runs, each announced where it is, so a list view keeps every row
- * that stays, and its selection.  Possible when the rows that stay keep
- * their order and the change takes at most MAX_CHANGE_STEPS steps;
- * otherwise returns FALSE, changing nothing. */
+ * that stays, and its selection.  stays marks the rows that stay, is_old
+ * the rows of items that were rows before.  Possible when the rows that
+ * stay keep their order and the change takes at most MAX_CHANGE_STEPS
+ * steps; otherwise returns FALSE, changing nothing. */
 static gboolean
 model_change_in_steps (PopcheckMailbox *self,
-                       GPtrArray       *items)
+                       GPtrArray       *items,
+                       const guint8    *stays,
+                       const guint8    *is_old)
 {
-  g_autoptr(GHashTable) old_items = g_hash_table_new (NULL, NULL);
-  /* The old rows that stay: only old rows are ever looked up in it, so it
-   * need not hold the added ones, which a first check counts in millions
-   * while the old rows are its few early summaries. */
-  g_autoptr(GHashTable) new_items = g_hash_table_new (NULL, NULL);
   guint steps = 0;
   guint kept = 0;
 
-  for (guint i = 0; i < self->items->len; i++)
-    g_hash_table_add (old_items, g_ptr_array_index (self->items, i));
-  for (guint i = 0; i < items->len; i++)
-    if (g_hash_table_contains (old_items, g_ptr_array_index (items, i)))
-      g_hash_table_add (new_items, g_ptr_array_index (items, i));
-
   /* Runs of removed rows. */
   for (guint i = 0; i < self->items->len; i++)
-    if (!g_hash_table_contains (new_items, g_ptr_array_index (self->items, i)) &&
-        (i == 0 ||
-         g_hash_table_contains (new_items, g_ptr_array_index (self->items, i - 1))))
+    if (!bits_get (stays, i) && (i == 0 || bits_get (stays, i - 1)))
       steps++;
 
   /* Runs of added rows, and the rows that stay in their order. */
   for (guint i = 0; i < items->len && steps <= MAX_CHANGE_STEPS; i++)
     {
-      gpointer item = g_ptr_array_index (items, i);
-
-      if (g_hash_table_contains (old_items, item))
+      if (bits_get (is_old, i))
         {
-          while (kept < self->items->len &&
-                 !g_hash_table_contains (new_items,
-                                         g_ptr_array_index (self->items, kept)))
+          while (kept < self->items->len && !bits_get (stays, kept))
             kept++;
           if (kept == self->items->len ||
-              g_ptr_array_index (self->items, kept) != item)
+              g_ptr_array_index (self->items, kept) != g_ptr_array_index (items, i))
             return FALSE;
           kept++;
         }
-      else if (i == 0 ||
-               g_hash_table_contains (old_items, g_ptr_array_index (items, i - 1)))
+      else if (i == 0 || bits_get (is_old, i - 1))
         steps++;
     }
   if (steps > MAX_CHANGE_STEPS)
@@ -265,10 +293,9 @@ model_change_in_steps (PopcheckMailbox *self,
     {
       guint end = i + 1;
 
-      if (g_hash_table_contains (new_items, g_ptr_array_index (self->items, i)))
+      if (bits_get (stays, i))
         continue;
-      while (i > 0 &&
-             !g_hash_table_contains (new_items, g_ptr_array_index (self->items, i - 1)))
+      while (i > 0 && !bits_get (stays, i - 1))
         i--;
       g_ptr_array_remove_range (self->items, i, end - i);
       g_list_model_items_changed (G_LIST_MODEL (self), i, end - i, 0);
@@ -285,8 +312,7 @@ model_change_in_steps (PopcheckMailbox *self,
           i++;
           continue;
         }
-      while (end < items->len &&
-             !g_hash_table_contains (old_items, g_ptr_array_index (items, end)))
+      while (end < items->len && !bits_get (is_old, end))
         end++;
       /* The rows that stay are in items in their order. */
       g_assert (end > i);
@@ -303,8 +329,161 @@ model_change_in_steps (PopcheckMailbox *self,
   return TRUE;
 }
 
-/* Removes the items whose UID is in remove (a set, may be NULL) and adds
- * the messages in add (may be NULL; taken, with the references it holds),
+/* Makes items the rows, announcing only the span that differs: the rows
+ * before and after it stay. */
+static void
+model_replace_span (PopcheckMailbox *self,
+                    GPtrArray       *items)
+{
+  guint old_len = self->items->len;
+  guint prefix = 0, suffix = 0;
+
+  while (prefix < old_len && prefix < items->len &&
+         g_ptr_array_index (self->items, prefix) ==
+         g_ptr_array_index (items, prefix))
+    prefix++;
+  while (suffix < old_len - prefix && suffix < items->len - prefix &&
+         g_ptr_array_index (self->items, old_len - 1 - suffix) ==
+         g_ptr_array_index (items, items->len - 1 - suffix))
+    suffix++;
+
+  g_ptr_array_unref (self->items);
+  self->items = g_ptr_array_ref (items);
+  if (prefix + suffix < MAX (old_len, self->items->len))
+    g_list_model_items_changed (G_LIST_MODEL (self), prefix,
+                                old_len - prefix - suffix,
+                                self->items->len - prefix - suffix);
+}
+
+/* A few rows out, a few in, announced one by one where they are. */
+static void
+model_change_each (PopcheckMailbox *self,
+                   const guint8    *stays,
+                   GPtrArray       *add)
+{
+  for (guint i = self->items->len; i-- > 0;)
+    {
+      if (bits_get (stays, i))
+        continue;
+
+      untrack_message (self, g_ptr_array_index (self->items, i));
+      g_ptr_array_remove_index (self->items, i);
+      g_list_model_items_changed (G_LIST_MODEL (self), i, 1, 0);
+    }
+
+  for (guint i = 0; add != NULL && i < add->len; i++)
+    {
+      PopcheckMessage *message = g_ptr_array_index (add, i);
+      guint position = find_insert_position (self, message);
+
+      g_ptr_array_insert (self->items, position, g_object_ref (message));
+      track_message (self, message);
+      g_list_model_items_changed (G_LIST_MODEL (self), position, 0, 1);
+    }
+}
+
+/* The rows to be, from sorted rows: the added ones sorted, then merged
+ * with the rows that stay from the end down, in add's own array (with a
+ * million rows, another would be 8 MB more at a check's peak).  Sorting
+ * only what is added keeps a check that removes rows from sorting those
+ * that stay.  Sets *is_old to which of them were rows. */
+static GPtrArray *
+merge_rows (PopcheckMailbox *self,
+            const guint8    *stays,
+            guint            n_kept,
+            GPtrArray       *add,
+            guint8         **is_old)
+{
+  guint i = self->items->len;
+  guint j = add->len;
+  guint k = n_kept + add->len;
+
+  g_ptr_array_sort (add, compare_messages_indirect);
+  g_ptr_array_set_size (add, k);
+  *is_old = bits_new (k);
+
+  /* Once the rows that stay are all placed, k == j: the added ones
+   * before them are where they were. */
+  while (k > j)
+    {
+      while (!bits_get (stays, i - 1))
+        i--;
+      if (j == 0 ||
+          compare_messages (g_ptr_array_index (self->items, i - 1),
+                            g_ptr_array_index (add, j - 1)) > 0)
+        {
+          add->pdata[--k] = g_object_ref (g_ptr_array_index (self->items, --i));
+          bits_set (*is_old, k);
+        }
+      else
+        add->pdata[--k] = add->pdata[--j];
+    }
+
+  return add;
+}
+
+/* The rows to be, from rows out of order: all of them sorted again, in
+ * add's array. */
+static GPtrArray *
+sort_rows (PopcheckMailbox *self,
+           const guint8    *stays,
+           GPtrArray       *add)
+{
+  for (guint i = 0; i < self->items->len; i++)
+    if (bits_get (stays, i))
+      g_ptr_array_add (add, g_object_ref (g_ptr_array_index (self->items, i)));
+  g_ptr_array_sort (add, compare_messages_indirect);
+
+  return add;
+}
+
+/* Which of items were rows before. */
+static guint8 *
+find_old_rows (PopcheckMailbox *self,
+               const guint8    *stays,
+               GPtrArray       *items)
+{
+  g_autoptr(GHashTable) kept = g_hash_table_new (NULL, NULL);
+  guint8 *is_old = bits_new (items->len);
+
+  for (guint i = 0; i < self->items->len; i++)
+    if (bits_get (stays, i))
+      g_hash_table_add (kept, g_ptr_array_index (self->items, i));
+  for (guint i = 0; i < items->len; i++)
+    if (g_hash_table_contains (kept, g_ptr_array_index (items, i)))
+      bits_set (is_old, i);
+
+  return is_old;
+}
+
+/* The rows by UID, for items to become the rows: changed in place when
+ * few rows change, else let go, and made again from items when a lookup
+ * needs it (while the change is announced, too).  Remaking it takes a
+ * lookup's time for every row; changing it, for every changed row. */
+static void
+by_uid_follow (PopcheckMailbox *self,
+               const guint8    *stays,
+               GPtrArray       *items,
+               const guint8    *is_old,
+               guint            n_changed)
+{
+  if (self->by_uid == NULL || n_changed > items->len / 8)
+    {
+      g_clear_pointer (&self->by_uid, popcheck_message_index_free);
+      self->by_uid_source = items;
+      return;
+    }
+
+  for (guint i = 0; i < self->items->len; i++)
+    if (!bits_get (stays, i))
+      untrack_message (self, g_ptr_array_index (self->items, i));
+  for (guint i = 0; i < items->len; i++)
+    if (!bits_get (is_old, i))
+      track_message (self, g_ptr_array_index (items, i));
+}
+
+/* Removes the rows in remove (a set of rows, may be NULL) and adds the
+ * messages in add (may be NULL; taken, with the references it holds),
  * keeping the model sorted, with as precise an items-changed as is
  * cheap. */
 static void
@@ -313,98 +492,45 @@ model_apply (PopcheckMailbox *self,
              GPtrArray       *add)
 {
   guint old_len = self->items->len;
-  guint n_remove = 0;
   guint n_add = add != NULL ? add->len : 0;
-  guint prefix = 0, suffix = 0;
-  gboolean sorted;
-
-  if (remove != NULL && g_hash_table_size (remove) > 0)
-    for (guint i = 0; i < self->items->len; i++)
-      if (g_hash_table_contains (remove,
-                                 popcheck_message_get_uid (g_ptr_array_index (self->items, i))))
-        n_remove++;
-
+  guint n_kept, n_remove;
+  g_autofree guint8 *stays = rows_that_stay (self, remove, &n_kept);
+  g_autofree guint8 *is_old = NULL;
+  GPtrArray *items;
   /* Message numbers change between sessions and are part of the order. */
-  sorted = items_are_sorted (self);
+  gboolean sorted = items_are_sorted (self);
 
+  n_remove = old_len - n_kept;
   if (sorted && n_remove + n_add <= SMALL_CHANGE)
-    {
-      for (guint i = self->items->len; n_remove > 0 && i-- > 0;)
-        {
-          PopcheckMessage *message = g_ptr_array_index (self->items, i);
-
-          if (!g_hash_table_contains (remove, popcheck_message_get_uid (message)))
-            continue;
-
-          untrack_message (self, message);
-          g_ptr_array_remove_index (self->items, i);
-          g_list_model_items_changed (G_LIST_MODEL (self), i, 1, 0);
-          n_remove--;
-        }
-
-      for (guint i = 0; i < n_add; i++)
-        {
-          PopcheckMessage *message = g_ptr_array_index (add, i);
-          guint position = find_insert_position (self, message);
-
-          g_ptr_array_insert (self->items, position, g_object_ref (message));
-          track_message (self, message);
-          g_list_model_items_changed (G_LIST_MODEL (self), position, 0, 1);
-        }
-    }
+    model_change_each (self, stays, add);
   else if (n_remove + n_add > 0 || !sorted)
     {
-      /* The new rows' array is add's: with a million rows, a copy of it
-       * is 8 MB more at the check's peak. */
-      GPtrArray *items = add != NULL ? g_steal_pointer (&add)
-                                     : g_ptr_array_new_with_free_func (g_object_unref);
+      if (add == NULL)
+        add = g_ptr_array_new_with_free_func (g_object_unref);
 
-      for (guint i = 0; i < self->items->len; i++)
+      if (sorted)
         {
-          PopcheckMessage *message = g_ptr_array_index (self->items, i);
-
-          if (n_remove == 0 ||
-              !g_hash_table_contains (remove, popcheck_message_get_uid (message)))
-            g_ptr_array_add (items, g_object_ref (message));
+          items = merge_rows (self, stays, n_kept, g_steal_pointer (&add), &is_old);
+          by_uid_follow (self, stays, items, is_old, n_remove + n_add);
         }
-      g_ptr_array_sort (items, compare_messages_indirect);
-
-      /* Let go, and made again from the new rows when a lookup needs
-       * it: not built while the old and new rows are both held. */
-      g_clear_pointer (&self->by_uid, popcheck_message_index_free);
-      self->by_uid_source = items;
+      else
+        {
+          items = sort_rows (self, stays, g_steal_pointer (&add));
+          is_old = find_old_rows (self, stays, items);
+          g_clear_pointer (&self->by_uid, popcheck_message_index_free);
+          self->by_uid_source = items;
+        }
 
       /* As when a first check's early summaries are followed by the rest
        * of the mailbox: the rows that were there stay.  (A change that
        * only sorts again moves rows, which steps cannot.) */
-      if (n_remove + n_add > 0 && model_change_in_steps (self, items))
-        {
-          self->by_uid_source = NULL;
-          g_ptr_array_unref (items);
-          goto changed;
-        }
-
-      /* Else only the span that differs: the rows before and after it
-       * stay. */
-      while (prefix < old_len && prefix < items->len &&
-             g_ptr_array_index (self->items, prefix) ==
-             g_ptr_array_index (items, prefix))
-        prefix++;
-      while (suffix < old_len - prefix && suffix < items->len - prefix &&
-             g_ptr_array_index (self->items, old_len - 1 - suffix) ==
-             g_ptr_array_index (items, items->len - 1 - suffix))
-        suffix++;
-
-      g_ptr_array_unref (self->items);
-      self->items = items;
+      if (n_remove + n_add == 0 ||
+          !model_change_in_steps (self, items, stays, is_old))
+        model_replace_span (self, items);
       self->by_uid_source = NULL;
-      if (prefix + suffix < MAX (old_len, self->items->len))
-        g_list_model_items_changed (G_LIST_MODEL (self), prefix,
-                                    old_len - prefix - suffix,
-                                    self->items->len - prefix - suffix);
+      g_ptr_array_unref (items);
     }
 
-changed:
   g_clear_pointer (&add, g_ptr_array_unref);
   if (old_len != self->items->len)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
@@ -1316,19 +1442,18 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
 
   first = !self->first_check_done;
   new_messages = g_ptr_array_new_with_free_func (g_object_unref);
-  /* Copies: a removed message may be freed while the set is in use. */
-  remove = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* Rows, compared by address: the model holds each until it is out. */
+  remove = g_hash_table_new (NULL, NULL);
   add = g_ptr_array_new_with_free_func (g_object_unref);
 
   /* Gone from the server: out of the model and the cache. */
   for (guint i = 0; i < self->items->len; i++)
     {
-      const char *uid;
+      PopcheckMessage *row = g_ptr_array_index (self->items, i);
 
       prefetch_uids_ahead (self->items, i);
-      uid = popcheck_message_get_uid (g_ptr_array_index (self->items, i));
-      if (!uid_is_listed (self, uid))
-        g_hash_table_add (remove, g_strdup (uid));
+      if (!uid_is_listed (self, popcheck_message_get_uid (row)))
+        g_hash_table_add (remove, row);
     }
 
   popcheck_message_index_iter_init (&pending, self->pending);
@@ -1344,7 +1469,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
       if (old != NULL)
         {
           /* A replaced summary keeps whether the user has looked at it. */
-          g_hash_table_add (remove, g_strdup (popcheck_message_get_uid (old)));
+          g_hash_table_add (remove, old);
           popcheck_message_set_is_new (message, popcheck_message_get_is_new (old));
         }
       else if (first)
@@ -1469,10 +1594,14 @@ popcheck_mailbox_remove_uids (PopcheckMailbox    *self,
   if (uids == NULL)
     return;
 
-  remove = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  remove = g_hash_table_new (NULL, NULL);
   for (guint i = 0; uids[i] != NULL; i++)
     {
-      g_hash_table_add (remove, g_strdup (uids[i]));
+      PopcheckMessage *row = popcheck_message_index_lookup (get_by_uid (self),
+                                                            uids[i]);
+
+      if (row != NULL)
+        g_hash_table_add (remove, row);
       uid_set_value (self, uids[i], 0);
       popcheck_message_index_remove (self->pending, uids[i]);
     }

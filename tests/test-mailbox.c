@@ -2451,19 +2451,28 @@ test_begin_update_newest_repeated (void)
     }
 }
 
+/* What a lookup finds while a change is announced: not gone, but added,
+ * and uid-2, which stays. */
+typedef struct
+{
+  const char *gone;
+  const char *added;
+  guint       emissions;
+} LookupCheck;
+
 static void
-lookup_during_change_cb (GListModel *model,
-                         guint       position,
-                         guint       removed,
-                         guint       added,
-                         guint      *emissions)
+lookup_during_change_cb (GListModel  *model,
+                         guint        position,
+                         guint        removed,
+                         guint        added,
+                         LookupCheck *check)
 {
   PopcheckMailbox *mailbox = POPCHECK_MAILBOX (model);
 
-  g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-1"));
+  g_assert_null (popcheck_mailbox_lookup (mailbox, check->gone));
+  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, check->added));
   g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-2"));
-  g_assert_nonnull (popcheck_mailbox_lookup (mailbox, "uid-200"));
-  (*emissions)++;
+  check->emissions++;
 }
 
 /* A change of many rows lets go of the index by UID and makes it again
@@ -2477,16 +2486,16 @@ test_lookup_during_change (void)
   g_autoptr(GPtrArray) first = NULL;
   g_autoptr(GPtrArray) second = NULL;
   g_autofree guint *ids = range (1, 200);
-  guint emissions = 0;
+  LookupCheck check = { "uid-1", "uid-200", 0 };
   gulong handler;
 
   first = run_check (mailbox, ids, 3, NULL);
   handler = g_signal_connect (mailbox, "items-changed",
-                              G_CALLBACK (lookup_during_change_cb), &emissions);
+                              G_CALLBACK (lookup_during_change_cb), &check);
   second = run_check (mailbox, ids + 1, 199, NULL);
   g_signal_handler_disconnect (mailbox, handler);
 
-  g_assert_cmpuint (emissions, >=, 2);
+  g_assert_cmpuint (check.emissions, >=, 2);
   g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 199);
   g_assert_null (popcheck_mailbox_lookup (mailbox, "uid-1"));
   for (guint id = 2; id <= 200; id++)
@@ -2497,6 +2506,140 @@ test_lookup_during_change (void)
       g_assert_nonnull (message);
       g_assert_cmpstr (popcheck_message_get_uid (message), ==, uid);
     }
+}
+
+/* Each listed id is a row, found by its UID, and each of gone is not. */
+static void
+assert_rows (PopcheckMailbox *mailbox,
+             GArray          *listed,
+             GArray          *gone)
+{
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, listed->len);
+  for (guint i = 0; i < listed->len; i++)
+    {
+      g_autofree char *uid = test_uid (g_array_index (listed, guint, i));
+      PopcheckMessage *row = popcheck_mailbox_lookup (mailbox, uid);
+
+      g_assert_nonnull (row);
+      g_assert_cmpstr (popcheck_message_get_uid (row), ==, uid);
+    }
+  for (guint i = 0; i < gone->len; i++)
+    {
+      g_autofree char *uid = test_uid (g_array_index (gone, guint, i));
+
+      g_assert_null (popcheck_mailbox_lookup (mailbox, uid));
+    }
+}
+
+static int
+compare_ids (gconstpointer a,
+             gconstpointer b)
+{
+  guint id_a = *(const guint *) a;
+  guint id_b = *(const guint *) b;
+
+  return (id_a > id_b) - (id_a < id_b);
+}
+
+/* Moves the ids of from between first and last, step apart, to to. */
+static void
+move_ids (GArray *from,
+          GArray *to,
+          guint   first,
+          guint   last,
+          guint   step)
+{
+  for (guint i = from->len; i-- > 0;)
+    {
+      guint id = g_array_index (from, guint, i);
+
+      if (id >= first && id <= last && (id - first) % step == 0)
+        {
+          g_array_append_val (to, id);
+          g_array_remove_index (from, i);
+        }
+    }
+}
+
+/* Changes of more rows than are announced one by one: the rows that stay
+ * keep their order, the added ones go where their dates put them, and
+ * the list hears of it in one step for each run of rows, or as one span
+ * when there are more runs than steps allowed. */
+static void
+test_large_change (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("large-change");
+  g_autoptr(Mirror) mirror = mirror_new (mailbox);
+  g_autoptr(GArray) listed = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) gone = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(GPtrArray) third = NULL;
+  g_auto(GStrv) remove = NULL;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  LookupCheck check = { "uid-1102", "uid-3001", 0 };
+  guint before;
+  gulong handler;
+
+  /* A date is a minute for each id: even ids now, odd ones come later. */
+  for (guint id = 2; id <= 2000; id += 2)
+    g_array_append_val (listed, id);
+  first = run_check (mailbox, (guint *) listed->data, listed->len, NULL);
+  assert_rows (mailbox, listed, gone);
+
+  /* Every tenth row gone, and a hundred new ones, each between two that
+   * stay: two hundred runs, so one span; with a fifth of the rows
+   * changed, the index by UID is made again. */
+  move_ids (listed, gone, 20, 2000, 20);
+  for (guint id = 1; id < 2000; id += 20)
+    g_array_append_val (listed, id);
+  g_array_sort (listed, compare_ids);
+  before = mirror->emissions;
+  second = run_check (mailbox, (guint *) listed->data, listed->len, NULL);
+  g_assert_cmpuint (second->len, ==, 100);
+  g_assert_cmpuint (mirror->emissions, ==, before + 1);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+  assert_rows (mailbox, listed, gone);
+
+  /* Sixty-nine neighbouring rows gone, and five new, newest of all: two
+   * steps, with the index by UID changed in place before them, so that a
+   * lookup finds the rows as they will be. */
+  move_ids (listed, gone, 1042, 1180, 1);
+  g_assert_cmpuint (gone->len, ==, 100 + 69);
+  for (guint id = 3001; id <= 3005; id++)
+    g_array_append_val (listed, id);
+  before = mirror->emissions;
+  handler = g_signal_connect (mailbox, "items-changed",
+                              G_CALLBACK (lookup_during_change_cb), &check);
+  third = run_check (mailbox, (guint *) listed->data, listed->len, NULL);
+  g_signal_handler_disconnect (mailbox, handler);
+  g_assert_cmpuint (third->len, ==, 5);
+  g_assert_cmpuint (mirror->emissions, ==, before + 2);
+  g_assert_cmpuint (check.emissions, ==, 2);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+  assert_rows (mailbox, listed, gone);
+
+  /* Eighty rows deleted by UID, each alone: one span, and nothing added
+   * to sort. */
+  for (guint i = 0; i < 80; i++)
+    {
+      guint id = g_array_index (listed, guint, i * 10);
+      g_autofree char *uid = test_uid (id);
+
+      g_strv_builder_add (builder, uid);
+      g_array_append_val (gone, id);
+    }
+  for (guint i = 80; i-- > 0;)
+    g_array_remove_index (listed, i * 10);
+  remove = g_strv_builder_end (builder);
+  before = mirror->emissions;
+  popcheck_mailbox_remove_uids (mailbox, (const char * const *) remove);
+  g_assert_cmpuint (mirror->emissions, ==, before + 1);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+  assert_rows (mailbox, listed, gone);
 }
 
 /* Fills a batch of fills (message ids, 0 ends) at once: how many rows took
@@ -2775,6 +2918,7 @@ main (int   argc,
   g_test_add_func ("/mailbox/begin-update-newest/repeated-numbers",
                    test_begin_update_newest_repeated);
   g_test_add_func ("/mailbox/lookup-during-change", test_lookup_during_change);
+  g_test_add_func ("/mailbox/large-change", test_large_change);
   g_test_add_func ("/mailbox/headers-pending/fill-runs",
                    test_headers_pending_fill_runs);
   g_test_add_func ("/mailbox/invalid-and-duplicate-uids",
