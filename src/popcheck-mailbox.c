@@ -653,6 +653,24 @@ uid_count (PopcheckMailbox *self,
     }
 }
 
+/* Puts value (not 0) for uid, whose entry the table holds as key with
+ * old_value, or not at all when key is NULL.  Returns the table's key. */
+static char *
+uid_put (PopcheckMailbox *self,
+         char            *key,
+         const char      *uid,
+         gsize            old_value,
+         gsize            value)
+{
+  uid_count (self, old_value, value);
+  /* A key the table holds already stays, and the one passed is dropped:
+   * a reference to it changes the value in one operation. */
+  key = key != NULL ? popcheck_uid_ref (key) : popcheck_uid_new (uid);
+  g_hash_table_insert (self->uids, key, GSIZE_TO_POINTER (value));
+
+  return key;
+}
+
 /* Sets what the table holds for uid; 0 takes it out.  Returns the
  * table's key for it, NULL once taken out. */
 static char *
@@ -663,36 +681,34 @@ uid_set_value (PopcheckMailbox *self,
   gpointer key = NULL;
   gpointer old_value = NULL;
 
-  /* Taken out and put back with its own key: inserting an existing key
-   * would free the copy the table keeps. */
-  if (g_hash_table_steal_extended (self->uids, uid, &key, &old_value))
-    uid_count (self, GPOINTER_TO_SIZE (old_value), value);
-  else
-    {
-      uid_count (self, 0, value);
-      key = value != 0 ? popcheck_uid_new (uid) : NULL;
-    }
+  if (!g_hash_table_lookup_extended (self->uids, uid, &key, &old_value))
+    key = NULL;
 
-  if (value == 0)
-    {
-      popcheck_uid_unref (key);
-      return NULL;
-    }
+  if (value != 0)
+    return uid_put (self, key, uid, GPOINTER_TO_SIZE (old_value), value);
 
-  g_hash_table_insert (self->uids, key, GSIZE_TO_POINTER (value));
-  return key;
+  if (key != NULL)
+    {
+      uid_count (self, GPOINTER_TO_SIZE (old_value), 0);
+      g_hash_table_remove (self->uids, key);
+    }
+  return NULL;
 }
 
+/* Lists uid, whose entry the table holds as key with old_value, or not
+ * at all when key is NULL. */
 static void
 uid_list (PopcheckMailbox *self,
+          char            *key,
           const char      *uid,
+          gsize            old_value,
           guint            msg_number,
           gboolean         wanted)
 {
-  uid_set_value (self, uid,
-                 (uid_value (self, uid) & UID_SEEN) | UID_LISTED |
-                 (wanted ? UID_WANTED : 0) |
-                 (gsize) msg_number << UID_NUMBER_SHIFT);
+  uid_put (self, key, uid, old_value,
+           (old_value & UID_SEEN) | UID_LISTED |
+           (wanted ? UID_WANTED : 0) |
+           (gsize) msg_number << UID_NUMBER_SHIFT);
 }
 
 /* Before an update: nothing is listed yet, and a UID only listed goes. */
@@ -993,6 +1009,8 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
       guint msg = pop3_uid_listing_get_msg (server_uids, i);
       const char *uid = pop3_uid_listing_get_uid (server_uids, i);
       PopcheckMessage *message;
+      gpointer key = NULL;
+      gpointer value = NULL;
       gboolean wanted;
 
       /* The engine validates UIDs already; this is the last line before
@@ -1006,7 +1024,9 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
       /* Two messages with one UID: a broken server.  The first one keeps
        * the UID; the other cannot be told apart, so it is left out rather
        * than risk acting on the wrong message. */
-      if (uid_is_listed (self, uid))
+      if (!g_hash_table_lookup_extended (self->uids, uid, &key, &value))
+        key = NULL;
+      if ((GPOINTER_TO_SIZE (value) & UID_LISTED) != 0)
         {
           g_debug ("Account %s: message %u repeats the UID of message %u",
                    self->account_id, msg,
@@ -1047,7 +1067,7 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
                 popcheck_message_get_top_refusals (message) < POPCHECK_MAILBOX_TOP_ATTEMPTS);
       if (message != NULL)
         popcheck_message_set_msg_number (message, msg);
-      uid_list (self, uid, msg, wanted);
+      uid_list (self, key, uid, GPOINTER_TO_SIZE (value), msg, wanted);
       if (wanted)
         g_array_append_val (wanted_numbers, msg);
     }
