@@ -52,6 +52,9 @@ struct _PopcheckMailbox
   /* What this update lists without a UID: PopcheckMessage *, owned. */
   GPtrArray            *without_uid;
   gboolean              updating;
+  /* Counts the updates begun and the states loaded: a slice of an
+   * update that another replaced finds a number other than its own. */
+  guint                 update_serial;
 
   guint                 n_new;
   gboolean              first_check_done;

@@ -758,16 +758,68 @@ find_summary (PopcheckMailbox *self,
  * never TOPped: nothing would tell its summary apart at the next check.
  * Header fingerprints name every message: twins among them are left out
  * by popcheck_mailbox_begin_update(), as they cannot be told apart. */
+static gboolean
+uid_listing_rises (Pop3UidListing *listing)
+{
+  for (guint i = 1; i < pop3_uid_listing_get_length (listing); i++)
+    if (pop3_uid_listing_get_msg (listing, i - 1) >= pop3_uid_listing_get_msg (listing, i))
+      return FALSE;
+
+  return TRUE;
+}
+
+static gboolean
+list_index_rises (Pop3ListIndex *sizes)
+{
+  for (guint i = 1; i < pop3_list_index_get_length (sizes); i++)
+    if (pop3_list_index_get_line (sizes, i - 1).msg >= pop3_list_index_get_line (sizes, i).msg)
+      return FALSE;
+
+  return TRUE;
+}
+
+/* As list_without_uid () does, for listings in the order every server
+ * we know sends (numbers rising): one walk of both, rather than a table
+ * of 100,000 numbers. */
+static void
+list_without_uid_in_order (PopcheckMailbox *self,
+                           Pop3UidListing  *server_uids,
+                           Pop3ListIndex   *sizes)
+{
+  guint n_uids = pop3_uid_listing_get_length (server_uids);
+  guint i = 0;
+
+  for (guint line = 0; line < pop3_list_index_get_length (sizes); line++)
+    {
+      Pop3ListEntry entry = pop3_list_index_get_line (sizes, line);
+
+      while (i < n_uids && pop3_uid_listing_get_msg (server_uids, i) < entry.msg)
+        i++;
+      if (entry.msg > 0 &&
+          (i == n_uids || pop3_uid_listing_get_msg (server_uids, i) != entry.msg))
+        g_ptr_array_add (self->without_uid,
+                         popcheck_message_new_without_uid (entry.msg,
+                                                           entry.octets));
+    }
+}
+
 static void
 list_without_uid (PopcheckMailbox *self,
                   Pop3UidListing  *server_uids,
                   Pop3ListIndex   *sizes)
 {
-  g_autoptr(GHashTable) numbered = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) numbered = NULL;
 
   if (sizes == NULL)
     return;
 
+  if (uid_listing_rises (server_uids) && list_index_rises (sizes))
+    {
+      list_without_uid_in_order (self, server_uids, sizes);
+      return;
+    }
+
+  numbered = g_hash_table_new (NULL, NULL);
   for (guint i = 0; i < pop3_uid_listing_get_length (server_uids); i++)
     g_hash_table_add (numbered,
                       GUINT_TO_POINTER (pop3_uid_listing_get_msg (server_uids, i)));
@@ -852,6 +904,16 @@ listed_size (Pop3ListIndex *sizes,
   return octets;
 }
 
+static gboolean
+numbers_rise (GArray *numbers)
+{
+  for (guint i = 1; i < numbers->len; i++)
+    if (g_array_index (numbers, guint, i - 1) >= g_array_index (numbers, guint, i))
+      return FALSE;
+
+  return TRUE;
+}
+
 /* The newest n_newest of the messages numbered in numbers are those
  * numbered above *cut, and the first *n_at_cut numbered *cut (numbers
  * may repeat on a broken server). */
@@ -871,6 +933,15 @@ find_cut (GArray *numbers,
   if (n_newest == 0)
     return;
 
+  /* In the listing's order, which rises on every server we know: no
+   * sort of 100,000 numbers. */
+  if (numbers_rise (numbers))
+    {
+      *cut = g_array_index (numbers, guint, numbers->len - n_newest);
+      *n_at_cut = 1;
+      return;
+    }
+
   g_array_sort (numbers, compare_numbers_newest_first);
   *cut = g_array_index (numbers, guint, n_newest - 1);
   for (guint i = n_newest; i-- > 0 && g_array_index (numbers, guint, i) == *cut;)
@@ -888,53 +959,6 @@ is_before_cut (guint  msg,
     return FALSE;
   (*n_at_cut)--;
   return TRUE;
-}
-
-/* The UIDs the update marked wanted (numbers: their message numbers,
- * taken) want a TOP.  The newest n_newest become entries to TOP, the
- * others are listed with their headers pending, unless a summary is
- * listed for them already.  Found through the table rather than a list
- * of their own: for a million messages, that list was 17 MB of the
- * check's peak. */
-static GPtrArray *
-take_newest (PopcheckMailbox *self,
-             GArray          *numbers,
-             Pop3ListIndex   *sizes,
-             guint            n_newest)
-{
-  GPtrArray *need_top;
-  GHashTableIter iter;
-  gpointer key, value;
-  guint n_later = numbers->len - MIN (numbers->len, n_newest);
-  guint cut, n_at_cut;
-
-  find_cut (numbers, n_newest, &cut, &n_at_cut);
-  g_array_unref (numbers);
-
-  need_top = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
-  popcheck_message_index_reserve (self->pending,
-                                  popcheck_message_index_get_size (self->pending) +
-                                  n_later);
-
-  g_hash_table_iter_init (&iter, self->uids);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      gsize flags = GPOINTER_TO_SIZE (value);
-      guint msg = flags >> UID_NUMBER_SHIFT;
-
-      if ((flags & UID_WANTED) == 0)
-        continue;
-      g_hash_table_iter_replace (&iter, GSIZE_TO_POINTER (flags & ~UID_WANTED));
-
-      if (is_before_cut (msg, cut, &n_at_cut))
-        g_ptr_array_add (need_top, uid_entry_new (msg, key));
-      else if (find_summary (self, key) == NULL)
-        list_headers_pending_shared (self, key, msg, listed_size (sizes, msg));
-    }
-
-  g_ptr_array_sort (need_top, n_later > 0 ? compare_entries_newest_first
-                                          : compare_entries_oldest_first);
-  return need_top;
 }
 
 /* find_summary () of the UIDs a few entries ahead of i, in the rows:
@@ -970,6 +994,227 @@ prefetch_summaries_ahead (PopcheckMailbox *self,
     }
 }
 
+/* A check's listing, taken entry by entry: at once, or in slices between
+ * which the main loop runs. */
+typedef struct
+{
+  Pop3UidListing *listing;
+  Pop3ListIndex  *sizes;
+  GArray         *wanted_numbers;
+  guint           next;
+  guint           n_newest;
+  guint           serial;
+  gboolean        deferred;
+
+  /* Once the listing is taken, the table's wanted entries, walked: a
+   * walk no one else changes the table during, as the checker runs
+   * nothing else on the account while it checks it. */
+  gboolean        listed;
+  GHashTableIter  wanted_iter;
+  guint           n_wanted_left;
+  guint           cut;
+  guint           n_at_cut;
+  GPtrArray      *need_top;
+} Update;
+
+static void
+update_free (Update *update)
+{
+  g_clear_pointer (&update->listing, pop3_uid_listing_unref);
+  g_clear_pointer (&update->sizes, pop3_list_index_free);
+  g_clear_pointer (&update->wanted_numbers, g_array_unref);
+  g_clear_pointer (&update->need_top, g_ptr_array_unref);
+  g_free (update);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Update, update_free)
+
+static Update *
+update_new (PopcheckMailbox *self,
+            Pop3UidListing  *server_uids,
+            GArray          *sizes,
+            guint            n_newest)
+{
+  Update *update = g_new0 (Update, 1);
+
+  update->listing = server_uids;
+  update->wanted_numbers = g_array_new (FALSE, FALSE, sizeof (guint));
+  update->n_newest = n_newest;
+  /* The index may copy the sizes alone: the listing itself may go. */
+  if (sizes != NULL)
+    update->sizes = pop3_list_index_new (sizes);
+  g_clear_pointer (&sizes, g_array_unref);
+
+  uids_unlist_all (self);
+  g_ptr_array_set_size (self->without_uid, 0);
+  self->updating = TRUE;
+  update->serial = ++self->update_serial;
+
+  return update;
+}
+
+/* Lists the next entry of the listing. */
+static void
+update_take_next (PopcheckMailbox *self,
+                  Update          *update)
+{
+  guint i = update->next++;
+  guint msg = pop3_uid_listing_get_msg (update->listing, i);
+  const char *uid = pop3_uid_listing_get_uid (update->listing, i);
+  PopcheckMessage *message;
+  gpointer key = NULL;
+  gpointer value = NULL;
+  gboolean wanted;
+
+  /* The engine validates UIDs already; this is the last line before
+   * they become hash keys and state file content. */
+  if (!pop3_uid_is_valid (uid))
+    {
+      g_debug ("Account %s: skipping an invalid UID for message %u",
+               self->account_id, msg);
+      return;
+    }
+  /* Two messages with one UID: a broken server.  The first one keeps
+   * the UID; the other cannot be told apart, so it is left out rather
+   * than risk acting on the wrong message. */
+  if (!g_hash_table_lookup_extended (self->uids, uid, &key, &value))
+    key = NULL;
+  if ((GPOINTER_TO_SIZE (value) & UID_LISTED) != 0)
+    {
+      g_debug ("Account %s: message %u repeats the UID of message %u",
+               self->account_id, msg,
+               uid_get_msg_number (self, uid));
+      return;
+    }
+  /* Beyond what the table holds (on 32 bits only): no number could
+   * be kept for it, so it is left out as an invalid UID is. */
+  if (!uid_fits_msg_number (msg))
+    {
+      g_debug ("Account %s: skipping message %u, numbered beyond what "
+               "can be kept", self->account_id, msg);
+      return;
+    }
+
+  prefetch_summaries_ahead (self, update->listing, i);
+  message = find_summary (self, uid);
+  if (message != NULL)
+    {
+      guint64 octets;
+
+      /* Same UID, other size: the server reused the UID (some do after
+       * a mailbox rebuild); the cached summary describes another
+       * message. */
+      if (pop3_list_index_lookup (update->sizes, msg, &octets) &&
+          popcheck_message_get_size (message) != 0 &&
+          octets != popcheck_message_get_size (message))
+        {
+          popcheck_message_index_remove (self->pending, uid);
+          message = NULL;
+        }
+    }
+
+  /* Listed without headers: worth another TOP, but not forever; a
+   * server that never answers it must not cost one at every check. */
+  wanted = message == NULL ||
+           (!popcheck_message_get_headers_known (message) &&
+            popcheck_message_get_top_refusals (message) < POPCHECK_MAILBOX_TOP_ATTEMPTS);
+  if (message != NULL)
+    popcheck_message_set_msg_number (message, msg);
+  uid_list (self, key, uid, GPOINTER_TO_SIZE (value), msg, wanted);
+  if (wanted)
+    g_array_append_val (update->wanted_numbers, msg);
+}
+
+/* Once every entry is listed.  The UIDs marked wanted want a TOP: the
+ * newest n_newest become entries to TOP, the others are listed with their
+ * headers pending, unless a summary is listed for them already.  They
+ * are found through the table rather than a list of their own: for a
+ * million messages, that list was 17 MB of the check's peak. */
+static void
+update_listing_done (PopcheckMailbox *self,
+                     Update          *update)
+{
+  guint n_wanted = update->wanted_numbers->len;
+  guint n_later = n_wanted - MIN (n_wanted, update->n_newest);
+
+  list_without_uid (self, update->listing, update->sizes);
+  /* Its caller's last reference, in a process that runs no backlog: the
+   * listing goes before a row is made for each message that waits. */
+  g_clear_pointer (&update->listing, pop3_uid_listing_unref);
+
+  update->listed = TRUE;
+  update->deferred = n_later > 0;
+  update->n_wanted_left = n_wanted;
+  find_cut (update->wanted_numbers, update->n_newest,
+            &update->cut, &update->n_at_cut);
+  g_clear_pointer (&update->wanted_numbers, g_array_unref);
+
+  update->need_top = g_ptr_array_new_with_free_func ((GDestroyNotify) pop3_uid_entry_free);
+  popcheck_message_index_reserve (self->pending,
+                                  popcheck_message_index_get_size (self->pending) +
+                                  n_later);
+  g_hash_table_iter_init (&update->wanted_iter, self->uids);
+}
+
+/* The next wanted entry of the table; FALSE once there is none. */
+static gboolean
+update_take_wanted (PopcheckMailbox *self,
+                    Update          *update)
+{
+  gpointer key, value;
+  gsize flags;
+  guint msg;
+
+  /* Past the last one, the rest of the table is left alone: a check
+   * with nothing new walks none of it. */
+  if (update->n_wanted_left == 0 ||
+      !g_hash_table_iter_next (&update->wanted_iter, &key, &value))
+    return FALSE;
+
+  flags = GPOINTER_TO_SIZE (value);
+  if ((flags & UID_WANTED) == 0)
+    return TRUE;
+  update->n_wanted_left--;
+  msg = flags >> UID_NUMBER_SHIFT;
+  g_hash_table_iter_replace (&update->wanted_iter,
+                             GSIZE_TO_POINTER (flags & ~UID_WANTED));
+
+  if (is_before_cut (msg, update->cut, &update->n_at_cut))
+    g_ptr_array_add (update->need_top, uid_entry_new (msg, key));
+  else if (find_summary (self, key) == NULL)
+    list_headers_pending_shared (self, key, msg, listed_size (update->sizes, msg));
+
+  return TRUE;
+}
+
+/* One step of the update: an entry of the listing, the end of the
+ * listing, or an entry of the table.  FALSE once none is left. */
+static gboolean
+update_step (PopcheckMailbox *self,
+             Update          *update)
+{
+  if (update->listed)
+    return update_take_wanted (self, update);
+
+  if (update->next < pop3_uid_listing_get_length (update->listing))
+    update_take_next (self, update);
+  else
+    update_listing_done (self, update);
+
+  return TRUE;
+}
+
+/* The entries to TOP, once no step is left. */
+static GPtrArray *
+update_finish (Update *update)
+{
+  GPtrArray *need_top = g_steal_pointer (&update->need_top);
+
+  g_ptr_array_sort (need_top, update->deferred ? compare_entries_newest_first
+                                               : compare_entries_oldest_first);
+  return need_top;
+}
+
 GPtrArray *
 popcheck_mailbox_begin_update (PopcheckMailbox *self,
                                Pop3UidListing  *server_uids,
@@ -988,99 +1233,107 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
                                       guint            n_newest,
                                       gboolean        *deferred)
 {
-  GArray *wanted_numbers;
-  g_autoptr(Pop3ListIndex) size_index = NULL;
+  g_autoptr(Update) update = NULL;
+  GPtrArray *need_top;
 
   g_return_val_if_fail (POPCHECK_IS_MAILBOX (self), NULL);
   g_return_val_if_fail (server_uids != NULL, NULL);
 
-  wanted_numbers = g_array_new (FALSE, FALSE, sizeof (guint));
-  /* The index may copy the sizes alone: the listing itself may go. */
-  if (sizes != NULL)
-    size_index = pop3_list_index_new (sizes);
-  g_clear_pointer (&sizes, g_array_unref);
-
-  uids_unlist_all (self);
-  g_ptr_array_set_size (self->without_uid, 0);
-  self->updating = TRUE;
-
-  for (guint i = 0; i < pop3_uid_listing_get_length (server_uids); i++)
-    {
-      guint msg = pop3_uid_listing_get_msg (server_uids, i);
-      const char *uid = pop3_uid_listing_get_uid (server_uids, i);
-      PopcheckMessage *message;
-      gpointer key = NULL;
-      gpointer value = NULL;
-      gboolean wanted;
-
-      /* The engine validates UIDs already; this is the last line before
-       * they become hash keys and state file content. */
-      if (!pop3_uid_is_valid (uid))
-        {
-          g_debug ("Account %s: skipping an invalid UID for message %u",
-                   self->account_id, msg);
-          continue;
-        }
-      /* Two messages with one UID: a broken server.  The first one keeps
-       * the UID; the other cannot be told apart, so it is left out rather
-       * than risk acting on the wrong message. */
-      if (!g_hash_table_lookup_extended (self->uids, uid, &key, &value))
-        key = NULL;
-      if ((GPOINTER_TO_SIZE (value) & UID_LISTED) != 0)
-        {
-          g_debug ("Account %s: message %u repeats the UID of message %u",
-                   self->account_id, msg,
-                   uid_get_msg_number (self, uid));
-          continue;
-        }
-      /* Beyond what the table holds (on 32 bits only): no number could
-       * be kept for it, so it is left out as an invalid UID is. */
-      if (!uid_fits_msg_number (msg))
-        {
-          g_debug ("Account %s: skipping message %u, numbered beyond what "
-                   "can be kept", self->account_id, msg);
-          continue;
-        }
-
-      prefetch_summaries_ahead (self, server_uids, i);
-      message = find_summary (self, uid);
-      if (message != NULL)
-        {
-          guint64 octets;
-
-          /* Same UID, other size: the server reused the UID (some do after
-           * a mailbox rebuild); the cached summary describes another
-           * message. */
-          if (pop3_list_index_lookup (size_index, msg, &octets) &&
-              popcheck_message_get_size (message) != 0 &&
-              octets != popcheck_message_get_size (message))
-            {
-              popcheck_message_index_remove (self->pending, uid);
-              message = NULL;
-            }
-        }
-
-      /* Listed without headers: worth another TOP, but not forever; a
-       * server that never answers it must not cost one at every check. */
-      wanted = message == NULL ||
-               (!popcheck_message_get_headers_known (message) &&
-                popcheck_message_get_top_refusals (message) < POPCHECK_MAILBOX_TOP_ATTEMPTS);
-      if (message != NULL)
-        popcheck_message_set_msg_number (message, msg);
-      uid_list (self, key, uid, GPOINTER_TO_SIZE (value), msg, wanted);
-      if (wanted)
-        g_array_append_val (wanted_numbers, msg);
-    }
-
-  list_without_uid (self, server_uids, size_index);
-  /* Its caller's last reference, in a process that runs no backlog: the
-   * listing goes before a row is made for each message that waits. */
-  g_clear_pointer (&server_uids, pop3_uid_listing_unref);
+  update = update_new (self, server_uids, sizes, n_newest);
+  while (update_step (self, update))
+    ;
+  need_top = update_finish (update);
 
   if (deferred != NULL)
-    *deferred = wanted_numbers->len > n_newest;
+    *deferred = update->deferred;
 
-  return take_newest (self, wanted_numbers, size_index, n_newest);
+  return need_top;
+}
+
+/* A slice takes steps for about a quarter of a frame, looking at the
+ * clock every UPDATE_SLICE_STEPS steps. */
+#define UPDATE_SLICE_USEC  4000
+#define UPDATE_SLICE_STEPS 256
+
+static gboolean
+update_slice_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  PopcheckMailbox *self = g_task_get_source_object (task);
+  Update *update = g_task_get_task_data (task);
+  gint64 deadline = g_get_monotonic_time () + UPDATE_SLICE_USEC;
+
+  if (g_task_return_error_if_cancelled (task))
+    return G_SOURCE_REMOVE;
+  /* A state file loaded, another update begun, or rows deleted since:
+   * the table may not be the one the walk is in. */
+  if (update->serial != self->update_serial)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               _("The list of messages changed during the check."));
+      return G_SOURCE_REMOVE;
+    }
+
+  for (;;)
+    {
+      gboolean more = TRUE;
+
+      for (guint n = 0; n < UPDATE_SLICE_STEPS && more; n++)
+        more = update_step (self, update);
+      if (!more)
+        break;
+      if (g_get_monotonic_time () >= deadline)
+        return G_SOURCE_CONTINUE;
+    }
+
+  g_task_return_pointer (task, update_finish (update),
+                         (GDestroyNotify) g_ptr_array_unref);
+  return G_SOURCE_REMOVE;
+}
+
+void
+popcheck_mailbox_begin_update_newest_async (PopcheckMailbox     *self,
+                                            Pop3UidListing      *server_uids,
+                                            GArray              *sizes,
+                                            guint                n_newest,
+                                            GCancellable        *cancellable,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GSource) source = NULL;
+
+  g_return_if_fail (POPCHECK_IS_MAILBOX (self));
+  g_return_if_fail (server_uids != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, popcheck_mailbox_begin_update_newest_async);
+  g_task_set_task_data (task, update_new (self, server_uids, sizes, n_newest),
+                        (GDestroyNotify) update_free);
+  /* Below redrawing and input: the window stays live between slices. */
+  g_task_set_priority (task, G_PRIORITY_DEFAULT_IDLE);
+
+  source = g_idle_source_new ();
+  g_task_attach_source (task, source, update_slice_cb);
+}
+
+GPtrArray *
+popcheck_mailbox_begin_update_newest_finish (PopcheckMailbox  *self,
+                                             GAsyncResult     *result,
+                                             gboolean         *deferred,
+                                             GError          **error)
+{
+  Update *update;
+  GPtrArray *need_top;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  update = g_task_get_task_data (G_TASK (result));
+  need_top = g_task_propagate_pointer (G_TASK (result), error);
+  if (need_top != NULL && deferred != NULL)
+    *deferred = update->deferred;
+
+  return need_top;
 }
 
 void
@@ -1614,6 +1867,9 @@ popcheck_mailbox_remove_uids (PopcheckMailbox    *self,
   if (uids == NULL)
     return;
 
+  /* Never during a check, which the checker runs alone; should it be,
+   * the update under way fails rather than walk a changed table. */
+  self->update_serial++;
   remove = g_hash_table_new (NULL, NULL);
   for (guint i = 0; uids[i] != NULL; i++)
     {
@@ -1741,6 +1997,7 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
   model_clear (self);
   popcheck_message_index_remove_all (self->pending);
   self->updating = FALSE;
+  self->update_serial++;
 
   g_hash_table_unref (self->uids);
   self->uids = g_hash_table_ref (state->seen);

@@ -112,6 +112,23 @@ GPtrArray           *popcheck_mailbox_begin_update_newest    (PopcheckMailbox   
                                                               GArray               *sizes,
                                                               guint                 n_newest,
                                                               gboolean             *deferred);
+/* The same, in slices between which the main loop runs, each about a
+ * quarter of a frame long: for 100,000 messages, the whole takes 50 to
+ * 130 ms.  The mailbox is updating from the call on.  It fails
+ * (G_IO_ERROR_CANCELLED) if cancelled, or if meanwhile a state file is
+ * loaded, another update begins or rows are removed by UID: nothing else
+ * may change what the mailbox knows of UIDs while it runs. */
+void                 popcheck_mailbox_begin_update_newest_async  (PopcheckMailbox      *self,
+                                                                  Pop3UidListing       *server_uids,
+                                                                  GArray               *sizes,
+                                                                  guint                 n_newest,
+                                                                  GCancellable         *cancellable,
+                                                                  GAsyncReadyCallback   callback,
+                                                                  gpointer              user_data);
+GPtrArray           *popcheck_mailbox_begin_update_newest_finish (PopcheckMailbox      *self,
+                                                                  GAsyncResult         *result,
+                                                                  gboolean             *deferred,
+                                                                  GError              **error);
 void                 popcheck_mailbox_add_summary            (PopcheckMailbox      *self,
                                                               PopcheckMessage      *message);
 /* The server refused the TOP of uid (-ERR): unless a summary is already

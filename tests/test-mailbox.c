@@ -2412,6 +2412,236 @@ test_begin_update_newest (void)
   new_messages = popcheck_mailbox_end_update (mailbox);
 }
 
+typedef struct
+{
+  GPtrArray *need_top;
+  gboolean   deferred;
+  GError    *error;
+  gboolean   done;
+  /* Turns of another source while the update was under way. */
+  guint      turns;
+  /* Cancelled at the first of them, when set. */
+  GCancellable *cancel_at_turn;
+} SlicedBegin;
+
+static void
+sliced_begin_clear (SlicedBegin *begin)
+{
+  g_clear_pointer (&begin->need_top, g_ptr_array_unref);
+  g_clear_error (&begin->error);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SlicedBegin, sliced_begin_clear)
+
+static void
+sliced_begin_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  SlicedBegin *begin = user_data;
+
+  begin->need_top =
+    popcheck_mailbox_begin_update_newest_finish (POPCHECK_MAILBOX (object),
+                                                 result, &begin->deferred,
+                                                 &begin->error);
+  begin->done = TRUE;
+}
+
+static gboolean
+sliced_begin_turn_cb (gpointer user_data)
+{
+  SlicedBegin *begin = user_data;
+
+  if (!begin->done)
+    begin->turns++;
+  if (begin->cancel_at_turn != NULL)
+    g_cancellable_cancel (begin->cancel_at_turn);
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* Begins an update of mailbox in slices, with a source that counts the
+ * turns it gets meanwhile, and waits for the update. */
+static void
+run_sliced_begin (PopcheckMailbox *mailbox,
+                  Pop3UidListing  *uids,
+                  GArray          *sizes,
+                  guint            n_newest,
+                  GCancellable    *cancellable,
+                  SlicedBegin     *begin)
+{
+  guint timeout;
+
+  popcheck_mailbox_begin_update_newest_async (mailbox, pop3_uid_listing_ref (uids),
+                                              g_array_ref (sizes), n_newest,
+                                              cancellable, sliced_begin_cb, begin);
+  g_assert_false (begin->done);
+
+  /* Every millisecond: due after each slice, and run before the next,
+   * which waits for the main loop to be idle. */
+  timeout = g_timeout_add (1, sliced_begin_turn_cb, begin);
+  while (!begin->done)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout);
+}
+
+static void
+assert_same_entries (GPtrArray *a,
+                     GPtrArray *b)
+{
+  g_assert_cmpuint (a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    {
+      Pop3UidEntry *entry_a = g_ptr_array_index (a, i);
+      Pop3UidEntry *entry_b = g_ptr_array_index (b, i);
+
+      g_assert_cmpstr (entry_a->uid, ==, entry_b->uid);
+      g_assert_cmpuint (entry_a->msg, ==, entry_b->msg);
+    }
+}
+
+/* A check's listing of 20,000 messages taken in slices: other sources
+ * run between them, and the mailbox ends as the listing taken at once
+ * leaves it.  Cancelled between slices, the update fails, and the next
+ * one lists the mailbox in full. */
+static void
+test_begin_in_slices (void)
+{
+  const guint n = 20000;
+  g_autoptr(PopcheckMailbox) at_once = popcheck_mailbox_new ("at-once");
+  g_autoptr(PopcheckMailbox) sliced = popcheck_mailbox_new ("sliced");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autofree guint *ids = range (1, n);
+  g_autoptr(Pop3UidListing) uids = make_server_list (ids, n);
+  g_autoptr(GArray) sizes = make_sizes (ids, n);
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) again = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_auto(SlicedBegin) begin = { NULL, };
+  g_auto(SlicedBegin) cancelled = { NULL, };
+  gboolean deferred = FALSE;
+
+  need_top = popcheck_mailbox_begin_update_newest (at_once, pop3_uid_listing_ref (uids),
+                                                   g_array_ref (sizes), 300, &deferred);
+  run_sliced_begin (sliced, uids, sizes, 300, NULL, &begin);
+  g_assert_no_error (begin.error);
+  g_assert_cmpuint (begin.turns, >, 0);
+  g_assert_true (begin.deferred == deferred);
+  assert_same_entries (begin.need_top, need_top);
+  first = popcheck_mailbox_end_update (at_once);
+  second = popcheck_mailbox_end_update (sliced);
+  /* No TOP was answered: the newest 300 have no row yet. */
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (at_once), ==, n - 300);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (sliced), ==, n - 300);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (sliced), ==, n - 300);
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (sliced, "uid-1"), ==, 1);
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (sliced, "uid-20000"), ==, n);
+
+  /* Cancelled after its first slice. */
+  cancelled.cancel_at_turn = cancellable;
+  run_sliced_begin (sliced, uids, sizes, 300, cancellable, &cancelled);
+  g_assert_error (cancelled.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (cancelled.need_top);
+
+  g_clear_pointer (&need_top, g_ptr_array_unref);
+  need_top = popcheck_mailbox_begin_update_newest (sliced, pop3_uid_listing_ref (uids),
+                                                   g_array_ref (sizes), 300, &deferred);
+  assert_same_entries (need_top, begin.need_top);
+  again = popcheck_mailbox_end_update (sliced);
+  g_assert_cmpuint (again->len, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (sliced), ==, n - 300);
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (sliced, "uid-20000"), ==, n);
+}
+
+/* An update begun while one in slices is under way replaces it: the
+ * first fails before it lists anything more. */
+static void
+test_begin_in_slices_replaced (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("replaced");
+  g_autofree guint *ids = range (1, 6);
+  g_autoptr(Pop3UidListing) uids = make_server_list (ids, 6);
+  g_autoptr(Pop3UidListing) fewer = make_server_list (ids, 3);
+  g_autoptr(GArray) sizes = make_sizes (ids, 6);
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) new_messages = NULL;
+  g_auto(SlicedBegin) begin = { NULL, };
+
+  popcheck_mailbox_begin_update_newest_async (mailbox, pop3_uid_listing_ref (uids),
+                                              g_array_ref (sizes), 300, NULL,
+                                              sliced_begin_cb, &begin);
+  need_top = popcheck_mailbox_begin_update (mailbox, fewer, NULL);
+  while (!begin.done)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_error (begin.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (need_top->len, ==, 3);
+  new_messages = popcheck_mailbox_end_update (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-3"), ==, 3);
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-4"), ==, 0);
+}
+
+/* The messages LIST names and UIDL does not, as "number:size " each, in
+ * the order of their numbers. */
+static char *
+describe_without_uid (PopcheckMailbox *mailbox)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (mailbox));
+
+  for (guint i = n; i-- > 0;)
+    {
+      g_autoptr(PopcheckMessage) message =
+        g_list_model_get_item (G_LIST_MODEL (mailbox), i);
+
+      if (!popcheck_message_get_has_uid (message))
+        g_string_append_printf (text, "%u:%" G_GUINT64_FORMAT " ",
+                                popcheck_message_get_msg_number (message),
+                                popcheck_message_get_size (message));
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* LIST names messages 3 and 6, which UIDL does not: each is a row, by
+ * number and size, whether both listings come in rising order (as from
+ * every server we know) or not. */
+static void
+test_without_uid (void)
+{
+  static const guint orders[][6] = {
+    { 1, 2, 3, 4, 5, 6 },
+    { 5, 3, 1, 6, 2, 4 },
+  };
+
+  for (guint o = 0; o < G_N_ELEMENTS (orders); o++)
+    {
+      g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("without-uid");
+      g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
+      g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (Pop3ListEntry));
+      g_autoptr(GPtrArray) need_top = NULL;
+      g_autoptr(GPtrArray) new_messages = NULL;
+      g_autofree char *described = NULL;
+
+      for (guint i = 0; i < G_N_ELEMENTS (orders[o]); i++)
+        {
+          guint msg = orders[o][i];
+          Pop3ListEntry entry = { msg, 1000 + msg };
+          g_autofree char *uid = test_uid (msg);
+
+          g_array_append_val (sizes, entry);
+          if (msg != 3 && msg != 6)
+            pop3_uid_listing_add (uids, msg, uid);
+        }
+
+      need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
+      g_assert_cmpuint (need_top->len, ==, 4);
+      new_messages = popcheck_mailbox_end_update (mailbox);
+      described = describe_without_uid (mailbox);
+      g_assert_cmpstr (described, ==, "3:1003 6:1006 ");
+    }
+}
+
 /* A broken server numbers three messages 3.  The newest two of those
  * that want a TOP are two of them, never all three; with room for none,
  * every one is left for later. */
@@ -2915,6 +3145,10 @@ main (int   argc,
   g_test_add_func ("/mailbox/failed-top", test_failed_top);
   g_test_add_func ("/mailbox/headers-pending", test_headers_pending);
   g_test_add_func ("/mailbox/begin-update-newest", test_begin_update_newest);
+  g_test_add_func ("/mailbox/without-uid", test_without_uid);
+  g_test_add_func ("/mailbox/begin-update-newest/in-slices", test_begin_in_slices);
+  g_test_add_func ("/mailbox/begin-update-newest/in-slices/replaced",
+                   test_begin_in_slices_replaced);
   g_test_add_func ("/mailbox/begin-update-newest/repeated-numbers",
                    test_begin_update_newest_repeated);
   g_test_add_func ("/mailbox/lookup-during-change", test_lookup_during_change);
