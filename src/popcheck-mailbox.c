@@ -497,8 +497,9 @@ model_apply (PopcheckMailbox *self,
   g_autofree guint8 *stays = rows_that_stay (self, remove, &n_kept);
   g_autofree guint8 *is_old = NULL;
   GPtrArray *items;
-  /* Message numbers change between sessions and are part of the order. */
-  gboolean sorted = items_are_sorted (self);
+  /* Message numbers change between sessions and are part of the order:
+   * rows renumbered are checked, a walk of every row. */
+  gboolean sorted = !self->rows_renumbered || items_are_sorted (self);
 
   n_remove = old_len - n_kept;
   if (sorted && n_remove + n_add <= SMALL_CHANGE)
@@ -531,7 +532,10 @@ model_apply (PopcheckMailbox *self,
       g_ptr_array_unref (items);
     }
 
+  self->rows_renumbered = FALSE;
   g_clear_pointer (&add, g_ptr_array_unref);
+  if (n_remove + n_add == 0)
+    return;
   if (old_len != self->items->len)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
   recount_n_new (self);
@@ -1005,6 +1009,8 @@ typedef struct
   guint           n_newest;
   guint           serial;
   gboolean        deferred;
+  /* Rows whose UID the listing has. */
+  guint           n_rows_listed;
 
   /* Once the listing is taken, the table's wanted entries, walked: a
    * walk no one else changes the table during, as the checker runs
@@ -1048,6 +1054,7 @@ update_new (PopcheckMailbox *self,
   uids_unlist_all (self);
   g_ptr_array_set_size (self->without_uid, 0);
   self->updating = TRUE;
+  self->rows_all_listed = FALSE;
   update->serial = ++self->update_serial;
 
   return update;
@@ -1062,6 +1069,7 @@ update_take_next (PopcheckMailbox *self,
   guint msg = pop3_uid_listing_get_msg (update->listing, i);
   const char *uid = pop3_uid_listing_get_uid (update->listing, i);
   PopcheckMessage *message;
+  PopcheckMessage *row;
   gpointer key = NULL;
   gpointer value = NULL;
   gboolean wanted;
@@ -1096,7 +1104,13 @@ update_take_next (PopcheckMailbox *self,
     }
 
   prefetch_summaries_ahead (self, update->listing, i);
-  message = find_summary (self, uid);
+  /* As find_summary (), counting the rows found. */
+  row = popcheck_message_index_lookup (get_by_uid (self), uid);
+  message = popcheck_message_index_lookup (self->pending, uid);
+  if (message == NULL)
+    message = row;
+  if (row != NULL)
+    update->n_rows_listed++;
   if (message != NULL)
     {
       guint64 octets;
@@ -1118,6 +1132,8 @@ update_take_next (PopcheckMailbox *self,
   wanted = message == NULL ||
            (!popcheck_message_get_headers_known (message) &&
             popcheck_message_get_top_refusals (message) < POPCHECK_MAILBOX_TOP_ATTEMPTS);
+  if (message == row && row != NULL && popcheck_message_get_msg_number (row) != msg)
+    self->rows_renumbered = TRUE;
   if (message != NULL)
     popcheck_message_set_msg_number (message, msg);
   uid_list (self, key, uid, GPOINTER_TO_SIZE (value), msg, wanted);
@@ -1144,6 +1160,7 @@ update_listing_done (PopcheckMailbox *self,
 
   update->listed = TRUE;
   update->deferred = n_later > 0;
+  self->rows_all_listed = update->n_rows_listed == self->items->len;
   update->n_wanted_left = n_wanted;
   find_cut (update->wanted_numbers, update->n_newest,
             &update->cut, &update->n_at_cut);
@@ -1719,8 +1736,9 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   remove = g_hash_table_new (NULL, NULL);
   add = g_ptr_array_new_with_free_func (g_object_unref);
 
-  /* Gone from the server: out of the model and the cache. */
-  for (guint i = 0; i < self->items->len; i++)
+  /* Gone from the server: out of the model and the cache.  When the
+   * update found every row, none is, and 100,000 lookups are saved. */
+  for (guint i = 0; !self->rows_all_listed && i < self->items->len; i++)
     {
       PopcheckMessage *row = g_ptr_array_index (self->items, i);
 
@@ -1998,6 +2016,7 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
   popcheck_message_index_remove_all (self->pending);
   self->updating = FALSE;
   self->update_serial++;
+  self->rows_all_listed = FALSE;
 
   g_hash_table_unref (self->uids);
   self->uids = g_hash_table_ref (state->seen);
@@ -2013,6 +2032,8 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
   /* Prepared in the thread: the list is taken as it is, in one change. */
   g_ptr_array_unref (self->items);
   self->items = g_steal_pointer (&state->messages);
+  /* In order: popcheck_mailbox_prepare_loaded_state () sorted them. */
+  self->rows_renumbered = FALSE;
   g_clear_pointer (&self->by_uid, popcheck_message_index_free);
   self->by_uid = g_steal_pointer (&state->by_uid);
   if (self->items->len > 0)
