@@ -14,7 +14,8 @@
  * listed as a server lists them, this times:
  *
  *   - a first check that fetches the newest 300 (the rest wait);
- *   - the backlog, in batches of 100, newest to oldest: the longest batch;
+ *   - the backlog, in batches of 100, newest to oldest: the first batch,
+ *     and the longest of the others;
  *   - a check with nothing new, three times: the longest;
  *   - a check with 50 new messages;
  *   - a check after another client deleted the oldest tenth.
@@ -172,12 +173,17 @@ run_check (PopcheckMailbox *mailbox,
   return check;
 }
 
-/* The longest batch; messages 1 to n - N_NEWEST wait. */
-static double
+/* Messages 1 to n - N_NEWEST wait.  The first batch makes the index of
+ * rows by UID again, which the first check let go: timed apart from the
+ * longest of the others. */
+static void
 run_backlog (PopcheckMailbox *mailbox,
-             guint            n)
+             guint            n,
+             double          *first,
+             double          *longest)
 {
-  double longest = 0;
+  *first = -1;
+  *longest = 0;
 
   for (guint msg = n - MIN (n, N_NEWEST); msg > 0;)
     {
@@ -188,10 +194,11 @@ run_backlog (PopcheckMailbox *mailbox,
         g_ptr_array_add (batch, summary_of (msg - 1, msg));
       start = g_get_monotonic_time ();
       popcheck_mailbox_fill_pending_batch (mailbox, batch);
-      longest = MAX (longest, ms_since (start));
+      if (*first < 0)
+        *first = ms_since (start);
+      else
+        *longest = MAX (*longest, ms_since (start));
     }
-
-  return longest;
 }
 
 static double
@@ -250,7 +257,7 @@ main (int    argc,
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("update-bench");
   int messages = 100000;
   double baseline = G_MAXDOUBLE;
-  double backlog;
+  double backlog_first, backlog;
   Check first, unchanged = { 0, 0, 0, 0 }, arrived, deleted;
   GOptionEntry entries[] = {
     { "messages", 0, 0, G_OPTION_ARG_INT, &messages, "Messages (100000)", "N" },
@@ -273,7 +280,7 @@ main (int    argc,
   g_printerr ("update-bench: checking %d messages\n", messages);
   first = run_check (mailbox, 0, messages);
   g_assert_cmpuint (first.n_top, ==, N_NEWEST);
-  backlog = run_backlog (mailbox, messages);
+  run_backlog (mailbox, messages, &backlog_first, &backlog);
   g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 0);
   for (int i = 0; i < 3; i++)
     {
@@ -295,7 +302,8 @@ main (int    argc,
            "GHashTable of them by GLib alone, same run\n", messages);
   g_print ("%-48s %11s %11s %8s\n", "on the main loop", "PopCheck", "baseline", "ratio");
   print_check ("first check, newest 300", &first, baseline);
-  print_row ("backlog, longest batch of 100", backlog, baseline);
+  print_row ("backlog of 100 at a time: first batch", backlog_first, baseline);
+  print_row ("backlog of 100 at a time: longest other batch", backlog, baseline);
   print_check ("nothing new (longest of 3)", &unchanged, baseline);
   print_check ("50 new", &arrived, baseline);
   print_check ("oldest tenth deleted", &deleted, baseline);
