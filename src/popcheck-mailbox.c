@@ -1268,9 +1268,27 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
 }
 
 /* A slice takes steps for about a quarter of a frame, looking at the
- * clock every UPDATE_SLICE_STEPS steps. */
-#define UPDATE_SLICE_USEC  4000
-#define UPDATE_SLICE_STEPS 256
+ * clock every UPDATE_SLICE_STEPS steps.  Then the source waits
+ * UPDATE_SLICE_GAP_USEC, so that whatever else is due runs before the
+ * next slice: input, and frames.  (An idle source below redrawing
+ * waited for ever while a spinner kept the frame clock due on a busy
+ * machine; one at the default priority, always due, would let no frame
+ * through.) */
+#define UPDATE_SLICE_USEC     4000
+#define UPDATE_SLICE_STEPS    256
+#define UPDATE_SLICE_GAP_USEC 1000
+
+static gboolean
+slice_source_dispatch (GSource     *source,
+                       GSourceFunc  callback,
+                       gpointer     user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs slice_source_funcs = {
+  .dispatch = slice_source_dispatch,
+};
 
 static gboolean
 update_slice_cb (gpointer user_data)
@@ -1300,7 +1318,11 @@ update_slice_cb (gpointer user_data)
       if (!more)
         break;
       if (g_get_monotonic_time () >= deadline)
-        return G_SOURCE_CONTINUE;
+        {
+          g_source_set_ready_time (g_main_current_source (),
+                                   g_get_monotonic_time () + UPDATE_SLICE_GAP_USEC);
+          return G_SOURCE_CONTINUE;
+        }
     }
 
   g_task_return_pointer (task, update_finish (update),
@@ -1327,10 +1349,8 @@ popcheck_mailbox_begin_update_newest_async (PopcheckMailbox     *self,
   g_task_set_source_tag (task, popcheck_mailbox_begin_update_newest_async);
   g_task_set_task_data (task, update_new (self, server_uids, sizes, n_newest),
                         (GDestroyNotify) update_free);
-  /* Below redrawing and input: the window stays live between slices. */
-  g_task_set_priority (task, G_PRIORITY_DEFAULT_IDLE);
-
-  source = g_idle_source_new ();
+  source = g_source_new (&slice_source_funcs, sizeof (GSource));
+  g_source_set_ready_time (source, 0);
   g_task_attach_source (task, source, update_slice_cb);
 }
 
