@@ -219,7 +219,8 @@ assert_mirror (Mirror          *mirror,
   g_assert_null (g_list_model_get_item (model, n));
 }
 
-/* Newest first, then the higher message number. */
+/* Newest first, the undated last; then the higher message number, then
+ * the UID. */
 static void
 assert_sorted (PopcheckMailbox *mailbox)
 {
@@ -233,15 +234,17 @@ assert_sorted (PopcheckMailbox *mailbox)
       GDateTime *da = popcheck_message_get_date (a);
       GDateTime *db = popcheck_message_get_date (b);
 
-      if (da != NULL && db != NULL)
-        {
-          g_assert_cmpint (g_date_time_compare (da, db), >=, 0);
-          if (g_date_time_compare (da, db) == 0)
-            g_assert_cmpuint (popcheck_message_get_msg_number (a), >=,
-                              popcheck_message_get_msg_number (b));
-        }
-      else
+      if (da != NULL && db != NULL && g_date_time_compare (da, db) != 0)
+        g_assert_cmpint (g_date_time_compare (da, db), >, 0);
+      else if (da == NULL || db == NULL)
         g_assert_true (db == NULL);
+      if ((da == NULL) != (db == NULL) ||
+          (da != NULL && g_date_time_compare (da, db) != 0))
+        continue;
+      g_assert_cmpuint (popcheck_message_get_msg_number (a), >=,
+                        popcheck_message_get_msg_number (b));
+      if (popcheck_message_get_msg_number (a) == popcheck_message_get_msg_number (b))
+        g_assert_cmpstr (popcheck_message_get_uid (a), <, popcheck_message_get_uid (b));
     }
 }
 
@@ -2895,6 +2898,64 @@ test_large_change (void)
   assert_rows (mailbox, listed, gone);
 }
 
+/* A first check of n messages numbered as given, the newest five with
+ * their summaries, the rest waiting for theirs. */
+static void
+check_first_without_headers (const guint *numbers,
+                             guint        n)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("without-headers");
+  g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) new_messages = NULL;
+  gboolean deferred = FALSE;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *uid = test_uid (i + 1);
+
+      pop3_uid_listing_add (uids, numbers[i], uid);
+    }
+
+  need_top = popcheck_mailbox_begin_update_newest (mailbox, pop3_uid_listing_ref (uids),
+                                                   NULL, 5, &deferred);
+  g_assert_cmpuint (need_top->len, ==, 5);
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+      g_autoptr(PopcheckMessage) summary = make_summary (id_of_uid (entry->uid),
+                                                         entry->msg);
+
+      popcheck_mailbox_add_summary (mailbox, summary);
+    }
+  new_messages = popcheck_mailbox_end_update (mailbox);
+
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, n);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, n - 5);
+  assert_sorted (mailbox);
+}
+
+/* A first check's rows without headers yet are ordered by their numbers,
+ * highest first, however the server numbers them: from 1 up, far apart,
+ * or the same number for two messages (then by UID). */
+static void
+test_first_without_headers (void)
+{
+  g_autofree guint *numbers = g_new (guint, 300);
+
+  for (guint i = 0; i < 300; i++)
+    numbers[i] = i + 1;
+  check_first_without_headers (numbers, 300);
+
+  for (guint i = 0; i < 300; i++)
+    numbers[i] = (i + 1) * 7;
+  check_first_without_headers (numbers, 300);
+
+  for (guint i = 0; i < 300; i++)
+    numbers[i] = i / 2 + 1;
+  check_first_without_headers (numbers, 300);
+}
+
 /* Fills a batch of fills (message ids, 0 ends) at once: how many rows took
  * their place. */
 static guint
@@ -3176,6 +3237,8 @@ main (int   argc,
                    test_begin_update_newest_repeated);
   g_test_add_func ("/mailbox/lookup-during-change", test_lookup_during_change);
   g_test_add_func ("/mailbox/large-change", test_large_change);
+  g_test_add_func ("/mailbox/large-change/first-without-headers",
+                   test_first_without_headers);
   g_test_add_func ("/mailbox/headers-pending/fill-runs",
                    test_headers_pending_fill_runs);
   g_test_add_func ("/mailbox/invalid-and-duplicate-uids",
