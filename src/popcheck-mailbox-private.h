@@ -60,6 +60,9 @@ struct _PopcheckMailbox
   /* A row's message number changed since the rows were last put in
    * order: only then may they be out of it. */
   gboolean              rows_renumbered;
+  /* pending may hold a summary this update's listing does not name: one
+   * from before it began, or one no listing named. */
+  gboolean              pending_unlisted;
 
   guint                 n_new;
   gboolean              first_check_done;

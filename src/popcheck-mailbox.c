@@ -1147,6 +1147,7 @@ update_new (PopcheckMailbox *self,
   g_ptr_array_set_size (self->without_uid, 0);
   self->updating = TRUE;
   self->rows_all_listed = FALSE;
+  self->pending_unlisted = popcheck_message_index_get_size (self->pending) > 0;
   update->serial = ++self->update_serial;
 
   return update;
@@ -1478,8 +1479,9 @@ popcheck_mailbox_add_summary (PopcheckMailbox *self,
   if (!pop3_uid_is_valid (uid))
     return;
 
-  if (uid_is_listed (self, uid) &&
-      popcheck_message_get_msg_number (message) == 0)
+  if (!uid_is_listed (self, uid))
+    self->pending_unlisted = TRUE;
+  else if (popcheck_message_get_msg_number (message) == 0)
     popcheck_message_set_msg_number (message, uid_get_msg_number (self, uid));
 
   popcheck_message_index_replace (self->pending, message);
@@ -1863,12 +1865,15 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   while (popcheck_message_index_iter_next (&pending, &message))
     {
       const char *uid = popcheck_message_get_uid (message);
-      PopcheckMessage *old;
+      PopcheckMessage *old = NULL;
 
-      if (!uid_is_listed (self, uid))
+      /* A first check's 100,000 summaries are listed, and replace no
+       * row: two lookups each saved. */
+      if (self->pending_unlisted && !uid_is_listed (self, uid))
         continue;
 
-      old = popcheck_message_index_lookup (get_by_uid (self), uid);
+      if (self->items->len > 0)
+        old = popcheck_message_index_lookup (get_by_uid (self), uid);
       if (old != NULL)
         {
           /* A replaced summary keeps whether the user has looked at it. */

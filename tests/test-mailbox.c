@@ -2956,6 +2956,60 @@ test_first_without_headers (void)
   check_first_without_headers (numbers, 300);
 }
 
+/* A check of ids 1 to 3, given the summaries of 1 to 3 and of extra
+ * (0: none): the rows are 1 to 3, now and after the next check. */
+static void
+check_three (PopcheckMailbox *mailbox,
+             guint            extra)
+{
+  g_autofree guint *ids = range (1, 3);
+  g_autoptr(Pop3UidListing) uids = make_server_list (ids, 3);
+  g_autoptr(GArray) sizes = make_sizes (ids, 3);
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
+  add_fetched (mailbox, 1, 3, 0);
+  if (extra != 0)
+    add_fetched (mailbox, extra, extra, 0);
+  first = popcheck_mailbox_end_update (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 3);
+  for (guint id = 4; id <= 9; id++)
+    {
+      g_autofree char *uid = test_uid (id);
+
+      g_assert_null (popcheck_mailbox_lookup (mailbox, uid));
+    }
+
+  second = run_check (mailbox, ids, 3, NULL);
+  g_assert_cmpuint (second->len, ==, 0);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 3);
+}
+
+/* Summaries the listing does not name never become rows: one added
+ * during a check for a UID it does not list, and ones a failed check
+ * left for messages deleted before the next. */
+static void
+test_pending_unlisted (void)
+{
+  g_autoptr(PopcheckMailbox) given = popcheck_mailbox_new ("given-unlisted");
+  g_autoptr(PopcheckMailbox) failed = popcheck_mailbox_new ("failed-before");
+  g_autofree guint *ids = range (1, 5);
+  g_autoptr(Pop3UidListing) uids = make_server_list (ids, 5);
+  g_autoptr(GArray) sizes = make_sizes (ids, 5);
+  g_autoptr(GPtrArray) need_top = NULL;
+
+  check_three (given, 9);
+
+  /* A check that ends after the TOPs of 4 and 5, which are deleted
+   * before the next. */
+  need_top = popcheck_mailbox_begin_update (failed, uids, sizes);
+  g_assert_cmpuint (need_top->len, ==, 5);
+  add_fetched (failed, 4, 5, 0);
+  check_three (failed, 0);
+}
+
 /* Fills a batch of fills (message ids, 0 ends) at once: how many rows took
  * their place. */
 static guint
@@ -3237,6 +3291,7 @@ main (int   argc,
                    test_begin_update_newest_repeated);
   g_test_add_func ("/mailbox/lookup-during-change", test_lookup_during_change);
   g_test_add_func ("/mailbox/large-change", test_large_change);
+  g_test_add_func ("/mailbox/pending-unlisted", test_pending_unlisted);
   g_test_add_func ("/mailbox/large-change/first-without-headers",
                    test_first_without_headers);
   g_test_add_func ("/mailbox/headers-pending/fill-runs",
