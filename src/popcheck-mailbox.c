@@ -328,8 +328,9 @@ model_change_in_steps (PopcheckMailbox *self,
       g_ptr_array_set_size (self->items, old_len + (end - i));
       memmove (&self->items->pdata[end], &self->items->pdata[i],
                (old_len - i) * sizeof (gpointer));
+      /* Their references, which items gives up. */
       for (guint j = i; j < end; j++)
-        self->items->pdata[j] = g_object_ref (g_ptr_array_index (items, j));
+        self->items->pdata[j] = g_ptr_array_index (items, j);
       g_list_model_items_changed (G_LIST_MODEL (self), i, 0, end - i);
       i = end;
     }
@@ -338,11 +339,14 @@ model_change_in_steps (PopcheckMailbox *self,
 }
 
 /* Makes items the rows, announcing only the span that differs: the rows
- * before and after it stay. */
+ * before and after it stay.  The rows that stay (marked in stays) pass
+ * their references on to items, which holds none for them. */
 static void
 model_replace_span (PopcheckMailbox *self,
-                    GPtrArray       *items)
+                    GPtrArray       *items,
+                    const guint8    *stays)
 {
+  GPtrArray *old = self->items;
   guint old_len = self->items->len;
   guint prefix = 0, suffix = 0;
 
@@ -355,8 +359,12 @@ model_replace_span (PopcheckMailbox *self,
          g_ptr_array_index (items, items->len - 1 - suffix))
     suffix++;
 
-  g_ptr_array_unref (self->items);
   self->items = g_ptr_array_ref (items);
+  g_ptr_array_set_free_func (old, NULL);
+  for (guint i = 0; i < old_len; i++)
+    if (!bits_get (stays, i))
+      g_object_unref (g_ptr_array_index (old, i));
+  g_ptr_array_unref (old);
   if (prefix + suffix < MAX (old_len, self->items->len))
     g_list_model_items_changed (G_LIST_MODEL (self), prefix,
                                 old_len - prefix - suffix,
@@ -478,7 +486,9 @@ sort_added (GPtrArray *messages)
  * with the rows that stay from the end down, in add's own array (with a
  * million rows, another would be 8 MB more at a check's peak).  Sorting
  * only what is added keeps a check that removes rows from sorting those
- * that stay.  Sets *is_old to which of them were rows. */
+ * that stay.  Sets *is_old to which of them were rows.  The array holds
+ * the added ones' references, not the rows': 100,000 rows each taken and
+ * given back would cost more than the merge. */
 static GPtrArray *
 merge_rows (PopcheckMailbox *self,
             const guint8    *stays,
@@ -504,7 +514,7 @@ merge_rows (PopcheckMailbox *self,
           compare_messages (g_ptr_array_index (self->items, i - 1),
                             g_ptr_array_index (add, j - 1)) > 0)
         {
-          add->pdata[--k] = g_object_ref (g_ptr_array_index (self->items, --i));
+          add->pdata[--k] = g_ptr_array_index (self->items, --i);
           bits_set (*is_old, k);
         }
       else
@@ -515,7 +525,7 @@ merge_rows (PopcheckMailbox *self,
 }
 
 /* The rows to be, from rows out of order: all of them sorted again, in
- * add's array. */
+ * add's array, holding no references for the rows, as merge_rows (). */
 static GPtrArray *
 sort_rows (PopcheckMailbox *self,
            const guint8    *stays,
@@ -523,7 +533,7 @@ sort_rows (PopcheckMailbox *self,
 {
   for (guint i = 0; i < self->items->len; i++)
     if (bits_get (stays, i))
-      g_ptr_array_add (add, g_object_ref (g_ptr_array_index (self->items, i)));
+      g_ptr_array_add (add, g_ptr_array_index (self->items, i));
   g_ptr_array_sort (add, compare_messages_indirect);
 
   return add;
@@ -619,7 +629,10 @@ model_apply (PopcheckMailbox *self,
        * only sorts again moves rows, which steps cannot.) */
       if (n_remove + n_add == 0 ||
           !model_change_in_steps (self, items, stays, is_old))
-        model_replace_span (self, items);
+        model_replace_span (self, items, stays);
+      else
+        /* The rows took the added ones' references from it. */
+        g_ptr_array_set_free_func (items, NULL);
       self->by_uid_source = NULL;
       g_ptr_array_unref (items);
     }
