@@ -1116,6 +1116,13 @@ typedef struct
   gboolean        deferred;
   /* Rows whose UID the listing has. */
   guint           n_rows_listed;
+  /* The numbers of the last row the listing kept, before and now; and
+   * whether the rows' numbers rose, before and now, in the listing's
+   * order, as when messages before them are deleted. */
+  guint           last_row_old;
+  guint           last_row_new;
+  gboolean        rows_keep_order;
+  gboolean        renumbered_before;
 
   /* Once the listing is taken, the table's wanted entries, walked: a
    * walk no one else changes the table during, as the checker runs
@@ -1161,9 +1168,32 @@ update_new (PopcheckMailbox *self,
   self->updating = TRUE;
   self->rows_all_listed = FALSE;
   self->pending_unlisted = popcheck_message_index_get_size (self->pending) > 0;
+  update->rows_keep_order = TRUE;
+  update->renumbered_before = self->rows_renumbered;
   update->serial = ++self->update_serial;
 
   return update;
+}
+
+/* A row's number in this listing, msg.  Rows out of order would have to
+ * be sorted again, and only a number can change their order: noted at
+ * once, so that an update that does not get to the end of its listing
+ * leaves them to be checked.  When the end of the listing finds that
+ * their numbers rose in the same order, they are in order. */
+static void
+renumber_row (PopcheckMailbox *self,
+              Update          *update,
+              PopcheckMessage *row,
+              guint            msg)
+{
+  guint old = popcheck_message_get_msg_number (row);
+
+  if (old <= update->last_row_old || msg <= update->last_row_new)
+    update->rows_keep_order = FALSE;
+  update->last_row_old = old;
+  update->last_row_new = msg;
+  if (old != msg)
+    self->rows_renumbered = TRUE;
 }
 
 /* Lists the next entry of the listing. */
@@ -1238,8 +1268,8 @@ update_take_next (PopcheckMailbox *self,
   wanted = message == NULL ||
            (!popcheck_message_get_headers_known (message) &&
             popcheck_message_get_top_refusals (message) < POPCHECK_MAILBOX_TOP_ATTEMPTS);
-  if (message == row && row != NULL && popcheck_message_get_msg_number (row) != msg)
-    self->rows_renumbered = TRUE;
+  if (message == row && row != NULL)
+    renumber_row (self, update, row, msg);
   if (message != NULL)
     popcheck_message_set_msg_number (message, msg);
   uid_list (self, key, uid, GPOINTER_TO_SIZE (value), msg, wanted);
@@ -1267,6 +1297,8 @@ update_listing_done (PopcheckMailbox *self,
   update->listed = TRUE;
   update->deferred = n_later > 0;
   self->rows_all_listed = update->n_rows_listed == self->items->len;
+  if (update->rows_keep_order)
+    self->rows_renumbered = update->renumbered_before;
   update->n_wanted_left = n_wanted;
   find_cut (update->wanted_numbers, update->n_newest,
             &update->cut, &update->n_at_cut);

@@ -2580,6 +2580,74 @@ test_begin_in_slices (void)
   g_assert_cmpuint (popcheck_mailbox_get_msg_number (sliced, "uid-20000"), ==, n);
 }
 
+/* A check of the messages ids, numbered as given, all left for the
+ * backlog: rows ordered by number alone. */
+static void
+check_numbered (PopcheckMailbox *mailbox,
+                guint            first_id,
+                const guint     *numbers,
+                guint            n)
+{
+  g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) new_messages = NULL;
+  gboolean deferred = FALSE;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *uid = test_uid (first_id + i);
+
+      pop3_uid_listing_add (uids, numbers[i], uid);
+    }
+  need_top = popcheck_mailbox_begin_update_newest (mailbox, pop3_uid_listing_ref (uids),
+                                                   NULL, 0, &deferred);
+  g_assert_cmpuint (need_top->len, ==, 0);
+  new_messages = popcheck_mailbox_end_update (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, n);
+}
+
+/* A check cut short after it renumbered rows leaves them to be put in
+ * order by the next, even though the next finds their numbers as they
+ * are: the server swapped the numbers of the oldest hundred, two by two,
+ * and the first slice listed them before the check was cancelled. */
+static void
+test_begin_in_slices_renumbered (void)
+{
+  const guint n = 20000;
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("renumbered-cancelled");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autofree guint *numbers = range (1, n);
+  g_autoptr(Pop3UidListing) swapped = pop3_uid_listing_new ();
+  g_autoptr(GArray) sizes = make_sizes (numbers, n);
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) new_messages = NULL;
+  g_autoptr(PopcheckMessage) oldest = NULL;
+  g_auto(SlicedBegin) cancelled = { NULL, };
+  gboolean deferred = FALSE;
+
+  check_numbered (mailbox, 1, numbers, n);
+
+  /* In the order of the numbers, as a server lists them. */
+  for (guint msg = 1; msg <= n; msg++)
+    {
+      g_autofree char *uid = test_uid (msg <= 100 ? ((msg - 1) ^ 1) + 1 : msg);
+
+      pop3_uid_listing_add (swapped, msg, uid);
+    }
+  cancelled.cancel_at_turn = cancellable;
+  run_sliced_begin (mailbox, swapped, sizes, 0, cancellable, &cancelled);
+  g_assert_error (cancelled.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (popcheck_mailbox_get_msg_number (mailbox, "uid-1"), ==, 2);
+
+  need_top = popcheck_mailbox_begin_update_newest (mailbox, pop3_uid_listing_ref (swapped),
+                                                   NULL, 0, &deferred);
+  new_messages = popcheck_mailbox_end_update (mailbox);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, n);
+  assert_sorted (mailbox);
+  oldest = g_list_model_get_item (G_LIST_MODEL (mailbox), n - 1);
+  g_assert_cmpstr (popcheck_message_get_uid (oldest), ==, "uid-2");
+}
+
 /* An update begun while one in slices is under way replaces it: the
  * first fails before it lists anything more. */
 static void
@@ -3010,6 +3078,37 @@ test_pending_unlisted (void)
   check_three (failed, 0);
 }
 
+/* Rows renumbered as when older messages are deleted keep their order;
+ * renumbered otherwise (a server that rebuilt its mailbox), they are
+ * put in order again. */
+static void
+test_renumbered (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("renumbered");
+  g_autoptr(Mirror) mirror = mirror_new (mailbox);
+  g_autoptr(PopcheckMessage) top = NULL;
+  guint numbers[100];
+
+  for (guint i = 0; i < 100; i++)
+    numbers[i] = i + 1;
+  check_numbered (mailbox, 1, numbers, 100);
+  assert_sorted (mailbox);
+
+  /* The oldest ten deleted: 11 to 100 are 1 to 90 now. */
+  check_numbered (mailbox, 11, numbers, 90);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+
+  /* The same messages, numbered the other way round. */
+  for (guint i = 0; i < 90; i++)
+    numbers[i] = 90 - i;
+  check_numbered (mailbox, 11, numbers, 90);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+  top = g_list_model_get_item (G_LIST_MODEL (mailbox), 0);
+  g_assert_cmpuint (id_of_uid (popcheck_message_get_uid (top)), ==, 11);
+}
+
 /* Fills a batch of fills (message ids, 0 ends) at once: how many rows took
  * their place. */
 static guint
@@ -3285,6 +3384,8 @@ main (int   argc,
   g_test_add_func ("/mailbox/begin-update-newest", test_begin_update_newest);
   g_test_add_func ("/mailbox/without-uid", test_without_uid);
   g_test_add_func ("/mailbox/begin-update-newest/in-slices", test_begin_in_slices);
+  g_test_add_func ("/mailbox/begin-update-newest/in-slices/renumbered",
+                   test_begin_in_slices_renumbered);
   g_test_add_func ("/mailbox/begin-update-newest/in-slices/replaced",
                    test_begin_in_slices_replaced);
   g_test_add_func ("/mailbox/begin-update-newest/repeated-numbers",
@@ -3292,6 +3393,7 @@ main (int   argc,
   g_test_add_func ("/mailbox/lookup-during-change", test_lookup_during_change);
   g_test_add_func ("/mailbox/large-change", test_large_change);
   g_test_add_func ("/mailbox/pending-unlisted", test_pending_unlisted);
+  g_test_add_func ("/mailbox/renumbered", test_renumbered);
   g_test_add_func ("/mailbox/large-change/first-without-headers",
                    test_first_without_headers);
   g_test_add_func ("/mailbox/headers-pending/fill-runs",
