@@ -55,8 +55,9 @@ struct _PopcheckMailbox
   /* Counts the updates begun and the states loaded: a slice of an
    * update that another replaced finds a number other than its own. */
   guint                 update_serial;
-  /* The last update listed every row's UID: none is gone. */
-  gboolean              rows_all_listed;
+  /* How many rows the update's listing does not name (gone from the
+   * server), once it has taken its listing; G_MAXUINT before. */
+  guint                 rows_unlisted;
   /* A row's message number changed since the rows were last put in
    * order: only then may they be out of it. */
   gboolean              rows_renumbered;

@@ -172,6 +172,16 @@ prefetch_uids_ahead (GPtrArray *rows,
     popcheck_message_prefetch_uid (g_ptr_array_index (rows, i + PREFETCH_DISTANCE));
 }
 
+static inline void
+prefetch_uids_behind (GPtrArray *rows,
+                      guint      i)
+{
+  if (i >= 2 * PREFETCH_DISTANCE)
+    __builtin_prefetch (g_ptr_array_index (rows, i - 2 * PREFETCH_DISTANCE));
+  if (i >= PREFETCH_DISTANCE)
+    popcheck_message_prefetch_uid (g_ptr_array_index (rows, i - PREFETCH_DISTANCE));
+}
+
 /* The rows by UID, made again if a change of many rows let it go: while
  * that change is announced, from the rows as they will be. */
 static PopcheckMessageIndex *
@@ -1166,7 +1176,7 @@ update_new (PopcheckMailbox *self,
   uids_unlist_all (self);
   g_ptr_array_set_size (self->without_uid, 0);
   self->updating = TRUE;
-  self->rows_all_listed = FALSE;
+  self->rows_unlisted = G_MAXUINT;
   self->pending_unlisted = popcheck_message_index_get_size (self->pending) > 0;
   update->rows_keep_order = TRUE;
   update->renumbered_before = self->rows_renumbered;
@@ -1296,7 +1306,7 @@ update_listing_done (PopcheckMailbox *self,
 
   update->listed = TRUE;
   update->deferred = n_later > 0;
-  self->rows_all_listed = update->n_rows_listed == self->items->len;
+  self->rows_unlisted = self->items->len - update->n_rows_listed;
   if (update->rows_keep_order)
     self->rows_renumbered = update->renumbered_before;
   update->n_wanted_left = n_wanted;
@@ -1895,15 +1905,20 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   remove = g_hash_table_new (NULL, NULL);
   add = g_ptr_array_new_with_free_func (g_object_unref);
 
-  /* Gone from the server: out of the model and the cache.  When the
-   * update found every row, none is, and 100,000 lookups are saved. */
-  for (guint i = 0; !self->rows_all_listed && i < self->items->len; i++)
+  /* Gone from the server: out of the model and the cache.  The update
+   * counted them: none, and 100,000 lookups are saved.  Old mail goes
+   * first, deleted or expired, so the walk starts from the oldest row
+   * and stops at the last one gone. */
+  for (guint i = self->items->len, left = self->rows_unlisted; left > 0 && i-- > 0;)
     {
       PopcheckMessage *row = g_ptr_array_index (self->items, i);
 
-      prefetch_uids_ahead (self->items, i);
+      prefetch_uids_behind (self->items, i);
       if (!uid_is_listed (self, popcheck_message_get_uid (row)))
-        g_hash_table_add (remove, row);
+        {
+          g_hash_table_add (remove, row);
+          left--;
+        }
     }
 
   popcheck_message_index_iter_init (&pending, self->pending);
@@ -2178,7 +2193,7 @@ popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
   popcheck_message_index_remove_all (self->pending);
   self->updating = FALSE;
   self->update_serial++;
-  self->rows_all_listed = FALSE;
+  self->rows_unlisted = G_MAXUINT;
 
   g_hash_table_unref (self->uids);
   self->uids = g_hash_table_ref (state->seen);
@@ -2616,6 +2631,7 @@ popcheck_mailbox_init (PopcheckMailbox *self)
   self->uids = g_hash_table_new_full (g_str_hash, g_str_equal,
                                       popcheck_uid_unref, NULL);
   self->pending = popcheck_message_index_new ();
+  self->rows_unlisted = G_MAXUINT;
   self->save_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   g_mutex_init (&self->save_lock);
 }
