@@ -1889,6 +1889,9 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
 {
   g_autoptr(GHashTable) remove = NULL;
   g_autoptr(GPtrArray) add = NULL;
+  /* The summaries in pending, which add and unlisted take the references
+   * of, to spare 100,000 taken and given back. */
+  g_autoptr(GPtrArray) unlisted = g_ptr_array_new_with_free_func (g_object_unref);
   GPtrArray *new_messages;
   PopcheckMessageIndexIter pending;
   PopcheckMessage *message;
@@ -1930,7 +1933,10 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
       /* A first check's 100,000 summaries are listed, and replace no
        * row: two lookups each saved. */
       if (self->pending_unlisted && !uid_is_listed (self, uid))
-        continue;
+        {
+          g_ptr_array_add (unlisted, message);
+          continue;
+        }
 
       if (self->items->len > 0)
         old = popcheck_message_index_lookup (get_by_uid (self), uid);
@@ -1948,7 +1954,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
           g_ptr_array_add (new_messages, g_object_ref (message));
         }
 
-      g_ptr_array_add (add, g_object_ref (message));
+      g_ptr_array_add (add, message);
     }
   /* Never new: without a UID, the next check could not tell whether it is
    * the same message, so it would be announced again and again. */
@@ -1982,7 +1988,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
 
   /* add holds the summaries now: the table goes first, rather than stay
    * at its largest while the model and its UID index grow by as much. */
-  popcheck_message_index_remove_all (self->pending);
+  popcheck_message_index_steal_all (self->pending);
   model_apply (self, remove, g_steal_pointer (&add));
   self->updating = FALSE;
 

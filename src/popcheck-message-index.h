@@ -54,6 +54,8 @@ void                  popcheck_message_index_prefetch   (PopcheckMessageIndex   
 gboolean              popcheck_message_index_remove     (PopcheckMessageIndex *self,
                                                          const char           *uid);
 void                  popcheck_message_index_remove_all (PopcheckMessageIndex *self);
+/* Empties the index, keeping its references: the caller took them. */
+void                  popcheck_message_index_steal_all  (PopcheckMessageIndex *self);
 
 /* Walks the messages, in no order; the index must not change meanwhile. */
 typedef struct
