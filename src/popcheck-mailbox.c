@@ -204,6 +204,19 @@ get_by_uid (PopcheckMailbox *self)
   return self->by_uid;
 }
 
+/* Makes index, which has every row but the update's without a UID, the
+ * rows by UID. */
+static void
+take_rows_by_uid (PopcheckMailbox      *self,
+                  PopcheckMessageIndex *index)
+{
+  g_assert (self->by_uid == NULL);
+
+  self->by_uid = index;
+  for (guint i = 0; i < self->without_uid->len; i++)
+    popcheck_message_index_replace (self->by_uid, g_ptr_array_index (self->without_uid, i));
+}
+
 static void
 track_message (PopcheckMailbox *self,
                PopcheckMessage *message)
@@ -1892,6 +1905,11 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   /* The summaries in pending, which add and unlisted take the references
    * of, to spare 100,000 taken and given back. */
   g_autoptr(GPtrArray) unlisted = g_ptr_array_new_with_free_func (g_object_unref);
+  /* A first check's pending holds every row to be but those without a
+   * UID: it becomes the rows by UID, which the backlog's first batch
+   * would otherwise make again, and keeps its references. */
+  g_autoptr(PopcheckMessageIndex) rows_by_uid = NULL;
+  gboolean reuse;
   GPtrArray *new_messages;
   PopcheckMessageIndexIter pending;
   PopcheckMessage *message;
@@ -1903,6 +1921,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   g_return_val_if_fail (self->updating, NULL);
 
   first = !self->first_check_done;
+  reuse = self->items->len == 0 && !self->pending_unlisted;
   new_messages = g_ptr_array_new_with_free_func (g_object_unref);
   /* Rows, compared by address: the model holds each until it is out. */
   remove = g_hash_table_new (NULL, NULL);
@@ -1954,13 +1973,12 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
           g_ptr_array_add (new_messages, g_object_ref (message));
         }
 
-      g_ptr_array_add (add, message);
+      g_ptr_array_add (add, reuse ? g_object_ref (message) : message);
     }
   /* Never new: without a UID, the next check could not tell whether it is
    * the same message, so it would be announced again and again. */
   for (guint i = 0; i < self->without_uid->len; i++)
     g_ptr_array_add (add, g_object_ref (g_ptr_array_index (self->without_uid, i)));
-  g_ptr_array_set_size (self->without_uid, 0);
 
   /* Seen: what is on the server and has a summary.  A UID whose TOP failed
    * stays unseen so that the next check announces it with its summary;
@@ -1988,9 +2006,19 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
 
   /* add holds the summaries now: the table goes first, rather than stay
    * at its largest while the model and its UID index grow by as much. */
-  popcheck_message_index_steal_all (self->pending);
+  if (reuse)
+    {
+      rows_by_uid = g_steal_pointer (&self->pending);
+      self->pending = popcheck_message_index_new ();
+    }
+  else
+    popcheck_message_index_steal_all (self->pending);
   model_apply (self, remove, g_steal_pointer (&add));
   self->updating = FALSE;
+  /* Unless a lookup while the change was announced made it already. */
+  if (rows_by_uid != NULL && self->by_uid == NULL)
+    take_rows_by_uid (self, g_steal_pointer (&rows_by_uid));
+  g_ptr_array_set_size (self->without_uid, 0);
 
   if (first)
     {

@@ -3024,6 +3024,88 @@ test_first_without_headers (void)
   check_first_without_headers (numbers, 300);
 }
 
+/* Every row is found by its UID (or, without one, by its key), and
+ * nothing else is. */
+static void
+assert_found_by_uid (PopcheckMailbox *mailbox,
+                     const char      *not_found)
+{
+  GListModel *model = G_LIST_MODEL (mailbox);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(PopcheckMessage) row = g_list_model_get_item (model, i);
+
+      g_assert_true (popcheck_mailbox_lookup (mailbox, popcheck_message_get_uid (row)) == row);
+    }
+  g_assert_null (popcheck_mailbox_lookup (mailbox, not_found));
+}
+
+/* A first check of 300 messages, two of which LIST names and UIDL does
+ * not: its rows are found by UID (its table of summaries becomes the
+ * rows by UID).  Given a summary for a UID it does not list, that one is
+ * not found; nor are those a failed check left for messages deleted
+ * since. */
+static void
+test_first_check_found_by_uid (void)
+{
+  g_autoptr(PopcheckMailbox) plain = popcheck_mailbox_new ("first-plain");
+  g_autoptr(PopcheckMailbox) given = popcheck_mailbox_new ("first-given");
+  g_autoptr(PopcheckMailbox) failed = popcheck_mailbox_new ("first-failed");
+  g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
+  g_autoptr(Pop3UidListing) all = pop3_uid_listing_new ();
+  g_autoptr(Pop3UidListing) fewer = pop3_uid_listing_new ();
+  g_autofree guint *ids = range (1, 300);
+  g_autoptr(GArray) sizes = make_sizes (ids, 300);
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GPtrArray) second = NULL;
+  g_autoptr(PopcheckMessage) stray = make_summary (900, 900);
+  gboolean deferred = FALSE;
+
+  for (guint msg = 1; msg <= 300; msg++)
+    {
+      g_autofree char *uid = test_uid (msg);
+
+      if (msg != 100 && msg != 200)
+        pop3_uid_listing_add (uids, msg, uid);
+      pop3_uid_listing_add (all, msg, uid);
+      if (msg <= 295)
+        pop3_uid_listing_add (fewer, msg, uid);
+    }
+
+  need_top = popcheck_mailbox_begin_update_newest (plain, pop3_uid_listing_ref (uids),
+                                                   g_array_ref (sizes), 5, &deferred);
+  add_fetched (plain, 296, 300, 0);
+  g_clear_pointer (&first, g_ptr_array_unref);
+  first = popcheck_mailbox_end_update (plain);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (plain), ==, 300);
+  assert_found_by_uid (plain, "uid-100");
+
+  g_clear_pointer (&need_top, g_ptr_array_unref);
+  need_top = popcheck_mailbox_begin_update_newest (given, pop3_uid_listing_ref (uids),
+                                                   g_array_ref (sizes), 5, &deferred);
+  add_fetched (given, 296, 300, 0);
+  popcheck_mailbox_add_summary (given, stray);
+  g_clear_pointer (&first, g_ptr_array_unref);
+  first = popcheck_mailbox_end_update (given);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (given), ==, 300);
+  assert_found_by_uid (given, "uid-900");
+
+  /* Cut short after the TOPs of the newest five, which are deleted
+   * before the next check. */
+  g_clear_pointer (&need_top, g_ptr_array_unref);
+  need_top = popcheck_mailbox_begin_update_newest (failed, pop3_uid_listing_ref (all),
+                                                   NULL, 5, &deferred);
+  add_fetched (failed, 296, 300, 0);
+  g_clear_pointer (&need_top, g_ptr_array_unref);
+  need_top = popcheck_mailbox_begin_update_newest (failed, pop3_uid_listing_ref (fewer),
+                                                   NULL, 0, &deferred);
+  second = popcheck_mailbox_end_update (failed);
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (failed), ==, 295);
+  assert_found_by_uid (failed, "uid-300");
+}
+
 /* A check of ids 1 to 3, given the summaries of 1 to 3 and of extra
  * (0: none): the rows are 1 to 3, now and after the next check. */
 static void
@@ -3393,6 +3475,8 @@ main (int   argc,
   g_test_add_func ("/mailbox/lookup-during-change", test_lookup_during_change);
   g_test_add_func ("/mailbox/large-change", test_large_change);
   g_test_add_func ("/mailbox/pending-unlisted", test_pending_unlisted);
+  g_test_add_func ("/mailbox/large-change/first-check-found-by-uid",
+                   test_first_check_found_by_uid);
   g_test_add_func ("/mailbox/renumbered", test_renumbered);
   g_test_add_func ("/mailbox/large-change/first-without-headers",
                    test_first_without_headers);
