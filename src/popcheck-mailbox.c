@@ -228,10 +228,7 @@ static void
 untrack_message (PopcheckMailbox *self,
                  PopcheckMessage *message)
 {
-  const char *uid = popcheck_message_get_uid (message);
-
-  if (popcheck_message_index_lookup (get_by_uid (self), uid) == message)
-    popcheck_message_index_remove (self->by_uid, uid);
+  popcheck_message_index_remove_message (get_by_uid (self), message);
 }
 
 /* At most this many exact steps announce a large change; a change made of

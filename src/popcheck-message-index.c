@@ -242,22 +242,14 @@ found_past (gsize hole,
   return hole < home || home <= slot;
 }
 
-gboolean
-popcheck_message_index_remove (PopcheckMessageIndex *self,
-                               const char           *uid)
+/* Empties the slot hole, moving back the messages after it that would
+ * no longer be found. */
+static void
+remove_at (PopcheckMessageIndex *self,
+           gsize                 hole)
 {
-  gsize mask;
-  gsize hole;
-  PopcheckMessage *removed;
-
-  g_return_val_if_fail (self != NULL, FALSE);
-  g_return_val_if_fail (uid != NULL, FALSE);
-
-  mask = n_slots (self) - 1;
-  hole = find_slot (self, uid);
-  removed = g_steal_pointer (&self->slots[hole]);
-  if (removed == NULL)
-    return FALSE;
+  gsize mask = n_slots (self) - 1;
+  PopcheckMessage *removed = g_steal_pointer (&self->slots[hole]);
 
   for (gsize slot = (hole + 1) & mask; self->slots[slot] != NULL;
        slot = (slot + 1) & mask)
@@ -274,7 +266,44 @@ popcheck_message_index_remove (PopcheckMessageIndex *self,
 
   if (self->bits > MIN_BITS && (gsize) self->size * 8 < n_slots (self))
     resize (self, self->bits - 1);
+}
 
+gboolean
+popcheck_message_index_remove (PopcheckMessageIndex *self,
+                               const char           *uid)
+{
+  gsize slot;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (uid != NULL, FALSE);
+
+  slot = find_slot (self, uid);
+  if (self->slots[slot] == NULL)
+    return FALSE;
+
+  remove_at (self, slot);
+  return TRUE;
+}
+
+gboolean
+popcheck_message_index_remove_message (PopcheckMessageIndex *self,
+                                       PopcheckMessage      *message)
+{
+  gsize mask;
+  gsize slot;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (POPCHECK_IS_MESSAGE (message), FALSE);
+
+  /* Its UID's search, comparing messages: no other UID is read. */
+  mask = n_slots (self) - 1;
+  slot = home_slot (self, popcheck_message_get_uid (message));
+  while (self->slots[slot] != NULL && self->slots[slot] != message)
+    slot = (slot + 1) & mask;
+  if (self->slots[slot] == NULL)
+    return FALSE;
+
+  remove_at (self, slot);
   return TRUE;
 }
 

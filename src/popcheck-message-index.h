@@ -53,6 +53,9 @@ void                  popcheck_message_index_prefetch   (PopcheckMessageIndex   
 /* FALSE when no message of the index has this UID. */
 gboolean              popcheck_message_index_remove     (PopcheckMessageIndex *self,
                                                          const char           *uid);
+/* FALSE when message is not in the index (another of its UID may be). */
+gboolean              popcheck_message_index_remove_message (PopcheckMessageIndex *self,
+                                                             PopcheckMessage      *message);
 void                  popcheck_message_index_remove_all (PopcheckMessageIndex *self);
 /* Empties the index, keeping its references: the caller took them. */
 void                  popcheck_message_index_steal_all  (PopcheckMessageIndex *self);
