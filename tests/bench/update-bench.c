@@ -173,9 +173,9 @@ run_check (PopcheckMailbox *mailbox,
   return check;
 }
 
-/* Messages 1 to n - N_NEWEST wait.  The first batch makes the index of
- * rows by UID again, which the first check let go: timed apart from the
- * longest of the others. */
+/* Messages 1 to n - N_NEWEST wait.  The first batch is timed apart from
+ * the longest of the others: it made the index of rows by UID again
+ * when the first check let it go. */
 static void
 run_backlog (PopcheckMailbox *mailbox,
              guint            n,
