@@ -504,7 +504,7 @@ place_by_number (gpointer *messages,
 /* Sorts messages as compare_messages () would.  A first check adds
  * 100,000 summaries without headers yet: a sort would read two messages
  * for each of its 1.7 million comparisons, where putting them in place
- * by number reads each once. */
+ * by number reads each twice (whether it is dated, then its number). */
 static void
 sort_added (GPtrArray *messages)
 {
