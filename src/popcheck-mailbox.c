@@ -2020,7 +2020,8 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
     }
 
   /* add holds the summaries now: the table goes first, rather than stay
-   * at its largest while the model and its UID index grow by as much. */
+   * at its largest while the model and its UID index grow by as much;
+   * unless it is to be that index. */
   if (reuse)
     {
       rows_by_uid = g_steal_pointer (&self->pending);

@@ -3077,7 +3077,6 @@ test_first_check_found_by_uid (void)
   need_top = popcheck_mailbox_begin_update_newest (plain, pop3_uid_listing_ref (uids),
                                                    g_array_ref (sizes), 5, &deferred);
   add_fetched (plain, 296, 300, 0);
-  g_clear_pointer (&first, g_ptr_array_unref);
   first = popcheck_mailbox_end_update (plain);
   g_assert_cmpuint (popcheck_mailbox_get_n_items (plain), ==, 300);
   assert_found_by_uid (plain, "uid-100");
