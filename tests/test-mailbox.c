@@ -2580,13 +2580,15 @@ test_begin_in_slices (void)
   g_assert_cmpuint (popcheck_mailbox_get_msg_number (sliced, "uid-20000"), ==, n);
 }
 
-/* A check of the messages ids, numbered as given, all left for the
- * backlog: rows ordered by number alone. */
+/* A check of the messages first_id on, numbered as given: the newest
+ * n_newest get their summaries, the rest are left for the backlog (rows
+ * ordered by number alone). */
 static void
-check_numbered (PopcheckMailbox *mailbox,
-                guint            first_id,
-                const guint     *numbers,
-                guint            n)
+check_numbered_newest (PopcheckMailbox *mailbox,
+                       guint            first_id,
+                       const guint     *numbers,
+                       guint            n,
+                       guint            n_newest)
 {
   g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
   g_autoptr(GPtrArray) need_top = NULL;
@@ -2600,10 +2602,27 @@ check_numbered (PopcheckMailbox *mailbox,
       pop3_uid_listing_add (uids, numbers[i], uid);
     }
   need_top = popcheck_mailbox_begin_update_newest (mailbox, pop3_uid_listing_ref (uids),
-                                                   NULL, 0, &deferred);
-  g_assert_cmpuint (need_top->len, ==, 0);
+                                                   NULL, n_newest, &deferred);
+  g_assert_cmpuint (need_top->len, ==, n_newest);
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+      g_autoptr(PopcheckMessage) summary = make_summary (id_of_uid (entry->uid),
+                                                         entry->msg);
+
+      popcheck_mailbox_add_summary (mailbox, summary);
+    }
   new_messages = popcheck_mailbox_end_update (mailbox);
   g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, n);
+}
+
+static void
+check_numbered (PopcheckMailbox *mailbox,
+                guint            first_id,
+                const guint     *numbers,
+                guint            n)
+{
+  check_numbered_newest (mailbox, first_id, numbers, n, 0);
 }
 
 /* A check cut short after it renumbered rows leaves them to be put in
@@ -2973,32 +2992,8 @@ check_first_without_headers (const guint *numbers,
                              guint        n)
 {
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("without-headers");
-  g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
-  g_autoptr(GPtrArray) need_top = NULL;
-  g_autoptr(GPtrArray) new_messages = NULL;
-  gboolean deferred = FALSE;
 
-  for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *uid = test_uid (i + 1);
-
-      pop3_uid_listing_add (uids, numbers[i], uid);
-    }
-
-  need_top = popcheck_mailbox_begin_update_newest (mailbox, pop3_uid_listing_ref (uids),
-                                                   NULL, 5, &deferred);
-  g_assert_cmpuint (need_top->len, ==, 5);
-  for (guint i = 0; i < need_top->len; i++)
-    {
-      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
-      g_autoptr(PopcheckMessage) summary = make_summary (id_of_uid (entry->uid),
-                                                         entry->msg);
-
-      popcheck_mailbox_add_summary (mailbox, summary);
-    }
-  new_messages = popcheck_mailbox_end_update (mailbox);
-
-  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, n);
+  check_numbered_newest (mailbox, 1, numbers, n, 5);
   g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, n - 5);
   assert_sorted (mailbox);
 }
