@@ -64,9 +64,10 @@ struct _PopcheckCheckerSlot
   PopcheckAccount *account;
   PopcheckMailbox *mailbox;
   GCancellable    *cancellable;
-  /* Loading the saved state is not stopped by popcheck_checker_stop(), only
-   * by removing the account: a stopped checker may start again. */
-  GCancellable    *load_cancellable;
+  /* Loading and saving the state are not stopped by popcheck_checker_stop(),
+   * only by removing the account: a stopped checker may start again, and
+   * what it saves as it stops must reach the disk. */
+  GCancellable    *state_cancellable;
   guint            timer_id;
   guint            timer_delay;
   guint            failures;

@@ -152,7 +152,7 @@ popcheck_checker_slot_unref (Slot *slot)
   g_assert (slot->removed);
   g_assert (g_queue_is_empty (&slot->operations));
   g_clear_object (&slot->cancellable);
-  g_clear_object (&slot->load_cancellable);
+  g_clear_object (&slot->state_cancellable);
   g_clear_object (&slot->backlog_cancellable);
   g_clear_pointer (&slot->wanted, g_strfreev);
   g_clear_object (&slot->account);
@@ -210,7 +210,7 @@ slot_release (Slot *slot)
   slot->removed = TRUE;
   slot_cancel_timer (slot);
   g_cancellable_cancel (slot->cancellable);
-  g_cancellable_cancel (slot->load_cancellable);
+  g_cancellable_cancel (slot->state_cancellable);
   g_cancellable_cancel (slot->backlog_cancellable);
   slot_fail_queued (slot, _("The account was removed."));
   g_clear_signal_handler (&slot->account_changed_id, slot->account);
@@ -380,7 +380,7 @@ slot_new (PopcheckChecker *self,
   slot->checker = self;
   slot->account = g_object_ref (account);
   slot->cancellable = g_cancellable_new ();
-  slot->load_cancellable = g_cancellable_new ();
+  slot->state_cancellable = g_cancellable_new ();
   slot->backlog_cancellable = g_cancellable_new ();
   slot->mailbox = popcheck_mailbox_new (popcheck_account_get_id (account));
   popcheck_mailbox_set_display_name (slot->mailbox,
@@ -401,7 +401,7 @@ slot_new (PopcheckChecker *self,
       g_signal_group_set_target (slot->token_source_signals, token_source);
     }
 
-  popcheck_mailbox_load_async (slot->mailbox, slot->load_cancellable,
+  popcheck_mailbox_load_async (slot->mailbox, slot->state_cancellable,
                                mailbox_loaded_cb, g_object_ref (self));
 
   return slot;
@@ -1003,7 +1003,8 @@ save_done_cb (GObject      *object,
   self->saves_pending--;
 }
 
-/* Not cancellable: a state file is written to its end. */
+/* Only removing the account cancels a save, and only one whose snapshot
+ * is not taken yet: a state file is written to its end. */
 void
 popcheck_checker_slot_save (Slot *slot)
 {
@@ -1012,8 +1013,8 @@ popcheck_checker_slot_save (Slot *slot)
     return;
 
   slot->checker->saves_pending++;
-  popcheck_mailbox_save_async (slot->mailbox, NULL, save_done_cb,
-                               g_object_ref (slot->checker));
+  popcheck_mailbox_save_async (slot->mailbox, slot->state_cancellable,
+                               save_done_cb, g_object_ref (slot->checker));
 }
 
 void

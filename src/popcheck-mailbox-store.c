@@ -2531,6 +2531,46 @@ save_thread_done_cb (GObject      *object,
   g_task_return_boolean (task, TRUE);
 }
 
+/* The snapshot of a save that waited for the main loop to be idle. */
+static gboolean
+save_snapshot_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  PopcheckMailbox *self = g_task_get_source_object (task);
+  g_autoptr(GTask) thread_task = NULL;
+  SaveData *data;
+
+  if (g_task_return_error_if_cancelled (task))
+    return G_SOURCE_REMOVE;
+
+  /* Nothing changed since the snapshot a save under way writes (as when
+   * popcheck-cli waits for what the checker saved as the check ended):
+   * that save is this one too.  A snapshot of a big mailbox, and the
+   * file built from it, cost as much as the mailbox: a second one at
+   * once would double the peak. */
+  if (!self->dirty && self->saves_in_flight > 0)
+    {
+      g_ptr_array_add (self->save_waiters, g_object_ref (task));
+      return G_SOURCE_REMOVE;
+    }
+
+  /* The snapshot is taken on the main thread, where the messages live;
+   * the thread builds and writes the file. */
+  data = take_snapshot (self);
+  data->generation = ++self->save_generation;
+  self->saves_in_flight++;
+  self->dirty = FALSE;
+
+  /* Once the snapshot is taken the write is not cancelled: a half-done
+   * save must not be what a quit leaves behind. */
+  thread_task = g_task_new (self, NULL, save_thread_done_cb,
+                            g_object_ref (task));
+  g_task_set_source_tag (thread_task, save_thread);
+  g_task_set_task_data (thread_task, data, (GDestroyNotify) save_data_free);
+  g_task_run_in_thread (thread_task, save_thread);
+  return G_SOURCE_REMOVE;
+}
+
 void
 popcheck_mailbox_save_async (PopcheckMailbox     *self,
                              GCancellable        *cancellable,
@@ -2538,14 +2578,16 @@ popcheck_mailbox_save_async (PopcheckMailbox     *self,
                              gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autoptr(GTask) thread_task = NULL;
-  SaveData *data;
+  g_autoptr(GSource) source = NULL;
 
   g_return_if_fail (POPCHECK_IS_MAILBOX (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, popcheck_mailbox_save_async);
+  /* A save whose snapshot is taken ends as its file does, cancelled or
+   * not. */
+  g_task_set_check_cancellable (task, FALSE);
 
   if (self->newer_state_file)
     {
@@ -2558,31 +2600,12 @@ popcheck_mailbox_save_async (PopcheckMailbox     *self,
       return;
     }
 
-  /* Nothing changed since the snapshot a save under way writes (as when
-   * popcheck-cli waits for what the checker saved as the check ended):
-   * that save is this one too.  A snapshot of a big mailbox, and the
-   * file built from it, cost as much as the mailbox: a second one at
-   * once would double the peak. */
-  if (!self->dirty && self->saves_in_flight > 0)
-    {
-      g_ptr_array_add (self->save_waiters, g_steal_pointer (&task));
-      return;
-    }
-
-  /* The snapshot is taken now, on the main thread, where the messages
-   * live; the thread builds and writes the file. */
-  data = take_snapshot (self);
-  data->generation = ++self->save_generation;
-  self->saves_in_flight++;
-  self->dirty = FALSE;
-
-  /* Once the snapshot is taken the write is not cancelled: a half-done
-   * save must not be what a quit leaves behind. */
-  thread_task = g_task_new (self, NULL, save_thread_done_cb,
-                            g_steal_pointer (&task));
-  g_task_set_source_tag (thread_task, save_thread);
-  g_task_set_task_data (thread_task, data, (GDestroyNotify) save_data_free);
-  g_task_run_in_thread (thread_task, save_thread);
+  /* A snapshot of 100,000 messages holds the main loop for a frame or
+   * so.  A check's end has just held it as long: a frame is drawn (and
+   * input handled) between the two. */
+  g_task_set_priority (task, G_PRIORITY_DEFAULT_IDLE);
+  source = g_idle_source_new ();
+  g_task_attach_source (task, source, save_snapshot_cb);
 }
 
 gboolean

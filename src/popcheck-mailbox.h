@@ -214,7 +214,9 @@ void                 popcheck_mailbox_load_for_reading_async (PopcheckMailbox   
 gboolean             popcheck_mailbox_load_finish            (PopcheckMailbox      *self,
                                                               GAsyncResult         *result,
                                                               GError              **error);
-/* Writes a snapshot taken now: temporary file, fsync, rename. */
+/* Writes a snapshot, taken when the main loop is next idle (after a frame
+ * waiting to be drawn): temporary file, fsync, rename.  Cancelling stops
+ * a save whose snapshot is not taken yet; after that it runs to its end. */
 void                 popcheck_mailbox_save_async             (PopcheckMailbox      *self,
                                                               GCancellable         *cancellable,
                                                               GAsyncReadyCallback   callback,

@@ -2995,6 +2995,38 @@ test_added_while_running (Fixture       *fixture,
   g_assert_cmpstr (fixture->events->pdata[0], ==, "first outside 1");
 }
 
+/* An account checked once, with one message, and its state saved. */
+static PopcheckAccount *
+add_saved_account (Fixture     *fixture,
+                   const char  *name,
+                   const char  *user,
+                   char       **state_path)
+{
+  PopcheckAccount *account = add_dovecot_account (fixture, name, user, TRUE);
+
+  deliver (user, "Old one");
+  check_ok (fixture, account);
+  *state_path = popcheck_mailbox_dup_state_path (mailbox_of (fixture, account));
+  WAIT_UNTIL (!popcheck_checker_is_saving (fixture->checker), WAIT_SECONDS);
+  g_assert_true (g_file_test (*state_path, G_FILE_TEST_EXISTS));
+  return account;
+}
+
+static void
+remove_account (Fixture         *fixture,
+                PopcheckAccount *account)
+{
+  g_autoptr(GAsyncResult) removed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  popcheck_account_list_remove_async (fixture->accounts, account, NULL,
+                                      store_result_cb, &removed);
+  g_assert_true (popcheck_account_list_remove_finish (fixture->accounts,
+                                                      await_result (&removed),
+                                                      &error));
+  g_assert_no_error (error);
+}
+
 /* An account removed and added again under the same name starts afresh:
  * its old messages are not listed, and its first check announces
  * nothing. */
@@ -3006,21 +3038,9 @@ test_readded (Fixture       *fixture,
   PopcheckMailbox *mailbox;
   g_autofree char *state_path = NULL;
   g_autofree char *events = NULL;
-  g_autoptr(GError) error = NULL;
-  GAsyncResult *removed = NULL;
 
-  account = add_dovecot_account (fixture, "Again", "again", TRUE);
-  deliver ("again", "Old one");
-  check_ok (fixture, account);
-  state_path = popcheck_mailbox_dup_state_path (mailbox_of (fixture, account));
-  WAIT_UNTIL (g_file_test (state_path, G_FILE_TEST_EXISTS), WAIT_SECONDS);
-
-  popcheck_account_list_remove_async (fixture->accounts, account, NULL,
-                                      store_result_cb, &removed);
-  g_assert_true (popcheck_account_list_remove_finish (fixture->accounts,
-                                                      await_result (&removed),
-                                                      &error));
-  g_assert_no_error (error);
+  account = add_saved_account (fixture, "Again", "again", &state_path);
+  remove_account (fixture, account);
   g_assert_false (g_file_test (state_path, G_FILE_TEST_EXISTS));
 
   /* The same name on another mailbox, with mail of its own. */
@@ -3032,6 +3052,24 @@ test_readded (Fixture       *fixture,
   check_ok (fixture, account);
   events = events_text (fixture, 0);
   g_assert_cmpstr (events, ==, "first again 1");
+}
+
+/* A save asked for just before the account goes has not taken its
+ * snapshot yet (it waits for the main loop to be idle): it is not taken
+ * after, and the removed account's state file stays gone. */
+static void
+test_removed_before_snapshot (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  PopcheckAccount *account;
+  g_autofree char *state_path = NULL;
+
+  account = add_saved_account (fixture, "Saved", "saved", &state_path);
+  popcheck_checker_slot_save (popcheck_checker_find_slot (
+    fixture->checker, popcheck_account_get_id (account)));
+  remove_account (fixture, account);
+  WAIT_UNTIL (!popcheck_checker_is_saving (fixture->checker), WAIT_SECONDS);
+  g_assert_false (g_file_test (state_path, G_FILE_TEST_EXISTS));
 }
 
 /* An account filled in key by key while the checker runs, as the editor
@@ -3417,8 +3455,6 @@ test_account_removed_while_checking (Fixture       *fixture,
                                      gconstpointer  data)
 {
   g_autoptr(Pop3FakeServer) server = start_silent_server ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GAsyncResult) removed = NULL;
   PopcheckAccount *account;
   guint pending = 0;
 
@@ -3436,11 +3472,7 @@ test_account_removed_while_checking (Fixture       *fixture,
 
   /* The running check ends cancelled, the waiting one fails, and nothing
    * touches the freed account. */
-  popcheck_account_list_remove_async (fixture->accounts, account, NULL,
-                                      store_result_cb, &removed);
-  g_assert_true (popcheck_account_list_remove_finish (fixture->accounts,
-                                                      await_result (&removed),
-                                                      &error));
+  remove_account (fixture, account);
   WAIT_UNTIL (pending == 0, WAIT_SECONDS);
   g_assert_cmpuint (g_list_model_get_n_items (
     popcheck_checker_get_mailboxes (fixture->checker)), ==, 0);
@@ -4124,6 +4156,8 @@ main (int   argc,
       ADD ("/checker/dovecot/restart", test_restart);
       ADD ("/checker/dovecot/added-while-running", test_added_while_running);
       ADD ("/checker/dovecot/readded", test_readded);
+      ADD ("/checker/dovecot/removed-before-snapshot",
+           test_removed_before_snapshot);
       ADD ("/checker/dovecot/filled-in-while-running", test_filled_in_while_running);
       ADD ("/checker/dovecot/removed-on-server", test_removed_on_server);
       ADD ("/checker/dovecot/never-seen", test_never_seen);

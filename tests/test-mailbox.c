@@ -1774,22 +1774,98 @@ test_save_joins_unchanged (void)
   guint n_saved = 0;
 
   first = run_check (mailbox, ids, 3, NULL);
-  popcheck_mailbox_save_async (mailbox, NULL, save_counted_cb, &n_saved);
   generation = mailbox->save_generation;
   popcheck_mailbox_save_async (mailbox, NULL, save_counted_cb, &n_saved);
-  g_assert_cmpuint (mailbox->save_generation, ==, generation);
+  popcheck_mailbox_save_async (mailbox, NULL, save_counted_cb, &n_saved);
   POPCHECK_TEST_WAIT_UNTIL (n_saved == 2, 10000);
+  /* One snapshot for both. */
+  g_assert_cmpuint (mailbox->save_generation, ==, generation + 1);
 
   popcheck_mailbox_remove_uids (mailbox, (const char * const []) { "uid-1", NULL });
   popcheck_mailbox_save_async (mailbox, NULL, save_counted_cb, &n_saved);
-  g_assert_cmpuint (mailbox->save_generation, ==, generation + 1);
   POPCHECK_TEST_WAIT_UNTIL (n_saved == 3, 10000);
+  g_assert_cmpuint (mailbox->save_generation, ==, generation + 2);
 
   reloaded = popcheck_mailbox_new ("joined-saves");
   g_assert_true (load_sync (reloaded, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (popcheck_mailbox_get_n_items (reloaded), ==, 2);
   g_assert_null (popcheck_mailbox_lookup (reloaded, "uid-1"));
+}
+
+/* Stands for a frame GTK draws: its priority (GDK_PRIORITY_REDRAW), and
+ * a change to the mailbox that shows whether it ran before the snapshot. */
+#define REDRAW_PRIORITY (G_PRIORITY_HIGH_IDLE + 20)
+
+static gboolean
+remove_uid_1_cb (gpointer user_data)
+{
+  popcheck_mailbox_remove_uids (user_data,
+                                (const char * const []) { "uid-1", NULL });
+  return G_SOURCE_REMOVE;
+}
+
+static guint
+n_items_saved (const char *account_id)
+{
+  g_autoptr(PopcheckMailbox) reloaded = popcheck_mailbox_new (account_id);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (load_sync (reloaded, &error));
+  g_assert_no_error (error);
+  return popcheck_mailbox_get_n_items (reloaded);
+}
+
+/* A save asked for at the end of a check takes its snapshot after a frame
+ * waiting to be drawn: the two do not hold the main loop as one. */
+static void
+test_save_after_frame (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("after-frame");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree guint *ids = range (1, 3);
+
+  first = run_check (mailbox, ids, 3, NULL);
+  popcheck_mailbox_save_async (mailbox, NULL, result_cb, &result);
+  g_idle_add_full (REDRAW_PRIORITY, remove_uid_1_cb, mailbox, NULL);
+  POPCHECK_TEST_WAIT_UNTIL (result != NULL, 10000);
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, result, NULL));
+  g_assert_false (popcheck_mailbox_get_dirty (mailbox));
+  g_assert_cmpuint (n_items_saved ("after-frame"), ==, 2);
+}
+
+/* Cancelled before its snapshot, a save writes nothing and leaves the
+ * change to the next; after, it writes and says so. */
+static void
+test_save_cancelled (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("cancelled-save");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GCancellable) later = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) written = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 3);
+
+  first = run_check (mailbox, ids, 3, NULL);
+  popcheck_mailbox_save_async (mailbox, cancellable, result_cb, &result);
+  g_cancellable_cancel (cancellable);
+  POPCHECK_TEST_WAIT_UNTIL (result != NULL, 10000);
+  g_assert_false (popcheck_mailbox_save_finish (mailbox, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (popcheck_mailbox_get_dirty (mailbox));
+  g_assert_cmpuint (n_items_saved ("cancelled-save"), ==, 0);
+
+  popcheck_mailbox_save_async (mailbox, later, result_cb, &written);
+  POPCHECK_TEST_WAIT_UNTIL (!popcheck_mailbox_get_dirty (mailbox), 10000);
+  g_cancellable_cancel (later);
+  POPCHECK_TEST_WAIT_UNTIL (written != NULL, 10000);
+  g_clear_error (&error);
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, written, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_items_saved ("cancelled-save"), ==, 3);
 }
 
 static void
@@ -3512,6 +3588,9 @@ main (int   argc,
   g_test_add_func ("/mailbox/state-file/saves-in-order", test_saves_in_order);
   g_test_add_func ("/mailbox/state-file/save-joins-unchanged",
                    test_save_joins_unchanged);
+  g_test_add_func ("/mailbox/state-file/save-after-frame",
+                   test_save_after_frame);
+  g_test_add_func ("/mailbox/state-file/save-cancelled", test_save_cancelled);
   g_test_add_func ("/mailbox/state-file/save-fails", test_save_fails);
   for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
     {
