@@ -2980,6 +2980,64 @@ move_ids (GArray *from,
     }
 }
 
+typedef struct
+{
+  GThread *main_thread;
+  guint    n_gone;
+  guint    n_gone_on_main_thread;
+} GoneRows;
+
+static void
+row_gone_cb (gpointer  user_data,
+             GObject  *where_the_object_was)
+{
+  GoneRows *gone = user_data;
+
+  if (g_thread_self () == gone->main_thread)
+    g_atomic_int_inc (&gone->n_gone_on_main_thread);
+  g_atomic_int_inc (&gone->n_gone);
+}
+
+/* The rows a large change leaves are let go of, and not on the main
+ * loop, where finalizing 10,000 held it for a third of the change: a
+ * run of the oldest (announced in steps), then every other of the rest
+ * (one span). */
+static void
+test_gone_rows_let_go (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("gone-rows");
+  g_autofree guint *ids = range (1, 400);
+  g_autofree guint *even = g_new (guint, 100);
+  GoneRows gone = { g_thread_self (), 0, 0 };
+
+  g_ptr_array_unref (run_check (mailbox, ids, 400, NULL));
+  for (guint i = 0; i < popcheck_mailbox_get_n_items (mailbox); i++)
+    {
+      g_autoptr(PopcheckMessage) row = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
+
+      g_object_weak_ref (G_OBJECT (row), row_gone_cb, &gone);
+    }
+
+  g_ptr_array_unref (run_check (mailbox, ids + 200, 200, NULL));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 200);
+  POPCHECK_TEST_WAIT_UNTIL (g_atomic_int_get (&gone.n_gone) == 200, 10000);
+
+  for (guint i = 0; i < 100; i++)
+    even[i] = 202 + 2 * i;
+  g_ptr_array_unref (run_check (mailbox, even, 100, NULL));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 100);
+  POPCHECK_TEST_WAIT_UNTIL (g_atomic_int_get (&gone.n_gone) == 300, 10000);
+  g_assert_cmpuint (g_atomic_int_get (&gone.n_gone_on_main_thread), ==, 0);
+
+  /* The rows that stay are still there. */
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *uid = test_uid (even[i]);
+
+      g_assert_nonnull (popcheck_mailbox_lookup (mailbox, uid));
+    }
+}
+
 /* Changes of more rows than are announced one by one: the rows that stay
  * keep their order, the added ones go where their dates put them, and
  * the list hears of it in one step for each run of rows, or as one span
@@ -3544,6 +3602,8 @@ main (int   argc,
                    test_begin_update_newest_repeated);
   g_test_add_func ("/mailbox/lookup-during-change", test_lookup_during_change);
   g_test_add_func ("/mailbox/large-change", test_large_change);
+  g_test_add_func ("/mailbox/large-change/gone-rows-let-go",
+                   test_gone_rows_let_go);
   g_test_add_func ("/mailbox/pending-unlisted", test_pending_unlisted);
   g_test_add_func ("/mailbox/large-change/first-check-found-by-uid",
                    test_first_check_found_by_uid);
