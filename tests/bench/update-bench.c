@@ -18,6 +18,8 @@
  *     and the longest of the others;
  *   - a check with nothing new, three times: the longest;
  *   - a check with 50 new messages;
+ *   - a check after another client deleted the newest five (as a phone
+ *     does with what its user read and threw away);
  *   - a check after another client deleted the oldest tenth.
  *
  * The baseline, in the same run: each listed UID looked up once in a
@@ -49,12 +51,17 @@ summary_of (guint i,
 {
   g_autofree char *uid = uid_of (i);
   g_autofree char *text = NULL;
+  g_autofree char *date = NULL;
+  g_autoptr(GDateTime) base = g_date_time_new_utc (2024, 1, 1, 0, 0, 0);
+  g_autoptr(GDateTime) sent = g_date_time_add_seconds (base, i);
   g_autoptr(GBytes) bytes = NULL;
 
+  /* A second apart, in the order of their numbers, as mail arrives. */
+  date = g_date_time_format (sent, "%a, %d %b %Y %H:%M:%S +0000");
   text = g_strdup_printf ("From: Sender %u <sender%u@example.org>\r\n"
                           "Subject: Message %u\r\n"
-                          "Date: Mon, 1 Jan 2024 %02u:%02u:%02u +0000\r\n"
-                          "\r\n", i, i, i, (i / 3600) % 24, (i / 60) % 60, i % 60);
+                          "Date: %s\r\n"
+                          "\r\n", i, i, i, date);
   bytes = g_bytes_new (text, strlen (text));
   return popcheck_message_new_from_top (uid, 1000 + i, msg, bytes, 0);
 }
@@ -258,7 +265,7 @@ main (int    argc,
   int messages = 100000;
   double baseline = G_MAXDOUBLE;
   double backlog_first, backlog;
-  Check first, unchanged = { 0, 0, 0, 0 }, arrived, deleted;
+  Check first, unchanged = { 0, 0, 0, 0 }, arrived, newest_deleted, deleted;
   GOptionEntry entries[] = {
     { "messages", 0, 0, G_OPTION_ARG_INT, &messages, "Messages (100000)", "N" },
     { NULL }
@@ -293,10 +300,12 @@ main (int    argc,
     }
   arrived = run_check (mailbox, 0, messages + 50);
   g_assert_cmpuint (arrived.n_top, ==, 50);
-  deleted = run_check (mailbox, messages / 10, messages + 50 - messages / 10);
+  newest_deleted = run_check (mailbox, 0, messages + 45);
+  g_assert_cmpuint (newest_deleted.n_top, ==, 0);
+  deleted = run_check (mailbox, messages / 10, messages + 45 - messages / 10);
   g_assert_cmpuint (deleted.n_top, ==, 0);
   g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==,
-                    messages + 50 - messages / 10);
+                    messages + 45 - messages / 10);
 
   g_print ("%d messages; baseline: each listed UID looked up once in a "
            "GHashTable of them by GLib alone, same run\n", messages);
@@ -306,6 +315,7 @@ main (int    argc,
   print_row ("backlog of 100 at a time: longest other batch", backlog, baseline);
   print_check ("nothing new (longest of 3)", &unchanged, baseline);
   print_check ("50 new", &arrived, baseline);
+  print_check ("newest 5 deleted", &newest_deleted, baseline);
   print_check ("oldest tenth deleted", &deleted, baseline);
   g_print ("(\"begin\": popcheck_mailbox_begin_update_newest_async (), its "
            "longest slice and the whole; \"end\": popcheck_mailbox_end_update (), "
