@@ -1958,6 +1958,38 @@ popcheck_mailbox_fill_pending (PopcheckMailbox *self,
   return popcheck_mailbox_fill_pending_batch (self, messages) == 1;
 }
 
+/* Gone from the server: out of the model and the cache.  The update
+ * counted them: none, and 100,000 lookups are saved.  Old mail goes
+ * first, deleted or expired, and new mail is what a phone deletes once
+ * read: the walk starts from the oldest row and follows a run of gone
+ * rows from either end, turning to the other end at each row that stays.
+ * It stops when it has found as many as are gone. */
+static void
+find_gone_rows (PopcheckMailbox *self,
+                GHashTable      *remove)
+{
+  guint newer = 0, older = self->items->len;
+  gboolean from_oldest = TRUE;
+
+  for (guint left = self->rows_unlisted; left > 0 && newer < older;)
+    {
+      guint i = from_oldest ? --older : newer++;
+      PopcheckMessage *row = g_ptr_array_index (self->items, i);
+
+      if (from_oldest)
+        prefetch_uids_behind (self->items, i);
+      else
+        prefetch_uids_ahead (self->items, i);
+      if (uid_is_listed (self, popcheck_message_get_uid (row)))
+        from_oldest = !from_oldest;
+      else
+        {
+          g_hash_table_add (remove, row);
+          left--;
+        }
+    }
+}
+
 GPtrArray *
 popcheck_mailbox_end_update (PopcheckMailbox *self)
 {
@@ -1988,21 +2020,7 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   remove = g_hash_table_new (NULL, NULL);
   add = g_ptr_array_new_with_free_func (g_object_unref);
 
-  /* Gone from the server: out of the model and the cache.  The update
-   * counted them: none, and 100,000 lookups are saved.  Old mail goes
-   * first, deleted or expired, so the walk starts from the oldest row
-   * and stops at the last one gone. */
-  for (guint i = self->items->len, left = self->rows_unlisted; left > 0 && i-- > 0;)
-    {
-      PopcheckMessage *row = g_ptr_array_index (self->items, i);
-
-      prefetch_uids_behind (self->items, i);
-      if (!uid_is_listed (self, popcheck_message_get_uid (row)))
-        {
-          g_hash_table_add (remove, row);
-          left--;
-        }
-    }
+  find_gone_rows (self, remove);
 
   popcheck_message_index_iter_init (&pending, self->pending);
   while (popcheck_message_index_iter_next (&pending, &message))

@@ -543,6 +543,62 @@ test_new_messages (void)
   }
 }
 
+/* Rows gone from either end, both, the middle or here and there are
+ * all found, whatever the walk meets first, and no other. */
+static void
+test_removed_anywhere (void)
+{
+  static const struct
+  {
+    const char *name;
+    guint       gone[6];
+  } cases[] = {
+    { "newest", { 30, 29, 28 } },
+    { "oldest", { 1, 2, 3 } },
+    { "both ends", { 1, 2, 30 } },
+    { "middle", { 14, 15, 16 } },
+    { "here and there", { 2, 7, 15, 16, 24, 29 } },
+    { "every other end", { 1, 30, 3, 28 } },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("removed-anywhere");
+      g_autoptr(Mirror) mirror = mirror_new (mailbox);
+      g_autofree guint *ids = range (1, 30);
+      g_autoptr(GArray) listed = g_array_new (FALSE, FALSE, sizeof (guint));
+      guint n_gone = 0;
+
+      g_test_message ("%s", cases[c].name);
+      g_ptr_array_unref (run_check (mailbox, ids, 30, NULL));
+      for (guint id = 1; id <= 30; id++)
+        {
+          gboolean gone = FALSE;
+
+          for (guint j = 0; j < G_N_ELEMENTS (cases[c].gone); j++)
+            gone |= cases[c].gone[j] == id;
+          if (gone)
+            n_gone++;
+          else
+            g_array_append_val (listed, id);
+        }
+
+      g_ptr_array_unref (run_check (mailbox, (guint *) listed->data, listed->len, NULL));
+      g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 30 - n_gone);
+      for (guint id = 1; id <= 30; id++)
+        {
+          g_autofree char *uid = test_uid (id);
+          gboolean kept = FALSE;
+
+          for (guint j = 0; j < listed->len; j++)
+            kept |= g_array_index (listed, guint, j) == id;
+          g_assert_true ((popcheck_mailbox_lookup (mailbox, uid) != NULL) == kept);
+        }
+      assert_mirror (mirror, mailbox);
+      assert_sorted (mailbox);
+    }
+}
+
 static void
 test_removed_messages (void)
 {
@@ -3589,6 +3645,7 @@ main (int   argc,
   g_test_add_func ("/mailbox/new-messages", test_new_messages);
   g_test_add_func ("/mailbox/early-summaries", test_early_summaries);
   g_test_add_func ("/mailbox/removed-messages", test_removed_messages);
+  g_test_add_func ("/mailbox/removed-anywhere", test_removed_anywhere);
   g_test_add_func ("/mailbox/failed-top", test_failed_top);
   g_test_add_func ("/mailbox/headers-pending", test_headers_pending);
   g_test_add_func ("/mailbox/begin-update-newest", test_begin_update_newest);
