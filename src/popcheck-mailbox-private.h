@@ -118,6 +118,12 @@ void popcheck_mailbox_prepare_loaded_state (PopcheckMailbox            *self,
 void popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
                                           PopcheckMailboxLoadedState *state);
 
+/* Lets messages go, and the details a save let them drop (may be NULL),
+ * in a thread: dropping 100,000 references, or finalizing 10,000 rows,
+ * holds the main loop for a frame or more.  Takes both. */
+void popcheck_mailbox_free_in_thread     (GPtrArray                  *messages,
+                                          GArray                     *details);
+
 /* The details file the last load or save of @self used; NULL before. */
 char *popcheck_mailbox_dup_details_path  (PopcheckMailbox            *self);
 

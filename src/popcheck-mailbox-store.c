@@ -2417,12 +2417,10 @@ save_thread (GTask        *task,
   g_task_return_boolean (task, TRUE);
 }
 
-/* The details a save let the messages drop, freed where it does not
- * hold up the main loop. */
 typedef struct
 {
-  GArray    *details;
   GPtrArray *messages;
+  GArray    *details;
 } Dropped;
 
 static void
@@ -2433,11 +2431,33 @@ free_dropped_thread (GTask        *task,
 {
   Dropped *dropped = task_data;
 
-  g_array_unref (dropped->details);
   g_ptr_array_unref (dropped->messages);
+  g_clear_pointer (&dropped->details, g_array_unref);
   g_free (dropped);
   release_free_memory ();
   g_task_return_boolean (task, TRUE);
+}
+
+void
+popcheck_mailbox_free_in_thread (GPtrArray *messages,
+                                 GArray    *details)
+{
+  g_autoptr(GTask) task = NULL;
+  Dropped *dropped;
+
+  if (messages->len == 0 && details == NULL)
+    {
+      g_ptr_array_unref (messages);
+      return;
+    }
+
+  dropped = g_new0 (Dropped, 1);
+  dropped->messages = messages;
+  dropped->details = details;
+  task = g_task_new (NULL, NULL, NULL, NULL);
+  g_task_set_source_tag (task, free_dropped_thread);
+  g_task_set_task_data (task, dropped, NULL);
+  g_task_run_in_thread (task, free_dropped_thread);
 }
 
 /* The save of the newest snapshot ended: so do the saves that waited
@@ -2501,13 +2521,11 @@ save_thread_done_cb (GObject      *object,
    * on, and an older file is closed once nothing points into it.  Not
    * while another save's thread may still read a message's details. */
   {
-    g_autoptr(GTask) free_task = g_task_new (NULL, NULL, NULL, NULL);
-    Dropped *dropped = g_new0 (Dropped, 1);
-
     /* None when a later snapshot's thread got there first. */
-    dropped->details = data->dropped != NULL
-                         ? g_steal_pointer (&data->dropped)
-                         : popcheck_message_dropped_details_new (0);
+    GArray *details = data->dropped != NULL
+                        ? g_steal_pointer (&data->dropped)
+                        : popcheck_message_dropped_details_new (0);
+
     if (data->written != NULL && self->saves_in_flight == 0)
       for (guint i = 0; i < data->moved->len; i++)
         {
@@ -2517,13 +2535,10 @@ save_thread_done_cb (GObject      *object,
           popcheck_message_set_cached (g_ptr_array_index (data->messages,
                                                           moved->index),
                                        data->written, moved->offset,
-                                       moved->length, dropped->details);
+                                       moved->length, details);
         }
     /* Even 100,000 references take a while to drop. */
-    dropped->messages = g_steal_pointer (&data->messages);
-    g_task_set_source_tag (free_task, free_dropped_thread);
-    g_task_set_task_data (free_task, dropped, NULL);
-    g_task_run_in_thread (free_task, free_dropped_thread);
+    popcheck_mailbox_free_in_thread (g_steal_pointer (&data->messages), details);
   }
   g_debug ("Account %s: saved", self->account_id);
 

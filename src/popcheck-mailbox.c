@@ -622,20 +622,9 @@ by_uid_follow (PopcheckMailbox *self,
       track_message (self, g_ptr_array_index (items, i));
 }
 
-static void
-unref_rows_thread (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
-{
-  g_ptr_array_unref (task_data);
-  g_task_return_boolean (task, TRUE);
-}
-
 /* Finalizing the 10,000 rows a large deletion leaves took a third of its
  * end on the main loop: the rows that go get a reference here, dropped
- * in a thread once the change is made (as a save's thread lets its
- * snapshot go). */
+ * in a thread once the change is made. */
 static GPtrArray *
 ref_gone_rows (PopcheckMailbox *self,
                const guint8    *stays)
@@ -646,23 +635,6 @@ ref_gone_rows (PopcheckMailbox *self,
     if (!bits_get (stays, i))
       g_ptr_array_add (gone, g_object_ref (g_ptr_array_index (self->items, i)));
   return gone;
-}
-
-static void
-unref_rows_in_thread (GPtrArray *rows)
-{
-  g_autoptr(GTask) task = NULL;
-
-  if (rows->len == 0)
-    {
-      g_ptr_array_unref (rows);
-      return;
-    }
-
-  task = g_task_new (NULL, NULL, NULL, NULL);
-  g_task_set_source_tag (task, unref_rows_thread);
-  g_task_set_task_data (task, rows, NULL);
-  g_task_run_in_thread (task, unref_rows_thread);
 }
 
 /* Removes the rows in remove (a set of rows, may be NULL) and adds the
@@ -718,7 +690,7 @@ model_apply (PopcheckMailbox *self,
         g_ptr_array_set_free_func (items, NULL);
       self->by_uid_source = NULL;
       g_ptr_array_unref (items);
-      unref_rows_in_thread (gone);
+      popcheck_mailbox_free_in_thread (gone, NULL);
     }
 
   self->rows_renumbered = FALSE;
