@@ -77,6 +77,9 @@ struct _PopcheckMailbox
   /* Saves run in threads; the lock orders them so an older snapshot never
    * replaces a newer one. */
   GMutex                save_lock;
+  /* How long a slice of work on the main loop may take. */
+  gint64                slice_usec;
+
   guint64               save_generation;
   guint64               saved_generation;
   /* Saves whose thread may read messages' details. */
@@ -123,6 +126,19 @@ void popcheck_mailbox_apply_loaded_state (PopcheckMailbox            *self,
  * holds the main loop for a frame or more.  Takes both. */
 void popcheck_mailbox_free_in_thread     (GPtrArray                  *messages,
                                           GArray                     *details);
+
+/* Work on the main loop in slices, so that frames and input go on:
+ * sources for the slices, each ready a moment after the one before
+ * ends; and when a slice that began now is to end.  A slice looks at the
+ * clock every POPCHECK_MAILBOX_SLICE_STEPS steps. */
+#define POPCHECK_MAILBOX_SLICE_STEPS 256
+GSource *popcheck_mailbox_slice_source_new (void);
+void     popcheck_mailbox_slice_wait       (GSource                    *source);
+gint64   popcheck_mailbox_slice_deadline   (PopcheckMailbox            *self);
+/* For tests: with 0, each slice takes POPCHECK_MAILBOX_SLICE_STEPS
+ * steps, however fast the machine. */
+void     popcheck_mailbox_set_slice_usec   (PopcheckMailbox            *self,
+                                            gint64                      usec);
 
 /* The details file the last load or save of @self used; NULL before. */
 char *popcheck_mailbox_dup_details_path  (PopcheckMailbox            *self);

@@ -1462,15 +1462,13 @@ popcheck_mailbox_begin_update_newest (PopcheckMailbox *self,
 }
 
 /* A slice takes steps for about a quarter of a frame, looking at the
- * clock every UPDATE_SLICE_STEPS steps.  Then the source waits
- * UPDATE_SLICE_GAP_USEC, so that whatever else is due runs before the
- * next slice: input, and frames.  (An idle source below redrawing
- * waited for ever while a spinner kept the frame clock due on a busy
- * machine; one at the default priority, always due, would let no frame
- * through.) */
-#define UPDATE_SLICE_USEC     4000
-#define UPDATE_SLICE_STEPS    256
-#define UPDATE_SLICE_GAP_USEC 1000
+ * clock every POPCHECK_MAILBOX_SLICE_STEPS steps.  Then the source waits
+ * SLICE_GAP_USEC, so that whatever else is due runs before the next
+ * slice: input, and frames.  (An idle source below redrawing waited for
+ * ever while a spinner kept the frame clock due on a busy machine; one
+ * at the default priority, always due, would let no frame through.) */
+#define SLICE_USEC     4000
+#define SLICE_GAP_USEC 1000
 
 static gboolean
 slice_source_dispatch (GSource     *source,
@@ -1484,13 +1482,41 @@ static GSourceFuncs slice_source_funcs = {
   .dispatch = slice_source_dispatch,
 };
 
+GSource *
+popcheck_mailbox_slice_source_new (void)
+{
+  GSource *source = g_source_new (&slice_source_funcs, sizeof (GSource));
+
+  popcheck_mailbox_slice_wait (source);
+  return source;
+}
+
+void
+popcheck_mailbox_slice_wait (GSource *source)
+{
+  g_source_set_ready_time (source, g_get_monotonic_time () + SLICE_GAP_USEC);
+}
+
+gint64
+popcheck_mailbox_slice_deadline (PopcheckMailbox *self)
+{
+  return g_get_monotonic_time () + self->slice_usec;
+}
+
+void
+popcheck_mailbox_set_slice_usec (PopcheckMailbox *self,
+                                 gint64           usec)
+{
+  self->slice_usec = usec;
+}
+
 static gboolean
 update_slice_cb (gpointer user_data)
 {
   GTask *task = user_data;
   PopcheckMailbox *self = g_task_get_source_object (task);
   Update *update = g_task_get_task_data (task);
-  gint64 deadline = g_get_monotonic_time () + UPDATE_SLICE_USEC;
+  gint64 deadline = popcheck_mailbox_slice_deadline (self);
 
   if (g_task_return_error_if_cancelled (task))
     return G_SOURCE_REMOVE;
@@ -1507,14 +1533,13 @@ update_slice_cb (gpointer user_data)
     {
       gboolean more = TRUE;
 
-      for (guint n = 0; n < UPDATE_SLICE_STEPS && more; n++)
+      for (guint n = 0; n < POPCHECK_MAILBOX_SLICE_STEPS && more; n++)
         more = update_step (self, update);
       if (!more)
         break;
       if (g_get_monotonic_time () >= deadline)
         {
-          g_source_set_ready_time (g_main_current_source (),
-                                   g_get_monotonic_time () + UPDATE_SLICE_GAP_USEC);
+          popcheck_mailbox_slice_wait (g_main_current_source ());
           return G_SOURCE_CONTINUE;
         }
     }
@@ -1543,7 +1568,8 @@ popcheck_mailbox_begin_update_newest_async (PopcheckMailbox     *self,
   g_task_set_source_tag (task, popcheck_mailbox_begin_update_newest_async);
   g_task_set_task_data (task, update_new (self, server_uids, sizes, n_newest),
                         (GDestroyNotify) update_free);
-  source = g_source_new (&slice_source_funcs, sizeof (GSource));
+  source = popcheck_mailbox_slice_source_new ();
+  /* The listing's first slice at once: the check waits for it. */
   g_source_set_ready_time (source, 0);
   g_task_attach_source (task, source, update_slice_cb);
 }
@@ -2718,6 +2744,7 @@ popcheck_mailbox_init (PopcheckMailbox *self)
                                       popcheck_uid_unref, NULL);
   self->pending = popcheck_message_index_new ();
   self->rows_unlisted = G_MAXUINT;
+  self->slice_usec = SLICE_USEC;
   self->save_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   g_mutex_init (&self->save_lock);
 }
