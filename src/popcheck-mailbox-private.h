@@ -58,6 +58,9 @@ struct _PopcheckMailbox
   /* How many rows the update's listing does not name (gone from the
    * server), once it has taken its listing; G_MAXUINT before. */
   guint                 rows_unlisted;
+  /* While rows are announced as replaced by the summaries of the same
+   * UIDs, in the same places. */
+  gboolean              rows_filled_in_place;
   /* A row's message number changed since the rows were last put in
    * order: only then may they be out of it. */
   gboolean              rows_renumbered;
@@ -87,6 +90,11 @@ struct _PopcheckMailbox
   /* Saves asked for while nothing changed since the last snapshot: they
    * end with the save of that snapshot (GTask *). */
   GPtrArray            *save_waiters;
+  /* A save asked for whose snapshot has not begun, and the saves asked
+   * for after it: those end with it, as its snapshot is later than they
+   * were asked for (GTask *). */
+  GTask                *save_asked;
+  GPtrArray            *asked_waiters;
   /* The details file the last load or save used, held open, and its id
    * (its name says it): the next save appends to it.  Main thread. */
   PopcheckSummaryFile  *details_file;

@@ -1544,9 +1544,11 @@ typedef struct
    * n_places of them, in places_block. */
   CachedSummary *cached;
   guint      n_cached;
+  guint      cached_room;
   Block     *cached_block;
   CachedPlace *places;
   guint      n_places;
+  guint      places_room;
   Block     *places_block;
   /* The messages themselves, touched on the main thread only. */
   GPtrArray *messages;
@@ -1581,9 +1583,11 @@ save_data_free_cached (SaveData *data)
 
   data->cached = NULL;
   data->n_cached = 0;
+  data->cached_room = 0;
   g_clear_pointer (&data->cached_block, block_free);
   data->places = NULL;
   data->n_places = 0;
+  data->places_room = 0;
   g_clear_pointer (&data->places_block, block_free);
 }
 
@@ -1602,6 +1606,47 @@ save_data_free (SaveData *data)
   g_free (data);
 }
 
+/* A block with room for @room elements of @size, holding the @used of
+ * *@block's: nothing is copied when there is room already. */
+static gpointer
+block_keep_room (Block **block,
+                 gsize   size,
+                 guint   used,
+                 guint  *room,
+                 guint   needed)
+{
+  Block *bigger;
+
+  if (*block != NULL && needed <= *room)
+    return (*block)->data;
+
+  bigger = block_new (size * needed);
+  if (used > 0)
+    memcpy (bigger->data, (*block)->data, size * used);
+  g_clear_pointer (block, block_free);
+  *block = bigger;
+  *room = needed;
+  return bigger->data;
+}
+
+/* Room for @n_cached summaries and @n_places places in all. */
+static void
+snapshot_keep_room (SaveData *data,
+                    guint     n_cached,
+                    guint     n_places)
+{
+  data->cached = block_keep_room (&data->cached_block, sizeof (CachedSummary),
+                                  data->n_cached, &data->cached_room, n_cached);
+  data->places = block_keep_room (&data->places_block, sizeof (CachedPlace),
+                                  data->n_places, &data->places_room, n_places);
+}
+
+static guint
+more_room (guint room)
+{
+  return room + room / 2 + 64;
+}
+
 /* Whether it was added, as one whose UID is seen or not. */
 static gboolean
 snapshot_add (SaveData        *data,
@@ -1616,6 +1661,11 @@ snapshot_add (SaveData        *data,
   if (!popcheck_message_get_has_uid (message))
     return FALSE;
 
+  /* The room was counted before, but a snapshot taken in slices may
+   * find rows that changed since. */
+  if (data->n_cached == data->cached_room)
+    snapshot_keep_room (data, more_room (data->cached_room), data->places_room);
+
   /* Zeroed already. */
   cached = &data->cached[data->n_cached++];
   cached->flags = (seen ? CACHED_SEEN : 0) |
@@ -1623,8 +1673,11 @@ snapshot_add (SaveData        *data,
 
   if (popcheck_message_get_cached (message, &file, &offset, &length))
     {
-      CachedPlace *place = &data->places[data->n_places++];
+      CachedPlace *place;
 
+      if (data->n_places == data->places_room)
+        snapshot_keep_room (data, data->cached_room, more_room (data->places_room));
+      place = &data->places[data->n_places++];
       cached->flags |= CACHED_PLACED;
       /* Nearly always the file the snapshot holds already. */
       if (file != data->details_file)
@@ -1695,37 +1748,28 @@ prefetch_ahead (GPtrArray *messages,
                                                       i + PREFETCH_DISTANCE));
 }
 
-/* At least as many as snapshot_add () will find a place for. */
+/* At least as many as snapshot_add () will find a place for among the
+ * rows from @start to @end. */
 static guint
-count_placed (PopcheckMailbox *self)
+count_placed_rows (PopcheckMailbox *self,
+                   guint            start,
+                   guint            end)
 {
-  PopcheckMessageIndexIter pending;
-  PopcheckMessage *message;
   guint n = 0;
 
-  for (guint i = 0; i < self->items->len; i++)
+  for (guint i = start; i < end; i++)
     {
       prefetch_ahead (self->items, NULL, i);
       n += is_placed (g_ptr_array_index (self->items, i));
     }
 
-  popcheck_message_index_iter_init (&pending, self->pending);
-  while (popcheck_message_index_iter_next (&pending, &message))
-    n += is_placed (message);
-
   return n;
 }
 
 static SaveData *
-take_snapshot (PopcheckMailbox *self)
+snapshot_new (PopcheckMailbox *self)
 {
   SaveData *data = g_new0 (SaveData, 1);
-  PopcheckMessageIndexIter pending;
-  PopcheckMessage *message;
-  GHashTableIter iter;
-  gpointer key, value;
-  guint n_seen = 0;
-  g_autoptr(GPtrArray) extra_seen = NULL;
 
   data->path = popcheck_mailbox_dup_state_path (self);
   data->account_id = g_strdup (self->account_id);
@@ -1735,24 +1779,51 @@ take_snapshot (PopcheckMailbox *self)
   data->first_check_done = self->first_check_done;
   data->last_check = self->last_check != NULL
                        ? g_date_time_to_unix (self->last_check) : G_GINT64_CONSTANT (0);
-
-  /* As many as may be added below. */
-  data->cached_block = block_new (sizeof (CachedSummary) *
-                                  (self->items->len + popcheck_message_index_get_size (self->pending)));
-  data->cached = data->cached_block->data;
-  data->places_block = block_new (sizeof (CachedPlace) * count_placed (self));
-  data->places = data->places_block->data;
   data->messages = g_ptr_array_new_full (self->items->len, g_object_unref);
 
-  /* A message without a UID is this session's only: nothing could tell
-   * it again at the next one. */
-  /* Every listed message is seen (end_update() makes it so): a lookup
-   * each would cost 100,000 of them. */
-  for (guint i = 0; i < self->items->len; i++)
+  return data;
+}
+
+/* Adds the rows from @start to @end; returns how many were added, all
+ * seen: end_update() makes every listed message seen, and a lookup each
+ * would cost 100,000 of them.  A message without a UID is this
+ * session's only: nothing could tell it again at the next one. */
+static guint
+snapshot_add_rows (SaveData        *data,
+                   PopcheckMailbox *self,
+                   guint            start,
+                   guint            end)
+{
+  guint n_seen = 0;
+
+  for (guint i = start; i < end; i++)
     {
       prefetch_ahead (self->items, NULL, i);
       n_seen += snapshot_add (data, g_ptr_array_index (self->items, i), TRUE);
     }
+
+  return n_seen;
+}
+
+/* After the rows, of which @n_seen were added: the rest, which is
+ * nearly always nothing. */
+static void
+snapshot_finish (SaveData        *data,
+                 PopcheckMailbox *self,
+                 guint            n_seen)
+{
+  PopcheckMessageIndexIter pending;
+  PopcheckMessage *message;
+  GHashTableIter iter;
+  gpointer key, value;
+  guint n_placed = 0;
+  g_autoptr(GPtrArray) extra_seen = NULL;
+
+  popcheck_message_index_iter_init (&pending, self->pending);
+  while (popcheck_message_index_iter_next (&pending, &message))
+    n_placed += is_placed (message);
+  snapshot_keep_room (data, data->n_cached + popcheck_message_index_get_size (self->pending),
+                      data->n_places + n_placed);
 
   /* What a check fetched and has not listed yet (it was cancelled, or
    * failed): its UID is not among the seen, which is what tells it apart
@@ -1787,8 +1858,125 @@ take_snapshot (PopcheckMailbox *self)
     }
   g_ptr_array_add (extra_seen, NULL);
   data->seen = (GStrv) g_ptr_array_free (g_steal_pointer (&extra_seen), FALSE);
+}
 
-  return data;
+/* A save's snapshot, taken in slices: first the rows' places are
+ * counted, then the rows are added. */
+typedef struct
+{
+  SaveData *data;
+  gboolean  counting;
+  /* The next row to count or add. */
+  guint     next;
+  guint     n_placed;
+  guint     n_seen;
+  /* A row the walk had passed changed, or moved: the walk starts again,
+   * and the second time it takes the rows at once, so that a mailbox
+   * changing all the time still gets saved. */
+  gboolean  rows_changed;
+  gboolean  restarted;
+  gboolean  at_once;
+  gulong    changed_handler;
+} Snapshot;
+
+static void
+snapshot_rows_changed_cb (GListModel *model,
+                          guint       position,
+                          guint       removed,
+                          guint       added,
+                          gpointer    user_data)
+{
+  Snapshot *snapshot = user_data;
+
+  /* A summary in its row's place stands for the same UID: the walk
+   * holds what the row was, which the next save replaces. */
+  if (position < snapshot->next && !POPCHECK_MAILBOX (model)->rows_filled_in_place)
+    snapshot->rows_changed = TRUE;
+}
+
+/* Lets go of what was taken, for a walk that starts again or stops. */
+static void
+snapshot_drop (Snapshot *snapshot)
+{
+  if (snapshot->data == NULL)
+    return;
+
+  popcheck_mailbox_free_in_thread (g_steal_pointer (&snapshot->data->messages), NULL);
+  g_clear_pointer (&snapshot->data, save_data_free);
+}
+
+static void
+snapshot_free (Snapshot *snapshot)
+{
+  g_assert (snapshot->changed_handler == 0);
+  snapshot_drop (snapshot);
+  g_free (snapshot);
+}
+
+static void
+snapshot_start_walk (PopcheckMailbox *self,
+                     Snapshot        *snapshot)
+{
+  guint64 generation = snapshot->data != NULL ? snapshot->data->generation : 0;
+
+  snapshot_drop (snapshot);
+  snapshot->data = snapshot_new (self);
+  snapshot->data->generation = generation;
+  snapshot->counting = TRUE;
+  snapshot->next = 0;
+  snapshot->n_placed = 0;
+  snapshot->n_seen = 0;
+  snapshot->rows_changed = FALSE;
+  /* What changes from here on is in this snapshot or makes it dirty
+   * again, for the next. */
+  self->dirty = FALSE;
+}
+
+static void
+snapshot_begin (PopcheckMailbox *self,
+                Snapshot        *snapshot)
+{
+  snapshot_start_walk (self, snapshot);
+  snapshot->data->generation = ++self->save_generation;
+  self->saves_in_flight++;
+  snapshot->changed_handler = g_signal_connect (self, "items-changed",
+                                                G_CALLBACK (snapshot_rows_changed_cb),
+                                                snapshot);
+}
+
+/* The snapshot's walk stops, taken or not. */
+static void
+snapshot_end (PopcheckMailbox *self,
+              Snapshot        *snapshot)
+{
+  g_clear_signal_handler (&snapshot->changed_handler, self);
+}
+
+/* One step of the walk: POPCHECK_MAILBOX_SLICE_STEPS rows counted or
+ * added.  TRUE once every row is added. */
+static gboolean
+snapshot_step (PopcheckMailbox *self,
+               Snapshot        *snapshot)
+{
+  guint len = self->items->len;
+  guint end = MIN (len, snapshot->next + POPCHECK_MAILBOX_SLICE_STEPS);
+
+  if (snapshot->counting)
+    {
+      snapshot->n_placed += count_placed_rows (self, snapshot->next, end);
+      snapshot->next = end;
+      if (end == len)
+        {
+          snapshot_keep_room (snapshot->data, len, snapshot->n_placed);
+          snapshot->counting = FALSE;
+          snapshot->next = 0;
+        }
+      return FALSE;
+    }
+
+  snapshot->n_seen += snapshot_add_rows (snapshot->data, self, snapshot->next, end);
+  snapshot->next = end;
+  return end == len;
 }
 
 /* Appends to the details file in big writes; a summary's offset is known
@@ -2546,17 +2734,110 @@ save_thread_done_cb (GObject      *object,
   g_task_return_boolean (task, TRUE);
 }
 
-/* The snapshot of a save that waited for the main loop to be idle. */
-static gboolean
-save_snapshot_cb (gpointer user_data)
+/* The snapshot is taken on the main thread, where the messages live;
+ * the thread builds and writes the file.  Once the snapshot is taken the
+ * write is not cancelled: a half-done save must not be what a quit
+ * leaves behind. */
+static void
+save_start_thread (PopcheckMailbox *self,
+                   GTask           *task,
+                   SaveData        *data)
 {
-  GTask *task = user_data;
-  PopcheckMailbox *self = g_task_get_source_object (task);
-  g_autoptr(GTask) thread_task = NULL;
-  SaveData *data;
+  g_autoptr(GTask) thread_task = g_task_new (self, NULL, save_thread_done_cb,
+                                             g_object_ref (task));
+
+  g_task_set_source_tag (thread_task, save_thread);
+  g_task_set_task_data (thread_task, data, (GDestroyNotify) save_data_free);
+  g_task_run_in_thread (thread_task, save_thread);
+}
+
+static gboolean save_snapshot_cb (gpointer user_data);
+
+/* A snapshot of 100,000 messages holds the main loop for a frame or so,
+ * and a check's end, which asks for a save, has just held it as long.
+ * The first slice waits for the main loop to be idle, so that a frame
+ * due is drawn (and input handled) between the two.  The rest come a
+ * moment after each other, however busy the loop. */
+static void
+save_ask (PopcheckMailbox *self,
+          GTask           *task)
+{
+  g_autoptr(GSource) source = popcheck_mailbox_slice_source_new ();
+
+  self->save_asked = task;
+  g_source_set_ready_time (source, 0);
+  g_task_attach_source (task, source, save_snapshot_cb);
+  g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
+}
+
+/* Each of @waiters is asked for again: the first takes a snapshot, the
+ * rest wait for it. */
+static void
+save_ask_again (PopcheckMailbox *self,
+                GPtrArray       *waiters)
+{
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      GTask *waiter = g_ptr_array_index (waiters, i);
+
+      if (self->save_asked == NULL)
+        save_ask (self, waiter);
+      else
+        g_ptr_array_add (self->asked_waiters, g_object_ref (waiter));
+    }
+}
+
+/* The save asked for began its snapshot or joined a save under way: the
+ * saves asked for after it end as it does. */
+static void
+save_asked_taken (PopcheckMailbox *self)
+{
+  self->save_asked = NULL;
+  g_ptr_array_extend_and_steal (self->save_waiters,
+                                g_steal_pointer (&self->asked_waiters));
+  self->asked_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+static void
+save_asked_cancelled (PopcheckMailbox *self)
+{
+  g_autoptr(GPtrArray) waiters = g_steal_pointer (&self->asked_waiters);
+
+  self->save_asked = NULL;
+  self->asked_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  save_ask_again (self, waiters);
+}
+
+/* Cancelled before its snapshot was taken: the change is left to the
+ * next save, and the saves that waited for this one are asked for
+ * again. */
+static void
+snapshot_abandon (PopcheckMailbox *self,
+                  Snapshot        *snapshot)
+{
+  g_autoptr(GPtrArray) waiters = g_steal_pointer (&self->save_waiters);
+
+  self->save_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  snapshot_end (self, snapshot);
+  snapshot_drop (snapshot);
+  self->saves_in_flight--;
+  self->dirty = TRUE;
+  save_ask_again (self, waiters);
+}
+
+/* Begins the snapshot of the save asked for; FALSE if it ended. */
+static gboolean
+save_asked_begin (PopcheckMailbox *self,
+                  GTask           *task,
+                  Snapshot        *snapshot)
+{
+  g_assert (self->save_asked == task);
 
   if (g_task_return_error_if_cancelled (task))
-    return G_SOURCE_REMOVE;
+    {
+      save_asked_cancelled (self);
+      return FALSE;
+    }
 
   /* Nothing changed since the snapshot a save under way writes (as when
    * popcheck-cli waits for what the checker saved as the check ended):
@@ -2566,23 +2847,52 @@ save_snapshot_cb (gpointer user_data)
   if (!self->dirty && self->saves_in_flight > 0)
     {
       g_ptr_array_add (self->save_waiters, g_object_ref (task));
-      return G_SOURCE_REMOVE;
+      save_asked_taken (self);
+      return FALSE;
     }
 
-  /* The snapshot is taken on the main thread, where the messages live;
-   * the thread builds and writes the file. */
-  data = take_snapshot (self);
-  data->generation = ++self->save_generation;
-  self->saves_in_flight++;
-  self->dirty = FALSE;
+  snapshot_begin (self, snapshot);
+  save_asked_taken (self);
+  g_source_set_priority (g_main_current_source (), G_PRIORITY_DEFAULT);
+  return TRUE;
+}
 
-  /* Once the snapshot is taken the write is not cancelled: a half-done
-   * save must not be what a quit leaves behind. */
-  thread_task = g_task_new (self, NULL, save_thread_done_cb,
-                            g_object_ref (task));
-  g_task_set_source_tag (thread_task, save_thread);
-  g_task_set_task_data (thread_task, data, (GDestroyNotify) save_data_free);
-  g_task_run_in_thread (thread_task, save_thread);
+static gboolean
+save_snapshot_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  PopcheckMailbox *self = g_task_get_source_object (task);
+  Snapshot *snapshot = g_task_get_task_data (task);
+  gint64 deadline = popcheck_mailbox_slice_deadline (self);
+
+  if (snapshot->data == NULL)
+    {
+      if (!save_asked_begin (self, task, snapshot))
+        return G_SOURCE_REMOVE;
+    }
+  else if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
+    {
+      snapshot_abandon (self, snapshot);
+      g_task_return_error_if_cancelled (task);
+      return G_SOURCE_REMOVE;
+    }
+  else if (snapshot->rows_changed)
+    {
+      snapshot->at_once = snapshot->restarted;
+      snapshot->restarted = TRUE;
+      snapshot_start_walk (self, snapshot);
+    }
+
+  while (!snapshot_step (self, snapshot))
+    if (!snapshot->at_once && g_get_monotonic_time () >= deadline)
+      {
+        popcheck_mailbox_slice_wait (g_main_current_source ());
+        return G_SOURCE_CONTINUE;
+      }
+
+  snapshot_end (self, snapshot);
+  snapshot_finish (snapshot->data, self, snapshot->n_seen);
+  save_start_thread (self, task, g_steal_pointer (&snapshot->data));
   return G_SOURCE_REMOVE;
 }
 
@@ -2593,7 +2903,6 @@ popcheck_mailbox_save_async (PopcheckMailbox     *self,
                              gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autoptr(GSource) source = NULL;
 
   g_return_if_fail (POPCHECK_IS_MAILBOX (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -2603,6 +2912,7 @@ popcheck_mailbox_save_async (PopcheckMailbox     *self,
   /* A save whose snapshot is taken ends as its file does, cancelled or
    * not. */
   g_task_set_check_cancellable (task, FALSE);
+  g_task_set_task_data (task, g_new0 (Snapshot, 1), (GDestroyNotify) snapshot_free);
 
   if (self->newer_state_file)
     {
@@ -2615,12 +2925,10 @@ popcheck_mailbox_save_async (PopcheckMailbox     *self,
       return;
     }
 
-  /* A snapshot of 100,000 messages holds the main loop for a frame or
-   * so.  A check's end has just held it as long: a frame is drawn (and
-   * input handled) between the two. */
-  g_task_set_priority (task, G_PRIORITY_DEFAULT_IDLE);
-  source = g_idle_source_new ();
-  g_task_attach_source (task, source, save_snapshot_cb);
+  if (self->save_asked != NULL)
+    g_ptr_array_add (self->asked_waiters, g_object_ref (task));
+  else
+    save_ask (self, task);
 }
 
 gboolean

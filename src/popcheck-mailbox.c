@@ -1927,7 +1927,9 @@ popcheck_mailbox_fill_pending_batch (PopcheckMailbox *self,
           g_object_unref (self->items->pdata[position]);
           self->items->pdata[position] = g_object_ref (message);
         }
+      self->rows_filled_in_place = TRUE;
       announce_replaced_runs (self, positions);
+      self->rows_filled_in_place = FALSE;
     }
   else
     {
@@ -2592,6 +2594,7 @@ popcheck_mailbox_finalize (GObject *object)
   g_clear_pointer (&self->next_check, g_date_time_unref);
   g_clear_pointer (&self->details_file, popcheck_summary_file_unref);
   g_clear_pointer (&self->save_waiters, g_ptr_array_unref);
+  g_clear_pointer (&self->asked_waiters, g_ptr_array_unref);
   g_mutex_clear (&self->save_lock);
 
   G_OBJECT_CLASS (popcheck_mailbox_parent_class)->finalize (object);
@@ -2746,5 +2749,6 @@ popcheck_mailbox_init (PopcheckMailbox *self)
   self->rows_unlisted = G_MAXUINT;
   self->slice_usec = SLICE_USEC;
   self->save_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  self->asked_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   g_mutex_init (&self->save_lock);
 }

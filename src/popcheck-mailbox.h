@@ -214,9 +214,11 @@ void                 popcheck_mailbox_load_for_reading_async (PopcheckMailbox   
 gboolean             popcheck_mailbox_load_finish            (PopcheckMailbox      *self,
                                                               GAsyncResult         *result,
                                                               GError              **error);
-/* Writes a snapshot, taken when the main loop is next idle (after a frame
- * waiting to be drawn): temporary file, fsync, rename.  Cancelling stops
- * a save whose snapshot is not taken yet; after that it runs to its end. */
+/* Writes a snapshot, taken in slices from when the main loop is next idle
+ * (after a frame waiting to be drawn): temporary file, fsync, rename.  A
+ * save asked for before the snapshot of another began ends with that one.
+ * Cancelling stops a save whose snapshot is not taken yet; after that it
+ * runs to its end. */
 void                 popcheck_mailbox_save_async             (PopcheckMailbox      *self,
                                                               GCancellable         *cancellable,
                                                               GAsyncReadyCallback   callback,

@@ -342,21 +342,28 @@ load_details_sync (PopcheckMessage  *message,
   return popcheck_message_load_details_finish (message, result, error);
 }
 
+/* A new mailbox for the account, with its saved state. */
+static PopcheckMailbox *
+load_saved (const char *account_id)
+{
+  PopcheckMailbox *reloaded = popcheck_mailbox_new (account_id);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (load_sync (reloaded, &error));
+  g_assert_no_error (error);
+  return reloaded;
+}
+
 static PopcheckMailbox *
 reload (PopcheckMailbox *mailbox)
 {
   g_autoptr(GError) error = NULL;
-  PopcheckMailbox *fresh;
 
   g_assert_true (save_sync (mailbox, &error));
   g_assert_no_error (error);
   g_assert_false (popcheck_mailbox_get_dirty (mailbox));
 
-  fresh = popcheck_mailbox_new (popcheck_mailbox_get_account_id (mailbox));
-  g_assert_true (load_sync (fresh, &error));
-  g_assert_no_error (error);
-
-  return fresh;
+  return load_saved (popcheck_mailbox_get_account_id (mailbox));
 }
 
 /* What is new ------------------------------------------------------------ */
@@ -1864,11 +1871,8 @@ remove_uid_1_cb (gpointer user_data)
 static guint
 n_items_saved (const char *account_id)
 {
-  g_autoptr(PopcheckMailbox) reloaded = popcheck_mailbox_new (account_id);
-  g_autoptr(GError) error = NULL;
+  g_autoptr(PopcheckMailbox) reloaded = load_saved (account_id);
 
-  g_assert_true (load_sync (reloaded, &error));
-  g_assert_no_error (error);
   return popcheck_mailbox_get_n_items (reloaded);
 }
 
@@ -1922,6 +1926,285 @@ test_save_cancelled (void)
   g_assert_true (popcheck_mailbox_save_finish (mailbox, written, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (n_items_saved ("cancelled-save"), ==, 3);
+}
+
+/* What a 1 ms timeout does while a save of @mailbox is under way, each
+ * turn it gets once the save's snapshot has begun. */
+typedef struct
+{
+  PopcheckMailbox *mailbox;
+  /* The mailbox's save generation before the save. */
+  guint64          generation;
+  guint            turns;
+  /* The first @removals turns take the newest row out. */
+  guint            removals;
+  /* Cancelled from the second turn on, when set; with ask_again, once
+   * the save asked for at the first turn joined this one. */
+  GCancellable    *cancel;
+  gboolean         ask_again;
+  GAsyncResult    *again;
+  /* When set, each turn fills the newest 10 rows still waiting for
+   * headers, the newest first, from this id down to last_fill, as the
+   * backlog does. */
+  guint            next_fill;
+  guint            last_fill;
+} SavingTurns;
+
+static void
+fill_newest (SavingTurns *saving)
+{
+  g_autoptr(GPtrArray) fills = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < 10 && saving->next_fill >= saving->last_fill; i++, saving->next_fill--)
+    g_ptr_array_add (fills, make_summary (saving->next_fill, saving->next_fill));
+  popcheck_mailbox_fill_pending_batch (saving->mailbox, fills);
+}
+
+static gboolean
+saving_turn_cb (gpointer user_data)
+{
+  SavingTurns *saving = user_data;
+  PopcheckMailbox *mailbox = saving->mailbox;
+
+  if (mailbox->save_generation == saving->generation)
+    return G_SOURCE_CONTINUE;
+
+  saving->turns++;
+  if (saving->turns <= saving->removals &&
+      popcheck_mailbox_get_n_items (mailbox) > 0)
+    {
+      g_autoptr(PopcheckMessage) newest =
+        g_list_model_get_item (G_LIST_MODEL (mailbox), 0);
+      const char *uids[] = { popcheck_message_get_uid (newest), NULL };
+
+      popcheck_mailbox_remove_uids (mailbox, uids);
+    }
+  if (saving->last_fill > 0)
+    fill_newest (saving);
+  if (saving->ask_again && saving->turns == 1)
+    popcheck_mailbox_save_async (mailbox, NULL, result_cb, &saving->again);
+  if (saving->cancel != NULL && saving->turns > 1 &&
+      (!saving->ask_again || mailbox->save_waiters->len > 0))
+    g_cancellable_cancel (saving->cancel);
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* Saves @mailbox with @saving's turns, and returns the save's result. */
+static GAsyncResult *
+save_with_turns (PopcheckMailbox *mailbox,
+                 GCancellable    *cancellable,
+                 SavingTurns     *saving)
+{
+  GAsyncResult *result = NULL;
+  guint timeout;
+
+  saving->mailbox = mailbox;
+  saving->generation = mailbox->save_generation;
+  timeout = g_timeout_add (1, saving_turn_cb, saving);
+  popcheck_mailbox_save_async (mailbox, cancellable, result_cb, &result);
+  POPCHECK_TEST_WAIT_UNTIL (result != NULL, 10000);
+  g_source_remove (timeout);
+
+  return result;
+}
+
+static void check_numbered_newest (PopcheckMailbox *mailbox,
+                                   guint            first_id,
+                                   const guint     *numbers,
+                                   guint            n,
+                                   guint            n_newest);
+
+#define SLICED_MAILBOX_SIZE 5000
+
+/* 5,000 messages, checked: the newest 300 with their headers, the rest
+ * waiting for them; a slice of a save's snapshot for each 256. */
+static PopcheckMailbox *
+new_sliced_mailbox (const char *account_id)
+{
+  const guint n = SLICED_MAILBOX_SIZE;
+  PopcheckMailbox *mailbox = popcheck_mailbox_new (account_id);
+  g_autofree guint *numbers = range (1, n);
+
+  check_numbered_newest (mailbox, 1, numbers, n, 300);
+  popcheck_mailbox_set_slice_usec (mailbox, 0);
+  return mailbox;
+}
+
+/* The rows of @saved are those of @mailbox, each once.  (Their order
+ * may differ: rows without headers have no message number until a check
+ * lists them again.) */
+static void
+assert_same_rows (PopcheckMailbox *saved,
+                  PopcheckMailbox *mailbox)
+{
+  g_autoptr(GHashTable) uids = g_hash_table_new (g_str_hash, g_str_equal);
+  guint n = popcheck_mailbox_get_n_items (saved);
+
+  g_assert_cmpuint (n, ==, popcheck_mailbox_get_n_items (mailbox));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (saved), i);
+      const char *uid = popcheck_message_get_uid (message);
+
+      g_assert_nonnull (popcheck_mailbox_lookup (mailbox, uid));
+      g_assert_true (g_hash_table_add (uids, (gpointer) uid));
+    }
+}
+
+/* A big mailbox's snapshot is taken in slices, with turns of the main
+ * loop between them.  A row the walk had passed is taken out at the first
+ * turn: the walk starts again, and the file has the rows as they are,
+ * each once. */
+static void
+test_save_in_slices (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = new_sliced_mailbox ("sliced-save");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  SavingTurns saving = { .removals = 1 };
+
+  result = save_with_turns (mailbox, NULL, &saving);
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, result, &error));
+  g_assert_no_error (error);
+  /* Taken at once, the snapshot would have had the row. */
+  g_assert_false (popcheck_mailbox_get_dirty (mailbox));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, SLICED_MAILBOX_SIZE - 1);
+
+  reloaded = load_saved ("sliced-save");
+  assert_same_rows (reloaded, mailbox);
+}
+
+/* The newest row is taken out at every turn: the walk starts again once,
+ * then takes the rows at once, and the file has the rows as they were
+ * then (the oldest, each once: as many rows as UIDs from the oldest on);
+ * the rows taken out after are left to the next save. */
+static void
+test_save_in_slices_changing (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = new_sliced_mailbox ("changing-save");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  SavingTurns saving = { .removals = G_MAXUINT };
+  guint n_saved;
+
+  result = save_with_turns (mailbox, NULL, &saving);
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (saving.turns, >=, 2);
+
+  reloaded = load_saved ("changing-save");
+  n_saved = popcheck_mailbox_get_n_items (reloaded);
+  g_assert_cmpuint (n_saved, >=, popcheck_mailbox_get_n_items (mailbox));
+  g_assert_cmpuint (n_saved, <, SLICED_MAILBOX_SIZE);
+  /* Taken at once after it started again: not when the rows ran out. */
+  g_assert_cmpuint (n_saved, >, SLICED_MAILBOX_SIZE / 2);
+  for (guint id = 1; id <= n_saved; id++)
+    {
+      g_autofree char *uid = test_uid (id);
+
+      g_assert_nonnull (popcheck_mailbox_lookup (reloaded, uid));
+    }
+}
+
+/* The backlog fills rows at every turn, the newest first, in their
+ * places: the file has every row once, in order. */
+static void
+test_save_in_slices_filled (void)
+{
+  const guint n = SLICED_MAILBOX_SIZE;
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("filled-save");
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *numbers = range (1, n);
+  g_autofree char *rows = NULL;
+  g_autofree char *saved = NULL;
+  SavingTurns saving = { .next_fill = n, .last_fill = n - 1000 };
+
+  check_numbered_newest (mailbox, 1, numbers, n, 0);
+  popcheck_mailbox_set_slice_usec (mailbox, 0);
+  result = save_with_turns (mailbox, NULL, &saving);
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (saving.turns, >=, 2);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), <, n - 10);
+
+  reloaded = load_saved ("filled-save");
+  assert_same_rows (reloaded, mailbox);
+}
+
+/* Cancelled between two slices of its snapshot, a save writes nothing
+ * and leaves the mailbox to the next. */
+static void
+test_save_in_slices_cancelled (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = new_sliced_mailbox ("cancelled-sliced-save");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  SavingTurns saving = { .cancel = cancellable };
+
+  result = save_with_turns (mailbox, cancellable, &saving);
+  g_assert_false (popcheck_mailbox_save_finish (mailbox, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (popcheck_mailbox_get_dirty (mailbox));
+  g_assert_cmpuint (mailbox->saves_in_flight, ==, 0);
+  g_assert_cmpuint (n_items_saved ("cancelled-sliced-save"), ==, 0);
+}
+
+/* A save that joined one whose snapshot is then cancelled takes one of
+ * its own. */
+static void
+test_save_in_slices_cancelled_joined (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = new_sliced_mailbox ("joined-sliced-save");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  SavingTurns saving = { .cancel = cancellable, .ask_again = TRUE };
+
+  result = save_with_turns (mailbox, cancellable, &saving);
+  g_assert_false (popcheck_mailbox_save_finish (mailbox, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  POPCHECK_TEST_WAIT_UNTIL (saving.again != NULL, 10000);
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, saving.again, &error));
+  g_assert_no_error (error);
+  g_clear_object (&saving.again);
+  g_assert_false (popcheck_mailbox_get_dirty (mailbox));
+  g_assert_cmpuint (n_items_saved ("joined-sliced-save"), ==, SLICED_MAILBOX_SIZE);
+}
+
+/* A save asked for before the one before it began its snapshot ends with
+ * it; when that one is cancelled before it began, the later one takes
+ * the snapshot. */
+static void
+test_save_asked_cancelled (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("asked-cancelled");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) cancelled = NULL;
+  g_autoptr(GAsyncResult) saved = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 3);
+
+  first = run_check (mailbox, ids, 3, NULL);
+  popcheck_mailbox_save_async (mailbox, cancellable, result_cb, &cancelled);
+  popcheck_mailbox_save_async (mailbox, NULL, result_cb, &saved);
+  g_cancellable_cancel (cancellable);
+  POPCHECK_TEST_WAIT_UNTIL (cancelled != NULL && saved != NULL, 10000);
+
+  g_assert_false (popcheck_mailbox_save_finish (mailbox, cancelled, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, saved, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_items_saved ("asked-cancelled"), ==, 3);
 }
 
 static void
@@ -3711,6 +3994,17 @@ main (int   argc,
   g_test_add_func ("/mailbox/state-file/save-after-frame",
                    test_save_after_frame);
   g_test_add_func ("/mailbox/state-file/save-cancelled", test_save_cancelled);
+  g_test_add_func ("/mailbox/state-file/save-in-slices", test_save_in_slices);
+  g_test_add_func ("/mailbox/state-file/save-in-slices/changing",
+                   test_save_in_slices_changing);
+  g_test_add_func ("/mailbox/state-file/save-in-slices/filled",
+                   test_save_in_slices_filled);
+  g_test_add_func ("/mailbox/state-file/save-in-slices/cancelled",
+                   test_save_in_slices_cancelled);
+  g_test_add_func ("/mailbox/state-file/save-in-slices/cancelled-joined",
+                   test_save_in_slices_cancelled_joined);
+  g_test_add_func ("/mailbox/state-file/save-asked-cancelled",
+                   test_save_asked_cancelled);
   g_test_add_func ("/mailbox/state-file/save-fails", test_save_fails);
   for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
     {
