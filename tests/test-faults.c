@@ -2588,6 +2588,59 @@ test_cancel_many (Fixture       *f,
   g_assert_cmpuint (count_commands (f, "TOP"), ==, 0);
 }
 
+/* The reply that lets the queue move is read in the same turn of the
+ * main loop as the next command's cancellation is noticed (the reply is
+ * already in when the command is cancelled, as when a loaded machine
+ * runs the main loop late): the cancelled command is never sent, and
+ * the one after it is. */
+static void
+test_cancel_with_reply_in (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(Pop3FakeScript) script =
+    greeted_script (f, "+OK hello\r\n", "USER\r\n");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(Pop3Reply) stat = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *noop_result = NULL;
+  GAsyncResult *stat_result = NULL;
+  CancelCounts counts = { 0, 0 };
+  gint64 deadline;
+  guint steps;
+
+  pop3_fake_script_expect (script, "NOOP");
+  /* Room to see that NOOP was read before its reply comes. */
+  pop3_fake_script_pause (script, 300);
+  pop3_fake_script_send (script, "+OK\r\n");
+  pop3_fake_script_expect (script, "STAT");
+  pop3_fake_script_send (script, "+OK 3 30\r\n");
+  start_and_connect (f, script);
+  steps = pop3_fake_server_get_steps_done (f->server);
+
+  pop3_client_noop_async (f->client, NULL, store_result_cb, &noop_result);
+  pop3_client_top_async (f->client, 1, 0, cancellable, count_cancelled_cb, &counts);
+  pop3_client_stat_async (f->client, NULL, store_result_cb, &stat_result);
+  POPCHECK_TEST_WAIT_UNTIL (pop3_fake_server_get_steps_done (f->server) > steps, 10000);
+  /* The main loop does not run until NOOP's reply is sent. */
+  deadline = popcheck_test_deadline (10000);
+  while (pop3_fake_server_get_steps_done (f->server) < steps + 3)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (1000);
+    }
+  g_cancellable_cancel (cancellable);
+
+  stat = reply_of (f->client, &stat_result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (stat->count, ==, 3);
+  g_assert_cmpuint (counts.cancelled, ==, 1);
+  g_assert_nonnull (noop_result);
+  g_clear_object (&noop_result);
+
+  stop_server_checked (f);
+  g_assert_cmpuint (count_commands (f, "TOP"), ==, 0);
+}
+
 static gboolean
 cancel_cb (gpointer user_data)
 {
@@ -2886,6 +2939,7 @@ main (int   argc,
   add_all_modes ("cancel-written", test_cancel_written);
   add_all_modes ("cancel-queued", test_cancel_queued);
   add_all_modes ("cancel-many", test_cancel_many);
+  add_all_modes ("cancel-with-reply-in", test_cancel_with_reply_in);
   add_all_modes ("reply-behind-busy-thread", test_reply_behind_busy_thread);
   add_all_modes ("cancel-connect", test_cancel_connect);
   add_test ("plain", &mode_plain, "cancel-handshake", test_cancel_handshake);

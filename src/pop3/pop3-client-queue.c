@@ -184,6 +184,11 @@ cancel_watch_cb (GCancellable *cancellable,
   for (guint i = 0; i < tasks->len; i++)
     g_task_return_error (tasks->pdata[i], g_error_copy (error));
 
+  /* pump () may have stopped at one of these, with nothing in flight
+   * whose reply would make it go on. */
+  if (g_queue_is_empty (&self->in_flight) && !g_queue_is_empty (&self->waiting))
+    pump (self);
+
   return G_SOURCE_REMOVE;
 }
 
@@ -918,6 +923,16 @@ can_send (Pop3Client *self,
   return self->bytes_in_flight + strlen (command->line) + 2 <= PIPELINE_WINDOW;
 }
 
+/* Cancelled, but its watch has not run yet: the reply that lets the queue
+ * move was read in the same turn of the main loop.  It is never sent; the
+ * watch drops it, then pumps again. */
+static gboolean
+is_cancelled (Command *command)
+{
+  return command->cancel_watch != NULL &&
+         g_cancellable_is_cancelled (command->cancel_watch->cancellable);
+}
+
 static void
 pump (Pop3Client *self)
 {
@@ -925,6 +940,7 @@ pump (Pop3Client *self)
 
   while (self->stream != NULL && !self->tls_pending &&
          (command = g_queue_peek_head (&self->waiting)) != NULL &&
+         !is_cancelled (command) &&
          can_send (self, command))
     {
       if (g_queue_is_empty (&self->in_flight))
