@@ -602,7 +602,7 @@ find_old_rows (PopcheckMailbox *self,
  * lookup's time for every row; changing it, for every changed row. */
 static void
 by_uid_follow (PopcheckMailbox *self,
-               const guint8    *stays,
+               GPtrArray       *gone,
                GPtrArray       *items,
                const guint8    *is_old,
                guint            n_changed)
@@ -614,9 +614,9 @@ by_uid_follow (PopcheckMailbox *self,
       return;
     }
 
-  for (guint i = 0; i < self->items->len; i++)
-    if (!bits_get (stays, i))
-      untrack_message (self, g_ptr_array_index (self->items, i));
+  popcheck_message_index_remove_messages (self->by_uid,
+                                          (PopcheckMessage **) gone->pdata,
+                                          gone->len);
   for (guint i = 0; i < items->len; i++)
     if (!bits_get (is_old, i))
       track_message (self, g_ptr_array_index (items, i));
@@ -669,7 +669,7 @@ model_apply (PopcheckMailbox *self,
       if (sorted)
         {
           items = merge_rows (self, stays, n_kept, g_steal_pointer (&add), &is_old);
-          by_uid_follow (self, stays, items, is_old, n_remove + n_add);
+          by_uid_follow (self, gone, items, is_old, n_remove + n_add);
         }
       else
         {

@@ -17,6 +17,13 @@
 #define MIN_BITS 3
 /* Half the slots are empty at most: about eight messages ahead. */
 #define ITER_PREFETCH_SLOTS 16
+/* A bulk removal's steps, each this many removals after the one before;
+ * and the starts of searches it keeps, more than the two steps between
+ * computing one and using it. */
+#define REMOVE_AHEAD       8
+#define REMOVE_HOMES       32
+/* A run is rarely longer, at most half full. */
+#define RUN_PREFETCH_SLOTS 4
 
 struct _PopcheckMessageIndex
 {
@@ -243,10 +250,10 @@ found_past (gsize hole,
 }
 
 /* Empties the slot hole, moving back the messages after it that would
- * no longer be found. */
+ * no longer be found; the index keeps its size. */
 static void
-remove_at (PopcheckMessageIndex *self,
-           gsize                 hole)
+empty_slot (PopcheckMessageIndex *self,
+            gsize                 hole)
 {
   gsize mask = n_slots (self) - 1;
   PopcheckMessage *removed = g_steal_pointer (&self->slots[hole]);
@@ -263,9 +270,25 @@ remove_at (PopcheckMessageIndex *self,
     }
   self->size--;
   g_object_unref (removed);
+}
 
-  if (self->bits > MIN_BITS && (gsize) self->size * 8 < n_slots (self))
-    resize (self, self->bits - 1);
+static void
+shrink_if_sparse (PopcheckMessageIndex *self)
+{
+  guint bits = self->bits;
+
+  while (bits > MIN_BITS && (gsize) self->size * 8 < (gsize) 1 << bits)
+    bits--;
+  if (bits < self->bits)
+    resize (self, bits);
+}
+
+static void
+remove_at (PopcheckMessageIndex *self,
+           gsize                 hole)
+{
+  empty_slot (self, hole);
+  shrink_if_sparse (self);
 }
 
 gboolean
@@ -285,26 +308,112 @@ popcheck_message_index_remove (PopcheckMessageIndex *self,
   return TRUE;
 }
 
+/* The slot of message, searched from home comparing messages, so that
+ * no other UID is read; or the empty slot that ends the search. */
+static gsize
+find_message_from (PopcheckMessageIndex *self,
+                   PopcheckMessage      *message,
+                   gsize                 home)
+{
+  gsize mask = n_slots (self) - 1;
+  gsize slot = home;
+
+  while (self->slots[slot] != NULL && self->slots[slot] != message)
+    slot = (slot + 1) & mask;
+
+  return slot;
+}
+
 gboolean
 popcheck_message_index_remove_message (PopcheckMessageIndex *self,
                                        PopcheckMessage      *message)
 {
-  gsize mask;
   gsize slot;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (POPCHECK_IS_MESSAGE (message), FALSE);
 
-  /* Its UID's search, comparing messages: no other UID is read. */
-  mask = n_slots (self) - 1;
-  slot = home_slot (self, popcheck_message_get_uid (message));
-  while (self->slots[slot] != NULL && self->slots[slot] != message)
-    slot = (slot + 1) & mask;
+  slot = find_message_from (self, message,
+                            home_slot (self, popcheck_message_get_uid (message)));
   if (self->slots[slot] == NULL)
     return FALSE;
 
   remove_at (self, slot);
   return TRUE;
+}
+
+/* The messages after home in its run, which a removal there reads the
+ * UIDs of (at most RUN_PREFETCH_SLOTS): each the message, or its UID
+ * once the message is in. */
+static void
+prefetch_run (PopcheckMessageIndex *self,
+              gsize                 home,
+              gboolean              uids)
+{
+  gsize mask = n_slots (self) - 1;
+
+  for (gsize slot = home, n = 0; n < RUN_PREFETCH_SLOTS; slot = (slot + 1) & mask, n++)
+    {
+      PopcheckMessage *message = self->slots[slot];
+
+      if (message == NULL)
+        break;
+      if (uids)
+        popcheck_message_prefetch_uid (message);
+      else
+        __builtin_prefetch (message);
+    }
+}
+
+/* Each removal waits on memory five times in a row: for the message, its
+ * UID, the slot where its search starts, and the messages after it in
+ * its run and their UIDs.  A walk of ten thousand asks for each of these
+ * some removals ahead, once the one before is in; the start of each
+ * search is kept from when it is computed until its removal. */
+guint
+popcheck_message_index_remove_messages (PopcheckMessageIndex *self,
+                                        PopcheckMessage     **messages,
+                                        guint                 n)
+{
+  gsize homes[REMOVE_HOMES];
+  guint n_removed = 0;
+
+  g_return_val_if_fail (self != NULL, 0);
+  g_return_val_if_fail (messages != NULL || n == 0, 0);
+
+  for (guint i = 0; i < n && i < 2 * REMOVE_AHEAD; i++)
+    homes[i % REMOVE_HOMES] = home_slot (self, popcheck_message_get_uid (messages[i]));
+
+  for (guint i = 0; i < n; i++)
+    {
+      gsize slot;
+
+      if (i + 4 * REMOVE_AHEAD < n)
+        __builtin_prefetch (messages[i + 4 * REMOVE_AHEAD]);
+      if (i + 3 * REMOVE_AHEAD < n)
+        popcheck_message_prefetch_uid (messages[i + 3 * REMOVE_AHEAD]);
+      if (i + 2 * REMOVE_AHEAD < n)
+        {
+          gsize home = home_slot (self, popcheck_message_get_uid (messages[i + 2 * REMOVE_AHEAD]));
+
+          homes[(i + 2 * REMOVE_AHEAD) % REMOVE_HOMES] = home;
+          __builtin_prefetch (&self->slots[home]);
+        }
+      if (i + REMOVE_AHEAD < n)
+        prefetch_run (self, homes[(i + REMOVE_AHEAD) % REMOVE_HOMES], FALSE);
+      if (i + REMOVE_AHEAD / 2 < n)
+        prefetch_run (self, homes[(i + REMOVE_AHEAD / 2) % REMOVE_HOMES], TRUE);
+
+      slot = find_message_from (self, messages[i], homes[i % REMOVE_HOMES]);
+      if (self->slots[slot] == NULL)
+        continue;
+      /* Shrinking would move every message, and the starts kept. */
+      empty_slot (self, slot);
+      n_removed++;
+    }
+  shrink_if_sparse (self);
+
+  return n_removed;
 }
 
 /* Empties the index, its references dropped or taken already. */

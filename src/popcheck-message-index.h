@@ -56,6 +56,12 @@ gboolean              popcheck_message_index_remove     (PopcheckMessageIndex *s
 /* FALSE when message is not in the index (another of its UID may be). */
 gboolean              popcheck_message_index_remove_message (PopcheckMessageIndex *self,
                                                              PopcheckMessage      *message);
+/* Removes each of the n messages that is in the index, as many calls of
+ * popcheck_message_index_remove_message () would, but waiting less on
+ * memory; returns how many were. */
+guint                 popcheck_message_index_remove_messages (PopcheckMessageIndex *self,
+                                                              PopcheckMessage     **messages,
+                                                              guint                 n);
 void                  popcheck_message_index_remove_all (PopcheckMessageIndex *self);
 /* Empties the index, keeping its references: the caller took them. */
 void                  popcheck_message_index_steal_all  (PopcheckMessageIndex *self);

@@ -1068,6 +1068,22 @@ assert_index_matches (PopcheckMessageIndex *index,
   g_assert_cmpuint (n, ==, g_hash_table_size (expected));
 }
 
+/* "uid-0" to "uid-<n - 1>". */
+static GStrv
+numbered_uids (guint n)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("uid-%u", i);
+
+      g_strv_builder_add (builder, uid);
+    }
+
+  return g_strv_builder_end (builder);
+}
+
 /* Removes uid's message by the message itself: another message of its
  * UID is not in the index, and is not removed. */
 static void
@@ -1092,17 +1108,10 @@ test_message_index (void)
   g_autoptr(GHashTable) expected = g_hash_table_new_full (g_str_hash, g_str_equal,
                                                           NULL, g_object_unref);
   g_autoptr(GRand) rand = g_rand_new_with_seed (15);
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_auto(GStrv) uids = NULL;
   const guint n_uids = 300;
 
-  for (guint i = 0; i < n_uids; i++)
-    {
-      g_autofree char *uid = g_strdup_printf ("uid-%u", i);
-
-      g_strv_builder_add (builder, uid);
-    }
-  uids = g_strv_builder_end (builder);
+  uids = numbered_uids (n_uids);
 
   g_assert_null (popcheck_message_index_lookup (index, "uid-0"));
   g_assert_false (popcheck_message_index_remove (index, "uid-0"));
@@ -1135,6 +1144,103 @@ test_message_index (void)
 
   popcheck_message_index_remove_all (index);
   g_hash_table_remove_all (expected);
+  assert_index_matches (index, expected, uids);
+}
+
+/* A batch of messages to remove at once, as the rows a check finds gone:
+ * rows of the index; twins of rows, which hold a row's UID but are not
+ * in it; messages of UIDs it does not have; and a row twice, found only
+ * the first time.  Sets *n_in to how many the index has. */
+static GPtrArray *
+removal_batch (GHashTable *expected,
+               GStrv       uids,
+               GRand      *rand,
+               guint       n,
+               guint      *n_in)
+{
+  GPtrArray *batch = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GHashTable) picked = g_hash_table_new (NULL, NULL);
+  guint n_uids = g_strv_length (uids);
+
+  *n_in = 0;
+  for (guint k = 0; k < n; k++)
+    {
+      guint i = g_rand_int_range (rand, 0, n_uids);
+      PopcheckMessage *row = g_hash_table_lookup (expected, uids[i]);
+
+      if (row == NULL || g_rand_int_range (rand, 0, 10) == 0)
+        {
+          g_ptr_array_add (batch, popcheck_message_new_headers_pending (uids[i], i, 1));
+          continue;
+        }
+      g_ptr_array_add (batch, g_object_ref (row));
+      if (g_hash_table_add (picked, row))
+        (*n_in)++;
+    }
+
+  return batch;
+}
+
+/* popcheck_message_index_remove_messages () against the GHashTable, in
+ * batches of every size, down to a few messages left, which shrinks the
+ * index by several steps at once. */
+static void
+test_message_index_remove_many (void)
+{
+  g_autoptr(PopcheckMessageIndex) index = popcheck_message_index_new ();
+  g_autoptr(GHashTable) expected = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                          NULL, g_object_unref);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (15);
+  g_auto(GStrv) uids = NULL;
+  const guint n_uids = 3000;
+  guint sizes[] = { 0, 1, 7, 33, 100, 600, 1500, 3000, 6000 };
+  g_autoptr(GPtrArray) all_but_ten = NULL;
+
+  uids = numbered_uids (n_uids);
+
+  for (guint round = 0; round < G_N_ELEMENTS (sizes); round++)
+    {
+      g_autoptr(GPtrArray) batch = NULL;
+      guint n_in;
+
+      /* Full again, so that each batch finds rows in runs. */
+      for (guint i = 0; i < n_uids; i++)
+        if (g_hash_table_lookup (expected, uids[i]) == NULL)
+          {
+            PopcheckMessage *message = popcheck_message_new_headers_pending (uids[i], i, i + 1);
+
+            popcheck_message_index_replace (index, message);
+            g_hash_table_replace (expected, uids[i], message);
+          }
+
+      batch = removal_batch (expected, uids, rand, sizes[round], &n_in);
+      g_assert_cmpuint (popcheck_message_index_remove_messages (index,
+                                                                (PopcheckMessage **) batch->pdata,
+                                                                batch->len),
+                        ==, n_in);
+      for (guint k = 0; k < batch->len; k++)
+        {
+          PopcheckMessage *message = g_ptr_array_index (batch, k);
+          const char *uid = popcheck_message_get_uid (message);
+
+          if (g_hash_table_lookup (expected, uid) == message)
+            g_hash_table_remove (expected, uid);
+        }
+      assert_index_matches (index, expected, uids);
+    }
+
+  /* All but ten: the index is left an eighth full many times over. */
+  all_but_ten = g_ptr_array_new ();
+  for (guint i = 10; i < n_uids; i++)
+    if (g_hash_table_lookup (expected, uids[i]) != NULL)
+      g_ptr_array_add (all_but_ten, g_hash_table_lookup (expected, uids[i]));
+  g_assert_cmpuint (popcheck_message_index_remove_messages (index,
+                                                            (PopcheckMessage **) all_but_ten->pdata,
+                                                            all_but_ten->len),
+                    ==, all_but_ten->len);
+  for (guint i = 10; i < n_uids; i++)
+    g_hash_table_remove (expected, uids[i]);
+  g_assert_cmpuint (g_hash_table_size (expected), <=, 10);
   assert_index_matches (index, expected, uids);
 }
 
@@ -1833,6 +1939,7 @@ main (int   argc,
   g_test_add_func ("/message/shared-uid", test_shared_uid);
   g_test_add_func ("/message/index", test_message_index);
   g_test_add_func ("/message/index/references", test_message_index_references);
+  g_test_add_func ("/message/index/remove-many", test_message_index_remove_many);
   g_test_add_func ("/message/cache/malformed", test_variant_malformed);
   g_test_add_func ("/message/cache/summary-file-bounds",
                    test_summary_file_bounds);
