@@ -272,25 +272,50 @@ bits_set (guint8 *bits,
   bits[i / 8] |= 1 << (i % 8);
 }
 
-/* Which rows stay: those not in remove (a set of rows, may be NULL).
- * Sets *n_kept to how many. */
+static inline void
+bits_clear (guint8 *bits,
+            guint   i)
+{
+  bits[i / 8] &= ~(1 << (i % 8));
+}
+
+/* Clears the marks of the rows in remove (a set of rows, may be NULL). */
+static void
+unmark_rows_in (PopcheckMailbox *self,
+                guint8          *stays,
+                GHashTable      *remove)
+{
+  if (remove == NULL || g_hash_table_size (remove) == 0)
+    return;
+
+  for (guint i = 0; i < self->items->len; i++)
+    if (g_hash_table_contains (remove, g_ptr_array_index (self->items, i)))
+      bits_clear (stays, i);
+}
+
+/* Which rows stay: those not in remove (a set of rows, may be NULL). */
 static guint8 *
 rows_that_stay (PopcheckMailbox *self,
-                GHashTable      *remove,
-                guint           *n_kept)
+                GHashTable      *remove)
 {
   guint8 *stays = bits_new (self->items->len);
-  gboolean removes = remove != NULL && g_hash_table_size (remove) > 0;
 
-  *n_kept = 0;
-  for (guint i = 0; i < self->items->len; i++)
-    if (!removes || !g_hash_table_contains (remove, g_ptr_array_index (self->items, i)))
-      {
-        bits_set (stays, i);
-        (*n_kept)++;
-      }
+  memset (stays, 0xff, self->items->len / 8 + 1);
+  unmark_rows_in (self, stays, remove);
 
   return stays;
+}
+
+static guint
+count_rows_that_stay (PopcheckMailbox *self,
+                      const guint8    *stays)
+{
+  guint n_kept = 0;
+
+  for (guint i = 0; i < self->items->len; i++)
+    n_kept += bits_get (stays, i);
+
+  return n_kept;
 }
 
 /* Turns self->items into items (sorted, holding the rows that stay and
@@ -637,19 +662,19 @@ ref_gone_rows (PopcheckMailbox *self,
   return gone;
 }
 
-/* Removes the rows in remove (a set of rows, may be NULL) and adds the
- * messages in add (may be NULL; taken, with the references it holds),
- * keeping the model sorted, with as precise an items-changed as is
- * cheap. */
+/* Removes the rows not marked in stays (taken) and adds the messages in
+ * add (may be NULL; taken, with the references it holds), keeping the
+ * model sorted, with as precise an items-changed as is cheap. */
 static void
 model_apply (PopcheckMailbox *self,
-             GHashTable      *remove,
+             guint8          *stays_bits,
              GPtrArray       *add)
 {
   guint old_len = self->items->len;
   guint n_add = add != NULL ? add->len : 0;
-  guint n_kept, n_remove;
-  g_autofree guint8 *stays = rows_that_stay (self, remove, &n_kept);
+  g_autofree guint8 *stays = stays_bits;
+  guint n_kept = count_rows_that_stay (self, stays);
+  guint n_remove;
   g_autofree guint8 *is_old = NULL;
   GPtrArray *items;
   /* Message numbers change between sessions and are part of the order:
@@ -1693,7 +1718,7 @@ popcheck_mailbox_add_early_summaries (PopcheckMailbox *self,
       g_ptr_array_add (add, g_object_ref (message));
     }
 
-  model_apply (self, NULL, g_steal_pointer (&add));
+  model_apply (self, rows_that_stay (self, NULL), g_steal_pointer (&add));
   self->dirty = TRUE;
 }
 
@@ -1958,15 +1983,17 @@ popcheck_mailbox_fill_pending (PopcheckMailbox *self,
   return popcheck_mailbox_fill_pending_batch (self, messages) == 1;
 }
 
-/* Gone from the server: out of the model and the cache.  The update
- * counted them: none, and 100,000 lookups are saved.  Old mail goes
- * first, deleted or expired, and new mail is what a phone deletes once
- * read: the walk starts from the oldest row and follows a run of gone
- * rows from either end, turning to the other end at each row that stays.
- * It stops when it has found as many as are gone. */
+/* Gone from the server: out of the model and the cache, their marks in
+ * stays cleared.  The update counted them: none, and 100,000 lookups are
+ * saved.  Old mail goes first, deleted or expired, and new mail is what a
+ * phone deletes once read: the walk starts from the oldest row and
+ * follows a run of gone rows from either end, turning to the other end at
+ * each row that stays.  It stops when it has found as many as are gone.
+ * Marked by position, not in the set of rows replaced: asking that set
+ * about every row took longer than the walk. */
 static void
 find_gone_rows (PopcheckMailbox *self,
-                GHashTable      *remove)
+                guint8          *stays)
 {
   guint newer = 0, older = self->items->len;
   gboolean from_oldest = TRUE;
@@ -1984,7 +2011,7 @@ find_gone_rows (PopcheckMailbox *self,
         from_oldest = !from_oldest;
       else
         {
-          g_hash_table_add (remove, row);
+          bits_clear (stays, i);
           left--;
         }
     }
@@ -1993,7 +2020,9 @@ find_gone_rows (PopcheckMailbox *self,
 GPtrArray *
 popcheck_mailbox_end_update (PopcheckMailbox *self)
 {
+  /* The rows that summaries replace, a set. */
   g_autoptr(GHashTable) remove = NULL;
+  guint8 *stays;
   g_autoptr(GPtrArray) add = NULL;
   /* The summaries in pending, which add and unlisted take the references
    * of, to spare 100,000 taken and given back. */
@@ -2014,13 +2043,13 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   g_return_val_if_fail (self->updating, NULL);
 
   first = !self->first_check_done;
+  stays = rows_that_stay (self, NULL);
+  find_gone_rows (self, stays);
   reuse = self->items->len == 0 && !self->pending_unlisted;
   new_messages = g_ptr_array_new_with_free_func (g_object_unref);
   /* Rows, compared by address: the model holds each until it is out. */
   remove = g_hash_table_new (NULL, NULL);
   add = g_ptr_array_new_with_free_func (g_object_unref);
-
-  find_gone_rows (self, remove);
 
   popcheck_message_index_iter_init (&pending, self->pending);
   while (popcheck_message_index_iter_next (&pending, &message))
@@ -2093,7 +2122,8 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
     }
   else
     popcheck_message_index_steal_all (self->pending);
-  model_apply (self, remove, g_steal_pointer (&add));
+  unmark_rows_in (self, stays, remove);
+  model_apply (self, stays, g_steal_pointer (&add));
   self->updating = FALSE;
   /* Unless a lookup while the change was announced made it already. */
   if (rows_by_uid != NULL && self->by_uid == NULL)
@@ -2191,7 +2221,7 @@ popcheck_mailbox_remove_uids (PopcheckMailbox    *self,
       popcheck_message_index_remove (self->pending, uids[i]);
     }
 
-  model_apply (self, remove, NULL);
+  model_apply (self, rows_that_stay (self, remove), NULL);
   self->dirty = TRUE;
 }
 
