@@ -1877,6 +1877,9 @@ typedef struct
   gboolean  restarted;
   gboolean  at_once;
   gulong    changed_handler;
+  /* Until the first slice runs: raises its priority once it has waited
+   * long enough for the main loop to be idle. */
+  GSource  *idle_wait;
 } Snapshot;
 
 static void
@@ -1906,9 +1909,20 @@ snapshot_drop (Snapshot *snapshot)
 }
 
 static void
+snapshot_stop_idle_wait (Snapshot *snapshot)
+{
+  if (snapshot->idle_wait == NULL)
+    return;
+
+  g_source_destroy (snapshot->idle_wait);
+  g_clear_pointer (&snapshot->idle_wait, g_source_unref);
+}
+
+static void
 snapshot_free (Snapshot *snapshot)
 {
   g_assert (snapshot->changed_handler == 0);
+  snapshot_stop_idle_wait (snapshot);
   snapshot_drop (snapshot);
   g_free (snapshot);
 }
@@ -2753,21 +2767,41 @@ save_start_thread (PopcheckMailbox *self,
 
 static gboolean save_snapshot_cb (gpointer user_data);
 
-/* A snapshot of 100,000 messages holds the main loop for a frame or so,
- * and a check's end, which asks for a save, has just held it as long.
- * The first slice waits for the main loop to be idle, so that a frame
- * due is drawn (and input handled) between the two.  The rest come a
+#define SAVE_IDLE_WAIT_MS 100
+
+static gboolean
+save_idle_wait_over_cb (gpointer user_data)
+{
+  GSource *first_slice = user_data;
+
+  if (!g_source_is_destroyed (first_slice))
+    g_source_set_priority (first_slice, G_PRIORITY_DEFAULT);
+  return G_SOURCE_REMOVE;
+}
+
+/* A check's end, which asks for a save, has just held the main loop for
+ * up to a frame.  The first slice waits for the main loop to be idle, so
+ * that a frame due is drawn (and input handled) between the two; but no
+ * longer than SAVE_IDLE_WAIT_MS, as a spinner on a busy machine can keep
+ * a frame always due, and the save would wait for ever.  The rest come a
  * moment after each other, however busy the loop. */
 static void
 save_ask (PopcheckMailbox *self,
           GTask           *task)
 {
+  Snapshot *snapshot = g_task_get_task_data (task);
   g_autoptr(GSource) source = popcheck_mailbox_slice_source_new ();
 
   self->save_asked = task;
   g_source_set_ready_time (source, 0);
   g_task_attach_source (task, source, save_snapshot_cb);
   g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
+
+  snapshot_stop_idle_wait (snapshot);
+  snapshot->idle_wait = g_timeout_source_new (SAVE_IDLE_WAIT_MS);
+  g_source_set_callback (snapshot->idle_wait, save_idle_wait_over_cb,
+                         g_source_ref (source), (GDestroyNotify) g_source_unref);
+  g_source_attach (snapshot->idle_wait, g_task_get_context (task));
 }
 
 /* Each of @waiters is asked for again: the first takes a snapshot, the
@@ -2867,6 +2901,7 @@ save_snapshot_cb (gpointer user_data)
 
   if (snapshot->data == NULL)
     {
+      snapshot_stop_idle_wait (snapshot);
       if (!save_asked_begin (self, task, snapshot))
         return G_SOURCE_REMOVE;
     }

@@ -1895,6 +1895,45 @@ test_save_after_frame (void)
   g_assert_cmpuint (n_items_saved ("after-frame"), ==, 2);
 }
 
+static gboolean
+count_turns_cb (gpointer user_data)
+{
+  guint *turns = user_data;
+
+  (*turns)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* A frame always due, as a spinner keeps one on a busy machine: the
+ * main loop is never idle, and the save still begins. */
+static void
+test_save_while_busy (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("busy-save");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree guint *ids = range (1, 3);
+  gint64 deadline = popcheck_test_deadline (10000);
+  guint turns = 0;
+  guint busy;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  busy = g_idle_add_full (REDRAW_PRIORITY, count_turns_cb, &turns, NULL);
+  popcheck_mailbox_save_async (mailbox, NULL, result_cb, &result);
+  /* Not POPCHECK_TEST_WAIT_UNTIL (): past its deadline, it goes on while
+   * anything is ready, and the frame always is. */
+  while (result == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (busy);
+  g_assert_nonnull (result);
+
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, result, NULL));
+  g_assert_false (popcheck_mailbox_get_dirty (mailbox));
+  g_assert_cmpuint (n_items_saved ("busy-save"), ==, 3);
+  /* The frame was drawn again and again meanwhile. */
+  g_assert_cmpuint (turns, >, 1);
+}
+
 /* Cancelled before its snapshot, a save writes nothing and leaves the
  * change to the next; after, it writes and says so. */
 static void
@@ -3993,6 +4032,8 @@ main (int   argc,
                    test_save_joins_unchanged);
   g_test_add_func ("/mailbox/state-file/save-after-frame",
                    test_save_after_frame);
+  g_test_add_func ("/mailbox/state-file/save-while-busy",
+                   test_save_while_busy);
   g_test_add_func ("/mailbox/state-file/save-cancelled", test_save_cancelled);
   g_test_add_func ("/mailbox/state-file/save-in-slices", test_save_in_slices);
   g_test_add_func ("/mailbox/state-file/save-in-slices/changing",
