@@ -1167,8 +1167,16 @@ removal_batch (GHashTable *expected,
     {
       guint i = g_rand_int_range (rand, 0, n_uids);
       PopcheckMessage *row = g_hash_table_lookup (expected, uids[i]);
+      guint kind = g_rand_int_range (rand, 0, 20);
 
-      if (row == NULL || g_rand_int_range (rand, 0, 10) == 0)
+      if (kind == 0)
+        {
+          g_autofree char *absent = g_strdup_printf ("absent-%u", k);
+
+          g_ptr_array_add (batch, popcheck_message_new_headers_pending (absent, i, 1));
+          continue;
+        }
+      if (row == NULL || kind < 3)
         {
           g_ptr_array_add (batch, popcheck_message_new_headers_pending (uids[i], i, 1));
           continue;
