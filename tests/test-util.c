@@ -60,6 +60,29 @@ test_nothing_comes (void)
   g_assert_false (popcheck_test_wait_until (is_true, &flag, SHORT_MS));
 }
 
+static gboolean
+always_ready_cb (gpointer user_data)
+{
+  (*(guint *) user_data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* A source that is always ready, as a spinner's frames are on a busy
+ * machine, does not keep a wait going past its deadline for ever. */
+static void
+test_always_busy (void)
+{
+  gboolean flag = FALSE;
+  guint turns = 0;
+  guint busy;
+
+  busy = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 20, always_ready_cb,
+                          &turns, NULL);
+  g_assert_false (popcheck_test_wait_until (is_true, &flag, SHORT_MS));
+  g_source_remove (busy);
+  g_assert_cmpuint (turns, >, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -69,6 +92,7 @@ main (int   argc,
   g_test_add_func ("/util/event-queued-behind-slow-handler",
                    test_event_queued_behind_slow_handler);
   g_test_add_func ("/util/nothing-comes", test_nothing_comes);
+  g_test_add_func ("/util/always-busy", test_always_busy);
 
   return g_test_run ();
 }
