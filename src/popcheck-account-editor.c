@@ -26,6 +26,7 @@
 #include "popcheck-account-list.h"
 #include "popcheck-certificate-dialog.h"
 #include "popcheck-connection-test.h"
+#include "popcheck-idle.h"
 #include "popcheck-oauth-account.h"
 #include "popcheck-oauth.h"
 #include "popcheck-secret.h"
@@ -1416,11 +1417,10 @@ describe_provider (AdwActionRow *row,
   gtk_widget_set_sensitive (GTK_WIDGET (row), FALSE);
 }
 
-static gboolean
+static void
 close_window_cb (gpointer data)
 {
   gtk_window_close (GTK_WINDOW (data));
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -1441,8 +1441,8 @@ discard_cb (PopcheckAccountEditor *self,
   /* The question is transient for the window: the window goes once the
    * question is done with it. */
   if (window != NULL)
-    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, close_window_cb,
-                     g_object_ref (window), g_object_unref);
+    popcheck_idle_add_once_full (close_window_cb, g_object_ref (window),
+                                 g_object_unref);
   else
     close_editor (self);
 }

@@ -32,6 +32,7 @@
 #include <glib/gstdio.h>
 
 #include "pop3-parser.h"
+#include "popcheck-idle.h"
 #include "popcheck-mailbox-private.h"
 
 /* The state file: a GVariant "(suv)" holding this magic, the format
@@ -2767,24 +2768,11 @@ save_start_thread (PopcheckMailbox *self,
 
 static gboolean save_snapshot_cb (gpointer user_data);
 
-#define SAVE_IDLE_WAIT_MS 100
-
-static gboolean
-save_idle_wait_over_cb (gpointer user_data)
-{
-  GSource *first_slice = user_data;
-
-  if (!g_source_is_destroyed (first_slice))
-    g_source_set_priority (first_slice, G_PRIORITY_DEFAULT);
-  return G_SOURCE_REMOVE;
-}
-
 /* A check's end, which asks for a save, has just held the main loop for
  * up to a frame.  The first slice waits for the main loop to be idle, so
- * that a frame due is drawn (and input handled) between the two; but no
- * longer than SAVE_IDLE_WAIT_MS, as a spinner on a busy machine can keep
- * a frame always due, and the save would wait for ever.  The rest come a
- * moment after each other, however busy the loop. */
+ * that a frame due is drawn (and input handled) between the two; but not
+ * for ever (popcheck-idle.c).  The rest come a moment after each other,
+ * however busy the loop. */
 static void
 save_ask (PopcheckMailbox *self,
           GTask           *task)
@@ -2798,10 +2786,7 @@ save_ask (PopcheckMailbox *self,
   g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
 
   snapshot_stop_idle_wait (snapshot);
-  snapshot->idle_wait = g_timeout_source_new (SAVE_IDLE_WAIT_MS);
-  g_source_set_callback (snapshot->idle_wait, save_idle_wait_over_cb,
-                         g_source_ref (source), (GDestroyNotify) g_source_unref);
-  g_source_attach (snapshot->idle_wait, g_task_get_context (task));
+  snapshot->idle_wait = popcheck_idle_limit_wait (source);
 }
 
 /* Each of @waiters is asked for again: the first takes a snapshot, the

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "popcheck-desktop-resources.h"
+#include "popcheck-idle.h"
 #include "popcheck-tray-private.h"
 
 #define SNI_INTERFACE "org.kde.StatusNotifierItem"
@@ -417,14 +418,13 @@ update_now (PopcheckTray *self)
   popcheck_tray_menu_update (self);
 }
 
-static gboolean
+static void
 update_idle_cb (gpointer user_data)
 {
   PopcheckTray *self = user_data;
 
   self->update_id = 0;
   update_now (self);
-  return G_SOURCE_REMOVE;
 }
 
 /* Several properties of a mailbox change together at the end of a check:
@@ -433,7 +433,7 @@ static void
 schedule_update (PopcheckTray *self)
 {
   if (self->update_id == 0)
-    self->update_id = g_idle_add (update_idle_cb, self);
+    self->update_id = popcheck_idle_add_once (update_idle_cb, self);
 }
 
 void

@@ -17,21 +17,20 @@
 #include "config.h"
 
 #include "popcheck-accessible.h"
+#include "popcheck-idle.h"
 #include "popcheck-window-private.h"
 
 #define TOAST_SETTLE_USEC (700 * G_TIME_SPAN_MILLISECOND)
 
 /* The overlay shows the next toast after this toast's "dismissed"
  * handlers have run: name its buttons once it is there. */
-static gboolean
+static void
 fix_toasts_cb (gpointer user_data)
 {
   PopcheckWindow *self = user_data;
 
   if (self->toast_overlay != NULL)
     popcheck_accessible_fix_toasts (self->toast_overlay);
-
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -41,8 +40,8 @@ toast_changed_cb (AdwToast       *toast,
   g_object_set_data (G_OBJECT (toast), "popcheck-dismissed", GINT_TO_POINTER (TRUE));
   /* Dismissing the shown toast starts the next one's show animation. */
   self->last_toast_change = g_get_monotonic_time ();
-  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, fix_toasts_cb,
-                   g_object_ref (self), g_object_unref);
+  popcheck_idle_add_once_full (fix_toasts_cb, g_object_ref (self),
+                               g_object_unref);
 }
 
 void

@@ -27,6 +27,7 @@
 #include "popcheck-account-list.h"
 #include "popcheck-account-status.h"
 #include "popcheck-checker.h"
+#include "popcheck-idle.h"
 #include "popcheck-mailbox.h"
 #include "popcheck-message.h"
 #include "popcheck-message-row.h"
@@ -712,15 +713,13 @@ update_panes (PopcheckWindow *self)
   update_backlog_hold (self);
 }
 
-static gboolean
+static void
 update_panes_cb (gpointer user_data)
 {
   PopcheckWindow *self = user_data;
 
   self->update_panes_id = 0;
   update_panes (self);
-
-  return G_SOURCE_REMOVE;
 }
 
 /* The leaflet folds while it is laid out, after the header bar was: a
@@ -731,7 +730,7 @@ leaflet_changed_cb (AdwLeaflet     *leaflet,
                     PopcheckWindow *self)
 {
   if (self->update_panes_id == 0)
-    self->update_panes_id = g_idle_add (update_panes_cb, self);
+    self->update_panes_id = popcheck_idle_add_once (update_panes_cb, self);
 }
 
 /* The list, as after Back: the selection stays, and so does the focus on
@@ -767,7 +766,7 @@ list_activate_cb (GtkListView    *list_view,
     popcheck_window_show_preview (self);
 }
 
-static gboolean
+static void
 open_clicked_cb (gpointer user_data)
 {
   PopcheckWindow *self = user_data;
@@ -777,8 +776,6 @@ open_clicked_cb (gpointer user_data)
   message = dup_single_selected (self);
   if (message != NULL && adw_leaflet_get_folded (self->leaflet))
     popcheck_window_show_preview (self);
-
-  return G_SOURCE_REMOVE;
 }
 
 /* The row selects on release, after this handler (it runs first, in the
@@ -800,7 +797,7 @@ list_released_cb (GtkGestureClick *gesture,
     return;
 
   if (self->open_clicked_id == 0)
-    self->open_clicked_id = g_idle_add (open_clicked_cb, self);
+    self->open_clicked_id = popcheck_idle_add_once (open_clicked_cb, self);
 }
 
 /* Alt+Left and Escape: the key is left to others when there is no way

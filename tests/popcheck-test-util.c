@@ -99,6 +99,23 @@ popcheck_test_wait_until (PopcheckTestCondition condition,
 }
 
 static gboolean
+busy_frame_cb (gpointer user_data)
+{
+  (*(guint *) user_data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* A frame always due, as a spinner's on a busy machine: a source at
+ * GTK's redraw priority (GDK_PRIORITY_REDRAW) that is always ready, so
+ * the main loop is never idle while it is attached.  It counts its turns
+ * in @turns.  Remove it with g_source_remove (). */
+guint
+popcheck_test_busy_frames_add (guint *turns)
+{
+  return g_idle_add_full (G_PRIORITY_HIGH_IDLE + 20, busy_frame_cb, turns, NULL);
+}
+
+static gboolean
 no_pool_threads (gpointer user_data)
 {
   g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);

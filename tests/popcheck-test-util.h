@@ -17,6 +17,7 @@ gboolean popcheck_test_wait_until       (PopcheckTestCondition  condition,
                                          gpointer               user_data,
                                          guint                  timeout_ms);
 void     popcheck_test_quiesce_threads  (void);
+guint    popcheck_test_busy_frames_add  (guint                 *turns);
 
 /* Runs the default main context until @expr holds; the test fails with
  * the expression's text after @timeout_ms. */

@@ -1895,15 +1895,6 @@ test_save_after_frame (void)
   g_assert_cmpuint (n_items_saved ("after-frame"), ==, 2);
 }
 
-static gboolean
-count_turns_cb (gpointer user_data)
-{
-  guint *turns = user_data;
-
-  (*turns)++;
-  return G_SOURCE_CONTINUE;
-}
-
 /* A frame always due, as a spinner keeps one on a busy machine: the
  * main loop is never idle, and the save still begins. */
 static void
@@ -1917,7 +1908,7 @@ test_save_while_busy (void)
   guint busy;
 
   first = run_check (mailbox, ids, 3, NULL);
-  busy = g_idle_add_full (REDRAW_PRIORITY, count_turns_cb, &turns, NULL);
+  busy = popcheck_test_busy_frames_add (&turns);
   popcheck_mailbox_save_async (mailbox, NULL, result_cb, &result);
   POPCHECK_TEST_WAIT_UNTIL (result != NULL, 10000);
   g_source_remove (busy);

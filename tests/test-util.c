@@ -60,13 +60,6 @@ test_nothing_comes (void)
   g_assert_false (popcheck_test_wait_until (is_true, &flag, SHORT_MS));
 }
 
-static gboolean
-always_ready_cb (gpointer user_data)
-{
-  (*(guint *) user_data)++;
-  return G_SOURCE_CONTINUE;
-}
-
 /* A source that is always ready, as a spinner's frames are on a busy
  * machine, does not keep a wait going past its deadline for ever. */
 static void
@@ -76,8 +69,7 @@ test_always_busy (void)
   guint turns = 0;
   guint busy;
 
-  busy = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 20, always_ready_cb,
-                          &turns, NULL);
+  busy = popcheck_test_busy_frames_add (&turns);
   g_assert_false (popcheck_test_wait_until (is_true, &flag, SHORT_MS));
   g_source_remove (busy);
   g_assert_cmpuint (turns, >, 0);

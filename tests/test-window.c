@@ -4057,6 +4057,40 @@ test_adaptive (Fixture       *fixture,
   assert_header_whole (fixture);
 }
 
+/* A spinner on a busy machine keeps a frame always due, and the main
+ * loop is never idle: the window still sheds its header bar's buttons
+ * when it folds, and a click on a row still opens the message. */
+static void
+test_fold_while_busy (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  const char *subject = "Busy news";
+  GtkWidget *check;
+  PopcheckMessage *message;
+  guint turns = 0;
+  guint busy;
+
+  popcheck_test_demo_deliver (fixture->demo, fixture->user, "<busy@example.org>",
+                              subject);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "check-now", NULL);
+  WAIT_UNTIL (n_listed (fixture) == N_SAMPLES + 1 && mailbox_idle (fixture));
+  message = listed (fixture, position_of_subject (fixture, subject));
+  check = find_widget (GTK_WIDGET (fixture->window), is_named_button, "Check now", FALSE);
+  g_assert_nonnull (check);
+  WAIT_UNTIL (gtk_widget_get_visible (check));
+
+  busy = popcheck_test_busy_frames_add (&turns);
+  resize (fixture, 500);
+  WAIT_UNTIL (popcheck_window_get_folded (fixture->window));
+  WAIT_UNTIL (!gtk_widget_get_visible (check));
+
+  click_widget (row_of_subject (fixture, subject), 1);
+  WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "preview") == 0);
+  g_assert_true (selected_message (fixture) == message);
+  g_source_remove (busy);
+  g_assert_cmpuint (turns, >, 1);
+}
+
 /* Waits for a frame to be drawn. */
 static void
 after_paint_cb (GdkFrameClock *clock,
@@ -5472,6 +5506,7 @@ main (int   argc,
   add_test ("/window/check-nothing", test_check_nothing, run_isolated_bare);
   add_test ("/window/check-none-enabled", test_check_none_enabled, run_isolated);
   add_test ("/window/adaptive", test_adaptive, run_isolated);
+  add_test ("/window/fold-while-busy", test_fold_while_busy, run_isolated);
   add_test ("/window/sender-name", test_sender_name, run_isolated);
   add_test ("/window/search", test_search, run_isolated);
   add_test ("/window/try-demo", test_try_demo, run_isolated_bare);
