@@ -2688,6 +2688,136 @@ finish_save_waiters (PopcheckMailbox *self,
     }
 }
 
+/* A save's written messages, to point at its file. */
+typedef struct
+{
+  GTask  *task;
+  /* Holds the SaveData. */
+  GTask  *thread_task;
+  /* What the messages pointed so far dropped. */
+  GArray *details;
+  guint   next;
+} Pointing;
+
+static void
+pointing_free (Pointing *pointing)
+{
+  g_clear_object (&pointing->task);
+  g_clear_object (&pointing->thread_task);
+  g_clear_pointer (&pointing->details, g_array_unref);
+  g_free (pointing);
+}
+
+/* Points messages at the file for a slice; TRUE once there are none
+ * left to point. */
+static gboolean
+point_slice (PopcheckMailbox *self,
+             Pointing        *pointing)
+{
+  SaveData *data = g_task_get_task_data (pointing->thread_task);
+  gint64 deadline = popcheck_mailbox_slice_deadline (self);
+
+  /* A snapshot begun meanwhile has a thread that reads the details of
+   * the messages not pointed yet: they keep them, for a later save to
+   * point. */
+  if (self->saves_in_flight > 1)
+    return TRUE;
+
+  while (pointing->next < data->moved->len)
+    {
+      guint end = MIN (data->moved->len,
+                       pointing->next + POPCHECK_MAILBOX_SLICE_STEPS);
+
+      for (guint i = pointing->next; i < end; i++)
+        {
+          const Moved *moved = &g_array_index (data->moved, Moved, i);
+
+          prefetch_ahead (data->messages, data->moved, i);
+          popcheck_message_set_cached (g_ptr_array_index (data->messages,
+                                                          moved->index),
+                                       data->written, moved->offset,
+                                       moved->length, pointing->details);
+        }
+      pointing->next = end;
+      if (g_get_monotonic_time () >= deadline)
+        return pointing->next == data->moved->len;
+    }
+  return TRUE;
+}
+
+static void
+point_end (PopcheckMailbox *self,
+           Pointing        *pointing)
+{
+  SaveData *data = g_task_get_task_data (pointing->thread_task);
+
+  g_assert (self->saves_in_flight > 0);
+  self->saves_in_flight--;
+  /* Even 100,000 references take a while to drop. */
+  popcheck_mailbox_free_in_thread (g_steal_pointer (&data->messages),
+                                   g_steal_pointer (&pointing->details));
+  g_debug ("Account %s: saved", self->account_id);
+
+  finish_save_waiters (self, data, NULL);
+  g_task_return_boolean (pointing->task, TRUE);
+}
+
+static gboolean
+point_slice_cb (gpointer user_data)
+{
+  Pointing *pointing = user_data;
+  PopcheckMailbox *self = g_task_get_source_object (pointing->task);
+
+  if (!point_slice (self, pointing))
+    {
+      popcheck_mailbox_slice_wait (g_main_current_source ());
+      return G_SOURCE_CONTINUE;
+    }
+
+  point_end (self, pointing);
+  return G_SOURCE_REMOVE;
+}
+
+/* Written: what only the preview shows is read from the file from now
+ * on, and an older file is closed once nothing points into it.  Pointing
+ * 100,000 messages takes about 8 ms: it goes in slices, as the snapshot
+ * did.  It counts as a save in flight, so that a save asked for
+ * meanwhile with nothing changed ends with this one. */
+static void
+save_point_at_file (PopcheckMailbox *self,
+                    GTask           *task,
+                    GTask           *thread_task)
+{
+  SaveData *data = g_task_get_task_data (thread_task);
+  Pointing *pointing = g_new0 (Pointing, 1);
+  g_autoptr(GSource) source = NULL;
+
+  pointing->task = g_object_ref (task);
+  pointing->thread_task = g_object_ref (thread_task);
+  /* None when a later snapshot's thread got there first. */
+  pointing->details = data->dropped != NULL
+                        ? g_steal_pointer (&data->dropped)
+                        : popcheck_message_dropped_details_new (0);
+  /* Not while another save's thread may still read a message's
+   * details. */
+  if (data->written == NULL || self->saves_in_flight > 0)
+    pointing->next = data->moved != NULL ? data->moved->len : 0;
+  self->saves_in_flight++;
+
+  if (data->moved == NULL || point_slice (self, pointing))
+    {
+      point_end (self, pointing);
+      pointing_free (pointing);
+      return;
+    }
+
+  source = popcheck_mailbox_slice_source_new ();
+  g_source_set_callback (source, point_slice_cb, pointing,
+                         (GDestroyNotify) pointing_free);
+  g_source_set_static_name (source, "[popcheck] save points at file");
+  g_source_attach (source, g_task_get_context (task));
+}
+
 static void
 save_thread_done_cb (GObject      *object,
                      GAsyncResult *result,
@@ -2720,33 +2850,7 @@ save_thread_done_cb (GObject      *object,
       self->details_id = data->written_id;
     }
 
-  /* Written: what only the preview shows is read from the file from now
-   * on, and an older file is closed once nothing points into it.  Not
-   * while another save's thread may still read a message's details. */
-  {
-    /* None when a later snapshot's thread got there first. */
-    GArray *details = data->dropped != NULL
-                        ? g_steal_pointer (&data->dropped)
-                        : popcheck_message_dropped_details_new (0);
-
-    if (data->written != NULL && self->saves_in_flight == 0)
-      for (guint i = 0; i < data->moved->len; i++)
-        {
-          const Moved *moved = &g_array_index (data->moved, Moved, i);
-
-          prefetch_ahead (data->messages, data->moved, i);
-          popcheck_message_set_cached (g_ptr_array_index (data->messages,
-                                                          moved->index),
-                                       data->written, moved->offset,
-                                       moved->length, details);
-        }
-    /* Even 100,000 references take a while to drop. */
-    popcheck_mailbox_free_in_thread (g_steal_pointer (&data->messages), details);
-  }
-  g_debug ("Account %s: saved", self->account_id);
-
-  finish_save_waiters (self, data, NULL);
-  g_task_return_boolean (task, TRUE);
+  save_point_at_file (self, task, G_TASK (result));
 }
 
 /* The snapshot is taken on the main thread, where the messages live;

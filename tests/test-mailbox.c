@@ -997,13 +997,14 @@ append_garbage (const char *path,
   g_assert_cmpint (fclose (file), ==, 0);
 }
 
-/* Every listed message's details, read back: its preview is its own. */
-static void
-assert_details_readable (PopcheckMailbox *mailbox)
+/* The details of every listed message with headers, read back: its
+ * preview is its own.  Returns how many it read. */
+static guint
+check_known_details (PopcheckMailbox *mailbox)
 {
   guint n = popcheck_mailbox_get_n_items (mailbox);
+  guint n_known = 0;
 
-  g_assert_cmpuint (n, >, 0);
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(PopcheckMessage) message = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
@@ -1011,12 +1012,26 @@ assert_details_readable (PopcheckMailbox *mailbox)
       g_autoptr(GError) error = NULL;
       g_autofree char *body = NULL;
 
+      if (!popcheck_message_get_headers_known (message))
+        continue;
       details = load_details_sync (message, &error);
       g_assert_no_error (error);
       body = g_strdup_printf ("Body of %u",
                               id_of_uid (popcheck_message_get_uid (message)));
       g_assert_cmpstr (popcheck_message_get_preview (details), ==, body);
+      n_known++;
     }
+  return n_known;
+}
+
+/* Every listed message's details, read back. */
+static void
+assert_details_readable (PopcheckMailbox *mailbox)
+{
+  guint n = popcheck_mailbox_get_n_items (mailbox);
+
+  g_assert_cmpuint (n, >, 0);
+  g_assert_cmpuint (check_known_details (mailbox), ==, n);
 }
 
 /* A start after a save: every message there, and its details readable. */
@@ -2075,6 +2090,160 @@ assert_same_rows (PopcheckMailbox *saved,
       g_assert_nonnull (popcheck_mailbox_lookup (mailbox, uid));
       g_assert_true (g_hash_table_add (uids, (gpointer) uid));
     }
+}
+
+/* Messages of @mailbox whose details are in a file only. */
+static guint
+n_cached (PopcheckMailbox *mailbox)
+{
+  guint n = popcheck_mailbox_get_n_items (mailbox);
+  guint cached = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PopcheckMessage) message =
+        g_list_model_get_item (G_LIST_MODEL (mailbox), i);
+      PopcheckSummaryFile *file;
+      guint64 offset;
+      gsize length;
+
+      if (popcheck_message_get_cached (message, &file, &offset, &length) &&
+          file != NULL)
+        cached++;
+    }
+  return cached;
+}
+
+/* What a 1 ms timeout sees while a save points its messages at the file:
+ * at the first turn it finds some pointed and some not, a save is asked
+ * for again, after taking the newest row out when @change is set. */
+typedef struct
+{
+  PopcheckMailbox *mailbox;
+  guint            total;
+  gboolean         change;
+  guint            partial_turns;
+  /* The mailbox's save generation when the save was asked for again. */
+  guint64          generation;
+  /* Messages pointed when a turn first saw a second snapshot begun, and
+   * when the first save ended. */
+  guint            cached_at_begin;
+  guint            cached_at_end;
+  GAsyncResult    *first;
+  GAsyncResult    *again;
+} PointingTurns;
+
+static gboolean
+pointing_turn_cb (gpointer user_data)
+{
+  PointingTurns *pointing = user_data;
+  PopcheckMailbox *mailbox = pointing->mailbox;
+  guint cached = n_cached (mailbox);
+
+  if (pointing->partial_turns > 0)
+    {
+      if (pointing->cached_at_begin == 0 &&
+          mailbox->save_generation != pointing->generation)
+        pointing->cached_at_begin = cached;
+      return G_SOURCE_CONTINUE;
+    }
+  if (cached == 0 || cached == pointing->total)
+    return G_SOURCE_CONTINUE;
+
+  pointing->partial_turns++;
+  pointing->generation = mailbox->save_generation;
+  if (pointing->change)
+    {
+      g_autoptr(PopcheckMessage) newest =
+        g_list_model_get_item (G_LIST_MODEL (mailbox), 0);
+      const char *uids[] = { popcheck_message_get_uid (newest), NULL };
+
+      popcheck_mailbox_remove_uids (mailbox, uids);
+      pointing->total--;
+    }
+  popcheck_mailbox_save_async (mailbox, NULL, result_cb, &pointing->again);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+first_saved_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  PointingTurns *pointing = user_data;
+
+  pointing->cached_at_end = n_cached (pointing->mailbox);
+  pointing->first = g_object_ref (result);
+}
+
+#define POINTED_MAILBOX_SIZE 1200
+
+/* 1,200 messages with headers, saved: they are pointed at the file in
+ * slices of 256, with turns of the main loop between. */
+static void
+save_while_pointing (const char    *account_id,
+                     PointingTurns *pointing)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new (account_id);
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autofree guint *numbers = range (1, POINTED_MAILBOX_SIZE);
+  guint timeout;
+
+  check_numbered_newest (mailbox, 1, numbers, POINTED_MAILBOX_SIZE,
+                         POINTED_MAILBOX_SIZE);
+  popcheck_mailbox_set_slice_usec (mailbox, 0);
+  g_assert_cmpuint (n_cached (mailbox), ==, 0);
+
+  pointing->mailbox = mailbox;
+  pointing->total = POINTED_MAILBOX_SIZE;
+  timeout = g_timeout_add (1, pointing_turn_cb, pointing);
+  popcheck_mailbox_save_async (mailbox, NULL, first_saved_cb, pointing);
+  POPCHECK_TEST_WAIT_UNTIL (pointing->first != NULL, 10000);
+  g_assert_cmpuint (pointing->partial_turns, ==, 1);
+  POPCHECK_TEST_WAIT_UNTIL (pointing->again != NULL, 10000);
+  g_source_remove (timeout);
+
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, pointing->first, NULL));
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, pointing->again, NULL));
+  g_clear_object (&pointing->first);
+  g_clear_object (&pointing->again);
+  g_assert_cmpuint (n_cached (mailbox), ==, pointing->total);
+  g_assert_false (popcheck_mailbox_get_dirty (mailbox));
+  g_assert_cmpuint (mailbox->saves_in_flight, ==, 0);
+
+  reloaded = load_saved (account_id);
+  assert_same_rows (reloaded, mailbox);
+  /* Not one lost to a thread that read them as they were pointed. */
+  g_assert_cmpuint (check_known_details (reloaded), ==, pointing->total);
+  pointing->generation = mailbox->save_generation - pointing->generation;
+}
+
+/* A save asked for while the last one points its messages, with nothing
+ * changed since, is that one: no second snapshot. */
+static void
+test_save_points_in_slices (void)
+{
+  PointingTurns pointing = { .change = FALSE };
+
+  save_while_pointing ("pointing-save", &pointing);
+  g_assert_cmpuint (pointing.generation, ==, 0);
+  g_assert_cmpuint (pointing.cached_at_end, ==, POINTED_MAILBOX_SIZE);
+}
+
+/* A row taken out while a save points its messages: the save asked for
+ * then takes a snapshot of its own, and the pointing stops as it begins
+ * (that snapshot's thread reads the details of the messages not pointed
+ * yet).  That save points them. */
+static void
+test_save_points_in_slices_changed (void)
+{
+  PointingTurns pointing = { .change = TRUE };
+
+  save_while_pointing ("pointing-changed-save", &pointing);
+  g_assert_cmpuint (pointing.generation, ==, 1);
+  g_assert_cmpuint (pointing.cached_at_begin, >, 0);
+  g_assert_cmpuint (pointing.cached_at_begin, <, POINTED_MAILBOX_SIZE - 1);
+  g_assert_cmpuint (pointing.cached_at_end, ==, pointing.cached_at_begin);
 }
 
 /* A big mailbox's snapshot is taken in slices, with turns of the main
@@ -4021,6 +4190,10 @@ main (int   argc,
   g_test_add_func ("/mailbox/state-file/save-while-busy",
                    test_save_while_busy);
   g_test_add_func ("/mailbox/state-file/save-cancelled", test_save_cancelled);
+  g_test_add_func ("/mailbox/state-file/save-points-in-slices",
+                   test_save_points_in_slices);
+  g_test_add_func ("/mailbox/state-file/save-points-in-slices/changed",
+                   test_save_points_in_slices_changed);
   g_test_add_func ("/mailbox/state-file/save-in-slices", test_save_in_slices);
   g_test_add_func ("/mailbox/state-file/save-in-slices/changing",
                    test_save_in_slices_changing);
