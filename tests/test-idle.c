@@ -54,16 +54,16 @@ count_notify (gpointer user_data)
   record->notified++;
 }
 
-/* What is ready at the default priority runs first, then the idle work,
- * once; its notify comes after it. */
+/* What is ready at the default priority runs first, though added after
+ * the idle work, which runs once; its notify comes after it. */
 static void
 test_after_default (void)
 {
   g_autoptr(GString) order = g_string_new (NULL);
   Record record = { order, 0, 0 };
 
-  g_idle_add_full (G_PRIORITY_DEFAULT, record_default_cb, &record, NULL);
   popcheck_idle_add_once_full (record_idle_cb, &record, count_notify);
+  g_idle_add_full (G_PRIORITY_DEFAULT, record_default_cb, &record, NULL);
   POPCHECK_TEST_WAIT_UNTIL (record.notified == 1, WAIT_MS);
   g_assert_cmpstr (order->str, ==, "default idle ");
 }

@@ -2176,9 +2176,9 @@ first_saved_cb (GObject      *object,
   pointing->first = g_object_ref (result);
 }
 
-#define POINTED_MAILBOX_SIZE 1200
+#define POINTED_MAILBOX_SIZE 600
 
-/* 1,200 messages with headers, saved: they are pointed at the file in
+/* 600 messages with headers, saved: they are pointed at the file in
  * slices of 256, with turns of the main loop between. */
 static void
 save_while_pointing (const char    *account_id,
