@@ -2798,9 +2798,9 @@ save_point_at_file (PopcheckMailbox *self,
   pointing->details = data->dropped != NULL
                         ? g_steal_pointer (&data->dropped)
                         : popcheck_message_dropped_details_new (0);
-  /* Not while another save's thread may still read a message's
-   * details. */
-  if (data->written == NULL || self->saves_in_flight > 0)
+  /* Nothing to point at.  (Nor while another save's thread may still
+   * read a message's details: point_slice () sees that save in flight.) */
+  if (data->written == NULL)
     pointing->next = data->moved != NULL ? data->moved->len : 0;
   self->saves_in_flight++;
 

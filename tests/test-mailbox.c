@@ -1449,6 +1449,33 @@ lock_has_waiter (guint64 ino)
   return FALSE;
 }
 
+/* Takes the lock of @mailbox's state file, as another process saving the
+ * same account would: returns its descriptor, to close to let it go, and
+ * sets @inode to the lock file's. */
+static int
+hold_state_lock (PopcheckMailbox *mailbox,
+                 ino_t           *inode)
+{
+  g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *lock_path = NULL;
+  GStatBuf info;
+  int fd;
+
+  g_assert_true (g_str_has_suffix (path, ".state"));
+  lock_path = g_strdup_printf ("%.*s.lock",
+                               (int) (strlen (path) - strlen (".state")),
+                               path);
+  g_assert_no_errno (g_mkdir_with_parents (dir, 0700));
+  fd = g_open (lock_path, O_RDWR | O_CREAT, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (fstat (fd, &info), ==, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+  *inode = info.st_ino;
+
+  return fd;
+}
+
 /* While another process (here, the test) saves the same account, a save
  * waits its turn and writes nothing; it goes on once that one is done. */
 static void
@@ -1464,25 +1491,17 @@ test_saves_take_turns (void)
   g_autoptr(GError) error = NULL;
   g_autofree guint *ids = range (1, 4);
   g_autofree char *path = popcheck_mailbox_dup_state_path (mailbox);
-  g_autofree char *lock_path = NULL;
-  GStatBuf info;
+  ino_t inode;
   int fd;
 
   first = run_check (mailbox, ids, 3, NULL);
   g_assert_true (save_sync (mailbox, &error));
-  g_assert_true (g_str_has_suffix (path, ".state"));
-  lock_path = g_strdup_printf ("%.*s.lock",
-                               (int) (strlen (path) - strlen (".state")),
-                               path);
-  fd = g_open (lock_path, O_RDWR | O_CREAT, 0600);
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (fstat (fd, &info), ==, 0);
-  g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+  fd = hold_state_lock (mailbox, &inode);
   before = file_bytes (path);
 
   second = run_check (mailbox, ids, 4, NULL);
   popcheck_mailbox_save_async (mailbox, NULL, result_cb, &result);
-  POPCHECK_TEST_WAIT_UNTIL (lock_has_waiter (info.st_ino), 10000);
+  POPCHECK_TEST_WAIT_UNTIL (lock_has_waiter (inode), 10000);
   during = file_bytes (path);
   g_assert_true (g_bytes_equal (before, during));
   g_assert_null (result);
@@ -2244,6 +2263,54 @@ test_save_points_in_slices_changed (void)
   g_assert_cmpuint (pointing.cached_at_begin, >, 0);
   g_assert_cmpuint (pointing.cached_at_begin, <, POINTED_MAILBOX_SIZE - 1);
   g_assert_cmpuint (pointing.cached_at_end, ==, pointing.cached_at_begin);
+}
+
+/* A save whose thread ends after a later snapshot began points nothing:
+ * that snapshot's thread reads the details of every message not pointed
+ * yet.  The later save points them.  The first save's thread is held by
+ * the lock of the state file, as another process saving would hold it. */
+static void
+test_save_points_after_later_snapshot (void)
+{
+  const char *account_id = "pointing-later-save";
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new (account_id);
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+  g_autoptr(PopcheckMessage) newest = NULL;
+  g_autofree guint *numbers = range (1, POINTED_MAILBOX_SIZE);
+  PointingTurns pointing = { .mailbox = mailbox };
+  const char *uids[] = { NULL, NULL };
+  ino_t inode;
+  int fd;
+
+  check_numbered_newest (mailbox, 1, numbers, POINTED_MAILBOX_SIZE,
+                         POINTED_MAILBOX_SIZE);
+  g_assert_cmpuint (n_cached (mailbox), ==, 0);
+  fd = hold_state_lock (mailbox, &inode);
+  popcheck_mailbox_save_async (mailbox, NULL, first_saved_cb, &pointing);
+  POPCHECK_TEST_WAIT_UNTIL (lock_has_waiter (inode), 10000);
+
+  newest = g_list_model_get_item (G_LIST_MODEL (mailbox), 0);
+  uids[0] = popcheck_message_get_uid (newest);
+  popcheck_mailbox_remove_uids (mailbox, uids);
+  popcheck_mailbox_save_async (mailbox, NULL, result_cb, &pointing.again);
+  POPCHECK_TEST_WAIT_UNTIL (mailbox->saves_in_flight == 2, 10000);
+  g_assert_null (pointing.first);
+
+  g_assert_no_errno (g_close (fd, NULL) ? 0 : -1);
+  POPCHECK_TEST_WAIT_UNTIL (pointing.first != NULL && pointing.again != NULL,
+                            10000);
+  g_assert_cmpuint (pointing.cached_at_end, ==, 0);
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, pointing.first, NULL));
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, pointing.again, NULL));
+  g_clear_object (&pointing.first);
+  g_clear_object (&pointing.again);
+  g_assert_cmpuint (n_cached (mailbox), ==, POINTED_MAILBOX_SIZE - 1);
+  g_assert_false (popcheck_mailbox_get_dirty (mailbox));
+  g_assert_cmpuint (mailbox->saves_in_flight, ==, 0);
+
+  reloaded = load_saved (account_id);
+  assert_same_rows (reloaded, mailbox);
+  g_assert_cmpuint (check_known_details (reloaded), ==, POINTED_MAILBOX_SIZE - 1);
 }
 
 /* A big mailbox's snapshot is taken in slices, with turns of the main
@@ -4192,6 +4259,8 @@ main (int   argc,
   g_test_add_func ("/mailbox/state-file/save-cancelled", test_save_cancelled);
   g_test_add_func ("/mailbox/state-file/save-points-in-slices",
                    test_save_points_in_slices);
+  g_test_add_func ("/mailbox/state-file/save-points-after-later-snapshot",
+                   test_save_points_after_later_snapshot);
   g_test_add_func ("/mailbox/state-file/save-points-in-slices/changed",
                    test_save_points_in_slices_changed);
   g_test_add_func ("/mailbox/state-file/save-in-slices", test_save_in_slices);
