@@ -1803,6 +1803,28 @@ test_editor_leave_asks (void)
   gtk_window_destroy (window);
 }
 
+/* The preferences, on screen, with a new account's form that has a
+ * server typed in: *@preferences is cleared when the window goes. */
+static GtkWidget *
+preferences_with_typed_form (PopcheckAccountList  *accounts,
+                             GtkWindow           **preferences)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  GtkWidget *editor;
+
+  *preferences = popcheck_preferences_window_new (NULL, accounts);
+  g_object_add_weak_pointer (G_OBJECT (*preferences), (gpointer *) preferences);
+  gtk_window_present (*preferences);
+  popcheck_preferences_window_add_account (POPCHECK_PREFERENCES_WINDOW (*preferences));
+  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (*preferences),
+                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL &&
+              gtk_widget_get_mapped (editor));
+  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")), "pop.example.com");
+
+  return editor;
+}
+
 /* Closing the preferences while the editor holds changes asks too;
  * Keep Editing keeps both, Discard closes the window. */
 static void
@@ -1811,17 +1833,9 @@ test_preferences_close_asks (void)
   Fixture fixture_data = { 0 };
   Fixture *fixture = &fixture_data;
   g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
-  GtkWindow *preferences = popcheck_preferences_window_new (NULL, accounts);
+  GtkWindow *preferences;
   GtkWindow *dialog;
-  GtkWidget *editor;
-
-  g_object_add_weak_pointer (G_OBJECT (preferences), (gpointer *) &preferences);
-  gtk_window_present (preferences);
-  popcheck_preferences_window_add_account (POPCHECK_PREFERENCES_WINDOW (preferences));
-  WAIT_UNTIL ((editor = find_widget_of_type (GTK_WIDGET (preferences),
-                                             POPCHECK_TYPE_ACCOUNT_EDITOR)) != NULL &&
-              gtk_widget_get_mapped (editor));
-  gtk_editable_set_text (GTK_EDITABLE (row_titled (editor, "Server Name")), "pop.example.com");
+  GtkWidget *editor = preferences_with_typed_form (accounts, &preferences);
 
   gtk_window_close (preferences);
   WAIT_UNTIL ((dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG)) != NULL);
@@ -1837,6 +1851,31 @@ test_preferences_close_asks (void)
   WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
   respond ("discard");
   WAIT_UNTIL (preferences == NULL);
+}
+
+/* On a busy machine, where the main loop is never idle, Discard still
+ * closes the window. */
+static void
+test_preferences_close_while_busy (void)
+{
+  Fixture fixture_data = { 0 };
+  Fixture *fixture = &fixture_data;
+  g_autoptr(PopcheckAccountList) accounts = popcheck_account_list_new ();
+  GtkWindow *preferences;
+  guint turns = 0;
+  guint busy;
+
+  preferences_with_typed_form (accounts, &preferences);
+  busy = popcheck_test_busy_frames_add (&turns);
+  gtk_window_close (preferences);
+  WAIT_UNTIL (find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL);
+  respond ("discard");
+  WAIT_UNTIL (preferences == NULL);
+  g_source_remove (busy);
+  /* It turned, if only once: one turn of the main loop after the
+   * answer (drawing, on a software renderer) took 110 ms here, longer
+   * than the wait for an idle loop. */
+  g_assert_cmpuint (turns, >, 0);
 }
 
 /* Saving settings whose test failed asks first: Cancel keeps the editor
@@ -4091,6 +4130,51 @@ test_fold_while_busy (Fixture       *fixture,
   g_assert_cmpuint (turns, >, 1);
 }
 
+/* The toast of the overlay's that shows text, once its close button has
+ * a name. */
+static gboolean
+toast_named (Fixture    *fixture,
+             const char *text)
+{
+  GtkWidget *overlay = GTK_WIDGET (fixture->window->toast_overlay);
+  GtkWidget *content = adw_toast_overlay_get_child (fixture->window->toast_overlay);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (overlay);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (child != content && find_visible_label (child, text))
+      return find_widget (child, is_named_button, "Close the notice", TRUE) != NULL;
+
+  return FALSE;
+}
+
+/* On a busy machine too, the toast shown after another is dismissed
+ * gets the names libadwaita leaves out. */
+static void
+test_toast_names_while_busy (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  AdwToast *first = adw_toast_new ("First notice");
+  AdwToast *second = adw_toast_new ("Second notice");
+  guint turns = 0;
+  guint busy;
+
+  adw_toast_set_timeout (first, 0);
+  adw_toast_set_timeout (second, 0);
+  busy = popcheck_test_busy_frames_add (&turns);
+  popcheck_window_add_toast (fixture->window, g_object_ref (first));
+  popcheck_window_add_toast (fixture->window, g_object_ref (second));
+  WAIT_UNTIL (toast_named (fixture, "First notice"));
+  g_assert_false (find_visible_label (GTK_WIDGET (fixture->window), "Second notice"));
+
+  popcheck_window_dismiss_toast (fixture->window, first);
+  WAIT_UNTIL (toast_named (fixture, "Second notice"));
+  g_source_remove (busy);
+  g_assert_cmpuint (turns, >, 1);
+  g_object_unref (first);
+  g_object_unref (second);
+}
+
 /* Waits for a frame to be drawn. */
 static void
 after_paint_cb (GdkFrameClock *clock,
@@ -5476,6 +5560,8 @@ main (int   argc,
       g_test_add_func ("/window/editor-test-explains", test_editor_test_explains);
       g_test_add_func ("/window/editor-leave-asks", test_editor_leave_asks);
       g_test_add_func ("/window/preferences-close-asks", test_preferences_close_asks);
+      g_test_add_func ("/window/preferences-close-while-busy",
+                       test_preferences_close_while_busy);
       g_test_add_func ("/window/editor-save-after-failed-test",
                        test_editor_save_after_failed_test);
       g_test_add_func ("/window/certificate-mismatch", test_certificate_mismatch);
@@ -5530,6 +5616,8 @@ main (int   argc,
             run_isolated_bare);
   add_test ("/window/preview-holds-backlog", test_preview_holds_backlog, run_isolated);
   add_test ("/window/pending-row-fills-in-place", test_pending_row_fills_in_place,
+            run_isolated);
+  add_test ("/window/toast-names-while-busy", test_toast_names_while_busy,
             run_isolated);
 
   return g_test_run ();
