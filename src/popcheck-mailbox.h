@@ -216,9 +216,13 @@ gboolean             popcheck_mailbox_load_finish            (PopcheckMailbox   
                                                               GError              **error);
 /* Writes a snapshot, taken in slices from when the main loop is next idle
  * (after a frame waiting to be drawn): temporary file, fsync, rename.  A
- * save asked for before the snapshot of another began ends with that one.
- * Cancelling stops a save whose snapshot is not taken yet; after that it
- * runs to its end. */
+ * save asked for before the snapshot of another began ends with that one,
+ * as does one asked for with nothing changed since a save under way took
+ * its snapshot.  Cancelling stops a save whose snapshot is not taken yet;
+ * after that it runs to its end.  So a save that ends with another runs
+ * as that one does, whatever its own cancellable; if that one is stopped
+ * before its snapshot, the saves that waited for it are asked for
+ * again. */
 void                 popcheck_mailbox_save_async             (PopcheckMailbox      *self,
                                                               GCancellable         *cancellable,
                                                               GAsyncReadyCallback   callback,

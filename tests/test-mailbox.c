@@ -2440,6 +2440,37 @@ test_save_in_slices_cancelled_joined (void)
   g_assert_cmpuint (n_items_saved ("joined-sliced-save"), ==, SLICED_MAILBOX_SIZE);
 }
 
+/* A save that ends with another runs as that one does: cancelled once it
+ * has joined it, it still ends with it, saved. */
+static void
+test_save_joined_cancelled (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("joined-cancelled");
+  g_autoptr(GPtrArray) first = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) saved = NULL;
+  g_autoptr(GAsyncResult) joined = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *ids = range (1, 3);
+  guint64 generation;
+
+  first = run_check (mailbox, ids, 3, NULL);
+  generation = mailbox->save_generation;
+  popcheck_mailbox_save_async (mailbox, NULL, result_cb, &saved);
+  popcheck_mailbox_save_async (mailbox, cancellable, result_cb, &joined);
+  POPCHECK_TEST_WAIT_UNTIL (mailbox->saves_in_flight == 1, 10000);
+  g_assert_null (joined);
+  g_cancellable_cancel (cancellable);
+
+  POPCHECK_TEST_WAIT_UNTIL (saved != NULL && joined != NULL, 10000);
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, saved, &error));
+  g_assert_no_error (error);
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, joined, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (mailbox->save_generation, ==, generation + 1);
+  g_assert_cmpuint (n_items_saved ("joined-cancelled"), ==, 3);
+}
+
 /* A save asked for before the one before it began its snapshot ends with
  * it; when that one is cancelled before it began, the later one takes
  * the snapshot. */
@@ -4259,6 +4290,8 @@ main (int   argc,
   g_test_add_func ("/mailbox/state-file/save-cancelled", test_save_cancelled);
   g_test_add_func ("/mailbox/state-file/save-points-in-slices",
                    test_save_points_in_slices);
+  g_test_add_func ("/mailbox/state-file/save-joined-cancelled",
+                   test_save_joined_cancelled);
   g_test_add_func ("/mailbox/state-file/save-points-after-later-snapshot",
                    test_save_points_after_later_snapshot);
   g_test_add_func ("/mailbox/state-file/save-points-in-slices/changed",
