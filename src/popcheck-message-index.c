@@ -157,6 +157,14 @@ popcheck_message_index_get_size (PopcheckMessageIndex *self)
   return self->size;
 }
 
+gsize
+popcheck_message_index_get_n_slots (PopcheckMessageIndex *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return n_slots (self);
+}
+
 PopcheckMessage *
 popcheck_message_index_lookup (PopcheckMessageIndex *self,
                                const char           *uid)

@@ -25,6 +25,9 @@ void                  popcheck_message_index_free       (PopcheckMessageIndex *s
 void                  popcheck_message_index_reserve    (PopcheckMessageIndex *self,
                                                          guint                 n);
 guint                 popcheck_message_index_get_size   (PopcheckMessageIndex *self);
+/* Its slots, a pointer each: at least twice its size, and after
+ * removals at most eight times (or 8). */
+gsize                 popcheck_message_index_get_n_slots (PopcheckMessageIndex *self);
 /* NULL when no message of the index has this UID. */
 PopcheckMessage      *popcheck_message_index_lookup     (PopcheckMessageIndex *self,
                                                          const char           *uid);
