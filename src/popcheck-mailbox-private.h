@@ -87,6 +87,9 @@ struct _PopcheckMailbox
   guint64               saved_generation;
   /* Saves whose thread may read messages' details. */
   guint                 saves_in_flight;
+  /* How many times a snapshot's walk started again, for tests: each
+   * time, the slices done so far are lost. */
+  guint                 snapshot_restarts;
   /* Saves asked for while nothing changed since the last snapshot: they
    * end with the save of that snapshot (GTask *). */
   GPtrArray            *save_waiters;

@@ -3004,6 +3004,7 @@ save_snapshot_cb (gpointer user_data)
     {
       snapshot->at_once = snapshot->restarted;
       snapshot->restarted = TRUE;
+      self->snapshot_restarts++;
       snapshot_start_walk (self, snapshot);
     }
 

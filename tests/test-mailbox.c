@@ -2332,6 +2332,7 @@ test_save_in_slices (void)
   /* Taken at once, the snapshot would have had the row. */
   g_assert_false (popcheck_mailbox_get_dirty (mailbox));
   g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, SLICED_MAILBOX_SIZE - 1);
+  g_assert_cmpuint (mailbox->snapshot_restarts, ==, 1);
 
   reloaded = load_saved ("sliced-save");
   assert_same_rows (reloaded, mailbox);
@@ -2392,6 +2393,9 @@ test_save_in_slices_filled (void)
   g_assert_no_error (error);
   g_assert_cmpuint (saving.turns, >=, 2);
   g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), <, n - 10);
+  /* Rows filled where they were, which the walk read as they are now or
+   * will read so: it went on. */
+  g_assert_cmpuint (mailbox->snapshot_restarts, ==, 0);
 
   reloaded = load_saved ("filled-save");
   assert_same_rows (reloaded, mailbox);
