@@ -1874,7 +1874,8 @@ test_preferences_close_while_busy (void)
   g_source_remove (busy);
   /* It turned, if only once: one turn of the main loop after the
    * answer (drawing, on a software renderer) took 110 ms here, longer
-   * than the wait for an idle loop. */
+   * than the wait for an idle loop.  The main loop is not idle while the
+   * source is attached, however often it turns. */
   g_assert_cmpuint (turns, >, 0);
 }
 
@@ -4127,7 +4128,9 @@ test_fold_while_busy (Fixture       *fixture,
   WAIT_UNTIL (g_strcmp0 (popcheck_window_get_pane (fixture->window), "preview") == 0);
   g_assert_true (selected_message (fixture) == message);
   g_source_remove (busy);
-  g_assert_cmpuint (turns, >, 1);
+  /* It turned; maybe only once, as one frame beside a CPU hog can take
+   * longer than the wait for an idle loop. */
+  g_assert_cmpuint (turns, >, 0);
 }
 
 /* The toast of the overlay's that shows text, once its close button has
@@ -4170,7 +4173,8 @@ test_toast_names_while_busy (Fixture       *fixture,
   popcheck_window_dismiss_toast (fixture->window, first);
   WAIT_UNTIL (toast_named (fixture, "Second notice"));
   g_source_remove (busy);
-  g_assert_cmpuint (turns, >, 1);
+  /* As in /window/fold-while-busy. */
+  g_assert_cmpuint (turns, >, 0);
   g_object_unref (first);
   g_object_unref (second);
 }
