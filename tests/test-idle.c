@@ -82,8 +82,10 @@ test_busy (void)
   g_source_remove (busy);
 
   g_assert_cmpstr (order->str, ==, "idle ");
-  /* It waited for the frames first. */
-  g_assert_cmpuint (record.busy_turns, >, 1);
+  /* It waited for the frames first: for one at least, since a machine
+   * that is busy elsewhere may hold this process past the longest wait
+   * within a single turn. */
+  g_assert_cmpuint (record.busy_turns, >, 0);
 }
 
 /* Removed before it ran, it never runs, and its notify comes at once;

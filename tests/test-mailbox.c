@@ -1950,8 +1950,10 @@ test_save_while_busy (void)
   g_assert_true (popcheck_mailbox_save_finish (mailbox, result, NULL));
   g_assert_false (popcheck_mailbox_get_dirty (mailbox));
   g_assert_cmpuint (n_items_saved ("busy-save"), ==, 3);
-  /* The frame was drawn again and again meanwhile. */
-  g_assert_cmpuint (turns, >, 1);
+  /* The frame was drawn meanwhile: once at least, since a machine that
+   * is busy elsewhere may hold this process past the longest wait within
+   * a single turn. */
+  g_assert_cmpuint (turns, >, 0);
 }
 
 /* Cancelled before its snapshot, a save writes nothing and leaves the

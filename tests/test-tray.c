@@ -1034,7 +1034,9 @@ test_new_mail_while_busy (Fixture       *fixture,
   popcheck_test_signals_count (fixture->signals, SNI_INTERFACE ".NewStatus", &last);
   g_assert_cmpstr (printed (last, FALSE), ==, "('NeedsAttention',)");
   g_assert_cmpuint (popcheck_tray_get_n_new (fixture->tray), ==, 1);
-  g_assert_cmpuint (turns, >, 1);
+  /* Once at least: a machine that is busy elsewhere may hold this
+   * process past the longest wait within a single turn. */
+  g_assert_cmpuint (turns, >, 0);
 }
 
 static void
