@@ -2199,6 +2199,29 @@ first_saved_cb (GObject      *object,
 
 #define POINTED_MAILBOX_SIZE 600
 
+/* Both saves succeeded, and between them every message left was pointed
+ * at the file, whose rows are the mailbox's, every one with its details. */
+static void
+assert_both_saved_and_pointed (const char    *account_id,
+                               PointingTurns *pointing)
+{
+  PopcheckMailbox *mailbox = pointing->mailbox;
+  g_autoptr(PopcheckMailbox) reloaded = NULL;
+
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, pointing->first, NULL));
+  g_assert_true (popcheck_mailbox_save_finish (mailbox, pointing->again, NULL));
+  g_clear_object (&pointing->first);
+  g_clear_object (&pointing->again);
+  g_assert_cmpuint (n_cached (mailbox), ==, pointing->total);
+  g_assert_false (popcheck_mailbox_get_dirty (mailbox));
+  g_assert_cmpuint (mailbox->saves_in_flight, ==, 0);
+
+  reloaded = load_saved (account_id);
+  assert_same_rows (reloaded, mailbox);
+  /* Not one lost to a thread that read them as they were pointed. */
+  g_assert_cmpuint (check_known_details (reloaded), ==, pointing->total);
+}
+
 /* 600 messages with headers, saved: they are pointed at the file in
  * slices of 256, with turns of the main loop between. */
 static void
@@ -2206,7 +2229,6 @@ save_while_pointing (const char    *account_id,
                      PointingTurns *pointing)
 {
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new (account_id);
-  g_autoptr(PopcheckMailbox) reloaded = NULL;
   g_autofree guint *numbers = range (1, POINTED_MAILBOX_SIZE);
   guint timeout;
 
@@ -2224,18 +2246,7 @@ save_while_pointing (const char    *account_id,
   POPCHECK_TEST_WAIT_UNTIL (pointing->again != NULL, 10000);
   g_source_remove (timeout);
 
-  g_assert_true (popcheck_mailbox_save_finish (mailbox, pointing->first, NULL));
-  g_assert_true (popcheck_mailbox_save_finish (mailbox, pointing->again, NULL));
-  g_clear_object (&pointing->first);
-  g_clear_object (&pointing->again);
-  g_assert_cmpuint (n_cached (mailbox), ==, pointing->total);
-  g_assert_false (popcheck_mailbox_get_dirty (mailbox));
-  g_assert_cmpuint (mailbox->saves_in_flight, ==, 0);
-
-  reloaded = load_saved (account_id);
-  assert_same_rows (reloaded, mailbox);
-  /* Not one lost to a thread that read them as they were pointed. */
-  g_assert_cmpuint (check_known_details (reloaded), ==, pointing->total);
+  assert_both_saved_and_pointed (account_id, pointing);
   pointing->generation = mailbox->save_generation - pointing->generation;
 }
 
@@ -2276,10 +2287,10 @@ test_save_points_after_later_snapshot (void)
 {
   const char *account_id = "pointing-later-save";
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new (account_id);
-  g_autoptr(PopcheckMailbox) reloaded = NULL;
   g_autoptr(PopcheckMessage) newest = NULL;
   g_autofree guint *numbers = range (1, POINTED_MAILBOX_SIZE);
-  PointingTurns pointing = { .mailbox = mailbox };
+  PointingTurns pointing = { .mailbox = mailbox,
+                             .total = POINTED_MAILBOX_SIZE - 1 };
   const char *uids[] = { NULL, NULL };
   ino_t inode;
   int fd;
@@ -2302,17 +2313,7 @@ test_save_points_after_later_snapshot (void)
   POPCHECK_TEST_WAIT_UNTIL (pointing.first != NULL && pointing.again != NULL,
                             10000);
   g_assert_cmpuint (pointing.cached_at_end, ==, 0);
-  g_assert_true (popcheck_mailbox_save_finish (mailbox, pointing.first, NULL));
-  g_assert_true (popcheck_mailbox_save_finish (mailbox, pointing.again, NULL));
-  g_clear_object (&pointing.first);
-  g_clear_object (&pointing.again);
-  g_assert_cmpuint (n_cached (mailbox), ==, POINTED_MAILBOX_SIZE - 1);
-  g_assert_false (popcheck_mailbox_get_dirty (mailbox));
-  g_assert_cmpuint (mailbox->saves_in_flight, ==, 0);
-
-  reloaded = load_saved (account_id);
-  assert_same_rows (reloaded, mailbox);
-  g_assert_cmpuint (check_known_details (reloaded), ==, POINTED_MAILBOX_SIZE - 1);
+  assert_both_saved_and_pointed (account_id, &pointing);
 }
 
 /* A big mailbox's snapshot is taken in slices, with turns of the main

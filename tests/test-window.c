@@ -4133,8 +4133,8 @@ test_fold_while_busy (Fixture       *fixture,
   g_assert_cmpuint (turns, >, 0);
 }
 
-/* The toast of the overlay's that shows text, once its close button has
- * a name. */
+/* Whether the overlay shows a toast with @text whose close button has
+ * been given its name. */
 static gboolean
 toast_named (Fixture    *fixture,
              const char *text)
