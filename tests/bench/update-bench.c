@@ -9,9 +9,10 @@
  * TOPs, in slices, popcheck_mailbox_end_update () after them, and
  * popcheck_mailbox_fill_pending_batch () for each batch of the backlog.
  * Each slice, end and batch is one stretch the main loop cannot draw a
- * frame in.  For the begin, this times the longest stretch and the whole,
- * from the call to its result.  With N messages (100,000 by default),
- * listed as a server lists them, this times:
+ * frame in.  For the begin, this times the longest stretch (without the
+ * gap before it) and the whole, from the call to its result.  With N
+ * messages (100,000 by default), listed as a server lists them, this
+ * times:
  *
  *   - a first check that fetches the newest 300 (the rest wait);
  *   - the backlog, in batches of 100, newest to oldest: the first batch,
@@ -93,6 +94,34 @@ ms_since (gint64 start)
   return (g_get_monotonic_time () - start) / 1000.0;
 }
 
+/* One turn of the main loop, as g_main_context_iteration () takes when
+ * it may block; returns the milliseconds its dispatch took, not its wait
+ * for a source to be due.  The main loop is free for frames during the
+ * begin's 1 ms gaps between slices, which a timed iteration counted as
+ * part of the slice after them. */
+static double
+timed_turn (void)
+{
+  GMainContext *context = g_main_context_default ();
+  GPollFD fds[64];
+  gint max_priority, timeout, n_fds;
+  gint64 start;
+
+  g_assert_true (g_main_context_acquire (context));
+  g_main_context_prepare (context, &max_priority);
+  n_fds = g_main_context_query (context, max_priority, &timeout,
+                                fds, G_N_ELEMENTS (fds));
+  g_assert_cmpint (n_fds, <=, G_N_ELEMENTS (fds));
+  g_poll (fds, n_fds, timeout);
+
+  start = g_get_monotonic_time ();
+  if (g_main_context_check (context, max_priority, fds, n_fds))
+    g_main_context_dispatch (context);
+  g_main_context_release (context);
+
+  return ms_since (start);
+}
+
 typedef struct
 {
   /* The begin's longest stretch on the main loop, and the whole. */
@@ -138,10 +167,9 @@ run_begin (PopcheckMailbox *mailbox,
   check->begin_slice = ms_since (start);
   while (!begun.done)
     {
-      gint64 turn = g_get_monotonic_time ();
+      double turn = timed_turn ();
 
-      g_main_context_iteration (NULL, TRUE);
-      check->begin_slice = MAX (check->begin_slice, ms_since (turn));
+      check->begin_slice = MAX (check->begin_slice, turn);
     }
   check->begin = ms_since (start);
 
