@@ -3433,6 +3433,42 @@ describe_without_uid (PopcheckMailbox *mailbox)
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
+/* The rows without a UID, as describe_without_uid () gives them, after
+ * a check whose LIST lines are for the numbers in @list (each message
+ * 1000 bytes and its number) and whose UIDL lines are for those in
+ * @uidl; sets *n_need_top to how many TOPs the check asked for. */
+static char *
+check_without_uid (const guint *list,
+                   guint        n_list,
+                   const guint *uidl,
+                   guint        n_uidl,
+                   guint       *n_need_top)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("without-uid");
+  g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
+  g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (Pop3ListEntry));
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) new_messages = NULL;
+
+  for (guint i = 0; i < n_list; i++)
+    {
+      Pop3ListEntry entry = { list[i], 1000 + list[i] };
+
+      g_array_append_val (sizes, entry);
+    }
+  for (guint i = 0; i < n_uidl; i++)
+    {
+      g_autofree char *uid = test_uid (i + 1);
+
+      pop3_uid_listing_add (uids, uidl[i], uid);
+    }
+
+  need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
+  *n_need_top = need_top->len;
+  new_messages = popcheck_mailbox_end_update (mailbox);
+  return describe_without_uid (mailbox);
+}
+
 /* LIST names messages 3 and 6, which UIDL does not: each is a row, by
  * number and size, whether both listings come in rising order (as from
  * every server we know) or not. */
@@ -3446,29 +3482,51 @@ test_without_uid (void)
 
   for (guint o = 0; o < G_N_ELEMENTS (orders); o++)
     {
-      g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("without-uid");
-      g_autoptr(Pop3UidListing) uids = pop3_uid_listing_new ();
-      g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (Pop3ListEntry));
-      g_autoptr(GPtrArray) need_top = NULL;
-      g_autoptr(GPtrArray) new_messages = NULL;
       g_autofree char *described = NULL;
+      guint uidl[6];
+      guint n_uidl = 0;
+      guint n_need_top;
 
       for (guint i = 0; i < G_N_ELEMENTS (orders[o]); i++)
-        {
-          guint msg = orders[o][i];
-          Pop3ListEntry entry = { msg, 1000 + msg };
-          g_autofree char *uid = test_uid (msg);
+        if (orders[o][i] != 3 && orders[o][i] != 6)
+          uidl[n_uidl++] = orders[o][i];
 
-          g_array_append_val (sizes, entry);
-          if (msg != 3 && msg != 6)
-            pop3_uid_listing_add (uids, msg, uid);
-        }
-
-      need_top = popcheck_mailbox_begin_update (mailbox, uids, sizes);
-      g_assert_cmpuint (need_top->len, ==, 4);
-      new_messages = popcheck_mailbox_end_update (mailbox);
-      described = describe_without_uid (mailbox);
+      described = check_without_uid (orders[o], G_N_ELEMENTS (orders[o]),
+                                     uidl, n_uidl, &n_need_top);
       g_assert_cmpstr (described, ==, "3:1003 6:1006 ");
+      g_assert_cmpuint (n_need_top, ==, 4);
+    }
+}
+
+/* UIDL has as many lines as LIST, but they do not name the same
+ * messages (a server whose listings disagree, one that numbers a message
+ * 0, or one that lists a message twice, or skips a number in LIST):
+ * LIST's messages that UIDL leaves out are rows without a UID all the
+ * same. */
+static void
+test_without_uid_disagreeing (void)
+{
+  static const struct
+  {
+    guint       list[6];
+    guint       uidl[6];
+    const char *without;
+  } cases[] = {
+    { { 1, 2, 3, 4, 5, 6 }, { 1, 2, 4, 5, 7, 8 }, "3:1003 6:1006 " },
+    { { 1, 2, 3, 4, 5, 6 }, { 0, 1, 2, 4, 5, 6 }, "3:1003 " },
+    { { 1, 2, 3, 4, 5, 6 }, { 1, 2, 2, 4, 5, 6 }, "3:1003 " },
+    { { 1, 2, 3, 4, 5, 7 }, { 1, 2, 3, 4, 5, 6 }, "7:1007 " },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autofree char *described = NULL;
+      guint n_need_top;
+
+      described = check_without_uid (cases[c].list, G_N_ELEMENTS (cases[c].list),
+                                     cases[c].uidl, G_N_ELEMENTS (cases[c].uidl),
+                                     &n_need_top);
+      g_assert_cmpstr (described, ==, cases[c].without);
     }
 }
 
@@ -4235,6 +4293,7 @@ main (int   argc,
   g_test_add_func ("/mailbox/headers-pending", test_headers_pending);
   g_test_add_func ("/mailbox/begin-update-newest", test_begin_update_newest);
   g_test_add_func ("/mailbox/without-uid", test_without_uid);
+  g_test_add_func ("/mailbox/without-uid/disagreeing", test_without_uid_disagreeing);
   g_test_add_func ("/mailbox/begin-update-newest/in-slices", test_begin_in_slices);
   g_test_add_func ("/mailbox/begin-update-newest/in-slices/renumbered",
                    test_begin_in_slices_renumbered);

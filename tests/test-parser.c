@@ -1054,6 +1054,7 @@ test_list_index (void)
   g_autoptr(Pop3ListIndex) index = NULL;
 
   index = list_index_of (in_place, 4);
+  g_assert_true (pop3_list_index_in_place (index));
   g_assert_cmpuint (index_size (index, 1), ==, 10);
   g_assert_cmpuint (index_size (index, 4), ==, 40);
   g_assert_cmpuint (index_size (index, 0), ==, 0);
@@ -1062,6 +1063,7 @@ test_list_index (void)
 
   /* A message listed twice: its last line counts. */
   index = list_index_of (in_order, 4);
+  g_assert_false (pop3_list_index_in_place (index));
   g_assert_cmpuint (index_size (index, 1), ==, 0);
   g_assert_cmpuint (index_size (index, 2), ==, 10);
   g_assert_cmpuint (index_size (index, 3), ==, 30);
@@ -1071,6 +1073,7 @@ test_list_index (void)
   g_clear_pointer (&index, pop3_list_index_free);
 
   index = list_index_of (out_of_order, 6);
+  g_assert_false (pop3_list_index_in_place (index));
   g_assert_cmpuint (index_size (index, 1), ==, 60);
   g_assert_cmpuint (index_size (index, 2), ==, 40);
   g_assert_cmpuint (index_size (index, 3), ==, 30);
@@ -1082,6 +1085,7 @@ test_list_index (void)
   g_clear_pointer (&index, pop3_list_index_free);
 
   index = list_index_of (NULL, 0);
+  g_assert_true (pop3_list_index_in_place (index));
   g_assert_cmpuint (index_size (index, 1), ==, 0);
 
   /* No listing at all. */
@@ -1127,6 +1131,7 @@ test_list_index_compact (void)
       g_array_unref (listing);
       g_assert_cmpuint (lines_cleared, ==, round == 0 ? 3 : 0);
 
+      g_assert_true (pop3_list_index_in_place (index));
       g_assert_cmpuint (pop3_list_index_get_length (index), ==, 3);
       for (guint i = 0; i < 3; i++)
         {
@@ -1339,6 +1344,33 @@ test_uid_listing_add (void)
       g_assert_cmpuint (pop3_uid_listing_get_msg (listing, i), ==, 1000 - i);
       g_assert_cmpstr (pop3_uid_listing_get_uid (listing, i), ==, uid);
     }
+}
+
+/* Whether a listing's numbers rise is known as its entries come; the
+ * sound parse's drops keep it. */
+static void
+test_uid_listing_rises (void)
+{
+  g_autoptr(Pop3UidListing) listing = pop3_uid_listing_new ();
+  g_autoptr(GBytes) rising = bytes_from_string ("1 a\r\n2 twin\r\n3 twin\r\n7 b\r\n");
+  g_autoptr(GBytes) falling = bytes_from_string ("2 a\r\n1 b\r\n");
+  g_autoptr(Pop3UidListing) parsed = NULL;
+
+  g_assert_true (pop3_uid_listing_rises (listing));
+  pop3_uid_listing_add (listing, 1, "a");
+  pop3_uid_listing_add (listing, 3, "b");
+  g_assert_true (pop3_uid_listing_rises (listing));
+  pop3_uid_listing_add (listing, 3, "c");
+  g_assert_false (pop3_uid_listing_rises (listing));
+
+  parsed = pop3_parse_uidl_body_sound (rising, NULL, NULL);
+  g_assert_cmpuint (pop3_uid_listing_get_length (parsed), ==, 2);
+  g_assert_true (pop3_uid_listing_rises (parsed));
+  g_clear_pointer (&parsed, pop3_uid_listing_unref);
+
+  parsed = pop3_parse_uidl_body (falling, NULL);
+  g_assert_nonnull (parsed);
+  g_assert_false (pop3_uid_listing_rises (parsed));
 }
 
 /* CAPA */
@@ -1769,6 +1801,7 @@ main (int   argc,
   g_test_add_func ("/parser/uid/uidl-body", test_parse_uidl_body);
   g_test_add_func ("/parser/uid/uidl-body-sound", test_parse_uidl_body_sound);
   g_test_add_func ("/parser/uid/listing-add", test_uid_listing_add);
+  g_test_add_func ("/parser/uid/listing-rises", test_uid_listing_rises);
   g_test_add_func ("/parser/capa/parse", test_parse_capa);
   g_test_add_func ("/parser/capa/hostile", test_parse_capa_hostile);
   g_test_add_func ("/parser/apop/timestamp", test_apop_timestamp);

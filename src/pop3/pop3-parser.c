@@ -1048,6 +1048,14 @@ pop3_list_index_free (Pop3ListIndex *index)
   g_free (index);
 }
 
+gboolean
+pop3_list_index_in_place (Pop3ListIndex *index)
+{
+  g_return_val_if_fail (index != NULL, FALSE);
+
+  return index->numbered_in_place;
+}
+
 guint
 pop3_list_index_get_length (Pop3ListIndex *index)
 {
@@ -1135,6 +1143,9 @@ struct _Pop3UidListing
 {
   gatomicrefcount ref_count;
   GArray *entries;
+  /* Whether each entry's number is above the one before's, as they came;
+   * dropping entries keeps it true. */
+  gboolean numbers_rise;
   /* The UIDs, each ending in NUL: used bytes of allocated. */
   char *uids;
   gsize used;
@@ -1153,6 +1164,7 @@ uid_listing_new (guint n_entries,
   g_atomic_ref_count_init (&listing->ref_count);
   listing->entries = g_array_sized_new (FALSE, FALSE, sizeof (UidListingEntry),
                                         n_entries);
+  listing->numbers_rise = TRUE;
   listing->allocated = MAX (n_bytes, 1);
   listing->uids = g_malloc (listing->allocated);
 
@@ -1174,7 +1186,10 @@ uid_listing_append (Pop3UidListing *listing,
 {
   gsize len = strlen (uid) + 1;
   UidListingEntry entry = { msg, listing->used };
+  guint n = listing->entries->len;
 
+  if (n > 0 && msg <= g_array_index (listing->entries, UidListingEntry, n - 1).msg)
+    listing->numbers_rise = FALSE;
   if (listing->used + len > listing->allocated)
     {
       listing->allocated = MAX (listing->allocated * 2, listing->used + len);
@@ -1237,6 +1252,14 @@ pop3_uid_listing_get_msg (Pop3UidListing *listing,
   g_return_val_if_fail (index < listing->entries->len, 0);
 
   return g_array_index (listing->entries, UidListingEntry, index).msg;
+}
+
+gboolean
+pop3_uid_listing_rises (Pop3UidListing *listing)
+{
+  g_return_val_if_fail (listing != NULL, FALSE);
+
+  return listing->numbers_rise;
 }
 
 const char *

@@ -116,6 +116,10 @@ guint           pop3_uid_listing_get_msg    (Pop3UidListing *listing,
 /* Valid as long as the listing is. */
 const char     *pop3_uid_listing_get_uid    (Pop3UidListing *listing,
                                              guint           index);
+/* TRUE when each entry's number is higher than the one before it, as
+ * every server lists them; known as the entries come, so FALSE for a
+ * listing that rises only once the sound parse dropped its repeats. */
+gboolean        pop3_uid_listing_rises      (Pop3UidListing *listing);
 
 /* Finds what LIST said of a message (its last line for it) in a
  * listing of any order.  A listing numbered 1 to n, as servers send
@@ -134,6 +138,8 @@ void                 pop3_list_index_free       (Pop3ListIndex *index);
 gboolean             pop3_list_index_lookup     (Pop3ListIndex *index,
                                                  guint          msg,
                                                  guint64       *octets);
+/* TRUE when its lines are for messages 1 to n, in that order. */
+gboolean             pop3_list_index_in_place   (Pop3ListIndex *index);
 /* The listing's lines, in its order. */
 guint                pop3_list_index_get_length (Pop3ListIndex *index);
 Pop3ListEntry        pop3_list_index_get_line   (Pop3ListIndex *index,
