@@ -1020,10 +1020,9 @@ test_new_mail_while_busy (Fixture       *fixture,
 {
   g_autoptr(GPtrArray) new_messages = NULL;
   GVariant *last = NULL;
-  guint turns = 0;
   guint busy;
 
-  busy = popcheck_test_busy_frames_add (&turns);
+  busy = popcheck_test_busy_frames_add (NULL);
   new_messages = popcheck_test_mailbox_sync (fixture->work,
                                              (const char *[]) { "w1", "w2", "w3", NULL });
   g_assert_cmpuint (new_messages->len, ==, 1);
@@ -1034,9 +1033,6 @@ test_new_mail_while_busy (Fixture       *fixture,
   popcheck_test_signals_count (fixture->signals, SNI_INTERFACE ".NewStatus", &last);
   g_assert_cmpstr (printed (last, FALSE), ==, "('NeedsAttention',)");
   g_assert_cmpuint (popcheck_tray_get_n_new (fixture->tray), ==, 1);
-  /* Once at least: a machine that is busy elsewhere may hold this
-   * process past the longest wait within a single turn. */
-  g_assert_cmpuint (turns, >, 0);
 }
 
 static void
