@@ -324,7 +324,11 @@ count_rows_that_stay (PopcheckMailbox *self,
  * that stays, and its selection.  stays marks the rows that stay, is_old
  * the rows of items that were rows before.  Possible when the rows that
  * stay keep their order and the change takes at most MAX_CHANGE_STEPS
- * steps; otherwise returns FALSE, changing nothing. */
+ * steps; otherwise returns FALSE, changing nothing.  Also FALSE for a
+ * change of one step: model_replace_span () announces the same span,
+ * and takes items as the rows, where a step would copy the 100,000 rows
+ * a first check adds into a new array (another 800 KB of pages, each
+ * costing 10 us here the first time it is used). */
 static gboolean
 model_change_in_steps (PopcheckMailbox *self,
                        GPtrArray       *items,
@@ -354,7 +358,7 @@ model_change_in_steps (PopcheckMailbox *self,
       else if (i == 0 || bits_get (is_old, i - 1))
         steps++;
     }
-  if (steps > MAX_CHANGE_STEPS)
+  if (steps > MAX_CHANGE_STEPS || steps == 1)
     return FALSE;
 
   for (guint i = self->items->len; i-- > 0;)
@@ -459,17 +463,20 @@ model_change_each (PopcheckMailbox *self,
 }
 
 /* Moves the dated messages first, the undated after them; returns how
- * many are dated, and sets the lowest and highest number of the undated
- * ones. */
+ * many are dated, sets the lowest and highest number of the undated
+ * ones, and whether they are in order already, the highest first. */
 static guint
 split_dated (GPtrArray *messages,
              guint     *low,
-             guint     *high)
+             guint     *high,
+             gboolean  *in_order)
 {
   guint n_dated = 0;
+  guint previous = 0;
 
   *low = G_MAXUINT;
   *high = 0;
+  *in_order = TRUE;
   for (guint i = 0; i < messages->len; i++)
     {
       PopcheckMessage *message = g_ptr_array_index (messages, i);
@@ -478,11 +485,17 @@ split_dated (GPtrArray *messages,
       prefetch_message_ahead (messages->pdata, messages->len, i);
       if (popcheck_message_get_date (message) != NULL)
         {
+          /* Unless they are the same, an undated message moves back. */
+          if (n_dated != i)
+            *in_order = FALSE;
           messages->pdata[i] = messages->pdata[n_dated];
           messages->pdata[n_dated++] = message;
           continue;
         }
       number = popcheck_message_get_msg_number (message);
+      if (i > n_dated && number >= previous)
+        *in_order = FALSE;
+      previous = number;
       *low = MIN (*low, number);
       *high = MAX (*high, number);
     }
@@ -529,20 +542,75 @@ place_by_number (gpointer *messages,
 /* Sorts messages as compare_messages () would.  A first check adds
  * 100,000 summaries without headers yet: a sort would read two messages
  * for each of its 1.7 million comparisons, where putting them in place
- * by number reads each twice (whether it is dated, then its number). */
+ * by number reads each twice (whether it is dated, then its number), and
+ * finding them in order (see place_row ()) once. */
 static void
 sort_added (GPtrArray *messages)
 {
   guint low, high;
-  guint n_dated = split_dated (messages, &low, &high);
+  gboolean in_order;
+  guint n_dated = split_dated (messages, &low, &high, &in_order);
   gpointer *undated = messages->pdata + n_dated;
   guint n_undated = messages->len - n_dated;
 
   g_qsort_with_data (messages->pdata, n_dated, sizeof (gpointer),
                      compare_messages_in_array, NULL);
-  if (!place_by_number (undated, n_undated, low, high))
+  if (!in_order && !place_by_number (undated, n_undated, low, high))
     g_qsort_with_data (undated, n_undated, sizeof (gpointer),
                        compare_messages_in_array, NULL);
+}
+
+/* A first check's rows come from pending in no order.  Sorting 100,000
+ * of them took a third of its end, most of it on a table by number: its
+ * 800 KB were new to the process, and each page's first use cost 10 us
+ * here.  So each row is put at its place by number as it comes, the
+ * highest first, when rows has a place for each message numbered 1 to
+ * rows->len, as one listing's are; sort_added () then finds them in
+ * order.  A row without such a place goes to misplaced. */
+static void
+place_row (GPtrArray       *rows,
+           GPtrArray       *misplaced,
+           PopcheckMessage *message)
+{
+  guint number = popcheck_message_get_msg_number (message);
+
+  if (number >= 1 && number <= rows->len &&
+      rows->pdata[rows->len - number] == NULL)
+    rows->pdata[rows->len - number] = message;
+  else
+    g_ptr_array_add (misplaced, message);
+}
+
+/* Adds message to add: at its place, while misplaced is not NULL (see
+ * place_row ()); else after the others. */
+static void
+add_row (GPtrArray       *add,
+         GPtrArray       *misplaced,
+         PopcheckMessage *message)
+{
+  if (misplaced != NULL)
+    place_row (add, misplaced, message);
+  else
+    g_ptr_array_add (add, message);
+}
+
+/* Fills the places that place_row () left empty with the misplaced rows,
+ * whose references rows takes: as many as there are empty places. */
+static void
+fill_empty_places (GPtrArray *rows,
+                   GPtrArray *misplaced)
+{
+  guint j = 0;
+
+  if (misplaced->len == 0)
+    return;
+
+  for (guint i = 0; i < rows->len; i++)
+    if (rows->pdata[i] != NULL)
+      rows->pdata[j++] = rows->pdata[i];
+  g_assert (j + misplaced->len == rows->len);
+  memcpy (rows->pdata + j, misplaced->pdata, misplaced->len * sizeof (gpointer));
+  g_ptr_array_set_free_func (misplaced, NULL);
 }
 
 /* The rows to be, from sorted rows: the added ones sorted, then merged
@@ -2044,6 +2112,8 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
    * UID: it becomes the rows by UID, which the backlog's first batch
    * would otherwise make again, and keeps its references. */
   g_autoptr(PopcheckMessageIndex) rows_by_uid = NULL;
+  /* While the rows are placed by number: see place_row (). */
+  g_autoptr(GPtrArray) misplaced = NULL;
   gboolean reuse;
   GPtrArray *new_messages;
   PopcheckMessageIndexIter pending;
@@ -2063,6 +2133,12 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
   /* Rows, compared by address: the model holds each until it is out. */
   remove = g_hash_table_new (NULL, NULL);
   add = g_ptr_array_new_with_free_func (g_object_unref);
+  if (reuse)
+    {
+      misplaced = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_set_size (add, popcheck_message_index_get_size (self->pending) +
+                                 self->without_uid->len);
+    }
 
   popcheck_message_index_iter_init (&pending, self->pending);
   while (popcheck_message_index_iter_next (&pending, &message))
@@ -2094,12 +2170,14 @@ popcheck_mailbox_end_update (PopcheckMailbox *self)
           g_ptr_array_add (new_messages, g_object_ref (message));
         }
 
-      g_ptr_array_add (add, reuse ? g_object_ref (message) : message);
+      add_row (add, misplaced, reuse ? g_object_ref (message) : message);
     }
   /* Never new: without a UID, the next check could not tell whether it is
    * the same message, so it would be announced again and again. */
   for (guint i = 0; i < self->without_uid->len; i++)
-    g_ptr_array_add (add, g_object_ref (g_ptr_array_index (self->without_uid, i)));
+    add_row (add, misplaced, g_object_ref (g_ptr_array_index (self->without_uid, i)));
+  if (misplaced != NULL)
+    fill_empty_places (add, misplaced);
 
   /* Seen: what is on the server and has a summary.  A UID whose TOP failed
    * stays unseen so that the next check announces it with its summary;

@@ -3847,6 +3847,47 @@ test_first_without_headers (void)
   check_first_without_headers (numbers, 300);
 }
 
+/* A first check of 300 messages, in which one far from the newest has
+ * its summary too (given as a cached one would be).  The rows are
+ * placed by number as they come, so that the dated one is among the
+ * undated: it comes first all the same, the newest before it, and the
+ * undated stay in their order around the place it leaves. */
+static void
+test_first_dated_between (void)
+{
+  g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("dated-between");
+  g_autofree guint *numbers = range (1, 300);
+  g_autoptr(Pop3UidListing) uids = make_server_list (numbers, 300);
+  g_autoptr(GPtrArray) need_top = NULL;
+  g_autoptr(GPtrArray) new_messages = NULL;
+  g_autoptr(PopcheckMessage) between = make_summary (100, 100);
+  g_autoptr(PopcheckMessage) sixth = NULL;
+  g_autoptr(PopcheckMessage) seventh = NULL;
+  gboolean deferred = FALSE;
+
+  need_top = popcheck_mailbox_begin_update_newest (mailbox, pop3_uid_listing_ref (uids),
+                                                   NULL, 5, &deferred);
+  g_assert_cmpuint (need_top->len, ==, 5);
+  for (guint i = 0; i < need_top->len; i++)
+    {
+      Pop3UidEntry *entry = g_ptr_array_index (need_top, i);
+      g_autoptr(PopcheckMessage) summary = make_summary (id_of_uid (entry->uid),
+                                                         entry->msg);
+
+      popcheck_mailbox_add_summary (mailbox, summary);
+    }
+  popcheck_mailbox_add_summary (mailbox, between);
+  new_messages = popcheck_mailbox_end_update (mailbox);
+
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 300);
+  assert_sorted (mailbox);
+  sixth = g_list_model_get_item (G_LIST_MODEL (mailbox), 5);
+  seventh = g_list_model_get_item (G_LIST_MODEL (mailbox), 6);
+  g_assert_true (sixth == between);
+  g_assert_cmpuint (popcheck_message_get_msg_number (seventh), ==, 295);
+  g_assert_cmpuint (popcheck_mailbox_count_headers_pending (mailbox), ==, 294);
+}
+
 /* Every row is found by its UID (or, without one, by its key), and
  * nothing else is. */
 static void
@@ -4306,6 +4347,8 @@ main (int   argc,
   g_test_add_func ("/mailbox/renumbered", test_renumbered);
   g_test_add_func ("/mailbox/large-change/first-without-headers",
                    test_first_without_headers);
+  g_test_add_func ("/mailbox/large-change/first-dated-between",
+                   test_first_dated_between);
   g_test_add_func ("/mailbox/headers-pending/fill-runs",
                    test_headers_pending_fill_runs);
   g_test_add_func ("/mailbox/invalid-and-duplicate-uids",
