@@ -3692,19 +3692,34 @@ row_gone_cb (gpointer  user_data,
   g_atomic_int_inc (&gone->n_gone);
 }
 
+/* Checks the messages ids, and waits until the rows that go, counted in
+ * gone, are let go of. */
+static void
+check_and_wait_gone (PopcheckMailbox *mailbox,
+                     const guint     *ids,
+                     guint            n_ids,
+                     GoneRows        *gone,
+                     guint            n_gone)
+{
+  g_ptr_array_unref (run_check (mailbox, ids, n_ids, NULL));
+  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, n_ids);
+  POPCHECK_TEST_WAIT_UNTIL ((guint) g_atomic_int_get (&gone->n_gone) == n_gone, 10000);
+}
+
 /* The rows a large change leaves are let go of, and not on the main
  * loop, where finalizing 10,000 held it for a third of the change: a
- * run of the oldest (announced in steps), then every other of the rest
- * (one span). */
+ * run of the oldest, a sixth of the rows (merged, announced in one
+ * step); another, a tenth (removed in place); then all but every other
+ * of the newest 200 (one span). */
 static void
 test_gone_rows_let_go (void)
 {
   g_autoptr(PopcheckMailbox) mailbox = popcheck_mailbox_new ("gone-rows");
-  g_autofree guint *ids = range (1, 400);
+  g_autofree guint *ids = range (1, 1200);
   g_autofree guint *even = g_new (guint, 100);
   GoneRows gone = { g_thread_self (), 0, 0 };
 
-  g_ptr_array_unref (run_check (mailbox, ids, 400, NULL));
+  g_ptr_array_unref (run_check (mailbox, ids, 1200, NULL));
   for (guint i = 0; i < popcheck_mailbox_get_n_items (mailbox); i++)
     {
       g_autoptr(PopcheckMessage) row = g_list_model_get_item (G_LIST_MODEL (mailbox), i);
@@ -3712,15 +3727,12 @@ test_gone_rows_let_go (void)
       g_object_weak_ref (G_OBJECT (row), row_gone_cb, &gone);
     }
 
-  g_ptr_array_unref (run_check (mailbox, ids + 200, 200, NULL));
-  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 200);
-  POPCHECK_TEST_WAIT_UNTIL (g_atomic_int_get (&gone.n_gone) == 200, 10000);
+  check_and_wait_gone (mailbox, ids + 200, 1000, &gone, 200);
+  check_and_wait_gone (mailbox, ids + 300, 900, &gone, 300);
 
   for (guint i = 0; i < 100; i++)
-    even[i] = 202 + 2 * i;
-  g_ptr_array_unref (run_check (mailbox, even, 100, NULL));
-  g_assert_cmpuint (popcheck_mailbox_get_n_items (mailbox), ==, 100);
-  POPCHECK_TEST_WAIT_UNTIL (g_atomic_int_get (&gone.n_gone) == 300, 10000);
+    even[i] = 1002 + 2 * i;
+  check_and_wait_gone (mailbox, even, 100, &gone, 1100);
   g_assert_cmpuint (g_atomic_int_get (&gone.n_gone_on_main_thread), ==, 0);
 
   /* The rows that stay are still there. */
@@ -3730,6 +3742,32 @@ test_gone_rows_let_go (void)
 
       g_assert_nonnull (popcheck_mailbox_lookup (mailbox, uid));
     }
+}
+
+/* Checks the messages listed: n_new of them new, the change announced in
+ * two steps, and a lookup during each finding the rows as they will be
+ * (see LookupCheck). */
+static void
+check_in_two_steps (PopcheckMailbox *mailbox,
+                    Mirror          *mirror,
+                    GArray          *listed,
+                    GArray          *gone,
+                    LookupCheck     *check,
+                    guint            n_new)
+{
+  g_autoptr(GPtrArray) new_messages = NULL;
+  guint before = mirror->emissions;
+  gulong handler = g_signal_connect (mailbox, "items-changed",
+                                     G_CALLBACK (lookup_during_change_cb), check);
+
+  new_messages = run_check (mailbox, (guint *) listed->data, listed->len, NULL);
+  g_signal_handler_disconnect (mailbox, handler);
+  g_assert_cmpuint (new_messages->len, ==, n_new);
+  g_assert_cmpuint (mirror->emissions, ==, before + 2);
+  g_assert_cmpuint (check->emissions, ==, 2);
+  assert_mirror (mirror, mailbox);
+  assert_sorted (mailbox);
+  assert_rows (mailbox, listed, gone);
 }
 
 /* Changes of more rows than are announced one by one: the rows that stay
@@ -3745,12 +3783,11 @@ test_large_change (void)
   g_autoptr(GArray) gone = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr(GPtrArray) first = NULL;
   g_autoptr(GPtrArray) second = NULL;
-  g_autoptr(GPtrArray) third = NULL;
   g_auto(GStrv) remove = NULL;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   LookupCheck check = { "uid-1102", "uid-3001", 0 };
+  LookupCheck removed_check = { "uid-1402", "uid-3001", 0 };
   guint before;
-  gulong handler;
 
   /* A date is a minute for each id: even ids now, odd ones come later. */
   for (guint id = 2; id <= 2000; id += 2)
@@ -3780,17 +3817,16 @@ test_large_change (void)
   g_assert_cmpuint (gone->len, ==, 100 + 69);
   for (guint id = 3001; id <= 3005; id++)
     g_array_append_val (listed, id);
-  before = mirror->emissions;
-  handler = g_signal_connect (mailbox, "items-changed",
-                              G_CALLBACK (lookup_during_change_cb), &check);
-  third = run_check (mailbox, (guint *) listed->data, listed->len, NULL);
-  g_signal_handler_disconnect (mailbox, handler);
-  g_assert_cmpuint (third->len, ==, 5);
-  g_assert_cmpuint (mirror->emissions, ==, before + 2);
-  g_assert_cmpuint (check.emissions, ==, 2);
-  assert_mirror (mirror, mailbox);
-  assert_sorted (mailbox);
-  assert_rows (mailbox, listed, gone);
+  check_in_two_steps (mailbox, mirror, listed, gone, &check, 5);
+
+  /* A hundred rows gone in two runs, a ninth of them, and nothing new:
+   * removed where they are, in two steps, with the index by UID changed
+   * before them. */
+  move_ids (listed, gone, 1400, 1540, 1);
+  move_ids (listed, gone, 200, 260, 1);
+  g_assert_cmpuint (gone->len, ==, 100 + 69 + 100);
+  g_assert_cmpuint (listed->len, ==, 836);
+  check_in_two_steps (mailbox, mirror, listed, gone, &removed_check, 0);
 
   /* Eighty rows deleted by UID, each alone: one span, and nothing added
    * to sort. */
